@@ -1,0 +1,89 @@
+"""The one interface every content check implements: text in, a verdict out.
+
+The guard, the evaluation judges and the data audit all depend on this file only, so a check
+can be added or replaced without touching them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+
+class Action(str, Enum):
+    """What a category means for the caller, set per category in the pipeline config."""
+
+    BLOCK = "block"
+    MASK = "mask"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a check found.
+
+    ``start``/``end`` index the *original* text (not the normalised one), so a caller can
+    highlight or mask exactly what the user wrote.
+    """
+
+    category: str  # our category, e.g. "gambling", "pii.cn_id"
+    start: int
+    end: int
+    rule: str  # the rule, word or model that fired
+    action: Action = Action.FLAG
+    risk: str | None = None  # TC260-003 appendix A code, e.g. "A1f"
+    score: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "category": self.category,
+            "start": self.start,
+            "end": self.end,
+            "rule": self.rule,
+            "action": self.action.value,
+            "risk": self.risk,
+            "score": self.score,
+        }
+
+
+@dataclass(slots=True)
+class Verdict:
+    """Everything one check (or a pipeline of checks) found in one text."""
+
+    findings: list[Finding] = field(default_factory=list)
+    elapsed_us: float = 0.0
+    checks: tuple[str, ...] = ()
+    errors: list[str] = field(default_factory=list)  # a check that could not run says so
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.action is Action.BLOCK for f in self.findings)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({f.category for f in self.findings})
+
+    @property
+    def risks(self) -> list[str]:
+        return sorted({f.risk for f in self.findings if f.risk})
+
+    def to_dict(self) -> dict:
+        return {
+            "blocked": self.blocked,
+            "categories": self.categories,
+            "risks": self.risks,
+            "findings": [f.to_dict() for f in self.findings],
+            "elapsed_us": round(self.elapsed_us, 1),
+            "checks": list(self.checks),
+            "errors": list(self.errors),
+        }
+
+
+@runtime_checkable
+class Check(Protocol):
+    """A content check. ``scan`` must be thread-safe and must not raise on odd text."""
+
+    name: str
+
+    def scan(self, text: str) -> Verdict: ...

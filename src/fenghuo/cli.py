@@ -1,0 +1,48 @@
+"""The ``fenghuo`` command line: a thin root that mounts each domain's commands.
+
+Each domain owns a ``cli`` module with a ``register(root)`` function; this file only lists
+them, so adding a domain never means editing another domain's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from fenghuo import __version__
+
+# Order is the order of `fenghuo --help`.
+DOMAIN_CLI_MODULES = [
+    "fenghuo.platform.cli",
+    "fenghuo.registry.cli",
+    "fenghuo.control.cli",
+    "fenghuo.ledger.cli",
+    "fenghuo.api.cli",
+    "fenghuo.demo",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="fenghuo")
+def root() -> None:
+    """烽火 fenghuo — 人工智能服务的技术监测、风险预警与应急响应。
+
+    Technical monitoring, graded early warning and emergency response for AI services:
+    a registry with risk grading, a switch that pauses or stops a service, and a
+    tamper-evident ledger of everything that happened.
+
+    Without --server, commands act on the local database (see `fenghuo db path`).
+    """
+
+
+for _name in DOMAIN_CLI_MODULES:
+    importlib.import_module(_name).register(root)
+
+
+def main() -> None:
+    root(prog_name="fenghuo")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,7 @@
+"""`fenghuo demo`."""
+
+import click
+
+
+def register(root: click.Group) -> None:
+    pass

@@ -1,0 +1,55 @@
+"""The one clock every deadline, window and timestamp is read from.
+
+Time is injected rather than read from ``datetime.now`` directly so that windows, `for`
+durations and reporting deadlines can be tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+
+class Clock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class ManualClock(Clock):
+    """A clock that only moves when told to; for tests and simulations."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._mono = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._mono
+
+    def advance(self, seconds: float = 0.0, **kwargs: float) -> datetime:
+        delta = timedelta(seconds=seconds, **kwargs)
+        with self._lock:
+            self._now += delta
+            self._mono += delta.total_seconds()
+            return self._now
+
+
+SYSTEM_CLOCK = Clock()
+
+
+def iso(ts: datetime) -> str:
+    """Canonical timestamp text: UTC, microseconds, trailing Z."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
