@@ -1,0 +1,1 @@
+"""Safety evaluation: test banks, runs against model endpoints, judges, verdicts and reports."""
