@@ -1,0 +1,93 @@
+"""Ledger operations a person or auditor asks for: verify, export, checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from fenghuo.ledger import store
+from fenghuo.ledger.chain import ChainStatus, verify_chain
+from fenghuo.ledger.checkpoint import Checkpoint, CheckpointResult, sign, verify_against
+from fenghuo.ledger.models import LedgerCheckpoint
+from fenghuo.platform.clock import iso
+from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Invalid
+
+
+def verify(db: Database) -> ChainStatus:
+    with db.reader() as s:
+        return store.verify(s)
+
+
+def verify_db_against(db: Database, cp: Checkpoint) -> CheckpointResult:
+    with db.reader() as s:
+        return verify_against(store.iter_entries(s), cp)
+
+
+def checkpoint(db: Database) -> Checkpoint:
+    """Sign the current head and keep the checkpoint in the database as well."""
+    with db.transaction() as s:
+        seq, head = store.head(s)
+        cp = sign(seq, head, iso(db.clock.now()))
+        s.add(LedgerCheckpoint(seq=cp.seq, head=cp.head, ts=cp.ts, key_id=cp.key_id, signature=cp.signature))
+    return cp
+
+
+def latest_checkpoint_seq(db: Database) -> int:
+    from sqlalchemy import func, select
+
+    with db.reader() as s:
+        return s.execute(select(func.coalesce(func.max(LedgerCheckpoint.seq), 0))).scalar_one()
+
+
+def export(db: Database, out: TextIO, subject: str | None = None) -> int:
+    """Write the ledger as JSONL, one entry per line, in seq order. Returns the count."""
+    n = 0
+    with db.reader() as s:
+        for e in store.iter_entries(s, subject=subject):
+            out.write(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+    return n
+
+
+def export_to_file(db: Database, path: str | Path) -> int:
+    """Export atomically: a reader never sees a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            n = export(db, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+def read_export(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Entries of an exported file; a line that is not an entry is named by its line number."""
+    p = Path(path)
+    if not p.exists():
+        raise Invalid(f"文件不存在：{p}", f"file not found: {p}")
+    with p.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                e = json.loads(line)
+                _ = (e["seq"], e["ts"], e["kind"], e["subject"], e["actor"], e["payload"], e["prev_hash"], e["hash"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise Invalid(f"{p}:{lineno} 不是账本条目：{exc}", f"{p}:{lineno} is not a ledger entry: {exc}") from None
+            yield e
+
+
+def verify_file(path: str | Path) -> ChainStatus:
+    return verify_chain(read_export(path))
+
+
+def verify_file_against(path: str | Path, cp: Checkpoint) -> CheckpointResult:
+    return verify_against(read_export(path), cp)

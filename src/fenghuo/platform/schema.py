@@ -1,0 +1,10 @@
+"""Imports every domain's tables so the shared metadata is complete (for Alembic's
+autogenerate and for tests). Each domain that adds tables adds one line here."""
+
+from fenghuo.control import models as _control  # noqa: F401
+from fenghuo.ledger import models as _ledger  # noqa: F401
+from fenghuo.platform import auth as _auth  # noqa: F401
+from fenghuo.platform.db import Base
+from fenghuo.registry import models as _registry  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,52 @@
+"""Registry tables: jurisdictions (a tree), providers and AI services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fenghuo.platform.db import Base
+
+
+class Jurisdiction(Base):
+    """A node of the supervision tree (national → provincial → city).
+
+    ``path`` is the chain of ids from the root joined by "/" and ending in "/", so "everything
+    beneath node X" is one prefix query, however deep the tree.
+    """
+
+    __tablename__ = "jurisdictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("jurisdictions.id"), nullable=True)
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"))
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), index=True)
+    jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"), index=True)
+    jurisdiction_path: Mapped[str] = mapped_column(String(1000), index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    grading_table: Mapped[str] = mapped_column(String(64))
+    grading_version: Mapped[str] = mapped_column(String(32))
+    grade: Mapped[str] = mapped_column(String(32))
+    grade_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    grade_defaults: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,139 @@
+"""What a registration says: the attributes a grading needs, validated.
+
+The vocabularies below are the ones the grading tables speak; a value outside them is refused
+with the file, line and field so a typo never silently lands in the lowest grade.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fenghuo.platform.errors import Invalid
+from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class Sector(str, Enum):
+    general = "general"
+    medical = "medical"
+    education = "education"
+    finance = "finance"
+    justice = "justice"
+    transport = "transport"
+    public_administration = "public_administration"
+    news_media = "news_media"
+    employment = "employment"
+    minors_oriented = "minors_oriented"
+    critical_infrastructure = "critical_infrastructure"
+    biometrics = "biometrics"
+
+
+class Function(str, Enum):
+    content_generation = "content_generation"
+    recommendation = "recommendation"
+    decision_support = "decision_support"
+    automated_decision = "automated_decision"
+    autonomous_action = "autonomous_action"
+
+
+class Modality(str, Enum):
+    text = "text"
+    image = "image"
+    audio = "audio"
+    video = "video"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+
+class JurisdictionSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    level: str = Field(pattern=r"^(national|provincial|city|district|supranational|other)$")
+    parent: str | None = None
+
+
+class ProviderSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    jurisdiction: str
+
+
+class ServiceSpec(_Strict):
+    """One AI service as registered. Field names are what a YAML registration uses."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    provider: str
+    jurisdiction: str | None = None  # defaults to the provider's
+    sector: Sector
+    function: Function
+    modalities: list[Modality] = Field(min_length=1)
+    reach: int = Field(ge=0, description="expected users")
+    no_human_in_loop: bool = Field(description="people are affected without a human reviewing the output")
+    minors_among_users: bool = False
+    primary_model: str | None = None
+    backup_model: str | None = None
+    practices: list[str] = Field(default_factory=list, description="declared practices (for the EU tiers)")
+    grading_table: str = "cn-default"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("practices")
+    @classmethod
+    def _practice_names(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"[a-z0-9_]+", p):
+                raise ValueError(f"practice names are lower_snake_case, got {p!r}")
+        return v
+
+    def grading_attributes(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table", "labels", "primary_model"})
+
+
+class RegistrationFile(BaseModel):
+    """A registration file: one service, or lists of jurisdictions, providers and services."""
+
+    jurisdictions: list[JurisdictionSpec] = Field(default_factory=list)
+    providers: list[ProviderSpec] = Field(default_factory=list)
+    services: list[ServiceSpec] = Field(default_factory=list)
+
+
+def _parse(doc: YamlDoc) -> RegistrationFile:
+    data = doc.data
+    if not isinstance(data, dict):
+        raise doc.error((), "应为映射（键: 值）", "expected a mapping (key: value) at the top level")
+    many = {"jurisdictions", "providers", "services"} & set(data)
+    try:
+        if many:
+            unknown = set(data) - {"jurisdictions", "providers", "services"}
+            if unknown:
+                key = sorted(unknown)[0]
+                raise doc.error((key,), "未知字段", f"unknown field (expected jurisdictions, providers, services)")
+            return RegistrationFile.model_validate(data)
+        return RegistrationFile(services=[ServiceSpec.model_validate(data)])
+    except ValidationError as exc:
+        raise doc.validation_error(exc) from None
+
+
+def load_registration(path: str | Path) -> RegistrationFile:
+    return _parse(load_yaml(path))
+
+
+def parse_registration(text: str, name: str = "<request>") -> RegistrationFile:
+    return _parse(parse_yaml(text, name))
+
+
+def validate_service(data: Any, source: str = "<request>") -> ServiceSpec:
+    try:
+        return ServiceSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise Invalid(f"{source} 字段 {field}：{err['msg']}", f"{source} field {field}: {err['msg']}", field=field) from None
