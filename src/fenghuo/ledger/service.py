@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from fenghuo.ledger import store
 from fenghuo.ledger.chain import ChainStatus, verify_chain
@@ -42,30 +40,6 @@ def latest_checkpoint_seq(db: Database) -> int:
 
     with db.reader() as s:
         return s.execute(select(func.coalesce(func.max(LedgerCheckpoint.seq), 0))).scalar_one()
-
-
-def export(db: Database, out: TextIO, subject: str | None = None) -> int:
-    """Write the ledger as JSONL, one entry per line, in seq order. Returns the count."""
-    n = 0
-    with db.reader() as s:
-        for e in store.iter_entries(s, subject=subject):
-            out.write(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n")
-            n += 1
-    return n
-
-
-def export_to_file(db: Database, path: str | Path) -> int:
-    """Export atomically: a reader never sees a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            n = export(db, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return n
 
 
 def read_export(path: str | Path) -> Iterator[dict[str, Any]]:

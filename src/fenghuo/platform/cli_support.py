@@ -1,0 +1,59 @@
+"""Helpers every domain's CLI uses: the console, the backend from the global options, JSON
+output, and turning refusals into one bilingual line and a non-zero exit."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from fenghuo.platform.errors import FenghuoError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+STATE_STYLE = {"running": "green", "degraded": "yellow", "throttled": "yellow", "paused": "bold red",
+               "stopped": "bold white on red", "canary": "cyan"}
+STATE_ZH = {"running": "运行", "degraded": "降级（备份）", "throttled": "限流", "paused": "暂停运行",
+            "stopped": "已阻断", "canary": "灰度恢复"}
+
+
+def styled_state(state: str) -> str:
+    return f"[{STATE_STYLE.get(state, 'white')}]{state} {STATE_ZH.get(state, '')}[/]"
+
+
+def backend():
+    """The backend chosen by the root options (--server/--token/--db)."""
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    obj = root.obj or {}
+    if "backend" not in obj:
+        from fenghuo.backend import make_backend
+
+        obj["backend"] = make_backend(obj.get("server"), obj.get("token"), obj.get("db"))
+        root.obj = obj
+    return obj["backend"]
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def refusals(fn):
+    """Print a FenghuoError as ``错误 / error`` with its message and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FenghuoError as exc:
+            err_console.print(f"[bold red]拒绝 / refused[/] ({exc.code}): {exc.message}", markup=True, soft_wrap=True)
+            for p in exc.details.get("problems", [])[1:]:
+                err_console.print(f"  - {p.get('field')}" + (f" (line {p['line']})" if p.get("line") else "") + f": {p.get('problem')}")
+            sys.exit(1)
+
+    return wrapper
