@@ -1,7 +1,39 @@
-"""Command-line commands for this domain."""
+"""`fenghuo serve`: run the control plane."""
+
+from __future__ import annotations
 
 import click
 
+from fenghuo.platform.cli_support import console
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8600, show_default=True, type=int)
+@click.option("--max-body-bytes", type=int, help="Refuse larger request bodies with 413 / 请求体上限")
+@click.option("--heartbeat", type=float, help="SSE heartbeat seconds / 心跳间隔")
+@click.option("--checkpoint-every", type=float, help="Seconds between automatic ledger checkpoints (0 = off)")
+@click.option("--log-level", default="warning", show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, max_body_bytes: int | None, heartbeat: float | None,
+          checkpoint_every: float | None, log_level: str) -> None:
+    """Run the control-plane API and switch stream / 运行控制面 API。"""
+    import uvicorn
+
+    from fenghuo.api.app import create_app
+    from fenghuo.platform.config import Settings
+
+    settings = Settings(db_url=ctx.find_root().obj.get("db"))
+    if max_body_bytes:
+        settings.max_body_bytes = max_body_bytes
+    if heartbeat:
+        settings.heartbeat_seconds = heartbeat
+    if checkpoint_every is not None:
+        settings.checkpoint_seconds = checkpoint_every
+    app = create_app(settings)
+    console.print(f"烽火 control plane on http://{host}:{port}  (db {app.state.db.url})")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1)
+
 
 def register(root: click.Group) -> None:
-    pass
+    root.add_command(serve)

@@ -1,7 +1,106 @@
-"""Command-line commands for this domain."""
+"""The switch on the command line: pause, stop, degrade, throttle, restore, canary, resume,
+status, approve, pending."""
+
+from __future__ import annotations
 
 import click
+from rich.table import Table
+
+from fenghuo.control.transitions import TABLE, Action
+from fenghuo.platform.cli_support import backend, console, print_json, refusals, styled_state
+
+HELP = {
+    Action.pause: "暂停运行 Pause the service (lifted only through the recovery procedure)",
+    Action.stop: "阻断 Throw the switch: stop the service and cut calls in flight",
+    Action.degrade: "降级 Serve from the backup model (备份系统)",
+    Action.throttle: "限流 Limit the service to --rate requests per second",
+    Action.restore: "恢复常态 Return from degraded/throttled to running",
+    Action.canary: "灰度 Resume on --percent of traffic (after remediation and verification)",
+    Action.resume: "恢复运行 Resume fully (needs the recovery procedure and the grade's approvals)",
+}
+
+
+def _show_command(view: dict, as_json: bool) -> None:
+    if as_json:
+        return print_json(view)
+    if view["status"] == "awaiting_approval":
+        a = view["approvals"]
+        console.print(f"[yellow]⏳[/] {view['action']} {view['service']} 等待审批 / awaiting approval: "
+                      f"{len(a['given'])}/{a['needed']} ({', '.join(a['given'])}); command id {view['command']}")
+        console.print(f"   另一人执行 / another person runs: fenghuo approve {view['command']}")
+        return
+    note = " (重复指令，未改变 / replayed, nothing changed)" if view.get("replayed") else ""
+    console.print(f"[green]✓[/] {view['service']}: {view['from']} → {styled_state(view['to'])} v{view['version']}{note}")
+
+
+def _make(action: Action) -> click.Command:
+    t = TABLE[action]
+
+    @click.command(action.value, help=f"{HELP[action]}.\n\nAllowed from: {', '.join(sorted(s.value for s in t.sources))}.")
+    @click.argument("service_id")
+    @click.option("--reason", "-r", required=True, help="Why (recorded in the ledger) / 理由")
+    @click.option("--id", "command_id", help="Command id for idempotent retries / 指令 id（幂等）")
+    @click.option("--json", "as_json", is_flag=True)
+    @refusals
+    def cmd(service_id: str, reason: str, command_id: str | None, as_json: bool, **kw) -> None:
+        _show_command(backend().command(service_id, action.value, reason, id=command_id, **kw), as_json)
+
+    if t.needs_rate:
+        cmd = click.option("--rate", type=int, required=True, help="Requests per second / 每秒请求数")(cmd)
+    if t.needs_percent:
+        cmd = click.option("--percent", type=click.IntRange(1, 100), required=True, help="Share of traffic to the primary / 流量百分比")(cmd)
+    return cmd
+
+
+@click.command("status")
+@click.argument("service_id", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def status(service_id: str | None, as_json: bool) -> None:
+    """Switch state of one service or all / 服务开关状态。"""
+    be = backend()
+    rows = [be.state(service_id)] if service_id else be.states()
+    if as_json:
+        return print_json(rows[0] if service_id else rows)
+    t = Table(title="开关状态 / Switch state")
+    for col in ("service 服务", "state 状态", "ver", "rate/percent", "reason 理由", "by 操作者", "at 时间"):
+        t.add_column(col)
+    for st in rows:
+        extra = f"{st['rate']}/s" if st.get("rate") else (f"{st['percent']}%" if st.get("percent") else "")
+        t.add_row(st["service"], styled_state(st["state"]), str(st["version"]), extra, st["reason"], st["changed_by"], st["changed_at"])
+    console.print(t)
+    if service_id and rows[0].get("allowed"):
+        console.print(f"可执行 / allowed next: {', '.join(rows[0]['allowed'])}")
+
+
+@click.command("approve")
+@click.argument("command_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def approve(command_id: str, as_json: bool) -> None:
+    """Approve a command waiting for approval (a distinct person) / 审批待批指令。"""
+    _show_command(backend().approve(command_id), as_json)
+
+
+@click.command("pending")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def pending(as_json: bool) -> None:
+    """Commands waiting for approval / 待审批指令。"""
+    rows = backend().pending()
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        console.print("没有待审批的指令 / nothing awaits approval")
+    for v in rows:
+        a = v["approvals"]
+        console.print(f"{v['command']}: {v['action']} {v['service']} — {len(a['given'])}/{a['needed']} since {v['created_at']} "
+                      f"(requested by {v['requested_by']}: {v['reason']})")
 
 
 def register(root: click.Group) -> None:
-    pass
+    for action in Action:
+        root.add_command(_make(action))
+    root.add_command(status)
+    root.add_command(approve)
+    root.add_command(pending)

@@ -1,7 +1,98 @@
-"""Command-line commands for this domain."""
+"""`fenghuo ledger verify|export|checkpoint`."""
+
+from __future__ import annotations
+
+import sys
 
 import click
 
+from fenghuo.platform.cli_support import backend, console, err_console, print_json, refusals
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The tamper-evident ledger (透明度) / 防篡改账本。"""
+
+
+@ledger_group.command("verify")
+@click.option("--file", "file", type=click.Path(dir_okay=False), help="Verify an exported JSONL file alone, without the database / 校验导出文件")
+@click.option("--against", type=click.Path(dir_okay=False), help="A kept checkpoint the ledger must still extend / 对照检查点")
+@click.option("--key", type=click.Path(dir_okay=False), help="Trusted public key (raw base64) the checkpoint must be signed with")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def verify(file: str | None, against: str | None, key: str | None, as_json: bool) -> None:
+    """Walk the hash chain and name the first entry altered, removed or reordered; with
+    --against, also prove the ledger still extends a signed checkpoint. Exit 1 on failure.
+
+    逐条校验哈希链，指出第一条被修改、删除或调换的条目。"""
+    import base64
+    from pathlib import Path
+
+    from fenghuo.ledger import service as ledger
+    from fenghuo.ledger.checkpoint import Checkpoint, verify_against
+
+    trusted = base64.b64decode(Path(key).read_text().strip()) if key else None
+    if against:
+        cp = Checkpoint.load(against)
+        if file:
+            result = verify_against(ledger.read_export(file), cp, trusted)
+        else:
+            be = backend()
+            import json
+
+            result = verify_against((json.loads(line) for line in be.ledger_lines()), cp, trusted)
+        out = {"ok": result.ok, "message": f"{result.zh} / {result.en}", "problem": result.problem}
+    elif file:
+        st = ledger.verify_file(file)
+        out = {"ok": st.ok, "entries": st.count, "head_seq": st.head_seq}
+        if st.problem:
+            zh, en = st.problem.describe()
+            out["problem"] = {"seq": st.problem.seq, "kind": st.problem.kind, "message": f"{zh} / {en}"}
+    else:
+        out = backend().ledger_verify()
+    if as_json:
+        print_json(out)
+    elif out["ok"]:
+        summary = out.get("message") or f"{out['entries']} entries, head {out['head_seq']}"
+        console.print(f"[green]✓ 账本完整 / ledger verified[/] {summary}")
+    else:
+        msg = out.get("message") or out["problem"]["message"]
+        err_console.print(f"[bold red]✗ 账本校验失败 / ledger verification failed:[/] {msg}")
+    if not out["ok"]:
+        sys.exit(1)
+
+
+@ledger_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: standard output)")
+@refusals
+def export(output: str | None) -> None:
+    """Write the ledger as JSONL for an auditor / 导出账本（JSONL）。"""
+    from fenghuo.backend import write_atomic
+
+    be = backend()
+    if output:
+        n = write_atomic(output, be.ledger_lines())
+        err_console.print(f"[green]✓[/] {n} entries → {output}")
+    else:
+        for line in be.ledger_lines():
+            sys.stdout.write(line)
+
+
+@ledger_group.command("checkpoint")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the signed checkpoint to this file")
+@refusals
+def checkpoint(output: str | None) -> None:
+    """Sign the current head with the deployment's Ed25519 key / 签发检查点。"""
+    from fenghuo.backend import write_atomic
+    from fenghuo.ledger.checkpoint import Checkpoint
+
+    cp = Checkpoint(**backend().ledger_checkpoint())
+    if output:
+        write_atomic(output, [cp.to_json()])
+        err_console.print(f"[green]✓[/] checkpoint at entry {cp.seq} → {output}")
+    else:
+        print_json(cp.__dict__)
+
 
 def register(root: click.Group) -> None:
-    pass
+    root.add_command(ledger_group)

@@ -1,7 +1,49 @@
-"""Command-line commands for this domain."""
+"""`fenghuo db …` and `fenghuo token create`."""
+
+from __future__ import annotations
 
 import click
 
+from fenghuo.platform.cli_support import backend, console, refusals
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database location and schema / 数据库位置与结构。"""
+
+
+@db_group.command("path")
+@refusals
+def db_path() -> None:
+    """Print the database URL in use / 显示所用数据库。"""
+    console.print(backend().where)
+
+
+@db_group.command("upgrade")
+@refusals
+def db_upgrade() -> None:
+    """Apply schema migrations (also done automatically) / 执行数据库迁移。"""
+    be = backend()
+    console.print(f"[green]✓[/] 数据库结构已是最新 / schema is current: {be.where}")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens / 访问令牌。"""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="Who or what holds the token / 持有者")
+@click.option("--role", required=True, type=click.Choice(["operator", "regulator", "auditor", "system", "admin"]))
+@click.option("--provider", help="Provider id (operator tokens) / 服务提供者")
+@click.option("--jurisdiction", help="Jurisdiction node (regulator tokens) / 辖区")
+@refusals
+def token_create(name: str, role: str, provider: str | None, jurisdiction: str | None) -> None:
+    """Create a bearer token; it is shown once and stored only as a hash / 创建令牌（仅显示一次）。"""
+    token = backend().create_token(name, role, provider, jurisdiction)
+    click.echo(token)
+
 
 def register(root: click.Group) -> None:
-    pass
+    root.add_command(db_group)
+    root.add_command(token_group)

@@ -1,7 +1,117 @@
-"""Command-line commands for this domain."""
+"""`fenghuo service …` and `fenghuo grading …`."""
+
+from __future__ import annotations
 
 import click
+from rich.table import Table
+
+from fenghuo.platform.cli_support import backend, console, print_json, refusals, styled_state
+
+
+@click.group("service")
+def service_group() -> None:
+    """Register and inspect AI services / 登记与查看人工智能服务。"""
+
+
+@service_group.command("register")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@refusals
+def register_cmd(files: tuple[str, ...]) -> None:
+    """Register (or update and re-grade) services from YAML files / 从 YAML 文件登记服务。
+
+    A file holds one service, or lists of jurisdictions, providers and services.
+    """
+    be = backend()
+    for f in files:
+        for r in be.register(f):
+            if "service" in r:
+                extra = f" (was {r['previous_grade']})" if r.get("previous_grade") and r["previous_grade"] != r["grade"] else ""
+                console.print(f"[green]✓[/] service {r['service']}: {r['result']}, grade [bold]{r['grade']}[/]{extra}")
+            else:
+                kind = "jurisdiction" if "jurisdiction" in r else "provider"
+                console.print(f"[green]✓[/] {kind} {r[kind]}")
+
+
+@service_group.command("list")
+@click.option("--sector")
+@click.option("--grade")
+@click.option("--provider")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
+@refusals
+def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_json: bool) -> None:
+    """List services with grade and state / 列出服务及其分级与状态。"""
+    rows = backend().list_services(sector=sector, grade=grade, provider=provider)
+    if as_json:
+        return print_json(rows)
+    t = Table(title="服务 / Services")
+    for col in ("id", "name 名称", "provider 提供者", "sector 领域", "grade 分级", "state 状态", "ver"):
+        t.add_column(col)
+    for v in rows:
+        st = v["state"] or {}
+        t.add_row(v["id"], v["name"], v["provider"], v["attributes"].get("sector", ""), v["grade"]["grade"],
+                  styled_state(st.get("state", "?")), str(st.get("version", "")))
+    console.print(t)
+
+
+@service_group.command("show")
+@click.argument("service_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def show_cmd(service_id: str, as_json: bool) -> None:
+    """Show one service: attributes, grade and why, state / 查看服务详情与分级理由。"""
+    v = backend().show_service(service_id)
+    if as_json:
+        return print_json(v)
+    g = v["grade"]
+    console.print(f"[bold]{v['id']}[/] — {v['name']}  (provider {v['provider']}, jurisdiction {v['jurisdiction']})")
+    console.print(f"分级 / grade: [bold]{g['grade']}[/]  table {g['table']} v{g['version']}")
+    for r in g["reasons"]:
+        console.print(f"  • [{r['grade']}] {r['zh']} / {r['en']}  ({r['rule']})")
+    d = g["defaults"]
+    console.print(f"  fail-safe {d['failsafe']['mode']} after {d['failsafe']['after_seconds']} s; "
+                  f"resume approvals {d['resume_approvals']}; reporting profile {d['reporting_profile']}")
+    st = v["state"]
+    console.print(f"状态 / state: {styled_state(st['state'])} v{st['version']} — {st['reason']} ({st['changed_by']}, {st['changed_at']})")
+
+
+@click.group("grading")
+def grading_group() -> None:
+    """Grading tables (分级分类) / 分级表。"""
+
+
+@grading_group.command("show")
+@click.argument("table_id", required=False)
+@refusals
+def grading_show(table_id: str | None) -> None:
+    """List grading tables, or show one's grades and rules / 查看分级表。"""
+    from fenghuo.registry.grading import available_tables, get_table
+
+    if not table_id:
+        for tid, path in available_tables().items():
+            t = get_table(tid)
+            console.print(f"[bold]{tid}[/] v{t.version} — {t.title.zh} / {t.title.en}  ({path})")
+        return
+    t = get_table(table_id)
+    console.print(f"[bold]{t.table}[/] v{t.version} — {t.title.zh} / {t.title.en}")
+    for g in t.grades:
+        d = g.defaults
+        console.print(f"  {g.id} {g.name.zh} / {g.name.en}: fail-{d.failsafe.mode} after {d.failsafe.after_seconds}s, "
+                      f"{d.resume_approvals} approval(s), {d.reporting_profile}")
+    for r in t.rules:
+        console.print(f"  rule {r.id} → {r.grade}: {r.when}  — {r.reason.en}")
+
+
+@grading_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@refusals
+def grading_check(file: str) -> None:
+    """Validate a grading table file; errors name the line and field / 校验分级表文件。"""
+    from fenghuo.registry.grading import load_table_file
+
+    t = load_table_file(file)
+    console.print(f"[green]✓[/] {file}: table {t.table} v{t.version}, {len(t.grades)} grades, {len(t.rules)} rules")
 
 
 def register(root: click.Group) -> None:
-    pass
+    root.add_command(service_group)
+    root.add_command(grading_group)

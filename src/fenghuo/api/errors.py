@@ -1,0 +1,32 @@
+"""Turn every refusal into the same JSON shape: ``{"error": {"code", "message", …}}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fenghuo.platform.errors import FenghuoError
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FenghuoError)
+    async def _fenghuo(_: Request, exc: FenghuoError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()]
+        first = problems[0] if problems else {"field": "", "problem": "invalid request"}
+        return JSONResponse({"error": {
+            "code": "invalid",
+            "message": f"请求无效：字段 {first['field']}：{first['problem']} / invalid request: field {first['field']}: {first['problem']}",
+            "problems": problems,
+        }}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "未找到", 405: "方法不允许"}.get(exc.status_code, "请求错误")
+        return JSONResponse({"error": {"code": f"http_{exc.status_code}", "message": f"{zh} / {exc.detail}"}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))

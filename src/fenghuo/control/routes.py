@@ -1,0 +1,65 @@
+"""HTTP routes of the switch: commands, approvals, states and the SSE stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from fenghuo.api.deps import current_actor, get_db
+from fenghuo.control import switch
+from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.db import Database
+from fenghuo.registry import service as registry
+
+router = APIRouter(prefix="/api/v1", tags=["switch"])
+
+
+class CommandBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str
+    reason: str = ""
+    id: str | None = None
+    rate: int | None = None
+    percent: int | None = None
+
+
+@router.post("/services/{service_id}/commands")
+def send_command(service_id: str, body: CommandBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)):
+    view = switch.execute(db, actor, service_id, body.action, body.reason, command_id=body.id, rate=body.rate, percent=body.percent)
+    return JSONResponse(view, status_code=202 if view["status"] == "awaiting_approval" else 200)
+
+
+@router.post("/commands/{command_id}/approve")
+def approve(command_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return switch.approve(db, actor, command_id)
+
+
+@router.get("/commands/pending")
+def pending(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    return switch.pending(db, actor)
+
+
+@router.get("/services/{service_id}/state")
+def state(service_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return switch.get_state(db, actor, service_id)
+
+
+@router.get("/states")
+def states(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    return switch.all_states(db, actor)
+
+
+@router.get("/switch/stream")
+async def stream(request: Request, service: list[str] = Query(default=[]), actor: Actor = Depends(current_actor)):
+    """Server-sent events: ``hello``, a ``state`` per service (snapshot), then ``state`` on
+    every change and ``heartbeat`` every few seconds."""
+    db: Database = request.app.state.db
+    visible = None
+    if actor.role not in (Role.admin, Role.system):
+        visible = {v["id"] for v in registry.list_services(db, actor)}
+    hub = request.app.state.hub
+    return StreamingResponse(hub.follow(visible, set(service)), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

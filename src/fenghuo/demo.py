@@ -1,7 +1,0 @@
-"""`fenghuo demo`."""
-
-import click
-
-
-def register(root: click.Group) -> None:
-    pass

@@ -1,0 +1,71 @@
+"""HTTP routes of the ledger: read, verify, checkpoint, export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from fenghuo.api.deps import current_actor, get_db
+from fenghuo.ledger import service as ledger
+from fenghuo.ledger import store
+from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Forbidden
+from fenghuo.registry import service as registry
+
+router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)
+
+
+def _whole_chain(actor: Actor) -> None:
+    if actor.role not in WHOLE_CHAIN_ROLES:
+        raise Forbidden("只有管理员、审计员和监管方可以读取整条账本", "only admins, auditors and regulators may read the whole ledger")
+
+
+@router.get("")
+def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000), subject: str | None = None,
+            actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """Entries after a sequence number. Operators read only their own services' entries."""
+    if actor.role not in WHOLE_CHAIN_ROLES:
+        visible = {v["id"] for v in registry.list_services(db, actor)}
+        if subject is None or subject not in visible:
+            raise Forbidden("请用 subject 指定本提供者的服务", "name one of your own services with subject=")
+    out = []
+    with db.reader() as s:
+        for e in store.iter_entries(s, after=after, subject=subject):
+            out.append(e)
+            if len(out) >= limit:
+                break
+    return out
+
+
+@router.get("/verify")
+def verify(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    status = ledger.verify(db)
+    body: dict[str, Any] = {"ok": status.ok, "entries": status.count, "head_seq": status.head_seq, "head_hash": status.head_hash}
+    if status.problem:
+        zh, en = status.problem.describe()
+        body["problem"] = {**asdict(status.problem), "message": f"{zh} / {en}"}
+    return body
+
+
+@router.post("/checkpoint")
+def checkpoint(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    _whole_chain(actor)
+    return asdict(ledger.checkpoint(db))
+
+
+@router.get("/export")
+def export(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> StreamingResponse:
+    _whole_chain(actor)
+
+    def lines():
+        with db.reader() as s:
+            for e in store.iter_entries(s):
+                yield (json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -1,0 +1,27 @@
+"""Server settings, from the command line or FENGHUO_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number / 不是数字") from None
+
+
+@dataclass
+class Settings:
+    db_url: str | None = None
+    max_body_bytes: int = int(_env_float("FENGHUO_MAX_BODY_BYTES", 1_048_576))
+    heartbeat_seconds: float = _env_float("FENGHUO_HEARTBEAT_SECONDS", 1.0)
+    # How often the server looks for switch changes made by other processes (the local CLI,
+    # another replica) so SSE followers hear of them too.
+    poll_seconds: float = _env_float("FENGHUO_POLL_SECONDS", 0.25)
+    checkpoint_seconds: float = _env_float("FENGHUO_CHECKPOINT_SECONDS", 300.0)
