@@ -1,0 +1,1 @@
+"""Monitoring (技术监测): events in, windowed indicators out."""
