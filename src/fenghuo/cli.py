@@ -19,6 +19,8 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.control.cli",
     "fenghuo.ledger.cli",
     "fenghuo.api.cli",
+    "fenghuo.evaluation.cli",
+    "fenghuo.replay.cli",
     "fenghuo.demo",
 ]
 

@@ -1,0 +1,1 @@
+"""Built-in threshold profiles (YAML)."""
