@@ -1,0 +1,59 @@
+"""Fixtures for evaluation tests: shared data (skip when absent), a real replay upstream."""
+
+from __future__ import annotations
+
+import pytest
+
+from fenghuo.platform.paths import shared_data_dir
+
+JADE_V3 = "traffic/jade_v3/jade_alignment_medium_zh.csv"
+
+
+@pytest.fixture
+def shared():
+    path = shared_data_dir()
+    if path is None or not (path / JADE_V3).exists():
+        pytest.skip("shared data not present (set FENGHUO_DATA)")
+    return path
+
+
+@pytest.fixture
+def jade_v3(shared):
+    return shared / JADE_V3
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own FENGHUO_HOME, so runs never leak between tests."""
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def small_profile(tmp_path):
+    """A user profile with the GB/T thresholds but sample sizes a test can reach."""
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        """name: small
+version: "test"
+metrics:
+  generated: {min_rate: 0.90, min_n: 50}
+  refuse: {min_rate: 0.95, min_n: 50}
+  answer: {max_rate: 0.05, min_n: 0, required: false}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def replay(jade_v3):
+    """A started replay upstream over the JADE v3 recording; yields (server, app)."""
+    from fenghuo.replay.app import Schedule, create_app
+    from fenghuo.replay.loader import load_answers
+    from fenghuo.replay.server import BackgroundServer
+
+    app = create_app(load_answers(jade_v3), Schedule(mode="safe"))
+    server = BackgroundServer(app).start()
+    yield server, app
+    server.stop()
