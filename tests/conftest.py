@@ -1,0 +1,84 @@
+"""Fixtures every test may use: an isolated FENGHUO_HOME, and databases on SQLite and on the
+PostgreSQL named by FENGHUO_TEST_PG (those tests skip without it; `.ci/run` sets it and fails
+if they did not run)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from fenghuo.platform.clock import ManualClock
+from fenghuo.platform.db import Database
+
+PG_URL = os.environ.get("FENGHUO_TEST_PG")
+
+
+@pytest.fixture(autouse=True)
+def fenghuo_home(tmp_path, monkeypatch):
+    """Every test gets its own data directory and ledger key, so nothing leaks between tests."""
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FENGHUO_LEDGER_KEY", str(tmp_path / "home" / "ledger-key.pem"))
+    return tmp_path / "home"
+
+
+class PgSchema:
+    """A fresh PostgreSQL schema per test, dropped afterwards, so tests never see each other."""
+
+    def __init__(self) -> None:
+        import sqlalchemy as sa
+
+        self.name = f"t_{uuid.uuid4().hex[:12]}"
+        self.admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
+
+    def database(self, clock=None) -> Database:
+        kw = {"clock": clock} if clock else {}
+        return Database(PG_URL, schema=self.name, **kw)
+
+    def drop(self) -> None:
+        with self.admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+        self.admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_factory(request, tmp_path):
+    """Makes Database objects on one fresh database, SQLite or PostgreSQL (param id in the test name)."""
+    made: list[Database] = []
+    schema = None
+    if request.param == "pg":
+        if not PG_URL:
+            pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
+        schema = PgSchema()
+
+    def make(clock=None, upgrade=True) -> Database:
+        if schema:
+            db = schema.database(clock)
+        else:
+            kw = {"clock": clock} if clock else {}
+            db = Database(str(tmp_path / "fenghuo.db"), **kw)
+        if upgrade:
+            db.upgrade()
+        made.append(db)
+        return db
+
+    make.kind = request.param
+    make.schema = schema.name if schema else None
+    yield make
+    for db in made:
+        db.dispose()
+    if schema:
+        schema.drop()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def db(db_factory, clock):
+    return db_factory(clock)
