@@ -173,10 +173,10 @@ def execute(db: Database, actor: Actor, service_id: str, action: str | Action, r
                       actor=actor.label, status="awaiting_approval", from_state=st.state, to_state=t.target.value,
                       approvals_needed=needed, created_at=now)
         s.add(cmd)
+        s.flush()  # the approval row refers to the command
         if needed:
             s.add(Approval(command_id=command_id, approver=actor.label, role=actor.role.value, at=now))
         if needed > 1:
-            s.flush()
             ledger.append(s, db.clock, "command.requested", service_id, actor.label, {
                 "command": command_id, "action": action.value, "reason": reason, "approvals_needed": needed,
                 "params": params, "from": st.state, "to": t.target.value})
