@@ -24,6 +24,7 @@ ROUTE_MODULES = [
     "fenghuo.api.admin_routes",
     "fenghuo.registry.routes",
     "fenghuo.control.routes",
+    "fenghuo.control.instance_routes",
     "fenghuo.ledger.routes",
 ]
 

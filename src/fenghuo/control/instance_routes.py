@@ -1,0 +1,59 @@
+"""HTTP routes for guard instances: acknowledgements/heartbeats and the enforcement answer.
+
+``POST /api/v1/instances/ack`` — a guard says which version of its service's state it
+enforces (sent on every change and as a heartbeat every few seconds).
+``GET /api/v1/services/{id}/enforcement`` — "all N instances of S enforce version V (state)
+since T", with the instances that lag and those that have gone silent.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fenghuo.api.deps import current_actor
+from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
+from fenghuo.platform.auth import Actor
+
+router = APIRouter(prefix="/api/v1", tags=["instances"])
+_book_lock = threading.Lock()
+
+
+class AckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instance: str = Field(min_length=1, max_length=128)
+    service: str = Field(min_length=1, max_length=64)
+    version: int = Field(ge=0)
+    state: str
+    enforced_at: str | None = None  # the guard's clock: when it began enforcing this version
+    failsafe: bool = False
+    started_at: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+def book(request: Request) -> InstanceBook:
+    """One book per application, created on first use (the app's lifespan is not ours to edit)."""
+    app = request.app
+    existing = getattr(app.state, "instance_book", None)
+    if existing is None:
+        with _book_lock:
+            existing = getattr(app.state, "instance_book", None)
+            if existing is None:
+                existing = app.state.instance_book = InstanceBook(app.state.db)
+    return existing
+
+
+@router.post("/instances/ack")
+def ack(body: AckBody, actor: Actor = Depends(current_actor), instances: InstanceBook = Depends(book)) -> dict[str, Any]:
+    row = instances.ack(actor, body.model_dump())
+    return {"instance": row["id"], "service": row["service_id"], "version": row["version"], "state": row["state"],
+            "enforced_since": row["enforced_since"], "last_seen": row["last_seen"]}
+
+
+@router.get("/services/{service_id}/enforcement")
+def enforcement(service_id: str, stale_seconds: float = Query(DEFAULT_STALE_SECONDS, gt=0, le=86400),
+                actor: Actor = Depends(current_actor), instances: InstanceBook = Depends(book)) -> dict[str, Any]:
+    return instances.enforcement(actor, service_id, stale_seconds)

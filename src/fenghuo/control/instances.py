@@ -1,0 +1,179 @@
+"""Which guard instances enforce which switch version: acknowledgements, heartbeats and the
+answer to "do all N instances of S enforce version V, and since when?".
+
+Every guard acknowledges each state version it starts enforcing and sends a heartbeat every
+few seconds. With 100 instances a single command yields 100 acknowledgements, so writing each
+one in its own transaction would put the database (SQLite's single writer in particular) on
+the switch's critical path. The book therefore keeps the latest word from each instance in
+memory and writes the changed rows in one transaction at most every ``flush_seconds``, and
+always before it answers an enforcement question, so the answer is read from the database
+(which every control-plane replica shares).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+from fenghuo.control.instance_models import GuardInstance
+from fenghuo.control.models import SwitchState
+from fenghuo.control.transitions import State
+from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.clock import iso
+from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.registry import scope
+from fenghuo.registry.models import Service
+
+DEFAULT_STALE_SECONDS = 30.0
+
+
+def _parse_time(value: str | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        raise Invalid(f"字段 {field} 不是 ISO 8601 时间", f"field {field} is not an ISO 8601 time", field=field) from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+class InstanceBook:
+    """The latest acknowledgement of every guard instance, written behind to the database."""
+
+    def __init__(self, db: Database, flush_seconds: float = 0.5) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._last_flush = time.monotonic()
+        self._allowed: set[tuple[str, str]] = set()  # (actor label, service) already authorised
+
+    def _authorise(self, actor: Actor, service_id: str) -> None:
+        key = (actor.label, service_id)
+        if key in self._allowed:
+            return
+        if actor.role not in (Role.system, Role.admin, Role.operator):
+            raise Forbidden(f"角色 {actor.role.value} 不能代表守卫确认状态", f"role {actor.role.value} may not acknowledge for a guard")
+        with self.db.reader() as s:
+            svc = s.get(Service, service_id)
+            if svc is None:
+                raise NotFound(f"未知服务 {service_id}", f"unknown service {service_id}", code="unknown_service")
+            scope.require_can_command(s, actor, svc)
+        self._allowed.add(key)
+
+    def ack(self, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+        """Record one acknowledgement or heartbeat; returns what the book now holds for it."""
+        service_id, instance = body["service"], body["instance"]
+        self._authorise(actor, service_id)
+        try:
+            state = State(body["state"]).value
+        except ValueError:
+            raise Invalid(f"未知状态 {body['state']}", f"unknown state {body['state']}", field="state") from None
+        now = iso(self.db.clock.now())
+        enforced = _parse_time(body.get("enforced_at"), "enforced_at")
+        with self._lock:
+            old = self._rows.get(instance)
+            if old is None:
+                with self.db.reader() as s:
+                    row = s.get(GuardInstance, instance)
+                    old = _row_dict(row) if row is not None else None
+            same = old is not None and old["service_id"] == service_id and old["version"] == body["version"] and old["state"] == state
+            row = {
+                "id": instance, "service_id": service_id, "state": state, "version": int(body["version"]),
+                "enforced_since": old["enforced_since"] if same else (iso(enforced) if enforced else now),
+                "last_seen": now, "failsafe": bool(body.get("failsafe", False)),
+                "started_at": body.get("started_at") or (old or {}).get("started_at"),
+                "meta": body.get("meta") or (old or {}).get("meta") or {},
+            }
+            self._rows[instance] = row
+            self._dirty.add(instance)
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
+        return row
+
+    def flush(self) -> int:
+        """Write every changed row in one transaction; returns how many were written."""
+        with self._flush_lock:
+            with self._lock:
+                rows = [dict(self._rows[i]) for i in self._dirty]
+                self._dirty.clear()
+            self._last_flush = time.monotonic()
+            if not rows:
+                return 0
+            try:
+                with self.db.transaction() as s:
+                    for r in rows:
+                        s.merge(GuardInstance(**r))
+            except Exception:
+                with self._lock:  # try again on the next flush
+                    self._dirty.update(r["id"] for r in rows)
+                raise
+            return len(rows)
+
+    def enforcement(self, actor: Actor, service_id: str, stale_seconds: float = DEFAULT_STALE_SECONDS) -> dict[str, Any]:
+        self.flush()
+        with self.db.reader() as s:
+            svc = s.get(Service, service_id)
+            if svc is None:
+                raise NotFound(f"未知服务 {service_id}", f"unknown service {service_id}", code="unknown_service")
+            scope.require_visible(s, actor, svc)
+            st = s.get(SwitchState, service_id)
+            rows = [_row_dict(r) for r in s.execute(
+                select(GuardInstance).where(GuardInstance.service_id == service_id).order_by(GuardInstance.id)).scalars()]
+        return enforcement_view(service_id, st.state, st.version, st.changed_at, rows, self.db.clock.now(), stale_seconds)
+
+
+def _row_dict(row: GuardInstance) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in ("id", "service_id", "state", "version", "enforced_since", "last_seen",
+                                         "failsafe", "started_at", "meta")}
+
+
+def _ms_between(a: str, b: str) -> float | None:
+    ta, tb = _parse_time(a, "a"), _parse_time(b, "b")
+    return round((tb - ta).total_seconds() * 1000, 3) if ta and tb else None
+
+
+def enforcement_view(service_id: str, state: str, version: int, changed_at: str, rows: list[dict[str, Any]],
+                     now: datetime, stale_seconds: float) -> dict[str, Any]:
+    """Pure: from the current state and the instances' rows, who enforces it and who lags.
+
+    An instance not heard from for ``stale_seconds`` is *silent*: it is listed but not counted
+    among the N live instances (it may have been shut down, or be cut off and on its fail-safe).
+    """
+    cutoff = iso(now - timedelta(seconds=stale_seconds))
+    live, silent, laggards = [], [], []
+    for r in rows:
+        item = {"instance": r["id"], "state": r["state"], "version": r["version"], "enforced_since": r["enforced_since"],
+                "last_seen": r["last_seen"], "failsafe": r["failsafe"], "meta": r["meta"],
+                "lag_ms": _ms_between(changed_at, r["enforced_since"]) if r["version"] == version else None}
+        if r["last_seen"] < cutoff:
+            silent.append(item)
+            continue
+        live.append(item)
+        if r["version"] != version or r["state"] != state or r["failsafe"]:
+            laggards.append(item | {"behind_by": version - r["version"]})
+    n = len(live)
+    all_enforce = n > 0 and not laggards
+    since = max((i["enforced_since"] for i in live), default=None) if all_enforce else None
+    if all_enforce:
+        zh = f"服务 {service_id} 的全部 {n} 个实例自 {since} 起执行版本 v{version}（{state}）"
+        en = f"all {n} instances of {service_id} enforce version {version} ({state}) since {since}"
+    elif n == 0:
+        zh, en = f"服务 {service_id} 没有在线的守卫实例", f"no live guard instance of {service_id}"
+    else:
+        zh = f"服务 {service_id} 的 {n} 个实例中有 {len(laggards)} 个尚未执行版本 v{version}（{state}）"
+        en = f"{len(laggards)} of {n} instances of {service_id} do not yet enforce version {version} ({state})"
+    lags = [i["lag_ms"] for i in live if i["lag_ms"] is not None]
+    return {
+        "service": service_id, "state": state, "version": version, "changed_at": changed_at,
+        "instances": n, "enforcing": n - len(laggards), "all_enforce": all_enforce, "since": since,
+        "max_lag_ms": max(lags) if lags and all_enforce else None,
+        "message": f"{zh} / {en}", "laggards": laggards, "silent": silent, "live": live,
+    }

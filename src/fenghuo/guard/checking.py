@@ -1,0 +1,172 @@
+"""Running the content checks on a call's input and output, whole or streamed.
+
+The guard depends only on the check interface (``fenghuo.checks.base``): anything with
+``scan(text) -> Verdict`` will do, and ``stream()`` is used when the pipeline offers it. The
+configured pipeline (``fenghuo.checks.pipeline.load_pipeline``) is the default; tests and SDK
+users may pass their own.
+
+Streams: no chunk that contains a blocking finding may reach the client, yet a word can be
+split across chunks and a scanner may hold a hit back until it knows the word has ended. So
+the filter holds back the last ``holdback`` characters (at least the longest word a check looks
+for) and releases text only once it lies further back than that; a blocking finding cuts the
+stream at its start, a mask finding is masked before release.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fenghuo.checks.base import Finding, Verdict
+
+log = logging.getLogger(__name__)
+MASK_CHAR = "*"
+
+
+def load_default_checks(path: str | None = None):  # noqa: ANN201 - a Pipeline, or None
+    """The configured pipeline, or None (with a warning) when the checks are unavailable."""
+    try:
+        from fenghuo.checks.pipeline import load_pipeline
+    except ImportError:
+        log.warning("fenghuo.checks.pipeline not available: guard runs without content checks / 内容检查不可用")
+        return None
+    return load_pipeline(path)
+
+
+def message_text(messages: list[Any]) -> str:
+    """All text a caller sent (every role, not only the last user turn: checking one turn
+    alone is a known bypass)."""
+    parts: list[str] = []
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return "\n".join(parts)
+
+
+def mask(text: str, findings: list[Finding], base: int = 0) -> str:
+    """``text`` (starting at stream offset ``base``) with every mask finding's span masked."""
+    chars = None
+    for f in findings:
+        if f.action.value != "mask":
+            continue
+        start, end = max(f.start - base, 0), min(f.end - base, len(text))
+        if start >= end:
+            continue
+        chars = chars or list(text)
+        chars[start:end] = MASK_CHAR * (end - start)
+    return "".join(chars) if chars is not None else text
+
+
+@dataclass
+class Checked:
+    """The outcome of checking one text: the verdict and the text to pass on."""
+
+    verdict: Verdict
+    text: str
+    blocked: bool
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {"blocked": self.blocked, "categories": self.verdict.categories, "risks": self.verdict.risks}
+
+
+EMPTY = Verdict()
+
+
+def check_text(checks, text: str) -> Checked:  # noqa: ANN001
+    if checks is None or not text:
+        return Checked(EMPTY, text, False)
+    v = checks.scan(text)
+    if not v.findings:
+        return Checked(v, text, False)
+    return Checked(v, text if v.blocked else mask(text, v.findings), v.blocked)
+
+
+class _OverlapScanner:
+    """Streaming for a check that only scans whole texts: rescan the last ``overlap``
+    characters with each chunk and keep findings that end in the new part."""
+
+    def __init__(self, checks, overlap: int) -> None:  # noqa: ANN001
+        self.checks, self.overlap = checks, overlap
+        self.tail, self.base, self.seen = "", 0, set()
+        self.findings: list[Finding] = []
+
+    def feed(self, chunk: str) -> list[Finding]:
+        window = self.tail + chunk
+        out = []
+        for f in self.checks.scan(window).findings:
+            g = Finding(f.category, f.start + self.base, f.end + self.base, f.rule, f.action, f.risk, f.score)
+            key = (g.start, g.end, g.category)
+            if f.end > len(self.tail) and key not in self.seen:
+                self.seen.add(key)
+                out.append(g)
+        cut = max(len(window) - self.overlap, 0)
+        self.tail, self.base = window[cut:], self.base + cut
+        self.findings += out
+        return out
+
+    def close(self) -> Verdict:
+        return Verdict(list(self.findings))
+
+
+@dataclass
+class StreamFilter:
+    """Feed the model's text as it arrives; get back what may be shown now."""
+
+    checks: Any
+    holdback: int = 32
+    scanner: Any = None
+    pending: str = ""  # received, not yet released
+    released: int = 0  # characters released so far (stream offset of ``pending``)
+    blocking: Finding | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.checks is not None and self.scanner is None:
+            self.scanner = self.checks.stream() if hasattr(self.checks, "stream") else _OverlapScanner(self.checks, self.holdback)
+
+    def feed(self, chunk: str) -> str:
+        """Text that is safe to send now; empty once a blocking finding has cut the stream."""
+        if self.blocking is not None:
+            return ""
+        if self.scanner is None:
+            return chunk
+        self.pending += chunk
+        new = self.scanner.feed(chunk)
+        return self._release(new, len(self.pending) - self.holdback)
+
+    def close(self) -> str:
+        """Release the rest after the scanner's final word (held-back hits, whole-text checks)."""
+        if self.blocking is not None or self.scanner is None:
+            return ""
+        before = {(f.start, f.end, f.category) for f in self.findings}
+        verdict = self.scanner.close()
+        new = [f for f in verdict.findings if (f.start, f.end, f.category) not in before]
+        return self._release(new, len(self.pending))
+
+    def _release(self, new: list[Finding], upto: int) -> str:
+        self.findings += new
+        for f in new:
+            if f.action.value == "block":
+                self.blocking = f
+                keep = max(f.start - self.released, 0)
+                out = mask(self.pending[:keep], self.findings, self.released)
+                self.released += keep
+                self.pending = ""
+                return out
+        if upto <= 0:
+            return ""
+        out = mask(self.pending[:upto], self.findings, self.released)
+        self.pending = self.pending[upto:]
+        self.released += upto
+        return out
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(list(self.findings))

@@ -1,0 +1,180 @@
+"""Keeping the switch cache current: follow the control plane's push stream, acknowledge.
+
+:class:`StreamFollower` reads ``GET /api/v1/switch/stream`` (server-sent events) in a daemon
+thread, applies each ``state`` event to the cache, counts every event (heartbeats included) as
+contact, reconnects with a short backoff when the stream ends, and acknowledges to the control
+plane the version it enforces (at once on a change, then with every ``ack_seconds`` of
+heartbeats) so the control plane can answer "who enforces what".
+
+:class:`EmbeddedFollower` does the same without a server: it hears changes committed in this
+process at once and polls the local database for changes made elsewhere (the CLI).
+
+A NATS KV watch (the scale-out issue) will be a third class with the same three duties.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fenghuo.control.follower import events
+from fenghuo.guard.state import Effective, SwitchCache, save_state_file
+from fenghuo.platform.clock import SYSTEM_CLOCK, iso
+
+log = logging.getLogger(__name__)
+
+
+class _Acker:
+    """Builds and remembers acknowledgements; the transport is given by the follower."""
+
+    def __init__(self, cache: SwitchCache, instance: str, kind: str, ack_seconds: float) -> None:
+        self.cache, self.instance, self.ack_seconds = cache, instance, ack_seconds
+        self.started_at = iso(SYSTEM_CLOCK.now())
+        self.meta = {"host": socket.gethostname(), "pid": os.getpid(), "kind": kind}
+        self.last_sent = 0.0
+        self.enforced_at: dict[int, str] = {}
+
+    def body(self, eff: Effective) -> dict[str, Any]:
+        at = self.enforced_at.setdefault(eff.version, iso(SYSTEM_CLOCK.now()))
+        return {"instance": self.instance, "service": self.cache.info.service, "version": eff.version, "state": eff.state,
+                "enforced_at": at, "failsafe": eff.failsafe, "started_at": self.started_at, "meta": self.meta}
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last_sent >= self.ack_seconds
+
+
+class StreamFollower:
+    def __init__(self, cache: SwitchCache, control: str, token: str, instance: str, *, kind: str = "sdk",
+                 ack_seconds: float = 5.0, state_file: Path | None = None, read_timeout: float | None = None,
+                 on_event: Callable[[str, dict], None] | None = None) -> None:
+        self.cache, self.control, self.token = cache, control.rstrip("/"), token
+        self.state_file = state_file
+        self.acker = _Acker(cache, instance, kind, ack_seconds)
+        self.read_timeout = read_timeout or max(2.0, min(cache.lease, 10.0))
+        self.on_event = on_event
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._http = httpx.Client(base_url=self.control, timeout=5.0, headers={"Authorization": f"Bearer {token}"})
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-follow-{instance}")
+        self.acks_failed = 0
+
+    def start(self) -> StreamFollower:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._http.close()
+
+    def _run(self) -> None:
+        delay = 0.05
+        while not self._stop.is_set():
+            try:
+                for ev, data in events(self.control, self.token, [self.cache.info.service], timeout=self.read_timeout):
+                    if self._stop.is_set():
+                        return
+                    delay = 0.05
+                    self._handle(ev, data)
+            except Exception as exc:  # noqa: BLE001 - the control plane may be gone; the lease decides
+                log.debug("switch stream: %s", exc)
+            self.connected.clear()
+            self._stop.wait(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _handle(self, ev: str, data: dict[str, Any]) -> None:
+        if ev == "state":
+            changed = self.cache.apply(data)
+            self.connected.set()
+            if changed:
+                self.ack()
+                if self.state_file:
+                    save_state_file(self.state_file, self.cache.info, data)
+            elif self.acker.due():
+                self.ack()
+        elif ev in ("heartbeat", "hello"):
+            self.cache.touch()
+            if ev == "hello" and data.get("services") == 0:
+                log.warning("control plane knows no service %s / 控制面不认识该服务", self.cache.info.service)
+            if self.acker.due():
+                self.ack()
+        if self.on_event:
+            self.on_event(ev, data)
+
+    def ack(self) -> None:
+        try:
+            self._http.post("/api/v1/instances/ack", json=self.acker.body(self.cache.lookup())).raise_for_status()
+            self.acker.last_sent = time.monotonic()
+        except httpx.HTTPError as exc:
+            self.acks_failed += 1
+            log.debug("ack failed: %s", exc)
+
+
+class EmbeddedFollower:
+    """No server: follow the local database (``fenghuo.control.propagation`` + polling)."""
+
+    def __init__(self, cache: SwitchCache, db, instance: str, *, poll_seconds: float = 0.25,  # noqa: ANN001
+                 ack_seconds: float = 5.0, kind: str = "sdk") -> None:
+        self.cache, self.db, self.poll_seconds = cache, db, poll_seconds
+        self.acker = _Acker(cache, instance, kind, ack_seconds)
+        self._stop = threading.Event()
+        self._unsubscribe = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-embedded-{instance}")
+        self.connected = threading.Event()
+
+    def start(self) -> EmbeddedFollower:
+        from fenghuo.control import propagation
+
+        self._unsubscribe = propagation.subscribe(self._on_change)
+        self._poll_once()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._thread.join(timeout=2)
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        if self.cache.apply(change):
+            self.ack()
+
+    def _poll_once(self) -> None:
+        from fenghuo.control.models import SwitchState
+        from fenghuo.control.switch import state_view
+
+        with self.db.reader() as s:
+            row = s.get(SwitchState, self.cache.info.service)
+            data = state_view(row) if row is not None else None
+        if data is None:
+            return
+        if self.cache.apply(data) or self.acker.due():
+            self.ack()
+        self.connected.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self._poll_once()
+            except Exception as exc:  # noqa: BLE001 - database briefly unavailable: the lease decides
+                log.debug("embedded poll: %s", exc)
+
+    def ack(self) -> None:
+        from fenghuo.control.instances import InstanceBook
+        from fenghuo.platform.auth import local_actor
+
+        try:
+            book = InstanceBook(self.db, flush_seconds=0)
+            book.ack(local_actor(), self.acker.body(self.cache.lookup()))
+            self.acker.last_sent = time.monotonic()
+        except Exception as exc:  # noqa: BLE001
+            log.debug("embedded ack failed: %s", exc)

@@ -1,0 +1,127 @@
+"""Labelling AI-generated text (GB 45438-2025): the explicit label and the implicit metadata.
+
+Explicit: a visible notice at the start or end of the text (default ``本内容由人工智能生成 /
+AI-generated``). Implicit: metadata named ``AIGC`` with seven fields in this order (App. E;
+rows CN-LB-12…15 of shared/research/regulations.md): Label, ContentProducer, ProduceID,
+ReservedCode1, ContentPropagator, PropagateID, ReservedCode2. On first write the propagation
+fields equal the production fields. ReservedCode1 holds an Ed25519 signature over the other
+six fields, so anyone holding the public key can tell a label that was altered or moved to
+other content; ReservedCode2 names the key (``ed25519:<key id>``). Values stay within the
+standard's character set (0x21–0x7E without ``"`` and ``\\``): base64url, hex ids.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from fenghuo.platform.paths import data_dir
+
+FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2")
+DEFAULT_TEXT = "本内容由人工智能生成 / AI-generated"
+HEADER = "AIGC"  # the HTTP header carrying the same JSON as the body's "AIGC" member
+
+
+def _allowed(value: str) -> bool:
+    return all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in value)
+
+
+def key_path() -> Path:
+    return Path(os.environ.get("FENGHUO_LABEL_KEY") or data_dir() / "label-signing-key.pem")
+
+
+def load_or_create_key(path: Path | None = None) -> Ed25519PrivateKey:
+    path = path or key_path()
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} 不是 Ed25519 私钥 / is not an Ed25519 private key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return key
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _signed_bytes(fields: dict[str, str]) -> bytes:
+    return ";".join(f"{k}={fields[k]}" for k in FIELDS if k != "ReservedCode1").encode()
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    enabled: bool = True
+    text: str = DEFAULT_TEXT
+    position: str = "end"  # start | end
+    producer: str = "fenghuo"  # provider name or code (ContentProducer)
+
+    def __post_init__(self) -> None:
+        if self.position not in ("start", "end"):
+            raise ValueError("label position must be start or end / 标识位置只能是 start 或 end")
+        if not _allowed(self.producer):
+            raise ValueError(f"ContentProducer {self.producer!r} 含不允许的字符 / has characters outside 0x21–0x7E")
+
+
+class Labeller:
+    def __init__(self, config: LabelConfig | None = None, key: Ed25519PrivateKey | None = None) -> None:
+        self.config = config or LabelConfig()
+        self.key = key or load_or_create_key()
+        self.public = self.key.public_key()
+        self.kid = f"ed25519:{key_id(self.public)}"
+
+    def explicit(self, text: str) -> str:
+        if not self.config.enabled:
+            return text
+        if self.config.position == "start":
+            return f"【{self.config.text}】\n{text}"
+        return f"{text}\n【{self.config.text}】"
+
+    @property
+    def prefix(self) -> str:
+        """What a stream sends before the model's text (start position)."""
+        return f"【{self.config.text}】\n" if self.config.enabled and self.config.position == "start" else ""
+
+    @property
+    def suffix(self) -> str:
+        return f"\n【{self.config.text}】" if self.config.enabled and self.config.position == "end" else ""
+
+    def implicit(self, produce_id: str) -> dict[str, dict[str, str]]:
+        """``{"AIGC": {seven fields in order}}`` for one piece of content."""
+        if not _allowed(produce_id):
+            raise ValueError(f"ProduceID {produce_id!r} has characters outside 0x21–0x7E")
+        f = {"Label": "1", "ContentProducer": self.config.producer, "ProduceID": produce_id, "ReservedCode1": "",
+             "ContentPropagator": self.config.producer, "PropagateID": produce_id, "ReservedCode2": self.kid}
+        f["ReservedCode1"] = base64.urlsafe_b64encode(self.key.sign(_signed_bytes(f))).rstrip(b"=").decode()
+        return {"AIGC": {k: f[k] for k in FIELDS}}
+
+    @staticmethod
+    def header_value(meta: dict) -> str:
+        return json.dumps(meta, separators=(",", ":"), ensure_ascii=True)
+
+
+def verify(meta: dict, public: Ed25519PublicKey) -> bool:
+    """True if ``{"AIGC": {...}}`` has the seven fields in order and ReservedCode1 signs them."""
+    f = meta.get("AIGC") if isinstance(meta, dict) else None
+    if not isinstance(f, dict) or tuple(f) != FIELDS or not all(isinstance(v, str) and (_allowed(v) or v == "") for v in f.values()):
+        return False
+    sig = f["ReservedCode1"]
+    try:
+        public.verify(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)), _signed_bytes(f))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
