@@ -79,11 +79,9 @@ class LocalBackend:
         return out
 
     def ledger_lines(self):
-        from fenghuo.ledger import store
+        from fenghuo.ledger import service as ledger
 
-        with self.db.reader() as s:
-            for e in store.iter_entries(s):
-                yield json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
+        return ledger.export_lines(self.db)
 
     def ledger_checkpoint(self) -> dict[str, Any]:
         from fenghuo.ledger import service as ledger

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -63,9 +62,4 @@ def checkpoint(actor: Actor = Depends(current_actor), db: Database = Depends(get
 def export(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> StreamingResponse:
     _whole_chain(actor)
 
-    def lines():
-        with db.reader() as s:
-            for e in store.iter_entries(s):
-                yield (json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n").encode()
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse((line.encode() for line in ledger.export_lines(db)), media_type="application/x-ndjson")

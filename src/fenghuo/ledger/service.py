@@ -42,6 +42,13 @@ def latest_checkpoint_seq(db: Database) -> int:
         return s.execute(select(func.coalesce(func.max(LedgerCheckpoint.seq), 0))).scalar_one()
 
 
+def export_lines(db: Database) -> Iterator[str]:
+    """The ledger as JSONL lines in seq order: what an auditor verifies without the database."""
+    with db.reader() as s:
+        for e in store.iter_entries(s):
+            yield json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 def read_export(path: str | Path) -> Iterator[dict[str, Any]]:
     """Entries of an exported file; a line that is not an entry is named by its line number."""
     p = Path(path)
