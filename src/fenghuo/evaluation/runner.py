@@ -88,6 +88,53 @@ def load_items(store: RunStore) -> dict[str, BankItem]:
     return {d["id"]: BankItem(**d) for d in read_jsonl(store.path / "items.jsonl")}
 
 
+class GroupWriter:
+    """Appends answers from one background task: whatever queued up meanwhile goes in one write
+    and one fsync (group commit), so disk flushes never stall the event loop per question.
+
+    ``put`` waits until the record is on disk, so an answer counts as done only once it is.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.pending: list[tuple[dict, asyncio.Future]] = []
+        self.wake = asyncio.Event()
+        self.closed = False
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def put(self, record: dict) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((record, future))
+        self.wake.set()
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.pending = self.pending, []
+            if batch:
+                try:
+                    await asyncio.to_thread(self.store.append_answers, [r for r, _ in batch])
+                except Exception as exc:  # the disk failed: every waiting worker must know
+                    for _, fut in batch:
+                        fut.set_exception(exc)
+                    continue
+                for _, fut in batch:
+                    fut.set_result(None)
+            if self.closed and not self.pending:
+                return
+
+    async def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+        if self.task:
+            await self.task
+
+
 async def execute(
     store: RunStore,
     judges: Judges,
@@ -117,6 +164,7 @@ async def execute(
         queue.put_nowait(item_id)
     stop = stop or asyncio.Event()
     counts = {"asked": 0, "ok": 0, "errors": 0, "todo": len(todo), "already_done": len(done)}
+    writer = GroupWriter(store)
 
     async def worker() -> None:
         while not stop.is_set():
@@ -149,13 +197,15 @@ async def execute(
             else:
                 counts["errors"] += 1
                 store.append_problem({"where": request_id, "message": reply.error, "kind": "endpoint"})
-            store.append_answer(record)
+            await writer.put(record)
             if on_answer:
                 on_answer(record)
 
+    writer.start()
     try:
         await asyncio.gather(*(worker() for _ in range(min(workers, max(1, len(todo))))))
     finally:
+        await writer.close()
         await client.close()
     counts["interrupted"] = stop.is_set() and not queue.empty()
     return counts

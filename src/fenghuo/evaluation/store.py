@@ -87,15 +87,20 @@ class RunStore:
         with self._lock:
             atomic_write(self.path / "manifest.json", json.dumps(self.manifest | fields, ensure_ascii=False, indent=2))
 
-    def _append(self, name: str, record: dict) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+    def _append(self, name: str, *records: dict) -> None:
+        """Append whole lines and fsync once: a group of answers costs one disk flush."""
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         with self._lock, open(self.path / name, "a", encoding="utf-8") as fh:
-            fh.write(line)
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
 
     def append_answer(self, record: dict) -> None:
         self._append("answers.jsonl", record)
+
+    def append_answers(self, records: list[dict]) -> None:
+        if records:
+            self._append("answers.jsonl", *records)
 
     def append_problem(self, record: dict) -> None:
         self._append("problems.jsonl", record)
