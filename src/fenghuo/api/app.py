@@ -26,6 +26,13 @@ ROUTE_MODULES = [
     "fenghuo.control.routes",
     "fenghuo.control.instance_routes",
     "fenghuo.ledger.routes",
+    "fenghuo.monitor.routes",
+]
+
+# Domains that run something for the life of the app: each module has ``lifespan(app)``, an
+# async context manager entered in this order at start-up and left in reverse at shutdown.
+LIFESPAN_HOOKS = [
+    "fenghuo.monitor.runtime",
 ]
 
 
@@ -57,14 +64,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         tasks = []
         if settings.checkpoint_seconds > 0:
             tasks.append(asyncio.create_task(_checkpoint_loop(db, settings.checkpoint_seconds)))
-        try:
-            yield
-        finally:
-            for t in tasks:
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
-            await hub.stop()
+        async with contextlib.AsyncExitStack() as hooks:
+            for name in LIFESPAN_HOOKS:
+                await hooks.enter_async_context(importlib.import_module(name).lifespan(app))
+            try:
+                yield
+            finally:
+                for t in tasks:
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
+                await hub.stop()
 
     app = FastAPI(title="fenghuo 烽火 control plane", version=__version__, lifespan=lifespan)
     app.state.db = db

@@ -4,6 +4,7 @@ autogenerate and for tests). Each domain that adds tables adds one line here."""
 from fenghuo.control import instance_models as _instances  # noqa: F401
 from fenghuo.control import models as _control  # noqa: F401
 from fenghuo.ledger import models as _ledger  # noqa: F401
+from fenghuo.monitor import models as _monitor  # noqa: F401
 from fenghuo.platform import auth as _auth  # noqa: F401
 from fenghuo.platform.db import Base
 from fenghuo.registry import models as _registry  # noqa: F401

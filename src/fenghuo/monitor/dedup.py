@@ -1,0 +1,81 @@
+"""Exactly-once counting: an event id is counted once while it can still be accepted.
+
+Events older than ``window`` seconds (or further than the allowed skew in the future) are
+refused by ingest, so remembering ids for ``window + skew`` seconds is enough to recognise every
+redelivery that could still be counted. Ids are written to the database (one row per batch)
+*before* the batch is counted and acknowledged, and reloaded at start, so a guard that retries
+after a crash of the control plane is not counted twice. The same idea as JetStream's
+``Nats-Msg-Id`` duplicate window, which will replace this table when NATS sits under the bus.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import msgspec
+from sqlalchemy import delete, select
+
+from fenghuo.monitor.models import SeenBatch
+from fenghuo.platform.db import Database
+
+_ids = msgspec.json.Encoder()
+_ids_dec = msgspec.json.Decoder(list[str])
+
+
+class Dedup:
+    def __init__(self, db: Database | None, window: float) -> None:
+        self.db = db
+        self.window = window
+        self.seen: set[str] = set()
+        self._expiry: deque[tuple[float, list[str]]] = deque()
+        self._lock = threading.Lock()
+        self._last_prune = 0.0
+
+    def load(self, now: float) -> int:
+        """Reload the ids still inside the window (at start-up)."""
+        if self.db is None:
+            return 0
+        with self.db.reader() as s:
+            rows = s.execute(select(SeenBatch.expires_at, SeenBatch.ids).where(SeenBatch.expires_at > now)
+                             .order_by(SeenBatch.expires_at)).all()
+        with self._lock:
+            for expires, ids in rows:
+                batch = _ids_dec.decode(ids)
+                self.seen.update(batch)
+                self._expiry.append((expires, batch))
+        return len(self.seen)
+
+    def fresh(self, ids: list[str]) -> list[bool]:
+        """For each id, True if it was never counted (duplicates inside the batch count once)."""
+        out = []
+        seen = self.seen
+        local: set[str] = set()
+        for i in ids:
+            if i in seen or i in local:
+                out.append(False)
+            else:
+                local.add(i)
+                out.append(True)
+        return out
+
+    def commit(self, ids: list[str], now: float) -> None:
+        """Remember ids durably, then in memory. Called before the events are counted."""
+        if not ids:
+            return
+        expires = now + self.window
+        if self.db is not None:
+            with self.db.transaction() as s:
+                s.add(SeenBatch(expires_at=expires, ids=_ids.encode(ids).decode()))
+                if now - self._last_prune > 10:
+                    s.execute(delete(SeenBatch).where(SeenBatch.expires_at <= now))
+                    self._last_prune = now
+        with self._lock:
+            self.seen.update(ids)
+            self._expiry.append((expires, ids))
+            while self._expiry and self._expiry[0][0] <= now:
+                _, old = self._expiry.popleft()
+                self.seen.difference_update(old)
+
+    def __len__(self) -> int:
+        return len(self.seen)

@@ -1,0 +1,226 @@
+"""Per-service indicators over sliding windows: what rules read, the API shows and /metrics
+exports.
+
+``Indicators.apply`` is the hot path of ingest: it folds a batch into one partial bucket per
+(service, second) and only then into each window, so the per-event work is a handful of
+integer increments and one sketch insert, whatever the number of windows.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ddsketch import DDSketch
+
+from fenghuo.monitor.schema import CallStatus, EventType, Route
+from fenghuo.monitor.window import RELATIVE_ACCURACY, Bucket, Window
+from fenghuo.monitor.wire import WireEvent
+
+DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
+LIVE_INSTANCE_SECONDS = 60.0  # a guard instance is "live" if it reported within this time
+
+_CALL, _COMPLAINT, _FACTUAL = EventType.call, EventType.complaint, EventType.factual_error
+_NOTE, _SIGNAL = EventType.operator_note, EventType.external_signal
+_REFUSED_STATUS, _BACKUP, _REFUSED_ROUTE = CallStatus.refused, Route.backup, Route.refused
+_ERRORS = frozenset({CallStatus.upstream_error, CallStatus.upstream_timeout})
+
+
+def _ratio(num: float, den: float) -> tuple[float, float]:
+    return (num / den if den else 0.0), den
+
+
+def _quantile(q: float) -> Callable[[Bucket, Window, str | None], tuple[float, float]]:
+    def read(total: Bucket, window: Window, _c: str | None) -> tuple[float, float]:
+        sk = window.latency()
+        if sk is None or sk.count == 0:
+            return 0.0, 0
+        return float(sk.get_quantile_value(q) or 0.0), sk.count
+    return read
+
+
+@dataclass(frozen=True)
+class IndicatorDef:
+    name: str
+    kind: str  # "rate" (0..1), "count", "ms"
+    read: Callable[[Bucket, Window, str | None], tuple[float, float]]
+    by_category: bool = False
+    help: str = ""
+
+
+def _violations(side: str) -> Callable[[Bucket, Window, str | None], tuple[float, float]]:
+    def read(t: Bucket, _w: Window, category: str | None) -> tuple[float, float]:
+        checked = getattr(t, f"{side}_checked")
+        if category:
+            return _ratio(getattr(t, f"{side}_categories").get(category, 0), checked)
+        return _ratio(getattr(t, f"{side}_violations"), checked)
+    return read
+
+
+# The catalogue: a rule may only name an indicator listed here (so `rules check` can refuse
+# a condition that nothing measures). ``samples`` is what min_samples is compared with.
+CATALOGUE: dict[str, IndicatorDef] = {d.name: d for d in [
+    IndicatorDef("calls", "count", lambda t, w, c: (t.calls, t.calls), help="model calls / 调用次数"),
+    IndicatorDef("refusals", "count", lambda t, w, c: (t.refusals, t.calls), help="refused calls / 拒绝次数"),
+    IndicatorDef("refusal_rate", "rate", lambda t, w, c: _ratio(t.refusals, t.calls), help="share of calls refused / 拒答率"),
+    IndicatorDef("error_rate", "rate", lambda t, w, c: _ratio(t.errors, t.calls), help="upstream errors and timeouts / 错误率"),
+    IndicatorDef("backup_share", "rate", lambda t, w, c: _ratio(t.backup, t.calls), help="share served by the backup model / 备份承载比例"),
+    IndicatorDef("failsafe_share", "rate", lambda t, w, c: _ratio(t.failsafe, t.calls), help="share decided on a guard's fail-safe / 失效保护比例"),
+    IndicatorDef("input_violation_rate", "rate", _violations("in"), True, "inputs flagged by the checks / 输入违规率"),
+    IndicatorDef("output_violation_rate", "rate", _violations("out"), True, "outputs flagged by the checks / 输出违规率"),
+    IndicatorDef("latency_p50", "ms", _quantile(0.50), help="latency median, ms / 延迟中位数"),
+    IndicatorDef("latency_p95", "ms", _quantile(0.95), help="latency p95, ms"),
+    IndicatorDef("latency_p99", "ms", _quantile(0.99), help="latency p99, ms"),
+    IndicatorDef("complaints", "count", lambda t, w, c: (t.complaints, t.complaints), help="user complaints / 投诉"),
+    IndicatorDef("factual_errors", "count", lambda t, w, c: (t.factual_errors, t.factual_errors), help="factual-error reports / 事实性错误报告"),
+]}
+
+
+class ServiceIndicators:
+    """The windows and guard instances of one service."""
+
+    def __init__(self, service: str, windows: dict[str, float]) -> None:
+        self.service = service
+        self.windows = {name: Window(length) for name, length in windows.items()}
+        # instance id -> [last seen (epoch), enforced state version, state, failsafe]
+        self.instances: dict[str, list[Any]] = {}
+
+    def expire(self, now: float) -> None:
+        for w in self.windows.values():
+            w.expire(now)
+
+    def value(self, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
+        w = self.windows[window]
+        w.expire(now)
+        return CATALOGUE[indicator].read(w.total, w, category)
+
+    def live_instances(self, now: float, within: float = LIVE_INSTANCE_SECONDS) -> dict[str, list[Any]]:
+        return {k: v for k, v in self.instances.items() if v[0] >= now - within}
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        out: dict[str, Any] = {"service": self.service, "windows": {}}
+        for name, w in self.windows.items():
+            w.expire(now)
+            t = w.total
+            vals = {d.name: CATALOGUE[d.name].read(t, w, None)[0] for d in CATALOGUE.values()}
+            vals["input_violations_by_category"] = dict(t.in_categories)
+            vals["output_violations_by_category"] = dict(t.out_categories)
+            vals["guard_instances"] = len(self.live_instances(now, w.length))
+            out["windows"][name] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in vals.items()}
+        live = self.live_instances(now)
+        versions: dict[str, int] = {}
+        for _seen, version, _state, _fs in live.values():
+            versions[str(version)] = versions.get(str(version), 0) + 1
+        out["guards"] = {"live": len(live), "enforced_versions": versions,
+                         "failsafe": sum(1 for v in live.values() if v[3])}
+        return out
+
+
+class Indicators:
+    """All services' indicators; thread-safe (the ingest handler writes, rules and API read)."""
+
+    def __init__(self, windows: dict[str, float] | None = None) -> None:
+        self.window_lengths = dict(windows or DEFAULT_WINDOWS)
+        self.services: dict[str, ServiceIndicators] = {}
+        self.lock = threading.RLock()
+        self.events_applied = 0
+
+    def service(self, service: str) -> ServiceIndicators:
+        s = self.services.get(service)
+        if s is None:
+            s = self.services[service] = ServiceIndicators(service, self.window_lengths)
+        return s
+
+    def apply(self, events: Iterable[WireEvent], now: float) -> set[str]:
+        """Fold validated, deduplicated events in; returns the services touched."""
+        partials: dict[tuple[str, int], Bucket] = {}
+        instances: dict[str, dict[str, list[Any]]] = {}
+        n = 0
+        for e in events:
+            n += 1
+            t = e.epoch()
+            if t > now:
+                t = now  # allowed clock skew: count it now rather than in a future bucket
+            key = (e.service, int(t))
+            p = partials.get(key)
+            if p is None:
+                p = partials[key] = Bucket()
+            typ = e.type
+            if typ is _CALL:
+                p.calls += 1
+                status = e.status
+                route = e.route
+                if status is _REFUSED_STATUS or route is _REFUSED_ROUTE:
+                    p.refusals += 1
+                elif status in _ERRORS:
+                    p.errors += 1
+                if route is _BACKUP:
+                    p.backup += 1
+                if e.failsafe:
+                    p.failsafe += 1
+                chk = e.input
+                if chk is not None:
+                    p.in_checked += 1
+                    if chk.blocked or chk.categories:
+                        p.in_violations += 1
+                        p.in_categories.update(chk.categories)
+                chk = e.output
+                if chk is not None:
+                    p.out_checked += 1
+                    if chk.blocked or chk.categories:
+                        p.out_violations += 1
+                        p.out_categories.update(chk.categories)
+                        if chk.blocked:
+                            p.out_blocked += 1
+                if e.latency_ms is not None:
+                    if p.sketch is None:
+                        p.sketch = DDSketch(RELATIVE_ACCURACY)
+                    p.sketch.add(e.latency_ms)
+                if e.tokens_in:
+                    p.tokens_in += e.tokens_in
+                if e.tokens_out:
+                    p.tokens_out += e.tokens_out
+            elif typ is _COMPLAINT:
+                p.complaints += 1
+            elif typ is _FACTUAL:
+                p.factual_errors += 1
+            elif typ is _NOTE:
+                p.operator_notes += 1
+            elif typ is _SIGNAL:
+                p.external_signals += 1
+            if e.instance is not None:
+                seen = instances.setdefault(e.service, {}).get(e.instance)
+                if seen is None or t >= seen[0]:
+                    instances[e.service][e.instance] = [t, e.state_version, e.state, e.failsafe]
+        touched: set[str] = set()
+        with self.lock:
+            self.events_applied += n
+            for (service, second), p in partials.items():
+                s = self.service(service)
+                touched.add(service)
+                for w in s.windows.values():
+                    w.add(second, p, now)
+            for service, inst in instances.items():
+                known = self.service(service).instances
+                for k, v in inst.items():
+                    if k not in known or v[0] >= known[k][0]:
+                        known[k] = v
+        return touched
+
+    def value(self, service: str, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
+        with self.lock:
+            s = self.services.get(service)
+            if s is None:
+                return 0.0, 0
+            return s.value(indicator, window, category, now)
+
+    def snapshot(self, service: str, now: float) -> dict[str, Any]:
+        with self.lock:
+            return self.service(service).snapshot(now)
+
+
+def finite(x: float) -> float:
+    return x if math.isfinite(x) else 0.0

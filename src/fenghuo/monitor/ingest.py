@@ -1,0 +1,123 @@
+"""Ingest: a batch of events in, counted events and a per-event answer out.
+
+Order matters for exactly-once: decode → check each event (service known and permitted, time
+inside the accepted window) → drop ids already counted → remember the new ids durably →
+publish on the bus (indicators, then rules). A bad event never stops the good ones; every bad
+one is answered with its index and reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from fenghuo.monitor.bus import Bus, InProcessBus
+from fenghuo.monitor.dedup import Dedup
+from fenghuo.monitor.directory import Directory
+from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.wire import BatchError, WireEvent, decode_batch
+from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Forbidden, Invalid, TooLarge
+
+
+@dataclass
+class IngestSettings:
+    max_events: int = 5000  # per request; larger batches are refused whole with 413
+    max_age_seconds: float = 600.0  # older events are refused (and the dedup window covers this)
+    max_future_seconds: float = 300.0  # guards' clocks may run this far ahead
+    windows: dict[str, float] | None = None
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+_POSTERS = (Role.admin, Role.system, Role.operator)
+
+
+class Monitor:
+    """Everything between ``POST /api/v1/events`` and the indicators, for one process."""
+
+    def __init__(self, db: Database, settings: IngestSettings | None = None, bus: Bus | None = None) -> None:
+        self.db = db
+        self.clock = db.clock
+        self.settings = settings or IngestSettings()
+        self.indicators = Indicators(self.settings.windows)
+        self.directory = Directory(db)
+        self.dedup = Dedup(db, self.settings.max_age_seconds + self.settings.max_future_seconds)
+        self.bus: Bus = bus or InProcessBus()
+        self.bus.subscribe(self._count)
+        self._lock = threading.Lock()  # one batch at a time: dedup check and commit must not interleave
+        self.rejected_total = 0
+        self.duplicates_total = 0
+
+    def start(self) -> None:
+        self.directory.reload()
+        self.dedup.load(self.now())
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _count(self, events: list[WireEvent]) -> None:
+        self.indicators.apply(events, self.now())
+
+    def ingest_body(self, body: bytes, actor: Actor) -> IngestResult:
+        if actor.role not in _POSTERS:
+            raise Forbidden(f"{actor.label} 不能上报事件", f"{actor.label} may not post events")
+        try:
+            good, bad = decode_batch(body)
+        except BatchError as exc:
+            raise Invalid(f"请求体无法读取为事件批次：{exc}", f"unreadable event batch: {exc}", field="body") from None
+        total = len(good) + len(bad)
+        if total > self.settings.max_events:
+            raise TooLarge(f"一批最多 {self.settings.max_events} 个事件，收到 {total} 个",
+                           f"at most {self.settings.max_events} events per batch, got {total}",
+                           limit=self.settings.max_events, got=total)
+        for b in bad:
+            b["reason"] = f"事件无效 / invalid event: {b['reason']}"
+        return self.ingest(good, actor, bad)
+
+    def ingest(self, good: list[tuple[int, WireEvent]], actor: Actor, bad: list[dict[str, Any]] | None = None) -> IngestResult:
+        result = IngestResult(rejected=list(bad or []))
+        now = self.now()
+        oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
+        services = self.directory.lookup({e.service for _, e in good})
+        checked: list[tuple[int, WireEvent]] = []
+        for i, e in good:
+            info = services.get(e.service)
+            if info is None:
+                result.rejected.append({"index": i, "reason": f"未登记的服务 / unknown service: {e.service}"})
+                continue
+            if actor.role is Role.operator and info.provider != actor.provider_id:
+                result.rejected.append({"index": i, "reason": f"无权为服务 {e.service} 上报 / {actor.label} may not report for service {e.service}"})
+                continue
+            t = e.epoch()
+            if t > newest:
+                result.rejected.append({"index": i, "reason": f"时间超前 {t - now:.0f} 秒 / time is {t - now:.0f} s in the future "
+                                                             f"(at most {self.settings.max_future_seconds:.0f} s allowed)"})
+                continue
+            if t < oldest:
+                result.rejected.append({"index": i, "reason": f"时间过旧 {now - t:.0f} 秒 / time is {now - t:.0f} s in the past "
+                                                             f"(at most {self.settings.max_age_seconds:.0f} s accepted)"})
+                continue
+            checked.append((i, e))
+        with self._lock:
+            fresh = self.dedup.fresh([e.id for _, e in checked])
+            events = [e for (_, e), f in zip(checked, fresh) if f]
+            result.duplicates = len(checked) - len(events)
+            self.dedup.commit([e.id for e in events], now)
+            result.accepted = len(events)
+            if events:
+                self.bus.publish(events)
+        result.rejected.sort(key=lambda r: r["index"])
+        self.rejected_total += len(result.rejected)
+        self.duplicates_total += result.duplicates
+        return result

@@ -1,0 +1,70 @@
+"""HTTP routes of monitoring: event ingest, indicators, coverage and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from fenghuo.api.deps import current_actor, get_db
+from fenghuo.monitor.coverage import coverage
+from fenghuo.monitor.ingest import Monitor
+from fenghuo.monitor.metrics import render
+from fenghuo.platform.auth import Actor
+from fenghuo.platform.db import Database
+from fenghuo.registry import service as registry
+
+router = APIRouter(tags=["monitoring"])
+_json = msgspec.json.Encoder()
+
+
+def _monitor(request: Request) -> Monitor:
+    return request.app.state.monitor
+
+
+@router.post("/api/v1/events")
+async def post_events(request: Request, actor: Actor = Depends(current_actor)) -> Response:
+    """Body: a JSON array of events, or NDJSON (one event per line). Answers
+    ``{accepted, duplicates, rejected: [{index, reason}]}``; good events are kept even when
+    others in the batch are refused."""
+    body = await request.body()
+    # Counted in the event-loop thread on purpose: the work is CPU-bound, so a thread hop would
+    # only add latency, and one batch at a time keeps dedup simple.
+    result = _monitor(request).ingest_body(body, actor)
+    return Response(_json.encode(result.to_dict()), media_type="application/json")
+
+
+@router.get("/api/v1/indicators")
+async def all_indicators(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    services = await run_in_threadpool(registry.list_services, db, actor)
+    m = _monitor(request)
+    return [m.indicators.snapshot(s["id"], m.now()) for s in services]
+
+
+@router.get("/api/v1/indicators/{service_id}")
+async def service_indicators(service_id: str, request: Request, actor: Actor = Depends(current_actor),
+                             db: Database = Depends(get_db)) -> dict[str, Any]:
+    await run_in_threadpool(registry.get, db, actor, service_id)  # 404 / 403 as the registry says
+    m = _monitor(request)
+    return m.indicators.snapshot(service_id, m.now())
+
+
+@router.get("/api/v1/coverage")
+async def get_coverage(request: Request, jurisdiction: str | None = None, actor: Actor = Depends(current_actor),
+                       db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    m = _monitor(request)
+    return await run_in_threadpool(coverage, db, m.indicators, actor, jurisdiction, m.now())
+
+
+@router.get("/metrics")
+async def metrics(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> PlainTextResponse:
+    services = [s["id"] for s in await run_in_threadpool(registry.list_services, db, actor)]
+    m = _monitor(request)
+    extra = []
+    alerts = getattr(request.app.state, "alerts", None)
+    if alerts is not None:
+        extra = alerts.metric_families(set(services))
+    return PlainTextResponse(render(m.indicators, services, m.now(), extra), media_type="text/plain; version=0.0.4")

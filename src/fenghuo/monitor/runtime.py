@@ -1,0 +1,49 @@
+"""Wiring monitoring into the control-plane process: one ``Monitor`` per app, created in the
+app's lifespan (see ``LIFESPAN_HOOKS`` in api/app.py) and found at ``app.state.monitor``.
+
+Settings come from ``app.state.monitor_settings`` when a test or embedder sets it, otherwise
+from FENGHUO_* environment variables (documented in docs/monitoring.md)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fenghuo.monitor.ingest import IngestSettings, Monitor
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """"90s", "5m", "1h", "0" → seconds; raises ValueError on anything else."""
+    text = str(text).strip()
+    if text == "0":
+        return 0.0
+    if len(text) < 2 or text[-1] not in _UNITS:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h)")
+    value = float(text[:-1])
+    if value < 0:
+        raise ValueError(f"negative duration: {text!r}")
+    return value * _UNITS[text[-1]]
+
+
+def settings_from_env() -> IngestSettings:
+    s = IngestSettings()
+    if os.environ.get("FENGHUO_WINDOWS"):
+        s.windows = {w.strip(): parse_duration(w.strip()) for w in os.environ["FENGHUO_WINDOWS"].split(",") if w.strip()}
+    if os.environ.get("FENGHUO_MAX_EVENTS"):
+        s.max_events = int(os.environ["FENGHUO_MAX_EVENTS"])
+    if os.environ.get("FENGHUO_EVENT_MAX_AGE"):
+        s.max_age_seconds = parse_duration(os.environ["FENGHUO_EVENT_MAX_AGE"])
+    return s
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    settings = getattr(app.state, "monitor_settings", None) or settings_from_env()
+    monitor = Monitor(app.state.db, settings)
+    monitor.start()
+    app.state.monitor = monitor
+    yield
