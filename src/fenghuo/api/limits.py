@@ -1,6 +1,8 @@
-"""Refuse request bodies over a size limit with 413, before they are read into memory.
+"""Refuse request bodies over a size limit with 413, before they reach a route.
 
-Pure ASGI so it also catches chunked bodies that announce no Content-Length.
+Pure ASGI so it also catches chunked bodies that announce no Content-Length: those are read
+up to the limit here and handed on only if they fit (the route's own body parser would turn
+an error raised mid-read into a generic 400).
 """
 
 from __future__ import annotations
@@ -24,24 +26,35 @@ class BodyLimit:
     async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        length = None
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length":
+                length = int(value) if value.isdigit() else None
+        if length is not None:
+            if length > self.max_bytes:
                 return await self._refuse(send)
-        seen = 0
-
-        class _TooLarge(Exception):
-            pass
-
-        async def limited_receive():
-            nonlocal seen
+            return await self.app(scope, receive, send)
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        # Chunked upload: buffer up to the limit, then replay it to the app.
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                return await self._refuse(send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(send)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
