@@ -1,0 +1,223 @@
+"""The lexicon check: normalise, match every word, drop allow-listed hits, report original spans.
+
+Words and allow-list words are normalised with the same table as the text and compiled into
+one matcher, so one scan finds both. A hit lying inside an allow-listed occurrence (``幸运`` in
+``幸运儿``) is dropped. Pure ASCII words must stand on word boundaries *in the original text*
+— removing spaces would otherwise turn ``an alternative`` into a hit for an English word —
+and may only span whitespace when it separates single letters (``s e x``).
+
+The compiled state is immutable and swapped in one assignment, so ``reload()`` replaces the
+lexicon under running scans without a restart and without a lock on the scan path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.lexicon_file import (
+    DEFAULT_TAG_CODES,
+    UNTAGGED,
+    Entry,
+    LexiconError,
+    Stats,
+    lexicon_stats,
+    normalise_many,
+    read_lexicon,
+)
+from fenghuo.checks.matcher import make_engine
+from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
+from fenghuo.checks.policy import Policy
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    words: list[str]  # normalised, distinct; index = pattern id
+    categories: list[tuple[str, ...]]  # empty tuple = allow-list word
+    ascii_word: np.ndarray  # bool per pattern
+    engine: object
+    max_len: int
+    entries: list[Entry]
+    mtimes: dict[str, float]
+
+
+class LexiconCheck:
+    """Matches a user's lexicon files; thread-safe; see module docstring."""
+
+    def __init__(
+        self,
+        files: list[str | Path] | None = None,
+        allow_files: list[str | Path] | None = None,
+        words: dict[str, tuple[str, ...]] | None = None,
+        allow: list[str] | None = None,
+        policy: Policy | None = None,
+        tag_codes: dict[str, str] | None = None,
+        engine: str = "auto",
+        normaliser: Normaliser | None = None,
+        cache_dir: Path | None = None,
+        name: str = "lexicon",
+    ) -> None:
+        self.name = name
+        self.files = [Path(f) for f in files or []]
+        self.allow_files = [Path(f) for f in allow_files or []]
+        self.inline_words = dict(words or {})
+        self.inline_allow = list(allow or [])
+        self.policy = policy or Policy()
+        self.tag_codes = DEFAULT_TAG_CODES if tag_codes is None else tag_codes
+        self.engine_name = engine
+        self.normaliser = normaliser or default_normaliser()
+        self.cache_dir = cache_dir
+        self.reload_interval = 0.0  # seconds between file-change checks during scans; 0 = off
+        self._last_check = time.perf_counter()
+        self._state = self._compile()
+
+    # -- building -------------------------------------------------------------------------
+    def _read(self) -> tuple[list[Entry], list[str], dict[str, float]]:
+        known = set(self.policy.rules)
+        entries: list[Entry] = []
+        mtimes: dict[str, float] = {}
+        for f in self.files:
+            entries += read_lexicon(f, self.tag_codes, known)
+            mtimes[str(f)] = f.stat().st_mtime
+        for i, (w, cats) in enumerate(self.inline_words.items(), 1):
+            entries.append(Entry(w, tuple(cats), "<config>", i))
+        allow = list(self.inline_allow)
+        for f in self.allow_files:
+            allow += [e.word for e in read_lexicon(f, {}, set())]
+            mtimes[str(f)] = f.stat().st_mtime
+        return entries, allow, mtimes
+
+    def _compile(self) -> _Compiled:
+        entries, allow, mtimes = self._read()
+        norm = self.normaliser.normalise_text
+        keys = normalise_many([e.word for e in entries] + allow, norm)
+        by_word: dict[str, dict[str, None]] = {}
+        for w, e in zip(keys, entries):
+            if not w:
+                raise LexiconError(f"{e.source}:{e.line}: word {e.word!r} is empty after normalisation / 规范化后为空")
+            by_word.setdefault(w, {}).update(dict.fromkeys(e.categories))
+        for w in by_word.values():
+            if not w:
+                w[UNTAGGED] = None
+        allow_set = {w for w in keys[len(entries):] if w}
+        for w in allow_set:
+            by_word.setdefault(w, {})
+        words = list(by_word)
+        if not words:
+            raise LexiconError("lexicon check has no words / 词表为空")
+        engine = make_engine(words, self.engine_name, self.cache_dir)
+        cats = [() if w in allow_set else tuple(by_word[w]) for w in words]
+        ascii_word = np.array([w.isascii() and any(c.isalnum() for c in w) for w in words], dtype=bool)
+        return _Compiled(words, cats, ascii_word, engine, max(len(w) for w in words), entries, mtimes)
+
+    def reload(self) -> None:
+        """Re-read the files and swap the compiled lexicon in; on error the old one stays."""
+        self._state = self._compile()
+
+    def reload_if_changed(self) -> bool:
+        """Reload when a source file's modification time changed; returns whether it did."""
+        for f, m in self._state.mtimes.items():
+            try:
+                if os.stat(f).st_mtime != m:
+                    self.reload()
+                    return True
+            except OSError:
+                continue
+        return False
+
+    @property
+    def max_len(self) -> int:
+        return self._state.max_len
+
+    @property
+    def engine(self) -> str:
+        return self._state.engine.name
+
+    def __len__(self) -> int:
+        return sum(1 for c in self._state.categories if c)
+
+    def stats(self) -> Stats:
+        return lexicon_stats(self._state.entries, self.policy.risk_map(), self.normaliser.normalise_text)
+
+    # -- scanning -------------------------------------------------------------------------
+    def scan(self, text: str) -> Verdict:
+        return self.scan_normalised(text, self.normaliser.normalise(text))
+
+    def scan_normalised(self, text: str, n: Normalised) -> Verdict:
+        t0 = time.perf_counter()
+        if self.reload_interval and t0 - self._last_check > self.reload_interval:
+            self._last_check = t0
+            try:
+                self.reload_if_changed()
+            except (LexiconError, OSError):
+                pass  # keep serving the last good lexicon; `reload()` reports the error
+        findings = self.findings(text, n, self._state.engine.find(n.codes))
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+
+    def findings(
+        self, text: str, n: Normalised | None, hits: list[tuple[int, int, int]], base: int = 0, origin=None, tbase: int = 0
+    ) -> list[Finding]:
+        """Resolve raw hits into findings.
+
+        ``origin`` (optional) maps normalised positions to original ones directly (used by the
+        stream) instead of ``n``; ``base`` is added to reported spans; ``text`` is the original
+        text starting at absolute offset ``tbase`` (for the ASCII word-boundary check).
+        """
+        if not hits:
+            return []
+        st = self._state
+        hits.sort(key=lambda h: (h[1], -h[2]))
+        # Allow-listed occurrences, in start order; walked with one pointer (hits are sorted
+        # by start too), keeping the furthest end of those started so far: linear, not quadratic.
+        allowed = [(s, e) for pid, s, e in hits if not st.categories[pid]]
+        ai, allow_end = 0, -1
+        out: list[Finding] = []
+        kept: list[tuple[int, int, int]] = []
+        max_end = -1
+        for pid, s, e in hits:
+            cats = st.categories[pid]
+            if not cats or e <= max_end:
+                continue  # an allow word, or contained in a longer hit already reported
+            while ai < len(allowed) and allowed[ai][0] <= s:
+                allow_end = max(allow_end, allowed[ai][1])
+                ai += 1
+            if allow_end >= e:
+                continue
+            kept.append((pid, s, e))
+            max_end = e
+        if not kept:
+            return out
+        # One vectorised mapping back to the original for all kept hits.
+        pos = np.array([s for _, s, _ in kept] + [e - 1 for _, _, e in kept], dtype=np.int64)
+        orig = origin[pos] if origin is not None else n.to_original(pos)
+        k = len(kept)
+        for i, (pid, _, _) in enumerate(kept):
+            os_, oe = int(orig[i]) + base, int(orig[k + i]) + 1 + base
+            if st.ascii_word[pid] and not _ascii_ok(text, os_ - tbase, oe - tbase):
+                continue
+            word = st.words[pid]
+            for c in st.categories[pid]:
+                rule = self.policy.rule(c)
+                out.append(Finding(c, os_, oe, f"lexicon:{word}", rule.action, rule.risk))
+        return out
+
+
+def _ascii_ok(text: str, start: int, end: int) -> bool:
+    """Word boundaries in the original text; inner whitespace only between single letters."""
+    if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
+        return False
+    if end < len(text) and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
+        return False
+    span = text[start:end]
+    if any(ch.isspace() for ch in span):
+        return all(len(tok) == 1 for tok in span.split())
+    return True

@@ -1,0 +1,212 @@
+"""Evasion-resistant text normalisation in one vectorised pass, with a map back to the original.
+
+Evasion is the normal case in Chinese moderation: full-width letters, traditional characters,
+upper case, zero-width characters and inserted separators (``法*轮``, ``赌 博``). Applying NFKC
+and then OpenCC per message costs ~26 MB/s (anchor-measurements.md), ten times the matching
+itself. So every rule is folded, per code point, into one precomputed table
+``code point -> normalised code point | DROP``; normalising is then a numpy gather and a
+compress. A handful of code points normalise to several characters (``①`` → ``1``, ``ﬁ`` →
+``fi``); they are rare, so they take a slower exact path only when present.
+
+The normaliser never returns a span itself: it returns the normalised code points plus what is
+needed to map a normalised position back to the original one (``Normalised.to_original``), so
+every finding is reported on the text the user wrote.
+
+Rules, in order, per code point: NFKC; lower case; traditional → simplified (character level,
+table generated from OpenCC, see ``tools/gen_t2s.py``); then characters that are separators
+are dropped. Separators are: whitespace except line breaks, format characters (zero-width
+space/joiners, BOM), combining marks, and symbols/punctuation *except* sentence punctuation
+(``，。！？；：、`` and ASCII ``,!?;:``) and line breaks, which stay as hard boundaries so that a
+word is never assembled across a clause or a line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+DROP = np.uint32(0xFFFFFFFF)
+EXPAND = np.uint32(0xFFFFFFFE)  # marks a code point with a multi-character expansion
+SPECIAL = EXPAND  # mapped >= SPECIAL: dropped or expanded
+N_CODEPOINTS = 0x110000
+
+# Kept as boundaries: removing these would glue unrelated clauses into a "word".
+BOUNDARY_CHARS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85,!?;:，。！？；：、")
+SEPARATOR_CATEGORIES = frozenset({"Zs", "Cf", "Mn", "Me", "Cc", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sk", "So"})
+# Astral ranges worth a per-code-point look (styled letters, enclosed forms, compatibility
+# ideographs, tags, variation selectors); the rest of the astral planes map to themselves.
+ASTRAL_RANGES = ((0x1D400, 0x1D800), (0x1F100, 0x1F300), (0x1F300, 0x1FB00), (0x2F800, 0x2FA20), (0xE0000, 0xE0080), (0xE0100, 0xE01F0))
+
+
+def _load_t2s() -> dict[str, str]:
+    table: dict[str, str] = {}
+    text = resources.files("fenghuo.checks").joinpath("data/t2s_chars.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            trad, simp = line.split("\t")
+            table[trad] = simp
+    return table
+
+
+def is_separator(ch: str) -> bool:
+    """True if ``ch`` is dropped before matching (see module docstring)."""
+    if ch in BOUNDARY_CHARS:
+        return False
+    return unicodedata.category(ch) in SEPARATOR_CATEGORIES
+
+
+def encode_quad(cps: np.ndarray) -> np.ndarray:
+    """Code points → the matcher's NUL-free fixed-width 4-byte form (see ``matcher``).
+
+    The table stores normalised characters already in this form, so the normalised array can
+    be handed to hyperscan without another pass. Values lie in [0x80808080, 0x80FFFFC3], below
+    the DROP/EXPAND markers.
+    """
+    cps = np.asarray(cps, dtype=np.uint32)
+    spread = (cps >> 14) | ((cps << 1) & 0x7F00) | ((cps << 16) & 0x7F0000)
+    return np.bitwise_or(spread, 0x80808080, dtype=np.uint32)
+
+
+def decode_quad(q: np.ndarray) -> np.ndarray:
+    q = np.asarray(q, dtype=np.uint32)
+    return ((q & 0x7F) << 14) | (((q >> 8) & 0x7F) << 7) | ((q >> 16) & 0x7F)
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The per-code-point table and the few code points that expand to several characters."""
+
+    single: np.ndarray  # uint32[N_CODEPOINTS]: mapped code point (quad form), DROP or EXPAND
+    multi: dict[int, str]  # code point -> its normalised expansion (len >= 2)
+
+
+@lru_cache(maxsize=4)
+def build_tables(t2s: bool = True, fold_case: bool = True, drop_separators: bool = True) -> Tables:
+    """Fold all rules into one table (~0.1 s, once per process)."""
+    conv = _load_t2s() if t2s else {}
+    single = np.arange(N_CODEPOINTS, dtype=np.uint32)
+    multi: dict[int, str] = {}
+    points = [cp for cp in range(0x10000) if not 0xD800 <= cp < 0xE000]
+    points += [cp for lo, hi in ASTRAL_RANGES for cp in range(lo, hi)]
+    points += [ord(c) for c in conv if ord(c) > 0xFFFF]
+    for cp in points:
+        ch = chr(cp)
+        s = normalise_char(ch, conv, fold_case, drop_separators)
+        if s == ch:
+            continue
+        if s == "":
+            single[cp] = DROP
+        elif len(s) == 1:
+            single[cp] = ord(s)
+        else:
+            multi[cp] = s
+            single[cp] = EXPAND
+    keep = single < SPECIAL
+    single[keep] = encode_quad(single[keep])
+    return Tables(single, multi)
+
+
+def normalise_char(ch: str, conv: dict[str, str], fold_case: bool, drop_separators: bool) -> str:
+    """The reference definition of the rules for one character; the table is built from it."""
+    s = unicodedata.normalize("NFKC", ch)
+    if fold_case:
+        s = s.lower()
+    if conv:
+        s = "".join(conv.get(c, c) for c in s)
+    if drop_separators:
+        s = "".join(c for c in s if not is_separator(c))
+    return s
+
+
+@dataclass(slots=True)
+class Normalised:
+    """Normalised code points of one text and the way back to original character offsets.
+
+    ``codes`` is the normalised text as uint32 values in the matcher's quad form
+    (``encode_quad``); ``text()`` decodes it. ``origin`` is, when not None, the
+    original index of each normalised character (needed when expansions occurred); otherwise
+    ``kept_before_drop`` (sorted) lets ``to_original`` compute it from the dropped positions.
+    """
+
+    codes: np.ndarray
+    length: int  # original length in characters
+    kept_before_drop: np.ndarray | None = None
+    origin: np.ndarray | None = None
+
+    def to_original(self, positions: np.ndarray) -> np.ndarray:
+        """Original start index of each normalised position (vectorised)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self.origin is not None:
+            return self.origin[positions]
+        if self.kept_before_drop is None or self.kept_before_drop.size == 0:
+            return positions
+        return positions + np.searchsorted(self.kept_before_drop, positions, side="right")
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``[start, end)`` covering normalised ``[start, end)`` (end > start)."""
+        a, b = self.to_original(np.array([start, end - 1]))
+        return int(a), int(b) + 1
+
+    def text(self) -> str:
+        return decode_quad(self.codes).tobytes().decode("utf-32-le", "surrogatepass")
+
+
+class Normaliser:
+    """Applies the folded table. Thread-safe: it holds only read-only arrays."""
+
+    def __init__(self, t2s: bool = True, fold_case: bool = True, drop_separators: bool = True) -> None:
+        self.options = (t2s, fold_case, drop_separators)
+        self.tables = build_tables(t2s, fold_case, drop_separators)
+
+    def codes(self, text: str) -> np.ndarray:
+        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    def normalise(self, text: str) -> Normalised:
+        raw = self.codes(text)
+        return self.normalise_codes(raw)
+
+    def normalise_codes(self, raw: np.ndarray) -> Normalised:
+        # Fast path first: one gather and one comparison decide that nothing is dropped or
+        # expanded, which is the common case for short clean messages.
+        # (Each numpy call costs ~1 µs on a 1 KB message, so the op count matters.)
+        mapped = self.tables.single[raw]
+        special = mapped >= SPECIAL
+        dropped = np.flatnonzero(special)
+        if not dropped.size:
+            return Normalised(mapped, raw.size)
+        if EXPAND in mapped[dropped]:
+            return self._expand(raw, mapped)
+        return Normalised(mapped[~special], raw.size, kept_before_drop=dropped - np.arange(dropped.size))
+
+    def _expand(self, raw: np.ndarray, mapped: np.ndarray) -> Normalised:
+        """Exact slow path for texts containing one-to-many characters (rare)."""
+        multi = self.tables.multi
+        lengths = np.where(mapped == DROP, 0, 1)
+        exp_pos = np.flatnonzero(mapped == EXPAND)
+        for p in exp_pos:
+            lengths[p] = len(multi[int(raw[p])])
+        origin = np.repeat(np.arange(raw.size), lengths)
+        out = np.repeat(mapped, lengths)
+        starts = np.cumsum(lengths) - lengths
+        for p in exp_pos:
+            s = multi[int(raw[p])]
+            out[starts[p] : starts[p] + len(s)] = encode_quad(np.array([ord(c) for c in s], dtype=np.uint32))
+        return Normalised(out.astype(np.uint32), raw.size, origin=origin)
+
+    def normalise_text(self, text: str) -> str:
+        """Normalised text as a string (used for lexicon words and tests)."""
+        return self.normalise(text).text()
+
+
+_DEFAULT: Normaliser | None = None
+
+
+def default_normaliser() -> Normaliser:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Normaliser()
+    return _DEFAULT

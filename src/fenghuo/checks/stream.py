@@ -1,0 +1,133 @@
+"""Scanning text that arrives in chunks (a streamed model answer), spans relative to the stream.
+
+The lexicon part keeps the last ``max_len - 1`` *normalised* characters with their absolute
+original positions, and rescans them with each new chunk, reporting only hits that end in the
+new part — so a word split across two chunks (or across a chunk boundary plus separators) is
+found once. PII is rescanned over a short original-text tail for the same reason. A hit that
+touches the end of what has arrived so far and could still grow (an ASCII word, any PII value:
+``192.168.1.1`` may become ``192.168.1.100``) is held back until the next chunk or ``close()``.
+Checks that judge the whole text (classifier, LLM guard) run once, at ``close()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fenghuo.checks.base import Finding, Verdict
+
+PII_TAIL = 96  # longest PII value we look for (an e-mail) fits in this many characters
+
+
+class LexiconStream:
+    def __init__(self, check) -> None:
+        self.check = check
+        self.carry_codes = np.empty(0, dtype=np.uint32)
+        self.carry_origin = np.empty(0, dtype=np.int64)
+        self.text_tail = ""  # original text kept for the ASCII word-boundary check
+        self.tail_base = 0
+        self.offset = 0  # characters received so far
+        self.reported: set[tuple[int, int, str]] = set()
+
+    def feed(self, chunk: str, final: bool = False) -> list[Finding]:
+        n = self.check.normaliser.normalise(chunk)
+        origin = self.offset + n.to_original(np.arange(n.codes.size))
+        codes = np.concatenate([self.carry_codes, n.codes])
+        allorigin = np.concatenate([self.carry_origin, origin])
+        window, tbase = self.text_tail + chunk, self.tail_base
+        new_from = self.carry_codes.size
+        self.offset += len(chunk)
+        # Hits ending in the new part, plus those ending exactly where the last chunk ended:
+        # the latter were held back (ASCII) or already reported (filtered by `reported`).
+        # The carry holds max_len characters, so a word containing such a hit is seen whole
+        # and the containment rule in `findings` still applies.
+        hits = [h for h in self.check._state.engine.find(codes) if h[2] >= new_from and h[2] > 0]
+        found = self.check.findings(window, None, hits, origin=allorigin, tbase=tbase) if hits else []
+        out = []
+        for f in found:
+            key = (f.start, f.end, f.category)
+            if key in self.reported:
+                continue
+            if not final and f.end == self.offset and f.rule.isascii():
+                continue  # an ASCII word may continue in the next chunk: decide then
+            self.reported.add(key)
+            out.append(f)
+        keep = self.check.max_len
+        self.carry_codes, self.carry_origin = codes[-keep:], allorigin[-keep:]
+        first = int(self.carry_origin[0]) if self.carry_origin.size else self.offset
+        cut = max(first - 1, tbase)
+        self.text_tail, self.tail_base = window[cut - tbase :], cut
+        return out
+
+
+class PIIStream:
+    def __init__(self, check) -> None:
+        self.check = check
+        self.tail = ""
+        self.tail_base = 0
+        self.reported: set[tuple[int, int, str]] = set()
+
+    def feed(self, chunk: str, final: bool = False) -> list[Finding]:
+        window = self.tail + chunk
+        end = self.tail_base + len(window)
+        out = []
+        for f in self.check.find(window, base=self.tail_base):
+            key = (f.start, f.end, f.category)
+            if key in self.reported:
+                continue
+            if not final and f.end == end:
+                continue  # may still grow; the next chunk's rescan will see it
+            self.reported.add(key)
+            out.append(f)
+        cut = max(len(window) - PII_TAIL, 0)
+        self.tail, self.tail_base = window[cut:], self.tail_base + cut
+        return out
+
+
+class PipelineStream:
+    """Feed chunks, get new findings back; ``close()`` finishes and returns the full verdict."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.parts = []
+        self.whole_text_checks = []
+        for check in pipeline.checks:
+            if hasattr(check, "_state") and hasattr(check, "normaliser"):
+                self.parts.append(LexiconStream(check))
+            elif hasattr(check, "find") and hasattr(check, "types"):
+                self.parts.append(PIIStream(check))
+            else:
+                self.whole_text_checks.append(check)
+        self.chunks: list[str] = []
+        self.findings: list[Finding] = []
+        self.closed = False
+
+    def feed(self, chunk: str) -> list[Finding]:
+        if self.closed:
+            raise RuntimeError("stream is closed / 流已关闭")
+        self.chunks.append(chunk)
+        new: list[Finding] = []
+        for part in self.parts:
+            new += part.feed(chunk)
+        new.sort(key=lambda f: (f.start, f.end))
+        self.findings += new
+        return new
+
+    def close(self) -> Verdict:
+        """Flush held-back hits and run whole-text checks; returns everything found."""
+        if not self.closed:
+            self.closed = True
+            for part in self.parts:
+                self.findings += part.feed("", final=True)
+            text = "".join(self.chunks)
+            errors: list[str] = []
+            for check in self.whole_text_checks:
+                v = self.pipeline.run_one(check, text, None)
+                self.findings += v.findings
+                errors += v.errors
+            self.findings.sort(key=lambda f: (f.start, f.end))
+            self.errors = errors
+        return Verdict(list(self.findings), 0.0, tuple(c.name for c in self.pipeline.checks), list(getattr(self, "errors", [])))
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.action.value == "block" for f in self.findings)

@@ -1,0 +1,1 @@
+"""Maintenance scripts that regenerate packaged tables; not imported at run time."""
