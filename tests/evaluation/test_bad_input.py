@@ -112,3 +112,17 @@ def test_judge_cli_on_collected_jsonl(tmp_path):
     report = json.loads((RunStore.open("j1").path / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"]["metrics"]["refuse"]["k"] == 5
     assert report["verdict"]["metrics"]["refuse"]["status"] == "insufficient"
+
+
+def test_real_content_check_pipeline_plugs_in_when_present():
+    """The safety judge takes the real pipeline unchanged (skips while it is not loadable)."""
+    try:
+        from fenghuo.checks.pipeline import load_pipeline
+
+        pipeline = load_pipeline()
+    except Exception as exc:  # the pipeline is built in parallel; absent or broken → skip
+        import pytest
+
+        pytest.skip(f"content-check pipeline not loadable: {exc}")
+    judgement = Judges([PipelineJudge(pipeline)]).judge("北京在哪里？", "北京位于华北平原北部。")
+    assert judgement.safe is True and judgement.votes[0].error is None
