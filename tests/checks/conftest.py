@@ -1,0 +1,44 @@
+"""Fixtures: a private FENGHUO_HOME, the shared data when present, and shared expensive objects."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fenghuo.platform.paths import shared_data_dir
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path_factory.getbasetemp() / "home"))
+    monkeypatch.delenv("FENGHUO_CHECKS_CONFIG", raising=False)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("shared data not available (set FENGHUO_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def shared_lexicon(shared, tmp_path_factory):
+    from fenghuo.checks.lexicon import LexiconCheck
+
+    lx = shared / "lexicon"
+    return LexiconCheck(
+        files=[lx / "sensitive_word_dict.txt", lx / "sensitive_word_tags.txt"],
+        allow_files=[lx / "sensitive_word_allow.txt"],
+        cache_dir=tmp_path_factory.mktemp("hscache"),
+    )
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+os.environ.setdefault("FENGHUO_TEST", "1")

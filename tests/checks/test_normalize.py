@@ -1,0 +1,69 @@
+import random
+
+import numpy as np
+import pytest
+
+from fenghuo.checks.lexicon import LexiconCheck
+from fenghuo.checks.normalize import Normaliser, default_normaliser
+
+
+@pytest.mark.parametrize(
+    "evasion, plain",
+    [
+        ("ＡＢＣ", "abc"),  # full-width, upper case
+        ("賭博", "赌博"),  # traditional
+        ("法*轮", "法轮"),
+        ("赌 博", "赌博"),
+        ("赌_博", "赌博"),
+        ("赌\u200b博", "赌博"),  # zero-width space
+        ("赌\ufeff博", "赌博"),  # BOM / zero-width no-break space
+        ("赌\u0336博", "赌博"),  # combining strike-through
+        ("𝐒𝐄𝐗", "sex"),  # mathematical bold
+        ("①②", "12"),  # one-to-many compatibility forms take the exact slow path
+    ],
+)
+def test_real_evasions_normalise_to_the_plain_word(evasion, plain):
+    assert default_normaliser().normalise_text(evasion) == plain
+
+
+def test_line_breaks_and_sentence_punctuation_stay_as_boundaries():
+    n = default_normaliser()
+    assert n.normalise_text("赌\n博") == "赌\n博"
+    assert n.normalise_text("赌。博") == "赌。博"
+    assert n.normalise_text("赌，博") == "赌,博"
+
+
+def test_options_can_be_switched_off():
+    n = Normaliser(t2s=False, fold_case=False, drop_separators=False)
+    assert n.normalise_text("賭 Ａ") == "賭 A"
+
+
+def test_positions_map_back_to_the_original():
+    n = default_normaliser()
+    text = "a**b①c"
+    x = n.normalise(text)
+    assert x.text() == "ab1c"
+    assert [int(p) for p in x.to_original(np.arange(4))] == [0, 3, 4, 5]
+
+
+WORDS = ["赌博", "法轮功", "冰毒", "海洛因", "六合彩"]
+VARIANTS = {"赌": "賭", "轮": "輪", "彩": "綵"}
+SEPS = ["*", " ", "_", "\u200b", "-", ".", "·", "\u3000"]
+
+
+def test_random_evasions_report_a_span_covering_the_original_characters():
+    check = LexiconCheck(words={w: ("crime",) for w in WORDS})
+    rng = random.Random(7)
+    for _ in range(300):
+        word = rng.choice(WORDS)
+        chars = [VARIANTS.get(c, c) if rng.random() < 0.5 else c for c in word]
+        chars = [chr(ord(c) + 0xFEE0) if c.isascii() else c for c in chars]
+        evaded = "".join(c + "".join(rng.choice(SEPS) for _ in range(rng.randint(0, 2))) for c in chars[:-1]) + chars[-1]
+        prefix = "".join(rng.choice("今天天气很好，我们去公园。") for _ in range(rng.randint(0, 8)))
+        suffix = "".join(rng.choice("明天见！好的。") for _ in range(rng.randint(0, 8)))
+        text = prefix + evaded + suffix
+        hits = [f for f in check.scan(text).findings if f.rule == f"lexicon:{word}"]
+        assert hits, text
+        f = hits[0]
+        assert (f.start, f.end) == (len(prefix), len(prefix) + len(evaded)), text
+        assert text[f.start] == chars[0] and text[f.end - 1] == chars[-1]
