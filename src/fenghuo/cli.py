@@ -22,6 +22,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.checks.cli",
     "fenghuo.evaluation.cli",
     "fenghuo.replay.cli",
+    "fenghuo.guard.cli",
     "fenghuo.demo",
 ]
 

@@ -1,0 +1,89 @@
+"""``fenghuo gateway``: the OpenAI-compatible gateway in front of a model server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def build_gateway(service: str, upstream: str, *, backup: str | None = None, control: str | None = None,
+                  token: str | None = None, db_url: str | None = None, **guard_kw):  # noqa: ANN003, ANN201
+    """Guard + gateway app (used by the CLI, the tests and the benchmark)."""
+    from fenghuo.guard.core import Guard
+    from fenghuo.guard.gateway import Gateway
+
+    timeout = guard_kw.pop("timeout", 60.0)
+    api_key = guard_kw.pop("api_key", None)
+    holdback = guard_kw.pop("holdback", 32)
+    db = None
+    if not control:
+        from fenghuo.platform.db import open_database
+
+        db = open_database(db_url)
+    guard = Guard(service, control, token, db, kind="gateway", **guard_kw)
+    return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, holdback=holdback)
+
+
+def register(root: click.Group) -> None:
+    @root.command("gateway")
+    @click.option("--service", required=True, help="登记的服务 id / registered service id")
+    @click.option("--upstream", required=True, metavar="URL", help="主模型 OpenAI 兼容地址 / primary model (OpenAI-compatible base URL)")
+    @click.option("--backup", metavar="URL", help="备份模型地址 / backup model base URL (默认同主地址 / default: the primary's)")
+    @click.option("--backup-model", help="备份模型名 / backup model name (default: the registry's backup_model)")
+    @click.option("--control", envvar="FENGHUO_CONTROL", metavar="URL",
+                  help="控制面地址；不给则读本地数据库 / control plane URL; without it, the local database (--db)")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8800, show_default=True, type=int)
+    @click.option("--instance", help="实例 id / instance id (default: gateway-<host>-<random>)")
+    @click.option("--lease", type=float, help="租期（秒），默认取分级的 failsafe.after_seconds / lease seconds (default: the grade's)")
+    @click.option("--failsafe", type=click.Choice(["open", "closed"]), help="覆盖分级的失效安全 / override the grade's fail-safe")
+    @click.option("--state-file", type=click.Path(dir_okay=False, path_type=Path),
+                  help="启动引导状态文件（有联系时自动更新）/ bootstrap state file (rewritten on every change)")
+    @click.option("--spool", type=click.Path(file_okay=False, path_type=Path), help="遥测落盘目录 / telemetry spool directory")
+    @click.option("--checks", "checks_path", help="检查流水线 YAML，或 none / check pipeline YAML, or 'none'")
+    @click.option("--label-text", default=None, help="显式标识文字 / explicit label text")
+    @click.option("--label-position", type=click.Choice(["start", "end"]), default="end", show_default=True)
+    @click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入）/ no explicit label (metadata still written)")
+    @click.option("--safe-answer", default=None, help="拦截时的安全回答 / answer given when a check blocks")
+    @click.option("--timeout", type=float, default=60.0, show_default=True, help="上游超时（秒）/ upstream timeout")
+    @click.option("--upstream-key", envvar="FENGHUO_UPSTREAM_KEY", help="上游 API 密钥；不给则转发调用方的 / upstream API key")
+    @click.pass_context
+    def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
+                host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
+                spool: Path | None, checks_path: str | None, label_text: str | None, label_position: str, no_label: bool,
+                safe_answer: str | None, timeout: float, upstream_key: str | None) -> None:
+        """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
+
+        OpenAI-compatible gateway: obeys the switch, checks input and output, labels AI output,
+        reports every call. Serves /v1/chat/completions (streaming and not) and /v1/models.
+        """
+        import uvicorn
+
+        from fenghuo.guard.checking import load_default_checks
+        from fenghuo.guard.core import DEFAULT, SAFE_ANSWER
+        from fenghuo.guard.labels import DEFAULT_TEXT, LabelConfig
+
+        obj = ctx.obj or {}
+        token = obj.get("token")
+        if control and not token:
+            raise click.UsageError("--control 需要 --token / --control needs --token (fenghuo token create --role system)")
+        checks = None if checks_path == "none" else (load_default_checks(checks_path) if checks_path else DEFAULT)
+        labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position)
+        try:
+            gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
+                               instance=instance, lease=lease, failsafe=failsafe, state_file=state_file, spool_dir=spool,
+                               checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
+                               timeout=timeout, api_key=upstream_key, labels=labels)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if labels.producer == "fenghuo" and gw.guard.info.provider:
+            gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider)
+        eff = gw.guard.state()
+        click.echo(f"fenghuo gateway {gw.guard.instance}: service {service} {eff.state} v{eff.version} "
+                   f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
+                   f"→ http://{host}:{port}/v1", err=True)
+        try:
+            uvicorn.run(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        finally:
+            gw.guard.close()

@@ -1,0 +1,227 @@
+"""The guard engine shared by the SDK and the gateway: admit a call by the switch state, check
+its input and output, label the answer, and report it.
+
+``Guard(service=…, control=URL, token=…)`` follows a control plane; ``Guard(service=…,
+db=…)`` (embedded mode) reads the local database with no server at all. Everything a call
+needs on its hot path is local: the state is a cache lookup, the checks run in-process, the
+event goes to a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fenghuo.guard import errors
+from fenghuo.guard.checking import Checked, check_text, load_default_checks
+from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
+from fenghuo.guard.ids import uuid7
+from fenghuo.guard.labels import LabelConfig, Labeller
+from fenghuo.guard.state import Effective, ServiceInfo, SwitchCache, load_state_file
+from fenghuo.guard.telemetry import HttpSink, Sink, Telemetry
+
+log = logging.getLogger(__name__)
+DEFAULT = object()  # "use the configured default" (distinct from an explicit None = off)
+SAFE_ANSWER = "抱歉，这个问题我无法回答。/ Sorry, I can't help with that."
+
+
+class TokenBucket:
+    """``rate`` calls per second with a burst of one second's worth."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = max(rate, 1)
+        self.tokens = float(self.rate)
+        self.at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """0.0 if admitted, else the seconds until a call would be."""
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where one admitted call goes, and under which state."""
+
+    eff: Effective
+    route: str  # primary | backup
+    model: str | None  # the backup model's name when route is backup
+
+
+def _service_info(service: str, control: str | None, token: str | None, db, lease: float | None,  # noqa: ANN001
+                  failsafe: str | None, backup_model: str | None, state_file: Path | None) -> tuple[ServiceInfo, dict | None, str]:
+    """Registry facts for the cache: from the control plane, the local database, the state
+    file — in that order — else safe defaults. Returns (info, bootstrap state, source)."""
+    view, boot, source = None, None, "defaults"
+    if control:
+        try:
+            r = httpx.get(f"{control.rstrip('/')}/api/v1/services/{service}", headers={"Authorization": f"Bearer {token}"}, timeout=3)
+            if r.status_code == 200:
+                view, source = r.json(), "control"
+            elif r.status_code in (401, 403, 404):
+                raise ValueError(f"控制面拒绝 / control plane refused: {r.text[:300]}")
+        except httpx.HTTPError as exc:
+            log.warning("control plane unreachable at start (%s); using state file or fail-safe", exc)
+    elif db is not None:
+        from fenghuo.platform.auth import local_actor
+        from fenghuo.registry import service as registry
+
+        view, source = registry.get(db, local_actor(), service), "database"
+    if view is None and state_file and state_file.exists():
+        saved, boot = load_state_file(state_file)
+        info = ServiceInfo(service, saved.failsafe_mode, lease or saved.lease_seconds, backup_model or saved.backup_model,
+                           saved.primary_model, saved.provider)
+        return ServiceInfo(**{**info.__dict__, "failsafe_mode": failsafe or info.failsafe_mode}), boot, "state_file"
+    if view is None:
+        return ServiceInfo(service, failsafe or "closed", lease or 30.0, backup_model), None, source
+    fs = (view.get("grade") or {}).get("defaults", {}).get("failsafe") or {}
+    attrs = view.get("attributes") or {}
+    return ServiceInfo(service, failsafe or fs.get("mode", "closed"), float(lease or fs.get("after_seconds", 30)),
+                       backup_model or attrs.get("backup_model"), attrs.get("primary_model"), view.get("provider")), None, source
+
+
+class Guard:
+    def __init__(self, service: str, control: str | None = None, token: str | None = None, db=None, *,  # noqa: ANN001
+                 instance: str | None = None, checks: Any = DEFAULT, labels: LabelConfig | bool | None = None,
+                 label_key=None, lease: float | None = None, failsafe: str | None = None,  # noqa: ANN001
+                 state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | None = None,
+                 backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
+                 kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool = False) -> None:
+        if failsafe not in (None, "open", "closed"):
+            raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
+        self.service, self.control, self.kind = service, control, kind
+        self.instance = instance or f"{kind}-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.state_file = Path(state_file) if state_file else None
+        self.info, boot, self.info_source = _service_info(service, control, token, db, lease, failsafe, backup_model, self.state_file)
+        self.cache = SwitchCache(self.info)
+        if boot:
+            self.cache.bootstrap(boot)
+        self.has_backup = bool(self.info.backup_model) if has_backup is None else has_backup
+        self.checks = load_default_checks() if checks is DEFAULT else checks
+        self.safe_answer = safe_answer
+        self.capture_text = capture_text
+        if labels is False:
+            labels = LabelConfig(enabled=False, producer=self.info.provider or "fenghuo")
+        self.labeller = Labeller(labels or LabelConfig(producer=self.info.provider or "fenghuo"), label_key)
+        if sink is DEFAULT:
+            sink = HttpSink(f"{control.rstrip('/')}/api/v1/events", token) if control else None
+        self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None)  # type: ignore[arg-type]
+        self._bucket: TokenBucket | None = None
+        self._bucket_version = -1
+        self.follower: StreamFollower | EmbeddedFollower | None = None
+        if follow and control:
+            self.follower = StreamFollower(self.cache, control, token or "", self.instance, kind=kind, ack_seconds=ack_seconds,
+                                           state_file=self.state_file).start()
+        elif follow and db is not None:
+            self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind).start()
+
+    # -- the switch ---------------------------------------------------------------------------
+    def state(self) -> Effective:
+        return self.cache.lookup()
+
+    def wait_connected(self, timeout: float = 5.0) -> bool:
+        return bool(self.follower and self.follower.connected.wait(timeout))
+
+    def admit(self) -> Decision:
+        """Decide where this call goes, or raise the refusal (:class:`errors.ServiceRefused`)."""
+        eff = self.cache.lookup()
+        s = eff.state
+        if s == "running":
+            return Decision(eff, "primary", None)
+        if s == "degraded":
+            if not self.has_backup:
+                raise errors.no_backup()
+            return Decision(eff, "backup", self.info.backup_model)
+        if s == "paused":
+            raise errors.paused(eff.reason, eff.incident, failsafe=eff.source == "failsafe")
+        if s == "stopped":
+            raise errors.stopped(eff.reason, eff.incident)
+        if s == "throttled":
+            if self._bucket_version != eff.version or self._bucket is None:
+                self._bucket, self._bucket_version = TokenBucket(eff.rate or 1), eff.version
+            wait = self._bucket.take()
+            if wait:
+                raise errors.throttled(self._bucket.rate, wait)
+            return Decision(eff, "primary", None)
+        if s == "canary":
+            if random.random() * 100 < (eff.percent or 0):
+                return Decision(eff, "primary", None)
+            if self.has_backup:
+                return Decision(eff, "backup", self.info.backup_model)
+            raise errors.canary_full(eff.percent or 0)
+        raise errors.paused(f"unknown state {s}", None)  # never: the cache validates states
+
+    # -- checks and labels --------------------------------------------------------------------
+    def check_input(self, text: str) -> Checked:
+        return check_text(self.checks, text)
+
+    def check_output(self, text: str) -> Checked:
+        return check_text(self.checks, text)
+
+    def label(self, text: str, produce_id: str) -> tuple[str, dict]:
+        return self.labeller.explicit(text), self.labeller.implicit(produce_id)
+
+    # -- telemetry ----------------------------------------------------------------------------
+    def report(self, *, status: str, eff: Effective | None = None, route: str | None = None, refusal: str | None = None,
+               model: str | None = None, started: float | None = None, tokens_in: int | None = None,
+               tokens_out: int | None = None, input: Checked | None = None, output: Checked | dict | None = None,  # noqa: A002
+               label: bool | None = None, stream: bool | None = None, detail: str | None = None, event_id: str | None = None,
+               attributes: dict | None = None) -> str:
+        """Queue one call event (never blocks); returns its id."""
+        eff = eff or self.cache.lookup()
+        eid = event_id or uuid7()
+        ev: dict[str, Any] = {
+            "id": eid, "type": "call", "service": self.service, "time": datetime.now(timezone.utc), "instance": self.instance,
+            "state": eff.state, "state_version": eff.version, "failsafe": eff.failsafe, "route": route, "refusal": refusal,
+            "status": status, "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out, "label": label, "stream": stream,
+            "detail": detail[:4000] if detail else None,
+        }
+        if started is not None:
+            ev["latency_ms"] = (time.perf_counter() - started) * 1000
+        if input is not None:
+            ev["input"] = input.summary
+        if output is not None:
+            ev["output"] = output.summary if isinstance(output, Checked) else output
+        if attributes:
+            ev["attributes"] = attributes
+        self.telemetry.emit(ev)
+        return eid
+
+    # -- the SDK faces (see fenghuo.guard.sdk) --------------------------------------------------
+    def call(self, input: str | None = None, **kw: Any):  # noqa: A002, ANN201
+        from fenghuo.guard.sdk import GuardedCall
+
+        return GuardedCall(self, input, **kw)
+
+    def protect(self, fn=None, **kw: Any):  # noqa: ANN001, ANN201
+        from fenghuo.guard.sdk import protect
+
+        return protect(self, fn, **kw)
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.follower:
+            self.follower.stop()
+        self.telemetry.close(timeout)
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

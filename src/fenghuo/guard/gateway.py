@@ -1,0 +1,277 @@
+"""The OpenAI-compatible gateway: ``/v1/chat/completions`` (streaming and not) and ``/v1/models``
+in front of any OpenAI-compatible upstream, obeying the switch, checking, labelling, reporting.
+
+A bare ASGI callable rather than FastAPI/Starlette routing: the gateway has three routes and a
+per-call budget of well under a millisecond, and the framework layers (request objects,
+dependency resolution, response classes) are a measurable share of that. The caller's body is
+passed on unchanged except for ``model`` when the backup answers.
+
+A ``stop`` cuts calls in flight: every call's task is registered while it runs, and when the
+switch cache reports the change to ``stopped`` the tasks are cancelled from the event loop; the
+handler catches the cancellation it was told about and ends the call (or stream) saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from fenghuo.guard import errors
+from fenghuo.guard.checking import check_text, message_text
+from fenghuo.guard.core import Decision, Guard
+from fenghuo.guard.ids import uuid7
+from fenghuo.guard.labels import HEADER
+from fenghuo.guard.state import Effective
+from fenghuo.guard.streaming import stream_chat
+from fenghuo.guard.upstream import Upstream
+
+log = logging.getLogger(__name__)
+MAX_BODY = 8 * 1024 * 1024
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+async def send_json(send, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:  # noqa: ANN001
+    body = orjson.dumps(obj)
+    await send({"type": "http.response.start", "status": status,
+                "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())] + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _hdrs(d: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode("latin-1")) for k, v in d.items()]
+
+
+class Cut(Exception):
+    """The call was cut by a stop that reached the guard while it ran."""
+
+    def __init__(self, eff: Effective, at: float) -> None:
+        self.eff, self.at = eff, at
+
+
+class Gateway:
+    def __init__(self, guard: Guard, upstream: str, backup: str | None = None, *, timeout: float = 60.0,
+                 api_key: str | None = None, backup_key: str | None = None, holdback: int = 32) -> None:
+        self.guard = guard
+        self.primary = Upstream(upstream, timeout=timeout, api_key=api_key)
+        self.backup = Upstream(backup, timeout=timeout, api_key=backup_key or api_key) if backup else None
+        if self.backup and not guard.has_backup:
+            guard.has_backup = True
+        self.holdback = holdback
+        self.inflight: dict[asyncio.Task, None] = {}
+        self.cuts: dict[asyncio.Task, Cut] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        guard.cache.subscribe(self._on_change)
+
+    # -- the stop cut -------------------------------------------------------------------------
+    def _on_change(self, before: Effective, after: Effective) -> None:
+        if after.state == "stopped" and before.state != "stopped" and self.loop is not None:
+            at = time.monotonic()
+            self.loop.call_soon_threadsafe(self._cut_all, after, at)
+
+    def _cut_all(self, eff: Effective, at: float) -> None:
+        for task in list(self.inflight):
+            self.cuts[task] = Cut(eff, at)
+            task.cancel()
+
+    # -- ASGI ---------------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        kind = scope["type"]
+        if kind == "lifespan":
+            return await self._lifespan(receive, send)
+        if kind != "http":
+            return
+        self.loop = self.loop or asyncio.get_running_loop()
+        path, method = scope["path"], scope["method"]
+        if path == "/v1/chat/completions":
+            if method != "POST":
+                return await send_json(send, 405, {"error": {"code": "method_not_allowed", "type": "invalid_request_error",
+                                                             "message": "只支持 POST / only POST is allowed", "param": None}})
+            return await self.chat(scope, receive, send)
+        if path == "/v1/models" and method == "GET":
+            return await self.models(scope, send)
+        if path in ("/healthz", "/fenghuo/state"):
+            eff = self.guard.state()
+            return await send_json(send, 200, {"service": self.guard.service, "instance": self.guard.instance,
+                                               "state": eff.state, "version": eff.version, "failsafe": eff.failsafe,
+                                               "source": eff.source, "telemetry": self.guard.telemetry.stats})
+        await send_json(send, 404, {"error": {"code": "not_found", "type": "invalid_request_error", "param": None,
+                                              "message": f"未知路径 {path} / unknown path {path}"}})
+
+    async def _lifespan(self, receive, send) -> None:  # noqa: ANN001
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                self.loop = asyncio.get_running_loop()
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.primary.aclose()
+                if self.backup:
+                    await self.backup.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def models(self, scope, send) -> None:  # noqa: ANN001
+        data = await self.primary.models(_auth(scope))
+        if data is None:
+            data = {"object": "list", "data": []}
+        await send_json(send, 200, data)
+
+    # -- chat ---------------------------------------------------------------------------------
+    async def chat(self, scope, receive, send) -> None:  # noqa: ANN001
+        started = time.perf_counter()
+        g = self.guard
+        task = asyncio.current_task()
+        self.inflight[task] = None
+        stream = False
+        try:
+            req = await self._read_request(receive)
+            stream = bool(req.get("stream"))
+            decision = g.admit()
+            chk = g.check_input(message_text(req["messages"]))
+            if chk.blocked:
+                return await self._input_blocked(send, req, decision, chk, started, stream)
+            if chk.verdict.findings:
+                req = _mask_messages(g, req)
+            up, body = self._target(decision, req)
+            if stream:
+                return await stream_chat(self, scope, send, up, body, decision, chk, started)
+            data = await up.complete(body, _auth(scope))
+            await self._answer(send, data, decision, chk, started)
+        except errors.GuardError as e:
+            await self._refuse(send, e, started, stream)
+        except asyncio.CancelledError:
+            cut = self.cuts.pop(task, None)
+            if cut is None:
+                raise
+            task.uncancel()
+            e = errors.stopped(cut.eff.reason, cut.eff.incident)
+            g.report(status="cut", eff=cut.eff, route="refused", refusal="stopped", started=started, stream=stream, detail=e.en)
+            await send_json(send, 503, e.body())
+        except Exception as exc:  # noqa: BLE001 - one bad call must not take the gateway down
+            log.exception("gateway call failed")
+            g.report(status="upstream_error", started=started, stream=stream, detail=f"internal: {type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                await send_json(send, 500, errors.internal(exc).body())
+        finally:
+            self.inflight.pop(task, None)
+            self.cuts.pop(task, None)
+
+    async def _read_request(self, receive) -> dict[str, Any]:  # noqa: ANN001
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise errors.bad_request("请求体过大", f"request body larger than {MAX_BODY} bytes", "body_too_large")
+            chunks.append(chunk)
+            if not msg.get("more_body"):
+                break
+        try:
+            req = orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as exc:
+            raise errors.bad_request(f"请求体不是合法 JSON：{exc}", f"request body is not valid JSON: {exc}", "invalid_json") from None
+        if not isinstance(req, dict):
+            raise errors.bad_request("请求体应为 JSON 对象", "request body must be a JSON object", "invalid_json")
+        msgs = req.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            raise errors.bad_request("缺少 messages（非空列表）", "'messages' is required and must be a non-empty list",
+                                     "missing_messages", param="messages")
+        return req
+
+    def _target(self, d: Decision, req: dict[str, Any]) -> tuple[Upstream, dict[str, Any]]:
+        if d.route == "primary":
+            return self.primary, req
+        body = dict(req, model=d.model) if d.model else req
+        return (self.backup or self.primary), body
+
+    async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:  # noqa: ANN001
+        g = self.guard
+        blocked, cats, risks = False, set(), set()
+        pid = uuid7()
+        for choice in data["choices"]:
+            msg = choice.get("message") if isinstance(choice, dict) else None
+            if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
+                continue
+            out = check_text(g.checks, msg["content"])
+            cats.update(out.verdict.categories)
+            risks.update(out.verdict.risks)
+            if out.blocked:
+                blocked = True
+                msg["content"], choice["finish_reason"] = g.safe_answer, "content_filter"
+            else:
+                msg["content"] = out.text
+            msg["content"] = g.labeller.explicit(msg["content"])
+        meta = g.labeller.implicit(pid)
+        data["AIGC"] = meta["AIGC"]
+        model = data.get("model") or d.model
+        usage = data.get("usage") or {}
+        summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
+        g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
+                 tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
+                 label=g.labeller.config.enabled, stream=False, event_id=pid)
+        await send_json(send, 200, data, self._headers(d, model, meta))
+
+    def _headers(self, d: Decision, model: str | None, meta: dict | None) -> list[tuple[bytes, bytes]]:
+        h = [(b"x-fenghuo-route", d.route.encode()), (b"x-fenghuo-state", f"{d.eff.state};v={d.eff.version}".encode()),
+             (b"x-fenghuo-instance", self.guard.instance.encode())]
+        if model:
+            h.append((b"x-fenghuo-model", str(model).encode("ascii", "replace")))
+        if d.eff.failsafe:
+            h.append((b"x-fenghuo-failsafe", b"1"))
+        if meta:
+            h.append((HEADER.lower().encode(), self.guard.labeller.header_value(meta).encode()))
+        return h
+
+    async def _input_blocked(self, send, req: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:  # noqa: ANN001
+        g = self.guard
+        pid = uuid7()
+        meta = g.labeller.implicit(pid)
+        text = g.labeller.explicit(g.safe_answer)
+        g.report(status="refused", eff=d.eff, route="refused", refusal="input_blocked", started=started, input=chk,
+                 label=g.labeller.config.enabled, stream=stream, event_id=pid)
+        model = str(req.get("model") or "fenghuo-guard")
+        base = {"id": f"chatcmpl-{pid}", "created": int(time.time()), "model": model}
+        hdrs = self._headers(Decision(d.eff, "refused", None), None, meta)
+        if not stream:
+            return await send_json(send, 200, {**base, "object": "chat.completion", "AIGC": meta["AIGC"],
+                                               "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                                            "finish_reason": "content_filter"}]}, hdrs)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")] + hdrs})
+        for delta, fin, extra in (({"role": "assistant", "content": text}, None, {}), ({}, "content_filter", {"AIGC": meta["AIGC"]})):
+            chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": fin}], **extra}
+            await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+
+    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool) -> None:  # noqa: ANN001
+        g = self.guard
+        if isinstance(e, errors.ServiceRefused):
+            status, route, refusal = "refused", "refused", e.refusal
+        elif isinstance(e, errors.UpstreamError):
+            status, route, refusal = ("upstream_timeout" if e.code == "upstream_timeout" else "upstream_error"), None, None
+        else:
+            status, route, refusal = "bad_request", None, None
+        g.report(status=status, route=route, refusal=refusal, started=started, stream=stream, detail=f"{e.code}: {e.en}")
+        await send_json(send, e.status, e.body(), _hdrs(e.headers()))
+
+
+def _auth(scope) -> str | None:  # noqa: ANN001
+    for k, v in scope["headers"]:
+        if k == b"authorization":
+            return v.decode("latin-1")
+    return None
+
+
+def _mask_messages(g: Guard, req: dict[str, Any]) -> dict[str, Any]:
+    """Mask findings (e.g. personal information) in each message before it leaves for the model."""
+    msgs = []
+    for m in req["messages"]:
+        if isinstance(m, dict) and isinstance(m.get("content"), str):
+            m = dict(m, content=g.check_input(m["content"]).text)
+        msgs.append(m)
+    return dict(req, messages=msgs)

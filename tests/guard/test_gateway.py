@@ -1,0 +1,166 @@
+"""The gateway with the official openai client, unmodified: answers, labels, refusals, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+
+from fenghuo.guard.labels import FIELDS, verify
+
+from .conftest import command
+from .helpers import RECORDED, wait_for
+
+MSG = [{"role": "user", "content": "怎样才能在赌博中赢钱？"}]
+
+
+def client(srv) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{srv.url}/v1", api_key="caller-key", max_retries=0)
+
+
+def events_of(receiver, gw, n):
+    gw.guard.telemetry.flush(5)
+    assert wait_for(lambda: len(receiver.app.state.events) >= n)
+    return receiver.app.state.events
+
+
+def test_openai_client_non_stream_labelled_and_signed(make_gateway, upstream, receiver):
+    gw, srv = make_gateway()
+    raw = client(srv).chat.completions.with_raw_response.create(model="primary-model", messages=MSG, temperature=0.3)
+    r = raw.parse()
+    text = r.choices[0].message.content
+    assert text.startswith(RECORDED) and text.endswith("【本内容由人工智能生成 / AI-generated】")
+    assert raw.headers["x-fenghuo-route"] == "primary"
+    aigc = r.model_extra["AIGC"]
+    assert tuple(aigc) == FIELDS and aigc["Label"] == "1" and aigc["PropagateID"] == aigc["ProduceID"]
+    assert verify({"AIGC": aigc}, gw.guard.labeller.public)
+    assert json.loads(raw.headers["aigc"]) == {"AIGC": aigc}
+    tampered = dict(aigc, ContentProducer="someone-else")
+    assert not verify({"AIGC": tampered}, gw.guard.labeller.public)
+    assert upstream.app.state.seen[-1]["temperature"] == 0.3  # caller's parameters pass through
+    ev = events_of(receiver, gw, 1)[-1]
+    assert ev["status"] == "ok" and ev["route"] == "primary" and ev["label"] is True and ev["id"] == aigc["ProduceID"]
+    assert ev["state"] == "running" and ev["state_version"] == 1 and ev["latency_ms"] > 0
+
+
+def test_openai_client_stream(make_gateway, receiver):
+    gw, srv = make_gateway(labels=None)
+    parts, last = [], None
+    for chunk in client(srv).chat.completions.create(model="primary-model", messages=MSG, stream=True):
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+        last = chunk
+    text = "".join(parts)
+    assert text == RECORDED + "\n【本内容由人工智能生成 / AI-generated】"
+    assert last.choices[0].finish_reason == "stop"
+    assert verify({"AIGC": last.model_extra["AIGC"]}, gw.guard.labeller.public)
+    ev = events_of(receiver, gw, 1)[-1]
+    assert ev["stream"] is True and ev["status"] == "ok"
+
+
+def test_documented_refusals(control, make_gateway, receiver):
+    gw, srv = make_gateway()
+    c = client(srv)
+    v = command(control, "open-chat", "throttle", rate=1)["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    c.chat.completions.create(model="m", messages=MSG)  # the bucket holds one
+    with pytest.raises(openai.RateLimitError) as e429:
+        c.chat.completions.create(model="m", messages=MSG)
+    err = e429.value.body
+    assert err["code"] == "service_throttled" and err["retry_after"] > 0 and "限流" in err["message"]
+    assert int(e429.value.response.headers["retry-after"]) >= 1
+    v = command(control, "open-chat", "pause")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    with pytest.raises(openai.APIStatusError) as e503:
+        c.chat.completions.create(model="m", messages=MSG)
+    assert e503.value.status_code == 503
+    body = e503.value.response.json()
+    assert body["error"]["code"] == "service_paused" and body["error"]["incident"] is None
+    assert "暂停" in body["error"]["message"] and "paused" in body["error"]["message"]
+    v = command(control, "open-chat", "stop")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG, "stream": True})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "service_stopped"
+    evs = events_of(receiver, gw, 4)
+    assert [e["refusal"] for e in evs if e["status"] == "refused"] == ["throttled", "paused", "stopped"]
+
+
+def test_degraded_goes_to_backup_and_says_which_model(control, make_gateway, upstream):
+    gw, srv = make_gateway()
+    v = command(control, "open-chat", "degrade")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    raw = client(srv).chat.completions.with_raw_response.create(model="primary-model", messages=MSG)
+    assert raw.headers["x-fenghuo-route"] == "backup" and raw.headers["x-fenghuo-model"] == "small-model"
+    assert upstream.app.state.seen[-1]["model"] == "small-model"
+    assert raw.parse().model == "small-model"
+
+
+@pytest.mark.parametrize("mode,status,code", [("500", 502, "upstream_error"), ("invalid", 502, "upstream_invalid")])
+def test_upstream_failures(make_gateway, upstream, receiver, mode, status, code):
+    gw, srv = make_gateway()
+    upstream.app.state.mode = mode
+    r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG})
+    assert r.status_code == status and r.json()["error"]["code"] == code
+    ev = events_of(receiver, gw, 1)[-1]
+    assert ev["status"] == "upstream_error" and code in ev["detail"]
+
+
+def test_upstream_timeout(make_gateway, upstream, receiver):
+    gw, srv = make_gateway(timeout=0.5)
+    upstream.app.state.mode = "slow"
+    r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG}, timeout=10)
+    assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+    assert events_of(receiver, gw, 1)[-1]["status"] == "upstream_timeout"
+    upstream.app.state.mode = "ok"
+
+
+@pytest.mark.parametrize("body,code", [
+    (b"{not json", "invalid_json"), (b"[1,2]", "invalid_json"), (b'{"model": "m"}', "missing_messages"),
+    (b'{"model": "m", "messages": []}', "missing_messages"),
+])
+def test_bad_input(make_gateway, receiver, body, code):
+    gw, srv = make_gateway()
+    r = httpx.post(f"{srv.url}/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == code and " / " in r.json()["error"]["message"]
+    assert events_of(receiver, gw, 1)[-1]["status"] == "bad_request"
+    assert httpx.get(f"{srv.url}/healthz").status_code == 200  # still serving
+
+
+def test_input_blocked_and_output_checks(make_gateway, upstream, receiver):
+    gw, srv = make_gateway()
+    c = client(srv)
+    r = c.chat.completions.create(model="m", messages=[{"role": "user", "content": "推荐一个网络赌场"}])
+    assert r.choices[0].finish_reason == "content_filter" and r.choices[0].message.content.startswith(gw.guard.safe_answer)
+    n_before = len(upstream.app.state.seen)
+    upstream.app.state.text = "可以去这个网络赌场试试。客服电话13812345678。"
+    r = c.chat.completions.create(model="m", messages=MSG)
+    assert "网络赌场" not in r.choices[0].message.content and r.choices[0].finish_reason == "content_filter"
+    upstream.app.state.text = "客服电话13812345678，欢迎来电。"
+    r = c.chat.completions.create(model="m", messages=MSG)
+    assert "***********" in r.choices[0].message.content and "13812345678" not in r.choices[0].message.content
+    assert len(upstream.app.state.seen) == n_before + 2  # the blocked input never reached the model
+    evs = events_of(receiver, gw, 3)
+    assert evs[0]["refusal"] == "input_blocked" and evs[0]["input"]["categories"] == ["gambling"]
+    assert evs[1]["status"] == "output_blocked" and evs[1]["output"]["blocked"] is True
+    assert evs[2]["status"] == "ok" and evs[2]["output"]["categories"] == ["pii.phone"]
+
+
+def test_stream_split_word_never_reaches_client(make_gateway, upstream):
+    gw, srv = make_gateway()
+    upstream.app.state.text = "这是一段很长的正常回答，" * 3 + "然后推荐网络赌场，后面还有更多内容。"
+    sent = []
+    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG, "stream": True}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                sent.append(json.loads(line[6:]))
+    text = "".join((c["choices"][0]["delta"].get("content") or "") for c in sent if c.get("choices"))
+    assert "网络赌场" not in text and "网络" not in text.split("然后推荐")[-1][:2]
+    assert sent[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert sent[-1]["fenghuo"]["code"] == "output_blocked"
+
+
+def test_models_passthrough(make_gateway):
+    gw, srv = make_gateway()
+    assert [m.id for m in client(srv).models.list()] == ["primary-model"]
