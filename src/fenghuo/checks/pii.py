@@ -70,6 +70,14 @@ def valid_cn_id(s: str, today: date | None = None) -> bool:
     return _ID_CHECK[total % 11] == s[17].upper()
 
 
+def _id_shaped(s: str) -> bool:
+    try:
+        date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    return s[:2] in PROVINCES
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -158,8 +166,9 @@ class PIICheck:
             s = m.group()
             check = _VALIDATORS.get(kind)
             if check is not None and not check(s):
-                # 18 digits failing GB 11643 may still be a card number (Luhn).
-                if kind == "cn_id" and valid_bank_card(s):
+                # 18 digits failing GB 11643 may still be a card number (Luhn) — but not when
+                # it is ID-shaped (real province and date): 1 in 10 of those passes Luhn by chance.
+                if kind == "cn_id" and not _id_shaped(s) and valid_bank_card(s):
                     kind = "bank_card"
                 else:
                     continue

@@ -68,11 +68,14 @@ class PIIStream:
 
     def feed(self, chunk: str, final: bool = False) -> list[Finding]:
         window = self.tail + chunk
-        end = self.tail_base + len(window)
+        prev_end = self.tail_base + len(self.tail)
+        end = prev_end + len(chunk)
         out = []
         for f in self.check.find(window, base=self.tail_base):
             key = (f.start, f.end, f.category)
-            if key in self.reported:
+            # Anything ending before the previous data ended was decided then (and a match at
+            # the cut start of the tail may be a truncated value: never report it).
+            if key in self.reported or f.end < prev_end:
                 continue
             if not final and f.end == end:
                 continue  # may still grow; the next chunk's rescan will see it

@@ -1,0 +1,76 @@
+from datetime import date
+
+import pytest
+
+from fenghuo.checks.pii import PIICheck, apply_masks, luhn_ok, mask_value, valid_cn_id
+
+from .pii_data import generate, score
+
+
+def make_id(prefix17: str) -> str:
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return prefix17 + "10X98765432"[sum(int(d) * k for d, k in zip(prefix17, w)) % 11]
+
+
+def test_gb11643_check_digit_and_birth_date():
+    good = make_id("11010519491231002")
+    assert good == "11010519491231002X"  # the standard's own worked example
+    assert valid_cn_id(good)
+    assert not valid_cn_id(good[:-1] + "1")  # wrong check digit
+    assert not valid_cn_id(make_id("11010519490231002"))  # 31 February... 1949-02-31 does not exist
+    assert not valid_cn_id(make_id("99010519491231002"))  # no province 99
+    assert not valid_cn_id(make_id("11010520991231002"), today=date(2025, 1, 1))  # born in the future
+
+
+def test_a_number_failing_its_checksum_is_not_reported():
+    check = PIICheck()
+    good = make_id("11010519900307287")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    found = [f.category for f in check.scan(f"正确{good}，错误{bad}").findings]
+    assert found == ["pii.cn_id"]
+
+
+def test_luhn():
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+
+
+def test_each_type_found_with_span():
+    check = PIICheck()
+    text = "手机+86 138-0013-8000，邮箱li.lei@example.com.cn，IP 10.0.0.1 和 fe80::1:2，护照E12345678，车牌粤B·D12345，卡 4111 1111 1111 1111"
+    got = {f.category: text[f.start : f.end] for f in check.scan(text).findings}
+    assert got == {
+        "pii.mobile": "+86 138-0013-8000",
+        "pii.email": "li.lei@example.com.cn",
+        "pii.ipv4": "10.0.0.1",
+        "pii.ipv6": "fe80::1:2",
+        "pii.passport": "E12345678",
+        "pii.plate": "粤B·D12345",
+        "pii.bank_card": "4111 1111 1111 1111",
+    }
+
+
+def test_not_pii():
+    check = PIICheck()
+    assert check.scan("版本 1.2.3.4.5，时间 12:30:45，价格 13800 元，订单 20240101123").findings == []
+
+
+def test_masking():
+    assert mask_value("cn_id", "110105194912310021") == "110105********0021"
+    assert mask_value("mobile", "13800138000") == "138****8000"
+    assert mask_value("email", "lilei@example.com") == "l****@example.com"
+    text = "身份证11010519491231002X电话13800138000"
+    assert apply_masks(text, PIICheck().scan(text).findings) == "身份证110105********002X电话138****8000"
+
+
+def test_types_can_be_restricted_and_unknown_types_refused():
+    assert [f.category for f in PIICheck(types=["email"]).scan("a@b.cn 13800138000").findings] == ["pii.email"]
+    with pytest.raises(ValueError, match="unknown PII type"):
+        PIICheck(types=["ssn"])
+
+
+def test_precision_and_recall_on_a_generated_set():
+    res = score(PIICheck(), generate(300, seed=11))
+    assert set(res) >= {"cn_id", "mobile", "bank_card", "email", "ipv4", "ipv6", "passport", "plate"}
+    for kind, r in res.items():
+        assert r["recall"] >= 0.95, (kind, r)
+        assert r["precision"] >= 0.95, (kind, r)

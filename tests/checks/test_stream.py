@@ -1,0 +1,55 @@
+import random
+
+from fenghuo.checks.lexicon import LexiconCheck
+from fenghuo.checks.pii import PIICheck
+from fenghuo.checks.pipeline import Pipeline
+
+
+def pipe():
+    return Pipeline([LexiconCheck(words={"赌博": ("gambling",), "法轮功": ("politics",), "sex": ("porn",)}), PIICheck()])
+
+
+def feed_all(p, chunks):
+    s = p.stream()
+    got = []
+    for c in chunks:
+        got += s.feed(c)
+    v = s.close()
+    return got, v
+
+
+def test_word_split_across_two_chunks_is_found_once_with_stream_spans():
+    got, v = feed_all(pipe(), ["今天去赌", "博，然后"])
+    assert [(f.category, f.start, f.end) for f in got] == [("gambling", 3, 5)]
+    assert [(f.category, f.start, f.end) for f in v.findings] == [("gambling", 3, 5)]
+
+
+def test_split_with_separators_and_tiny_chunks():
+    text = "前言……法 * 轮 * 功后记，再来一次賭_博。"
+    got, v = feed_all(pipe(), list(text))
+    found = sorted((f.category, text[f.start : f.end]) for f in v.findings)
+    assert found == [("gambling", "賭_博"), ("politics", "法 * 轮 * 功")]
+
+
+def test_stream_matches_whole_text_scan_for_random_chunking():
+    p = pipe()
+    text = "电话13800138000，赌博不好。no sex please, Sussex. 又一个赌博！邮箱a.b@example.com 结束" * 3
+    whole = sorted((f.category, f.start, f.end) for f in p.scan(text).findings)
+    rng = random.Random(3)
+    for _ in range(30):
+        cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, 25)))
+        chunks = [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+        _, v = feed_all(p, chunks)
+        assert sorted((f.category, f.start, f.end) for f in v.findings) == whole
+
+
+def test_ascii_word_at_chunk_end_waits_for_the_next_chunk():
+    s = pipe().stream()
+    assert s.feed("I love sex") == []  # could be "sexton"
+    assert s.feed("ton") == []
+    assert s.close().findings == []
+
+
+def test_pii_split_across_chunks():
+    got, v = feed_all(pipe(), ["电话1380013", "8000 好"])
+    assert [(f.category, f.start, f.end) for f in v.findings] == [("pii.mobile", 2, 13)]
