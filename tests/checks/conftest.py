@@ -11,8 +11,8 @@ from fenghuo.platform.paths import shared_data_dir
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path_factory.getbasetemp() / "home"))
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("FENGHUO_CHECKS_CONFIG", raising=False)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from fenghuo.checks.pii import PIICheck, apply_masks, luhn_ok, mask_value, valid_cn_id
 
-from .pii_data import generate, score
+from fenghuo.checks.tools.pii_testset import generate, score
 
 
 def make_id(prefix17: str) -> str:

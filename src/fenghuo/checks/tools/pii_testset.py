@@ -1,6 +1,6 @@
 """A labelled PII set generated with faker (zh_CN): sentences with exact spans.
 
-Used by the tests and by bench/bench_checks.py to measure precision and recall per type.
+Used by tests/checks and bench/bench_checks.py (needs `pip install faker`) to measure precision and recall per type.
 Negatives are built in: numbers that fail their checksum, dates that do not exist.
 """
 

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fenghuo.checks.classifier.check import ClassifierCheck
+from fenghuo.checks.classifier.model import Model
+from fenghuo.checks.classifier.train import evaluate, read_labelled, train, train_from_dir
+from fenghuo.cli import root
+
+from .conftest import write
+
+
+@pytest.fixture(scope="session")
+def cold_model(shared, tmp_path_factory):
+    """Trained once on a subset of COLD train (keeps the suite fast)."""
+    texts, labels = read_labelled(shared / "classifier" / "cold" / "train.csv", limit=10000)
+    return train(texts, labels)
+
+
+def test_beats_the_char_ngram_baseline_on_cold_dev(cold_model, shared):
+    texts, labels = read_labelled(shared / "classifier" / "cold" / "dev.csv", limit=3000)
+    m = evaluate(cold_model, texts, labels)
+    assert m["accuracy"] > 0.85, m  # a subset-trained model; the full model is in docs/checks.md
+    assert m["precision"] > 0.8 and m["recall"] > 0.8
+
+
+def test_save_load_roundtrip_and_check(cold_model, tmp_path):
+    path = cold_model.save(tmp_path / "m.npz")
+    loaded = Model.load(path)
+    assert np.array_equal(loaded.weights, cold_model.weights.astype(np.float32))
+    check = ClassifierCheck(path, threshold=0.5)
+    v = check.scan("黑人都是垃圾，滚出中国")
+    assert v.findings and v.findings[0].category == "offensive" and v.findings[0].score >= 0.5
+    assert check.scan("今天天气很好，我们一起去公园散步吧").findings == []
+
+
+def test_training_needs_both_labels_and_valid_rows(tmp_path):
+    with pytest.raises(ValueError, match="both labels"):
+        train(["a", "b"], np.array([1, 1]))
+    bad = write(tmp_path / "train.csv", "label,text\n1,坏\n2,好\n")
+    with pytest.raises(ValueError, match="train.csv:3: label must be 0 or 1"):
+        read_labelled(bad)
+    nocol = write(tmp_path / "x.csv", "a,b\n1,2\n")
+    with pytest.raises(ValueError, match="needs columns"):
+        read_labelled(nocol)
+
+
+def test_corrupt_model_file_is_refused(tmp_path):
+    f = write(tmp_path / "m.npz", b"not a model")
+    with pytest.raises(ValueError, match="not a fenghuo classifier"):
+        Model.load(f)
+    with pytest.raises(FileNotFoundError, match="classifier train"):
+        Model.load(tmp_path / "missing.npz")
+
+
+def test_cli_train_on_small_synthetic_data_saves_to_data_dir(tmp_path):
+    rows = ["label,text"] + [f"1,你这个蠢货滚开{i}" for i in range(30)] + [f"0,谢谢你的帮助{i}" for i in range(30)]
+    d = tmp_path / "data"
+    d.mkdir()
+    write(d / "train.csv", "\n".join(rows) + "\n")
+    write(d / "dev.csv", "\n".join(rows) + "\n")
+    r = CliRunner().invoke(root, ["classifier", "train", "--data", str(d)])
+    assert r.exit_code == 0, r.output
+    assert "saved" in r.output and "dev" in r.output
+    from fenghuo.checks.classifier.model import default_model_path
+
+    assert default_model_path().is_file()
+    check = ClassifierCheck()
+    assert check.score("蠢货滚开") > 0.5 > check.score("谢谢帮助")
+
+
+def test_train_from_dir_reports_dev(shared, tmp_path):
+    pytest.importorskip("sklearn")
+    report = train_from_dir(shared / "classifier" / "cold", tmp_path / "m.npz", limit=3000)
+    assert report["dev"]["n"] > 6000 and 0.7 < report["dev"]["accuracy"] <= 1.0

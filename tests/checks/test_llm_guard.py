@@ -1,0 +1,104 @@
+"""The LLM guard adapter against a real local HTTP server answering like the guard models."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from fenghuo.checks.base import Action
+from fenghuo.checks.llm_guard import LLMGuardCheck, parse_verdict
+
+ANSWERS = {
+    "qwen-unsafe": "Safety: Unsafe\nCategories: Violent, Politically Sensitive Topics",
+    "qwen-safe": "Safety: Safe\nCategories: None",
+    "qwen-contro": "Safety: Controversial\nCategories: Unethical Acts",
+    "llama-unsafe": "unsafe\nS2,S10",
+    "llama-safe": "safe",
+    "garbage": "I am not sure.",
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        self.server.requests.append(body)
+        model = body["model"]
+        if model == "slow":
+            time.sleep(1.0)
+        if model == "error":
+            self.send_response(500)
+            self.end_headers()
+            return
+        out = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWERS.get(model, "safe")}}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        try:
+            self.wfile.write(out)
+        except BrokenPipeError:  # the client gave up (timeout test)
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.requests = []
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/v1", srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_qwen3guard_unsafe_maps_categories_and_risks(server):
+    url, srv = server
+    v = LLMGuardCheck(url, "qwen-unsafe").scan("怎么做炸弹")
+    assert [(f.category, f.risk, f.action) for f in v.findings] == [("violence", "A1f", Action.BLOCK), ("politics", "A1a", Action.BLOCK)]
+    assert srv.requests[-1]["messages"][0]["content"] == "怎么做炸弹"
+
+
+def test_safe_and_controversial(server):
+    url, _ = server
+    assert LLMGuardCheck(url, "qwen-safe").scan("你好").findings == []
+    v = LLMGuardCheck(url, "qwen-contro").scan("x")
+    assert [(f.category, f.action) for f in v.findings] == [("unethical", Action.FLAG)]
+
+
+def test_llama_guard_codes(server):
+    url, _ = server
+    v = LLMGuardCheck(url, "llama-unsafe", fmt="llamaguard").scan("x")
+    assert [f.category for f in v.findings] == ["crime", "discrimination"]
+    assert LLMGuardCheck(url, "llama-safe", fmt="llamaguard").scan("x").findings == []
+
+
+@pytest.mark.parametrize("policy, expect", [("pass", None), ("flag", Action.FLAG), ("block", Action.BLOCK)])
+def test_timeout_follows_the_configured_fail_policy(server, policy, expect):
+    url, _ = server
+    t0 = time.perf_counter()
+    v = LLMGuardCheck(url, "slow", timeout=0.2, on_error=policy).scan("x")
+    assert time.perf_counter() - t0 < 0.9
+    assert "timeout" in v.errors[0]
+    assert [f.action for f in v.findings] == ([] if expect is None else [expect])
+
+
+def test_http_error_unparseable_and_unreachable(server):
+    url, _ = server
+    assert "HTTP 500" in LLMGuardCheck(url, "error", on_error="pass").scan("x").errors[0]
+    v = LLMGuardCheck(url, "garbage", on_error="block").scan("x")
+    assert v.blocked and "not a Qwen3Guard verdict" in v.errors[0]
+    v = LLMGuardCheck("http://127.0.0.1:9/v1", "m", timeout=0.5, on_error="flag").scan("x")
+    assert v.findings[0].category == "guard.unavailable"
+
+
+def test_parse_and_config_errors():
+    assert parse_verdict("Safety: Unsafe\nCategories: PII\nRefusal: No", "qwen3guard") == ("unsafe", ["pii"])
+    with pytest.raises(ValueError):
+        LLMGuardCheck("http://x", "m", on_error="ignore")
+    with pytest.raises(ValueError):
+        LLMGuardCheck("http://x", "m", fmt="other")
