@@ -80,7 +80,7 @@ def upstream_app(text: str = RECORDED, chunk_chars: int = 8) -> FastAPI:
         if mode == "invalid":
             return Response(b"<html>not json", media_type="application/json")
         if mode == "slow":
-            await asyncio.sleep(30)
+            await asyncio.sleep(2)
         txt = app.state.text
         model = body.get("model") or "primary-model"
         if body.get("stream"):

@@ -86,9 +86,8 @@ def _service_info(service: str, control: str | None, token: str | None, db, leas
         view, source = registry.get(db, local_actor(), service), "database"
     if view is None and state_file and state_file.exists():
         saved, boot = load_state_file(state_file)
-        info = ServiceInfo(service, saved.failsafe_mode, lease or saved.lease_seconds, backup_model or saved.backup_model,
-                           saved.primary_model, saved.provider)
-        return ServiceInfo(**{**info.__dict__, "failsafe_mode": failsafe or info.failsafe_mode}), boot, "state_file"
+        return ServiceInfo(service, failsafe or saved.failsafe_mode, lease or saved.lease_seconds,
+                           backup_model or saved.backup_model, saved.primary_model, saved.provider), boot, "state_file"
     if view is None:
         return ServiceInfo(service, failsafe or "closed", lease or 30.0, backup_model), None, source
     fs = (view.get("grade") or {}).get("defaults", {}).get("failsafe") or {}

@@ -1,0 +1,123 @@
+"""Lease and fail-safe, by actually stopping the control plane; the stop cut of a live stream."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+
+from fenghuo.api.server import ServerThread
+from fenghuo.guard.cli import build_gateway
+from fenghuo.replay.server import BackgroundServer
+
+from .conftest import FAST, command
+from .helpers import WordCheck, wait_for
+
+MSG = {"model": "m", "messages": [{"role": "user", "content": "你好"}]}
+
+
+def post(srv, **kw):
+    return httpx.post(f"{srv.url}/v1/chat/completions", json={**MSG, **kw}, timeout=10)
+
+
+def refused_within(srv, deadline: float) -> float | None:
+    """Call until refused; returns when (monotonic) or None if still served at the deadline."""
+    while time.monotonic() < deadline:
+        r = post(srv)
+        if r.status_code == 503:
+            assert r.json()["error"]["code"] == "service_paused" and r.json()["error"]["failsafe"] is True
+            return time.monotonic()
+        assert r.status_code == 200
+        time.sleep(0.05)
+    return None
+
+
+def test_fail_closed_refuses_within_lease_plus_one_second(control, make_gateway, receiver):
+    gw, srv = make_gateway("closed-med", lease=1.0)
+    assert gw.guard.info.failsafe_mode == "closed"
+    assert post(srv).status_code == 200
+    killed = time.monotonic()
+    control.__exit__(None, None, None)  # the control plane is gone
+    at = refused_within(srv, killed + 1.0 + 1.0)
+    assert at is not None, "fail-closed guard still served after lease + 1 s"
+    assert at - killed >= 0.5  # the lease was honoured, not an instant refusal
+    gw.guard.telemetry.flush(5)
+    ev = receiver.app.state.events[-1]
+    assert ev["refusal"] == "failsafe" and ev["failsafe"] is True
+
+
+def test_fail_open_keeps_serving_and_marks_events(control, make_gateway, receiver):
+    gw, srv = make_gateway("open-chat", lease=0.5)
+    assert gw.guard.info.failsafe_mode == "open"
+    control.__exit__(None, None, None)
+    time.sleep(1.2)
+    for _ in range(3):
+        r = post(srv)
+        assert r.status_code == 200 and r.headers["x-fenghuo-failsafe"] == "1"
+    gw.guard.telemetry.flush(5)
+    evs = receiver.app.state.events[-3:]
+    assert all(e["failsafe"] is True and e["status"] == "ok" for e in evs)
+
+
+def test_contact_returns_after_restart(cp_db, token, upstream, receiver):
+    server = ServerThread(cp_db, FAST).__enter__()
+    port = server.port
+    gw = build_gateway("closed-med", upstream.url, control=server.url, token=token, checks=WordCheck(), lease=0.5)
+    try:
+        assert gw.guard.wait_connected(5)
+        server.__exit__(None, None, None)
+        assert wait_for(lambda: gw.guard.state().failsafe, timeout=3)
+        assert gw.guard.state().state == "paused"
+        server = ServerThread(cp_db, FAST, port=port).__enter__()
+        assert wait_for(lambda: not gw.guard.state().failsafe, timeout=5)
+        assert gw.guard.state().state == "running"
+    finally:
+        server.__exit__(None, None, None)
+        gw.guard.close(timeout=1)
+
+
+def test_cold_start_without_control_plane(tmp_path, token, upstream):
+    dead = "http://127.0.0.1:9"  # nothing listens there
+    gw = build_gateway("closed-med", upstream.url, control=dead, token=token, checks=None)
+    assert gw.guard.state().state == "paused" and gw.guard.state().failsafe  # no file: fail-safe (closed when unknown)
+    gw.guard.close(timeout=1)
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"service": {"service": "closed-med", "failsafe_mode": "closed", "lease_seconds": 0.5},
+                                      "state": {"service": "closed-med", "state": "degraded", "version": 7}}))
+    gw = build_gateway("closed-med", upstream.url, control=dead, token=token, checks=None, state_file=state_file)
+    eff = gw.guard.state()
+    assert (eff.state, eff.version, eff.source) == ("degraded", 7, "bootstrap")
+    assert wait_for(lambda: gw.guard.state().state == "paused", timeout=2)  # then the lease runs out: fail-closed
+    gw.guard.close(timeout=1)
+
+
+def test_stop_cuts_open_stream_within_100ms(control, make_gateway, upstream, receiver):
+    gw, srv = make_gateway("open-chat")
+    upstream.app.state.text = "这是一个很长的回答。" * 40
+    upstream.app.state.chunk_delay = 0.05
+    got: list[tuple[float, dict]] = []
+
+    def read():
+        with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={**MSG, "stream": True}, timeout=20) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: {"):
+                    got.append((time.monotonic(), json.loads(line[6:])))
+
+    t = threading.Thread(target=read)
+    t.start()
+    assert wait_for(lambda: len(got) >= 5, timeout=5)
+    reached = []
+    gw.guard.cache.subscribe(lambda before, after: reached.append(time.monotonic()))
+    command(control, "open-chat", "stop")
+    t.join(10)
+    assert reached, "the stop never reached the guard"
+    last_at, last = got[-1]
+    assert last["fenghuo"]["code"] == "service_stopped" and last["choices"][0]["finish_reason"] == "stop"
+    cut_ms = (last_at - reached[0]) * 1000
+    assert cut_ms < 100 * 1.5, f"stream ended {cut_ms:.1f} ms after the stop reached the guard"
+    assert len(got) < 60  # it did not run to its end (80 chunks)
+    gw.guard.telemetry.flush(5)
+    ev = [e for e in receiver.app.state.events if e["status"] == "cut"]
+    assert ev and ev[0]["stream"] is True and ev[0]["attributes"]["cut_ms"] < 100
