@@ -19,6 +19,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.control.cli",
     "fenghuo.ledger.cli",
     "fenghuo.api.cli",
+    "fenghuo.alerts.cli",
     "fenghuo.checks.cli",
     "fenghuo.evaluation.cli",
     "fenghuo.replay.cli",

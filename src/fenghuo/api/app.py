@@ -27,12 +27,14 @@ ROUTE_MODULES = [
     "fenghuo.control.instance_routes",
     "fenghuo.ledger.routes",
     "fenghuo.monitor.routes",
+    "fenghuo.alerts.routes",
 ]
 
 # Domains that run something for the life of the app: each module has ``lifespan(app)``, an
 # async context manager entered in this order at start-up and left in reverse at shutdown.
 LIFESPAN_HOOKS = [
     "fenghuo.monitor.runtime",
+    "fenghuo.alerts.runtime",
 ]
 
 

@@ -1,6 +1,7 @@
 """Imports every domain's tables so the shared metadata is complete (for Alembic's
 autogenerate and for tests). Each domain that adds tables adds one line here."""
 
+from fenghuo.alerts import models as _alerts  # noqa: F401
 from fenghuo.control import instance_models as _instances  # noqa: F401
 from fenghuo.control import models as _control  # noqa: F401
 from fenghuo.ledger import models as _ledger  # noqa: F401

@@ -1,0 +1,258 @@
+"""The alert engine: evaluates rules when events arrive (so a rule with ``for: 0`` fires inside
+the request that made it true) and on a short tick (for ``for`` durations, flap windows and
+windows emptying with time), persists every change with its ledger entry, queues
+notifications, and tells listeners.
+
+Memory holds the open warnings as a mirror of the database; at start they are loaded back, so a
+restart neither forgets a warning nor fires it again (the database's unique ``active`` index
+would refuse a second open warning with the same fingerprint anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from fenghuo.alerts import dispatch, listeners, store
+from fenghuo.alerts.config import AlertsConfig
+from fenghuo.alerts.evaluate import Baseline, measure
+from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, WarningState, advance, start
+from fenghuo.alerts.models import NotificationRow, SilenceRow, WarningRow
+from fenghuo.alerts.notify import Notifier
+from fenghuo.alerts.rules import Rule
+from fenghuo.alerts.silence import matches
+from fenghuo.monitor.ingest import Monitor
+
+log = logging.getLogger(__name__)
+
+
+class AlertEngine:
+    def __init__(self, monitor: Monitor, config: AlertsConfig) -> None:
+        self.monitor = monitor
+        self.db = monitor.db
+        self.config = config
+        self.rules = config.rules
+        self.notifier = Notifier(self.db, config.channels)
+        self.open: dict[str, tuple[WarningState, dict[str, Any]]] = {}
+        self.baselines: dict[tuple[str, str], Baseline] = {}
+        self.lock = threading.RLock()
+        self._rules_cache: dict[str, tuple[object, dict[str, list[Rule]]]] = {}
+        self._by_name = {r.name: r for r in self.rules}
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self.transitions_total: dict[str, int] = defaultdict(int)
+
+    # -- life -------------------------------------------------------------------------------
+    def load(self) -> None:
+        with self.lock:
+            self.open = {w.fingerprint: (w, labels) for w, labels in store.load_open(self.db)}
+
+    def start(self, background: bool = True) -> None:
+        self.load()
+        self.monitor.bus.subscribe(self.on_events)
+        if background:
+            self.notifier.start()
+            self._ticker = threading.Thread(target=self._tick_loop, daemon=True, name="fenghuo-alerts-tick")
+            self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker:
+            self._ticker.join(timeout=5)
+        self.notifier.stop()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self.config.tick_seconds):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - keep ticking
+                log.exception("alert tick failed")
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.db.clock.now().timestamp()
+
+    def rules_for(self, service: str) -> dict[str, list[Rule]]:
+        info = self.monitor.directory.services.get(service)
+        cached = self._rules_cache.get(service)
+        if cached is not None and cached[0] is info:
+            return cached[1]
+        by_alert: dict[str, list[Rule]] = defaultdict(list)
+        if info is not None:
+            for r in self.rules:
+                if r.services.matches(info):
+                    by_alert[r.alert].append(r)
+        self._rules_cache[service] = (info, dict(by_alert))
+        return self._rules_cache[service][1]
+
+    def labels(self, w: WarningState) -> dict[str, Any]:
+        info = self.monitor.directory.services.get(w.service)
+        base = {"alert": w.alert, "service": w.service, "level": w.level.value, "rule": w.rule}
+        if info is not None:
+            base.update({"grade": info.grade, "sector": info.sector, "provider": info.provider,
+                         "jurisdiction": info.jurisdiction_path})
+            base.update({k: v for k, v in info.labels.items() if k not in base})
+        return base
+
+    def on_events(self, events: list) -> None:  # noqa: ANN001 - bus handler
+        self.evaluate({e.service for e in events})
+
+    def tick(self) -> None:
+        with self.lock:
+            services = {w.service for w, _ in self.open.values()}
+        self.evaluate(services)
+        self._repeats()
+
+    def evaluate(self, services: set[str], now: float | None = None) -> list[Transition]:
+        now = self.now() if now is None else now
+        with self.lock:
+            out: list[Transition] = []
+            dirty: list[WarningState] = []
+            for svc in services:
+                for alert, rules in self.rules_for(svc).items():
+                    results = {}
+                    for r in rules:
+                        m = measure(r, self.monitor.indicators, svc, now, self.baselines,
+                                    step=self.monitor.indicators.window_lengths[r.window] / 60)
+                        results[r.name] = (m.holds, m.value)
+                    fp = store.fingerprint(alert, svc)
+                    entry = self.open.get(fp)
+                    if entry is None:
+                        if not any(h for h, _ in results.values()):
+                            continue
+                        w = WarningState(id=store.new_id(), fingerprint=fp, alert=alert, service=svc, state=PENDING,
+                                         level=rules[0].level, started_at=now)
+                        ts = start(w, rules, results, now)
+                        self.open[fp] = (w, {})
+                    else:
+                        w = entry[0]
+                        before = (tuple(sorted(w.rules)), w.clearing_since, w.flaps, w.level, w.state)
+                        ts = advance(w, rules, results, now)
+                        if not ts and before != (tuple(sorted(w.rules)), w.clearing_since, w.flaps, w.level, w.state):
+                            dirty.append(w)
+                    out += ts
+            if out or dirty:
+                self._commit(out, dirty, now)
+            return out
+
+    def _description(self, w: WarningState) -> str:
+        r = self._by_name.get(w.rule)
+        return f"{r.description_zh} / {r.description_en}" if r else ""
+
+    def _commit(self, transitions: list[Transition], dirty: list[WarningState], now: float, extra_items=None) -> None:
+        touched = {id(t.warning): t.warning for t in transitions}
+        touched.update({id(w): w for w in dirty})
+        try:
+            with self.db.transaction() as s:
+                rows = {}
+                for w in touched.values():
+                    labels = self.labels(w)
+                    self.open[w.fingerprint] = (w, labels)
+                    rows[w.id] = store.save(s, w, labels, self._description(w), now)
+                for t in transitions:
+                    store.record(s, self.db.clock, t, rows[t.warning.id])
+                    if t.kind == "resolved":
+                        self._end_until_resolved(s, t.warning, now)
+                items = [{"kind": t.kind, "warning": t.warning, "labels": self.open[t.warning.fingerprint][1],
+                          "rule": self._by_name.get(t.warning.rule)} for t in transitions] + list(extra_items or [])
+                self._queue(s, items, now)
+        except Exception:
+            log.exception("could not store warning transitions; reloading open warnings from the database")
+            self.load()
+            raise
+        for w in touched.values():
+            if w.state == RESOLVED:
+                self.open.pop(w.fingerprint, None)
+        for t in transitions:
+            self.transitions_total[t.kind] += 1
+            listeners.publish({"kind": t.kind, "warning": {**t.warning.view(), "labels": self.labels(t.warning)},
+                               "from": t.from_state, "to": t.to_state, "level": t.level.value,
+                               "previous_level": t.previous_level.value if t.previous_level else None,
+                               "at": store.ts(now)})
+        self.notifier.wake()
+
+    def _queue(self, s, items: list[dict[str, Any]], now: float) -> None:  # noqa: ANN001
+        if not items:
+            return
+        silences = store.active_silences(s, now)
+        firing = [w for w, _ in self.open.values() if w.state == FIRING]
+        rows = dispatch.build(items, group_by=self.config.group_by, channels=self.config.channels,
+                              directory=self.monitor.directory.services, firing=firing, silences=silences, now=now)
+        if not rows:
+            return
+        have = set(s.execute(select(NotificationRow.id).where(NotificationRow.id.in_([r.id for r in rows]))).scalars())
+        for r in rows:
+            if r.id not in have:
+                s.add(r)
+                have.add(r.id)
+
+    def _end_until_resolved(self, s, w: WarningState, now: float) -> None:  # noqa: ANN001
+        labels = self.open.get(w.fingerprint, (w, self.labels(w)))[1]
+        for sil in store.active_silences(s, now):
+            if sil.until_resolved and matches(sil.matchers, labels):
+                sil.ended_at, sil.ended_reason = now, f"warning {w.id} resolved"
+                from fenghuo.ledger import store as ledger
+
+                ledger.append(s, self.db.clock, "silence.ended", f"silence:{sil.id}", store.SYSTEM_ACTOR,
+                              {"silence": sil.id, "reason": sil.ended_reason})
+
+    def _repeats(self) -> None:
+        every = self.config.repeat_interval
+        if every <= 0:
+            return
+        now = self.now()
+        items = []
+        with self.lock:
+            for w, labels in self.open.values():
+                if w.state == FIRING and not w.ack_owner and w.fired_at is not None and now - w.fired_at >= every:
+                    n = int((now - w.fired_at) // every)
+                    items.append({"kind": "repeat", "warning": w, "labels": labels, "rule": self._by_name.get(w.rule),
+                                  "extra": str(n)})
+            if items:
+                with self.db.transaction() as s:
+                    self._queue(s, items, now)
+                self.notifier.wake()
+
+    # -- people -------------------------------------------------------------------------------
+    def acknowledge(self, warning_id: str, owner: str, note: str, actor_label: str) -> dict[str, Any]:
+        from fenghuo.ledger import store as ledger
+        from fenghuo.platform.errors import Conflict, Invalid, NotFound
+
+        if not owner.strip():
+            raise Invalid("确认预警必须指定负责人", "an acknowledgement needs an owner", field="owner")
+        now = self.now()
+        with self.lock, self.db.transaction() as s:
+            row = s.get(WarningRow, warning_id)
+            if row is None:
+                raise NotFound(f"未知预警 {warning_id}", f"unknown warning {warning_id}")
+            if row.state not in (PENDING, FIRING):
+                raise Conflict(f"预警 {warning_id} 已解除，无需确认", f"warning {warning_id} is {row.state}; nothing to acknowledge")
+            row.ack_owner, row.ack_by, row.ack_at, row.ack_note = owner, actor_label, now, note
+            ledger.append(s, self.db.clock, "warning.acknowledged", f"warning:{row.id}", actor_label,
+                          {"warning": row.id, "owner": owner, "note": note, "state": row.state, "level": row.level})
+            entry = self.open.get(row.fingerprint)
+            if entry:
+                entry[0].ack_owner = owner
+            result = store.view(row)
+        listeners.publish({"kind": "acknowledged", "warning": result, "from": result["state"], "to": result["state"],
+                           "level": result["level"], "previous_level": None, "at": store.ts(now)})
+        return result
+
+    def metric_families(self, visible: set[str]) -> list:
+        with self.lock:
+            counts: dict[tuple[str, str, str], int] = defaultdict(int)
+            for w, _ in self.open.values():
+                if w.service in visible:
+                    counts[(w.service, w.state, w.level.value)] += 1
+        return [
+            ("warnings_open", "gauge", "open warnings by service, state and level / 未解除预警",
+             [({"service": k[0], "state": k[1], "level": k[2]}, v) for k, v in sorted(counts.items())]),
+            ("warning_transitions_total", "counter", "warning transitions since start",
+             [({"kind": k}, v) for k, v in sorted(self.transitions_total.items())]),
+        ]
+
+

@@ -1,0 +1,78 @@
+"""Alerting tables: warnings, silences and the notification outbox (which is also the delivery
+log). Warning state lives here so that a restarted process fires nothing twice and forgets
+nothing; times are UNIX seconds from the database clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fenghuo.platform.db import Base
+
+
+class WarningRow(Base):
+    __tablename__ = "alert_warnings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(32), index=True)
+    # equals fingerprint while pending or firing, NULL once resolved: the unique index makes
+    # "one open warning per fingerprint" a fact of the database, not of our code
+    active: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    alert: Mapped[str] = mapped_column(String(64))
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[float] = mapped_column(Float)
+    fired_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    clearing_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # rule name -> holding since
+    flaps: Mapped[int] = mapped_column(Integer, default=0)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ack_owner: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    ack_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    ack_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class SilenceRow(Base):
+    __tablename__ = "alert_silences"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # None with until_resolved
+    until_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class NotificationRow(Base):
+    """One message to one channel. The id is derived from what it announces, so the same
+    announcement can never be queued twice (across restarts too)."""
+
+    __tablename__ = "alert_notifications"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(200), index=True)
+    warning_ids: Mapped[list[str]] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(8))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed | silenced | inhibited
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why suppressed

@@ -1,0 +1,121 @@
+"""Warnings, silences and acknowledgements in the database, each change with its ledger entry
+in the same transaction (actor ``system:alerts`` for rule-driven transitions)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from fenghuo.alerts.levels import Level
+from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, WarningState
+from fenghuo.alerts.models import NotificationRow, SilenceRow, WarningRow
+from fenghuo.ledger import store as ledger
+from fenghuo.platform.db import Database
+
+SYSTEM_ACTOR = "system:alerts"
+
+
+def fingerprint(alert: str, service: str) -> str:
+    return hashlib.sha256(f"{alert}\x00{service}".encode()).hexdigest()[:32]
+
+
+def new_id() -> str:
+    return "w-" + uuid.uuid4().hex[:20]
+
+
+def ts(x: float | None) -> str | None:
+    if x is None:
+        return None
+    return datetime.fromtimestamp(x, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def state_of(row: WarningRow) -> WarningState:
+    return WarningState(id=row.id, fingerprint=row.fingerprint, alert=row.alert, service=row.service_id,
+                        state=row.state, level=Level(row.level), started_at=row.started_at, fired_at=row.fired_at,
+                        resolved_at=row.resolved_at, clearing_since=row.clearing_since, rules=dict(row.rules or {}),
+                        rule=row.rule, value=row.value, flaps=row.flaps, ack_owner=row.ack_owner)
+
+
+def view(row: WarningRow) -> dict[str, Any]:
+    return {"id": row.id, "fingerprint": row.fingerprint, "alert": row.alert, "service": row.service_id,
+            "state": row.state, "level": row.level, "rule": row.rule, "value": row.value,
+            "description": row.description, "labels": row.labels, "started_at": ts(row.started_at),
+            "fired_at": ts(row.fired_at), "resolved_at": ts(row.resolved_at), "clearing_since": ts(row.clearing_since),
+            "rules_holding": {k: ts(v) for k, v in (row.rules or {}).items()}, "flaps": row.flaps,
+            "ack": {"owner": row.ack_owner, "by": row.ack_by, "at": ts(row.ack_at), "note": row.ack_note} if row.ack_owner else None}
+
+
+def save(session: Session, w: WarningState, labels: dict[str, Any], description: str, now: float) -> WarningRow:
+    """Write the warning's current state (insert or update)."""
+    row = session.get(WarningRow, w.id)
+    if row is None:
+        row = WarningRow(id=w.id, fingerprint=w.fingerprint, alert=w.alert, service_id=w.service, started_at=w.started_at,
+                         labels=labels, flaps=0)
+        session.add(row)
+    row.state, row.level, row.rule, row.value = w.state, w.level.value, w.rule, w.value
+    row.active = w.fingerprint if w.state in (PENDING, FIRING) else None
+    row.fired_at, row.resolved_at, row.clearing_since = w.fired_at, w.resolved_at, w.clearing_since
+    row.rules, row.flaps, row.description, row.updated_at = dict(w.rules), w.flaps, description, now
+    row.labels = labels
+    session.flush()
+    return row
+
+
+def record(session: Session, clock, t: Transition, row: WarningRow) -> None:  # noqa: ANN001
+    ledger.append(session, clock, f"warning.{t.kind}", f"warning:{row.id}", SYSTEM_ACTOR, {
+        "warning": row.id, "fingerprint": row.fingerprint, "alert": row.alert, "service": row.service_id,
+        "from": t.from_state, "to": t.to_state, "level": t.level.value,
+        "previous_level": t.previous_level.value if t.previous_level else None, "rule": row.rule, "value": row.value})
+
+
+def open_warnings(db: Database, service: str | None = None) -> list[dict[str, Any]]:
+    """Pending and firing warnings (what emergency response reads at start-up)."""
+    with db.reader() as s:
+        q = select(WarningRow).where(WarningRow.state.in_([PENDING, FIRING]))
+        if service:
+            q = q.where(WarningRow.service_id == service)
+        return [view(r) for r in s.execute(q.order_by(WarningRow.started_at)).scalars()]
+
+
+def load_open(db: Database) -> list[tuple[WarningState, dict[str, Any]]]:
+    with db.reader() as s:
+        rows = s.execute(select(WarningRow).where(WarningRow.state.in_([PENDING, FIRING]))).scalars().all()
+        return [(state_of(r), dict(r.labels or {})) for r in rows]
+
+
+def list_warnings(session: Session, *, state: str | None = None, service: str | None = None, limit: int = 200) -> list[WarningRow]:
+    q = select(WarningRow)
+    if state == "open":
+        q = q.where(WarningRow.state.in_([PENDING, FIRING]))
+    elif state:
+        q = q.where(WarningRow.state == state)
+    if service:
+        q = q.where(WarningRow.service_id == service)
+    return list(session.execute(q.order_by(WarningRow.started_at.desc()).limit(limit)).scalars())
+
+
+def active_silences(session: Session, now: float) -> list[SilenceRow]:
+    return list(session.execute(select(SilenceRow).where(SilenceRow.ended_at.is_(None), SilenceRow.starts_at <= now,
+                                                         or_(SilenceRow.until_resolved.is_(True), SilenceRow.ends_at > now))).scalars())
+
+
+def silence_view(s: SilenceRow, now: float) -> dict[str, Any]:
+    from fenghuo.alerts.silence import active
+
+    return {"id": s.id, "matchers": s.matchers, "starts_at": ts(s.starts_at), "ends_at": ts(s.ends_at),
+            "until_resolved": s.until_resolved, "reason": s.reason, "author": s.author, "created_at": ts(s.created_at),
+            "ended_at": ts(s.ended_at), "ended_reason": s.ended_reason, "active": active(s, now)}
+
+
+def notification_view(n: NotificationRow) -> dict[str, Any]:
+    return {"id": n.id, "group": n.group_key, "warnings": n.warning_ids, "channel": n.channel, "kind": n.kind,
+            "level": n.level, "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
+            "reason": n.reason, "created_at": ts(n.created_at), "sent_at": ts(n.sent_at)}
+
+
+RESOLVED_STATES = (RESOLVED,)
