@@ -63,17 +63,20 @@ def encode_quad(cps: np.ndarray) -> np.ndarray:
     """Code points → the matcher's NUL-free fixed-width 4-byte form (see ``matcher``).
 
     The table stores normalised characters already in this form, so the normalised array can
-    be handed to hyperscan without another pass. Values lie in [0x80808080, 0x80FFFFC3], below
-    the DROP/EXPAND markers.
+    be handed to hyperscan without another pass. The low byte is always 0x80, so no value
+    equals the DROP/EXPAND markers, and all values lie below them.
     """
     cps = np.asarray(cps, dtype=np.uint32)
-    spread = (cps >> 14) | ((cps << 1) & 0x7F00) | ((cps << 16) & 0x7F0000)
+    # Little-endian bytes: 0x80, 0x80|cp>>14, 0x80|(cp>>7)&0x7f, 0x80|cp&0x7f. The most
+    # varied byte comes last in each character, since hyperscan's literal matcher keys on the
+    # final bytes of a pattern (measured: about 10 % faster than the constant byte last).
+    spread = ((cps >> 14) << 8) | ((cps & 0x3F80) << 9) | ((cps & 0x7F) << 24)
     return np.bitwise_or(spread, 0x80808080, dtype=np.uint32)
 
 
 def decode_quad(q: np.ndarray) -> np.ndarray:
     q = np.asarray(q, dtype=np.uint32)
-    return ((q & 0x7F) << 14) | (((q >> 8) & 0x7F) << 7) | ((q >> 16) & 0x7F)
+    return (((q >> 8) & 0x7F) << 14) | (((q >> 16) & 0x7F) << 7) | ((q >> 24) & 0x7F)
 
 
 @dataclass(frozen=True, slots=True)
