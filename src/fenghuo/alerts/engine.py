@@ -155,11 +155,13 @@ class AlertEngine:
                     rows[w.id] = store.save(s, w, labels, self._description(w), now)
                 for t in transitions:
                     store.record(s, self.db.clock, t, rows[t.warning.id])
-                    if t.kind == "resolved":
-                        self._end_until_resolved(s, t.warning, now)
                 items = [{"kind": t.kind, "warning": t.warning, "labels": self.open[t.warning.fingerprint][1],
                           "rule": self._by_name.get(t.warning.rule)} for t in transitions] + list(extra_items or [])
                 self._queue(s, items, now)
+                # after queueing, so the resolution of a silenced warning is silenced too
+                for t in transitions:
+                    if t.kind == "resolved":
+                        self._end_until_resolved(s, t.warning, now)
         except Exception:
             log.exception("could not store warning transitions; reloading open warnings from the database")
             self.load()
