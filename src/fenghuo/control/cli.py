@@ -63,11 +63,12 @@ def status(service_id: str | None, as_json: bool) -> None:
     if as_json:
         return print_json(rows[0] if service_id else rows)
     t = Table(title="开关状态 / Switch state")
-    for col in ("service 服务", "state 状态", "ver", "rate/percent", "reason 理由", "by 操作者", "at 时间"):
-        t.add_column(col)
+    t.add_column("service 服务", no_wrap=True)
+    for col in ("state 状态", "ver", "rate/%", "reason 理由", "by 操作者", "at 时间"):
+        t.add_column(col, overflow="fold")
     for st in rows:
         extra = f"{st['rate']}/s" if st.get("rate") else (f"{st['percent']}%" if st.get("percent") else "")
-        t.add_row(st["service"], styled_state(st["state"]), str(st["version"]), extra, st["reason"], st["changed_by"], st["changed_at"])
+        t.add_row(st["service"], styled_state(st["state"]), str(st["version"]), extra, st["reason"], st["changed_by"], st["changed_at"][:19].replace("T", " "))
     console.print(t)
     if service_id and rows[0].get("allowed"):
         console.print(f"可执行 / allowed next: {', '.join(rows[0]['allowed'])}")

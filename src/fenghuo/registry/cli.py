@@ -44,8 +44,9 @@ def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_jso
     if as_json:
         return print_json(rows)
     t = Table(title="服务 / Services")
-    for col in ("id", "name 名称", "provider 提供者", "sector 领域", "grade 分级", "state 状态", "ver"):
-        t.add_column(col)
+    t.add_column("id", no_wrap=True)
+    for col in ("name 名称", "provider 提供者", "sector 领域", "grade 分级", "state 状态", "ver"):
+        t.add_column(col, overflow="fold")
     for v in rows:
         st = v["state"] or {}
         t.add_row(v["id"], v["name"], v["provider"], v["attributes"].get("sector", ""), v["grade"]["grade"],
