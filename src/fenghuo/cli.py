@@ -24,6 +24,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.evaluation.cli",
     "fenghuo.replay.cli",
     "fenghuo.guard.cli",
+    "fenghuo.response.cli",
     "fenghuo.demo",
 ]
 
