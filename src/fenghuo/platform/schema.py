@@ -8,6 +8,8 @@ from fenghuo.ledger import models as _ledger  # noqa: F401
 from fenghuo.monitor import models as _monitor  # noqa: F401
 from fenghuo.platform import auth as _auth  # noqa: F401
 from fenghuo.platform.db import Base
+from fenghuo.recovery import models as _recovery  # noqa: F401
 from fenghuo.registry import models as _registry  # noqa: F401
+from fenghuo.response import models as _response  # noqa: F401
 
 metadata = Base.metadata

@@ -1,0 +1,136 @@
+"""Reporting clocks: started when an incident becomes reportable (and when its handling ends,
+for the summary), met by a submitted report, and — when one runs out — turned into a warning
+of its own, so a missed deadline is as loud as a violation spike (CN-IR-10: late reports count
+against the provider).
+
+The deadline warning is written through the alerts store (same table, same ledger kinds, same
+listeners) with alert ``report-deadline-<incident>-<report>`` and label ``source:
+response.clock``; plans and canary rollbacks ignore warnings with that label, so a paperwork
+deadline never pauses a service by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fenghuo.alerts import listeners
+from fenghuo.alerts import store as alert_store
+from fenghuo.alerts.levels import Level
+from fenghuo.alerts.lifecycle import FIRING, RESOLVED, Transition, WarningState
+from fenghuo.alerts.models import WarningRow
+from fenghuo.ledger import store as ledger
+from fenghuo.platform.clock import Clock, iso
+from fenghuo.platform.db import Database
+from fenghuo.response import deadlines
+from fenghuo.response.models import Incident, IncidentLink, ReportClock
+
+SOURCE = "response.clock"
+ACTOR = "system:response-clocks"
+LEVEL = {"initial": Level.orange, "summary": Level.yellow}
+
+
+def parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def start_clocks(session: Session, clock: Clock, inc: Incident) -> list[ReportClock]:
+    """Start every clock the incident's profile sets for what is known now (idempotent)."""
+    profile = deadlines.get(inc.profile)
+    starts = {"detected": parse(inc.detected_at), "aware": parse(inc.opened_at),
+              "handling_ended": parse(inc.ended_at) if inc.ended_at else None}
+    made = []
+    have = set(session.execute(select(ReportClock.report_kind).where(ReportClock.incident_id == inc.id)).scalars())
+    for d in deadlines.deadlines(profile, inc.grade, list(inc.flags or []), starts):
+        if d.report in have:
+            continue
+        row = ReportClock(incident_id=inc.id, report_kind=d.report, started_at=iso(d.started_at), due_at=iso(d.due_at),
+                          rule=d.rule, profile=profile.profile, profile_version=profile.version, status="running")
+        session.add(row)
+        session.flush()
+        ledger.append(session, clock, "clock.started", f"incident:{inc.id}", ACTOR, {
+            "incident": inc.id, "report": d.report, "started_at": row.started_at, "due_at": row.due_at, "rule": d.rule,
+            "profile": profile.profile, "profile_version": profile.version})
+        made.append(row)
+    return made
+
+
+def clock_view(c: ReportClock, now: datetime | None = None) -> dict[str, Any]:
+    out = {"report": c.report_kind, "started_at": c.started_at, "due_at": c.due_at, "status": c.status, "rule": c.rule,
+           "profile": f"{c.profile}@{c.profile_version}", "met_at": c.met_at, "breached_at": c.breached_at, "warning": c.warning_id}
+    if now is not None and c.status == "running":
+        out["remaining_seconds"] = round((parse(c.due_at) - now).total_seconds(), 3)
+    return out
+
+
+def _deadline_warning(session: Session, clock: Clock, inc: Incident, c: ReportClock, now: float) -> tuple[WarningRow, Transition]:
+    alert = f"report-deadline-{inc.id}-{c.report_kind}"[:64]
+    w = WarningState(id=alert_store.new_id(), fingerprint=alert_store.fingerprint(alert, inc.service_id), alert=alert,
+                     service=inc.service_id, state=FIRING, level=LEVEL[c.report_kind], started_at=now, fired_at=now,
+                     rule="report-deadline")
+    labels = {"alert": alert, "service": inc.service_id, "level": w.level.value, "rule": "report-deadline",
+              "source": SOURCE, "incident": inc.id, "report": c.report_kind}
+    desc = (f"事件 {inc.id} 的{'初始' if c.report_kind == 'initial' else '总结'}报告已超过时限 {c.due_at} 未报送 / "
+            f"incident {inc.id}: the {c.report_kind} report was due at {c.due_at} and has not been submitted")
+    row = alert_store.save(session, w, labels, desc, now)
+    t = Transition("firing", w, None, FIRING, w.level)
+    alert_store.record(session, clock, t, row)
+    return row, t
+
+
+def check_breaches(db: Database) -> list[dict[str, Any]]:
+    """Turn every running clock that has run out into a breach and a warning. Returns what it did."""
+    now_dt = db.clock.now()
+    now_iso, now = iso(now_dt), now_dt.timestamp()
+    published, done = [], []
+    with db.transaction() as s:
+        due = s.execute(select(ReportClock).where(ReportClock.status == "running", ReportClock.due_at < now_iso)
+                        .order_by(ReportClock.due_at).with_for_update()).scalars().all()
+        for c in due:
+            inc = s.get(Incident, c.incident_id)
+            row, t = _deadline_warning(s, db.clock, inc, c, now)
+            c.status, c.breached_at, c.warning_id = "breached", now_iso, row.id
+            s.add(IncidentLink(incident_id=inc.id, kind="warning", ref=row.id, at=now_iso,
+                               note=f"{c.report_kind} report overdue / {c.report_kind} 报告逾期"))
+            ledger.append(s, db.clock, "clock.breached", f"incident:{inc.id}", ACTOR, {
+                "incident": inc.id, "report": c.report_kind, "due_at": c.due_at, "warning": row.id, "rule": c.rule})
+            published.append((t, row))
+            done.append({"incident": inc.id, "report": c.report_kind, "due_at": c.due_at, "warning": row.id})
+    for t, row in published:
+        listeners.publish({"kind": "firing", "warning": {**t.warning.view(), "labels": dict(row.labels)}, "from": None,
+                           "to": FIRING, "level": t.level.value, "previous_level": None, "at": now_iso})
+    return done
+
+
+def meet(session: Session, clock: Clock, inc: Incident, kinds: tuple[str, ...], at: str) -> list[Transition]:
+    """A report was submitted: the clocks it answers are met (late if already breached), and
+    their deadline warnings resolved. Returns resolved transitions to publish after commit."""
+    out = []
+    for c in session.execute(select(ReportClock).where(ReportClock.incident_id == inc.id,
+                                                       ReportClock.report_kind.in_(kinds))).scalars():
+        if c.status in ("met", "met_late"):
+            continue
+        c.status = "met" if c.status == "running" and at <= c.due_at else "met_late"
+        c.met_at = at
+        ledger.append(session, clock, "clock.met", f"incident:{inc.id}", ACTOR, {
+            "incident": inc.id, "report": c.report_kind, "due_at": c.due_at, "met_at": at, "late": c.status == "met_late"})
+        if c.warning_id:
+            row = session.get(WarningRow, c.warning_id)
+            if row is not None and row.state == FIRING:
+                w = alert_store.state_of(row)
+                now = parse(at).timestamp()
+                w.state, w.resolved_at = RESOLVED, now
+                alert_store.save(session, w, dict(row.labels), row.description, now)
+                t = Transition("resolved", w, FIRING, RESOLVED, w.level)
+                alert_store.record(session, clock, t, row)
+                out.append(t)
+    return out
+
+
+def publish_resolved(transitions: list[Transition], at: str) -> None:
+    for t in transitions:
+        listeners.publish({"kind": "resolved", "warning": t.warning.view(), "from": FIRING, "to": RESOLVED,
+                           "level": t.level.value, "previous_level": None, "at": at})

@@ -1,0 +1,1 @@
+"""Versioned reporting-deadline profiles (see deadlines.py)."""
