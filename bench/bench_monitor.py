@@ -1,0 +1,220 @@
+"""Monitoring and warning benchmarks (issue 5).
+
+1. Decoding a 1,000-event batch: plain ``json.loads`` (baseline: parsing only, no validation),
+   the pydantic ``Event`` contract, and the msgspec mirror ingest uses.
+2. Ingest in-process (decode, checks, dedup, durable ids, indicators, rule evaluation with the
+   default packs) — events per second.
+3. Ingest through HTTP: a real uvicorn server in this process, a load client in another
+   process posting batches of 1,000 over keep-alive — events per second.
+4. Event-to-warning latency: the time from starting the POST of a batch that makes a ``for: 0``
+   red rule true to the warning's committed ``firing`` transition, p50/p99 — compared with the
+   Prometheus + Alertmanager default arithmetic from research/anchors-controlplane.md.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _event(service: str, i: int, now: str, unsafe: bool = False) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "call", "service": service, "time": now, "instance": f"g{i % 4}",
+            "state": "running", "state_version": 1, "route": "backup" if i % 50 == 0 else "primary", "status": "ok",
+            "model": "m", "latency_ms": 50.0 + (i * 7) % 400, "tokens_in": 20, "tokens_out": 200,
+            "input": {"blocked": False, "categories": []},
+            "output": {"blocked": unsafe, "categories": ["A1"] if unsafe else []}, "label": True, "stream": False}
+
+
+def _batch(service: str, n: int = 1000, unsafe_every: int = 0) -> bytes:
+    now = datetime.now(timezone.utc).isoformat()
+    return json.dumps([_event(service, i, now, bool(unsafe_every) and i % unsafe_every == 0) for i in range(n)]).encode()
+
+
+def _rate(fn, seconds: float) -> float:
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        n += fn()
+    return n / (time.perf_counter() - t0)
+
+
+def bench_decode(quick: bool) -> list[str]:
+    from pydantic import TypeAdapter
+
+    from fenghuo.monitor.schema import Event
+    from fenghuo.monitor.wire import decode_batch
+
+    body = _batch("svc")
+    ta = TypeAdapter(list[Event])
+    secs = 0.5 if quick else 3
+    r_json = _rate(lambda: len(json.loads(body)), secs)
+    r_pyd = _rate(lambda: len(ta.validate_json(body)), secs)
+    r_ms = _rate(lambda: len(decode_batch(body)[0]), secs)
+    return ["| decoder (1,000-event batch, ~440 B/event) | events/s | vs json.loads |", "|---|---:|---:|",
+            f"| `json.loads` (parse only, baseline) | {r_json:,.0f} | 1.00× |",
+            f"| pydantic `list[Event]` (the contract) | {r_pyd:,.0f} | {r_pyd / r_json:.2f}× |",
+            f"| msgspec `WireEvent` (ingest) | {r_ms:,.0f} | {r_ms / r_json:.2f}× |"], r_json
+
+
+def _setup(tmp: str, services: int = 3):
+    from fenghuo.platform.auth import Role, create_token, local_actor
+    from fenghuo.platform.db import Database
+    from fenghuo.registry import service as registry
+    from fenghuo.registry.spec import parse_registration
+
+    db = Database(f"{tmp}/bench.db")
+    db.upgrade()
+    svcs = "\n".join(f"  - {{id: s{i}, name: S{i}, provider: p, sector: general, function: content_generation, "
+                     f"modalities: [text], reach: 1000, no_human_in_loop: false, labels: {{bench: x}}}}" for i in range(services))
+    registry.register(db, local_actor(), parse_registration(
+        f"jurisdictions:\n  - {{id: cn, name: CN, level: national}}\nproviders:\n  - {{id: p, name: P, jurisdiction: cn}}\nservices:\n{svcs}\n"))
+    return db, create_token(db, local_actor(), "bench", Role.system)
+
+
+RED = """
+rules:
+  - {name: bench-red, services: {labels: {bench: x}}, indicator: output_violation_rate, window: 1m,
+     threshold: {op: ">", value: 0.5}, for: 0, min_samples: 10, level: red, description: bench}
+"""
+
+
+def bench_inprocess(quick: bool) -> tuple[float, str]:
+    from fenghuo.alerts.config import AlertsConfig, load_rule_set
+    from fenghuo.alerts.engine import AlertEngine
+    from fenghuo.alerts.packs import pack_paths
+    from fenghuo.monitor.ingest import Monitor
+    from fenghuo.platform.auth import local_actor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db, _ = _setup(tmp)
+        m = Monitor(db)
+        m.start()
+        rules = load_rule_set(pack_paths("default"))
+        eng = AlertEngine(m, AlertsConfig(rules=rules))
+        eng.start(background=False)
+        bodies = [_batch(f"s{i % 3}") for i in range(20 if quick else 200)]
+        actor = local_actor()
+        t0 = time.perf_counter()
+        n = sum(m.ingest_body(b, actor).accepted for b in bodies)
+        rate = n / (time.perf_counter() - t0)
+        db.dispose()
+    return rate, f"{len(rules)} default-pack rules evaluated per batch"
+
+
+CLIENT = textwrap.dedent("""
+    import json, sys, time, httpx
+    url, token, path, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    bodies = [line.encode() for line in open(path, encoding="utf-8")]
+    n = i = 0
+    with httpx.Client(headers={"Authorization": "Bearer " + token, "content-type": "application/json"}, timeout=30) as c:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds and i < len(bodies):
+            r = c.post(url + "/api/v1/events", content=bodies[i]); i += 1
+            n += r.json()["accepted"]
+        print(json.dumps({"events": n, "seconds": time.perf_counter() - t0}))
+""")
+
+
+def bench_http(quick: bool) -> float:
+    from fenghuo.alerts.config import AlertsConfig, load_rule_set
+    from fenghuo.alerts.packs import pack_paths
+    from fenghuo.api.server import ServerThread
+    from fenghuo.platform.config import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db, token = _setup(tmp)
+        seconds = 3 if quick else 10
+        batches = 60 if quick else 500
+        with open(f"{tmp}/bodies.ndjson", "w", encoding="utf-8") as fh:
+            for i in range(batches):
+                fh.write(_batch(f"s{i % 3}").decode() + "\n")
+        Path(f"{tmp}/client.py").write_text(CLIENT, encoding="utf-8")
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
+        srv.app.state.alerts_config = AlertsConfig(rules=load_rule_set(pack_paths("default")))
+        with srv:
+            out = subprocess.run([sys.executable, f"{tmp}/client.py", srv.url, token, f"{tmp}/bodies.ndjson", str(seconds)],
+                                 capture_output=True, text=True, timeout=600)
+        db.dispose()
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    return res["events"] / res["seconds"]
+
+
+def bench_latency(quick: bool) -> list[float]:
+    import httpx
+
+    from fenghuo.alerts import listeners
+    from fenghuo.alerts.config import AlertsConfig
+    from fenghuo.alerts.rules import parse_rules
+    from fenghuo.api.server import ServerThread
+    from fenghuo.platform.config import Settings
+
+    n = 10 if quick else 60
+    delays: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db, token = _setup(tmp, services=n)
+        fired: dict[str, float] = {}
+        done = threading.Event()
+
+        def on(change):
+            if change["kind"] == "firing":
+                fired[change["warning"]["service"]] = time.perf_counter()
+                done.set()
+
+        unsub = listeners.subscribe(on)
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
+        srv.app.state.alerts_config = AlertsConfig(rules=parse_rules(RED))
+        with srv, httpx.Client(headers={"Authorization": f"Bearer {token}", "content-type": "application/json"}) as c:
+            for i in range(n):
+                body = _batch(f"s{i}", 1000, unsafe_every=1)
+                done.clear()
+                t0 = time.perf_counter()
+                c.post(srv.url + "/api/v1/events", content=body)
+                done.wait(5)
+                delays.append((fired[f"s{i}"] - t0) * 1000)
+        unsub()
+        db.dispose()
+    return delays
+
+
+def run(quick: bool) -> str:
+    decode_lines, r_json = bench_decode(quick)
+    inproc, note = bench_inprocess(quick)
+    http = bench_http(quick)
+    lat = sorted(bench_latency(quick))
+    p50 = statistics.median(lat)
+    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+    prom_ms = (60 + 60 + 30) * 1000  # scrape 1 m + evaluation 1 m + group_wait 30 s, before any `for`
+    out = ["## Monitoring and warnings (issue 5)", "",
+           "Ingest decodes with msgspec because the pydantic contract alone caps ingest below the target "
+           "on this machine (table 1); `tests/monitor/test_wire_parity.py` keeps the two in step.", "",
+           *decode_lines, "",
+           "| path | events/s | target |", "|---|---:|---:|",
+           f"| in-process ingest ({note}, durable dedup ids) | {inproc:,.0f} | — |",
+           f"| HTTP `POST /api/v1/events`, batches of 1,000, one server process | {http:,.0f} | ≥ 100,000 |",
+           f"| ratio: HTTP ingest / `json.loads` of the same batches in this run | {http / r_json:.2f}× | — |", "",
+           "A ratio near 0.5 means the whole ingest (HTTP, auth, decode, checks, durable dedup, indicators, "
+           "rules) costs about twice plain JSON parsing; on a machine where `json.loads` reaches 250,000 "
+           "events/s that is ~125,000 events/s. The absolute numbers swing several-fold with the load "
+           "other engineers put on this shared machine.", "",
+           "| event-to-warning (POST start → committed red `firing`, batches of 1,000) | ms |", "|---|---:|",
+           f"| p50 | {p50:.1f} |", f"| p99 (n={len(lat)}) | {p99:.1f} |",
+           f"| Prometheus + Alertmanager defaults (scrape 60 s + eval 60 s + group_wait 30 s) | {prom_ms:,} |",
+           f"| ratio, defaults / fenghuo p99 | {prom_ms / p99:,.0f}× |", "",
+           "HTTP throughput is measured with the server and the load client on the same 2-core machine "
+           "shared with other work; the server runs one event loop (one core)."]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
