@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,10 @@ from fenghuo.guard.state import Effective, SwitchCache, save_state_file
 from fenghuo.platform.clock import SYSTEM_CLOCK, iso
 
 log = logging.getLogger(__name__)
+# Acknowledgements leave from a small shared pool, not from the follower's thread: the follower
+# goes straight back to reading the stream, and several guards in one process (tests, the
+# propagation benchmark) do not make each other wait behind their acknowledgement round trips.
+_ACKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fenghuo-ack")
 
 
 class _Acker:
@@ -110,11 +115,19 @@ class StreamFollower:
             self.on_event(ev, data)
 
     def ack(self) -> None:
+        """Queue an acknowledgement of what is enforced now (its time is taken now, too)."""
+        body = self.acker.body(self.cache.lookup())
+        self.acker.last_sent = time.monotonic()
+        _ACKS.submit(self._send_ack, body)
+
+    def _send_ack(self, body: dict[str, Any]) -> None:
+        if self._stop.is_set():
+            return
         try:
-            self._http.post("/api/v1/instances/ack", json=self.acker.body(self.cache.lookup())).raise_for_status()
-            self.acker.last_sent = time.monotonic()
-        except httpx.HTTPError as exc:
+            self._http.post("/api/v1/instances/ack", json=body).raise_for_status()
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: client closed by stop()
             self.acks_failed += 1
+            self.acker.last_sent = 0.0  # try again with the next heartbeat
             log.debug("ack failed: %s", exc)
 
 

@@ -17,12 +17,12 @@ import asyncio
 import time
 from typing import Any
 
-import httpx
 import orjson
 
 from fenghuo.guard import errors
 from fenghuo.guard.checking import StreamFilter
 from fenghuo.guard.ids import uuid7
+from fenghuo.guard.upstream import READ_ERRORS
 
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
@@ -99,10 +99,10 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                         await text_out(released)
                     if ch.get("finish_reason"):
                         finish_reason = ch["finish_reason"]
-            except httpx.TimeoutException:
+            except asyncio.TimeoutError:
                 status, detail = "upstream_timeout", f"upstream stalled for {up.timeout:g} s"
-            except httpx.HTTPError as exc:
-                status, detail = "upstream_error", f"upstream stream broke: {exc}"
+            except READ_ERRORS as exc:
+                status, detail = "upstream_error", f"upstream stream broke: {type(exc).__name__}: {exc}"
             if status == "output_blocked":
                 v = filt.verdict
                 await finish("content_filter", f"\n{g.safe_answer}",
