@@ -25,6 +25,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.replay.cli",
     "fenghuo.guard.cli",
     "fenghuo.response.cli",
+    "fenghuo.recovery.cli",
     "fenghuo.demo",
 ]
 

@@ -1,0 +1,110 @@
+"""``fenghuo recovery``: start, remediate, verify, status — the recorded road back from a pause.
+Canary and resume are the switch's own commands (``fenghuo canary``, ``fenghuo resume``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.errors import Invalid
+from fenghuo.platform.yamlfile import load_yaml
+from fenghuo.recovery import procedure
+from fenghuo.recovery.gate import install
+from fenghuo.response.client import call
+
+
+def _show(v: dict, as_json: bool) -> None:
+    if as_json:
+        return print_json(v)
+    if not v.get("procedure"):
+        console.print(f"{v['service']}: 没有进行中的恢复程序 / no open recovery procedure (state {v['state']})")
+    else:
+        console.print(f"[bold]{v['service']}[/] {v['procedure']} round {v['round']} — state {v['state']}"
+                      + (f" {v['percent']}%" if v.get("percent") else "") + f"; ramp {'→'.join(map(str, v['ramp']))}% hold {v['hold_seconds']} s")
+        for r in v["remediations"]:
+            console.print(f"  整改 remediation {r['id']} [{r['kind']}] {r['description']} — evidence {r['evidence']} by {r['by']}")
+        for x in v["verifications"]:
+            console.print(f"  验证 verification {x['id']} {x['method']} {x['ref'][:16]} → {'[green]passed[/]' if x['passed'] else '[red]failed[/]'} by {x['by']}")
+        if v.get("ramp_completed"):
+            console.print("  [green]灰度完成 / ramp completed[/]: 可按分级审批恢复 / resume with the grade's approvals")
+    for m in v.get("next", []):
+        console.print(f"  [yellow]尚缺 / missing[/]: {m}")
+
+
+@click.group("recovery")
+def recovery_group() -> None:
+    """恢复 Recovery: remediation → verification → canary → resume."""
+
+
+@recovery_group.command("start")
+@click.argument("service_id")
+@click.option("--ramp", default="5,25,100", show_default=True, help="Canary percents / 灰度步骤")
+@click.option("--hold", default="600", show_default=True, help="Seconds each step is held / 每步观察秒数")
+@click.option("--rollback-level", default="yellow", show_default=True, type=click.Choice(["blue", "yellow", "orange", "red"]))
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def start(service_id: str, ramp: str, hold: str, rollback_level: str, as_json: bool) -> None:
+    """Open the recovery procedure with its ramp / 开启恢复程序。"""
+    try:
+        steps = tuple(int(x) for x in ramp.split(","))
+        hold_s = int(hold)
+    except ValueError:
+        raise Invalid("--ramp 写作 5,25,100；--hold 写秒数", "--ramp is like 5,25,100; --hold is seconds", field="ramp") from None
+    body = {"ramp": list(steps), "hold_seconds": hold_s, "rollback_level": rollback_level}
+    _show(call(lambda db, a: procedure.start(db, a, service_id, ramp=steps, hold_seconds=hold_s, rollback_level=rollback_level),
+               "POST", f"/api/v1/services/{service_id}/recovery", json=body), as_json)
+
+
+@recovery_group.command("remediate")
+@click.argument("service_id")
+@click.option("--kind", required=True, type=click.Choice(procedure.KINDS))
+@click.option("--what", "description", required=True, help="What was changed / 改了什么")
+@click.option("--evidence", "evidence", multiple=True, required=True, metavar="KEY=VALUE",
+              help="e.g. model_version=v2.1, commit=abc123, sha256=… (repeatable) / 证据")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def remediate(service_id: str, kind: str, description: str, evidence: tuple[str, ...], as_json: bool) -> None:
+    """Record a remediation item with evidence / 记录整改。"""
+    ev = {}
+    for e in evidence:
+        k, sep, v = e.partition("=")
+        if not sep or not k.strip():
+            raise Invalid(f"证据写作 键=值：{e!r}", f"evidence is KEY=VALUE: {e!r}", field="evidence")
+        ev[k.strip()] = v.strip()
+    body = {"kind": kind, "description": description, "evidence": ev}
+    _show(call(lambda db, a: procedure.remediate(db, a, service_id, kind, description, ev),
+               "POST", f"/api/v1/services/{service_id}/recovery/remediations", json=body), as_json)
+
+
+@recovery_group.command("verify")
+@click.argument("service_id")
+@click.option("--run", "run_id", help="Safety-evaluation run id (fenghuo eval run) / 评估运行 id")
+@click.option("--checklist", type=click.Path(dir_okay=False), help="YAML/JSON checklist you sign / 签署的检查单")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: bool) -> None:
+    """Attach a verification: an evaluation run or a signed checklist / 验证。"""
+    data = None
+    if checklist:
+        p = Path(checklist)
+        data = json.loads(p.read_text(encoding="utf-8")) if p.suffix == ".json" else load_yaml(p).data
+    body = {"run": run_id, "checklist": data}
+    _show(call(lambda db, a: procedure.verify(db, a, service_id, run_id=run_id, checklist=data),
+               "POST", f"/api/v1/services/{service_id}/recovery/verifications", json=body), as_json)
+
+
+@recovery_group.command("status")
+@click.argument("service_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def status(service_id: str, as_json: bool) -> None:
+    """Where the road back stands and what is missing / 恢复进度。"""
+    _show(call(lambda db, a: procedure.status(db, a, service_id), "GET", f"/api/v1/services/{service_id}/recovery"), as_json)
+
+
+def register(root: click.Group) -> None:
+    install()  # every local command asks the recovery procedure before a resume
+    root.add_command(recovery_group)
