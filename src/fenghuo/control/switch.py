@@ -122,7 +122,8 @@ def _apply(session: Session, clock: Clock, st: SwitchState, cmd: Command, t: Tra
 
 
 def command_view(session: Session, cmd: Command, replayed: bool = False) -> dict[str, Any]:
-    approvers = session.execute(select(Approval.approver).where(Approval.command_id == cmd.id).order_by(Approval.id)).scalars().all()
+    approvers = [] if not cmd.approvals_needed else session.execute(
+        select(Approval.approver).where(Approval.command_id == cmd.id).order_by(Approval.id)).scalars().all()
     return {
         "command": cmd.id, "service": cmd.service_id, "action": cmd.action, "status": cmd.status,
         "from": cmd.from_state, "to": cmd.to_state, "version": cmd.version, "reason": cmd.reason,
@@ -173,8 +174,8 @@ def execute(db: Database, actor: Actor, service_id: str, action: str | Action, r
                       actor=actor.label, status="awaiting_approval", from_state=st.state, to_state=t.target.value,
                       approvals_needed=needed, created_at=now)
         s.add(cmd)
-        s.flush()  # the approval row refers to the command
         if needed:
+            s.flush()  # the approval row refers to the command
             s.add(Approval(command_id=command_id, approver=actor.label, role=actor.role.value, at=now))
         if needed > 1:
             ledger.append(s, db.clock, "command.requested", service_id, actor.label, {

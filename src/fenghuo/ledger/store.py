@@ -35,7 +35,6 @@ def append(session: Session, clock: Clock, kind: str, subject: str, actor: str, 
     entry = LedgerEntry(**fields, hash=entry_hash(fields))
     session.add(entry)
     head.seq, head.hash = entry.seq, entry.hash
-    session.flush()
     return entry
 
 
