@@ -79,3 +79,14 @@ def allowed_from(state: State) -> list[Action]:
 def lookup(state: State, action: Action) -> Transition | None:
     t = TABLE[action]
     return t if state in t.sources else None
+
+
+def markdown_table() -> str:
+    """The table as Markdown, for docs/foundation.md (a test keeps the two identical)."""
+    rows = ["| command | from | to | who may | needs |", "|---|---|---|---|---|"]
+    for t in TABLE.values():
+        needs = ["reason"] + ["rate"] * t.needs_rate + ["percent"] * t.needs_percent + ["a backup model"] * t.needs_backup
+        needs += ["the recovery procedure"] * t.needs_recovery + ["the grade's number of approvers"] * t.grade_approvals
+        rows.append(f"| `{t.action.value}` | {', '.join(sorted(s.value for s in t.sources))} | {t.target.value} | "
+                    f"{', '.join(sorted(r.value for r in t.roles))} | {', '.join(needs)} |")
+    return "\n".join(rows)
