@@ -21,7 +21,9 @@ Handler = Callable[[list[WireEvent]], None]
 
 
 class Bus(Protocol):
-    def publish(self, events: list[WireEvent]) -> None: ...
+    def publish(self, events: list[WireEvent]) -> int | None:
+        """Deliver or store the events; a bus that deduplicates by id returns how many it had already."""
+        ...
 
     def subscribe(self, handler: Handler) -> Callable[[], None]: ...
 

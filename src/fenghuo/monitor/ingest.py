@@ -52,8 +52,10 @@ class Monitor:
         self.settings = settings or IngestSettings()
         self.indicators = Indicators(self.settings.windows)
         self.directory = Directory(db)
-        self.dedup = Dedup(db, self.settings.max_age_seconds + self.settings.max_future_seconds)
         self.bus: Bus = bus or InProcessBus()
+        # A bus that deduplicates by id itself (JetStream, fenghuo.scale) brings its own dedup.
+        own = getattr(self.bus, "dedup", None)
+        self.dedup = own if own is not None else Dedup(db, self.settings.max_age_seconds + self.settings.max_future_seconds)
         self.bus.subscribe(self._count)
         self._lock = threading.Lock()  # one batch at a time: dedup check and commit must not interleave
         self.rejected_total = 0
@@ -116,7 +118,10 @@ class Monitor:
             self.dedup.commit([e.id for e in events], now)
             result.accepted = len(events)
             if events:
-                self.bus.publish(events)
+                dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
+                if dup:
+                    result.accepted -= dup
+                    result.duplicates += dup
         result.rejected.sort(key=lambda r: r["index"])
         self.rejected_total += len(result.rejected)
         self.duplicates_total += result.duplicates

@@ -43,7 +43,7 @@ def settings_from_env() -> IngestSettings:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings = getattr(app.state, "monitor_settings", None) or settings_from_env()
-    monitor = Monitor(app.state.db, settings)
+    monitor = Monitor(app.state.db, settings, getattr(app.state, "bus", None))  # bus: set by fenghuo.scale.runtime
     monitor.start()
     app.state.monitor = monitor
     yield
