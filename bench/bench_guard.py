@@ -24,6 +24,7 @@ import time
 import timeit
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,8 @@ providers: [{id: bp, name: Bench provider, jurisdiction: cn}]
 services:
   - {id: bench-chat, name: bench chat, provider: bp, sector: general, function: content_generation,
      modalities: [text], reach: 1000, no_human_in_loop: false, backup_model: bench-small}
+  - {id: bench-switch, name: propagation target, provider: bp, sector: general, function: content_generation,
+     modalities: [text], reach: 1000, no_human_in_loop: false}
 """
 UPSTREAM = '''
 import json
@@ -84,8 +87,11 @@ def pct(xs: list[float], q: float) -> float:
 
 
 async def load(url: str, conc: int, n: int, warmup: int) -> dict:
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    """Closed loop: ``conc`` workers, one request at a time each. aiohttp, because an httpx
+    client spends 1–2 ms of CPU per request and would be the bottleneck on two cores."""
+    body = json.dumps(PAYLOAD).encode()
+    hdr = {"content-type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as client:
         async def run(count: int) -> tuple[list[float], int, float]:
             lat: list[float] = []
             errs = 0
@@ -95,8 +101,10 @@ async def load(url: str, conc: int, n: int, warmup: int) -> dict:
                 nonlocal errs
                 for _ in it:
                     t0 = time.perf_counter()
-                    r = await client.post(url, json=PAYLOAD)
-                    if r.status_code == 200:
+                    async with client.post(url, data=body, headers=hdr) as r:
+                        await r.read()
+                        ok = r.status == 200
+                    if ok:
                         lat.append((time.perf_counter() - t0) * 1000)
                     else:
                         errs += 1
@@ -202,8 +210,8 @@ def propagation_bench(work: Path, env: dict, admin: str, system: str, quick: boo
     cp = start([FENGHUO, "--db", str(work / "bench.db"), "serve", "--port", str(port), "--heartbeat", "1"], env, work / "serve.log")
     followers = []
     try:
-        wait_http(f"{url}/api/v1/health" if False else f"{url}/docs")
-        caches = [SwitchCache(ServiceInfo("bench-chat", "open", 60.0)) for _ in range(instances)]
+        wait_http(f"{url}/docs")
+        caches = [SwitchCache(ServiceInfo("bench-switch", "open", 60.0)) for _ in range(instances)]
         applied: list[dict[int, float]] = [{} for _ in range(instances)]
         for i, cache in enumerate(caches):
             cache.subscribe(lambda b, a, i=i: applied[i].setdefault(a.version, time.monotonic()))
@@ -215,14 +223,14 @@ def propagation_bench(work: Path, env: dict, admin: str, system: str, quick: boo
         with httpx.Client(base_url=url, headers=hdr, timeout=30) as http:
             for k in range(commands):
                 t0 = time.monotonic()
-                r = http.post("/api/v1/services/bench-chat/commands", json={"action": "throttle", "rate": 100 + k, "reason": "bench"})
+                r = http.post("/api/v1/services/bench-switch/commands", json={"action": "throttle", "rate": 100 + k, "reason": "bench"})
                 v = r.json()["version"]
                 deadline = time.monotonic() + 5
                 while time.monotonic() < deadline and not all(v in a for a in applied):
                     time.sleep(0.0005)
                 local.append((max(a.get(v, float("inf")) for a in applied) - t0) * 1000)
                 for _ in range(200):
-                    e = http.get("/api/v1/services/bench-chat/enforcement").json()
+                    e = http.get("/api/v1/services/bench-switch/enforcement").json()
                     if e["all_enforce"] and e["version"] == v and e["instances"] == instances:
                         lags.append(e["max_lag_ms"])
                         break
@@ -242,7 +250,8 @@ def propagation_bench(work: Path, env: dict, admin: str, system: str, quick: boo
             f"{pct(lags, .5):.1f} | {pct(lags, .99):.1f} | {max(lags):.1f} |" if lags else "| acks | – | – | – |",
             f"| command sent → applied in all {instances} caches (client clock, includes the command's HTTP round trip) | "
             f"{pct(local, .5):.1f} | {pct(local, .99):.1f} | {max(local):.1f} |", "",
-            f"- Commands whose full acknowledgement was not seen within 1 s: {failures}.",
+            f"- Commands whose full acknowledgement was not seen within 1 s: {failures}; "
+            f"acknowledgements that failed and were retried: {sum(f.acks_failed for f in followers)}.",
             f"- Target p99 < 50 ms to all 100 instances: **{'met' if lags and pct(lags, .99) < 50 else 'NOT met'}**.",
             "", "### Switch-state lookup", "",
             f"`SwitchCache.lookup()` (the per-call state read): **{lookup_ns:.0f} ns** (best of 5 × 200,000; target < 1 µs)."]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -59,12 +60,13 @@ class _Acker:
 class StreamFollower:
     def __init__(self, cache: SwitchCache, control: str, token: str, instance: str, *, kind: str = "sdk",
                  ack_seconds: float = 5.0, state_file: Path | None = None, read_timeout: float | None = None,
-                 on_event: Callable[[str, dict], None] | None = None) -> None:
+                 on_event: Callable[[str, dict], None] | None = None, ack_jitter: float = 0.05) -> None:
         self.cache, self.control, self.token = cache, control.rstrip("/"), token
         self.state_file = state_file
         self.acker = _Acker(cache, instance, kind, ack_seconds)
         self.read_timeout = read_timeout or max(2.0, min(cache.lease, 10.0))
         self.on_event = on_event
+        self.ack_jitter = ack_jitter
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._http = httpx.Client(base_url=self.control, timeout=5.0, headers={"Authorization": f"Bearer {token}"})
@@ -118,9 +120,16 @@ class StreamFollower:
         """Queue an acknowledgement of what is enforced now (its time is taken now, too)."""
         body = self.acker.body(self.cache.lookup())
         self.acker.last_sent = time.monotonic()
-        _ACKS.submit(self._send_ack, body)
+        _ACKS.submit(self._send_ack, body, self.acker.last_sent + random.uniform(0, self.ack_jitter))
 
-    def _send_ack(self, body: dict[str, Any]) -> None:
+    def _send_ack(self, body: dict[str, Any], due: float) -> None:
+        # A change reaches every instance at once; without a little jitter all of them would
+        # answer at once too, while the control plane is still pushing the change to the rest.
+        # The acknowledgement carries the time enforcement began, so the delay does not hide
+        # anything.
+        wait = due - time.monotonic()
+        if wait > 0:
+            self._stop.wait(wait)
         if self._stop.is_set():
             return
         try:
