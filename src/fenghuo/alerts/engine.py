@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -45,6 +46,8 @@ class AlertEngine:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.transitions_total: dict[str, int] = defaultdict(int)
+        # Several control-plane replicas: only the leader ticks (set by fenghuo.scale.replica).
+        self.active: Callable[[], bool] = lambda: True
 
     # -- life -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -67,6 +70,8 @@ class AlertEngine:
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.config.tick_seconds):
+            if not self.active():
+                continue
             try:
                 self.tick()
             except Exception:  # noqa: BLE001 - keep ticking

@@ -32,6 +32,7 @@ class Notifier:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.active = lambda: True
         self._client = httpx.Client()
         self._lock = threading.Lock()
 
@@ -73,7 +74,8 @@ class Notifier:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                if self.active():  # only the leader sends when several replicas run (fenghuo.scale)
+                    self.run_once()
             except Exception:  # noqa: BLE001 - keep delivering
                 log.exception("notifier pass failed")
             self._wake.wait(self.poll)
