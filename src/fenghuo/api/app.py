@@ -33,8 +33,10 @@ ROUTE_MODULES = [
 # Domains that run something for the life of the app: each module has ``lifespan(app)``, an
 # async context manager entered in this order at start-up and left in reverse at shutdown.
 LIFESPAN_HOOKS = [
+    "fenghuo.scale.runtime",  # --bus nats://: the JetStream bus, before monitoring takes app.state.bus
     "fenghuo.monitor.runtime",
     "fenghuo.alerts.runtime",
+    "fenghuo.scale.replica",  # --bus nats://: KV switch, acks, heartbeat, the leader's duties (last)
 ]
 
 

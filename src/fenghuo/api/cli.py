@@ -13,10 +13,11 @@ from fenghuo.platform.cli_support import console
 @click.option("--max-body-bytes", type=int, help="Refuse larger request bodies with 413 / 请求体上限")
 @click.option("--heartbeat", type=float, help="SSE heartbeat seconds / 心跳间隔")
 @click.option("--checkpoint-every", type=float, help="Seconds between automatic ledger checkpoints (0 = off)")
+@click.option("--bus", metavar="URL", help="nats://… 事件总线与开关 KV（多副本）/ NATS JetStream bus and switch KV (replicas); default: in-process")
 @click.option("--log-level", default="warning", show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, max_body_bytes: int | None, heartbeat: float | None,
-          checkpoint_every: float | None, log_level: str) -> None:
+          checkpoint_every: float | None, bus: str | None, log_level: str) -> None:
     """Run the control-plane API and switch stream / 运行控制面 API。"""
     import uvicorn
 
@@ -28,6 +29,8 @@ def serve(ctx: click.Context, host: str, port: int, max_body_bytes: int | None, 
         settings.max_body_bytes = max_body_bytes
     if heartbeat:
         settings.heartbeat_seconds = heartbeat
+    if bus:
+        settings.bus_url = bus
     if checkpoint_every is not None:
         settings.checkpoint_seconds = checkpoint_every
     app = create_app(settings)

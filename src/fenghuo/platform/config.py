@@ -19,6 +19,8 @@ def _env_float(name: str, default: float) -> float:
 @dataclass
 class Settings:
     db_url: str | None = None
+    # nats://host:4222[,nats://…]: events on JetStream, switch in KV, replicas (fenghuo.scale); None = embedded
+    bus_url: str | None = os.environ.get("FENGHUO_BUS") or None
     max_body_bytes: int = int(_env_float("FENGHUO_MAX_BODY_BYTES", 1_048_576))
     heartbeat_seconds: float = _env_float("FENGHUO_HEARTBEAT_SECONDS", 1.0)
     # How often the server looks for switch changes made by other processes (the local CLI,

@@ -11,5 +11,6 @@ from fenghuo.platform.db import Base
 from fenghuo.recovery import models as _recovery  # noqa: F401
 from fenghuo.registry import models as _registry  # noqa: F401
 from fenghuo.response import models as _response  # noqa: F401
+from fenghuo.scale import models as _scale  # noqa: F401
 
 metadata = Base.metadata

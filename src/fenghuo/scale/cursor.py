@@ -1,0 +1,197 @@
+"""Counting every event exactly once, whatever replicas come and go: a cursor over stream
+sequences, advanced in PostgreSQL under the leader's lease.
+
+Only the replica holding the lease counts (its indicators feed warning evaluation, which must
+happen once). It reads the durable consumer strictly in stream order; for each batch it hands
+the events to the bus's handlers (indicators, then rules), then writes ``seq`` of the batch's
+last message to ``scale_cursors`` in a transaction that first checks the lease epoch
+(``lease.require``), then acknowledges the messages. So:
+
+- a redelivery of anything at or below the cursor (an ack lost when NATS restarted) is skipped;
+- a new leader (re)creates the durable consumer at ``cursor + 1``: what the dead leader counted
+  and recorded is not counted again, what it did not record is counted now;
+- if the first message of a batch is not ``cursor + 1`` (a fetch lost in a NATS restart left a
+  gap that JetStream would only redeliver after ``ack_wait``), the consumer is recreated at
+  ``cursor + 1`` instead of counting past the gap;
+- a stale leader (its lease taken over) fails the epoch check and stops before it writes.
+
+Stream sequences are contiguous for our subjects: duplicates are dropped before they get one,
+and retention only removes from the front (docs/scale.md: "Limits and retention").
+
+"Counted" means: applied to the leader's indicators and covered by the cursor. The indicators of
+a leader that dies die with it; the next leader starts its windows afresh, as a restarted
+embedded server does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import msgspec
+import nats
+from nats.js import api
+from sqlalchemy import select
+
+from fenghuo.monitor.wire import WireEvent
+from fenghuo.platform.db import Database
+from fenghuo.scale import lease
+from fenghuo.scale.connection import NatsLink
+from fenghuo.scale.jsbus import JetStreamBus
+from fenghuo.scale.models import Cursor
+
+log = logging.getLogger(__name__)
+_dec = msgspec.json.Decoder(WireEvent, strict=False)
+# (subject, event) pairs in, the events allowed to count out (unknown service, wrong provider…)
+Admit = Callable[[list[tuple[str, WireEvent]]], list[WireEvent]]
+
+
+def read_cursor(db: Database, name: str) -> int:
+    with db.reader() as s:
+        row = s.get(Cursor, name)
+        return row.seq if row else 0
+
+
+class Counter:
+    def __init__(self, link: NatsLink, db: Database, bus: JetStreamBus, *, lease_name: str = "leader",
+                 admit: Admit | None = None, batch: int = 1000) -> None:
+        self.link, self.db, self.bus = link, db, bus
+        self.settings = link.settings
+        self.name = self.settings.consumer
+        self.lease_name = lease_name
+        self.admit = admit
+        self.batch = batch
+        self.cursor = 0
+        self.epoch: int | None = None
+        self.counted = 0  # events handed to the handlers by this process
+        self.skipped = 0  # redeliveries at or below the cursor
+        self.refused = 0  # undecodable or not admitted
+        self.resets = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._psub = None
+
+    # -- life ---------------------------------------------------------------------------------
+    def start(self, epoch: int) -> None:
+        self.stop()
+        self.epoch = epoch
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True, name="fenghuo-counter")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the consumer -------------------------------------------------------------------------
+    def _bind(self) -> None:
+        """(Re)create the durable consumer so that it starts at ``cursor + 1``."""
+        self.cursor = read_cursor(self.db, self.name)
+        s = self.settings
+        cfg = api.ConsumerConfig(durable_name=self.name, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                 opt_start_seq=self.cursor + 1, ack_policy=api.AckPolicy.EXPLICIT,
+                                 ack_wait=s.ack_wait_seconds, max_deliver=-1, max_ack_pending=50_000,
+                                 filter_subject=f"{s.events_subject}.>", num_replicas=s.replicas,
+                                 description="fenghuo counting leader / 烽火计数主副本")
+
+        async def go():  # noqa: ANN202
+            if self._psub is not None:
+                try:
+                    await self._psub.unsubscribe()
+                except Exception:  # noqa: BLE001
+                    pass
+            try:
+                await self.link.js.delete_consumer(s.stream, self.name)
+            except nats.js.errors.NotFoundError:
+                pass
+            await self.link.js.add_consumer(s.stream, cfg)
+            return await self.link.js.pull_subscribe_bind(self.name, stream=s.stream)
+
+        self._psub = self.link.run(go(), timeout=15)
+        self.resets += 1
+
+    def _run(self, stop: threading.Event) -> None:
+        bound = False
+        while not stop.is_set():
+            try:
+                if not bound:
+                    self._bind()
+                    bound = True
+                msgs = self.link.run(self._fetch(), timeout=10)
+                if msgs and not self._process(msgs):
+                    bound = False  # a gap: start again at cursor + 1
+            except lease.NotLeader:
+                log.warning("counting stopped: lease lost / 失去租约，停止计数")
+                return
+            except Exception as exc:  # noqa: BLE001 - NATS or PostgreSQL away: wait, then rebind from the cursor
+                log.warning("counter: %s: %s", type(exc).__name__, exc)
+                bound = False
+                stop.wait(0.5)
+
+    async def _fetch(self) -> list:
+        try:
+            return await self._psub.fetch(self.batch, timeout=0.5)
+        except nats.errors.TimeoutError:
+            return []
+
+    def _process(self, msgs: list) -> bool:
+        """Count one batch; False if it does not start right after the cursor (a gap)."""
+        expected = self.cursor + 1
+        todo: list[tuple[str, WireEvent]] = []
+        stale = []
+        last = self.cursor
+        gap = False
+        for m in msgs:
+            seq = m.metadata.sequence.stream
+            if seq <= self.cursor:
+                stale.append(m)
+                continue
+            if seq != expected:
+                log.info("gap in delivery at %s (got %s): rebinding at the cursor", expected, seq)
+                gap = True
+                break
+            expected += 1
+            last = seq
+            try:
+                todo.append((m.subject, _dec.decode(m.data)))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                self.refused += 1
+                log.warning("undecodable event at seq %s dropped: %s", seq, exc)
+        self.skipped += len(stale)
+        if last > self.cursor:
+            events = self.admit(todo) if self.admit else [e for _, e in todo]
+            self.refused += len(todo) - len(events)
+            if events:
+                self.bus.deliver(events)
+            self._advance(last)
+            self.counted += len(events)
+        acked = [m for m in msgs if m.metadata.sequence.stream <= self.cursor]
+        if acked:
+            self.link.submit(_ack_all(acked))
+        return not gap
+
+    def _advance(self, seq: int) -> None:
+        now = time.time()
+        with self.db.transaction() as s:
+            lease.require(s, self.lease_name, self.epoch)
+            row = s.execute(select(Cursor).where(Cursor.name == self.name).with_for_update()).scalar_one_or_none()
+            if row is None:
+                s.add(Cursor(name=self.name, seq=seq, epoch=self.epoch, updated_at=now))
+            else:
+                if row.seq >= seq:
+                    raise lease.NotLeader(f"cursor {self.name} already at {row.seq} ≥ {seq}: another counter runs")
+                row.seq, row.epoch, row.updated_at = seq, self.epoch, now
+        self.cursor = seq
+
+
+async def _ack_all(msgs: list) -> None:
+    for m in msgs:
+        await m.ack()

@@ -1,0 +1,119 @@
+"""The guard's switch source at scale: watch the service's key in the NATS KV bucket.
+
+Same three duties as ``guard.follow.StreamFollower`` (apply states to the cache, count signs of
+life, acknowledge), over NATS instead of an HTTP stream:
+
+- the KV watch delivers the current value at once and every later one; each goes to
+  ``SwitchCache.apply`` (which ignores anything not newer than what it enforces);
+- the control plane's heartbeat subject is the sign of life (``SwitchCache.touch``): NATS
+  being up says nothing about whether a control plane is, and a fail-closed service must close
+  when none is;
+- acknowledgements go out on the acks subject at once on a change, then every ``ack_seconds``.
+
+A restarted NATS server forgets the watch's consumer, so after every reconnect the watch is
+made again (``NatsLink.generation``); the first value it delivers is the current state, so a
+change made while the guard was cut off is picked up then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import nats
+import orjson
+
+from fenghuo.guard.follow import _Acker  # the guard's own acknowledgement body, so both transports send the same
+from fenghuo.guard.state import SwitchCache
+from fenghuo.scale.acks import send_ack
+from fenghuo.scale.connection import NatsLink, switch_key
+
+log = logging.getLogger(__name__)
+
+
+class KvFollower:
+    def __init__(self, cache: SwitchCache, link: NatsLink, instance: str, *, kind: str = "gateway",
+                 ack_seconds: float = 5.0) -> None:
+        self.cache, self.link = cache, link
+        self.acker = _Acker(cache, instance, kind, ack_seconds)
+        self.connected = threading.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._stopped = False
+        self._hb_sub = None
+        self.updates = 0
+
+    def start(self) -> KvFollower:
+        async def go() -> None:
+            loop = asyncio.get_running_loop()
+            self._tasks.append(loop.create_task(self._watch()))
+            self._hb_sub = await self.link.nc.subscribe(self.link.settings.heartbeat_subject, cb=self._on_heartbeat)
+
+        self.link.run(go())
+        return self
+
+    def stop(self) -> None:
+        self._stopped = True
+
+        async def go() -> None:
+            for t in self._tasks:
+                t.cancel()
+            if self._hb_sub is not None:
+                try:
+                    await self._hb_sub.unsubscribe()
+                except Exception:  # noqa: BLE001
+                    pass
+
+        try:
+            self.link.run(go(), timeout=3)
+        except Exception:  # noqa: BLE001 - link already closed
+            pass
+
+    async def _on_heartbeat(self, _msg) -> None:  # noqa: ANN001
+        self.cache.touch()
+        if self.acker.due():
+            self.ack()
+
+    async def _watch(self) -> None:
+        key = switch_key(self.cache.info.service)
+        while not self._stopped:
+            watcher = None
+            try:
+                kv = await self.link.js.key_value(self.link.settings.bucket)
+                watcher = await kv.watch(key)
+                generation = self.link.generation
+                while not self._stopped and generation == self.link.generation:
+                    try:
+                        entry = await watcher.updates(timeout=1.0)
+                    except nats.errors.TimeoutError:
+                        continue
+                    if entry is None:  # the initial values have all been delivered
+                        self.connected.set()
+                        continue
+                    if entry.value and entry.operation in (None, "PUT"):
+                        self._apply(orjson.loads(entry.value))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS away: the lease decides meanwhile
+                log.debug("kv watch: %s", exc)
+                await asyncio.sleep(0.25)
+            finally:
+                self.connected.clear()
+                if watcher is not None:
+                    try:
+                        await watcher.stop()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    def _apply(self, data: dict[str, Any]) -> None:
+        self.updates += 1
+        self.connected.set()
+        if self.cache.apply(data) or self.acker.due():
+            self.ack()
+
+    def ack(self) -> None:
+        body = self.acker.body(self.cache.lookup())
+        self.acker.last_sent = time.monotonic()
+        send_ack(self.link, body)

@@ -1,0 +1,152 @@
+"""Last lifespan hook of a scaled-out control plane: what every replica does, and what only the
+leader does.
+
+Every replica: accepts commands and events (the database serialises commands; JetStream stores
+events), writes committed switch states to the KV bucket (``kvswitch``), books acknowledgements
+from the acks queue group (``acks``), and publishes the control-plane heartbeat.
+
+Only the leader (``lease.LeaseKeeper`` on the ``leader`` row, PostgreSQL): counts events
+(``cursor.Counter``), evaluates warnings and sends notifications (the alert engine's
+``active`` gate), runs the plan executor's tick, and reconciles the KV bucket. When the lease
+moves, the new leader reloads open warnings from the database and counts from the cursor.
+
+Settings (environment): FENGHUO_LEASE_SECONDS (5), FENGHUO_RECONCILE_SECONDS (30),
+FENGHUO_PLAN_TICK_SECONDS (1; 0 = no executor here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import threading
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fenghuo.control.instances import InstanceBook
+from fenghuo.monitor.wire import WireEvent
+from fenghuo.scale.acks import AckListener, Heartbeat
+from fenghuo.scale.connection import NatsLink, token
+from fenghuo.scale.cursor import Counter
+from fenghuo.scale.kvswitch import KvPublisher
+from fenghuo.scale.lease import LeaseKeeper
+from fenghuo.scale.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+
+
+def _env(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def admitter(monitor):  # noqa: ANN001, ANN201
+    """Events published straight to JetStream by guards count only for a known service, and only
+    under the subject of that service's provider."""
+
+    def admit(pairs: list[tuple[str, WireEvent]]) -> list[WireEvent]:
+        known = monitor.directory.lookup({e.service for _, e in pairs})
+        out = []
+        for subject, e in pairs:
+            info = known.get(e.service)
+            if info is not None and subject.rsplit(".", 2)[-2] == token(info.provider):
+                out.append(e)
+        return out
+
+    return admit
+
+
+class LeaderDuties:
+    """The leader's periodic work: plan executor tick and KV reconciliation, in one thread."""
+
+    def __init__(self, app: FastAPI, link: NatsLink, publisher: KvPublisher) -> None:
+        self.db, self.link, self.publisher = app.state.db, link, publisher
+        self.reconcile_every = _env("FENGHUO_RECONCILE_SECONDS", 30.0)
+        self.plan_every = _env("FENGHUO_PLAN_TICK_SECONDS", 1.0)
+        self.executor = getattr(app.state, "executor", None)
+        if self.executor is None and self.plan_every > 0:
+            try:
+                self.executor = importlib.import_module("fenghuo.response.executor").Executor(self.db)
+            except Exception as exc:  # noqa: BLE001 - no plans here: say so, keep the rest
+                log.warning("plan executor not available on this replica: %s", exc)
+        self.reconciled = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stop()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True, name="fenghuo-leader")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _run(self, stop: threading.Event) -> None:
+        last_reconcile, generation, last_plan = 0.0, -1, 0.0
+        while not stop.wait(0.2):
+            now = time.monotonic()
+            if self.publisher.dirty.is_set() or generation != self.link.generation or now - last_reconcile >= self.reconcile_every:
+                try:
+                    self.publisher.dirty.clear()
+                    self.reconciled += len(reconcile(self.db, self.link, self.publisher.kv))
+                    last_reconcile, generation = now, self.link.generation
+                except Exception as exc:  # noqa: BLE001 - try again next round
+                    self.publisher.dirty.set()
+                    log.warning("reconciliation failed: %s", exc)
+            if self.executor is not None and self.plan_every > 0 and now - last_plan >= self.plan_every:
+                last_plan = now
+                try:
+                    self.executor.tick()
+                except Exception:  # noqa: BLE001
+                    log.exception("plan executor tick failed")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    link: NatsLink | None = getattr(app.state, "nats", None)
+    if link is None:
+        yield
+        return
+    db, monitor, bus = app.state.db, app.state.monitor, app.state.bus
+    settings = app.state.settings
+    publisher = await asyncio.to_thread(lambda: KvPublisher(link).attach())
+    book = getattr(app.state, "instance_book", None)
+    if book is None:
+        book = app.state.instance_book = InstanceBook(db)
+    acks = await asyncio.to_thread(lambda: AckListener(link, book).start())
+    heartbeat = await asyncio.to_thread(lambda: Heartbeat(link, settings.heartbeat_seconds).start())
+    counter = Counter(link, db, bus, admit=admitter(monitor))
+    duties = LeaderDuties(app, link, publisher)
+    engine = getattr(app.state, "alerts", None)
+
+    def gain(epoch: int) -> None:
+        if engine is not None:
+            engine.load()  # warnings the previous leader changed
+        counter.start(epoch)
+        duties.start()
+
+    def lose() -> None:
+        counter.stop()
+        duties.stop()
+
+    keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=gain, on_lose=lose)
+    if engine is not None:
+        engine.active = engine.notifier.active = lambda: keeper.leading
+    app.state.replica = keeper
+    app.state.counter = counter
+    app.state.kv_publisher = publisher
+    keeper.start()
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(keeper.stop)
+        await asyncio.to_thread(counter.stop)
+        await asyncio.to_thread(duties.stop)
+        heartbeat.stop()
+        await asyncio.to_thread(acks.stop)
+        publisher.detach()
