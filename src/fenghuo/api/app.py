@@ -28,6 +28,8 @@ ROUTE_MODULES = [
     "fenghuo.ledger.routes",
     "fenghuo.monitor.routes",
     "fenghuo.alerts.routes",
+    "fenghuo.response.routes",
+    "fenghuo.recovery.routes",
 ]
 
 # Domains that run something for the life of the app: each module has ``lifespan(app)``, an
@@ -36,6 +38,8 @@ LIFESPAN_HOOKS = [
     "fenghuo.scale.runtime",  # --bus nats://: the JetStream bus, before monitoring takes app.state.bus
     "fenghuo.monitor.runtime",
     "fenghuo.alerts.runtime",
+    "fenghuo.recovery.runtime",
+    "fenghuo.response.runtime",
     "fenghuo.scale.replica",  # --bus nats://: KV switch, acks, heartbeat, the leader's duties (last)
 ]
 

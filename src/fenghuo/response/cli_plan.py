@@ -19,7 +19,7 @@ from fenghuo.response.simulate import WarningView, describe, schedule
 
 @click.group("plan")
 def plan_group() -> None:
-    """应急预案 Emergency plans: check, simulate, list, which."""
+    """应急预案 Emergency plans: check, simulate, list, actions."""
 
 
 @plan_group.command("check")

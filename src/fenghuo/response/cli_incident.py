@@ -1,0 +1,188 @@
+"""``fenghuo incident``: list, show, open, end, report, submit, accountability, order (监管暂停);
+and the extension of ``fenghuo approve`` to plan steps (ids ``act-…``)."""
+
+from __future__ import annotations
+
+import click
+
+from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.errors import Invalid
+from fenghuo.response import accountability, approvals, incidents, regulator, reports
+from fenghuo.response.client import call
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """事件 Incidents: grading, timeline, reporting clocks, reports, accountability."""
+
+
+def _show(v: dict) -> None:
+    console.print(f"[bold]{v['id']}[/] {v['service']} — {v['grade_label']} — {v['status']} — {v['title']}")
+    console.print(f"  opened {v['opened_at']} by {v['opened_by']} ({v['source']}); detected {v['detected_at']}; profile {v['profile']}")
+    for c in v["clocks"]:
+        left = f", {c['remaining_seconds']:.0f} s left" if "remaining_seconds" in c else ""
+        console.print(f"  时限 clock [{c['report']}] due {c['due_at']} — {c['status']}{left}  ({c['rule']})")
+    for t in v["timeline"]:
+        console.print(f"  {t['at']}  {t['kind']:<12} {t['ref']}  {t['note']}")
+    for r in v["reports"]:
+        console.print(f"  报告 report {r['id']} ({r['kind']}) created {r['created_at']}; submitted {r['submitted_at'] or '-'} {r['submitted_to'] or ''}")
+
+
+@incident_group.command("list")
+@click.option("--status", type=click.Choice(["open", "ended"]))
+@click.option("--service")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def list_cmd(status: str | None, service: str | None, as_json: bool) -> None:
+    """Incidents you can see / 事件列表。"""
+    rows = call(lambda db, a: incidents.list_incidents(db, a, status=status, service=service), "GET", "/api/v1/incidents",
+                params={k: v for k, v in {"status": status, "service": service}.items() if v})
+    if as_json:
+        return print_json(rows)
+    for v in rows:
+        console.print(f"{v['id']}  {v['service']}  {v['grade_label']}  {v['status']}  {v['title']}")
+
+
+@incident_group.command("show")
+@click.argument("incident_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def show(incident_id: str, as_json: bool) -> None:
+    """An incident with its clocks and timeline / 事件详情。"""
+    v = call(lambda db, a: incidents.get(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}")
+    print_json(v) if as_json else _show(v)
+
+
+@incident_group.command("open")
+@click.argument("service_id")
+@click.option("--grade", required=True, help="一般/较大/重大/特别重大 or IV/III/II/I")
+@click.option("--title", required=True)
+@click.option("--flag", "flags", multiple=True, help=f"e.g. death, critical_infrastructure ({', '.join(sorted(incidents.FLAGS))})")
+@click.option("--profile", help="Reporting profile (default: the service grade's)")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def open_cmd(service_id: str, grade: str, title: str, flags: tuple[str, ...], profile: str | None, as_json: bool) -> None:
+    """Open an incident by hand / 手动开启事件。"""
+    body = {"service": service_id, "grade": grade, "title": title, "flags": list(flags), "profile": profile}
+    v = call(lambda db, a: incidents.open_incident(db, a, service_id, grade, title, flags=list(flags), profile=profile),
+             "POST", "/api/v1/incidents", json=body)
+    print_json(v) if as_json else _show(v)
+
+
+@incident_group.command("end")
+@click.argument("incident_id")
+@click.option("--note", default="")
+@refusals
+def end(incident_id: str, note: str) -> None:
+    """Handling has ended; the 30-day summary clock starts / 处置结束。"""
+    _show(call(lambda db, a: incidents.end_handling(db, a, incident_id, note), "POST", f"/api/v1/incidents/{incident_id}/end", json={"note": note}))
+
+
+@incident_group.command("report")
+@click.argument("incident_id")
+@click.option("--kind", type=click.Choice(reports.KINDS), default="initial", show_default=True)
+@click.option("--field", "fields", multiple=True, metavar="KEY=TEXT", help=f"Narrative: {', '.join(sorted(reports.NARRATIVE_KEYS))}")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def report(incident_id: str, kind: str, fields: tuple[str, ...], as_json: bool) -> None:
+    """Generate a report (JSON, Markdown, DOCX) / 生成报告。"""
+    narrative = {}
+    for f in fields:
+        k, sep, v = f.partition("=")
+        if not sep:
+            raise Invalid(f"写作 键=内容：{f!r}", f"write KEY=TEXT: {f!r}", field="field")
+        narrative[k.strip()] = v
+    v = call(lambda db, a: reports.generate(db, a, incident_id, kind, narrative), "POST", f"/api/v1/incidents/{incident_id}/reports",
+             json={"kind": kind, "narrative": narrative})
+    if as_json:
+        return print_json(v)
+    console.print(f"[green]✓[/] {v['report']} ({'complete 完整' if v['complete'] else 'parts to be supplemented 部分待补充'}) sha256 {v['sha256'][:16]}…")
+    for k, path in v["files"].items():
+        console.print(f"  {k}: {path}")
+    console.print(f"  报送后记录 / after submitting: fenghuo incident submit {v['report']} --to '…'")
+
+
+@incident_group.command("submit")
+@click.argument("report_id")
+@click.option("--to", "to", required=True, help="Recipient, e.g. 北京市网信办 / 报送对象")
+@refusals
+def submit(report_id: str, to: str) -> None:
+    """Record that a report was submitted: when, by whom, to whom / 记录报送。"""
+    v = call(lambda db, a: reports.submit(db, a, report_id, to), "POST", f"/api/v1/reports/{report_id}/submit", json={"to": to})
+    console.print(f"[green]✓[/] {v['report']} submitted {v['submitted_at']} by {v['submitted_by']} to {v['submitted_to']}")
+
+
+@incident_group.command("accountability")
+@click.argument("incident_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def accountability_cmd(incident_id: str, as_json: bool) -> None:
+    """The accountability record, computed from the ledger / 履责记录（由账本计算）。"""
+    v = call(lambda db, a: accountability.compute(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}/accountability")
+    if as_json:
+        return print_json(v)
+    d = v["durations_seconds"]
+    console.print(f"[bold]{v['incident']}[/] {v['service']} grade {v['grade']} — from ledger seq {v['ledger_range']['from_seq']}…{v['ledger_range']['to_seq']}")
+    for label, key in (("发现 detect", "to_detect"), ("首个动作 first action", "to_first_action"), ("暂停 pause", "to_pause"),
+                       ("报告 report", "to_report"), ("恢复 recover", "to_recover")):
+        console.print(f"  time to {label:<22} {'-' if d[key] is None else f'{d[key]:.0f} s'}")
+    r = v["reporting"]
+    if r:
+        console.print(f"  报告时限 deadline {r['deadline']} — {'按时 on time' if r['on_time'] else '[red]逾期或未报 late or missing[/]'} ({r['rule']})")
+    for x in v["remediation"]:
+        console.print(f"  整改 remediation {x['at']} [{x['kind']}] {x['description']} evidence {x['evidence']} by {x['by']} (seq {x['seq']})")
+    for x in v["verification"]:
+        console.print(f"  验证 verification {x['at']} {x['method']} {x['ref'][:16]} {'passed' if x['passed'] else 'failed'} by {x['by']} (seq {x['seq']})")
+    for x in v["approvals"]:
+        console.print(f"  审批 approval {x['at']} {x['by']}: {x['what']} (seq {x['seq']})")
+
+
+@incident_group.command("order")
+@click.argument("service_id")
+@click.option("--reason", "-r", required=True)
+@click.option("--order", "order_ref", help="Order number / 暂停令编号")
+@click.option("--grade", default="III", show_default=True)
+@refusals
+def order(service_id: str, reason: str, order_ref: str | None, grade: str) -> None:
+    """A regulator orders a suspension (监管暂停, CN-EP-07); only a regulator can lift it."""
+    v = call(lambda db, a: regulator.order_pause(db, a, service_id, reason, order_ref=order_ref, grade=grade), "POST",
+             f"/api/v1/services/{service_id}/orders", json={"reason": reason, "order": order_ref, "grade": grade})
+    console.print(f"[green]✓[/] order {v['order']}: {v['service']} {v['state']} (hold by {v['hold_by']}); incident {v['incident']}")
+
+
+@click.command("actions")
+@click.option("--service")
+@click.option("--pending", is_flag=True, help="Only steps awaiting approval / 只看待审批")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def actions_cmd(service: str | None, pending: bool, as_json: bool) -> None:
+    """Plan steps carried out or awaiting approval (who can approve, since when) / 预案动作。"""
+    rows = call(lambda db, a: approvals.pending(db, a) if pending else approvals.actions(db, a, service=service), "GET",
+                "/api/v1/plan-actions", params={k: v for k, v in {"service": service, "pending": pending or None}.items() if v})
+    if as_json:
+        return print_json(rows)
+    for r in rows:
+        extra = f" — {r['who_can_approve']} since {r['since']}: fenghuo approve {r['action']}" if r["who_can_approve"] else f" — {r['detail']}"
+        console.print(f"{r['action']}  {r['service']}  {r['plan']} {r['step']} {r['do']}  [{r['status']}]{extra}")
+
+
+def extend_approve(root: click.Group) -> None:
+    """``fenghuo approve ID``: plan steps (``act-…``) here; switch commands as before."""
+    original = root.commands.get("approve")
+
+    @click.command("approve")
+    @click.argument("command_id")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    @refusals
+    def approve(ctx: click.Context, command_id: str, as_json: bool) -> None:
+        """Approve a switch command or a plan step waiting for approval (a distinct person) / 审批。"""
+        if not command_id.startswith("act-") and original is not None:
+            return ctx.invoke(original, command_id=command_id, as_json=as_json)
+        v = call(lambda db, a: approvals.approve(db, a, command_id), "POST", f"/api/v1/plan-actions/{command_id}/approve")
+        if as_json:
+            return print_json(v)
+        a = v["approvals"]
+        console.print(f"{v['action']} {v['do']} {v['service']}: {v['status']} ({len(a['given'])}/{a['needed']} {a['role']}) {v['detail']}")
+
+    root.add_command(approve)

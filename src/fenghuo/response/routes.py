@@ -1,0 +1,101 @@
+"""HTTP routes of emergency response: incidents, reports, accountability, plan-step approvals
+and regulators' suspension orders. Same functions as the CLI, same refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from fenghuo.api.deps import current_actor, get_db
+from fenghuo.platform.auth import Actor
+from fenghuo.platform.db import Database
+from fenghuo.response import accountability, approvals, incidents, regulator, reports
+
+router = APIRouter(prefix="/api/v1", tags=["response"])
+
+
+class IncidentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str
+    grade: str
+    title: str
+    flags: list[str] = Field(default_factory=list)
+    profile: str | None = None
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = ""
+
+
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    narrative: dict[str, str] = Field(default_factory=dict)
+
+
+class SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str
+
+
+class OrderBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str
+    order: str | None = None
+    basis: str = "CN-EP-07"
+    grade: str = "III"
+
+
+@router.get("/incidents")
+def list_incidents(status: str | None = None, service: str | None = None, actor: Actor = Depends(current_actor),
+                   db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    return incidents.list_incidents(db, actor, status=status, service=service)
+
+
+@router.post("/incidents")
+def open_incident(body: IncidentBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return incidents.open_incident(db, actor, body.service, body.grade, body.title, flags=body.flags, profile=body.profile)
+
+
+@router.get("/incidents/{incident_id}")
+def show_incident(incident_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return incidents.get(db, actor, incident_id)
+
+
+@router.post("/incidents/{incident_id}/end")
+def end_incident(incident_id: str, body: NoteBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return incidents.end_handling(db, actor, incident_id, body.note)
+
+
+@router.post("/incidents/{incident_id}/reports")
+def make_report(incident_id: str, body: ReportBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return reports.generate(db, actor, incident_id, body.kind, body.narrative)
+
+
+@router.post("/reports/{report_id}/submit")
+def submit_report(report_id: str, body: SubmitBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return reports.submit(db, actor, report_id, body.to)
+
+
+@router.get("/incidents/{incident_id}/accountability")
+def incident_accountability(incident_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return accountability.compute(db, actor, incident_id)
+
+
+@router.get("/plan-actions")
+def plan_actions(service: str | None = None, pending: bool = False, actor: Actor = Depends(current_actor),
+                 db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    return approvals.pending(db, actor) if pending else approvals.actions(db, actor, service=service)
+
+
+@router.post("/plan-actions/{action_id}/approve")
+def approve_action(action_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return approvals.approve(db, actor, action_id)
+
+
+@router.post("/services/{service_id}/orders")
+def order_pause(service_id: str, body: OrderBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return regulator.order_pause(db, actor, service_id, body.reason, order_ref=body.order, basis=body.basis, grade=body.grade)
