@@ -57,15 +57,20 @@ class NatsSettings:
     def heartbeat_subject(self) -> str:
         return f"{self.prefix}.switch.heartbeat"
 
+    def with_prefix(self, prefix: str) -> NatsSettings:
+        """Another installation (or test) in the same NATS account: its own subjects, stream and bucket."""
+        self.prefix = prefix
+        self.stream = f"{prefix.upper().replace('-', '_').replace('.', '_')}_EVENTS"
+        self.bucket = f"{prefix.replace('.', '-')}-switch"
+        return self
+
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> NatsSettings:
         """``nats://h1:4222,nats://h2:4222`` (comma-separated), plus FENGHUO_NATS_* overrides."""
         s = cls(servers=[u.strip() for u in url.split(",") if u.strip()], **overrides)
         env = os.environ
         if env.get("FENGHUO_NATS_PREFIX"):
-            s.prefix = env["FENGHUO_NATS_PREFIX"]
-            s.stream = f"{s.prefix.upper().replace('-', '_').replace('.', '_')}_EVENTS"
-            s.bucket = f"{s.prefix.replace('.', '-')}-switch"
+            s.with_prefix(env["FENGHUO_NATS_PREFIX"])
         if env.get("FENGHUO_NATS_REPLICAS"):
             s.replicas = int(env["FENGHUO_NATS_REPLICAS"])
         if env.get("FENGHUO_NATS_MAX_BYTES"):

