@@ -1,0 +1,166 @@
+"""The switch at scale: committed states go to the NATS KV bucket; guards in several processes
+watch it and acknowledge over NATS; a write that fails is repaired by reconciliation and the
+repair is in the ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import orjson
+
+from fenghuo.control import switch
+from fenghuo.control.instances import InstanceBook
+from fenghuo.ledger import service as ledger
+from fenghuo.scale.acks import AckListener
+from fenghuo.scale.connection import NatsLink, NatsSettings, switch_key
+from fenghuo.scale.kvswitch import KvPublisher, put_state
+from fenghuo.scale.reconcile import differences, reconcile
+from tests.scale.conftest import drop
+from tests.scale.helpers import ADMIN, seed
+
+
+class Fleet:
+    """Guard processes (bench/scale_fleet.py) and the state lines they print."""
+
+    def __init__(self, url: str, prefix: str, service: str, processes: int, per: int, **opts) -> None:
+        self.procs = []
+        self.states: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        extra = [x for k, v in opts.items() for x in (f"--{k.replace('_', '-')}", str(v))]
+        for p in range(processes):
+            proc = subprocess.Popen([sys.executable, "-m", "bench.scale_fleet", "--url", url, "--prefix", prefix, "--service", service,
+                                     "--count", str(per), "--name", f"p{p}", *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            self.procs.append(proc)
+        for proc in self.procs:
+            line = proc.stdout.readline()
+            assert line.startswith("ready"), line
+            assert int(line.split()[1]) == per, line
+            threading.Thread(target=self._read, args=(proc,), daemon=True).start()
+
+    def _read(self, proc) -> None:  # noqa: ANN001
+        for line in proc.stdout:
+            d = orjson.loads(line)
+            with self.lock:
+                self.states[d["instance"]] = d
+
+    def wait(self, pred, n: int, timeout: float = 10.0) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if sum(1 for d in self.states.values() if pred(d)) >= n:
+                    return
+            time.sleep(0.02)
+        with self.lock:
+            raise AssertionError(f"only {sum(1 for d in self.states.values() if pred(d))}/{n}: {list(self.states.values())[:3]}")
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.kill()
+            p.wait(5)
+
+
+def test_pause_reaches_guards_in_several_processes_acknowledged(pg, shared_link, prefix):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    link = shared_link
+    publisher = KvPublisher(link).attach()
+    book = InstanceBook(db, flush_seconds=0.2)
+    acks = AckListener(link, book).start()
+    reconcile(db, link)  # the bucket starts with the registry's states
+    fleet = Fleet(link.settings.servers[0], prefix, "a-chat", processes=3, per=10)
+    try:
+        fleet.wait(lambda d: d["state"] == "running" and d["version"] == 1, 30)
+        arrivals: list[float] = []
+
+        async def listen():  # noqa: ANN202
+            async def cb(msg):  # noqa: ANN001, ANN202
+                if orjson.loads(msg.data)["version"] == 2:
+                    arrivals.append(time.perf_counter())
+            return await link.nc.subscribe(f"{link.settings.acks_subject}.>", cb=cb)
+
+        sub = link.run(listen())
+        sent = time.perf_counter()
+        view = switch.execute(db, ADMIN, "a-chat", "pause", "scale test: pause reaches all")
+        assert view["version"] == 2 and publisher.written >= 1
+        fleet.wait(lambda d: d["state"] == "paused" and d["version"] == 2, 30)
+        deadline = time.monotonic() + 5
+        while len(arrivals) < 30 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(arrivals) >= 30
+        worst = (max(arrivals[:30]) - sent) * 1000
+        assert worst < 1000, f"slowest acknowledgement {worst:.0f} ms"  # the 50 ms p99 is the benchmark's (bench_scale)
+        time.sleep(0.5)
+        book.flush()
+        enf = book.enforcement(ADMIN, "a-chat")
+        assert enf["all_enforce"] and enf["instances"] == 30, enf
+        link.run(sub.unsubscribe())
+    finally:
+        fleet.close()
+        publisher.detach()
+        acks.stop()
+
+
+def test_failed_kv_write_is_reconciled_and_recorded(pg, own_nats, prefix):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    link = NatsLink(NatsSettings(servers=[own_nats.url]).with_prefix(prefix)).connect()
+    try:
+        link.ensure_stream()
+        publisher = KvPublisher(link, timeout=1.0).attach()
+        reconcile(db, link)
+        assert differences(db, link)[0] == []
+
+        own_nats.kill()  # NATS goes away between the database commit and the bucket write
+        view = switch.execute(db, ADMIN, "a-chat", "pause", "pause while NATS is down")
+        assert view["status"] == "applied" and view["version"] == 2  # the command stands: the DB is the truth
+        assert publisher.failed == 1 and publisher.dirty.is_set()
+
+        own_nats.start()
+        link.connected.wait(15)
+        time.sleep(0.5)
+        # The client may have kept the timed-out write and sent it on reconnect; either way, once
+        # reconciliation has run the bucket holds what the database holds.
+        reconcile(db, link)
+        assert differences(db, link)[0] == []
+
+        # A bucket that diverged behind our back (restored from an older snapshot, a key deleted
+        # by hand): reconciliation repairs it and records one ledger entry naming each difference.
+        kv = publisher.kv
+        link.run(kv.delete(switch_key("b-chat")))
+        link.run(kv.put(switch_key("a-chat"), orjson.dumps({**view, "service": "a-chat", "state": "running", "version": 1})))
+        link.run(kv.put(switch_key("ghost"), orjson.dumps({"service": "ghost", "state": "running", "version": 9})))
+        diffs, _, _ = differences(db, link)
+        assert sorted(diffs, key=lambda d: d["service"]) == [
+            {"service": "a-chat", "kv": {"state": "running", "version": 1}, "db": {"state": "paused", "version": 2}},
+            {"service": "b-chat", "kv": None, "db": {"state": "running", "version": 1}},
+            {"service": "ghost", "kv": {"state": "running", "version": 9}, "db": None, "key": "svc.ghost"}]
+        before = _kinds(db).count("switch.reconciled")
+        assert len(reconcile(db, link)) == 3
+        assert differences(db, link)[0] == []
+        assert _kinds(db).count("switch.reconciled") == before + 1
+        assert ledger.verify(db).ok
+        assert reconcile(db, link) == []  # nothing left: no second entry
+
+        # a late, lower version never replaces a newer one in the bucket
+        stale = {**view, "version": 1, "state": "running"}
+        assert link.run(put_state(kv, {"service": "a-chat", **stale})) is False
+        held = orjson.loads(link.run(kv.get(switch_key("a-chat"))).value)
+        assert (held["state"], held["version"]) == ("paused", 2)
+        publisher.detach()
+    finally:
+        drop(link)
+
+
+def _kinds(db) -> list[str]:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from fenghuo.ledger.models import LedgerEntry
+
+    with db.reader() as s:
+        return [e.kind for e in s.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars()]
