@@ -28,6 +28,7 @@ class ExecutorThread:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-response")
         self._unsubscribe = None
+        self.active = lambda: True  # several replicas: only the leader ticks (set by fenghuo.scale.replica)
 
     def start(self) -> None:
         self._unsubscribe = listeners.subscribe(lambda change: self.wake.set())
@@ -43,7 +44,8 @@ class ExecutorThread:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self.executor.tick()
+                if self.active():
+                    self.executor.tick()
             except Exception:  # noqa: BLE001 - keep following warnings
                 log.exception("response tick failed")
             self.wake.wait(self.every)
