@@ -46,7 +46,8 @@ class Replica:
         self.monitor = Monitor(db, bus=self.bus)
         self.monitor.start()
         self.holder = holder or f"r-{uuid.uuid4().hex[:6]}"
-        self.counter = Counter(link, db, self.bus, admit=admitter(self.monitor), batch=500)
+        self.counter = Counter(link, db, self.bus, admit=admitter(self.monitor), batch=500,
+                               rebuild=lambda evs: self.monitor.indicators.apply(evs, self.monitor.now()))
         self.epoch = None
 
     def lead(self, ttl: float = 30.0) -> int:

@@ -13,14 +13,14 @@ last message to ``scale_cursors`` in a transaction that first checks the lease e
 - if the first message of a batch is not ``cursor + 1`` (a fetch lost in a NATS restart left a
   gap that JetStream would only redeliver after ``ack_wait``), the consumer is recreated at
   ``cursor + 1`` instead of counting past the gap;
-- a stale leader (its lease taken over) fails the epoch check and stops before it writes.
+- a stale leader (its lease taken over) fails the epoch check and stops before it writes;
+- a new leader first replays the last ``horizon`` seconds of the stream up to the cursor into
+  its indicators (not its rules), so its windows hold what the dead leader's held (``_replay``).
 
 Stream sequences are contiguous for our subjects: duplicates are dropped before they get one,
 and retention only removes from the front (docs/scale.md: "Limits and retention").
 
-"Counted" means: applied to the leader's indicators and covered by the cursor. The indicators of
-a leader that dies die with it; the next leader starts its windows afresh, as a restarted
-embedded server does.
+"Counted" means: applied to the leader's indicators and covered by the cursor.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import msgspec
 import nats
@@ -56,13 +57,16 @@ def read_cursor(db: Database, name: str) -> int:
 
 class Counter:
     def __init__(self, link: NatsLink, db: Database, bus: JetStreamBus, *, lease_name: str = "leader",
-                 admit: Admit | None = None, batch: int = 1000) -> None:
+                 admit: Admit | None = None, batch: int = 1000, rebuild: Callable[[list[WireEvent]], None] | None = None,
+                 horizon: float = 3600.0, rebuild_max: int = 2_000_000) -> None:
         self.link, self.db, self.bus = link, db, bus
         self.settings = link.settings
         self.name = self.settings.consumer
         self.lease_name = lease_name
         self.admit = admit
         self.batch = batch
+        self.rebuild, self.horizon, self.rebuild_max = rebuild, horizon, rebuild_max
+        self.rebuilt = 0  # events replayed into the windows at take-over
         self.cursor = 0
         self.epoch: int | None = None
         self.counted = 0  # events handed to the handlers by this process
@@ -118,13 +122,56 @@ class Counter:
         self._psub = self.link.run(go(), timeout=15)
         self.resets += 1
 
+    def _replay(self) -> None:
+        """At take-over: the windows the previous leader held died with it. Replay the stream
+        from ``now - horizon`` (the longest window) up to the cursor into ``rebuild`` (the
+        indicators only, not the rules), so the new leader's windows hold what the old one's did.
+        Bounded by ``rebuild_max`` events; nothing here moves the cursor."""
+        if self.rebuild is None or self.cursor == 0:
+            return
+        s = self.settings
+        start = datetime.now(timezone.utc) - timedelta(seconds=self.horizon)
+        cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_TIME,
+                                 opt_start_time=start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ack_policy=api.AckPolicy.NONE,
+                                 inactive_threshold=30.0, mem_storage=True, num_replicas=1)
+        psub = self.link.run(self.link.js.pull_subscribe(f"{s.events_subject}.>", stream=s.stream, config=cfg), timeout=15)
+        try:
+            while self.rebuilt < self.rebuild_max:
+                try:
+                    msgs = self.link.run(psub.fetch(self.batch, timeout=1.0), timeout=10)
+                except nats.errors.TimeoutError:
+                    return
+                events, done = [], False
+                for m in msgs:
+                    if m.metadata.sequence.stream > self.cursor:
+                        done = True
+                        break
+                    try:
+                        events.append(_dec.decode(m.data))
+                    except (msgspec.ValidationError, msgspec.DecodeError):
+                        continue
+                if events:
+                    self.rebuild(events)
+                    self.rebuilt += len(events)
+                if done:
+                    return
+        finally:
+            try:
+                self.link.run(psub.unsubscribe(), timeout=5)
+            except Exception:  # noqa: BLE001
+                pass
+
     def _run(self, stop: threading.Event) -> None:
         bound = False
+        replayed = False
         while not stop.is_set():
             try:
                 if not bound:
                     self._bind()
                     bound = True
+                    if not replayed:
+                        replayed = True
+                        self._replay()
                 msgs = self.link.run(self._fetch(), timeout=10)
                 if msgs and not self._process(msgs):
                     bound = False  # a gap: start again at cursor + 1

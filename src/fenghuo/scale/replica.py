@@ -7,17 +7,16 @@ from the acks queue group (``acks``), and publishes the control-plane heartbeat.
 
 Only the leader (``lease.LeaseKeeper`` on the ``leader`` row, PostgreSQL): counts events
 (``cursor.Counter``), evaluates warnings and sends notifications (the alert engine's
-``active`` gate), runs the plan executor's tick, and reconciles the KV bucket. When the lease
+``active`` gate), runs the plan executor (``app.state.response.active``), and reconciles the
+KV bucket. When the lease
 moves, the new leader reloads open warnings from the database and counts from the cursor.
 
-Settings (environment): FENGHUO_LEASE_SECONDS (5), FENGHUO_RECONCILE_SECONDS (30),
-FENGHUO_PLAN_TICK_SECONDS (1; 0 = no executor here).
+Settings (environment): FENGHUO_LEASE_SECONDS (5), FENGHUO_RECONCILE_SECONDS (30).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import threading
@@ -59,18 +58,12 @@ def admitter(monitor):  # noqa: ANN001, ANN201
 
 
 class LeaderDuties:
-    """The leader's periodic work: plan executor tick and KV reconciliation, in one thread."""
+    """The leader's periodic KV reconciliation, in one thread (plans run in the response
+    package's executor thread, gated by the same lease)."""
 
     def __init__(self, app: FastAPI, link: NatsLink, publisher: KvPublisher) -> None:
         self.db, self.link, self.publisher = app.state.db, link, publisher
         self.reconcile_every = _env("FENGHUO_RECONCILE_SECONDS", 30.0)
-        self.plan_every = _env("FENGHUO_PLAN_TICK_SECONDS", 1.0)
-        self.executor = getattr(app.state, "executor", None)
-        if self.executor is None and self.plan_every > 0:
-            try:
-                self.executor = importlib.import_module("fenghuo.response.executor").Executor(self.db)
-            except Exception as exc:  # noqa: BLE001 - no plans here: say so, keep the rest
-                log.warning("plan executor not available on this replica: %s", exc)
         self.reconciled = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,23 +80,17 @@ class LeaderDuties:
             self._thread.join(timeout=10)
 
     def _run(self, stop: threading.Event) -> None:
-        last_reconcile, generation, last_plan = 0.0, -1, 0.0
+        last, generation = 0.0, -1
         while not stop.wait(0.2):
             now = time.monotonic()
-            if self.publisher.dirty.is_set() or generation != self.link.generation or now - last_reconcile >= self.reconcile_every:
+            if self.publisher.dirty.is_set() or generation != self.link.generation or now - last >= self.reconcile_every:
                 try:
                     self.publisher.dirty.clear()
                     self.reconciled += len(reconcile(self.db, self.link, self.publisher.kv))
-                    last_reconcile, generation = now, self.link.generation
+                    last, generation = now, self.link.generation
                 except Exception as exc:  # noqa: BLE001 - try again next round
                     self.publisher.dirty.set()
                     log.warning("reconciliation failed: %s", exc)
-            if self.executor is not None and self.plan_every > 0 and now - last_plan >= self.plan_every:
-                last_plan = now
-                try:
-                    self.executor.tick()
-                except Exception:  # noqa: BLE001
-                    log.exception("plan executor tick failed")
 
 
 @asynccontextmanager
@@ -120,7 +107,8 @@ async def lifespan(app: FastAPI):
         book = app.state.instance_book = InstanceBook(db)
     acks = await asyncio.to_thread(lambda: AckListener(link, book).start())
     heartbeat = await asyncio.to_thread(lambda: Heartbeat(link, settings.heartbeat_seconds).start())
-    counter = Counter(link, db, bus, admit=admitter(monitor))
+    counter = Counter(link, db, bus, admit=admitter(monitor), horizon=max(monitor.indicators.window_lengths.values()),
+                      rebuild=lambda events: monitor.indicators.apply(events, monitor.now()))
     duties = LeaderDuties(app, link, publisher)
     engine = getattr(app.state, "alerts", None)
 
@@ -135,8 +123,12 @@ async def lifespan(app: FastAPI):
         duties.stop()
 
     keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=gain, on_lose=lose)
+    leading = lambda: keeper.leading  # noqa: E731
     if engine is not None:
-        engine.active = engine.notifier.active = lambda: keeper.leading
+        engine.active = engine.notifier.active = leading
+    response = getattr(app.state, "response", None)  # the plan executor's thread (fenghuo.response.runtime)
+    if response is not None:
+        response.active = leading
     app.state.replica = keeper
     app.state.counter = counter
     app.state.kv_publisher = publisher
