@@ -18,6 +18,8 @@ lease's own time has passed, so a leader cut off from the database stops acting 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -96,7 +98,7 @@ class LeaseKeeper:
     def __init__(self, db: Database, name: str = "leader", *, ttl: float = 5.0, holder_id: str | None = None,
                  on_gain: Callable[[int], None] | None = None, on_lose: Callable[[], None] | None = None) -> None:
         self.db, self.name, self.ttl = db, name, ttl
-        self.holder = holder_id or f"replica-{uuid.uuid4().hex[:10]}"
+        self.holder = holder_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"  # host and pid: an operator can tell who leads
         self.on_gain, self.on_lose = on_gain, on_lose
         self.epoch: int | None = None
         self._valid_until = 0.0  # monotonic: when our own view of the lease runs out
