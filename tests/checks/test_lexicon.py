@@ -89,9 +89,14 @@ def test_ten_megabyte_single_line_scans_in_linear_time():
     unit = "今天天气很好*我们去赌 博然后赌博机" * 10
     small, big = unit * 200, unit * 20000  # ~0.1 MB and ~10 MB (UTF-8), one line
     assert len(big.encode()) >= 10_000_000
-    t0 = time.perf_counter()
-    n_small = len(check.scan(small).findings)
-    t_small = time.perf_counter() - t0
+    # The small scan takes milliseconds, so one run is at the mercy of a busy machine: take
+    # the median of five (the big one, seconds long, is steady enough on its own).
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        n_small = len(check.scan(small).findings)
+        times.append(time.perf_counter() - t0)
+    t_small = sorted(times)[2]
     t0 = time.perf_counter()
     n_big = len(check.scan(big).findings)
     t_big = time.perf_counter() - t0

@@ -67,3 +67,45 @@ def test_random_evasions_report_a_span_covering_the_original_characters():
         f = hits[0]
         assert (f.start, f.end) == (len(prefix), len(prefix) + len(evaded)), text
         assert text[f.start] == chars[0] and text[f.end - 1] == chars[-1]
+
+
+def _reference(n: Normaliser, text: str) -> tuple[str, list[int]]:
+    """Per-character definition of the normalised text and its map back (slow, obviously right)."""
+    from fenghuo.checks.normalize import DROP, EXPAND, decode_quad
+
+    out, origin = [], []
+    for i, ch in enumerate(text):
+        m = n.tables.single[ord(ch)]
+        if m == DROP:
+            continue
+        s = n.tables.multi[ord(ch)] if m == EXPAND else chr(int(decode_quad(np.array([m]))[0]))
+        out.append(s)
+        origin += [i] * len(s)
+    return "".join(out), origin
+
+
+def test_vectorised_map_back_equals_the_per_character_definition():
+    n = default_normaliser()
+    rng = random.Random(11)
+    alphabet = "赌博賭ＡaB ①②ﬁ‼*_\u200b，\n🀄𝐒"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        want, origin = _reference(n, text)
+        x = n.normalise(text)
+        assert x.text() == want, text
+        assert [int(p) for p in x.to_original(np.arange(len(want)))] == origin, text
+
+
+def test_long_texts_normalised_in_blocks_map_back_like_the_definition(monkeypatch):
+    import fenghuo.checks.normalize as nm
+
+    monkeypatch.setattr(nm, "BLOCK", 7)  # many block boundaries, incl. drops/expansions on them
+    n = default_normaliser()
+    rng = random.Random(12)
+    for alphabet in ("赌博賭 *_\u200b", "赌博賭 *①ﬁ‼\n"):
+        for _ in range(200):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+            want, origin = _reference(n, text)
+            x = n.normalise(text)
+            assert x.text() == want, text
+            assert [int(p) for p in x.to_original(np.arange(len(want)))] == origin, text

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
+import msgspec
+
 
 class Action(str, Enum):
     """What a category means for the caller, set per category in the pipeline config."""
@@ -19,12 +21,18 @@ class Action(str, Enum):
     FLAG = "flag"
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True, gc=False):
     """One thing a check found.
 
     ``start``/``end`` index the *original* text (not the normalised one), so a caller can
     highlight or mask exactly what the user wrote.
+
+    A frozen ``msgspec.Struct`` rather than a frozen dataclass: same fields, positional and
+    keyword construction, equality and hashing, but built ~9× faster (0.34 vs 3.0 µs
+    measured), which mattered on dense text where the lexicon reports ~80k findings per 20 MB.
+    ``gc=False``: a finding holds only strings, numbers and an enum, so it can never be part
+    of a reference cycle, and untracked objects do not trigger cyclic garbage collections
+    (which made resolving 200k hits grow faster than linearly).
     """
 
     category: str  # our category, e.g. "gambling", "pii.cn_id"

@@ -40,8 +40,9 @@ class LexiconStream:
         # the latter were held back (ASCII) or already reported (filtered by `reported`).
         # The carry holds max_len characters, so a word containing such a hit is seen whole
         # and the containment rule in `findings` still applies.
-        hits = [h for h in self.check._state.engine.find(codes) if h[2] >= new_from and h[2] > 0]
-        found = self.check.findings(window, None, hits, origin=allorigin, tbase=tbase) if hits else []
+        pid, start, end = self.check._state.engine.find(codes)
+        new = (end >= new_from) & (end > 0)
+        found = self.check.findings(window, None, (pid[new], start[new], end[new]), origin=allorigin, tbase=tbase)
         out = []
         for f in found:
             key = (f.start, f.end, f.category)
