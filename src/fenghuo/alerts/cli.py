@@ -65,11 +65,13 @@ def check(files: tuple[str, ...], as_json: bool) -> None:
     """Check rule files: every mistake with file, line and field; exit 1 if any.
     检查规则文件，逐条指出文件、行号和字段。"""
     from fenghuo.alerts.rules import check_file
+    from fenghuo.monitor.runtime import settings_from_env
 
+    windows = settings_from_env().windows  # the windows the server would run with (FENGHUO_WINDOWS)
     problems: list[dict[str, Any]] = []
     counts = {}
     for f in files:
-        rules, probs = check_file(f)
+        rules, probs = check_file(f, windows)
         counts[f] = len(rules)
         problems += probs
     if as_json:
