@@ -281,10 +281,13 @@ def run(quick: bool) -> str:
         env.pop(k, None)
     os.environ["FENGHUO_HOME"] = str(work / "home")
     admin, system = setup_db(work)
+    load0 = os.getloadavg()[0]
     out = ["## Guard", ""]
     out += gateway_bench(work, env, quick)
     out += [""]
     out += propagation_bench(work, env, admin, system, quick)
+    out += ["", f"_Machine load average (1 min) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} cores; other work on a shared machine inflates tails._"]
     return "\n".join(out) + "\n"
 
 

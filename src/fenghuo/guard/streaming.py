@@ -54,7 +54,9 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         if state["prefix"]:
             text, state["prefix"] = state["prefix"] + text, ""
         if text:
-            await emit(chunk({"content": text}))
+            delta = {"content": text} if state.get("role_sent") else {"role": "assistant", "content": text}
+            state["role_sent"] = True
+            await emit(chunk(delta))
 
     async def finish(reason: str, note: str | None = None, **extra: Any) -> None:
         tail = (note or "") + g.labeller.suffix
