@@ -137,3 +137,57 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/scale/" in str(item.fspath):
             item.add_marker(pytest.mark.pg)
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster of our own (initdb into a temp dir, its own port), so a test
+    can restart it without touching the machine's shared server. Run as the postgres user."""
+
+    def __init__(self, root: Path) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            pytest.skip("no PostgreSQL binaries under /usr/lib/postgresql")
+        self.bin = bins[-1].parent
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.as_user = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+    def init(self) -> OwnPostgres:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.as_user:
+            shutil.chown(self.root, "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        return self.start()
+
+    def start(self) -> OwnPostgres:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "pg.log"), "-w", "-o",
+                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=on", "start")
+        return self
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+@pytest.fixture
+def own_pg():
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="fenghuo-pg-"))
+    os.chmod(root, 0o755)
+    server = OwnPostgres(root / "cluster")
+    try:
+        server.init()
+    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"cannot run a PostgreSQL cluster of our own here: {exc}")
+    yield server
+    try:
+        server.stop("fast")
+    except Exception:  # noqa: BLE001
+        pass
+    shutil.rmtree(root, ignore_errors=True)
