@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +33,7 @@ from fenghuo.checks.lexicon_file import (
 from fenghuo.checks.matcher import Hits, make_engine
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,7 @@ class _Compiled:
     words: list[str]  # normalised, distinct; index = pattern id
     categories: list[tuple[str, ...]]  # empty tuple = allow-list word
     ascii_word: np.ndarray  # bool per pattern
+    lengths: list[int]  # per pattern, in normalised characters
     is_allow: np.ndarray  # bool per pattern
     templates: list[tuple]  # (category, rule, action, risk), for all patterns' categories in order
     tmpl_off: np.ndarray  # per pattern: index of its first template
@@ -53,6 +51,16 @@ class _Compiled:
     max_len: int
     entries: list[Entry]
     mtimes: dict[str, float]
+    # The per-pattern arrays again as lists, for ``resolve_few`` (indexing a numpy array
+    # from Python costs ~10× a list).
+    is_allow_list: list[bool] = field(default_factory=list)
+    ascii_list: list[bool] = field(default_factory=list)
+    tmpl_off_list: list[int] = field(default_factory=list)
+    tmpl_n_list: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name, arr in (("is_allow_list", self.is_allow), ("ascii_list", self.ascii_word), ("tmpl_off_list", self.tmpl_off), ("tmpl_n_list", self.tmpl_n)):
+            object.__setattr__(self, name, arr.tolist())
 
 
 class LexiconCheck:
@@ -129,7 +137,7 @@ class LexiconCheck:
         tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
         tmpl_off = np.cumsum(tmpl_n) - tmpl_n
         return _Compiled(
-            words, cats, ascii_word, is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
+            words, cats, ascii_word, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes,
         )
 
@@ -174,73 +182,18 @@ class LexiconCheck:
                 self.reload_if_changed()
             except (LexiconError, OSError):
                 pass  # keep serving the last good lexicon; `reload()` reports the error
-        findings = self.findings(text, n, self._state.engine.find(n.codes))
+        st = self._state
+        raw = st.engine.scan_raw(n.codes)
+        # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
+        # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
+        if not raw:
+            findings = []
+        elif len(raw) <= 2 * FEW:
+            findings = resolve_few(st, text, n, raw)
+        else:
+            findings = resolve_many(st, text, n, st.engine.hits(raw))
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
 
     def findings(self, text: str, n: Normalised | None, hits: Hits, base: int = 0, origin=None, tbase: int = 0) -> list[Finding]:
-        """Resolve raw hits (``engine.find``'s arrays) into findings.
-
-        Whole-array work, because dense text (COLD: ~80k hits in 20 MB) made the per-hit
-        Python loop half the scan time. Rules: sort by (start, longest first); drop hits
-        inside an allow-listed occurrence (running maximum of allow ends, looked up by start);
-        drop hits inside a longer hit (running maximum of ends — hits dropped for containment
-        never raise it, so it equals the maximum over kept hits). ``origin`` (optional) maps
-        normalised positions to original ones directly (used by the stream) instead of ``n``;
-        ``base`` is added to reported spans; ``text`` is the original text starting at
-        absolute offset ``tbase`` (for the ASCII word-boundary check).
-        """
-        pid, start, end = hits
-        if not pid.size:
-            return []
-        st = self._state
-        if pid.size > 1:
-            order = np.lexsort((-end, start))
-            pid, start, end = pid[order], start[order], end[order]
-        allow = st.is_allow[pid]
-        if allow.any():
-            a_start, a_reach = start[allow], np.maximum.accumulate(end[allow])
-            cand = ~allow
-            pid, start, end = pid[cand], start[cand], end[cand]
-            k = np.searchsorted(a_start, start, side="right") - 1
-            free = (k < 0) | (a_reach[np.maximum(k, 0)] < end)
-            pid, start, end = pid[free], start[free], end[free]
-            if not pid.size:
-                return []
-        if pid.size > 1:
-            longest = np.empty(pid.size, dtype=bool)
-            longest[0] = True
-            np.greater(end[1:], np.maximum.accumulate(end)[:-1], out=longest[1:])
-            pid, start, end = pid[longest], start[longest], end[longest]
-        # One mapping back to the original for all kept hits.
-        k = pid.size
-        pos = np.concatenate([start, end - 1])
-        orig = origin[pos] if origin is not None else n.to_original(pos)
-        ostart, oend = orig[:k] + base, orig[k:] + (base + 1)
-        asc = st.ascii_word[pid]
-        if asc.any():
-            idx = np.flatnonzero(asc)
-            bad = [i for i, s, e in zip(idx.tolist(), ostart[idx].tolist(), oend[idx].tolist()) if not _ascii_ok(text, s - tbase, e - tbase)]
-            if bad:
-                keep = np.ones(k, dtype=bool)
-                keep[bad] = False
-                pid, ostart, oend = pid[keep], ostart[keep], oend[keep]
-        tid = st.tmpl_off[pid]
-        if st.multi_category:  # one finding per category of a word: repeat its span
-            cnt = st.tmpl_n[pid]
-            rep = np.repeat(np.arange(pid.size), cnt)
-            tid = tid[rep] + np.arange(rep.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-            ostart, oend = ostart[rep], oend[rep]
-        t = st.templates
-        return [Finding(c, s, e, r, a, k) for (c, r, a, k), s, e in zip(map(t.__getitem__, tid.tolist()), ostart.tolist(), oend.tolist())]
-
-
-def _ascii_ok(text: str, start: int, end: int) -> bool:
-    """Word boundaries in the original text; inner whitespace only between single letters."""
-    if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
-        return False
-    if end < len(text) and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
-        return False
-    span = text[start:end]
-    if any(ch.isspace() for ch in span):
-        return all(len(tok) == 1 for tok in span.split())
-    return True
+        """Resolve ``engine.find``'s arrays into findings (see ``resolve.resolve_many``)."""
+        return resolve_many(self._state, text, n, hits, base, origin, tbase)

@@ -84,33 +84,39 @@ class HyperscanEngine:
             scratch = self._local.scratch = hyperscan.Scratch(self.db)
         return scratch
 
-    def find(self, codes: np.ndarray) -> Hits:
-        """All occurrences as (pattern ids, starts, ends) in normalised character positions.
+    def scan_raw(self, codes: np.ndarray) -> list[int]:
+        """All occurrences as a flat ``[pid, end, pid, end, …]`` list, ends in characters.
 
         The binding calls back into Python once per match and has no bulk API, so the
         callback does the least possible (two list appends: measured fastest of tuple append,
-        ``array.array`` and bit-packing); alignment and starts are then worked out in numpy.
+        ``array.array`` and bit-packing). A match not ending on a character boundary (rare;
+        possible with a fixed-width code) is not a word and is skipped.
         """
         if codes.size == 0:
-            return EMPTY
+            return []
         flat: list[int] = []
         append = flat.append
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx) -> None:
-            append(pid)
-            append(to)
+            if not to & 3:
+                append(pid)
+                append(to >> 2)
 
         # The array itself is passed (buffer protocol): ``tobytes()`` cost a 28 MB copy per 20 MB.
         self.db.scan(np.ascontiguousarray(codes), match_event_handler=on_match, scratch=self._scratch())
+        return flat
+
+    def hits(self, flat: list[int]) -> Hits:
+        """``scan_raw``'s list as (pattern ids, starts, ends) arrays."""
         if not flat:
             return EMPTY
         a = np.array(flat, dtype=np.int64)
-        pid, to = a[0::2], a[1::2]
-        if (to & 3).any():  # a match not ending on a character boundary (rare): not a word
-            ok = (to & 3) == 0
-            pid, to = pid[ok], to[ok]
-        end = to >> 2
+        pid, end = a[0::2], a[1::2]
         return pid, end - self.lengths[pid], end
+
+    def find(self, codes: np.ndarray) -> Hits:
+        """All occurrences as (pattern ids, starts, ends) in normalised character positions."""
+        return self.hits(self.scan_raw(codes))
 
 
 class AhoCorasickEngine:
@@ -118,16 +124,23 @@ class AhoCorasickEngine:
 
     def __init__(self, words: list[str], cache_dir: Path | None = None) -> None:
         self.ac = ahocorasick_rs.AhoCorasick(words)
+        self.lengths = np.array([len(w) for w in words], dtype=np.int64)
+
+    def scan_raw(self, codes: np.ndarray) -> list[int]:
+        if codes.size == 0:
+            return []
+        text = decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass")
+        return [x for pid, _, end in self.ac.find_matches_as_indexes(text, overlapping=True) for x in (pid, end)]
+
+    def hits(self, flat: list[int]) -> Hits:
+        if not flat:
+            return EMPTY
+        a = np.array(flat, dtype=np.int64)
+        pid, end = a[0::2], a[1::2]
+        return pid, end - self.lengths[pid], end
 
     def find(self, codes: np.ndarray) -> Hits:
-        if codes.size == 0:
-            return EMPTY
-        text = decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass")
-        found = self.ac.find_matches_as_indexes(text, overlapping=True)
-        if not found:
-            return EMPTY
-        a = np.array(found, dtype=np.int64)
-        return a[:, 0], a[:, 1], a[:, 2]
+        return self.hits(self.scan_raw(codes))
 
 
 ENGINES = {"hyperscan": HyperscanEngine, "ahocorasick-rs": AhoCorasickEngine}

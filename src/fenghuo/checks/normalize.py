@@ -23,6 +23,7 @@ word is never assembled across a clause or a line.
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -152,6 +153,16 @@ class Normalised:
         k = np.searchsorted(self.steps, positions, side="right")
         return positions + (k if self.shift is None else self.shift[k])
 
+    def to_original_list(self, positions: list[int]) -> list[int]:
+        """``to_original`` for a few positions, in plain Python (no numpy call overhead)."""
+        if self.steps is None:
+            return positions
+        steps = self.steps.tolist()
+        if self.shift is None:
+            return [p + bisect_right(steps, p) for p in positions]
+        shift = self.shift.tolist()
+        return [p + shift[bisect_right(steps, p)] for p in positions]
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normalised ``[start, end)`` (end > start)."""
         a, b = self.to_original(np.array([start, end - 1]))
@@ -219,12 +230,14 @@ class Normaliser:
         # Fast path first: one gather and one comparison decide that nothing is dropped or
         # expanded, which is the common case for short clean messages.
         # (Each numpy call costs ~1 µs on a 1 KB message, so the op count matters.)
-        mapped = self.tables.single[raw]
+        # (``take``, ``nonzero()[0]`` and ``min`` rather than ``[]``, ``flatnonzero`` and
+        # ``== .any()``: measured 2 µs less per 1 KB message.)
+        mapped = self.tables.single.take(raw)
         special = mapped >= SPECIAL
-        dropped = np.flatnonzero(special)
+        dropped = special.nonzero()[0]
         if not dropped.size:
             return Normalised(mapped, raw.size)
-        if (mapped[dropped] == EXPAND).any():
+        if mapped.take(dropped).min() < DROP:  # an EXPAND among them
             return self._expand(raw, mapped, special, dropped)
         return Normalised(mapped[~special], raw.size, dropped - np.arange(dropped.size))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from operator import attrgetter
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +34,7 @@ CHECK_TYPES = {
     "llm_guard": "fenghuo.checks.llm_guard:from_config",
 }
 ENV_CONFIG = "FENGHUO_CHECKS_CONFIG"
+_BY_SPAN = attrgetter("start", "end")
 
 
 class ConfigError(ValueError):
@@ -68,7 +70,8 @@ class Pipeline:
             v = self.run_one(check, text, n)
             findings += v.findings
             errors += v.errors
-        findings.sort(key=lambda f: (f.start, f.end))
+        if len(findings) > 1:
+            findings.sort(key=_BY_SPAN)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, self.names, errors)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:

@@ -24,6 +24,8 @@ class ClassifierCheck:
         self.normaliser = default_normaliser()
         self.model = Model.load(self.path)
         self._mtime = self.path.stat().st_mtime
+        self._rule = self.policy.rule(category)  # looked up once: scoring is on the hot path
+        self._rule_name = f"classifier:{self.path.name}"
 
     def reload(self) -> None:
         self.model = Model.load(self.path)
@@ -40,8 +42,8 @@ class ClassifierCheck:
         p = self.model.score_codes(n.codes)
         findings = []
         if p >= self.threshold:
-            rule = self.policy.rule(self.category)
-            findings.append(Finding(self.category, 0, len(text), f"classifier:{self.path.name}", rule.action, rule.risk, round(p, 4)))
+            rule = self._rule
+            findings.append(Finding(self.category, 0, len(text), self._rule_name, rule.action, rule.risk, round(p, 4)))
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
 
 

@@ -12,23 +12,37 @@ import scipy.sparse as sp
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _P = np.uint64(1000003)
+_ONE = np.uint64(1)
 
 
 def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
-    """Bucket ids of all character 1..max_n-grams of ``codes`` (with repetition)."""
+    """Bucket ids of all character 1..max_n-grams of ``codes`` (with repetition), as uint64.
+
+    Written for the per-message cost, which is numpy call overhead (~1 µs a call on a 1 KB
+    message), not arithmetic: all hashes go into one preallocated buffer with in-place
+    ufuncs (13 calls for trigrams, against ~25 plus an ``errstate`` context before). Integer
+    array ufuncs wrap around silently, so no ``errstate`` is needed. The values are exactly
+    the previous definition's: h_1 = c + 1, h_n = h_(n-1)·P + c[n-1:] + n, bucket = (h·MIX) >> (64 − bits).
+    """
+    size = codes.size
+    top = min(max_n, size)
+    if top == 0:
+        return np.empty(0, dtype=np.uint64)
     c = codes.astype(np.uint64)
-    shift = np.uint64(64 - bits)
-    parts = []
-    h = np.zeros(c.size, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for n in range(1, max_n + 1):
-            if c.size < n:
-                break
-            h = h[: c.size - n + 1] * _P + c[n - 1 :] + np.uint64(n)
-            parts.append((h * _MIX) >> shift)
-    if not parts:
-        return np.empty(0, dtype=np.int64)
-    return np.concatenate(parts).astype(np.int64)
+    buf = np.empty(top * size - top * (top - 1) // 2, dtype=np.uint64)
+    prev = buf[:size]
+    np.add(c, _ONE, out=prev)
+    at = size
+    for n in range(2, top + 1):
+        m = size - n + 1
+        h = buf[at : at + m]
+        np.multiply(prev[:m], _P, out=h)
+        h += c[n - 1 :]
+        h += np.uint64(n)
+        prev, at = h, at + m
+    buf *= _MIX
+    buf >>= np.uint64(64 - bits)
+    return buf
 
 
 def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.csr_matrix:
@@ -36,7 +50,7 @@ def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.cs
     indptr = [0]
     cols, vals = [], []
     for codes in code_arrays:
-        g = ngram_buckets(codes, max_n, bits)
+        g = ngram_buckets(codes, max_n, bits).astype(np.int64)
         u, cnt = np.unique(g, return_counts=True)
         cols.append(u)
         vals.append(cnt / np.sqrt(max(g.size, 1)))

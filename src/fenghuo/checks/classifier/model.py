@@ -38,7 +38,7 @@ class Model:
         if codes.size == 0:
             return 1.0 / (1.0 + math.exp(-self.bias))
         g = ngram_buckets(codes, self.max_n, self.bits)
-        z = self.bias + float(self.weights[g].sum()) / math.sqrt(g.size)
+        z = self.bias + float(self.weights.take(g).sum()) / math.sqrt(g.size)
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def save(self, path: Path) -> Path:
