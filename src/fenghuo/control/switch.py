@@ -8,6 +8,7 @@ on one service run one after the other and each sees the version it changed.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -25,6 +26,9 @@ from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
+
+
+_BILINGUAL = re.compile(r"\s*/\s+")
 
 
 def state_view(st: SwitchState) -> dict[str, Any]:
@@ -93,9 +97,10 @@ def _gate(session: Session, service: Service, st: SwitchState, t: Transition) ->
         return {}
     result = recovery_gate().check(session, service.id, State(st.state), t.action)
     if not result.ok:
+        halves = [_BILINGUAL.split(m, maxsplit=1) for m in result.missing]  # "中文 / English"
         raise Conflict(
-            f"服务 {service.id} 尚不能{'恢复' if t.action is Action.resume else '灰度恢复'}：" + "；".join(m.split(" / ")[0] for m in result.missing),
-            f"service {service.id} may not {t.action.value} yet: " + "; ".join(m.split(" / ")[-1] for m in result.missing),
+            f"服务 {service.id} 尚不能{'恢复' if t.action is Action.resume else '灰度恢复'}：" + "；".join(h[0] for h in halves),
+            f"service {service.id} may not {t.action.value} yet: " + "; ".join(h[-1] for h in halves),
             code="recovery_required", missing=result.missing, current_state=st.state,
         )
     return result.evidence

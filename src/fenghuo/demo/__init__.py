@@ -40,8 +40,15 @@ def run_demo(workdir: Path) -> bool:
 
     import os
 
-    # The demo signs its checkpoints with a key of its own, not the deployment's.
-    os.environ.setdefault("FENGHUO_LEDGER_KEY", str(workdir / "ledger-signing-key.pem"))
+    from fenghuo.platform.paths import shared_data_dir
+
+    # The demo keeps everything in its own directory (keys, evaluation runs), never the user's,
+    # and alerts on its own 20-second rules so a warning can rise and clear within the demo.
+    os.environ["FENGHUO_HOME"] = str(workdir / "home")
+    os.environ["FENGHUO_LEDGER_KEY"] = str(workdir / "ledger-signing-key.pem")
+    os.environ["FENGHUO_ALERTS"] = str(Path(__file__).with_name("alerts.yaml"))
+    os.environ["FENGHUO_WINDOWS"] = "20s,1m,5m,1h"
+    data = shared_data_dir()
     db = open_database(str(workdir / "demo.db"))
     admin = local_actor()
 
@@ -56,6 +63,8 @@ def run_demo(workdir: Path) -> bool:
             console.print(f"    ↑ {r['zh']} / {r['en']}", style="dim")
     step(2, "启动控制面，守卫订阅开关", "start the control plane; a guard follows the switch")
     op_token = create_token(db, admin, "zhiyi-oncall", Role.operator, provider_id="zhiyi")
+    live_tokens = {"op": create_token(db, admin, "xuebao-oncall", Role.operator, provider_id="xuebao"),
+                   "guard": create_token(db, admin, "guard-xuebao-tutor", Role.system)}
     reg_sh = create_token(db, admin, "shanghai-cac", Role.regulator, jurisdiction_id="cn-sh")
     reg_bj = create_token(db, admin, "beijing-cac", Role.regulator, jurisdiction_id="cn-bj")
     guard_token = create_token(db, admin, "guard-zhiyi-triage", Role.system)
@@ -110,7 +119,18 @@ def run_demo(workdir: Path) -> bool:
                  json={"action": "degrade", "reason": "主模型延迟过高，切换备份 / primary latency high; use backup"})
         console.print(f"zhiyi-chat degraded to its backup model: {styled_state(r.json()['to'])} v{r.json()['version']}")
 
-    step(6, "账本：检查点、导出、校验", "ledger: checkpoint, export, verify")
+        if data is not None and (data / "traffic/jade_v3/jade_alignment_medium_zh.csv").exists():
+            from fenghuo.demo.loop import run_loop
+
+            counter = iter(range(6, 100))
+            ok &= run_loop(db, server, live_tokens, data, workdir, lambda zh, en: step(next(counter), zh, en))
+            last = next(counter)
+        else:
+            last = 6
+            console.print("\n[yellow]未找到共享数据（FENGHUO_DATA），跳过真实流量部分 / shared data not found (FENGHUO_DATA): "
+                          "skipping the live-traffic part[/]")
+
+    step(last, "账本：检查点、导出、校验", "ledger: checkpoint, export, verify")
     cp = ledger.checkpoint(db)
     cp_path, export_path = workdir / "checkpoint.json", workdir / "ledger.jsonl"
     cp_path.write_text(cp.to_json(), encoding="utf-8")
