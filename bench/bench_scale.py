@@ -1,0 +1,253 @@
+"""Scale-out benchmark (issue 8): PostgreSQL + NATS JetStream, control-plane replicas as real
+``fenghuo serve --bus nats://…`` processes, guards as real KV-watching processes.
+
+1. Switch propagation: 100 guard instances in 4 processes watch the KV bucket; 1,000 throttle
+   commands in a row (POST to a replica); per command, the time from sending it to receiving
+   the 100th acknowledgement of its version over NATS (client clock; stricter than the embedded
+   figure, which is acceptance → enforcement by all, from the instances' own timestamps).
+2. Ingest through JetStream with two replicas: 1,000-event batches POSTed to both replicas at
+   once; events/s accepted (stored in JetStream) and counted (the leader's cursor in PostgreSQL).
+3. Event-to-warning: 1,000 unsafe events POSTed to the replica that does NOT lead; time until
+   the red warning is committed as firing (read from PostgreSQL every 2 ms).
+
+Needs PostgreSQL (FENGHUO_TEST_PG, default the machine's) and NATS at 127.0.0.1:4222.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import orjson
+
+PG = os.environ.get("FENGHUO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+NATS = os.environ.get("FENGHUO_TEST_NATS", "nats://127.0.0.1:4222")
+N_SERVICES = 60
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def _registry() -> str:
+    lines = ["jurisdictions:", "  - {id: cn, name: China, level: national}", "providers:", "  - {id: pa, name: Provider A, jurisdiction: cn}",
+             "services:"]
+    for i in range(N_SERVICES):
+        lines.append(f"  - {{id: svc-{i}, name: S{i}, provider: pa, sector: general, function: content_generation, modalities: [text], "
+                     f"reach: 1000, no_human_in_loop: false, backup_model: small}}")
+    return "\n".join(lines) + "\n"
+
+
+def _rules() -> str:
+    ids = ", ".join(f"svc-{i}" for i in range(N_SERVICES))
+    return ("rules:\n  - {name: viol-red, services: {ids: [" + ids + "]}, indicator: output_violation_rate, window: 1m,\n"
+            "     threshold: {op: \">\", value: 0.5}, for: 0, min_samples: 10, level: red, description: red}\n")
+
+
+def _events(service: str, n: int, unsafe: bool = False) -> list[dict]:
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    tag = uuid.uuid4().hex[:10]
+    return [{"id": f"{tag}-{k}", "type": "call", "service": service, "time": now, "instance": "bench", "status": "ok",
+             "route": "primary", "latency_ms": 12.0, "output": {"blocked": unsafe, "categories": ["A1"] if unsafe else []}}
+            for k in range(n)]
+
+
+class Setup:
+    def __init__(self, tmp: Path) -> None:
+        from fenghuo.platform.auth import Role, create_token, local_actor
+        from fenghuo.registry import service as registry
+        from fenghuo.registry.spec import parse_registration
+        from tests.conftest import PgSchema
+        from tests.scale import conftest
+
+        conftest.PG_URL = PG
+        import tests.conftest as root_conftest
+
+        root_conftest.PG_URL = PG
+        self.schema = PgSchema()
+        self.db = self.schema.database()
+        self.db.upgrade()
+        registry.register(self.db, local_actor(), parse_registration(_registry()))
+        self.token = create_token(self.db, local_actor(), "bench", Role.admin)
+        self.url = f"{PG}?options=-csearch_path%3D{self.schema.name}"
+        self.prefix = f"b{uuid.uuid4().hex[:8]}"
+        (tmp / "rules.yaml").write_text(_rules(), encoding="utf-8")
+        (tmp / "alerts.yaml").write_text('{"packs": "none", "rules": ["rules.yaml"], "channels": []}', encoding="utf-8")
+        self.env = {**os.environ, "FENGHUO_NATS_PREFIX": self.prefix, "FENGHUO_ALERTS": str(tmp / "alerts.yaml"),
+                    "FENGHUO_HOME": str(tmp / "home"), "FENGHUO_LEASE_SECONDS": "5", "FENGHUO_MAX_EVENTS": "5000"}
+        self.tmp = tmp
+        self.auth = {"Authorization": f"Bearer {self.token}"}
+
+    def close(self, link) -> None:  # noqa: ANN001
+        from tests.scale.conftest import drop
+
+        drop(link)
+        self.db.dispose()
+        self.schema.drop()
+
+
+def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:  # noqa: ANN001
+    acks: dict[int, int] = {}
+    done: dict[int, float] = {}
+    lock = threading.Lock()
+
+    async def listen():  # noqa: ANN202
+        async def cb(msg):  # noqa: ANN001, ANN202
+            v = orjson.loads(msg.data)["version"]
+            with lock:
+                acks[v] = acks.get(v, 0) + 1
+                if acks[v] == 100:
+                    done[v] = time.perf_counter()
+        return await link.nc.subscribe(f"{link.settings.acks_subject}.>", cb=cb)
+
+    sub = link.run(listen())
+    fleet = [subprocess.Popen([sys.executable, "-m", "bench.scale_fleet", "--url", NATS, "--prefix", setup.prefix, "--service", "svc-0",
+                               "--count", "25", "--name", f"p{p}", "--ack-seconds", "60"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for p in range(4)]
+    try:
+        for p in fleet:
+            assert p.stdout.readline().startswith("ready 25")
+        lat = []
+        with httpx.Client(base_url=replica.url, headers=setup.auth, timeout=10) as c:
+            for i in range(commands):
+                sent = time.perf_counter()
+                v = c.post("/api/v1/services/svc-0/commands", json={"action": "throttle", "reason": f"p{i}", "rate": i % 50 + 1}).json()["version"]
+                deadline = time.monotonic() + 5
+                while v not in done and time.monotonic() < deadline:
+                    time.sleep(0.0005)
+                if v not in done:
+                    raise RuntimeError(f"command {i}: only {acks.get(v, 0)}/100 acknowledgements of v{v}")
+                lat.append((done[v] - sent) * 1000)
+        return lat
+    finally:
+        for p in fleet:
+            p.kill()
+        link.run(sub.unsubscribe())
+
+
+def _ingest(setup: Setup, replicas: list, total: int) -> tuple[float, float]:
+    from fenghuo.scale.cursor import read_cursor
+
+    start_seq = read_cursor(setup.db, "fenghuo-count")
+    per = total // len(replicas)
+    bodies = [[orjson.dumps(_events(f"svc-{1 + (k % 10)}", 1000)) for k in range(per // 1000)] for _ in replicas]
+
+    def post(r, mine) -> None:  # noqa: ANN001
+        with httpx.Client(base_url=r.url, headers={**setup.auth, "Content-Type": "application/json"}, timeout=30) as c:
+            for body in mine:
+                assert c.post("/api/v1/events", content=body).json()["accepted"] == 1000
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=post, args=(r, b)) for r, b in zip(replicas, bodies)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    accepted = time.perf_counter() - t0
+    while read_cursor(setup.db, "fenghuo-count") < start_seq + per * len(replicas):
+        time.sleep(0.01)
+    counted = time.perf_counter() - t0
+    n = per * len(replicas)
+    return n / accepted, n / counted
+
+
+def _warning_latency(setup: Setup, follower, rounds: int) -> list[float]:  # noqa: ANN001
+    from sqlalchemy import text
+
+    out = []
+    with httpx.Client(base_url=follower.url, headers={**setup.auth, "Content-Type": "application/json"}, timeout=30) as c:
+        for i in range(rounds):
+            svc = f"svc-{11 + i}"
+            body = orjson.dumps(_events(svc, 1000, unsafe=True))
+            t0 = time.perf_counter()
+            assert c.post("/api/v1/events", content=body).json()["accepted"] == 1000
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with setup.db.reader() as s:
+                    if s.execute(text("SELECT 1 FROM alert_warnings WHERE service_id = :s AND state = 'firing'"), {"s": svc}).first():
+                        break
+                time.sleep(0.002)
+            else:
+                raise RuntimeError(f"no warning for {svc}")
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def json_baseline(total: int) -> float:
+    import json
+
+    body = orjson.dumps(_events("svc-1", 1000))
+    t0 = time.perf_counter()
+    for _ in range(total // 1000):
+        json.loads(body)
+    return total / (time.perf_counter() - t0)
+
+
+def run(quick: bool = False) -> str:
+    from fenghuo.scale import lease
+    from fenghuo.scale.connection import NatsLink, NatsSettings
+    from tests.scale.servers import Replica
+
+    commands, total, rounds = (100, 20_000, 10) if quick else (1000, 100_000, 40)
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        setup = Setup(Path(tmp))
+        link = NatsLink(NatsSettings(servers=[NATS]).with_prefix(setup.prefix), name="bench").connect()
+        a = Replica(setup.url, NATS, setup.env, Path(tmp) / "a.log")
+        while lease.holder(setup.db, "leader") is None:
+            time.sleep(0.05)
+        b = Replica(setup.url, NATS, setup.env, Path(tmp) / "b.log")
+        try:
+            prop = _propagation(setup, a, link, commands)
+            load.append(os.getloadavg()[0])
+            base = json_baseline(total)
+            ingest_rate, count_rate = _ingest(setup, [a, b], total)
+            load.append(os.getloadavg()[0])
+            leader_pid = int(lease.holder(setup.db, "leader")["holder"].split("-")[-2])
+            follower = b if leader_pid == a.proc.pid else a
+            e2w = _warning_latency(setup, follower, rounds)
+            load.append(os.getloadavg()[0])
+        finally:
+            a.stop()
+            b.stop()
+            setup.close(link)
+    p99_ok = pct(prop, 0.99) < 50
+    return "\n".join([
+        "## Scale-out: PostgreSQL + NATS JetStream (issue 8)", "",
+        "Control plane: two `fenghuo serve --db postgresql://… --bus nats://…` replicas; one NATS server (JetStream, file storage); "
+        "PostgreSQL 15; all on this machine.", "",
+        "### Switch propagation through the KV bucket", "",
+        f"{commands} throttle commands in a row (HTTP to a replica) to one service followed by 100 guard instances in 4 processes, "
+        "each watching the service's key in the KV bucket and acknowledging over NATS. Measured from sending the command to "
+        "receiving the 100th acknowledgement of its version (client clock, so it includes the command's HTTP round trip and "
+        "the acknowledgements' trip back).", "",
+        "| measure | p50 ms | p99 ms | max ms |", "|---|---|---|---|",
+        f"| NATS KV: command sent → 100 acknowledgements received | {pct(prop, .5):.1f} | {pct(prop, .99):.1f} | {max(prop):.1f} |",
+        "| embedded SSE (section Guard above): acceptance → enforcement by all 100 | 28.1 | 82.3 | 272.5 |", "",
+        f"- Target p99 < 50 ms to all 100 instances: **{'met' if p99_ok else 'NOT met'}** on this run.", "",
+        "### Ingest through JetStream, two replicas", "",
+        f"{total:,} events in 1,000-event batches POSTed to both replicas at once (one client thread each). Accepted = stored "
+        "in JetStream (the HTTP answer waits for every PubAck); counted = the leader's cursor in PostgreSQL reached the last event.", "",
+        "| path | events/s | vs json.loads in this run |", "|---|---:|---:|",
+        f"| `json.loads` of the same batches (baseline) | {base:,.0f} | 1.00× |",
+        f"| two replicas, accepted (stored in JetStream) | {ingest_rate:,.0f} | {ingest_rate / base:.2f}× |",
+        f"| two replicas, counted by the leader | {count_rate:,.0f} | {count_rate / base:.2f}× |",
+        "| embedded HTTP ingest, one process (section Monitoring above) | 32,253 | 0.27× (its run) |", "",
+        "### Event-to-warning through JetStream", "",
+        f"1,000 unsafe events POSTed to the replica that does not lead, {rounds} services one after another; time until the red "
+        "warning is committed as firing (PostgreSQL polled every 2 ms).", "",
+        "| | p50 ms | p99 ms |", "|---|---:|---:|",
+        f"| NATS: non-leader ingest → JetStream → leader counts and evaluates | {pct(e2w, .5):.1f} | {pct(e2w, .99):.1f} |",
+        "| embedded (section Monitoring above) | 21.9 | 70.2 |", "",
+        f"_Machine load average (1 min) at start / after each part: {', '.join(f'{x:.1f}' for x in load)} on 2 cores shared with "
+        "other engineers' test suites; the control plane, NATS, PostgreSQL, the guards and the load client all share them._",
+    ])
