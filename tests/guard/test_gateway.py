@@ -164,3 +164,60 @@ def test_stream_split_word_never_reaches_client(make_gateway, upstream):
 def test_models_passthrough(make_gateway):
     gw, srv = make_gateway()
     assert [m.id for m in client(srv).models.list()] == ["primary-model"]
+
+
+def test_stream_with_the_packaged_pipeline(make_gateway, upstream):
+    """The real check pipeline (fenghuo.checks) plugged in: a lexicon word split over tiny
+    chunks never reaches the client, and a phone number is masked."""
+    from fenghuo.guard.checking import load_default_checks
+
+    gw, srv = make_gateway(checks=load_default_checks())
+    upstream.app.state.text = "正常的开头。" * 5 + "客服13812345678。" + "正常内容，" * 4 + "然后买六合彩吧，后面还有很多内容。"
+    sent = []
+    hello = [{"role": "user", "content": "你好，请介绍一下你们的服务。"}]
+    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": hello, "stream": True}) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                sent.append(json.loads(line[6:]))
+    text = "".join((c["choices"][0]["delta"].get("content") or "") for c in sent if c.get("choices"))
+    assert "客服*" in text and "六合" not in text and "13812345678" not in text
+    assert sent[-1]["choices"][0]["finish_reason"] == "content_filter" and "gambling" in sent[-1]["fenghuo"]["categories"]
+
+
+def test_gateway_command_line(control, token, upstream, tmp_path):
+    """`fenghuo gateway` as its own process, with the official client in front of it."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from fenghuo.replay.server import free_port
+
+    port = free_port()
+    exe = str(Path(sys.executable).with_name("fenghuo"))
+    proc = subprocess.Popen([exe, "--token", token, "gateway", "--service", "open-chat", "--control", control.url,
+                             "--upstream", upstream.url, "--port", str(port), "--checks", "none", "--label-position", "start",
+                             "--state-file", str(tmp_path / "state.json")],
+                            env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout=20), proc.stdout.read() if proc.poll() else ""
+        c = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k", max_retries=0)
+        r = c.chat.completions.create(model="primary-model", messages=MSG)
+        assert r.choices[0].message.content.startswith("【本内容由人工智能生成 / AI-generated】\n")
+        assert r.model_extra["AIGC"]["ContentProducer"] == "pa"  # the provider, from the registry
+        command(control, "open-chat", "pause")
+        assert wait_for(lambda: httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                           json={"model": "m", "messages": MSG}).status_code == 503, timeout=5)
+        assert json.loads((tmp_path / "state.json").read_text())["state"]["state"] == "paused"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        time.sleep(0)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

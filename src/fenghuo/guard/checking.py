@@ -128,6 +128,10 @@ class StreamFilter:
     findings: list[Finding] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # Never hold back less than the longest word a lexicon check looks for.
+        longest = max((getattr(c, "max_len", 0) or 0 for c in getattr(self.checks, "checks", ()) if isinstance(getattr(c, "max_len", 0), int)),
+                      default=0)
+        self.holdback = max(self.holdback, longest)
         if self.checks is not None and self.scanner is None:
             self.scanner = self.checks.stream() if hasattr(self.checks, "stream") else _OverlapScanner(self.checks, self.holdback)
 
