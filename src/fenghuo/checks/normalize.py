@@ -64,9 +64,9 @@ def is_separator(ch: str) -> bool:
 def encode_quad(cps: np.ndarray) -> np.ndarray:
     """Code points → the matcher's NUL-free fixed-width 4-byte form (see ``matcher``).
 
-    The table stores normalised characters already in this form, so the normalised array can
-    be handed to hyperscan without another pass. The low byte is always 0x80, so no value
-    equals the DROP/EXPAND markers, and all values lie below them.
+    The table stores normalised characters already in this form, so the matcher only drops
+    the constant low byte (``matcher.pack3``) before scanning. The low byte is always 0x80, so
+    no value equals the DROP/EXPAND markers, and all values lie below them.
     """
     cps = np.asarray(cps, dtype=np.uint32)
     # Little-endian bytes: 0x80, 0x80|cp>>14, 0x80|(cp>>7)&0x7f, 0x80|cp&0x7f. The most
