@@ -16,6 +16,12 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
     timeout = guard_kw.pop("timeout", 60.0)
     api_key = guard_kw.pop("api_key", None)
     holdback = guard_kw.pop("holdback", 32)
+    bus = guard_kw.pop("bus", None)
+    if bus:  # scale-out: switch from the NATS KV bucket, telemetry into JetStream (fenghuo.scale)
+        from fenghuo.scale.guardwire import nats_guard
+
+        guard = nats_guard(service, bus, control=control, token=token, kind="gateway", **guard_kw)
+        return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, holdback=holdback)
     db = None
     if not control:
         from fenghuo.platform.db import open_database
@@ -33,6 +39,8 @@ def register(root: click.Group) -> None:
     @click.option("--backup-model", help="备份模型名 / backup model name (default: the registry's backup_model)")
     @click.option("--control", envvar="FENGHUO_CONTROL", metavar="URL",
                   help="控制面地址；不给则读本地数据库 / control plane URL; without it, the local database (--db)")
+    @click.option("--bus", envvar="FENGHUO_BUS", metavar="URL",
+                  help="nats://…：从 KV 读开关、事件写入 JetStream / switch from the NATS KV bucket, events to JetStream")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8800, show_default=True, type=int)
     @click.option("--instance", help="实例 id / instance id (default: gateway-<host>-<random>)")
@@ -50,7 +58,7 @@ def register(root: click.Group) -> None:
     @click.option("--upstream-key", envvar="FENGHUO_UPSTREAM_KEY", help="上游 API 密钥；不给则转发调用方的 / upstream API key")
     @click.pass_context
     def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
-                host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
+                bus: str | None, host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
                 spool: Path | None, checks_path: str | None, label_text: str | None, label_position: str, no_label: bool,
                 safe_answer: str | None, timeout: float, upstream_key: str | None) -> None:
         """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
@@ -74,7 +82,7 @@ def register(root: click.Group) -> None:
             gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
                                instance=instance, lease=lease, failsafe=failsafe, state_file=state_file, spool_dir=spool,
                                checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
-                               timeout=timeout, api_key=upstream_key, labels=labels)
+                               timeout=timeout, api_key=upstream_key, labels=labels, bus=bus)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         if labels.producer == "fenghuo" and gw.guard.info.provider:
