@@ -45,7 +45,8 @@ def nats_guard(service: str, bus: str | NatsLink, *, control: str | None = None,
                   sink=sink if sink is not None else _LazySink(link), **kw)
     if isinstance(guard.telemetry.sink, _LazySink):
         guard.telemetry.sink.provider = provider or guard.info.provider or "_"
-    guard.follower = KvFollower(guard.cache, link, guard.instance, kind=kind, ack_seconds=ack_seconds).start()
+    guard.follower = KvFollower(guard.cache, link, guard.instance, kind=kind, ack_seconds=ack_seconds,
+                                state_file=guard.state_file).start()
     return guard
 
 

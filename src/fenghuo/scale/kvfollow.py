@@ -21,13 +21,14 @@ import asyncio
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import nats
 import orjson
 
 from fenghuo.guard.follow import _Acker  # the guard's own acknowledgement body, so both transports send the same
-from fenghuo.guard.state import SwitchCache
+from fenghuo.guard.state import SwitchCache, save_state_file
 from fenghuo.scale.acks import send_ack
 from fenghuo.scale.connection import NatsLink, switch_key
 
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 
 class KvFollower:
     def __init__(self, cache: SwitchCache, link: NatsLink, instance: str, *, kind: str = "gateway",
-                 ack_seconds: float = 5.0) -> None:
+                 ack_seconds: float = 5.0, state_file: Path | None = None) -> None:
         self.cache, self.link = cache, link
+        self.state_file = state_file
         self.acker = _Acker(cache, instance, kind, ack_seconds)
         self.connected = threading.Event()
         self._tasks: list[asyncio.Task] = []
@@ -110,7 +112,11 @@ class KvFollower:
     def _apply(self, data: dict[str, Any]) -> None:
         self.updates += 1
         self.connected.set()
-        if self.cache.apply(data) or self.acker.due():
+        if self.cache.apply(data):
+            self.ack()
+            if self.state_file:  # the bootstrap file for a cold start without contact
+                save_state_file(self.state_file, self.cache.info, data)
+        elif self.acker.due():
             self.ack()
 
     def ack(self) -> None:
