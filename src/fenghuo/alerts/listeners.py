@@ -13,35 +13,10 @@ and then subscribe (transitions are also in the ledger, kinds ``warning.*``).
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
-from typing import Any
+from fenghuo.platform.fanout import Fanout, Listener
 
-log = logging.getLogger(__name__)
-Listener = Callable[[dict[str, Any]], None]
+__all__ = ["Listener", "publish", "subscribe"]
 
-_listeners: list[Listener] = []
-_lock = threading.Lock()
-
-
-def subscribe(listener: Listener) -> Callable[[], None]:
-    with _lock:
-        _listeners.append(listener)
-
-    def unsubscribe() -> None:
-        with _lock:
-            if listener in _listeners:
-                _listeners.remove(listener)
-
-    return unsubscribe
-
-
-def publish(change: dict[str, Any]) -> None:
-    with _lock:
-        targets = list(_listeners)
-    for listener in targets:
-        try:
-            listener(change)
-        except Exception:  # noqa: BLE001 - one broken listener must not stop the others
-            log.exception("warning listener failed")
+_fanout = Fanout("warning")
+subscribe = _fanout.subscribe
+publish = _fanout.publish
