@@ -22,11 +22,10 @@ def jade_v3(shared):
     return shared / JADE_V3
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Every test gets its own FENGHUO_HOME, so runs never leak between tests."""
-    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+@pytest.fixture
+def home(fenghuo_home):
+    """The test's own FENGHUO_HOME (set for every test by tests/conftest.py)."""
+    return fenghuo_home
 
 
 @pytest.fixture
