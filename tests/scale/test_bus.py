@@ -4,6 +4,8 @@ recorded — with PostgreSQL for state and the machine's NATS."""
 
 from __future__ import annotations
 
+import time
+
 from fenghuo.scale import lease
 from fenghuo.scale.cursor import read_cursor
 from tests.scale.helpers import Replica, events, seed
@@ -52,8 +54,6 @@ def test_a_stale_leader_cannot_advance_the_cursor(pg, shared_link):
     a.ingest(events(10))
     a.wait_cursor(10)
     a.counter.stop()
-    import time
-
     time.sleep(1.2)  # a's lease runs out while it is "paused"
     b = Replica(db, shared_link, "replica-b")
     b.lead(ttl=30.0)
@@ -67,3 +67,23 @@ def test_a_stale_leader_cannot_advance_the_cursor(pg, shared_link):
         raise AssertionError("a stale leader advanced the cursor")
     assert read_cursor(db, "fenghuo-count") == 15
     b.counter.stop()
+
+
+def test_a_recreated_stream_does_not_hide_new_events(pg, shared_link):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    a = Replica(db, shared_link, "replica-a")
+    a.ingest(events(30))
+    a.lead()
+    a.wait_cursor(30)
+    a.counter.stop()
+    shared_link.run(shared_link.js.delete_stream(shared_link.settings.stream))  # an operator drops and recreates it
+    shared_link.ensure_stream()
+    a.ingest(events(5))
+    a.counter.start(a.epoch)
+    deadline = time.monotonic() + 10
+    while a.counter.counted < 35 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert a.counter.counted == 35 and read_cursor(db, "fenghuo-count") == 5
+    a.counter.stop()

@@ -100,6 +100,13 @@ class Counter:
         """(Re)create the durable consumer so that it starts at ``cursor + 1``."""
         self.cursor = read_cursor(self.db, self.name)
         s = self.settings
+        info = self.link.run(self.link.js.stream_info(s.stream), timeout=10)
+        if info.state.last_seq < self.cursor:
+            # The stream was deleted and made again (sequences restart): counting from the old
+            # cursor would skip every new event. Start over at the new stream's first message.
+            log.error("stream %s ends at %s but the cursor is at %s: the stream was recreated; counting restarts at %s",
+                      s.stream, info.state.last_seq, self.cursor, info.state.first_seq)
+            self._advance(max(info.state.first_seq - 1, 0), allow_back=True)
         cfg = api.ConsumerConfig(durable_name=self.name, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                  opt_start_seq=self.cursor + 1, ack_policy=api.AckPolicy.ALL,
                                  ack_wait=s.ack_wait_seconds, max_deliver=-1, max_ack_pending=50_000,
@@ -225,7 +232,7 @@ class Counter:
             self.link.submit(max(acked, key=lambda x: x[0])[1].ack())
         return not gap
 
-    def _advance(self, seq: int) -> None:
+    def _advance(self, seq: int, allow_back: bool = False) -> None:
         now = time.time()
         with self.db.transaction() as s:
             lease.require(s, self.lease_name, self.epoch)
@@ -233,7 +240,7 @@ class Counter:
             if row is None:
                 s.add(Cursor(name=self.name, seq=seq, epoch=self.epoch, updated_at=now))
             else:
-                if row.seq >= seq:
+                if row.seq >= seq and not allow_back:
                     raise lease.NotLeader(f"cursor {self.name} already at {row.seq} ≥ {seq}: another counter runs")
                 row.seq, row.epoch, row.updated_at = seq, self.epoch, now
         self.cursor = seq
