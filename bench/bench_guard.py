@@ -44,14 +44,30 @@ services:
 """
 UPSTREAM = '''
 import json
+TEXT = "我是一个人工智能助手，可以回答问题、提供信息和帮助完成各种任务。"
 BODY = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": "bench-model",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "我是一个人工智能助手，可以回答问题、提供信息和帮助完成各种任务。"},
-    "finish_reason": "stop"}], "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}}, ensure_ascii=False).encode()
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}}, ensure_ascii=False).encode()
+def _chunk(delta, fin=None):
+    return ("data: " + json.dumps({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0, "model": "bench-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": fin}]}, ensure_ascii=False) + "\\n\\n").encode()
+STREAM = [_chunk({"role": "assistant", "content": ""})] + [_chunk({"content": TEXT[i:i + 4]}) for i in range(0, 32, 4)] \\
+    + [_chunk({}, "stop"), b"data: [DONE]\\n\\n"]   # 10 chunks and [DONE], as in the LiteLLM anchor
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
-    while (await receive()).get("more_body"):
-        pass
+    body = b""
+    while True:
+        msg = await receive()
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            break
+    if b'"stream":true' in body.replace(b" ", b""):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        for c in STREAM:
+            await send({"type": "http.response.body", "body": c, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": BODY})
 '''
@@ -87,10 +103,10 @@ def pct(xs: list[float], q: float) -> float:
     return xs[f] + (xs[c] - xs[f]) * (k - f)
 
 
-async def load(url: str, conc: int, n: int, warmup: int) -> dict:
+async def load(url: str, conc: int, n: int, warmup: int, stream: bool = False) -> dict:
     """Closed loop: ``conc`` workers, one request at a time each. aiohttp, because an httpx
     client spends 1–2 ms of CPU per request and would be the bottleneck on two cores."""
-    body = json.dumps(PAYLOAD).encode()
+    body = json.dumps({**PAYLOAD, "stream": True} if stream else PAYLOAD).encode()
     hdr = {"content-type": "application/json"}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conc)) as client:
         async def run(count: int) -> tuple[list[float], int, float]:
@@ -103,8 +119,8 @@ async def load(url: str, conc: int, n: int, warmup: int) -> dict:
                 for _ in it:
                     t0 = time.perf_counter()
                     async with client.post(url, data=body, headers=hdr) as r:
-                        await r.read()
-                        ok = r.status == 200
+                        data = await r.read()
+                        ok = r.status == 200 and (not stream or data.endswith(b"[DONE]\n\n"))
                     if ok:
                         lat.append((time.perf_counter() - t0) * 1000)
                     else:
@@ -168,6 +184,9 @@ def gateway_bench(work: Path, env: dict, quick: bool) -> list[str]:
                     r = asyncio.run(load(url, c, n, 200))
                     r["gw_cpu_ms_per_req"] = (cpu_seconds(gw.pid) - cpu0) * 1000 / (n + 200)
                     rows.setdefault((label, c), []).append(r)
+            for c in (1, 16):
+                for label, url in (("direct", direct), ("gateway", via)):
+                    rows.setdefault((label + "-stream", c), []).append(asyncio.run(load(url, c, n // 2, 100, stream=True)))
         health = httpx.get(f"http://127.0.0.1:{gw_port}/healthz").json()
     finally:
         for p in reversed(procs):
@@ -188,10 +207,20 @@ def gateway_bench(work: Path, env: dict, quick: bool) -> list[str]:
                    f"{med([r['p50'] for r in g]):.2f} / {med([r['p99'] for r in g]):.2f} | {a50:.2f} | {a99:.2f} | "
                    f"{med([b['p50'] / a['p50'] for a, b in zip(d, g)]):.2f}× | {med([r['rps'] for r in g]):.0f} | "
                    f"{med([r['gw_cpu_ms_per_req'] for r in g]):.3f} |")
+    out += ["", "Streaming (10 chunks + [DONE], whole stream timed; the guard holds back the last 32+ characters for "
+            "the output checks, so on this 32-character answer the text arrives at the end):", "",
+            "| c | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 ms | added p99 ms | gateway req/s |", "|---|---|---|---|---|---|"]
+    for c in (1, 16):
+        d, g = rows[("direct-stream", c)], rows[("gateway-stream", c)]
+        out.append(f"| {c} | {med([r['p50'] for r in d]):.2f} / {med([r['p99'] for r in d]):.2f} | "
+                   f"{med([r['p50'] for r in g]):.2f} / {med([r['p99'] for r in g]):.2f} | "
+                   f"{med([b['p50'] - a['p50'] for a, b in zip(d, g)]):.2f} | {med([b['p99'] - a['p99'] for a, b in zip(d, g)]):.2f} | "
+                   f"{med([r['rps'] for r in g]):.0f} |")
+    out.append("")
     cpu = med([r["gw_cpu_ms_per_req"] for r in rows[("gateway", 16)]])
     rps16 = med([r["rps"] for r in rows[("gateway", 16)]])
     errors = sum(r["errors"] for rs in rows.values() for r in rs)
-    out += ["", f"- Throughput: {rps16:.0f} req/s through the gateway at c=16 on this 2-core machine, with the load generator "
+    out += [f"- Throughput: {rps16:.0f} req/s through the gateway at c=16 on this 2-core machine, with the load generator "
             f"and the upstream sharing the cores; the gateway process used {cpu:.3f} ms CPU per request, i.e. "
             f"**≈ {1000 / cpu:.0f} req/s per core** (target ≥ 1,000; LiteLLM 1.89.7 ≈ 220 on a machine like this).",
             f"- Targets: added p50 at c=1 **{added[1][0]:.2f} ms** (target < 1 ms; LiteLLM +6.8 ms) — "
