@@ -73,3 +73,23 @@ def test_train_from_dir_reports_dev(shared, tmp_path):
     pytest.importorskip("sklearn")
     report = train_from_dir(shared / "classifier" / "cold", tmp_path / "m.npz", limit=3000)
     assert report["dev"]["n"] > 6000 and 0.7 < report["dev"]["accuracy"] <= 1.0
+
+
+def test_ngram_buckets_follow_their_definition():
+    """h_1 = c + 1, h_n = h_(n-1)·P + c[i+n-1] + n (mod 2^64), bucket = (h·MIX mod 2^64) >> (64 − bits):
+    the vectorised version must match, or a trained model silently scores different features."""
+    import numpy as np
+
+    from fenghuo.checks.classifier.features import ngram_buckets
+    from fenghuo.checks.normalize import default_normaliser
+
+    mask, mix, p = (1 << 64) - 1, 0x9E3779B97F4A7C15, 1000003
+    for text in ["", "赌", "赌博", "今天天气很好，我们去公园", "a b*c 賭博!!"]:
+        c = [int(x) for x in default_normaliser().normalise(text).codes]
+        want, prev = [], [(x + 1) & mask for x in c]
+        want += prev
+        for n in range(2, 4):
+            prev = [(prev[i] * p + c[i + n - 1] + n) & mask for i in range(len(c) - n + 1)]
+            want += prev
+        want = [((h * mix) & mask) >> (64 - 20) for h in want]
+        assert ngram_buckets(np.array(c, dtype=np.uint32), 3, 20).tolist() == want, text

@@ -55,12 +55,14 @@ class _Compiled:
     # from Python costs ~10× a list).
     is_allow_list: list[bool] = field(default_factory=list)
     ascii_list: list[bool] = field(default_factory=list)
-    tmpl_off_list: list[int] = field(default_factory=list)
-    tmpl_n_list: list[int] = field(default_factory=list)
+    templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
 
     def __post_init__(self) -> None:
-        for name, arr in (("is_allow_list", self.is_allow), ("ascii_list", self.ascii_word), ("tmpl_off_list", self.tmpl_off), ("tmpl_n_list", self.tmpl_n)):
-            object.__setattr__(self, name, arr.tolist())
+        object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
+        object.__setattr__(self, "ascii_list", self.ascii_word.tolist())
+        t = self.templates
+        by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
+        object.__setattr__(self, "templates_by_pid", by_pid)
 
 
 class LexiconCheck:
@@ -176,23 +178,28 @@ class LexiconCheck:
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()
-        if self.reload_interval and t0 - self._last_check > self.reload_interval:
-            self._last_check = t0
-            try:
-                self.reload_if_changed()
-            except (LexiconError, OSError):
-                pass  # keep serving the last good lexicon; `reload()` reports the error
+        findings = self.find_in(text, n)
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+
+    def find_in(self, text: str, n: Normalised) -> list[Finding]:
+        """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
+        if self.reload_interval:
+            t0 = time.perf_counter()
+            if t0 - self._last_check > self.reload_interval:
+                self._last_check = t0
+                try:
+                    self.reload_if_changed()
+                except (LexiconError, OSError):
+                    pass  # keep serving the last good lexicon; `reload()` reports the error
         st = self._state
         raw = st.engine.scan_raw(n.codes)
         # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
         # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
         if not raw:
-            findings = []
-        elif len(raw) <= 2 * FEW:
-            findings = resolve_few(st, text, n, raw)
-        else:
-            findings = resolve_many(st, text, n, st.engine.hits(raw))
-        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+            return []
+        if len(raw) <= 2 * FEW:
+            return resolve_few(st, text, n, raw)
+        return resolve_many(st, text, n, st.engine.hits(raw))
 
     def findings(self, text: str, n: Normalised | None, hits: Hits, base: int = 0, origin=None, tbase: int = 0) -> list[Finding]:
         """Resolve ``engine.find``'s arrays into findings (see ``resolve.resolve_many``)."""

@@ -178,6 +178,10 @@ class PIICheck:
             out.append(Finding(f"pii.{kind}", m.start() + base, m.end() + base, f"pii:{kind}", rule.action, rule.risk))
         return out
 
+    def find_in(self, text: str, n=None) -> list[Finding]:
+        """Findings only, for the pipeline's per-message path (PII reads the original text)."""
+        return self.find(text)
+
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
         return Verdict(self.find(text), (time.perf_counter() - t0) * 1e6, (self.name,))

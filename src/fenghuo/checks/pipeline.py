@@ -67,6 +67,14 @@ class Pipeline:
         findings: list[Finding] = []
         errors: list[str] = []
         for check in self.checks:
+            # Checks with ``find_in`` return bare findings: a per-check Verdict and two clock
+            # reads cost a few µs of a ~50 µs budget per message.
+            if n is not None and hasattr(check, "find_in"):
+                try:
+                    findings += check.find_in(text, n)
+                except Exception as exc:  # a broken check must not take the guard down
+                    errors.append(f"{check.name}: {type(exc).__name__}: {exc}")
+                continue
             v = self.run_one(check, text, n)
             findings += v.findings
             errors += v.errors

@@ -77,33 +77,42 @@ def resolve_few(st, text: str, n, raw: list[int]) -> list[Finding]:
     """The same rules in plain Python for a few hits; ``raw`` is the engine's flat
     ``[pid, end, pid, end, …]`` list (ends in normalised characters)."""
     lengths, is_allow = st.lengths, st.is_allow_list
-    hits = sorted((raw[i + 1] - lengths[raw[i]], -raw[i + 1], raw[i]) for i in range(0, len(raw), 2))
-    allowed = [(s, -ne) for s, ne, p in hits if is_allow[p]]
-    ai, allow_end, max_end = 0, -1, -1
+    it = iter(raw)
+    hits = sorted([(e - lengths[p], -e, p) for p, e in zip(it, it)])
     kept = []
-    for s, ne, p in hits:
-        e = -ne
-        if is_allow[p] or e <= max_end:
-            continue
-        while ai < len(allowed) and allowed[ai][0] <= s:
-            allow_end = max(allow_end, allowed[ai][1])
-            ai += 1
-        if allow_end >= e:
-            continue
-        kept.append((p, s, e))
-        max_end = e
+    max_end = -1
+    if any(is_allow[p] for _, _, p in hits):
+        allowed = [(s, -ne) for s, ne, p in hits if is_allow[p]]
+        ai, allow_end = 0, -1
+        for s, ne, p in hits:
+            e = -ne
+            if is_allow[p] or e <= max_end:
+                continue
+            while ai < len(allowed) and allowed[ai][0] <= s:
+                allow_end = max(allow_end, allowed[ai][1])
+                ai += 1
+            if allow_end >= e:
+                continue
+            kept.append((p, s, e))
+            max_end = e
+    else:  # the common case: no allow-listed word in sight
+        for s, ne, p in hits:
+            if -ne > max_end:
+                max_end = -ne
+                kept.append((p, s, max_end))
     if not kept:
         return []
     pos = n.to_original_list([s for _, s, _ in kept] + [e - 1 for _, _, e in kept])
     k = len(kept)
     out = []
-    templates, off, cnt, ascii_word = st.templates, st.tmpl_off_list, st.tmpl_n_list, st.ascii_list
+    add = out.append
+    by_pid, ascii_word = st.templates_by_pid, st.ascii_list
     for i, (p, _, _) in enumerate(kept):
         s, e = pos[i], pos[k + i] + 1
         if ascii_word[p] and not ascii_ok(text, s, e):
             continue
-        for c, r, a, risk in templates[off[p] : off[p] + cnt[p]]:
-            out.append(Finding(c, s, e, r, a, risk))
+        for c, r, a, risk in by_pid[p]:
+            add(Finding(c, s, e, r, a, risk))
     return out
 
 

@@ -39,12 +39,16 @@ class ClassifierCheck:
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()
-        p = self.model.score_codes(n.codes)
-        findings = []
-        if p >= self.threshold:
-            rule = self._rule
-            findings.append(Finding(self.category, 0, len(text), self._rule_name, rule.action, rule.risk, round(p, 4)))
+        findings = self.find_in(text, n)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+
+    def find_in(self, text: str, n: Normalised) -> list[Finding]:
+        """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
+        p = self.model.score_codes(n.codes)
+        if p < self.threshold:
+            return []
+        rule = self._rule
+        return [Finding(self.category, 0, len(text), self._rule_name, rule.action, rule.risk, round(p, 4))]
 
 
 def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:

@@ -16,7 +16,7 @@ _ONE = np.uint64(1)
 
 
 def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
-    """Bucket ids of all character 1..max_n-grams of ``codes`` (with repetition), as uint64.
+    """Bucket ids of all character 1..max_n-grams of ``codes`` (with repetition), as int64.
 
     Written for the per-message cost, which is numpy call overhead (~1 µs a call on a 1 KB
     message), not arithmetic: all hashes go into one preallocated buffer with in-place
@@ -27,7 +27,7 @@ def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
     size = codes.size
     top = min(max_n, size)
     if top == 0:
-        return np.empty(0, dtype=np.uint64)
+        return np.empty(0, dtype=np.int64)
     c = codes.astype(np.uint64)
     buf = np.empty(top * size - top * (top - 1) // 2, dtype=np.uint64)
     prev = buf[:size]
@@ -42,7 +42,7 @@ def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
         prev, at = h, at + m
     buf *= _MIX
     buf >>= np.uint64(64 - bits)
-    return buf
+    return buf.view(np.int64)  # < 2**bits after the shift, so exact; ``take`` casts uint64 (+0.6 µs)
 
 
 def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.csr_matrix:
@@ -50,7 +50,7 @@ def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.cs
     indptr = [0]
     cols, vals = [], []
     for codes in code_arrays:
-        g = ngram_buckets(codes, max_n, bits).astype(np.int64)
+        g = ngram_buckets(codes, max_n, bits)
         u, cnt = np.unique(g, return_counts=True)
         cols.append(u)
         vals.append(cnt / np.sqrt(max(g.size, 1)))
