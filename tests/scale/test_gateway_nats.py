@@ -35,6 +35,8 @@ def test_gateway_on_nats(pg, shared_link, prefix, tmp_path, monkeypatch):
         while gw.guard.state().state != "paused" and time.monotonic() < deadline:
             time.sleep(0.01)
         assert (gw.guard.state().state, gw.guard.state().version) == ("paused", 2)
+        while not (state_file.exists() and '"paused"' in state_file.read_text(encoding="utf-8")) and time.monotonic() < deadline + 5:
+            time.sleep(0.01)  # written just after the state is applied and acknowledged
         assert '"paused"' in state_file.read_text(encoding="utf-8")
         assert isinstance(gw.guard.telemetry.sink, NatsSink)
         gw.guard.telemetry.sink.provider = "pa"  # no control plane was asked for the registry here
