@@ -102,6 +102,10 @@ def test_long_texts_normalised_in_blocks_map_back_like_the_definition(monkeypatc
     monkeypatch.setattr(nm, "BLOCK", 7)  # many block boundaries, incl. drops/expansions on them
     n = default_normaliser()
     rng = random.Random(12)
+    for text in ("ﬁ" * 30, "a" * 20 + "ﬁ" * 10, "*" * 20 + "‼" * 20):  # output longer than input
+        want, origin = _reference(n, text)
+        x = n.normalise(text)
+        assert x.text() == want and [int(p) for p in x.to_original(np.arange(len(want)))] == origin, text
     for alphabet in ("赌博賭 *_\u200b", "赌博賭 *①ﬁ‼\n"):
         for _ in range(200):
             text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))

@@ -203,16 +203,25 @@ class Normaliser:
         on a machine whose memory bandwidth is shared. Each block is normalised on its own
         (no rule looks at a neighbour), then the pieces and their maps back are joined.
         """
-        parts: list[np.ndarray] = []
+        # Written straight into one array (no final concatenate) while nothing expands, which
+        # is all but guaranteed: only an expansion can make the output longer than the input.
+        out = np.empty(len(text), dtype=np.uint32)
+        parts: list[np.ndarray] | None = None
         blocks: list[tuple[int, int, Normalised]] = []  # (original start, normalised start, block)
         fill = 0
         for i in range(0, len(text), BLOCK):
             b = self.normalise_codes(self.codes(text[i : i + BLOCK]))
-            parts.append(b.codes)
+            m = b.codes.size
+            if parts is None and fill + m > out.size:
+                parts = [out[:fill]]
+            if parts is None:
+                out[fill : fill + m] = b.codes
+            else:
+                parts.append(b.codes)
             if b.steps is not None:
                 blocks.append((i, fill, b))
-            fill += b.codes.size
-        codes = np.concatenate(parts)
+            fill += m
+        codes = out[:fill] if parts is None else np.concatenate(parts)
         if not blocks:
             return Normalised(codes, len(text))
         if all(b.shift is None for _, _, b in blocks):  # drops only: steps are global as is
