@@ -5,6 +5,7 @@ generated set. Needs the shared data (lexicon, COLD)."""
 from __future__ import annotations
 
 import csv
+import os
 import statistics
 import tempfile
 import time
@@ -29,6 +30,32 @@ def _best(fn, reps: int) -> float:
     return statistics.median(times)
 
 
+def _round_robin(fns: dict, reps: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds per function, the functions interleaved in every repetition.
+
+    On a machine shared with other work the load changes within seconds; timing the baseline
+    first and fenghuo afterwards let the ratio drift with it. Interleaving exposes every
+    scanner to the same load, and process CPU time leaves out the time other processes held
+    the core (it still includes their effect on shared caches and memory bandwidth).
+    """
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            cpu[k].append(time.process_time() - c0)
+            wall[k].append(time.perf_counter() - w0)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
+
+
+def _load() -> str:
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def _fresh(s: str) -> str:
     return (s + "\x00")[:-1]  # a new str object: no cached UTF-8 form (as after json.loads)
 
@@ -48,34 +75,54 @@ def lexicon_section(quick: bool, lexicon, words: list[str]) -> list[str]:
     for i, w in enumerate(words):
         ac.add_word(w, i)
     ac.make_automaton()
-    t_py = _best(lambda: len(list(ac.iter(_fresh(big)))), reps)
     n_py = len(list(ac.iter(big)))
-    rows.append(("pyahocorasick `iter`, plain (baseline)", t_py, n_py))
-
     rs = ahocorasick_rs.AhoCorasick(words)
-    rows.append(("ahocorasick-rs overlapping, plain", _best(lambda: rs.find_matches_as_indexes(_fresh(big), overlapping=True), reps), None))
-
     engine = lexicon._state.engine
     norm = lexicon.normaliser
-    raw_codes = lexicon.normaliser.tables.single[norm.codes(big)]  # quad form, nothing dropped
-    rows.append(("hyperscan engine alone (pre-encoded text)", _best(lambda: engine.find(raw_codes), reps), None))
-    rows.append(("fenghuo normaliser alone", _best(lambda: norm.normalise(_fresh(big)), reps), None))
-    t_full = _best(lambda: lexicon.scan(_fresh(big)), reps)
+    normalised = norm.normalise(big)
+    hits = engine.find(normalised.codes)
     n_full = len(lexicon.scan(big).findings)
-    rows.append(("**fenghuo LexiconCheck.scan: normalise + match + original spans + allow-list**", t_full, n_full))
-
+    load_before = _load()
+    res = _round_robin(
+        {
+            "py": lambda: len(list(ac.iter(_fresh(big)))),
+            "rs": lambda: rs.find_matches_as_indexes(_fresh(big), overlapping=True),
+            "norm": lambda: norm.normalise(_fresh(big)),
+            "engine": lambda: engine.find(normalised.codes),
+            "resolve": lambda: lexicon.findings(big, normalised, hits),
+            "full": lambda: lexicon.scan(_fresh(big)),
+        },
+        reps,
+    )
+    rows = [
+        ("pyahocorasick `iter`, plain (baseline)", "py", n_py),
+        ("ahocorasick-rs overlapping, plain", "rs", None),
+        ("stage: fenghuo normaliser alone", "norm", None),
+        ("stage: hyperscan engine alone (normalised codes → hit arrays)", "engine", hits[0].size),
+        ("stage: hit resolution alone (allow-list, containment, spans, findings)", "resolve", None),
+        ("**fenghuo LexiconCheck.scan: normalise + match + original spans + allow-list**", "full", n_full),
+    ]
+    t_py, c_py = res["py"]
+    t_full, c_full = res["full"]
     out = [
         f"### Lexicon throughput\n\nShared lexicon ({len(words):,} words + allow-list), COLD train text repeated to "
-        f"{mb:.1f} MB ({len(big):,} chars) of real Chinese, one core, median of {reps}. Target: ≥ 100 MB/s with normalisation.\n",
-        "| scanner | s | MB/s | × pyahocorasick | matches |",
-        "|---|---|---|---|---|",
+        f"{mb:.1f} MB ({len(big):,} chars) of real Chinese, one core, median of {reps} repetitions with all scanners "
+        f"interleaved in each (so they share the machine's load), wall-clock and process CPU time. Load average "
+        f"(1/5/15 min) {load_before} before, {_load()} after, on {os.cpu_count()} cores. Target: ≥ 100 MB/s with normalisation "
+        f"on an idle core, where pyahocorasick runs at ≈ 9 MB/s (anchor measurements) — i.e. ≥ 11× pyahocorasick in the same run.\n",
+        "| scanner | wall s | MB/s | × pyahocorasick | CPU s | MB/s (CPU) | × pyahocorasick (CPU) | matches |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, t, n in rows:
-        out.append(f"| {name} | {t:.3f} | {mb / t:.1f} | {t_py / t:.1f}× | {n if n is not None else ''} |")
+    for name, key, n in rows:
+        t, c = res[key]
+        out.append(f"| {name} | {t:.3f} | {mb / t:.1f} | {t_py / t:.1f}× | {c:.3f} | {mb / c:.1f} | {c_py / c:.1f}× | {n if n is not None else ''} |")
+    ratio = min(t_py / t_full, c_py / c_full)
     out.append(
         f"\npyahocorasick counts every overlapping occurrence on the raw text; fenghuo reports non-contained hits on "
         f"normalised text (separators, full-width, traditional), minus allow-listed ones, so counts differ by design. "
-        f"Target with normalisation {'met' if mb / t_full >= 100 else 'NOT met'}: {mb / t_full:.0f} MB/s.\n"
+        f"Absolute MB/s depend on the load; the ratio is what carries over. Target (≥ 11× pyahocorasick, the equivalent "
+        f"of 100 MB/s at its idle 9 MB/s) {'met' if ratio >= 100 / 9 else 'NOT met'}: {t_py / t_full:.1f}× wall, "
+        f"{c_py / c_full:.1f}× CPU; ≈ {9 * t_py / t_full:.0f} MB/s scaled to an idle core.\n"
     )
     return out
 
@@ -106,7 +153,8 @@ def classifier_section(quick: bool) -> tuple[list[str], object]:
     return out, path
 
 
-def pipeline_section(quick: bool, lexicon, model_path) -> list[str]:
+def pipeline_section(quick: bool, lexicon, model_path, words: list[str]) -> list[str]:
+    import ahocorasick
     from fenghuo.checks.classifier.check import ClassifierCheck
     from fenghuo.checks.pii import PIICheck
     from fenghuo.checks.pipeline import Pipeline
@@ -123,28 +171,54 @@ def pipeline_section(quick: bool, lexicon, model_path) -> list[str]:
         i += 340
     for m in msgs[:200]:
         pipe.scan(m)
-    parts = {"pipeline": [], "lexicon": [], "pii": [], "classifier": []}
+    # Load gauge: pyahocorasick over the same messages. On an idle core it runs at ≈ 9 MB/s
+    # (anchor measurements), so its p50 here over its idle time is how much slower this run is.
+    ac = ahocorasick.Automaton()
+    for i, w in enumerate(words):
+        ac.add_word(w, i)
+    ac.make_automaton()
+    load_before = _load()
+    parts = {"pipeline": [], "normalise": [], "lexicon": [], "pii": [], "classifier": [], "pyahocorasick (load gauge)": []}
     for m in msgs:
         m = _fresh(m)
         t0 = time.perf_counter()
         pipe.scan(m)
         parts["pipeline"].append(time.perf_counter() - t0)
-    for check, key in ((lexicon, "lexicon"), (pipe.checks[1], "pii"), (pipe.checks[2], "classifier")):
+    gauge = lambda m: len(list(ac.iter(m)))  # noqa: E731
+    for check, key in ((pipe.normaliser.normalise, "normalise"), (lexicon, "lexicon"), (pipe.checks[1], "pii"), (pipe.checks[2], "classifier"), (gauge, "pyahocorasick (load gauge)")):
+        scan = getattr(check, "scan", check)
         for m in msgs:
             m = _fresh(m)
             t0 = time.perf_counter()
-            check.scan(m)
+            scan(m)
             parts[key].append(time.perf_counter() - t0)
     out = [
         f"### Pipeline per 1 KB message\n\n{len(msgs):,} messages of ≤ 1,024 UTF-8 bytes cut from COLD dev; "
-        "lexicon (shared, normalised) + PII + classifier, one core. Target: p50 < 50 µs, p99 < 200 µs.\n",
+        f"lexicon (shared, normalised) + PII + classifier, one core, wall-clock per message. Load average {load_before} "
+        f"before, {_load()} after. Target (idle core): p50 < 50 µs, p99 < 200 µs.\n",
         "| what | p50 µs | p90 µs | p99 µs |",
         "|---|---|---|---|",
     ]
-    for key, ts in parts.items():
-        us = np.array(ts) * 1e6
-        out.append(f"| {key} | {np.percentile(us, 50):.1f} | {np.percentile(us, 90):.1f} | {np.percentile(us, 99):.1f} |")
-    out.append("\n(Each row timed separately on the same messages; the pipeline normalises once for lexicon and classifier.)\n")
+    pct = {key: np.percentile(np.array(ts) * 1e6, [50, 90, 99]) for key, ts in parts.items()}
+    for key, (p50, p90, p99) in pct.items():
+        out.append(f"| {key} | {p50:.1f} | {p90:.1f} | {p99:.1f} |")
+    mean_bytes = sum(len(m.encode()) for m in msgs) / len(msgs)
+    idle_gauge = mean_bytes / 9.0  # µs per message at the anchor's idle 9 MB/s
+    factor = max(pct["pyahocorasick (load gauge)"][0] / idle_gauge, 1.0)
+    p50, _, p99 = pct["pipeline"] / factor
+    out.append(
+        f"\nLoad gauge: pyahocorasick p50 {pct['pyahocorasick (load gauge)'][0]:.0f} µs per message against ≈ {idle_gauge:.0f} µs "
+        f"on an idle core (9 MB/s, anchor measurements), so this run was ≈ {factor:.1f}× slow. Pipeline scaled to an idle "
+        f"core: p50 ≈ {p50:.0f} µs, p99 ≈ {p99:.0f} µs — target {'met' if p50 < 50 and p99 < 200 else 'NOT met'} "
+        f"(p50 < 50, p99 < 200 µs). Scaling p99 by the p50 factor is rough: tails on a shared machine are mostly other "
+        f"processes' scheduling."
+    )
+    out.append(
+        "\n(Each row timed separately on the same messages. The pipeline normalises once and hands the result to "
+        "lexicon and classifier; the lexicon and classifier rows are their stand-alone `scan`, each including its own "
+        "normalisation, so the rows do not add up. Stages timed alone run with warm caches; in the pipeline the "
+        "hyperscan database (5 MB), the classifier weights (4 MB) and the normalisation table evict each other.)\n"
+    )
     return out
 
 
@@ -182,6 +256,6 @@ def run(quick: bool) -> str:
     out += lexicon_section(quick, lexicon, words)
     cls, model_path = classifier_section(quick)
     out += cls
-    out += pipeline_section(quick, lexicon, model_path)
+    out += pipeline_section(quick, lexicon, model_path, words)
     out += pii_section(quick)
     return "\n".join(out)
