@@ -121,3 +121,28 @@ def test_stop_cuts_open_stream_within_100ms(control, make_gateway, upstream, rec
     gw.guard.telemetry.flush(5)
     ev = [e for e in receiver.app.state.events if e["status"] == "cut"]
     assert ev and ev[0]["stream"] is True and ev[0]["attributes"]["cut_ms"] < 100
+
+
+def test_stop_cuts_a_waiting_non_streaming_call(control, make_gateway, upstream, receiver):
+    gw, srv = make_gateway("open-chat")
+    upstream.app.state.mode = "slow"  # the upstream takes 2 s
+    result = {}
+
+    def call():
+        t0 = time.monotonic()
+        r = post(srv)
+        result.update(status=r.status_code, body=r.json(), at=time.monotonic(), t0=t0)
+
+    t = threading.Thread(target=call)
+    t.start()
+    time.sleep(0.3)
+    reached = []
+    gw.guard.cache.subscribe(lambda before, after: reached.append(time.monotonic()))
+    command(control, "open-chat", "stop")
+    t.join(5)
+    upstream.app.state.mode = "ok"
+    assert result["status"] == 503 and result["body"]["error"]["code"] == "service_stopped"
+    assert result["at"] - result["t0"] < 1.5  # it did not wait for the upstream's answer
+    assert (result["at"] - reached[0]) * 1000 < 150
+    gw.guard.telemetry.flush(5)
+    assert any(e["status"] == "cut" and e["stream"] is False for e in receiver.app.state.events)

@@ -221,3 +221,31 @@ def _up(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_replay_upstream_recorded_answers(make_gateway, control, token, receiver):
+    """The project's replay upstream (recorded JADE v3 answers) behind the gateway."""
+    from fenghuo.guard.cli import build_gateway
+    from fenghuo.guard.telemetry import HttpSink
+    from fenghuo.platform.paths import shared_data_dir
+    from fenghuo.replay.app import Schedule, create_app
+    from fenghuo.replay.loader import load_answers
+    from fenghuo.replay.server import BackgroundServer
+
+    data = shared_data_dir()
+    path = data / "traffic/jade_v3/jade_alignment_medium_zh.csv" if data else None
+    if path is None or not path.exists():
+        pytest.skip("shared JADE v3 recording not present")
+    answers = load_answers(path)
+    record = next(iter(answers.index().values()))
+    replay = BackgroundServer(create_app(answers, Schedule(mode="safe"))).start()
+    gw = build_gateway("open-chat", replay.url, control=control.url, token=token, checks=None,
+                       sink=HttpSink(f"{receiver.url}/api/v1/events"))
+    srv = BackgroundServer(gw).start()
+    try:
+        r = client(srv).chat.completions.create(model="replay", messages=[{"role": "user", "content": record.question}])
+        assert r.choices[0].message.content == record.safe + "\n【本内容由人工智能生成 / AI-generated】"
+    finally:
+        srv.stop()
+        gw.guard.close(timeout=2)
+        replay.stop()
