@@ -42,3 +42,12 @@ def test_scan_uses_either_path_with_the_same_result():
     one = "我想去賭 博，还有法*轮*功和幸运儿 sex "
     many = one * 20  # more hits than the small path takes
     assert len(check.scan(many).findings) == 20 * len(check.scan(one).findings)
+
+
+def test_fallback_engine_gives_the_same_findings():
+    """ahocorasick-rs (where hyperscan has no wheel) feeds the same resolvers."""
+    fast = LexiconCheck(words=WORDS, allow=ALLOW)
+    fallback = LexiconCheck(words=WORDS, allow=ALLOW, engine="ahocorasick-rs")
+    one = "我想去賭 博机，还有法*轮*功和幸运儿 sex Sussex "
+    for text in (one, one * 20):  # the few-hits and the many-hits paths
+        assert fallback.scan(text).findings == fast.scan(text).findings
