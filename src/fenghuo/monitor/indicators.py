@@ -2,8 +2,9 @@
 exports.
 
 ``Indicators.apply`` is the hot path of ingest: it folds a batch into one partial bucket per
-(service, second) and only then into each window, so the per-event work is a handful of
-integer increments and one sketch insert, whatever the number of windows.
+(service, second) with per-batch column counts (fold.py) and only then into each window, so
+there is no per-event Python work beyond reading each field once, whatever the number of
+windows.
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ddsketch import DDSketch
+import numpy as np
 
-from fenghuo.monitor.schema import CallStatus, EventType, Route
-from fenghuo.monitor.window import RELATIVE_ACCURACY, Bucket, Window
+from fenghuo.monitor.fold import epochs, fold, groups, instances
+from fenghuo.monitor.window import Bucket, Window
 from fenghuo.monitor.wire import WireEvent
 
 DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
 LIVE_INSTANCE_SECONDS = 60.0  # a guard instance is "live" if it reported within this time
-
-_CALL, _COMPLAINT, _FACTUAL = EventType.call, EventType.complaint, EventType.factual_error
-_NOTE, _SIGNAL = EventType.operator_note, EventType.external_signal
-_REFUSED_STATUS, _BACKUP, _REFUSED_ROUTE = CallStatus.refused, Route.backup, Route.refused
-_ERRORS = frozenset({CallStatus.upstream_error, CallStatus.upstream_timeout})
 
 
 def _ratio(num: float, den: float) -> tuple[float, float]:
@@ -35,10 +31,7 @@ def _ratio(num: float, den: float) -> tuple[float, float]:
 
 def _quantile(q: float) -> Callable[[Bucket, Window, str | None], tuple[float, float]]:
     def read(total: Bucket, window: Window, _c: str | None) -> tuple[float, float]:
-        sk = window.latency()
-        if sk is None or sk.count == 0:
-            return 0.0, 0
-        return float(sk.get_quantile_value(q) or 0.0), sk.count
+        return window.quantile(q)
     return read
 
 
@@ -135,75 +128,24 @@ class Indicators:
         return s
 
     def apply(self, events: Iterable[WireEvent], now: float) -> set[str]:
-        """Fold validated, deduplicated events in; returns the services touched."""
-        partials: dict[tuple[str, int], Bucket] = {}
-        instances: dict[str, dict[str, list[Any]]] = {}
-        n = 0
-        for e in events:
-            n += 1
-            t = e.epoch()
-            if t > now:
-                t = now  # allowed clock skew: count it now rather than in a future bucket
-            key = (e.service, int(t))
-            p = partials.get(key)
-            if p is None:
-                p = partials[key] = Bucket()
-            typ = e.type
-            if typ is _CALL:
-                p.calls += 1
-                status = e.status
-                route = e.route
-                if status is _REFUSED_STATUS or route is _REFUSED_ROUTE:
-                    p.refusals += 1
-                elif status in _ERRORS:
-                    p.errors += 1
-                if route is _BACKUP:
-                    p.backup += 1
-                if e.failsafe:
-                    p.failsafe += 1
-                chk = e.input
-                if chk is not None:
-                    p.in_checked += 1
-                    if chk.blocked or chk.categories:
-                        p.in_violations += 1
-                        p.in_categories.update(chk.categories)
-                chk = e.output
-                if chk is not None:
-                    p.out_checked += 1
-                    if chk.blocked or chk.categories:
-                        p.out_violations += 1
-                        p.out_categories.update(chk.categories)
-                        if chk.blocked:
-                            p.out_blocked += 1
-                if e.latency_ms is not None:
-                    if p.sketch is None:
-                        p.sketch = DDSketch(RELATIVE_ACCURACY)
-                    p.sketch.add(e.latency_ms)
-                if e.tokens_in:
-                    p.tokens_in += e.tokens_in
-                if e.tokens_out:
-                    p.tokens_out += e.tokens_out
-            elif typ is _COMPLAINT:
-                p.complaints += 1
-            elif typ is _FACTUAL:
-                p.factual_errors += 1
-            elif typ is _NOTE:
-                p.operator_notes += 1
-            elif typ is _SIGNAL:
-                p.external_signals += 1
-            if e.instance is not None:
-                seen = instances.setdefault(e.service, {}).get(e.instance)
-                if seen is None or t >= seen[0]:
-                    instances[e.service][e.instance] = [t, e.state_version, e.state, e.failsafe]
+        """Fold validated, deduplicated events in; returns the services touched. The batch is
+        folded outside the lock (see fold.py), then each (service, second) partial is added to
+        every window."""
+        events = events if isinstance(events, list) else list(events)
+        if not events:
+            return set()
+        times = np.minimum(epochs(events), now)  # allowed clock skew: count it now, not in a future bucket
+        parts = [(service, second, fold(evs)) for service, second, evs in groups(events, times.astype(np.int64))]
+        seen = instances(events, times)
         touched: set[str] = set()
         with self.lock:
-            self.events_applied += n
-            for (service, second), p in partials.items():
+            self.events_applied += len(events)
+            for service, second, p in parts:
                 s = self.service(service)
                 touched.add(service)
                 for w in s.windows.values():
                     w.add(second, p, now)
-            for service, inst in instances.items():
+            for service, inst in seen.items():
                 known = self.service(service).instances
                 for k, v in inst.items():
                     if k not in known or v[0] >= known[k][0]:

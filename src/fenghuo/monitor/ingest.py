@@ -15,8 +15,9 @@ from typing import Any
 from fenghuo.monitor.bus import Bus, InProcessBus
 from fenghuo.monitor.dedup import Dedup
 from fenghuo.monitor.directory import Directory
+from fenghuo.monitor.fold import epochs
 from fenghuo.monitor.indicators import Indicators
-from fenghuo.monitor.wire import BatchError, WireEvent, decode_batch
+from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
 from fenghuo.platform.auth import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, TooLarge
@@ -75,47 +76,49 @@ class Monitor:
         if actor.role not in _POSTERS:
             raise Forbidden(f"{actor.label} 不能上报事件", f"{actor.label} may not post events")
         try:
-            good, bad = decode_batch(body)
+            events, indices, bad = decode_events(body)
         except BatchError as exc:
             raise Invalid(f"请求体无法读取为事件批次：{exc}", f"unreadable event batch: {exc}", field="body") from None
-        total = len(good) + len(bad)
+        total = len(events) + len(bad)
         if total > self.settings.max_events:
             raise TooLarge(f"一批最多 {self.settings.max_events} 个事件，收到 {total} 个",
                            f"at most {self.settings.max_events} events per batch, got {total}",
                            limit=self.settings.max_events, got=total)
         for b in bad:
             b["reason"] = f"事件无效 / invalid event: {b['reason']}"
-        return self.ingest(good, actor, bad)
+        return self._ingest(events, indices, actor, bad)
 
     def ingest(self, good: list[tuple[int, WireEvent]], actor: Actor, bad: list[dict[str, Any]] | None = None) -> IngestResult:
+        """Check, deduplicate and count decoded ``(index, event)`` pairs; ``bad`` are rejections
+        already made (by decoding), answered with the rest."""
+        return self._ingest([e for _, e in good], [i for i, _ in good], actor, bad)
+
+    def _ingest(self, events: list[WireEvent], indices: list[int] | None, actor: Actor,
+                bad: list[dict[str, Any]] | None = None) -> IngestResult:
+        """``indices[k]`` is the batch index of ``events[k]`` (None: k itself)."""
         result = IngestResult(rejected=list(bad or []))
         now = self.now()
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
-        services = self.directory.lookup({e.service for _, e in good})
-        checked: list[tuple[int, WireEvent]] = []
-        for i, e in good:
-            info = services.get(e.service)
-            if info is None:
-                result.rejected.append({"index": i, "reason": f"未登记的服务 / unknown service: {e.service}"})
-                continue
-            if actor.role is Role.operator and info.provider != actor.provider_id:
-                result.rejected.append({"index": i, "reason": f"无权为服务 {e.service} 上报 / {actor.label} may not report for service {e.service}"})
-                continue
-            t = e.epoch()
-            if t > newest:
-                result.rejected.append({"index": i, "reason": f"时间超前 {t - now:.0f} 秒 / time is {t - now:.0f} s in the future "
-                                                             f"(at most {self.settings.max_future_seconds:.0f} s allowed)"})
-                continue
-            if t < oldest:
-                result.rejected.append({"index": i, "reason": f"时间过旧 {now - t:.0f} 秒 / time is {now - t:.0f} s in the past "
-                                                             f"(at most {self.settings.max_age_seconds:.0f} s accepted)"})
-                continue
-            checked.append((i, e))
+        names = {e.service for e in events}
+        services = self.directory.lookup(names)
+        times = epochs(events) if events else None
+        # Whole-batch checks first (per service, and the batch's time range); only a batch with
+        # something to refuse is walked event by event, so the common batch costs no per-event
+        # Python work here.
+        refused = {n for n in names if n not in services
+                   or (actor.role is Role.operator and services[n].provider != actor.provider_id)}
+        if refused or (times is not None and (times.min() < oldest or times.max() > newest)):
+            keep = self._check_each(events, indices or range(len(events)), times, services, actor, now, oldest, newest, result)
+            events = [e for e, k in zip(events, keep) if k]
+        checked = len(events)
         with self._lock:
-            fresh = self.dedup.fresh([e.id for _, e in checked])
-            events = [e for (_, e), f in zip(checked, fresh) if f]
-            result.duplicates = len(checked) - len(events)
-            self.dedup.commit([e.id for e in events], now)
+            ids = [e.id for e in events]
+            fresh = self.dedup.fresh(ids)
+            if fresh.count(False):
+                events = [e for e, f in zip(events, fresh) if f]
+                ids = [e.id for e in events]
+            result.duplicates = checked - len(events)
+            self.dedup.commit(ids, now)
             result.accepted = len(events)
             if events:
                 dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
@@ -126,3 +129,28 @@ class Monitor:
         self.rejected_total += len(result.rejected)
         self.duplicates_total += result.duplicates
         return result
+
+    def _check_each(self, events: list[WireEvent], indices: Any, times: Any, services: dict[str, Any], actor: Actor,
+                    now: float, oldest: float, newest: float, result: IngestResult) -> list[bool]:
+        """The per-event checks, in order: service known, poster permitted, not too far ahead,
+        not too old. Each refusal names the event's index and reason; answers keep/refuse."""
+        keep: list[bool] = []
+        for e, i, t in zip(events, indices, times.tolist()):
+            keep.append(False)
+            info = services.get(e.service)
+            if info is None:
+                result.rejected.append({"index": i, "reason": f"未登记的服务 / unknown service: {e.service}"})
+                continue
+            if actor.role is Role.operator and info.provider != actor.provider_id:
+                result.rejected.append({"index": i, "reason": f"无权为服务 {e.service} 上报 / {actor.label} may not report for service {e.service}"})
+                continue
+            if t > newest:
+                result.rejected.append({"index": i, "reason": f"时间超前 {t - now:.0f} 秒 / time is {t - now:.0f} s in the future "
+                                                             f"(at most {self.settings.max_future_seconds:.0f} s allowed)"})
+                continue
+            if t < oldest:
+                result.rejected.append({"index": i, "reason": f"时间过旧 {now - t:.0f} 秒 / time is {now - t:.0f} s in the past "
+                                                             f"(at most {self.settings.max_age_seconds:.0f} s accepted)"})
+                continue
+            keep[-1] = True
+        return keep

@@ -1,20 +1,38 @@
-"""Sliding windows of counters and latency sketches, one ring of buckets per window length.
+"""Sliding windows of counters and latency histograms, one ring of buckets per window length.
 
 A window of length L keeps 60 buckets of L/60 seconds (at least 1 s) and a running total, so
 reading a count is O(1) and moving the window drops whole buckets (the window therefore covers
-between L − L/60 and L; documented in docs/monitoring.md). Latency quantiles come from a
-DDSketch per bucket (mergeable, 1 % relative error), merged on read and cached until the next
-write: sketches cannot be subtracted, counters can.
+between L − L/60 and L; documented in docs/monitoring.md).
+
+Latency quantiles come from ``LogHistogram``: DDSketch's logarithmic bucketing (the same
+``LogarithmicMapping`` key, so the same 1 % relative-accuracy guarantee and the same answers)
+held as integer counts in a numpy array instead of the ``ddsketch`` package's objects. Why our
+own: measured on the shared 2-core machine, ``DDSketch.add`` costs ~1.8 µs per value (1,000
+inserts ≈ 1.8 ms per batch, a fifth of the whole ingest budget at 100,000 events/s), while
+``np.log2`` + ``np.bincount`` over the same 1,000 values takes ~15 µs; and reading a window's
+p99 re-merged up to 60 per-bucket sketches in Python (~5 ms per read after each write). Integer
+bucket counts can be *subtracted* exactly, so a window keeps a running total histogram like its
+counters and a quantile is one cumulative sum over a few hundred bins.
 """
 
 from __future__ import annotations
 
+import math
+import sys
 from collections import Counter
 
-from ddsketch import DDSketch
+import numpy as np
 
 RELATIVE_ACCURACY = 0.01
 BUCKETS_PER_WINDOW = 60
+
+# DDSketch's LogarithmicMapping(RELATIVE_ACCURACY): key(v) = ceil(log2(v) * _MULT), and a key
+# reads back as 2 ** (key / _MULT) * 2 / (1 + gamma), within RELATIVE_ACCURACY of every v in it.
+_GAMMA = 1 + 2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY)
+_MULT = math.log(2) / math.log1p(2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY))
+_MIN_POSITIVE = sys.float_info.min * _GAMMA  # smaller values count as zero, as in DDSketch
+_MAX_KEY = math.ceil(math.log2(sys.float_info.max / _GAMMA) * _MULT)
+ZERO_KEY = int(np.iinfo(np.int64).min)  # the "key" of values counted as zero
 
 # Plain integer counters of a bucket; names are indicator building blocks (see indicators.py).
 COUNTERS = (
@@ -24,17 +42,90 @@ COUNTERS = (
 )
 
 
+class LogHistogram:
+    """Counts of values per logarithmic bucket over keys ``offset .. offset + len(counts) - 1``,
+    plus the count of zeros. Mergeable and subtractable; quantiles as DDSketch answers them."""
+
+    __slots__ = ("offset", "counts", "zeros", "count")
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.zeros = 0
+        self.count = 0
+
+    @staticmethod
+    def keys(values: np.ndarray) -> np.ndarray:
+        """Bucket keys of non-negative values, vectorised; values too small to map (and 0) get
+        ``ZERO_KEY``."""
+        out = np.full(values.shape, ZERO_KEY, dtype=np.int64)
+        pos = values > _MIN_POSITIVE
+        if pos.any():
+            k = np.ceil(np.log2(values[pos]) * _MULT)
+            out[pos] = np.minimum(k, _MAX_KEY).astype(np.int64)  # +inf lands in the top bucket
+        return out
+
+    @classmethod
+    def of_keys(cls, keys: np.ndarray) -> "LogHistogram":
+        """A histogram of keys from ``keys()`` (one bincount for the whole slice)."""
+        h = cls()
+        h.count = int(keys.size)
+        pos = keys[keys != ZERO_KEY]
+        h.zeros = h.count - int(pos.size)
+        if pos.size:
+            lo = int(pos.min())
+            h.offset = lo
+            h.counts = np.bincount(pos - lo)
+        return h
+
+    def add(self, other: "LogHistogram", sign: int = 1) -> None:
+        if not other.count:
+            return
+        self.zeros += sign * other.zeros
+        self.count += sign * other.count
+        n = other.counts.size
+        if n:
+            lo, hi = other.offset, other.offset + n
+            have_lo, have_hi = self.offset, self.offset + self.counts.size
+            if not self.counts.size:
+                self.offset, self.counts = lo, np.zeros(n, dtype=np.int64)
+            elif lo < have_lo or hi > have_hi:
+                new_lo, new_hi = min(lo, have_lo), max(hi, have_hi)
+                grown = np.zeros(new_hi - new_lo, dtype=np.int64)
+                grown[have_lo - new_lo:have_hi - new_lo] = self.counts
+                self.offset, self.counts = new_lo, grown
+            start = lo - self.offset
+            if sign > 0:
+                self.counts[start:start + n] += other.counts
+            else:
+                self.counts[start:start + n] -= other.counts
+        if self.count == 0:  # emptied by subtraction: forget the range
+            self.offset, self.counts, self.zeros = 0, np.zeros(0, dtype=np.int64), 0
+
+    def quantile(self, q: float) -> float | None:
+        """DDSketch's ``get_quantile_value``: the bucket holding the value of rank q·(n−1)."""
+        if q < 0 or q > 1 or self.count == 0:
+            return None
+        rank = q * (self.count - 1)
+        if rank < self.zeros:
+            return 0.0
+        cum = np.cumsum(self.counts)
+        i = int(np.searchsorted(cum, rank - self.zeros, side="right"))
+        i = min(i, self.counts.size - 1)
+        return 2.0 ** ((i + self.offset) / _MULT) * (2.0 / (1 + _GAMMA))
+
+
 class Bucket:
     """Counts for one slice of time (also used as the per-batch partial and the running total)."""
 
-    __slots__ = (*COUNTERS, "in_categories", "out_categories", "sketch")
+    __slots__ = (*COUNTERS, "in_categories", "out_categories", "hist")
 
     def __init__(self) -> None:
         for name in COUNTERS:
             setattr(self, name, 0)
         self.in_categories: Counter[str] = Counter()
         self.out_categories: Counter[str] = Counter()
-        self.sketch: DDSketch | None = None
+        self.hist: LogHistogram | None = None
 
     def add(self, other: "Bucket", sign: int = 1) -> None:
         for name in COUNTERS:
@@ -47,38 +138,34 @@ class Bucket:
             self.out_categories.subtract(other.out_categories)
             self.in_categories = +self.in_categories  # drop zero entries
             self.out_categories = +self.out_categories
-
-    def merge_sketch(self, other: DDSketch | None) -> None:
-        if other is None or other.count == 0:
-            return
-        if self.sketch is None:
-            self.sketch = DDSketch(RELATIVE_ACCURACY)
-        self.sketch.merge(other)
+        if other.hist is not None and other.hist.count:
+            if self.hist is None:
+                self.hist = LogHistogram()
+            self.hist.add(other.hist, sign)
 
 
 class Window:
     """One sliding window over event time for one service."""
 
-    __slots__ = ("length", "width", "buckets", "total", "_merged")
+    __slots__ = ("length", "width", "buckets", "total", "_low")
 
     def __init__(self, length: float) -> None:
         self.length = float(length)
         self.width = max(1.0, self.length / BUCKETS_PER_WINDOW)
         self.buckets: dict[int, Bucket] = {}
         self.total = Bucket()
-        self._merged: DDSketch | None = None
+        self._low = 0  # no bucket key is below this: expire() has nothing to do until it is
 
     def _oldest(self, now: float) -> int:
         return int((now - self.length) // self.width) + 1
 
     def expire(self, now: float) -> None:
         oldest = self._oldest(now)
-        stale = [k for k in self.buckets if k < oldest]
-        for k in stale:
-            b = self.buckets.pop(k)
-            self.total.add(b, -1)
-            if b.sketch is not None:
-                self._merged = None
+        if oldest <= self._low:
+            return  # called by every rule read: the common case must not scan the buckets
+        for k in [k for k in self.buckets if k < oldest]:
+            self.total.add(self.buckets.pop(k), -1)
+        self._low = min(self.buckets, default=oldest)
 
     def add(self, second: float, partial: Bucket, now: float) -> None:
         """Fold a partial (events of one second) into its bucket, if still inside the window."""
@@ -88,18 +175,13 @@ class Window:
         bucket = self.buckets.get(key)
         if bucket is None:
             bucket = self.buckets[key] = Bucket()
+            self._low = key if len(self.buckets) == 1 else min(self._low, key)
         bucket.add(partial)
         self.total.add(partial)
-        if partial.sketch is not None and partial.sketch.count:
-            bucket.merge_sketch(partial.sketch)
-            self._merged = None
 
-    def latency(self) -> DDSketch | None:
-        """All latencies in the window as one sketch (cached until the window changes)."""
-        if self._merged is None:
-            merged = DDSketch(RELATIVE_ACCURACY)
-            for b in self.buckets.values():
-                if b.sketch is not None:
-                    merged.merge(b.sketch)
-            self._merged = merged
-        return self._merged
+    def quantile(self, q: float) -> tuple[float, int]:
+        """Latency at quantile q over the window and the number of latencies it is taken from."""
+        h = self.total.hist
+        if h is None or h.count == 0:
+            return 0.0, 0
+        return float(h.quantile(q) or 0.0), h.count
