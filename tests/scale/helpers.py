@@ -66,8 +66,11 @@ class Replica:
         snap = self.monitor.indicators.snapshot(service, self.monitor.now())
         return int(snap["windows"]["5m"]["calls"])
 
-    def wait_cursor(self, seq: int, timeout: float = 30.0) -> None:
+    def wait_counted(self, n: int, timeout: float = 30.0) -> None:
+        """Until this process's counter has counted ``n`` events (then a moment more, so that a
+        count beyond ``n`` would show)."""
         deadline = time.monotonic() + timeout
-        while self.counter.cursor < seq:
-            assert time.monotonic() < deadline, f"cursor at {self.counter.cursor}, expected {seq}"
+        while self.counter.counted < n:
+            assert time.monotonic() < deadline, f"counted {self.counter.counted}, expected {n}"
             time.sleep(0.02)
+        time.sleep(0.3)

@@ -16,7 +16,7 @@ import orjson
 from fenghuo.control.models import SwitchState
 from fenghuo.platform.auth import Role, create_token
 from fenghuo.scale.connection import switch_key
-from fenghuo.scale.jsbus import publish_all
+from fenghuo.scale.jsbus import group_id, publish_all
 from tests.scale.conftest import SHARED_NATS
 from tests.scale.helpers import ADMIN, seed
 from tests.scale.servers import Replica, replica_env
@@ -41,11 +41,10 @@ def test_sigkill_control_plane_mid_burst(pg, prefix, shared_link, tmp_path):
         i = 0
         now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
         while not stop.is_set():
-            msgs = [(f"{link.settings.events_subject}.pa.a-chat",
-                     orjson.dumps({"id": f"e-{i}-{k}", "type": "call", "service": "a-chat", "time": now, "status": "ok"}), f"e-{i}-{k}")
-                    for k in range(200)]
+            batch = [{"id": f"e-{i}-{k}", "type": "call", "service": "a-chat", "time": now, "status": "ok"} for k in range(200)]
+            msgs = [(f"{link.settings.events_subject}.pa.a-chat", orjson.dumps(batch), group_id([e["id"] for e in batch]), len(batch))]
             link.run(publish_all(link, msgs), timeout=10)
-            stored["n"] += len(msgs)
+            stored["n"] += len(batch)
             i += 1
             stop.wait(0.02)
 
@@ -91,6 +90,7 @@ def test_sigkill_control_plane_mid_burst(pg, prefix, shared_link, tmp_path):
             stop.set()
             threads[0].join(10)
             total = stored["n"]
+            assert total > 2000 and threads[0].is_alive() is False
 
             def calls() -> int:
                 r = httpx.get(f"{r2.url}/api/v1/indicators/a-chat", headers=auth, timeout=5)

@@ -45,7 +45,7 @@ def test_gateway_on_nats(pg, shared_link, prefix, tmp_path, monkeypatch):
             gw.guard.telemetry.emit({"id": f"gw-{i}", "type": "call", "service": "a-chat", "time": now, "status": "refused",
                                      "route": "refused", "state": "paused", "state_version": 2})
         gw.guard.telemetry.flush(10)
-        r.wait_cursor(50)
+        r.wait_counted(50)
         assert r.calls() == 50
     finally:
         gw.guard.close()

@@ -42,26 +42,33 @@ from fenghuo.scale import lease
 from fenghuo.scale.connection import NatsLink
 from fenghuo.scale.jsbus import JetStreamBus
 from fenghuo.scale.models import Cursor
+from fenghuo.scale.seen import Seen
 
 log = logging.getLogger(__name__)
-_dec = msgspec.json.Decoder(WireEvent, strict=False)
+_dec = msgspec.json.Decoder(list[WireEvent] | WireEvent, strict=False)  # a batch (what we publish) or one event
 # (subject, event) pairs in, the events allowed to count out (unknown service, wrong provider…)
 Admit = Callable[[list[tuple[str, WireEvent]]], list[WireEvent]]
 
 
 def read_cursor(db: Database, name: str) -> int:
+    """The cursor row ``name`` (``<consumer>@<stream creation time>``), or the newest row of
+    consumer ``name`` when no creation time is given."""
     with db.reader() as s:
-        row = s.get(Cursor, name)
+        if "@" in name:
+            row = s.get(Cursor, name)
+        else:
+            row = s.execute(select(Cursor).where(Cursor.name.like(f"{name}@%")).order_by(Cursor.updated_at.desc())).scalars().first()
         return row.seq if row else 0
 
 
 class Counter:
     def __init__(self, link: NatsLink, db: Database, bus: JetStreamBus, *, lease_name: str = "leader",
                  admit: Admit | None = None, batch: int = 1000, rebuild: Callable[[list[WireEvent]], None] | None = None,
-                 horizon: float = 3600.0, rebuild_max: int = 2_000_000) -> None:
+                 horizon: float = 3600.0, rebuild_max: int = 2_000_000, seen_window: float = 1200.0) -> None:
         self.link, self.db, self.bus = link, db, bus
         self.settings = link.settings
         self.name = self.settings.consumer
+        self.cursor_name = self.name  # + the stream's creation time, once bound
         self.lease_name = lease_name
         self.admit = admit
         self.batch = batch
@@ -69,8 +76,10 @@ class Counter:
         self.rebuilt = 0  # events replayed into the windows at take-over
         self.cursor = 0
         self.epoch: int | None = None
-        self.counted = 0  # events handed to the handlers by this process
-        self.skipped = 0  # redeliveries at or below the cursor
+        self.counted = 0  # events recorded and handed to the handlers by this process
+        self.skipped = 0  # messages redelivered at or below the cursor
+        self.duplicates = 0  # events counted before, arriving again in another message
+        self.seen = Seen(seen_window)
         self.refused = 0  # undecodable or not admitted
         self.resets = 0
         self._stop = threading.Event()
@@ -98,15 +107,14 @@ class Counter:
     # -- the consumer -------------------------------------------------------------------------
     def _bind(self) -> None:
         """(Re)create the durable consumer so that it starts at ``cursor + 1``."""
-        self.cursor = read_cursor(self.db, self.name)
         s = self.settings
         info = self.link.run(self.link.js.stream_info(s.stream), timeout=10)
-        if info.state.last_seq < self.cursor:
-            # The stream was deleted and made again (sequences restart): counting from the old
-            # cursor would skip every new event. Start over at the new stream's first message.
-            log.error("stream %s ends at %s but the cursor is at %s: the stream was recreated; counting restarts at %s",
-                      s.stream, info.state.last_seq, self.cursor, info.state.first_seq)
-            self._advance(max(info.state.first_seq - 1, 0), allow_back=True)
+        # One cursor per incarnation of the stream: a stream deleted and made again restarts its
+        # sequences at 1, and an old cursor would hide every new event.
+        created = info.created.timestamp() if info.created else 0.0
+        self.cursor_name = f"{self.name}@{created:.6f}"
+        self.cursor = read_cursor(self.db, self.cursor_name)
+        self.seen.load(self.db, time.time())
         cfg = api.ConsumerConfig(durable_name=self.name, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                                  opt_start_seq=self.cursor + 1, ack_policy=api.AckPolicy.ALL,
                                  ack_wait=s.ack_wait_seconds, max_deliver=-1, max_ack_pending=50_000,
@@ -141,6 +149,7 @@ class Counter:
         cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_TIME,
                                  opt_start_time=start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ack_policy=api.AckPolicy.NONE,
                                  inactive_threshold=30.0, mem_storage=True, num_replicas=1)
+        replayed: set[str] = set()
         psub = self.link.run(self.link.js.pull_subscribe(f"{s.events_subject}.>", stream=s.stream, config=cfg), timeout=15)
         try:
             while self.rebuilt < self.rebuild_max:
@@ -148,15 +157,18 @@ class Counter:
                     msgs = self.link.run(psub.fetch(self.batch, timeout=1.0), timeout=10)
                 except nats.errors.TimeoutError:
                     return
-                events, done = [], False
+                pairs, done = [], False
                 for m in msgs:
                     if m.metadata.sequence.stream > self.cursor:
                         done = True
                         break
                     try:
-                        events.append(_dec.decode(m.data))
+                        got = _dec.decode(m.data)
                     except (msgspec.ValidationError, msgspec.DecodeError):
                         continue
+                    pairs.extend((m.subject, e) for e in (got if isinstance(got, list) else [got]))
+                pairs = [p for p in pairs if p[1].id not in replayed and not replayed.add(p[1].id)]  # first copy only
+                events = self.admit(pairs) if self.admit else [e for _, e in pairs]
                 if events:
                     self.rebuild(events)
                     self.rebuilt += len(events)
@@ -197,16 +209,21 @@ class Counter:
             return []
 
     def _process(self, msgs: list) -> bool:
-        """Count one batch; False if it does not start right after the cursor (a gap)."""
+        """Count one batch of messages; False if it does not start right after the cursor (a gap).
+
+        Order: record (cursor and event ids, one transaction, under the lease), then hand the
+        events to the handlers, then acknowledge. If recording fails nothing was counted and
+        the same messages come again; if the process dies after recording, the next leader's
+        replay puts these events into its windows (they are at or below the cursor)."""
         expected = self.cursor + 1
         todo: list[tuple[str, WireEvent]] = []
-        stale = []
+        stale = 0
         last = self.cursor
         gap = False
         seqs = [m.metadata.sequence.stream for m in msgs]  # parsed once: it is a string split per call
         for m, seq in zip(msgs, seqs):
             if seq <= self.cursor:
-                stale.append(m)
+                stale += 1
                 continue
             if seq != expected:
                 log.info("gap in delivery at %s (got %s): rebinding at the cursor", expected, seq)
@@ -215,33 +232,41 @@ class Counter:
             expected += 1
             last = seq
             try:
-                todo.append((m.subject, _dec.decode(m.data)))
+                got = _dec.decode(m.data)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 self.refused += 1
-                log.warning("undecodable event at seq %s dropped: %s", seq, exc)
-        self.skipped += len(stale)
+                log.warning("undecodable message at seq %s dropped: %s", seq, exc)
+                continue
+            todo.extend((m.subject, e) for e in (got if isinstance(got, list) else [got]))
+        self.skipped += stale
         if last > self.cursor:
-            events = self.admit(todo) if self.admit else [e for _, e in todo]
-            self.refused += len(todo) - len(events)
+            fresh = self.seen.fresh([e.id for _, e in todo])
+            new = [x for x, f in zip(todo, fresh) if f]
+            self.duplicates += len(todo) - len(new)
+            events = self.admit(new) if self.admit else [e for _, e in new]
+            self.refused += len(new) - len(events)
+            ids = [e.id for e in events]
+            now = time.time()
+            self._advance(last, ids=ids, now=now)
+            self.seen.remember(ids, now)
             if events:
                 self.bus.deliver(events)
-            self._advance(last)
             self.counted += len(events)
         acked = [(seq, m) for m, seq in zip(msgs, seqs) if seq <= self.cursor]
         if acked:  # AckPolicy.ALL: acknowledging the highest sequence acknowledges every one below it
             self.link.submit(max(acked, key=lambda x: x[0])[1].ack())
         return not gap
 
-    def _advance(self, seq: int, allow_back: bool = False) -> None:
-        now = time.time()
+    def _advance(self, seq: int, ids: list[str] | None = None, now: float | None = None) -> None:
+        now = now or time.time()
         with self.db.transaction() as s:
             lease.require(s, self.lease_name, self.epoch)
-            row = s.execute(select(Cursor).where(Cursor.name == self.name).with_for_update()).scalar_one_or_none()
+            row = s.execute(select(Cursor).where(Cursor.name == self.cursor_name).with_for_update()).scalar_one_or_none()
             if row is None:
-                s.add(Cursor(name=self.name, seq=seq, epoch=self.epoch, updated_at=now))
+                s.add(Cursor(name=self.cursor_name, seq=seq, epoch=self.epoch, updated_at=now))
             else:
-                if row.seq >= seq and not allow_back:
-                    raise lease.NotLeader(f"cursor {self.name} already at {row.seq} ≥ {seq}: another counter runs")
+                if row.seq >= seq:
+                    raise lease.NotLeader(f"cursor {self.cursor_name} already at {row.seq} ≥ {seq}: another counter runs")
                 row.seq, row.epoch, row.updated_at = seq, self.epoch, now
+            self.seen.record(s, ids or [], now)
         self.cursor = seq
-

@@ -1,20 +1,22 @@
 """The monitor's bus on NATS JetStream: ``publish`` stores events durably, ``subscribe`` names
 the handlers the counting leader feeds (``cursor.Counter``).
 
-Publishing: one JetStream message per event on ``<prefix>.events.<provider>.<service>`` with
-``Nats-Msg-Id`` set to the event id, sent concurrently and awaited together (``publish_async``),
-so ``publish`` returns only when every event is stored. JetStream drops a message whose id it
-saw within the stream's ``duplicate_window`` and says so in the PubAck; that replaces the
-database table the embedded ingest uses to refuse repeats, and it works across replicas (two
-replicas have two memories but one stream). ``publish`` returns how many were duplicates, which
-ingest reports as such. If NATS cannot store the batch, ``publish`` raises ``BusUnavailable``
-(HTTP 503) and the guard keeps the events in its spool and sends them again: nothing is marked
-seen before it is stored, so a retry is never mistaken for a duplicate.
+Publishing: the events of a batch are grouped by service and each group is one JetStream message
+(a JSON array) on ``<prefix>.events.<provider>.<service>``, with ``Nats-Msg-Id`` derived from the
+group's event ids; ``publish`` returns once every message is stored. One message per event
+would be simpler, but nats-py spends tens of µs on each message it receives, which made that the
+ceiling of counting (docs/benchmarks.md). JetStream drops a group it already stored (a request
+retried unchanged) and says so; ``publish`` returns how many events those held, and ingest
+reports them as duplicates. An event resent inside a *different* group is stored again and
+dropped by the counting leader (``seen.py``), so ingest cannot always tell; counting is exact
+either way. If NATS cannot store the batch, ``publish`` raises ``BusUnavailable`` (HTTP 503) and
+the guard keeps the events in its spool: nothing is marked as seen before it is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -94,7 +96,10 @@ class JetStreamBus:
         return event_subject(self.link.settings, self.provider_of(service) or "_", service)
 
     def publish(self, events: list[WireEvent]) -> int:
-        msgs = [(self.subject(e.service), _enc.encode(e), e.id) for e in events]
+        groups: dict[str, list[WireEvent]] = {}
+        for e in events:
+            groups.setdefault(e.service, []).append(e)
+        msgs = [(self.subject(svc), _enc.encode(evs), group_id([e.id for e in evs]), len(evs)) for svc, evs in groups.items()]
         try:
             dup = self.link.run(publish_all(self.link, msgs), timeout=self.timeout)
         except Exception as exc:  # noqa: BLE001 - NATS down, timeouts, no stream: all mean "not stored"
@@ -104,13 +109,20 @@ class JetStreamBus:
         return dup
 
 
-async def publish_all(link: NatsLink, msgs: list[tuple[str, bytes, str]], window: int = 2000) -> int:
-    """Publish (subject, payload, id) messages, at most ``window`` unacknowledged at a time;
-    returns how many JetStream recognised as duplicates. Raises if any was not stored."""
+def group_id(ids: list[str]) -> str:
+    """The message id of a group of events: the same events in the same order, the same id."""
+    return "g-" + hashlib.blake2b("\x00".join(ids).encode(), digest_size=16).hexdigest()
+
+
+async def publish_all(link: NatsLink, msgs: list[tuple[str, bytes, str, int]], window: int = 2000) -> int:
+    """Publish (subject, payload, message id, events in it); at most ``window`` unacknowledged at
+    a time. Returns how many events were in messages JetStream already had. Raises if any
+    message was not stored."""
     js = link.js
     dup = 0
     for start in range(0, len(msgs), window):
-        futs = [await js.publish_async(subj, payload, headers={"Nats-Msg-Id": mid}) for subj, payload, mid in msgs[start:start + window]]
-        for ack in await asyncio.wait_for(asyncio.gather(*futs), timeout=10):
-            dup += bool(ack.duplicate)
+        part = msgs[start:start + window]
+        futs = [await js.publish_async(subj, payload, headers={"Nats-Msg-Id": mid}) for subj, payload, mid, _ in part]
+        for ack, (_, _, _, n) in zip(await asyncio.wait_for(asyncio.gather(*futs), timeout=10), part):
+            dup += n if ack.duplicate else 0
     return dup

@@ -29,11 +29,19 @@ log = logging.getLogger(__name__)
 _MISSING = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 
 
-async def put_state(kv, view: dict[str, Any], *, force: bool = False) -> bool:  # noqa: ANN001
+async def put_state(kv, view: dict[str, Any], *, force: bool = False, known: dict | None = None) -> bool:  # noqa: ANN001
     """Write ``view`` unless the bucket already holds its version or a newer one (``force``:
-    write unless it holds exactly this view). True if written."""
+    write unless it holds exactly this view). True if written. ``known`` remembers the revision
+    and version this process last wrote per key: the common case (nobody else wrote since) is
+    then one round trip, a compare-and-set on that revision, instead of a read and a write."""
     key = switch_key(view["service"])
     data = orjson.dumps(view)
+    if known is not None and not force and key in known and known[key][1] < int(view["version"]):
+        try:
+            known[key] = (await kv.update(key, data, last=known[key][0]), int(view["version"]))
+            return True
+        except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.BadRequestError, nats.js.errors.APIError):
+            pass  # someone else wrote: read, then decide
     for _ in range(10):
         try:
             entry = await kv.get(key)
@@ -45,9 +53,11 @@ async def put_state(kv, view: dict[str, Any], *, force: bool = False) -> bool:  
                 return False
         try:
             if entry is None:
-                await kv.create(key, data)
+                rev = await kv.create(key, data)
             else:
-                await kv.update(key, data, last=entry.revision)
+                rev = await kv.update(key, data, last=entry.revision)
+            if known is not None:
+                known[key] = (rev, int(view["version"]))
             return True
         except (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.BadRequestError, nats.js.errors.APIError) as exc:
             log.debug("kv compare-and-set lost a race, retrying: %s", exc)
@@ -63,6 +73,7 @@ class KvPublisher:
         self.failed = 0
         self.dirty = threading.Event()  # a write failed: reconcile soon
         self._unsubscribe = None
+        self._known: dict[str, tuple[int, int]] = {}  # key → (revision, version) this process wrote last
 
     def attach(self) -> KvPublisher:
         self._unsubscribe = propagation.subscribe(self.on_change)
@@ -75,7 +86,7 @@ class KvPublisher:
 
     def on_change(self, change: dict[str, Any]) -> None:
         try:
-            if self.link.run(put_state(self.kv, change), timeout=self.timeout):
+            if self.link.run(put_state(self.kv, change, known=self._known), timeout=self.timeout):
                 self.written += 1
         except Exception as exc:  # noqa: BLE001 - the DB holds it; reconciliation repairs the bucket
             self.failed += 1
