@@ -10,7 +10,6 @@ import httpx
 
 from fenghuo.api.server import ServerThread
 from fenghuo.guard.cli import build_gateway
-from fenghuo.replay.server import BackgroundServer
 
 from .conftest import FAST, command
 from .helpers import WordCheck, wait_for

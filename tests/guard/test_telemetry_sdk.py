@@ -70,7 +70,6 @@ def test_events_accepted_by_the_control_plane(control, token):
 
 def test_enforcement_answer_and_laggards(control, token):
     guards = [Guard("open-chat", control.url, token, checks=None, instance=f"g{i}", ack_seconds=0.2) for i in range(3)]
-    admin = control._admin_token if hasattr(control, "_admin_token") else None
     try:
         assert all(g.wait_connected(5) for g in guards)
         v = command(control, "open-chat", "pause")["version"]
@@ -95,7 +94,6 @@ def test_enforcement_answer_and_laggards(control, token):
     finally:
         for g in guards:
             g.close(timeout=1)
-    del admin
 
 
 def test_sdk_context_manager_decorators_and_refusals(control, token, receiver):

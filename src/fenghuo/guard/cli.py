@@ -92,6 +92,6 @@ def register(root: click.Group) -> None:
                    f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
                    f"→ http://{host}:{port}/v1", err=True)
         try:
-            uvicorn.run(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+            uvicorn.run(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on", proxy_headers=False)
         finally:
             gw.guard.close()
