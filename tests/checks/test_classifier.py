@@ -76,8 +76,9 @@ def test_train_from_dir_reports_dev(shared, tmp_path):
 
 
 def test_ngram_buckets_follow_their_definition():
-    """h_1 = c + 1, h_n = h_(n-1)·P + c[i+n-1] + n (mod 2^64), bucket = (h·MIX mod 2^64) >> (64 − bits):
-    the vectorised version must match, or a trained model silently scores different features."""
+    """1-gram c[i]; 2-gram c[i] + c[i+1]·2^32; 3-gram (c[i+1] + c[i+2]·2^32)·P + c[i] (mod 2^64);
+    bucket = (key·MIX mod 2^64) >> (64 − bits): the vectorised version (overlapping uint64 views)
+    must match, or a trained model silently scores different features."""
     import numpy as np
 
     from fenghuo.checks.classifier.features import ngram_buckets
@@ -86,10 +87,26 @@ def test_ngram_buckets_follow_their_definition():
     mask, mix, p = (1 << 64) - 1, 0x9E3779B97F4A7C15, 1000003
     for text in ["", "赌", "赌博", "今天天气很好，我们去公园", "a b*c 賭博!!"]:
         c = [int(x) for x in default_normaliser().normalise(text).codes]
-        want, prev = [], [(x + 1) & mask for x in c]
-        want += prev
-        for n in range(2, 4):
-            prev = [(prev[i] * p + c[i + n - 1] + n) & mask for i in range(len(c) - n + 1)]
-            want += prev
-        want = [((h * mix) & mask) >> (64 - 20) for h in want]
-        assert ngram_buckets(np.array(c, dtype=np.uint32), 3, 20).tolist() == want, text
+        keys = list(c)
+        keys += [c[i] + (c[i + 1] << 32) for i in range(len(c) - 1)]
+        keys += [((c[i + 1] + (c[i + 2] << 32)) * p + c[i]) & mask for i in range(len(c) - 2)]
+        for bits in (18, 20):
+            want = [((h * mix) & mask) >> (64 - bits) for h in keys]
+            assert ngram_buckets(np.array(c, dtype=np.uint32), 3, bits).tolist() == want, text
+        # A slice (non-contiguous or offset input) gives the same keys as a copy.
+        arr = np.array(c + c, dtype=np.uint32)[len(c):]
+        assert ngram_buckets(arr, 3, 18).tolist() == ngram_buckets(np.array(c, dtype=np.uint32), 3, 18).tolist()
+
+
+def test_old_format_model_is_refused_with_a_retrain_hint(cold_model, tmp_path):
+    import json
+
+    path = cold_model.save(tmp_path / "m.npz")
+    with np.load(path) as z:
+        meta = json.loads(str(z["meta"]))
+        weights = z["weights"]
+    meta["format"] = "fenghuo-classifier-1"
+    old = tmp_path / "old.npz"
+    np.savez_compressed(old, weights=weights, meta=np.array(json.dumps(meta)))
+    with pytest.raises(ValueError, match="retrain"):
+        Model.load(old)

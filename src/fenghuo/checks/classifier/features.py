@@ -1,8 +1,18 @@
 """Hashed character n-grams of normalised text, in a few whole-array operations.
 
-The n-gram hash is a rolling polynomial over the normalised code points (so ``賭博`` and
-``赌博`` share features, and inserted separators do not break them), mixed by a multiplicative
-hash into ``2**bits`` buckets. The same function is used for training and scoring.
+The n-gram key is built from the normalised code points (so ``賭博`` and ``赌博`` share
+features, and inserted separators do not break them), mixed by a multiplicative hash into
+``2**bits`` buckets. The same function is used for training and scoring.
+
+Why this definition (format 2): the per-message cost is numpy call overhead (~1 µs a call on
+a 1 KB message), not arithmetic. A bigram of two uint32 codes *is* one uint64 — an
+overlapping view of the code array at a 4-byte stride, no arithmetic at all — and a trigram is
+one multiply-add on that view. That is 8 calls where the rolling polynomial of format 1 took
+13 plus a cast: measured 19.5 vs 25.0 µs per 1 KB message under the same load (A/B,
+interleaved). COLD dev accuracy 0.9095 vs 0.9115 at 2^20 buckets, F1 0.9078 vs 0.9098 (−0.2
+points: different keys, so different collisions; at 2^18 buckets 0.9090 / 0.9074).
+The view reads the machine's byte order: a model trained on a big-endian machine would not
+score the same features on a little-endian one (every supported platform is little-endian).
 """
 
 from __future__ import annotations
@@ -12,37 +22,35 @@ import scipy.sparse as sp
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _P = np.uint64(1000003)
-_ONE = np.uint64(1)
+_U64 = np.dtype(np.uint64)
 
 
 def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
-    """Bucket ids of all character 1..max_n-grams of ``codes`` (with repetition), as int64.
+    """Bucket ids of all character 1..max_n-grams (max_n ≤ 3) of ``codes``, with repetition, as int64.
 
-    Written for the per-message cost, which is numpy call overhead (~1 µs a call on a 1 KB
-    message), not arithmetic: all hashes go into one preallocated buffer with in-place
-    ufuncs (13 calls for trigrams, against ~25 plus an ``errstate`` context before). Integer
-    array ufuncs wrap around silently, so no ``errstate`` is needed. The values are exactly
-    the previous definition's: h_1 = c + 1, h_n = h_(n-1)·P + c[n-1:] + n, bucket = (h·MIX) >> (64 − bits).
+    Keys (mod 2^64): 1-gram ``c[i]``; 2-gram ``c[i] + c[i+1]·2^32``; 3-gram
+    ``(c[i+1] + c[i+2]·2^32)·P + c[i]``; bucket = ``(key·MIX mod 2^64) >> (64 − bits)``.
     """
+    if not 1 <= max_n <= 3:
+        raise ValueError(f"n-grams of length 1..3 are supported, got {max_n}")
+    codes = np.ascontiguousarray(codes, dtype=np.uint32)
     size = codes.size
-    top = min(max_n, size)
-    if top == 0:
+    if size == 0:
         return np.empty(0, dtype=np.int64)
-    c = codes.astype(np.uint64)
-    buf = np.empty(top * size - top * (top - 1) // 2, dtype=np.uint64)
-    prev = buf[:size]
-    np.add(c, _ONE, out=prev)
-    at = size
-    for n in range(2, top + 1):
-        m = size - n + 1
-        h = buf[at : at + m]
-        np.multiply(prev[:m], _P, out=h)
-        h += c[n - 1 :]
-        h += np.uint64(n)
-        prev, at = h, at + m
-    buf *= _MIX
+    n2 = size - 1 if max_n >= 2 else 0
+    n3 = size - 2 if max_n >= 3 and size >= 3 else 0
+    buf = np.empty(size + n2 + n3, dtype=np.uint64)
+    buf[:size] = codes
+    if n2:
+        pairs = np.ndarray((n2,), _U64, codes, 0, (4,))  # c[i] | c[i+1] << 32, zero-copy
+        buf[size : size + n2] = pairs
+        if n3:
+            tri = buf[size + n2 :]
+            np.multiply(pairs[1:], _P, out=tri)
+            tri += codes[:-2]
+    buf *= _MIX  # integer ufuncs wrap around silently: no errstate needed
     buf >>= np.uint64(64 - bits)
-    return buf.view(np.int64)  # < 2**bits after the shift, so exact; ``take`` casts uint64 (+0.6 µs)
+    return buf.view(np.int64)  # < 2**bits after the shift, so exact
 
 
 def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.csr_matrix:

@@ -18,7 +18,10 @@ import numpy as np
 from fenghuo.checks.classifier.features import ngram_buckets
 from fenghuo.platform.paths import data_dir
 
-FORMAT = "fenghuo-classifier-1"
+# Format 2: the n-gram keys of ``features`` (format 1 used a rolling polynomial; its models
+# would score different buckets, so they are refused with a request to retrain).
+FORMAT = "fenghuo-classifier-2"
+_SUM = np.add.reduce
 
 
 def default_model_path() -> Path:
@@ -38,7 +41,10 @@ class Model:
         if codes.size == 0:
             return 1.0 / (1.0 + math.exp(-self.bias))
         g = ngram_buckets(codes, self.max_n, self.bits)
-        z = self.bias + float(self.weights.take(g).sum()) / math.sqrt(g.size)
+        # ``np.add.reduce`` rather than ``.sum()``: skips a Python-level wrapper (~1 µs).
+        # float32 weights: float16 halves the table but numpy sums it in software (measured
+        # 17.6 vs 7.4 µs for take+sum per 1 KB message).
+        z = self.bias + float(_SUM(self.weights.take(g))) / math.sqrt(g.size)
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def save(self, path: Path) -> Path:
@@ -60,5 +66,5 @@ class Model:
         except (ValueError, KeyError, OSError) as exc:
             raise ValueError(f"{path}: not a fenghuo classifier model ({exc}) / 模型文件无效") from None
         if meta.get("format") != FORMAT or weights.size != 1 << int(meta["bits"]):
-            raise ValueError(f"{path}: unsupported model format {meta.get('format')!r} / 模型格式不支持")
+            raise ValueError(f"{path}: unsupported model format {meta.get('format')!r}; retrain with `fenghuo classifier train` / 模型格式不支持，请重新训练")
         return cls(weights, float(meta["bias"]), int(meta["max_n"]), int(meta["bits"]), meta)
