@@ -155,7 +155,7 @@ class Counter:
             while self.rebuilt < self.rebuild_max:
                 try:
                     msgs = self.link.run(psub.fetch(self.batch, timeout=1.0), timeout=10)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):
                     return
                 pairs, done = [], False
                 for m in msgs:
@@ -203,10 +203,17 @@ class Counter:
                 stop.wait(0.5)
 
     async def _fetch(self) -> list:
+        """Wait up to 0.5 s for one message, then take what else is there within 5 ms. (A single
+        ``fetch(batch)`` holds a lone message until the batch fills or its timeout ends, which
+        put up to 0.5 s between an event and its warning.)"""
         try:
-            return await self._psub.fetch(self.batch, timeout=0.5)
-        except nats.errors.TimeoutError:
+            first = await self._psub.fetch(1, timeout=0.5)
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
             return []
+        try:
+            return first + await self._psub.fetch(self.batch - 1, timeout=0.005)
+        except (nats.errors.TimeoutError, TimeoutError):
+            return first
 
     def _process(self, msgs: list) -> bool:
         """Count one batch of messages; False if it does not start right after the cursor (a gap).
