@@ -1,15 +1,17 @@
 """Counting every event exactly once, whatever replicas come and go: a cursor over stream
-sequences, advanced in PostgreSQL under the leader's lease.
+sequences and the set of counted event ids, both written in PostgreSQL under the leader's lease.
 
 Only the replica holding the lease counts (its indicators feed warning evaluation, which must
-happen once). It reads the durable consumer strictly in stream order; for each batch it hands
-the events to the bus's handlers (indicators, then rules), then writes ``seq`` of the batch's
-last message to ``scale_cursors`` in a transaction that first checks the lease epoch
-(``lease.require``), then acknowledges the messages. So:
+happen once). It reads the durable consumer strictly in stream order; for each batch of
+messages it drops events already counted (``seen.py``), writes the last message's ``seq`` to
+``scale_cursors`` and the new ids to ``monitor_seen`` in one transaction that first checks the
+lease epoch (``lease.require``), then hands the events to the bus's handlers (indicators, then
+rules), then acknowledges. So:
 
 - a redelivery of anything at or below the cursor (an ack lost when NATS restarted) is skipped;
-- a new leader (re)creates the durable consumer at ``cursor + 1``: what the dead leader counted
-  and recorded is not counted again, what it did not record is counted now;
+- an event resent inside another message is recognised by its id;
+- a new leader (re)creates the durable consumer at ``cursor + 1``: what the dead leader
+  recorded is not counted again, what it did not record is counted now;
 - if the first message of a batch is not ``cursor + 1`` (a fetch lost in a NATS restart left a
   gap that JetStream would only redeliver after ``ack_wait``), the consumer is recreated at
   ``cursor + 1`` instead of counting past the gap;
@@ -17,10 +19,10 @@ last message to ``scale_cursors`` in a transaction that first checks the lease e
 - a new leader first replays the last ``horizon`` seconds of the stream up to the cursor into
   its indicators (not its rules), so its windows hold what the dead leader's held (``_replay``).
 
-Stream sequences are contiguous for our subjects: duplicates are dropped before they get one,
-and retention only removes from the front (docs/scale.md: "Limits and retention").
+Stream sequences are contiguous for our subjects: a repeated message is dropped before it gets
+one, and retention only removes from the front (docs/scale.md: "Limits and retention").
 
-"Counted" means: applied to the leader's indicators and covered by the cursor.
+"Counted" means: recorded under the cursor and applied to the leader's indicators.
 """
 
 from __future__ import annotations
