@@ -74,3 +74,32 @@ def test_precision_and_recall_on_a_generated_set():
     for kind, r in res.items():
         assert r["recall"] >= 0.95, (kind, r)
         assert r["precision"] >= 0.95, (kind, r)
+
+
+def test_hint_prescan_finds_exactly_what_the_full_scan_finds(monkeypatch):
+    """The pre-scan (``_first_hint``) only skips text where no match can start: compare with
+    the full pattern from position 0 on generated PII, long e-mail local parts, IPv6 whose
+    first ':' comes after hex digits, plates after common province characters, Unicode digits."""
+    import random
+
+    from fenghuo.checks import pii
+
+    rng = random.Random(7)
+    filler = ["今天新闻说", "云南", "川菜很好吃", "京", "abc", " ", "，", "新A", "ab.cd+ef", "٣", "１２"]
+    texts = [t for t, _ in generate(300, seed=11)]
+    texts += [
+        "联系" + "a" * 63 + "@example.com",
+        "联系" + "a" * 70 + "@example.com",
+        "地址 fe80::1 和 2001:db8::8a2e:370:7334",
+        "新车牌京A12345，云B·D1234",
+        "号码＋86 138 0013 8000 和 ٣.٣.٣.٣",
+    ]
+    for _ in range(300):
+        parts = [rng.choice(filler) for _ in range(rng.randint(0, 6))]
+        parts.insert(rng.randint(0, len(parts)), rng.choice(texts))
+        texts.append("".join(parts))
+    check = PIICheck()
+    fast = [check.find(t) for t in texts]
+    monkeypatch.setattr(pii, "_first_hint", lambda text: 0)
+    assert fast == [check.find(t) for t in texts]
+    assert any(fast)

@@ -51,6 +51,31 @@ _PATTERN = re.compile(
     )
     + ")"
 )
+# A pre-scan for the characters some part of every PII match needs: a decimal digit (``\d``,
+# as in the pattern), ``@`` (e-mail), ``:`` (IPv6) or a plate's province character. 70 % of
+# 1 KB cuts of COLD dev contain none, and one character class with a fast search costs
+# 0.4 µs per message against 10.5 µs for the full pattern (whose lookahead admits every
+# ASCII letter). (Spelling the digits out as a class of ~700 characters measured 111 µs:
+# ``\d`` is the fast form.) No match can start more than ``_BACK`` characters before the
+# first such character (an e-mail's local part: 64), so the full scan starts there;
+# lookbehinds still see the text before that position, so the findings are identical.
+# A province character counts only when a plate letter follows it (新, 云, 川 … are common
+# words: with them 30 % of messages took the full scan, without them 14 %).
+_HINT = re.compile(rf"[\d@:{_PLATE_PROVINCES}]")
+_PROVINCE_SET = frozenset(_PLATE_PROVINCES)
+_PLATE_LETTERS = frozenset("ABCDEFGHJKLMNPQRSTUVWXYZ")
+_BACK = 64
+
+
+def _first_hint(text: str) -> int:
+    """Position of the first character a PII match needs (see ``_HINT``), or -1."""
+    pos = 0
+    while (h := _HINT.search(text, pos)) is not None:
+        i = h.start()
+        if text[i] not in _PROVINCE_SET or text[i + 1 : i + 2] in _PLATE_LETTERS:
+            return i
+        pos = i + 1
+    return -1
 TYPES = ("cn_id", "mobile", "bank_card", "email", "ipv4", "ipv6", "passport", "plate")
 
 
@@ -161,7 +186,10 @@ class PIICheck:
 
     def find(self, text: str, base: int = 0) -> list[Finding]:
         out: list[Finding] = []
-        for m in _PATTERN.finditer(text):
+        hint = _first_hint(text)
+        if hint < 0:
+            return out
+        for m in _PATTERN.finditer(text, max(hint - _BACK, 0)):
             kind = m.lastgroup
             s = m.group()
             check = _VALIDATORS.get(kind)
