@@ -164,3 +164,47 @@ def _kinds(db) -> list[str]:  # noqa: ANN001
 
     with db.reader() as s:
         return [e.kind for e in s.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars()]
+
+
+def test_guard_watch_survives_a_nats_restart(pg, own_nats, prefix):
+    """After NATS restarts, a guard's watch is made again and a change made meanwhile arrives."""
+    from fenghuo.guard.telemetry import NullSink
+    from fenghuo.scale.acks import Heartbeat
+    from fenghuo.scale.guardwire import nats_guard
+
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    control = NatsLink(NatsSettings(servers=[own_nats.url]).with_prefix(prefix), name="control").connect()
+    guards = NatsLink(NatsSettings(servers=[own_nats.url]).with_prefix(prefix), name="guards").connect()
+    try:
+        control.ensure_stream()
+        publisher = KvPublisher(control, timeout=1.0).attach()
+        reconcile(db, control)
+        beat = Heartbeat(control, every=0.2).start()
+        g = nats_guard("a-chat", guards, lease=30, failsafe="closed", provider="pa", checks=None, sink=NullSink())
+        assert g.follower.connected.wait(10) and g.state().state == "running"
+        own_nats.kill()
+        switch.execute(db, ADMIN, "a-chat", "pause", "paused while NATS is down")  # the bucket write fails or waits
+        own_nats.start()
+        deadline = time.monotonic() + 15
+        while g.state().state != "paused" and time.monotonic() < deadline:
+            if publisher.dirty.is_set():
+                try:
+                    reconcile(db, control)  # what the leader does after a failed write
+                    publisher.dirty.clear()
+                except Exception:  # noqa: BLE001 - NATS still coming back
+                    pass
+            time.sleep(0.1)
+        assert (g.state().state, g.state().version, g.state().failsafe) == ("paused", 2, False)
+        switch.execute(db, ADMIN, "a-chat", "stop", "and a change after the restart")
+        deadline = time.monotonic() + 5
+        while g.state().state != "stopped" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert g.state().state == "stopped"
+        g.follower.stop()
+        beat.stop()
+        publisher.detach()
+    finally:
+        guards.close()
+        drop(control)
