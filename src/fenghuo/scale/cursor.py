@@ -87,10 +87,12 @@ class Counter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._psub = None
+        self.ready = threading.Event()  # bound and replayed: the windows are whole, rules may be evaluated
 
     # -- life ---------------------------------------------------------------------------------
     def start(self, epoch: int) -> None:
         self.stop()
+        self.ready.clear()
         self.epoch = epoch
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True, name="fenghuo-counter")
@@ -98,6 +100,7 @@ class Counter:
 
     def stop(self) -> None:
         self._stop.set()
+        self.ready.clear()
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         self._thread = None
@@ -191,8 +194,11 @@ class Counter:
                     self._bind()
                     bound = True
                     if not replayed:
-                        replayed = True
+                        # retried if NATS fails half-way (the windows may then hold part of it twice:
+                        # better than a leader that never evaluates)
                         self._replay()
+                        replayed = True
+                        self.ready.set()
                 msgs = self.link.run(self._fetch(), timeout=10)
                 if msgs and not self._process(msgs):
                     bound = False  # a gap: start again at cursor + 1

@@ -123,7 +123,8 @@ async def lifespan(app: FastAPI):
         duties.stop()
 
     keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=gain, on_lose=lose)
-    leading = lambda: keeper.leading  # noqa: E731
+    # Lead only once the windows are rebuilt: a tick on empty windows could resolve live warnings.
+    leading = lambda: keeper.leading and counter.ready.is_set()  # noqa: E731
     if engine is not None:
         engine.active = engine.notifier.active = leading
     response = getattr(app.state, "response", None)  # the plan executor's thread (fenghuo.response.runtime)
