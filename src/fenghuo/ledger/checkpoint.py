@@ -9,7 +9,6 @@ a later ledger must still contain that entry with that hash.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -18,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fenghuo.ledger.chain import canonical, verify_chain
 from fenghuo.platform.errors import Invalid
+from fenghuo.platform import keys
 from fenghuo.platform.paths import data_dir
 
 FORMAT = "fenghuo-checkpoint/1"
@@ -34,27 +33,14 @@ def key_path() -> Path:
 
 def load_or_create_key(path: Path | None = None) -> Ed25519PrivateKey:
     """The deployment's signing key; created (mode 0600) on first use."""
-    path = path or key_path()
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise Invalid(f"{path} 不是 Ed25519 私钥", f"{path} is not an Ed25519 private key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    return key
+    return keys.load_or_create(path or key_path())
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return keys.raw_public(key)
 
 
-def key_id(public: bytes) -> str:
-    return hashlib.sha256(public).hexdigest()[:16]
+key_id = keys.key_id
 
 
 @dataclass(frozen=True)
