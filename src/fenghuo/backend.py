@@ -7,7 +7,6 @@ holds everything); the remote one acts as whoever the bearer token names.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any

@@ -11,7 +11,7 @@ from fenghuo.control import gates, switch
 from fenghuo.control.gates import GateResult
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
-from tests.foundation.fixtures import ADMIN, AUDITOR, OP_A, OP_A2, OP_B, REG_BJ, REG_SH, SYSTEM, seed
+from tests.foundation.fixtures import AUDITOR, OP_A, OP_A2, OP_B, REG_BJ, REG_SH, SYSTEM, seed
 
 
 class PassingGate:

@@ -22,7 +22,7 @@ from fenghuo.alerts import dispatch, listeners, store
 from fenghuo.alerts.config import AlertsConfig
 from fenghuo.alerts.evaluate import Baseline, measure
 from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, WarningState, advance, start
-from fenghuo.alerts.models import NotificationRow, SilenceRow, WarningRow
+from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.notify import Notifier
 from fenghuo.alerts.rules import Rule
 from fenghuo.alerts.silence import matches

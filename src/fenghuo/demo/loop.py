@@ -121,7 +121,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
 
         step("上游开始给出不安全回答，用户投诉", "the model turns unsafe; users complain")
         httpx.post(live.upstream.url + "/admin/mode", json={"mode": "unsafe"}).raise_for_status()
-        t0, complaints, fired = time.monotonic(), 0, None
+        complaints, fired = 0, None
         for i in range(12, 40):
             raw = live.ask(i)
             if raw.status_code != 200:  # 503 once the plan pauses the service
