@@ -56,10 +56,12 @@ class _Compiled:
     is_allow_list: list[bool] = field(default_factory=list)
     ascii_list: list[bool] = field(default_factory=list)
     templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
+    allow_ids: frozenset = frozenset()  # pattern ids of allow-list words
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
         object.__setattr__(self, "ascii_list", self.ascii_word.tolist())
+        object.__setattr__(self, "allow_ids", frozenset(np.flatnonzero(self.is_allow).tolist()))
         t = self.templates
         by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
         object.__setattr__(self, "templates_by_pid", by_pid)

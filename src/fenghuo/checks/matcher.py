@@ -56,8 +56,9 @@ def _codes(word: str) -> np.ndarray:
 
 def pack3(codes: np.ndarray) -> np.ndarray:
     """Normalised 4-byte codes → the 3-bytes-per-character form hyperscan scans (one copy;
-    a structured-dtype view copies 2.3× faster than slicing a (n, 4) byte view)."""
-    return np.ascontiguousarray(np.ascontiguousarray(codes, dtype=np.uint32).view(_V3)["b"])
+    a structured-dtype view copies 2.3× faster than slicing a (n, 4) byte view; ``.copy()``
+    rather than a second ``ascontiguousarray``: 2.4 -> 2.05 µs per 1 KB message)."""
+    return np.ascontiguousarray(codes, dtype=np.uint32).view(_V3)["b"].copy()
 
 
 class HyperscanEngine:
