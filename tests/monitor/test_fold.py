@@ -201,3 +201,31 @@ def test_histogram_answers_as_ddsketch():
     for q in (0.0, 0.001, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0):
         ours, theirs = h.quantile(q), sk.get_quantile_value(q)
         assert ours == pytest.approx(theirs, rel=2 * RELATIVE_ACCURACY, abs=1e-300), q
+
+
+@pytest.mark.parametrize("shape", ["in-order", "shuffled", "ties", "naive", "mixed-zones", "future"])
+def test_one_second_batches_keep_each_instance_latest(shape):
+    """Within one second the fold skips per-event times; the latest event of each guard
+    instance (ties: the later one in the batch) must still win, whatever the order."""
+    rng = random.Random(shape)
+    base = T0 + 0.001
+    offsets = [i * 0.0009 for i in range(1000)]
+    if shape == "shuffled":
+        rng.shuffle(offsets)
+    if shape == "ties":
+        offsets = [round(o, 1) for o in offsets]
+        rng.shuffle(offsets)
+    now = base + 2 if shape != "future" else base + 0.5
+    batch = []
+    for i, o in enumerate(offsets):
+        when = datetime.fromtimestamp(base + o, timezone.utc)
+        if shape == "naive" or (shape == "mixed-zones" and i % 3 == 0):
+            when = when.replace(tzinfo=None) if shape == "naive" else when.astimezone(timezone(timedelta(hours=8)))
+        batch.append(WireEvent(id=f"e{i}", type=EventType.call, service="a", time=when, instance=f"g{i % 7}",
+                               state_version=i, latency_ms=float(i)))
+    for svc in "bc":
+        batch.append(WireEvent(id=svc, type=EventType.complaint, service=svc, time=datetime.fromtimestamp(base, timezone.utc)))
+    ind, ref = Indicators(WINDOWS), Reference()
+    ind.apply(batch, now)
+    ref.apply(batch, now)
+    _compare(ind, ref, now)

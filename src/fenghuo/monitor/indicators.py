@@ -15,9 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from fenghuo.monitor.fold import epochs, fold, groups, instances
+from fenghuo.monitor.fold import partials
 from fenghuo.monitor.window import Bucket, Window
 from fenghuo.monitor.wire import WireEvent
 
@@ -134,9 +132,7 @@ class Indicators:
         events = events if isinstance(events, list) else list(events)
         if not events:
             return set()
-        times = np.minimum(epochs(events), now)  # allowed clock skew: count it now, not in a future bucket
-        parts = [(service, second, fold(evs)) for service, second, evs in groups(events, times.astype(np.int64))]
-        seen = instances(events, times)
+        parts, seen = partials(events, now)
         touched: set[str] = set()
         with self.lock:
             self.events_applied += len(events)

@@ -15,7 +15,7 @@ from typing import Any
 from fenghuo.monitor.bus import Bus, InProcessBus
 from fenghuo.monitor.dedup import Dedup
 from fenghuo.monitor.directory import Directory
-from fenghuo.monitor.fold import epochs
+from fenghuo.monitor.fold import epochs, time_range
 from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
 from fenghuo.platform.auth import Actor, Role
@@ -101,14 +101,14 @@ class Monitor:
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
         names = {e.service for e in events}
         services = self.directory.lookup(names)
-        times = epochs(events) if events else None
-        # Whole-batch checks first (per service, and the batch's time range); only a batch with
-        # something to refuse is walked event by event, so the common batch costs no per-event
-        # Python work here.
+        # Whole-batch checks first (per service, and the batch's earliest and latest time); only
+        # a batch with something to refuse is walked event by event, so the common batch costs
+        # no per-event Python work here.
         refused = {n for n in names if n not in services
                    or (actor.role is Role.operator and services[n].provider != actor.provider_id)}
-        if refused or (times is not None and (times.min() < oldest or times.max() > newest)):
-            keep = self._check_each(events, indices or range(len(events)), times, services, actor, now, oldest, newest, result)
+        span = time_range(events) if events else (now, now)
+        if refused or span is None or span[0] < oldest or span[1] > newest:
+            keep = self._check_each(events, indices or range(len(events)), epochs(events), services, actor, now, oldest, newest, result)
             events = [e for e, k in zip(events, keep) if k]
         checked = len(events)
         with self._lock:
