@@ -114,7 +114,7 @@ def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:  # 
 
     sub = link.run(listen())
     fleet = [subprocess.Popen([sys.executable, "-m", "bench.scale_fleet", "--url", NATS, "--prefix", setup.prefix, "--service", "svc-0",
-                               "--count", "25", "--name", f"p{p}", "--ack-seconds", "60"], stdin=subprocess.PIPE,
+                               "--count", "25", "--name", f"p{p}", "--ack-seconds", "60", "--quiet"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for p in range(4)]
     try:
         for p in fleet:

@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--provider", default="pa")
     ap.add_argument("--ack-seconds", type=float, default=5.0)
     ap.add_argument("--name", default="fleet")
+    ap.add_argument("--quiet", action="store_true", help="no state lines (benchmarks: nobody reads them)")
     a = ap.parse_args()
 
     from fenghuo.guard.telemetry import NullSink
@@ -64,7 +65,8 @@ def main() -> None:
                                     "t": time.time()}))
             time.sleep(0.05)
 
-    threading.Thread(target=watch, daemon=True).start()
+    if not a.quiet:
+        threading.Thread(target=watch, daemon=True).start()
     sys.stdin.read()  # until the parent closes our stdin
     for g in guards:
         g.follower.stop()

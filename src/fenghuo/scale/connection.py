@@ -177,5 +177,16 @@ class NatsLink:
                 self.run(self.nc.close(), timeout=3)
             except Exception:  # noqa: BLE001 - closing a dead link
                 pass
+
+        async def cancel_rest() -> None:  # watchers, heartbeats: end them rather than leave them pending
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self.run(cancel_rest(), timeout=3)
+        except Exception:  # noqa: BLE001
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=3)
