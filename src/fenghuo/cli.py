@@ -26,6 +26,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.guard.cli",
     "fenghuo.response.cli",
     "fenghuo.recovery.cli",
+    "fenghuo.scale.cli",
     "fenghuo.demo",
 ]
 
