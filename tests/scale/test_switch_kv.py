@@ -64,6 +64,8 @@ class Fleet:
 
 
 def test_pause_reaches_guards_in_several_processes_acknowledged(pg, shared_link, prefix):
+    """100 guard instances in 4 processes watch the bucket; 20 commands (throttles, then a pause)
+    each reach all 100, acknowledged over NATS; the instance book says all enforce the pause."""
     db = pg.make()
     db.upgrade()
     seed(db)
@@ -72,32 +74,38 @@ def test_pause_reaches_guards_in_several_processes_acknowledged(pg, shared_link,
     book = InstanceBook(db, flush_seconds=0.2)
     acks = AckListener(link, book).start()
     reconcile(db, link)  # the bucket starts with the registry's states
-    fleet = Fleet(link.settings.servers[0], prefix, "a-chat", processes=3, per=10)
+    fleet = Fleet(link.settings.servers[0], prefix, "a-chat", processes=4, per=25)
     try:
-        fleet.wait(lambda d: d["state"] == "running" and d["version"] == 1, 30)
-        arrivals: list[float] = []
+        fleet.wait(lambda d: d["state"] == "running" and d["version"] == 1, 100, 30)
+        arrivals: dict[int, list[float]] = {}
 
         async def listen():  # noqa: ANN202
             async def cb(msg):  # noqa: ANN001, ANN202
-                if orjson.loads(msg.data)["version"] == 2:
-                    arrivals.append(time.perf_counter())
+                arrivals.setdefault(orjson.loads(msg.data)["version"], []).append(time.perf_counter())
             return await link.nc.subscribe(f"{link.settings.acks_subject}.>", cb=cb)
 
         sub = link.run(listen())
-        sent = time.perf_counter()
-        view = switch.execute(db, ADMIN, "a-chat", "pause", "scale test: pause reaches all")
-        assert view["version"] == 2 and publisher.written >= 1
-        fleet.wait(lambda d: d["state"] == "paused" and d["version"] == 2, 30)
-        deadline = time.monotonic() + 5
-        while len(arrivals) < 30 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(arrivals) >= 30
-        worst = (max(arrivals[:30]) - sent) * 1000
-        assert worst < 1000, f"slowest acknowledgement {worst:.0f} ms"  # the 50 ms p99 is the benchmark's (bench_scale)
+        worst = []
+        for i in range(20):
+            sent = time.perf_counter()
+            if i < 19:
+                view = switch.execute(db, ADMIN, "a-chat", "throttle", f"scale test {i}", rate=i + 1)
+            else:
+                view = switch.execute(db, ADMIN, "a-chat", "pause", "scale test: pause reaches all")
+            v = view["version"]
+            deadline = time.monotonic() + 10
+            while len(arrivals.get(v, [])) < 100 and time.monotonic() < deadline:
+                time.sleep(0.002)
+            assert len(arrivals.get(v, [])) >= 100, f"v{v}: {len(arrivals.get(v, []))}/100 acknowledgements"
+            worst.append((max(arrivals[v][:100]) - sent) * 1000)
+        assert publisher.written == 20 and publisher.failed == 0
+        fleet.wait(lambda d: d["state"] == "paused" and d["version"] == 21, 100, 10)
+        # the 50 ms p99 is the benchmark's (bench_scale, 1,000 commands); here: all arrive, none late by seconds
+        assert max(worst) < 2000, f"slowest full acknowledgement {max(worst):.0f} ms"
         time.sleep(0.5)
         book.flush()
         enf = book.enforcement(ADMIN, "a-chat")
-        assert enf["all_enforce"] and enf["instances"] == 30, enf
+        assert enf["all_enforce"] and enf["instances"] == 100 and enf["state"] == "paused", enf
         link.run(sub.unsubscribe())
     finally:
         fleet.close()
