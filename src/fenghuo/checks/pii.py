@@ -76,6 +76,8 @@ def _first_hint(text: str) -> int:
             return i
         pos = i + 1
     return -1
+
+
 TYPES = ("cn_id", "mobile", "bank_card", "email", "ipv4", "ipv6", "passport", "plate")
 
 

@@ -22,6 +22,7 @@ from fenghuo.platform.paths import data_dir
 # would score different buckets, so they are refused with a request to retrain).
 FORMAT = "fenghuo-classifier-2"
 _SUM = np.add.reduce
+_ONES = np.ones(1 << 14, dtype=np.float32)  # covers a ~5 KB message's n-grams; longer ones use _SUM
 
 
 def default_model_path() -> Path:
@@ -41,10 +42,13 @@ class Model:
         if codes.size == 0:
             return 1.0 / (1.0 + math.exp(-self.bias))
         g = ngram_buckets(codes, self.max_n, self.bits)
-        # ``np.add.reduce`` rather than ``.sum()``: skips a Python-level wrapper (~1 µs).
-        # float32 weights: float16 halves the table but numpy sums it in software (measured
-        # 17.6 vs 7.4 µs for take+sum per 1 KB message).
-        z = self.bias + float(_SUM(self.weights.take(g))) / math.sqrt(g.size)
+        # The sum as a dot product with ones (BLAS): numpy's reduction machinery costs more
+        # than the sum itself on ~1000 values (take+dot 2.0 vs take+sum 2.8 µs CPU per 1 KB
+        # message, interleaved A/B). float32 weights: float16 halves the table but numpy sums
+        # it in software (measured 17.6 vs 7.4 µs for take+sum).
+        w = self.weights.take(g)
+        total = w.dot(_ONES[: g.size]) if g.size <= _ONES.size else _SUM(w)
+        z = self.bias + float(total) / math.sqrt(g.size)
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def save(self, path: Path) -> Path:
