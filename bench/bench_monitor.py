@@ -244,6 +244,9 @@ def run(quick: bool) -> str:
            "process (uvicorn's thread, the alerts threads; the client is another process) is what one core of "
            f"its own would sustain: **{idle:,.0f} events/s — target {verdict}** (still an underestimate under "
            "load: shared caches and the other hyperthread slow each instruction).", "",
+           "Before the batch fold (commit 7778d07 under this same benchmark, 2026-11-29, load 7.7–11): HTTP "
+           "28,652 and 31,172 events/s wall, 64,860 and 66,680 per server CPU-second (0.52× `json.loads` by CPU); "
+           "in-process 20,796 and 29,664 wall, 69,594 and 76,106 per CPU-second.", "",
            "| event-to-warning (POST start → committed red `firing`, batches of 1,000) | ms |", "|---|---:|",
            f"| p50 | {p50:.1f} |", f"| p99 (n={len(lat)}) | {p99:.1f} |",
            f"| Prometheus + Alertmanager defaults (scrape 60 s + eval 60 s + group_wait 30 s) | {prom_ms:,} |",
