@@ -70,7 +70,8 @@ def text_of(payload: dict[str, Any]) -> tuple[str, str]:
     level = Level(payload["level"])
     kind = payload["kind"]
     verb = {"firing": ("发布", "raised"), "escalated": ("升级", "escalated to"), "resolved": ("解除", "resolved"),
-            "repeat": ("仍在持续", "still firing")}.get(kind, (kind, kind))
+            "repeat": ("仍在持续", "still firing"), "notify": ("按预案通知", "plan notice"),
+            "escalate": ("按预案升级上报", "escalated per plan")}.get(kind, (kind, kind))
     title = f"【烽火】{level.zh}{verb[0]} / fenghuo {level.value.upper()} warning (level {level.roman}) {verb[1]}"
     lines = [f"### {title}"]
     for w in payload["warnings"]:

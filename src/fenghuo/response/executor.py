@@ -29,7 +29,7 @@ from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError
 from fenghuo.registry.models import Service
-from fenghuo.response import clocks, incidents
+from fenghuo.response import clocks, incidents, notices
 from fenghuo.response import grades as incident_grades
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.models import PlanActionRow
@@ -151,10 +151,13 @@ class Executor:
                     if command_id:
                         incidents.link(s, inc.id, "command", command_id, row.created_at, f"{a.do} ({row.status})")
                     row.incident_id = inc.id
+            sent = []
+            if a.do in ("notify", "escalate"):
+                sent = notices.queue(s, self.db.clock.now().timestamp(), aid, plan.ref, step.key, a.do, w, list(a.channels), a.owner)
             ledger.append(s, self.db.clock, "response.action", w.service, SYSTEM.label, {
                 "action": aid, "plan": plan.ref, "step": step.key, "do": a.do, "warning": w.id, "level": w.level.value,
                 "status": row.status, "command": command_id, "detail": row.detail, "owner": a.owner,
-                "channels": list(a.channels), "incident": row.incident_id})
+                "channels": list(a.channels), "notifications": sent, "incident": row.incident_id})
             return {"action": aid, "step": step.key, "do": a.do, "status": row.status, "command": command_id, "incident": row.incident_id}
 
     def _await_approval(self, aid: str, plan: Plan, step: Step, w: WarningView) -> dict[str, Any]:
