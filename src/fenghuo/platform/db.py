@@ -39,7 +39,7 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -55,7 +55,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 class Database:
@@ -74,10 +74,17 @@ class Database:
             if schema:
                 kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
         self.engine = create_engine(self.url, **kwargs)
+        # Reads get their own engine on SQLite: a plain (deferred) BEGIN, so a reader never
+        # queues behind a writer for the write lock; in WAL mode readers and the writer run
+        # side by side. On PostgreSQL one engine serves both.
+        self.read_engine = self.engine
         if self.is_sqlite:
             Path(self.url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True) if "///" in self.url else None
             _sqlite_pragmas(self.engine)
+            self.read_engine = create_engine(self.url, **kwargs)
+            _sqlite_pragmas(self.read_engine, begin="BEGIN")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -91,7 +98,8 @@ class Database:
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
-        with self._sessions() as session:
+        """A session for reading; it must not write (on SQLite it holds no write lock)."""
+        with self._read_sessions() as session:
             yield session
 
     def upgrade(self) -> None:
@@ -102,6 +110,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def open_database(url: str | None = None, *, clock: Clock = SYSTEM_CLOCK, upgrade: bool = True) -> Database:
