@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
+from queue import SimpleQueue
 from typing import Any
 
 import orjson
@@ -39,22 +41,35 @@ def send_ack(link: NatsLink, body: dict[str, Any]) -> None:
 
 
 class AckListener:
+    """Books acknowledgements in the order they arrive, in one worker thread: booking them
+    concurrently could let an instance's older acknowledgement land after its newer one and
+    leave the book holding the old version."""
+
     def __init__(self, link: NatsLink, book: InstanceBook, queue: str = "fenghuo-acks") -> None:
         self.link, self.book, self.queue = link, book, queue
         self.booked = 0
         self.refused = 0
         self._sub = None
+        self._q: SimpleQueue = SimpleQueue()
+        self._worker = threading.Thread(target=self._work, daemon=True, name="fenghuo-acks")
 
     async def _on(self, msg) -> None:  # noqa: ANN001
-        try:
-            body = orjson.loads(msg.data)
-            await asyncio.to_thread(self.book.ack, NATS_ACTOR, body)
-            self.booked += 1
-        except Exception as exc:  # noqa: BLE001 - a bad acknowledgement must not stop the others
-            self.refused += 1
-            log.debug("acknowledgement refused: %s", exc)
+        self._q.put(msg.data)
+
+    def _work(self) -> None:
+        while True:
+            data = self._q.get()
+            if data is None:
+                return
+            try:
+                self.book.ack(NATS_ACTOR, orjson.loads(data))
+                self.booked += 1
+            except Exception as exc:  # noqa: BLE001 - a bad acknowledgement must not stop the others
+                self.refused += 1
+                log.debug("acknowledgement refused: %s", exc)
 
     def start(self) -> AckListener:
+        self._worker.start()
         self._sub = self.link.run(self.link.nc.subscribe(f"{self.link.settings.acks_subject}.>", queue=self.queue, cb=self._on,
                                                          pending_msgs_limit=100_000))
         return self
@@ -65,6 +80,8 @@ class AckListener:
                 self.link.run(self._sub.unsubscribe(), timeout=3)
             except Exception:  # noqa: BLE001
                 pass
+        self._q.put(None)
+        self._worker.join(timeout=5)
 
 
 class Heartbeat:
