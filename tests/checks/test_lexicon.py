@@ -89,19 +89,20 @@ def test_ten_megabyte_single_line_scans_in_linear_time():
     unit = "今天天气很好*我们去赌 博然后赌博机" * 10
     small, big = unit * 200, unit * 20000  # ~0.1 MB and ~10 MB (UTF-8), one line
     assert len(big.encode()) >= 10_000_000
-    # The small scan takes milliseconds, so one run is at the mercy of a busy machine: take
-    # the median of five (the big one, seconds long, is steady enough on its own).
+    # Process CPU time, not wall time, so other work on a shared machine does not count; the
+    # small scan takes milliseconds, so take the median of five.
     times = []
     for _ in range(5):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         n_small = len(check.scan(small).findings)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     t_small = sorted(times)[2]
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     n_big = len(check.scan(big).findings)
-    t_big = time.perf_counter() - t0
+    t_big = time.process_time() - t0
     assert n_big == 100 * n_small == 100 * 2000
-    assert t_big < 300 * max(t_small, 1e-3)  # 100× the text: far from quadratic
+    # 100× the text: linear is ~100×, quadratic would be ~10,000×; the bound sits between.
+    assert t_big < 2000 * max(t_small, 1e-3)
 
 
 def test_shared_lexicon_loads_and_finds_evasions(shared_lexicon):
