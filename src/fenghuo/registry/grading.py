@@ -17,16 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from fenghuo.platform.errors import Invalid, NotFound
 from fenghuo.platform.paths import data_dir
+from fenghuo.platform.text import Text
 from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.registry.spec import ServiceSpec
 
 PACKAGED = Path(__file__).parent / "tables"
-
-
-class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class Failsafe(BaseModel):

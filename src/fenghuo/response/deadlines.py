@@ -20,17 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fenghuo.platform.errors import Invalid, NotFound
 from fenghuo.platform.paths import data_dir
+from fenghuo.platform.text import Text
 from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.response import grades
 from fenghuo.response.durations import parse_duration
 
 PACKAGED = Path(__file__).parent / "profiles"
-
-
-class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class ClockDef(BaseModel):
