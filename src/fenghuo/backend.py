@@ -70,12 +70,7 @@ class LocalBackend:
     def ledger_verify(self) -> dict[str, Any]:
         from fenghuo.ledger import service as ledger
 
-        st = ledger.verify(self.db)
-        out: dict[str, Any] = {"ok": st.ok, "entries": st.count, "head_seq": st.head_seq, "head_hash": st.head_hash}
-        if st.problem:
-            zh, en = st.problem.describe()
-            out["problem"] = {**asdict(st.problem), "message": f"{zh} / {en}"}
-        return out
+        return ledger.verify_report(self.db)
 
     def ledger_lines(self):
         from fenghuo.ledger import service as ledger

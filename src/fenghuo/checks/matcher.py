@@ -61,7 +61,29 @@ def pack3(codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes, dtype=np.uint32).view(_V3)["b"].copy()
 
 
-class HyperscanEngine:
+class _Engine:
+    """What both engines share: ``scan_raw`` gives a flat [pattern id, end, …] list;
+    ``lengths`` holds each pattern's length in normalised characters."""
+
+    lengths: np.ndarray
+
+    def scan_raw(self, codes: np.ndarray) -> list[int]:
+        raise NotImplementedError
+
+    def hits(self, flat: list[int]) -> Hits:
+        """``scan_raw``'s list as (pattern ids, starts, ends) arrays."""
+        if not flat:
+            return EMPTY
+        a = np.array(flat, dtype=np.int64)
+        pid, end = a[0::2], a[1::2]
+        return pid, end - self.lengths[pid], end
+
+    def find(self, codes: np.ndarray) -> Hits:
+        """All occurrences as (pattern ids, starts, ends) in normalised character positions."""
+        return self.hits(self.scan_raw(codes))
+
+
+class HyperscanEngine(_Engine):
     name = "hyperscan"
 
     def __init__(self, words: list[str], cache_dir: Path | None = None) -> None:
@@ -120,20 +142,8 @@ class HyperscanEngine:
         self.db.scan(pack3(codes), match_event_handler=on_match, scratch=self._scratch())
         return flat
 
-    def hits(self, flat: list[int]) -> Hits:
-        """``scan_raw``'s list as (pattern ids, starts, ends) arrays."""
-        if not flat:
-            return EMPTY
-        a = np.array(flat, dtype=np.int64)
-        pid, end = a[0::2], a[1::2]
-        return pid, end - self.lengths[pid], end
 
-    def find(self, codes: np.ndarray) -> Hits:
-        """All occurrences as (pattern ids, starts, ends) in normalised character positions."""
-        return self.hits(self.scan_raw(codes))
-
-
-class AhoCorasickEngine:
+class AhoCorasickEngine(_Engine):
     name = "ahocorasick-rs"
 
     def __init__(self, words: list[str], cache_dir: Path | None = None) -> None:
@@ -145,16 +155,6 @@ class AhoCorasickEngine:
             return []
         text = decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass")
         return [x for pid, _, end in self.ac.find_matches_as_indexes(text, overlapping=True) for x in (pid, end)]
-
-    def hits(self, flat: list[int]) -> Hits:
-        if not flat:
-            return EMPTY
-        a = np.array(flat, dtype=np.int64)
-        pid, end = a[0::2], a[1::2]
-        return pid, end - self.lengths[pid], end
-
-    def find(self, codes: np.ndarray) -> Hits:
-        return self.hits(self.scan_raw(codes))
 
 
 ENGINES = {"hyperscan": HyperscanEngine, "ahocorasick-rs": AhoCorasickEngine}

@@ -121,7 +121,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
 
         step("上游开始给出不安全回答，用户投诉", "the model turns unsafe; users complain")
         httpx.post(live.upstream.url + "/admin/mode", json={"mode": "unsafe"}).raise_for_status()
-        complaints, fired = 0, None
+        complaints = 0
         for i in range(12, 40):
             raw = live.ask(i)
             if raw.status_code != 200:  # 503 once the plan pauses the service
@@ -132,7 +132,6 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
                 complaints += 1
                 live.complain(f"孩子收到了有害回答 / my child got a harmful answer (call {i})")
             time.sleep(0.15)
-            fired = fired or next((w for w in live.warnings("firing") if w["level"] == "red"), None)
         red = _wait(lambda: next((w for w in live.warnings("firing") if w["level"] == "red"), None), 10)
         console.print(f"{complaints} complaints filed; warnings: " +
                       ", ".join(f"{w['alert']} {w['level']} ({w['state']})" for w in live.warnings("open")))

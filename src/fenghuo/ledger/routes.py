@@ -44,12 +44,7 @@ def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000),
 
 @router.get("/verify")
 def verify(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
-    status = ledger.verify(db)
-    body: dict[str, Any] = {"ok": status.ok, "entries": status.count, "head_seq": status.head_seq, "head_hash": status.head_hash}
-    if status.problem:
-        zh, en = status.problem.describe()
-        body["problem"] = {**asdict(status.problem), "message": f"{zh} / {en}"}
-    return body
+    return ledger.verify_report(db)
 
 
 @router.post("/checkpoint")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,16 @@ from fenghuo.platform.errors import Invalid
 def verify(db: Database) -> ChainStatus:
     with db.reader() as s:
         return store.verify(s)
+
+
+def verify_report(db: Database) -> dict[str, Any]:
+    """The verification as the API and the CLI show it."""
+    status = verify(db)
+    body: dict[str, Any] = {"ok": status.ok, "entries": status.count, "head_seq": status.head_seq, "head_hash": status.head_hash}
+    if status.problem:
+        zh, en = status.problem.describe()
+        body["problem"] = {**asdict(status.problem), "message": f"{zh} / {en}"}
+    return body
 
 
 def verify_db_against(db: Database, cp: Checkpoint) -> CheckpointResult:

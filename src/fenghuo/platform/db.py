@@ -79,7 +79,8 @@ class Database:
         # side by side. On PostgreSQL one engine serves both.
         self.read_engine = self.engine
         if self.is_sqlite:
-            Path(self.url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True) if "///" in self.url else None
+            if "///" in self.url:  # a file, not :memory:
+                Path(self.url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             _sqlite_pragmas(self.engine)
             self.read_engine = create_engine(self.url, **kwargs)
             _sqlite_pragmas(self.read_engine, begin="BEGIN")
