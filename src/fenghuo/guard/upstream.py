@@ -1,10 +1,8 @@
 """Talking to an OpenAI-compatible model server (vLLM, Ollama, a hosted API, the replay
-upstream): one pooled keep-alive client per upstream, errors turned into guard errors.
+upstream): one pool of keep-alive connections per upstream, errors turned into guard errors.
 
-aiohttp rather than httpx here (httpx stays for everything else): measured on this project's
-2-core machine against the same local upstream, an httpx ``AsyncClient`` spent ≈ 1.0 ms of
-CPU per request at concurrency 1 and ≈ 2.0 ms at 16, aiohttp ≈ 0.23 and ≈ 0.16 ms — on the
-gateway's hot path that difference alone decides the ≥ 1,000 requests/s per core target.
+The pool is ``fenghuo.guard.http1`` (see there why not aiohttp or httpx: on the gateway's hot
+path their per-request CPU decided the latency at concurrency 16).
 """
 
 from __future__ import annotations
@@ -14,12 +12,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
 import orjson
 
 from fenghuo.guard import errors
+from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
 
-READ_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+READ_ERRORS = (UpstreamConnectionError, OSError, asyncio.TimeoutError)
 
 
 class Upstream:
@@ -29,20 +27,18 @@ class Upstream:
         self.timeout = timeout
         self.api_key = api_key
         self.max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
-        self._whole = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 5.0))
-        self._streamed = aiohttp.ClientTimeout(total=None, sock_connect=min(timeout, 5.0), sock_read=timeout)
+        self._pool: ConnectionPool | None = None
+        ConnectionPool(self.base)  # a bad URL is refused here, at start, not on the first call
 
     @property
-    def session(self) -> aiohttp.ClientSession:
-        """Created on first use, inside the server's event loop (aiohttp binds to one loop)."""
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.max_connections),
-                                                  json_serialize=lambda o: orjson.dumps(o).decode())
-        return self._session
+    def pool(self) -> ConnectionPool:
+        """Created on first use, inside the server's event loop (its connections belong to one loop)."""
+        if self._pool is None:
+            self._pool = ConnectionPool(self.base, max_connections=self.max_connections, connect_timeout=min(self.timeout, 5.0))
+        return self._pool
 
-    def _headers(self, caller_auth: str | None) -> dict[str, str]:
-        h = {"Content-Type": "application/json"}
+    def _headers(self, caller_auth: str | None, accept: str = "application/json") -> dict[str, str]:
+        h = {"Content-Type": "application/json", "Accept": accept, "User-Agent": "fenghuo-gateway"}
         auth = f"Bearer {self.api_key}" if self.api_key else caller_auth
         if auth:
             h["Authorization"] = auth
@@ -51,12 +47,12 @@ class Upstream:
     async def complete(self, body: dict[str, Any], caller_auth: str | None) -> dict[str, Any]:
         """A non-streaming chat completion; raises a guard error for anything but a valid answer."""
         try:
-            async with self.session.post(f"{self.base}/chat/completions", data=orjson.dumps(body),
-                                         headers=self._headers(caller_auth), timeout=self._whole) as r:
-                status, content = r.status, await r.read()
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.timeout):
+                async with self.pool.request("POST", "/chat/completions", self._headers(caller_auth), orjson.dumps(body)) as r:
+                    status, content = r.status, await r.read()
+        except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
-        except aiohttp.ClientError as exc:
+        except (UpstreamConnectionError, OSError) as exc:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
         return self._parse(status, content)
 
@@ -78,35 +74,35 @@ class Upstream:
 
     @asynccontextmanager
     async def stream(self, body: dict[str, Any], caller_auth: str | None) -> AsyncIterator[AsyncIterator[str]]:
-        """Open a streaming completion; yields an iterator of SSE lines once the upstream said 200."""
+        """Open a streaming completion; yields an iterator of SSE lines once the upstream said 200.
+        Reading raises ``asyncio.TimeoutError`` when the upstream stays silent for ``timeout`` s."""
+        call = self.pool.request("POST", "/chat/completions", self._headers(caller_auth, "text/event-stream"), orjson.dumps(body))
         try:
-            r = await self.session.post(f"{self.base}/chat/completions", data=orjson.dumps(body),
-                                        headers=self._headers(caller_auth), timeout=self._streamed)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.timeout):
+                r = await call.__aenter__()
+        except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
-        except aiohttp.ClientError as exc:
+        except (UpstreamConnectionError, OSError) as exc:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
+        # The connection is reused only if the stream was read to its end; a cut or broken one is closed.
+        ok = False
         try:
             if r.status >= 400:
-                self._parse(r.status, await r.read())
-
-            async def lines() -> AsyncIterator[str]:
-                async for raw in r.content:
-                    yield raw.decode("utf-8", "replace").rstrip("\r\n")
-            yield lines()
+                async with asyncio.timeout(self.timeout):
+                    self._parse(r.status, await r.read())
+            yield r.lines(self.timeout)
+            ok = r.done
         finally:
-            if r.content.at_eof():
-                r.release()
-            else:
-                r.close()  # cut or broken: do not put a half-read connection back in the pool
+            await call.__aexit__(None if ok else Exception, None, None)
 
     async def models(self, caller_auth: str | None) -> dict[str, Any] | None:
         try:
-            async with self.session.get(f"{self.base}/models", headers=self._headers(caller_auth), timeout=self._whole) as r:
-                return orjson.loads(await r.read()) if r.status == 200 else None
+            async with asyncio.timeout(self.timeout):
+                async with self.pool.request("GET", "/models", self._headers(caller_auth)) as r:
+                    return orjson.loads(await r.read()) if r.status == 200 else None
         except (*READ_ERRORS, orjson.JSONDecodeError):
             return None
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.aclose()

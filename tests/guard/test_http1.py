@@ -1,0 +1,245 @@
+"""The gateway's upstream HTTP/1.1 client against a real socket server that writes exact bytes:
+framing (length, chunked, close-delimited), keep-alive reuse and stale connections, broken and
+non-HTTP answers, compression, cancellation and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+import pytest
+
+from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
+
+
+class Script:
+    """A TCP server; each accepted connection runs ``handler(reader, writer, n)`` (n counts
+    connections from 0). Requests are read head + Content-Length body."""
+
+    def __init__(self, handler) -> None:  # noqa: ANN001
+        self.handler = handler
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def __aenter__(self) -> Script:
+        async def on_conn(reader, writer) -> None:  # noqa: ANN001
+            n = self.connections
+            self.connections += 1
+            try:
+                await self.handler(self, reader, writer, n)
+            except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+                pass  # the client hung up, or the test ended while the script waited
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(on_conn, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+
+    async def read_request(self, reader) -> bytes:  # noqa: ANN001
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        body = await reader.readexactly(length)
+        self.requests.append(head + body)
+        return head + body
+
+
+def ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+def run(coro):  # noqa: ANN001, ANN201
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+async def keep_alive_server(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    while True:
+        await s.read_request(reader)
+        writer.write(ok(b'{"n": %d}' % len(s.requests)))
+        await writer.drain()
+
+
+def test_request_line_headers_and_keep_alive_reuse() -> None:
+    async def go() -> None:
+        async with Script(keep_alive_server) as s:
+            pool = ConnectionPool(s.url)
+            bodies = []
+            for _ in range(3):
+                async with pool.request("POST", "/chat/completions", {"Authorization": "Bearer k"}, b'{"a":1}') as r:
+                    assert r.status == 200 and r.headers["content-type"] == "application/json"
+                    bodies.append(await r.read())
+            await pool.aclose()
+        assert bodies == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+        assert s.connections == 1, "answers with a length on a keep-alive connection must reuse it"
+        first = s.requests[0]
+        assert first.startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
+        assert b"\r\nHost: 127.0.0.1:" in first and b"\r\nAuthorization: Bearer k\r\n" in first
+        assert b"\r\nContent-Length: 7\r\n" in first and first.endswith(b'\r\n\r\n{"a":1}')
+
+    run(go())
+
+
+def test_chunked_stream_gives_lines_split_anywhere() -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b"data: {\"x\"", b": 1}\r\n\r\nda", b"ta: \xe4\xbd", b"\xa0\xe5\xa5\xbd\n\ndata: [DONE]\n\n"):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        await s.read_request(reader)  # the connection stays open for the next request
+
+    async def go() -> list[str]:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url)
+            async with pool.request("POST", "/chat/completions", {}, b"{}") as r:
+                lines = [line async for line in r.lines(5)]
+            assert r.done and pool._idle, "a stream read to its end goes back to the pool"
+            await pool.aclose()
+            return lines
+
+    assert [x for x in run(go()) if x] == ['data: {"x": 1}', "data: 你好", "data: [DONE]"]
+
+
+def test_body_delimited_by_close_is_complete_and_connection_not_reused() -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 70_000)
+        await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url)
+            for _ in range(2):
+                async with pool.request("GET", "/models", {}) as r:
+                    assert await r.read() == b"x" * 70_000
+            assert s.connections == 2
+
+    run(go())
+
+
+def test_stale_keep_alive_connection_is_retried_once_on_a_new_one() -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(ok(b"{}"))  # says keep-alive, then drops the connection as an idle timeout would
+        await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url)
+            for _ in range(3):
+                async with pool.request("POST", "/chat/completions", {}, b"{}") as r:
+                    assert await r.read() == b"{}"
+                await asyncio.sleep(0.05)
+            assert s.connections == 3
+
+    run(go())
+
+
+@pytest.mark.parametrize("answer, expect", [
+    (b"", "closed the connection before answering"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "did not answer in HTTP/1.1"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", "broke mid-answer"),
+])
+def test_broken_answers_raise_a_connection_error_naming_what_happened(answer: bytes, expect: str) -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url)
+            with pytest.raises(UpstreamConnectionError, match=expect):
+                async with pool.request("POST", "/chat/completions", {}, b"{}") as r:
+                    await r.read()
+
+    run(go())
+
+
+def test_refused_connection_names_the_address() -> None:
+    async def go() -> None:
+        async with Script(keep_alive_server) as s:
+            url = s.url
+        pool = ConnectionPool(url)
+        with pytest.raises(UpstreamConnectionError, match="cannot connect to 127.0.0.1"):
+            async with pool.request("GET", "/models", {}):
+                pass
+
+    run(go())
+
+
+def test_gzip_body_is_decoded() -> None:
+    payload = '{"text": "压缩的回答"}'.encode() * 50
+
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(ok(gzip.compress(payload), b"Content-Encoding: gzip\r\n"))
+        await writer.drain()
+
+    async def go() -> bytes:
+        async with Script(handler) as s:
+            async with ConnectionPool(s.url).request("GET", "/models", {}) as r:
+                return await r.read()
+
+    assert run(go()) == payload
+
+
+def test_cancel_mid_answer_closes_the_connection_and_frees_its_slot() -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        if n == 0:
+            await asyncio.sleep(10)  # never answers the first connection
+        writer.write(ok(b"{}"))
+        await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url, max_connections=1)
+
+            async def call() -> bytes:
+                async with pool.request("POST", "/chat/completions", {}, b"{}") as r:
+                    return await r.read()
+
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2):
+                    await call()
+            assert await call() == b"{}", "the only slot must be free again, on a new connection"
+            assert s.connections == 2
+
+    run(go())
+
+
+def test_silent_stream_times_out() -> None:
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        await s.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\ndata:\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(10)
+
+    async def go() -> list[str]:
+        got: list[str] = []
+        async with Script(handler) as s:
+            with pytest.raises(TimeoutError):
+                async with ConnectionPool(s.url).request("POST", "/chat/completions", {}, b"{}") as r:
+                    async for line in r.lines(0.2):
+                        got.append(line)
+        return got
+
+    assert run(go()) == ["data:"]
+
+
+def test_bad_url_and_header_injection_are_refused() -> None:
+    with pytest.raises(ValueError, match="http:// or https://"):
+        ConnectionPool("ftp://example.com/v1")
+    pool = ConnectionPool("http://127.0.0.1:9/v1")
+    with pytest.raises(ValueError, match="line break"):
+        pool.request("POST", "/chat/completions", {"Authorization": "Bearer x\r\nX-Evil: 1"}, b"{}")
