@@ -2,7 +2,8 @@
 
 ``emit`` appends a dict to a bounded in-memory queue and returns (a full queue drops the event
 and counts it in ``stats['dropped']``: the request path never blocks on telemetry). One
-background thread validates each event against the contract (``fenghuo.monitor.schema.Event``),
+background thread validates each event against the contract (``fenghuo.monitor.schema.Event``,
+through its msgspec mirror in ``fenghuo.monitor.wire``),
 sends batches to the sink, and when the sink fails writes them to the disk spool instead;
 every ``retry_seconds`` it tries the spool again, oldest first, until it is empty. New events
 queue behind the spool while it is not empty, so the sink sees them roughly in order.
@@ -18,11 +19,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import orjson
-from pydantic import ValidationError
+import msgspec
 
 from fenghuo.guard.spool import Spool
-from fenghuo.monitor.schema import Event
+from fenghuo.monitor.wire import encode_built
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,10 @@ class Telemetry:
         while self._q and len(out) < self.batch:
             raw = self._q.popleft()
             try:
-                ev = Event.model_validate(raw)
-            except ValidationError as exc:
+                out.append(encode_built(raw))
+            except msgspec.ValidationError as exc:
                 self.stats["invalid"] += 1
-                log.error("telemetry event does not match the contract, dropped: %s", exc.errors()[:2])
-                continue
-            out.append(orjson.dumps(ev.model_dump(mode="json", exclude_none=True)))
+                log.error("telemetry event does not match the contract, dropped: %s", exc)
         return out
 
     def _send(self, lines: list[bytes]) -> bool:

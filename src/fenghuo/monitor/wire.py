@@ -133,3 +133,12 @@ def decode_events(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[
 
 def encode(events: list[WireEvent]) -> bytes:
     return _encoder.encode(events)
+
+
+def encode_built(raw: dict[str, Any]) -> bytes:
+    """Validate one event built in Python (a guard's ``report``) against the contract and encode
+    it as JSON; raises ``msgspec.ValidationError`` naming the bad field. ≈ 1 µs, where pydantic's
+    validate + dump took ≈ 7 µs: a guard's telemetry thread runs this for every call, and at
+    thousands of calls a second its batches held the interpreter lock long enough (≈ 3 ms per
+    50 ms batch) to show up as the gateway's tail latency."""
+    return _encoder.encode(msgspec.convert(raw, WireEvent, strict=False))
