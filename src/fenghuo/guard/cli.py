@@ -91,6 +91,9 @@ def register(root: click.Group) -> None:
         click.echo(f"fenghuo gateway {gw.guard.instance}: service {service} {eff.state} v{eff.version} "
                    f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
                    f"→ http://{host}:{port}/v1", err=True)
+        if not control and not bus:
+            click.echo("注意：未给 --control，调用事件不上报监测 / note: without --control (or --bus) call events are not "
+                       "reported to the monitor; the switch is still followed from the local database", err=True)
         try:
             uvicorn.run(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on", proxy_headers=False)
         finally:

@@ -121,6 +121,9 @@ class Guard:
         self.labeller = Labeller(labels or LabelConfig(producer=self.info.provider or "fenghuo"), label_key)
         if sink is DEFAULT:
             sink = HttpSink(f"{control.rstrip('/')}/api/v1/events", token) if control else None
+            if sink is None:
+                log.warning("guard %s: no control plane, so call events are not reported to any monitor "
+                            "(give control=URL, or a sink) / 未连接控制面，调用事件不会上报", self.instance)
         self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None)  # type: ignore[arg-type]
         self._bucket: TokenBucket | None = None
         self._bucket_version = -1
