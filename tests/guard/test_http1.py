@@ -126,6 +126,33 @@ def test_body_delimited_by_close_is_complete_and_connection_not_reused() -> None
     run(go())
 
 
+@pytest.mark.parametrize("size", [3 << 20])
+def test_large_bodies_read_whole_and_streamed(size: int) -> None:
+    """Past the 1 MiB high-water mark reading pauses; read() must lift that, chunks() must
+    resume as it drains. Either way the whole body arrives."""
+    blob = bytes(range(256)) * (size // 256)
+
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        while True:
+            await s.read_request(reader)
+            writer.write(ok(blob))
+            await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url)
+            async with pool.request("GET", "/models", {}) as r:
+                await asyncio.sleep(0.2)  # let the body pile up past the high-water mark first
+                assert await r.read() == blob
+            async with pool.request("GET", "/models", {}) as r:
+                await asyncio.sleep(0.2)
+                got = b"".join([c async for c in r.chunks(5)])
+            assert got == blob
+            assert s.connections == 1
+
+    run(go())
+
+
 def test_stale_keep_alive_connection_is_retried_once_on_a_new_one() -> None:
     async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
         await s.read_request(reader)

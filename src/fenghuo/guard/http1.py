@@ -101,7 +101,10 @@ class Response:
 
     # -- read by the caller ---------------------------------------------------------------------
     async def read(self) -> bytes:
-        """The whole body (waits for the end of the message)."""
+        """The whole body (waits for the end of the message). Reading whole means buffering
+        whole, so the connection's back-pressure is lifted for this answer."""
+        self._buffered = -(1 << 62)
+        self.conn.resume()
         while not self.done:
             if self.error is not None:
                 raise self.error
