@@ -6,6 +6,16 @@ finds a difference repairs it and appends one ``switch.reconciled`` ledger entry
 differed (service, what the bucket held, what the database holds), so an auditor can see that
 the projection lagged and for how long. A run that finds nothing writes nothing.
 
+Commands run on every replica while this runs, so a first pass only *finds* candidates; each is
+then repaired on its own (``_repair``): read the key (its revision), then the database's current
+state of that service, and write with compare-and-set on that revision. Reading the bucket
+before the database matters: a command commits before it writes the bucket, so a database read
+that follows a bucket read is never older than it — a write taken from it can never lower the
+version. A lost compare-and-set (a command wrote meanwhile) means read both again. A key is
+deleted only if the service is still absent at that moment (compare-and-set delete on the
+revision read, then the database asked again: a service registered in between gets its state
+written back at once).
+
 Run by the leader every ``reconcile_seconds``, at once after a KV write failed on this replica,
 and after every NATS reconnect (``replica.py``); ``fenghuo scale reconcile`` runs it by hand.
 """
@@ -13,6 +23,7 @@ and after every NATS reconnect (``replica.py``); ``fenghuo scale reconcile`` run
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -24,10 +35,11 @@ from fenghuo.control.switch import state_view
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.db import Database
 from fenghuo.scale.connection import NatsLink, switch_key
-from fenghuo.scale.kvswitch import put_state
 
 log = logging.getLogger(__name__)
 ACTOR = "system:reconciler"
+_MISSING = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
+_LOST_RACE = (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.BadRequestError, nats.js.errors.APIError)
 
 
 async def _bucket_contents(kv) -> dict[str, dict[str, Any]]:  # noqa: ANN001
@@ -39,42 +51,90 @@ async def _bucket_contents(kv) -> dict[str, dict[str, Any]]:  # noqa: ANN001
     for k in keys:
         try:
             e = await kv.get(k)
-        except (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError):
+        except _MISSING:
             continue
         if e.value:
             out[k] = orjson.loads(e.value)
     return out
 
 
-def differences(db: Database, link: NatsLink, kv=None) -> tuple[list[dict[str, Any]], dict[str, dict], dict[str, dict]]:  # noqa: ANN001
+def _brief(view: dict | None) -> dict | None:
+    return None if view is None else {"state": view.get("state"), "version": view.get("version")}
+
+
+def differences(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None,  # noqa: ANN001
+                ) -> tuple[list[dict[str, Any]], dict[str, dict], dict[str, dict]]:
+    """Candidates only: the two reads are not one snapshot (``between`` runs between them, for
+    tests that interleave a command there); ``reconcile`` re-checks each before repairing."""
     kv = kv or link.bucket()
     with db.reader() as s:
         truth = {switch_key(r.service_id): state_view(r) for r in s.execute(select(SwitchState)).scalars()}
+    if between is not None:
+        between()
     held = link.run(_bucket_contents(kv), timeout=30)
     diffs = []
     for key, view in truth.items():
         if held.get(key) != view:
-            h = held.get(key)
-            diffs.append({"service": view["service"], "kv": None if h is None else {"state": h.get("state"), "version": h.get("version")},
-                          "db": {"state": view["state"], "version": view["version"]}})
+            diffs.append({"service": view["service"], "kv": _brief(held.get(key)), "db": _brief(view)})
     for key in held.keys() - truth.keys():
-        diffs.append({"service": held[key].get("service"), "kv": {"state": held[key].get("state"), "version": held[key].get("version")},
-                      "db": None, "key": key})
+        diffs.append({"service": held[key].get("service"), "kv": _brief(held[key]), "db": None, "key": key})
     return diffs, truth, held
 
 
-def reconcile(db: Database, link: NatsLink, kv=None) -> list[dict[str, Any]]:  # noqa: ANN001
-    """Repair the bucket from the database; returns the differences found (empty: none)."""
+def _db_view(db: Database, service: str | None) -> dict | None:
+    if service is None:
+        return None
+    with db.reader() as s:
+        row = s.get(SwitchState, service)
+        return state_view(row) if row is not None else None
+
+
+def _repair(db: Database, link: NatsLink, kv, key: str, service: str | None) -> dict | None:  # noqa: ANN001
+    """Make ``key`` hold the database's current view of ``service``; the difference repaired, or
+    None if there was none left (a command or another replica got there first)."""
+    for _ in range(20):
+        try:
+            entry = link.run(kv.get(key), timeout=10)
+        except _MISSING:
+            entry = None
+        held = orjson.loads(entry.value) if entry is not None and entry.value else None
+        view = _db_view(db, service)  # after the bucket read: never older than what the bucket holds
+        if held == view:
+            return None
+        try:
+            if view is None:
+                link.run(kv.delete(key, last=entry.revision), timeout=10)
+                late = _db_view(db, service)  # registered while we deleted: write it back now
+                if late is not None:
+                    link.run(kv.create(key, orjson.dumps(late)), timeout=10)
+                    return None
+                return {"service": service, "kv": _brief(held), "db": None, "key": key}
+            if held is not None and int(held.get("version", 0)) > int(view["version"]):
+                # The bucket ahead of the database can only mean the database went back (a restore):
+                # never lower a version guards may already enforce; an operator must look.
+                log.error("KV holds %s v%s, the database only v%s: not lowered; check the database / KV 版本高于数据库，未回退",
+                          service, held.get("version"), view["version"])
+                return None
+            data = orjson.dumps(view)
+            link.run(kv.create(key, data) if entry is None else kv.update(key, data, last=entry.revision), timeout=10)
+            return {"service": service, "kv": _brief(held), "db": _brief(view)}
+        except _LOST_RACE as exc:
+            log.debug("reconcile lost a compare-and-set on %s, reading again: %s", key, exc)
+    raise RuntimeError(f"reconcile of {key} kept losing races / 对账反复冲突")
+
+
+def reconcile(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Repair the bucket from the database; returns the differences repaired (empty: none)."""
     kv = kv or link.bucket()
-    diffs, truth, held = differences(db, link, kv)
-    if not diffs:
+    candidates, _, _ = differences(db, link, kv, between=between)
+    repaired = []
+    for d in candidates:
+        done = _repair(db, link, kv, d.get("key") or switch_key(d["service"]), d["service"])
+        if done is not None:
+            repaired.append(done)
+    if not repaired:
         return []
-    for d in diffs:
-        if d["db"] is None:
-            link.run(kv.delete(d["key"]), timeout=10)
-        else:
-            link.run(put_state(kv, truth[switch_key(d["service"])], force=True), timeout=10)
     with db.transaction() as s:
-        ledger.append(s, db.clock, "switch.reconciled", "nats-kv", ACTOR, {"differences": diffs, "repaired": len(diffs)})
-    log.warning("reconciled %d switch state(s) in NATS KV with the database / 已对账修复 %d 个开关状态", len(diffs), len(diffs))
-    return diffs
+        ledger.append(s, db.clock, "switch.reconciled", "nats-kv", ACTOR, {"differences": repaired, "repaired": len(repaired)})
+    log.warning("reconciled %d switch state(s) in NATS KV with the database / 已对账修复 %d 个开关状态", len(repaired), len(repaired))
+    return repaired

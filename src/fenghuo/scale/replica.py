@@ -101,7 +101,7 @@ async def lifespan(app: FastAPI):
         return
     db, monitor, bus = app.state.db, app.state.monitor, app.state.bus
     settings = app.state.settings
-    publisher = await asyncio.to_thread(lambda: KvPublisher(link).attach())
+    publisher = await asyncio.to_thread(lambda: KvPublisher(link, db=db).attach())
     book = getattr(app.state, "instance_book", None)
     if book is None:
         book = app.state.instance_book = InstanceBook(db)
