@@ -15,26 +15,30 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
 
     timeout = guard_kw.pop("timeout", 60.0)
     api_key = guard_kw.pop("api_key", None)
-    holdback = guard_kw.pop("holdback", 32)
+    stream_kw = {"holdback": guard_kw.pop("holdback", 32), "window": guard_kw.pop("window", 512),
+                 "hold_whole": guard_kw.pop("hold_whole", False), "stream_usage": guard_kw.pop("stream_usage", True)}
     bus = guard_kw.pop("bus", None)
     if bus:  # scale-out: switch from the NATS KV bucket, telemetry into JetStream (fenghuo.scale)
         from fenghuo.scale.guardwire import nats_guard
 
         guard = nats_guard(service, bus, control=control, token=token, kind="gateway", **guard_kw)
-        return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, holdback=holdback)
+        return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, **stream_kw)
     db = None
     if not control:
         from fenghuo.platform.db import open_database
 
         db = open_database(db_url)
     guard = Guard(service, control, token, db, kind="gateway", **guard_kw)
-    return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, holdback=holdback)
+    return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, **stream_kw)
 
 
 def register(root: click.Group) -> None:
     @root.command("gateway")
     @click.option("--service", required=True, help="登记的服务 id / registered service id")
-    @click.option("--upstream", required=True, metavar="URL", help="主模型 OpenAI 兼容地址 / primary model (OpenAI-compatible base URL)")
+    @click.option("--upstream", required=True, metavar="URL",
+                  help="主模型 OpenAI 兼容地址；仅主机时补 /v1，有路径则原样使用 / primary model's OpenAI-compatible base URL: "
+                       "/v1 is added only to a bare host (http://host:8000); a URL with a path is used as given "
+                       "(https://open.bigmodel.cn/api/paas/v4)")
     @click.option("--backup", metavar="URL", help="备份模型地址 / backup model base URL (默认同主地址 / default: the primary's)")
     @click.option("--backup-model", help="备份模型名 / backup model name (default: the registry's backup_model)")
     @click.option("--control", envvar="FENGHUO_CONTROL", metavar="URL",
@@ -55,12 +59,21 @@ def register(root: click.Group) -> None:
     @click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入）/ no explicit label (metadata still written)")
     @click.option("--safe-answer", default=None, help="拦截时的安全回答 / answer given when a check blocks")
     @click.option("--timeout", type=float, default=60.0, show_default=True, help="上游超时（秒）/ upstream timeout")
+    @click.option("--stream-window", type=click.IntRange(min=16), default=512, show_default=True,
+                  help="流式输出：分类器在每次放行前检查的最近字符数 / streams: characters the classifier scores before each release")
+    @click.option("--hold-whole-answer", is_flag=True,
+                  help="流式输出：整段答案经全部检查（含 LLM 守卫）后才发送 / streams: send nothing until every check, an LLM "
+                       "guard too, has judged the whole answer")
+    @click.option("--no-stream-usage", is_flag=True,
+                  help="不向上游请求流式用量块（上游拒绝 stream_options 时）/ do not ask the upstream for the stream usage "
+                       "chunk (for upstreams that reject stream_options)")
     @click.option("--upstream-key", envvar="FENGHUO_UPSTREAM_KEY", help="上游 API 密钥；不给则转发调用方的 / upstream API key")
     @click.pass_context
     def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
                 bus: str | None, host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
                 spool: Path | None, checks_path: str | None, label_text: str | None, label_position: str, no_label: bool,
-                safe_answer: str | None, timeout: float, upstream_key: str | None) -> None:
+                safe_answer: str | None, timeout: float, stream_window: int, hold_whole_answer: bool, no_stream_usage: bool,
+                upstream_key: str | None) -> None:
         """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
 
         OpenAI-compatible gateway: obeys the switch, checks input and output, labels AI output,
@@ -82,7 +95,8 @@ def register(root: click.Group) -> None:
             gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
                                instance=instance, lease=lease, failsafe=failsafe, state_file=state_file, spool_dir=spool,
                                checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
-                               timeout=timeout, api_key=upstream_key, labels=labels, bus=bus)
+                               timeout=timeout, api_key=upstream_key, labels=labels, bus=bus, window=stream_window,
+                               hold_whole=hold_whole_answer, stream_usage=not no_stream_usage)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         if labels.producer == "fenghuo" and gw.guard.info.provider:

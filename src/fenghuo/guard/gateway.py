@@ -55,13 +55,19 @@ class Cut(Exception):
 
 class Gateway:
     def __init__(self, guard: Guard, upstream: str, backup: str | None = None, *, timeout: float = 60.0,
-                 api_key: str | None = None, backup_key: str | None = None, holdback: int = 32) -> None:
+                 api_key: str | None = None, backup_key: str | None = None, holdback: int = 32, window: int = 512,
+                 hold_whole: bool = False, stream_usage: bool = True) -> None:
         self.guard = guard
         self.primary = Upstream(upstream, timeout=timeout, api_key=api_key)
         self.backup = Upstream(backup, timeout=timeout, api_key=backup_key or api_key) if backup else None
         if self.backup and not guard.has_backup:
             guard.has_backup = True
         self.holdback = holdback
+        self.window = window  # characters the classifier scores before each streamed release (stream_window)
+        self.hold_whole = hold_whole  # streams: send nothing until every check, an LLM guard too, saw the whole answer
+        self.stream_usage = stream_usage  # ask the upstream for the usage chunk so stream events carry token counts
+        if window < 16:
+            raise ValueError(f"stream window must be at least 16 characters, got {window} / 流式检查窗口至少 16 字")
         self.inflight: dict[asyncio.Task, None] = {}
         self.cuts: dict[asyncio.Task, Cut] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -116,9 +122,15 @@ class Gateway:
                 return
 
     async def models(self, scope, send) -> None:  # noqa: ANN001
-        data = await self.primary.models(_auth(scope))
-        if data is None:
-            data = {"object": "list", "data": []}
+        # An empty list would read as "this upstream serves no model": say the upstream failed.
+        started = time.perf_counter()
+        try:
+            data = await self.primary.models(_auth(scope))
+        except errors.UpstreamError as e:
+            eff = self.guard.state()
+            self.guard.report(status="upstream_timeout" if e.code == "upstream_timeout" else "upstream_error", eff=eff,
+                              route="primary", started=started, detail=f"/v1/models: {e.code}: {e.en}")
+            return await send_json(send, e.status, e.body())
         await send_json(send, 200, data)
 
     # -- chat ---------------------------------------------------------------------------------
@@ -128,6 +140,7 @@ class Gateway:
         task = asyncio.current_task()
         self.inflight[task] = None
         stream = False
+        decision = None
         try:
             req = await self._read_request(receive)
             stream = bool(req.get("stream"))
@@ -143,7 +156,7 @@ class Gateway:
             data = await up.complete(body, _auth(scope))
             await self._answer(send, data, decision, chk, started)
         except errors.GuardError as e:
-            await self._refuse(send, e, started, stream)
+            await self._refuse(send, e, started, stream, decision)
         except asyncio.CancelledError:
             cut = self.cuts.pop(task, None)
             if cut is None:
@@ -248,15 +261,18 @@ class Gateway:
             await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n", "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
-    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool) -> None:  # noqa: ANN001
+    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool, d: Decision | None = None) -> None:  # noqa: ANN001
         g = self.guard
+        eff = d.eff if d is not None else None  # the state the call was admitted under, not a later one
         if isinstance(e, errors.ServiceRefused):
             status, route, refusal = "refused", "refused", e.refusal
         elif isinstance(e, errors.UpstreamError):
-            status, route, refusal = ("upstream_timeout" if e.code == "upstream_timeout" else "upstream_error"), None, None
+            # The upstream the decision chose (primary or backup) is the one that failed.
+            status = "upstream_timeout" if e.code == "upstream_timeout" else "upstream_error"
+            route, refusal = (d.route if d is not None else None), None
         else:
             status, route, refusal = "bad_request", None, None
-        g.report(status=status, route=route, refusal=refusal, started=started, stream=stream, detail=f"{e.code}: {e.en}")
+        g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=f"{e.code}: {e.en}")
         await send_json(send, e.status, e.body(), _hdrs(e.headers()))
 
 

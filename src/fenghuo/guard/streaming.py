@@ -1,14 +1,22 @@
 """Streaming chat completions through the guard.
 
-The upstream's SSE chunks are parsed one by one; their text goes through the check filter
-(which holds back a short tail so a word split across chunks is caught before any of it is
-sent), and the chunk is re-sent carrying only released text. The stream ends with the rest of
-the text, the explicit label and a last chunk carrying the implicit ``AIGC`` metadata.
+The upstream's SSE chunks are parsed one by one and passed on with every field and every
+choice index they carry (``tool_calls``, ``refusal``, ``role``, n > 1 choices); only each
+choice's ``content`` is changed: it goes through that choice's check filter, which holds back a
+short tail so a word split across chunks is caught before any of it is sent, and through the
+model window (``stream_window``), which scores the text with the classifier before it is
+released. ``logprobs`` entries, which spell the tokens out, are held back with their text and
+released with it. Each choice ends with the rest of its text and the explicit label; the last
+chunk carries the implicit ``AIGC`` metadata.
 
-It is cut — with a final chunk that says why — at the first blocking finding
-(``finish_reason: content_filter``) or when a ``stop`` reaches the guard (the gateway cancels
-the task; see ``gateway``). The response headers are sent only after the upstream has answered
-200, so an upstream error still becomes a plain OpenAI-style error.
+Token counts: the upstream is asked for a usage chunk (``stream_options.include_usage``) so the
+call's event carries them; the caller sees that chunk only if it asked for it.
+
+The stream is cut — with a final chunk that says why — at the first blocking finding
+(``finish_reason: content_filter``), when the upstream fails mid-stream (bad chunk, stall,
+broken connection: ``fenghuo.code`` says which), or when a ``stop`` reaches the guard (the
+gateway cancels the task; see ``gateway``). The response headers are sent only after the
+upstream has answered 200, so an upstream error before that is a plain OpenAI-style error.
 """
 
 from __future__ import annotations
@@ -22,13 +30,86 @@ import orjson
 from fenghuo.guard import errors
 from fenghuo.guard.checking import StreamFilter
 from fenghuo.guard.ids import uuid7
+from fenghuo.guard.stream_window import ModelWindow
 from fenghuo.guard.upstream import READ_ERRORS
 
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+CHOICE_OWN = ("index", "delta", "logprobs", "finish_reason")
 
 
 def _frame(obj: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+
+class Choice:
+    """One choice index of the answer: its filter, model window, label prefix, held logprobs."""
+
+    def __init__(self, gw, index: int) -> None:  # noqa: ANN001
+        g = gw.guard
+        self.index = index
+        self.filt = StreamFilter(g.checks, holdback=gw.holdback)
+        self.window = ModelWindow(self.filt.scanner, gw.window)
+        self.hold = gw.hold_whole and self.filt.scanner is not None
+        self.prefix = g.labeller.prefix
+        self.finish: str | None = None
+        self.received = self.released = 0
+        self.logprobs: list[tuple[int, Any]] = []  # (end offset of its chunk's text, entry)
+        self.held = ""  # hold_whole: everything released by the checks, sent only at the end
+        self.blocked = None  # the blocking Finding
+
+    def feed(self, content: str) -> str:
+        """Text this content lets us send now ("" if blocked: then ``blocked`` is set)."""
+        self.received += len(content)
+        out = self.filt.feed(content)
+        self.window.feed(content)
+        if self.filt.blocking is not None:
+            self.blocked = self.filt.blocking
+        elif out and self.window.active:
+            hit = self.window.check()
+            if hit is not None:  # the classifier scored the window as blocking: none of it goes out
+                self.blocked = hit
+                return ""
+        return self._take(out)
+
+    def close(self) -> str:
+        """The rest after the scanner's final word (held-back hits, whole-text checks)."""
+        rest = self.filt.close()
+        if self.filt.blocking is not None:
+            self.blocked = self.filt.blocking
+        if self.hold:
+            if self.blocked is not None:
+                return ""
+            self.hold = False
+            rest, self.held = self.held + rest, ""
+        return self._take(rest)
+
+    def _take(self, text: str) -> str:
+        if self.hold:
+            self.held += text
+            return ""
+        self.released += len(text)
+        if text and self.prefix:
+            text, self.prefix = self.prefix + text, ""
+        return text
+
+    def take_logprobs(self, everything: bool = False) -> list[Any]:
+        n = len(self.logprobs) if everything else next((i for i, (end, _) in enumerate(self.logprobs) if end > self.released),
+                                                       len(self.logprobs))
+        out = [e for _, e in self.logprobs[:n]]
+        del self.logprobs[:n]
+        return out
+
+    def findings(self) -> list:
+        return self.filt.findings + self.window.findings
+
+
+def _caller_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(body to send upstream, whether the caller itself asked for the usage chunk)."""
+    so = body.get("stream_options")
+    asked = isinstance(so, dict) and bool(so.get("include_usage"))
+    if asked or (so is not None and not isinstance(so, dict)):
+        return body, asked
+    return dict(body, stream_options={**(so or {}), "include_usage": True}), False
 
 
 async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started: float) -> None:  # noqa: ANN001, C901
@@ -37,39 +118,56 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
     g = gw.guard
     pid = uuid7()
     meta = g.labeller.implicit(pid)
-    filt = StreamFilter(g.checks, holdback=gw.holdback)
+    if gw.stream_usage:
+        body, wants_usage = _caller_usage(body)
+    else:
+        wants_usage = True
     base: dict[str, Any] = {"id": f"chatcmpl-{pid}", "object": "chat.completion.chunk", "created": int(time.time()),
                             "model": body.get("model")}
-    state = {"started": False, "prefix": g.labeller.prefix, "model": None, "tokens_in": None, "tokens_out": None}
-    status = "ok"
-    detail = None
+    choices: dict[int, Choice] = {}
+    state: dict[str, Any] = {"started": False, "model": None, "tokens_in": None, "tokens_out": None, "usage": None, "extra": {}}
+    status, detail = "ok", None
+
+    def choice(i: int) -> Choice:
+        c = choices.get(i)
+        if c is None:
+            c = choices[i] = Choice(gw, i)
+        return c
 
     async def emit(obj: dict[str, Any], more: bool = True) -> None:
         await send({"type": "http.response.body", "body": _frame(obj), "more_body": more})
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
-        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    def chunk(parts: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {**state["extra"], **base, "choices": parts, **extra}
 
-    async def text_out(text: str) -> None:
-        if state["prefix"]:
-            text, state["prefix"] = state["prefix"] + text, ""
-        if text:
-            delta = {"content": text} if state.get("role_sent") else {"role": "assistant", "content": text}
-            state["role_sent"] = True
-            await emit(chunk(delta))
-
-    async def finish(reason: str, note: str | None = None, **extra: Any) -> None:
-        tail = (note or "") + g.labeller.suffix
-        if tail:
-            await text_out(tail)
-        await emit(chunk({}, reason, AIGC=meta["AIGC"], **extra))
+    async def finish(reason: str | None, note: str | None = None, only: Choice | None = None, **extra: Any) -> None:
+        """End every choice (``reason`` None: each its own upstream finish_reason), then [DONE]."""
+        ends = list(choices.values()) or [choice(0)]
+        for k, c in enumerate(ends):
+            text = ((note if only is None or c is only else "") or "") + g.labeller.suffix
+            if text and c.prefix:
+                text, c.prefix = c.prefix + text, ""
+            if text:
+                await emit(chunk([{"index": c.index, "delta": {"content": text}, "finish_reason": None}]))
+            why = reason or c.finish or "stop"
+            if only is not None and c is not only and reason == "content_filter":
+                why = "content_filter"  # cut together with the blocked choice
+            last = k == len(ends) - 1
+            await emit(chunk([{"index": c.index, "delta": {}, "finish_reason": why}], **({"AIGC": meta["AIGC"], **extra} if last else {})))
+        if state["usage"] is not None and wants_usage:
+            await emit(chunk([], usage=state["usage"], AIGC=meta["AIGC"]))
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
+    def verdict() -> dict[str, Any]:
+        fs = [f for c in choices.values() for f in c.findings()]
+        return {"blocked": status == "output_blocked", "categories": sorted({f.category for f in fs}),
+                "risks": sorted({f.risk for f in fs if f.risk})}
+
+    blocked: Choice | None = None
     try:
         async with up.stream(body, _auth(scope)) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             state["started"] = True
-            finish_reason = None
             try:
                 async for line in lines:
                     if not line.startswith("data:"):
@@ -79,49 +177,45 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                         break
                     try:
                         obj = orjson.loads(payload)
-                    except orjson.JSONDecodeError:
-                        status, detail = "upstream_error", "upstream sent a chunk that is not JSON"
+                        if not isinstance(obj, dict):
+                            raise ValueError("not an object")
+                    except ValueError:  # orjson.JSONDecodeError is a ValueError
+                        status, detail = "upstream_error", f"upstream sent a chunk that is not a JSON object: {payload[:80]!r}"
                         break
-                    base["model"] = obj.get("model") or base["model"]
-                    state["model"] = base["model"]
-                    usage = obj.get("usage")
-                    if isinstance(usage, dict):
-                        state["tokens_in"], state["tokens_out"] = usage.get("prompt_tokens"), usage.get("completion_tokens")
-                    choices = obj.get("choices") or []
-                    if not choices:
-                        continue
-                    ch = choices[0]
-                    content = (ch.get("delta") or {}).get("content")
-                    if content:
-                        released = filt.feed(content)
-                        if filt.blocking is not None:
-                            await text_out(released)
-                            status = "output_blocked"
-                            break
-                        await text_out(released)
-                    if ch.get("finish_reason"):
-                        finish_reason = ch["finish_reason"]
+                    blocked = await _pass_on(obj, base, state, choice, emit, chunk)
+                    if blocked is not None:
+                        status = "output_blocked"
+                        break
             except asyncio.TimeoutError:
-                status, detail = "upstream_timeout", f"upstream stalled for {up.timeout:g} s"
+                status, detail = "upstream_timeout", f"upstream stalled: nothing for {up.timeout:g} s"
             except READ_ERRORS as exc:
                 status, detail = "upstream_error", f"upstream stream broke: {type(exc).__name__}: {exc}"
+            if status == "ok":
+                for c in list(choices.values()):
+                    rest = c.close()
+                    if c.blocked is not None:
+                        status, blocked = "output_blocked", c
+                    if rest or (c.blocked is None and c.logprobs):
+                        part: dict[str, Any] = {"index": c.index, "delta": {"content": rest} if rest else {}, "finish_reason": None}
+                        lp = c.take_logprobs(everything=c.blocked is None)
+                        if lp:
+                            part["logprobs"] = {"content": lp}
+                        await emit(chunk([part]))
+                    if blocked is not None:
+                        break
             if status == "output_blocked":
-                v = filt.verdict
-                await finish("content_filter", f"\n{g.safe_answer}",
-                             fenghuo={"code": "output_blocked", "categories": v.categories, "risks": v.risks})
+                v = verdict()
+                await finish("content_filter", f"\n{g.safe_answer}", only=blocked,
+                             fenghuo={"code": "output_blocked", "categories": v["categories"], "risks": v["risks"]})
             elif status in ("upstream_timeout", "upstream_error"):
-                await text_out(filt.close())
+                # What arrived before the failure was checked like the rest; the note says why it ends here.
+                for c in list(choices.values()):
+                    rest = c.close()
+                    if rest and c.blocked is None:
+                        await emit(chunk([{"index": c.index, "delta": {"content": rest}, "finish_reason": None}]))
                 await finish("stop", f"\n【上游模型中断 / upstream model failed: {detail}】", fenghuo={"code": status, "message": detail})
             else:
-                rest = filt.close()
-                if filt.blocking is not None:
-                    status = "output_blocked"
-                    await text_out(rest)
-                    v = filt.verdict
-                    await finish("content_filter", f"\n{g.safe_answer}", fenghuo={"code": "output_blocked", "categories": v.categories})
-                else:
-                    await text_out(rest)
-                    await finish(finish_reason or "stop")
+                await finish(None)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         cut = gw.cuts.pop(task, None)
@@ -133,14 +227,55 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         e = errors.stopped(cut.eff.reason, cut.eff.incident)
         await finish("stop", f"\n【{e.message}】", fenghuo={"code": "service_stopped", "message": e.message, "incident": e.incident})
         g.report(status="cut", eff=cut.eff, route=d.route, refusal="stopped", model=state["model"], started=started, input=chk,
-                 output=filt.verdict and {"blocked": False, "categories": filt.verdict.categories, "risks": filt.verdict.risks},
-                 label=g.labeller.config.enabled, stream=True, event_id=pid, detail=e.en,
+                 output={**verdict(), "blocked": False}, label=g.labeller.config.enabled, stream=True, event_id=pid, detail=e.en,
+                 tokens_in=state["tokens_in"], tokens_out=state["tokens_out"],
                  attributes={"cut_ms": round((time.monotonic() - cut.at) * 1000, 3)})
         return
     except errors.GuardError:
         raise  # headers not sent yet: the gateway answers with an error body
-    v = filt.verdict
-    g.report(status=status, eff=d.eff, route=d.route, model=state["model"], started=started, input=chk,
-             output={"blocked": status == "output_blocked", "categories": v.categories, "risks": v.risks},
+    g.report(status=status, eff=d.eff, route=d.route, model=state["model"], started=started, input=chk, output=verdict(),
              tokens_in=state["tokens_in"], tokens_out=state["tokens_out"], label=g.labeller.config.enabled, stream=True,
              event_id=pid, detail=detail)
+
+
+async def _pass_on(obj: dict[str, Any], base, state, choice, emit, chunk) -> Choice | None:  # noqa: ANN001
+    """Re-send one upstream chunk with its choices' text checked; the blocked choice, if any."""
+    base["model"] = state["model"] = obj.get("model") or base["model"]
+    if not state["extra"]:  # system_fingerprint, service_tier, …: passed on as the upstream sent them
+        state["extra"] = {k: v for k, v in obj.items() if k not in ("id", "object", "created", "model", "choices", "usage")}
+    usage = obj.get("usage")
+    if isinstance(usage, dict):
+        state["usage"] = usage
+        state["tokens_in"], state["tokens_out"] = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    parts = []
+    for ch in obj.get("choices") or ():
+        if not isinstance(ch, dict):
+            continue
+        idx = ch.get("index", 0)
+        c = choice(idx if isinstance(idx, int) else 0)
+        delta = ch.get("delta")
+        delta = dict(delta) if isinstance(delta, dict) else {}
+        content = delta.pop("content", None)
+        lp = ch.get("logprobs")
+        if isinstance(content, str) and content:
+            if isinstance(lp, dict) and isinstance(lp.get("content"), list):
+                c.logprobs += [(c.received + len(content), e) for e in lp["content"]]
+            text = c.feed(content)
+            if text:
+                delta["content"] = text
+        if ch.get("finish_reason"):
+            c.finish = ch["finish_reason"]  # sent at the end, after the rest of the text and the label
+        part = {k: v for k, v in ch.items() if k not in CHOICE_OWN}
+        part.update(index=c.index, delta=delta, finish_reason=None)
+        held = c.take_logprobs()
+        if held:
+            part["logprobs"] = {**(lp if isinstance(lp, dict) else {}), "content": held}
+        if delta or held:
+            parts.append(part)
+        if c.blocked is not None:
+            if parts:
+                await emit(chunk(parts))
+            return c
+    if parts:
+        await emit(chunk(parts))
+    return None

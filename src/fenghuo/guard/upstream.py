@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -20,10 +21,17 @@ from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
 READ_ERRORS = (UpstreamConnectionError, OSError, asyncio.TimeoutError)
 
 
+def base_url(url: str) -> str:
+    """The API base: ``/v1`` is added only to a bare host (``http://host:8000``); a URL with a
+    path is used as given, since hosted OpenAI-compatible APIs use other version prefixes
+    (``https://open.bigmodel.cn/api/paas/v4``)."""
+    base = url.rstrip("/")
+    return base if urlsplit(base).path else base + "/v1"
+
+
 class Upstream:
     def __init__(self, url: str, *, timeout: float = 60.0, api_key: str | None = None, max_connections: int = 256) -> None:
-        base = url.rstrip("/")
-        self.base = base if base.endswith("/v1") else base + "/v1"
+        self.base = base_url(url)
         self.timeout = timeout
         self.api_key = api_key
         self.max_connections = max_connections
@@ -95,13 +103,26 @@ class Upstream:
         finally:
             await call.__aexit__(None if ok else Exception, None, None)
 
-    async def models(self, caller_auth: str | None) -> dict[str, Any] | None:
+    async def models(self, caller_auth: str | None) -> dict[str, Any]:
+        """The upstream's model list; a guard error when it cannot give one."""
         try:
             async with asyncio.timeout(self.timeout):
                 async with self.pool.request("GET", "/models", self._headers(caller_auth)) as r:
-                    return orjson.loads(await r.read()) if r.status == 200 else None
-        except (*READ_ERRORS, orjson.JSONDecodeError):
-            return None
+                    status, content = r.status, await r.read()
+        except TimeoutError:
+            raise errors.upstream_timeout(self.timeout) from None
+        except (UpstreamConnectionError, OSError) as exc:
+            raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
+        try:
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            data = None
+        if status >= 400:
+            self._parse(status, content)
+        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+            raise errors.upstream_failed("上游模型返回的不是有效的模型列表", "the upstream model returned no valid model list",
+                                         "upstream_invalid")
+        return data
 
     async def aclose(self) -> None:
         if self._pool is not None:
