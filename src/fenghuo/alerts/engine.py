@@ -48,6 +48,9 @@ class AlertEngine:
         self.transitions_total: dict[str, int] = defaultdict(int)
         # Several control-plane replicas: only the leader ticks (set by fenghuo.scale.replica).
         self.active: Callable[[], bool] = lambda: True
+        # ...and its writes check the lease inside their transaction (fenghuo.scale.lease.require),
+        # so a leader that stalled past its lease cannot commit after a successor took over.
+        self.fence: Callable[[Any], None] = lambda session: None
 
     # -- life -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -153,6 +156,7 @@ class AlertEngine:
         touched.update({id(w): w for w in dirty})
         try:
             with self.db.transaction() as s:
+                self.fence(s)
                 rows = {}
                 for w in touched.values():
                     labels = self.labels(w)
@@ -221,6 +225,7 @@ class AlertEngine:
                                   "extra": str(n)})
             if items:
                 with self.db.transaction() as s:
+                    self.fence(s)
                     self._queue(s, items, now)
                 self.notifier.wake()
 

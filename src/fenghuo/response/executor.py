@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -56,6 +57,8 @@ class Executor:
     def __init__(self, db: Database, library: PlanLibrary | None = None) -> None:
         self.db = db
         self.library = library or PlanLibrary.load()
+        # Several replicas: checks the lease inside each step's transaction (fenghuo.scale.lease.require).
+        self.fence: Callable[[Any], None] = lambda session: None
 
     # -- choosing ---------------------------------------------------------------------------
     def plan_for(self, service_id: str) -> tuple[Plan, str] | None:
@@ -126,6 +129,7 @@ class Executor:
             command_id = "plan-" + aid[4:]
             status, detail = run_switch(self.db, SYSTEM, w.service, a.switch_action.value, command_reason(plan, step, w), command_id, a.rate)
         with self.db.transaction() as s:
+            self.fence(s)
             if s.get(PlanActionRow, aid) is not None:  # another executor got here first
                 return {"action": aid, "status": "already_done"}
             row = self._row(aid, plan, step, w, status or "done", command_id=command_id, detail=detail or "")
@@ -163,6 +167,7 @@ class Executor:
     def _await_approval(self, aid: str, plan: Plan, step: Step, w: WarningView) -> dict[str, Any]:
         a = step.action
         with self.db.transaction() as s:
+            self.fence(s)
             if s.get(PlanActionRow, aid) is not None:
                 return {"action": aid, "status": "already_done"}
             row = self._row(aid, plan, step, w, "awaiting_approval", approvals_needed=a.approval.count,
@@ -182,6 +187,7 @@ class Executor:
     def cancel_stale(self, firing_ids: set[str]) -> None:
         """An approval nobody gave before its warning ended is cancelled, with its reason."""
         with self.db.transaction() as s:
+            self.fence(s)
             rows = s.execute(select(PlanActionRow).where(PlanActionRow.status == "awaiting_approval")).scalars().all()
             for r in rows:
                 if r.warning_id not in firing_ids:

@@ -198,17 +198,34 @@ class Counter:
                         # better than a leader that never evaluates)
                         self._replay()
                         replayed = True
-                        self.ready.set()
+                    self.ready.set()
                 msgs = self.link.run(self._fetch(), timeout=10)
                 if msgs and not self._process(msgs):
                     bound = False  # a gap: start again at cursor + 1
             except lease.NotLeader:
-                log.warning("counting stopped: lease lost / 失去租约，停止计数")
-                return
+                # Stop evaluating at once (``ready`` gates the rules), but do not end the thread:
+                # if this replica still holds the same epoch (its lease ran out for a moment and it
+                # renewed it: the epoch stays), nobody else counted meanwhile and it resumes from
+                # the cursor; if the lease changed hands, the keeper stops this counter (on_lose)
+                # or starts a new one with the new epoch (on_gain).
+                self.ready.clear()
+                log.warning("counting paused: lease lost / 失去租约，暂停计数")
+                while not stop.wait(0.2) and not self._holds():
+                    pass
+                bound = False
             except Exception as exc:  # noqa: BLE001 - NATS or PostgreSQL away: wait, then rebind from the cursor
                 log.warning("counter: %s: %s", type(exc).__name__, exc)
                 bound = False
                 stop.wait(0.5)
+
+    def _holds(self) -> bool:
+        """Does this counter's epoch still hold the lease (checked the way writes check it)?"""
+        try:
+            with self.db.transaction() as s:
+                lease.require(s, self.lease_name, self.epoch)
+            return True
+        except Exception:  # noqa: BLE001 - NotLeader, or the database away: not yet
+            return False
 
     async def _fetch(self) -> list:
         """Wait up to 0.5 s for one message, then take what else is there within 5 ms. (A single

@@ -31,6 +31,7 @@ from fenghuo.scale.acks import AckListener, Heartbeat
 from fenghuo.scale.connection import NatsLink, token
 from fenghuo.scale.cursor import Counter
 from fenghuo.scale.kvswitch import KvPublisher
+from fenghuo.scale import lease
 from fenghuo.scale.lease import LeaseKeeper
 from fenghuo.scale.reconcile import reconcile
 
@@ -125,11 +126,16 @@ async def lifespan(app: FastAPI):
     keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=gain, on_lose=lose)
     # Lead only once the windows are rebuilt: a tick on empty windows could resolve live warnings.
     leading = lambda: keeper.leading and counter.ready.is_set()  # noqa: E731
+    def fence(session) -> None:  # noqa: ANN001 - inside a leader-only write's own transaction
+        lease.require(session, "leader", keeper.epoch if keeper.epoch is not None else -1)
+
     if engine is not None:
         engine.active = engine.notifier.active = leading
+        engine.fence = fence
     response = getattr(app.state, "response", None)  # the plan executor's thread (fenghuo.response.runtime)
     if response is not None:
         response.active = leading
+        response.executor.fence = fence
     app.state.replica = keeper
     app.state.counter = counter
     app.state.kv_publisher = publisher
