@@ -35,6 +35,6 @@ def test_lexicon_stats_and_malformed_file(tmp_path):
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["total"] == 2 and not d["ok"] and d["by_risk"]["A1h"] == 2
-    bad = write(tmp_path / "b.txt", "赌博 3\n冰毒 99\n")
+    bad = write(tmp_path / "b.txt", "赌博\t3\n冰毒\t99\n")
     r = CliRunner().invoke(root, ["lexicon", "stats", str(bad)])
     assert r.exit_code != 0 and "b.txt:2" in r.output

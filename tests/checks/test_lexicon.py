@@ -5,6 +5,7 @@ import pytest
 from fenghuo.checks.base import Action
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.lexicon_file import LexiconError, read_lexicon
+from fenghuo.checks.policy import Policy
 
 from .conftest import write
 
@@ -14,7 +15,7 @@ def spans(check, text):
 
 
 def test_tagged_file_maps_codes_to_categories_and_actions(tmp_path):
-    f = write(tmp_path / "lex.txt", "赌博 3\n冰毒 1,4\n# comment\n\n普通词\n")
+    f = write(tmp_path / "lex.txt", "赌博\t3\n冰毒\t1,4\n# comment\n\n普通词\n")
     check = LexiconCheck(files=[f])
     assert spans(check, "不要赌博和冰毒") == [("gambling", "赌博"), ("drugs", "冰毒"), ("crime", "冰毒")]
     f0 = check.scan("赌博").findings[0]
@@ -50,8 +51,14 @@ def test_longest_hit_wins_over_contained_words():
 @pytest.mark.parametrize(
     "content, line, what",
     [
-        ("赌博 3\n冰毒 7\n", 2, "unknown tag code"),
-        ("赌博 3\n\n冰毒 1,,2\n", 3, "unknown tag code"),
+        ("赌博\t3\n冰毒\t7\n", 2, "unknown tag code"),
+        ("赌博\t3\n\n冰毒\t1,,2\n", 3, "unknown tag code"),
+        ("赌博\tgambling\n冰毒\tnarcotics\n", 2, "unknown tag code"),
+        ("赌博\t\n", 1, "after the TAB"),
+        ("# fenghuo-lexicon: tagged\n赌博 3\n冰毒\n", 3, "expected `word tag"),
+        ("# fenghuo-lexicon: maybe\n赌博\n", 1, "expected 'tagged' or 'words'"),
+        ("".join(f"词{i} 3\n" for i in range(20)) + "词x 9\n", 21, "this one is not"),
+        ("".join(f"词{i} 3\n" for i in range(20)) + "无标签\n", 21, "this one is not"),
         ("赌博\n\xff\n", 2, "not UTF-8"),
     ],
 )
@@ -72,16 +79,125 @@ def test_empty_lexicon_is_refused(tmp_path):
 
 
 def test_reload_without_restart(tmp_path):
-    f = write(tmp_path / "lex.txt", "赌博 gambling\n")
+    f = write(tmp_path / "lex.txt", "赌博\tgambling\n")
     check = LexiconCheck(files=[f])
     assert spans(check, "赌博 冰毒") == [("gambling", "赌博")]
-    write(f, "冰毒 drugs\n")
-    assert check.reload_if_changed() or (check.reload() is None)
+    assert check.reload_if_changed() is False  # nothing changed yet
+    write(f, "冰毒\tdrugs\n")
+    assert check.reload_if_changed() is True
     assert spans(check, "赌博 冰毒") == [("drugs", "冰毒")]
-    write(f, "bad 9\n")  # a broken edit keeps the last good lexicon
-    with pytest.raises(LexiconError):
+    assert check.reload_if_changed() is False
+    write(f, "bad\t9\n")  # a broken edit keeps the last good lexicon
+    with pytest.raises(LexiconError, match="lex.txt:1: unknown tag"):
         check.reload()
     assert spans(check, "冰毒") == [("drugs", "冰毒")]
+
+
+def _wait_for(cond, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_auto_reload_compiles_in_the_background_and_survives_a_broken_file(tmp_path, caplog):
+    f = write(tmp_path / "lex.txt", "赌博\tgambling\n")
+    check = LexiconCheck(files=[f])
+    check.reload_interval = 0.001
+    write(f, "冰毒\tdrugs\n")
+    time.sleep(0.01)
+    old_state = check._state
+    spans(check, "赌博")  # this scan notices the change and starts the background compile
+    assert check._reloader is not None
+    check._reloader.join(30)
+    assert check._state is not old_state
+    assert spans(check, "赌博 冰毒") == [("drugs", "冰毒")]
+
+    write(f, "冰毒\tdrugs\n赌博\tno_such_category\n")
+    time.sleep(0.01)
+    with caplog.at_level("ERROR", logger="fenghuo.checks.lexicon"):
+        before = check._reloader
+        spans(check, "冰毒")
+        assert check._reloader is not before
+        check._reloader.join(30)
+    assert spans(check, "赌博 冰毒") == [("drugs", "冰毒")]  # the old lexicon keeps serving
+    assert "lex.txt:2: unknown tag" in check.last_reload_error
+    assert any("reload failed" in r.getMessage() and "lex.txt:2" in r.getMessage() for r in caplog.records)
+    # The same broken version is not recompiled on every interval...
+    time.sleep(0.01)
+    spans(check, "冰毒")
+    assert check.reload_in_background() is None
+    # ...but a fixed file is picked up.
+    write(f, "赌博\tgambling\n")
+    time.sleep(0.01)
+    spans(check, "冰毒")
+    assert _wait_for(lambda: spans(check, "赌博 冰毒") == [("gambling", "赌博")])
+    assert check.last_reload_error is None
+
+
+def test_pipeline_reload_rereads_lexicon_files(tmp_path):
+    from fenghuo.checks.pipeline import load_pipeline
+
+    words = write(tmp_path / "w.txt", "自定义词\tcrime\n")
+    cfg = write(tmp_path / "c.yaml", "checks:\n  - {type: lexicon, files: [w.txt]}\n")
+    p = load_pipeline(cfg)
+    assert p.scan("自定义词 新词").categories == ["crime"]
+    write(words, "新词\tgambling\n")
+    p.reload()
+    v = p.scan("自定义词 新词")
+    assert [(f.category, f.start) for f in v.findings] == [("gambling", 5)]
+
+
+def test_multi_word_entries_ending_in_a_tag_name_or_number_are_words(tmp_path):
+    f = write(tmp_path / "words.txt", "domestic violence\nwin 3\nak 47\n赌博\n")
+    entries = read_lexicon(f, None, set(Policy().rules))  # `violence` is a known category
+    assert [(e.word, e.categories) for e in entries] == [
+        ("domestic violence", ()), ("win 3", ()), ("ak 47", ()), ("赌博", ()),
+    ]
+    check = LexiconCheck(files=[f])
+    assert spans(check, "stop domestic violence, win 3 times with an ak 47") == [
+        ("sensitive", "domestic violence"), ("sensitive", "win 3"), ("sensitive", "ak 47"),
+    ]
+    assert spans(check, "domestic chores, ak47, domest icviolence") == [("sensitive", "ak47")]
+
+
+def test_tab_tags_work_in_any_file_and_the_header_decides_the_space_form(tmp_path):
+    f = write(tmp_path / "t.txt", "domestic violence\tviolence\nwin 3\n赌博\t3,crime\n")
+    assert [(e.word, e.categories) for e in read_lexicon(f, None, set(Policy().rules))] == [
+        ("domestic violence", ("violence",)), ("win 3", ()), ("赌博", ("gambling", "crime")),
+    ]
+    # Every line ends in a known tag: the shared lexicon's tag-file form.
+    uniform = write(tmp_path / "u.txt", "赌博 3\n冰毒 1,4\nmake love 2\n")
+    assert [(e.word, e.categories) for e in read_lexicon(uniform)] == [
+        ("赌博", ("gambling",)), ("冰毒", ("drugs", "crime")), ("make love", ("porn",)),
+    ]
+    words = write(tmp_path / "w.txt", "# fenghuo-lexicon: words\nwin 3\nstage 2\n")
+    assert [(e.word, e.categories) for e in read_lexicon(words)] == [("win 3", ()), ("stage 2", ())]
+    tagged = write(tmp_path / "g.txt", "# fenghuo-lexicon: tagged\ndomestic violence crime\n")
+    assert [(e.word, e.categories) for e in read_lexicon(tagged)] == [("domestic violence", ("crime",))]
+
+
+def test_a_word_list_with_tag_like_endings_is_read_as_words_with_a_warning(tmp_path, caplog):
+    f = write(tmp_path / "w.txt", "赌博 3\n冰毒 99\n普通词\n")
+    with caplog.at_level("WARNING", logger="fenghuo.checks.lexicon"):
+        entries = read_lexicon(f)
+    assert [e.word for e in entries] == ["赌博 3", "冰毒 99", "普通词"]
+    assert "separate tags with a TAB" in caplog.text and "line 1" in caplog.text
+
+
+def test_shared_lexicon_files_parse_as_before(shared):
+    """The real shared files: the dict file is plain words, the tag file `word code[,code]`."""
+    from collections import Counter
+
+    lx = shared / "lexicon"
+    words = read_lexicon(lx / "sensitive_word_dict.txt")
+    tags = read_lexicon(lx / "sensitive_word_tags.txt")
+    assert len(words) == 64420 and all(not e.categories for e in words)
+    assert len(tags) == 43768 and all(e.categories and " " not in e.word[-1:] for e in tags)
+    counts = Counter(c for e in tags for c in e.categories)
+    assert counts == {"crime": 27519, "porn": 15090, "drugs": 4711, "politics": 2029, "gambling": 872}
 
 
 def test_ten_megabyte_single_line_scans_in_linear_time():

@@ -7,12 +7,20 @@ one matcher, so one scan finds both. A hit lying inside an allow-listed occurren
 and may only span whitespace when it separates single letters (``s e x``).
 
 The compiled state is immutable and swapped in one assignment, so ``reload()`` replaces the
-lexicon under running scans without a restart and without a lock on the scan path.
+lexicon under running scans without a restart and without a lock on the scan path. With
+``reload_interval`` set, a scan at most every that many seconds stats the files (a few µs);
+when one changed, the new lexicon is compiled on a background thread — compiling the shared
+lexicon takes about a second, which must not land on a request — and swapped in when ready.
+A broken edit is logged as an error (``fenghuo.checks.lexicon``) and kept in
+``last_reload_error``; the old lexicon keeps serving and that version of the files is not
+retried until they change again.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +43,14 @@ from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
 
+log = logging.getLogger("fenghuo.checks.lexicon")
+
+
+def _signature(path: str | Path) -> tuple[int, int]:
+    """What tells a replaced or edited file apart: nanosecond mtime and size."""
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -50,13 +66,14 @@ class _Compiled:
     engine: object
     max_len: int
     entries: list[Entry]
-    mtimes: dict[str, float]
+    mtimes: dict[str, tuple[int, int]]  # file -> _signature when read
     # The per-pattern arrays again as lists, for ``resolve_few`` (indexing a numpy array
     # from Python costs ~10× a list).
     is_allow_list: list[bool] = field(default_factory=list)
     ascii_list: list[bool] = field(default_factory=list)
     templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
     allow_ids: frozenset = frozenset()  # pattern ids of allow-list words
+    spaced: dict = field(default_factory=dict)  # pattern id -> token lengths of ASCII words written with spaces
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
@@ -95,22 +112,26 @@ class LexiconCheck:
         self.cache_dir = cache_dir
         self.reload_interval = 0.0  # seconds between file-change checks during scans; 0 = off
         self._last_check = time.perf_counter()
+        self._reload_lock = threading.Lock()  # one background compile at a time
+        self._reloader: threading.Thread | None = None
+        self._tried: dict[str, tuple[int, int]] = {}  # signatures of the last failed attempt
+        self.last_reload_error: str | None = None
         self._state = self._compile()
 
     # -- building -------------------------------------------------------------------------
     def _read(self) -> tuple[list[Entry], list[str], dict[str, float]]:
         known = set(self.policy.rules)
         entries: list[Entry] = []
-        mtimes: dict[str, float] = {}
+        mtimes: dict[str, tuple[int, int]] = {}
         for f in self.files:
             entries += read_lexicon(f, self.tag_codes, known)
-            mtimes[str(f)] = f.stat().st_mtime
+            mtimes[str(f)] = _signature(f)
         for i, (w, cats) in enumerate(self.inline_words.items(), 1):
             entries.append(Entry(w, tuple(cats), "<config>", i))
         allow = list(self.inline_allow)
         for f in self.allow_files:
-            allow += [e.word for e in read_lexicon(f, {}, set())]
-            mtimes[str(f)] = f.stat().st_mtime
+            allow += [e.word for e in read_lexicon(f, {}, set(), tagged=False)]
+            mtimes[str(f)] = _signature(f)
         return entries, allow, mtimes
 
     def _compile(self) -> _Compiled:
@@ -140,25 +161,68 @@ class LexiconCheck:
         templates = [(c, f"lexicon:{w}", rules[c].action, rules[c].risk) for w, cs in zip(words, cats) for c in cs]
         tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
         tmpl_off = np.cumsum(tmpl_n) - tmpl_n
+        # Multi-word ASCII entries (``domestic violence``): the text may space them as written.
+        pid_of = {w: i for i, w in enumerate(words)}
+        spaced: dict[int, set] = {}
+        for key, word in zip(keys, [e.word for e in entries] + allow):
+            toks = word.split()
+            if len(toks) > 1 and key in pid_of and ascii_word[pid_of[key]]:
+                spaced.setdefault(pid_of[key], set()).add(tuple(map(len, toks)))
         return _Compiled(
             words, cats, ascii_word, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
-            engine, max(len(w) for w in words), entries, mtimes,
+            engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()},
         )
 
     def reload(self) -> None:
-        """Re-read the files and swap the compiled lexicon in; on error the old one stays."""
+        """Re-read the files and swap the compiled lexicon in; on error the old one stays and
+        the error is raised to the caller."""
         self._state = self._compile()
+        self.last_reload_error = None
+
+    def _current_signatures(self) -> dict[str, tuple[int, int]] | None:
+        """Signatures of the source files, or None while one is missing (mid-replacement)."""
+        try:
+            return {f: _signature(f) for f in self._state.mtimes}
+        except OSError:
+            return None
+
+    def changed(self) -> bool:
+        """Whether a source file differs from the loaded version (and from a failed attempt)."""
+        now = self._current_signatures()
+        return now is not None and now != self._state.mtimes and now != self._tried
 
     def reload_if_changed(self) -> bool:
-        """Reload when a source file's modification time changed; returns whether it did."""
-        for f, m in self._state.mtimes.items():
+        """Reload now, on this thread, when a source file changed; returns whether it did.
+        Raises LexiconError (keeping the old lexicon) when the changed file is broken."""
+        if not self.changed():
+            return False
+        self.reload()
+        return True
+
+    def reload_in_background(self) -> threading.Thread | None:
+        """Start compiling the changed files on a daemon thread; the thread (to join), or None
+        when nothing changed or a reload is already running."""
+        if not self.changed() or not self._reload_lock.acquire(blocking=False):
+            return None
+        t = threading.Thread(target=self._background_reload, name=f"{self.name}-reload", daemon=True)
+        self._reloader = t
+        t.start()
+        return t
+
+    def _background_reload(self) -> None:
+        try:
+            sig = self._current_signatures() or {}
             try:
-                if os.stat(f).st_mtime != m:
-                    self.reload()
-                    return True
-            except OSError:
-                continue
-        return False
+                self._state = self._compile()
+                self.last_reload_error = None
+                self._tried = {}
+                log.info("%s: lexicon reloaded (%d words) / 词表已重新加载", self.name, len(self))
+            except Exception as exc:  # any failure: keep serving the old lexicon, say why
+                self._tried = sig
+                self.last_reload_error = f"{type(exc).__name__}: {exc}"
+                log.error("%s: lexicon reload failed, keeping the previous lexicon / 词表重新加载失败，继续使用旧词表: %s", self.name, self.last_reload_error)
+        finally:
+            self._reload_lock.release()
 
     @property
     def max_len(self) -> int:
@@ -189,10 +253,7 @@ class LexiconCheck:
             t0 = time.perf_counter()
             if t0 - self._last_check > self.reload_interval:
                 self._last_check = t0
-                try:
-                    self.reload_if_changed()
-                except (LexiconError, OSError):
-                    pass  # keep serving the last good lexicon; `reload()` reports the error
+                self.reload_in_background()  # a stat per file here; compiling happens off-thread
         st = self._state
         raw = st.engine.scan_raw(n.codes)
         # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy

@@ -1,17 +1,30 @@
 """Reading lexicon files a user supplies, and the coverage report against TC260-003 §8.1.
 
-Format, one entry a line, UTF-8: ``word`` or ``word tag[,tag]`` (tag separated by whitespace).
+Format, one entry a line, UTF-8. Blank lines and lines starting with ``#`` are skipped.
+
+- ``word<TAB>tag[,tag]`` — a TAB separates the word from its tags, in any file. This is the
+  unambiguous form: the word may contain spaces (``domestic violence<TAB>violence``).
+- ``word`` — a plain word; the whole line is the word, spaces included, so ``domestic violence``,
+  ``win 3`` and ``ak 47`` are words, never word + tag.
+- ``word tag[,tag]`` with a *space* — read as word + tags only in a file that is tagged
+  throughout: either every entry line ends in a space and known tags (the shared lexicon's
+  ``sensitive_word_tags.txt``: ``赌博 3``) and no line uses a TAB, or the file says so with a comment line
+  ``# fenghuo-lexicon: tagged`` before its first entry. ``# fenghuo-lexicon: words`` says the
+  opposite (a word list whose every line happens to end in a number).
+
 A tag is a category name (``gambling``) or a numeric code mapped to one (the shared lexicon's
-``0 politics, 1 drugs, 2 porn, 3 gambling, 4 crime``). Blank lines and lines starting with
-``#`` are skipped. A word may itself contain spaces: the last token counts as tags only if
-every part of it is a known tag, so ``make love`` stays one word.
+``0 politics, 1 drugs, 2 porn, 3 gambling, 4 crime``).
 
 Bad input is refused with the file and line that is wrong, because a silently skipped line in
-a block list is a hole nobody notices.
+a block list is a hole nobody notices: unknown tags after a TAB or in a tagged file, and a
+file that is almost all ``word tag`` lines (at least 90 % of 10 or more) but not quite — a typo
+there would otherwise turn every line of a tag file into a plain word. A word list with a few
+lines that merely end in something tag-like is read as words, with one logged warning.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,12 +32,18 @@ from pathlib import Path
 
 from fenghuo.checks.risks import A1, A2, MIN_PER_A1, MIN_PER_A2, MIN_TOTAL
 
+log = logging.getLogger("fenghuo.checks.lexicon")
+
 DEFAULT_TAG_CODES = {"0": "politics", "1": "drugs", "2": "porn", "3": "gambling", "4": "crime"}
 UNTAGGED = "sensitive"
-_SPLIT = re.compile(r"^(.*?\S)[ \t]+([^ \t]+)[ \t]*$")
-# A token shaped like numeric tags ("7", "1,,2", "1,9"): unknown codes here are an error,
-# not part of the word.
+# Only ASCII space/tab separate tags: lexicon words may contain other Unicode spaces.
+_SPLIT = re.compile(r"^(.*?\S)[ ]+([^ \t]+)[ \t]*$")
+# A token shaped like numeric tags ("7", "1,,2", "1,9"): in a tagged file, unknown codes here
+# are an error, not part of the word.
 _CODE_LIST = re.compile(r"^\d{1,2}(,\d{0,2})*$")
+_DIRECTIVE = re.compile(r"^#\s*fenghuo-lexicon\s*:\s*(\w+)\s*$", re.I)
+# A file this tag-like is a tag file with a mistake in it, not a word list (see docstring).
+_MOSTLY, _MOSTLY_MIN = 0.9, 10
 
 
 class LexiconError(ValueError):
@@ -50,31 +69,106 @@ def decode_lines(path: Path) -> list[str]:
     return text.split("\n")
 
 
-def parse_line(raw: str, where: str, tag_codes: dict[str, str], known: set[str]) -> tuple[str, tuple[str, ...]] | None:
-    """One line → (word, categories), None for a blank/comment line; LexiconError if malformed."""
+def _tags(token: str, where: str, tag_codes: dict[str, str], known: set[str]) -> tuple[str, ...]:
+    tokens = token.split(",")
+    bad = [t for t in tokens if t not in tag_codes and t not in known]
+    if bad:
+        raise LexiconError(
+            f"{where}: unknown tag code(s) or categor(ies) {', '.join(repr(b) for b in bad)}; "
+            f"known codes: {', '.join(sorted(tag_codes)) or '-'} / 未知标签代码或类别"
+        )
+    return tuple(dict.fromkeys(tag_codes.get(t, t) for t in tokens))
+
+
+def _known_tail(line: str, tag_codes: dict[str, str], known: set[str]) -> tuple[str, str] | None:
+    """(word, tag token) when ``line`` ends in a space and tags that all exist, else None."""
+    m = _SPLIT.match(line)
+    if m and all(t in tag_codes or t in known for t in m.group(2).split(",")):
+        return m.group(1), m.group(2)
+    return None
+
+
+def _tag_shaped(line: str, tag_codes: dict[str, str], known: set[str]) -> bool:
+    m = _SPLIT.match(line)
+    return bool(m) and (_known_tail(line, tag_codes, known) is not None or bool(_CODE_LIST.match(m.group(2))))
+
+
+def parse_line(raw: str, where: str, tag_codes: dict[str, str], known: set[str], tagged: bool = False) -> tuple[str, tuple[str, ...]] | None:
+    """One line → (word, categories), None for a blank/comment line; LexiconError if malformed.
+
+    ``tagged``: the file is a tagged file, so a space-separated last token is tags (see module
+    docstring); otherwise only a TAB introduces tags.
+    """
     line = raw.rstrip("\r\n")
     if not line.strip() or line.lstrip().startswith("#"):
         return None
-    # Only ASCII space/tab separate tags: lexicon words may contain other Unicode spaces.
-    m = _SPLIT.match(line)
-    if m:
-        word, token = m.group(1), m.group(2)
-        tokens = token.split(",")
-        if all(t in tag_codes or t in known for t in tokens):
-            cats = [tag_codes.get(t, t) for t in tokens]
-            return word.strip(" \t"), tuple(dict.fromkeys(cats))
-        if _CODE_LIST.match(token):
-            bad = [t for t in tokens if t not in tag_codes]
-            raise LexiconError(f"{where}: unknown tag code(s) {', '.join(repr(b) for b in bad) or repr(token)}; known: {', '.join(sorted(tag_codes))} / 未知标签代码")
+    if "\t" in line:
+        word, _, token = line.partition("\t")
+        token = token.strip(" \t")
+        if not word.strip(" "):
+            raise LexiconError(f"{where}: no word before the TAB / 制表符前没有词")
+        if not token or "\t" in token or " " in token:
+            raise LexiconError(f"{where}: after the TAB expected tag[,tag], got {token!r} / 制表符后应为标签")
+        return word.strip(" "), _tags(token, where, tag_codes, known)
+    if tagged:
+        m = _SPLIT.match(line)
+        if not m:
+            raise LexiconError(f"{where}: tagged file: expected `word tag[,tag]`, got {line.strip()!r} / 该词表每行应为“词 标签”")
+        return m.group(1).strip(" "), _tags(m.group(2), where, tag_codes, known)
     return line.strip(), ()
+
+
+def file_mode(lines: list[str], path: Path, tag_codes: dict[str, str], known: set[str]) -> bool:
+    """Whether a space-separated last token is tags in this file (see module docstring)."""
+    entries: list[tuple[int, str]] = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("#"):
+            d = _DIRECTIVE.match(line.strip())
+            if d and not entries:
+                mode = d.group(1).lower()
+                if mode not in ("tagged", "words"):
+                    raise LexiconError(f"{path}:{n}: fenghuo-lexicon: expected 'tagged' or 'words', got {mode!r} / 格式声明无效")
+                return mode == "tagged"
+            continue
+        if "\t" in line:  # a file that tags with TABs reads every other line as a plain word
+            return False
+        entries.append((n, line))
+    if not entries:
+        return False
+    if all(_known_tail(line, tag_codes, known) for _, line in entries):
+        return True
+    shaped = [_tag_shaped(line, tag_codes, known) for _, line in entries]
+    if len(entries) >= _MOSTLY_MIN and sum(shaped) >= _MOSTLY * len(entries):
+        n, line = next((n, line) for (n, line), ok in zip(entries, shaped) if not ok or not _known_tail(line, tag_codes, known))
+        raise LexiconError(
+            f"{path}:{n}: {sum(shaped)} of {len(entries)} lines are `word tag` but this one is not: {line.strip()!r} "
+            f"(unknown tag or missing tag; tag with a TAB, or put `# fenghuo-lexicon: words` first to read every line as a word) "
+            f"/ 该行标签缺失或未知"
+        )
+    suspicious = [(n, line) for (n, line), ok in zip(entries, shaped) if ok]
+    if suspicious:
+        n, line = suspicious[0]
+        log.warning(
+            "%s: %d line(s) end in a space and something tag-like but were read as whole words (first: line %d %r); "
+            "separate tags with a TAB / 以空格结尾的标签已按整词读取，请用制表符分隔标签",
+            path, len(suspicious), n, line.strip(),
+        )
+    return False
 
 
 def read_lexicon(
     path: str | Path,
     tag_codes: dict[str, str] | None = None,
     categories: set[str] | None = None,
+    tagged: bool | None = None,
 ) -> list[Entry]:
     """Read one lexicon file. ``categories`` are the tag names accepted besides numeric codes.
+
+    ``tagged``: None decides from the file (module docstring); False reads every line without
+    a TAB as a word (allow-lists); True treats the file as tagged throughout.
 
     An untagged word gets no categories here: it becomes ``sensitive`` only if no other file
     tags it (the shared lexicon lists every word untagged and tags a subset in a second file).
@@ -84,14 +178,15 @@ def read_lexicon(
         raise LexiconError(f"{path}: no such lexicon file / 词表文件不存在")
     codes = DEFAULT_TAG_CODES if tag_codes is None else tag_codes
     known = set(codes.values()) | set(categories or ())
+    lines = decode_lines(path)
+    if tagged is None:
+        tagged = file_mode(lines, path, codes, known)
     entries: list[Entry] = []
-    for n, raw in enumerate(decode_lines(path), 1):
-        parsed = parse_line(raw, f"{path}:{n}", codes, known)
+    for n, raw in enumerate(lines, 1):
+        parsed = parse_line(raw, f"{path}:{n}", codes, known, tagged)
         if parsed is None:
             continue
         word, cats = parsed
-        if any(c in word for c in "\t"):
-            raise LexiconError(f"{path}:{n}: tab inside a word; separate tags with one space / 词中含制表符")
         entries.append(Entry(word, cats, str(path), n))
     if not entries:
         raise LexiconError(f"{path}: empty lexicon: no words / 词表为空")

@@ -60,7 +60,7 @@ def resolve_many(st, text: str, n, hits, base: int = 0, origin=None, tbase: int 
     asc = st.ascii_word[pid]
     if asc.any():
         idx = np.flatnonzero(asc)
-        bad = [i for i, s, e in zip(idx.tolist(), ostart[idx].tolist(), oend[idx].tolist()) if not ascii_ok(text, s - tbase, e - tbase)]
+        bad = [i for i, i_pid, s, e in zip(idx.tolist(), pid[idx].tolist(), ostart[idx].tolist(), oend[idx].tolist()) if not ascii_ok(text, s - tbase, e - tbase, st.spaced.get(i_pid))]
         if bad:
             keep = np.ones(k, dtype=bool)
             keep[bad] = False
@@ -129,7 +129,7 @@ def resolve_few(st, text: str, n, raw: list[int]) -> list[Finding]:
                 s += shift[bisect_right(steps, s)]
                 e += shift[bisect_right(steps, e)]
         e += 1
-        if ascii_word[p] and not ascii_ok(text, s, e):
+        if ascii_word[p] and not ascii_ok(text, s, e, st.spaced.get(p)):
             continue
         for c, r, a, risk in by_pid[p]:
             add(Finding(c, s, e, r, a, risk))
@@ -140,13 +140,16 @@ def _is_word_char(ch: str) -> bool:
     return ch.isascii() and ch.isalnum()
 
 
-def ascii_ok(text: str, start: int, end: int) -> bool:
-    """Word boundaries in the original text; inner whitespace only between single letters."""
+def ascii_ok(text: str, start: int, end: int, shapes: frozenset | None = None) -> bool:
+    """Word boundaries in the original text; inner whitespace only between single letters, or
+    where the lexicon word itself has it (``shapes``: the token lengths of the word's spaced
+    spellings, so ``domestic violence`` matches as written but not as ``domest icviolence``)."""
     if start > 0 and _is_word_char(text[start - 1]) and _is_word_char(text[start]):
         return False
     if end < len(text) and _is_word_char(text[end]) and _is_word_char(text[end - 1]):
         return False
     span = text[start:end]
     if any(ch.isspace() for ch in span):
-        return all(len(tok) == 1 for tok in span.split())
+        toks = span.split()
+        return all(len(tok) == 1 for tok in toks) or (shapes is not None and tuple(map(len, toks)) in shapes)
     return True
