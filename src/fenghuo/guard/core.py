@@ -27,11 +27,13 @@ from fenghuo.guard.checking import Checked, check_text, load_default_checks
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
+from fenghuo.guard.spool import default_dir as default_spool_dir
 from fenghuo.guard.state import Effective, ServiceInfo, SwitchCache, load_state_file
 from fenghuo.guard.telemetry import HttpSink, Sink, Telemetry
 
 log = logging.getLogger(__name__)
 DEFAULT = object()  # "use the configured default" (distinct from an explicit None = off)
+CAPTURE_CHARS = 2000  # capture_text=True keeps this much of each text
 SAFE_ANSWER = "抱歉，这个问题我无法回答。/ Sorry, I can't help with that."
 
 
@@ -100,9 +102,9 @@ class Guard:
     def __init__(self, service: str, control: str | None = None, token: str | None = None, db=None, *,  # noqa: ANN001
                  instance: str | None = None, checks: Any = DEFAULT, labels: LabelConfig | bool | None = None,
                  label_key=None, lease: float | None = None, failsafe: str | None = None,  # noqa: ANN001
-                 state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | None = None,
+                 state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | bool | None = None,
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
-                 kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool = False) -> None:
+                 kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False) -> None:
         if failsafe not in (None, "open", "closed"):
             raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
         self.service, self.control, self.kind = service, control, kind
@@ -115,7 +117,9 @@ class Guard:
         self.has_backup = bool(self.info.backup_model) if has_backup is None else has_backup
         self.checks = load_default_checks() if checks is DEFAULT else checks
         self.safe_answer = safe_answer
-        self.capture_text = capture_text
+        # Events carry categories, not text; capture_text=True (or a character limit) adds the
+        # checked (masked) input and output text to their attributes, cut to the limit.
+        self.capture_chars = (CAPTURE_CHARS if capture_text is True else int(capture_text)) if capture_text else 0
         if labels is False:
             labels = LabelConfig(enabled=False, producer=self.info.provider or "fenghuo")
         self.labeller = Labeller(labels or LabelConfig(producer=self.info.provider or "fenghuo"), label_key)
@@ -124,7 +128,16 @@ class Guard:
             if sink is None:
                 log.warning("guard %s: no control plane, so call events are not reported to any monitor "
                             "(give control=URL, or a sink) / 未连接控制面，调用事件不会上报", self.instance)
-        self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None)  # type: ignore[arg-type]
+        # Events the sink cannot take wait on disk: in spool_dir if given, else (when there is a
+        # sink to resend to) under the data dir, where leftovers of this service's earlier runs
+        # are adopted and resent (fenghuo.guard.spool). spool_dir=False: no spool at all.
+        adopt = False
+        if spool_dir is None and sink is not None:
+            spool_dir, adopt = default_spool_dir(service, self.instance), True
+        try:
+            self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None, adopt=adopt)  # type: ignore[arg-type]
+        except OSError as exc:
+            raise ValueError(f"遥测落盘目录 {spool_dir} 无法使用 / telemetry spool {spool_dir} is not usable: {exc}") from exc
         self._bucket: TokenBucket | None = None
         self._bucket_version = -1
         self.follower: StreamFollower | EmbeddedFollower | None = None
@@ -201,10 +214,21 @@ class Guard:
             ev["input"] = input.summary
         if output is not None:
             ev["output"] = output.summary if isinstance(output, Checked) else output
+        if self.capture_chars:
+            attributes = {**(attributes or {}), **self._captured(input, output)}
         if attributes:
             ev["attributes"] = attributes
         self.telemetry.emit(ev)
         return eid
+
+    def _captured(self, input: Checked | None, output: Checked | dict | None) -> dict[str, Any]:  # noqa: A002
+        out: dict[str, Any] = {}
+        for key, checked in (("input", input), ("output", output)):
+            if isinstance(checked, Checked):
+                out[f"{key}_text"] = checked.text[:self.capture_chars]
+                if len(checked.text) > self.capture_chars:
+                    out[f"{key}_truncated"] = len(checked.text)
+        return out
 
     # -- the SDK faces (see fenghuo.guard.sdk) --------------------------------------------------
     def call(self, input: str | None = None, **kw: Any):  # noqa: A002, ANN201

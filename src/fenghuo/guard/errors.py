@@ -84,9 +84,11 @@ def canary_full(percent: int) -> ServiceRefused:
                           code="service_canary", refusal="canary")
 
 
-def no_backup() -> ServiceRefused:
-    return ServiceRefused("服务已降级但守卫未配置备份模型", "the service is degraded but this guard has no backup model configured",
-                          code="no_backup", refusal="paused")
+def no_backup(state: str = "degraded") -> ServiceRefused:
+    """The switch sends this call to the backup model, and there is none to call."""
+    return ServiceRefused(f"服务当前为 {state}，本次调用应由备份模型回答，但未配置备份模型",
+                          f"the service is {state} and this call goes to the backup model, but no backup model is configured",
+                          code="no_backup", refusal="canary" if state == "canary" else "paused")
 
 
 def bad_request(zh: str, en: str, code: str = "invalid_request", param: str | None = None) -> GuardError:

@@ -8,6 +8,10 @@ and async.
     @guard.protect(backup=my_small_model)     # str -> str, or async str -> str
     def ask(prompt: str) -> str: ...
 
+A decorated function with no ``backup=`` is refused (``ServiceRefused``, code ``no_backup``)
+when the switch routes a call to the backup: calling the primary instead would break the
+command (degraded means "not the primary") and the event would lie about who answered.
+
 Every call, refused or not, yields exactly one telemetry event when the block ends.
 """
 
@@ -85,6 +89,11 @@ class GuardedCall:
             raise InputBlocked(answer, self.input_check.verdict.categories)
         return self
 
+    def refuse(self, e: errors.ServiceRefused) -> errors.ServiceRefused:
+        """Report this admitted call as refused after all (e.g. no backup to route to)."""
+        self._report("refused", route="refused", refusal=e.refusal, detail=e.en, model=None)
+        return e
+
     def _exit(self, exc: BaseException | None) -> None:
         if self._reported:
             return
@@ -116,6 +125,14 @@ class GuardedCall:
         self._exit(exc)
 
 
+def _target(call: GuardedCall, primary: Callable, backup: Callable | None) -> Callable:
+    if call.route != "backup":
+        return primary
+    if backup is None:
+        raise call.refuse(errors.no_backup(call.decision.eff.state))
+    return backup
+
+
 def protect(guard, fn: Callable | None = None, *, backup: Callable | None = None):  # noqa: ANN001, ANN201
     """Decorate ``fn(prompt, *args, **kw) -> str`` (sync or async). The backup function, if
     given, answers when the switch routes to the backup; a blocked input returns the safe
@@ -127,8 +144,7 @@ def protect(guard, fn: Callable | None = None, *, backup: Callable | None = None
             async def run_async(prompt: str, *args: Any, **kw: Any) -> str:
                 try:
                     async with GuardedCall(guard, prompt) as call:
-                        target = backup if call.route == "backup" and backup else f
-                        text = await target(call.input, *args, **kw)
+                        text = await _target(call, f, backup)(call.input, *args, **kw)
                         return call.output(text)
                 except InputBlocked as e:
                     return e.answer
@@ -138,8 +154,7 @@ def protect(guard, fn: Callable | None = None, *, backup: Callable | None = None
         def run(prompt: str, *args: Any, **kw: Any) -> str:
             try:
                 with GuardedCall(guard, prompt) as call:
-                    target = backup if call.route == "backup" and backup else f
-                    return call.output(target(call.input, *args, **kw))
+                    return call.output(_target(call, f, backup)(call.input, *args, **kw))
             except InputBlocked as e:
                 return e.answer
         return run

@@ -7,6 +7,13 @@ through its msgspec mirror in ``fenghuo.monitor.wire``),
 sends batches to the sink, and when the sink fails writes them to the disk spool instead;
 every ``retry_seconds`` it tries the spool again, oldest first, until it is empty. New events
 queue behind the spool while it is not empty, so the sink sees them roughly in order.
+
+The worker never dies: an event that cannot be encoded is counted ``invalid`` and logged; a
+spool the disk refuses costs the batch (``dropped``, logged), not the thread. A sink that
+refuses a batch for good (:class:`Rejected`, e.g. HTTP 400) is not retried forever: the batch is
+halved until the bad events are alone, and those go to the spool's ``dead.jsonl`` with the
+sink's answer (``rejected``); events the sink refuses one by one (the control plane names them
+by index) likewise.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-import msgspec
 
 from fenghuo.guard.spool import Spool
 from fenghuo.monitor.wire import encode_built
@@ -27,9 +33,15 @@ from fenghuo.monitor.wire import encode_built
 log = logging.getLogger(__name__)
 
 
+class Rejected(Exception):
+    """The sink refused a batch for good: sending it again cannot help (``str(exc)`` says why)."""
+
+
 class Sink(Protocol):
-    def send(self, body: bytes, count: int) -> None:
-        """Deliver a JSON array of events; raise on any failure."""
+    def send(self, body: bytes, count: int) -> list[dict] | None:
+        """Deliver a JSON array of events. Return None when all were kept, or the events refused
+        one by one (``[{"index": i, "reason": …}]``); raise :class:`Rejected` when the whole
+        batch is refused for good, anything else when it may succeed later."""
 
 
 class HttpSink:
@@ -42,17 +54,29 @@ class HttpSink:
         self.url = url
         self.client = httpx.Client(timeout=timeout, headers=headers)
 
-    def send(self, body: bytes, count: int) -> None:
+    def send(self, body: bytes, count: int) -> list[dict] | None:
         r = self.client.post(self.url, content=body)
-        if r.status_code >= 300:
-            raise RuntimeError(f"sink answered {r.status_code}: {r.text[:200]}")
+        code = r.status_code
+        # 408/429 and 5xx pass; 401/403 are the guard's credentials, not its events: kept in the
+        # spool until someone fixes the token, rather than thrown away. Any other 4xx says the
+        # batch itself is wrong, and it would be wrong every time.
+        if 400 <= code < 500 and code not in (401, 403, 408, 429):
+            raise Rejected(f"sink answered {code}: {r.text[:1000]}")
+        if code >= 300:
+            raise RuntimeError(f"sink answered {code}: {r.text[:200]}")
+        try:
+            return r.json().get("rejected") or None
+        except (ValueError, AttributeError):
+            return None
 
     def close(self) -> None:
         self.client.close()
 
 
 class NullSink:
-    """Keeps nothing; for an SDK used without a control plane or spool."""
+    """Keeps nothing; for an SDK used without a control plane. Counted as ``discarded``."""
+
+    discards = True
 
     def send(self, body: bytes, count: int) -> None:
         return None
@@ -64,9 +88,9 @@ def _array(lines: list[bytes]) -> bytes:
 
 class Telemetry:
     def __init__(self, sink: Sink | None, spool_dir: Path | None = None, *, max_queue: int = 100_000,
-                 batch: int = 500, retry_seconds: float = 0.5, linger_seconds: float = 0.05) -> None:
+                 batch: int = 500, retry_seconds: float = 0.5, linger_seconds: float = 0.05, adopt: bool = False) -> None:
         self.sink = sink or NullSink()
-        self.spool = Spool(spool_dir) if spool_dir else None
+        self.spool = Spool(spool_dir, adopt=adopt) if spool_dir else None
         self.max_queue, self.batch = max_queue, batch
         self.retry_seconds, self.linger = retry_seconds, linger_seconds
         self._q: collections.deque[dict[str, Any]] = collections.deque()
@@ -74,8 +98,13 @@ class Telemetry:
         self._idle = threading.Event()
         self._stop = False
         self._next_retry = 0.0
+        self._said: dict[str, float] = {}
         self.sink_down = False
-        self.stats = {"emitted": 0, "sent": 0, "spooled": 0, "dropped": 0, "invalid": 0, "sink_failures": 0}
+        # sent: kept by the sink; discarded: given to a sink that keeps nothing (NullSink);
+        # rejected: refused by the sink for good (kept in the spool's dead.jsonl);
+        # dropped: lost (queue full, or neither sink nor spool could take them).
+        self.stats = {"emitted": 0, "sent": 0, "discarded": 0, "spooled": 0, "dropped": 0, "invalid": 0, "rejected": 0,
+                      "sink_failures": 0, "spool_errors": 0, "worker_errors": 0}
         self._thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-telemetry")
         self._thread.start()
 
@@ -90,65 +119,134 @@ class Telemetry:
             self._wake.set()
 
     # -- worker -------------------------------------------------------------------------------
+    def _complain(self, key: str, msg: str, *args: Any) -> None:
+        """Log an error at most every 10 s per kind: a dead disk must not flood the log."""
+        now = time.monotonic()
+        if now - self._said.get(key, -1e9) >= 10:
+            self._said[key] = now
+            log.error(msg, *args)
+
     def _take(self) -> list[bytes]:
         out: list[bytes] = []
         while self._q and len(out) < self.batch:
             raw = self._q.popleft()
             try:
                 out.append(encode_built(raw))
-            except msgspec.ValidationError as exc:
+            except Exception as exc:  # noqa: BLE001 - contract violation, or a value msgspec cannot encode
                 self.stats["invalid"] += 1
-                log.error("telemetry event does not match the contract, dropped: %s", exc)
+                self._complain("invalid", "telemetry event cannot be encoded, dropped (%d so far): %s: %s",
+                               self.stats["invalid"], type(exc).__name__, exc)
         return out
 
+    def _refuse(self, lines: list[bytes], reason: str) -> None:
+        self.stats["rejected"] += len(lines)
+        self._complain("rejected", "telemetry sink refused %d event(s) for good (%d so far): %s", len(lines),
+                       self.stats["rejected"], reason[:300])
+        if self.spool is not None:
+            try:
+                self.spool.dead_letter(lines, reason)
+            except OSError as exc:
+                self._complain("dead", "telemetry dead-letter file cannot be written: %s", exc)
+
     def _send(self, lines: list[bytes]) -> bool:
+        """True when the sink has answered for every line (kept or refused for good); False when
+        the batch should be tried again later."""
         try:
-            self.sink.send(_array(lines), len(lines))
-            self.stats["sent"] += len(lines)
-            return True
-        except Exception as exc:  # noqa: BLE001 - any sink failure means "spool it"
+            refused = self.sink.send(_array(lines), len(lines))
+        except Rejected as exc:
+            if len(lines) == 1:
+                self._refuse(lines, str(exc))
+                return True
+            # The whole batch was refused (a JSON array with one bad element is unreadable):
+            # halve it until the bad lines are alone, so good events are not thrown away with them.
+            half = len(lines) // 2
+            return self._send(lines[:half]) and self._send(lines[half:])
+        except Exception as exc:  # noqa: BLE001 - any other sink failure means "spool it"
             self.stats["sink_failures"] += 1
             log.debug("telemetry sink failed: %s", exc)
             return False
+        bad = {}
+        for r in refused or ():
+            try:
+                bad[int(r["index"])] = str(r.get("reason", ""))
+            except (KeyError, TypeError, ValueError):
+                continue
+        for i, reason in sorted(bad.items()):
+            if 0 <= i < len(lines):
+                self._refuse([lines[i]], reason)
+        kept = len(lines) - len(bad)
+        self.stats["discarded" if getattr(self.sink, "discards", False) else "sent"] += kept
+        return True
+
+    def _retry_later(self) -> None:
+        self.sink_down = True
+        self._next_retry = time.monotonic() + self.retry_seconds
 
     def _drain_spool_once(self) -> None:
         """Send one batch from the spool; on failure wait ``retry_seconds`` before the next try."""
-        if self.spool is None or self.spool.empty or time.monotonic() < self._next_retry:
+        if self.spool is None or time.monotonic() < self._next_retry:
             return
-        self.spool.seal()
-        item = self.spool.next_batch(self.batch)
-        if item is None:
-            self.sink_down = False
+        if self.spool.empty:
+            self.sink_down = False  # nothing waits on disk: try the sink directly again
             return
-        seg, end, lines = item
-        if self._send(lines):
-            self.spool.commit(seg, end, len(lines))
-            if self.spool.empty:
+        try:
+            self.spool.seal()
+            item = self.spool.next_batch(self.batch)
+            if item is None:
                 self.sink_down = False
-        else:
-            self.sink_down = True
-            self._next_retry = time.monotonic() + self.retry_seconds
+                return
+            seg, end, lines = item
+            if self._send(lines):
+                self.spool.commit(seg, end, len(lines))
+                if self.spool.empty:
+                    self.sink_down = False
+            else:
+                self._retry_later()
+        except OSError as exc:
+            self.stats["spool_errors"] += 1
+            self._complain("drain", "telemetry spool %s cannot be read: %s", self.spool.dir, exc)
+            self._retry_later()
+
+    def _spool_or_drop(self, lines: list[bytes]) -> None:
+        if self.spool is None:
+            self.stats["dropped"] += len(lines)
+            self._complain("nospool", "telemetry sink unreachable and no spool: %d event(s) dropped (%d so far)",
+                           len(lines), self.stats["dropped"])
+            return
+        try:
+            self.spool.append(lines)
+            self.stats["spooled"] += len(lines)
+        except OSError as exc:
+            self.stats["dropped"] += len(lines)
+            self.stats["spool_errors"] += 1
+            self._complain("spool", "telemetry spool %s cannot be written (%s): %d event(s) dropped (%d so far)",
+                           self.spool.dir, exc, len(lines), self.stats["dropped"])
+        if not self.sink_down:
+            self._retry_later()
+
+    def _step(self) -> None:
+        if not self._q:
+            self._idle.set()
+            self._wake.wait(self.linger)
+            self._wake.clear()
+        self._idle.clear()
+        lines = self._take()
+        if lines:
+            backlog = self.spool is not None and (self.sink_down or not self.spool.empty)
+            if backlog or not self._send(lines):
+                self._spool_or_drop(lines)
+        self._drain_spool_once()
 
     def _run(self) -> None:
+        # The worker must outlive anything one event, the sink or the disk can do to it: a dead
+        # worker would leave every later event queued forever, silently.
         while True:
-            if not self._q:
-                self._idle.set()
-                self._wake.wait(self.linger)
-                self._wake.clear()
-            self._idle.clear()
-            lines = self._take()
-            if lines:
-                backlog = self.spool is not None and (self.sink_down or not self.spool.empty)
-                if backlog or not self._send(lines):
-                    if self.spool is not None:
-                        self.spool.append(lines)
-                        self.stats["spooled"] += len(lines)
-                        if not self.sink_down:
-                            self.sink_down = True
-                            self._next_retry = time.monotonic() + self.retry_seconds
-                    else:
-                        self.stats["dropped"] += len(lines)
-            self._drain_spool_once()
+            try:
+                self._step()
+            except Exception:  # noqa: BLE001
+                self.stats["worker_errors"] += 1
+                log.exception("telemetry worker error; continuing")
+                time.sleep(min(self.retry_seconds, 1.0))  # no hot loop on a fault that persists
             if self._stop and not self._q:
                 return
 
