@@ -5,8 +5,11 @@ AI-generated``). Implicit: metadata named ``AIGC`` with seven fields in this ord
 rows CN-LB-12…15 of shared/research/regulations.md): Label, ContentProducer, ProduceID,
 ReservedCode1, ContentPropagator, PropagateID, ReservedCode2. On first write the propagation
 fields equal the production fields. ReservedCode1 holds an Ed25519 signature over the other
-six fields, so anyone holding the public key can tell a label that was altered or moved to
-other content; ReservedCode2 names the key (``ed25519:<key id>``). Values stay within the
+six fields, so anyone holding the public key can tell a label whose fields were altered or
+forged; ReservedCode2 names the key (``ed25519:<key id>``). The signature covers the metadata
+only, not the text: a valid label copied onto other content still verifies. What ties label and
+content is ProduceID (the call's event id, kept by the monitor) — binding a content hash would
+need the text at verification time, which the metadata alone does not carry. Values stay within the
 standard's character set (0x21–0x7E without ``"`` and ``\\``): base64url, hex ids.
 """
 
