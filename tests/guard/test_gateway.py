@@ -147,16 +147,42 @@ def test_input_blocked_and_output_checks(make_gateway, upstream, receiver):
     assert evs[2]["status"] == "ok" and evs[2]["output"]["categories"] == ["pii.phone"]
 
 
-def test_stream_split_word_never_reaches_client(make_gateway, upstream):
-    gw, srv = make_gateway()
-    upstream.app.state.text = "这是一段很长的正常回答，" * 3 + "然后推荐网络赌场，后面还有更多内容。"
+CHUNK = 8  # the test upstream's chunk size (helpers.upstream_app)
+
+
+def straddling(before: str, word: str, after: str) -> str:
+    """``before + word + after`` with ``before`` padded so that ``word`` straddles a chunk boundary."""
+    while len(before) % CHUNK != CHUNK - len(word) // 2:
+        before += "，"
+    text = before + word + after
+    i = text.index(word)
+    assert i // CHUNK != (i + len(word) - 1) // CHUNK, "the word must be split across two upstream chunks"
+    return text
+
+
+def read_sse(srv, messages) -> list[dict]:
     sent = []
-    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG, "stream": True}) as r:
+    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": messages, "stream": True}) as r:
         for line in r.iter_lines():
             if line.startswith("data: {"):
                 sent.append(json.loads(line[6:]))
+    return sent
+
+
+def delivered(sent, safe_answer: str) -> str:
+    """The model text the client saw (the guard's own closing note removed)."""
     text = "".join((c["choices"][0]["delta"].get("content") or "") for c in sent if c.get("choices"))
-    assert "网络赌场" not in text and "网络" not in text.split("然后推荐")[-1][:2]
+    return text.split("\n" + safe_answer)[0]
+
+
+def test_stream_split_word_never_reaches_client(make_gateway, upstream):
+    gw, srv = make_gateway()
+    upstream.app.state.text = straddling("这是一段很长的正常回答，" * 3 + "然后推荐", "网络赌场", "，后面还有更多内容。")
+    sent = read_sse(srv, MSG)
+    text = delivered(sent, gw.guard.safe_answer)
+    assert text.startswith("这是一段很长的正常回答，")  # the text before the word did go out
+    assert not any(part in text for part in ("网络赌场", "网", "赌")), text  # no piece of the split word
+    assert "后面还有" not in text  # the stream was cut there
     assert sent[-1]["choices"][0]["finish_reason"] == "content_filter"
     assert sent[-1]["fenghuo"]["code"] == "output_blocked"
 
@@ -166,21 +192,68 @@ def test_models_passthrough(make_gateway):
     assert [m.id for m in client(srv).models.list()] == ["primary-model"]
 
 
+def test_models_when_the_upstream_is_down_is_a_502(control, token, receiver):
+    """Not an empty list, which would read as "this upstream serves no model"."""
+    from fenghuo.guard.cli import build_gateway
+    from fenghuo.guard.telemetry import HttpSink
+    from fenghuo.replay.server import BackgroundServer
+
+    gw = build_gateway("open-chat", "http://127.0.0.1:9", control=control.url, token=token, checks=None,
+                       sink=HttpSink(f"{receiver.url}/api/v1/events"))
+    srv = BackgroundServer(gw).start()
+    try:
+        with pytest.raises(openai.APIStatusError) as e:
+            client(srv).models.list()
+        assert e.value.status_code == 502 and e.value.body["code"] == "upstream_unreachable" and " / " in e.value.body["message"]
+        ev = events_of(receiver, gw, 1)[-1]
+        assert ev["status"] == "upstream_error" and ev["route"] == "primary" and "/v1/models" in ev["detail"]
+    finally:
+        srv.stop()
+        gw.guard.close(timeout=2)
+
+
+def test_upstream_error_event_carries_the_route_and_state(control, make_gateway, upstream, receiver):
+    gw, srv = make_gateway()
+    upstream.app.state.mode = "500"
+    assert httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG}).status_code == 502
+    v = command(control, "open-chat", "degrade")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    assert httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": MSG, "stream": True}).status_code == 502
+    evs = [e for e in events_of(receiver, gw, 2) if e["status"] == "upstream_error"]
+    assert [(e["route"], e["state"], e["stream"]) for e in evs] == [("primary", "running", False), ("backup", "degraded", True)]
+
+
+def test_official_client_gets_the_documented_errors_when_stopped_and_in_streams(control, make_gateway):
+    gw, srv = make_gateway()
+    c = client(srv)
+    v = command(control, "open-chat", "pause")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    with pytest.raises(openai.APIStatusError) as e:
+        c.chat.completions.create(model="m", messages=MSG, stream=True)
+    assert e.value.status_code == 503 and e.value.body["code"] == "service_paused" and "paused" in e.value.body["message"]
+    v = command(control, "open-chat", "stop")["version"]
+    assert wait_for(lambda: gw.guard.state().version == v)
+    for stream in (False, True):
+        with pytest.raises(openai.APIStatusError) as e:
+            c.chat.completions.create(model="m", messages=MSG, stream=stream)
+        err = e.value.body
+        assert e.value.status_code == 503 and err["code"] == "service_stopped" and err["incident"] is None
+        assert "阻断" in err["message"] and "stopped" in err["message"]
+
+
 def test_stream_with_the_packaged_pipeline(make_gateway, upstream):
     """The real check pipeline (fenghuo.checks) plugged in: a lexicon word split over tiny
     chunks never reaches the client, and a phone number is masked."""
     from fenghuo.guard.checking import load_default_checks
 
     gw, srv = make_gateway(checks=load_default_checks())
-    upstream.app.state.text = "正常的开头。" * 5 + "客服13812345678。" + "正常内容，" * 4 + "然后买六合彩吧，后面还有很多内容。"
-    sent = []
-    hello = [{"role": "user", "content": "你好，请介绍一下你们的服务。"}]
-    with httpx.stream("POST", f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": hello, "stream": True}) as r:
-        for line in r.iter_lines():
-            if line.startswith("data: {"):
-                sent.append(json.loads(line[6:]))
-    text = "".join((c["choices"][0]["delta"].get("content") or "") for c in sent if c.get("choices"))
-    assert "客服*" in text and "六合" not in text and "13812345678" not in text
+    upstream.app.state.text = straddling("正常的开头。" * 5 + "客服13812345678。" + "正常内容，" * 4 + "然后买", "六合彩",
+                                         "吧，后面还有很多内容。")
+    sent = read_sse(srv, [{"role": "user", "content": "你好，请介绍一下你们的服务。"}])
+    text = delivered(sent, gw.guard.safe_answer)
+    assert "客服*" in text and "13812345678" not in text and "正常内容，" in text
+    assert not any(part in text for part in ("六合彩", "六", "合", "彩")), text
+    assert "后面还有" not in text
     assert sent[-1]["choices"][0]["finish_reason"] == "content_filter" and "gambling" in sent[-1]["fenghuo"]["categories"]
 
 

@@ -15,7 +15,7 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
 
     timeout = guard_kw.pop("timeout", 60.0)
     api_key = guard_kw.pop("api_key", None)
-    stream_kw = {"holdback": guard_kw.pop("holdback", 32), "window": guard_kw.pop("window", 512),
+    stream_kw = {"holdback": guard_kw.pop("holdback", 32), "window": guard_kw.pop("window", 128),
                  "hold_whole": guard_kw.pop("hold_whole", False), "stream_usage": guard_kw.pop("stream_usage", True)}
     bus = guard_kw.pop("bus", None)
     if bus:  # scale-out: switch from the NATS KV bucket, telemetry into JetStream (fenghuo.scale)
@@ -59,7 +59,7 @@ def register(root: click.Group) -> None:
     @click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入）/ no explicit label (metadata still written)")
     @click.option("--safe-answer", default=None, help="拦截时的安全回答 / answer given when a check blocks")
     @click.option("--timeout", type=float, default=60.0, show_default=True, help="上游超时（秒）/ upstream timeout")
-    @click.option("--stream-window", type=click.IntRange(min=16), default=512, show_default=True,
+    @click.option("--stream-window", type=click.IntRange(min=16), default=128, show_default=True,
                   help="流式输出：分类器在每次放行前检查的最近字符数 / streams: characters the classifier scores before each release")
     @click.option("--hold-whole-answer", is_flag=True,
                   help="流式输出：整段答案经全部检查（含 LLM 守卫）后才发送 / streams: send nothing until every check, an LLM "

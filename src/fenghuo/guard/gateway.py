@@ -55,7 +55,7 @@ class Cut(Exception):
 
 class Gateway:
     def __init__(self, guard: Guard, upstream: str, backup: str | None = None, *, timeout: float = 60.0,
-                 api_key: str | None = None, backup_key: str | None = None, holdback: int = 32, window: int = 512,
+                 api_key: str | None = None, backup_key: str | None = None, holdback: int = 32, window: int = 128,
                  hold_whole: bool = False, stream_usage: bool = True) -> None:
         self.guard = guard
         self.primary = Upstream(upstream, timeout=timeout, api_key=api_key)

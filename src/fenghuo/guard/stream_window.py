@@ -39,7 +39,7 @@ class ModelWindow:
 
     __slots__ = ("run", "checks", "size", "buf", "buf_base", "received", "checked", "findings")
 
-    def __init__(self, scanner, size: int = 512) -> None:  # noqa: ANN001
+    def __init__(self, scanner, size: int = 128) -> None:  # noqa: ANN001
         if size < 16:
             raise ValueError(f"stream window must be at least 16 characters, got {size} / 流式检查窗口至少 16 字")
         self.checks, _ = model_checks(scanner)
