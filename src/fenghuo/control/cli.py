@@ -1,5 +1,5 @@
 """The switch on the command line: pause, stop, degrade, throttle, restore, canary, resume,
-status, approve, pending."""
+status, approve, pending, and instances (which guard instances enforce the state)."""
 
 from __future__ import annotations
 
@@ -99,9 +99,49 @@ def pending(as_json: bool) -> None:
                       f"(requested by {v['requested_by']}: {v['reason']})")
 
 
+def _enforcement(service_id: str, stale_seconds: float) -> dict:
+    from fenghuo.backend import LocalBackend
+
+    be = backend()
+    if isinstance(be, LocalBackend):
+        from fenghuo.control.instances import InstanceBook
+
+        # A fresh book holds nothing unwritten: it reads the acknowledgements in the database.
+        return InstanceBook(be.db).enforcement(be.actor, service_id, stale_seconds)
+    return be._call("GET", f"/api/v1/services/{service_id}/enforcement", params={"stale_seconds": stale_seconds})
+
+
+@click.command("instances")
+@click.argument("service_id")
+@click.option("--stale-seconds", type=click.FloatRange(min=0.001, max=86400), default=30.0, show_default=True,
+              help="Not heard from for this long: silent / 超过该时长未联系的实例视为失联")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def instances(service_id: str, stale_seconds: float, as_json: bool) -> None:
+    """Which guard instances enforce the service's state, and which do not / 守卫实例执行情况。"""
+    v = _enforcement(service_id, stale_seconds)
+    if as_json:
+        return print_json(v)
+    mark = "[green]✓[/]" if v["all_enforce"] else "[yellow]![/]"
+    console.print(f"{mark} {v['message']}", soft_wrap=True)
+    if v.get("max_lag_ms") is not None:
+        console.print(f"  最大生效延迟 / slowest to enforce: {v['max_lag_ms']:.1f} ms after the change at {v['changed_at']}")
+    rows = [(i, "lagging 未执行") for i in v["laggards"]] + [(i, "silent 失联") for i in v["silent"]]
+    if not rows:
+        return
+    t = Table(title=f"未执行 v{v['version']} 的实例 / instances not enforcing v{v['version']}")
+    for col in ("instance 实例", "status 状况", "state 状态", "ver", "fail-safe 失效安全", "last seen 最近联系"):
+        t.add_column(col, overflow="fold")
+    for i, why in rows:
+        t.add_row(i["instance"], why, styled_state(i["state"]), str(i["version"]), "yes 是" if i["failsafe"] else "",
+                  i["last_seen"][:19].replace("T", " "))
+    console.print(t)
+
+
 def register(root: click.Group) -> None:
     for action in Action:
         root.add_command(_make(action))
     root.add_command(status)
     root.add_command(approve)
     root.add_command(pending)
+    root.add_command(instances)
