@@ -10,8 +10,13 @@ rules), then acknowledges. So:
 
 - a redelivery of anything at or below the cursor (an ack lost when NATS restarted) is skipped;
 - an event resent inside another message is recognised by its id;
-- a new leader (re)creates the durable consumer at ``cursor + 1``: what the dead leader
-  recorded is not counted again, what it did not record is counted now;
+- a new leader binds the durable consumer so that it delivers from ``cursor + 1`` (kept when it
+  handed out nothing past the cursor, else recreated there): what the dead leader recorded is
+  not counted again, what it did not record is counted now;
+- acknowledgements are explicit, one per message, sent after its events are recorded; they
+  drive redelivery and flow control (``max_ack_pending``), never exactness: the cursor in
+  PostgreSQL is the authority, so a lost or late acknowledgement costs a redelivery that is
+  skipped, never a second count;
 - if the first message of a batch is not ``cursor + 1`` (a fetch lost in a NATS restart left a
   gap that JetStream would only redeliver after ``ack_wait``), the consumer is recreated at
   ``cursor + 1`` instead of counting past the gap;
@@ -52,6 +57,12 @@ _dec = msgspec.json.Decoder(list[WireEvent] | WireEvent, strict=False)  # a batc
 Admit = Callable[[list[tuple[str, WireEvent]]], list[WireEvent]]
 
 
+async def _ack_all(msgs: list) -> None:
+    """Explicit acknowledgements, in order, in one task on the link's loop (not one per message)."""
+    for m in msgs:
+        await m.ack()
+
+
 def read_cursor(db: Database, name: str) -> int:
     """The cursor row ``name`` (``<consumer>@<stream creation time>``), or the newest row of
     consumer ``name`` when no creation time is given."""
@@ -83,7 +94,8 @@ class Counter:
         self.duplicates = 0  # events counted before, arriving again in another message
         self.seen = Seen(seen_window)
         self.refused = 0  # undecodable or not admitted
-        self.resets = 0
+        self.resets = 0  # durable consumer (re)created at cursor + 1
+        self.kept = 0  # binds that kept the durable consumer as it was
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._psub = None
@@ -111,7 +123,11 @@ class Counter:
 
     # -- the consumer -------------------------------------------------------------------------
     def _bind(self) -> None:
-        """(Re)create the durable consumer so that it starts at ``cursor + 1``."""
+        """Bind to the durable consumer so that what comes next is ``cursor + 1``: keep it when it
+        has handed out nothing beyond the cursor (a restart, a new leader after a clean hand-over),
+        recreate it at ``cursor + 1`` when its configuration differs or it delivered messages that
+        were never recorded (those would only come back after ``ack_wait``; a durable consumer's
+        start cannot be moved, so it is made again)."""
         s = self.settings
         info = self.link.run(self.link.js.stream_info(s.stream), timeout=10)
         # One cursor per incarnation of the stream: a stream deleted and made again restarts its
@@ -121,10 +137,11 @@ class Counter:
         self.cursor = read_cursor(self.db, self.cursor_name)
         self.seen.load(self.db, time.time())
         cfg = api.ConsumerConfig(durable_name=self.name, deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                                 opt_start_seq=self.cursor + 1, ack_policy=api.AckPolicy.ALL,
+                                 opt_start_seq=self.cursor + 1, ack_policy=api.AckPolicy.EXPLICIT,
                                  ack_wait=s.ack_wait_seconds, max_deliver=-1, max_ack_pending=50_000,
                                  filter_subject=f"{s.events_subject}.>", num_replicas=s.replicas,
                                  description="fenghuo counting leader / 烽火计数主副本")
+        cursor = self.cursor
 
         async def go():  # noqa: ANN202
             if self._psub is not None:
@@ -133,14 +150,21 @@ class Counter:
                 except Exception:  # noqa: BLE001
                     pass
             try:
-                await self.link.js.delete_consumer(s.stream, self.name)
+                have = await self.link.js.consumer_info(s.stream, self.name)
             except nats.js.errors.NotFoundError:
-                pass
-            await self.link.js.add_consumer(s.stream, cfg)
-            return await self.link.js.pull_subscribe_bind(self.name, stream=s.stream)
+                have = None
+            keep = have is not None and have.config.ack_policy == cfg.ack_policy \
+                and have.config.filter_subject == cfg.filter_subject and have.config.max_ack_pending == cfg.max_ack_pending \
+                and (have.delivered.stream_seq or 0) <= cursor
+            if not keep:
+                if have is not None:
+                    await self.link.js.delete_consumer(s.stream, self.name)
+                await self.link.js.add_consumer(s.stream, cfg)
+            return await self.link.js.pull_subscribe_bind(self.name, stream=s.stream), keep
 
-        self._psub = self.link.run(go(), timeout=15)
-        self.resets += 1
+        self._psub, kept = self.link.run(go(), timeout=15)
+        self.kept += int(kept)
+        self.resets += int(not kept)
 
     def _replay(self) -> None:
         """At take-over: the windows the previous leader held died with it. Replay the stream
@@ -284,9 +308,9 @@ class Counter:
             if events:
                 self.bus.deliver(events)
             self.counted += len(events)
-        acked = [(seq, m) for m, seq in zip(msgs, seqs) if seq <= self.cursor]
-        if acked:  # AckPolicy.ALL: acknowledging the highest sequence acknowledges every one below it
-            self.link.submit(max(acked, key=lambda x: x[0])[1].ack())
+        acked = [m for m, seq in zip(msgs, seqs) if seq <= self.cursor]
+        if acked:  # each message once its events are recorded (or it was at or below the cursor already)
+            self.link.submit(_ack_all(acked))
         return not gap
 
     def _advance(self, seq: int, ids: list[str] | None = None, now: float | None = None) -> None:
