@@ -3,19 +3,39 @@
 The lexicon part keeps the last ``max_len - 1`` *normalised* characters with their absolute
 original positions, and rescans them with each new chunk, reporting only hits that end in the
 new part — so a word split across two chunks (or across a chunk boundary plus separators) is
-found once. PII is rescanned over a short original-text tail for the same reason. A hit that
+found once. PII is rescanned over an original-text tail for the same reason: the tail holds
+the longest value any PII pattern can match (``pii.MAX_MATCH``: an e-mail, capped at RFC
+5321's 254 characters), the 64 characters a held-back hit may be followed by (below), and one
+character of context for the patterns' lookbehinds. A hit that
 touches the end of what has arrived so far and could still grow (an ASCII word, any PII value:
-``192.168.1.1`` may become ``192.168.1.100``) is held back until the next chunk or ``close()``.
+``192.168.1.1`` may become ``192.168.1.100``) is held back until the next chunk or ``close()``;
+so is a PII hit followed only by characters an e-mail allows (``13800138000ab`` may turn out
+to be the start of an e-mail address, ``a@b.com.c`` the start of a longer one), as long as it
+stays inside the tail. Known limit: an unbroken run of e-mail characters over ~320 characters
+can make the stream report a prefix the whole-text scan does not (it rejects the over-long
+address); real addresses are at most 254.
 Checks that judge the whole text (classifier, LLM guard) run once, at ``close()``.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.pii import MAX_MATCH
 
-PII_TAIL = 96  # longest PII value we look for (an e-mail) fits in this many characters
+# Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
+# local part, ``a@b.com.c`` a domain still arriving.
+_EMAIL_RUN = re.compile(r"[A-Za-z0-9._%+-]*\Z")
+# An e-mail's local part is at most 64 characters.
+LOCAL_MAX = 64
+# Characters kept from earlier chunks: the longest possible PII match, the 64 characters of a
+# local part that may follow a held-back hit, and one character of context so a lookbehind at
+# the first scanned position sees what the whole-text scan sees.
+PII_TAIL = MAX_MATCH + LOCAL_MAX + 1
+_NONE = 1 << 62
 
 
 class LexiconStream:
@@ -66,22 +86,37 @@ class PIIStream:
         self.tail = ""
         self.tail_base = 0
         self.reported: set[tuple[int, int, str]] = set()
+        self.pending_from = _NONE  # start of the earliest hit held back at the last feed
 
     def feed(self, chunk: str, final: bool = False) -> list[Finding]:
         window = self.tail + chunk
         prev_end = self.tail_base + len(self.tail)
         end = prev_end + len(chunk)
+        # Once the stream has been cut, the tail's first character is context only: a value
+        # starting there could be the truncated end of a longer one.
+        skip = 1 if self.tail_base > 0 else 0
         out = []
-        for f in self.check.find(window, base=self.tail_base):
+        pending: set[tuple[int, int, str]] = set()
+        for f in self.check.find(window, base=self.tail_base, start=skip):
             key = (f.start, f.end, f.category)
-            # Anything ending before the previous data ended was decided then (and a match at
-            # the cut start of the tail may be a truncated value: never report it).
-            if key in self.reported or f.end < prev_end:
+            # Anything ending before the previous data ended was decided then, unless it starts
+            # where a held-back hit did: that hit may have grown, shrunk back (``a@b.cn.com``
+            # then a digit: the address is ``a@b.cn``) or become part of a longer one.
+            if key in self.reported or (f.end < prev_end and f.start < self.pending_from):
                 continue
-            if not final and f.end == end:
-                continue  # may still grow; the next chunk's rescan will see it
+            if not final and (f.end == end or (end - f.start < PII_TAIL - 1 and _EMAIL_RUN.match(window, f.end - self.tail_base))):
+                pending.add(key)  # may still grow (or become an e-mail): the next chunk's rescan decides
+                continue
             self.reported.add(key)
             out.append(f)
+        held = min((k[0] for k in pending), default=_NONE)
+        old = self.pending_from
+        # A held hit can vanish for a chunk (``a@….com`` one character past 254 is rejected)
+        # and come back shorter: remember it while everything after its start is still
+        # e-mail characters inside the tail.
+        if old != _NONE and old - self.tail_base >= skip and end - old < PII_TAIL - 1 and _EMAIL_RUN.match(window, old - self.tail_base):
+            held = min(held, old)
+        self.pending_from = held
         cut = max(len(window) - PII_TAIL, 0)
         self.tail, self.tail_base = window[cut:], self.tail_base + cut
         return out
