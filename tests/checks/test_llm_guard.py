@@ -17,6 +17,9 @@ ANSWERS = {
     "llama-unsafe": "unsafe\nS2,S10",
     "llama-safe": "safe",
     "garbage": "I am not sure.",
+    "llama-s9": "unsafe\nS9",
+    "llama-bare": "unsafe",
+    "qwen-pii": "Safety: Unsafe\nCategories: PII",
 }
 
 
@@ -24,9 +27,23 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self.server.requests.append(body)
+        self.server.last_auth = self.headers.get("authorization")
         model = body["model"]
         if model == "slow":
             time.sleep(1.0)
+        if model == "trickle":  # headers at once, then one byte every 0.1 s for ~2 s
+            out = json.dumps({"choices": [{"message": {"content": "safe" + " " * 20}}]}).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            try:
+                for i in range(len(out)):
+                    self.wfile.write(out[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.1 if i < 20 else 0)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         if model == "error":
             self.send_response(500)
             self.end_headers()
@@ -102,3 +119,57 @@ def test_parse_and_config_errors():
         LLMGuardCheck("http://x", "m", on_error="ignore")
     with pytest.raises(ValueError):
         LLMGuardCheck("http://x", "m", fmt="other")
+
+
+def test_unsafe_categories_without_a_rule_take_the_unsafe_action(server):
+    url, _ = server
+    s9 = LLMGuardCheck(url, "llama-s9", fmt="llamaguard").scan("x").findings
+    bare = LLMGuardCheck(url, "llama-bare", fmt="llamaguard").scan("x").findings
+    assert [(f.category, f.action, f.risk) for f in s9] == [("weapons", Action.BLOCK, "A1h")]
+    assert [(f.category, f.action) for f in bare] == [("unsafe", Action.BLOCK)]
+    pii = LLMGuardCheck(url, "qwen-pii").scan("我的身份证号是……").findings
+    assert [(f.category, f.action, f.risk) for f in pii] == [("pii", Action.BLOCK, "A4f")]  # not a whole-text mask
+
+
+def test_configured_actions_win_and_unsafe_sets_the_default(server):
+    from fenghuo.checks.policy import Policy
+
+    url, _ = server
+    policy = Policy.from_config({"weapons": {"action": "flag"}, "unsafe": {"action": "flag"}, "crime": {"action": "block"}})
+    assert [f.action for f in LLMGuardCheck(url, "llama-s9", fmt="llamaguard", policy=policy).scan("x").findings] == [Action.FLAG]
+    v = LLMGuardCheck(url, "llama-unsafe", fmt="llamaguard", policy=policy).scan("x")
+    assert [(f.category, f.action) for f in v.findings] == [("crime", Action.BLOCK), ("discrimination", Action.FLAG)]
+
+
+def test_timeout_is_a_total_deadline_against_a_trickling_server(server):
+    url, _ = server
+    t0 = time.perf_counter()
+    v = LLMGuardCheck(url, "trickle", timeout=0.5, on_error="block").scan("x")
+    elapsed = time.perf_counter() - t0
+    assert v.blocked and "timeout" in v.errors[0], v
+    assert elapsed < 1.5  # the server would take ~2 s; every single read is far under 0.5 s
+
+
+def test_yaml_config_builds_the_guard_inside_a_pipeline(server, tmp_path, monkeypatch):
+    from fenghuo.checks.pipeline import ConfigError, load_pipeline
+
+    from .conftest import write
+
+    url, srv = server
+    monkeypatch.setenv("GUARD_KEY", "sekrit")
+    cfg = write(tmp_path / "c.yaml", (
+        "checks:\n  - {type: pii}\n"
+        f"  - {{type: llm_guard, url: '{url}', model: llama-s9, format: llamaguard, timeout: 0.7, on_error: block, api_key_env: GUARD_KEY}}\n"
+        "categories:\n  weapons: {action: flag, risk: A1h}\n"
+    ))
+    p = load_pipeline(cfg)
+    guard = p.checks[1]
+    assert (guard.timeout, guard.on_error) == (0.7, "block")
+    v = p.scan("电话13800138000")
+    assert [(f.category, f.action.value) for f in v.findings] == [("weapons", "flag"), ("pii.mobile", "mask")]
+    assert srv.last_auth == "Bearer sekrit"
+    slow = write(tmp_path / "s.yaml", f"checks:\n  - {{type: llm_guard, url: '{url}', model: slow, timeout: 0.2, on_error: block}}\n")
+    v = load_pipeline(slow).scan("x")
+    assert v.blocked and "timeout" in v.errors[0]
+    with pytest.raises(ConfigError, match="on_error must be one of"):
+        load_pipeline(write(tmp_path / "b.yaml", f"checks:\n  - {{type: llm_guard, url: '{url}', model: m, on_error: ignore}}\n"))

@@ -5,6 +5,15 @@ A guard model is slow and remote, so what happens when it does not answer in tim
 deployment decision, not ours: ``on_error`` is ``pass`` (record the error, find nothing),
 ``flag`` or ``block`` (one finding over the whole text, category ``guard.unavailable``).
 
+An "unsafe" verdict's categories take the action the policy gives them; a category with no
+policy entry (``weapons`` from Llama Guard S9) or whose action is ``mask`` (Qwen3Guard
+``PII``: a verdict covers the whole text, there is nothing to mask) takes the action of
+``unsafe`` — block unless configured otherwise. "Controversial" is always a flag.
+
+The timeout is a total deadline for the call (connect, send, and every byte of the answer):
+httpx's own timeouts are per phase, so a server trickling one byte at a time would never
+trip them.
+
 Verdict formats parsed:
 - Qwen3Guard-Gen: ``Safety: Safe|Unsafe|Controversial`` then ``Categories: A, B``
 - Llama Guard 3/4: ``safe`` or ``unsafe`` then a line of codes ``S1,S10``
@@ -12,7 +21,9 @@ Verdict formats parsed:
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -104,23 +115,62 @@ class LLMGuardCheck:
 
     def ask(self, text: str) -> str:
         body = {"model": self.model, "messages": [{"role": self.role, "content": text}], "max_tokens": 64, "temperature": 0}
+        deadline = time.monotonic() + self.timeout
+        expired = f"timeout after {self.timeout}s"
+        timer = None
         try:
-            r = self.client.post(self.endpoint, json=body)
+            with self.client.stream("POST", self.endpoint, json=body) as r:
+                # A watchdog closes the connection at the deadline, so a read blocked on a
+                # stalled server returns then, not a whole per-phase timeout later.
+                timer = threading.Timer(max(deadline - time.monotonic(), 0.0), r.close)
+                timer.daemon = True
+                timer.start()
+                parts = []
+                for chunk in r.iter_bytes():
+                    if time.monotonic() > deadline:
+                        raise GuardUnavailable(expired)
+                    parts.append(chunk)
+                status = r.status_code
+        except GuardUnavailable:
+            raise
         except httpx.TimeoutException:
-            raise GuardUnavailable(f"timeout after {self.timeout}s") from None
-        except httpx.HTTPError as exc:
+            raise GuardUnavailable(expired) from None
+        except Exception as exc:  # closed by the watchdog, refused, reset...
+            if time.monotonic() >= deadline:
+                raise GuardUnavailable(expired) from None
             raise GuardUnavailable(f"{type(exc).__name__}: {exc}") from None
-        if r.status_code != 200:
-            raise GuardUnavailable(f"HTTP {r.status_code}")
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if time.monotonic() > deadline:
+            raise GuardUnavailable(expired)
+        if status != 200:
+            raise GuardUnavailable(f"HTTP {status}")
         try:
-            return r.json()["choices"][0]["message"]["content"] or ""
+            return json.loads(b"".join(parts))["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError):
             raise GuardUnavailable("response is not an OpenAI chat completion") from None
 
+    def _configured(self, category: str):
+        """The policy rule for ``category`` or a dotted prefix of it, None if there is none."""
+        name = category
+        while True:
+            if name in self.policy.rules:
+                return self.policy.rules[name]
+            if "." not in name:
+                return None
+            name = name.rsplit(".", 1)[0]
+
     def _finding(self, category: str, length: int, action: Action | None = None, score=None) -> Finding:
-        rule = self.policy.rule(category)
-        risk = rule.risk if category in self.policy.rules or "." in category else GUARD_RULES.get(category, rule.risk)
-        return Finding(category, 0, length, f"llm_guard:{self.model}", action or rule.action, risk, score)
+        """An "unsafe" finding takes its category's configured action; with none configured (or
+        ``mask``, which cannot apply to a verdict on the whole text) it takes the action
+        configured for ``unsafe`` (block by default): the model said unsafe, so it must never
+        come out weaker than a bare "unsafe" verdict."""
+        rule = self._configured(category)
+        unsafe = self.policy.rule("unsafe")
+        act = rule.action if rule is not None and rule.action is not Action.MASK else unsafe.action
+        risk = rule.risk if rule is not None else GUARD_RULES.get(category, unsafe.risk)
+        return Finding(category, 0, length, f"llm_guard:{self.model}", action or act, risk, score)
 
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
