@@ -72,6 +72,11 @@ class Gateway:
         self.cuts: dict[asyncio.Task, Cut] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         guard.cache.subscribe(self._on_change)
+        # A check that asks a remote model (LLM guard) blocks for its round trip: run the checks
+        # off the event loop then, so other calls go on meanwhile. Worked out once, not per call.
+        from fenghuo.guard.stream_window import per_chunk
+
+        self.slow_checks = any(not per_chunk(c) for c in getattr(guard.checks, "checks", ()) or ())
 
     # -- the stop cut -------------------------------------------------------------------------
     def _on_change(self, before: Effective, after: Effective) -> None:
@@ -145,7 +150,8 @@ class Gateway:
             req = await self._read_request(receive)
             stream = bool(req.get("stream"))
             decision = g.admit()
-            chk = g.check_input(message_text(req["messages"]))
+            text = message_text(req["messages"])
+            chk = await asyncio.to_thread(g.check_input, text) if self.slow_checks else g.check_input(text)
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
@@ -205,8 +211,25 @@ class Gateway:
 
     async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:  # noqa: ANN001
         g = self.guard
-        blocked, cats, risks = False, set(), set()
+        if self.slow_checks:
+            blocked, cats, risks = await asyncio.to_thread(self._check_answer, data)
+        else:
+            blocked, cats, risks = self._check_answer(data)
         pid = uuid7()
+        meta = g.labeller.implicit(pid)
+        data["AIGC"] = meta["AIGC"]
+        model = data.get("model") or d.model
+        usage = data.get("usage") or {}
+        summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
+        g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
+                 tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
+                 label=g.labeller.config.enabled, stream=False, event_id=pid)
+        await send_json(send, 200, data, self._headers(d, model, meta))
+
+    def _check_answer(self, data: dict[str, Any]) -> tuple[bool, set, set]:
+        """Check, then block or mask, and label each choice's text in place."""
+        g = self.guard
+        blocked, cats, risks = False, set(), set()
         for choice in data["choices"]:
             msg = choice.get("message") if isinstance(choice, dict) else None
             if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
@@ -220,15 +243,7 @@ class Gateway:
             else:
                 msg["content"] = out.text
             msg["content"] = g.labeller.explicit(msg["content"])
-        meta = g.labeller.implicit(pid)
-        data["AIGC"] = meta["AIGC"]
-        model = data.get("model") or d.model
-        usage = data.get("usage") or {}
-        summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
-        g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
-                 tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
-                 label=g.labeller.config.enabled, stream=False, event_id=pid)
-        await send_json(send, 200, data, self._headers(d, model, meta))
+        return blocked, cats, risks
 
     def _headers(self, d: Decision, model: str | None, meta: dict | None) -> list[tuple[bytes, bytes]]:
         h = [(b"x-fenghuo-route", d.route.encode()), (b"x-fenghuo-state", f"{d.eff.state};v={d.eff.version}".encode()),

@@ -19,7 +19,7 @@ from __future__ import annotations
 from fenghuo.checks.base import Finding
 
 
-def _per_chunk(check) -> bool:  # noqa: ANN001
+def per_chunk(check) -> bool:  # noqa: ANN001
     """Cheap enough to run before every release: anything but a remote LLM guard."""
     try:
         from fenghuo.checks.llm_guard import LLMGuardCheck
@@ -31,7 +31,7 @@ def _per_chunk(check) -> bool:  # noqa: ANN001
 def model_checks(scanner) -> tuple[list, list]:  # noqa: ANN001
     """(checks run on a window before release, checks run only on the whole answer at the end)."""
     whole = list(getattr(scanner, "whole_text_checks", ()) or ())
-    return [c for c in whole if _per_chunk(c)], [c for c in whole if not _per_chunk(c)]
+    return [c for c in whole if per_chunk(c)], [c for c in whole if not per_chunk(c)]
 
 
 class ModelWindow:

@@ -30,7 +30,7 @@ import orjson
 from fenghuo.guard import errors
 from fenghuo.guard.checking import StreamFilter
 from fenghuo.guard.ids import uuid7
-from fenghuo.guard.stream_window import ModelWindow
+from fenghuo.guard.stream_window import ModelWindow, model_checks
 from fenghuo.guard.upstream import READ_ERRORS
 
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
@@ -50,6 +50,7 @@ class Choice:
         self.filt = StreamFilter(g.checks, holdback=gw.holdback)
         self.window = ModelWindow(self.filt.scanner, gw.window)
         self.hold = gw.hold_whole and self.filt.scanner is not None
+        self.slow = bool(model_checks(self.filt.scanner)[1])  # an LLM guard answers at close(): off the event loop
         self.prefix = g.labeller.prefix
         self.finish: str | None = None
         self.received = self.released = 0
@@ -70,6 +71,9 @@ class Choice:
                 self.blocked = hit
                 return ""
         return self._take(out)
+
+    async def aclose(self) -> str:
+        return await asyncio.to_thread(self.close) if self.slow else self.close()
 
     def close(self) -> str:
         """The rest after the scanner's final word (held-back hits, whole-text checks)."""
@@ -192,7 +196,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                 status, detail = "upstream_error", f"upstream stream broke: {type(exc).__name__}: {exc}"
             if status == "ok":
                 for c in list(choices.values()):
-                    rest = c.close()
+                    rest = await c.aclose()
                     if c.blocked is not None:
                         status, blocked = "output_blocked", c
                     if rest or (c.blocked is None and c.logprobs):
@@ -210,7 +214,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
             elif status in ("upstream_timeout", "upstream_error"):
                 # What arrived before the failure was checked like the rest; the note says why it ends here.
                 for c in list(choices.values()):
-                    rest = c.close()
+                    rest = await c.aclose()
                     if rest and c.blocked is None:
                         await emit(chunk([{"index": c.index, "delta": {"content": rest}, "finish_reason": None}]))
                 await finish("stop", f"\n【上游模型中断 / upstream model failed: {detail}】", fenghuo={"code": status, "message": detail})
