@@ -10,6 +10,12 @@ import click
 from fenghuo.checks.base import Verdict
 
 
+class InputError(click.ClickException):
+    """A configuration or input problem: exit status 2, as for a usage error (1 means blocked)."""
+
+    exit_code = 2
+
+
 def _pipeline(config: str | None, lexicon: tuple[str, ...]):
     from fenghuo.checks.config import build_lexicon
     from fenghuo.checks.pipeline import ConfigError, load_pipeline
@@ -19,7 +25,7 @@ def _pipeline(config: str | None, lexicon: tuple[str, ...]):
         if lexicon:
             pipe.checks.insert(0, build_lexicon({"files": list(lexicon), "name": "lexicon.cli"}, pipe.policy, __import__("pathlib").Path.cwd()))
     except (ConfigError, ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise InputError(str(exc)) from None
     return pipe
 
 
@@ -42,24 +48,36 @@ def _print(text: str, v: Verdict, as_json: bool) -> None:
 @click.option("--config", type=click.Path(dir_okay=False), help="Pipeline YAML (default: $FENGHUO_CHECKS_CONFIG or packaged) / 管线配置")
 @click.option("--lexicon", multiple=True, type=click.Path(dir_okay=False), help="Extra lexicon file(s) / 追加词表文件")
 def scan_cmd(text: str | None, as_json: bool, config: str | None, lexicon: tuple[str, ...]) -> None:
-    """Run the content checks on TEXT, or on each line of stdin with `-` / 检查文本或标准输入的每一行。"""
+    """Run the content checks on TEXT, or on each line of stdin with `-` / 检查文本或标准输入的每一行。
+
+    \b
+    Exit status 退出码:
+      0  nothing scanned has a blocking finding / 无拦截
+      1  at least one text or line has a finding whose action is block / 至少一条被拦截
+      2  usage, configuration or input error (incl. a non-UTF-8 stdin line) / 用法、配置或输入错误
+    """
     pipe = _pipeline(config, lexicon)
     for note in pipe.notes:
         click.echo(f"note 提示: {note}", err=True)
     if text is not None and text != "-":
-        _print(text, pipe.scan(text), as_json)
-        return
+        v = pipe.scan(text)
+        _print(text, v, as_json)
+        sys.exit(1 if v.blocked else 0)
     stream = sys.stdin.buffer
-    blocked = False
+    blocked = bad_input = False
     for n, raw in enumerate(stream, 1):
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as exc:
             click.echo(f"stdin line {n}: not UTF-8 (byte {raw[exc.start]:#04x} at {exc.start}); skipped / 第{n}行不是 UTF-8，已跳过", err=True)
+            bad_input = True
             continue
         v = pipe.scan(line)
         blocked |= v.blocked
         _print(line, v, as_json)
+    # A blocked line is the answer the caller asked for; an unreadable line means the answer
+    # is incomplete, which outranks "nothing blocked" but not a block that was found.
+    sys.exit(1 if blocked else 2 if bad_input else 0)
 
 
 @click.group("lexicon")
