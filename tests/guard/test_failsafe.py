@@ -7,14 +7,78 @@ import threading
 import time
 
 import httpx
+import pytest
 
-from fenghuo.api.server import ServerThread
 from fenghuo.guard.cli import build_gateway
 
-from .conftest import FAST, command
+from .conftest import command
 from .helpers import WordCheck, wait_for
 
 MSG = {"model": "m", "messages": [{"role": "user", "content": "你好"}]}
+
+
+class ControlProcess:
+    """`fenghuo serve` as its own process on the test database, so a test can SIGKILL it: no
+    clean shutdown, no closing of the guards' streams — the way a control plane really dies."""
+
+    def __init__(self, db_path, port: int | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        from fenghuo.replay.server import free_port
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k != "FENGHUO_BUS"}  # the in-process switch, not NATS
+        env.update(FENGHUO_POLL_SECONDS="0.05")
+        exe = str(Path(sys.executable).with_name("fenghuo"))
+        self.proc = subprocess.Popen([exe, "--db", str(db_path), "serve", "--port", str(self.port), "--heartbeat", "0.2",
+                                      "--checkpoint-every", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not wait_for(self._up, timeout=30, every=0.05):
+            self.kill()
+            raise RuntimeError(f"fenghuo serve did not start: {self.proc.stderr.read().decode()[-2000:]}")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            return True  # exited: reported by the caller's check
+        try:
+            return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> float:
+        """SIGKILL; returns when (monotonic) the process was killed."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        at = time.monotonic()
+        self.proc.wait(10)
+        return at
+
+
+@pytest.fixture
+def gateway_at(token, upstream, receiver):
+    """A gateway following the control plane at a given URL; returns (gateway, server)."""
+    from fenghuo.guard.telemetry import HttpSink
+    from fenghuo.replay.server import BackgroundServer
+
+    started = []
+
+    def make(control_url, service, **kw):
+        gw = build_gateway(service, upstream.url, control=control_url, token=token, checks=WordCheck(), ack_seconds=0.5,
+                           sink=HttpSink(f"{receiver.url}/api/v1/events"), **kw)
+        assert gw.guard.wait_connected(5)
+        srv = BackgroundServer(gw).start()
+        started.append((gw, srv))
+        return gw, srv
+
+    yield make
+    for gw, srv in started:
+        srv.stop()
+        gw.guard.close(timeout=2)
 
 
 def post(srv, **kw):
@@ -33,47 +97,53 @@ def refused_within(srv, deadline: float) -> float | None:
     return None
 
 
-def test_fail_closed_refuses_within_lease_plus_one_second(control, make_gateway, receiver):
-    gw, srv = make_gateway("closed-med", lease=1.0)
-    assert gw.guard.info.failsafe_mode == "closed"
-    assert post(srv).status_code == 200
-    killed = time.monotonic()
-    control.__exit__(None, None, None)  # the control plane is gone
-    at = refused_within(srv, killed + 1.0 + 1.0)
-    assert at is not None, "fail-closed guard still served after lease + 1 s"
-    assert at - killed >= 0.5  # the lease was honoured, not an instant refusal
+def test_fail_closed_refuses_within_lease_plus_one_second(cp_db, tmp_path, gateway_at, receiver):
+    cp = ControlProcess(tmp_path / "cp.db")
+    try:
+        gw, srv = gateway_at(cp.url, "closed-med", lease=1.0)
+        assert gw.guard.info.failsafe_mode == "closed"
+        assert post(srv).status_code == 200
+        killed = cp.kill()  # the control plane is gone, without a goodbye
+        at = refused_within(srv, killed + 1.0 + 1.0)
+        assert at is not None, "fail-closed guard still served after lease + 1 s"
+        assert at - killed >= 0.5  # the lease was honoured, not an instant refusal
+    finally:
+        cp.kill()
     gw.guard.telemetry.flush(5)
     ev = receiver.app.state.events[-1]
     assert ev["refusal"] == "failsafe" and ev["failsafe"] is True
 
 
-def test_fail_open_keeps_serving_and_marks_events(control, make_gateway, receiver):
-    gw, srv = make_gateway("open-chat", lease=0.5)
-    assert gw.guard.info.failsafe_mode == "open"
-    control.__exit__(None, None, None)
-    time.sleep(1.2)
-    for _ in range(3):
-        r = post(srv)
-        assert r.status_code == 200 and r.headers["x-fenghuo-failsafe"] == "1"
+def test_fail_open_keeps_serving_and_marks_events(cp_db, tmp_path, gateway_at, receiver):
+    cp = ControlProcess(tmp_path / "cp.db")
+    try:
+        gw, srv = gateway_at(cp.url, "open-chat", lease=0.5)
+        assert gw.guard.info.failsafe_mode == "open"
+        cp.kill()
+        time.sleep(1.2)
+        for _ in range(3):
+            r = post(srv)
+            assert r.status_code == 200 and r.headers["x-fenghuo-failsafe"] == "1"
+    finally:
+        cp.kill()
     gw.guard.telemetry.flush(5)
     evs = receiver.app.state.events[-3:]
     assert all(e["failsafe"] is True and e["status"] == "ok" for e in evs)
 
 
-def test_contact_returns_after_restart(cp_db, token, upstream, receiver):
-    server = ServerThread(cp_db, FAST).__enter__()
-    port = server.port
-    gw = build_gateway("closed-med", upstream.url, control=server.url, token=token, checks=WordCheck(), lease=0.5)
+def test_contact_returns_after_restart(cp_db, tmp_path, token, upstream, receiver):
+    cp = ControlProcess(tmp_path / "cp.db")
+    gw = build_gateway("closed-med", upstream.url, control=cp.url, token=token, checks=WordCheck(), lease=0.5)
     try:
         assert gw.guard.wait_connected(5)
-        server.__exit__(None, None, None)
+        cp.kill()
         assert wait_for(lambda: gw.guard.state().failsafe, timeout=3)
         assert gw.guard.state().state == "paused"
-        server = ServerThread(cp_db, FAST, port=port).__enter__()
-        assert wait_for(lambda: not gw.guard.state().failsafe, timeout=5)
+        cp = ControlProcess(tmp_path / "cp.db", port=cp.port)  # a new process on the same address
+        assert wait_for(lambda: not gw.guard.state().failsafe, timeout=10)
         assert gw.guard.state().state == "running"
     finally:
-        server.__exit__(None, None, None)
+        cp.kill()
         gw.guard.close(timeout=1)
 
 
@@ -90,6 +160,29 @@ def test_cold_start_without_control_plane(tmp_path, token, upstream):
     assert (eff.state, eff.version, eff.source) == ("degraded", 7, "bootstrap")
     assert wait_for(lambda: gw.guard.state().state == "paused", timeout=2)  # then the lease runs out: fail-closed
     gw.guard.close(timeout=1)
+
+
+def test_fail_open_cold_start_without_state_file(token, upstream, receiver):
+    """No control plane and no state file: nothing says how the service is graded, so the
+    guard is fail-closed unless told otherwise; told ``--failsafe open`` it serves, and says so."""
+    from fenghuo.guard.telemetry import HttpSink
+    from fenghuo.replay.server import BackgroundServer
+
+    gw = build_gateway("open-chat", upstream.url, control="http://127.0.0.1:9", token=token, checks=None, failsafe="open",
+                       lease=0.5, sink=HttpSink(f"{receiver.url}/api/v1/events"))
+    srv = BackgroundServer(gw).start()
+    try:
+        eff = gw.guard.state()
+        assert (eff.state, eff.failsafe, eff.source) == ("running", True, "failsafe")
+        r = post(srv)
+        assert r.status_code == 200 and r.headers["x-fenghuo-failsafe"] == "1"
+        gw.guard.telemetry.flush(5)
+        assert wait_for(lambda: receiver.app.state.events)
+        ev = receiver.app.state.events[-1]
+        assert ev["status"] == "ok" and ev["failsafe"] is True
+    finally:
+        srv.stop()
+        gw.guard.close(timeout=1)
 
 
 def test_stop_cuts_open_stream_within_100ms(control, make_gateway, upstream, receiver):
