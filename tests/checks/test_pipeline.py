@@ -68,3 +68,23 @@ def test_a_failing_check_is_reported_not_raised():
 
     v = Pipeline([Broken()]).scan("x")
     assert v.findings == [] and "boom" in v.errors[0]
+
+
+def test_each_check_gets_text_normalised_by_its_own_normaliser():
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.normalize import Normaliser
+    from fenghuo.checks.pii import PIICheck
+    from fenghuo.checks.pipeline import Pipeline
+
+    default = LexiconCheck(words={"赌博": ("gambling",)}, name="default")
+    # A lexicon that must see traditional characters as written (t2s off): 賭博 is its word.
+    strict = LexiconCheck(words={"賭博": ("crime",)}, normaliser=Normaliser(t2s=False), name="strict")
+    same = LexiconCheck(words={"赌博": ("drugs",)}, normaliser=Normaliser(), name="same-options")
+    p = Pipeline([default, strict, same, PIICheck()])
+    for text in ("我想賭博", "我想赌博", "電話13800138000 賭 博"):
+        key = lambda f: (f.start, f.end, f.category)  # noqa: E731
+        want = sorted((f for c in p.checks for f in c.scan(text).findings), key=key)
+        assert sorted(p.scan(text).findings, key=key) == want, text
+    assert sorted(f.category for f in p.scan("我想賭博").findings) == ["crime", "drugs", "gambling"]
+    assert sorted(f.category for f in p.scan("我想赌博").findings) == ["drugs", "gambling"]  # 赌博 is not 賭博 without t2s
+    assert len(p._current_plan()[1]) == 2  # the two default-option normalisers share one pass

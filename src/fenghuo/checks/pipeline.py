@@ -1,7 +1,9 @@
 """A configured sequence of checks: one verdict per text, and a streaming scanner.
 
-The pipeline normalises the text once and hands the result to every check that can use it
-(lexicon, classifier), so the most expensive step is not repeated per check. A check that
+The pipeline normalises the text once per distinct normaliser and hands the result to every
+check built with that normaliser (lexicon, classifier), so the most expensive step is not
+repeated per check — and a check built with its own ``Normaliser`` (say without
+traditional → simplified) gets text normalised its way, never another check's. A check that
 fails is recorded in ``Verdict.errors`` rather than raised: the guard must get an answer.
 
 Configuration is YAML (see ``default.yaml`` and docs/checks.md). ``load_pipeline(None)`` uses
@@ -49,18 +51,29 @@ class Pipeline:
         self.notes = list(notes or [])  # e.g. "classifier skipped: no trained model"
         self.normaliser = default_normaliser()
         self._plan_key: tuple = ()
-        self._plan: tuple = ((), False, ())
+        self._plan: tuple = ((), (), ())
 
-    def _current_plan(self) -> tuple[tuple[str, ...], bool, tuple]:
-        """Names, whether to normalise, and (check, has ``find_in``) per check — worked out
-        once per list of checks rather than per message (the ``hasattr`` scans and the names
-        tuple were ~6 % of a message's time in a py-spy profile). ``checks`` may still be
-        changed in place (the CLI inserts a lexicon): the snapshot comparison notices."""
+    def _current_plan(self) -> tuple[tuple[str, ...], tuple, tuple]:
+        """Names, the distinct normalisers, and (check, has ``find_in``, normaliser index or -1)
+        per check — worked out once per list of checks rather than per message (the
+        ``hasattr`` scans and the names tuple were ~6 % of a message's time in a py-spy
+        profile). ``checks`` may still be changed in place (the CLI inserts a lexicon): the
+        snapshot comparison notices."""
         key = tuple(self.checks)
         if key != self._plan_key:
-            needs = any(hasattr(c, "scan_normalised") for c in key)
-            fast = tuple((c, needs and hasattr(c, "find_in")) for c in key)
-            self._plan = (tuple(c.name for c in key), needs, fast)
+            norms: list = []
+            by_options: dict = {}
+            steps = []
+            for c in key:
+                idx = -1
+                if hasattr(c, "scan_normalised"):
+                    norm = getattr(c, "normaliser", None) or self.normaliser
+                    # Same options → same tables → same output: one normalisation serves both.
+                    idx = by_options.setdefault(norm.options, len(norms))
+                    if idx == len(norms):
+                        norms.append(norm)
+                steps.append((c, hasattr(c, "find_in"), idx))
+            self._plan = (tuple(c.name for c in key), tuple(norms), tuple(steps))
             self._plan_key = key
         return self._plan
 
@@ -78,11 +91,12 @@ class Pipeline:
 
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
-        names, needs_norm, plan = self._current_plan()
-        n = self.normaliser.normalise(text) if needs_norm else None
+        names, norms, plan = self._current_plan()
+        ns = [norm.normalise(text) for norm in norms]
         findings: list[Finding] = []
         errors: list[str] = []
-        for check, fast in plan:
+        for check, fast, idx in plan:
+            n = ns[idx] if idx >= 0 else None
             # Checks with ``find_in`` return bare findings: a per-check Verdict and two clock
             # reads cost a few µs of a ~50 µs budget per message.
             if fast:
