@@ -24,6 +24,9 @@ class SwitchState(Base):
     command_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # A regulator's pause (监管暂停) names the regulator; only a regulator may lift it.
     hold_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # The incident the command that set this state is linked to (a response plan's pause, say),
+    # so a refusal can name it; set when the link is made, cleared by the next command.
+    incident_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Command(Base):

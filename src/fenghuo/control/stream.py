@@ -37,7 +37,7 @@ class SwitchHub:
         self.db = db
         self.heartbeat_seconds = heartbeat_seconds
         self.poll_seconds = poll_seconds
-        self.known: dict[str, int] = {}
+        self.known: dict[str, tuple[int, str | None]] = {}  # service → (version, incident) last sent
         self.subscribers: set[asyncio.Queue] = set()
         self._dropped: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -47,7 +47,7 @@ class SwitchHub:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for st in await asyncio.to_thread(self._read_all):
-            self.known[st["service"]] = st["version"]
+            self.known[st["service"]] = (st["version"], st.get("incident"))
         self._unsubscribe = propagation.subscribe(self._from_any_thread)
         self._tasks.append(asyncio.create_task(self._poll()))
 
@@ -76,9 +76,12 @@ class SwitchHub:
             self._loop.call_soon_threadsafe(self._fanout, change)
 
     def _fanout(self, change: dict[str, Any]) -> None:
-        if change["version"] <= self.known.get(change["service"], 0):
+        # Same version again is news only when it adds the incident (switch.note_incident).
+        key = (change["version"], change.get("incident"))
+        known = self.known.get(change["service"], (0, None))
+        if key[0] < known[0] or (key[0] == known[0] and (key[1] is None or key[1] == known[1])):
             return
-        self.known[change["service"]] = change["version"]
+        self.known[change["service"]] = key
         # Encode once for every follower: with a hundred followers, encoding per follower was
         # a measurable share of the time until the last one had the change.
         item = (change["service"], sse("state", change))

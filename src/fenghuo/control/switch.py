@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from fenghuo.control import propagation
@@ -43,7 +43,24 @@ def state_view(st: SwitchState) -> dict[str, Any]:
         "changed_at": st.changed_at,
         "command": st.command_id,
         "hold_by": st.hold_by,
+        "incident": st.incident_id,
     }
+
+
+def note_incident(session: Session, command_id: str, incident_id: str) -> None:
+    """The command ``command_id`` was linked to an incident (``response.incidents.link``): if the
+    service's current state was set by that command, the state names the incident from now on,
+    and the view is published again once the transaction commits.
+
+    The version does not change — the state is the same, only its refusal can now say which
+    incident it belongs to — so followers take a same-version view that adds an incident."""
+    st = session.execute(select(SwitchState).where(SwitchState.command_id == command_id).with_for_update()).scalar_one_or_none()
+    if st is None or st.incident_id == incident_id:
+        return
+    st.incident_id = incident_id
+    session.flush()
+    view = state_view(st)
+    event.listen(session, "after_commit", lambda _s: propagation.publish(view), once=True)
 
 
 def initialise(session: Session, clock: Clock, service_id: str, state: str, actor: Actor, reason: str) -> SwitchState:
@@ -114,6 +131,7 @@ def _apply(session: Session, clock: Clock, st: SwitchState, cmd: Command, t: Tra
     st.rate = cmd.params.get("rate") if t.target is State.throttled else None
     st.percent = cmd.params.get("percent") if t.target is State.canary else None
     st.reason, st.changed_by, st.changed_at, st.command_id = cmd.reason, actor.label, now, cmd.id
+    st.incident_id = None  # a new command's state belongs to an incident only once linked to it (note_incident)
     if t.target in (State.paused, State.stopped) and actor.role is Role.regulator:
         st.hold_by = st.hold_by or actor.label
     elif t.target not in (State.paused, State.stopped):

@@ -85,13 +85,18 @@ class SwitchCache:
             self._notify(before, self._fresh)
 
     def apply(self, data: dict[str, Any]) -> bool:
-        """A ``state`` event for this service; returns True if it changed the enforced state."""
+        """A ``state`` event for this service; returns True if it changed the enforced state
+        (a newer version, or the current one now naming its incident)."""
         if data.get("service") not in (None, self.info.service):
             return False
         with self._lock:
             before = self.lookup()
             cur = self._fresh
-            newer = cur.source != "control" or int(data["version"]) > cur.version
+            version = int(data["version"])
+            # Same version with an incident added: the control plane linked the command that set
+            # this state to an incident after the fact (never the other way round).
+            newer = (cur.source != "control" or version > cur.version
+                     or (version == cur.version and data.get("incident") is not None and data.get("incident") != cur.incident))
             if newer:
                 self._set(data, source="control")
                 self.changed_at = self._clock()

@@ -41,6 +41,10 @@ def link(session: Session, inc_id: str, kind: str, ref: str, at: str, note: str 
         return False
     session.add(IncidentLink(incident_id=inc_id, kind=kind, ref=ref, at=at, note=note))
     session.flush()
+    if kind == "command":  # a state set by this command now refuses calls naming the incident
+        from fenghuo.control import switch
+
+        switch.note_incident(session, ref, inc_id)
     return True
 
 
