@@ -1,7 +1,9 @@
 """PostgreSQL restarted (immediate shutdown, i.e. a crash) mid-run, on a cluster of our own:
 every command in flight either completed with its ledger entry or was refused; a refused one
 sent again with its id is applied once or answered as already applied; the ledger verifies;
-after reconciliation the KV bucket and the database agree."""
+after reconciliation the KV bucket and the database agree, and any repair it made is in the
+ledger. A replica (lease keeper + counter) runs across the restart: it loses the lease while the
+database is away, takes it again, and counts every event ingested meanwhile exactly once."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from fenghuo.ledger import service as ledger
 from fenghuo.ledger.models import LedgerEntry
 from fenghuo.platform.db import Database
 from fenghuo.scale.kvswitch import KvPublisher
+from fenghuo.scale.lease import LeaseKeeper
 from fenghuo.scale.reconcile import differences, reconcile
-from tests.scale.helpers import ADMIN, seed
+from tests.scale.helpers import ADMIN, Replica, events, seed
 
 
 def test_postgres_restart_mid_run(own_pg, shared_link):
@@ -25,10 +28,23 @@ def test_postgres_restart_mid_run(own_pg, shared_link):
     db.upgrade()
     seed(db)
     link = shared_link
-    publisher = KvPublisher(link).attach()
+    publisher = KvPublisher(link, db=db).attach()
     reconcile(db, link)
     outcomes: dict[str, str] = {}
     stop = threading.Event()
+    replica = Replica(db, link, holder="pg-chaos")
+    gains: list[int] = []
+    keeper = LeaseKeeper(db, "leader", ttl=2.0, holder_id=replica.holder,
+                         on_gain=lambda e: (gains.append(e), replica.counter.start(e)), on_lose=replica.counter.stop).start()
+    ingested = {"n": 0}
+
+    def traffic() -> None:  # events through the replica's ingest (JetStream: no database on the path)
+        while not stop.is_set():
+            try:
+                ingested["n"] += replica.ingest(events(20)).accepted
+            except Exception:  # noqa: BLE001 - refused: not counted as sent
+                pass
+            stop.wait(0.05)
 
     def commands() -> None:
         i = 0
@@ -42,15 +58,22 @@ def test_postgres_restart_mid_run(own_pg, shared_link):
                 time.sleep(0.05)
             i += 1
 
+    deadline = time.monotonic() + 15
+    while not replica.counter.ready.is_set():
+        assert time.monotonic() < deadline, "the replica never started counting"
+        time.sleep(0.05)
     t = threading.Thread(target=commands)
+    feed = threading.Thread(target=traffic)
     t.start()
+    feed.start()
     time.sleep(1.0)
     own_pg.stop("immediate")  # a crash: no checkpoint, recovery from WAL at start
-    time.sleep(1.0)
+    time.sleep(2.5)  # longer than the lease: the replica must give it up
     own_pg.start()
     time.sleep(1.0)
     stop.set()
     t.join(30)
+    feed.join(30)
     applied = [c for c, o in outcomes.items() if o == "applied"]
     refused = [c for c, o in outcomes.items() if o == "refused"]
     assert applied and refused, (len(applied), len(refused))
@@ -76,8 +99,25 @@ def test_postgres_restart_mid_run(own_pg, shared_link):
         st = s.get(SwitchState, "a-chat")
     assert st.version == 1 + len(in_ledger)
     assert ledger.verify(db).ok
-    reconcile(db, link)
+    repaired = reconcile(db, link)
+    if repaired:  # a repair is recorded, with what differed
+        with db.reader() as s:
+            last = s.execute(select(LedgerEntry).where(LedgerEntry.kind == "switch.reconciled")
+                             .order_by(LedgerEntry.seq.desc())).scalars().first()
+        assert last is not None and _payload(last)["differences"] == repaired
     assert differences(db, link)[0] == []
+
+    # the replica across the restart: lost the lease, took it again, counts each event once
+    deadline = time.monotonic() + 30
+    while replica.counter.counted < ingested["n"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert len(gains) >= 2, gains  # lease re-acquired after the restart
+    assert keeper.leading and replica.counter.ready.is_set()
+    assert replica.counter.counted == ingested["n"] and ingested["n"] > 0
+    assert replica.calls() == ingested["n"]  # in the windows once each
+    keeper.stop()
+    replica.counter.stop()
     publisher.detach()
     db.dispose()
 

@@ -87,6 +87,10 @@ class Counter:
         self.batch = batch
         self.rebuild, self.horizon, self.rebuild_max = rebuild, horizon, rebuild_max
         self.rebuilt = 0  # events replayed into the windows at take-over
+        # (cursor row, stream seq) through which this process's windows already hold the events:
+        # a replica that leads again (its lease lapsed while the database was away) must not
+        # replay what it counted itself into the same windows a second time
+        self.applied: tuple[str, int] = ("", 0)
         self.cursor = 0
         self.epoch: int | None = None
         self.counted = 0  # events recorded and handed to the handlers by this process
@@ -171,7 +175,8 @@ class Counter:
         from ``now - horizon`` (the longest window) up to the cursor into ``rebuild`` (the
         indicators only, not the rules), so the new leader's windows hold what the old one's did.
         Bounded by ``rebuild_max`` events; nothing here moves the cursor."""
-        if self.rebuild is None or self.cursor == 0:
+        have = self.applied[1] if self.applied[0] == self.cursor_name else 0
+        if self.rebuild is None or self.cursor <= have:
             return
         s = self.settings
         start = datetime.now(timezone.utc) - timedelta(seconds=self.horizon)
@@ -179,18 +184,23 @@ class Counter:
                                  opt_start_time=start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ack_policy=api.AckPolicy.NONE,
                                  inactive_threshold=30.0, mem_storage=True, num_replicas=1)
         replayed: set[str] = set()
+        through = have  # the windows hold events through this seq (kept if NATS fails half-way)
         psub = self.link.run(self.link.js.pull_subscribe(f"{s.events_subject}.>", stream=s.stream, config=cfg), timeout=15)
         try:
             while self.rebuilt < self.rebuild_max:
                 try:
                     msgs = self.link.run(psub.fetch(self.batch, timeout=1.0), timeout=10)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    through = self.cursor  # nothing more up to the cursor
                     return
                 pairs, done = [], False
                 for m in msgs:
                     if m.metadata.sequence.stream > self.cursor:
                         done = True
                         break
+                    if m.metadata.sequence.stream <= have:
+                        continue  # already in these windows
+                    through = m.metadata.sequence.stream
                     try:
                         got = _dec.decode(m.data)
                     except (msgspec.ValidationError, msgspec.DecodeError):
@@ -202,8 +212,10 @@ class Counter:
                     self.rebuild(events)
                     self.rebuilt += len(events)
                 if done:
+                    through = self.cursor
                     return
         finally:
+            self.applied = (self.cursor_name, through)
             try:
                 self.link.run(psub.unsubscribe(), timeout=5)
             except Exception:  # noqa: BLE001
@@ -307,6 +319,7 @@ class Counter:
             self.seen.remember(ids, now)
             if events:
                 self.bus.deliver(events)
+            self.applied = (self.cursor_name, last)
             self.counted += len(events)
         acked = [m for m, seq in zip(msgs, seqs) if seq <= self.cursor]
         if acked:  # each message once its events are recorded (or it was at or below the cursor already)
