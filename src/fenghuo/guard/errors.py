@@ -86,9 +86,12 @@ def canary_full(percent: int) -> ServiceRefused:
 
 def no_backup(state: str = "degraded") -> ServiceRefused:
     """The switch sends this call to the backup model, and there is none to call."""
-    return ServiceRefused(f"服务当前为 {state}，本次调用应由备份模型回答，但未配置备份模型",
-                          f"the service is {state} and this call goes to the backup model, but no backup model is configured",
-                          code="no_backup", refusal="canary" if state == "canary" else "paused")
+    if state == "canary":
+        return ServiceRefused("服务灰度恢复中，本次调用应由备份模型回答，但未配置备份模型",
+                              "the service is resuming on canary and this call goes to the backup model, but none is configured",
+                              code="no_backup", refusal="canary")
+    return ServiceRefused("服务已降级但守卫未配置备份模型", "the service is degraded but this guard has no backup model configured",
+                          code="no_backup", refusal="paused")
 
 
 def bad_request(zh: str, en: str, code: str = "invalid_request", param: str | None = None) -> GuardError:
