@@ -219,7 +219,8 @@ class Gateway:
         meta = g.labeller.implicit(pid)
         data["AIGC"] = meta["AIGC"]
         model = data.get("model") or d.model
-        usage = data.get("usage") or {}
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}  # a malformed usage must not turn an answer into a 500
         summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
         g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
                  tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
