@@ -110,3 +110,70 @@ def test_old_format_model_is_refused_with_a_retrain_hint(cold_model, tmp_path):
     np.savez_compressed(old, weights=weights, meta=np.array(json.dumps(meta)))
     with pytest.raises(ValueError, match="retrain"):
         Model.load(old)
+
+
+def _tiny_model(flip: bool = False):
+    rude = [f"你这个蠢货滚开{i}" for i in range(30)]
+    kind = [f"谢谢你的帮助{i}" for i in range(30)]
+    labels = np.array([0 if flip else 1] * 30 + [1 if flip else 0] * 30)
+    return train(rude + kind, labels)
+
+
+def test_replaced_model_file_is_picked_up_in_the_background(tmp_path, caplog):
+    import time
+
+    path = _tiny_model().save(tmp_path / "m.npz")
+    check = ClassifierCheck(path, reload_interval=0.001)
+    assert check.score("蠢货滚开") > 0.5
+    _tiny_model(flip=True).save(path)  # atomic replace, as training does
+    time.sleep(0.01)
+    check.scan("蠢货滚开")  # notices the new file, loads it off-thread
+    assert check._reloader is not None
+    check._reloader.join(10)
+    assert check.score("蠢货滚开") < 0.5 and check.last_reload_error is None
+
+    write(path, b"not a model")  # a broken file: logged, the last good model keeps scoring
+    time.sleep(0.01)
+    with caplog.at_level("ERROR", logger="fenghuo.checks.classifier"):
+        before = check._reloader
+        check.scan("x")
+        assert check._reloader is not before
+        check._reloader.join(10)
+    assert check.score("蠢货滚开") < 0.5
+    assert "not a fenghuo classifier" in check.last_reload_error
+    assert any("reload failed" in r.getMessage() for r in caplog.records)
+    time.sleep(0.01)
+    check.scan("x")
+    assert check.reload_in_background() is None  # the same broken file is not retried
+
+
+def test_reload_interval_zero_means_the_model_stays(tmp_path):
+    import time
+
+    path = _tiny_model().save(tmp_path / "m.npz")
+    check = ClassifierCheck(path, reload_interval=0)
+    _tiny_model(flip=True).save(path)
+    time.sleep(0.01)
+    check.scan("蠢货滚开")
+    assert check._reloader is None and check.score("蠢货滚开") > 0.5
+    check.reload()  # explicit reload still works
+    assert check.score("蠢货滚开") < 0.5
+
+
+def test_threshold_and_reload_interval_from_yaml(tmp_path):
+    from fenghuo.checks.pipeline import ConfigError, load_pipeline
+
+    model = _tiny_model()
+    model.save(tmp_path / "m.npz")
+    check = ClassifierCheck(tmp_path / "m.npz")
+    text = next(t for t in ["蠢货", "蠢货滚", "滚开", "你这个", "蠢货滚开", "你这个蠢货滚开"] if 0.5 < check.score(t) < 0.99)
+    p = float(check.score(text))
+    low = write(tmp_path / "low.yaml", "checks:\n  - {type: classifier, model: m.npz, threshold: 0.5, reload_interval: 0}\n")
+    high = write(tmp_path / "high.yaml", f"checks:\n  - {{type: classifier, model: m.npz, threshold: {min(p + 0.005, 0.999):.4f}}}\n")
+    pl, ph = load_pipeline(low), load_pipeline(high)
+    assert pl.checks[0].threshold == 0.5 and pl.checks[0].reload_interval == 0
+    assert ph.checks[0].threshold > p and ph.checks[0].reload_interval == 5.0
+    assert pl.scan(text).categories == ["offensive"]
+    assert ph.scan(text).findings == []
+    with pytest.raises(ConfigError, match="threshold must be between 0 and 1"):
+        load_pipeline(write(tmp_path / "bad.yaml", "checks:\n  - {type: classifier, model: m.npz, threshold: 1.5}\n"))
