@@ -5,7 +5,10 @@ steps, switch commands) is written to PostgreSQL. With the lease in the same dat
 leader can check "am I still the leader, with this epoch?" inside the very transaction that
 writes (:func:`require`), so a replica that stalled past its lease (GC pause, network
 partition) cannot write after a successor took over: its check fails and the transaction rolls
-back. A NATS KV lease could not be checked inside a PostgreSQL transaction. And without
+back. A NATS KV lease could not be checked inside a PostgreSQL transaction. Fenced this way:
+the counting cursor, warning transitions and repeats, plan steps (``replica.py`` hands the
+check to the alert engine and the executor as ``fence``); what is not, and why that is safe, is
+in docs/scale.md ("What is fenced, exactly"). And without
 PostgreSQL no replica can do anything useful anyway, so the lease adds no new dependency.
 
 Times are the database's clock (``clock_timestamp()``), so replicas with skewed clocks still
