@@ -177,3 +177,14 @@ def test_threshold_and_reload_interval_from_yaml(tmp_path):
     assert ph.scan(text).findings == []
     with pytest.raises(ConfigError, match="threshold must be between 0 and 1"):
         load_pipeline(write(tmp_path / "bad.yaml", "checks:\n  - {type: classifier, model: m.npz, threshold: 1.5}\n"))
+
+
+def test_cli_train_on_non_utf8_csv_names_the_line(tmp_path):
+    d = tmp_path / "gbk"
+    d.mkdir()
+    rows = "label,text\n1,蠢货\n0,谢谢\n1,滚开\n"
+    (d / "train.csv").write_bytes(rows.encode("gbk"))
+    r = CliRunner().invoke(root, ["classifier", "train", "--data", str(d)])
+    assert r.exit_code != 0 and r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert "train.csv:2: not UTF-8 (byte 0xb4)" in r.output and "UTF-8" in r.output, r.output
+    assert "Traceback" not in r.output

@@ -7,6 +7,7 @@ the text in ``TEXT`` or ``text``, the label (1 = offensive/unsafe, 0 = safe) in 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
@@ -23,9 +24,24 @@ from fenghuo.checks.normalize import default_normaliser
 MAX_N, BITS, C = 3, 18, 16.0
 
 
-def read_labelled(path: Path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+def _decode(path: Path) -> str:
+    """The file as text; a non-UTF-8 byte is reported with its line, so the user can fix it
+    (GBK exports from Excel are the usual cause)."""
+    data = path.read_bytes()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"{path}:{line}: not UTF-8 (byte {data[exc.start]:#04x}); save the file as UTF-8 (GBK/GB18030 exports need converting) "
+            f"/ 第{line}行不是 UTF-8 编码，请另存为 UTF-8"
+        ) from None
+
+
+def read_labelled(path: Path, limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    text = _decode(path)
+    try:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if not header:
@@ -48,8 +64,8 @@ def read_labelled(path: Path, limit: int | None = None) -> tuple[list[str], np.n
                     raise ValueError(f"{path}:{n}: label must be 0 or 1, got {label} / 标签应为 0 或 1")
                 texts.append(row[ti])
                 labels.append(label)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not UTF-8 ({exc.reason}) / 文件不是 UTF-8") from None
+    except csv.Error as exc:  # e.g. a NUL byte: the csv module names the line in its message
+        raise ValueError(f"{path}: malformed CSV: {exc} / CSV 格式错误") from None
     if not texts:
         raise ValueError(f"{path}: no labelled rows / 无标注数据")
     return texts, np.array(labels)
