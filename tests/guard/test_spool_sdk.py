@@ -8,7 +8,7 @@ import pytest
 from fenghuo.guard import errors
 from fenghuo.guard.core import Guard
 from fenghuo.guard.spool import SpoolBusy, default_dir
-from fenghuo.guard.telemetry import HttpSink
+from fenghuo.guard.telemetry import HttpSink, NullSink
 from fenghuo.platform.paths import data_dir
 
 from .conftest import command
@@ -41,6 +41,8 @@ def test_default_spool_keeps_events_and_a_restart_resends_them(receiver):
     finally:
         second.close(timeout=2)
         live.close(timeout=0.3)
+    assert not default_dir("open-chat", "run-2").exists()  # all sent: nothing left behind
+    assert list(default_dir("open-chat", "live").glob("*.jsonl"))  # unsent: kept for the next run
 
 
 def test_no_sink_no_spool_and_discarded_not_sent(cp_db):
@@ -50,9 +52,11 @@ def test_no_sink_no_spool_and_discarded_not_sent(cp_db):
         assert guard.telemetry.flush(5)
         st = guard.telemetry.stats
         assert st["discarded"] == 3 and st["sent"] == 0 and guard.telemetry.spool is None
-        assert not (data_dir() / "spool").exists()
     finally:
         guard.close()
+    with Guard("open-chat", checks=None, failsafe="open", sink=NullSink()) as g:
+        assert g.telemetry.spool is None
+    assert not (data_dir() / "spool").exists()
 
 
 def test_protect_without_backup_is_refused_when_routed_to_the_backup(control, token, receiver):

@@ -132,7 +132,7 @@ class Guard:
         # sink to resend to) under the data dir, where leftovers of this service's earlier runs
         # are adopted and resent (fenghuo.guard.spool). spool_dir=False: no spool at all.
         adopt = False
-        if spool_dir is None and sink is not None:
+        if spool_dir is None and sink is not None and not getattr(sink, "discards", False):
             spool_dir, adopt = default_spool_dir(service, self.instance), True
         try:
             self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None, adopt=adopt)  # type: ignore[arg-type]

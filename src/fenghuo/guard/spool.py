@@ -249,5 +249,13 @@ class Spool:
                 self._fh.close()
                 self._fh = None
             if self._held is not None:
+                try:
+                    if self.pending_lines == 0 and [p.name for p in self.dir.iterdir()] == ["lock"]:
+                        # Nothing left behind: remove the directory, so guards with a fresh
+                        # instance id per run do not leave one empty directory each.
+                        (self.dir / "lock").unlink(missing_ok=True)
+                        self.dir.rmdir()
+                except OSError:
+                    pass  # gone or unreadable: nothing to tidy
                 self._held.close()  # releases the flock
                 self._held = None
