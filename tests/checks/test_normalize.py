@@ -46,7 +46,9 @@ def test_positions_map_back_to_the_original():
     assert [int(p) for p in x.to_original(np.arange(4))] == [0, 3, 4, 5]
 
 
-WORDS = ["赌博", "法轮功", "冰毒", "海洛因", "六合彩"]
+# Real lexicons mix ASCII letters and digits into Chinese words (the shared one has K粉, 3P,
+# QQ群…): those are what full-width and case evasions hit.
+WORDS = ["赌博", "法轮功", "冰毒", "海洛因", "六合彩", "K粉", "qq群", "AV女优", "3P群", "摇头丸2号"]
 VARIANTS = {"赌": "賭", "轮": "輪", "彩": "綵"}
 SEPS = ["*", " ", "_", "\u200b", "-", ".", "·", "\u3000"]
 
@@ -54,19 +56,23 @@ SEPS = ["*", " ", "_", "\u200b", "-", ".", "·", "\u3000"]
 def test_random_evasions_report_a_span_covering_the_original_characters():
     check = LexiconCheck(words={w: ("crime",) for w in WORDS})
     rng = random.Random(7)
-    for _ in range(300):
+    full_width = 0
+    for _ in range(600):
         word = rng.choice(WORDS)
         chars = [VARIANTS.get(c, c) if rng.random() < 0.5 else c for c in word]
-        chars = [chr(ord(c) + 0xFEE0) if c.isascii() else c for c in chars]
+        chars = [c.swapcase() if c.isascii() and rng.random() < 0.5 else c for c in chars]
+        chars = [chr(ord(c) + 0xFEE0) if c.isascii() and rng.random() < 0.5 else c for c in chars]
+        full_width += any("\uff01" <= c <= "\uff5e" for c in chars)
         evaded = "".join(c + "".join(rng.choice(SEPS) for _ in range(rng.randint(0, 2))) for c in chars[:-1]) + chars[-1]
         prefix = "".join(rng.choice("今天天气很好，我们去公园。") for _ in range(rng.randint(0, 8)))
         suffix = "".join(rng.choice("明天见！好的。") for _ in range(rng.randint(0, 8)))
         text = prefix + evaded + suffix
-        hits = [f for f in check.scan(text).findings if f.rule == f"lexicon:{word}"]
+        hits = [f for f in check.scan(text).findings if f.rule == f"lexicon:{default_normaliser().normalise_text(word)}"]
         assert hits, text
         f = hits[0]
         assert (f.start, f.end) == (len(prefix), len(prefix) + len(evaded)), text
         assert text[f.start] == chars[0] and text[f.end - 1] == chars[-1]
+    assert full_width > 100  # the full-width forms were really exercised
 
 
 def _reference(n: Normaliser, text: str) -> tuple[str, list[int]]:
