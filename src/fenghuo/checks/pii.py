@@ -24,9 +24,10 @@ from fenghuo.checks.policy import Policy
 # GB 11643-1999: weights 2^(17-i) mod 11, check character table.
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
-# GB/T 2260 province-level codes (first two digits).
+# GB/T 2260 province-level codes (first two digits), plus 83: residence permits for Taiwan
+# residents (since 2018) carry 830000 where HK and Macau residents' carry 810000 and 820000.
 PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
 _PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _NB = r"(?<![0-9A-Za-z])"  # not preceded by a letter/digit

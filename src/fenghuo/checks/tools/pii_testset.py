@@ -1,7 +1,14 @@
 """A labelled PII set generated with faker (zh_CN): sentences with exact spans.
 
 Used by tests/checks and bench/bench_checks.py (needs `pip install faker`) to measure precision and recall per type.
-Negatives are built in: numbers that fail their checksum, dates that do not exist.
+Negatives are built in: numbers that fail their checksum, dates that do not exist, plates
+with the letters I or O.
+
+Licence plates: faker's ``license_plate`` draws the issuing-office letter from all 26, but
+Chinese plates never use I or O (GA 36-2018, to avoid confusion with 1 and 0), so about 1 in
+13 of faker's plates is not a plate at all. Those are regenerated for the positive set (and
+one such plate is used as a distractor that must not be reported), so plate recall is
+measured on plates that can exist.
 """
 
 from __future__ import annotations
@@ -29,6 +36,26 @@ def _bad_card(fake) -> str:
     return s[:-1] + str((int(s[-1]) + 1) % 10)  # Luhn fails
 
 
+_NOT_PLATE_LETTERS = frozenset("IO")
+
+
+def valid_plate(s: str) -> bool:
+    """No I or O anywhere after the province character (GA 36-2018)."""
+    return not (set(s[1:]) & _NOT_PLATE_LETTERS)
+
+
+def _plate(fake) -> str:
+    while True:
+        p = fake.license_plate()
+        if valid_plate(p):
+            return p
+
+
+def _bad_plate(fake, rng) -> str:
+    p = _plate(fake)
+    return p[0] + rng.choice("IO") + p[2:]
+
+
 def generate(n: int = 400, seed: int = 1) -> list[tuple[str, list[tuple[int, int, str]]]]:
     from faker import Faker
 
@@ -43,7 +70,7 @@ def generate(n: int = 400, seed: int = 1) -> list[tuple[str, list[tuple[int, int
         "ipv4": fake.ipv4,
         "ipv6": fake.ipv6,
         "passport": lambda: rng.choice("EG") + "".join(rng.choice("0123456789") for _ in range(8)),
-        "plate": fake.license_plate,
+        "plate": lambda: _plate(fake),
     }
     out = []
     for i in range(n):
@@ -59,7 +86,7 @@ def generate(n: int = 400, seed: int = 1) -> list[tuple[str, list[tuple[int, int
             text += pre + value + post
             labels.append((start, start + len(value), kind))
         if i % 4 == 0:  # distractors that must not be reported
-            text += f"订单号{_bad_id(fake, rng)}，流水{_bad_card(fake)}，日期2023-05-06，版本1.2.3"
+            text += f"订单号{_bad_id(fake, rng)}，流水{_bad_card(fake)}，日期2023-05-06，版本1.2.3，编号{_bad_plate(fake, rng)}"
         out.append((text, labels))
     return out
 
