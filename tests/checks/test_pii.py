@@ -113,3 +113,42 @@ def test_hint_prescan_finds_exactly_what_the_full_scan_finds(monkeypatch):
     monkeypatch.setattr(pii, "_first_hint", lambda text, pos=0: pos)
     assert fast == [check.find(t) for t in texts]
     assert any(fast)
+
+
+def _find_names(text):
+    """A stand-in for a named-entity model: two known names."""
+    import re
+
+    return [(m.start(), m.end(), "name") for m in re.finditer("张三|李四", text)]
+
+
+def test_extra_detectors_report_names_as_pii_findings():
+    check = PIICheck(detectors=[_find_names])
+    text = "张三的电话是13800138000，李四知道"
+    got = [(f.category, text[f.start : f.end], f.action.value, f.risk) for f in check.scan(text).findings]
+    assert got == [("pii.name", "张三", "mask", "A4f"), ("pii.mobile", "13800138000", "mask", "A4f"), ("pii.name", "李四", "mask", "A4f")]
+    assert apply_masks(text, check.scan(text).findings) == "**的电话是138****8000，**知道"
+    with pytest.raises(ValueError, match="returned"):
+        PIICheck(detectors=[lambda t: [(0, 99, "name")]]).scan("短")
+    with pytest.raises(ValueError, match="not callable"):
+        PIICheck(detectors=[42])
+
+
+def test_detectors_from_yaml_and_in_a_stream(tmp_path, monkeypatch):
+    from fenghuo.checks.pipeline import ConfigError, load_pipeline
+
+    from .conftest import write
+
+    write(tmp_path / "my_ner.py", "import re\ndef names(text):\n    return [(m.start(), m.end(), 'name') for m in re.finditer('张三|李四', text)]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cfg = write(tmp_path / "c.yaml", "checks:\n  - {type: pii, detectors: ['my_ner:names']}\ncategories:\n  pii.name: {action: block, risk: A4f}\n")
+    p = load_pipeline(cfg)
+    v = p.scan("我是张三")
+    assert [(f.category, f.start, f.action.value) for f in v.findings] == [("pii.name", 2, "block")]
+    s = p.stream()
+    for ch in ["我是张", "三，他是李", "四"]:
+        s.feed(ch)
+    assert [(f.category, f.start, f.end) for f in s.close().findings] == [("pii.name", 2, 4), ("pii.name", 7, 9)]
+    for bad, msg in [("['no_such_module:f']", "cannot be loaded"), ("['my_ner']", "package.module:callable"), ("[1]", "list of")]:
+        with pytest.raises(ConfigError, match=msg):
+            load_pipeline(write(tmp_path / "b.yaml", f"checks:\n  - {{type: pii, detectors: {bad}}}\n"))

@@ -51,5 +51,8 @@ def build_lexicon(spec: dict, policy: Policy, base_dir: Path) -> LexiconCheck:
 
 
 def build_pii(spec: dict, policy: Policy, base_dir: Path) -> PIICheck:
-    check_keys(spec, {"name", "types"}, "pii")
-    return PIICheck(types=spec.get("types"), policy=policy, name=str(spec.get("name", "pii")))
+    check_keys(spec, {"name", "types", "detectors"}, "pii")
+    detectors = spec.get("detectors") or []
+    if not isinstance(detectors, list) or not all(isinstance(d, str) for d in detectors):
+        raise ValueError("pii.detectors: expected a list of 'package.module:callable' strings / 应为 模块:函数 列表")
+    return PIICheck(types=spec.get("types"), policy=policy, name=str(spec.get("name", "pii")), detectors=detectors)

@@ -6,9 +6,12 @@ and is not in the future, a province prefix that exists; bank cards by the Luhn 
 an issuer prefix; IPv6 by the standard library parser — and a candidate that fails is not
 reported. One combined regular expression finds all candidates in a single pass.
 
-What this cannot find: names, addresses, and free-text descriptions of a person need a
-model (named-entity recognition); ``NAME_MODEL_SLOT`` in the pipeline config is where one
-plugs in. Digits written with full-width or Chinese numerals are not recognised.
+What this cannot find by itself: names, addresses, and free-text descriptions of a person
+need a model (named-entity recognition). ``detectors`` is where one plugs in: callables
+``text -> iterable of (start, end, type)`` (in YAML, ``detectors: ["package.module:callable"]``
+on the ``pii`` check), whose findings become ``pii.<type>`` with the policy's action and risk
+like the built-in types (``pii.name`` → the ``pii`` rule: mask, A4f). Digits written with
+full-width or Chinese numerals are not recognised.
 """
 
 from __future__ import annotations
@@ -200,10 +203,36 @@ def apply_masks(text: str, findings: list[Finding], char: str = "*") -> str:
     return "".join(out)
 
 
-class PIICheck:
-    """Finds personal information; each finding typed ``pii.<type>``."""
+_DETECTED_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-    def __init__(self, types: list[str] | None = None, policy: Policy | None = None, name: str = "pii") -> None:
+
+def load_detector(target: str):
+    """``package.module:callable`` → the callable (for the YAML ``detectors`` list)."""
+    import importlib
+
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"detector {target!r}: expected 'package.module:callable' / 检测器应写作 模块:函数")
+    try:
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"detector {target!r} cannot be loaded: {exc} / 无法加载检测器") from None
+    if not callable(obj):
+        raise ValueError(f"detector {target!r} is not callable / 检测器不可调用")
+    return obj
+
+
+class PIICheck:
+    """Finds personal information; each finding typed ``pii.<type>``.
+
+    ``detectors``: extra callables for what patterns cannot find (names, addresses): each takes
+    the text and returns ``(start, end, type)`` triples (``type`` like ``name``; lower case,
+    digits and ``_``). A triple out of range or badly typed is an error naming the detector.
+    """
+
+    def __init__(self, types: list[str] | None = None, policy: Policy | None = None, name: str = "pii", detectors: list | None = None) -> None:
         unknown = set(types or ()) - set(TYPES)
         if unknown:
             raise ValueError(f"unknown PII type(s) {', '.join(sorted(unknown))}; known: {', '.join(TYPES)} / 未知个人信息类型")
@@ -211,11 +240,33 @@ class PIICheck:
         self.policy = policy or Policy()
         self.name = name
         self._rules = {t: self.policy.rule(f"pii.{t}") for t in TYPES}
+        self.detectors = [load_detector(d) if isinstance(d, str) else d for d in detectors or ()]
+        for d in self.detectors:
+            if not callable(d):
+                raise ValueError(f"detector {d!r} is not callable / 检测器不可调用")
+
+    def _detected(self, text: str, base: int, start: int) -> list[Finding]:
+        out = []
+        for d in self.detectors:
+            label = getattr(d, "__qualname__", repr(d))
+            for item in d(text):
+                try:
+                    s, e, kind = item
+                    ok = isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(text) and bool(_DETECTED_TYPE.match(kind))
+                except (TypeError, ValueError):
+                    ok = False
+                if not ok:
+                    raise ValueError(f"PII detector {label} returned {item!r}; expected (start, end, type) inside the text / 检测器返回值无效")
+                if s < start:
+                    continue  # context only (stream tail): decided with the chunk it belongs to
+                rule = self.policy.rule(f"pii.{kind}")
+                out.append(Finding(f"pii.{kind}", s + base, e + base, f"pii:{label}", rule.action, rule.risk))
+        return out
 
     def find(self, text: str, base: int = 0, start: int = 0) -> list[Finding]:
         """Findings in ``text[start:]``, offsets plus ``base``; lookbehinds still see the
         characters before ``start`` (the stream scanner passes one character of context)."""
-        out: list[Finding] = []
+        out: list[Finding] = self._detected(text, base, start) if self.detectors else []
         hint = _first_hint(text, start)
         if hint < 0:
             return out
@@ -238,8 +289,11 @@ class PIICheck:
 
     def find_in(self, text: str, n=None) -> list[Finding]:
         """Findings only, for the pipeline's per-message path (PII reads the original text)."""
-        return self.find(text)
+        out = self.find(text)
+        if self.detectors and len(out) > 1:
+            out.sort(key=lambda f: (f.start, f.end))
+        return out
 
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
-        return Verdict(self.find(text), (time.perf_counter() - t0) * 1e6, (self.name,))
+        return Verdict(self.find_in(text), (time.perf_counter() - t0) * 1e6, (self.name,))
