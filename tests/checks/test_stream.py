@@ -89,7 +89,7 @@ def test_stream_finds_long_emails_exactly_as_the_whole_text_scan_does():
             length = rng.choice([40, 100, 123, 200, 250, 254, 255, 300])
             e = _long_email(rng, length)
             parts.append(e)
-            parts.append(rng.choice(["，电话13800138000，", " 和 ", "。", " 13800138000abc ", " ip 10.0.0.1 "]))
+            parts.append(rng.choice(["，电话13800138000，", " 和 ", "。", " 13800138000abc", ".com13800138000abc ", "_x@y.cn.", " ip 10.0.0.1 "]))
         text = "联系" + "".join(parts)
         whole = sorted((f.category, f.start, f.end) for f in p.scan(text).findings)
         long_found += sum(c == "pii.email" and e - s > 96 for c, s, e in whole)

@@ -27,8 +27,9 @@ from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.pii import MAX_MATCH
 
 # Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
-# local part, ``a@b.com.c`` a domain still arriving.
-_EMAIL_RUN = re.compile(r"[A-Za-z0-9._%+-]*\Z")
+# local part, ``13800138000ab@exa`` an address whose domain is still arriving, ``a@b.com.c``
+# a longer domain.
+_EMAIL_CHARS = re.compile(r"[A-Za-z0-9._%+@-]*\Z")
 # An e-mail's local part is at most 64 characters.
 LOCAL_MAX = 64
 # Characters kept from earlier chunks: the longest possible PII match, the 64 characters of a
@@ -104,7 +105,7 @@ class PIIStream:
             # then a digit: the address is ``a@b.cn``) or become part of a longer one.
             if key in self.reported or (f.end < prev_end and f.start < self.pending_from):
                 continue
-            if not final and (f.end == end or (end - f.start < PII_TAIL - 1 and _EMAIL_RUN.match(window, f.end - self.tail_base))):
+            if not final and (f.end == end or (end - f.start < PII_TAIL - 1 and _EMAIL_CHARS.match(window, f.end - self.tail_base))):
                 pending.add(key)  # may still grow (or become an e-mail): the next chunk's rescan decides
                 continue
             self.reported.add(key)
@@ -114,7 +115,7 @@ class PIIStream:
         # A held hit can vanish for a chunk (``a@….com`` one character past 254 is rejected)
         # and come back shorter: remember it while everything after its start is still
         # e-mail characters inside the tail.
-        if old != _NONE and old - self.tail_base >= skip and end - old < PII_TAIL - 1 and _EMAIL_RUN.match(window, old - self.tail_base):
+        if old != _NONE and old - self.tail_base >= skip and end - old < PII_TAIL - 1 and _EMAIL_CHARS.match(window, old - self.tail_base):
             held = min(held, old)
         self.pending_from = held
         cut = max(len(window) - PII_TAIL, 0)
