@@ -146,7 +146,7 @@ def test_every_field_and_choice_passes_through_and_usage_is_asked_for(scripted, 
     sent = scripted.app.state.seen[-1][2]
     assert sent["stream_options"] == {"include_usage": True} and sent["n"] == 2  # asked for, caller's params unchanged
     assert not any(c.get("usage") for c in chunks) and all(c["choices"] for c in chunks)  # the caller did not ask: stripped
-    assert texts(chunks) == {0: "北京今天晴，" + LABEL, 1: LABEL}
+    assert texts(chunks) == {0: "北京今天晴，" + LABEL, 1: ""}  # the label goes on text; choice 1 only refused
     deltas = [ch for c in chunks for ch in c["choices"]]
     assert [d["delta"]["tool_calls"] for d in deltas if "tool_calls" in d["delta"]] == \
         [[TOOL], [{"index": 0, "function": {"arguments": '{"city": "北京"}'}}]]

@@ -148,7 +148,9 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         """End every choice (``reason`` None: each its own upstream finish_reason), then [DONE]."""
         ends = list(choices.values()) or [choice(0)]
         for k, c in enumerate(ends):
-            text = ((note if only is None or c is only else "") or "") + g.labeller.suffix
+            text = (note if only is None or c is only else "") or ""
+            if text or c.received:  # labels go on text; a choice that only called tools has none (as unstreamed)
+                text += g.labeller.suffix
             if text and c.prefix:
                 text, c.prefix = c.prefix + text, ""
             if text:
