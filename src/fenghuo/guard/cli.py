@@ -39,7 +39,7 @@ def register(root: click.Group) -> None:
                   help="主模型 OpenAI 兼容地址；仅主机时补 /v1，有路径则原样使用 / primary model's OpenAI-compatible base URL: "
                        "/v1 is added only to a bare host (http://host:8000); a URL with a path is used as given "
                        "(https://open.bigmodel.cn/api/paas/v4)")
-    @click.option("--backup", metavar="URL", help="备份模型地址 / backup model base URL (默认同主地址 / default: the primary's)")
+    @click.option("--backup", metavar="URL", help="备份模型地址（同上的 /v1 规则）/ backup model base URL, same /v1 rule (默认同主地址 / default: the primary's)")
     @click.option("--backup-model", help="备份模型名 / backup model name (default: the registry's backup_model)")
     @click.option("--control", envvar="FENGHUO_CONTROL", metavar="URL",
                   help="控制面地址；不给则读本地数据库 / control plane URL; without it, the local database (--db)")
