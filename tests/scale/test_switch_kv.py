@@ -216,3 +216,37 @@ def test_guard_watch_survives_a_nats_restart(pg, own_nats, prefix):
     finally:
         guards.close()
         drop(control)
+
+
+def test_incident_linked_after_the_fact_reaches_the_bucket(pg, shared_link, prefix):
+    """A plan pauses, then links its command to the incident it opened: the bucket takes the
+    same-version view that names the incident (so KV-following guards can say which incident
+    refused them), but never a same-version view that changes nothing."""
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    publisher = KvPublisher(shared_link, timeout=2.0).attach()
+    try:
+        view = switch.execute(db, ADMIN, "a-chat", "pause", "red warning")
+        key = switch_key("a-chat")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            held = orjson.loads(shared_link.run(publisher.kv.get(key)).value)
+            if held["version"] == view["version"]:
+                break
+            time.sleep(0.02)
+        assert held["incident"] is None
+
+        with db.transaction() as s:
+            switch.note_incident(s, view["command"], "INC-2026-0001")
+        while time.monotonic() < deadline:
+            held = orjson.loads(shared_link.run(publisher.kv.get(key)).value)
+            if held.get("incident"):
+                break
+            time.sleep(0.02)
+        assert (held["state"], held["version"], held["incident"]) == ("paused", view["version"], "INC-2026-0001")
+        # the same view again, or one that would drop the incident, is not written
+        assert shared_link.run(put_state(publisher.kv, held)) is False
+        assert shared_link.run(put_state(publisher.kv, {**held, "incident": None})) is False
+    finally:
+        publisher.detach()

@@ -30,7 +30,8 @@ _MISSING = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 
 
 async def put_state(kv, view: dict[str, Any], *, known: dict | None = None) -> bool:  # noqa: ANN001
-    """Write ``view`` unless the bucket already holds its version or a newer one. True if written. ``known`` remembers the revision
+    """Write ``view`` unless the bucket already holds its version or a newer one (except a same
+    version that now names its incident). True if written. ``known`` remembers the revision
     and version this process last wrote per key: the common case (nobody else wrote since) is
     then one round trip, a compare-and-set on that revision, instead of a read and a write."""
     key = switch_key(view["service"])
@@ -48,7 +49,11 @@ async def put_state(kv, view: dict[str, Any], *, known: dict | None = None) -> b
             entry = None
         if entry is not None and entry.value:
             held = orjson.loads(entry.value)
-            if int(held.get("version", 0)) >= int(view["version"]):
+            hv, v = int(held.get("version", 0)), int(view["version"])
+            # A same-version view may only add the incident its command was linked to after the
+            # fact (control.switch.note_incident); guards take exactly that (SwitchCache.apply).
+            adds_incident = hv == v and view.get("incident") is not None and held.get("incident") != view.get("incident")
+            if hv >= v and not adds_incident:
                 return False
         try:
             if entry is None:
