@@ -270,3 +270,25 @@ def test_bad_url_and_header_injection_are_refused() -> None:
     pool = ConnectionPool("http://127.0.0.1:9/v1")
     with pytest.raises(ValueError, match="line break"):
         pool.request("POST", "/chat/completions", {"Authorization": "Bearer x\r\nX-Evil: 1"}, b"{}")
+
+
+def test_upstream_serves_again_in_a_new_event_loop() -> None:
+    """The gateway's Upstream keeps a pool per event loop: an app served, stopped and served
+    again in a new loop must not reuse the old loop's connections or semaphore."""
+    from fenghuo.guard.upstream import Upstream
+
+    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+        while True:
+            await s.read_request(reader)
+            writer.write(ok(b'{"choices": []}'))
+            await writer.drain()
+
+    async def serve_and_call(up: Upstream | None) -> Upstream:
+        async with Script(handler) as s:
+            up = up or Upstream(s.url)
+            up.base = s.url  # the script listens on a new port each time; a stale pool would not
+            assert await up.complete({"messages": []}, None) == {"choices": []}
+            return up
+
+    up = run(serve_and_call(None))
+    run(serve_and_call(up))

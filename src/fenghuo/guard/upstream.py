@@ -36,13 +36,18 @@ class Upstream:
         self.api_key = api_key
         self.max_connections = max_connections
         self._pool: ConnectionPool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
         ConnectionPool(self.base)  # a bad URL is refused here, at start, not on the first call
 
     @property
     def pool(self) -> ConnectionPool:
-        """Created on first use, inside the server's event loop (its connections belong to one loop)."""
-        if self._pool is None:
+        """Created on first use inside the running event loop; its connections and semaphore belong
+        to that loop, so a gateway app served again in a new loop (tests, an embedding host that
+        restarts its server) gets a fresh pool instead of "bound to a different event loop"."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
             self._pool = ConnectionPool(self.base, max_connections=self.max_connections, connect_timeout=min(self.timeout, 5.0))
+            self._pool_loop = loop
         return self._pool
 
     def _headers(self, caller_auth: str | None, accept: str = "application/json") -> dict[str, str]:
