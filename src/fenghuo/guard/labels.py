@@ -16,11 +16,12 @@ standard's character set (0x21–0x7E without ``"`` and ``\\``): base64url, hex 
 from __future__ import annotations
 
 import base64
-import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -32,8 +33,11 @@ DEFAULT_TEXT = "本内容由人工智能生成 / AI-generated"
 HEADER = "AIGC"  # the HTTP header carrying the same JSON as the body's "AIGC" member
 
 
+_NOT_ALLOWED = re.compile(r'[^\x21\x23-\x5b\x5d-\x7e]')  # GB 45438 App. E: 0x21–0x7E without `"` and `\`
+
+
 def _allowed(value: str) -> bool:
-    return all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in value)
+    return _NOT_ALLOWED.search(value) is None
 
 
 def key_path() -> Path:
@@ -100,7 +104,9 @@ class Labeller:
 
     @staticmethod
     def header_value(meta: dict) -> str:
-        return json.dumps(meta, separators=(",", ":"), ensure_ascii=True)
+        # orjson writes the same compact JSON as json.dumps(separators=(",", ":")) ~8x faster;
+        # label values are ASCII by construction (``_allowed``), so the header stays ASCII.
+        return orjson.dumps(meta).decode()
 
 
 def verify(meta: dict, public: Ed25519PublicKey) -> bool:
