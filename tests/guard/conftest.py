@@ -38,22 +38,22 @@ def control(cp_db):
     server.__exit__(None, None, None)
 
 
-@pytest.fixture
-def upstream():
-    app = upstream_app()
+def served(app):  # noqa: ANN001, ANN201 - a generator for fixtures
+    """Serve an ASGI app on a free local port for one test; ``server.app`` is the app."""
     server = BackgroundServer(app).start()
     server.app = app
     yield server
     server.stop()
+
+
+@pytest.fixture
+def upstream():
+    yield from served(upstream_app())
 
 
 @pytest.fixture
 def receiver():
-    app = receiver_app()
-    server = BackgroundServer(app).start()
-    server.app = app
-    yield server
-    server.stop()
+    yield from served(receiver_app())
 
 
 def command(server, service: str, action: str, **kw):
@@ -70,18 +70,20 @@ def command(server, service: str, action: str, **kw):
     return r.json()
 
 
-@pytest.fixture
-def make_gateway(control, token, upstream, receiver, tmp_path):
-    """Start a gateway for a service; returns (gateway, server)."""
+def gateway_maker(token, receiver, **defaults):  # noqa: ANN001, ANN003, ANN201 - a generator for fixtures
+    """Yield ``make(upstream_url, control_url, service, **kw) -> (gateway, server)``: a gateway
+    built as ``fenghuo gateway`` builds it, served on a free port, reporting to ``receiver``,
+    with the test's word check; every one made is stopped when the test ends."""
     from fenghuo.guard.cli import build_gateway
     from fenghuo.guard.telemetry import HttpSink
 
     started = []
 
-    def make(service="open-chat", checks=None, **kw):
+    def make(upstream_url: str, control_url: str, service: str = "open-chat", checks=None, **kw):  # noqa: ANN001
+        kw = {**defaults, **kw}
         kw.setdefault("sink", HttpSink(f"{receiver.url}/api/v1/events"))
-        gw = build_gateway(service, upstream.url, control=control.url, token=token,
-                           checks=WordCheck() if checks is None else checks, ack_seconds=0.5, **kw)
+        gw = build_gateway(service, upstream_url, control=control_url, token=token,
+                           checks=WordCheck() if checks is None else checks, **kw)
         assert gw.guard.wait_connected(5)
         srv = BackgroundServer(gw).start()
         started.append((gw, srv))
@@ -91,3 +93,10 @@ def make_gateway(control, token, upstream, receiver, tmp_path):
     for gw, srv in started:
         srv.stop()
         gw.guard.close(timeout=2)
+
+
+@pytest.fixture
+def make_gateway(control, token, upstream, receiver):
+    """Start a gateway for a service in front of the recorded upstream; returns (gateway, server)."""
+    for make in gateway_maker(token, receiver, ack_seconds=0.5):
+        yield lambda service="open-chat", checks=None, **kw: make(upstream.url, control.url, service, checks, **kw)

@@ -11,7 +11,7 @@ import pytest
 
 from fenghuo.guard.cli import build_gateway
 
-from .conftest import command
+from .conftest import command, gateway_maker
 from .helpers import WordCheck, wait_for
 
 MSG = {"model": "m", "messages": [{"role": "user", "content": "你好"}]}
@@ -62,23 +62,8 @@ class ControlProcess:
 @pytest.fixture
 def gateway_at(token, upstream, receiver):
     """A gateway following the control plane at a given URL; returns (gateway, server)."""
-    from fenghuo.guard.telemetry import HttpSink
-    from fenghuo.replay.server import BackgroundServer
-
-    started = []
-
-    def make(control_url, service, **kw):
-        gw = build_gateway(service, upstream.url, control=control_url, token=token, checks=WordCheck(), ack_seconds=0.5,
-                           sink=HttpSink(f"{receiver.url}/api/v1/events"), **kw)
-        assert gw.guard.wait_connected(5)
-        srv = BackgroundServer(gw).start()
-        started.append((gw, srv))
-        return gw, srv
-
-    yield make
-    for gw, srv in started:
-        srv.stop()
-        gw.guard.close(timeout=2)
+    for make in gateway_maker(token, receiver, ack_seconds=0.5):
+        yield lambda control_url, service, **kw: make(upstream.url, control_url, service, **kw)
 
 
 def post(srv, **kw):

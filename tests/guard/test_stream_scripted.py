@@ -13,9 +13,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from fenghuo.replay.server import BackgroundServer
 
-from .helpers import WordCheck, wait_for
+from .conftest import gateway_maker, served
+from .helpers import wait_for
 
 MSG = [{"role": "user", "content": "你好"}]
 LABEL = "\n【本内容由人工智能生成 / AI-generated】"
@@ -66,33 +66,14 @@ def scripted_app() -> FastAPI:
 
 @pytest.fixture
 def scripted():
-    app = scripted_app()
-    server = BackgroundServer(app).start()
-    server.app = app
-    yield server
-    server.stop()
+    yield from served(scripted_app())
 
 
 @pytest.fixture
 def gateway_to(control, token, receiver):
     """Start a gateway in front of a given upstream URL; returns (gateway, server)."""
-    from fenghuo.guard.cli import build_gateway
-    from fenghuo.guard.telemetry import HttpSink
-
-    started = []
-
-    def make(url, service="open-chat", checks=None, **kw):
-        gw = build_gateway(service, url, control=control.url, token=token, checks=WordCheck() if checks is None else checks,
-                           sink=HttpSink(f"{receiver.url}/api/v1/events"), **kw)
-        assert gw.guard.wait_connected(5)
-        srv = BackgroundServer(gw).start()
-        started.append((gw, srv))
-        return gw, srv
-
-    yield make
-    for gw, srv in started:
-        srv.stop()
-        gw.guard.close(timeout=2)
+    for make in gateway_maker(token, receiver):
+        yield lambda url, service="open-chat", checks=None, **kw: make(url, control.url, service, checks, **kw)
 
 
 def read_stream(srv, **body):
