@@ -19,8 +19,6 @@ retried until they change again.
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,15 +39,10 @@ from fenghuo.checks.lexicon_file import (
 from fenghuo.checks.matcher import Hits, make_engine
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
+from fenghuo.checks.reloading import BackgroundReload, file_signature
 from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
 
 log = logging.getLogger("fenghuo.checks.lexicon")
-
-
-def _signature(path: str | Path) -> tuple[int, int]:
-    """What tells a replaced or edited file apart: nanosecond mtime and size."""
-    st = os.stat(path)
-    return st.st_mtime_ns, st.st_size
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ class _Compiled:
     engine: object
     max_len: int
     entries: list[Entry]
-    mtimes: dict[str, tuple[int, int]]  # file -> _signature when read
+    mtimes: dict[str, tuple[int, int]]  # file -> file_signature when read
     # The per-pattern arrays again as lists, for ``resolve_few`` (indexing a numpy array
     # from Python costs ~10× a list).
     is_allow_list: list[bool] = field(default_factory=list)
@@ -84,7 +77,7 @@ class _Compiled:
         object.__setattr__(self, "templates_by_pid", by_pid)
 
 
-class LexiconCheck:
+class LexiconCheck(BackgroundReload):
     """Matches a user's lexicon files; thread-safe; see module docstring."""
 
     def __init__(
@@ -112,10 +105,7 @@ class LexiconCheck:
         self.cache_dir = cache_dir
         self.reload_interval = 0.0  # seconds between file-change checks during scans; 0 = off
         self._last_check = time.perf_counter()
-        self._reload_lock = threading.Lock()  # one background compile at a time
-        self._reloader: threading.Thread | None = None
-        self._tried: dict[str, tuple[int, int]] = {}  # signatures of the last failed attempt
-        self.last_reload_error: str | None = None
+        self._init_reload()
         self._state = self._compile()
 
     # -- building -------------------------------------------------------------------------
@@ -125,13 +115,13 @@ class LexiconCheck:
         mtimes: dict[str, tuple[int, int]] = {}
         for f in self.files:
             entries += read_lexicon(f, self.tag_codes, known)
-            mtimes[str(f)] = _signature(f)
+            mtimes[str(f)] = file_signature(f)
         for i, (w, cats) in enumerate(self.inline_words.items(), 1):
             entries.append(Entry(w, tuple(cats), "<config>", i))
         allow = list(self.inline_allow)
         for f in self.allow_files:
             allow += [e.word for e in read_lexicon(f, {}, set(), tagged=False)]
-            mtimes[str(f)] = _signature(f)
+            mtimes[str(f)] = file_signature(f)
         return entries, allow, mtimes
 
     def _compile(self) -> _Compiled:
@@ -179,17 +169,14 @@ class LexiconCheck:
         self._state = self._compile()
         self.last_reload_error = None
 
-    def _current_signatures(self) -> dict[str, tuple[int, int]] | None:
-        """Signatures of the source files, or None while one is missing (mid-replacement)."""
-        try:
-            return {f: _signature(f) for f in self._state.mtimes}
-        except OSError:
-            return None
+    def _signatures(self) -> dict[str, tuple[int, int]]:
+        return {f: file_signature(f) for f in self._state.mtimes}
 
-    def changed(self) -> bool:
-        """Whether a source file differs from the loaded version (and from a failed attempt)."""
-        now = self._current_signatures()
-        return now is not None and now != self._state.mtimes and now != self._tried
+    def _loaded_signatures(self) -> dict[str, tuple[int, int]]:
+        return self._state.mtimes
+
+    def _load_new(self, signatures: dict[str, tuple[int, int]]) -> None:
+        self._state = self._compile()  # records the signatures of what it read
 
     def reload_if_changed(self) -> bool:
         """Reload now, on this thread, when a source file changed; returns whether it did.
@@ -198,31 +185,6 @@ class LexiconCheck:
             return False
         self.reload()
         return True
-
-    def reload_in_background(self) -> threading.Thread | None:
-        """Start compiling the changed files on a daemon thread; the thread (to join), or None
-        when nothing changed or a reload is already running."""
-        if not self.changed() or not self._reload_lock.acquire(blocking=False):
-            return None
-        t = threading.Thread(target=self._background_reload, name=f"{self.name}-reload", daemon=True)
-        self._reloader = t
-        t.start()
-        return t
-
-    def _background_reload(self) -> None:
-        try:
-            sig = self._current_signatures() or {}
-            try:
-                self._state = self._compile()
-                self.last_reload_error = None
-                self._tried = {}
-                log.info("%s: lexicon reloaded (%d words) / 词表已重新加载", self.name, len(self))
-            except Exception as exc:  # any failure: keep serving the old lexicon, say why
-                self._tried = sig
-                self.last_reload_error = f"{type(exc).__name__}: {exc}"
-                log.error("%s: lexicon reload failed, keeping the previous lexicon / 词表重新加载失败，继续使用旧词表: %s", self.name, self.last_reload_error)
-        finally:
-            self._reload_lock.release()
 
     @property
     def max_len(self) -> int:

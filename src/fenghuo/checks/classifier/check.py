@@ -12,8 +12,6 @@ kept in ``last_reload_error``; the old model keeps scoring. ``reload()`` loads a
 from __future__ import annotations
 
 import logging
-import os
-import threading
 import time
 from pathlib import Path
 
@@ -21,16 +19,12 @@ from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.classifier.model import Model, default_model_path
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.policy import Policy
+from fenghuo.checks.reloading import BackgroundReload, file_signature
 
 log = logging.getLogger("fenghuo.checks.classifier")
 
 
-def _signature(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_mtime_ns, st.st_size
-
-
-class ClassifierCheck:
+class ClassifierCheck(BackgroundReload):
     def __init__(
         self,
         model_path: Path | None = None,
@@ -51,55 +45,27 @@ class ClassifierCheck:
         if reload_interval < 0:
             raise ValueError(f"reload_interval must be >= 0, got {reload_interval} / 重载间隔不能为负")
         self.reload_interval = reload_interval
-        self._sig = _signature(self.path)
+        self._sig = file_signature(self.path)
         self.model = Model.load(self.path)
         self._last_check = time.monotonic()
-        self._tried: tuple[int, int] | None = None  # signature of the last file that failed to load
-        self._reload_lock = threading.Lock()
-        self._reloader: threading.Thread | None = None
-        self.last_reload_error: str | None = None
+        self._init_reload()
         self._rule = self.policy.rule(category)  # looked up once: scoring is on the hot path
         self._rule_name = f"classifier:{self.path.name}"
 
     def reload(self) -> None:
         """Load the model file now; raises (keeping the old model) if it cannot be loaded."""
-        sig = _signature(self.path)
+        sig = file_signature(self.path)
         self.model = Model.load(self.path)
         self._sig, self.last_reload_error = sig, None
 
-    def changed(self) -> bool:
-        try:
-            sig = _signature(self.path)
-        except OSError:  # mid-replacement or removed: keep the model we have
-            return False
-        return sig != self._sig and sig != self._tried
+    def _signatures(self) -> tuple[int, int]:
+        return file_signature(self.path)
 
-    def reload_in_background(self) -> threading.Thread | None:
-        """Start loading a replaced model file on a daemon thread (returned, to join); None when
-        the file has not changed or a load is already running."""
-        if not self.changed() or not self._reload_lock.acquire(blocking=False):
-            return None
-        t = threading.Thread(target=self._background_reload, name=f"{self.name}-reload", daemon=True)
-        self._reloader = t
-        t.start()
-        return t
+    def _loaded_signatures(self) -> tuple[int, int]:
+        return self._sig
 
-    def _background_reload(self) -> None:
-        try:
-            sig = _signature(self.path)
-            try:
-                model = Model.load(self.path)
-            except Exception as exc:  # keep scoring with the old model, say why
-                self._tried = sig
-                self.last_reload_error = f"{type(exc).__name__}: {exc}"
-                log.error("%s: model reload failed, keeping the previous model / 模型重新加载失败，继续使用旧模型: %s", self.name, self.last_reload_error)
-                return
-            self.model, self._sig, self._tried, self.last_reload_error = model, sig, None, None
-            log.info("%s: model reloaded from %s / 模型已重新加载", self.name, self.path)
-        except OSError as exc:
-            self.last_reload_error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self._reload_lock.release()
+    def _load_new(self, signatures: tuple[int, int]) -> None:
+        self.model, self._sig = Model.load(self.path), signatures
 
     def score(self, text: str) -> float:
         return self.model.score_codes(self.normaliser.normalise(text).codes)
