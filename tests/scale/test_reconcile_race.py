@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import orjson
+import pytest
 from sqlalchemy import select
 
 from fenghuo.control import switch
@@ -42,13 +43,19 @@ def _reconciled(db) -> list[dict]:  # noqa: ANN001
         return [e for e in s.execute(select(LedgerEntry).where(LedgerEntry.kind == "switch.reconciled")).scalars()]
 
 
-def test_a_command_between_the_reads_is_never_written_back_older(pg, shared_link):
+@pytest.fixture
+def synced(pg, shared_link):
+    """A seeded database and the shared NATS bucket, reconciled once: (db, link, kv)."""
     db = pg.make()
     db.upgrade()
     seed(db)
-    link = shared_link
-    kv = link.bucket()
-    reconcile(db, link, kv)
+    kv = shared_link.bucket()
+    reconcile(db, shared_link, kv)
+    return db, shared_link, kv
+
+
+def test_a_command_between_the_reads_is_never_written_back_older(synced):
+    db, link, kv = synced
     switch.execute(db, ADMIN, "a-chat", "throttle", "v2, its bucket write lost", rate=5)  # no publisher: the bucket lags
     assert _held(link, kv, "a-chat")["version"] == 1
     before = len(_reconciled(db))
@@ -67,13 +74,8 @@ def test_a_command_between_the_reads_is_never_written_back_older(pg, shared_link
         publisher.detach()
 
 
-def test_a_service_registered_between_the_reads_keeps_its_key(pg, shared_link):
-    db = pg.make()
-    db.upgrade()
-    seed(db)
-    link = shared_link
-    kv = link.bucket()
-    reconcile(db, link, kv)
+def test_a_service_registered_between_the_reads_keeps_its_key(synced):
+    db, link, kv = synced
 
     def register_between() -> None:  # the database read missed it, the bucket read will see it
         registry.register(db, ADMIN, parse_registration(NEW_SERVICE))
@@ -93,15 +95,10 @@ def test_a_service_registered_between_the_reads_keeps_its_key(pg, shared_link):
     assert ledger.verify(db).ok
 
 
-def test_reconcile_never_lowers_a_version(pg, shared_link):
+def test_reconcile_never_lowers_a_version(synced):
     """A bucket ahead of the database (the database restored from an older backup) is not
     lowered: guards may already enforce the newer state."""
-    db = pg.make()
-    db.upgrade()
-    seed(db)
-    link = shared_link
-    kv = link.bucket()
-    reconcile(db, link, kv)
+    db, link, kv = synced
     ahead = {**_held(link, kv, "a-chat"), "state": "paused", "version": 7}
     link.run(kv.put(switch_key("a-chat"), orjson.dumps(ahead)))
     reconcile(db, link, kv)
