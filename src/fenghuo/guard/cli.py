@@ -67,13 +67,15 @@ def register(root: click.Group) -> None:
     @click.option("--no-stream-usage", is_flag=True,
                   help="不向上游请求流式用量块（上游拒绝 stream_options 时）/ do not ask the upstream for the stream usage "
                        "chunk (for upstreams that reject stream_options)")
+    @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                  help="工作进程数（同一端口，各为一个实例）/ worker processes on the same port, each its own guard instance")
     @click.option("--upstream-key", envvar="FENGHUO_UPSTREAM_KEY", help="上游 API 密钥；不给则转发调用方的 / upstream API key")
     @click.pass_context
     def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
                 bus: str | None, host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
                 spool: Path | None, checks_path: str | None, label_text: str | None, label_position: str, no_label: bool,
                 safe_answer: str | None, timeout: float, stream_window: int, hold_whole_answer: bool, no_stream_usage: bool,
-                upstream_key: str | None) -> None:
+                workers: int, upstream_key: str | None) -> None:
         """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
 
         OpenAI-compatible gateway: obeys the switch, checks input and output, labels AI output,
@@ -91,24 +93,44 @@ def register(root: click.Group) -> None:
             raise click.UsageError("--control 需要 --token / --control needs --token (fenghuo token create --role system)")
         checks = None if checks_path == "none" else (load_default_checks(checks_path) if checks_path else DEFAULT)
         labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position)
-        try:
-            gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
-                               instance=instance, lease=lease, failsafe=failsafe, state_file=state_file, spool_dir=spool,
-                               checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
-                               timeout=timeout, api_key=upstream_key, labels=labels, bus=bus, window=stream_window,
-                               hold_whole=hold_whole_answer, stream_usage=not no_stream_usage)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
-        if labels.producer == "fenghuo" and gw.guard.info.provider:
-            gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider)
-        eff = gw.guard.state()
-        click.echo(f"fenghuo gateway {gw.guard.instance}: service {service} {eff.state} v{eff.version} "
-                   f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
-                   f"→ http://{host}:{port}/v1", err=True)
+
+        def make(worker: int | None):  # noqa: ANN202 - the gateway of one process (a worker: its own instance and spool)
+            try:
+                gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
+                                   instance=f"{instance}-w{worker}" if instance and worker else instance, lease=lease,
+                                   failsafe=failsafe, state_file=state_file,
+                                   spool_dir=spool / f"w{worker}" if spool and worker else spool,
+                                   checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
+                                   timeout=timeout, api_key=upstream_key, labels=labels, bus=bus, window=stream_window,
+                                   hold_whole=hold_whole_answer, stream_usage=not no_stream_usage)
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+            if labels.producer == "fenghuo" and gw.guard.info.provider:
+                gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider)
+            eff = gw.guard.state()
+            click.echo(f"fenghuo gateway {gw.guard.instance}: service {service} {eff.state} v{eff.version} "
+                       f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
+                       f"→ http://{host}:{port}/v1", err=True)
+            return gw
+
+        def serve(gw, sock=None) -> None:  # noqa: ANN001
+            config = uvicorn.Config(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
+                                    proxy_headers=False)
+            try:
+                uvicorn.Server(config).run(sockets=[sock] if sock else None)
+            finally:
+                gw.guard.close()
+
         if not control and not bus:
             click.echo("注意：未给 --control，调用事件不上报监测 / note: without --control (or --bus) call events are not "
                        "reported to the monitor; the switch is still followed from the local database", err=True)
+        if workers == 1:
+            serve(make(None))
+            return
+        from fenghuo.guard.workers import serve_workers
+
         try:
-            uvicorn.run(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on", proxy_headers=False)
-        finally:
-            gw.guard.close()
+            code = serve_workers(workers, host, port, lambda k, sock: serve(make(k), sock))
+        except OSError as exc:
+            raise click.ClickException(f"无法监听 {host}:{port} / cannot listen on {host}:{port}: {exc}") from None
+        ctx.exit(code)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from typing import Any
 
@@ -107,7 +108,7 @@ class Gateway:
             return await self.models(scope, send)
         if path in ("/healthz", "/fenghuo/state"):
             eff = self.guard.state()
-            return await send_json(send, 200, {"service": self.guard.service, "instance": self.guard.instance,
+            return await send_json(send, 200, {"service": self.guard.service, "instance": self.guard.instance, "pid": os.getpid(),
                                                "state": eff.state, "version": eff.version, "failsafe": eff.failsafe,
                                                "source": eff.source, "telemetry": self.guard.telemetry.stats})
         await send_json(send, 404, {"error": {"code": "not_found", "type": "invalid_request_error", "param": None,
