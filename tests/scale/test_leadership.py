@@ -97,3 +97,28 @@ def test_a_stalled_leader_cannot_commit_a_warning_transition(pg):
     engine.fence = lambda s: lease.require(s, "leader", successor)  # the same evaluation under the live epoch commits
     assert [t.kind for t in engine.evaluate({"a-chat"})]
     assert written()[0] == 1 and written()[1] >= 1
+
+
+def test_a_stalled_leaders_plan_step_gives_no_switch_command(pg):
+    """A plan step's switch command is fenced inside its own transaction: a leader that stalled
+    past its lease (a successor holds it now) cannot pause the service, the successor can."""
+    from fenghuo.control import switch
+    from fenghuo.response.executor import SYSTEM, run_switch
+
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    stale = lease.take(db, "leader", "stalled", 30)
+    _expire(db)
+    assert lease.take(db, "leader", "successor", 30) == stale + 1
+
+    with pytest.raises(lease.NotLeader):
+        run_switch(db, SYSTEM, "a-chat", "pause", "plan step of a stalled leader", "plan-stale", None,
+                   fence=lambda s: lease.require(s, "leader", stale))
+    before = switch.get_state(db, ADMIN, "a-chat")
+    assert (before["state"], before["version"]) == ("running", 1)  # nothing was applied or recorded
+
+    status, _ = run_switch(db, SYSTEM, "a-chat", "pause", "plan step of the leader", "plan-ok", None,
+                           fence=lambda s: lease.require(s, "leader", stale + 1))
+    after = switch.get_state(db, ADMIN, "a-chat")
+    assert status == "done" and (after["state"], after["version"]) == ("paused", 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, select
@@ -156,9 +157,12 @@ def command_view(session: Session, cmd: Command, replayed: bool = False) -> dict
 
 
 def execute(db: Database, actor: Actor, service_id: str, action: str | Action, reason: str, *,
-            command_id: str | None = None, rate: int | None = None, percent: int | None = None) -> dict[str, Any]:
+            command_id: str | None = None, rate: int | None = None, percent: int | None = None,
+            fence: Callable[[Session], None] | None = None) -> dict[str, Any]:
     """Apply one command; returns its view. Sending the same command id again changes nothing
-    and returns the first result (``replayed: true``)."""
+    and returns the first result (``replayed: true``). ``fence`` runs first inside the command's
+    own transaction and may raise to refuse it: a plan step given by a control-plane replica
+    checks there that it still holds the leader lease (``fenghuo.scale.lease.require``)."""
     try:
         action = Action(action)
     except ValueError:
@@ -172,6 +176,8 @@ def execute(db: Database, actor: Actor, service_id: str, action: str | Action, r
         raise Invalid("指令 id 长度应为 1–64", "command id must be 1–64 characters", field="id")
     change = None
     with db.transaction() as s:
+        if fence is not None:
+            fence(s)
         service, st = _load(s, service_id)
         existing = s.get(Command, command_id)
         if existing is not None:

@@ -127,7 +127,8 @@ class Executor:
         command_id = status = detail = None
         if a.switch_action is not None:
             command_id = "plan-" + aid[4:]
-            status, detail = run_switch(self.db, SYSTEM, w.service, a.switch_action.value, command_reason(plan, step, w), command_id, a.rate)
+            status, detail = run_switch(self.db, SYSTEM, w.service, a.switch_action.value, command_reason(plan, step, w), command_id, a.rate,
+                                        fence=self.fence)
         with self.db.transaction() as s:
             self.fence(s)
             if s.get(PlanActionRow, aid) is not None:  # another executor got here first
@@ -205,12 +206,12 @@ def iso_from(seconds: float) -> str:
 
 
 def run_switch(db: Database, actor: Actor, service: str, action: str, reason: str, command_id: str,
-               rate: int | None) -> tuple[str, str]:
+               rate: int | None, fence: Callable[[Any], None] | None = None) -> tuple[str, str]:
     """Give one switch command; (status, detail). An illegal transition (already paused, say)
     is recorded as not applicable, not as a failure: the service is already where the plan
     wants it or further."""
     try:
-        v = switch.execute(db, actor, service, action, reason, command_id=command_id, rate=rate)
+        v = switch.execute(db, actor, service, action, reason, command_id=command_id, rate=rate, fence=fence)
         return "done", f"{v['from']} → {v['to']} v{v['version']}" + (" (replayed)" if v.get("replayed") else "")
     except Conflict as exc:
         if exc.code == "illegal_transition":
