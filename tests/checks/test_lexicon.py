@@ -234,3 +234,32 @@ def test_stats_against_tc260_minimums(shared_lexicon):
     assert rows["A1f (A.1)"][1] == stats.by_category["porn"]  # porn → A1f by default
     assert not rows["A2a (A.2)"][3]  # the shared lexicon has no discrimination words
     assert not stats.ok
+
+
+def test_tab_lines_do_not_untag_a_space_tagged_file(tmp_path, caplog):
+    """Review: one `word<TAB>tag` line appended to a space-tagged file made every other line a
+    plain word, silently. TAB lines are unambiguous; the space lines are judged on their own."""
+    body = "".join(f"词{i} {i % 5}\n" for i in range(12))
+    f = write(tmp_path / "t.txt", body + "新词\t3\n")
+    with caplog.at_level("WARNING", logger="fenghuo.checks.lexicon"):
+        entries = read_lexicon(f)
+    assert [(e.word, e.categories) for e in entries][:2] == [("词0", ("politics",)), ("词1", ("drugs",))]
+    assert all(e.categories for e in entries) and entries[-1].word == "新词" and not caplog.text
+    # The ≥ 90 % refusal still applies to the space lines when a TAB line is present.
+    broken = write(tmp_path / "b.txt", "新词\t3\n" + body + "坏词 77\n")
+    with pytest.raises(LexiconError, match=r"b.txt:14: 13 of 13 lines are `word tag` but this one is not"):
+        read_lexicon(broken)
+    # A few tag-like space lines next to TAB lines stay words, with the warning.
+    few = write(tmp_path / "f.txt", "新词\t3\nwin 3\n")
+    with caplog.at_level("WARNING", logger="fenghuo.checks.lexicon"):
+        assert [(e.word, e.categories) for e in read_lexicon(few)] == [("新词", ("gambling",)), ("win 3", ())]
+    assert "separate tags with a TAB" in caplog.text and "line 2" in caplog.text
+
+
+def test_shared_tag_file_with_an_appended_tab_line_stays_tagged(shared, tmp_path):
+    src = (shared / "lexicon" / "sensitive_word_tags.txt").read_text(encoding="utf-8")
+    f = write(tmp_path / "tags.txt", src.rstrip("\n") + "\n新词\t3\n")
+    entries = read_lexicon(f)
+    assert len(entries) == 43769 and all(e.categories for e in entries)
+    assert entries[-1].word == "新词" and entries[-1].categories == ("gambling",)
+

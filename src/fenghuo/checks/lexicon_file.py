@@ -7,8 +7,9 @@ Format, one entry a line, UTF-8. Blank lines and lines starting with ``#`` are s
 - ``word`` — a plain word; the whole line is the word, spaces included, so ``domestic violence``,
   ``win 3`` and ``ak 47`` are words, never word + tag.
 - ``word tag[,tag]`` with a *space* — read as word + tags only in a file that is tagged
-  throughout: either every entry line ends in a space and known tags (the shared lexicon's
-  ``sensitive_word_tags.txt``: ``赌博 3``) and no line uses a TAB, or the file says so with a comment line
+  throughout: either every entry line without a TAB ends in a space and known tags (the shared
+  lexicon's ``sensitive_word_tags.txt``: ``赌博 3``) — at least 10 such lines when the file also
+  has TAB lines — or the file says so with a comment line
   ``# fenghuo-lexicon: tagged`` before its first entry. ``# fenghuo-lexicon: words`` says the
   opposite (a word list whose every line happens to end in a number).
 
@@ -17,7 +18,7 @@ A tag is a category name (``gambling``) or a numeric code mapped to one (the sha
 
 Bad input is refused with the file and line that is wrong, because a silently skipped line in
 a block list is a hole nobody notices: unknown tags after a TAB or in a tagged file, and a
-file that is almost all ``word tag`` lines (at least 90 % of 10 or more) but not quite — a typo
+file whose lines without a TAB are almost all ``word tag`` (at least 90 % of 10 or more) but not quite — a typo
 there would otherwise turn every line of a tag file into a plain word. A word list with a few
 lines that merely end in something tag-like is read as words, with one logged warning.
 """
@@ -120,25 +121,29 @@ def parse_line(raw: str, where: str, tag_codes: dict[str, str], known: set[str],
 
 def file_mode(lines: list[str], path: Path, tag_codes: dict[str, str], known: set[str]) -> bool:
     """Whether a space-separated last token is tags in this file (see module docstring)."""
-    entries: list[tuple[int, str]] = []
+    entries: list[tuple[int, str]] = []  # the lines without a TAB: only they can be ambiguous
+    tabbed = False
     for n, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
         if line.lstrip().startswith("#"):
             d = _DIRECTIVE.match(line.strip())
-            if d and not entries:
+            if d and not entries and not tabbed:
                 mode = d.group(1).lower()
                 if mode not in ("tagged", "words"):
                     raise LexiconError(f"{path}:{n}: fenghuo-lexicon: expected 'tagged' or 'words', got {mode!r} / 格式声明无效")
                 return mode == "tagged"
             continue
-        if "\t" in line:  # a file that tags with TABs reads every other line as a plain word
-            return False
+        if "\t" in line:  # unambiguous whatever the file is; the other lines are judged on their own
+            tabbed = True
+            continue
         entries.append((n, line))
     if not entries:
         return False
-    if all(_known_tail(line, tag_codes, known) for _, line in entries):
+    # A file that also uses TABs needs as many `word tag` lines as the "almost all" rule
+    # before its space form counts as tags (one `win 3` next to TAB lines stays a word).
+    if all(_known_tail(line, tag_codes, known) for _, line in entries) and (not tabbed or len(entries) >= _MOSTLY_MIN):
         return True
     shaped = [_tag_shaped(line, tag_codes, known) for _, line in entries]
     if len(entries) >= _MOSTLY_MIN and sum(shaped) >= _MOSTLY * len(entries):
