@@ -263,3 +263,49 @@ def test_shared_tag_file_with_an_appended_tab_line_stays_tagged(shared, tmp_path
     assert len(entries) == 43769 and all(e.categories for e in entries)
     assert entries[-1].word == "新词" and entries[-1].categories == ("gambling",)
 
+
+def test_a_file_replaced_while_it_is_read_is_not_kept_stale(tmp_path, monkeypatch):
+    """Review: the signature was taken after reading, so a file replaced between the read and
+    the stat kept the old words under the new signature and never reloaded. The replacement is
+    injected around the real reader (an editor saving right after our read)."""
+    import os
+
+    import fenghuo.checks.lexicon as lexicon_mod
+
+    f = write(tmp_path / "w.txt", "赌博\n")
+    check = LexiconCheck(files=[f])
+    real = lexicon_mod.read_lexicon
+    replaced = []
+
+    def read_then_replace(path, *a, **k):
+        out = real(path, *a, **k)
+        if not replaced:
+            replaced.append(1)
+            tmp = tmp_path / "w.new"
+            tmp.write_text("赌博\n冰毒\n", encoding="utf-8")
+            os.replace(tmp, f)
+        return out
+
+    time.sleep(0.01)
+    write(f, "赌博\n大麻\n")
+    monkeypatch.setattr(lexicon_mod, "read_lexicon", read_then_replace)
+    check.reload_in_background().join(30)
+    monkeypatch.setattr(lexicon_mod, "read_lexicon", real)
+    assert replaced and check.last_reload_error is None
+    assert [x.rule for x in check.scan("买冰毒 大麻").findings] == ["lexicon:冰毒"]
+    assert check.changed() is False
+
+
+def test_reload_if_changed_raises_after_a_failed_background_reload(tmp_path):
+    """Review: a version a background reload failed on was skipped by ``changed()``, so the
+    synchronous ``reload_if_changed()`` returned False instead of raising as documented."""
+    f = write(tmp_path / "w.txt", "赌博\t3\n")
+    check = LexiconCheck(files=[f])
+    time.sleep(0.01)
+    write(f, "赌博\t99\n")
+    check.reload_in_background().join(30)
+    assert "unknown tag" in check.last_reload_error
+    assert check.reload_in_background() is None  # the background path still skips it
+    with pytest.raises(LexiconError, match="w.txt:1: unknown tag"):
+        check.reload_if_changed()
+    assert spans(check, "赌博") == [("gambling", "赌博")]

@@ -77,6 +77,22 @@ class _Compiled:
         object.__setattr__(self, "templates_by_pid", by_pid)
 
 
+_READ_TRIES = 5
+
+
+def _read_stable(path: Path, read) -> tuple[list[Entry], tuple[int, int]]:
+    """``read(path)`` and the signature of the version it read: taken *before* reading, and
+    checked again after, so a file replaced meanwhile is read again (a few times at most). If it
+    keeps changing, the signature from before the last read is kept: it differs from the file
+    now, so the next change check reloads it rather than keeping stale words for good."""
+    for _ in range(_READ_TRIES):
+        before = file_signature(path)
+        got = read(path)
+        if file_signature(path) == before:
+            break
+    return got, before
+
+
 class LexiconCheck(BackgroundReload):
     """Matches a user's lexicon files; thread-safe; see module docstring."""
 
@@ -114,14 +130,14 @@ class LexiconCheck(BackgroundReload):
         entries: list[Entry] = []
         mtimes: dict[str, tuple[int, int]] = {}
         for f in self.files:
-            entries += read_lexicon(f, self.tag_codes, known)
-            mtimes[str(f)] = file_signature(f)
+            got, mtimes[str(f)] = _read_stable(f, lambda p: read_lexicon(p, self.tag_codes, known))
+            entries += got
         for i, (w, cats) in enumerate(self.inline_words.items(), 1):
             entries.append(Entry(w, tuple(cats), "<config>", i))
         allow = list(self.inline_allow)
         for f in self.allow_files:
-            allow += [e.word for e in read_lexicon(f, {}, set(), tagged=False)]
-            mtimes[str(f)] = file_signature(f)
+            got, mtimes[str(f)] = _read_stable(f, lambda p: read_lexicon(p, {}, set(), tagged=False))
+            allow += [e.word for e in got]
         return entries, allow, mtimes
 
     def _compile(self) -> _Compiled:
@@ -180,8 +196,9 @@ class LexiconCheck(BackgroundReload):
 
     def reload_if_changed(self) -> bool:
         """Reload now, on this thread, when a source file changed; returns whether it did.
-        Raises LexiconError (keeping the old lexicon) when the changed file is broken."""
-        if not self.changed():
+        Raises LexiconError (keeping the old lexicon) when the changed file is broken, also
+        when a background reload already failed on that version."""
+        if not self.changed(retry_failed=True):
             return False
         self.reload()
         return True

@@ -48,13 +48,14 @@ class BackgroundReload:
     def _load_new(self, signatures: Any) -> None:
         raise NotImplementedError
 
-    def changed(self) -> bool:
-        """Whether a source file differs from the loaded version (and from a failed attempt)."""
+    def changed(self, retry_failed: bool = False) -> bool:
+        """Whether a source file differs from the loaded version and (unless ``retry_failed``:
+        a caller that reloads synchronously and wants the error) from a failed attempt."""
         try:
             now = self._signatures()
         except OSError:  # mid-replacement or removed: keep what we have
             return False
-        return now != self._loaded_signatures() and now != self._tried
+        return now != self._loaded_signatures() and (retry_failed or now != self._tried)
 
     def reload_in_background(self) -> threading.Thread | None:
         """Start loading the changed files on a daemon thread; the thread (to join), or None when
