@@ -173,3 +173,68 @@ def test_yaml_config_builds_the_guard_inside_a_pipeline(server, tmp_path, monkey
     assert v.blocked and "timeout" in v.errors[0]
     with pytest.raises(ConfigError, match="on_error must be one of"):
         load_pipeline(write(tmp_path / "b.yaml", f"checks:\n  - {{type: llm_guard, url: '{url}', model: m, on_error: ignore}}\n"))
+
+
+def _raw_server(mode):
+    """A raw-socket HTTP server that misbehaves below what http.server can express:
+    ``headers`` trickles one header byte every 0.1 s for 4 s; ``stall`` sends its headers
+    after 0.4 s and then never the body."""
+    import socket
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    stop = threading.Event()
+
+    def handle(c):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += c.recv(65536)
+        body = b'{"choices":[{"message":{"content":"Safety: Safe"}}]}'
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nX-Pad: " % len(body)
+        try:
+            if mode == "headers":
+                c.sendall(head)
+                for _ in range(40):
+                    if stop.wait(0.1):
+                        break
+                    c.sendall(b"a")
+                c.sendall(b"\r\n\r\n" + body)
+            else:
+                time.sleep(0.4)
+                c.sendall(head + b"x\r\n\r\n")
+                stop.wait(4)
+        except OSError:
+            pass
+        c.close()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, stop
+
+
+@pytest.mark.parametrize("mode", ["headers", "stall"])
+@pytest.mark.parametrize("policy,expect", [("pass", None), ("flag", Action.FLAG), ("block", Action.BLOCK)])
+def test_total_deadline_covers_trickled_headers_and_a_stalled_body(mode, policy, expect):
+    """Review: the deadline watchdog started only once headers had arrived (trickled headers
+    took 4 s against a 0.5 s timeout), and a body stalled after late headers ran past it."""
+    srv, stop = _raw_server(mode)
+    try:
+        url = f"http://127.0.0.1:{srv.getsockname()[1]}/v1"
+        t0 = time.monotonic()
+        v = LLMGuardCheck(url, "m", timeout=0.5, on_error=policy).scan("hello")
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        srv.close()
+    assert elapsed < 0.75, elapsed
+    assert "timeout after 0.5s" in v.errors[0]
+    assert [(f.category, f.action) for f in v.findings] == ([] if expect is None else [("guard.unavailable", expect)])

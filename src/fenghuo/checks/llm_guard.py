@@ -12,7 +12,7 @@ policy entry (``weapons`` from Llama Guard S9) or whose action is ``mask`` (Qwen
 
 The timeout is a total deadline for the call (connect, send, and every byte of the answer):
 httpx's own timeouts are per phase, so a server trickling one byte at a time would never
-trip them.
+trip them; the call runs on a thread and the check stops waiting at the deadline (``ask``).
 
 Verdict formats parsed:
 - Qwen3Guard-Gen: ``Safety: Safe|Unsafe|Controversial`` then ``Categories: A, B``
@@ -115,39 +115,36 @@ class LLMGuardCheck:
 
     def ask(self, text: str) -> str:
         body = {"model": self.model, "messages": [{"role": self.role, "content": text}], "max_tokens": 64, "temperature": 0}
-        deadline = time.monotonic() + self.timeout
         expired = f"timeout after {self.timeout}s"
-        timer = None
-        try:
-            with self.client.stream("POST", self.endpoint, json=body) as r:
-                # A watchdog closes the connection at the deadline, so a read blocked on a
-                # stalled server returns then, not a whole per-phase timeout later.
-                timer = threading.Timer(max(deadline - time.monotonic(), 0.0), r.close)
-                timer.daemon = True
-                timer.start()
-                parts = []
-                for chunk in r.iter_bytes():
-                    if time.monotonic() > deadline:
-                        raise GuardUnavailable(expired)
-                    parts.append(chunk)
-                status = r.status_code
-        except GuardUnavailable:
-            raise
-        except httpx.TimeoutException:
-            raise GuardUnavailable(expired) from None
-        except Exception as exc:  # closed by the watchdog, refused, reset...
-            if time.monotonic() >= deadline:
-                raise GuardUnavailable(expired) from None
-            raise GuardUnavailable(f"{type(exc).__name__}: {exc}") from None
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if time.monotonic() > deadline:
+        # The call runs on its own thread and the caller stops waiting at the deadline, whatever
+        # phase the call is in (connect, a server trickling its headers, a stalled body): httpx
+        # cannot be interrupted from outside, and its timeouts are per phase. An abandoned call
+        # ends on its own when httpx's per-phase timeout or the server ends it; its answer is
+        # dropped. (The shared client is not closed: other scans may be using it.)
+        out: dict = {}
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                r = self.client.post(self.endpoint, json=body)
+                out["status"], out["content"] = r.status_code, r.content
+            except Exception as exc:  # refused, reset, httpx timeout...
+                out["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=call, name=f"{self.name}-call", daemon=True).start()
+        if not done.wait(self.timeout):
             raise GuardUnavailable(expired)
-        if status != 200:
-            raise GuardUnavailable(f"HTTP {status}")
+        exc = out.get("error")
+        if isinstance(exc, httpx.TimeoutException):
+            raise GuardUnavailable(expired)
+        if exc is not None:
+            raise GuardUnavailable(f"{type(exc).__name__}: {exc}")
+        if out["status"] != 200:
+            raise GuardUnavailable(f"HTTP {out['status']}")
         try:
-            return json.loads(b"".join(parts))["choices"][0]["message"]["content"] or ""
+            return json.loads(out["content"])["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError):
             raise GuardUnavailable("response is not an OpenAI chat completion") from None
 
