@@ -227,3 +227,23 @@ def test_stream_stall_mid_stream(scripted, gateway_to, receiver):
     assert chunks[-1]["fenghuo"]["code"] == "upstream_timeout" and chunks[-1]["choices"][0]["finish_reason"] == "stop"
     ev = last_event(receiver, gw, status="upstream_timeout")
     assert ev["stream"] is True and "stalled" in ev["detail"]
+
+
+# -- review fixes -------------------------------------------------------------------------------
+
+def test_classifier_window_runs_when_a_lexicon_hit_is_in_the_same_chunk(scripted, gateway_to):
+    """A lexicon hit cuts the chunk; the text before it must still pass the whole-text check."""
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.pipeline import Pipeline
+
+    from .helpers import WordCheck
+
+    pipe = Pipeline([LexiconCheck(words={"BAD": ("gambling",)}), WordCheck(block=("EVIL",))])  # EVIL: a whole-text check
+    scripted.app.state.script = [sse(ck(delta(0, role="assistant", content="hello world, EVIL thing here BAD and more"))),
+                                 sse(ck(delta(0, fin="stop"))), sse("[DONE]")]
+    gw, srv = gateway_to(scripted.url, checks=pipe, labels=False)
+    chunks = read_stream(srv)
+    text = texts(chunks)[0]
+    assert "EVIL" not in text and "hello" not in text and gw.guard.safe_answer in text
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert set(chunks[-1]["fenghuo"]["categories"]) == {"gambling", "drugs"}

@@ -65,10 +65,12 @@ class Choice:
         self.window.feed(content)
         if self.filt.blocking is not None:
             self.blocked = self.filt.blocking
-        elif out and self.window.active:
+        if out and self.window.active:
+            # Also when a lexicon hit in this chunk cut the stream: the text before the hit is
+            # released only if the classifier passes it too.
             hit = self.window.check()
             if hit is not None:  # the classifier scored the window as blocking: none of it goes out
-                self.blocked = hit
+                self.blocked = self.blocked or hit
                 return ""
         return self._take(out)
 
