@@ -63,6 +63,17 @@ async def _ack_all(msgs: list) -> None:
         await m.ack()
 
 
+def _same_config(have: api.ConsumerConfig, want: api.ConsumerConfig) -> bool:
+    """Whether an existing durable consumer has every setting ``_bind`` gives one (but its start
+    sequence, which moves with the cursor): otherwise a changed ``ack_wait`` or replica count
+    would never reach a consumer that is kept."""
+    same = all(getattr(have, k) == getattr(want, k) for k in ("deliver_policy", "ack_policy", "filter_subject",
+                                                              "max_ack_pending", "max_deliver"))
+    ack_wait = have.ack_wait is not None and abs(have.ack_wait - want.ack_wait) < 1e-3
+    replicas = (have.num_replicas or want.num_replicas) == want.num_replicas  # 0/None: the stream's, which we set
+    return same and ack_wait and replicas
+
+
 def read_cursor(db: Database, name: str) -> int:
     """The cursor row ``name`` (``<consumer>@<stream creation time>``), or the newest row of
     consumer ``name`` when no creation time is given."""
@@ -157,9 +168,7 @@ class Counter:
                 have = await self.link.js.consumer_info(s.stream, self.name)
             except nats.js.errors.NotFoundError:
                 have = None
-            keep = have is not None and have.config.ack_policy == cfg.ack_policy \
-                and have.config.filter_subject == cfg.filter_subject and have.config.max_ack_pending == cfg.max_ack_pending \
-                and (have.delivered.stream_seq or 0) <= cursor
+            keep = have is not None and _same_config(have.config, cfg) and (have.delivered.stream_seq or 0) <= cursor
             if not keep:
                 if have is not None:
                     await self.link.js.delete_consumer(s.stream, self.name)
