@@ -3,8 +3,11 @@ every setting we give one, and the replay budget bounds each take-over, not the 
 
 from __future__ import annotations
 
+import time
+
 from nats.js import api
 
+from fenghuo.scale import lease
 from tests.scale.helpers import Replica, events, seed
 
 
@@ -79,3 +82,40 @@ def test_a_kept_consumer_has_all_our_settings(pg, shared_link):
     finally:
         r.counter.stop()
 
+
+def test_the_replay_budget_is_per_take_over(pg, shared_link):
+    """Review: ``rebuilt`` counted replays for the life of the process, so once take-overs added
+    up to ``rebuild_max`` a later take-over replayed nothing and still set ``ready``."""
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    a = Replica(db, shared_link, "replica-a")
+    b = Replica(db, shared_link, "replica-b")
+    b.counter.rebuild_max = 5
+    try:
+        a.ingest(events(5))
+        a.lead()
+        a.wait_counted(5)
+        a.counter.stop()
+        lease.release(db, "leader", "replica-a")
+
+        b.ingest(events(3))
+        b.lead()
+        b.wait_counted(3)
+        assert b.counter.rebuilt == 5 and b.calls() == 8  # a's 5 replayed: the budget is spent
+        b.counter.stop()
+        lease.release(db, "leader", "replica-b")
+
+        a.ingest(events(4))
+        a.lead()
+        a.wait_counted(9)
+        a.counter.stop()
+        lease.release(db, "leader", "replica-a")
+
+        b.lead()  # a later take-over: a's 4 new events must be replayed into b's windows
+        _wait_ready(b)
+        time.sleep(0.2)
+        assert b.counter.rebuilt == 9 and b.calls() == 12
+    finally:
+        a.counter.stop()
+        b.counter.stop()

@@ -97,7 +97,7 @@ class Counter:
         self.admit = admit
         self.batch = batch
         self.rebuild, self.horizon, self.rebuild_max = rebuild, horizon, rebuild_max
-        self.rebuilt = 0  # events replayed into the windows at take-over
+        self.rebuilt = 0  # events replayed into the windows at take-overs, in all (a statistic)
         # (cursor row, stream seq) through which this process's windows already hold the events:
         # a replica that leads again (its lease lapsed while the database was away) must not
         # replay what it counted itself into the same windows a second time
@@ -193,10 +193,11 @@ class Counter:
                                  opt_start_time=start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ack_policy=api.AckPolicy.NONE,
                                  inactive_threshold=30.0, mem_storage=True, num_replicas=1)
         replayed: set[str] = set()
+        n = 0  # events replayed by this take-over: ``rebuild_max`` bounds each replay, not the process
         through = have  # the windows hold events through this seq (kept if NATS fails half-way)
         psub = self.link.run(self.link.js.pull_subscribe(f"{s.events_subject}.>", stream=s.stream, config=cfg), timeout=15)
         try:
-            while self.rebuilt < self.rebuild_max:
+            while n < self.rebuild_max:
                 try:
                     msgs = self.link.run(psub.fetch(self.batch, timeout=1.0), timeout=10)
                 except (nats.errors.TimeoutError, TimeoutError):
@@ -220,6 +221,7 @@ class Counter:
                 if events:
                     self.rebuild(events)
                     self.rebuilt += len(events)
+                    n += len(events)
                 if done:
                     through = self.cursor
                     return
