@@ -56,19 +56,27 @@ class SpoolBusy(ValueError):
 class Spool:
     def __init__(self, directory: Path, *, adopt: bool = False) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._held = self._hold(self.dir)
-        if self._held is None and fcntl is not None:
-            raise SpoolBusy(f"遥测落盘目录 {self.dir} 正被另一个进程使用 / telemetry spool {self.dir} is in use by another process")
         self._active = self.dir / "active.jsonl"
         self._fh = None
         self.adopted = 0
-        for p in [*self.segments(), self._active]:
-            self._cut_torn(p)
-        self._next = max((_seg_num(p) for p in self.segments()), default=0) + 1
-        if adopt:
-            self._adopt_siblings()
+        # Guards of one service adopting each other's spools: the service-level lock makes
+        # "create my directory and lock it" and "adopt the siblings" exclusive, so a sibling
+        # can never see (and take) a directory that is made but not yet locked.
+        service = self._service_lock() if adopt else None
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._held = self._hold(self.dir)
+            if self._held is None and fcntl is not None:
+                raise SpoolBusy(f"遥测落盘目录 {self.dir} 正被另一个进程使用 / telemetry spool {self.dir} is in use by another process")
+            for p in [*self.segments(), self._active]:
+                self._cut_torn(p)
+            self._next = max((_seg_num(p) for p in self.segments()), default=0) + 1
+            if adopt:
+                self._adopt_siblings()
+        finally:
+            if service is not None:
+                service.close()  # releases the flock
         self.pending_lines = sum(self._count(p) for p in self.segments()) + self._count(self._active)
 
     # -- opening ------------------------------------------------------------------------------
@@ -77,6 +85,31 @@ class Spool:
         fh = (directory / "lock").open("a")
         if fcntl is None:
             return fh
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return None
+        return fh
+
+    def _service_lock(self):  # noqa: ANN202 - an open file holding the flock, or None
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        fh = (self.dir.parent / ".adopt.lock").open("a")
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # held for milliseconds: blocking is fine
+        return fh
+
+    @staticmethod
+    def _hold_existing(directory: Path):  # noqa: ANN205
+        """Lock a sibling's existing ``lock`` file; None if it has none or a live process holds it.
+        (Never create one: a directory without it is not a spool anyone has given up.)"""
+        try:
+            fh = (directory / "lock").open("r")
+        except OSError:
+            return None
+        if fcntl is None:
+            fh.close()
+            return None  # no locks: no way to tell an abandoned spool from a live one
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -116,11 +149,12 @@ class Spool:
                     path, len(tail), path.name)
 
     def _adopt_siblings(self) -> None:
-        """Take over the unsent events of sibling spools whose process is gone."""
+        """Take over the unsent events of sibling spools whose process is gone (provably: the
+        sibling has a ``lock`` file and nobody holds it). Called under the service lock."""
         for sib in sorted(p for p in self.dir.parent.iterdir() if p.is_dir() and p != self.dir):
-            held = self._hold(sib)
+            held = self._hold_existing(sib)
             if held is None:
-                continue  # a live guard holds it
+                continue  # a live guard holds it, or it is no spool (yet)
             try:
                 moved = 0
                 old = sorted(sib.glob("seg-*.jsonl"), key=_seg_num)
