@@ -86,10 +86,16 @@ def _read_stable(path: Path, read) -> tuple[list[Entry], tuple[int, int]]:
     keeps changing, the signature from before the last read is kept: it differs from the file
     now, so the next change check reloads it rather than keeping stale words for good."""
     for _ in range(_READ_TRIES):
-        before = file_signature(path)
+        try:
+            before = file_signature(path)
+        except FileNotFoundError:
+            raise LexiconError(f"{path}: no such lexicon file / 词表文件不存在") from None
         got = read(path)
-        if file_signature(path) == before:
-            break
+        try:
+            if file_signature(path) == before:
+                break
+        except OSError:  # removed right after the read: the next try says so
+            pass
     return got, before
 
 
