@@ -27,6 +27,79 @@ from fenghuo.replay.server import BackgroundServer
 
 from .helpers import wait_for
 
+# -- 1. a refused event, then a sink failure ------------------------------------------------
+
+
+def scripted_sink(control_url: str, token: str) -> FastAPI:
+    """An event endpoint in front of the real control plane: 503 while ``up`` is False; 400 for
+    any batch holding an event whose detail is "bad"; after that event has been refused alone,
+    503 once for the second good batch; every other batch goes on to the control plane, and its
+    answer comes back."""
+    app = FastAPI()
+    app.state.up = True
+    app.state.ids = Counter()
+    app.state.refused_alone = False
+    app.state.good_after = 0
+    app.state.failed_once = False
+    app.state.forward = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    @app.post("/api/v1/events")
+    async def events(request: Request):
+        body = await request.body()
+        batch = json.loads(body)
+        if not app.state.up:
+            return JSONResponse({"detail": "down"}, status_code=503)
+        if any(e.get("detail") == "bad" for e in batch):
+            app.state.refused_alone |= len(batch) == 1
+            return JSONResponse({"detail": "bad event"}, status_code=400)
+        if app.state.refused_alone and not app.state.failed_once:
+            app.state.good_after += 1
+            if app.state.good_after == 2:
+                app.state.failed_once = True
+                return JSONResponse({"detail": "try later"}, status_code=503)
+        r = await app.state.forward.post(f"{control_url}/api/v1/events", content=body,
+                                         headers={"Content-Type": "application/json"})
+        if r.status_code == 200:
+            for e in batch:
+                app.state.ids[e["id"]] += 1
+        return JSONResponse(r.json(), status_code=r.status_code)
+
+    return app
+
+
+@pytest.mark.parametrize("path", ["direct", "from_spool"])
+def test_refused_event_then_503_sends_each_event_once(control, token, tmp_path, path):
+    app = scripted_sink(control.url, token)
+    app.state.up = path == "direct"
+    rx = BackgroundServer(app).start()
+    spool = tmp_path / "spool"
+    guard = Guard("open-chat", checks=None, failsafe="open", sink=HttpSink(f"{rx.url}/api/v1/events", timeout=5),
+                  spool_dir=spool)
+    tel = guard.telemetry
+    tel.retry_seconds = 0.05
+    try:
+        tel.linger = 1.0  # the four events below go out as one batch
+        time.sleep(0.1)
+        for i in range(4):
+            guard.report(status="ok", detail="bad" if i == 0 else None)
+        tel._wake.set()
+        if path == "from_spool":
+            assert wait_for(lambda: tel.stats["spooled"] == 4, timeout=5), tel.stats
+            app.state.up = True
+        tel.linger = 0.05
+        assert wait_for(lambda: app.state.failed_once, timeout=5)  # the script ran to its end
+        assert tel.flush(10), tel.stats
+        st = tel.stats
+        assert len(app.state.ids) == 3 and set(app.state.ids.values()) == {1}, app.state.ids
+        assert st["sent"] == 3 and st["rejected"] == 1 and st["dropped"] == 0, st
+        dead = (spool / "dead.jsonl").read_text().splitlines()
+        assert len(dead) == 1 and json.loads(json.loads(dead[0])["line"])["detail"] == "bad"
+        assert tel.pending() == 0 and not list(spool.glob("seg-*"))
+    finally:
+        guard.close(timeout=2)
+        rx.stop()
+
+
 # -- 2. guards of one service starting together -----------------------------------------------
 
 

@@ -148,23 +148,27 @@ class Telemetry:
             except OSError as exc:
                 self._complain("dead", "telemetry dead-letter file cannot be written: %s", exc)
 
-    def _send(self, lines: list[bytes]) -> bool:
-        """True when the sink has answered for every line (kept or refused for good); False when
-        the batch should be tried again later."""
+    def _send(self, lines: list[bytes]) -> list[bytes]:
+        """Send ``lines``; return those still unsent, to be tried again later (always a tail of
+        ``lines``: empty when the sink has answered for every line, kept or refused for good)."""
         try:
             refused = self.sink.send(_array(lines), len(lines))
         except Rejected as exc:
             if len(lines) == 1:
                 self._refuse(lines, str(exc))
-                return True
+                return []
             # The whole batch was refused (a JSON array with one bad element is unreadable):
             # halve it until the bad lines are alone, so good events are not thrown away with them.
+            # Once a half fails for now, the rest waits too; what the sink answered is not resent.
             half = len(lines) // 2
-            return self._send(lines[:half]) and self._send(lines[half:])
+            rest = self._send(lines[:half])
+            if rest:
+                return rest + lines[half:]
+            return self._send(lines[half:])
         except Exception as exc:  # noqa: BLE001 - any other sink failure means "spool it"
             self.stats["sink_failures"] += 1
             log.debug("telemetry sink failed: %s", exc)
-            return False
+            return lines
         bad = {}
         for r in refused or ():
             try:
@@ -176,7 +180,7 @@ class Telemetry:
                 self._refuse([lines[i]], reason)
         kept = len(lines) - len(bad)
         self.stats["discarded" if getattr(self.sink, "discards", False) else "sent"] += kept
-        return True
+        return []
 
     def _retry_later(self) -> None:
         self.sink_down = True
@@ -196,8 +200,13 @@ class Telemetry:
                 self.sink_down = False
                 return
             seg, end, lines = item
-            if self._send(lines):
-                self.spool.commit(seg, end, len(lines))
+            unsent = self._send(lines)
+            done = len(lines) - len(unsent)
+            if done:
+                # The unsent lines are the batch's tail: commit up to where they start.
+                end -= sum(len(line) + 1 for line in unsent)
+                self.spool.commit(seg, end, done)
+            if not unsent:
                 if self.spool.empty:
                     self.sink_down = False
             else:
@@ -233,8 +242,9 @@ class Telemetry:
         lines = self._take()
         if lines:
             backlog = self.spool is not None and (self.sink_down or not self.spool.empty)
-            if backlog or not self._send(lines):
-                self._spool_or_drop(lines)
+            unsent = lines if backlog else self._send(lines)
+            if unsent:
+                self._spool_or_drop(unsent)
         self._drain_spool_once()
 
     def _run(self) -> None:
