@@ -247,3 +247,18 @@ def test_classifier_window_runs_when_a_lexicon_hit_is_in_the_same_chunk(scripted
     assert "EVIL" not in text and "hello" not in text and gw.guard.safe_answer in text
     assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
     assert set(chunks[-1]["fenghuo"]["categories"]) == {"gambling", "drugs"}
+
+
+def test_logprobs_do_not_spell_out_masked_text(scripted, gateway_to):
+    scripted.app.state.script = [
+        sse(ck(delta(0, role="assistant", content="您好，", lp=["您好", "，"]))),
+        sse(ck(delta(0, content="我的电话是13812345678，", lp=["我的", "电话", "是", "138", "1234", "5678", "，"]))),
+        sse(ck(delta(0, content="请来电。" * 12, lp=["请", "来电", "。"] * 12))),
+        sse(ck(delta(0, fin="stop"))), sse("[DONE]"),
+    ]
+    gw, srv = gateway_to(scripted.url, labels=False)
+    chunks = read_stream(srv, logprobs=True)
+    text = texts(chunks)[0]
+    assert "13812345678" not in text and "*" * 11 in text
+    tokens = "".join(t["token"] for c in chunks for ch in c["choices"] for t in (ch.get("logprobs") or {}).get("content", []))
+    assert not any(d in tokens for d in ("138", "1234", "5678")), tokens

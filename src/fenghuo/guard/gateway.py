@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 
+from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
-from fenghuo.guard.checking import check_text, message_text
+from fenghuo.guard.checking import Checked, check_text, mask, message_text
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import HEADER
@@ -156,7 +157,7 @@ class Gateway:
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
-                req = _mask_messages(g, req)
+                req = _mask_messages(req, chk.verdict.findings)
             up, body = self._target(decision, req)
             if stream:
                 return await stream_chat(self, scope, send, up, body, decision, chk, started)
@@ -213,9 +214,9 @@ class Gateway:
     async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:  # noqa: ANN001
         g = self.guard
         if self.slow_checks:
-            blocked, cats, risks = await asyncio.to_thread(self._check_answer, data)
+            blocked, cats, risks, texts = await asyncio.to_thread(self._check_answer, data)
         else:
-            blocked, cats, risks = self._check_answer(data)
+            blocked, cats, risks, texts = self._check_answer(data)
         pid = uuid7()
         meta = g.labeller.implicit(pid)
         data["AIGC"] = meta["AIGC"]
@@ -223,15 +224,19 @@ class Gateway:
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}  # a malformed usage must not turn an answer into a 500
         summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
+        if texts is not None:  # capture_text: the checked output text goes on the event (Guard._captured)
+            summary = Checked(Verdict([f for _, v in texts for f in v.findings]), "\n".join(t for t, _ in texts), blocked)
         g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
                  tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
                  label=g.labeller.config.enabled, stream=False, event_id=pid)
         await send_json(send, 200, data, self._headers(d, model, meta))
 
-    def _check_answer(self, data: dict[str, Any]) -> tuple[bool, set, set]:
-        """Check, then block or mask, and label each choice's text in place."""
+    def _check_answer(self, data: dict[str, Any]) -> tuple[bool, set, set, list | None]:
+        """Check, then block or mask, and label each choice's text in place; with capture_text
+        on, also each choice's (checked text, verdict)."""
         g = self.guard
         blocked, cats, risks = False, set(), set()
+        texts: list | None = [] if g.capture_chars else None
         for choice in data["choices"]:
             msg = choice.get("message") if isinstance(choice, dict) else None
             if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
@@ -239,13 +244,19 @@ class Gateway:
             out = check_text(g.checks, msg["content"])
             cats.update(out.verdict.categories)
             risks.update(out.verdict.risks)
+            if texts is not None:
+                texts.append((out.text, out.verdict))
             if out.blocked:
                 blocked = True
                 msg["content"], choice["finish_reason"] = g.safe_answer, "content_filter"
+                if choice.get("logprobs") is not None:
+                    choice["logprobs"] = None  # its tokens spell out the blocked text
             else:
+                if out.text is not msg["content"] and choice.get("logprobs") is not None:
+                    choice["logprobs"] = None  # masked: its tokens would spell out the masked text
                 msg["content"] = out.text
             msg["content"] = g.labeller.explicit(msg["content"])
-        return blocked, cats, risks
+        return blocked, cats, risks, texts
 
     def _headers(self, d: Decision, model: str | None, meta: dict | None) -> list[tuple[bytes, bytes]]:
         h = [(b"x-fenghuo-route", d.route.encode()), (b"x-fenghuo-state", f"{d.eff.state};v={d.eff.version}".encode()),
@@ -300,11 +311,30 @@ def _auth(scope) -> str | None:  # noqa: ANN001
     return None
 
 
-def _mask_messages(g: Guard, req: dict[str, Any]) -> dict[str, Any]:
-    """Mask findings (e.g. personal information) in each message before it leaves for the model."""
+def _mask_messages(req: dict[str, Any], findings: list) -> dict[str, Any]:
+    """Mask findings (e.g. personal information) in each message before it leaves for the model.
+
+    ``findings`` are the input check's, with offsets in ``message_text(messages)``: each text is
+    masked where they fall in it, so no check runs again (an LLM guard would be asked once per
+    message, on the event loop)."""
+    if not any(f.action.value == "mask" for f in findings):
+        return req
+    pos = 0  # where the next text starts in message_text's join (texts joined by "\n")
+
+    def masked(text: str) -> str:
+        nonlocal pos
+        out = mask(text, findings, pos)
+        pos += len(text) + 1
+        return out
+
     msgs = []
     for m in req["messages"]:
-        if isinstance(m, dict) and isinstance(m.get("content"), str):
-            m = dict(m, content=g.check_input(m["content"]).text)
+        if isinstance(m, dict):
+            content = m.get("content")
+            if isinstance(content, str):
+                m = dict(m, content=masked(content))
+            elif isinstance(content, list):
+                m = dict(m, content=[dict(p, text=masked(p["text"])) if isinstance(p, dict) and isinstance(p.get("text"), str) else p
+                                     for p in content])
         msgs.append(m)
     return dict(req, messages=msgs)

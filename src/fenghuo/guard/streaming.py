@@ -6,7 +6,8 @@ choice's ``content`` is changed: it goes through that choice's check filter, whi
 short tail so a word split across chunks is caught before any of it is sent, and through the
 model window (``stream_window``), which scores the text with the classifier before it is
 released. ``logprobs`` entries, which spell the tokens out, are held back with their text and
-released with it. Each choice ends with the rest of its text and the explicit label; the last
+released with it; a choice whose text was masked sends no logprobs from then on, and a
+blocked choice none for the text it did not send. Each choice ends with the rest of its text and the explicit label; the last
 chunk carries the implicit ``AIGC`` metadata.
 
 Token counts: the upstream is asked for a usage chunk (``stream_options.include_usage``) so the
@@ -99,6 +100,10 @@ class Choice:
         return text
 
     def take_logprobs(self, everything: bool = False) -> list[Any]:
+        if self.logprobs and any(f.action.value == "mask" for f in self.filt.findings):
+            # The tokens would spell out what ``content`` shows masked: this choice sends no more.
+            self.logprobs.clear()
+            return []
         n = len(self.logprobs) if everything else next((i for i, (end, _) in enumerate(self.logprobs) if end > self.released),
                                                        len(self.logprobs))
         out = [e for _, e in self.logprobs[:n]]

@@ -1,0 +1,137 @@
+"""Fixes from the gateway review: non-streamed answers whose logprobs spelled out blocked or
+masked text, the gateway's output text missing from captured events, masking the input off the
+event loop when a check is slow, and stream connections that were not reused."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from .conftest import gateway_maker, served
+from .helpers import WordCheck, wait_for
+
+PHONE = "13812345678"
+
+
+def lp(*tokens: str) -> dict:
+    return {"content": [{"token": t, "logprob": -0.1, "bytes": list(t.encode()), "top_logprobs": []} for t in tokens]}
+
+
+def answer(*choices: tuple[str, dict | None]) -> dict:
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "up-model",
+            "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "logprobs": probs, "finish_reason": "stop"}
+                        for i, (text, probs) in enumerate(choices)],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12}}
+
+
+def answer_app() -> FastAPI:
+    """A non-streaming upstream that answers ``app.state.answer`` and records the bodies it got."""
+    app = FastAPI()
+    app.state.answer, app.state.seen = answer(("好的。", None)), []
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        app.state.seen.append(body)
+        return copy.deepcopy(app.state.answer)
+
+    return app
+
+
+@pytest.fixture
+def answering():
+    yield from served(answer_app())
+
+
+@pytest.fixture
+def gateway_to(control, token, receiver):
+    for make in gateway_maker(token, receiver):
+        yield lambda url, checks=None, **kw: make(url, control.url, "open-chat", checks, **kw)
+
+
+def ask(srv, content: str = "你好", **body) -> dict:
+    r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": content}], **body},
+                   timeout=20)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_logprobs_are_dropped_for_blocked_and_masked_choices(answering, gateway_to):
+    answering.app.state.answer = answer(
+        ("去网络赌场玩。", lp("去", "网络", "赌场", "玩", "。")),
+        (f"电话{PHONE}。", lp("电话", "138", "1234", "5678", "。")),
+        ("今天晴。", lp("今天", "晴", "。")),
+    )
+    gw, srv = gateway_to(answering.url, labels=False)
+    got = ask(srv, logprobs=True)["choices"]
+    assert got[0]["finish_reason"] == "content_filter" and got[0]["logprobs"] is None
+    assert PHONE not in got[1]["message"]["content"] and got[1]["logprobs"] is None
+    assert [t["token"] for t in got[2]["logprobs"]["content"]] == ["今天", "晴", "。"]  # untouched text keeps them
+
+
+def test_capture_text_carries_the_gateways_output_text(answering, gateway_to, receiver):
+    answering.app.state.answer = answer((f"请拨打{PHONE}。", None))
+    gw, srv = gateway_to(answering.url, labels=False, capture_text=True)
+    ask(srv)
+    gw.guard.telemetry.flush(5)
+    assert wait_for(lambda: receiver.app.state.events)
+    ev = receiver.app.state.events[-1]
+    assert ev["status"] == "ok" and ev["output"]["categories"] == ["pii.phone"] and ev["output"]["risks"] == ["A4f"]
+    assert ev["attributes"]["output_text"] == "请拨打" + "*" * 11 + "。"  # checked, i.e. masked
+    assert ev["attributes"]["input_text"] == "你好"
+
+
+def slow_guard_model_app() -> FastAPI:
+    """An OpenAI-compatible guard model (Qwen3Guard-Gen style) that takes 0.3 s per answer."""
+    app = FastAPI()
+    app.state.asked = []
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: dict):
+        app.state.asked.append(body["messages"][-1]["content"])
+        await asyncio.sleep(0.3)
+        return {"id": "g", "object": "chat.completion", "created": 0, "model": "qwen3guard",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Safety: Safe\nCategories: None"},
+                             "finish_reason": "stop"}]}
+
+    return app
+
+
+@pytest.fixture
+def guard_model():
+    yield from served(slow_guard_model_app())
+
+
+def test_masking_the_input_with_an_llm_guard_does_not_block_the_loop(answering, gateway_to, guard_model):
+    from fenghuo.checks.llm_guard import LLMGuardCheck
+    from fenghuo.checks.pipeline import Pipeline
+    from fenghuo.checks.policy import Policy
+
+    policy = Policy()
+    pipe = Pipeline([WordCheck(), LLMGuardCheck(guard_model.url + "/v1", "qwen3guard", policy=policy, timeout=5)], policy)
+    gw, srv = gateway_to(answering.url, checks=pipe, labels=False)
+    assert gw.slow_checks
+    messages = [{"role": "user", "content": f"我的电话{PHONE}"}, {"role": "assistant", "content": "好的"},
+                {"role": "user", "content": [{"type": "text", "text": f"号码{PHONE}"}]}, {"role": "user", "content": "再说一遍"}]
+
+    async def run() -> float:
+        async with httpx.AsyncClient(timeout=20) as c:
+            call = asyncio.create_task(c.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": messages}))
+            await asyncio.sleep(0.05)
+            worst, t = 0.0, asyncio.get_running_loop().time()
+            while not call.done():  # /healthz is answered by the same loop while the call is checked
+                await c.get(f"{srv.url}/healthz")
+                now = asyncio.get_running_loop().time()
+                worst, t = max(worst, now - t), now
+            assert (await call).status_code == 200
+            return worst
+
+    worst = asyncio.run(run())
+    assert worst < 0.25, worst  # a guard-model answer takes 0.3 s: the loop was never held that long
+    assert len(guard_model.app.state.asked) == 2  # the input once, the answer once: not once more per message
+    sent = answering.app.state.seen[-1]["messages"]  # masked in every text, list parts too
+    assert sent[0]["content"] == "我的电话" + "*" * 11 and sent[1:] == [messages[1], {"role": "user", "content": [
+        {"type": "text", "text": "号码" + "*" * 11}]}, messages[3]]
