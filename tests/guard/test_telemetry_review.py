@@ -182,3 +182,47 @@ def test_an_abandoned_spool_with_events_is_adopted_and_sent(tmp_path, receiver):
         assert not crashed.exists()
     finally:
         tel.close(timeout=2)
+
+
+# -- 3. close() while the worker is stuck in the sink -----------------------------------------
+
+
+def test_close_timing_out_leaves_the_spool_to_the_worker(tmp_path):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}/api/v1/events"
+    spool = tmp_path / "spool"
+    guard = Guard("open-chat", checks=None, failsafe="open", sink=HttpSink(url, timeout=1.5), spool_dir=spool)
+    tel = guard.telemetry
+    try:
+        for _ in range(3):
+            guard.report(status="ok")
+        tel._wake.set()
+        assert wait_for(lambda: held, timeout=5)  # the worker is now stuck in the sink
+        guard.close(timeout=0.2)  # gives up waiting: must not close the spool under the worker
+        assert tel._thread.is_alive()
+        tel._thread.join(10)  # the sink times out; the worker spools the batch and ends
+        assert not tel._thread.is_alive()
+        st = tel.stats
+        assert st["spooled"] == 3 and st["dropped"] == 0 and st["worker_errors"] == 0, st
+        again = Spool(spool)  # the worker closed the spool (its lock is free) with the events in it
+        try:
+            assert again.pending_lines == 3
+        finally:
+            again.close()
+    finally:
+        srv.close()
+        for c in held:
+            c.close()

@@ -103,6 +103,9 @@ class Telemetry:
         # sent: kept by the sink; discarded: given to a sink that keeps nothing (NullSink);
         # rejected: refused by the sink for good (kept in the spool's dead.jsonl);
         # dropped: lost (queue full, or neither sink nor spool could take them).
+        self._closing = threading.Lock()
+        self._abandoned = False  # close() gave up waiting: the worker closes the spool when it ends
+        self._exited = False
         self.stats = {"emitted": 0, "sent": 0, "discarded": 0, "spooled": 0, "dropped": 0, "invalid": 0, "rejected": 0,
                       "sink_failures": 0, "spool_errors": 0, "worker_errors": 0}
         self._thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-telemetry")
@@ -225,7 +228,7 @@ class Telemetry:
         try:
             self.spool.append(lines)
             self.stats["spooled"] += len(lines)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a file closed under us
             self.stats["dropped"] += len(lines)
             self.stats["spool_errors"] += 1
             self._complain("spool", "telemetry spool %s cannot be written (%s): %d event(s) dropped (%d so far)",
@@ -258,7 +261,11 @@ class Telemetry:
                 log.exception("telemetry worker error; continuing")
                 time.sleep(min(self.retry_seconds, 1.0))  # no hot loop on a fault that persists
             if self._stop and not self._q:
-                return
+                break
+        with self._closing:
+            self._exited = True
+            if self._abandoned and self.spool:
+                self.spool.close()  # close() stopped waiting for us: the spool is ours to close
 
     # -- control ------------------------------------------------------------------------------
     def pending(self) -> int:
@@ -280,5 +287,13 @@ class Telemetry:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout=timeout)
+        with self._closing:
+            if not self._exited:
+                # The worker is still busy (a sink that hangs): closing the spool now would pull
+                # it from under a write. The worker closes it when it ends.
+                self._abandoned = True
+                log.warning("telemetry worker still busy after %.1f s; the spool %s stays open until it ends",
+                            timeout, self.spool.dir if self.spool else None)
+                return
         if self.spool:
             self.spool.close()
