@@ -262,3 +262,17 @@ def test_logprobs_do_not_spell_out_masked_text(scripted, gateway_to):
     assert "13812345678" not in text and "*" * 11 in text
     tokens = "".join(t["token"] for c in chunks for ch in c["choices"] for t in (ch.get("logprobs") or {}).get("content", []))
     assert not any(d in tokens for d in ("138", "1234", "5678")), tokens
+
+
+@pytest.mark.parametrize("err", [{"object": "error", "message": "engine dead: CUDA out of memory", "type": "InternalServerError",
+                                  "param": None, "code": 500},
+                                 {"error": {"message": "engine dead: CUDA out of memory", "type": "server_error", "code": 500}}])
+def test_stream_error_object_mid_stream_is_an_upstream_error(scripted, gateway_to, receiver, err):
+    scripted.app.state.script = [sse(ck(delta(0, role="assistant", content="前面的内容是正常的。"))), sse(err), sse("[DONE]")]
+    gw, srv = gateway_to(scripted.url)
+    chunks = read_stream(srv)
+    text = texts(chunks)[0]
+    assert text.startswith("前面的内容是正常的。") and "upstream model failed" in text
+    assert chunks[-1]["fenghuo"]["code"] == "upstream_error" and "CUDA out of memory" in chunks[-1]["fenghuo"]["message"]
+    ev = last_event(receiver, gw, status="upstream_error")
+    assert ev["stream"] is True and "CUDA out of memory" in ev["detail"]

@@ -15,9 +15,10 @@ call's event carries them; the caller sees that chunk only if it asked for it.
 
 The stream is cut — with a final chunk that says why — at the first blocking finding
 (``finish_reason: content_filter``), when the upstream fails mid-stream (bad chunk, stall,
-broken connection: ``fenghuo.code`` says which), or when a ``stop`` reaches the guard (the
-gateway cancels the task; see ``gateway``). The response headers are sent only after the
-upstream has answered 200, so an upstream error before that is a plain OpenAI-style error.
+broken connection, an error object such as vLLM's ``{"object": "error", ...}``:
+``fenghuo.code`` says which), or when a ``stop`` reaches the guard (the gateway cancels the
+task; see ``gateway``). The response headers are sent only after the upstream has answered 200,
+so an upstream error before that is a plain OpenAI-style error.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ class Choice:
         return self.filt.findings + self.window.findings
 
 
+def _error_message(obj: dict[str, Any]) -> str:
+    err = obj.get("error")
+    src = err if isinstance(err, dict) else obj
+    msg = src.get("message") if isinstance(src.get("message"), str) else (err if isinstance(err, str) else None)
+    return (msg or orjson.dumps(obj).decode())[:300]
+
+
 def _caller_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """(body to send upstream, whether the caller itself asked for the usage chunk)."""
     so = body.get("stream_options")
@@ -194,6 +202,9 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                             raise ValueError("not an object")
                     except ValueError:  # orjson.JSONDecodeError is a ValueError
                         status, detail = "upstream_error", f"upstream sent a chunk that is not a JSON object: {payload[:80]!r}"
+                        break
+                    if obj.get("object") == "error" or obj.get("error") is not None:  # vLLM and OpenAI mid-stream errors
+                        status, detail = "upstream_error", f"upstream sent an error mid-stream: {_error_message(obj)}"
                         break
                     blocked = await _pass_on(obj, base, state, choice, emit, chunk)
                     if blocked is not None:
