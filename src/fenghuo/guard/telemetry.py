@@ -103,23 +103,48 @@ class Telemetry:
         # sent: kept by the sink; discarded: given to a sink that keeps nothing (NullSink);
         # rejected: refused by the sink for good (kept in the spool's dead.jsonl);
         # dropped: lost (queue full, or neither sink nor spool could take them).
+        # Written by the worker thread only; ``stats`` adds the request threads' own counters.
+        self._stats = {"sent": 0, "discarded": 0, "spooled": 0, "dropped": 0, "invalid": 0, "rejected": 0,
+                       "sink_failures": 0, "spool_errors": 0, "worker_errors": 0}
+        # emit() runs on many request threads at once: each counts in a cell of its own
+        # ([emitted, dropped]), so no count is lost and no lock is taken per call.
+        self._tls = threading.local()
+        self._cells: list[list[int]] = []
+        self._cells_lock = threading.Lock()
         self._closing = threading.Lock()
         self._abandoned = False  # close() gave up waiting: the worker closes the spool when it ends
         self._exited = False
-        self.stats = {"emitted": 0, "sent": 0, "discarded": 0, "spooled": 0, "dropped": 0, "invalid": 0, "rejected": 0,
-                      "sink_failures": 0, "spool_errors": 0, "worker_errors": 0}
         self._thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-telemetry")
         self._thread.start()
 
     # -- request path -------------------------------------------------------------------------
     def emit(self, event: dict[str, Any]) -> None:
+        try:
+            cell = self._tls.cell
+        except AttributeError:
+            cell = self._new_cell()
         if len(self._q) >= self.max_queue:
-            self.stats["dropped"] += 1
+            cell[1] += 1
             return
         self._q.append(event)
-        self.stats["emitted"] += 1
+        cell[0] += 1
         if len(self._q) >= self.batch:
             self._wake.set()
+
+    def _new_cell(self) -> list[int]:
+        cell = self._tls.cell = [0, 0]
+        with self._cells_lock:
+            self._cells.append(cell)
+        return cell
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """A snapshot of the counters (the request threads' cells summed with the worker's)."""
+        with self._cells_lock:
+            cells = list(self._cells)
+        out = {"emitted": sum(c[0] for c in cells), **self._stats}
+        out["dropped"] += sum(c[1] for c in cells)
+        return out
 
     # -- worker -------------------------------------------------------------------------------
     def _complain(self, key: str, msg: str, *args: Any) -> None:
@@ -136,15 +161,15 @@ class Telemetry:
             try:
                 out.append(encode_built(raw))
             except Exception as exc:  # noqa: BLE001 - contract violation, or a value msgspec cannot encode
-                self.stats["invalid"] += 1
+                self._stats["invalid"] += 1
                 self._complain("invalid", "telemetry event cannot be encoded, dropped (%d so far): %s: %s",
-                               self.stats["invalid"], type(exc).__name__, exc)
+                               self._stats["invalid"], type(exc).__name__, exc)
         return out
 
     def _refuse(self, lines: list[bytes], reason: str) -> None:
-        self.stats["rejected"] += len(lines)
+        self._stats["rejected"] += len(lines)
         self._complain("rejected", "telemetry sink refused %d event(s) for good (%d so far): %s", len(lines),
-                       self.stats["rejected"], reason[:300])
+                       self._stats["rejected"], reason[:300])
         if self.spool is not None:
             try:
                 self.spool.dead_letter(lines, reason)
@@ -169,7 +194,7 @@ class Telemetry:
                 return rest + lines[half:]
             return self._send(lines[half:])
         except Exception as exc:  # noqa: BLE001 - any other sink failure means "spool it"
-            self.stats["sink_failures"] += 1
+            self._stats["sink_failures"] += 1
             log.debug("telemetry sink failed: %s", exc)
             return lines
         bad = {}
@@ -182,7 +207,7 @@ class Telemetry:
             if 0 <= i < len(lines):
                 self._refuse([lines[i]], reason)
         kept = len(lines) - len(bad)
-        self.stats["discarded" if getattr(self.sink, "discards", False) else "sent"] += kept
+        self._stats["discarded" if getattr(self.sink, "discards", False) else "sent"] += kept
         return []
 
     def _retry_later(self) -> None:
@@ -215,24 +240,24 @@ class Telemetry:
             else:
                 self._retry_later()
         except OSError as exc:
-            self.stats["spool_errors"] += 1
+            self._stats["spool_errors"] += 1
             self._complain("drain", "telemetry spool %s cannot be read: %s", self.spool.dir, exc)
             self._retry_later()
 
     def _spool_or_drop(self, lines: list[bytes]) -> None:
         if self.spool is None:
-            self.stats["dropped"] += len(lines)
+            self._stats["dropped"] += len(lines)
             self._complain("nospool", "telemetry sink unreachable and no spool: %d event(s) dropped (%d so far)",
-                           len(lines), self.stats["dropped"])
+                           len(lines), self._stats["dropped"])
             return
         try:
             self.spool.append(lines)
-            self.stats["spooled"] += len(lines)
+            self._stats["spooled"] += len(lines)
         except (OSError, ValueError) as exc:  # ValueError: a file closed under us
-            self.stats["dropped"] += len(lines)
-            self.stats["spool_errors"] += 1
+            self._stats["dropped"] += len(lines)
+            self._stats["spool_errors"] += 1
             self._complain("spool", "telemetry spool %s cannot be written (%s): %d event(s) dropped (%d so far)",
-                           self.spool.dir, exc, len(lines), self.stats["dropped"])
+                           self.spool.dir, exc, len(lines), self._stats["dropped"])
         if not self.sink_down:
             self._retry_later()
 
@@ -257,7 +282,7 @@ class Telemetry:
             try:
                 self._step()
             except Exception:  # noqa: BLE001
-                self.stats["worker_errors"] += 1
+                self._stats["worker_errors"] += 1
                 log.exception("telemetry worker error; continuing")
                 time.sleep(min(self.retry_seconds, 1.0))  # no hot loop on a fault that persists
             if self._stop and not self._q:
