@@ -135,3 +135,116 @@ def test_masking_the_input_with_an_llm_guard_does_not_block_the_loop(answering, 
     sent = answering.app.state.seen[-1]["messages"]  # masked in every text, list parts too
     assert sent[0]["content"] == "我的电话" + "*" * 11 and sent[1:] == [messages[1], {"role": "user", "content": [
         {"type": "text", "text": "号码" + "*" * 11}]}, messages[3]]
+
+
+# -- stream connections are reused ----------------------------------------------------------------
+
+class RawSSEServer:
+    """A real HTTP/1.1 server (raw asyncio, on its own thread) that answers every request with one
+    chunked SSE stream whose chunked terminator comes ``end_delay`` s after ``[DONE]`` (None:
+    never); counts the connections it accepted."""
+
+    def __init__(self, end_delay: float | None) -> None:
+        import threading
+
+        self.end_delay, self.connections = end_delay, 0
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        async def main() -> None:
+            self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+            self.url = "http://127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
+            started.set()
+
+        self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(main()), self.loop.run_forever()), daemon=True)
+        self.thread.start()
+        assert started.wait(5)
+
+    async def _handle(self, reader, writer) -> None:  # noqa: ANN001
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                n = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+                await reader.readexactly(n)
+                body = (b'data: {"id":"u","object":"chat.completion.chunk","created":0,"model":"up-model",'
+                        b'"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + f"{len(body):x}\r\n".encode() + body + b"\r\n")
+                await writer.drain()
+                if self.end_delay is None:
+                    await asyncio.sleep(3600)
+                await asyncio.sleep(self.end_delay)
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            writer.close()
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+            for t in asyncio.all_tasks():
+                if t is not asyncio.current_task():
+                    t.cancel()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def raw_sse():
+    servers = []
+
+    def make(end_delay: float | None) -> RawSSEServer:
+        servers.append(RawSSEServer(end_delay))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def read_all(up, n: int) -> list[float]:
+    """Open ``n`` streams one after the other, read each to [DONE]; the time each took to release."""
+    async def run() -> list[float]:
+        took = []
+        for _ in range(n):
+            async with up.stream({"messages": []}, None) as lines:
+                async for line in lines:
+                    if line == "data: [DONE]":
+                        break
+                t = asyncio.get_running_loop().time()
+            took.append(asyncio.get_running_loop().time() - t)
+        await up.aclose()
+        return took
+
+    return asyncio.run(run())
+
+
+def test_consecutive_streams_reuse_one_connection(raw_sse):
+    from fenghuo.guard.upstream import Upstream
+
+    srv = raw_sse(0.005)  # the terminator a moment after [DONE], as servers send it
+    read_all(Upstream(srv.url, timeout=5), 5)
+    assert srv.connections == 1
+
+
+def test_waiting_for_the_end_of_a_stream_is_bounded(raw_sse):
+    from fenghuo.guard.upstream import STREAM_END_WAIT, Upstream
+
+    assert STREAM_END_WAIT <= 0.05
+    srv = raw_sse(None)  # never ends the response: each stream's connection is closed, not reused
+    took = read_all(Upstream(srv.url, timeout=5), 3)
+    assert srv.connections == 3 and max(took) < 0.5, took
+
+
+def test_gateway_streams_reuse_the_upstream_connection(raw_sse, gateway_to):
+    srv = raw_sse(0.005)
+    gw, gsrv = gateway_to(srv.url, labels=False)
+    for _ in range(4):
+        with httpx.stream("POST", f"{gsrv.url}/v1/chat/completions", timeout=10,
+                          json={"model": "m", "messages": [{"role": "user", "content": "你好"}], "stream": True}) as r:
+            lines = [line for line in r.iter_lines() if line.startswith("data: ")]
+        assert lines[-1] == "data: [DONE]" and '"hi' in lines[0]
+    assert srv.connections == 1

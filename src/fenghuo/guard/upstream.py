@@ -19,6 +19,7 @@ from fenghuo.guard import errors
 from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
 
 READ_ERRORS = (UpstreamConnectionError, OSError, asyncio.TimeoutError)
+STREAM_END_WAIT = 0.05  # s after a stream's [DONE] to wait for the end of the response (connection reuse)
 
 
 def base_url(url: str) -> str:
@@ -99,12 +100,30 @@ class Upstream:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
         # The connection is reused only if the stream was read to its end; a cut or broken one is closed.
         ok = False
+        ended = False  # the caller read the SSE end ([DONE])
+
+        async def lines() -> AsyncIterator[str]:
+            nonlocal ended
+            async for line in r.lines(self.timeout):
+                if line.endswith("[DONE]") and line.startswith("data:") and line[5:].strip() == "[DONE]":
+                    ended = True
+                yield line
+
         try:
             if r.status >= 400:
                 async with asyncio.timeout(self.timeout):
                     self._parse(r.status, await r.read())
-            yield r.lines(self.timeout)
+            yield lines()
             ok = r.done
+            if not ok and ended and r.error is None:
+                # [DONE] came, the end of the HTTP message (the chunked terminator) may come a moment
+                # later: wait for it briefly so the connection can be reused rather than closed.
+                try:
+                    async with asyncio.timeout(STREAM_END_WAIT):
+                        await r.read()
+                    ok = r.done
+                except READ_ERRORS:
+                    ok = False
         finally:
             await call.__aexit__(None if ok else Exception, None, None)
 
