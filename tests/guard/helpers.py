@@ -130,3 +130,32 @@ def wait_for(pred, timeout: float = 5.0, every: float = 0.005) -> bool:
             return True
         time.sleep(every)
     return pred()
+
+
+class HangingSink:
+    """A real TCP server that accepts event posts and never answers: a sink that hangs.
+    ``url`` is its event endpoint, ``held`` the connections it holds; ``close()`` lets go."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(16)
+        self.held: list = []
+        self.url = f"http://127.0.0.1:{self.srv.getsockname()[1]}/api/v1/events"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            self.held.append(conn)  # read nothing, answer nothing
+
+    def close(self) -> None:
+        self.srv.close()
+        for c in self.held:
+            c.close()  # a request stuck on it fails now
+

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
 import time
 
 from fenghuo.guard.core import Guard
 from fenghuo.guard.telemetry import HttpSink
 from fenghuo.replay.server import BackgroundServer
 
-from .helpers import WordCheck, receiver_app, wait_for
+from .helpers import HangingSink, WordCheck, receiver_app, wait_for
 
 
 def dead_url() -> str:
@@ -128,21 +127,8 @@ def test_refused_events_go_to_dead_letters_and_the_spool_drains(control, token, 
 def test_request_path_never_waits_on_a_hanging_sink(tmp_path):
     """A sink that accepts the connection and never answers (for 30 s) holds the worker, not
     the calls."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            held.append(conn)  # read nothing, answer nothing
-
-    threading.Thread(target=accept, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.getsockname()[1]}/api/v1/events"
+    sink = HangingSink()
+    url, held = sink.url, sink.held
     guard = Guard("open-chat", checks=WordCheck(), failsafe="open", sink=HttpSink(url, timeout=30), spool_dir=tmp_path / "spool")
     try:
         calls(guard, 1)
@@ -156,7 +142,5 @@ def test_request_path_never_waits_on_a_hanging_sink(tmp_path):
         assert worst < 1.0, f"a call took {worst:.3f} s while the sink hung"
         assert guard.telemetry.stats["sent"] == 0 and guard.telemetry.pending() >= 200
     finally:
-        srv.close()
-        for c in held:
-            c.close()  # the worker's request fails now, and it can stop
+        sink.close()  # the worker's request fails now, and it can stop
         guard.close(timeout=2)

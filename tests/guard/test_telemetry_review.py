@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import random
-import socket
 import sys
 import threading
 import time
@@ -25,7 +24,7 @@ from fenghuo.guard.spool import Spool
 from fenghuo.guard.telemetry import HttpSink, Telemetry
 from fenghuo.replay.server import BackgroundServer
 
-from .helpers import wait_for
+from .helpers import HangingSink, wait_for
 
 # -- 1. a refused event, then a sink failure ------------------------------------------------
 
@@ -188,21 +187,8 @@ def test_an_abandoned_spool_with_events_is_adopted_and_sent(tmp_path, receiver):
 
 
 def test_close_timing_out_leaves_the_spool_to_the_worker(tmp_path):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            held.append(conn)  # read nothing, answer nothing
-
-    threading.Thread(target=accept, daemon=True).start()
-    url = f"http://127.0.0.1:{srv.getsockname()[1]}/api/v1/events"
+    sink = HangingSink()
+    url, held = sink.url, sink.held
     spool = tmp_path / "spool"
     guard = Guard("open-chat", checks=None, failsafe="open", sink=HttpSink(url, timeout=1.5), spool_dir=spool)
     tel = guard.telemetry
@@ -223,9 +209,7 @@ def test_close_timing_out_leaves_the_spool_to_the_worker(tmp_path):
         finally:
             again.close()
     finally:
-        srv.close()
-        for c in held:
-            c.close()
+        sink.close()
 
 
 # -- 4. counters under many threads -----------------------------------------------------------
