@@ -83,8 +83,11 @@ class Spool:
     @staticmethod
     def _hold(directory: Path):  # noqa: ANN205 - an open file, or None if another process holds it
         fh = (directory / "lock").open("a")
-        if fcntl is None:
-            return fh
+        return fh if fcntl is None else Spool._try_lock(fh)
+
+    @staticmethod
+    def _try_lock(fh):  # noqa: ANN001, ANN205
+        """``fh`` holding its exclusive lock, or None (and ``fh`` closed) if another process has it."""
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -110,12 +113,7 @@ class Spool:
         if fcntl is None:
             fh.close()
             return None  # no locks: no way to tell an abandoned spool from a live one
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            return None
-        return fh
+        return Spool._try_lock(fh)
 
     @staticmethod
     def _cut_torn(path: Path) -> None:
