@@ -110,3 +110,20 @@ def test_workers_that_cannot_start_make_the_gateway_give_up(tmp_path, upstream):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_workers_do_not_outlive_a_killed_supervisor(tmp_path, upstream):
+    """SIGKILL leaves the supervisor no chance to stop its workers: the kernel must (Linux)."""
+    proc, url = start(tmp_path, upstream.url)
+    try:
+        seen = wait(lambda: s if len(s := workers_seen(url)) == 2 else None)
+        assert seen, "two workers never answered"
+        proc.kill()
+        proc.wait(5)
+        gone = wait(lambda: all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in seen), timeout=10)
+        assert gone, f"workers {list(seen)} still run after their supervisor was killed"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+

@@ -8,7 +8,8 @@ telemetry thread and spool — and is an instance of its own (``<instance>-w<k>`
 control plane's enforcement view lists every worker and a stop reaches each one directly.
 
 The parent only supervises: a worker that dies is started again (after a short pause, so a
-worker failing at start cannot spin), and SIGTERM/SIGINT stop them all. Why not uvicorn's own
+worker failing at start cannot spin), SIGTERM/SIGINT stop them all, and on Linux a worker
+whose supervisor died (even by SIGKILL) is stopped by the kernel. Why not uvicorn's own
 ``--workers``: it shares one listening socket, and measured here one uvloop worker then took
 every connection (no gain); and it would import the app by name in fresh interpreters instead of
 building each guard from the options already parsed.
@@ -41,6 +42,19 @@ def reuseport_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
     return s
 
 
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel sends this worker SIGTERM when the supervisor dies, even by SIGKILL,
+    so no worker outlives it serving a port nobody supervises."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's SIGTERM handler is all there is
+        return
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        os._exit(0)
+
+
 def serve_workers(n: int, host: str, port: int, run_worker: Callable[[int, socket.socket], None]) -> int:
     """Fork ``n`` workers running ``run_worker(k, sock)`` (k = 1…n) and supervise them until a
     signal asks to stop; returns the exit status."""
@@ -53,11 +67,14 @@ def serve_workers(n: int, host: str, port: int, run_worker: Callable[[int, socke
     quick_exits = 0
     failed = False
 
+    supervisor = os.getpid()
+
     def start(k: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker: its own socket on the shared port, its own gateway
             code = 0
             try:
+                _die_with_parent(supervisor)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 run_worker(k, reuseport_socket(host, port))
