@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .conftest import gateway_maker, served
+from .conftest import served
 from .helpers import WordCheck, wait_for
 
 PHONE = "13812345678"
@@ -44,12 +44,6 @@ def answer_app() -> FastAPI:
 @pytest.fixture
 def answering():
     yield from served(answer_app())
-
-
-@pytest.fixture
-def gateway_to(control, token, receiver):
-    for make in gateway_maker(token, receiver):
-        yield lambda url, checks=None, **kw: make(url, control.url, "open-chat", checks, **kw)
 
 
 def ask(srv, content: str = "你好", **body) -> dict:

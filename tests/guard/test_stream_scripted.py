@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 
-from .conftest import gateway_maker, served
+from .conftest import served
 from .helpers import wait_for
 
 MSG = [{"role": "user", "content": "你好"}]
@@ -67,13 +67,6 @@ def scripted_app() -> FastAPI:
 @pytest.fixture
 def scripted():
     yield from served(scripted_app())
-
-
-@pytest.fixture
-def gateway_to(control, token, receiver):
-    """Start a gateway in front of a given upstream URL; returns (gateway, server)."""
-    for make in gateway_maker(token, receiver):
-        yield lambda url, service="open-chat", checks=None, **kw: make(url, control.url, service, checks, **kw)
 
 
 def read_stream(srv, **body):

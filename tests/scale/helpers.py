@@ -74,3 +74,9 @@ class Replica:
             assert time.monotonic() < deadline, f"counted {self.counter.counted}, expected {n}"
             time.sleep(0.02)
         time.sleep(0.3)
+
+
+def consumer_info(link):  # noqa: ANN001, ANN201
+    """The counting consumer as JetStream holds it now."""
+    return link.run(link.js.consumer_info(link.settings.stream, link.settings.consumer))
+

@@ -8,11 +8,7 @@ import time
 
 from nats.js import api
 
-from tests.scale.helpers import Replica, events, seed
-
-
-def _info(link):  # noqa: ANN001, ANN202
-    return link.run(link.js.consumer_info(link.settings.stream, link.settings.consumer))
+from tests.scale.helpers import Replica, consumer_info, events, seed
 
 
 def test_explicit_acks_and_a_durable_consumer_kept_across_binds(pg, shared_link):
@@ -26,12 +22,12 @@ def test_explicit_acks_and_a_durable_consumer_kept_across_binds(pg, shared_link)
         r.ingest(events(10))
         r.ingest(events(10))
         r.wait_counted(20)
-        info = _info(link)
+        info = consumer_info(link)
         assert info.config.ack_policy == api.AckPolicy.EXPLICIT
         deadline = time.monotonic() + 10
-        while (_info(link).num_ack_pending or _info(link).ack_floor.stream_seq != r.counter.cursor) and time.monotonic() < deadline:
+        while (consumer_info(link).num_ack_pending or consumer_info(link).ack_floor.stream_seq != r.counter.cursor) and time.monotonic() < deadline:
             time.sleep(0.05)
-        info = _info(link)
+        info = consumer_info(link)
         assert info.num_ack_pending == 0 and info.ack_floor.stream_seq == r.counter.cursor == 2  # every message acknowledged
         created = info.created
 
@@ -39,7 +35,7 @@ def test_explicit_acks_and_a_durable_consumer_kept_across_binds(pg, shared_link)
         r.ingest(events(5))
         r.counter.start(epoch)
         r.wait_counted(25)
-        assert _info(link).created == created and r.counter.kept >= 1
+        assert consumer_info(link).created == created and r.counter.kept >= 1
 
         # Something handed out past the cursor and never recorded (a leader that died after a
         # fetch): the consumer is made again at cursor + 1 rather than wait ack_wait (30 s).
@@ -53,10 +49,10 @@ def test_explicit_acks_and_a_durable_consumer_kept_across_binds(pg, shared_link)
             return msgs
 
         assert len(link.run(grab())) == 1  # delivered, not acknowledged, not recorded
-        assert _info(link).delivered.stream_seq > r.counter.cursor
+        assert consumer_info(link).delivered.stream_seq > r.counter.cursor
         before = r.counter.resets
         r.counter.start(epoch)
         r.wait_counted(29, timeout=10)  # well inside ack_wait
-        assert r.counter.counted == 29 and r.counter.resets == before + 1 and _info(link).created != created
+        assert r.counter.counted == 29 and r.counter.resets == before + 1 and consumer_info(link).created != created
     finally:
         r.counter.stop()

@@ -8,11 +8,7 @@ import time
 from nats.js import api
 
 from fenghuo.scale import lease
-from tests.scale.helpers import Replica, events, seed
-
-
-def _info(link):  # noqa: ANN001, ANN202
-    return link.run(link.js.consumer_info(link.settings.stream, link.settings.consumer))
+from tests.scale.helpers import Replica, consumer_info, events, seed
 
 
 def _wait_ready(r: Replica, timeout: float = 15.0) -> None:
@@ -23,7 +19,7 @@ def _replace_consumer(link, **changes) -> None:  # noqa: ANN001, ANN003
     """Swap the durable consumer for one like ours but for ``changes`` (as an older version or
     an operator might have left it)."""
     s = link.settings
-    cfg = _info(link).config
+    cfg = consumer_info(link).config
     want = dict(durable_name=s.consumer, deliver_policy=cfg.deliver_policy, opt_start_seq=cfg.opt_start_seq,
                 ack_policy=cfg.ack_policy, ack_wait=cfg.ack_wait, max_deliver=cfg.max_deliver,
                 max_ack_pending=cfg.max_ack_pending, filter_subject=cfg.filter_subject, num_replicas=cfg.num_replicas)
@@ -46,7 +42,7 @@ def test_a_kept_consumer_has_all_our_settings(pg, shared_link):
         epoch = r.lead()
         r.ingest(events(3))
         r.wait_counted(3)
-        assert _info(link).config.ack_wait == 30.0
+        assert consumer_info(link).config.ack_wait == 30.0
 
         r.counter.stop()  # unchanged: kept
         kept = r.counter.kept
@@ -61,7 +57,7 @@ def test_a_kept_consumer_has_all_our_settings(pg, shared_link):
         resets = r.counter.resets
         r.counter.start(epoch)
         _wait_ready(r)
-        assert r.counter.resets == resets + 1 and _info(link).config.ack_wait == 12.0
+        assert r.counter.resets == resets + 1 and consumer_info(link).config.ack_wait == 12.0
 
         # A consumer with a bounded max_deliver, or another deliver policy, is made again.
         for change, check in (
@@ -70,11 +66,11 @@ def test_a_kept_consumer_has_all_our_settings(pg, shared_link):
         ):
             r.counter.stop()
             _replace_consumer(link, **change)
-            assert not check(_info(link).config)
+            assert not check(consumer_info(link).config)
             resets = r.counter.resets
             r.counter.start(epoch)
             _wait_ready(r)
-            assert r.counter.resets == resets + 1 and check(_info(link).config), change
+            assert r.counter.resets == resets + 1 and check(consumer_info(link).config), change
 
         r.ingest(events(2))  # and counting goes on from the cursor
         r.wait_counted(5)

@@ -126,7 +126,6 @@ class LexiconCheck(BackgroundReload):
         self.normaliser = normaliser or default_normaliser()
         self.cache_dir = cache_dir
         self.reload_interval = 0.0  # seconds between file-change checks during scans; 0 = off
-        self._last_check = time.perf_counter()
         self._init_reload()
         self._state = self._compile()
 
@@ -235,10 +234,7 @@ class LexiconCheck(BackgroundReload):
     def find_in(self, text: str, n: Normalised) -> list[Finding]:
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
         if self.reload_interval:
-            t0 = time.perf_counter()
-            if t0 - self._last_check > self.reload_interval:
-                self._last_check = t0
-                self.reload_in_background()  # a stat per file here; compiling happens off-thread
+            self.reload_when_due()  # a stat per file at most every interval; compiling happens off-thread
         st = self._state
         raw = st.engine.scan_raw(n.codes)
         # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ class BackgroundReload:
     new version and install it; raises to keep the old one)."""
 
     name: str
+    reload_interval: float  # seconds between file checks during scans; 0 = off
 
     def _init_reload(self) -> None:
+        self._last_check = time.monotonic()
         self._reload_lock = threading.Lock()  # one background load at a time
         self._reloader: threading.Thread | None = None
         self._tried: Any = None  # signatures of the last version that failed to load
@@ -56,6 +59,14 @@ class BackgroundReload:
         except OSError:  # mid-replacement or removed: keep what we have
             return False
         return now != self._loaded_signatures() and (retry_failed or now != self._tried)
+
+    def reload_when_due(self) -> None:
+        """Called by a scan when ``reload_interval`` is set: at most that often, a stat per file
+        and, if one changed, a background load (the scan itself never waits for it)."""
+        now = time.monotonic()
+        if now - self._last_check > self.reload_interval:
+            self._last_check = now
+            self.reload_in_background()
 
     def reload_in_background(self) -> threading.Thread | None:
         """Start loading the changed files on a daemon thread; the thread (to join), or None when

@@ -47,7 +47,6 @@ class ClassifierCheck(BackgroundReload):
         self.reload_interval = reload_interval
         self._sig = file_signature(self.path)
         self.model = Model.load(self.path)
-        self._last_check = time.monotonic()
         self._init_reload()
         self._rule = self.policy.rule(category)  # looked up once: scoring is on the hot path
         self._rule_name = f"classifier:{self.path.name}"
@@ -81,10 +80,7 @@ class ClassifierCheck(BackgroundReload):
     def find_in(self, text: str, n: Normalised) -> list[Finding]:
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
         if self.reload_interval:
-            now = time.monotonic()
-            if now - self._last_check > self.reload_interval:
-                self._last_check = now
-                self.reload_in_background()
+            self.reload_when_due()
         p = self.model.score_codes(n.codes)
         if p < self.threshold:
             return []
