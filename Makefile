@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean lint
+.PHONY: demo test bench install clean lint models
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Rebuild the detection artefacts shipped in src/fenghuo/checks/shipped/ from ../shared/data
+# (or $$FENGHUO_DATA); see src/fenghuo/checks/build/__init__.py. MODELS_ARGS="--only classifier".
+models: $(STAMP)
+	$(BIN)/python -m fenghuo.checks.build $(MODELS_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache
