@@ -6,6 +6,7 @@ name, so a user's renamed copy still loads; ``fmt`` forces it when detection is 
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Callable
@@ -35,20 +36,64 @@ LOADERS: dict[str, Callable[..., Bank]] = {
 FORMATS = tuple(LOADERS)
 
 
-def _first_line(path: Path) -> str:
-    raw = path.read_bytes()[:4096]
-    for enc in ("utf-8-sig", "gb18030"):
+SNIFF_BYTES = 4096  # read this much at a time to find the first line
+HEAD_LIMIT = 1 << 20  # a first line (one long JSONL record) is read on up to 1 MiB
+
+
+def _decode_head(path: Path, encoding: str) -> str | None:
+    """The file's first line decoded with ``encoding`` (read on past 4,096 bytes when the line
+    is longer); None if its bytes are not valid ``encoding``.
+
+    An incremental decoder (never told ``final``: only the first line is wanted) holds back a
+    multi-byte character that a read window cut in two — a GB18030 2- or 4-byte character or a
+    UTF-8 sequence straddling byte 4,096 — instead of failing on it, which used to send a
+    GB18030 header to the replacement-character fallback and an unrecognised format. In an
+    ASCII-compatible encoding the bytes are cut at the first newline before decoding, so a bad
+    byte in a later row cannot spoil the header either.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    ascii_newline = b"\n".decode(encoding, "ignore") == "\n"  # UTF-8, GB18030: 0x0A is never inside a character
+    text = ""
+    with path.open("rb") as fh:
+        read = 0
+        while True:
+            chunk = fh.read(SNIFF_BYTES)
+            read += len(chunk)
+            cut = chunk.find(b"\n") if ascii_newline else -1
+            try:
+                text += decoder.decode(chunk[: cut + 1] if cut >= 0 else chunk)
+            except UnicodeDecodeError:
+                return None
+            if cut >= 0 or "\n" in text or "\r" in text or len(chunk) < SNIFF_BYTES or read >= HEAD_LIMIT:
+                return text
+
+
+def _first_line(path: Path, encoding: str | None = None) -> str:
+    """The first line of ``path``: in ``encoding`` when given (the user's ``--encoding``), else
+    UTF-8 then GB18030 like :func:`decode_file`."""
+    if encoding:
         try:
-            return raw.decode(enc).splitlines()[0] if raw else ""
-        except UnicodeDecodeError:
-            continue
+            head = _decode_head(path, encoding)
+        except LookupError:
+            raise ValueError(f"{path}: 未知编码 / unknown encoding {encoding!r}") from None
+        if head is None:
+            raise ValueError(f"{path}:1: 文件开头不是 {encoding} 编码 / the start of the file is not valid {encoding}")
+        return head.removeprefix("\ufeff").splitlines()[0] if head else ""
+    for enc in ("utf-8-sig", "gb18030"):
+        head = _decode_head(path, enc)
+        if head is not None:
+            return head.splitlines()[0] if head else ""
+    raw = path.read_bytes()[:SNIFF_BYTES]
     return raw.decode("utf-8", "replace").splitlines()[0] if raw else ""
 
 
-def detect_format(path: str | Path) -> str:
-    """Which loader fits the file; raises ``ValueError`` naming the file when none does."""
+def detect_format(path: str | Path, encoding: str | None = None) -> str:
+    """Which loader fits the file; raises ``ValueError`` naming the file when none does.
+
+    ``encoding`` is the one the loader will use (``--encoding``): the header is read with it
+    too, or a UTF-16 or Big5 bank would be sniffed as mojibake and refused."""
     path = Path(path)
-    head = _first_line(path).strip()
+    head = _first_line(path, encoding).strip()
     if path.suffix.lower() in (".jsonl", ".json"):
         try:
             keys = set(json.loads(head))
@@ -88,7 +133,7 @@ def load_bank(path: str | Path, fmt: str | None = None, encoding: str | None = N
     if not path.exists():
         return Bank(problems=[Problem(str(path), "文件不存在 / file not found")])
     try:
-        fmt = fmt or detect_format(path)
+        fmt = fmt or detect_format(path, encoding)
     except ValueError as exc:
         return Bank(problems=[Problem(str(path), str(exc))], sources=[str(path)])
     if fmt not in LOADERS:
