@@ -4,7 +4,9 @@ Words and allow-list words are normalised with the same table as the text and co
 one matcher, so one scan finds both. A hit lying inside an allow-listed occurrence (``幸运`` in
 ``幸运儿``) is dropped. Pure ASCII words must stand on word boundaries *in the original text*
 — removing spaces would otherwise turn ``an alternative`` into a hit for an English word —
-and may only span whitespace when it separates single letters (``s e x``).
+and may only span whitespace when it separates single letters (``s e x``). Words with a Latin
+edge need a Latin boundary there, short words (≤ 2 characters) a jieba token boundary, and a
+word that normalises to a single Latin letter or digit is never matched (``resolve.py``).
 
 The compiled state is immutable and swapped in one assignment, so ``reload()`` replaces the
 lexicon under running scans without a restart and without a lock on the scan path. With
@@ -19,13 +21,14 @@ retried until they change again.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.lexicon_file import (
     DEFAULT_TAG_CODES,
     UNTAGGED,
@@ -40,7 +43,7 @@ from fenghuo.checks.matcher import Hits, make_engine
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
-from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
+from fenghuo.checks.resolve import B_ASCII, B_LEND, B_LSTART, B_SHORT, FEW, SHORT_LEN, resolve_few, resolve_many, segmenter
 
 log = logging.getLogger("fenghuo.checks.lexicon")
 
@@ -49,7 +52,7 @@ log = logging.getLogger("fenghuo.checks.lexicon")
 class _Compiled:
     words: list[str]  # normalised, distinct; index = pattern id
     categories: list[tuple[str, ...]]  # empty tuple = allow-list word
-    ascii_word: np.ndarray  # bool per pattern
+    bflags: np.ndarray  # int per pattern: boundary rules (``resolve.B_*``)
     lengths: list[int]  # per pattern, in normalised characters
     is_allow: np.ndarray  # bool per pattern
     templates: list[tuple]  # (category, rule, action, risk), for all patterns' categories in order
@@ -63,14 +66,14 @@ class _Compiled:
     # The per-pattern arrays again as lists, for ``resolve_few`` (indexing a numpy array
     # from Python costs ~10× a list).
     is_allow_list: list[bool] = field(default_factory=list)
-    ascii_list: list[bool] = field(default_factory=list)
+    bflags_list: list[int] = field(default_factory=list)
     templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
     allow_ids: frozenset = frozenset()  # pattern ids of allow-list words
     spaced: dict = field(default_factory=dict)  # pattern id -> token lengths of ASCII words written with spaces
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
-        object.__setattr__(self, "ascii_list", self.ascii_word.tolist())
+        object.__setattr__(self, "bflags_list", self.bflags.tolist())
         object.__setattr__(self, "allow_ids", frozenset(np.flatnonzero(self.is_allow).tolist()))
         t = self.templates
         by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
@@ -78,6 +81,20 @@ class _Compiled:
 
 
 _READ_TRIES = 5
+
+
+def _boundary_flags(word: str) -> int:
+    """Which boundary rules (``resolve.B_*``) a normalised word's hits must pass."""
+    if word.isascii():
+        return B_ASCII if any(c.isalnum() for c in word) else 0
+    f = 0
+    if word[0].isascii() and word[0].isalnum():
+        f |= B_LSTART
+    if word[-1].isascii() and word[-1].isalnum():
+        f |= B_LEND
+    if len(word) <= SHORT_LEN:
+        f |= B_SHORT
+    return f
 
 
 def _read_stable(path: Path, read) -> tuple[list[Entry], tuple[int, int]]:
@@ -150,26 +167,43 @@ class LexiconCheck(BackgroundReload):
         norm = self.normaliser.normalise_text
         keys = normalise_many([e.word for e in entries] + allow, norm)
         by_word: dict[str, dict[str, None]] = {}
+        actions: dict[str, Action] = {}  # a per-word action from the file overrides the category's
+        lone = []
         for w, e in zip(keys, entries):
             if not w:
                 raise LexiconError(f"{e.source}:{e.line}: word {e.word!r} is empty after normalisation / 规范化后为空")
+            if len(w) == 1 and w.isascii():
+                lone.append(e)  # ``b\x7f`` -> ``b``: would fire on every 选项B; see module docstring
+                continue
             by_word.setdefault(w, {}).update(dict.fromkeys(e.categories))
+            if e.action is not None:
+                actions[w] = e.action
+        if lone:
+            log.warning("%d lexicon word(s) normalise to a single Latin letter or digit and are not matched (first: %s:%d %r) "
+                        "/ 单个字母或数字的词不参与匹配", len(lone), lone[0].source, lone[0].line, lone[0].word)
         for w in by_word.values():
             if not w:
                 w[UNTAGGED] = None
-        allow_set = {w for w in keys[len(entries):] if w}
-        for w in allow_set:
+        # Ordered (not a set): the word order decides the pattern ids and so the matcher's
+        # cache key, which must not depend on the process's hash seed.
+        allow_keys = dict.fromkeys(w for w in keys[len(entries):] if w)
+        for w in allow_keys:
             by_word.setdefault(w, {})
         words = list(by_word)
         if not words:
             raise LexiconError("lexicon check has no words / 词表为空")
         engine = make_engine(words, self.engine_name, self.cache_dir)
-        cats = [() if w in allow_set else tuple(by_word[w]) for w in words]
-        ascii_word = np.array([w.isascii() and any(c.isalnum() for c in w) for w in words], dtype=bool)
+        cats = [() if w in allow_keys else tuple(by_word[w]) for w in words]
+        bflags = np.array([_boundary_flags(w) for w in words], dtype=np.int64)
+        ascii_word = (bflags & B_ASCII).astype(bool)
         is_allow = np.array([not c for c in cats], dtype=bool)
+        if (bflags[~is_allow] & B_SHORT).any():
+            # Load jieba's dictionary (~0.8 s) now, off the start-up path, rather than on the
+            # first request with a short hit (which waits for it if it comes sooner).
+            threading.Thread(target=segmenter, name="jieba-init", daemon=True).start()
         # Everything a finding needs except its span, worked out once per word rather than per hit.
         rules = {c: self.policy.rule(c) for cs in cats for c in cs}
-        templates = [(c, f"lexicon:{w}", rules[c].action, rules[c].risk) for w, cs in zip(words, cats) for c in cs]
+        templates = [(c, f"lexicon:{w}", actions.get(w, rules[c].action), rules[c].risk) for w, cs in zip(words, cats) for c in cs]
         tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
         tmpl_off = np.cumsum(tmpl_n) - tmpl_n
         # Multi-word ASCII entries (``domestic violence``): the text may space them as written.
@@ -180,7 +214,7 @@ class LexiconCheck(BackgroundReload):
             if len(toks) > 1 and key in pid_of and ascii_word[pid_of[key]]:
                 spaced.setdefault(pid_of[key], set()).add(tuple(map(len, toks)))
         return _Compiled(
-            words, cats, ascii_word, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
+            words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()},
         )
 

@@ -4,6 +4,9 @@ Format, one entry a line, UTF-8. Blank lines and lines starting with ``#`` are s
 
 - ``word<TAB>tag[,tag]`` — a TAB separates the word from its tags, in any file. This is the
   unambiguous form: the word may contain spaces (``domestic violence<TAB>violence``).
+- ``word<TAB>tag[,tag]<TAB>action`` — the same with an action (``block``, ``flag``, ``mask``)
+  for this word that overrides its categories' action: the curated lexicon demotes words that
+  also fire on harmless text to ``flag`` while keeping their category and risk code.
 - ``word`` — a plain word; the whole line is the word, spaces included, so ``domestic violence``,
   ``win 3`` and ``ak 47`` are words, never word + tag.
 - ``word tag[,tag]`` with a *space* — read as word + tags only in a file that is tagged
@@ -31,6 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fenghuo.checks.base import Action
 from fenghuo.checks.risks import A1, A2, MIN_PER_A1, MIN_PER_A2, MIN_TOTAL
 
 log = logging.getLogger("fenghuo.checks.lexicon")
@@ -57,6 +61,7 @@ class Entry:
     categories: tuple[str, ...]
     source: str
     line: int
+    action: Action | None = None  # overrides the categories' action (third TAB column)
 
 
 def decode_lines(path: Path) -> list[str]:
@@ -94,8 +99,11 @@ def _tag_shaped(line: str, tag_codes: dict[str, str], known: set[str]) -> bool:
     return bool(m) and (_known_tail(line, tag_codes, known) is not None or bool(_CODE_LIST.match(m.group(2))))
 
 
-def parse_line(raw: str, where: str, tag_codes: dict[str, str], known: set[str], tagged: bool = False) -> tuple[str, tuple[str, ...]] | None:
-    """One line → (word, categories), None for a blank/comment line; LexiconError if malformed.
+def parse_line(
+    raw: str, where: str, tag_codes: dict[str, str], known: set[str], tagged: bool = False
+) -> tuple[str, tuple[str, ...], Action | None] | None:
+    """One line → (word, categories, action or None), None for a blank/comment line;
+    LexiconError if malformed.
 
     ``tagged``: the file is a tagged file, so a space-separated last token is tags (see module
     docstring); otherwise only a TAB introduces tags.
@@ -105,18 +113,25 @@ def parse_line(raw: str, where: str, tag_codes: dict[str, str], known: set[str],
         return None
     if "\t" in line:
         word, _, token = line.partition("\t")
-        token = token.strip(" \t")
+        token, _, act = token.partition("\t")
+        token, act = token.strip(" "), act.strip(" \t")
         if not word.strip(" "):
             raise LexiconError(f"{where}: no word before the TAB / 制表符前没有词")
         if not token or "\t" in token or " " in token:
             raise LexiconError(f"{where}: after the TAB expected tag[,tag], got {token!r} / 制表符后应为标签")
-        return word.strip(" "), _tags(token, where, tag_codes, known)
+        action = None
+        if act:
+            try:
+                action = Action(act)
+            except ValueError:
+                raise LexiconError(f"{where}: action {act!r} is not one of block, flag, mask / 动作无效") from None
+        return word.strip(" "), _tags(token, where, tag_codes, known), action
     if tagged:
         m = _SPLIT.match(line)
         if not m:
             raise LexiconError(f"{where}: tagged file: expected `word tag[,tag]`, got {line.strip()!r} / 该词表每行应为“词 标签”")
-        return m.group(1).strip(" "), _tags(m.group(2), where, tag_codes, known)
-    return line.strip(), ()
+        return m.group(1).strip(" "), _tags(m.group(2), where, tag_codes, known), None
+    return line.strip(), (), None
 
 
 def file_mode(lines: list[str], path: Path, tag_codes: dict[str, str], known: set[str]) -> bool:
@@ -191,8 +206,8 @@ def read_lexicon(
         parsed = parse_line(raw, f"{path}:{n}", codes, known, tagged)
         if parsed is None:
             continue
-        word, cats = parsed
-        entries.append(Entry(word, cats, str(path), n))
+        word, cats, action = parsed
+        entries.append(Entry(word, cats, str(path), n, action))
     if not entries:
         raise LexiconError(f"{path}: empty lexicon: no words / 词表为空")
     return entries

@@ -20,8 +20,11 @@ overlapping matches, the aligned ones are all still seen.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +42,14 @@ except ImportError:  # pragma: no cover
     ahocorasick_rs = None
 
 
+log = logging.getLogger("fenghuo.checks.lexicon")
+
 WIDTH = 3
+# Compiled databases kept in the cache directory: the most recently used ones (a deployment
+# with a few lexicon checks, plus the previous version of an edited lexicon); older ones are
+# removed whenever a new one is written, so edits and upgrades do not pile up 6 MB files.
+CACHE_KEEP = 4
+_TMP_MAX_AGE = 3600.0  # seconds; a .tmp older than this was left by a killed writer
 # The three varying bytes of each 4-byte code, as one 3-byte field (the constant byte is the
 # least significant one: first in memory on little-endian machines, last on big-endian).
 _V3 = np.dtype({"names": ["b"], "formats": ["V3"], "offsets": [1 if sys.byteorder == "little" else 0], "itemsize": 4})
@@ -52,6 +62,20 @@ EMPTY: Hits = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int6
 
 def _codes(word: str) -> np.ndarray:
     return encode_quad(np.frombuffer(word.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+
+
+def encode_patterns(words: list[str]) -> list[bytes]:
+    """Every word in the 3-bytes-per-character form, encoded in one numpy pass and then cut
+    (per word it was ~1 s for the shared lexicon, most of the start-up after a cache hit)."""
+    if not words:
+        return []
+    packed = pack3(_codes("".join(words))).tobytes()
+    out, pos = [], 0
+    for w in words:
+        end = pos + WIDTH * len(w)
+        out.append(packed[pos:end])
+        pos = end
+    return out
 
 
 def pack3(codes: np.ndarray) -> np.ndarray:
@@ -88,18 +112,19 @@ class HyperscanEngine(_Engine):
 
     def __init__(self, words: list[str], cache_dir: Path | None = None) -> None:
         self.lengths = np.array([len(w) for w in words], dtype=np.int64)
-        patterns = [pack3(_codes(w)).tobytes() for w in words]
+        patterns = encode_patterns(words)
         self.db = self._load_or_compile(patterns, cache_dir)
         # A scratch space per thread: hyperscan scratch may not be shared by concurrent scans.
         self._local = threading.local()
 
     @staticmethod
     def _load_or_compile(patterns: list[bytes], cache_dir: Path | None):
-        key = hashlib.sha256(b"\x00".join(patterns) + hyperscan.__version__.encode()).hexdigest()[:24] if cache_dir else ""
-        cached = cache_dir / f"lexicon-{key}.hsdb" if cache_dir else None
+        cached = cache_dir / f"lexicon-{cache_key(patterns)}.hsdb" if cache_dir else None
         if cached is not None and cached.exists():
             try:
-                return hyperscan.loadb(cached.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+                db = hyperscan.loadb(cached.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+                os.utime(cached)  # "recently used", for the clean-up below
+                return db
             except Exception:  # a stale or foreign cache file: rebuild below
                 pass
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -107,11 +132,14 @@ class HyperscanEngine(_Engine):
         if cached is not None:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(".tmp")
+                # A name of its own per writer: two processes starting at once must not
+                # interleave their writes into one temporary file.
+                tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
                 tmp.write_bytes(hyperscan.dumpb(db))
                 tmp.replace(cached)
-            except OSError:
-                pass
+                clean_cache(cache_dir, keep=cached)
+            except OSError as exc:
+                log.warning("could not write the lexicon cache %s: %s / 无法写入词表缓存", cached, exc)
         return db
 
     def _scratch(self):
@@ -155,6 +183,37 @@ class AhoCorasickEngine(_Engine):
             return []
         text = decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass")
         return [x for pid, _, end in self.ac.find_matches_as_indexes(text, overlapping=True) for x in (pid, end)]
+
+
+def cache_key(patterns: list[bytes]) -> str:
+    """A digest of everything the compiled database depends on: the patterns in order, the
+    hyperscan version and the encoding width. ``hashlib``, never ``hash()``: the key must be
+    the same in every process (``hash`` of str/bytes is salted per process by PYTHONHASHSEED)."""
+    h = hashlib.sha256()
+    h.update(f"hyperscan {hyperscan.__version__} width {WIDTH} n {len(patterns)}\n".encode())
+    for p in patterns:  # length-prefixed: no two pattern lists give the same byte stream
+        h.update(len(p).to_bytes(4, "little"))
+        h.update(p)
+    return h.hexdigest()[:32]
+
+
+def clean_cache(cache_dir: Path, keep: Path | None = None, limit: int = CACHE_KEEP) -> list[Path]:
+    """Remove all but the ``limit`` most recently used ``lexicon-*.hsdb`` files (never ``keep``)
+    and temporary files left by killed writers; returns what was removed."""
+    now = time.time()
+    removed: list[Path] = []
+    try:
+        dbs = sorted(cache_dir.glob("lexicon-*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        tmps = [p for p in cache_dir.glob("lexicon-*.tmp") if now - p.stat().st_mtime > _TMP_MAX_AGE]
+    except OSError:  # another process removed a file between glob and stat: next time
+        return removed
+    for p in [p for p in dbs if p != keep][max(limit - 1, 0) :] + tmps:
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
 
 
 ENGINES = {"hyperscan": HyperscanEngine, "ahocorasick-rs": AhoCorasickEngine}
