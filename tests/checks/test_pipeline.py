@@ -51,10 +51,63 @@ def test_bad_config_is_refused_clearly(tmp_path, yaml_text, message):
         load_pipeline(write(tmp_path / "bad.yaml", yaml_text))
 
 
-def test_optional_check_is_skipped_with_a_note(tmp_path):
+def test_optional_check_is_skipped_with_one_clear_line(tmp_path):
     cfg = write(tmp_path / "c.yaml", "checks:\n  - {type: classifier, model: nothing.npz, optional: true}\n  - {type: pii}\n")
     p = load_pipeline(cfg)
-    assert p.names == ("pii",) and "classifier skipped" in p.notes[0]
+    assert p.names == ("pii",) and len(p.notes) == 1 and len(p.degraded) == 1
+    line = p.notes[0]
+    assert "classifier" in line and "not loaded" in line and "nothing.npz" in line and "\n" not in line
+    assert "Errno" not in line and "fenghuo classifier train" in line  # says how to fix it
+
+
+def test_a_required_check_that_cannot_load_is_an_error_unless_not_strict(tmp_path):
+    cfg = write(tmp_path / "c.yaml", "checks:\n  - {type: classifier, model: nothing.npz}\n  - {type: pii}\n")
+    with pytest.raises(ConfigError) as err:
+        load_pipeline(cfg)
+    assert "nothing.npz" in str(err.value) and "Errno" not in str(err.value)
+    p = load_pipeline(cfg, strict=False)
+    assert p.names == ("pii",) and [d.kind for d in p.degraded] == ["classifier"] and not p.degraded[0].optional
+    with pytest.raises(ConfigError, match="unknown check type"):  # a typo is never "degraded"
+        load_pipeline(write(tmp_path / "t.yaml", "checks:\n  - {type: nope}\n"), strict=False)
+
+
+def test_verdict_and_scores_per_category():
+    from fenghuo.checks.base import Action, Finding
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.pii import PIICheck
+    from fenghuo.checks.pipeline import Pipeline
+
+    class Scoring:  # a check that scores every text, as the classifier's scores_in does
+        name = "scoring"
+
+        def __init__(self):
+            self.calls = 0
+
+        def find_in(self, text, n):
+            return [Finding("offensive", 0, len(text), "m", Action.FLAG, "A2i", 0.9)] if "蠢" in text else []
+
+        def scores_in(self, text, n):
+            self.calls += 1
+            return {"offensive": 0.9 if "蠢" in text else 0.2, "porn": 0.05}
+
+        def scan(self, text):
+            return Verdict(self.find_in(text, None))
+
+    scoring = Scoring()
+    p = Pipeline([LexiconCheck(words={"赌博": ("gambling",), "蠢": ("offensive",)}), PIICheck(), scoring])
+    assert p.scan("今天天气很好").verdict == "pass"
+    v = p.scan("今天天气很好")
+    assert v.scores == {"offensive": 0.2, "porn": 0.05} and v.score == 0.2 and not v.findings  # below-threshold scores kept
+    assert p.scan("电话13800138000").verdict == "flag"  # masked PII: found, not blocked
+    v = p.scan("你真蠢，去赌博")
+    assert v.verdict == "block" and v.blocked
+    # a lexicon hit counts 1.0, the model's 0.9 is below it; categories and scores agree
+    assert v.scores == {"gambling": 1.0, "offensive": 1.0, "porn": 0.05}
+    assert set(v.categories) <= set(v.scores)
+    d = v.to_dict("你真蠢，去赌博")
+    assert d["verdict"] == "block" and d["scores"]["gambling"] == 1.0
+    assert [f["text"] for f in d["findings"] if f["category"] == "gambling"] == ["赌博"]
+    assert scoring.calls == 4
 
 
 def test_a_failing_check_is_reported_not_raised():

@@ -55,18 +55,37 @@ class Finding(msgspec.Struct, frozen=True, gc=False):
         }
 
 
+VERDICTS = ("block", "flag", "pass")
+
+
 @dataclass(slots=True)
 class Verdict:
-    """Everything one check (or a pipeline of checks) found in one text."""
+    """Everything one check (or a pipeline of checks) found in one text.
+
+    ``verdict`` sums it up for a person: ``block`` when any finding blocks, ``flag`` when
+    anything was found (a flag, or personal information to mask), else ``pass``.
+    ``scores`` gives one number per category: the highest of the findings' scores (a finding
+    without a score — a lexicon word, a rule, a PII match — counts as 1.0) and of
+    ``model_scores``, the per-category scores of checks that score every text (a classifier's
+    ``scores_in``), also below their thresholds. Worked out on demand: the guard's hot path
+    reads ``blocked`` and ``findings`` only.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     elapsed_us: float = 0.0
     checks: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)  # a check that could not run says so
+    model_scores: dict[str, float] | None = None  # category -> score from checks' ``scores_in``
 
     @property
     def blocked(self) -> bool:
         return any(f.action is Action.BLOCK for f in self.findings)
+
+    @property
+    def verdict(self) -> str:
+        if not self.findings:
+            return "pass"
+        return "block" if self.blocked else "flag"
 
     @property
     def categories(self) -> list[str]:
@@ -76,12 +95,36 @@ class Verdict:
     def risks(self) -> list[str]:
         return sorted({f.risk for f in self.findings if f.risk})
 
-    def to_dict(self) -> dict:
+    @property
+    def scores(self) -> dict[str, float]:
+        out = dict(self.model_scores) if self.model_scores else {}
+        for f in self.findings:
+            s = 1.0 if f.score is None else f.score
+            if s > out.get(f.category, -1.0):
+                out[f.category] = s
+        return {k: round(v, 4) for k, v in sorted(out.items())}
+
+    @property
+    def score(self) -> float:
+        """The highest category score (0.0 when there is none): what a threshold is set on."""
+        return max(self.scores.values(), default=0.0)
+
+    def to_dict(self, text: str | None = None) -> dict:
+        """The verdict as JSON-ready data; given the scanned ``text``, each finding carries the
+        span it covers (``text``), as the user wrote it."""
+        findings = []
+        for f in self.findings:
+            d = f.to_dict()
+            if text is not None:
+                d["text"] = text[f.start : f.end]
+            findings.append(d)
         return {
+            "verdict": self.verdict,
             "blocked": self.blocked,
             "categories": self.categories,
             "risks": self.risks,
-            "findings": [f.to_dict() for f in self.findings],
+            "scores": self.scores,
+            "findings": findings,
             "elapsed_us": round(self.elapsed_us, 1),
             "checks": list(self.checks),
             "errors": list(self.errors),
@@ -90,7 +133,13 @@ class Verdict:
 
 @runtime_checkable
 class Check(Protocol):
-    """A content check. ``scan`` must be thread-safe and must not raise on odd text."""
+    """A content check. ``scan`` must be thread-safe and must not raise on odd text.
+
+    Optional, used when present: ``find_in(text, normalised) -> list[Finding]`` (the
+    pipeline's fast path), ``scores_in(text, normalised) -> dict[str, float]`` (per-category
+    scores also below the threshold), and ``categories() -> set[str]`` (every category the
+    check can report, for ``fenghuo checks coverage``).
+    """
 
     name: str
 

@@ -6,6 +6,18 @@ repeated per check — and a check built with its own ``Normaliser`` (say withou
 traditional → simplified) gets text normalised its way, never another check's. A check that
 fails is recorded in ``Verdict.errors`` rather than raised: the guard must get an answer.
 
+Per-category scores: findings carry theirs; a check that scores every text (the classifier)
+may also offer ``scores_in(text, normalised) -> {category: score}``, merged into
+``Verdict.model_scores`` (the highest per category), so a caller sees how close a text came
+to a threshold it did not cross (``fenghuo checks evaluate`` calibrates thresholds on them).
+
+A configured check that cannot be built is *degraded*: with ``strict`` (the default) a check
+not marked ``optional`` is a ``ConfigError``; otherwise the pipeline is built without it and
+``Pipeline.degraded`` says which and why, in one line each. What to do about a degraded
+pipeline is the caller's decision: ``fenghuo scan`` says so and goes on, the gateway and the
+SDK refuse to start unless told ``--allow-degraded-checks`` / ``allow_degraded_checks=True``
+(``fenghuo.guard.checking.load_default_checks``).
+
 Configuration is YAML (see ``default.yaml`` and docs/checks.md). ``load_pipeline(None)`` uses
 ``$FENGHUO_CHECKS_CONFIG`` when set, else the packaged default, which needs no shared data:
 PII, a small packaged lexicon, and the classifier if one has been trained
@@ -17,8 +29,9 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from operator import attrgetter
+from dataclasses import dataclass
 from importlib import resources
+from operator import attrgetter
 from pathlib import Path
 
 import yaml
@@ -43,19 +56,55 @@ class ConfigError(ValueError):
     """A pipeline configuration that cannot be used; the message says where."""
 
 
+@dataclass(frozen=True, slots=True)
+class Degraded:
+    """A configured check that could not be built, and why (one line, no traceback)."""
+
+    kind: str  # the check's type in the config: lexicon, classifier…
+    name: str
+    reason: str
+    optional: bool = False
+
+    def line(self) -> str:
+        opt = " (optional / 可选)" if self.optional else ""
+        hint = _HINTS.get(self.kind, "") if "no such file" in self.reason else ""
+        return f"{self.name} ({self.kind}) not loaded / 未加载{opt}: {self.reason}{hint}"
+
+
+# What to do about a missing file, per check type: the one line should say how to fix it.
+_HINTS = {
+    "classifier": " — run `make models` or `fenghuo classifier train`, or set `model:` / 请先构建或训练模型",
+    "lexicon": " — check the `files:` paths / 请检查词表路径",
+}
+
+
+def load_reason(exc: BaseException) -> str:
+    """An exception as one readable clause: ``no such file: PATH`` rather than
+    ``[Errno 2] No such file or directory: '…'``."""
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"no such file / 文件不存在: {exc.filename}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror.lower()}{where}"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class Pipeline:
-    def __init__(self, checks: list, policy: Policy | None = None, source: str = "<code>", notes: list[str] | None = None) -> None:
+    def __init__(self, checks: list, policy: Policy | None = None, source: str = "<code>", notes: list[str] | None = None,
+                 degraded: list[Degraded] | None = None) -> None:
         self.checks = list(checks)
         self.policy = policy or Policy()
         self.source = source
-        self.notes = list(notes or [])  # e.g. "classifier skipped: no trained model"
+        self.degraded = list(degraded or [])
+        self.notes = list(notes or []) + [d.line() for d in self.degraded]  # one line per check not loaded
         self.normaliser = default_normaliser()
         self._plan_key: tuple = ()
         self._plan: tuple = ((), (), ())
 
     def _current_plan(self) -> tuple[tuple[str, ...], tuple, tuple]:
-        """Names, the distinct normalisers, and (check, has ``find_in``, normaliser index or -1)
-        per check — worked out once per list of checks rather than per message (the
+        """Names, the distinct normalisers, and (check, has ``find_in``, normaliser index or -1,
+        its ``scores_in`` or None) per check — worked out once per list of checks rather than per message (the
         ``hasattr`` scans and the names tuple were ~6 % of a message's time in a py-spy
         profile). ``checks`` may still be changed in place (the CLI inserts a lexicon): the
         snapshot comparison notices."""
@@ -72,7 +121,7 @@ class Pipeline:
                     idx = by_options.setdefault(norm.options, len(norms))
                     if idx == len(norms):
                         norms.append(norm)
-                steps.append((c, hasattr(c, "find_in"), idx))
+                steps.append((c, hasattr(c, "find_in"), idx, getattr(c, "scores_in", None)))
             self._plan = (tuple(c.name for c in key), tuple(norms), tuple(steps))
             self._plan_key = key
         return self._plan
@@ -95,22 +144,28 @@ class Pipeline:
         ns = [norm.normalise(text) for norm in norms]
         findings: list[Finding] = []
         errors: list[str] = []
-        for check, fast, idx in plan:
+        scores: dict[str, float] | None = None
+        for check, fast, idx, scores_in in plan:
             n = ns[idx] if idx >= 0 else None
             # Checks with ``find_in`` return bare findings: a per-check Verdict and two clock
             # reads cost a few µs of a ~50 µs budget per message.
             if fast:
                 try:
                     findings += check.find_in(text, n)
+                    if scores_in is not None:
+                        # A scoring check keeps its last scores (same ``n``): no second pass.
+                        scores = _merge_max(scores, scores_in(text, n))
                 except Exception as exc:  # a broken check must not take the guard down
                     errors.append(f"{check.name}: {type(exc).__name__}: {exc}")
                 continue
             v = self.run_one(check, text, n)
             findings += v.findings
             errors += v.errors
+            if v.model_scores:
+                scores = _merge_max(scores, v.model_scores)
         if len(findings) > 1:
             findings.sort(key=_BY_SPAN)
-        return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors)
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:
         """``text`` with every finding whose action is ``mask`` masked."""
@@ -130,6 +185,17 @@ class Pipeline:
                 check.reload()
 
 
+def _merge_max(into: dict[str, float] | None, new: dict[str, float] | None) -> dict[str, float] | None:
+    if not new:
+        return into
+    if into is None:
+        return dict(new)
+    for k, v in new.items():
+        if v > into.get(k, -1.0):
+            into[k] = v
+    return into
+
+
 def _factory(kind: str):
     target = CHECK_TYPES.get(kind)
     if target is None:
@@ -142,7 +208,9 @@ def default_config_path() -> Path:
     return Path(str(resources.files("fenghuo.checks").joinpath("default.yaml")))
 
 
-def build_pipeline(raw: dict, base_dir: Path, source: str) -> Pipeline:
+def build_pipeline(raw: dict, base_dir: Path, source: str, strict: bool = True) -> Pipeline:
+    """``strict``: a check that cannot be built and is not ``optional`` raises ConfigError;
+    otherwise every such check is left out and listed in ``Pipeline.degraded``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level / 顶层应为映射")
     unknown = set(raw) - {"checks", "categories"}
@@ -152,7 +220,7 @@ def build_pipeline(raw: dict, base_dir: Path, source: str) -> Pipeline:
         policy = Policy.from_config(raw.get("categories"), f"{source}: categories")
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    checks, notes = [], []
+    checks, degraded = [], []
     specs = raw.get("checks") or []
     if not isinstance(specs, list):
         raise ConfigError(f"{source}: 'checks' must be a list / checks 应为列表")
@@ -165,20 +233,21 @@ def build_pipeline(raw: dict, base_dir: Path, source: str) -> Pipeline:
         optional = bool(spec.pop("optional", False))
         try:
             check = _factory(kind)(spec, policy, base_dir)
-        except ConfigError:
+        except ConfigError:  # an unknown type is a mistake in the file, never "degraded"
             raise
-        except (ValueError, OSError) as exc:
-            if optional:
-                notes.append(f"{kind} skipped / 已跳过: {exc}")
+        except (ValueError, OSError, ImportError) as exc:
+            if optional or not strict:
+                degraded.append(Degraded(kind, str(spec.get("name", kind)), load_reason(exc), optional))
                 continue
-            raise ConfigError(f"{where} ({kind}): {exc}") from None
+            raise ConfigError(f"{where} ({kind}): {load_reason(exc)}") from None
         if check is not None:
             checks.append(check)
-    return Pipeline(checks, policy, source, notes)
+    return Pipeline(checks, policy, source, degraded=degraded)
 
 
-def load_pipeline(path: str | Path | None = None) -> Pipeline:
-    """Build the pipeline from a YAML file; None → ``$FENGHUO_CHECKS_CONFIG`` or the default."""
+def load_pipeline(path: str | Path | None = None, strict: bool = True) -> Pipeline:
+    """Build the pipeline from a YAML file; None → ``$FENGHUO_CHECKS_CONFIG`` or the default.
+    ``strict=False``: build what can be built and list the rest in ``Pipeline.degraded``."""
     if path is None:
         path = os.environ.get(ENV_CONFIG) or default_config_path()
     path = Path(path)
@@ -190,4 +259,4 @@ def load_pipeline(path: str | Path | None = None) -> Pipeline:
         raise ConfigError(f"{path}: not UTF-8 / 配置文件不是 UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc} / YAML 格式错误") from None
-    return build_pipeline(raw or {}, path.parent, str(path))
+    return build_pipeline(raw or {}, path.parent, str(path), strict)

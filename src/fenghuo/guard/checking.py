@@ -24,14 +24,34 @@ log = logging.getLogger(__name__)
 MASK_CHAR = "*"
 
 
-def load_default_checks(path: str | None = None):  # noqa: ANN201 - a Pipeline, or None
-    """The configured pipeline, or None (with a warning) when the checks are unavailable."""
+class DegradedChecks(ValueError):
+    """The configured checks did not all load, and running without them was not allowed."""
+
+
+def load_default_checks(path: str | None = None, allow_degraded: bool = False):  # noqa: ANN201 - a Pipeline, or None
+    """The configured pipeline, or None (with a warning) when the checks package is missing.
+
+    A configured check that cannot be loaded (a missing classifier model, an unreadable
+    lexicon) refuses the start with :class:`DegradedChecks` naming each one, unless
+    ``allow_degraded`` — the gateway's ``--allow-degraded-checks``, the SDK's
+    ``allow_degraded_checks=True`` — in which case each is logged as a warning and the guard
+    runs with the checks that did load (issue 12 item 1: no silent start without them).
+    """
     try:
         from fenghuo.checks.pipeline import load_pipeline
     except ImportError:
         log.warning("fenghuo.checks.pipeline not available: guard runs without content checks / 内容检查不可用")
         return None
-    return load_pipeline(path)
+    pipe = load_pipeline(path, strict=False)
+    lines = [d.line() for d in pipe.degraded]
+    if lines and not allow_degraded:
+        raise DegradedChecks(
+            "content checks not all loaded; refusing to start (use --allow-degraded-checks, or "
+            "allow_degraded_checks=True in the SDK, to run without them) / 内容检查未全部加载，拒绝启动: " + "; ".join(lines)
+        )
+    for line in lines:
+        log.warning("running with degraded checks / 检查降级运行: %s", line)
+    return pipe
 
 
 def message_text(messages: list[Any]) -> str:

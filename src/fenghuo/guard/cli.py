@@ -54,6 +54,9 @@ def register(root: click.Group) -> None:
                   help="启动引导状态文件（有联系时自动更新）/ bootstrap state file (rewritten on every change)")
     @click.option("--spool", type=click.Path(file_okay=False, path_type=Path), help="遥测落盘目录 / telemetry spool directory")
     @click.option("--checks", "checks_path", help="检查流水线 YAML，或 none / check pipeline YAML, or 'none'")
+    @click.option("--allow-degraded-checks", is_flag=True,
+                  help="配置的检查未能加载时仍然启动（逐条警告）/ start even when a configured check cannot load "
+                       "(each is logged as a warning); without it the gateway refuses to start")
     @click.option("--label-text", default=None, help="显式标识文字 / explicit label text")
     @click.option("--label-position", type=click.Choice(["start", "end"]), default="end", show_default=True)
     @click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入）/ no explicit label (metadata still written)")
@@ -73,7 +76,7 @@ def register(root: click.Group) -> None:
     @click.pass_context
     def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
                 bus: str | None, host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
-                spool: Path | None, checks_path: str | None, label_text: str | None, label_position: str, no_label: bool,
+                spool: Path | None, checks_path: str | None, allow_degraded_checks: bool, label_text: str | None, label_position: str, no_label: bool,
                 safe_answer: str | None, timeout: float, stream_window: int, hold_whole_answer: bool, no_stream_usage: bool,
                 workers: int, upstream_key: str | None) -> None:
         """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
@@ -84,14 +87,23 @@ def register(root: click.Group) -> None:
         import uvicorn
 
         from fenghuo.guard.checking import load_default_checks
-        from fenghuo.guard.core import DEFAULT, SAFE_ANSWER
+        from fenghuo.guard.core import SAFE_ANSWER
         from fenghuo.guard.labels import DEFAULT_TEXT, LabelConfig
 
         obj = ctx.obj or {}
         token = obj.get("token")
         if control and not token:
             raise click.UsageError("--control 需要 --token / --control needs --token (fenghuo token create --role system)")
-        checks = None if checks_path == "none" else (load_default_checks(checks_path) if checks_path else DEFAULT)
+        # Loaded here, before anything starts: a configured check that cannot load refuses the
+        # start with one line per check (issue 12 item 1) unless --allow-degraded-checks.
+        checks = None
+        if checks_path != "none":
+            try:
+                checks = load_default_checks(checks_path or None, allow_degraded=allow_degraded_checks)
+            except ValueError as exc:  # DegradedChecks, ConfigError
+                raise click.ClickException(str(exc)) from None
+            for line in getattr(checks, "notes", ()):
+                click.echo(f"检查降级 / checks degraded: {line}", err=True)
         labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position)
 
         def make(worker: int | None):  # noqa: ANN202 - the gateway of one process (a worker: its own instance and spool)

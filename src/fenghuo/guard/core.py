@@ -104,7 +104,8 @@ class Guard:
                  label_key=None, lease: float | None = None, failsafe: str | None = None,  # noqa: ANN001
                  state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | bool | None = None,
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
-                 kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False) -> None:
+                 kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False,
+                 allow_degraded_checks: bool = False) -> None:
         if failsafe not in (None, "open", "closed"):
             raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
         self.service, self.control, self.kind = service, control, kind
@@ -115,7 +116,8 @@ class Guard:
         if boot:
             self.cache.bootstrap(boot)
         self.has_backup = bool(self.info.backup_model) if has_backup is None else has_backup
-        self.checks = load_default_checks() if checks is DEFAULT else checks
+        # A configured check that cannot load refuses the start unless allowed (DegradedChecks).
+        self.checks = load_default_checks(allow_degraded=allow_degraded_checks) if checks is DEFAULT else checks
         self.safe_answer = safe_answer
         # Events carry categories, not text; capture_text=True (or a character limit) adds the
         # checked (masked) input and output text to their attributes, cut to the limit.
