@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fenghuo.checks import variants
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.lexicon_file import (
     DEFAULT_TAG_CODES,
@@ -70,10 +71,14 @@ class _Compiled:
     templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
     allow_ids: frozenset = frozenset()  # pattern ids of allow-list words
     spaced: dict = field(default_factory=dict)  # pattern id -> token lengths of ASCII words written with spaces
+    homophones: object = None  # variants.Homophones, or None when that layer is off
+    length_arr: np.ndarray | None = None  # ``lengths`` as an array
+    listed: int = 0  # words from the files and config, without allow words and variants
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
         object.__setattr__(self, "bflags_list", self.bflags.tolist())
+        object.__setattr__(self, "length_arr", np.array(self.lengths, dtype=np.int64))
         object.__setattr__(self, "allow_ids", frozenset(np.flatnonzero(self.is_allow).tolist()))
         t = self.templates
         by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
@@ -131,12 +136,17 @@ class LexiconCheck(BackgroundReload):
         normaliser: Normaliser | None = None,
         cache_dir: Path | None = None,
         name: str = "lexicon",
+        evasions: tuple[str, ...] | list[str] | None = variants.LAYERS,
     ) -> None:
         self.name = name
         self.files = [Path(f) for f in files or []]
         self.allow_files = [Path(f) for f in allow_files or []]
         self.inline_words = dict(words or {})
         self.inline_allow = list(allow or [])
+        unknown = set(evasions or ()) - set(variants.LAYERS)
+        if unknown:
+            raise ValueError(f"lexicon evasions: unknown layer(s) {', '.join(sorted(unknown))}; known: {', '.join(variants.LAYERS)} / 未知变体层")
+        self.evasions = tuple(evasions or ())
         self.policy = policy or Policy()
         self.tag_codes = DEFAULT_TAG_CODES if tag_codes is None else tag_codes
         self.engine_name = engine
@@ -192,8 +202,31 @@ class LexiconCheck(BackgroundReload):
         words = list(by_word)
         if not words:
             raise LexiconError("lexicon check has no words / 词表为空")
-        engine = make_engine(words, self.engine_name, self.cache_dir)
         cats = [() if w in allow_keys else tuple(by_word[w]) for w in words]
+        rules = {c: self.policy.rule(c) for cs in cats for c in cs}
+        acts = [tuple(actions.get(w, rules[c].action) for c in cs) for w, cs in zip(words, cats)]
+        names = [f"lexicon:{w}" for w in words]
+        listed = sum(1 for c in cats if c)
+        # Evasion variants (pinyin, split characters) are more words of the same matcher, with
+        # the listed word's categories and action; homophones get a matcher of their own.
+        blockers = [i for i, a in enumerate(acts) if Action.BLOCK in a and variants.eligible(words[i])] if self.evasions else []
+        extra, spaced_extra = variants.extend(words, blockers, self.evasions, self.normaliser.normalise_text)
+        for v, i, kind in extra:
+            words.append(v)
+            cats.append(cats[i])
+            acts.append(acts[i])
+            names.append(f"lexicon:{words[i]}~{kind}")
+        engine = make_engine(words, self.engine_name, self.cache_dir)
+        homo = None
+        if "homophone" in self.evasions:
+            homo = variants.Homophones.build(words, blockers, self.engine_name, self.cache_dir, base=len(words))
+        # Homophone hits use ids past the matcher's own, one per canonical form, each with its
+        # listed word's categories (see ``variants.Homophones``).
+        for i in homo.owners if homo else ():
+            words.append(words[i])
+            cats.append(cats[i])
+            acts.append(acts[i])
+            names.append(f"lexicon:{words[i]}~homophone")
         bflags = np.array([_boundary_flags(w) for w in words], dtype=np.int64)
         ascii_word = (bflags & B_ASCII).astype(bool)
         is_allow = np.array([not c for c in cats], dtype=bool)
@@ -202,20 +235,21 @@ class LexiconCheck(BackgroundReload):
             # first request with a short hit (which waits for it if it comes sooner).
             threading.Thread(target=segmenter, name="jieba-init", daemon=True).start()
         # Everything a finding needs except its span, worked out once per word rather than per hit.
-        rules = {c: self.policy.rule(c) for cs in cats for c in cs}
-        templates = [(c, f"lexicon:{w}", actions.get(w, rules[c].action), rules[c].risk) for w, cs in zip(words, cats) for c in cs]
+        templates = [(c, nm, a, rules[c].risk) for nm, cs, acs in zip(names, cats, acts) for c, a in zip(cs, acs)]
         tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
         tmpl_off = np.cumsum(tmpl_n) - tmpl_n
         # Multi-word ASCII entries (``domestic violence``): the text may space them as written.
-        pid_of = {w: i for i, w in enumerate(words)}
-        spaced: dict[int, set] = {}
+        pid_of: dict[str, int] = {}
+        for i, w in enumerate(words):
+            pid_of.setdefault(w, i)
+        spaced: dict[int, set] = {pid_of[v]: {shape} for v, shape in spaced_extra.items()}
         for key, word in zip(keys, [e.word for e in entries] + allow):
             toks = word.split()
             if len(toks) > 1 and key in pid_of and ascii_word[pid_of[key]]:
                 spaced.setdefault(pid_of[key], set()).add(tuple(map(len, toks)))
         return _Compiled(
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
-            engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()},
+            engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
         )
 
     def reload(self) -> None:
@@ -251,7 +285,7 @@ class LexiconCheck(BackgroundReload):
         return self._state.engine.name
 
     def __len__(self) -> int:
-        return sum(1 for c in self._state.categories if c)
+        return self._state.listed
 
     def stats(self) -> Stats:
         return lexicon_stats(self._state.entries, self.policy.risk_map(), self.normaliser.normalise_text)
@@ -273,12 +307,23 @@ class LexiconCheck(BackgroundReload):
         raw = st.engine.scan_raw(n.codes)
         # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
         # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
+        if st.homophones is not None:
+            extra = st.homophones.find(n)
+            if extra:
+                raw = raw + extra  # pattern ids of the main matcher: resolved like its hits
         if not raw:
             return []
         if len(raw) <= 2 * FEW:
             return resolve_few(st, text, n, raw)
-        return resolve_many(st, text, n, st.engine.hits(raw))
+        return resolve_many(st, text, n, _hits(st, raw))
 
     def findings(self, text: str, n: Normalised | None, hits: Hits, base: int = 0, origin=None, tbase: int = 0) -> list[Finding]:
         """Resolve ``engine.find``'s arrays into findings (see ``resolve.resolve_many``)."""
         return resolve_many(self._state, text, n, hits, base, origin, tbase)
+
+
+def _hits(st: _Compiled, flat: list[int]) -> Hits:
+    """A flat ``[pid, end, …]`` list as arrays; ``st.lengths`` also covers homophone ids."""
+    a = np.array(flat, dtype=np.int64)
+    pid, end = a[0::2], a[1::2]
+    return pid, end - st.length_arr[pid], end
