@@ -87,6 +87,8 @@ def load_reason(exc: BaseException) -> str:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror.lower()}{where}"
     text = str(exc).strip().splitlines()
+    if not isinstance(exc, (ValueError, OSError)):  # a bug rather than bad input: name its type
+        return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
     return text[0] if text else type(exc).__name__
 
 
@@ -235,7 +237,7 @@ def build_pipeline(raw: dict, base_dir: Path, source: str, strict: bool = True) 
             check = _factory(kind)(spec, policy, base_dir)
         except ConfigError:  # an unknown type is a mistake in the file, never "degraded"
             raise
-        except (ValueError, OSError, ImportError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a check that fails to build, for whatever reason, is not loaded
             if optional or not strict:
                 degraded.append(Degraded(kind, str(spec.get("name", kind)), load_reason(exc), optional))
                 continue
