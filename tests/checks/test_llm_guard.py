@@ -1,4 +1,6 @@
-"""The LLM guard adapter against a real local HTTP server answering like the guard models."""
+"""The LLM guard adapter against a real local HTTP server answering like the guard models, and
+misbehaving ones (slow, trickling, stalled, HTTP errors) for the deadline and the fail policies.
+Recorded answers in all three styles: test_llm_guard_recorded.py."""
 
 import json
 import threading
@@ -8,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fenghuo.checks.base import Action
-from fenghuo.checks.llm_guard import LLMGuardCheck, parse_verdict
+from fenghuo.checks.llm_guard import LLMGuardCheck
+from fenghuo.checks.llm_guard_prompts import packaged_rules
+from fenghuo.checks.llm_guard_verdict import parse
 
 ANSWERS = {
     "qwen-unsafe": "Safety: Unsafe\nCategories: Violent, Politically Sensitive Topics",
@@ -20,6 +24,7 @@ ANSWERS = {
     "llama-s9": "unsafe\nS9",
     "llama-bare": "unsafe",
     "qwen-pii": "Safety: Unsafe\nCategories: PII",
+    "llama-s5": "unsafe\nS5",
 }
 
 
@@ -89,9 +94,9 @@ def test_safe_and_controversial(server):
 
 def test_llama_guard_codes(server):
     url, _ = server
-    v = LLMGuardCheck(url, "llama-unsafe", fmt="llamaguard").scan("x")
+    v = LLMGuardCheck(url, "llama-unsafe", style="llamaguard").scan("x")
     assert [f.category for f in v.findings] == ["crime", "discrimination"]
-    assert LLMGuardCheck(url, "llama-safe", fmt="llamaguard").scan("x").findings == []
+    assert LLMGuardCheck(url, "llama-safe", style="llamaguard").scan("x").findings == []
 
 
 @pytest.mark.parametrize("policy, expect", [("pass", None), ("flag", Action.FLAG), ("block", Action.BLOCK)])
@@ -114,31 +119,39 @@ def test_http_error_unparseable_and_unreachable(server):
 
 
 def test_parse_and_config_errors():
-    assert parse_verdict("Safety: Unsafe\nCategories: PII\nRefusal: No", "qwen3guard") == ("unsafe", ["pii"])
+    v = parse("Safety: Unsafe\nCategories: PII\nRefusal: No", "qwen3guard", packaged_rules(), "native")
+    assert (v.label, v.categories) == ("unsafe", [("privacy", "A4f")])
     with pytest.raises(ValueError):
         LLMGuardCheck("http://x", "m", on_error="ignore")
     with pytest.raises(ValueError):
-        LLMGuardCheck("http://x", "m", fmt="other")
+        LLMGuardCheck("http://x", "m", style="other")
 
 
 def test_unsafe_categories_without_a_rule_take_the_unsafe_action(server):
+    from fenghuo.checks.policy import Policy
+
     url, _ = server
-    s9 = LLMGuardCheck(url, "llama-s9", fmt="llamaguard").scan("x").findings
-    bare = LLMGuardCheck(url, "llama-bare", fmt="llamaguard").scan("x").findings
-    assert [(f.category, f.action, f.risk) for f in s9] == [("weapons", Action.BLOCK, "A1h")]
+    s9 = LLMGuardCheck(url, "llama-s9", style="llamaguard").scan("x").findings
+    bare = LLMGuardCheck(url, "llama-bare", style="llamaguard").scan("x").findings
+    assert [(f.category, f.action, f.risk) for f in s9] == [("crime", Action.BLOCK, "A1h")]  # S9 weapons
     assert [(f.category, f.action) for f in bare] == [("unsafe", Action.BLOCK)]
     pii = LLMGuardCheck(url, "qwen-pii").scan("我的身份证号是……").findings
-    assert [(f.category, f.action, f.risk) for f in pii] == [("pii", Action.BLOCK, "A4f")]  # not a whole-text mask
+    assert [(f.category, f.action, f.risk) for f in pii] == [("privacy", Action.BLOCK, "A4f")]
+    masked = Policy.from_config({"privacy": {"action": "mask"}})  # a verdict on the whole text: nothing to mask
+    assert [f.action for f in LLMGuardCheck(url, "qwen-pii", policy=masked).scan("x").findings] == [Action.BLOCK]
 
 
 def test_configured_actions_win_and_unsafe_sets_the_default(server):
     from fenghuo.checks.policy import Policy
 
     url, _ = server
-    policy = Policy.from_config({"weapons": {"action": "flag"}, "unsafe": {"action": "flag"}, "crime": {"action": "block"}})
-    assert [f.action for f in LLMGuardCheck(url, "llama-s9", fmt="llamaguard", policy=policy).scan("x").findings] == [Action.FLAG]
-    v = LLMGuardCheck(url, "llama-unsafe", fmt="llamaguard", policy=policy).scan("x")
-    assert [(f.category, f.action) for f in v.findings] == [("crime", Action.BLOCK), ("discrimination", Action.FLAG)]
+    policy = Policy.from_config({"crime": {"action": "flag"}, "unsafe": {"action": "flag"}, "discrimination": {"action": "block"}})
+    assert [f.action for f in LLMGuardCheck(url, "llama-s9", style="llamaguard", policy=policy).scan("x").findings] == [Action.FLAG]
+    v = LLMGuardCheck(url, "llama-unsafe", style="llamaguard", policy=policy).scan("x")
+    assert [(f.category, f.action) for f in v.findings] == [("crime", Action.FLAG), ("discrimination", Action.BLOCK)]
+    # A category with no policy entry takes the action configured for "unsafe" (here flag).
+    v = LLMGuardCheck(url, "llama-s5", style="llamaguard", policy=policy).scan("x")
+    assert [(f.category, f.action, f.risk) for f in v.findings] == [("personal_rights", Action.FLAG, "A4c")]
 
 
 def test_timeout_is_a_total_deadline_against_a_trickling_server(server):
@@ -160,13 +173,13 @@ def test_yaml_config_builds_the_guard_inside_a_pipeline(server, tmp_path, monkey
     cfg = write(tmp_path / "c.yaml", (
         "checks:\n  - {type: pii}\n"
         f"  - {{type: llm_guard, url: '{url}', model: llama-s9, format: llamaguard, timeout: 0.7, on_error: block, api_key_env: GUARD_KEY}}\n"
-        "categories:\n  weapons: {action: flag, risk: A1h}\n"
+        "categories:\n  crime: {action: flag, risk: A1h}\n"
     ))
     p = load_pipeline(cfg)
     guard = p.checks[1]
     assert (guard.timeout, guard.on_error) == (0.7, "block")
     v = p.scan("电话13800138000")
-    assert [(f.category, f.action.value) for f in v.findings] == [("weapons", "flag"), ("pii.mobile", "mask")]
+    assert [(f.category, f.action.value) for f in v.findings] == [("crime", "flag"), ("pii.mobile", "mask")]
     assert srv.last_auth == "Bearer sekrit"
     slow = write(tmp_path / "s.yaml", f"checks:\n  - {{type: llm_guard, url: '{url}', model: slow, timeout: 0.2, on_error: block}}\n")
     v = load_pipeline(slow).scan("x")
