@@ -1,6 +1,11 @@
 """Content checks: lexicon throughput (with and without normalisation) against pyahocorasick in
-the same run, the whole pipeline per 1 KB message, the classifier on COLD dev, PII on a
-generated set. Needs the shared data (lexicon, COLD)."""
+the same run, the shipped pipeline per 1 KB message, each check's F1 and harmless
+false-positive rate beside its cost on the shared dev data (``checks_quality``), PII on a
+generated set. Needs the shared data (lexicon, COLD, banks, JADE v3).
+
+The classifier is no longer trained here: the package ships it (``make models`` builds it and
+records its dev figures in ``checks/shipped/manifest.json``); its quality is measured below
+like every other check's."""
 
 from __future__ import annotations
 
@@ -127,39 +132,13 @@ def lexicon_section(quick: bool, lexicon, words: list[str]) -> list[str]:
     return out
 
 
-def classifier_section(quick: bool) -> tuple[list[str], object]:
-    from fenghuo.checks.classifier.model import Model
-    from fenghuo.checks.classifier.train import evaluate, read_labelled, train
-
-    cold = shared_data_dir() / "classifier" / "cold"
-    t0 = time.perf_counter()
-    texts, labels = read_labelled(cold / "train.csv", limit=5000 if quick else None)
-    model = train(texts, labels)
-    t_train = time.perf_counter() - t0
-    dev_t, dev_y = read_labelled(cold / "dev.csv")
-    m = evaluate(model, dev_t, dev_y)
-    path = Path(tempfile.mkdtemp()) / "m.npz"
-    model.save(path)
-    t_load = _best(lambda: Model.load(path), 5)
-    out = [
-        "### Classifier on COLD dev\n",
-        f"NB-weighted logistic regression over hashed character 1–3-grams of normalised text, trained on "
-        f"{len(texts):,} COLD train rows in {t_train:.1f} s; model loads in {t_load * 1000:.0f} ms.\n",
-        "| split | n | accuracy | precision | recall | F1 |",
-        "|---|---|---|---|---|---|",
-        f"| COLD dev | {m['n']:,} | {m['accuracy']:.4f} | {m['precision']:.4f} | {m['recall']:.4f} | {m['f1']:.4f} |",
-        "",
-    ]
-    return out, path
-
-
-def pipeline_section(quick: bool, lexicon, model_path, words: list[str]) -> list[str]:
+def pipeline_section(quick: bool, words: list[str]) -> list[str]:
+    """The shipped default pipeline (``load_pipeline()``: what ``fenghuo scan``, the gateway and
+    the SDK run with no configuration) per 1 KB message, each check alone beside it."""
     import ahocorasick
-    from fenghuo.checks.classifier.check import ClassifierCheck
-    from fenghuo.checks.pii import PIICheck
-    from fenghuo.checks.pipeline import Pipeline
+    from fenghuo.checks.pipeline import Pipeline, load_pipeline
 
-    pipe = Pipeline([lexicon, PIICheck(), ClassifierCheck(model_path)])
+    pipe = load_pipeline()
     text = "".join(_cold("dev"))
     msgs, i = [], 0
     n = 1000 if quick else 5000
@@ -178,7 +157,7 @@ def pipeline_section(quick: bool, lexicon, model_path, words: list[str]) -> list
         ac.add_word(w, i)
     ac.make_automaton()
     load_before = _load()
-    parts = {"pipeline": [], "normalise": [], "lexicon": [], "pii": [], "classifier": [], "pyahocorasick (load gauge)": []}
+    parts: dict[str, list[float]] = {"pipeline": []}
     c0 = time.process_time()
     for m in msgs:
         m = _fresh(m)
@@ -191,17 +170,20 @@ def pipeline_section(quick: bool, lexicon, model_path, words: list[str]) -> list
     for m in msgs:
         len(list(ac.iter(_fresh(m))))
     cpu_gauge = (time.process_time() - c0) / len(msgs) * 1e6
-    for check, key in ((pipe.normaliser.normalise, "normalise"), (lexicon, "lexicon"), (pipe.checks[1], "pii"), (pipe.checks[2], "classifier"), (gauge, "pyahocorasick (load gauge)")):
-        scan = getattr(check, "scan", check)
+    alone = [("normalise", pipe.normaliser.normalise)] + [(f"{c.name} alone", Pipeline([c], pipe.policy).scan) for c in pipe.checks]
+    for key, scan in alone + [("pyahocorasick (load gauge)", gauge)]:
+        parts[key] = []
+        for m in msgs[:100]:
+            scan(m)
         for m in msgs:
             m = _fresh(m)
             t0 = time.perf_counter()
             scan(m)
             parts[key].append(time.perf_counter() - t0)
     out = [
-        f"### Pipeline per 1 KB message\n\n{len(msgs):,} messages of ≤ 1,024 UTF-8 bytes cut from COLD dev; "
-        f"lexicon (shared, normalised) + PII + classifier, one core, wall-clock per message. Load average {load_before} "
-        f"before, {_load()} after. Target (idle core): p50 < 50 µs, p99 < 200 µs.\n",
+        f"### Pipeline per 1 KB message\n\n{len(msgs):,} messages of ≤ 1,024 UTF-8 bytes cut from COLD dev; the shipped "
+        f"default pipeline ({', '.join(pipe.names)}; no configuration, no shared data), one core, wall-clock per message. "
+        f"Load average {load_before} before, {_load()} after. Target (idle core): p50 < 100 µs, p99 < 400 µs.\n",
         "| what | p50 µs | p90 µs | p99 µs |",
         "|---|---|---|---|",
     ]
@@ -212,20 +194,20 @@ def pipeline_section(quick: bool, lexicon, model_path, words: list[str]) -> list
     idle_gauge = mean_bytes / 9.0  # µs per message at the anchor's idle 9 MB/s
     factor = max(pct["pyahocorasick (load gauge)"][0] / idle_gauge, 1.0)
     p50, _, p99 = pct["pipeline"] / factor
+    raw50, _, raw99 = pct["pipeline"]
     out.append(
         f"\nLoad gauge: pyahocorasick p50 {pct['pyahocorasick (load gauge)'][0]:.0f} µs per message against ≈ {idle_gauge:.0f} µs "
-        f"on an idle core (9 MB/s, anchor measurements), so this run was ≈ {factor:.1f}× slow. Pipeline scaled to an idle "
-        f"core: p50 ≈ {p50:.0f} µs, p99 ≈ {p99:.0f} µs — target {'met' if p50 < 50 and p99 < 200 else 'NOT met'} "
-        f"(p50 < 50, p99 < 200 µs). Scaling p99 by the p50 factor is rough: tails on a shared machine are mostly other "
-        f"processes' scheduling. Process CPU time per message (mean, which leaves out time other processes held the core): "
-        f"pipeline {cpu_pipe:.0f} µs, gauge {cpu_gauge:.0f} µs, so ≈ {cpu_pipe / max(cpu_gauge / idle_gauge, 1.0):.0f} µs "
-        f"scaled the same way."
+        f"on an idle core (9 MB/s, anchor measurements), so this run was ≈ {factor:.1f}× slow. Pipeline as measured: "
+        f"p50 {raw50:.0f} µs, p99 {raw99:.0f} µs ({'met' if raw50 < 100 and raw99 < 400 else 'NOT met'} as measured); scaled "
+        f"to an idle core: p50 ≈ {p50:.0f} µs, p99 ≈ {p99:.0f} µs — target {'met' if p50 < 100 and p99 < 400 else 'NOT met'} "
+        f"(p50 < 100, p99 < 400 µs). Pipeline ÷ gauge at p50: {raw50 / pct['pyahocorasick (load gauge)'][0]:.1f}× (the ratio "
+        f"against the named baseline, which carries over between machines). Scaling p99 by the p50 factor is rough: tails on "
+        f"a shared machine are mostly other processes' scheduling. Process CPU time per message (mean): pipeline "
+        f"{cpu_pipe:.0f} µs, gauge {cpu_gauge:.0f} µs."
     )
     out.append(
-        "\n(Each row timed separately on the same messages. The pipeline normalises once and hands the result to "
-        "lexicon and classifier; the lexicon and classifier rows are their stand-alone `scan`, each including its own "
-        "normalisation, so the rows do not add up. Stages timed alone run with warm caches; in the pipeline the "
-        "hyperscan database (≈ 6 MB), the classifier weights (1 MB since format 2) and the normalisation table (4.4 MB, sparsely touched) evict each other.)\n"
+        "\n(Each row timed separately on the same messages. The pipeline normalises once per distinct normaliser and "
+        "hands the result to the checks built with it; a check alone normalises for itself, so the rows do not add up.)\n"
     )
     return out
 
@@ -260,10 +242,11 @@ def run(quick: bool) -> str:
         allow_files=[lx / "sensitive_word_allow.txt"],
         cache_dir=Path(tempfile.mkdtemp()),
     )
+    from bench.checks_quality import quality_section
+
     out = ["## Content checks (`fenghuo.checks`)\n"]
     out += lexicon_section(quick, lexicon, words)
-    cls, model_path = classifier_section(quick)
-    out += cls
-    out += pipeline_section(quick, lexicon, model_path, words)
+    out += pipeline_section(quick, words)
+    out += quality_section(quick)
     out += pii_section(quick)
     return "\n".join(out)
