@@ -157,14 +157,19 @@ def pipeline_section(quick: bool, words: list[str]) -> list[str]:
         ac.add_word(w, i)
     ac.make_automaton()
     load_before = _load()
+    for m in msgs:  # warm: lazily loaded parts (jieba's dictionary, on a background thread) are in
+        pipe.scan(m)
     parts: dict[str, list[float]] = {"pipeline": []}
+    cpu_each: list[float] = []
     c0 = time.process_time()
     for m in msgs:
         m = _fresh(m)
-        t0 = time.perf_counter()
+        t0, u0 = time.perf_counter(), time.thread_time()
         pipe.scan(m)
         parts["pipeline"].append(time.perf_counter() - t0)
+        cpu_each.append(time.thread_time() - u0)
     cpu_pipe = (time.process_time() - c0) / len(msgs) * 1e6
+    cpu50, cpu99 = np.percentile(np.array(cpu_each) * 1e6, [50, 99])
     gauge = lambda m: len(list(ac.iter(m)))  # noqa: E731
     c0 = time.process_time()
     for m in msgs:
@@ -202,7 +207,9 @@ def pipeline_section(quick: bool, words: list[str]) -> list[str]:
         f"to an idle core: p50 ≈ {p50:.0f} µs, p99 ≈ {p99:.0f} µs — target {'met' if p50 < 100 and p99 < 400 else 'NOT met'} "
         f"(p50 < 100, p99 < 400 µs). Pipeline ÷ gauge at p50: {raw50 / pct['pyahocorasick (load gauge)'][0]:.1f}× (the ratio "
         f"against the named baseline, which carries over between machines). Scaling p99 by the p50 factor is rough: tails on "
-        f"a shared machine are mostly other processes' scheduling. Process CPU time per message (mean): pipeline "
+        f"a shared machine are mostly other processes' scheduling. CPU time of the scanning thread per message (which "
+        f"leaves out the time other processes held the core): p50 {cpu50:.0f} µs, p99 {cpu99:.0f} µs — target "
+        f"{'met' if cpu50 < 100 and cpu99 < 400 else 'NOT met'} on CPU time. Process CPU time per message (mean): pipeline "
         f"{cpu_pipe:.0f} µs, gauge {cpu_gauge:.0f} µs."
     )
     out.append(

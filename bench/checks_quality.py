@@ -61,14 +61,16 @@ def _messages(n: int) -> list[str]:
 
 
 def _cost(pipe, msgs: list[str]) -> tuple[float, float]:
-    for m in msgs[:100]:
+    """p50 and p99 CPU µs of the scanning thread per message: on this shared 2-core machine the
+    wall-clock tail is other people's processes (the pipeline section shows both)."""
+    for m in msgs:
         pipe.scan(m)
     ts = []
     for m in msgs:
         m = (m + "\x00")[:-1]  # a fresh str, as after json.loads
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         pipe.scan(m)
-        ts.append(time.perf_counter() - t0)
+        ts.append(time.thread_time() - t0)
     p50, p99 = np.percentile(np.array(ts) * 1e6, [50, 99])
     return float(p50), float(p99)
 
@@ -105,9 +107,9 @@ def quality_section(quick: bool) -> list[str]:
         f"on the shared dev data: COLD dev ({n['cold']:,} rows, offensive vs not), CValues prompts ({n['cvalues']:,}, all harmless), "
         f"JADE v3 medium answers ({n['jade_v3']:,}: unsafe answers harmful, safe answers harmless), XSafety zh prompts "
         f"({n['xsafety_refuse']:,} in the scenarios to refuse, {n['xsafety_other']:,} others; share flagged). A text is "
-        f"detected when its verdict is flag or block. FPR = false-positive rate on the harmless rows. Cost: p50/p99 µs "
-        f"per ≤ 1 KB message ({len(msgs):,} COLD dev cuts), wall clock, one core.\n",
-        "| check | COLD F1 | COLD FPR | CValues FPR | JADE v3 F1 | JADE v3 safe-answer FPR | XSafety refuse flagged | XSafety other flagged | p50 µs | p99 µs |",
+        f"detected when its verdict is flag or block. FPR = false-positive rate on the harmless rows. Cost: p50/p99 CPU µs "
+        f"of the scanning thread per ≤ 1 KB message ({len(msgs):,} COLD dev cuts), one core.\n",
+        "| check | COLD F1 | COLD FPR | CValues FPR | JADE v3 F1 | JADE v3 safe-answer FPR | XSafety refuse flagged | XSafety other flagged | p50 CPU µs | p99 CPU µs |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, res, p50, p99 in rows:
