@@ -24,9 +24,10 @@ from pathlib import Path
 import httpx
 
 from fenghuo.api.server import free_port
-from fenghuo.platform.auth import Role, create_token, local_actor
+from fenghuo.platform.roles import Role, local_actor
+from fenghuo.registry.tokens import create_token
 from fenghuo.platform.db import Database
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 
 PG = os.environ.get("FENGHUO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

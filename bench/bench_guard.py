@@ -157,9 +157,10 @@ def stop(p: subprocess.Popen) -> None:
 
 
 def setup_db(work: Path) -> tuple[str, str]:
-    from fenghuo.platform.auth import Role, create_token, local_actor
+    from fenghuo.platform.roles import Role, local_actor
+    from fenghuo.registry.tokens import create_token
     from fenghuo.platform.db import open_database
-    from fenghuo.registry import service as registry
+    from fenghuo.control import services as registry
     from fenghuo.registry.spec import parse_registration
 
     db = open_database(str(work / "bench.db"))

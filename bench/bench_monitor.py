@@ -82,9 +82,10 @@ def bench_decode(quick: bool) -> list[str]:
 
 
 def _setup(tmp: str, services: int = 3):
-    from fenghuo.platform.auth import Role, create_token, local_actor
+    from fenghuo.platform.roles import Role, local_actor
+    from fenghuo.registry.tokens import create_token
     from fenghuo.platform.db import Database
-    from fenghuo.registry import service as registry
+    from fenghuo.control import services as registry
     from fenghuo.registry.spec import parse_registration
 
     db = Database(f"{tmp}/bench.db")
@@ -108,7 +109,7 @@ def bench_inprocess(quick: bool) -> tuple[tuple[float, float], str]:
     from fenghuo.alerts.engine import AlertEngine
     from fenghuo.alerts.packs import pack_paths
     from fenghuo.monitor.ingest import Monitor
-    from fenghuo.platform.auth import local_actor
+    from fenghuo.platform.roles import local_actor
 
     with tempfile.TemporaryDirectory() as tmp:
         db, _ = _setup(tmp)

@@ -63,8 +63,9 @@ def _events(service: str, n: int, unsafe: bool = False) -> list[dict]:
 
 class Setup:
     def __init__(self, tmp: Path) -> None:
-        from fenghuo.platform.auth import Role, create_token, local_actor
-        from fenghuo.registry import service as registry
+        from fenghuo.platform.roles import Role, local_actor
+        from fenghuo.registry.tokens import create_token
+        from fenghuo.control import services as registry
         from fenghuo.registry.spec import parse_registration
         from tests.conftest import PgSchema
         from tests.scale import conftest

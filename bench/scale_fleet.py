@@ -32,7 +32,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from fenghuo.guard.telemetry import NullSink
-    from fenghuo.scale.guardwire import link_for, nats_guard
+    from fenghuo.guard.nats import link_for, nats_guard
 
     link = link_for(a.url, a.prefix)
     out_lock = threading.Lock()

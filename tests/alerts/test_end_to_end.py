@@ -17,7 +17,8 @@ from fenghuo.alerts.config import AlertsConfig
 from fenghuo.alerts.rules import parse_rules
 from fenghuo.api.server import ServerThread
 from fenghuo.evaluation.judges import ReferenceJudge
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.platform.config import Settings
 from fenghuo.platform.paths import shared_data_dir
 from tests.monitor.helpers import ADMIN

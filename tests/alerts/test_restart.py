@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from fenghuo.api.server import free_port
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.platform.db import Database
 from tests.monitor.helpers import ADMIN, call, seed
 

@@ -19,7 +19,7 @@ from tests.foundation.fixtures import ADMIN, seed
 WRITER = textwrap.dedent("""
     import itertools, sys
     from fenghuo.control import switch
-    from fenghuo.platform.auth import local_actor
+    from fenghuo.platform.roles import local_actor
     from fenghuo.platform.db import Database
     db = Database(sys.argv[1], schema=sys.argv[2] or None)
     actor = local_actor()

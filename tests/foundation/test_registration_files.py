@@ -6,7 +6,7 @@ import pytest
 
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Forbidden, Invalid
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import load_registration, parse_registration
 from tests.foundation.fixtures import ADMIN, OP_A, REG_BJ, seed
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.api.server import ServerThread
-from fenghuo.platform.auth import Role, create_token, local_actor
+from fenghuo.platform.roles import Role, local_actor
+from fenghuo.registry.tokens import create_token
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import open_database
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 from fenghuo.replay.server import BackgroundServer
 
@@ -59,7 +60,7 @@ def receiver():
 def command(server, service: str, action: str, **kw):
     import httpx
 
-    from fenghuo.platform.auth import create_token as ct
+    from fenghuo.registry.tokens import create_token as ct
 
     tok = getattr(server, "_admin_token", None)
     if tok is None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fenghuo.platform.auth import local_actor
+from fenghuo.platform.roles import local_actor
 from fenghuo.platform.db import open_database
 from fenghuo.platform.serving import free_port
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 
 from .helpers import REGISTRY

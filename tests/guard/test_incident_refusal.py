@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from fenghuo.control import switch
-from fenghuo.platform.auth import local_actor
+from fenghuo.platform.roles import local_actor
 from fenghuo.response import incidents
 from tests.response.helpers import fire
 

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from fenghuo.cli import root
 from fenghuo.guard.core import Guard
-from fenghuo.platform.auth import Role, create_token, local_actor
+from fenghuo.platform.roles import Role, local_actor
+from fenghuo.registry.tokens import create_token
 
 from .conftest import command
 from .helpers import wait_for

@@ -13,7 +13,7 @@ from fenghuo.guard import errors
 from fenghuo.guard.core import Guard
 from fenghuo.guard.sdk import InputBlocked
 from fenghuo.guard.telemetry import HttpSink
-from fenghuo.platform.auth import local_actor
+from fenghuo.platform.roles import local_actor
 from fenghuo.replay.server import BackgroundServer
 
 from .conftest import command

@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from fenghuo.api.server import ServerThread
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database
 from tests.monitor.helpers import ADMIN, seed

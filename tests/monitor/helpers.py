@@ -6,8 +6,8 @@ import itertools
 from datetime import datetime, timezone
 from typing import Any
 
-from fenghuo.platform.auth import local_actor
-from fenghuo.registry import service as registry
+from fenghuo.platform.roles import local_actor
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 
 REGISTRY = """

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.wire import decode_batch
-from fenghuo.platform.auth import local_actor
+from fenghuo.platform.roles import local_actor
 from fenghuo.scale import lease
 from fenghuo.scale.cursor import Counter
 from fenghuo.scale.runtime import make_bus

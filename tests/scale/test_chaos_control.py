@@ -14,7 +14,8 @@ import httpx
 import orjson
 
 from fenghuo.control.models import SwitchState
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.scale.connection import switch_key
 from fenghuo.scale.jsbus import group_id, publish_all
 from tests.scale.conftest import SHARED_NATS

@@ -15,7 +15,7 @@ from fenghuo.control.models import SwitchState
 from fenghuo.control.switch import state_view
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger.models import LedgerEntry
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 from fenghuo.scale.connection import NatsLink, NatsSettings, switch_key
 from fenghuo.scale.kvswitch import KvPublisher, put_state

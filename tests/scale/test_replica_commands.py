@@ -16,7 +16,8 @@ from sqlalchemy import select
 from fenghuo.control.models import Command, SwitchState
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger.models import LedgerEntry
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.scale.connection import switch_key
 from tests.scale.conftest import SHARED_NATS
 from tests.scale.helpers import ADMIN, seed

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from fenghuo.control.models import Command, SwitchState
 from fenghuo.ledger import service as ledger
-from fenghuo.platform.auth import Role, create_token
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from fenghuo.response.models import PlanActionRow
 from fenghuo.scale import lease
 from tests.monitor.helpers import call

@@ -178,7 +178,7 @@ def test_guard_watch_survives_a_nats_restart(pg, own_nats, prefix):
     """After NATS restarts, a guard's watch is made again and a change made meanwhile arrives."""
     from fenghuo.guard.telemetry import NullSink
     from fenghuo.scale.acks import Heartbeat
-    from fenghuo.scale.guardwire import nats_guard
+    from fenghuo.guard.nats import nats_guard
 
     db = pg.make()
     db.upgrade()

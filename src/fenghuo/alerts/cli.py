@@ -146,7 +146,7 @@ def _local_ack(warning_id: str, owner: str, note: str) -> dict[str, Any]:
     from fenghuo.alerts import store
     from fenghuo.alerts.models import WarningRow
     from fenghuo.ledger import store as ledger
-    from fenghuo.platform.auth import local_actor
+    from fenghuo.platform.roles import local_actor
     from fenghuo.platform.errors import Conflict, NotFound
 
     db = _db()
@@ -178,7 +178,7 @@ def silence(matchers: tuple[str, ...], reason: str, duration: str | None, until_
         s = _remote("POST", "/api/v1/silences", json=body)
     else:
         from fenghuo.alerts import silences
-        from fenghuo.platform.auth import local_actor
+        from fenghuo.platform.roles import local_actor
 
         s = silences.create(_db(), local_actor().label, list(matchers), reason, duration=duration, until_resolved=until_resolved)
     console.print(f"静默 / silence {s['id']}  until {s['ends_at'] or 'resolved / 解除为止'}")
@@ -214,7 +214,7 @@ def unsilence(silence_id: str) -> None:
         _remote("DELETE", f"/api/v1/silences/{silence_id}")
     else:
         from fenghuo.alerts import silences
-        from fenghuo.platform.auth import local_actor
+        from fenghuo.platform.roles import local_actor
 
         silences.expire(_db(), local_actor().label, silence_id)
     console.print(f"已结束 / ended {silence_id}")

@@ -24,7 +24,7 @@ from fenghuo.alerts.channels import TYPES, Channel
 from fenghuo.alerts.levels import Level
 from fenghuo.alerts.packs import pack_paths
 from fenghuo.alerts.rules import Rule, Selector, load_rules
-from fenghuo.monitor.runtime import parse_duration
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml
 

@@ -17,7 +17,7 @@ from fenghuo.alerts.channels import Channel
 from fenghuo.alerts.inhibit import inhibited_by
 from fenghuo.alerts.levels import Level, highest
 from fenghuo.alerts.models import NotificationRow
-from fenghuo.alerts.silence import silencing
+from fenghuo.alerts.silence_match import silencing
 
 NOTIFY_KINDS = ("firing", "escalated", "resolved", "repeat")
 

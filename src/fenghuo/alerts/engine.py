@@ -25,7 +25,7 @@ from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, Warn
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.notify import Notifier
 from fenghuo.alerts.rules import Rule
-from fenghuo.alerts.silence import matches
+from fenghuo.alerts.silence_match import matches
 from fenghuo.monitor.ingest import Monitor
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,12 @@ from fenghuo.alerts import silences as silence_service
 from fenghuo.alerts import store
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.rules import check_doc
-from fenghuo.api.deps import current_actor, get_db
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.web import current_actor, get_db
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
 from fenghuo.platform.yamlfile import parse_yaml
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -94,7 +94,7 @@ def create_silence(body: SilenceBody, actor: Actor = Depends(current_actor), db:
     if actor.role is Role.auditor:
         raise Forbidden("审计员只能查看", "an auditor reads but may not silence")
     if actor.role is Role.operator:
-        from fenghuo.alerts.silence import parse_matchers
+        from fenghuo.alerts.silence_match import parse_matchers
 
         visible = _visible(db, actor) or set()
         named = [m["value"] for m in parse_matchers(body.matchers) if m["name"] == "service" and m["op"] == "="]

@@ -28,7 +28,7 @@ from typing import Any
 
 from fenghuo.alerts.levels import Level
 from fenghuo.monitor.indicators import CATALOGUE, DEFAULT_WINDOWS
-from fenghuo.monitor.runtime import parse_duration
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 

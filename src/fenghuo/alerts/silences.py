@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from fenghuo.alerts import store
 from fenghuo.alerts.models import SilenceRow
-from fenghuo.alerts.silence import parse_matchers
+from fenghuo.alerts.silence_match import parse_matchers
 from fenghuo.ledger import store as ledger
-from fenghuo.monitor.runtime import parse_duration
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Invalid, NotFound
 

@@ -105,7 +105,7 @@ def active_silences(session: Session, now: float) -> list[SilenceRow]:
 
 
 def silence_view(s: SilenceRow, now: float) -> dict[str, Any]:
-    from fenghuo.alerts.silence import active
+    from fenghuo.alerts.silence_match import active
 
     return {"id": s.id, "matchers": s.matchers, "starts_at": ts(s.starts_at), "ends_at": ts(s.ends_at),
             "until_resolved": s.until_resolved, "reason": s.reason, "author": s.author, "created_at": ts(s.created_at),

@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 
 ROUTE_MODULES = [
     "fenghuo.api.admin_routes",
-    "fenghuo.registry.routes",
+    "fenghuo.control.service_routes",
     "fenghuo.control.routes",
     "fenghuo.control.instance_routes",
-    "fenghuo.ledger.routes",
+    "fenghuo.api.ledger_routes",
     "fenghuo.monitor.routes",
     "fenghuo.alerts.routes",
     "fenghuo.response.routes",

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fenghuo.api.deps import current_actor
+from fenghuo.platform.web import current_actor
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
-from fenghuo.platform.auth import Actor
+from fenghuo.platform.roles import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
 _book_lock = threading.Lock()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from fenghuo.api.deps import current_actor, get_db
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.control import switch
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 
 router = APIRouter(prefix="/api/v1", tags=["switch"])
 

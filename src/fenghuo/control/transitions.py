@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from fenghuo.platform.auth import Role
+from fenghuo.platform.roles import Role
 
 
 class State(str, Enum):

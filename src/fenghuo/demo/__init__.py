@@ -33,9 +33,10 @@ def run_demo(workdir: Path) -> bool:
     from fenghuo.control.follower import events
     from fenghuo.ledger import service as ledger
     from fenghuo.ledger.checkpoint import Checkpoint
-    from fenghuo.platform.auth import Role, create_token, local_actor
+    from fenghuo.platform.roles import Role, local_actor
+    from fenghuo.registry.tokens import create_token
     from fenghuo.platform.db import open_database
-    from fenghuo.registry import service as registry
+    from fenghuo.control import services as registry
     from fenghuo.registry.spec import load_registration
 
     import os

@@ -103,7 +103,7 @@ def normalise(text: str) -> str:
 
 def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step) -> bool:  # noqa: ANN001
     from fenghuo.control import switch
-    from fenghuo.platform.auth import Actor, Role
+    from fenghuo.platform.roles import Actor, Role
     from fenghuo.recovery import procedure
     from fenghuo.response import accountability, incidents, reports
 

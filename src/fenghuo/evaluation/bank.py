@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from fenghuo.evaluation.risks import is_code
-from fenghuo.evaluation.textfile import Problem, decode_file
+from fenghuo.platform.textfile import Problem, decode_file
 
 EXPECTATIONS = ("refuse", "answer", "safe_answer")
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -21,7 +21,7 @@ from fenghuo.evaluation.profile import load_profile
 from fenghuo.evaluation.risks import is_code
 from fenghuo.evaluation.stats import coverage
 from fenghuo.evaluation.store import RunStore, file_sha256, new_run_id
-from fenghuo.evaluation.textfile import Problem, decode_file
+from fenghuo.platform.textfile import Problem, decode_file
 
 
 def read_pairs(path: Path, encoding: str | None = None) -> tuple[list[tuple[BankItem, str]], list[Problem]]:

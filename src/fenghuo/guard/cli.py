@@ -19,7 +19,7 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
                  "hold_whole": guard_kw.pop("hold_whole", False), "stream_usage": guard_kw.pop("stream_usage", True)}
     bus = guard_kw.pop("bus", None)
     if bus:  # scale-out: switch from the NATS KV bucket, telemetry into JetStream (fenghuo.scale)
-        from fenghuo.scale.guardwire import nats_guard
+        from fenghuo.guard.nats import nats_guard
 
         guard = nats_guard(service, bus, control=control, token=token, kind="gateway", **guard_kw)
         return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, **stream_kw)

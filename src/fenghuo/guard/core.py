@@ -82,8 +82,8 @@ def _service_info(service: str, control: str | None, token: str | None, db, leas
         except httpx.HTTPError as exc:
             log.warning("control plane unreachable at start (%s); using state file or fail-safe", exc)
     elif db is not None:
-        from fenghuo.platform.auth import local_actor
-        from fenghuo.registry import service as registry
+        from fenghuo.platform.roles import local_actor
+        from fenghuo.control import services as registry
 
         view, source = registry.get(db, local_actor(), service), "database"
     if view is None and state_file and state_file.exists():

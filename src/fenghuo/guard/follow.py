@@ -192,7 +192,7 @@ class EmbeddedFollower:
 
     def ack(self) -> None:
         from fenghuo.control.instances import InstanceBook
-        from fenghuo.platform.auth import local_actor
+        from fenghuo.platform.roles import local_actor
 
         try:
             book = InstanceBook(self.db, flush_seconds=0)

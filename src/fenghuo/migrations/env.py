@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from fenghuo.platform.schema import metadata
+from fenghuo.models import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # invoked by the alembic CLI for autogenerate

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from fenghuo.control.models import SwitchState
 from fenghuo.monitor.indicators import Indicators
-from fenghuo.platform.auth import Actor
+from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import NotFound
 from fenghuo.registry import scope

@@ -18,7 +18,7 @@ from fenghuo.monitor.directory import Directory
 from fenghuo.monitor.fold import epochs, time_range
 from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, TooLarge
 

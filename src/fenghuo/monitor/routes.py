@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from fenghuo.api.deps import current_actor, get_db
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.monitor.coverage import coverage
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.metrics import render
-from fenghuo.platform.auth import Actor
+from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 
 router = APIRouter(tags=["monitoring"])
 _json = msgspec.json.Encoder()

@@ -12,21 +12,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fenghuo.monitor.ingest import IngestSettings, Monitor
+from fenghuo.platform.durations import parse_duration
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(text: str) -> float:
-    """"90s", "5m", "1h", "0" → seconds; raises ValueError on anything else."""
-    text = str(text).strip()
-    if text == "0":
-        return 0.0
-    if len(text) < 2 or text[-1] not in _UNITS:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h)")
-    value = float(text[:-1])
-    if value < 0:
-        raise ValueError(f"negative duration: {text!r}")
-    return value * _UNITS[text[-1]]
 
 
 def settings_from_env() -> IngestSettings:

@@ -19,7 +19,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# The migrations sit at the top of the package (fenghuo/migrations), beside fenghuo/models.py
+# which imports every table: platform only names the directory, it imports no domain.
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def config() -> Config:

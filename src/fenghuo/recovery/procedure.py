@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from fenghuo.alerts.levels import Level
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError, Forbidden, Invalid, NotFound

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fenghuo.evaluation.textfile import Problem, decode_file
+from fenghuo.platform.textfile import Problem, decode_file
 
 _COLUMNS = {
     "id": ("ID", "id"),

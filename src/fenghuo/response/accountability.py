@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor
+from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import NotFound
 from fenghuo.registry import scope

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, NotFound

@@ -12,7 +12,7 @@ import click
 from fenghuo.platform.cli_support import console, print_json, refusals
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import load_yaml
-from fenghuo.response.durations import human
+from fenghuo.platform.durations import human
 from fenghuo.response.plans import check_file, load_plan
 from fenghuo.response.simulate import WarningView, describe, schedule
 

@@ -22,8 +22,8 @@ from fenghuo.platform.errors import Invalid, NotFound
 from fenghuo.platform.paths import data_dir
 from fenghuo.platform.text import Text
 from fenghuo.platform.yamlfile import load_yaml
-from fenghuo.response import grades
-from fenghuo.response.durations import parse_duration
+from fenghuo.response import incident_grades as grades
+from fenghuo.platform.durations import parse_duration
 
 PACKAGED = Path(__file__).parent / "profiles"
 

@@ -25,13 +25,13 @@ from sqlalchemy import select
 from fenghuo.alerts.levels import Level
 from fenghuo.control import switch
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError
 from fenghuo.registry.models import Service
-from fenghuo.response import clocks, incidents, notices
-from fenghuo.response import grades as incident_grades
+from fenghuo.response import report_clocks as clocks, incidents, notices
+from fenghuo.response import incident_grades
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.models import PlanActionRow
 from fenghuo.response.plans import Plan

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
-from fenghuo.response import clocks, deadlines, grades
+from fenghuo.response import report_clocks as clocks, deadlines, incident_grades as grades
 from fenghuo.response.models import Incident, IncidentLink, ReportClock, Report
 
 FLAGS = {"death", "serious_harm_health", "critical_infrastructure", "widespread_infringement", "fundamental_rights",

@@ -31,11 +31,11 @@ from typing import Any
 
 from fenghuo.alerts.levels import Level
 from fenghuo.control.transitions import TABLE, Action
-from fenghuo.platform.auth import Role
+from fenghuo.platform.roles import Role
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
-from fenghuo.response import grades
-from fenghuo.response.durations import parse_duration
+from fenghuo.response import incident_grades as grades
+from fenghuo.platform.durations import parse_duration
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 PLAN_KEYS = {"plan", "version", "title", "applies_to", "text", "owner", "people", "triggers"}

@@ -20,14 +20,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.platform.paths import data_dir
 from fenghuo.registry import scope
 from fenghuo.registry.models import Jurisdiction, Provider, Service
-from fenghuo.response import clocks, deadlines, grades, incidents
+from fenghuo.response import report_clocks as clocks, deadlines, incident_grades as grades, incidents
 from fenghuo.response.models import Incident, Report
 
 KINDS = ("initial", "update", "summary")

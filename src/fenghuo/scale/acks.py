@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from fenghuo.control.instances import InstanceBook
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.scale.connection import NatsLink, token
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from fenghuo.evaluation.loaders.public import (
     load_xstest,
     xsafety_category,
 )
-from fenghuo.evaluation.textfile import Problem
+from fenghuo.platform.textfile import Problem
 
 LOADERS: dict[str, Callable[..., Bank]] = {
     "fenghuo": read_bank,

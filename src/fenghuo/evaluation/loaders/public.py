@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fenghuo.evaluation.bank import Bank, BankItem, detect_language
 from fenghuo.evaluation.loaders import mapping
-from fenghuo.evaluation.textfile import Problem, decode_file
+from fenghuo.platform.textfile import Problem, decode_file
 
 
 def _csv_rows(path: Path, encoding: str | None, bank: Bank):

@@ -1,4 +1,5 @@
-"""HTTP routes of the registry: register (JSON or YAML), list and show services."""
+"""HTTP routes of the registry: register (JSON or YAML), list and show services (with their
+switch state, hence in ``control``: see ``control.services``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from fenghuo.api.deps import current_actor, get_db
-from fenghuo.platform.auth import Actor
+from fenghuo.platform.web import current_actor, get_db
+from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])

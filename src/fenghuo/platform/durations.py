@@ -1,5 +1,6 @@
-"""Durations as people write them in plans and deadline profiles: ``0``, ``30s``, ``5m``,
-``4h``, ``15d``. One parser so a plan and a profile can never read "1d" differently."""
+"""Durations as people write them in plans, deadline profiles, alert rules, silences and
+monitoring windows: ``0``, ``30s``, ``5m``, ``4h``, ``15d``. One parser, so two files can never
+read "1d" differently. Pure: no framework, so the pure cores may use it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """A guard whose switch source is the NATS KV bucket and whose telemetry goes to JetStream.
 
 ``Guard`` already takes its sink and lets its follower be chosen (``follow=False``); this only
-supplies the NATS pair, so the guard package needs no NATS code: ``nats_guard(service,
-"nats://…", control=…, token=…)`` is the same guard with other transports. ``control`` is still
+supplies the NATS pair (connection and sink from ``fenghuo.scale``, the KV follower from
+``guard.kvfollow``), so the guard's core needs no NATS code: ``nats_guard(service,
+"nats://…", control=…, token=…)`` is the same guard with other transports. It sits in the guard
+package, above ``scale``, so that ``scale`` never imports the guard. ``control`` is still
 used once at start for the registry's facts (fail-safe, lease, backup model); without it the
 caller passes ``lease``/``failsafe`` or the safe defaults apply.
 
@@ -15,7 +17,7 @@ import threading
 from typing import Any
 
 from fenghuo.scale.connection import NatsLink, NatsSettings
-from fenghuo.scale.kvfollow import KvFollower
+from fenghuo.guard.kvfollow import KvFollower
 from fenghuo.scale.sink import NatsSink
 
 _links: dict[tuple[str, str], NatsLink] = {}

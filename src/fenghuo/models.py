@@ -1,5 +1,7 @@
-"""Imports every domain's tables so the shared metadata is complete (for Alembic's
-autogenerate and for tests). Each domain that adds tables adds one line here."""
+"""Every table of every domain, imported so the shared metadata is complete (for Alembic's
+autogenerate, ``fenghuo/migrations/env.py``, and tests). This is assembly: it sits at the top
+beside ``api/`` and ``cli.py``, and no domain imports it. A domain that adds tables adds one
+line here."""
 
 from fenghuo.alerts import models as _alerts  # noqa: F401
 from fenghuo.control import instance_models as _instances  # noqa: F401

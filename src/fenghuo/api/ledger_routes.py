@@ -1,4 +1,6 @@
-"""HTTP routes of the ledger: read, verify, checkpoint, export."""
+"""HTTP routes of the ledger: read, verify, checkpoint, export. Mounted by the app rather than
+kept in ``ledger/``: an operator's read is filtered by which services it may see (the registry
+and switch, above the ledger), and the ledger imports nothing above it."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from fenghuo.api.deps import current_actor, get_db
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger import store
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
-from fenghuo.registry import service as registry
+from fenghuo.control import services as registry
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)

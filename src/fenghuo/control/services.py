@@ -1,5 +1,9 @@
 """Registering, re-grading and reading services, providers and jurisdictions.
 
+It lives in ``control``, not ``registry``, because registering a service also gives it its
+first switch state and every view of a service shows that state: this is the one place that
+joins the registry (below) with the switch.
+
 Every write goes to the ledger in the same transaction; a registration file is applied whole
 or not at all.
 """
@@ -14,7 +18,7 @@ from sqlalchemy.orm import Session
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.auth import Actor, Role
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
