@@ -96,7 +96,7 @@ class LLMGuardCheck:
         # then dropped, not mistaken for an unknown label); only the subset is sent.
         self.all_rules = rules or packaged_rules()
         self.rules = self.all_rules.subset(categories)
-        self.categories = {r.category for r in self.rules.rules}
+        self.subset = {r.category for r in self.rules.rules}
         self._risk = {r.category: r.risk for r in self.all_rules.rules}
         self.policy = policy or Policy()
         self.name = name
@@ -170,21 +170,31 @@ class LLMGuardCheck:
                 return None
             name = name.rsplit(".", 1)[0]
 
+    def risk_for(self, category: str) -> str | None:
+        """The risk code a finding of ``category`` carries when the model's label names none:
+        the policy's, else our rule's first code, else that of ``unsafe``."""
+        rule = self._configured(category)
+        return (rule.risk if rule is not None else None) or self._risk.get(category) or self.policy.rule("unsafe").risk
+
+    def categories(self) -> set[str]:
+        """Every category this guard can report (``fenghuo checks coverage``); a label the
+        model's table maps to another code (S5 → A4c) still reports one of these."""
+        return set(self.subset) | {"unsafe", "controversial"}
+
     def _finding(self, category: str, risk: str | None, length: int, action: Action | None, score: float | None) -> Finding:
         """Action: the category's configured one, else (none, or ``mask``) that of ``unsafe``.
-        Risk: the one the model's label names, else the policy's, else our rule's first code."""
+        Risk: the one the model's label names, else :meth:`risk_for`."""
         rule = self._configured(category)
         unsafe = self.policy.rule("unsafe")
         act = rule.action if rule is not None and rule.action is not Action.MASK else unsafe.action
-        risk = risk or (rule.risk if rule is not None else None) or self._risk.get(category) or unsafe.risk
-        return Finding(category, 0, length, f"llm_guard:{self.model}", action or act, risk, score)
+        return Finding(category, 0, length, f"llm_guard:{self.model}", action or act, risk or self.risk_for(category), score)
 
     def findings(self, verdict: GuardVerdict, length: int) -> list[Finding]:
         if verdict.label == "safe":
             return []
         # Categories outside the configured subset are the deployment's choice not to act on;
         # labels we cannot map (guard.*) are kept: the model said unsafe.
-        cats = [(c, r) for c, r in verdict.categories if c in self.categories or c.startswith("guard.")]
+        cats = [(c, r) for c, r in verdict.categories if c in self.subset or c.startswith("guard.")]
         if verdict.categories and not cats:
             return []
         action = Action.FLAG if verdict.label == "controversial" else None
