@@ -53,7 +53,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(500)
             self.end_headers()
             return
-        out = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWERS.get(model, "safe")}}]}).encode()
+        shapes = {"no-choices": {"choices": []}, "error-200": {"error": {"message": "model overloaded"}},
+                  "null-message": {"choices": [{"message": None}]}, "list-content": {"choices": [{"message": {"content": [1]}}]}}
+        reply = shapes.get(model) or {"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWERS.get(model, "safe")}}]}
+        out = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(out)))
@@ -116,6 +119,14 @@ def test_http_error_unparseable_and_unreachable(server):
     assert v.blocked and "not a Qwen3Guard verdict" in v.errors[0]
     v = LLMGuardCheck("http://127.0.0.1:9/v1", "m", timeout=0.5, on_error="flag").scan("x")
     assert v.findings[0].category == "guard.unavailable"
+
+
+@pytest.mark.parametrize("model", ["no-choices", "error-200", "null-message", "list-content"])
+def test_a_body_that_is_not_a_chat_completion_follows_the_fail_policy(server, model):
+    url, _ = server
+    v = LLMGuardCheck(url, model, on_error="block").scan("x")
+    assert v.blocked and "not an OpenAI chat completion" in v.errors[0]
+    assert LLMGuardCheck(url, model, on_error="pass").scan("x").findings == []
 
 
 def test_parse_and_config_errors():
