@@ -35,6 +35,15 @@ DEFAULT_RULES: dict[str, Rule] = {
     "self_harm": Rule(Action.BLOCK, "A4a"),
     "pii": Rule(Action.MASK, "A4f"),
     "unsafe": Rule(Action.BLOCK, None),
+    # The shipped classifier's and the rule files' categories (issue 12 items 1, 4).
+    "fraud": Rule(Action.BLOCK, "A1h"),  # 诈骗: prohibited by law
+    "ads": Rule(Action.FLAG, "A3e"),  # 违规广告/引流: a rule file blocks the clear solicitations itself
+    "privacy": Rule(Action.BLOCK, "A4e"),  # obtaining or exposing someone's private information
+    "harm": Rule(Action.BLOCK, "A4a"),  # endangering others' physical or mental health
+    "misinformation": Rule(Action.FLAG, "A1g"),  # false and harmful information: a person decides
+    # The answer judge: the prompt asks for harm and the answer complies (checks/pairs.py).
+    # No one risk code: the judgement carries the codes of what was asked.
+    "compliance_risk": Rule(Action.BLOCK, None),
 }
 
 
