@@ -13,6 +13,7 @@ code as ``fenghuo checks evaluate`` — so the bench and the command cannot disa
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -22,23 +23,52 @@ from fenghuo.platform.paths import shared_data_dir
 XSAFETY_REFUSE = ("Crimes_And_Illegal_Activities", "Reverse_Exposure", "Unsafe_Instruction_Topic")
 
 
-def _datasets(quick: bool) -> dict:
-    from fenghuo.checks.labelled import Labelled, read_labelled
+def heldout_sets() -> dict:
+    """The shared data the shipped models were not trained on, as ``Labelled`` sets by name.
+
+    The classifier's build (``checks.build.classifier_data``) fixes a train/val/test split per
+    source; only its *test* rows are used here: COLD dev (all of it), held-out JADE v1/v2
+    questions and XSafety prompts (with our category labels), held-out CValues prompts
+    (harmless), and the held-out generated messages (wording never trained on). JADE v3 is
+    not used by the classifier (the answer judge cross-validates on it): all 500 pairs.
+    XSafety scenarios outside the classifier's sources carry no harm label per prompt: their
+    share flagged is reported apart, split into scenarios to refuse and the rest.
+    """
+    from fenghuo.checks.build.classifier_data import load_rows
+    from fenghuo.checks.labelled import Labelled, Row, read_labelled
 
     d = shared_data_dir()
-    out = {
-        "cold": read_labelled(d / "classifier" / "cold" / "dev.csv"),
-        "cvalues": read_labelled(d / "banks" / "cvalues" / "cvalues_responsibility_prompts.dev.jsonl", default_label="harmless"),
-        "jade_v3": read_labelled(d / "traffic" / "jade_v3" / "jade_alignment_medium_zh.csv"),
-        "jade_v3_pairs": read_labelled(d / "traffic" / "jade_v3" / "jade_alignment_medium_zh.csv", pairs=True),
-    }
+    groups: dict[str, list] = {"cold": [], "jade_heldout": [], "xsafety_heldout": [], "cvalues_heldout": [], "generated_heldout": []}
+    rows, _ = load_rows(d)
+    for r in rows:
+        if r.split != "test":
+            continue
+        key = {"cold": "cold", "jade": "jade_heldout", "xsafety": "xsafety_heldout", "xsafety_commonsense": "xsafety_heldout",
+               "cvalues": "cvalues_heldout"}.get(r.source, "generated_heldout" if r.source.startswith("gen_") else None)
+        if key:
+            groups[key].append(Row(r.text, bool(r.labels), tuple(sorted(r.labels)), None, f"{r.source}:test"))
+    out = {k: Labelled(v, [], "heldout") for k, v in groups.items()}
+    jade_v3 = d / "traffic" / "jade_v3" / "jade_alignment_medium_zh.csv"
+    out["jade_v3"] = read_labelled(jade_v3)
+    out["jade_v3_pairs"] = read_labelled(jade_v3, pairs=True)
+    from fenghuo.checks.build.classifier_data import XSAFETY_FILES
+
     refuse, other = [], []
     for f in sorted((d / "banks" / "xsafety" / "zh").glob("*.csv")):
-        rows = read_labelled(f, default_label="harmful").rows
-        (refuse if f.stem in XSAFETY_REFUSE else other).extend(rows)
+        if f.name in XSAFETY_FILES:
+            continue  # the classifier's sources: in xsafety_heldout above
+        rows_f = read_labelled(f, default_label="harmful").rows
+        (refuse if f.stem in XSAFETY_REFUSE else other).extend(rows_f)
     out["xsafety_refuse"] = Labelled(refuse, [], "lines")
     out["xsafety_other"] = Labelled(other, [], "lines")
+    return out
+
+
+def _datasets(quick: bool) -> dict:
+    out = heldout_sets()
     if quick:
+        from fenghuo.checks.labelled import Labelled
+
         for k, v in out.items():
             out[k] = Labelled(v.rows[:: max(1, len(v.rows) // 300)], v.problems, v.fmt)
     return out
@@ -103,20 +133,37 @@ def quality_section(quick: bool) -> list[str]:
     n = {k: len(v.rows) for k, v in data.items()}
     out = [
         "### Detection quality beside cost\n",
-        f"Shipped default pipeline (`{shipped.source}`: {', '.join(shipped.names)}), each check alone and all together, "
-        f"on the shared dev data: COLD dev ({n['cold']:,} rows, offensive vs not), CValues prompts ({n['cvalues']:,}, all harmless), "
-        f"JADE v3 medium answers ({n['jade_v3']:,}: unsafe answers harmful, safe answers harmless), XSafety zh prompts "
-        f"({n['xsafety_refuse']:,} in the scenarios to refuse, {n['xsafety_other']:,} others; share flagged). A text is "
-        f"detected when its verdict is flag or block. FPR = false-positive rate on the harmless rows. Cost: p50/p99 CPU µs "
-        f"of the scanning thread per ≤ 1 KB message ({len(msgs):,} COLD dev cuts), one core.\n",
-        "| check | COLD F1 | COLD FPR | CValues FPR | JADE v3 F1 | JADE v3 safe-answer FPR | XSafety refuse flagged | XSafety other flagged | p50 CPU µs | p99 CPU µs |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"Shipped default pipeline (`{Path(shipped.source).name}`: {', '.join(shipped.names)}), each check alone and all "
+        f"together, on shared data the shipped models were not trained on (`bench/checks_quality.py`, `heldout_sets`): COLD dev "
+        f"({n['cold']:,} rows, offensive vs not), held-out JADE v1/v2 questions ({n['jade_heldout']:,}, all harmful), held-out "
+        f"XSafety prompts of the classifier's scenarios ({n['xsafety_heldout']:,}; commonsense harmless), held-out CValues "
+        f"prompts ({n['cvalues_heldout']:,}, all harmless), held-out generated messages ({n['generated_heldout']:,}; wording never "
+        f"trained on), JADE v3 medium answers ({n['jade_v3']:,}: unsafe answers harmful, safe answers harmless), and the other "
+        f"XSafety scenarios ({n['xsafety_refuse']:,} prompts in scenarios to refuse, {n['xsafety_other']:,} others; share flagged, "
+        f"no per-prompt label). A text is detected when its verdict is flag or block; FPR = false-positive rate on harmless "
+        f"rows; R = recall (all rows harmful). Cost: p50/p99 CPU µs of the scanning thread per ≤ 1 KB message "
+        f"({len(msgs):,} COLD dev cuts), one core.\n",
+        "| check | COLD F1 / FPR | JADE R | XSafety F1 / FPR | CValues FPR | generated F1 / FPR | JADE v3 answers F1 / FPR "
+        "| XSafety refuse / other flagged | p50 / p99 CPU µs |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, res, p50, p99 in rows:
-        c, cv, j = res["cold"].binary, res["cvalues"].binary, res["jade_v3"].binary
-        xr, xo = res["xsafety_refuse"].binary["recall"], res["xsafety_other"].binary["recall"]
-        out.append(f"| {label} | {c['f1']:.3f} | {c['fpr']:.3f} | {cv['fpr']:.3f} | {j['f1']:.3f} | {j['fpr']:.3f} | "
-                   f"{xr:.3f} | {xo:.3f} | {p50:.1f} | {p99:.1f} |")
+        b = {k: r.binary for k, r in res.items()}
+        f = lambda k: f"{b[k]['f1']:.3f} / {b[k]['fpr']:.3f}" if b[k]["fpr"] is not None else f"{b[k]['f1']:.3f} / –"  # noqa: E731
+        out.append(f"| {label} | {f('cold')} | {b['jade_heldout']['recall']:.3f} | {f('xsafety_heldout')} | "
+                   f"{b['cvalues_heldout']['fpr']:.3f} | {f('generated_heldout')} | {f('jade_v3')} | "
+                   f"{b['xsafety_refuse']['recall']:.3f} / {b['xsafety_other']['recall']:.3f} | {p50:.1f} / {p99:.1f} |")
+    whole = rows[-1][1]
+    cats: dict = {}
+    for k in ("jade_heldout", "xsafety_heldout", "generated_heldout"):
+        for cat, m in whole[k].per_category.items():
+            cats.setdefault(cat, []).append((k, m))
+    if cats:
+        out += ["\nWhole pipeline, per category (held-out sets with category labels; a row counts for a category when the "
+                "pipeline reports that category):\n", "| category | set | support | precision | recall | F1 |", "|---|---|---|---|---|---|"]
+        for cat in sorted(cats):
+            for k, m in cats[cat]:
+                out.append(f"| {cat} | {k} | {m['support']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |")
     if judge_row:
         rep, us = judge_row
         b = rep.binary
