@@ -21,18 +21,16 @@ a number (把话讲明白).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fenghuo.alerts.levels import Level
 from fenghuo.monitor.indicators import CATALOGUE, DEFAULT_WINDOWS
-from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid
+from fenghuo.platform.validation import NAME, Problems, duration, strings
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
 RULE_KEYS = {"name", "alert", "services", "indicator", "category", "window", "threshold", "change", "for",
              "min_samples", "keep_firing_for", "level", "description"}
@@ -106,15 +104,6 @@ class Rule:
         return f"{target} {(self.threshold or self.change).text()}"  # type: ignore[union-attr]
 
 
-@dataclass
-class Problems:
-    doc: YamlDoc
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, loc: tuple, zh: str, en: str) -> None:
-        e = self.doc.error(loc, zh, en)
-        self.items.append({"file": e.details["file"], "line": e.details["line"], "field": e.details["field"],
-                           "problem": f"{zh} / {en}", "message": e.message})
 
 
 def _number(p: Problems, loc: tuple, v: Any) -> float | None:
@@ -125,21 +114,6 @@ def _number(p: Problems, loc: tuple, v: Any) -> float | None:
     return float(v)
 
 
-def _duration(p: Problems, loc: tuple, v: Any) -> float | None:
-    try:
-        return parse_duration(v)
-    except (ValueError, TypeError):
-        p.add(loc, f"不是时长：{v!r}（如 0、30s、5m、1h）", f"not a duration: {v!r} (e.g. 0, 30s, 5m, 1h)")
-        return None
-
-
-def _strings(p: Problems, loc: tuple, v: Any) -> frozenset[str]:
-    if isinstance(v, str):
-        v = [v]
-    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-        p.add(loc, "必须是字符串列表", "must be a list of strings")
-        return frozenset()
-    return frozenset(v)
 
 
 def _rule(p: Problems, i: int, r: Any, windows: dict[str, float]) -> Rule | None:
@@ -167,7 +141,7 @@ def _rule(p: Problems, i: int, r: Any, windows: dict[str, float]) -> Rule | None
         if not isinstance(labels, dict) or not all(isinstance(v, (str, int)) for v in labels.values()):
             p.add(loc + ("services", "labels"), "必须是 键: 值 映射", "must be a key: value mapping")
             labels = {}
-        selector = Selector(*(_strings(p, loc + ("services", k), sel[k]) if k in sel else frozenset() for k in ("ids", "grades", "sectors")),
+        selector = Selector(*(frozenset(strings(p, loc + ("services", k), sel[k])) if k in sel else frozenset() for k in ("ids", "grades", "sectors")),
                             tuple(sorted((str(k), str(v)) for k, v in labels.items())))
     ind = r.get("indicator")
     d = CATALOGUE.get(ind) if isinstance(ind, str) else None
@@ -218,10 +192,10 @@ def _rule(p: Problems, i: int, r: Any, windows: dict[str, float]) -> Rule | None
                 p.add(loc + ("change", "warmup"), "必须是不小于 2 的整数", "must be an integer of at least 2")
             if z is not None and a is not None:
                 change = Change(z, a, direction, warmup if isinstance(warmup, int) else 10)
-    for_s = _duration(p, loc + ("for",), r["for"]) if "for" in r else None
+    for_s = duration(p, loc + ("for",), r["for"]) if "for" in r else None
     if "for" not in r:
         p.add(loc + ("for",), "缺少 for（持续多久才触发；0 表示立即）", "missing for (how long it must hold; 0 fires at once)")
-    keep = _duration(p, loc + ("keep_firing_for",), r["keep_firing_for"]) if "keep_firing_for" in r else DEFAULT_KEEP_FIRING
+    keep = duration(p, loc + ("keep_firing_for",), r["keep_firing_for"]) if "keep_firing_for" in r else DEFAULT_KEEP_FIRING
     ms = r.get("min_samples", 0)
     if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
         p.add(loc + ("min_samples",), "必须是非负整数", "must be a non-negative integer")

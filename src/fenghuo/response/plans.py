@@ -24,7 +24,6 @@ plan with any mistake is refused whole (把话讲明白: a plan nobody can execu
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,10 @@ from fenghuo.alerts.levels import Level
 from fenghuo.control.transitions import TABLE, Action
 from fenghuo.platform.roles import Role
 from fenghuo.platform.errors import Invalid
+from fenghuo.platform.validation import NAME, Problems, duration, strings
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 from fenghuo.response import incident_grades as grades
-from fenghuo.platform.durations import parse_duration
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 PLAN_KEYS = {"plan", "version", "title", "applies_to", "text", "owner", "people", "triggers"}
 TRIGGER_KEYS = {"id", "when", "actions"}
 WHEN_KEYS = {"level", "at_least", "for", "alerts"}
@@ -113,22 +111,6 @@ class Plan:
         return f"{self.id}@{self.version}"
 
 
-@dataclass
-class Problems:
-    doc: YamlDoc
-    items: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    def _item(self, loc: tuple, zh: str, en: str) -> dict[str, Any]:
-        e = self.doc.error(loc, zh, en)
-        return {"file": e.details["file"], "line": e.details["line"], "field": e.details["field"],
-                "problem": f"{zh} / {en}", "message": e.message}
-
-    def add(self, loc: tuple, zh: str, en: str) -> None:
-        self.items.append(self._item(loc, zh, en))
-
-    def warn(self, loc: tuple, zh: str, en: str) -> None:
-        self.warnings.append(self._item(loc, zh, en))
 
 
 def _text(p: Problems, loc: tuple, v: Any, required: bool = True) -> tuple[str, str]:
@@ -141,21 +123,6 @@ def _text(p: Problems, loc: tuple, v: Any, required: bool = True) -> tuple[str, 
     return "", ""
 
 
-def _strings(p: Problems, loc: tuple, v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        v = [v]
-    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x.strip() for x in v):
-        p.add(loc, "必须是非空字符串列表", "must be a non-empty list of strings")
-        return ()
-    return tuple(x.strip() for x in v)
-
-
-def _duration(p: Problems, loc: tuple, v: Any) -> float | None:
-    try:
-        return parse_duration(v)
-    except (ValueError, TypeError):
-        p.add(loc, f"不是时长：{v!r}（如 0、30s、5m、4h、15d）", f"not a duration: {v!r} (e.g. 0, 30s, 5m, 4h, 15d)")
-        return None
 
 
 def _approval(p: Problems, loc: tuple, v: Any, kind: str, people: dict[str, list[str]]) -> ApprovalRule | None:
@@ -215,7 +182,7 @@ def _action(p: Problems, loc: tuple, a: Any, default_owner: str, people: dict[st
         owner = ""
     after = 0.0
     if "after" in a:
-        after = _duration(p, loc + ("after",), a["after"]) or 0.0
+        after = duration(p, loc + ("after",), a["after"]) or 0.0
     if kind == "escalate" and not after:
         p.add(loc + ("after",), "升级没有时限：写 after（如 30m）说明多久未解除就升级",
               "an escalation without a deadline: give after (e.g. 30m), how long unresolved before it escalates")
@@ -228,9 +195,9 @@ def _action(p: Problems, loc: tuple, a: Any, default_owner: str, people: dict[st
         p.add(loc + ("rate",), "只有 throttle 使用 rate", "only throttle takes a rate")
     channels: tuple[str, ...] = ()
     if kind == "notify":
-        channels = _strings(p, loc + ("channels",), a.get("channels"))
+        channels = strings(p, loc + ("channels",), a.get("channels"), non_empty=True)
     elif kind == "escalate":
-        channels = _strings(p, loc + ("to",), a.get("to"))
+        channels = strings(p, loc + ("to",), a.get("to"), non_empty=True)
     grade = None
     if kind == "open_incident" and "grade" in a:  # without a grade: from the warning level (CN-EP-01)
         try:
@@ -275,9 +242,9 @@ def _trigger(p: Problems, loc: tuple, t: Any, default_owner: str, people: dict[s
             p.add(loc + ("when", key), f"预警级别必须是 blue、yellow、orange 或 red，不是 {when[key]!r}",
                   f"the warning level must be blue, yellow, orange or red, not {when[key]!r}")
         if "for" in when:
-            for_s = _duration(p, loc + ("when", "for"), when["for"]) or 0.0
+            for_s = duration(p, loc + ("when", "for"), when["for"]) or 0.0
         if "alerts" in when:
-            alerts = frozenset(_strings(p, loc + ("when", "alerts"), when["alerts"]))
+            alerts = frozenset(strings(p, loc + ("when", "alerts"), when["alerts"], non_empty=True))
     actions_raw = t.get("actions")
     actions: list[PlanAction] = []
     if not isinstance(actions_raw, list) or not actions_raw:
@@ -336,9 +303,9 @@ def check_doc(doc: YamlDoc) -> tuple[Plan | None, list[dict[str, Any]], list[dic
               "say what it applies to: {services: [...]}, {sectors: [...], grades: [...]} or {default: true}")
     else:
         default = applies.get("default") is True
-        services = frozenset(_strings(p, ("applies_to", "services"), applies["services"])) if "services" in applies else frozenset()
-        sectors = frozenset(_strings(p, ("applies_to", "sectors"), applies["sectors"])) if "sectors" in applies else frozenset()
-        grade_ids = frozenset(_strings(p, ("applies_to", "grades"), applies["grades"])) if "grades" in applies else frozenset()
+        services = frozenset(strings(p, ("applies_to", "services"), applies["services"], non_empty=True)) if "services" in applies else frozenset()
+        sectors = frozenset(strings(p, ("applies_to", "sectors"), applies["sectors"], non_empty=True)) if "sectors" in applies else frozenset()
+        grade_ids = frozenset(strings(p, ("applies_to", "grades"), applies["grades"], non_empty=True)) if "grades" in applies else frozenset()
         if "default" in applies and not isinstance(applies["default"], bool):
             p.add(("applies_to", "default"), "必须是 true 或 false", "must be true or false")
     owner = d.get("owner", "")
