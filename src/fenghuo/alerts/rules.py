@@ -28,7 +28,7 @@ from typing import Any
 from fenghuo.alerts.levels import Level
 from fenghuo.monitor.indicators import CATALOGUE, DEFAULT_WINDOWS
 from fenghuo.platform.errors import Invalid
-from fenghuo.platform.validation import NAME, Problems, duration, strings
+from fenghuo.platform.validation import NAME, Problems, duration, strings, unknown_keys
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__}
@@ -122,8 +122,7 @@ def _rule(p: Problems, i: int, r: Any, windows: dict[str, float]) -> Rule | None
         p.add(loc, "每条规则必须是映射", "each rule must be a mapping")
         return None
     before = len(p.items)
-    for k in set(r) - RULE_KEYS:
-        p.add(loc + (k,), f"未知字段（可用：{', '.join(sorted(RULE_KEYS))}）", f"unknown field (allowed: {', '.join(sorted(RULE_KEYS))})")
+    unknown_keys(p, loc, r, RULE_KEYS)
     name = r.get("name")
     if not isinstance(name, str) or not NAME.match(name):
         p.add(loc + ("name",), "缺少或不合法：小写字母、数字和连字符", "missing or invalid: lower-case letters, digits and dashes")

@@ -37,11 +37,11 @@ class Problems:
 
 
 def unknown_keys(p: Problems, loc: tuple, data: dict, allowed: Iterable[str]) -> None:
-    """One problem per key not in ``allowed``, naming the allowed ones."""
+    """One problem per key not in ``allowed`` (in sorted order), naming the allowed ones."""
+    allowed = set(allowed)
     names = ", ".join(sorted(allowed))
-    for k in data:
-        if k not in allowed:
-            p.add(loc + (k,), f"未知字段（可用：{names}）", f"unknown field (allowed: {names})")
+    for k in sorted(set(data) - allowed, key=str):
+        p.add(loc + (k,), f"未知字段（可用：{names}）", f"unknown field (allowed: {names})")
 
 
 def duration(p: Problems, loc: tuple, v: Any) -> float | None:

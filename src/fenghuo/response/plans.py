@@ -32,7 +32,7 @@ from fenghuo.alerts.levels import Level
 from fenghuo.control.transitions import TABLE, Action
 from fenghuo.platform.roles import Role
 from fenghuo.platform.errors import Invalid
-from fenghuo.platform.validation import NAME, Problems, duration, strings
+from fenghuo.platform.validation import NAME, Problems, duration, strings, unknown_keys
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 from fenghuo.response import incident_grades as grades
 
@@ -166,8 +166,7 @@ def _action(p: Problems, loc: tuple, a: Any, default_owner: str, people: dict[st
         p.add(loc, "每个动作必须是映射", "each action must be a mapping")
         return None
     before = len(p.items)
-    for k in sorted(set(a) - ACTION_KEYS):
-        p.add(loc + (k,), f"未知字段（可用：{', '.join(sorted(ACTION_KEYS))}）", f"unknown field (allowed: {', '.join(sorted(ACTION_KEYS))})")
+    unknown_keys(p, loc, a, ACTION_KEYS)
     aid = a.get("id")
     if not isinstance(aid, str) or not NAME.match(aid):
         p.add(loc + ("id",), "缺少或不合法：小写字母、数字和连字符", "missing or invalid: lower-case letters, digits and dashes")
@@ -218,8 +217,7 @@ def _trigger(p: Problems, loc: tuple, t: Any, default_owner: str, people: dict[s
         p.add(loc, "每个触发条件必须是映射", "each trigger must be a mapping")
         return None
     before = len(p.items)
-    for k in sorted(set(t) - TRIGGER_KEYS):
-        p.add(loc + (k,), f"未知字段（可用：{', '.join(sorted(TRIGGER_KEYS))}）", f"unknown field (allowed: {', '.join(sorted(TRIGGER_KEYS))})")
+    unknown_keys(p, loc, t, TRIGGER_KEYS)
     tid = t.get("id")
     if not isinstance(tid, str) or not NAME.match(tid):
         p.add(loc + ("id",), "缺少或不合法：小写字母、数字和连字符", "missing or invalid: lower-case letters, digits and dashes")
@@ -285,8 +283,7 @@ def check_doc(doc: YamlDoc) -> tuple[Plan | None, list[dict[str, Any]], list[dic
         p.add((), "预案文件必须是映射 {plan, version, title, applies_to, triggers}", "a plan file must be a mapping {plan, version, title, applies_to, triggers}")
         return None, p.items, p.warnings
     _vague(p, (), d)
-    for k in sorted(set(d) - PLAN_KEYS):
-        p.add((k,), f"未知字段（可用：{', '.join(sorted(PLAN_KEYS))}）", f"unknown field (allowed: {', '.join(sorted(PLAN_KEYS))})")
+    unknown_keys(p, (), d, PLAN_KEYS)
     pid = d.get("plan")
     if not isinstance(pid, str) or not NAME.match(pid):
         p.add(("plan",), "缺少或不合法的预案 id（小写字母、数字和连字符）", "missing or invalid plan id (lower-case letters, digits, dashes)")
