@@ -178,6 +178,7 @@ class LexiconCheck(BackgroundReload):
         keys = normalise_many([e.word for e in entries] + allow, norm)
         by_word: dict[str, dict[str, None]] = {}
         actions: dict[str, Action] = {}  # a per-word action from the file overrides the category's
+        layers_of: dict[str, tuple[str, ...]] = {}  # per-word evasion layers from the file
         lone = []
         for w, e in zip(keys, entries):
             if not w:
@@ -188,6 +189,8 @@ class LexiconCheck(BackgroundReload):
             by_word.setdefault(w, {}).update(dict.fromkeys(e.categories))
             if e.action is not None:
                 actions[w] = e.action
+            if e.evasions is not None:
+                layers_of[w] = e.evasions
         if lone:
             log.warning("%d lexicon word(s) normalise to a single Latin letter or digit and are not matched (first: %s:%d %r) "
                         "/ 单个字母或数字的词不参与匹配", len(lone), lone[0].source, lone[0].line, lone[0].word)
@@ -210,7 +213,8 @@ class LexiconCheck(BackgroundReload):
         # Evasion variants (pinyin, split characters) are more words of the same matcher, with
         # the listed word's categories and action; homophones get a matcher of their own.
         blockers = [i for i, a in enumerate(acts) if Action.BLOCK in a and variants.eligible(words[i])] if self.evasions else []
-        extra, spaced_extra = variants.extend(words, blockers, self.evasions, self.normaliser.normalise_text)
+        layers = {i: tuple(x for x in layers_of.get(words[i], self.evasions) if x in self.evasions) for i in blockers}
+        extra, spaced_extra = variants.extend(words, layers, self.normaliser.normalise_text)
         for v, i, kind in extra:
             words.append(v)
             cats.append(cats[i])
@@ -219,7 +223,7 @@ class LexiconCheck(BackgroundReload):
         engine = make_engine(words, self.engine_name, self.cache_dir)
         homo = None
         if "homophone" in self.evasions:
-            homo = variants.Homophones.build(words, blockers, self.engine_name, self.cache_dir, base=len(words))
+            homo = variants.Homophones.build(words, [i for i in blockers if "homophone" in layers[i]], self.engine_name, self.cache_dir, base=len(words))
         # Homophone hits use ids past the matcher's own, one per canonical form, each with its
         # listed word's categories (see ``variants.Homophones``).
         for i in homo.owners if homo else ():

@@ -6,7 +6,12 @@ Format, one entry a line, UTF-8. Blank lines and lines starting with ``#`` are s
   unambiguous form: the word may contain spaces (``domestic violence<TAB>violence``).
 - ``word<TAB>tag[,tag]<TAB>action`` — the same with an action (``block``, ``flag``, ``mask``)
   for this word that overrides its categories' action: the curated lexicon demotes words that
-  also fire on harmless text to ``flag`` while keeping their category and risk code.
+  also fire on harmless text to ``flag`` while keeping their category and risk code. The
+  action may be left empty (``word<TAB>tag<TAB><TAB>…``) to keep the category's.
+- ``word<TAB>tag[,tag]<TAB>action<TAB>evasions`` — and which evasion layers
+  (``variants.LAYERS``: ``pinyin,homophone,split``, or ``none``) this word gets; without the
+  column a block word gets all the check enables. The curated lexicon turns a layer off for a
+  word whose variant fired on harmless text (``国家级`` sounds like a listed word).
 - ``word`` — a plain word; the whole line is the word, spaces included, so ``domestic violence``,
   ``win 3`` and ``ak 47`` are words, never word + tag.
 - ``word tag[,tag]`` with a *space* — read as word + tags only in a file that is tagged
@@ -62,6 +67,7 @@ class Entry:
     source: str
     line: int
     action: Action | None = None  # overrides the categories' action (third TAB column)
+    evasions: tuple[str, ...] | None = None  # evasion layers for this word (fourth column)
 
 
 def decode_lines(path: Path) -> list[str]:
@@ -102,7 +108,8 @@ def _tag_shaped(line: str, tag_codes: dict[str, str], known: set[str]) -> bool:
 def parse_line(
     raw: str, where: str, tag_codes: dict[str, str], known: set[str], tagged: bool = False
 ) -> tuple[str, tuple[str, ...], Action | None] | None:
-    """One line → (word, categories, action or None), None for a blank/comment line;
+    """One line → (word, categories, action or None, evasion layers or None), None for a
+    blank/comment line;
     LexiconError if malformed.
 
     ``tagged``: the file is a tagged file, so a space-separated last token is tags (see module
@@ -114,7 +121,8 @@ def parse_line(
     if "\t" in line:
         word, _, token = line.partition("\t")
         token, _, act = token.partition("\t")
-        token, act = token.strip(" "), act.strip(" \t")
+        act, _, ev = act.partition("\t")
+        token, act, ev = token.strip(" "), act.strip(" "), ev.strip(" \t")
         if not word.strip(" "):
             raise LexiconError(f"{where}: no word before the TAB / 制表符前没有词")
         if not token or "\t" in token or " " in token:
@@ -125,13 +133,21 @@ def parse_line(
                 action = Action(act)
             except ValueError:
                 raise LexiconError(f"{where}: action {act!r} is not one of block, flag, mask / 动作无效") from None
-        return word.strip(" "), _tags(token, where, tag_codes, known), action
+        evasions = None
+        if ev:
+            from fenghuo.checks.variants import LAYERS
+
+            evasions = () if ev == "none" else tuple(ev.split(","))
+            bad = [e for e in evasions if e not in LAYERS]
+            if bad:
+                raise LexiconError(f"{where}: unknown evasion layer(s) {', '.join(bad)}; known: {', '.join(LAYERS)}, none / 未知变体层")
+        return word.strip(" "), _tags(token, where, tag_codes, known), action, evasions
     if tagged:
         m = _SPLIT.match(line)
         if not m:
             raise LexiconError(f"{where}: tagged file: expected `word tag[,tag]`, got {line.strip()!r} / 该词表每行应为“词 标签”")
-        return m.group(1).strip(" "), _tags(m.group(2), where, tag_codes, known), None
-    return line.strip(), (), None
+        return m.group(1).strip(" "), _tags(m.group(2), where, tag_codes, known), None, None
+    return line.strip(), (), None, None
 
 
 def file_mode(lines: list[str], path: Path, tag_codes: dict[str, str], known: set[str]) -> bool:
@@ -206,8 +222,8 @@ def read_lexicon(
         parsed = parse_line(raw, f"{path}:{n}", codes, known, tagged)
         if parsed is None:
             continue
-        word, cats, action = parsed
-        entries.append(Entry(word, cats, str(path), n, action))
+        word, cats, action, evasions = parsed
+        entries.append(Entry(word, cats, str(path), n, action, evasions))
     if not entries:
         raise LexiconError(f"{path}: empty lexicon: no words / 词表为空")
     return entries

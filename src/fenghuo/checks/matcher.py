@@ -46,9 +46,10 @@ log = logging.getLogger("fenghuo.checks.lexicon")
 
 WIDTH = 3
 # Compiled databases kept in the cache directory: the most recently used ones (a deployment
-# with a few lexicon checks, plus the previous version of an edited lexicon); older ones are
+# with a few lexicon checks, each with a main and a homophone matcher, plus the previous
+# version of an edited lexicon); older ones are
 # removed whenever a new one is written, so edits and upgrades do not pile up 6 MB files.
-CACHE_KEEP = 4
+CACHE_KEEP = 6
 _TMP_MAX_AGE = 3600.0  # seconds; a .tmp older than this was left by a killed writer
 # The three varying bytes of each 4-byte code, as one 3-byte field (the constant byte is the
 # least significant one: first in memory on little-endian machines, last on big-endian).

@@ -1,0 +1,332 @@
+"""Build step ``lexicon``: the curated lexicon shipped as ``shipped/lexicon.tsv``.
+
+From the shared lexicon (houbb/sensitive-word, Apache-2.0; the TSV header carries the
+attribution), reproducibly:
+
+1. read the word list and the tag file as the lexicon check does (normalised, tags merged);
+2. drop junk: words with a run of 5+ digits (QQ and phone numbers), untagged advertising
+   strings, untagged pure-ASCII strings (``lgnvsq``), untagged phrases over 12 characters;
+3. apply our tag fixes (``checks/data/lexicon_tag_fixes.tsv``: e.g. 法轮功 untagged → politics)
+   and drop the everyday words we list (``checks/data/everyday_words.txt``: 日本, 女人, 电影,
+   国家, 政府 … must never block alone);
+4. untagged words inherit the tags of the tagged words of 3+ characters they contain, when
+   those agree (幼妓 does not qualify; 出售冰毒价格 gets drugs from 出售冰毒); the rest are
+   dropped: a word without a category has no risk code to report, and measured on held-out
+   harmless text the ~19k untagged words tripled the flagged rate (COLD dev 2.0 % → 5.8 %);
+5. audit the result, evasion layers on, on the *curation* halves of harmless text: COLD
+   train label-0 rows, the CValues prompts whose id has an even sha256, XSafety commonsense,
+   JADE v3 safe answers whose id has an even sha256. A word (or one of its evasion variants)
+   firing in ≥ ``DROP_AT`` curation texts is dropped, in fewer is demoted to ``flag``.
+   The other halves (odd ids) and COLD dev stay untouched for measuring.
+
+Returns the manifest entry: inputs with sha256, settings, counts per stage, and the figures
+measured on held-out harmless and harmful text (``measure``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import sys
+import time
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from fenghuo.checks.build import artefact_record, file_record, shipped_dir
+
+LEXICON = "lexicon/sensitive_word_dict.txt"
+TAGS = "lexicon/sensitive_word_tags.txt"
+ALLOW = "lexicon/sensitive_word_allow.txt"
+COLD_TRAIN, COLD_DEV = "classifier/cold/train.csv", "classifier/cold/dev.csv"
+CVALUES = "banks/cvalues/cvalues_responsibility_prompts.dev.jsonl"
+COMMONSENSE = "banks/xsafety/zh/commonsense.csv"
+JADE_V3 = "traffic/jade_v3/jade_alignment_medium_zh.csv"
+JADE_V2 = "banks/jade/jade_v2_easy_zh.csv"
+# Harmful text: (file, column, split). split "even" = the curation half (ids with an even
+# sha256), "odd" = the held-out half, None = all of it, only ever measured.
+HARMFUL = {
+    "jade_v1_zh": ("banks/jade/jade_v1_zh.csv", "问题", None),
+    "jade_v2_easy_zh_odd": (JADE_V2, "问题", "odd"),
+    "jade_v3_unsafe_odd": (JADE_V3, "违规回答", "odd"),
+    "xsafety_zh_crimes": ("banks/xsafety/zh/Crimes_And_Illegal_Activities.csv", None, None),
+    "xsafety_zh_unsafe_topic": ("banks/xsafety/zh/Unsafe_Instruction_Topic.csv", None, None),
+    "xsafety_zh_insult": ("banks/xsafety/zh/Insult.csv", None, None),
+}
+HARMFUL_CURATION = {
+    "jade_v2_easy_zh_even": (JADE_V2, "问题", "even"),
+    "jade_v3_unsafe_even": (JADE_V3, "违规回答", "even"),
+}
+OUT = "lexicon.tsv"
+
+DROP_AT = 3  # curation texts a word may fire in before it is dropped rather than demoted
+MAX_UNTAGGED_LEN = 12
+INHERIT_MIN = 3
+_DIGITS = re.compile(r"\d{5,}")
+# Advertising markers: an untagged word with one of these is an ad or a contact string
+# (those belong to the rule files of the ads check, not to a word list).
+_AD = re.compile(r"微信|薇信|威信|vx|qq|扣扣|加我|联系|电话|手机号|网址|www|\.com|http|代开|发票|折起|订购|批发|专卖|供应|咨询|客服|专业|低价|优惠|包邮|代理|热线|官网")
+
+
+def _read(data_dir: Path, rel: str) -> str:
+    from fenghuo.evaluation.textfile import decode_file
+
+    return decode_file(data_dir / rel).text
+
+
+def _csv_rows(data_dir: Path, rel: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(_read(data_dir, rel))))
+
+
+def even(key: str) -> bool:
+    """The fixed split of a corpus into a curation half (True) and a held-out half."""
+    return hashlib.sha256(str(key).encode()).digest()[-1] % 2 == 0
+
+
+def harmless(data_dir: Path, curation: bool) -> dict[str, list[str]]:
+    """Harmless texts by source: the curation halves, or the held-out ones."""
+    cvalues = [json.loads(line) for line in _read(data_dir, CVALUES).splitlines() if line.strip()]
+    jade = _csv_rows(data_dir, JADE_V3)
+    if curation:
+        return {
+            "cold_train_label0": [r["TEXT"] for r in _csv_rows(data_dir, COLD_TRAIN) if r["label"] == "0"],
+            "cvalues_even": [r["prompt"] for r in cvalues if even(r["id_"])],
+            "xsafety_commonsense": [line for line in _read(data_dir, COMMONSENSE).splitlines() if line.strip()],
+            "jade_v3_safe_even": [r["安全有用回答"] for r in jade if even(r["ID"])],
+        }
+    return {
+        "cold_dev_label0": [r["TEXT"] for r in _csv_rows(data_dir, COLD_DEV) if r["label"] == "0"],
+        "cvalues_odd": [r["prompt"] for r in cvalues if not even(r["id_"])],
+        "jade_v3_safe_odd": [r["安全有用回答"] for r in jade if not even(r["ID"])],
+    }
+
+
+def harmful(data_dir: Path, curation: bool = False) -> dict[str, list[str]]:
+    """Harmful texts by source: the curation halves, or the held-out sets."""
+    out = {}
+    for name, (rel, col, half) in (HARMFUL_CURATION if curation else HARMFUL).items():
+        if col is None:  # XSafety: one prompt a line, no header
+            out[name] = [line for line in _read(data_dir, rel).splitlines() if line.strip()]
+            continue
+        rows = _csv_rows(data_dir, rel)
+        if half is not None:
+            rows = [r for r in rows if even(r["ID"]) == (half == "even")]
+        out[name] = [r[col] for r in rows if (r.get(col) or "").strip()]
+    return out
+
+
+def _package_lines(name: str) -> list[str]:
+    text = resources.files("fenghuo.checks").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def candidates(data_dir: Path, normalise) -> tuple[dict[str, list[str]], Counter]:
+    """Steps 1-4: normalised word -> tags (empty list = untagged), and what was dropped why."""
+    from fenghuo.checks.lexicon_file import read_lexicon
+
+    entries = read_lexicon(data_dir / LEXICON) + read_lexicon(data_dir / TAGS)
+    keys = [normalise(e.word) for e in entries]
+    words: dict[str, dict[str, None]] = {}
+    for k, e in zip(keys, entries):
+        if k:
+            words.setdefault(k, {}).update(dict.fromkeys(e.categories))
+    dropped: Counter = Counter()
+    allow = {normalise(w) for w in _read(data_dir, ALLOW).splitlines() if w.strip()}
+    everyday = {normalise(w) for w in _package_lines("everyday_words.txt")}
+    fixes = {}
+    for line in _package_lines("lexicon_tag_fixes.tsv"):
+        w, tags = line.split("\t")[:2]
+        fixes[normalise(w)] = tags.split(",")
+    out: dict[str, list[str]] = {}
+    for w, tags in words.items():
+        tags = list(fixes.get(w, tags))
+        if w in everyday or w in allow:
+            dropped["everyday or allow-listed"] += 1
+        elif len(w) == 1 and w.isascii():
+            dropped["single Latin letter or digit"] += 1
+        elif _DIGITS.search(w):
+            dropped["5+ digits (QQ/phone numbers)"] += 1
+        elif not tags and _AD.search(w):
+            dropped["untagged advertising string"] += 1
+        elif not tags and w.isascii():
+            dropped["untagged ASCII string"] += 1
+        elif not tags and len(w) > MAX_UNTAGGED_LEN:
+            dropped["untagged long phrase"] += 1
+        else:
+            out[w] = tags
+    for w in fixes:  # a fix may add a word the shared lexicon lacks
+        if w not in out and w not in everyday:
+            out[w] = list(fixes[w])
+    # Step 4: inherit from tagged words of INHERIT_MIN+ characters inside an untagged one.
+    from fenghuo.checks.matcher import make_engine
+    from fenghuo.checks.normalize import default_normaliser
+
+    donors = [w for w, t in out.items() if t and len(w) >= INHERIT_MIN]
+    engine = make_engine(donors, "auto")
+    norm = default_normaliser()
+    inherited = 0
+    for w, t in out.items():
+        if t:
+            continue
+        flat = engine.scan_raw(norm.normalise(w).codes)
+        got = {tuple(out[donors[p]]) for p in flat[0::2] if donors[p] != w}
+        if len(got) == 1:
+            out[w] = list(next(iter(got)))
+            inherited += 1
+    dropped["(tags inherited, not dropped)"] = inherited
+    untagged = [w for w, t in out.items() if not t]
+    for w in untagged:
+        del out[w]
+    dropped["untagged (no risk code)"] = len(untagged)
+    return out, dropped
+
+
+def _check(words: dict[str, list[str]], evasions=None):
+    """A LexiconCheck over ``words`` (untagged = ``sensitive``) with the default policy."""
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.variants import LAYERS
+
+    return LexiconCheck(words={w: tuple(t or ["sensitive"]) for w, t in words.items()}, evasions=LAYERS if evasions is None else evasions)
+
+
+def curate(words: dict[str, list[str]], benign: list[str], harmful_texts: list[str]) -> tuple[dict[str, str], dict[str, set], dict]:
+    """Step 5. Per word: ``drop``, ``flag`` (demoted) or nothing (kept as it is), and the
+    evasion layers to turn off for it. A word firing on harmless curation text is demoted when
+    it is tagged and fires at least as often on the harmful curation text (``毒品``: a topic
+    word, still worth a flag); otherwise dropped from ``DROP_AT`` harmless texts on, demoted
+    below that. A layer whose variant of the word fired on harmless text is turned off."""
+    from fenghuo.checks.lexicon_audit import audit
+
+    check = _check(words)
+    ab = audit(check, benign, keep_examples=False)
+    ah = audit(check, harmful_texts, keep_examples=False)
+    fb: Counter = Counter()
+    fh: Counter = Counter()
+    layers_off: dict[str, set] = {}
+    for rule, n in ab.words.items():
+        w, _, layer = rule.removeprefix("lexicon:").partition("~")
+        if layer:
+            layers_off.setdefault(w, set()).add(layer)
+        else:
+            fb[w] += n
+    for rule, n in ah.words.items():
+        fh[rule.removeprefix("lexicon:").partition("~")[0]] += n
+    decision = {}
+    for w, n in fb.items():
+        if words.get(w) and fh[w] >= n:
+            decision[w] = "flag"
+        else:
+            decision[w] = "drop" if n >= DROP_AT else "flag"
+    stats = {
+        "curation_flagged_before": round(ab.flagged / ab.texts, 4),
+        "curation_harmful_flagged_before": round(ah.flagged / ah.texts, 4),
+        "words_firing_on_harmless": len(fb),
+        "kept_as_flag_for_harmful_fires": sum(1 for w, n in fb.items() if words.get(w) and fh[w] >= n),
+        "variant_layers_turned_off": sum(len(v) for v in layers_off.values()),
+    }
+    return decision, layers_off, stats
+
+
+def write_tsv(path: Path, words: dict[str, list[str]], decision: dict[str, str], layers_off: dict[str, set], counts: dict) -> None:
+    from fenghuo.checks.variants import LAYERS
+
+    header = [
+        "# fenghuo curated lexicon: word<TAB>tags[<TAB>action[<TAB>evasion layers]]",
+        "# action flag = demoted (fired on harmless text); evasion layers listed = the others fired on harmless text.",
+        "# Derived from houbb/sensitive-word @ bac9a301 (Apache-2.0, https://github.com/houbb/sensitive-word):",
+        "# words normalised, junk removed, tags fixed or inherited, words firing on harmless text dropped or",
+        "# demoted. Built by `python -m fenghuo.checks.build --only lexicon`; see manifest.json for inputs.",
+        f"# counts: {json.dumps(counts, ensure_ascii=False, sort_keys=True)}",
+    ]
+    lines = []
+    for w in sorted(words):
+        act = decision.get(w)
+        if act == "drop":
+            continue
+        line = f"{w}\t{','.join(words[w]) or 'sensitive'}"
+        off = layers_off.get(w)
+        if off:
+            line += f"\t{act or ''}\t{','.join(x for x in LAYERS if x not in off) or 'none'}"
+        elif act:
+            line += f"\t{act}"
+        lines.append(line)
+    path.write_text("\n".join(header + lines) + "\n", encoding="utf-8")
+
+
+def measure(data_dir: Path, lexicons: dict[str, object]) -> dict:
+    """Held-out harmless flagged/blocked rates and harmful detection rates per lexicon."""
+    from fenghuo.checks.lexicon_audit import audit
+
+    sets = {**{f"harmless:{k}": v for k, v in harmless(data_dir, curation=False).items()}, **{f"harmful:{k}": v for k, v in harmful(data_dir).items()}}
+    out: dict = {}
+    for name, check in lexicons.items():
+        row = {}
+        for sname, texts in sets.items():
+            a = audit(check, texts, keep_examples=False)
+            row[sname] = {"n": a.texts, "flagged": round(a.flagged / a.texts, 4), "blocked": round(a.blocked / a.texts, 4)}
+        out[name] = row
+    return out
+
+
+def _load(path: Path, evasions=None):
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.variants import LAYERS
+
+    return LexiconCheck(files=[path], evasions=LAYERS if evasions is None else evasions)
+
+
+def build(data_dir: Path, out_dir: Path) -> dict:
+    from fenghuo.checks.normalize import default_normaliser
+
+    t0 = time.perf_counter()
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    norm = default_normaliser().normalise_text
+    words, dropped = candidates(data_dir, norm)
+    cur = harmless(data_dir, curation=True)
+    bad = harmful(data_dir, curation=True)
+    decision, layers_off, stats = curate(words, [t for ts in cur.values() for t in ts], [t for ts in bad.values() for t in ts])
+    kept = {w: t for w, t in words.items() if decision.get(w) != "drop"}
+    tag_counts = Counter(c for t in kept.values() for c in (t or ["sensitive"]))
+    counts = {
+        "candidates": len(words),
+        "dropped_by_audit": sum(1 for d in decision.values() if d == "drop"),
+        "demoted_to_flag": sum(1 for d in decision.values() if d == "flag"),
+        "shipped": len(kept),
+        "by_tag": dict(sorted(tag_counts.items())),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_tsv(out_dir / OUT, words, decision, layers_off, counts)
+    inputs = [LEXICON, TAGS, ALLOW, COLD_TRAIN, CVALUES, COMMONSENSE, JADE_V3, JADE_V2]
+    figures = measure(data_dir, {
+        "curated": _load(out_dir / OUT),
+        "curated_without_evasion_layers": _load(out_dir / OUT, evasions=()),
+    })
+    return {
+        "inputs": [file_record(data_dir, data_dir / p) for p in inputs],
+        "figures": figures,
+        "artefacts": [artefact_record(out_dir, out_dir / OUT)],
+        "settings": {
+            "drop_at_curation_texts": DROP_AT,
+            "max_untagged_len": MAX_UNTAGGED_LEN,
+            "inherit_min_len": INHERIT_MIN,
+            "split": "sha256(id) last byte even = curation half (CValues id_, JADE v3 ID); COLD dev untouched",
+            "curation_texts": {k: len(v) for k, v in cur.items()},
+            "curation_harmful_texts": {k: len(v) for k, v in bad.items()},
+            "package_lists": ["checks/data/everyday_words.txt", "checks/data/lexicon_tag_fixes.tsv"],
+        },
+        "counts": {**counts, "dropped_before_audit": dict(dropped), **stats},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+if __name__ == "__main__":  # standalone: python -m fenghuo.checks.build.lexicon [DATA_DIR [OUT_DIR]]
+    from fenghuo.platform.paths import shared_data_dir
+
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else shared_data_dir()
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else shipped_dir()
+    if data is None:
+        sys.exit("error 错误: no shared data directory; set FENGHUO_DATA / 未找到共享数据目录")
+    print(json.dumps(build(data, out), ensure_ascii=False, indent=2))
