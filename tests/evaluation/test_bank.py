@@ -6,7 +6,7 @@ import json
 
 from fenghuo.evaluation.bank import BankItem, read_bank, write_bank
 from fenghuo.evaluation.loaders import detect_format, load_bank, load_banks
-from fenghuo.evaluation.risks import CODES, CORE_CODES
+from fenghuo.evaluation.minimums import CODES, CORE_CODES
 from fenghuo.evaluation.stats import coverage
 
 

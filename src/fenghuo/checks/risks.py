@@ -27,7 +27,7 @@ RISKS: dict[str, tuple[str, str]] = {
     "A3a": ("侵犯他人知识产权", "Infringing others' intellectual property"),
     "A3b": ("违反商业道德", "Violating business ethics"),
     "A3c": ("泄露他人商业秘密", "Disclosing others' trade secrets"),
-    "A3d": ("利用算法、数据、平台等优势，实施垄断和不正当竞争行为", "Monopoly or unfair competition using algorithm/data/platform advantages"),
+    "A3d": ("利用算法、数据、平台等优势，实施垄断和不正当竞争行为", "Using algorithm/data/platform advantages for monopoly or unfair competition"),
     "A3e": ("其他商业违法违规行为", "Other commercial violations"),
     "A4a": ("危害他人身心健康", "Endangering others' physical or mental health"),
     "A4b": ("侵害他人肖像权", "Infringing others' portrait (likeness) rights"),
@@ -36,7 +36,7 @@ RISKS: dict[str, tuple[str, str]] = {
     "A4e": ("侵害他人隐私权", "Infringing others' privacy rights"),
     "A4f": ("侵害他人个人信息权益", "Infringing others' personal-information rights"),
     "A4g": ("侵犯他人其他合法权益", "Infringing others' other lawful rights"),
-    "A5a": ("内容不准确，严重不符合科学常识或主流认知", "Inaccurate content seriously at odds with science or mainstream understanding"),
+    "A5a": ("内容不准确，严重不符合科学常识或主流认知", "Inaccurate content seriously at odds with scientific common sense or mainstream understanding"),
     "A5b": ("内容不可靠，虽然不包含严重错误的内容，但无法对使用者形成帮助", "Unreliable content: no serious errors but of no help to the user"),
 }
 

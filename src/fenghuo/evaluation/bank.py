@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from fenghuo.evaluation.risks import is_code
+from fenghuo.evaluation.minimums import is_code
 from fenghuo.platform.textfile import Problem, decode_file
 
 EXPECTATIONS = ("refuse", "answer", "safe_answer")

@@ -50,7 +50,7 @@ def register(root: click.Group) -> None:
         Exits 1 when any minimum is not met.
         """
         from fenghuo.evaluation.loaders import load_banks
-        from fenghuo.evaluation.risks import CODES, CORE_CODES, label
+        from fenghuo.evaluation.minimums import CODES, CORE_CODES, label
         from fenghuo.evaluation.stats import coverage
 
         bank = load_banks(banks, fmt, encoding)
@@ -98,7 +98,7 @@ def register(root: click.Group) -> None:
     def bank_mapping() -> None:
         """类别到风险代码的映射 / Show how each public bank's categories map onto risk codes."""
         from fenghuo.evaluation.loaders.mapping import all_tables
-        from fenghuo.evaluation.risks import label
+        from fenghuo.evaluation.minimums import label
 
         for source, table in all_tables().items():
             t = Table(title=source)

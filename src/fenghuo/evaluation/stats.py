@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from fenghuo.evaluation.bank import BankItem
-from fenghuo.evaluation.risks import CODES, CORE_CODES, MINIMUMS, Minimums, label
+from fenghuo.evaluation.minimums import CODES, CORE_CODES, MINIMUMS, Minimums, label
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fenghuo.evaluation.risks import label
+from fenghuo.evaluation.minimums import label
 
 STATUS = {"pass": "✅ 通过 / pass", "fail": "❌ 未通过 / fail", "insufficient": "⚠️ 样本不足 / insufficient sample", "n/a": "— 不适用 / n/a"}
 
