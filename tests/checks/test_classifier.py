@@ -27,7 +27,8 @@ def test_beats_the_char_ngram_baseline_on_cold_dev(cold_model, shared):
 def test_save_load_roundtrip_and_check(cold_model, tmp_path):
     path = cold_model.save(tmp_path / "m.npz")
     loaded = Model.load(path)
-    assert np.array_equal(loaded.weights, cold_model.weights.astype(np.float32))
+    # Stored as float16 (half the file), loaded as float32.
+    assert np.array_equal(loaded.weights, cold_model.weights.astype(np.float16).astype(np.float32))
     check = ClassifierCheck(path, threshold=0.5)
     v = check.scan("黑人都是垃圾，滚出中国")
     assert v.findings and v.findings[0].category == "offensive" and v.findings[0].score >= 0.5
@@ -49,7 +50,7 @@ def test_corrupt_model_file_is_refused(tmp_path):
     f = write(tmp_path / "m.npz", b"not a model")
     with pytest.raises(ValueError, match="not a fenghuo classifier"):
         Model.load(f)
-    with pytest.raises(FileNotFoundError, match="classifier train"):
+    with pytest.raises(ValueError, match="no such classifier model.*classifier train"):
         Model.load(tmp_path / "missing.npz")
 
 

@@ -1,5 +1,5 @@
 """`fenghuo scan` (in ``cli_scan``), `fenghuo checks …` (in ``cli_checks``), `fenghuo lexicon stats`,
-`fenghuo classifier train`."""
+`fenghuo lexicon audit`, `fenghuo classifier train`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import click
 
+from fenghuo.checks.classifier.cli import classifier_group
 from fenghuo.checks.cli_checks import checks_group
 from fenghuo.checks.cli_scan import InputError, scan_cmd  # noqa: F401 - InputError: kept importable here
 
@@ -37,27 +38,29 @@ def lexicon_stats_cmd(files: tuple[str, ...], as_json: bool, config: str | None)
     click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2) if as_json else format_stats(stats))
 
 
-@click.group("classifier")
-def classifier_group() -> None:
-    """The offensive-content classifier / 有害内容分类器。"""
-
-
-@classifier_group.command("train")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Folder with train.csv (and dev.csv) / 训练数据目录")
-@click.option("--out", type=click.Path(dir_okay=False), help="Model file (default: user data dir) / 模型文件")
-@click.option("--limit", type=int, default=None, help="Use only the first N training rows / 仅用前 N 行")
-def classifier_train_cmd(data_dir: str, out: str | None, limit: int | None) -> None:
-    """Train the classifier from labelled CSV (COLD format) and save it / 训练并保存分类器。"""
-    from fenghuo.checks.classifier.train import train_from_dir
+@lexicon_group.command("audit")
+@click.argument("words", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--benign", "benign", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="Harmless texts: one a line, or CSV/JSONL with a text column (repeatable) / 无害文本文件")
+@click.option("--column", default=None, help="Text column of CSV/JSONL files (default: text, prompt, 问题 …) / 文本列名")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N words and tags that fire most / 仅显示前 N 项")
+@click.option("--no-evasions", is_flag=True, help="Without the pinyin/homophone/split layers / 不含变体层")
+@click.option("--json", "as_json", is_flag=True)
+def lexicon_audit_cmd(words: tuple[str, ...], benign: tuple[str, ...], column: str | None, top: int | None, no_evasions: bool, as_json: bool) -> None:
+    """How often each word and tag of lexicon WORDS files fires on harmless text, most first
+    (exit 0) / 统计词表中各词、各类别在无害文本上的命中次数。"""
+    from fenghuo.checks.lexicon import LexiconCheck
+    from fenghuo.checks.lexicon_audit import AuditInputError, audit, format_audit, read_texts
+    from fenghuo.checks.lexicon_file import LexiconError
+    from fenghuo.checks.variants import LAYERS
 
     try:
-        report = train_from_dir(data_dir, out, limit=limit)
-    except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"saved 已保存: {report['model']}  ({report['train_rows']} rows, {report['seconds']:.1f} s)")
-    if report.get("dev"):
-        d = report["dev"]
-        click.echo(f"dev 验证集: accuracy={d['accuracy']:.4f} precision={d['precision']:.4f} recall={d['recall']:.4f} f1={d['f1']:.4f} (n={d['n']})")
+        check = LexiconCheck(files=list(words), evasions=() if no_evasions else LAYERS)
+        texts = [t for f in benign for t in read_texts(f, column)]
+    except (LexiconError, AuditInputError, OSError) as exc:
+        raise InputError(str(exc)) from None
+    result = audit(check, texts)
+    click.echo(json.dumps(result.to_dict(top), ensure_ascii=False, indent=2) if as_json else format_audit(result, top))
 
 
 def register(root: click.Group) -> None:

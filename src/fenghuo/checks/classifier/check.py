@@ -1,22 +1,28 @@
-"""The classifier as a pipeline check: one finding over the whole text when the score passes
-the threshold.
+"""The classifier as a pipeline check: a probability per category it models (``scores_in``) and
+one finding over the whole text per category whose score passes that category's threshold.
+
+Thresholds come from the model (calibrated per category when it was built); a ``threshold``
+given in the config overrides all of them, ``thresholds: {category: x}`` some of them.
 
 Reloads when the model file is replaced (training writes it by atomic rename): with
 ``reload_interval`` N > 0 (default 5 s; 0 = off), a scan at most every N seconds stats the
 file — one ``os.stat``, about a microsecond — and when its modification time or size changed,
-the new model is loaded on a background thread (≈ 3 ms, kept off the request) and swapped in
-with one assignment. A file that fails to load is logged (``fenghuo.checks.classifier``) and
-kept in ``last_reload_error``; the old model keeps scoring. ``reload()`` loads at once.
+the new model is loaded on a background thread (kept off the request) and swapped in with one
+assignment. A file that fails to load is logged (``fenghuo.checks.classifier``) and kept in
+``last_reload_error``; the old model keeps scoring. ``reload()`` loads at once.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
+import numpy as np
+
 from fenghuo.checks.base import Finding, Verdict
-from fenghuo.checks.classifier.model import Model, default_model_path
+from fenghuo.checks.classifier.model import Model, default_model_path, shipped_model_path
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
@@ -24,37 +30,72 @@ from fenghuo.checks.reloading import BackgroundReload, file_signature
 log = logging.getLogger("fenghuo.checks.classifier")
 
 
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+class _Bound:
+    """A model with everything the hot path needs worked out once: names, rules, logit
+    thresholds (comparing logits skips the exp for categories that do not fire)."""
+
+    __slots__ = ("model", "cats", "rules", "cut", "rule_name")
+
+    def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None) -> None:
+        self.model = model
+        cats = list(model.categories)
+        if category and len(cats) == 1:
+            cats = [category]  # a one-category model reports under the configured name
+        self.cats = cats
+        self.rules = [policy.rule(c) for c in cats]
+        ths = [threshold if threshold is not None else overrides.get(c, model.thresholds.get(mc, 0.5)) for c, mc in zip(cats, model.categories)]
+        self.cut = np.array([_logit(t) for t in ths])
+        self.rule_name = f"classifier:{path.name}"
+
+
 class ClassifierCheck(BackgroundReload):
     def __init__(
         self,
         model_path: Path | None = None,
-        threshold: float = 0.5,
-        category: str = "offensive",
+        threshold: float | None = None,
+        category: str | None = None,
         policy: Policy | None = None,
         name: str = "classifier",
         reload_interval: float = 5.0,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
-        if not 0.0 < threshold < 1.0:
-            raise ValueError(f"classifier threshold must be between 0 and 1, got {threshold} / 阈值应在 0 与 1 之间")
+        for t in [threshold] + list((thresholds or {}).values()):
+            if t is not None and not 0.0 < t < 1.0:
+                raise ValueError(f"classifier threshold must be between 0 and 1, got {t} / 阈值应在 0 与 1 之间")
+        if reload_interval < 0:
+            raise ValueError(f"reload_interval must be >= 0, got {reload_interval} / 重载间隔不能为负")
         self.path = Path(model_path) if model_path else default_model_path()
         self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
         self.category = category
         self.policy = policy or Policy()
         self.name = name
         self.normaliser = default_normaliser()
-        if reload_interval < 0:
-            raise ValueError(f"reload_interval must be >= 0, got {reload_interval} / 重载间隔不能为负")
         self.reload_interval = reload_interval
         self._sig = file_signature(self.path)
-        self.model = Model.load(self.path)
+        self._bound = self._bind(Model.load(self.path))
+        self._last: tuple = (None, None)  # (Normalised, probabilities) of the last message
         self._init_reload()
-        self._rule = self.policy.rule(category)  # looked up once: scoring is on the hot path
-        self._rule_name = f"classifier:{self.path.name}"
+
+    def _bind(self, model: Model) -> _Bound:
+        return _Bound(model, self.path, self.policy, self.threshold, self.thresholds, self.category)
+
+    @property
+    def model(self) -> Model:
+        return self._bound.model
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self._bound.cats)
 
     def reload(self) -> None:
         """Load the model file now; raises (keeping the old model) if it cannot be loaded."""
         sig = file_signature(self.path)
-        self.model = Model.load(self.path)
+        self._bound = self._bind(Model.load(self.path))
         self._sig, self.last_reload_error = sig, None
 
     def _signatures(self) -> tuple[int, int]:
@@ -64,10 +105,29 @@ class ClassifierCheck(BackgroundReload):
         return self._sig
 
     def _load_new(self, signatures: tuple[int, int]) -> None:
-        self.model, self._sig = Model.load(self.path), signatures
+        self._bound, self._sig = self._bind(Model.load(self.path)), signatures
 
     def score(self, text: str) -> float:
-        return self.model.score_codes(self.normaliser.normalise(text).codes)
+        """The highest category probability of ``text``."""
+        return self._bound.model.score_codes(self.normaliser.normalise(text).codes)
+
+    def scores(self, text: str) -> dict[str, float]:
+        return self.scores_in(text, self.normaliser.normalise(text))
+
+    def _logits(self, n: Normalised, bound: _Bound) -> np.ndarray:
+        last_n, z = self._last
+        if last_n is n and z is not None and z.size == bound.cut.size:
+            return z  # find_in and scores_in on the same message score it once
+        z = bound.model.logits_codes(n.codes)
+        self._last = (n, z)
+        return z
+
+    def scores_in(self, text: str, n: Normalised) -> dict[str, float]:
+        """Probability per category this model knows, for the pipeline's ``Verdict.scores``."""
+        bound = self._bound
+        z = np.clip(self._logits(n, bound), -700.0, 700.0)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return {c: round(float(v), 4) for c, v in zip(bound.cats, p)}
 
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))
@@ -81,20 +141,40 @@ class ClassifierCheck(BackgroundReload):
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
         if self.reload_interval:
             self.reload_when_due()
-        p = self.model.score_codes(n.codes)
-        if p < self.threshold:
+        bound = self._bound
+        z = self._logits(n, bound)
+        hits = np.flatnonzero(z >= bound.cut)
+        if not hits.size:
             return []
-        rule = self._rule
-        return [Finding(self.category, 0, len(text), self._rule_name, rule.action, rule.risk, round(p, 4))]
+        out = []
+        for k in hits.tolist():
+            rule = bound.rules[k]
+            p = 1.0 / (1.0 + math.exp(-min(float(z[k]), 700.0)))
+            out.append(Finding(bound.cats[k], 0, len(text), bound.rule_name, rule.action, rule.risk, round(p, 4)))
+        return out
+
+
+def model_path_for(model, base_dir: Path) -> Path:
+    """``shipped`` (the packaged model), ``default`` (trained into the user data dir) or a path."""
+    from fenghuo.checks.config import resolve_path
+
+    if model == "shipped":
+        return shipped_model_path()
+    if model in (None, "default"):
+        return default_model_path()
+    return resolve_path(str(model), base_dir)
 
 
 def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:
-    from fenghuo.checks.config import check_keys, resolve_path
+    from fenghuo.checks.config import check_keys
 
-    check_keys(spec, {"name", "model", "threshold", "category", "reload_interval"}, "classifier")
-    model = spec.get("model", "default")
-    path = None if model in (None, "default") else resolve_path(str(model), base_dir)
+    check_keys(spec, {"name", "model", "threshold", "thresholds", "category", "reload_interval"}, "classifier")
+    th = spec.get("threshold")
+    ths = spec.get("thresholds") or {}
+    if not isinstance(ths, dict):
+        raise ValueError("classifier.thresholds: expected a mapping category -> threshold / 应为 类别: 阈值 映射")
     return ClassifierCheck(
-        path, float(spec.get("threshold", 0.5)), str(spec.get("category", "offensive")), policy, str(spec.get("name", "classifier")),
-        float(spec.get("reload_interval", 5.0)),
+        model_path_for(spec.get("model", "default"), base_dir), None if th is None else float(th),
+        None if spec.get("category") is None else str(spec["category"]), policy, str(spec.get("name", "classifier")),
+        float(spec.get("reload_interval", 5.0)), {str(k): float(v) for k, v in ths.items()},
     )  # fmt: skip

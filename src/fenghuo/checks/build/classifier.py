@@ -1,0 +1,137 @@
+"""Build step ``classifier``: the shipped multi-category classifier (``shipped/classifier.npz``).
+
+Trains one NB-LR model per category (``classifier.train.train_multi``) on the train splits of
+``classifier_data``, calibrates each category's threshold on the val splits so that harmless
+val rows are rarely flagged (``MAX_FPR``), and measures on the test splits only: COLD's
+official dev set, the held-out half of CValues, held-out JADE/XSafety rows and text from
+held-out templates (incl. anti-bias statements). Nothing is tuned on the test splits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from fenghuo.checks.build import artefact_record, file_record
+from fenghuo.checks.build.classifier_data import CATEGORIES, GEN_PER_KIND, IGNORE, SEED, Row, load_rows
+from fenghuo.checks.classifier.features import design_matrix
+from fenghuo.checks.classifier.model import Model
+from fenghuo.checks.classifier.train import MAX_N, calibrate, codes_of, train_multi
+
+BITS = 18
+C = 16.0
+# Share of harmless val rows each category may flag. Offensive gets most of the budget: COLD's
+# safe rows discuss the same topics in the same words as its offensive ones.
+MAX_FPR = {c: 0.002 for c in CATEGORIES} | {"offensive": 0.03, "discrimination": 0.004}
+# Small categories are up-weighted so their logistic regression does not collapse to "never".
+POS_WEIGHT = {c: 3.0 for c in CATEGORIES} | {"offensive": 1.0}
+# Generated harmless text (anti-bias statements, warnings, refusals, questions about groups) is
+# a few hundred rows against COLD's 11k offensive ones: weighted up so that it is heard.
+GEN_NEGATIVE_WEIGHT = 4.0
+OUT = "classifier.npz"
+
+
+def _probs(model: Model, texts: list[str]) -> np.ndarray:
+    return np.array([model.probs_codes(c) for c in codes_of(texts)]).reshape(len(texts), len(model.categories))
+
+
+def _flags(model: Model, probs: np.ndarray) -> np.ndarray:
+    th = np.array([model.thresholds.get(c, 0.5) for c in model.categories])
+    return probs >= th
+
+
+def _binary(pred: np.ndarray, y: np.ndarray) -> dict:
+    tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+    fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
+    f1p = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    f1n = 2 * tn / (2 * tn + fn + fp) if tn else 0.0
+    return {
+        "n": int(y.size), "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0, "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+        "f1": round(f1p, 4), "macro_f1": round((f1p + f1n) / 2, 4), "fpr": round(fp / (fp + tn), 4) if fp + tn else 0.0,
+    }  # fmt: skip
+
+
+def measure(model: Model, rows: list[Row]) -> dict:
+    """Held-out figures (rows from the test splits only)."""
+    probs = _probs(model, [r.text for r in rows])
+    flags = _flags(model, probs)
+    anyflag = flags.any(1)
+    src = np.array([r.source for r in rows])
+    harmful = np.array([bool(r.labels) for r in rows])
+    k_off = model.categories.index("offensive")
+    out: dict = {}
+    cold = src == "cold"
+    out["cold_dev"] = _binary(anyflag[cold], harmful[cold]) | {"offensive_only": _binary(flags[cold, k_off], harmful[cold])}
+    out["cold_dev"]["fpr_safe_rows"] = out["cold_dev"]["fpr"]
+    for name in ("cvalues", "xsafety_commonsense", "gen_antibias", "gen_refusal", "gen_warning", "gen_everyday"):
+        m = src == name
+        if m.any():
+            out[f"fpr_{name}"] = {"n": int(m.sum()), "flagged": int(anyflag[m].sum()), "rate": round(float(anyflag[m].mean()), 4)}
+    # Per category, on held-out harmful rows of JADE, XSafety and the held-out templates: recall
+    # of the category itself and of "flagged at all" (a fraud ad caught as ads still stops).
+    per: dict = defaultdict(lambda: {"n": 0, "category_hit": 0, "any_hit": 0})
+    for i, r in enumerate(rows):
+        if r.source == "cold" or not r.labels:
+            continue
+        group = "generated" if r.source.startswith("gen_") else r.source
+        for cat in r.labels:
+            e = per[f"{group}:{cat}"]
+            e["n"] += 1
+            e["category_hit"] += int(flags[i, model.categories.index(cat)])
+            e["any_hit"] += int(anyflag[i])
+    out["recall_heldout"] = {
+        k: {"n": v["n"], "category_recall": round(v["category_hit"] / v["n"], 4), "any_recall": round(v["any_hit"] / v["n"], 4)} for k, v in sorted(per.items())
+    }
+    for group in ("jade", "xsafety", "generated"):
+        sel = np.array([r.source.startswith("gen_") if group == "generated" else r.source == group for r in rows]) & harmful
+        if sel.any():
+            out[f"any_recall_{group}"] = {"n": int(sel.sum()), "rate": round(float(anyflag[sel].mean()), 4)}
+    return out
+
+
+def build(data_dir: Path, out_dir: Path, log=print) -> dict:
+    t0 = time.perf_counter()
+    rows, inputs = load_rows(data_dir)
+    train = [r for r in rows if r.split == "train"]
+    val = [r for r in rows if r.split == "val"]
+    test = [r for r in rows if r.split == "test"]
+    log(f"  classifier: {len(train)} train, {len(val)} val, {len(test)} test rows")
+    x = design_matrix(codes_of([r.text for r in train]), MAX_N, BITS)
+    row_weight = np.array([GEN_NEGATIVE_WEIGHT if r.source.startswith("gen_") and not r.labels else 1.0 for r in train])
+    model = train_multi(
+        [r.text for r in train], [r.labels for r in train], CATEGORIES, IGNORE, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x, row_weight
+    )  # fmt: skip
+    # Calibrate on the float16 weights the package ships, so thresholds match what is scored.
+    model.weights = model.weights.astype(np.float16).astype(np.float32)
+    # Each harmless source within budget on its own: COLD's ~1,300 safe val rows must not
+    # outvote CValues' ~70 (questions about groups look like JADE's discrimination questions).
+    src = np.array([r.source for r in val])
+    groups = [src == "cold", src == "cvalues", ~np.isin(src, ["cold", "cvalues"])]
+    calibrate(model, [r.text for r in val], [r.labels for r in val], MAX_FPR, groups=groups)
+    figures = measure(model, test)
+    model.meta.update(
+        {"built_by": "fenghuo.checks.build.classifier", "heldout": {"cold_dev_macro_f1": figures["cold_dev"]["macro_f1"], "fpr_cvalues": figures.get("fpr_cvalues", {}).get("rate")}}
+    )  # fmt: skip
+    path = model.save(out_dir / OUT)
+    counts = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        counts[r.source][r.split] += 1
+    cvalues_test = sorted(r.text for r in test if r.source == "cvalues")
+    return {
+        "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
+        "artefacts": [artefact_record(out_dir, path)],
+        "settings": {
+            "categories": CATEGORIES, "ignore": {k: sorted(v) for k, v in IGNORE.items()}, "bits": BITS, "max_n": MAX_N, "c": C,
+            "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT, "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED, "generated_per_kind": GEN_PER_KIND,
+            "split": "bucket = sha1(source NUL text)[:4] mod 100; COLD train.csv <90 train else val, dev.csv test; JADE/XSafety <70 train, <85 val, "
+                     "else test; CValues <35 train, <50 val, else test (held-out half); generated train templates <85 train else val, held-out templates test",
+            "cvalues_test_rows": len(cvalues_test),
+        },
+        "thresholds": dict(model.thresholds),
+        "rows": {k: dict(v) for k, v in sorted(counts.items())},
+        "figures": figures,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }  # fmt: skip
