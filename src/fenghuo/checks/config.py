@@ -30,7 +30,7 @@ def check_keys(spec: dict, allowed: set[str], kind: str) -> None:
 
 
 def build_lexicon(spec: dict, policy: Policy, base_dir: Path) -> LexiconCheck:
-    check_keys(spec, {"name", "files", "allow_files", "words", "allow", "tag_codes", "engine", "reload_interval"}, "lexicon")
+    check_keys(spec, {"name", "files", "allow_files", "words", "allow", "tag_codes", "engine", "reload_interval", "evasions"}, "lexicon")
     files = [resolve_path(str(f), base_dir) for f in spec.get("files") or []]
     allow_files = [resolve_path(str(f), base_dir) for f in spec.get("allow_files") or []]
     words = {str(w): tuple(c if isinstance(c, list) else [c]) for w, c in (spec.get("words") or {}).items()}
@@ -45,9 +45,20 @@ def build_lexicon(spec: dict, policy: Policy, base_dir: Path) -> LexiconCheck:
         engine=str(spec.get("engine", "auto")),
         cache_dir=data_dir() / "cache",
         name=str(spec.get("name", "lexicon")),
+        # Evasion layers (pinyin, homophone, split); all by default, [] for none.
+        evasions=_evasions(spec),
     )
     check.reload_interval = float(spec.get("reload_interval", 0))
     return check
+
+
+def _evasions(spec: dict) -> tuple[str, ...]:
+    from fenghuo.checks.variants import LAYERS
+
+    value = spec.get("evasions", list(LAYERS))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"lexicon.evasions: expected a list of {', '.join(LAYERS)} / 应为变体层列表")
+    return tuple(value)
 
 
 def build_pii(spec: dict, policy: Policy, base_dir: Path) -> PIICheck:
