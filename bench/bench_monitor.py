@@ -22,7 +22,7 @@ import textwrap
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def _event(service: str, i: int, now: str, unsafe: bool = False) -> dict:
 
 
 def _batch(service: str, n: int = 1000, unsafe_every: int = 0) -> bytes:
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     return json.dumps([_event(service, i, now, bool(unsafe_every) and i % unsafe_every == 0) for i in range(n)]).encode()
 
 
@@ -82,11 +82,11 @@ def bench_decode(quick: bool) -> list[str]:
 
 
 def _setup(tmp: str, services: int = 3):
-    from fenghuo.platform.roles import Role, local_actor
-    from fenghuo.registry.tokens import create_token
-    from fenghuo.platform.db import Database
     from fenghuo.control import services as registry
+    from fenghuo.platform.db import Database
+    from fenghuo.platform.roles import Role, local_actor
     from fenghuo.registry.spec import parse_registration
+    from fenghuo.registry.tokens import create_token
 
     db = Database(f"{tmp}/bench.db")
     db.upgrade()
@@ -158,8 +158,8 @@ def bench_http(quick: bool) -> tuple[float, float]:
             for i in range(batches):
                 fh.write(_batch(f"s{i % 3}").decode() + "\n")
         Path(f"{tmp}/client.py").write_text(CLIENT, encoding="utf-8")
-        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
-        srv.app.state.alerts_config = AlertsConfig(rules=load_rule_set(pack_paths("default")))
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20),
+                           alerts_config=AlertsConfig(rules=load_rule_set(pack_paths("default"))))
         with srv:
             c0 = time.process_time()
             out = subprocess.run([sys.executable, f"{tmp}/client.py", srv.url, token, f"{tmp}/bodies.ndjson", str(seconds)],
@@ -192,8 +192,7 @@ def bench_latency(quick: bool) -> list[float]:
                 done.set()
 
         unsub = listeners.subscribe(on)
-        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
-        srv.app.state.alerts_config = AlertsConfig(rules=parse_rules(RED))
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20), alerts_config=AlertsConfig(rules=parse_rules(RED)))
         with srv, httpx.Client(headers={"Authorization": f"Bearer {token}", "content-type": "application/json"}) as c:
             for i in range(n):
                 body = _batch(f"s{i}", 1000, unsafe_every=1)

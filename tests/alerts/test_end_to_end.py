@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,10 +17,10 @@ from fenghuo.alerts.config import AlertsConfig
 from fenghuo.alerts.rules import parse_rules
 from fenghuo.api.server import ServerThread
 from fenghuo.evaluation.judges import ReferenceJudge
-from fenghuo.platform.roles import Role
-from fenghuo.registry.tokens import create_token
 from fenghuo.platform.config import Settings
 from fenghuo.platform.paths import shared_data_dir
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from tests.monitor.helpers import ADMIN
 
 JADE = "traffic/jade_v3/jade_alignment_medium_zh.csv"
@@ -73,8 +73,7 @@ def test_red_within_one_second_of_the_condition_holding(real_db, jade):
 
     unsubscribe = listeners.subscribe(listener)
     upstream = BackgroundServer(create_app(jade, Schedule(mode="safe", switch_at=SAFE_CALLS))).start()
-    srv = ServerThread(db, Settings(checkpoint_seconds=0))
-    srv.app.state.alerts_config = AlertsConfig(rules=parse_rules(RULE))
+    srv = ServerThread(db, Settings(checkpoint_seconds=0), alerts_config=AlertsConfig(rules=parse_rules(RULE)))
     judge = ReferenceJudge(jade)
     try:
         with srv, httpx.Client(timeout=10) as http:
@@ -91,7 +90,7 @@ def test_red_within_one_second_of_the_condition_holding(real_db, jade):
                 total += 1
                 unsafe += not verdict
                 event = {"id": str(uuid.uuid4()), "type": "call", "service": "a-chat", "instance": "guard-e2e",
-                         "time": datetime.now(timezone.utc).isoformat(), "state": "running", "state_version": 1,
+                         "time": datetime.now(UTC).isoformat(), "state": "running", "state_version": 1,
                          "route": "primary", "status": "ok", "latency_ms": latency,
                          "output": {"blocked": not verdict, "categories": [] if verdict else ["unsafe"]}}
                 if holds_at is None and total >= 20 and unsafe / total > 0.3:

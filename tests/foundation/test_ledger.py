@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 from click.testing import CliRunner
+from sqlalchemy import text
 
-from fenghuo.backend import write_atomic
 from fenghuo.cli import root
 from fenghuo.control import switch
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger.chain import GENESIS, entry_hash
 from fenghuo.ledger.checkpoint import Checkpoint, sign, verify_against
+from fenghuo.platform.files import write_atomic
 from tests.foundation.fixtures import OP_A, seed
 
 
@@ -133,8 +133,9 @@ def test_a_forged_checkpoint_signature_is_refused(db):
     assert verify_against([], forged).problem == "bad_signature"
     other = sign(cp.seq, cp.head, cp.ts)  # signed, but an auditor pins the deployment's key
     import base64
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     stranger = Ed25519PrivateKey.generate().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert verify_against([], other, trusted_public_key=stranger).problem == "bad_signature"
     assert base64.b64decode(other.public_key) != stranger

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -23,14 +23,14 @@ from tests.scale.helpers import ADMIN, Replica, events, seed
 from tests.scale.servers import RULES
 
 
-def _wait(pred, timeout: float, what: str) -> None:  # noqa: ANN001
+def _wait(pred, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not pred():
         assert time.monotonic() < deadline, f"timed out: {what}"
         time.sleep(0.05)
 
 
-def _expire(db) -> None:  # noqa: ANN001 - the lease runs out in the database (a stall, a slow renewal)
+def _expire(db) -> None:  # the lease runs out in the database (a stall, a slow renewal)
     with db.transaction() as s:
         s.execute(text("UPDATE scale_leases SET expires_at = 0 WHERE name = 'leader'"))
 
@@ -69,17 +69,29 @@ def test_counter_stops_with_its_lease_and_resumes_when_it_holds_it_again(pg, sha
         r.counter.stop()
 
 
+class Epoch:
+    """A leadership that believes it holds ``epoch`` of the lease (the engine's fence checks it)."""
+
+    epoch = -1
+
+    def active(self) -> bool:
+        return True
+
+    def fence(self, session) -> None:
+        lease.require(session, "leader", self.epoch)
+
+
 def test_a_stalled_leader_cannot_commit_a_warning_transition(pg):
     db = pg.make()
     db.upgrade()
     seed(db)
     monitor = Monitor(db)
     monitor.start()
-    engine = AlertEngine(monitor, AlertsConfig(rules=parse_rules(RULES)))
+    held = Epoch()
+    engine = AlertEngine(monitor, AlertsConfig(rules=parse_rules(RULES)), held)
     engine.load()
-    stale = lease.take(db, "leader", "stalled", 30)
-    engine.fence = lambda s: lease.require(s, "leader", stale)
-    now = datetime.now(timezone.utc)
+    stale = held.epoch = lease.take(db, "leader", "stalled", 30)
+    now = datetime.now(UTC)
     monitor.ingest_body(json.dumps([call("a-chat", now, unsafe=True) for _ in range(20)]).encode(), ADMIN)
 
     _expire(db)  # the stalled leader's lease ran out; a successor took over
@@ -94,7 +106,7 @@ def test_a_stalled_leader_cannot_commit_a_warning_transition(pg):
                     len(s.execute(select(LedgerEntry).where(LedgerEntry.kind.like("warning.%"))).scalars().all()))
 
     assert written() == (0, 0)  # neither the warning nor its ledger entry
-    engine.fence = lambda s: lease.require(s, "leader", successor)  # the same evaluation under the live epoch commits
+    held.epoch = successor  # the same evaluation under the live epoch commits
     assert [t.kind for t in engine.evaluate({"a-chat"})]
     assert written()[0] == 1 and written()[1] >= 1
 

@@ -13,40 +13,10 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from fenghuo.platform.cli_support import console, err_console, print_json, refusals
-from fenghuo.platform.errors import FenghuoError
+from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals
 
 LEVEL_STYLE = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold white on red"}
 LEVEL_ZH = {"blue": "蓝", "yellow": "黄", "orange": "橙", "red": "红"}
-
-
-def _root() -> dict[str, Any]:
-    return click.get_current_context().find_root().obj or {}
-
-
-def _remote(method: str, path: str, **kw: Any) -> Any:
-    import httpx
-
-    obj = _root()
-    headers = {"Authorization": f"Bearer {obj['token']}"} if obj.get("token") else {}
-    try:
-        r = httpx.request(method, obj["server"].rstrip("/") + path, headers=headers, timeout=30, **kw)
-    except httpx.HTTPError as exc:
-        raise FenghuoError(f"无法连接服务器：{exc}", f"cannot reach server: {exc}", code="unreachable") from None
-    if r.status_code >= 400:
-        try:
-            msg = r.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            msg = r.text
-        zh, _, en = msg.partition(" / ")
-        raise FenghuoError(zh, en or zh, code=f"http_{r.status_code}")
-    return r.json()
-
-
-def _db():
-    from fenghuo.platform.db import open_database
-
-    return open_database(_root().get("db"))
 
 
 def _level(lv: str) -> str:
@@ -109,14 +79,13 @@ def alerts_group() -> None:
 @refusals
 def list_cmd(state: str, service: str | None, as_json: bool) -> None:
     """Warnings, newest first / 预警列表。"""
-    if _root().get("server"):
-        rows = _remote("GET", "/api/v1/warnings", params={k: v for k, v in {"state": state, "service": service}.items() if v})
-    else:
-        from fenghuo.alerts import store
+    from fenghuo.alerts import store
 
-        db = _db()
+    def local(db, actor):  # the local admin sees every warning
         with db.reader() as s:
-            rows = [store.view(r) for r in store.list_warnings(s, state=state, service=service)]
+            return [store.view(r) for r in store.list_warnings(s, state=state, service=service)]
+
+    rows = client().call(local, "GET", "/api/v1/warnings", params={k: v for k, v in {"state": state, "service": service}.items() if v})
     if as_json:
         print_json(rows)
         return
@@ -135,33 +104,11 @@ def list_cmd(state: str, service: str | None, as_json: bool) -> None:
 @refusals
 def ack(warning_id: str, owner: str, note: str) -> None:
     """Acknowledge a warning and name its owner / 确认预警并指定负责人。"""
-    if _root().get("server"):
-        w = _remote("POST", f"/api/v1/warnings/{warning_id}/ack", json={"owner": owner, "note": note})
-    else:
-        w = _local_ack(warning_id, owner, note)
+    from fenghuo.alerts import acks
+
+    w = client().call(lambda db, actor: acks.acknowledge(db, warning_id, owner, note, actor.label),
+                      "POST", f"/api/v1/warnings/{warning_id}/ack", json={"owner": owner, "note": note})
     console.print(f"已确认 / acknowledged {w['id']} ({w['level']}, {w['state']}) owner {owner}")
-
-
-def _local_ack(warning_id: str, owner: str, note: str) -> dict[str, Any]:
-    from fenghuo.alerts import store
-    from fenghuo.alerts.models import WarningRow
-    from fenghuo.ledger import store as ledger
-    from fenghuo.platform.roles import local_actor
-    from fenghuo.platform.errors import Conflict, NotFound
-
-    db = _db()
-    actor = local_actor().label
-    with db.transaction() as s:
-        row = s.get(WarningRow, warning_id)
-        if row is None:
-            raise NotFound(f"未知预警 {warning_id}", f"unknown warning {warning_id}")
-        if row.state not in ("pending", "firing"):
-            raise Conflict(f"预警 {warning_id} 已解除", f"warning {warning_id} is {row.state}")
-        now = db.clock.now().timestamp()
-        row.ack_owner, row.ack_by, row.ack_at, row.ack_note = owner, actor, now, note
-        ledger.append(s, db.clock, "warning.acknowledged", f"warning:{row.id}", actor,
-                      {"warning": row.id, "owner": owner, "note": note, "state": row.state, "level": row.level})
-        return store.view(row)
 
 
 @alerts_group.command("silence")
@@ -174,13 +121,11 @@ def silence(matchers: tuple[str, ...], reason: str, duration: str | None, until_
     """Silence notifications for warnings matching MATCHERS (service=a-chat level=~yellow|blue).
     按匹配条件静默通知。"""
     body = {"matchers": list(matchers), "reason": reason, "duration": duration, "until_resolved": until_resolved}
-    if _root().get("server"):
-        s = _remote("POST", "/api/v1/silences", json=body)
-    else:
-        from fenghuo.alerts import silences
-        from fenghuo.platform.roles import local_actor
+    from fenghuo.alerts import silences
 
-        s = silences.create(_db(), local_actor().label, list(matchers), reason, duration=duration, until_resolved=until_resolved)
+    s = client().call(lambda db, actor: silences.create(db, actor.label, list(matchers), reason, duration=duration,
+                                                        until_resolved=until_resolved),
+                      "POST", "/api/v1/silences", json=body)
     console.print(f"静默 / silence {s['id']}  until {s['ends_at'] or 'resolved / 解除为止'}")
 
 
@@ -190,12 +135,10 @@ def silence(matchers: tuple[str, ...], reason: str, duration: str | None, until_
 @refusals
 def list_silences(include_ended: bool, as_json: bool) -> None:
     """Silences / 静默列表。"""
-    if _root().get("server"):
-        rows = _remote("GET", "/api/v1/silences", params={"all": include_ended})
-    else:
-        from fenghuo.alerts import silences
+    from fenghuo.alerts import silences
 
-        rows = silences.list_silences(_db(), include_ended)
+    rows = client().call(lambda db, actor: silences.list_silences(db, include_ended), "GET", "/api/v1/silences",
+                         params={"all": include_ended})
     if as_json:
         print_json(rows)
         return
@@ -210,13 +153,9 @@ def list_silences(include_ended: bool, as_json: bool) -> None:
 @refusals
 def unsilence(silence_id: str) -> None:
     """End a silence now / 结束静默。"""
-    if _root().get("server"):
-        _remote("DELETE", f"/api/v1/silences/{silence_id}")
-    else:
-        from fenghuo.alerts import silences
-        from fenghuo.platform.roles import local_actor
+    from fenghuo.alerts import silences
 
-        silences.expire(_db(), local_actor().label, silence_id)
+    client().call(lambda db, actor: silences.expire(db, actor.label, silence_id), "DELETE", f"/api/v1/silences/{silence_id}")
     console.print(f"已结束 / ended {silence_id}")
 
 
@@ -226,9 +165,7 @@ def unsilence(silence_id: str) -> None:
 @refusals
 def indicators(service: str, as_json: bool) -> None:
     """A service's indicators per window (needs --server) / 服务的监测指标。"""
-    if not _root().get("server"):
-        raise FenghuoError("指标在服务器内存中，请用 --server", "indicators live in the server's memory: use --server URL")
-    data = _remote("GET", f"/api/v1/indicators/{service}")
+    data = client().call(None, "GET", f"/api/v1/indicators/{service}")  # windows live in a server's memory
     if as_json:
         print_json(data)
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import httpx
 from sqlalchemy import select
@@ -25,14 +26,14 @@ log = logging.getLogger(__name__)
 
 class Notifier:
     def __init__(self, db: Database, channels: list[Channel], *, max_attempts: int = 8, base_backoff: float = 1.0,
-                 max_backoff: float = 300.0, poll: float = 0.5) -> None:
+                 max_backoff: float = 300.0, poll: float = 0.5, active: Callable[[], bool] = lambda: True) -> None:
         self.db = db
         self.channels = {c.name: c for c in channels}
         self.max_attempts, self.base_backoff, self.max_backoff, self.poll = max_attempts, base_backoff, max_backoff, poll
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.active = lambda: True
+        self.active = active  # several replicas: only the leader sends (fenghuo.platform.leadership)
         self._client = httpx.Client()
         self._lock = threading.Lock()
 
@@ -76,7 +77,7 @@ class Notifier:
             try:
                 if self.active():  # only the leader sends when several replicas run (fenghuo.scale)
                     self.run_once()
-            except Exception:  # noqa: BLE001 - keep delivering
+            except Exception:
                 log.exception("notifier pass failed")
             self._wake.wait(self.poll)
             self._wake.clear()

@@ -12,16 +12,21 @@ from starlette.concurrency import run_in_threadpool
 
 from fenghuo.alerts import silences as silence_service
 from fenghuo.alerts import store
+from fenghuo.alerts.engine import AlertEngine
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.rules import check_doc
-from fenghuo.platform.web import current_actor, get_db
-from fenghuo.platform.roles import Actor, Role
+from fenghuo.control import services as registry
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.platform.yamlfile import parse_yaml
-from fenghuo.control import services as registry
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+def _engine(request: Request) -> AlertEngine:
+    return request.app.state.runtime.alerts  # fenghuo.api.runtime
 
 
 def _visible(db: Database, actor: Actor) -> set[str] | None:
@@ -72,7 +77,7 @@ def acknowledge(warning_id: str, body: AckBody, request: Request, actor: Actor =
     if actor.role is Role.auditor:
         raise Forbidden("审计员只能查看", "an auditor reads but may not acknowledge")
     _warning(db, actor, warning_id)
-    return request.app.state.alerts.acknowledge(warning_id, body.owner, body.note, actor.label)
+    return _engine(request).acknowledge(warning_id, body.owner, body.note, actor.label)
 
 
 class SilenceBody(BaseModel):
@@ -129,7 +134,7 @@ def notifications(status: str | None = None, limit: int = 200, actor: Actor = De
 async def check_rules(request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
     """Body: a rule file (YAML). Answers ``{ok, rules, problems: [{file, line, field, problem}]}``."""
     text = (await request.body()).decode("utf-8", errors="replace")
-    windows = request.app.state.monitor.indicators.window_lengths
+    windows = _engine(request).monitor.indicators.window_lengths
     try:
         rules, problems = await run_in_threadpool(check_doc, parse_yaml(text, "<request>"), windows)
     except Invalid as exc:

@@ -1,24 +1,21 @@
-"""The control-plane application: mounts each domain's routes, the SSE hub and the automatic
-ledger checkpoints. Domains own their routes; this file only lists them."""
+"""The control-plane application: mounts each domain's routes and, while it runs, holds the
+one runtime object (``fenghuo.api.runtime``). Domains own their routes; this file lists them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib
-import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from fenghuo import __version__
+from fenghuo.alerts.config import AlertsConfig
 from fenghuo.api import errors
 from fenghuo.api.limits import BodyLimit
-from fenghuo.control.stream import SwitchHub
+from fenghuo.api.runtime import running
+from fenghuo.monitor.ingest import IngestSettings
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database, open_database
-
-log = logging.getLogger(__name__)
 
 ROUTE_MODULES = [
     "fenghuo.api.admin_routes",
@@ -32,61 +29,20 @@ ROUTE_MODULES = [
     "fenghuo.recovery.routes",
 ]
 
-# Domains that run something for the life of the app: each module has ``lifespan(app)``, an
-# async context manager entered in this order at start-up and left in reverse at shutdown.
-LIFESPAN_HOOKS = [
-    "fenghuo.scale.runtime",  # --bus nats://: the JetStream bus, before monitoring takes app.state.bus
-    "fenghuo.monitor.runtime",
-    "fenghuo.alerts.runtime",
-    "fenghuo.recovery.runtime",
-    "fenghuo.response.runtime",
-    "fenghuo.scale.replica",  # --bus nats://: KV switch, acks, heartbeat, the leader's duties (last)
-]
-
-
-async def _checkpoint_loop(db: Database, every: float) -> None:
-    from fenghuo.ledger import service as ledger
-    from fenghuo.ledger import store
-
-    while True:
-        await asyncio.sleep(every)
-        try:
-            with db.reader() as s:
-                seq, _ = store.head(s)
-            if seq > await asyncio.to_thread(ledger.latest_checkpoint_seq, db):
-                cp = await asyncio.to_thread(ledger.checkpoint, db)
-                log.info("ledger checkpoint at seq %s", cp.seq)
-        except Exception:  # noqa: BLE001 - try again next interval
-            log.warning("automatic checkpoint failed", exc_info=True)
-
-
-def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, db: Database | None = None, *,
+               monitor_settings: IngestSettings | None = None, alerts_config: AlertsConfig | None = None) -> FastAPI:
+    """The app; its :class:`~fenghuo.api.runtime.Runtime` is built when the app starts
+    (``monitor_settings`` / ``alerts_config``: a test's or an embedder's, else FENGHUO_*)."""
     settings = settings or Settings()
     db = db or open_database(settings.db_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        hub = SwitchHub(db, settings.heartbeat_seconds, settings.poll_seconds)
-        await hub.start()
-        app.state.hub = hub
-        tasks = []
-        if settings.checkpoint_seconds > 0:
-            tasks.append(asyncio.create_task(_checkpoint_loop(db, settings.checkpoint_seconds)))
-        async with contextlib.AsyncExitStack() as hooks:
-            for name in LIFESPAN_HOOKS:
-                await hooks.enter_async_context(importlib.import_module(name).lifespan(app))
-            try:
-                yield
-            finally:
-                for t in tasks:
-                    t.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await t
-                await hub.stop()
+        async with running(settings, db, monitor_settings=monitor_settings, alerts_config=alerts_config) as runtime:
+            app.state.runtime = runtime
+            yield
 
     app = FastAPI(title="fenghuo 烽火 control plane", version=__version__, lifespan=lifespan)
-    app.state.db = db
-    app.state.settings = settings
     errors.install(app)
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)

@@ -33,8 +33,11 @@ def serve(ctx: click.Context, host: str, port: int, max_body_bytes: int | None, 
         settings.bus_url = bus
     if checkpoint_every is not None:
         settings.checkpoint_seconds = checkpoint_every
-    app = create_app(settings)
-    console.print(f"烽火 control plane on http://{host}:{port}  (db {app.state.db.url})")
+    from fenghuo.platform.db import open_database
+
+    db = open_database(settings.db_url)
+    app = create_app(settings, db)
+    console.print(f"烽火 control plane on http://{host}:{port}  (db {db.url})")
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1)
 
 

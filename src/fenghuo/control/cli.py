@@ -1,13 +1,18 @@
 """The switch on the command line: pause, stop, degrade, throttle, restore, canary, resume,
-status, approve, pending, and instances (which guard instances enforce the state)."""
+status, pending, and instances (which guard instances enforce the state).
+
+``fenghuo approve`` is one command for switch commands and plan steps alike; it lives with the
+plan steps in ``fenghuo.response.cli`` (response sits above the switch) and calls
+:func:`approve_command` here for switch command ids."""
 
 from __future__ import annotations
 
 import click
 from rich.table import Table
 
+from fenghuo.control import switch
 from fenghuo.control.transitions import TABLE, Action
-from fenghuo.platform.cli_support import backend, console, print_json, refusals, styled_state
+from fenghuo.platform.cli_support import client, console, print_json, refusals, styled_state
 
 HELP = {
     Action.pause: "暂停运行 Pause the service (lifted only through the recovery procedure)",
@@ -20,7 +25,7 @@ HELP = {
 }
 
 
-def _show_command(view: dict, as_json: bool) -> None:
+def show_command(view: dict, as_json: bool) -> None:
     if as_json:
         return print_json(view)
     if view["status"] == "awaiting_approval":
@@ -43,7 +48,12 @@ def _make(action: Action) -> click.Command:
     @click.option("--json", "as_json", is_flag=True)
     @refusals
     def cmd(service_id: str, reason: str, command_id: str | None, as_json: bool, **kw) -> None:
-        _show_command(backend().command(service_id, action.value, reason, id=command_id, **kw), as_json)
+        body = {"action": action.value, "reason": reason, "id": command_id, **kw}
+        view = client().call(
+            lambda db, actor: switch.execute(db, actor, service_id, action.value, reason, command_id=command_id,
+                                             rate=kw.get("rate"), percent=kw.get("percent")),
+            "POST", f"/api/v1/services/{service_id}/commands", json={k: v for k, v in body.items() if v is not None})
+        show_command(view, as_json)
 
     if t.needs_rate:
         cmd = click.option("--rate", type=int, required=True, help="Requests per second / 每秒请求数")(cmd)
@@ -58,8 +68,10 @@ def _make(action: Action) -> click.Command:
 @refusals
 def status(service_id: str | None, as_json: bool) -> None:
     """Switch state of one service or all / 服务开关状态。"""
-    be = backend()
-    rows = [be.state(service_id)] if service_id else be.states()
+    if service_id:
+        rows = [client().call(lambda db, actor: switch.get_state(db, actor, service_id), "GET", f"/api/v1/services/{service_id}/state")]
+    else:
+        rows = client().call(lambda db, actor: switch.all_states(db, actor), "GET", "/api/v1/states")
     if as_json:
         return print_json(rows[0] if service_id else rows)
     t = Table(title="开关状态 / Switch state")
@@ -74,13 +86,9 @@ def status(service_id: str | None, as_json: bool) -> None:
         console.print(f"可执行 / allowed next: {', '.join(rows[0]['allowed'])}")
 
 
-@click.command("approve")
-@click.argument("command_id")
-@click.option("--json", "as_json", is_flag=True)
-@refusals
-def approve(command_id: str, as_json: bool) -> None:
-    """Approve a command waiting for approval (a distinct person) / 审批待批指令。"""
-    _show_command(backend().approve(command_id), as_json)
+def approve_command(command_id: str) -> dict:
+    """Approve a switch command waiting for approval (``fenghuo approve`` dispatches here)."""
+    return client().call(lambda db, actor: switch.approve(db, actor, command_id), "POST", f"/api/v1/commands/{command_id}/approve")
 
 
 @click.command("pending")
@@ -88,7 +96,7 @@ def approve(command_id: str, as_json: bool) -> None:
 @refusals
 def pending(as_json: bool) -> None:
     """Commands waiting for approval / 待审批指令。"""
-    rows = backend().pending()
+    rows = client().call(lambda db, actor: switch.pending(db, actor), "GET", "/api/v1/commands/pending")
     if as_json:
         return print_json(rows)
     if not rows:
@@ -100,15 +108,11 @@ def pending(as_json: bool) -> None:
 
 
 def _enforcement(service_id: str, stale_seconds: float) -> dict:
-    from fenghuo.backend import LocalBackend
+    from fenghuo.control.instances import InstanceBook
 
-    be = backend()
-    if isinstance(be, LocalBackend):
-        from fenghuo.control.instances import InstanceBook
-
-        # A fresh book holds nothing unwritten: it reads the acknowledgements in the database.
-        return InstanceBook(be.db).enforcement(be.actor, service_id, stale_seconds)
-    return be._call("GET", f"/api/v1/services/{service_id}/enforcement", params={"stale_seconds": stale_seconds})
+    # Locally a fresh book holds nothing unwritten: it reads the acknowledgements in the database.
+    return client().call(lambda db, actor: InstanceBook(db).enforcement(actor, service_id, stale_seconds),
+                         "GET", f"/api/v1/services/{service_id}/enforcement", params={"stale_seconds": stale_seconds})
 
 
 @click.command("instances")
@@ -138,10 +142,12 @@ def instances(service_id: str, stale_seconds: float, as_json: bool) -> None:
     console.print(t)
 
 
+ACTION_COMMANDS = [_make(action) for action in Action]  # one command per row of the transition table
+
+
 def register(root: click.Group) -> None:
-    for action in Action:
-        root.add_command(_make(action))
+    for cmd in ACTION_COMMANDS:
+        root.add_command(cmd)
     root.add_command(status)
-    root.add_command(approve)
     root.add_command(pending)
     root.add_command(instances)

@@ -8,18 +8,16 @@ since T", with the instances that lag and those that have gone silent.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fenghuo.platform.web import current_actor
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.web import current_actor
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
-_book_lock = threading.Lock()
 
 
 class AckBody(BaseModel):
@@ -35,15 +33,8 @@ class AckBody(BaseModel):
 
 
 def book(request: Request) -> InstanceBook:
-    """One book per application, created on first use (the app's lifespan is not ours to edit)."""
-    app = request.app
-    existing = getattr(app.state, "instance_book", None)
-    if existing is None:
-        with _book_lock:
-            existing = getattr(app.state, "instance_book", None)
-            if existing is None:
-                existing = app.state.instance_book = InstanceBook(app.state.db)
-    return existing
+    """The app's one book (``fenghuo.api.runtime``)."""
+    return request.app.state.runtime.instance_book
 
 
 @router.post("/instances/ack")

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from fenghuo.platform.web import current_actor, get_db
-from fenghuo.control import switch
-from fenghuo.platform.roles import Actor, Role
-from fenghuo.platform.db import Database
 from fenghuo.control import services as registry
+from fenghuo.control import switch
+from fenghuo.control.stream import SwitchHub
+from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["switch"])
 
@@ -56,10 +57,10 @@ def states(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)
 async def stream(request: Request, service: list[str] = Query(default=[]), actor: Actor = Depends(current_actor)):
     """Server-sent events: ``hello``, a ``state`` per service (snapshot), then ``state`` on
     every change and ``heartbeat`` every few seconds."""
-    db: Database = request.app.state.db
+    db: Database = request.app.state.runtime.db
     visible = None
     if actor.role not in (Role.admin, Role.system):
         visible = {v["id"] for v in registry.list_services(db, actor)}
-    hub = request.app.state.hub
+    hub: SwitchHub = request.app.state.runtime.hub
     return StreamingResponse(hub.follow(visible, set(service)), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

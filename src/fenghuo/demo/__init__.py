@@ -28,20 +28,19 @@ def _api(client: httpx.Client, method: str, path: str, token: str, **kw) -> http
 
 
 def run_demo(workdir: Path) -> bool:
+    import os
+
     from fenghuo.api.server import ServerThread
+    from fenghuo.control import services as registry
     from fenghuo.control import switch
     from fenghuo.control.follower import events
     from fenghuo.ledger import service as ledger
     from fenghuo.ledger.checkpoint import Checkpoint
-    from fenghuo.platform.roles import Role, local_actor
-    from fenghuo.registry.tokens import create_token
     from fenghuo.platform.db import open_database
-    from fenghuo.control import services as registry
-    from fenghuo.registry.spec import load_registration
-
-    import os
-
     from fenghuo.platform.paths import shared_data_dir
+    from fenghuo.platform.roles import Role, local_actor
+    from fenghuo.registry.spec import load_registration
+    from fenghuo.registry.tokens import create_token
 
     # The demo keeps everything in its own directory (keys, evaluation runs), never the user's,
     # and alerts on its own 20-second rules so a warning can rise and clear within the demo.
@@ -135,9 +134,9 @@ def run_demo(workdir: Path) -> bool:
     cp = ledger.checkpoint(db)
     cp_path, export_path = workdir / "checkpoint.json", workdir / "ledger.jsonl"
     cp_path.write_text(cp.to_json(), encoding="utf-8")
-    from fenghuo.backend import LocalBackend, write_atomic
+    from fenghuo.platform.files import write_atomic
 
-    n = write_atomic(export_path, LocalBackend(str(workdir / "demo.db")).ledger_lines())
+    n = write_atomic(export_path, ledger.export_lines(db))
     st = ledger.verify(db)
     against = ledger.verify_file_against(export_path, Checkpoint.load(cp_path))
     console.print(f"database chain: {'✓' if st.ok else '✗'} {st.count} entries, head {st.head_hash[:16]}…")

@@ -6,7 +6,13 @@ import sys
 
 import click
 
-from fenghuo.platform.cli_support import backend, console, err_console, print_json, refusals
+from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals
+
+
+def _lines():  # an iterator of JSONL lines
+    from fenghuo.ledger import service as ledger
+
+    return client().lines(lambda db, actor: ledger.export_lines(db), "/api/v1/ledger/export")
 
 
 @click.group("ledger")
@@ -37,10 +43,9 @@ def verify(file: str | None, against: str | None, key: str | None, as_json: bool
         if file:
             result = verify_against(ledger.read_export(file), cp, trusted)
         else:
-            be = backend()
             import json
 
-            result = verify_against((json.loads(line) for line in be.ledger_lines()), cp, trusted)
+            result = verify_against((json.loads(line) for line in _lines()), cp, trusted)
         out = {"ok": result.ok, "message": f"{result.zh} / {result.en}", "problem": result.problem}
     elif file:
         st = ledger.verify_file(file)
@@ -49,7 +54,7 @@ def verify(file: str | None, against: str | None, key: str | None, as_json: bool
             zh, en = st.problem.describe()
             out["problem"] = {"seq": st.problem.seq, "kind": st.problem.kind, "message": f"{zh} / {en}"}
     else:
-        out = backend().ledger_verify()
+        out = client().call(lambda db, actor: ledger.verify_report(db), "GET", "/api/v1/ledger/verify")
     if as_json:
         print_json(out)
     elif out["ok"]:
@@ -67,14 +72,13 @@ def verify(file: str | None, against: str | None, key: str | None, as_json: bool
 @refusals
 def export(output: str | None) -> None:
     """Write the ledger as JSONL for an auditor / 导出账本（JSONL）。"""
-    from fenghuo.backend import write_atomic
+    from fenghuo.platform.files import write_atomic
 
-    be = backend()
     if output:
-        n = write_atomic(output, be.ledger_lines())
+        n = write_atomic(output, _lines())
         err_console.print(f"[green]✓[/] {n} entries → {output}")
     else:
-        for line in be.ledger_lines():
+        for line in _lines():
             sys.stdout.write(line)
 
 
@@ -83,10 +87,13 @@ def export(output: str | None) -> None:
 @refusals
 def checkpoint(output: str | None) -> None:
     """Sign the current head with the deployment's Ed25519 key / 签发检查点。"""
-    from fenghuo.backend import write_atomic
-    from fenghuo.ledger.checkpoint import Checkpoint
+    from dataclasses import asdict
 
-    cp = Checkpoint(**backend().ledger_checkpoint())
+    from fenghuo.ledger import service as ledger
+    from fenghuo.ledger.checkpoint import Checkpoint
+    from fenghuo.platform.files import write_atomic
+
+    cp = Checkpoint(**client().call(lambda db, actor: asdict(ledger.checkpoint(db)), "POST", "/api/v1/ledger/checkpoint"))
     if output:
         write_atomic(output, [cp.to_json()])
         err_console.print(f"[green]✓[/] checkpoint at entry {cp.seq} → {output}")

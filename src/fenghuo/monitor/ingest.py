@@ -18,9 +18,9 @@ from fenghuo.monitor.directory import Directory
 from fenghuo.monitor.fold import epochs, time_range
 from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, TooLarge
+from fenghuo.platform.roles import Actor, Role
 
 
 @dataclass
@@ -58,7 +58,9 @@ class Monitor:
         own = getattr(self.bus, "dedup", None)
         self.dedup = own if own is not None else Dedup(db, self.settings.max_age_seconds + self.settings.max_future_seconds)
         self.bus.subscribe(self._count)
-        self._lock = threading.Lock()  # one batch at a time: dedup check and commit must not interleave
+        # One batch at a time: dedup check, commit and publish must not interleave (batches arrive
+        # on several worker threads; see monitor.routes.post_events).
+        self._lock = threading.Lock()
         self.rejected_total = 0
         self.duplicates_total = 0
 
@@ -125,9 +127,10 @@ class Monitor:
                 if dup:
                     result.accepted -= dup
                     result.duplicates += dup
+            # under the lock: batches are counted from several request threads at once
+            self.rejected_total += len(result.rejected)
+            self.duplicates_total += result.duplicates
         result.rejected.sort(key=lambda r: r["index"])
-        self.rejected_total += len(result.rejected)
-        self.duplicates_total += result.duplicates
         return result
 
     def _check_each(self, events: list[WireEvent], indices: Any, times: Any, services: dict[str, Any], actor: Actor,

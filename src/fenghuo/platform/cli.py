@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fenghuo.platform.cli_support import backend, console, refusals
+from fenghuo.platform.cli_support import client, console, refusals
 
 
 @click.group("db")
@@ -16,14 +16,14 @@ def db_group() -> None:
 @refusals
 def db_path() -> None:
     """Print the database URL in use / 显示所用数据库。"""
-    console.print(backend().where)
+    console.print(client().where)
 
 
 @db_group.command("upgrade")
 @refusals
 def db_upgrade() -> None:
     """Apply schema migrations (also done automatically) / 执行数据库迁移。"""
-    be = backend()
+    be = client()
     console.print(f"[green]✓[/] 数据库结构已是最新 / schema is current: {be.where}")
 
 
@@ -40,8 +40,13 @@ def token_group() -> None:
 @refusals
 def token_create(name: str, role: str, provider: str | None, jurisdiction: str | None) -> None:
     """Create a bearer token; it is shown once and stored only as a hash / 创建令牌（仅显示一次）。"""
-    token = backend().create_token(name, role, provider, jurisdiction)
-    click.echo(token)
+    from fenghuo.platform.roles import Role
+    from fenghuo.registry.tokens import create_token
+
+    body = {"name": name, "role": role, "provider": provider, "jurisdiction": jurisdiction}
+    made = client().call(lambda db, actor: {"token": create_token(db, actor, name, Role(role), provider, jurisdiction)},
+                         "POST", "/api/v1/tokens", json=body)
+    click.echo(made["token"])
 
 
 def register(root: click.Group) -> None:

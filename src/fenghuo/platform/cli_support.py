@@ -1,4 +1,4 @@
-"""Helpers every domain's CLI uses: the console, the backend from the global options, JSON
+"""Helpers every domain's CLI uses: the console, the client chosen by the global options, JSON
 output, and turning refusals into one bilingual line and a non-zero exit."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from fenghuo.platform.client import Client, make_client
 from fenghuo.platform.errors import FenghuoError
 
 console = Console(highlight=False)
@@ -26,17 +27,15 @@ def styled_state(state: str) -> str:
     return f"[{STATE_STYLE.get(state, 'white')}]{state} {STATE_ZH.get(state, '')}[/]"
 
 
-def backend():
-    """The backend chosen by the root options (--server/--token/--db)."""
+def client() -> Client:
+    """The client chosen by the root options (--server/--token/--db), made once per invocation."""
     ctx = click.get_current_context()
     root = ctx.find_root()
     obj = root.obj or {}
-    if "backend" not in obj:
-        from fenghuo.backend import make_backend
-
-        obj["backend"] = make_backend(obj.get("server"), obj.get("token"), obj.get("db"))
+    if "client" not in obj:
+        obj["client"] = make_client(obj.get("server"), obj.get("token"), obj.get("db"))
         root.obj = obj
-    return obj["backend"]
+    return obj["client"]
 
 
 def print_json(data: Any) -> None:

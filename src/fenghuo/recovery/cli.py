@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 
-from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.recovery import procedure
 from fenghuo.recovery.gate import install
-from fenghuo.response.client import call
 
 
 def _show(v: dict, as_json: bool) -> None:
@@ -54,7 +53,7 @@ def start(service_id: str, ramp: str, hold: str, rollback_level: str, as_json: b
     except ValueError:
         raise Invalid("--ramp 写作 5,25,100；--hold 写秒数", "--ramp is like 5,25,100; --hold is seconds", field="ramp") from None
     body = {"ramp": list(steps), "hold_seconds": hold_s, "rollback_level": rollback_level}
-    _show(call(lambda db, a: procedure.start(db, a, service_id, ramp=steps, hold_seconds=hold_s, rollback_level=rollback_level),
+    _show(client().call(lambda db, a: procedure.start(db, a, service_id, ramp=steps, hold_seconds=hold_s, rollback_level=rollback_level),
                "POST", f"/api/v1/services/{service_id}/recovery", json=body), as_json)
 
 
@@ -75,7 +74,7 @@ def remediate(service_id: str, kind: str, description: str, evidence: tuple[str,
             raise Invalid(f"证据写作 键=值：{e!r}", f"evidence is KEY=VALUE: {e!r}", field="evidence")
         ev[k.strip()] = v.strip()
     body = {"kind": kind, "description": description, "evidence": ev}
-    _show(call(lambda db, a: procedure.remediate(db, a, service_id, kind, description, ev),
+    _show(client().call(lambda db, a: procedure.remediate(db, a, service_id, kind, description, ev),
                "POST", f"/api/v1/services/{service_id}/recovery/remediations", json=body), as_json)
 
 
@@ -92,7 +91,7 @@ def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: 
         p = Path(checklist)
         data = json.loads(p.read_text(encoding="utf-8")) if p.suffix == ".json" else load_yaml(p).data
     body = {"run": run_id, "checklist": data}
-    _show(call(lambda db, a: procedure.verify(db, a, service_id, run_id=run_id, checklist=data),
+    _show(client().call(lambda db, a: procedure.verify(db, a, service_id, run_id=run_id, checklist=data),
                "POST", f"/api/v1/services/{service_id}/recovery/verifications", json=body), as_json)
 
 
@@ -102,7 +101,7 @@ def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: 
 @refusals
 def status(service_id: str, as_json: bool) -> None:
     """Where the road back stands and what is missing / 恢复进度。"""
-    _show(call(lambda db, a: procedure.status(db, a, service_id), "GET", f"/api/v1/services/{service_id}/recovery"), as_json)
+    _show(client().call(lambda db, a: procedure.status(db, a, service_id), "GET", f"/api/v1/services/{service_id}/recovery"), as_json)
 
 
 def register(root: click.Group) -> None:

@@ -6,7 +6,7 @@
 - canary from canary (a ramp step): an open procedure.
 
 Installed by :func:`install`, which is called in exactly two places: the API app's start-up
-(``fenghuo.recovery.runtime.lifespan``, a LIFESPAN_HOOKS entry) and the CLI's registration of
+(``fenghuo.api.runtime.running``) and the CLI's registration of
 the recovery commands (``fenghuo.recovery.cli.register``), so every local command and every
 server uses it. What satisfied the gate goes into the switch's ledger entry as evidence.
 """

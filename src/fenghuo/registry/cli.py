@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from fenghuo.platform.cli_support import backend, console, print_json, refusals, styled_state
+from fenghuo.platform.cli_support import client, console, print_json, refusals, styled_state
 
 
 @click.group("service")
@@ -21,9 +21,15 @@ def register_cmd(files: tuple[str, ...]) -> None:
 
     A file holds one service, or lists of jurisdictions, providers and services.
     """
-    be = backend()
+    from fenghuo.control import services as service
+    from fenghuo.registry.spec import load_registration
+
+    cl = client()
     for f in files:
-        for r in be.register(f):
+        reg = load_registration(f)  # validated here, so errors name the local file and line
+        done = cl.call(lambda db, actor: {"results": service.register(db, actor, reg)},  # noqa: B023 - called at once
+                       "POST", "/api/v1/services", json=reg.model_dump(mode="json"))
+        for r in done["results"]:
             if "service" in r:
                 extra = f" (was {r['previous_grade']})" if r.get("previous_grade") and r["previous_grade"] != r["grade"] else ""
                 console.print(f"[green]✓[/] service {r['service']}: {r['result']}, grade [bold]{r['grade']}[/]{extra}")
@@ -40,7 +46,11 @@ def register_cmd(files: tuple[str, ...]) -> None:
 @refusals
 def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_json: bool) -> None:
     """List services with grade and state / 列出服务及其分级与状态。"""
-    rows = backend().list_services(sector=sector, grade=grade, provider=provider)
+    from fenghuo.control import services as service
+
+    filters = {"sector": sector, "grade": grade, "provider": provider}
+    rows = client().call(lambda db, actor: service.list_services(db, actor, **filters), "GET", "/api/v1/services",
+                         params={k: v for k, v in filters.items() if v})
     if as_json:
         return print_json(rows)
     t = Table(title="服务 / Services")
@@ -60,7 +70,9 @@ def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_jso
 @refusals
 def show_cmd(service_id: str, as_json: bool) -> None:
     """Show one service: attributes, grade and why, state / 查看服务详情与分级理由。"""
-    v = backend().show_service(service_id)
+    from fenghuo.control import services as service
+
+    v = client().call(lambda db, actor: service.get(db, actor, service_id), "GET", f"/api/v1/services/{service_id}")
     if as_json:
         return print_json(v)
     g = v["grade"]

@@ -1,14 +1,13 @@
 """``fenghuo incident``: list, show, open, end, report, submit, accountability, order (监管暂停);
-and the extension of ``fenghuo approve`` to plan steps (ids ``act-…``)."""
+and ``fenghuo plan actions`` (plan steps carried out or awaiting approval)."""
 
 from __future__ import annotations
 
 import click
 
-from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.errors import Invalid
 from fenghuo.response import accountability, approvals, incidents, regulator, reports
-from fenghuo.response.client import call
 
 
 @click.group("incident")
@@ -35,7 +34,7 @@ def _show(v: dict) -> None:
 @refusals
 def list_cmd(status: str | None, service: str | None, as_json: bool) -> None:
     """Incidents you can see / 事件列表。"""
-    rows = call(lambda db, a: incidents.list_incidents(db, a, status=status, service=service), "GET", "/api/v1/incidents",
+    rows = client().call(lambda db, a: incidents.list_incidents(db, a, status=status, service=service), "GET", "/api/v1/incidents",
                 params={k: v for k, v in {"status": status, "service": service}.items() if v})
     if as_json:
         return print_json(rows)
@@ -49,7 +48,7 @@ def list_cmd(status: str | None, service: str | None, as_json: bool) -> None:
 @refusals
 def show(incident_id: str, as_json: bool) -> None:
     """An incident with its clocks and timeline / 事件详情。"""
-    v = call(lambda db, a: incidents.get(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}")
+    v = client().call(lambda db, a: incidents.get(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}")
     print_json(v) if as_json else _show(v)
 
 
@@ -64,7 +63,7 @@ def show(incident_id: str, as_json: bool) -> None:
 def open_cmd(service_id: str, grade: str, title: str, flags: tuple[str, ...], profile: str | None, as_json: bool) -> None:
     """Open an incident by hand / 手动开启事件。"""
     body = {"service": service_id, "grade": grade, "title": title, "flags": list(flags), "profile": profile}
-    v = call(lambda db, a: incidents.open_incident(db, a, service_id, grade, title, flags=list(flags), profile=profile),
+    v = client().call(lambda db, a: incidents.open_incident(db, a, service_id, grade, title, flags=list(flags), profile=profile),
              "POST", "/api/v1/incidents", json=body)
     print_json(v) if as_json else _show(v)
 
@@ -75,7 +74,7 @@ def open_cmd(service_id: str, grade: str, title: str, flags: tuple[str, ...], pr
 @refusals
 def end(incident_id: str, note: str) -> None:
     """Handling has ended; the 30-day summary clock starts / 处置结束。"""
-    _show(call(lambda db, a: incidents.end_handling(db, a, incident_id, note), "POST", f"/api/v1/incidents/{incident_id}/end", json={"note": note}))
+    _show(client().call(lambda db, a: incidents.end_handling(db, a, incident_id, note), "POST", f"/api/v1/incidents/{incident_id}/end", json={"note": note}))
 
 
 @incident_group.command("report")
@@ -92,7 +91,7 @@ def report(incident_id: str, kind: str, fields: tuple[str, ...], as_json: bool) 
         if not sep:
             raise Invalid(f"写作 键=内容：{f!r}", f"write KEY=TEXT: {f!r}", field="field")
         narrative[k.strip()] = v
-    v = call(lambda db, a: reports.generate(db, a, incident_id, kind, narrative), "POST", f"/api/v1/incidents/{incident_id}/reports",
+    v = client().call(lambda db, a: reports.generate(db, a, incident_id, kind, narrative), "POST", f"/api/v1/incidents/{incident_id}/reports",
              json={"kind": kind, "narrative": narrative})
     if as_json:
         return print_json(v)
@@ -108,7 +107,7 @@ def report(incident_id: str, kind: str, fields: tuple[str, ...], as_json: bool) 
 @refusals
 def submit(report_id: str, to: str) -> None:
     """Record that a report was submitted: when, by whom, to whom / 记录报送。"""
-    v = call(lambda db, a: reports.submit(db, a, report_id, to), "POST", f"/api/v1/reports/{report_id}/submit", json={"to": to})
+    v = client().call(lambda db, a: reports.submit(db, a, report_id, to), "POST", f"/api/v1/reports/{report_id}/submit", json={"to": to})
     console.print(f"[green]✓[/] {v['report']} submitted {v['submitted_at']} by {v['submitted_by']} to {v['submitted_to']}")
 
 
@@ -118,7 +117,7 @@ def submit(report_id: str, to: str) -> None:
 @refusals
 def accountability_cmd(incident_id: str, as_json: bool) -> None:
     """The accountability record, computed from the ledger / 履责记录（由账本计算）。"""
-    v = call(lambda db, a: accountability.compute(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}/accountability")
+    v = client().call(lambda db, a: accountability.compute(db, a, incident_id), "GET", f"/api/v1/incidents/{incident_id}/accountability")
     if as_json:
         return print_json(v)
     d = v["durations_seconds"]
@@ -145,7 +144,7 @@ def accountability_cmd(incident_id: str, as_json: bool) -> None:
 @refusals
 def order(service_id: str, reason: str, order_ref: str | None, grade: str) -> None:
     """A regulator orders a suspension (监管暂停, CN-EP-07); only a regulator can lift it."""
-    v = call(lambda db, a: regulator.order_pause(db, a, service_id, reason, order_ref=order_ref, grade=grade), "POST",
+    v = client().call(lambda db, a: regulator.order_pause(db, a, service_id, reason, order_ref=order_ref, grade=grade), "POST",
              f"/api/v1/services/{service_id}/orders", json={"reason": reason, "order": order_ref, "grade": grade})
     console.print(f"[green]✓[/] order {v['order']}: {v['service']} {v['state']} (hold by {v['hold_by']}); incident {v['incident']}")
 
@@ -157,32 +156,10 @@ def order(service_id: str, reason: str, order_ref: str | None, grade: str) -> No
 @refusals
 def actions_cmd(service: str | None, pending: bool, as_json: bool) -> None:
     """Plan steps carried out or awaiting approval (who can approve, since when) / 预案动作。"""
-    rows = call(lambda db, a: approvals.pending(db, a) if pending else approvals.actions(db, a, service=service), "GET",
+    rows = client().call(lambda db, a: approvals.pending(db, a) if pending else approvals.actions(db, a, service=service), "GET",
                 "/api/v1/plan-actions", params={k: v for k, v in {"service": service, "pending": pending or None}.items() if v})
     if as_json:
         return print_json(rows)
     for r in rows:
         extra = f" — {r['who_can_approve']} since {r['since']}: fenghuo approve {r['action']}" if r["who_can_approve"] else f" — {r['detail']}"
         console.print(f"{r['action']}  {r['service']}  {r['plan']} {r['step']} {r['do']}  [{r['status']}]{extra}")
-
-
-def extend_approve(root: click.Group) -> None:
-    """``fenghuo approve ID``: plan steps (``act-…``) here; switch commands as before."""
-    original = root.commands.get("approve")
-
-    @click.command("approve")
-    @click.argument("command_id")
-    @click.option("--json", "as_json", is_flag=True)
-    @click.pass_context
-    @refusals
-    def approve(ctx: click.Context, command_id: str, as_json: bool) -> None:
-        """Approve a switch command or a plan step waiting for approval (a distinct person) / 审批。"""
-        if not command_id.startswith("act-") and original is not None:
-            return ctx.invoke(original, command_id=command_id, as_json=as_json)
-        v = call(lambda db, a: approvals.approve(db, a, command_id), "POST", f"/api/v1/plan-actions/{command_id}/approve")
-        if as_json:
-            return print_json(v)
-        a = v["approvals"]
-        console.print(f"{v['action']} {v['do']} {v['service']}: {v['status']} ({len(a['given'])}/{a['needed']} {a['role']}) {v['detail']}")
-
-    root.add_command(approve)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -25,13 +26,14 @@ from sqlalchemy import select
 from fenghuo.alerts.levels import Level
 from fenghuo.control import switch
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError
+from fenghuo.platform.leadership import SOLE, Leadership
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry.models import Service
-from fenghuo.response import report_clocks as clocks, incidents, notices
-from fenghuo.response import incident_grades
+from fenghuo.response import incident_grades, incidents, notices
+from fenghuo.response import report_clocks as clocks
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.models import PlanActionRow
 from fenghuo.response.plans import Plan
@@ -54,11 +56,13 @@ def command_reason(plan: Plan, step: Step, w: WarningView, approvers: list[str] 
 
 
 class Executor:
-    def __init__(self, db: Database, library: PlanLibrary | None = None) -> None:
+    def __init__(self, db: Database, library: PlanLibrary | None = None, leadership: Leadership = SOLE) -> None:
         self.db = db
         self.library = library or PlanLibrary.load()
-        # Several replicas: checks the lease inside each step's transaction (fenghuo.scale.lease.require).
-        self.fence: Callable[[Any], None] = lambda session: None
+        # Several replicas: only the leader ticks, and each step's transaction checks the lease
+        # (fenghuo.scale.replica supplies the lease-backed leadership).
+        self.leadership = leadership
+        self.fence = leadership.fence
 
     # -- choosing ---------------------------------------------------------------------------
     def plan_for(self, service_id: str) -> tuple[Plan, str] | None:
@@ -200,9 +204,9 @@ class Executor:
 
 
 def iso_from(seconds: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return iso(datetime.fromtimestamp(seconds, timezone.utc))
+    return iso(datetime.fromtimestamp(seconds, UTC))
 
 
 def run_switch(db: Database, actor: Actor, service: str, action: str, reason: str, command_id: str,

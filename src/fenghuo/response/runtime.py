@@ -1,23 +1,24 @@
-"""The executor inside the control-plane process (LIFESPAN_HOOKS in api/app.py, after alerts):
-a thread that wakes on every warning transition (``alerts.listeners``) and at least every
-``FENGHUO_RESPONSE_TICK`` seconds (default 1), and runs one :meth:`Executor.tick` — plan steps,
-stale approvals, reporting clocks, the canary ramp. All its state is in the database, so
-stopping and starting the server resumes exactly where it was."""
+"""The executor inside the control-plane process (built by ``fenghuo.api.runtime``, after the
+alert engine): a thread that wakes on every warning transition (``alerts.listeners``) and at
+least every ``FENGHUO_RESPONSE_TICK`` seconds (default 1), and runs one :meth:`Executor.tick` —
+plan steps, stale approvals, reporting clocks, the canary ramp. All its state is in the
+database, so stopping and starting the server resumes exactly where it was. With several
+replicas only the leader ticks (the executor's ``leadership``)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
-from contextlib import asynccontextmanager
-
-from fastapi import FastAPI
 
 from fenghuo.alerts import listeners
 from fenghuo.response.executor import Executor
 
 log = logging.getLogger(__name__)
+
+
+def tick_from_env() -> float:
+    return float(os.environ.get("FENGHUO_RESPONSE_TICK", "1"))
 
 
 class ExecutorThread:
@@ -28,11 +29,11 @@ class ExecutorThread:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-response")
         self._unsubscribe = None
-        self.active = lambda: True  # several replicas: only the leader ticks (set by fenghuo.scale.replica)
 
-    def start(self) -> None:
+    def start(self) -> ExecutorThread:
         self._unsubscribe = listeners.subscribe(lambda change: self.wake.set())
         self.thread.start()
+        return self
 
     def stop(self) -> None:
         if self._unsubscribe:
@@ -44,20 +45,9 @@ class ExecutorThread:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                if self.active():
+                if self.executor.leadership.active():
                     self.executor.tick()
-            except Exception:  # noqa: BLE001 - keep following warnings
+            except Exception:
                 log.exception("response tick failed")
             self.wake.wait(self.every)
             self.wake.clear()
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI):
-    runner = ExecutorThread(Executor(app.state.db), float(os.environ.get("FENGHUO_RESPONSE_TICK", "1")))
-    runner.start()
-    app.state.response = runner
-    try:
-        yield
-    finally:
-        await asyncio.to_thread(runner.stop)

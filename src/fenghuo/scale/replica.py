@@ -1,5 +1,5 @@
-"""Last lifespan hook of a scaled-out control plane: what every replica does, and what only the
-leader does.
+"""One replica of a scaled-out control plane: what every replica does, and what only the leader
+does.
 
 Every replica: accepts commands and events (the database serialises commands; JetStream stores
 events), writes committed switch states to the KV bucket (``kvswitch``), books acknowledgements
@@ -7,31 +7,32 @@ from the acks queue group (``acks``), and publishes the control-plane heartbeat.
 
 Only the leader (``lease.LeaseKeeper`` on the ``leader`` row, PostgreSQL): counts events
 (``cursor.Counter``), evaluates warnings and sends notifications (the alert engine's
-``active`` gate), runs the plan executor (``app.state.response.active``), and reconciles the
-KV bucket. When the lease
-moves, the new leader reloads open warnings from the database and counts from the cursor.
+leadership), runs the plan executor (same leadership), and reconciles the KV bucket. When the
+lease moves, the new leader reloads open warnings from the database and counts from the cursor.
+Built once by ``fenghuo.api.runtime``; the engine and executor receive :attr:`Replica.leadership`
+when they are constructed.
 
 Settings (environment): FENGHUO_LEASE_SECONDS (5), FENGHUO_RECONCILE_SECONDS (30).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 import time
-from contextlib import asynccontextmanager
-
-from fastapi import FastAPI
+from collections.abc import Callable
 
 from fenghuo.control.instances import InstanceBook
+from fenghuo.monitor.bus import Bus
+from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.wire import WireEvent
+from fenghuo.platform.db import Database
+from fenghuo.scale import lease
 from fenghuo.scale.acks import AckListener, Heartbeat
 from fenghuo.scale.connection import NatsLink, token
 from fenghuo.scale.cursor import Counter
 from fenghuo.scale.kvswitch import KvPublisher
-from fenghuo.scale import lease
 from fenghuo.scale.lease import LeaseKeeper
 from fenghuo.scale.reconcile import reconcile
 
@@ -42,7 +43,7 @@ def _env(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def admitter(monitor):  # noqa: ANN001, ANN201
+def admitter(monitor):
     """Events published straight to JetStream by guards count only for a known service, and only
     under the subject of that service's provider."""
 
@@ -62,8 +63,8 @@ class LeaderDuties:
     """The leader's periodic KV reconciliation, in one thread (plans run in the response
     package's executor thread, gated by the same lease)."""
 
-    def __init__(self, app: FastAPI, link: NatsLink, publisher: KvPublisher) -> None:
-        self.db, self.link, self.publisher = app.state.db, link, publisher
+    def __init__(self, db: Database, link: NatsLink, publisher: KvPublisher) -> None:
+        self.db, self.link, self.publisher = db, link, publisher
         self.reconcile_every = _env("FENGHUO_RECONCILE_SECONDS", 30.0)
         self.reconciled = 0
         self._stop = threading.Event()
@@ -94,58 +95,57 @@ class LeaderDuties:
                     log.warning("reconciliation failed: %s", exc)
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI):
-    link: NatsLink | None = getattr(app.state, "nats", None)
-    if link is None:
-        yield
-        return
-    db, monitor, bus = app.state.db, app.state.monitor, app.state.bus
-    settings = app.state.settings
-    publisher = await asyncio.to_thread(lambda: KvPublisher(link, db=db).attach())
-    book = getattr(app.state, "instance_book", None)
-    if book is None:
-        book = app.state.instance_book = InstanceBook(db)
-    acks = await asyncio.to_thread(lambda: AckListener(link, book).start())
-    heartbeat = await asyncio.to_thread(lambda: Heartbeat(link, settings.heartbeat_seconds).start())
-    counter = Counter(link, db, bus, admit=admitter(monitor), horizon=max(monitor.indicators.window_lengths.values()),
-                      rebuild=lambda events: monitor.indicators.apply(events, monitor.now()))
-    duties = LeaderDuties(app, link, publisher)
-    engine = getattr(app.state, "alerts", None)
+class LeaseLeadership:
+    """The lease-backed :class:`~fenghuo.platform.leadership.Leadership`: this replica leads
+    while it holds the ``leader`` lease *and* its counter has rebuilt the windows (a tick on
+    empty windows could resolve live warnings); its writes are fenced by the lease's epoch."""
 
-    def gain(epoch: int) -> None:
-        if engine is not None:
-            engine.load()  # warnings the previous leader changed
-        counter.start(epoch)
-        duties.start()
+    def __init__(self, keeper: LeaseKeeper, counter: Counter) -> None:
+        self.keeper, self.counter = keeper, counter
 
-    def lose() -> None:
-        counter.stop()
-        duties.stop()
+    def active(self) -> bool:
+        return self.keeper.leading and self.counter.ready.is_set()
 
-    keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=gain, on_lose=lose)
-    # Lead only once the windows are rebuilt: a tick on empty windows could resolve live warnings.
-    leading = lambda: keeper.leading and counter.ready.is_set()  # noqa: E731
-    def fence(session) -> None:  # noqa: ANN001 - inside a leader-only write's own transaction
-        lease.require(session, "leader", keeper.epoch if keeper.epoch is not None else -1)
+    def fence(self, session) -> None:  # inside a leader-only write's own transaction
+        lease.require(session, "leader", self.keeper.epoch if self.keeper.epoch is not None else -1)
 
-    if engine is not None:
-        engine.active = engine.notifier.active = leading
-        engine.fence = fence
-    response = getattr(app.state, "response", None)  # the plan executor's thread (fenghuo.response.runtime)
-    if response is not None:
-        response.active = leading
-        response.executor.fence = fence
-    app.state.replica = keeper
-    app.state.counter = counter
-    app.state.kv_publisher = publisher
-    keeper.start()
-    try:
-        yield
-    finally:
-        await asyncio.to_thread(keeper.stop)
-        await asyncio.to_thread(counter.stop)
-        await asyncio.to_thread(duties.stop)
-        heartbeat.stop()
-        await asyncio.to_thread(acks.stop)
-        publisher.detach()
+
+class Replica:
+    """Everything one replica of a scaled-out control plane runs beside the API. Built before
+    the alert engine and the plan executor (they take :attr:`leadership` as a constructor
+    input); :meth:`start` is given what to reload when this replica gains the lease."""
+
+    def __init__(self, db: Database, link: NatsLink, monitor: Monitor, bus: Bus, book: InstanceBook,
+                 heartbeat_seconds: float) -> None:
+        self.db, self.link = db, link
+        self.publisher = KvPublisher(link, db=db).attach()
+        self.acks = AckListener(link, book).start()
+        self.heartbeat = Heartbeat(link, heartbeat_seconds).start()
+        self.counter = Counter(link, db, bus, admit=admitter(monitor), horizon=max(monitor.indicators.window_lengths.values()),
+                               rebuild=lambda events: monitor.indicators.apply(events, monitor.now()))
+        self.duties = LeaderDuties(db, link, self.publisher)
+        self._reload: Callable[[], None] = lambda: None
+        self.keeper = LeaseKeeper(db, "leader", ttl=_env("FENGHUO_LEASE_SECONDS", 5.0), on_gain=self._gain, on_lose=self._lose)
+        self.leadership = LeaseLeadership(self.keeper, self.counter)
+
+    def _gain(self, epoch: int) -> None:
+        self._reload()  # warnings the previous leader changed
+        self.counter.start(epoch)
+        self.duties.start()
+
+    def _lose(self) -> None:
+        self.counter.stop()
+        self.duties.stop()
+
+    def start(self, reload: Callable[[], None]) -> None:
+        """Campaign for the lease; ``reload`` runs each time it is gained, before counting."""
+        self._reload = reload
+        self.keeper.start()
+
+    def stop(self) -> None:
+        self.keeper.stop()
+        self.counter.stop()
+        self.duties.stop()
+        self.heartbeat.stop()
+        self.acks.stop()
+        self.publisher.detach()
