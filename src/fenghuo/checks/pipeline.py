@@ -47,6 +47,7 @@ CHECK_TYPES = {
     "pii": "fenghuo.checks.config:build_pii",
     "classifier": "fenghuo.checks.classifier.check:from_config",
     "llm_guard": "fenghuo.checks.llm_guard:from_config",
+    "rules": "fenghuo.checks.rules:from_config",  # knowledge rules (checks/rules/*.yaml)
 }
 ENV_CONFIG = "FENGHUO_CHECKS_CONFIG"
 _BY_SPAN = attrgetter("start", "end")
