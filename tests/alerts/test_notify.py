@@ -201,3 +201,30 @@ def test_email_over_smtp(rig, db, clock, smtp):
     assert "RED" in msg["Subject"] and "红色预警" in msg["Subject"]
     assert "a-chat" in msg.get_content()
     assert msg["X-Fenghuo-Notification"].startswith("n-")
+
+
+def test_an_ack_from_another_process_stops_the_servers_repeats(rig, db, clock, receiver):
+    """The local CLI acknowledges through alerts.acks on the same database, not through this
+    engine: the ledger entry and the listener event are the same, and the engine reads the
+    owner back before it would repeat."""
+    from fenghuo.alerts import acks, listeners
+    from fenghuo.ledger.models import LedgerEntry
+
+    r = rig(RULES, [Channel("hook", "webhook", url=receiver.url)], repeat_interval=3600)
+    r.post(unsafe(clock, "a-chat", 20, 0.2))
+    [w] = [w for w, _ in r.engine.open.values()]
+    r.engine.notifier.run_once()
+    heard = []
+    unsubscribe = listeners.subscribe(heard.append)
+    try:
+        acks.acknowledge(db, w.id, "duty-officer-li", "from the CLI", "admin:local-x")  # not r.engine
+    finally:
+        unsubscribe()
+    assert [h["kind"] for h in heard] == ["acknowledged"] and heard[0]["warning"]["ack"]["owner"] == "duty-officer-li"
+    with db.reader() as s:
+        assert s.execute(select(LedgerEntry).where(LedgerEntry.kind == "warning.acknowledged")).scalars().one()
+    clock.advance(3601)
+    r.post(unsafe(clock, "a-chat", 20, 0.2))
+    r.engine.tick()
+    r.engine.notifier.run_once()
+    assert [q["json"]["kind"] for q in receiver.requests] == ["firing"]  # no repeat after the ack
