@@ -20,7 +20,15 @@ Issue 12 item 5. Used by the guard's output check (with the request's messages a
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fenghuo.checks.context_model import ContextModel
+from fenghuo.checks.normalize import default_normaliser
+from fenghuo.checks.refusal import RefusalDetector
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +59,60 @@ class AnswerJudgement:
         }
 
 
+# A full refusal (no help after it) scales the answer's compliance probability down: the
+# n-gram head may still see the topic's words in 「我不能提供制作炸药的方法」.
+REFUSAL_DISCOUNT = 0.2
+FULL_REFUSAL_OVERRIDE = 0.9
+PROMPT_CHARS = 2000  # the end of the conversation: what is being asked now
+ANSWER_CHARS = 4000  # the opening of the answer: where compliance shows
+
+
 class AnswerJudge:
-    """Loads the shipped context model once; ``judge`` is thread-safe (read-only state)."""
+    """Loads the shipped context model once; ``judge`` is thread-safe (read-only state).
+
+    ``model``: a :class:`ContextModel` already in memory (the build step's folds), else the file
+    at ``model_path`` (default: the shipped ``checks/shipped/context.npz``). ``threshold``
+    overrides the shipped compliance-risk threshold (calibrated at build time).
+    """
 
     name = "answer-judge"
 
-    def __init__(self, model_path=None, threshold: float | None = None) -> None:  # noqa: ANN001
-        raise NotImplementedError("AnswerJudge: being built (issue 12 item 5) / 构建中")
+    def __init__(self, model_path: str | Path | None = None, threshold: float | None = None, *, model: ContextModel | None = None) -> None:
+        self.model = model if model is not None else ContextModel.load(Path(model_path) if model_path else None)
+        self.threshold = float(threshold if threshold is not None else self.model.meta.get("threshold", 0.5))
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"compliance threshold must be in (0, 1], got {self.threshold} / 阈值应在 0 与 1 之间")
+        self.prompt_threshold = float(self.model.meta.get("prompt_threshold", 0.5))
+        self.refusal = RefusalDetector()
+        self.normaliser = default_normaliser()
+        self._codes = self.model.risk_codes
+
+    def prompt_scores(self, prompt: str) -> np.ndarray:
+        """[P(harm), P(risk code)…] for a prompt (columns: ``model.prompt.columns``)."""
+        return self.model.prompt.probs(self.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
 
     def judge(self, prompt: str, answer: str) -> AnswerJudgement:
         """Judge ``answer`` as a model's reply to ``prompt``."""
-        raise NotImplementedError
+        if not isinstance(prompt, str) or not isinstance(answer, str):
+            raise TypeError(f"prompt and answer must be strings, got {type(prompt).__name__} and {type(answer).__name__} / 问题与回答须为字符串")
+        t0 = time.perf_counter()
+        r = self.refusal.detect(answer)
+        pp = self.prompt_scores(prompt)
+        harm = float(pp[0])
+        answer_harm = 0.0
+        if answer.strip():
+            answer_harm = float(self.model.answer.probs(self.normaliser.normalise(answer[:ANSWER_CHARS]).codes)[0])
+        complies = answer_harm * (REFUSAL_DISCOUNT if r.full else 1.0)
+        score = harm * complies
+        # A full refusal is never a compliance on its own: the n-gram head sees the topic's
+        # words in 「我不能提供制作炸药的方法」 too. Only an answer the head is near-certain
+        # complies (a refusal phrase followed by the goods) overrides the rule.
+        risky = score >= self.threshold and harm >= self.prompt_threshold and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)
+        risks: list[str] = []
+        if harm >= self.prompt_threshold and len(pp) > 1:
+            ranked = sorted(zip(pp[1:], self._codes), reverse=True)
+            risks = [c for p, c in ranked if p >= 0.5] or [ranked[0][1]]
+        return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6)
 
 
 _default: AnswerJudge | None = None

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ahocorasick_rs
+
 _NEG = r"(?:can(?:no|')t|cannot|won't|will not|am not able|'m not able|am unable|'m unable|must decline|don't feel comfortable|do not feel comfortable)"
 _JUDGE = (r"(?:appropriate|inappropriate|ethical|unethical|safe|accurate|fair|respectful|acceptable|okay|ok|right|justified|"
           r"legal|illegal|advisable|recommended|productive|healthy|a good idea|valid|correct|true|best|necessarily)")
@@ -80,10 +82,51 @@ _ZH = [
     r"我(?:没有|不具备)(?:这方面的|相关的)?(?:能力|权限|办法|途径)(?:来|去)?(?:提供|获取|回答|帮助|完成|查询)",
     r"(?:我们|你|您)?(?:强烈)?不建议(?:您|你)?(?:这样做|尝试|进行|采取)",
 ]
-EN_RULES = [re.compile(p, re.I | re.M) for p in _EN]
-ZH_RULES = [re.compile(p, re.M) for p in _ZH]
+# Needles: for each rule, lower-case substrings one of which must occur for the rule to match.
+# Checking them (``in``, C speed) before the regex skips most rules on most answers: the
+# regexes alone cost ~100 µs per 240-character lead, because few of them start with a literal
+# that the regex engine could scan for (measured; with needles, see docs/checks.md).
+_EN_NEEDLES = [
+    ("sorry", "afraid"), ("i can", "i won", "i will not", "i must not", "i shouldn", "i should not"), ("i'm ", "i am "), ("not sure",),
+    ("decline", "refuse"), ("apolog", "regret"), ("appropriate", "unethical", "illegal", "harmful"), ("as a",),
+    ("just a", "only a"), ("i'm a", "i am a"), ("have the",), ("against",), ("illegal", "unethical", "dangerous", "crime", "against the law", "wrong"),
+    ("not ", "never "), ("not ", "never "), ("think", "believe", "feel"), ("no",), ("not ", "never ", "illegal", "unethical"), ("there ",),
+    ("should not", "should never"), ("important", "crucial"), ("condemn", "oppose", "discourage", "advise against"), ("do not",),
+    ("not possible", "not appropriate"), ("not something",),
+]
+_ZH_NEEDLES = [
+    ("抱歉", "对不起", "遗憾", "恕我"), ("我无", "我不", "我拒", "我没"), ("无法", "不能", "不会", "拒绝"), ("作为",),
+    ("违法", "不道德", "不合法", "不合适", "不恰当"), ("不要", "勿", "停止"), ("我必须", "我需要"), ("不被",), ("作为",), ("并不是一个",),
+    ("不能", "无法", "不会"), ("坚决", "强烈"), ("认为", "觉得"), ("不合适", "不恰当", "不道德", "不合法", "不可取", "不被允许", "不可接受", "违法", "非法", "错误"),
+    ("我必须", "我需要", "我想", "我要"), ("我没有", "我不具备"), ("不建议",),
+]
+assert len(_EN_NEEDLES) == len(_EN) and len(_ZH_NEEDLES) == len(_ZH)
 # Lead rules (those anchored with ^) are compiled with re.M so they also fire after a leading
 # blank line; they are only ever searched in the lead, so a later line start cannot trigger.
+EN_RULES = [re.compile(p, re.I | re.M) for p in _EN]
+ZH_RULES = [re.compile(p, re.M) for p in _ZH]
+_RULES = [(n, r, r.pattern.startswith("^")) for n, r in zip(_ZH_NEEDLES + _EN_NEEDLES, ZH_RULES + EN_RULES)]
+_NEEDLES = sorted({n for needles, _, _ in _RULES for n in needles})
+# One Aho-Corasick pass finds every needle present (ahocorasick_rs, already the lexicon's
+# matcher): ~6 µs per 240-character lead, where testing each needle with ``in`` took ~20-40 µs
+# on CJK text (an ASCII needle is converted to the haystack's width on every test).
+_FINDER = ahocorasick_rs.AhoCorasick(_NEEDLES)
+
+
+def _first(text: str, lead_only: bool):  # noqa: ANN202 - (pattern, match) or (None, None)
+    present = {_NEEDLES[i] for i, _, _ in _FINDER.find_matches_as_indexes(text.lower(), overlapping=True)}
+    if not present:
+        return None, None
+    for needles, rx, anchored in _RULES:
+        if anchored and not lead_only:
+            continue
+        if not present.isdisjoint(needles):
+            m = rx.search(text)
+            if m:
+                return rx, m
+    return None, None
+
+
 LEAD_CHARS = 240  # a refusal says so at once; "inside" phrases in long answers are caveats
 SHORT_CHARS = 400  # a short answer with a refusal phrase anywhere is a refusal
 _HELPFUL = re.compile(r"(?:^|\n)\s*(?:\d+[.、)]|[-*•]|#+ |第[一二三四五六七八九十]+)|```")
@@ -127,11 +170,9 @@ class RefusalDetector:
         text = (answer or "").strip()
         if not text:
             return RefusalResult(True, "empty answer")
-        lead = text[:LEAD_CHARS]
-        rules = ZH_RULES + EN_RULES
-        hit, where = next(((r, m) for r in rules if (m := r.search(lead))), (None, None))
+        hit, where = _first(text[:LEAD_CHARS], True)
         if hit is None and len(text) <= SHORT_CHARS:
-            hit, where = next(((r, m) for r in rules if (m := r.search(text)) and (not r.pattern.startswith("^"))), (None, None))
+            hit, where = _first(text, False)
         if hit is None:
             return RefusalResult(False, None)
         rest = text[where.end():]

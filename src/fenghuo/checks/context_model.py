@@ -1,0 +1,104 @@
+"""The shipped context model: two linear heads over hashed character n-grams.
+
+- the *prompt* head: one weight column per output — ``harm`` (does the prompt ask for harm?)
+  and one per TC260-003 risk code with enough training questions — over the prompt's n-grams;
+- the *answer* head: one column, ``comply`` (read as a reply to a harmful request, does the
+  answer comply?), over the answer's n-grams.
+
+Same n-gram definition as the text classifier (:mod:`fenghuo.checks.classifier.features`, on
+the normalised code points), same NB-LR weighting folded into the weights at build time, so a
+score is ``sigmoid(bias + sum(w[g]) / sqrt(|g|))``. Stored as float16 (half the file), scored
+as float32 (numpy sums float16 in software). Built by ``fenghuo.checks.build.context``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from fenghuo.checks.classifier.features import ngram_buckets
+
+FORMAT = "fenghuo-context-1"
+_ONES = np.ones(1 << 14, dtype=np.float32)
+
+
+def shipped_context_path() -> Path:
+    return Path(str(resources.files("fenghuo.checks").joinpath("shipped/context.npz")))
+
+
+class ContextModelError(ValueError):
+    """A context model file that cannot be used; the message names the file."""
+
+
+def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+
+
+@dataclass
+class Head:
+    """A linear model over hashed n-grams with one or more output columns."""
+
+    weights: np.ndarray  # float32[2**bits, K]
+    bias: np.ndarray  # float64[K]
+    columns: list[str]
+    max_n: int
+    bits: int
+
+    def logits(self, codes: np.ndarray) -> np.ndarray:
+        if codes.size == 0:
+            return self.bias
+        g = ngram_buckets(codes, self.max_n, self.bits)
+        rows = self.weights.take(g, axis=0)
+        # Column sums as a product with ones (BLAS): cheaper than numpy's reduction on ~1000 rows.
+        total = _ONES[: g.size].dot(rows) if g.size <= _ONES.size else rows.sum(0)
+        return self.bias + total / math.sqrt(g.size)
+
+    def probs(self, codes: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.logits(codes))
+
+
+@dataclass
+class ContextModel:
+    prompt: Head  # columns: "harm", then risk codes
+    answer: Head  # columns: "comply"
+    meta: dict = field(default_factory=dict)  # thresholds, settings, figures
+
+    @property
+    def risk_codes(self) -> list[str]:
+        return self.prompt.columns[1:]
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = dict(self.meta, format=FORMAT, prompt_columns=self.prompt.columns, answer_columns=self.answer.columns,
+                    prompt_bias=self.prompt.bias.tolist(), answer_bias=self.answer.bias.tolist(),
+                    max_n=self.prompt.max_n, prompt_bits=self.prompt.bits, answer_bits=self.answer.bits)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, prompt=self.prompt.weights.astype(np.float16), answer=self.answer.weights.astype(np.float16),
+                            meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)))
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        return path
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ContextModel:
+        path = Path(path) if path else shipped_context_path()
+        if not path.is_file():
+            raise ContextModelError(f"{path}: no context model; run `make models` (fenghuo.checks.build) / 未找到上下文模型")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                pw, aw = z["prompt"].astype(np.float32), z["answer"].astype(np.float32)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ContextModelError(f"{path}: not a fenghuo context model ({exc}) / 上下文模型文件无效") from None
+        if meta.get("format") != FORMAT:
+            raise ContextModelError(f"{path}: unsupported context model format {meta.get('format')!r}; rebuild with `make models` / 模型格式不支持")
+        n = int(meta["max_n"])
+        prompt = Head(pw, np.array(meta["prompt_bias"]), list(meta["prompt_columns"]), n, int(meta["prompt_bits"]))
+        answer = Head(aw, np.array(meta["answer_bias"]), list(meta["answer_columns"]), n, int(meta["answer_bits"]))
+        if prompt.weights.shape != (1 << prompt.bits, len(prompt.columns)) or answer.weights.shape != (1 << answer.bits, len(answer.columns)):
+            raise ContextModelError(f"{path}: weight shapes do not match the recorded columns / 模型维度不一致")
+        return cls(prompt, answer, meta)
