@@ -1,0 +1,151 @@
+"""The knowledge-rules check: every shipped rule's examples, both engines, spans, the pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fenghuo.checks.normalize import default_normaliser
+from fenghuo.checks.pipeline import load_pipeline
+from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+from fenghuo.checks.rules_file import load_rule_files
+from fenghuo.checks.rules_regex import required_literals
+
+HELDOUT = Path(__file__).parent / "data" / "rules_heldout.jsonl"
+SPECS = [r for f in load_rule_files([packaged_rules_dir()]) for r in f.rules]
+
+
+@pytest.fixture(scope="module")
+def hs(tmp_path_factory) -> RulesCheck:
+    return RulesCheck(engine="hyperscan", cache_dir=tmp_path_factory.mktemp("rules-cache"))
+
+
+@pytest.fixture(scope="module")
+def plain() -> RulesCheck:
+    return RulesCheck(engine="re")
+
+
+def fired(check: RulesCheck, text: str) -> set[str]:
+    return {f.rule.removeprefix("rules:") for f in check.scan(text).findings}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.id for s in SPECS])
+@pytest.mark.parametrize("engine", ["hs", "plain"])
+def test_every_rule_fires_on_its_hits_and_not_on_its_near_misses(spec, engine, request):
+    check = request.getfixturevalue(engine)
+    assert spec.hit and spec.near_miss  # the loader refuses a rule without both
+    for text in spec.hit:
+        assert spec.id in fired(check, text), f"{spec.id} should fire on {text!r}"
+    for text in spec.near_miss:
+        assert spec.id not in fired(check, text), f"{spec.id} should not fire on near miss {text!r}"
+
+
+def test_the_issue_examples_are_caught(hs):
+    for text in ("浏览器搜索 ff626.top", "🍠代发6r一篇", "加我了解。/玫瑰"):
+        v = hs.scan(text)
+        assert v.findings, text
+        assert {f.category for f in v.findings} == {"ads"} and {f.risk for f in v.findings} == {"A3e"}
+
+
+def test_plain_mentions_do_not_fire(hs):
+    for text in ("我用微信给妈妈发了照片", "官网地址是 www.example.com", "兼职的收入要交税吗", "QQ 群里在讨论作业", "百家乐是一种纸牌游戏，起源于意大利"):
+        assert hs.scan(text).findings == [], text
+
+
+def test_spans_are_on_the_original_text(hs):
+    text = "前面几句闲话。加 V ：abc_8888 有需要"
+    (f,) = hs.scan(text).findings
+    assert f.rule == "rules:contact.evasive_handle"
+    assert text[f.start : f.end] == "加 V ：abc_8888"
+    text = "看这里 浏览器搜索 ff626.top 就行"
+    (f,) = hs.scan(text).findings
+    assert text[f.start : f.end] == "浏览器搜索 ff626.top"
+
+
+def _sample_texts() -> list[str]:
+    texts = [t for s in SPECS for t in s.hit + s.near_miss]
+    texts += [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    # Long and odd inputs: repeats, a lone surrogate, newlines, full-width forms.
+    texts += ["兼职日结" * 300 + "加微信 abc12345", "加\ud800我了解/玫瑰", "浏览器\n搜索 ff626.top", "ＦＦ６２６．ＴＯＰ 浏览器搜索", ""]
+    return texts
+
+
+def test_both_engines_find_the_same(hs, plain):
+    # The prefilter (literals every match needs) and the byte-form exact patterns must find
+    # what plain Python re finds: the same rules, on overlapping spans. Edges may differ:
+    # hyperscan reports every match (in 「加vx」 both 加v and vx), re the leftmost-first one.
+    differ = total = 0
+    for text in _sample_texts():
+        a, b = hs.scan(text).findings, plain.scan(text).findings
+        assert [f.rule for f in a] == [f.rule for f in b], text
+        for x, y in zip(a, b):
+            assert x.start < y.end and y.start < x.end, (text, x, y)
+            differ += (x.start, x.end) != (y.start, y.end)
+        total += len(a)
+    assert total > 150 and differ / total < 0.05  # the exact spans agree almost everywhere
+
+
+def test_required_literals_are_in_every_match():
+    norm = default_normaliser()
+    check = RulesCheck(engine="re")
+    for side, rx in check._compiled.regex:
+        lits = required_literals(rx.pattern)
+        if lits is None:
+            continue
+        for text in _sample_texts():
+            target = norm.normalise_text(text) if side == "norm" else text
+            for m in rx.finditer(target):
+                s = m.group(0).lower() if side == "orig" else m.group(0)
+                assert any(lit.lower() in s for lit in lits), (rx.pattern[:60], m.group(0))
+
+
+def test_shipped_rules_all_wait_for_a_literal(hs):
+    assert hs.unconditional == ()
+
+
+def test_categories_and_risks(hs):
+    assert hs.categories() == {"ads", "fraud", "gambling", "porn", "drugs"}
+    assert {c: hs.risk_for(c) for c in hs.categories()} == {"ads": "A3e", "fraud": "A1h", "gambling": "A1h", "porn": "A1f", "drugs": "A1h"}
+
+
+def test_default_pipeline_runs_the_rules():
+    pipe = load_pipeline()
+    assert "rules" in pipe.names
+    v = pipe.scan("百家乐真人视讯，首充送百分之二十")
+    assert any(f.rule.startswith("rules:gambling.") and f.action.value == "block" and f.risk == "A1h" for f in v.findings)
+
+
+def test_stream_reports_rules_at_close():
+    pipe = load_pipeline()
+    s = pipe.stream()
+    s.feed("浏览器搜")
+    s.feed("索 ff626.top")
+    v = s.close()
+    assert any(f.rule == "rules:contact.browser_search" and (f.start, f.end) == (0, 15) for f in v.findings)
+
+
+def test_disable_drops_a_rule(tmp_path):
+    check = RulesCheck(disable=["contact.browser_search"], cache_dir=tmp_path)
+    assert "contact.browser_search" not in {r.id for r in check.rules}
+    assert check.scan("浏览器搜索 ff626.top").findings == []
+
+
+def test_cache_is_reused(tmp_path):
+    RulesCheck(cache_dir=tmp_path)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files and all(p.startswith("rules-") for p in files)
+    again = RulesCheck(cache_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    assert again.scan("浏览器搜索 ff626.top").findings
+
+
+def test_heldout_recall(hs):
+    """Disguised solicitations written apart from the rules' examples, with other phrasing.
+    The rate measured when the set was written is in docs/checks.md; this keeps it from
+    sliding back."""
+    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    caught = sum(bool(hs.scan(r["text"]).findings) for r in rows)
+    assert len(rows) >= 60
+    assert caught / len(rows) >= 0.85, f"held-out recall {caught}/{len(rows)}"
