@@ -312,7 +312,7 @@ class LexiconCheck(BackgroundReload):
         # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
         # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
         if st.homophones is not None:
-            extra = st.homophones.find(n)
+            extra = st.homophones.find(text, n, self.normaliser.tables)
             if extra:
                 raw = raw + extra  # pattern ids of the main matcher: resolved like its hits
         if not raw:

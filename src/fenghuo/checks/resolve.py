@@ -196,8 +196,34 @@ def bounds_ok(text: str, start: int, end: int, flags: int, shapes: frozenset | N
 def segment_ok(text: str, start: int, end: int) -> bool:
     """Whether ``[start, end)`` starts and ends on jieba token boundaries of ``text`` around it."""
     lo = max(0, start - SEG_CONTEXT)
-    cuts = token_cuts(text[lo : end + SEG_CONTEXT])
-    return (start - lo) in cuts and (end - lo) in cuts
+    return _aligned(text[lo : end + SEG_CONTEXT], start - lo, end - lo)
+
+
+def _aligned(window: str, a: int, b: int) -> bool:
+    """``[a, b)`` of ``window`` on jieba token boundaries.
+
+    Fast exact pre-test first: a segmentation only ever cuts *inside* a dictionary word, so if
+    no dictionary word of the window crosses ``a`` or ``b`` (starts before and ends inside or
+    after, or starts inside and ends after), every segmentation has cuts at both and jieba
+    need not run. Measured: most short hits in harmless text (黄色 in 「蓝色和黄色」) end here at
+    ~3 µs; a crossing word (河南人 across 人大 in 「河南人大部分」) sends the window to jieba (~25 µs)."""
+    freq = segmenter().FREQ
+    n = len(window)
+    # jieba keeps a run of ASCII letters and digits as one token (``group``, ``han``).
+    for k in (a, b):
+        if 0 < k < n and _is_word_char(window[k - 1]) and _is_word_char(window[k]):
+            return False
+    for i in range(0, b):
+        j = i + 1
+        while j <= n:
+            f = freq.get(window[i:j])
+            if f is None:  # FREQ holds every prefix of its words (count 0): no longer word here
+                break
+            if f and j - i > 1 and ((i < a < j) or (i < b < j)) and not (i == a and j == b):
+                cuts = token_cuts(window)
+                return a in cuts and b in cuts
+            j += 1
+    return True
 
 
 def short_ok(codes: np.ndarray, start: int, end: int) -> bool:
@@ -205,8 +231,7 @@ def short_ok(codes: np.ndarray, start: int, end: int) -> bool:
     it reads once separators are gone, so 「好赌 博」 is judged as 「好赌博」, and 「賭博」 as 「赌博」."""
     lo = max(0, start - SEG_CONTEXT)
     window = decode_quad(codes[lo : end + SEG_CONTEXT]).tobytes().decode("utf-32-le", "surrogatepass")
-    cuts = token_cuts(window)
-    return (start - lo) in cuts and (end - lo) in cuts
+    return _aligned(window, start - lo, end - lo)
 
 
 _JIEBA = None

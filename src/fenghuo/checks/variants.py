@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from fenghuo.checks.normalize import decode_quad, encode_quad
+from fenghuo.checks.normalize import SPECIAL, decode_quad, encode_quad
 
 LAYERS = ("pinyin", "homophone", "split")
 MIN_CHARS = 3
@@ -147,6 +147,28 @@ def canonical(word: str) -> str:
     return decode_quad(q).tobytes().decode("utf-32-le")
 
 
+_COMPOSED: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def composed(tables) -> np.ndarray:
+    """Cached per normalisation table (there are one or two per process)."""
+    got = _COMPOSED.get(id(tables))
+    if got is None or got[0] is not tables:
+        got = _COMPOSED[id(tables)] = (tables, _compose(tables))
+    return got[1]
+
+
+def _compose(tables) -> np.ndarray:
+    """The normaliser's table followed by the homophone map, per original code point: the
+    homophone codes of a text in one gather (plus dropping separators) instead of decoding
+    the normalised codes and gathering again — measured about half the cost per message."""
+    single = tables.single
+    out = single.copy()
+    keep = single < SPECIAL
+    out[keep] = readings().canon.take(decode_quad(single[keep]))
+    return out
+
+
 def canonical_many(words: list[str]) -> list[str]:
     """``canonical`` of many words in one pass (words hold no newline: they are split on it)."""
     if not words:
@@ -235,11 +257,16 @@ class Homophones:
             return None
         return cls(list(seen.values()), make_engine(list(seen), engine_name, cache_dir), base)
 
-    def find(self, n) -> list[int]:
+    def find(self, text: str, n, tables) -> list[int]:
         """Flat ``[pattern id, end, …]`` in the lexicon's ids (normalised positions)."""
         if not n.codes.size:
             return []
-        raw = self.engine.scan_raw(canonical_codes(n.codes))
+        if n.shift is None:  # nothing expanded: one gather of the original code points
+            c = composed(tables).take(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+            codes = c if n.steps is None else c[c < SPECIAL]
+        else:  # ①-style expansions: from the normalised codes
+            codes = canonical_codes(n.codes)
+        raw = self.engine.scan_raw(codes)
         if raw:
             base = self.base
             raw[0::2] = [base + k for k in raw[0::2]]
