@@ -138,15 +138,13 @@ class _Exact:
     database per pattern, so a message pays only for the patterns of its candidate rules.
     Compiling all of them takes ~1.3 s; they are cached on disk like the prefilter."""
 
-    def __init__(self, patterns: list[tuple[str, str]], where: list[str], cache_dir: Path | None) -> None:
+    def __init__(self, patterns: list[tuple[str, str | bytes]], where: list[str], cache_dir: Path | None) -> None:
+        """``patterns``: (side, pattern) with normalised-text patterns already in byte form."""
         self._local = threading.local()
         exprs, flags = [], []
-        for pid, (side, p) in enumerate(patterns):
+        for side, p in patterns:
             if side == "norm":
-                try:
-                    exprs.append(to_pack3(p))
-                except PatternError as exc:
-                    raise RulesError(f"{where[pid]}: {exc}") from None
+                exprs.append(p)
                 flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST)
             else:
                 exprs.append(p.encode("utf-8"))
@@ -382,12 +380,16 @@ class RulesCheck:
             atoms = tuple(dict.fromkeys(atom(p, r) for p in r.patterns))
             unless = tuple(dict.fromkeys(atom(p, r) for p in r.unless))
             rules.append(_Rule(r, atoms, unless, (r.category, f"rules:{r.id}", Action(r.action), r.risk), frozenset(atoms), r.mode == "all"))
-        regex, lits, always = [], [], set()
+        regex, lits, always, forms = [], [], set(), []
         required = {a for r in rules for a in r.atoms}
         for pid, (side, p) in enumerate(atom_id):
             try:
                 if side == "norm":
+                    # Checked with either engine, so a rule file valid for one is valid for both.
                     check_normalised(p, self.normaliser.normalise_text)
+                    forms.append((side, to_pack3(p)))
+                else:
+                    forms.append((side, p))
                 # ASCII classes on both sides: \d is 0-9 and (?i) folds only A-Z, so what
                 # the prefilter's literals cover is exactly what re matches.
                 regex.append((side, re.compile(p, re.ASCII)))
@@ -403,7 +405,7 @@ class RulesCheck:
         prefilter = exact = None
         if self.engine_name == "hyperscan":
             prefilter = _Prefilter(lits, lambda w: self.normaliser.normalise(w).codes, self.cache_dir)
-            exact = _Exact(list(atom_id), where, self.cache_dir)
+            exact = _Exact(forms, where, self.cache_dir)
         unconditional = tuple(r.spec.id for r in rules if (r.need <= always if r.every else not r.need.isdisjoint(always)))
         return _Compiled(files, tuple(rules), tuple(regex), frozenset(always), unconditional, prefilter, exact, {c: v[0] for c, v in risk_of.items()})
 

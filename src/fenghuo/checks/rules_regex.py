@@ -276,7 +276,7 @@ def _class_ranges(items) -> tuple[list[tuple[int, int]], bool]:
         elif op is C.CATEGORY and av is C.CATEGORY_NOT_DIGIT:
             ranges += [(0, ord("0") - 1), (ord("9") + 1, MAX_CP)]
         else:
-            raise PatternError(f"unsupported in a character class of a normalised-text pattern: {op} {av} / 不支持的字符类写法")
+            raise PatternError(f"{str(av).lower()} cannot be used in a normalised-text pattern (use explicit classes like [0-9a-z], or an orig: pattern) / 规范化文本模式不支持该写法")
     return ranges, negate
 
 
