@@ -198,9 +198,10 @@ def cache_key(patterns: list[bytes]) -> str:
     return h.hexdigest()[:32]
 
 
-def clean_cache(cache_dir: Path, keep: Path | None = None, limit: int = CACHE_KEEP) -> list[Path]:
+def clean_cache(cache_dir: Path, keep: Path | None = None, limit: int | None = None) -> list[Path]:
     """Remove all but the ``limit`` most recently used ``lexicon-*.hsdb`` files (never ``keep``)
     and temporary files left by killed writers; returns what was removed."""
+    limit = CACHE_KEEP if limit is None else limit
     now = time.time()
     removed: list[Path] = []
     try:
