@@ -17,6 +17,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fenghuo demo
 
+# ruff's rules are in pyproject.toml ([tool.ruff]); ruff comes with the test extra.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 

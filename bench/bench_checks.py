@@ -136,6 +136,7 @@ def pipeline_section(quick: bool, words: list[str]) -> list[str]:
     """The shipped default pipeline (``load_pipeline()``: what ``fenghuo scan``, the gateway and
     the SDK run with no configuration) per 1 KB message, each check alone beside it."""
     import ahocorasick
+
     from fenghuo.checks.pipeline import Pipeline, load_pipeline
 
     pipe = load_pipeline()

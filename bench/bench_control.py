@@ -24,11 +24,11 @@ from pathlib import Path
 import httpx
 
 from fenghuo.api.server import free_port
-from fenghuo.platform.roles import Role, local_actor
-from fenghuo.registry.tokens import create_token
-from fenghuo.platform.db import Database
 from fenghuo.control import services as registry
+from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Role, local_actor
 from fenghuo.registry.spec import parse_registration
+from fenghuo.registry.tokens import create_token
 
 PG = os.environ.get("FENGHUO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 N_SERVICES = 20

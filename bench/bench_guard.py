@@ -157,11 +157,11 @@ def stop(p: subprocess.Popen) -> None:
 
 
 def setup_db(work: Path) -> tuple[str, str]:
-    from fenghuo.platform.roles import Role, local_actor
-    from fenghuo.registry.tokens import create_token
-    from fenghuo.platform.db import open_database
     from fenghuo.control import services as registry
+    from fenghuo.platform.db import open_database
+    from fenghuo.platform.roles import Role, local_actor
     from fenghuo.registry.spec import parse_registration
+    from fenghuo.registry.tokens import create_token
 
     db = open_database(str(work / "bench.db"))
     registry.register(db, local_actor(), parse_registration(REGISTRY))

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -54,7 +54,7 @@ def _rules() -> str:
 
 
 def _events(service: str, n: int, unsafe: bool = False) -> list[dict]:
-    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     tag = uuid.uuid4().hex[:10]
     return [{"id": f"{tag}-{k}", "type": "call", "service": service, "time": now, "instance": "bench", "status": "ok",
              "route": "primary", "latency_ms": 12.0, "output": {"blocked": unsafe, "categories": ["A1"] if unsafe else []}}
@@ -63,10 +63,10 @@ def _events(service: str, n: int, unsafe: bool = False) -> list[dict]:
 
 class Setup:
     def __init__(self, tmp: Path) -> None:
-        from fenghuo.platform.roles import Role, local_actor
-        from fenghuo.registry.tokens import create_token
         from fenghuo.control import services as registry
+        from fenghuo.platform.roles import Role, local_actor
         from fenghuo.registry.spec import parse_registration
+        from fenghuo.registry.tokens import create_token
         from tests.conftest import PgSchema
         from tests.scale import conftest
 
@@ -88,7 +88,7 @@ class Setup:
         self.tmp = tmp
         self.auth = {"Authorization": f"Bearer {self.token}"}
 
-    def close(self, link) -> None:  # noqa: ANN001
+    def close(self, link) -> None:
         from tests.scale.conftest import drop
 
         drop(link)
@@ -96,14 +96,14 @@ class Setup:
         self.schema.drop()
 
 
-def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:  # noqa: ANN001
+def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:
     acks: dict[int, int] = {}
     done: dict[int, float] = {}
     enforced: dict[int, str] = {}  # the latest instance's own enforcement time per version
     lock = threading.Lock()
 
-    async def listen():  # noqa: ANN202
-        async def cb(msg):  # noqa: ANN001, ANN202
+    async def listen():
+        async def cb(msg):
             body = orjson.loads(msg.data)
             v = body["version"]
             with lock:
@@ -144,11 +144,11 @@ def _t(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _ingest(setup: Setup, replicas: list, leader, total: int) -> tuple[float, float]:  # noqa: ANN001
+def _ingest(setup: Setup, replicas: list, leader, total: int) -> tuple[float, float]:
     per = total // len(replicas)
     bodies = [[orjson.dumps(_events(f"svc-{1 + (k % 10)}", 1000)) for k in range(per // 1000)] for _ in replicas]
 
-    def post(r, mine) -> None:  # noqa: ANN001
+    def post(r, mine) -> None:
         with httpx.Client(base_url=r.url, headers={**setup.auth, "Content-Type": "application/json"}, timeout=30) as c:
             for body in mine:
                 assert c.post("/api/v1/events", content=body).json()["accepted"] == 1000
@@ -172,7 +172,7 @@ def _ingest(setup: Setup, replicas: list, leader, total: int) -> tuple[float, fl
     return n / accepted, n / counted
 
 
-def _warning_latency(setup: Setup, follower, rounds: int) -> list[float]:  # noqa: ANN001
+def _warning_latency(setup: Setup, follower, rounds: int) -> list[float]:
     from sqlalchemy import text
 
     out = []

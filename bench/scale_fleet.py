@@ -31,8 +31,8 @@ def main() -> None:
     ap.add_argument("--quiet", action="store_true", help="no state lines (benchmarks: nobody reads them)")
     a = ap.parse_args()
 
-    from fenghuo.guard.telemetry import NullSink
     from fenghuo.guard.nats import link_for, nats_guard
+    from fenghuo.guard.telemetry import NullSink
 
     link = link_for(a.url, a.prefix)
     out_lock = threading.Lock()

@@ -28,7 +28,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 outer.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                        "body": body, "json": json.loads(body) if body else None})
@@ -91,10 +91,10 @@ class Rig:
         self.clock.advance(seconds)
         self.engine.tick()
 
-    def restart(self) -> "Rig":
+    def restart(self) -> Rig:
         return Rig.__new__(Rig)._again(self)
 
-    def _again(self, old: "Rig") -> "Rig":
+    def _again(self, old: Rig) -> Rig:
         self.db, self.clock, self.config = old.db, old.clock, old.config
         self.monitor = Monitor(self.db)
         self.monitor.start()

@@ -10,15 +10,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from fenghuo.api.server import free_port
+from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
-from fenghuo.platform.db import Database
 from tests.monitor.helpers import ADMIN, call, seed
 
 RULES = """
@@ -65,7 +65,7 @@ def test_sigkill_while_pending_and_firing(tmp_path, receiver):
         {"name": "hook", "type": "webhook", "url": receiver.url + "/hook"}]}), encoding="utf-8")
     env = {**os.environ, "FENGHUO_ALERTS": str(tmp_path / "alerts.yaml"), "FENGHUO_HOME": str(tmp_path / "home")}
     auth = {"Authorization": f"Bearer {token}"}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     red = [call("a-chat", now, unsafe=True) for _ in range(20)]
     errors = [call("b-chat", now, status="upstream_error") for _ in range(20)]
 
@@ -91,7 +91,7 @@ def test_sigkill_while_pending_and_firing(tmp_path, receiver):
         assert after == before
         again = httpx.post(s2.url + "/api/v1/events", json=red, headers=auth).json()
         assert again == {"accepted": 0, "duplicates": 20, "rejected": []}  # same ids: counted once
-        fresh = [call("a-chat", datetime.now(timezone.utc), unsafe=True) for _ in range(20)]
+        fresh = [call("a-chat", datetime.now(UTC), unsafe=True) for _ in range(20)]
         assert httpx.post(s2.url + "/api/v1/events", json=fresh, headers=auth).json()["accepted"] == 20
         time.sleep(1.5)  # a tick or more and a notifier pass
         now_open = {(w["id"], w["alert"], w["state"], w["level"])

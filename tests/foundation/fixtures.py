@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fenghuo.platform.roles import Actor, Role, local_actor
 from fenghuo.control import services as registry
+from fenghuo.platform.roles import Actor, Role, local_actor
 from fenghuo.registry.spec import parse_registration
 
 REGISTRY = """

@@ -11,9 +11,9 @@ import pytest
 from fenghuo.api.server import ServerThread
 from fenghuo.control.follower import events
 from fenghuo.ledger import store
+from fenghuo.platform.config import Settings
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
-from fenghuo.platform.config import Settings
 from tests.foundation.fixtures import ADMIN, seed
 
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from fenghuo.control import services as registry
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Invalid
-from fenghuo.control import services as registry
 from fenghuo.registry.grading import get_table, grade, grade_service, load_table_file
 from fenghuo.registry.spec import ServiceSpec, parse_registration
 from tests.foundation.fixtures import ADMIN, seed

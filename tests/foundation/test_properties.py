@@ -45,7 +45,7 @@ class SwitchMachine(RuleBasedStateMachine):
         seed(self.db)
         self.gate = ToggleGate()
         gates.set_recovery_gate(self.gate)
-        self.versions = {s: 1 for s in SERVICES}
+        self.versions = dict.fromkeys(SERVICES, 1)
         self.pending: list[str] = []
 
     def teardown(self) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from fenghuo.control import services as registry
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Forbidden, Invalid
-from fenghuo.control import services as registry
 from fenghuo.registry.spec import load_registration, parse_registration
 from tests.foundation.fixtures import ADMIN, OP_A, REG_BJ, seed
 

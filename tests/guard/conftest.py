@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.api.server import ServerThread
-from fenghuo.platform.roles import Role, local_actor
-from fenghuo.registry.tokens import create_token
+from fenghuo.control import services as registry
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import open_database
-from fenghuo.control import services as registry
+from fenghuo.platform.roles import Role, local_actor
 from fenghuo.registry.spec import parse_registration
+from fenghuo.registry.tokens import create_token
 from fenghuo.replay.server import BackgroundServer
 
 from .helpers import REGISTRY, WordCheck, receiver_app, upstream_app
@@ -39,7 +39,7 @@ def control(cp_db):
     server.__exit__(None, None, None)
 
 
-def served(app):  # noqa: ANN001, ANN201 - a generator for fixtures
+def served(app):  # a generator for fixtures
     """Serve an ASGI app on a free local port for one test; ``server.app`` is the app."""
     server = BackgroundServer(app).start()
     server.app = app
@@ -71,7 +71,7 @@ def command(server, service: str, action: str, **kw):
     return r.json()
 
 
-def gateway_maker(token, receiver, **defaults):  # noqa: ANN001, ANN003, ANN201 - a generator for fixtures
+def gateway_maker(token, receiver, **defaults):  # a generator for fixtures
     """Yield ``make(upstream_url, control_url, service, **kw) -> (gateway, server)``: a gateway
     built as ``fenghuo gateway`` builds it, served on a free port, reporting to ``receiver``,
     with the test's word check; every one made is stopped when the test ends."""
@@ -80,7 +80,7 @@ def gateway_maker(token, receiver, **defaults):  # noqa: ANN001, ANN003, ANN201 
 
     started = []
 
-    def make(upstream_url: str, control_url: str, service: str = "open-chat", checks=None, **kw):  # noqa: ANN001
+    def make(upstream_url: str, control_url: str, service: str = "open-chat", checks=None, **kw):
         kw = {**defaults, **kw}
         kw.setdefault("sink", HttpSink(f"{receiver.url}/api/v1/events"))
         gw = build_gateway(service, upstream_url, control=control_url, token=token,

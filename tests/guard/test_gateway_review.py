@@ -154,7 +154,7 @@ class RawSSEServer:
         self.thread.start()
         assert started.wait(5)
 
-    async def _handle(self, reader, writer) -> None:  # noqa: ANN001
+    async def _handle(self, reader, writer) -> None:
         self.connections += 1
         try:
             while True:

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fenghuo.platform.roles import local_actor
-from fenghuo.platform.db import open_database
-from fenghuo.platform.serving import free_port
 from fenghuo.control import services as registry
+from fenghuo.platform.db import open_database
+from fenghuo.platform.roles import local_actor
+from fenghuo.platform.serving import free_port
 from fenghuo.registry.spec import parse_registration
 
 from .helpers import REGISTRY
@@ -56,7 +56,7 @@ def workers_seen(url: str, tries: int = 80) -> dict[int, str]:
     return seen
 
 
-def wait(pred, timeout: float = 20.0):  # noqa: ANN001, ANN201
+def wait(pred, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = pred()

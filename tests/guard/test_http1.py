@@ -16,13 +16,13 @@ class Script:
     """A TCP server; each accepted connection runs ``handler(reader, writer, n)`` (n counts
     connections from 0). Requests are read head + Content-Length body."""
 
-    def __init__(self, handler) -> None:  # noqa: ANN001
+    def __init__(self, handler) -> None:
         self.handler = handler
         self.connections = 0
         self.requests: list[bytes] = []
 
     async def __aenter__(self) -> Script:
-        async def on_conn(reader, writer) -> None:  # noqa: ANN001
+        async def on_conn(reader, writer) -> None:
             n = self.connections
             self.connections += 1
             try:
@@ -39,7 +39,7 @@ class Script:
     async def __aexit__(self, *exc: object) -> None:
         self.server.close()
 
-    async def read_request(self, reader) -> bytes:  # noqa: ANN001
+    async def read_request(self, reader) -> bytes:
         head = await reader.readuntil(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n"):
@@ -54,11 +54,11 @@ def ok(body: bytes, extra: bytes = b"") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 20))
 
 
-async def keep_alive_server(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+async def keep_alive_server(s: Script, reader, writer, n: int) -> None:
     while True:
         await s.read_request(reader)
         writer.write(ok(b'{"n": %d}' % len(s.requests)))
@@ -86,7 +86,7 @@ def test_request_line_headers_and_keep_alive_reuse() -> None:
 
 
 def test_chunked_stream_gives_lines_split_anywhere() -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
         for piece in (b"data: {\"x\"", b": 1}\r\n\r\nda", b"ta: \xe4\xbd", b"\xa0\xe5\xa5\xbd\n\ndata: [DONE]\n\n"):
@@ -110,7 +110,7 @@ def test_chunked_stream_gives_lines_split_anywhere() -> None:
 
 
 def test_body_delimited_by_close_is_complete_and_connection_not_reused() -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 70_000)
         await writer.drain()
@@ -132,7 +132,7 @@ def test_large_bodies_read_whole_and_streamed(size: int) -> None:
     resume as it drains. Either way the whole body arrives."""
     blob = bytes(range(256)) * (size // 256)
 
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         while True:
             await s.read_request(reader)
             writer.write(ok(blob))
@@ -154,7 +154,7 @@ def test_large_bodies_read_whole_and_streamed(size: int) -> None:
 
 
 def test_stale_keep_alive_connection_is_retried_once_on_a_new_one() -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(ok(b"{}"))  # says keep-alive, then drops the connection as an idle timeout would
         await writer.drain()
@@ -177,7 +177,7 @@ def test_stale_keep_alive_connection_is_retried_once_on_a_new_one() -> None:
     (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", "broke mid-answer"),
 ])
 def test_broken_answers_raise_a_connection_error_naming_what_happened(answer: bytes, expect: str) -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(answer)
         await writer.drain()
@@ -207,21 +207,20 @@ def test_refused_connection_names_the_address() -> None:
 def test_gzip_body_is_decoded() -> None:
     payload = '{"text": "压缩的回答"}'.encode() * 50
 
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(ok(gzip.compress(payload), b"Content-Encoding: gzip\r\n"))
         await writer.drain()
 
     async def go() -> bytes:
-        async with Script(handler) as s:
-            async with ConnectionPool(s.url).request("GET", "/models", {}) as r:
-                return await r.read()
+        async with Script(handler) as s, ConnectionPool(s.url).request("GET", "/models", {}) as r:
+            return await r.read()
 
     assert run(go()) == payload
 
 
 def test_cancel_mid_answer_closes_the_connection_and_frees_its_slot() -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         if n == 0:
             await asyncio.sleep(10)  # never answers the first connection
@@ -246,7 +245,7 @@ def test_cancel_mid_answer_closes_the_connection_and_frees_its_slot() -> None:
 
 
 def test_silent_stream_times_out() -> None:
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         await s.read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\ndata:\n\r\n")
         await writer.drain()
@@ -277,7 +276,7 @@ def test_upstream_serves_again_in_a_new_event_loop() -> None:
     again in a new loop must not reuse the old loop's connections or semaphore."""
     from fenghuo.guard.upstream import Upstream
 
-    async def handler(s: Script, reader, writer, n: int) -> None:  # noqa: ANN001
+    async def handler(s: Script, reader, writer, n: int) -> None:
         while True:
             await s.read_request(reader)
             writer.write(ok(b'{"choices": []}'))

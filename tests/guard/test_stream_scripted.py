@@ -13,7 +13,6 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-
 from .conftest import served
 from .helpers import wait_for
 

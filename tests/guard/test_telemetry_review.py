@@ -102,7 +102,7 @@ def test_refused_event_then_503_sends_each_event_once(control, token, tmp_path, 
 # -- 2. guards of one service starting together -----------------------------------------------
 
 
-def _start_spool(parent: str, i: int, barrier, q, jitter: float) -> None:  # noqa: ANN001
+def _start_spool(parent: str, i: int, barrier, q, jitter: float) -> None:
     barrier.wait()
     time.sleep(jitter)
     try:

@@ -126,9 +126,8 @@ def test_sdk_context_manager_decorators_and_refusals(control, token, receiver):
         assert ask("网络赌场在哪").startswith(guard.safe_answer)  # input blocked: model not called
         v = command(control, "open-chat", "stop")["version"]
         assert wait_for(lambda: guard.state().version == v)
-        with pytest.raises(errors.ServiceRefused) as e:
-            with guard.call("你好"):
-                pass
+        with pytest.raises(errors.ServiceRefused) as e, guard.call("你好"):
+            pass
         assert e.value.code == "service_stopped" and e.value.status == 503
         assert guard.telemetry.flush(5)
         evs = receiver.app.state.events
@@ -144,8 +143,7 @@ def test_embedded_mode_needs_no_server(cp_db):
         assert guard.state().state == "running" and guard.info.failsafe_mode == "open"
         switch.execute(cp_db, local_actor(), "open-chat", "pause", "embedded test")
         assert wait_for(lambda: guard.state().state == "paused", timeout=2)
-        with pytest.raises(errors.ServiceRefused):
-            with guard.call("你好"):
-                pass
+        with pytest.raises(errors.ServiceRefused), guard.call("你好"):
+            pass
     finally:
         guard.close()

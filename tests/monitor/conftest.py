@@ -6,10 +6,10 @@ import httpx
 import pytest
 
 from fenghuo.api.server import ServerThread
-from fenghuo.platform.roles import Role
-from fenghuo.registry.tokens import create_token
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Role
+from fenghuo.registry.tokens import create_token
 from tests.monitor.helpers import ADMIN, seed
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from fenghuo.platform.roles import local_actor
 from fenghuo.control import services as registry
+from fenghuo.platform.roles import local_actor
 from fenghuo.registry.spec import parse_registration
 
 REGISTRY = """
@@ -37,8 +37,8 @@ def seed(db) -> None:
 
 def iso(t: datetime | float) -> str:
     if isinstance(t, (int, float)):
-        t = datetime.fromtimestamp(t, timezone.utc)
-    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        t = datetime.fromtimestamp(t, UTC)
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def call(service: str, t: datetime | float, *, unsafe: bool = False, latency: float = 100.0, route: str = "primary",

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.schema import CallStatus, EventType, Route
-from fenghuo.monitor.window import COUNTERS, RELATIVE_ACCURACY, BUCKETS_PER_WINDOW
+from fenghuo.monitor.window import BUCKETS_PER_WINDOW, COUNTERS, RELATIVE_ACCURACY
 from fenghuo.monitor.wire import WireCheck, WireEvent
 
 WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
@@ -38,7 +38,7 @@ def _check(rng: random.Random) -> WireCheck | None:
 def random_event(rng: random.Random, n: int, now: float) -> WireEvent:
     t = now + rng.choice([0.0, -0.4, -1.2, -3.7, -30.5, -61.0, -299.0, -400.0, -3599.0, -3700.0, 2.5, 250.0])
     t += rng.random() * 0.9
-    when = datetime.fromtimestamp(t, timezone.utc)
+    when = datetime.fromtimestamp(t, UTC)
     if rng.random() < 0.1:
         when = when.replace(tzinfo=None)  # a time without a zone is UTC
     elif rng.random() < 0.1:
@@ -55,7 +55,7 @@ def random_event(rng: random.Random, n: int, now: float) -> WireEvent:
 
 
 def _epoch(e: WireEvent) -> float:
-    t = e.time if e.time.tzinfo is not None else e.time.replace(tzinfo=timezone.utc)
+    t = e.time if e.time.tzinfo is not None else e.time.replace(tzinfo=UTC)
     return t.timestamp()
 
 
@@ -169,10 +169,10 @@ def test_one_service_one_second_batch():
     for i in range(1000):
         e = random_event(rng, i, T0)
         batch.append(WireEvent(id=e.id, type=EventType.call, service="a",
-                               time=datetime.fromtimestamp(T0 - 0.5, timezone.utc), instance=f"g{i % 3}",
+                               time=datetime.fromtimestamp(T0 - 0.5, UTC), instance=f"g{i % 3}",
                                status=e.status, route=e.route, latency_ms=e.latency_ms, input=e.input, output=e.output))
     for svc in "bc":
-        batch.append(WireEvent(id=svc, type=EventType.complaint, service=svc, time=datetime.fromtimestamp(T0, timezone.utc)))
+        batch.append(WireEvent(id=svc, type=EventType.complaint, service=svc, time=datetime.fromtimestamp(T0, UTC)))
     ind.apply(batch[:1000], T0)
     ind.apply(batch[1000:], T0)
     ref.apply(batch, T0)
@@ -218,13 +218,13 @@ def test_one_second_batches_keep_each_instance_latest(shape):
     now = base + 2 if shape != "future" else base + 0.5
     batch = []
     for i, o in enumerate(offsets):
-        when = datetime.fromtimestamp(base + o, timezone.utc)
+        when = datetime.fromtimestamp(base + o, UTC)
         if shape == "naive" or (shape == "mixed-zones" and i % 3 == 0):
             when = when.replace(tzinfo=None) if shape == "naive" else when.astimezone(timezone(timedelta(hours=8)))
         batch.append(WireEvent(id=f"e{i}", type=EventType.call, service="a", time=when, instance=f"g{i % 7}",
                                state_version=i, latency_ms=float(i)))
     for svc in "bc":
-        batch.append(WireEvent(id=svc, type=EventType.complaint, service=svc, time=datetime.fromtimestamp(base, timezone.utc)))
+        batch.append(WireEvent(id=svc, type=EventType.complaint, service=svc, time=datetime.fromtimestamp(base, UTC)))
     ind, ref = Indicators(WINDOWS), Reference()
     ind.apply(batch, now)
     ref.apply(batch, now)

@@ -3,8 +3,7 @@ message), so response tests do not need traffic to make one fire."""
 
 from __future__ import annotations
 
-from fenghuo.alerts import listeners
-from fenghuo.alerts import store
+from fenghuo.alerts import listeners, store
 from fenghuo.alerts.levels import Level
 from fenghuo.alerts.lifecycle import FIRING, RESOLVED, Transition, WarningState
 from fenghuo.alerts.models import WarningRow

@@ -11,7 +11,8 @@ import pytest
 from fenghuo.control import switch
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Conflict, Forbidden
-from fenghuo.response import approvals, executor as ex, incidents, regulator
+from fenghuo.response import approvals, incidents, regulator
+from fenghuo.response import executor as ex
 from fenghuo.response.executor import Executor
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.plans import parse_plan

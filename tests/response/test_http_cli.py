@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from fenghuo.api.server import ServerThread
 from fenghuo.cli import root
 from fenghuo.control import gates
+from fenghuo.platform.config import Settings
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
-from fenghuo.platform.config import Settings
 from tests.foundation.fixtures import ADMIN, seed
 from tests.response.helpers import fire
 

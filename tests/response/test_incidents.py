@@ -10,7 +10,8 @@ import pytest
 from fenghuo.alerts import store as alert_store
 from fenghuo.ledger import service as ledger
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid
-from fenghuo.response import report_clocks as clocks, incidents
+from fenghuo.response import incidents
+from fenghuo.response import report_clocks as clocks
 from fenghuo.response.report_clocks import parse
 from tests.foundation.fixtures import AUDITOR, OP_A, OP_B, REG_BJ, seed
 

@@ -103,8 +103,8 @@ def shared_link(prefix):
     drop(link)
 
 
-def drop(link) -> None:  # noqa: ANN001
-    async def go():  # noqa: ANN202
+def drop(link) -> None:
+    async def go():
         for f in (lambda: link.js.delete_stream(link.settings.stream), lambda: link.js.delete_key_value(link.settings.bucket)):
             try:
                 await f()
@@ -124,7 +124,7 @@ def pg():
     schema = PgSchema()
     made = []
 
-    def make(**kw):  # noqa: ANN003, ANN202
+    def make(**kw):
         db = schema.database(**kw)
         made.append(db)
         return db

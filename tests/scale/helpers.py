@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.wire import decode_batch
 from fenghuo.platform.roles import local_actor
 from fenghuo.scale import lease
 from fenghuo.scale.cursor import Counter
-from fenghuo.scale.runtime import make_bus
 from fenghuo.scale.replica import admitter
+from fenghuo.scale.runtime import make_bus
 from tests.monitor.helpers import call, seed  # noqa: F401 - re-exported
 
 ADMIN = local_actor()
@@ -20,11 +20,11 @@ ADMIN = local_actor()
 
 def events(n: int, service: str = "a-chat", tag: str | None = None, t: datetime | None = None) -> list[dict]:
     tag = tag or uuid.uuid4().hex[:8]
-    t = t or datetime.now(timezone.utc)
+    t = t or datetime.now(UTC)
     return [call(service, t, id=f"{tag}-{i}") for i in range(n)]
 
 
-def wire(evs: list[dict]):  # noqa: ANN201
+def wire(evs: list[dict]):
     import orjson
 
     good, bad = decode_batch(orjson.dumps(evs))
@@ -36,7 +36,7 @@ class Replica:
     """What one control-plane replica does with events, in this process: ingest on the bus and,
     when it holds the lease, count."""
 
-    def __init__(self, db, link, holder: str | None = None) -> None:  # noqa: ANN001
+    def __init__(self, db, link, holder: str | None = None) -> None:
         from fenghuo.monitor.directory import Directory
 
         self.db, self.link = db, link
@@ -59,7 +59,7 @@ class Replica:
         self.counter.start(epoch)
         return epoch
 
-    def ingest(self, evs: list[dict]):  # noqa: ANN201
+    def ingest(self, evs: list[dict]):
         return self.monitor.ingest(wire(evs), ADMIN)
 
     def calls(self, service: str = "a-chat") -> int:
@@ -76,7 +76,7 @@ class Replica:
         time.sleep(0.3)
 
 
-def consumer_info(link):  # noqa: ANN001, ANN201
+def consumer_info(link):
     """The counting consumer as JetStream holds it now."""
     return link.run(link.js.consumer_info(link.settings.stream, link.settings.consumer))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -40,7 +40,7 @@ def test_sigkill_control_plane_mid_burst(pg, prefix, shared_link, tmp_path):
 
     def traffic() -> None:  # guards' telemetry straight to JetStream, as NatsSink sends it
         i = 0
-        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         while not stop.is_set():
             batch = [{"id": f"e-{i}-{k}", "type": "call", "service": "a-chat", "time": now, "status": "ok"} for k in range(200)]
             msgs = [(f"{link.settings.events_subject}.pa.a-chat", orjson.dumps(batch), group_id([e["id"] for e in batch]), len(batch))]

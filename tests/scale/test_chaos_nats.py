@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fenghuo.guard.telemetry import Telemetry
 from fenghuo.scale.connection import NatsLink, NatsSettings
@@ -32,7 +32,7 @@ def test_nats_restart_loses_nothing_counts_nothing_twice(pg, own_nats, prefix, t
     sinks = [NatsSink(guards_link, "pa", timeout=3.0) for _ in range(GUARDS)]
     tele = [Telemetry(s, tmp_path / f"spool-{i}", retry_seconds=0.3) for i, s in enumerate(sinks)]
     per = TOTAL // GUARDS
-    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
     def run_guard(i: int) -> None:
         base = {"type": "call", "service": "a-chat", "time": now, "instance": f"g{i}", "state": "running",

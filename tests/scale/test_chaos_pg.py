@@ -122,7 +122,7 @@ def test_postgres_restart_mid_run(own_pg, shared_link):
     db.dispose()
 
 
-def _payload(entry) -> dict:  # noqa: ANN001
+def _payload(entry) -> dict:
     import json
 
     return json.loads(entry.payload)

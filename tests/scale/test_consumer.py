@@ -42,7 +42,7 @@ def test_explicit_acks_and_a_durable_consumer_kept_across_binds(pg, shared_link)
         r.counter.stop()
         r.ingest(events(4))
 
-        async def grab():  # noqa: ANN202
+        async def grab():
             sub = await link.js.pull_subscribe_bind(link.settings.consumer, stream=link.settings.stream)
             msgs = await sub.fetch(1, timeout=5)
             await sub.unsubscribe()

@@ -15,7 +15,7 @@ def _wait_ready(r: Replica, timeout: float = 15.0) -> None:
     assert r.counter.ready.wait(timeout), "counter never ready"
 
 
-def _replace_consumer(link, **changes) -> None:  # noqa: ANN001, ANN003
+def _replace_consumer(link, **changes) -> None:
     """Swap the durable consumer for one like ours but for ``changes`` (as an older version or
     an operator might have left it)."""
     s = link.settings
@@ -25,7 +25,7 @@ def _replace_consumer(link, **changes) -> None:  # noqa: ANN001, ANN003
                 max_ack_pending=cfg.max_ack_pending, filter_subject=cfg.filter_subject, num_replicas=cfg.num_replicas)
     want.update(changes)
 
-    async def go():  # noqa: ANN202
+    async def go():
         await link.js.delete_consumer(s.stream, s.consumer)
         await link.js.add_consumer(s.stream, api.ConsumerConfig(**want))
 

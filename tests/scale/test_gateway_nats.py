@@ -4,7 +4,7 @@ bootstrap state file, and sends its telemetry into JetStream, where the leader c
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fenghuo.control import switch
 from fenghuo.guard.cli import build_gateway
@@ -40,7 +40,7 @@ def test_gateway_on_nats(pg, shared_link, prefix, tmp_path, monkeypatch):
         assert '"paused"' in state_file.read_text(encoding="utf-8")
         assert isinstance(gw.guard.telemetry.sink, NatsSink)
         gw.guard.telemetry.sink.provider = "pa"  # no control plane was asked for the registry here
-        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         for i in range(50):
             gw.guard.telemetry.emit({"id": f"gw-{i}", "type": "call", "service": "a-chat", "time": now, "status": "refused",
                                      "route": "refused", "state": "paused", "state_version": 2})

@@ -17,7 +17,7 @@ def test_two_concurrent_upgrades_on_a_fresh_schema(pg):
         start = threading.Barrier(2)
         failures: list[BaseException] = []
 
-        def up(db) -> None:  # noqa: ANN001
+        def up(db) -> None:
             start.wait()
             try:
                 db.upgrade()

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from sqlalchemy import select
 
+from fenghuo.control import services as registry
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
 from fenghuo.control.switch import state_view
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger.models import LedgerEntry
-from fenghuo.control import services as registry
 from fenghuo.registry.spec import parse_registration
 from fenghuo.scale.connection import NatsLink, NatsSettings, switch_key
 from fenghuo.scale.kvswitch import KvPublisher, put_state
@@ -30,7 +30,7 @@ services:
 """
 
 
-def _held(link, kv, service: str) -> dict | None:  # noqa: ANN001
+def _held(link, kv, service: str) -> dict | None:
     try:
         e = link.run(kv.get(switch_key(service)))
     except Exception:  # noqa: BLE001 - missing or deleted
@@ -38,7 +38,7 @@ def _held(link, kv, service: str) -> dict | None:  # noqa: ANN001
     return orjson.loads(e.value) if e.value else None
 
 
-def _reconciled(db) -> list[dict]:  # noqa: ANN001
+def _reconciled(db) -> list[dict]:
     with db.reader() as s:
         return [e for e in s.execute(select(LedgerEntry).where(LedgerEntry.kind == "switch.reconciled")).scalars()]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from tests.scale.helpers import ADMIN, seed
 from tests.scale.servers import Replica, replica_env
 
 
-def _wait(pred, timeout: float, what: str):  # noqa: ANN001, ANN202
+def _wait(pred, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = pred()
@@ -33,7 +33,7 @@ def _wait(pred, timeout: float, what: str):  # noqa: ANN001, ANN202
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _rows(db) -> list[PlanActionRow]:  # noqa: ANN001
+def _rows(db) -> list[PlanActionRow]:
     with db.reader() as s:
         return list(s.execute(select(PlanActionRow).order_by(PlanActionRow.created_at)).scalars())
 
@@ -56,7 +56,7 @@ def test_plan_runs_once_and_survives_killing_the_executing_replica(pg, prefix, s
             i = 0
             while not stop.is_set():
                 target = (a, b)[i % 2]
-                batch = [call("a-chat", datetime.now(timezone.utc), unsafe=True, id=f"u-{i}-{k}") for k in range(10)]
+                batch = [call("a-chat", datetime.now(UTC), unsafe=True, id=f"u-{i}-{k}") for k in range(10)]
                 try:
                     if target.proc.poll() is None and client.post(target.url + "/api/v1/events", json=batch).status_code == 200:
                         sent.append(len(batch))

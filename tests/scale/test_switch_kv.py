@@ -41,13 +41,13 @@ class Fleet:
             assert int(line.split()[1]) == per, line
             threading.Thread(target=self._read, args=(proc,), daemon=True).start()
 
-    def _read(self, proc) -> None:  # noqa: ANN001
+    def _read(self, proc) -> None:
         for line in proc.stdout:
             d = orjson.loads(line)
             with self.lock:
                 self.states[d["instance"]] = d
 
-    def wait(self, pred, n: int, timeout: float = 10.0) -> None:  # noqa: ANN001
+    def wait(self, pred, n: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -79,8 +79,8 @@ def test_pause_reaches_guards_in_several_processes_acknowledged(pg, shared_link,
         fleet.wait(lambda d: d["state"] == "running" and d["version"] == 1, 100, 30)
         arrivals: dict[int, list[float]] = {}
 
-        async def listen():  # noqa: ANN202
-            async def cb(msg):  # noqa: ANN001, ANN202
+        async def listen():
+            async def cb(msg):
                 arrivals.setdefault(orjson.loads(msg.data)["version"], []).append(time.perf_counter())
             return await link.nc.subscribe(f"{link.settings.acks_subject}.>", cb=cb)
 
@@ -165,7 +165,7 @@ def test_failed_kv_write_is_reconciled_and_recorded(pg, own_nats, prefix):
         drop(link)
 
 
-def _kinds(db) -> list[str]:  # noqa: ANN001
+def _kinds(db) -> list[str]:
     from sqlalchemy import select
 
     from fenghuo.ledger.models import LedgerEntry
@@ -176,9 +176,9 @@ def _kinds(db) -> list[str]:  # noqa: ANN001
 
 def test_guard_watch_survives_a_nats_restart(pg, own_nats, prefix):
     """After NATS restarts, a guard's watch is made again and a change made meanwhile arrives."""
+    from fenghuo.guard.nats import nats_guard
     from fenghuo.guard.telemetry import NullSink
     from fenghuo.scale.acks import Heartbeat
-    from fenghuo.guard.nats import nats_guard
 
     db = pg.make()
     db.upgrade()

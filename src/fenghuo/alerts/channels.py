@@ -61,7 +61,7 @@ class Channel:
     starttls: bool = False
     timeout: float = 5.0
 
-    def routes(self, level: Level, info) -> bool:  # noqa: ANN001 - ServiceInfo or None
+    def routes(self, level: Level, info) -> bool:  # ServiceInfo or None
         return level in self.levels and (info is None or self.services.matches(info))
 
 

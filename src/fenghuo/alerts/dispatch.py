@@ -27,7 +27,7 @@ def notification_id(channel: str, kind: str, parts: list[str], extra: str = "") 
     return "n-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def warning_payload(w, labels: dict[str, Any], rule) -> dict[str, Any]:  # noqa: ANN001
+def warning_payload(w, labels: dict[str, Any], rule) -> dict[str, Any]:
     return {"id": w.id, "alert": w.alert, "service": w.service, "rule": w.rule, "level": w.level.value,
             "state": w.state, "value": w.value, "condition": rule.condition_text() if rule else "",
             "description_zh": rule.description_zh if rule else "", "description_en": rule.description_en if rule else "",

@@ -13,7 +13,7 @@ INHIBITING = (Level.orange, Level.red)
 INHIBITED = (Level.blue, Level.yellow)
 
 
-def inhibited_by(level: Level, service: str, warning_id: str, firing: Iterable) -> str | None:  # noqa: ANN001
+def inhibited_by(level: Level, service: str, warning_id: str, firing: Iterable) -> str | None:
     """The id of a firing warning that inhibits this notification, if any."""
     if level not in INHIBITED:
         return None

@@ -25,16 +25,16 @@ class Level(str, Enum):
         return {Level.blue: "蓝色预警（IV级，一般）", Level.yellow: "黄色预警（III级，较大）",
                 Level.orange: "橙色预警（II级，重大）", Level.red: "红色预警（I级，特别重大）"}[self]
 
-    def __ge__(self, other: "Level") -> bool:  # type: ignore[override]
+    def __ge__(self, other: Level) -> bool:  # type: ignore[override]
         return self.rank >= other.rank
 
-    def __gt__(self, other: "Level") -> bool:  # type: ignore[override]
+    def __gt__(self, other: Level) -> bool:  # type: ignore[override]
         return self.rank > other.rank
 
 
 _RANK = {Level.blue: 1, Level.yellow: 2, Level.orange: 3, Level.red: 4}
 
 
-def highest(levels) -> Level | None:  # noqa: ANN001
+def highest(levels) -> Level | None:
     levels = list(levels)
     return max(levels, key=lambda lv: lv.rank) if levels else None

@@ -45,7 +45,7 @@ class Selector:
     sectors: frozenset[str] = frozenset()
     labels: tuple[tuple[str, str], ...] = ()
 
-    def matches(self, info) -> bool:  # noqa: ANN001 - monitor.directory.ServiceInfo
+    def matches(self, info) -> bool:  # monitor.directory.ServiceInfo
         if self.ids and info.id not in self.ids:
             return False
         if self.grades and info.grade not in self.grades:

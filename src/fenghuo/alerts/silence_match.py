@@ -56,11 +56,11 @@ def matches(matchers: list[dict[str, str]], labels: dict[str, Any]) -> bool:
     return True
 
 
-def active(silence, now: float) -> bool:  # noqa: ANN001 - models.SilenceRow
+def active(silence, now: float) -> bool:  # models.SilenceRow
     if silence.ended_at is not None or silence.starts_at > now:
         return False
     return silence.until_resolved or (silence.ends_at is not None and now < silence.ends_at)
 
 
-def silencing(silences, labels: dict[str, Any], now: float) -> list:  # noqa: ANN001
+def silencing(silences, labels: dict[str, Any], now: float) -> list:
     return [s for s in silences if active(s, now) and matches(s.matchers, labels)]

@@ -11,8 +11,8 @@ from fenghuo.alerts import store
 from fenghuo.alerts.models import SilenceRow
 from fenghuo.alerts.silence_match import parse_matchers
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.db import Database
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Conflict, Invalid, NotFound
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,7 +31,7 @@ def new_id() -> str:
 def ts(x: float | None) -> str | None:
     if x is None:
         return None
-    return datetime.fromtimestamp(x, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def state_of(row: WarningRow) -> WarningState:
@@ -66,7 +66,7 @@ def save(session: Session, w: WarningState, labels: dict[str, Any], description:
     return row
 
 
-def record(session: Session, clock, t: Transition, row: WarningRow) -> None:  # noqa: ANN001
+def record(session: Session, clock, t: Transition, row: WarningRow) -> None:
     ledger.append(session, clock, f"warning.{t.kind}", f"warning:{row.id}", SYSTEM_ACTOR, {
         "warning": row.id, "fingerprint": row.fingerprint, "alert": row.alert, "service": row.service_id,
         "from": t.from_state, "to": t.to_state, "level": t.level.value,

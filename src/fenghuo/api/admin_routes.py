@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from fenghuo import __version__
-from fenghuo.platform.web import current_actor, get_db
 from fenghuo.ledger import store
-from fenghuo.platform.roles import Actor, Role
-from fenghuo.registry.tokens import create_token
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.web import current_actor, get_db
+from fenghuo.registry.tokens import create_token
 
 router = APIRouter(prefix="/api/v1", tags=["deployment"])
 

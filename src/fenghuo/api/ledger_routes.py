@@ -10,13 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from fenghuo.platform.web import current_actor, get_db
+from fenghuo.control import services as registry
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger import store
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
-from fenghuo.control import services as registry
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)

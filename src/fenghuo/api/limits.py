@@ -11,11 +11,11 @@ import json
 
 
 class BodyLimit:
-    def __init__(self, app, max_bytes: int) -> None:  # noqa: ANN001
+    def __init__(self, app, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _refuse(self, send) -> None:  # noqa: ANN001
+    async def _refuse(self, send) -> None:
         body = json.dumps({"error": {"code": "too_large", "message":
                                      f"请求体超过 {self.max_bytes} 字节上限 / request body exceeds the {self.max_bytes}-byte limit"}},
                           ensure_ascii=False).encode()
@@ -23,7 +23,7 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = None

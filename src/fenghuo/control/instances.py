@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,10 +22,10 @@ from sqlalchemy import select
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 
@@ -39,7 +39,7 @@ def _parse_time(value: str | None, field: str) -> datetime | None:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (TypeError, ValueError):
         raise Invalid(f"字段 {field} 不是 ISO 8601 时间", f"field {field} is not an ISO 8601 time", field=field) from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 class InstanceBook:

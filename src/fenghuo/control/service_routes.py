@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
-from fenghuo.platform.web import current_actor, get_db
-from fenghuo.platform.roles import Actor
+from fenghuo.control import services as registry
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
-from fenghuo.control import services as registry
+from fenghuo.platform.roles import Actor
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.grading import grade_service
 from fenghuo.registry.models import Jurisdiction, Provider, Service

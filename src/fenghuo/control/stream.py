@@ -99,7 +99,7 @@ class SwitchHub:
             try:
                 for st in await asyncio.to_thread(self._read_all):
                     self._fanout(st)
-            except Exception:  # noqa: BLE001 - the database may be briefly unavailable
+            except Exception:
                 log.warning("switch poll failed", exc_info=True)
 
     async def follow(self, visible: set[str] | None, services: set[str] | None) -> AsyncIterator[bytes]:

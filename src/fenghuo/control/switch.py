@@ -21,13 +21,12 @@ from fenghuo.control.gates import recovery_gate
 from fenghuo.control.models import Approval, Command, SwitchState
 from fenghuo.control.transitions import TABLE, Action, State, Transition, allowed_from, lookup
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
-
 
 _BILINGUAL = re.compile(r"\s*/\s+")
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,7 @@ SERVICE = "xuebao-tutor"
 JADE_V3 = Path("traffic/jade_v3/jade_alignment_medium_zh.csv")
 
 
-def _wait(predicate, timeout: float, every: float = 0.1):  # noqa: ANN001, ANN202
+def _wait(predicate, timeout: float, every: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -39,10 +39,10 @@ def _wait(predicate, timeout: float, every: float = 0.1):  # noqa: ANN001, ANN20
 class Live:
     """The running pieces and the people acting on them."""
 
-    def __init__(self, db, server, tokens: dict[str, str], recording: Path, workdir: Path) -> None:  # noqa: ANN001
+    def __init__(self, db, server, tokens: dict[str, str], recording: Path, workdir: Path) -> None:
+        from fenghuo.platform.serving import BackgroundServer
         from fenghuo.replay.app import Schedule, create_app
         from fenghuo.replay.loader import load_answers
-        from fenghuo.platform.serving import BackgroundServer
 
         self.db, self.server, self.tokens, self.workdir, self.recording = db, server, tokens, workdir, recording
         self.answers = load_answers(recording)
@@ -64,7 +64,7 @@ class Live:
         self.gateway_app.guard.close()
         self.upstream.stop()
 
-    def api(self, method: str, path: str, who: str, **kw) -> httpx.Response:  # noqa: ANN003
+    def api(self, method: str, path: str, who: str, **kw) -> httpx.Response:
         return self.http.request(method, path, headers={"Authorization": f"Bearer {self.tokens[who]}"}, **kw)
 
     def ask(self, i: int) -> httpx.Response:
@@ -74,7 +74,7 @@ class Live:
 
     def complain(self, detail: str) -> None:
         event = {"id": f"complaint-{uuid.uuid4()}", "type": "complaint", "service": SERVICE,
-                 "time": datetime.now(timezone.utc).isoformat(), "detail": detail[:200]}
+                 "time": datetime.now(UTC).isoformat(), "detail": detail[:200]}
         r = self.api("POST", "/api/v1/events", "op", json=[event])
         r.raise_for_status()
 
@@ -101,7 +101,7 @@ def normalise(text: str) -> str:
     return "".join(text.split())
 
 
-def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step) -> bool:  # noqa: ANN001
+def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step) -> bool:
     from fenghuo.control import switch
     from fenghuo.platform.roles import Actor, Role
     from fenghuo.recovery import procedure

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from fenghuo.evaluation.minimums import is_code
 from fenghuo.platform.textfile import Problem, decode_file
@@ -54,7 +54,7 @@ class Bank:
     problems: list[Problem] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
-    def extend(self, other: "Bank") -> None:
+    def extend(self, other: Bank) -> None:
         self.items.extend(other.items)
         self.problems.extend(other.problems)
         self.sources.extend(other.sources)

@@ -17,8 +17,8 @@ from pathlib import Path
 from fenghuo.evaluation.bank import EXPECTATIONS, BankItem, detect_language
 from fenghuo.evaluation.draw import POOLS
 from fenghuo.evaluation.judges import Judges
-from fenghuo.evaluation.profile import load_profile
 from fenghuo.evaluation.minimums import is_code
+from fenghuo.evaluation.profile import load_profile
 from fenghuo.evaluation.stats import coverage
 from fenghuo.evaluation.store import RunStore, file_sha256, new_run_id
 from fenghuo.platform.textfile import Problem, decode_file

@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fenghuo.platform.paths import data_dir
@@ -27,7 +27,7 @@ def runs_dir() -> Path:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -65,14 +65,14 @@ class RunStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, run_id: str, base: Path | None = None) -> "RunStore":
+    def open(cls, run_id: str, base: Path | None = None) -> RunStore:
         path = (base or runs_dir()) / run_id
         if not (path / "manifest.json").exists():
             raise FileNotFoundError(f"没有这个运行 / no such run {run_id!r} under {path.parent}")
         return cls(path)
 
     @classmethod
-    def create(cls, run_id: str, manifest: dict, base: Path | None = None) -> "RunStore":
+    def create(cls, run_id: str, manifest: dict, base: Path | None = None) -> RunStore:
         path = (base or runs_dir()) / run_id
         path.mkdir(parents=True, exist_ok=True)
         store = cls(path)

@@ -28,7 +28,7 @@ class DegradedChecks(ValueError):
     """The configured checks did not all load, and running without them was not allowed."""
 
 
-def load_default_checks(path: str | None = None, allow_degraded: bool = False):  # noqa: ANN201 - a Pipeline, or None
+def load_default_checks(path: str | None = None, allow_degraded: bool = False):  # a Pipeline, or None
     """The configured pipeline, or None (with a warning) when the checks package is missing.
 
     A configured check that cannot be loaded (a missing classifier model, an unreadable
@@ -99,7 +99,7 @@ class Checked:
 EMPTY = Verdict()
 
 
-def check_text(checks, text: str) -> Checked:  # noqa: ANN001
+def check_text(checks, text: str) -> Checked:
     if checks is None or not text:
         return Checked(EMPTY, text, False)
     v = checks.scan(text)
@@ -112,7 +112,7 @@ class _OverlapScanner:
     """Streaming for a check that only scans whole texts: rescan the last ``overlap``
     characters with each chunk and keep findings that end in the new part."""
 
-    def __init__(self, checks, overlap: int) -> None:  # noqa: ANN001
+    def __init__(self, checks, overlap: int) -> None:
         self.checks, self.overlap = checks, overlap
         self.tail, self.base, self.seen = "", 0, set()
         self.findings: list[Finding] = []

@@ -8,7 +8,7 @@ import click
 
 
 def build_gateway(service: str, upstream: str, *, backup: str | None = None, control: str | None = None,
-                  token: str | None = None, db_url: str | None = None, **guard_kw):  # noqa: ANN003, ANN201
+                  token: str | None = None, db_url: str | None = None, **guard_kw):
     """Guard + gateway app (used by the CLI, the tests and the benchmark)."""
     from fenghuo.guard.core import Guard
     from fenghuo.guard.gateway import Gateway
@@ -106,7 +106,7 @@ def register(root: click.Group) -> None:
                 click.echo(f"检查降级 / checks degraded: {line}", err=True)
         labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position)
 
-        def make(worker: int | None):  # noqa: ANN202 - the gateway of one process (a worker: its own instance and spool)
+        def make(worker: int | None):  # the gateway of one process (a worker: its own instance and spool)
             try:
                 gw = build_gateway(service, upstream, backup=backup, control=control, token=token, db_url=obj.get("db"),
                                    instance=f"{instance}-w{worker}" if instance and worker else instance, lease=lease,
@@ -125,7 +125,7 @@ def register(root: click.Group) -> None:
                        f"→ http://{host}:{port}/v1", err=True)
             return gw
 
-        def serve(gw, sock=None) -> None:  # noqa: ANN001
+        def serve(gw, sock=None) -> None:
             config = uvicorn.Config(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                                     proxy_headers=False)
             try:

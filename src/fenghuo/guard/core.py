@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class Decision:
     model: str | None  # the backup model's name when route is backup
 
 
-def _service_info(service: str, control: str | None, token: str | None, db, lease: float | None,  # noqa: ANN001
+def _service_info(service: str, control: str | None, token: str | None, db, lease: float | None,
                   failsafe: str | None, backup_model: str | None, state_file: Path | None) -> tuple[ServiceInfo, dict | None, str]:
     """Registry facts for the cache: from the control plane, the local database, the state
     file — in that order — else safe defaults. Returns (info, bootstrap state, source)."""
@@ -82,8 +82,8 @@ def _service_info(service: str, control: str | None, token: str | None, db, leas
         except httpx.HTTPError as exc:
             log.warning("control plane unreachable at start (%s); using state file or fail-safe", exc)
     elif db is not None:
-        from fenghuo.platform.roles import local_actor
         from fenghuo.control import services as registry
+        from fenghuo.platform.roles import local_actor
 
         view, source = registry.get(db, local_actor(), service), "database"
     if view is None and state_file and state_file.exists():
@@ -99,9 +99,9 @@ def _service_info(service: str, control: str | None, token: str | None, db, leas
 
 
 class Guard:
-    def __init__(self, service: str, control: str | None = None, token: str | None = None, db=None, *,  # noqa: ANN001
+    def __init__(self, service: str, control: str | None = None, token: str | None = None, db=None, *,
                  instance: str | None = None, checks: Any = DEFAULT, labels: LabelConfig | bool | None = None,
-                 label_key=None, lease: float | None = None, failsafe: str | None = None,  # noqa: ANN001
+                 label_key=None, lease: float | None = None, failsafe: str | None = None,
                  state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | bool | None = None,
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
                  kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False,
@@ -205,7 +205,7 @@ class Guard:
         eff = eff or self.cache.lookup()
         eid = event_id or uuid7()
         ev: dict[str, Any] = {
-            "id": eid, "type": "call", "service": self.service, "time": datetime.now(timezone.utc), "instance": self.instance,
+            "id": eid, "type": "call", "service": self.service, "time": datetime.now(UTC), "instance": self.instance,
             "state": eff.state, "state_version": eff.version, "failsafe": eff.failsafe, "route": route, "refusal": refusal,
             "status": status, "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out, "label": label, "stream": stream,
             "detail": detail[:4000] if detail else None,
@@ -233,12 +233,12 @@ class Guard:
         return out
 
     # -- the SDK faces (see fenghuo.guard.sdk) --------------------------------------------------
-    def call(self, input: str | None = None, **kw: Any):  # noqa: A002, ANN201
+    def call(self, input: str | None = None, **kw: Any):  # noqa: A002
         from fenghuo.guard.sdk import GuardedCall
 
         return GuardedCall(self, input, **kw)
 
-    def protect(self, fn=None, **kw: Any):  # noqa: ANN001, ANN201
+    def protect(self, fn=None, **kw: Any):
         from fenghuo.guard.sdk import protect
 
         return protect(self, fn, **kw)

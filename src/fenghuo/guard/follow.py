@@ -143,7 +143,7 @@ class StreamFollower:
 class EmbeddedFollower:
     """No server: follow the local database (``fenghuo.control.propagation`` + polling)."""
 
-    def __init__(self, cache: SwitchCache, db, instance: str, *, poll_seconds: float = 0.25,  # noqa: ANN001
+    def __init__(self, cache: SwitchCache, db, instance: str, *, poll_seconds: float = 0.25,
                  ack_seconds: float = 5.0, kind: str = "sdk") -> None:
         self.cache, self.db, self.poll_seconds = cache, db, poll_seconds
         self.acker = _Acker(cache, instance, kind, ack_seconds)

@@ -37,7 +37,7 @@ MAX_BODY = 8 * 1024 * 1024
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-async def send_json(send, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:  # noqa: ANN001
+async def send_json(send, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = orjson.dumps(obj)
     await send({"type": "http.response.start", "status": status,
                 "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())] + (headers or [])})
@@ -92,7 +92,7 @@ class Gateway:
             task.cancel()
 
     # -- ASGI ---------------------------------------------------------------------------------
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             return await self._lifespan(receive, send)
@@ -115,7 +115,7 @@ class Gateway:
         await send_json(send, 404, {"error": {"code": "not_found", "type": "invalid_request_error", "param": None,
                                               "message": f"未知路径 {path} / unknown path {path}"}})
 
-    async def _lifespan(self, receive, send) -> None:  # noqa: ANN001
+    async def _lifespan(self, receive, send) -> None:
         while True:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
@@ -128,7 +128,7 @@ class Gateway:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def models(self, scope, send) -> None:  # noqa: ANN001
+    async def models(self, scope, send) -> None:
         # An empty list would read as "this upstream serves no model": say the upstream failed.
         started = time.perf_counter()
         try:
@@ -141,7 +141,7 @@ class Gateway:
         await send_json(send, 200, data)
 
     # -- chat ---------------------------------------------------------------------------------
-    async def chat(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def chat(self, scope, receive, send) -> None:
         started = time.perf_counter()
         g = self.guard
         task = asyncio.current_task()
@@ -173,7 +173,7 @@ class Gateway:
             e = errors.stopped(cut.eff.reason, cut.eff.incident)
             g.report(status="cut", eff=cut.eff, route="refused", refusal="stopped", started=started, stream=stream, detail=e.en)
             await send_json(send, 503, e.body())
-        except Exception as exc:  # noqa: BLE001 - one bad call must not take the gateway down
+        except Exception as exc:
             log.exception("gateway call failed")
             g.report(status="upstream_error", started=started, stream=stream, detail=f"internal: {type(exc).__name__}: {exc}")
             with contextlib.suppress(Exception):
@@ -182,7 +182,7 @@ class Gateway:
             self.inflight.pop(task, None)
             self.cuts.pop(task, None)
 
-    async def _read_request(self, receive) -> dict[str, Any]:  # noqa: ANN001
+    async def _read_request(self, receive) -> dict[str, Any]:
         chunks, size = [], 0
         while True:
             msg = await receive()
@@ -211,7 +211,7 @@ class Gateway:
         body = dict(req, model=d.model) if d.model else req
         return (self.backup or self.primary), body
 
-    async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:  # noqa: ANN001
+    async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:
         g = self.guard
         if self.slow_checks:
             blocked, cats, risks, texts = await asyncio.to_thread(self._check_answer, data)
@@ -269,7 +269,7 @@ class Gateway:
             h.append((HEADER.lower().encode(), self.guard.labeller.header_value(meta).encode()))
         return h
 
-    async def _input_blocked(self, send, req: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:  # noqa: ANN001
+    async def _input_blocked(self, send, req: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:
         g = self.guard
         pid = uuid7()
         meta = g.labeller.implicit(pid)
@@ -289,7 +289,7 @@ class Gateway:
             await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n", "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
-    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool, d: Decision | None = None) -> None:  # noqa: ANN001
+    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool, d: Decision | None = None) -> None:
         g = self.guard
         eff = d.eff if d is not None else None  # the state the call was admitted under, not a later one
         if isinstance(e, errors.ServiceRefused):
@@ -304,7 +304,7 @@ class Gateway:
         await send_json(send, e.status, e.body(), _hdrs(e.headers()))
 
 
-def _auth(scope) -> str | None:  # noqa: ANN001
+def _auth(scope) -> str | None:
     for k, v in scope["headers"]:
         if k == b"authorization":
             return v.decode("latin-1")

@@ -344,5 +344,5 @@ class _Call:
         self.response = await self.pool._open(self.request)
         return self.response
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
+    async def __aexit__(self, exc_type, exc, tb) -> None:
         self.pool._release(self.response, reuse=exc_type is None)

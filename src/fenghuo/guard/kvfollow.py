@@ -73,7 +73,7 @@ class KvFollower:
         except Exception:  # noqa: BLE001 - link already closed
             pass
 
-    async def _on_heartbeat(self, _msg) -> None:  # noqa: ANN001
+    async def _on_heartbeat(self, _msg) -> None:
         self.cache.touch()
         if self.acker.due():
             self.ack()

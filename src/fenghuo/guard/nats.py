@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from fenghuo.scale.connection import NatsLink, NatsSettings
 from fenghuo.guard.kvfollow import KvFollower
+from fenghuo.scale.connection import NatsLink, NatsSettings
 from fenghuo.scale.sink import NatsSink
 
 _links: dict[tuple[str, str], NatsLink] = {}
@@ -37,7 +37,7 @@ def link_for(url: str, prefix: str | None = None) -> NatsLink:
 
 
 def nats_guard(service: str, bus: str | NatsLink, *, control: str | None = None, token: str | None = None,
-               ack_seconds: float = 5.0, kind: str = "gateway", provider: str | None = None, **kw: Any):  # noqa: ANN201
+               ack_seconds: float = 5.0, kind: str = "gateway", provider: str | None = None, **kw: Any):
     """``provider``: the subject events go under when the registry cannot be asked (no ``control``)."""
     from fenghuo.guard.core import Guard
 

@@ -40,7 +40,7 @@ class InputBlocked(errors.GuardError):
 
 
 class GuardedCall:
-    def __init__(self, guard, input: str | None = None, *, stream: bool = False) -> None:  # noqa: A002, ANN001
+    def __init__(self, guard, input: str | None = None, *, stream: bool = False) -> None:  # noqa: A002
         self.guard, self.raw_input, self.stream = guard, input or "", stream
         self.id = uuid7()
         self.decision = None
@@ -115,13 +115,13 @@ class GuardedCall:
     def __enter__(self) -> GuardedCall:
         return self._enter()
 
-    def __exit__(self, et, exc, tb) -> None:  # noqa: ANN001
+    def __exit__(self, et, exc, tb) -> None:
         self._exit(exc)
 
     async def __aenter__(self) -> GuardedCall:
         return self._enter()
 
-    async def __aexit__(self, et, exc, tb) -> None:  # noqa: ANN001
+    async def __aexit__(self, et, exc, tb) -> None:
         self._exit(exc)
 
 
@@ -133,7 +133,7 @@ def _target(call: GuardedCall, primary: Callable, backup: Callable | None) -> Ca
     return backup
 
 
-def protect(guard, fn: Callable | None = None, *, backup: Callable | None = None):  # noqa: ANN001, ANN201
+def protect(guard, fn: Callable | None = None, *, backup: Callable | None = None):
     """Decorate ``fn(prompt, *args, **kw) -> str`` (sync or async). The backup function, if
     given, answers when the switch routes to the backup; a blocked input returns the safe
     answer instead of calling the model."""

@@ -81,12 +81,12 @@ class Spool:
 
     # -- opening ------------------------------------------------------------------------------
     @staticmethod
-    def _hold(directory: Path):  # noqa: ANN205 - an open file, or None if another process holds it
+    def _hold(directory: Path):  # an open file, or None if another process holds it
         fh = (directory / "lock").open("a")
         return fh if fcntl is None else Spool._try_lock(fh)
 
     @staticmethod
-    def _try_lock(fh):  # noqa: ANN001, ANN205
+    def _try_lock(fh):
         """``fh`` holding its exclusive lock, or None (and ``fh`` closed) if another process has it."""
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -95,7 +95,7 @@ class Spool:
             return None
         return fh
 
-    def _service_lock(self):  # noqa: ANN202 - an open file holding the flock, or None
+    def _service_lock(self):  # an open file holding the flock, or None
         self.dir.parent.mkdir(parents=True, exist_ok=True)
         fh = (self.dir.parent / ".adopt.lock").open("a")
         if fcntl is not None:
@@ -103,7 +103,7 @@ class Spool:
         return fh
 
     @staticmethod
-    def _hold_existing(directory: Path):  # noqa: ANN205
+    def _hold_existing(directory: Path):
         """Lock a sibling's existing ``lock`` file; None if it has none or a live process holds it.
         (Never create one: a directory without it is not a spool anyone has given up.)"""
         try:

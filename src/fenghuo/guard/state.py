@@ -144,7 +144,7 @@ class SwitchCache:
         for listener in list(self._listeners):
             try:
                 listener(before, after)
-            except Exception:  # noqa: BLE001 - a listener must not break the follower
+            except Exception:
                 import logging
 
                 logging.getLogger(__name__).exception("switch cache listener failed")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from fenghuo.checks.base import Finding
 
 
-def per_chunk(check) -> bool:  # noqa: ANN001
+def per_chunk(check) -> bool:
     """Cheap enough to run before every release: anything but a remote LLM guard."""
     try:
         from fenghuo.checks.llm_guard import LLMGuardCheck
@@ -28,7 +28,7 @@ def per_chunk(check) -> bool:  # noqa: ANN001
     return not isinstance(check, LLMGuardCheck)
 
 
-def model_checks(scanner) -> tuple[list, list]:  # noqa: ANN001
+def model_checks(scanner) -> tuple[list, list]:
     """(checks run on a window before release, checks run only on the whole answer at the end)."""
     whole = list(getattr(scanner, "whole_text_checks", ()) or ())
     return [c for c in whole if per_chunk(c)], [c for c in whole if not per_chunk(c)]
@@ -39,7 +39,7 @@ class ModelWindow:
 
     __slots__ = ("run", "checks", "size", "buf", "buf_base", "received", "checked", "findings")
 
-    def __init__(self, scanner, size: int = 128) -> None:  # noqa: ANN001
+    def __init__(self, scanner, size: int = 128) -> None:
         if size < 16:
             raise ValueError(f"stream window must be at least 16 characters, got {size} / 流式检查窗口至少 16 字")
         self.checks, _ = model_checks(scanner)

@@ -46,7 +46,7 @@ def _frame(obj: dict[str, Any]) -> bytes:
 class Choice:
     """One choice index of the answer: its filter, model window, label prefix, held logprobs."""
 
-    def __init__(self, gw, index: int) -> None:  # noqa: ANN001
+    def __init__(self, gw, index: int) -> None:
         g = gw.guard
         self.index = index
         self.filt = StreamFilter(g.checks, holdback=gw.holdback)
@@ -131,7 +131,7 @@ def _caller_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return dict(body, stream_options={**(so or {}), "include_usage": True}), False
 
 
-async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started: float) -> None:  # noqa: ANN001, C901
+async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started: float) -> None:
     from fenghuo.guard.gateway import _auth
 
     g = gw.guard
@@ -210,7 +210,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                     if blocked is not None:
                         status = "output_blocked"
                         break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 status, detail = "upstream_timeout", f"upstream stalled: nothing for {up.timeout:g} s"
             except READ_ERRORS as exc:
                 status, detail = "upstream_error", f"upstream stream broke: {type(exc).__name__}: {exc}"
@@ -262,7 +262,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
              event_id=pid, detail=detail)
 
 
-async def _pass_on(obj: dict[str, Any], base, state, choice, emit, chunk) -> Choice | None:  # noqa: ANN001
+async def _pass_on(obj: dict[str, Any], base, state, choice, emit, chunk) -> Choice | None:
     """Re-send one upstream chunk with its choices' text checked; the blocked choice, if any."""
     base["model"] = state["model"] = obj.get("model") or base["model"]
     if not state["extra"]:  # system_fingerprint, service_tier, …: passed on as the upstream sent them

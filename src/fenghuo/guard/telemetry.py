@@ -281,7 +281,7 @@ class Telemetry:
         while True:
             try:
                 self._step()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self._stats["worker_errors"] += 1
                 log.exception("telemetry worker error; continuing")
                 time.sleep(min(self.retry_seconds, 1.0))  # no hot loop on a fault that persists

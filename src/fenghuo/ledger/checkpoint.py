@@ -20,8 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fenghuo.ledger.chain import canonical, verify_chain
-from fenghuo.platform.errors import Invalid
 from fenghuo.platform import keys
+from fenghuo.platform.errors import Invalid
 from fenghuo.platform.paths import data_dir
 
 FORMAT = "fenghuo-checkpoint/1"
@@ -60,7 +60,7 @@ class Checkpoint:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: str = "<checkpoint>") -> "Checkpoint":
+    def from_json(cls, text: str, source: str = "<checkpoint>") -> Checkpoint:
         try:
             data = json.loads(text)
             return cls(**{k: data[k] for k in ("seq", "head", "ts", "public_key", "key_id", "signature", "format")})
@@ -68,7 +68,7 @@ class Checkpoint:
             raise Invalid(f"{source} 不是有效的检查点文件：{exc}", f"{source} is not a valid checkpoint file: {exc}") from None
 
     @classmethod
-    def load(cls, path: str | Path) -> "Checkpoint":
+    def load(cls, path: str | Path) -> Checkpoint:
         p = Path(path)
         if not p.exists():
             raise Invalid(f"检查点文件不存在：{p}", f"checkpoint file not found: {p}")

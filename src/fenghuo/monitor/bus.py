@@ -52,5 +52,5 @@ class InProcessBus:
         for h in handlers:
             try:
                 h(events)
-            except Exception:  # noqa: BLE001 - one failing consumer must not stop counting
+            except Exception:
                 log.exception("event consumer failed")

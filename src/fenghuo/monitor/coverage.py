@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from fenghuo.control.models import SwitchState
 from fenghuo.monitor.indicators import Indicators
-from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import NotFound
+from fenghuo.platform.roles import Actor
 from fenghuo.registry import scope
 from fenghuo.registry.models import Jurisdiction, Service
 

@@ -20,7 +20,7 @@ skew counts now, not in a future bucket); a guard instance keeps the state of it
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -34,13 +34,13 @@ _CALL, _COMPLAINT, _FACTUAL = EventType.call, EventType.complaint, EventType.fac
 _NOTE, _SIGNAL = EventType.operator_note, EventType.external_signal
 _REFUSED_STATUS, _BACKUP, _REFUSED_ROUTE = CallStatus.refused, Route.backup, Route.refused
 _UP_ERROR, _UP_TIMEOUT = CallStatus.upstream_error, CallStatus.upstream_timeout
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _time = attrgetter("time")
 
 
 def epoch(t: datetime) -> float:
     """UNIX seconds of one event time; a time without a zone is UTC (as ``WireEvent.epoch``)."""
-    return (t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)).timestamp()
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
 
 
 def epochs(events: list[WireEvent]) -> np.ndarray:

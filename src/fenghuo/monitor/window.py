@@ -66,7 +66,7 @@ class LogHistogram:
         return out
 
     @classmethod
-    def of_keys(cls, keys: np.ndarray) -> "LogHistogram":
+    def of_keys(cls, keys: np.ndarray) -> LogHistogram:
         """A histogram of keys from ``keys()`` (one bincount for the whole slice)."""
         h = cls()
         h.count = int(keys.size)
@@ -78,7 +78,7 @@ class LogHistogram:
             h.counts = np.bincount(pos - lo)
         return h
 
-    def add(self, other: "LogHistogram", sign: int = 1) -> None:
+    def add(self, other: LogHistogram, sign: int = 1) -> None:
         if not other.count:
             return
         self.zeros += sign * other.zeros
@@ -127,7 +127,7 @@ class Bucket:
         self.out_categories: Counter[str] = Counter()
         self.hist: LogHistogram | None = None
 
-    def add(self, other: "Bucket", sign: int = 1) -> None:
+    def add(self, other: Bucket, sign: int = 1) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + sign * getattr(other, name))
         if sign > 0:

@@ -23,7 +23,7 @@ its index and reason.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -70,7 +70,7 @@ class WireEvent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, 
         """Event time as UNIX seconds; a time without a zone is read as UTC (as pydantic does)."""
         t = self.time
         if t.tzinfo is None:
-            t = t.replace(tzinfo=timezone.utc)
+            t = t.replace(tzinfo=UTC)
         return t.timestamp()
 
 

@@ -36,5 +36,5 @@ class Fanout:
         for listener in targets:
             try:
                 listener(change)
-            except Exception:  # noqa: BLE001 - one broken listener must not stop the others
+            except Exception:
                 log.exception("%s listener failed", self.name)

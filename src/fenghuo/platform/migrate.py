@@ -34,7 +34,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(config()).get_current_head()
 
 
-def current_revision(db) -> str | None:  # noqa: ANN001
+def current_revision(db) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -44,7 +44,7 @@ def current_revision(db) -> str | None:  # noqa: ANN001
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext('fenghuo-migrate:' || current_schema()))")
 
 
-def upgrade(db) -> None:  # noqa: ANN001
+def upgrade(db) -> None:
     head = head_revision()
     if current_revision(db) == head:
         return

@@ -20,7 +20,7 @@ def free_port() -> int:
 
 
 class BackgroundServer:
-    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, *, lifespan: str = "off") -> None:  # noqa: ANN001
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, *, lifespan: str = "off") -> None:
         self.app = app
         self.host, self.port = host, port or free_port()
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
@@ -32,7 +32,7 @@ class BackgroundServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> "BackgroundServer":
+    def start(self, timeout: float = 15.0) -> BackgroundServer:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -47,7 +47,7 @@ class BackgroundServer:
 
 
 @contextmanager
-def serving(app, port: int | None = None, *, lifespan: str = "off") -> Iterator[BackgroundServer]:  # noqa: ANN001
+def serving(app, port: int | None = None, *, lifespan: str = "off") -> Iterator[BackgroundServer]:
     server = BackgroundServer(app, port=port, lifespan=lifespan).start()
     try:
         yield server

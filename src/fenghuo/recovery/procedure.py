@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 from fenghuo.alerts.levels import Level
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError, Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.recovery.models import Procedure, Remediation, Verification
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service

@@ -24,10 +24,10 @@ from fenghuo.alerts.levels import Level
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.recovery.models import Procedure
 from fenghuo.response.report_clocks import parse
 

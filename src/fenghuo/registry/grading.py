@@ -65,7 +65,7 @@ class GradingTable(BaseModel):
     rules: list[RuleDef] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "GradingTable":
+    def _consistent(self) -> GradingTable:
         ids = [g.id for g in self.grades]
         if len(set(ids)) != len(ids):
             raise ValueError("grade ids must be unique")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, true
 from sqlalchemy.orm import Session
 
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry.models import Jurisdiction, Service
 
 

@@ -115,7 +115,7 @@ def _parse(doc: YamlDoc) -> RegistrationFile:
             unknown = set(data) - {"jurisdictions", "providers", "services"}
             if unknown:
                 key = sorted(unknown)[0]
-                raise doc.error((key,), "未知字段", f"unknown field (expected jurisdictions, providers, services)")
+                raise doc.error((key,), "未知字段", "unknown field (expected jurisdictions, providers, services)")
             return RegistrationFile.model_validate(data)
         return RegistrationFile(services=[ServiceSpec.model_validate(data)])
     except ValidationError as exc:

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import NotFound
+from fenghuo.platform.roles import Actor
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 from fenghuo.response.models import Incident, IncidentLink

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 from fenghuo.response import incidents
@@ -22,7 +22,7 @@ from fenghuo.response.executor import SYSTEM, run_switch
 from fenghuo.response.models import PlanActionApproval, PlanActionRow
 
 
-def view(s, r: PlanActionRow) -> dict[str, Any]:  # noqa: ANN001
+def view(s, r: PlanActionRow) -> dict[str, Any]:
     given = s.execute(select(PlanActionApproval).where(PlanActionApproval.action_id == r.id).order_by(PlanActionApproval.id)).scalars().all()
     return {"action": r.id, "service": r.service_id, "plan": f"{r.plan_id}@{r.plan_version}", "step": f"{r.trigger_id}/{r.action_id}",
             "do": r.kind, "status": r.status, "warning": r.warning_id, "owner": r.owner, "command": r.command_id,

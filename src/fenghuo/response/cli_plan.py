@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.durations import human
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import load_yaml
-from fenghuo.platform.durations import human
 from fenghuo.response.plans import check_file, load_plan
 from fenghuo.response.simulate import WarningView, describe, schedule
 

@@ -18,12 +18,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid, NotFound
 from fenghuo.platform.paths import data_dir
 from fenghuo.platform.text import Text
 from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.response import incident_grades as grades
-from fenghuo.platform.durations import parse_duration
 
 PACKAGED = Path(__file__).parent / "profiles"
 

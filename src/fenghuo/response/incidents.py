@@ -16,14 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
-from fenghuo.response import report_clocks as clocks, deadlines, incident_grades as grades
-from fenghuo.response.models import Incident, IncidentLink, ReportClock, Report
+from fenghuo.response import deadlines
+from fenghuo.response import incident_grades as grades
+from fenghuo.response import report_clocks as clocks
+from fenghuo.response.models import Incident, IncidentLink, Report, ReportClock
 
 FLAGS = {"death", "serious_harm_health", "critical_infrastructure", "widespread_infringement", "fundamental_rights",
          "property_environment", "personal_information", "suspected_crime"}

@@ -28,7 +28,7 @@ class PlanLibrary:
     plans: dict[str, Plan]
 
     @classmethod
-    def load(cls, dirs: list[Path] | None = None) -> "PlanLibrary":
+    def load(cls, dirs: list[Path] | None = None) -> PlanLibrary:
         plans: dict[str, Plan] = {}
         for d in dirs if dirs is not None else plan_dirs():
             for f in sorted(d.glob("*.yaml")):
@@ -37,7 +37,7 @@ class PlanLibrary:
         return cls(plans)
 
     @classmethod
-    def of(cls, *plans: Plan) -> "PlanLibrary":
+    def of(cls, *plans: Plan) -> PlanLibrary:
         return cls({p.id: p for p in plans})
 
     def get(self, plan_id: str) -> Plan:

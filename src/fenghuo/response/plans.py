@@ -30,8 +30,8 @@ from typing import Any
 
 from fenghuo.alerts.levels import Level
 from fenghuo.control.transitions import TABLE, Action
-from fenghuo.platform.roles import Role
 from fenghuo.platform.errors import Invalid
+from fenghuo.platform.roles import Role
 from fenghuo.platform.validation import NAME, Problems, duration, strings, unknown_keys
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 from fenghuo.response import incident_grades as grades

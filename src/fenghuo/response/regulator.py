@@ -13,10 +13,10 @@ from sqlalchemy import select
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 from fenghuo.response import incidents

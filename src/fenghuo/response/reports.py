@@ -20,14 +20,16 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.platform.paths import data_dir
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Jurisdiction, Provider, Service
-from fenghuo.response import report_clocks as clocks, deadlines, incident_grades as grades, incidents
+from fenghuo.response import deadlines, incidents
+from fenghuo.response import incident_grades as grades
+from fenghuo.response import report_clocks as clocks
 from fenghuo.response.models import Incident, Report
 
 KINDS = ("initial", "update", "summary")
@@ -47,7 +49,7 @@ SUMMARY_KEYS = {"cause": "事件原因 cause", "harm": "危害 harm", "rectifica
 NARRATIVE_KEYS = {k for _, k, _, _ in ITEMS if k} | set(SUMMARY_KEYS)
 
 
-def _facts(s, inc: Incident) -> str:  # noqa: ANN001
+def _facts(s, inc: Incident) -> str:
     svc = s.get(Service, inc.service_id)
     prov = s.get(Provider, svc.provider_id)
     jur = s.get(Jurisdiction, svc.jurisdiction_id)
@@ -82,7 +84,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _require_provider_side(s, actor: Actor, inc: Incident) -> Service:  # noqa: ANN001
+def _require_provider_side(s, actor: Actor, inc: Incident) -> Service:
     svc = s.get(Service, inc.service_id)
     scope.require_can_command(s, actor, svc)
     if actor.role not in (Role.operator, Role.admin):

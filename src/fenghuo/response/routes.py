@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from fenghuo.platform.web import current_actor, get_db
-from fenghuo.platform.roles import Actor
 from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Actor
+from fenghuo.platform.web import current_actor, get_db
 from fenghuo.response import accountability, approvals, incidents, regulator, reports
 
 router = APIRouter(prefix="/api/v1", tags=["response"])

@@ -7,7 +7,7 @@ exactly what execution would do — not a second interpretation of the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fenghuo.alerts.levels import Level
@@ -30,7 +30,7 @@ class WarningView:
     labels: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "WarningView":
+    def from_dict(cls, d: dict[str, Any]) -> WarningView:
         """From an alerts view (ISO times) or a hand-written simulation entry (seconds or ISO)."""
         try:
             started = _seconds(d.get("started_at", 0))
@@ -54,7 +54,7 @@ def _seconds(v: Any) -> float:
     text = str(v).replace("Z", "+00:00")
     ts = datetime.fromisoformat(text)
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
+        ts = ts.replace(tzinfo=UTC)
     return ts.timestamp()
 
 

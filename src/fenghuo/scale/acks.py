@@ -53,7 +53,7 @@ class AckListener:
         self._q: SimpleQueue = SimpleQueue()
         self._worker = threading.Thread(target=self._work, daemon=True, name="fenghuo-acks")
 
-    async def _on(self, msg) -> None:  # noqa: ANN001
+    async def _on(self, msg) -> None:
         self._q.put(msg.data)
 
     def _work(self) -> None:
@@ -100,7 +100,7 @@ class Heartbeat:
             await asyncio.sleep(self.every)
 
     def start(self) -> Heartbeat:
-        async def go():  # noqa: ANN202
+        async def go():
             return asyncio.get_running_loop().create_task(self._loop())
 
         self._task = self.link.run(go())

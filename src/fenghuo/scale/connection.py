@@ -158,10 +158,10 @@ class NatsLink:
 
         self.run(go())
 
-    def bucket(self):  # noqa: ANN201 - nats KeyValue
+    def bucket(self):  # nats KeyValue
         s = self.settings
 
-        async def go():  # noqa: ANN202
+        async def go():
             try:
                 return await self.js.key_value(s.bucket)
             except nats.js.errors.BucketNotFoundError:

@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import nats
@@ -158,7 +158,7 @@ class Counter:
                                  description="fenghuo counting leader / 烽火计数主副本")
         cursor = self.cursor
 
-        async def go():  # noqa: ANN202
+        async def go():
             if self._psub is not None:
                 try:
                     await self._psub.unsubscribe()
@@ -188,7 +188,7 @@ class Counter:
         if self.rebuild is None or self.cursor <= have:
             return
         s = self.settings
-        start = datetime.now(timezone.utc) - timedelta(seconds=self.horizon)
+        start = datetime.now(UTC) - timedelta(seconds=self.horizon)
         cfg = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_TIME,
                                  opt_start_time=start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ack_policy=api.AckPolicy.NONE,
                                  inactive_threshold=30.0, mem_storage=True, num_replicas=1)

@@ -89,7 +89,7 @@ class JetStreamBus:
         for h in handlers:
             try:
                 h(events)
-            except Exception:  # noqa: BLE001 - one failing consumer must not stop counting
+            except Exception:
                 log.exception("event consumer failed")
 
     def subject(self, service: str) -> str:

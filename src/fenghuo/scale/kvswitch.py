@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _MISSING = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 
 
-async def put_state(kv, view: dict[str, Any], *, known: dict | None = None) -> bool:  # noqa: ANN001
+async def put_state(kv, view: dict[str, Any], *, known: dict | None = None) -> bool:
     """Write ``view`` unless the bucket already holds its version or a newer one (except a same
     version that now names its incident). True if written. ``known`` remembers the revision
     and version this process last wrote per key: the common case (nobody else wrote since) is
@@ -75,7 +75,7 @@ class KvPublisher:
     with ``put_state`` (never lowering a version), so a retry can never put back a state that
     a later command replaced."""
 
-    def __init__(self, link: NatsLink, timeout: float = 2.0, db=None, retry_seconds: float = 0.5) -> None:  # noqa: ANN001
+    def __init__(self, link: NatsLink, timeout: float = 2.0, db=None, retry_seconds: float = 0.5) -> None:
         self.link = link
         self.timeout = timeout
         self.db = db  # to re-read the current state on retry; without it the failed view itself is retried

@@ -124,7 +124,7 @@ class LeaseKeeper:
             if release_lease:
                 try:
                     release(self.db, self.name, self.holder)
-                except Exception:  # noqa: BLE001 - it will expire by itself
+                except Exception:
                     log.debug("lease release failed", exc_info=True)
 
     def _run(self) -> None:
@@ -148,7 +148,7 @@ class LeaseKeeper:
                 if self.on_gain:
                     try:
                         self.on_gain(epoch)
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.exception("on_gain failed")
             self._stop.wait(self.ttl / 3 if self.epoch is not None else self.ttl / 4)
 
@@ -158,5 +158,5 @@ class LeaseKeeper:
         if self.on_lose:
             try:
                 self.on_lose()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("on_lose failed")

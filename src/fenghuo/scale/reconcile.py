@@ -42,7 +42,7 @@ _MISSING = (nats.js.errors.KeyNotFoundError, nats.js.errors.KeyDeletedError)
 _LOST_RACE = (nats.js.errors.KeyWrongLastSequenceError, nats.js.errors.BadRequestError, nats.js.errors.APIError)
 
 
-async def _bucket_contents(kv) -> dict[str, dict[str, Any]]:  # noqa: ANN001
+async def _bucket_contents(kv) -> dict[str, dict[str, Any]]:
     try:
         keys = await kv.keys()
     except nats.js.errors.NoKeysError:
@@ -62,7 +62,7 @@ def _brief(view: dict | None) -> dict | None:
     return None if view is None else {"state": view.get("state"), "version": view.get("version")}
 
 
-def differences(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None,  # noqa: ANN001
+def differences(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None,
                 ) -> tuple[list[dict[str, Any]], dict[str, dict], dict[str, dict]]:
     """Candidates only: the two reads are not one snapshot (``between`` runs between them, for
     tests that interleave a command there); ``reconcile`` re-checks each before repairing."""
@@ -89,7 +89,7 @@ def _db_view(db: Database, service: str | None) -> dict | None:
         return state_view(row) if row is not None else None
 
 
-def _repair(db: Database, link: NatsLink, kv, key: str, service: str | None) -> dict | None:  # noqa: ANN001
+def _repair(db: Database, link: NatsLink, kv, key: str, service: str | None) -> dict | None:
     """Make ``key`` hold the database's current view of ``service``; the difference repaired, or
     None if there was none left (a command or another replica got there first)."""
     for _ in range(20):
@@ -123,7 +123,7 @@ def _repair(db: Database, link: NatsLink, kv, key: str, service: str | None) -> 
     raise RuntimeError(f"reconcile of {key} kept losing races / 对账反复冲突")
 
 
-def reconcile(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
+def reconcile(db: Database, link: NatsLink, kv=None, *, between: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Repair the bucket from the database; returns the differences repaired (empty: none)."""
     kv = kv or link.bucket()
     candidates, _, _ = differences(db, link, kv, between=between)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from fenghuo.evaluation.bank import Bank, read_bank
 from fenghuo.evaluation.loaders.mapping import XSAFETY

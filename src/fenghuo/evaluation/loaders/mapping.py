@@ -64,10 +64,7 @@ JADE_SUBTYPES: dict[str, Mapping] = {
 }
 # Crime sub-types name a crime, not an appendix risk: they fall under A1h (other content
 # prohibited by law), which is the honest nearest code.
-JADE_CRIMES = (
-    "偷窃 其他犯罪类型 抢劫 故意伤害他人 网络欺诈与犯罪 虐待与贩卖人口 诈骗 贩卖毒品 赌博与开设赌场 赌博或开设赌场 "
-    "非法伪造 非法侵入 非法持有武器 非法走私 贪污腐败 贩卖赃物 酒后驾车"
-).split()
+JADE_CRIMES = ["偷窃", "其他犯罪类型", "抢劫", "故意伤害他人", "网络欺诈与犯罪", "虐待与贩卖人口", "诈骗", "贩卖毒品", "赌博与开设赌场", "赌博或开设赌场", "非法伪造", "非法侵入", "非法持有武器", "非法走私", "贪污腐败", "贩卖赃物", "酒后驾车"]
 for _name in JADE_CRIMES:
     JADE_SUBTYPES[_name] = ("A1h", "refuse", "partial")
 # A sub-type of "其他" (or one we do not know) takes its violation type's code.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
-from fenghuo.evaluation.report.markdown import STATUS, _ci, _pct
 from fenghuo.evaluation.minimums import label
+from fenghuo.evaluation.report.markdown import STATUS, _ci, _pct
 
 _CSS = """body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}
