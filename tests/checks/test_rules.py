@@ -72,19 +72,15 @@ def _sample_texts() -> list[str]:
     return texts
 
 
-def test_both_engines_find_the_same(hs, plain):
-    # The prefilter (literals every match needs) and the byte-form exact patterns must find
-    # what plain Python re finds: the same rules, on overlapping spans. Edges may differ:
-    # hyperscan reports every match (in 「加vx」 both 加v and vx), re the leftmost-first one.
-    differ = total = 0
+def test_both_engines_give_the_same_findings(hs, plain):
+    # The prefilter (literals every match needs), the byte-form patterns hyperscan runs and
+    # the short re windows behind them must find exactly what plain Python re finds.
+    total = 0
     for text in _sample_texts():
-        a, b = hs.scan(text).findings, plain.scan(text).findings
-        assert [f.rule for f in a] == [f.rule for f in b], text
-        for x, y in zip(a, b):
-            assert x.start < y.end and y.start < x.end, (text, x, y)
-            differ += (x.start, x.end) != (y.start, y.end)
-        total += len(a)
-    assert total > 150 and differ / total < 0.05  # the exact spans agree almost everywhere
+        got = hs.scan(text).findings
+        assert got == plain.scan(text).findings, text
+        total += len(got)
+    assert total > 150
 
 
 def test_required_literals_are_in_every_match():

@@ -32,7 +32,7 @@ from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
-from fenghuo.checks.rules_regex import PatternError, case_insensitive, check_normalised, required_literals, to_pack3
+from fenghuo.checks.rules_regex import PatternError, case_insensitive, check_normalised, max_width, required_literals, to_pack3
 
 try:  # pragma: no cover - depends on the platform
     import hyperscan
@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover
     hyperscan = None
 
 ENGINES = ("hyperscan", "re")
+MAX_WINDOW = 512  # characters searched back from a match end for patterns without a bounded width
 
 
 def packaged_rules_dir() -> Path:
@@ -134,22 +135,31 @@ class _Prefilter:
 
 
 class _Exact:
-    """Exact spans of one pattern at a time with hyperscan (start of match tracked): one small
-    database per pattern, so a message pays only for the patterns of its candidate rules.
-    Compiling all of them takes ~1.3 s; they are cached on disk like the prefilter."""
+    """Exact spans of one pattern at a time: hyperscan finds where matches *end* (one small
+    database per pattern, so a message pays only for the patterns of its candidate rules), then
+    Python's ``re`` finds the matches inside the short windows ending there — a window as long
+    as the pattern's longest match (``rules_regex.max_width``, at most ``MAX_WINDOW``).
 
-    def __init__(self, patterns: list[tuple[str, str | bytes]], where: list[str], cache_dir: Path | None) -> None:
+    Not hyperscan's start-of-match mode: with it, hyperscan 5.4 (python-hyperscan 0.9.1)
+    crashed the process (SIGSEGV) scanning a 1 KB message with
+    ``\\d+\\s*(?:💰|💴|💵|🧧)|(?:💰|💴|💵)\\s*\\d+``; the plain end-of-match mode is hyperscan's
+    main path. A bonus: spans follow ``re``'s semantics with either engine.
+    Compiling all databases takes ~1 s; they are cached on disk like the prefilter."""
+
+    def __init__(self, patterns: list[tuple[str, str | bytes]], regex: tuple, where: list[str], cache_dir: Path | None) -> None:
         """``patterns``: (side, pattern) with normalised-text patterns already in byte form."""
         self._local = threading.local()
+        self.regex = regex
+        self.width = [min(max_width(rx.pattern), MAX_WINDOW) for _, rx in regex]
         exprs, flags = [], []
         for side, p in patterns:
             if side == "norm":
                 exprs.append(p)
-                flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST)
+                flags.append(0)
             else:
                 exprs.append(p.encode("utf-8"))
                 # No UCP: \b, \d, \s and (?i) stay ASCII, exactly as with re.ASCII.
-                flags.append(hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_UTF8)
+                flags.append(hyperscan.HS_FLAG_UTF8)
         self.sides = [side for side, _ in patterns]
         self.dbs = self._load(exprs, flags, where, cache_dir)
 
@@ -197,33 +207,53 @@ class _Exact:
         scratch = scratches.get(pid)
         if scratch is None:
             scratch = scratches[pid] = hyperscan.Scratch(self.dbs[pid])
-        hits: list[int] = []
-        add = hits.extend
-        if self.sides[pid] == "norm":
+        ends: list[int] = []
+        add = ends.append
+        norm = self.sides[pid] == "norm"
+        if norm:
             if not msg.n.codes.size:
                 return []
 
-            def on_norm(_i, frm, to, _f, _c):
+            def on_norm(_i, _frm, to, _f, _c):
                 if not to % 3:  # ends mid-character: not a match (rules_regex.to_pack3)
-                    add((frm // 3, to // 3 - 1))
+                    add(to // 3)
 
             self.dbs[pid].scan(msg.packed(), match_event_handler=on_norm, scratch=scratch)
-            if not hits:
+        else:
+            if not msg.text:
                 return []
-            op = msg.n.to_original_list(hits)
-            return [(op[k], op[k + 1] + 1) for k in range(0, len(op), 2)]
-        if not msg.text:
+            self.dbs[pid].scan(msg.utf8(), match_event_handler=lambda _i, _frm, to, _f, _c: add(to), scratch=scratch)
+            data = msg.utf8()
+            if ends and len(data) != len(msg.text):  # not ASCII: bytes are not characters
+                ends = _char_offsets(data, ends)
+        if not ends:
             return []
+        # Windows [end - width, end], merged; re finds the exact matches inside them.
+        w, rx = self.width[pid], self.regex[pid][1]
+        target = msg.ntext() if norm else msg.text
+        found: list[int] = []
+        lo = hi = -1
+        for e in sorted(set(ends)):
+            a = max(e - w, 0)
+            if a > hi:
+                if hi >= 0:
+                    found += _finds(rx, target, lo, hi)
+                lo = a
+            hi = e
+        found += _finds(rx, target, lo, hi)
+        if not found:
+            return []
+        if norm:
+            found = msg.n.to_original_list(found)
+            return [(found[k], found[k + 1] + 1) for k in range(0, len(found), 2)]
+        return [(found[k], found[k + 1] + 1) for k in range(0, len(found), 2)]
 
-        def on_orig(_i, frm, to, _f, _c):
-            add((frm, to))
 
-        data = msg.utf8()
-        self.dbs[pid].scan(data, match_event_handler=on_orig, scratch=scratch)
-        if not hits or len(data) == len(msg.text):  # ASCII: bytes are characters
-            return [(hits[k], hits[k + 1]) for k in range(0, len(hits), 2)]
-        pos = _char_offsets(data, hits)
-        return [(pos[k], pos[k + 1]) for k in range(0, len(pos), 2)]
+def _finds(rx, target: str, lo: int, hi: int) -> list[int]:
+    out: list[int] = []
+    for m in rx.finditer(target, lo, hi):
+        out += (m.start(), m.end() - 1)
+    return out
 
 
 def _char_offsets(data: bytes, offsets: list[int]) -> list[int]:
@@ -405,7 +435,7 @@ class RulesCheck:
         prefilter = exact = None
         if self.engine_name == "hyperscan":
             prefilter = _Prefilter(lits, lambda w: self.normaliser.normalise(w).codes, self.cache_dir)
-            exact = _Exact(forms, where, self.cache_dir)
+            exact = _Exact(forms, tuple(regex), where, self.cache_dir)
         unconditional = tuple(r.spec.id for r in rules if (r.need <= always if r.every else not r.need.isdisjoint(always)))
         return _Compiled(files, tuple(rules), tuple(regex), frozenset(always), unconditional, prefilter, exact, {c: v[0] for c, v in risk_of.items()})
 

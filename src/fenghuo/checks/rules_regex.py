@@ -171,6 +171,11 @@ def required_literals(pattern: str) -> list[str] | None:
     return sorted(req) if req else None
 
 
+def max_width(pattern: str) -> int:
+    """The longest match ``pattern`` can have, in characters (very large when unbounded)."""
+    return P.parse(pattern, 0).getwidth()[1]
+
+
 def case_insensitive(pattern: str) -> bool:
     """Whether any part of ``pattern`` ignores case (then its literals must be matched caselessly)."""
     parsed = P.parse(pattern, 0)
