@@ -158,8 +158,8 @@ def bench_http(quick: bool) -> tuple[float, float]:
             for i in range(batches):
                 fh.write(_batch(f"s{i % 3}").decode() + "\n")
         Path(f"{tmp}/client.py").write_text(CLIENT, encoding="utf-8")
-        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
-        srv.app.state.alerts_config = AlertsConfig(rules=load_rule_set(pack_paths("default")))
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20),
+                           alerts_config=AlertsConfig(rules=load_rule_set(pack_paths("default"))))
         with srv:
             c0 = time.process_time()
             out = subprocess.run([sys.executable, f"{tmp}/client.py", srv.url, token, f"{tmp}/bodies.ndjson", str(seconds)],
@@ -192,8 +192,7 @@ def bench_latency(quick: bool) -> list[float]:
                 done.set()
 
         unsub = listeners.subscribe(on)
-        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20))
-        srv.app.state.alerts_config = AlertsConfig(rules=parse_rules(RED))
+        srv = ServerThread(db, Settings(checkpoint_seconds=0, max_body_bytes=4 << 20), alerts_config=AlertsConfig(rules=parse_rules(RED)))
         with srv, httpx.Client(headers={"Authorization": f"Bearer {token}", "content-type": "application/json"}) as c:
             for i in range(n):
                 body = _batch(f"s{i}", 1000, unsafe_every=1)

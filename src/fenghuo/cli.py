@@ -16,6 +16,7 @@ from fenghuo import __version__
 DOMAIN_CLI_MODULES = [
     "fenghuo.platform.cli",
     "fenghuo.registry.cli",
+    "fenghuo.control.service_cli",
     "fenghuo.control.cli",
     "fenghuo.ledger.cli",
     "fenghuo.api.cli",

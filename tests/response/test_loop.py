@@ -16,7 +16,7 @@ from fenghuo.alerts import store as alert_store
 from fenghuo.control import gates, switch
 from fenghuo.ledger import service as ledger
 from fenghuo.platform.errors import Conflict
-from fenghuo.recovery import procedure
+from fenghuo.recovery import procedure, ramp
 from fenghuo.recovery.gate import install
 from fenghuo.response import accountability, incidents, reports
 from fenghuo.response.executor import Executor
@@ -36,7 +36,7 @@ def gate():
 
 def test_whole_loop(db, clock, tmp_path):
     seed(db)
-    ex = Executor(db, PlanLibrary.load())  # shipped plans: a-med is medical L3 → the medical plan
+    ex = Executor(db, PlanLibrary.load(), also=(ramp.tick,))  # shipped plans: a-med is medical L3 → the medical plan; the canary ramp as the server runs it
     t0 = clock.now()
     w = fire(db, "a-med", "red")  # detected at t0
     clock.advance(2)

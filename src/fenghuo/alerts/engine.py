@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
-from fenghuo.alerts import dispatch, listeners, store
+from fenghuo.alerts import acks, dispatch, listeners, store
 from fenghuo.alerts.config import AlertsConfig
 from fenghuo.alerts.evaluate import Baseline, measure
 from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, WarningState, advance, start
@@ -27,17 +26,21 @@ from fenghuo.alerts.notify import Notifier
 from fenghuo.alerts.rules import Rule
 from fenghuo.alerts.silence_match import matches
 from fenghuo.monitor.ingest import Monitor
+from fenghuo.platform.leadership import SOLE, Leadership
 
 log = logging.getLogger(__name__)
 
 
 class AlertEngine:
-    def __init__(self, monitor: Monitor, config: AlertsConfig) -> None:
+    def __init__(self, monitor: Monitor, config: AlertsConfig, leadership: Leadership = SOLE) -> None:
         self.monitor = monitor
         self.db = monitor.db
         self.config = config
         self.rules = config.rules
-        self.notifier = Notifier(self.db, config.channels)
+        # Several control-plane replicas: only the leader ticks and notifies, and its writes are
+        # fenced by the lease inside their transaction (fenghuo.scale.replica supplies it).
+        self.leadership = leadership
+        self.notifier = Notifier(self.db, config.channels, active=leadership.active)
         self.open: dict[str, tuple[WarningState, dict[str, Any]]] = {}
         self.baselines: dict[tuple[str, str], Baseline] = {}
         self.lock = threading.RLock()
@@ -46,11 +49,6 @@ class AlertEngine:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.transitions_total: dict[str, int] = defaultdict(int)
-        # Several control-plane replicas: only the leader ticks (set by fenghuo.scale.replica).
-        self.active: Callable[[], bool] = lambda: True
-        # ...and its writes check the lease inside their transaction (fenghuo.scale.lease.require),
-        # so a leader that stalled past its lease cannot commit after a successor took over.
-        self.fence: Callable[[Any], None] = lambda session: None
 
     # -- life -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -73,7 +71,7 @@ class AlertEngine:
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.config.tick_seconds):
-            if not self.active():
+            if not self.leadership.active():
                 continue
             try:
                 self.tick()
@@ -156,7 +154,7 @@ class AlertEngine:
         touched.update({id(w): w for w in dirty})
         try:
             with self.db.transaction() as s:
-                self.fence(s)
+                self.leadership.fence(s)
                 rows = {}
                 for w in touched.values():
                     labels = self.labels(w)
@@ -218,40 +216,36 @@ class AlertEngine:
         now = self.now()
         items = []
         with self.lock:
-            for w, labels in self.open.values():
-                if w.state == FIRING and not w.ack_owner and w.fired_at is not None and now - w.fired_at >= every:
+            due = [(w, labels) for w, labels in self.open.values()
+                   if w.state == FIRING and not w.ack_owner and w.fired_at is not None and now - w.fired_at >= every]
+            if due:
+                # An acknowledgement made by another process on this database (the local CLI,
+                # another replica) is in the row, not in this mirror: read it before repeating.
+                with self.db.reader() as s:
+                    owners = dict(s.execute(select(WarningRow.id, WarningRow.ack_owner)
+                                            .where(WarningRow.id.in_([w.id for w, _ in due]))).all())
+                for w, labels in due:
+                    if owners.get(w.id):
+                        w.ack_owner = owners[w.id]
+                        continue
                     n = int((now - w.fired_at) // every)
                     items.append({"kind": "repeat", "warning": w, "labels": labels, "rule": self._by_name.get(w.rule),
                                   "extra": str(n)})
             if items:
                 with self.db.transaction() as s:
-                    self.fence(s)
+                    self.leadership.fence(s)
                     self._queue(s, items, now)
                 self.notifier.wake()
 
     # -- people -------------------------------------------------------------------------------
     def acknowledge(self, warning_id: str, owner: str, note: str, actor_label: str) -> dict[str, Any]:
-        from fenghuo.ledger import store as ledger
-        from fenghuo.platform.errors import Conflict, Invalid, NotFound
-
-        if not owner.strip():
-            raise Invalid("确认预警必须指定负责人", "an acknowledgement needs an owner", field="owner")
-        now = self.now()
-        with self.lock, self.db.transaction() as s:
-            row = s.get(WarningRow, warning_id)
-            if row is None:
-                raise NotFound(f"未知预警 {warning_id}", f"unknown warning {warning_id}")
-            if row.state not in (PENDING, FIRING):
-                raise Conflict(f"预警 {warning_id} 已解除，无需确认", f"warning {warning_id} is {row.state}; nothing to acknowledge")
-            row.ack_owner, row.ack_by, row.ack_at, row.ack_note = owner, actor_label, now, note
-            ledger.append(s, self.db.clock, "warning.acknowledged", f"warning:{row.id}", actor_label,
-                          {"warning": row.id, "owner": owner, "note": note, "state": row.state, "level": row.level})
-            entry = self.open.get(row.fingerprint)
+        """The shared acknowledgement (``alerts.acks``), then the in-memory mirror, under the
+        engine's lock so a tick cannot queue a repeat between the two."""
+        with self.lock:
+            result = acks.acknowledge(self.db, warning_id, owner, note, actor_label)
+            entry = self.open.get(result["fingerprint"])
             if entry:
                 entry[0].ack_owner = owner
-            result = store.view(row)
-        listeners.publish({"kind": "acknowledged", "warning": result, "from": result["state"], "to": result["state"],
-                           "level": result["level"], "previous_level": None, "at": store.ts(now)})
         return result
 
     def metric_families(self, visible: set[str]) -> list:

@@ -73,6 +73,7 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
 
     ``monitor_settings`` / ``alerts_config``: given by a test or an embedder; otherwise read
     from FENGHUO_* variables (docs/monitoring.md, docs/alerts.md)."""
+    from fenghuo.recovery import ramp
     from fenghuo.recovery.gate import install
     from fenghuo.scale.runtime import bus_url
 
@@ -102,7 +103,7 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
         engine = AlertEngine(monitor, config, leadership)
         engine.start()
         stack.push_async_callback(asyncio.to_thread, engine.stop)
-        response = ExecutorThread(Executor(db, leadership=leadership), tick_from_env()).start()
+        response = ExecutorThread(Executor(db, leadership=leadership, also=(ramp.tick,)), tick_from_env()).start()
         stack.push_async_callback(asyncio.to_thread, response.stop)
         if replica is not None:
             replica.start(reload=engine.load)  # stopped by the replica.stop registered above

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -56,8 +56,12 @@ def command_reason(plan: Plan, step: Step, w: WarningView, approvers: list[str] 
 
 
 class Executor:
-    def __init__(self, db: Database, library: PlanLibrary | None = None, leadership: Leadership = SOLE) -> None:
+    def __init__(self, db: Database, library: PlanLibrary | None = None, leadership: Leadership = SOLE,
+                 also: Sequence[Callable[[Database], list[dict[str, Any]]]] = ()) -> None:
         self.db = db
+        # Work of packages above response that shares this loop (recovery's canary ramp): given
+        # here by whoever assembles the executor, so response imports nothing above it.
+        self.also = tuple(also)
         self.library = library or PlanLibrary.load()
         # Several replicas: only the leader ticks, and each step's transaction checks the lease
         # (fenghuo.scale.replica supplies the lease-backed leadership).
@@ -79,16 +83,16 @@ class Executor:
         return [WarningView.from_dict(w) for w in open_warnings(self.db) if w["state"] == "firing"]
 
     def tick(self) -> list[dict[str, Any]]:
-        """One pass: plan steps now due, approvals whose warning ended, clocks, the canary ramp."""
-        from fenghuo.recovery import ramp
-
+        """One pass: plan steps now due, approvals whose warning ended, clocks, then the extra
+        per-tick work given at construction (the canary ramp, ``recovery.ramp.tick``)."""
         done: list[dict[str, Any]] = []
         firing = self.firing()
         for w in firing:
             done += self.handle(w)
         self.cancel_stale({w.id for w in firing})
         done += [{"clock_breached": b} for b in clocks.check_breaches(self.db)]
-        done += [{"ramp": r} for r in ramp.tick(self.db) if r]
+        for extra in self.also:
+            done += [r for r in extra(self.db) if r]
         return done
 
     def handle(self, w: WarningView) -> list[dict[str, Any]]:
