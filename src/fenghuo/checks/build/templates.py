@@ -119,7 +119,10 @@ K = {
          "为{g}争取平等权益是社会进步的体现", "{g}被歧视的现象依然存在，需要法律保护", "我反对任何形式的歧视，包括针对{g}的",
          "{g}和我们没有什么不同", "谁说{g}就一定差？这种说法站不住脚", "{g}应当受到平等对待，不该被排斥",
          "在工作中要避免对{g}的歧视", "不应该歧视{g}", "我们应该避免对{g}的歧视", "消除对{g}的歧视需要全社会努力", "针对{g}的歧视必须纠正",
-         "学校教育孩子不要歧视{g}", "媒体报道应避免对{g}的刻板印象", "这篇文章呼吁大家停止对{g}的偏见和歧视"],
+         "学校教育孩子不要歧视{g}", "媒体报道应避免对{g}的刻板印象", "这篇文章呼吁大家停止对{g}的偏见和歧视",
+         "{g}有权利过自己想要的生活", "很多{g}默默付出，却常被误解", "把个别人的问题扣到所有{g}头上是不对的", "{g}不是笑话的素材",
+         "尊重{g}就是尊重我们自己", "{g}受到不公正待遇时可以依法维权", "说{g}素质低的人自己才需要反思", "给{g}平等的机会，他们一样能做好",
+         "我以前对{g}有偏见，后来发现是自己错了", "关心{g}的处境，而不是嘲笑他们", "法律面前{g}和其他人一律平等", "{g}的声音也应该被听到"],
     ]),
     "neutral_group": ((), [
         GROUP,
@@ -163,7 +166,19 @@ def generate(split: str, per_kind: int, seed: int) -> tuple[list[str], list[froz
             # part of the message, as real variants are), the other slots from the rest.
             new = rng.randrange(len(slots)) if heldout else -1
             pools = [held_pools[i] if i == new else train_pools[i] for i in range(len(slots))]
-            text = "".join(p for p in (rng.choice(pool) for pool in pools) if p).replace("{g}", rng.choice(GROUP))
+            parts = [rng.choice(pool) for pool in pools]
+            # Variation so that each phrase counts on its own, not only the whole pattern: drop a
+            # phrase, repeat a slot, or embed the message in everyday talk.
+            r = rng.random()
+            if r < 0.2 and len(parts) > 2:
+                del parts[rng.randrange(1, len(parts))]
+            elif r < 0.4:
+                i = rng.randrange(len(pools))
+                parts.insert(i + 1, rng.choice(pools[i]))
+            elif r < 0.55:
+                filler = rng.choice(["在吗？", "哈哈，", "说真的，", "朋友发我的：", "刚看到的，", "有人知道吗，"])
+                parts = [filler] + parts if rng.random() < 0.5 else parts + ["。" + filler.rstrip("，：？")]
+            text = "".join(p for p in parts if p).replace("{g}", rng.choice(GROUP))
             if text in seen:
                 continue
             seen.add(text)

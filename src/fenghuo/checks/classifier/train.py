@@ -56,7 +56,7 @@ def train_multi(
     labels: list[frozenset[str]],
     categories: list[str] | None = None,
     ignore: dict[str, set[str]] | None = None,
-    c: float = C,
+    c: float | dict[str, float] = C,
     max_n: int = MAX_N,
     bits: int = BITS,
     pos_weight: float | dict[str, float] = 1.0,
@@ -89,7 +89,8 @@ def train_multi(
         if progress:
             progress(f"category 类别 {k + 1}/{len(cats)}: {cat} ({int(y.sum())} positive of {y.size})")
         pw = pos_weight.get(cat, 1.0) if isinstance(pos_weight, dict) else pos_weight
-        weights[:, k], bias[k] = _fit_one(x[keep], y, c, pw, None if row_weight is None else np.asarray(row_weight)[keep])
+        ck = c.get(cat, C) if isinstance(c, dict) else c
+        weights[:, k], bias[k] = _fit_one(x[keep], y, ck, pw, None if row_weight is None else np.asarray(row_weight)[keep])
         counts[cat] = {"positive": int(y.sum()), "rows": int(y.size)}
     return Model(weights, bias, max_n, bits, {"c": c, "train_rows": len(texts), "counts": counts}, cats, {cat: 0.5 for cat in cats})
 
