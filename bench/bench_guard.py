@@ -90,7 +90,7 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(st[11]) + int(st[12])) / HZ
 
 

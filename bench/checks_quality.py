@@ -149,7 +149,7 @@ def quality_section(quick: bool) -> list[str]:
     ]
     for label, res, p50, p99 in rows:
         b = {k: r.binary for k, r in res.items()}
-        f = lambda k: f"{b[k]['f1']:.3f} / {b[k]['fpr']:.3f}" if b[k]["fpr"] is not None else f"{b[k]['f1']:.3f} / –"  # noqa: E731
+        f = lambda k, b=b: f"{b[k]['f1']:.3f} / {b[k]['fpr']:.3f}" if b[k]["fpr"] is not None else f"{b[k]['f1']:.3f} / –"  # noqa: E731
         out.append(f"| {label} | {f('cold')} | {b['jade_heldout']['recall']:.3f} | {f('xsafety_heldout')} | "
                    f"{b['cvalues_heldout']['fpr']:.3f} | {f('generated_heldout')} | {f('jade_v3')} | "
                    f"{b['xsafety_refuse']['recall']:.3f} / {b['xsafety_other']['recall']:.3f} | {p50:.1f} / {p99:.1f} |")
@@ -173,8 +173,7 @@ def quality_section(quick: bool) -> list[str]:
     else:
         out.append(f"\nAnswers judged as pairs: not measured — {judge_note}.")
     cal = rows[-1][1]["cold"].calibration
-    if cal:
-        if cal.get("threshold") is not None and cal["threshold"] < 1.0:  # 1.0: only deterministic hits, nothing to tune
-            out.append(f"\nCOLD dev, whole pipeline: a score threshold of {cal['threshold']} would hold harmless FPR at "
-                       f"{cal['fpr']} (target ≤ 3 %) with recall {cal['recall']}.")
+    if cal and cal.get("threshold") is not None and cal["threshold"] < 1.0:  # 1.0: only deterministic hits, nothing to tune
+        out.append(f"\nCOLD dev, whole pipeline: a score threshold of {cal['threshold']} would hold harmless FPR at "
+                   f"{cal['fpr']} (target ≤ 3 %) with recall {cal['recall']}.")
     return out + [""]

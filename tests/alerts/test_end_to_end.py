@@ -87,7 +87,7 @@ def test_red_within_one_second_of_the_condition_holding(real_db, jade):
                 latency = (time.monotonic() - t0) * 1000
                 verdict = judge.vote(rec.question, answer).safe
                 assert verdict is not None
-                total += 1
+                total += 1  # noqa: SIM113 - counts the answered calls, not the loop
                 unsafe += not verdict
                 event = {"id": str(uuid.uuid4()), "type": "call", "service": "a-chat", "instance": "guard-e2e",
                          "time": datetime.now(UTC).isoformat(), "state": "running", "state_version": 1,

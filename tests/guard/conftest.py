@@ -100,12 +100,12 @@ def gateway_maker(token, receiver, **defaults):  # a generator for fixtures
 def make_gateway(control, token, upstream, receiver):
     """Start a gateway for a service in front of the recorded upstream; returns (gateway, server)."""
     for make in gateway_maker(token, receiver, ack_seconds=0.5):
-        yield lambda service="open-chat", checks=None, **kw: make(upstream.url, control.url, service, checks, **kw)
+        yield lambda service="open-chat", checks=None, **kw: make(upstream.url, control.url, service, checks, **kw)  # noqa: B023 - one pass
 
 
 @pytest.fixture
 def gateway_to(control, token, receiver):
     """Start a gateway in front of a given upstream URL; returns (gateway, server)."""
     for make in gateway_maker(token, receiver):
-        yield lambda url, service="open-chat", checks=None, **kw: make(url, control.url, service, checks, **kw)
+        yield lambda url, service="open-chat", checks=None, **kw: make(url, control.url, service, checks, **kw)  # noqa: B023 - one pass
 

@@ -63,7 +63,7 @@ class ControlProcess:
 def gateway_at(token, upstream, receiver):
     """A gateway following the control plane at a given URL; returns (gateway, server)."""
     for make in gateway_maker(token, receiver, ack_seconds=0.5):
-        yield lambda control_url, service, **kw: make(upstream.url, control_url, service, **kw)
+        yield lambda control_url, service, **kw: make(upstream.url, control_url, service, **kw)  # noqa: B023 - one pass
 
 
 def post(srv, **kw):

@@ -73,7 +73,7 @@ def test_capture_text_carries_the_gateways_output_text(answering, gateway_to, re
     gw.guard.telemetry.flush(5)
     assert wait_for(lambda: receiver.app.state.events)
     ev = receiver.app.state.events[-1]
-    assert ev["status"] == "ok" and ev["output"]["categories"] == ["pii.phone"] and ev["output"]["risks"] == ["A4f"]
+    assert ev["status"] == "ok" and ev["output"]["masked"] == ["pii.phone"] and ev["output"]["risks"] == ["A4f"]
     assert ev["attributes"]["output_text"] == "请拨打" + "*" * 11 + "。"  # checked, i.e. masked
     assert ev["attributes"]["input_text"] == "你好"
 
@@ -147,7 +147,7 @@ class RawSSEServer:
 
         async def main() -> None:
             self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-            self.url = "http://127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
+            self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
             started.set()
 
         self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(main()), self.loop.run_forever()), daemon=True)

@@ -36,7 +36,7 @@ def start(tmp_path: Path, upstream_url: str, service: str = "open-chat", workers
     env = dict(os.environ, FENGHUO_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen([FENGHUO, "--db", str(db), "gateway", "--service", service, "--upstream", upstream_url, "--port", str(port),
                              "--workers", str(workers), "--checks", "none", "--instance", "gw"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "gw.err", "w"))
+                            env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "gw.err", "w"))  # noqa: SIM115 - the child holds it
     return proc, f"http://127.0.0.1:{port}"
 
 

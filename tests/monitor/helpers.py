@@ -42,7 +42,7 @@ def iso(t: datetime | float) -> str:
 
 
 def call(service: str, t: datetime | float, *, unsafe: bool = False, latency: float = 100.0, route: str = "primary",
-         status: str = "ok", instance: str = "g1", version: int = 1, category: str = "A1", id: str | None = None,
+         status: str = "ok", instance: str = "g1", version: int = 1, category: str = "A1", id: str | None = None,  # noqa: A002 - the event field is "id"
          **extra: Any) -> dict[str, Any]:
     ev = {"id": id or f"ev-{next(_ids)}", "type": "call", "service": service, "time": iso(t), "instance": instance,
           "state": "running", "state_version": version, "route": route, "status": status, "latency_ms": latency,

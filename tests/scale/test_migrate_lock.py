@@ -17,7 +17,7 @@ def test_two_concurrent_upgrades_on_a_fresh_schema(pg):
         start = threading.Barrier(2)
         failures: list[BaseException] = []
 
-        def up(db) -> None:
+        def up(db, start=start, failures=failures) -> None:
             start.wait()
             try:
                 db.upgrade()

@@ -40,7 +40,7 @@ def _held(link, kv, service: str) -> dict | None:
 
 def _reconciled(db) -> list[dict]:
     with db.reader() as s:
-        return [e for e in s.execute(select(LedgerEntry).where(LedgerEntry.kind == "switch.reconciled")).scalars()]
+        return list(s.execute(select(LedgerEntry).where(LedgerEntry.kind == "switch.reconciled")).scalars())
 
 
 @pytest.fixture

@@ -65,7 +65,7 @@ def advance(w: WarningState, rules: list[Rule], results: dict[str, tuple[bool | 
     """Apply one evaluation's results (rule name -> (holds, value)) to a warning; returns the
     transitions it made (usually none)."""
     by_name = {r.name: r for r in rules}
-    for name, (holds, value) in results.items():
+    for name, (holds, _value) in results.items():
         if holds is None:
             continue
         if holds:

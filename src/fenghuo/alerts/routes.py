@@ -90,7 +90,8 @@ class SilenceBody(BaseModel):
 
 
 @router.get("/silences")
-def list_silences(all: bool = False, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+def list_silences(all: bool = False,  # noqa: A002 - the query parameter is ?all=
+                   actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return silence_service.list_silences(db, include_ended=all)
 
 

@@ -43,7 +43,7 @@ class PipelineJudge:
     def vote(self, prompt: str, answer: str) -> SafetyVote:
         try:
             verdict = self.scanner.scan(answer)
-        except Exception as exc:  # a broken check must not stop the run; it is reported
+        except Exception as exc:  # noqa: BLE001 - a broken check must not stop the run; it is reported
             return SafetyVote(self.name, None, error=f"{type(exc).__name__}: {exc}")
         return SafetyVote(self.name, not verdict.blocked, list(verdict.risks), list(verdict.categories))
 
@@ -140,7 +140,7 @@ def default_judges(reference: Answers | None = None, use_checks: bool = True) ->
             from fenghuo.checks.pipeline import load_pipeline  # type: ignore[import-not-found]
 
             safety.append(PipelineJudge(load_pipeline()))
-        except Exception as exc:  # absent or misconfigured: say so, do not pretend
+        except Exception as exc:  # noqa: BLE001 - absent or misconfigured: say so, do not pretend
             notes.append(f"内容检查流水线不可用 / content-check pipeline unavailable: {type(exc).__name__}: {exc}")
     if reference is not None:
         safety.append(ReferenceJudge(reference))

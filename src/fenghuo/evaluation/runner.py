@@ -119,7 +119,7 @@ class GroupWriter:
             if batch:
                 try:
                     await asyncio.to_thread(self.store.append_answers, [r for r, _ in batch])
-                except Exception as exc:  # the disk failed: every waiting worker must know
+                except Exception as exc:  # noqa: BLE001 - the disk failed: every waiting worker must know
                     for _, fut in batch:
                         fut.set_exception(exc)
                     continue

@@ -43,7 +43,7 @@ def compute(db: Database, actor: Actor, incident_id: str) -> dict[str, Any]:
         if inc is None:
             raise NotFound(f"未知事件 {incident_id}", f"unknown incident {incident_id}", code="unknown_incident")
         scope.require_visible(s, actor, s.get(Service, inc.service_id))
-        warnings = [r for r in s.execute(select(IncidentLink.ref).where(IncidentLink.incident_id == inc.id, IncidentLink.kind == "warning")).scalars()]
+        warnings = list(s.execute(select(IncidentLink.ref).where(IncidentLink.incident_id == inc.id, IncidentLink.kind == "warning")).scalars())
         entries: dict[int, dict] = {}
         for subject in [f"incident:{inc.id}", inc.service_id] + [f"warning:{w}" for w in warnings]:
             for e in ledger.iter_entries(s, subject=subject):

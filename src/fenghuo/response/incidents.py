@@ -96,10 +96,9 @@ def open_in(session: Session, clock: Clock, service: Service, grade: str, actor_
         if changed:
             ledger.append(session, clock, "incident.regraded", f"incident:{inc.id}", actor_label,
                           {"incident": inc.id, **changed, "inputs": inputs})
-    if link_kind and link_ref:
-        if link(session, inc.id, link_kind, link_ref, now, title) and not created:
-            ledger.append(session, clock, "incident.linked", f"incident:{inc.id}", actor_label,
-                          {"incident": inc.id, "kind": link_kind, "ref": link_ref})
+    if link_kind and link_ref and link(session, inc.id, link_kind, link_ref, now, title) and not created:
+        ledger.append(session, clock, "incident.linked", f"incident:{inc.id}", actor_label,
+                      {"incident": inc.id, "kind": link_kind, "ref": link_ref})
     clocks.start_clocks(session, clock, inc)
     return inc, created
 

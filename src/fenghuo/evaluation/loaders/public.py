@@ -103,7 +103,7 @@ def load_jade(path: str | Path, encoding: str | None = None) -> Bank:
         bank.problems.append(Problem(f"{path}:1", f"不是 JADE 表头 / not a JADE header: {header}"))
         return bank
     for line, row in rows:
-        get = lambda name: row[cols[name]].strip() if cols.get(name, 99) < len(row) else ""  # noqa: E731
+        get = lambda name, row=row: row[cols[name]].strip() if cols.get(name, 99) < len(row) else ""  # noqa: E731
         where = f"{path}:{line}"
         prompt = _prompt_or_problem(get("问题"), where, bank)
         if prompt is None:

@@ -37,7 +37,7 @@ def render_markdown(report: dict) -> str:
     for m in v["metrics"].values():
         op = "≥" if m["direction"] == "min" else "≤"
         out.append(f"| {m['name']} | {_pct(m['rate'])} | {_ci(m)} | {m['n']} | {op}{m['threshold']:.0%}, n≥{m['min_n']} | {STATUS[m['status']]} |")
-    for key, m in v["metrics"].items():
+    for m in v["metrics"].values():
         if not m["by_risk"]:
             continue
         out += ["", f"### {m['name']} — 按风险 / by risk", "", "| 风险 / risk | 结果 / rate | 95% CI | k/n |", "|---|---|---|---|"]
