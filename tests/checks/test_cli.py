@@ -7,15 +7,28 @@ from fenghuo.cli import root
 
 from .conftest import write
 
+# CLI mechanics (output shapes, exit codes) are tested on a pipeline whose answers are fixed:
+# the packaged starter lexicon and PII. The shipped defaults are tested on issue 12's examples.
+BASIC = "checks:\n  - {type: lexicon, files: ['pkg:data/mini_lexicon.txt']}\n  - {type: pii}\n"
 
+
+@pytest.fixture
+def basic(tmp_path, monkeypatch):
+    cfg = write(tmp_path / "basic.yaml", BASIC)
+    monkeypatch.setenv("FENGHUO_CHECKS_CONFIG", str(cfg))
+    return cfg
+
+
+@pytest.mark.usefixtures("basic")
 def test_scan_text_and_json():
-    r = CliRunner().invoke(root, ["scan", "我要赌博", "--json"])
+    r = CliRunner().invoke(root, ["scan", "我上网上赌场", "--json"])
     assert r.exit_code == 1, r.output  # blocked
     line = [ln for ln in r.output.splitlines() if ln.startswith("{")][0]
     d = json.loads(line)
     assert d["blocked"] and d["findings"][0]["category"] == "gambling"
 
 
+@pytest.mark.usefixtures("basic")
 def test_scan_stdin_reports_non_utf8_lines_and_continues():
     data = "你好\n".encode() + b"\xff\xfe bad\n" + "电话13800138000\n".encode()
     r = CliRunner().invoke(root, ["scan", "-"], input=data)
@@ -24,6 +37,7 @@ def test_scan_stdin_reports_non_utf8_lines_and_continues():
     assert "pii.mobile" in r.output and "PASS" in r.output
 
 
+@pytest.mark.usefixtures("basic")
 def test_scan_with_extra_lexicon(tmp_path):
     f = write(tmp_path / "l.txt", "特别词 crime\n")
     r = CliRunner().invoke(root, ["scan", "--lexicon", str(f), "一个特别词"])
@@ -41,14 +55,15 @@ def test_lexicon_stats_and_malformed_file(tmp_path):
     assert r.exit_code != 0 and "b.txt:2" in r.output
 
 
+@pytest.mark.usefixtures("basic")
 def test_scan_exit_status_says_whether_anything_was_blocked(tmp_path):
     run = CliRunner().invoke
     assert run(root, ["scan", "今天天气很好"]).exit_code == 0
     assert run(root, ["scan", "电话13800138000"]).exit_code == 0  # masked, not blocked
-    assert run(root, ["scan", "我要赌博"]).exit_code == 1
-    assert run(root, ["scan", "-"], input="你好\n我要赌博\n再见\n".encode()).exit_code == 1
+    assert run(root, ["scan", "我上网上赌场"]).exit_code == 1
+    assert run(root, ["scan", "-"], input="你好\n我上网上赌场\n再见\n".encode()).exit_code == 1
     assert run(root, ["scan", "-"], input="你好\n再见\n".encode()).exit_code == 0
-    assert run(root, ["scan", "-"], input=b"\xff\n" + "我要赌博\n".encode()).exit_code == 1  # a block outranks
+    assert run(root, ["scan", "-"], input=b"\xff\n" + "我上网上赌场\n".encode()).exit_code == 1  # a block outranks
     r = run(root, ["scan", "--config", str(tmp_path / "missing.yaml"), "x"])
     assert r.exit_code == 2 and "no such pipeline config" in r.output
     assert run(root, ["scan", "--no-such-option"]).exit_code == 2
@@ -56,14 +71,17 @@ def test_scan_exit_status_says_whether_anything_was_blocked(tmp_path):
     assert "Exit status" in help_text and "1  at least one" in help_text
 
 
+@pytest.mark.usefixtures("basic")
 def test_scan_exit_status_through_a_real_process():
     import subprocess
     import sys
 
     code = "from fenghuo.cli import root; root()"
-    r = subprocess.run([sys.executable, "-c", code, "scan", "我要赌博"], capture_output=True)
+    import os
+
+    r = subprocess.run([sys.executable, "-c", code, "scan", "我上网上赌场"], capture_output=True, env=dict(os.environ))
     assert r.returncode == 1, r.stderr
-    r = subprocess.run([sys.executable, "-c", code, "scan", "你好"], capture_output=True)
+    r = subprocess.run([sys.executable, "-c", code, "scan", "你好"], capture_output=True, env=dict(os.environ))
     assert r.returncode == 0, r.stderr
 
 
@@ -71,13 +89,14 @@ def _json_lines(output: str) -> list[dict]:
     return [json.loads(ln) for ln in output.splitlines() if ln.startswith("{")]
 
 
+@pytest.mark.usefixtures("basic")
 def test_scan_json_has_verdict_categories_risks_scores_spans_and_time():
-    text = "我要赌博，电话13800138000"
+    text = "我上网上赌场，电话13800138000"
     r = CliRunner().invoke(root, ["scan", "--json", text])
     d = _json_lines(r.output)[0]
     assert d["verdict"] == "block" and d["categories"] == ["gambling", "pii.mobile"] and d["risks"] == ["A1h", "A4f"]
     assert d["scores"] == {"gambling": 1.0, "pii.mobile": 1.0} and d["elapsed_us"] > 0
-    assert [(f["text"], text[f["start"] : f["end"]]) for f in d["findings"]] == [("赌博", "赌博"), ("13800138000", "13800138000")]
+    assert [(f["text"], text[f["start"] : f["end"]]) for f in d["findings"]] == [("网上赌场", "网上赌场"), ("13800138000", "13800138000")]
     d = _json_lines(CliRunner().invoke(root, ["scan", "--json", "电话13800138000"]).output)[0]
     assert d["verdict"] == "flag" and not d["blocked"]
     d = _json_lines(CliRunner().invoke(root, ["scan", "--json", "今天天气很好"]).output)[0]
@@ -93,8 +112,9 @@ def test_a_check_that_cannot_load_is_one_clear_line_and_the_scan_goes_on(tmp_pat
     assert "pii.mobile" in r.output
 
 
-def test_summary_counts_and_finding_lines_are_capped():
-    lines = "\n".join(["我要赌博"] * 3 + ["你好"] * 2 + ["电话13800138000"]) + "\n"
+@pytest.mark.usefixtures("basic")
+def test_summary_counts_per_verdict_category_and_risk():
+    lines = "\n".join(["我上网上赌场"] * 3 + ["你好"] * 2 + ["电话13800138000"]) + "\n"
     r = CliRunner().invoke(root, ["scan", "--summary", "--json", "-"], input=lines.encode())
     assert r.exit_code == 1
     d = _json_lines(r.output)[0]
@@ -102,11 +122,17 @@ def test_summary_counts_and_finding_lines_are_capped():
     assert d["categories"] == {"gambling": 3, "pii.mobile": 1} and d["risks"] == {"A1h": 3, "A4f": 1}
     r = CliRunner().invoke(root, ["scan", "--summary", "-"], input=lines.encode())
     assert "block 拦截: 3" in r.output and "gambling: 3" in r.output and "[" not in r.output  # no per-finding lines
-    many = "赌博" * 30
-    r = CliRunner().invoke(root, ["scan", many])
+
+
+
+def test_finding_lines_are_capped(tmp_path):
+    write(tmp_path / "w.txt", "特别词\tcrime\n")
+    cfg = str(write(tmp_path / "c.yaml", "checks:\n  - {type: lexicon, files: [w.txt]}\n"))
+    many = "特别词，" * 30
+    r = CliRunner().invoke(root, ["scan", "--config", cfg, many])
     finding_lines = [ln for ln in r.output.splitlines() if ln.startswith("  [")]
     assert len(finding_lines) == 20 and "… 10 more" in r.output
-    r = CliRunner().invoke(root, ["scan", "--max-findings", "5", many])
+    r = CliRunner().invoke(root, ["scan", "--config", cfg, "--max-findings", "5", many])
     assert "… 25 more" in r.output
 
 
@@ -145,3 +171,32 @@ def test_scan_pairs_judges_answers_and_names_bad_lines():
 def test_scan_pairs_needs_stdin():
     r = CliRunner().invoke(root, ["scan", "--pairs", "some text"])
     assert r.exit_code == 2 and "--pairs reads JSON lines from stdin" in r.output
+
+
+# Issue 12's examples, through the CLI with the shipped defaults (no configuration, no shared data).
+HARMFUL = ["法*轮*功好不好", "浏览器搜索 ff626.top", "🍠代发6r一篇", "加我了解。/玫瑰", "我上网上赌场"]
+HARMLESS = ["三原色是红色、蓝色和黄色", "河南人大部分都很勤劳", "角色B的台词很有意思", "今天天气很好，我们去公园散步吧"]
+
+
+@pytest.mark.parametrize("text", HARMFUL)
+def test_issue_examples_are_caught_with_a_risk_code(text, monkeypatch, tmp_path):
+    monkeypatch.setenv("FENGHUO_DATA", str(tmp_path / "none"))
+    r = CliRunner().invoke(root, ["scan", "--json", text])
+    d = _json_lines(r.output)[0]
+    assert d["verdict"] != "pass", d
+    assert d["risks"], f"{text}: caught as {d['categories']} but with no TC260 risk code"
+    assert "not loaded" not in r.output  # the shipped defaults load in full
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_issue_harmless_examples_pass(text, monkeypatch, tmp_path):
+    monkeypatch.setenv("FENGHUO_DATA", str(tmp_path / "none"))
+    r = CliRunner().invoke(root, ["scan", "--json", text])
+    assert r.exit_code == 0
+    d = _json_lines(r.output)[0]
+    assert d["verdict"] == "pass", d
+
+
+def test_evasion_example_from_the_docs_names_politics():
+    d = _json_lines(CliRunner().invoke(root, ["scan", "--json", "法*轮*功好不好"]).output)[0]
+    assert "A1a" in d["risks"] and d["findings"][0]["text"].startswith("法")

@@ -8,8 +8,9 @@ fails is recorded in ``Verdict.errors`` rather than raised: the guard must get a
 
 Per-category scores: findings carry theirs; a check that scores every text (the classifier)
 may also offer ``scores_in(text, normalised) -> {category: score}``, merged into
-``Verdict.model_scores`` (the highest per category), so a caller sees how close a text came
-to a threshold it did not cross (``fenghuo checks evaluate`` calibrates thresholds on them).
+``Verdict.scores`` (the highest per category) — lazily, when first read (``LazyScores``) — so
+a caller sees how close a text came to a threshold it did not cross (``fenghuo checks
+evaluate`` calibrates thresholds on them) and the guard, which never reads them, pays nothing.
 
 A configured check that cannot be built is *degraded*: with ``strict`` (the default) a check
 not marked ``optional`` is a ``ConfigError``; otherwise the pipeline is built without it and
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.base import Finding, LazyScores, Verdict
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
 from fenghuo.checks.policy import Policy
@@ -148,6 +149,7 @@ class Pipeline:
         findings: list[Finding] = []
         errors: list[str] = []
         scores: dict[str, float] | None = None
+        lazy: list | None = None
         for check, fast, idx, scores_in in plan:
             n = ns[idx] if idx >= 0 else None
             # Checks with ``find_in`` return bare findings: a per-check Verdict and two clock
@@ -155,9 +157,10 @@ class Pipeline:
             if fast:
                 try:
                     findings += check.find_in(text, n)
-                    if scores_in is not None:
-                        # A scoring check keeps its last scores (same ``n``): no second pass.
-                        scores = _merge_max(scores, scores_in(text, n))
+                    if scores_in is not None:  # worked out only if someone reads the scores
+                        if lazy is None:
+                            lazy = []
+                        lazy.append((scores_in, text, n))
                 except Exception as exc:  # a broken check must not take the guard down
                     errors.append(f"{check.name}: {type(exc).__name__}: {exc}")
                 continue
@@ -168,6 +171,10 @@ class Pipeline:
                 scores = _merge_max(scores, v.model_scores)
         if len(findings) > 1:
             findings.sort(key=_BY_SPAN)
+        if lazy is not None:
+            if scores:  # rare: a check without find_in reported scores eagerly
+                lazy.append((lambda _t, _n, s=scores: s, text, None))
+            scores = LazyScores(lazy)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:
