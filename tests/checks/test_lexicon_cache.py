@@ -81,3 +81,17 @@ def test_cache_key_is_a_digest_of_the_patterns():
     assert a == matcher.cache_key([b"ab", b"c"]) and len(a) == 32
     assert a != matcher.cache_key([b"a", b"bc"])  # length-prefixed: no ambiguity
     assert a != matcher.cache_key([b"c", b"ab"])  # the order is the pattern ids
+
+
+def test_checks_of_one_process_share_the_compiled_state_until_the_file_changes(tmp_path):
+    f = tmp_path / "l.tsv"
+    f.write_text("赌博\tgambling\n", encoding="utf-8")
+    a = LexiconCheck(files=[f], cache_dir=tmp_path / "c1")
+    b = LexiconCheck(files=[f], cache_dir=tmp_path / "c2")
+    assert a._state is b._state
+    assert LexiconCheck(files=[f], evasions=())._state is not a._state  # other options
+    f.write_text("赌博\tgambling\n冰毒\tdrugs\n", encoding="utf-8")
+    c = LexiconCheck(files=[f])
+    assert c._state is not a._state and [x.rule for x in c.scan("冰毒").findings] == ["lexicon:冰毒"]
+    a.reload()
+    assert a._state is c._state

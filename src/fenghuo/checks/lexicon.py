@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,9 @@ class _Compiled:
 
 
 _READ_TRIES = 5
+_MEMO: OrderedDict = OrderedDict()  # see LexiconCheck._compile
+_MEMO_SIZE = 3
+_MEMO_LOCK = threading.Lock()
 
 
 def _boundary_flags(word: str) -> int:
@@ -172,7 +176,39 @@ class LexiconCheck(BackgroundReload):
             allow += [e.word for e in got]
         return entries, allow, mtimes
 
+    def _memo_key(self) -> tuple | None:
+        """Everything a compiled state depends on, or None when a file cannot be stat'ed (the
+        compile then reports it)."""
+        try:
+            sigs = tuple((str(f), file_signature(f)) for f in self.files + self.allow_files)
+        except OSError:
+            return None
+        return (
+            sigs, tuple((w, tuple(c)) for w, c in self.inline_words.items()), tuple(self.inline_allow),
+            tuple(sorted(self.policy.rules.items())), self.policy.default, tuple(sorted(self.tag_codes.items())),
+            self.engine_name, self.normaliser.options, self.evasions,
+        )
+
     def _compile(self) -> _Compiled:
+        """The compiled state, shared with any other check of this process built from the same
+        files (same signatures) and options: it is immutable, and compiling the shipped
+        lexicon costs ~2 s CPU even with the matcher cache (reading, variants) — paid per
+        check, per test and per reload otherwise."""
+        key = self._memo_key()
+        with _MEMO_LOCK:
+            got = _MEMO.get(key) if key is not None else None
+            if got is not None:
+                _MEMO.move_to_end(key)
+                return got
+        state = self._compile_now()
+        if key is not None:
+            with _MEMO_LOCK:
+                _MEMO[key] = state
+                while len(_MEMO) > _MEMO_SIZE:
+                    _MEMO.popitem(last=False)
+        return state
+
+    def _compile_now(self) -> _Compiled:
         entries, allow, mtimes = self._read()
         norm = self.normaliser.normalise_text
         keys = normalise_many([e.word for e in entries] + allow, norm)
