@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
@@ -200,36 +202,44 @@ class _Exact:
                 pass
         return dbs
 
-    def spans(self, pid: int, msg: "_Message") -> list[tuple[int, int]]:
+    def spans(self, pid: int, msg: "_Message", region: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+        """Merged match spans (original characters) of pattern ``pid``: in the whole message, or
+        only those overlapping ``region`` (sorted, disjoint original spans) — the second
+        pattern of a rule need only be looked for near the first one's matches."""
         scratches = getattr(self._local, "s", None)
         if scratches is None:
             scratches = self._local.s = {}
         scratch = scratches.get(pid)
         if scratch is None:
             scratch = scratches[pid] = hyperscan.Scratch(self.dbs[pid])
+        db, w = self.dbs[pid], self.width[pid]
         ends: list[int] = []
-        add = ends.append
         norm = self.sides[pid] == "norm"
         if norm:
-            if not msg.n.codes.size:
+            codes = msg.packed()
+            if not codes.size:
                 return []
+            # With one-to-many characters (ﬁ → fi) there is no cheap way back: scan it all.
+            part = region if msg.n.shift is None else None
+            for lo, hi in _parts(part, w, msg.n.length, msg.to_norm):
 
-            def on_norm(_i, _frm, to, _f, _c):
-                if not to % 3:  # ends mid-character: not a match (rules_regex.to_pack3)
-                    add(to // 3)
+                def on_norm(_i, _frm, to, _f, _c, base=lo):
+                    if not to % 3:  # ends mid-character: not a match (rules_regex.to_pack3)
+                        ends.append(base + to // 3)
 
-            self.dbs[pid].scan(msg.packed(), match_event_handler=on_norm, scratch=scratch)
+                db.scan(codes[lo:hi] if part is not None else codes, match_event_handler=on_norm, scratch=scratch)
         else:
-            if not msg.text:
-                return []
-            self.dbs[pid].scan(msg.utf8(), match_event_handler=lambda _i, _frm, to, _f, _c: add(to), scratch=scratch)
             data = msg.utf8()
+            if not data:
+                return []
+            for lo, hi in _parts(region, w, len(msg.text), msg.byte_at):
+                db.scan(data[lo:hi] if region is not None else data, match_event_handler=lambda _i, _frm, to, _f, _c, lo=lo: ends.append(lo + to), scratch=scratch)
             if ends and len(data) != len(msg.text):  # not ASCII: bytes are not characters
                 ends = _char_offsets(data, ends)
         if not ends:
             return []
         # Windows [end - width, end], merged; re finds the exact matches inside them.
-        w, rx = self.width[pid], self.regex[pid][1]
+        rx = self.regex[pid][1]
         target = msg.ntext() if norm else msg.text
         found: list[int] = []
         lo = hi = -1
@@ -245,8 +255,26 @@ class _Exact:
             return []
         if norm:
             found = msg.n.to_original_list(found)
-            return [(found[k], found[k + 1] + 1) for k in range(0, len(found), 2)]
-        return [(found[k], found[k + 1] + 1) for k in range(0, len(found), 2)]
+        out = [(found[k], found[k + 1] + 1) for k in range(0, len(found), 2)]
+        if region is not None:  # a match found through the margins but not touching the region
+            out = [sp for sp in out if any(sp[0] < rh and sp[1] > rl for rl, rh in region)]
+        return out
+
+
+def _parts(region, width: int, length: int, convert):
+    """The slices to scan: everything (one part), or each region part widened by the pattern's
+    width so a match overlapping it lies inside, converted to the scanned unit by ``convert``."""
+    if region is None:
+        yield 0, None
+        return
+    prev = -1
+    for lo, hi in region:
+        a, b = convert(max(lo - width, 0)), convert(min(hi + width, length))
+        if a < prev:
+            a = prev
+        if b > a:
+            yield a, b
+            prev = b
 
 
 def _finds(rx, target: str, lo: int, hi: int) -> list[int]:
@@ -270,11 +298,27 @@ def _char_offsets(data: bytes, offsets: list[int]) -> list[int]:
 class _Message:
     """One message while it is checked: its encodings, each made once and only when needed."""
 
-    __slots__ = ("text", "n", "_packed", "_utf8", "_ntext")
+    __slots__ = ("text", "n", "_packed", "_utf8", "_ntext", "_dropped")
 
     def __init__(self, text: str, n: Normalised) -> None:
         self.text, self.n = text, n
-        self._packed = self._utf8 = self._ntext = None
+        self._packed = self._utf8 = self._ntext = self._dropped = None
+
+    def byte_at(self, c: int) -> int:
+        """UTF-8 offset of character ``c``."""
+        if len(self.utf8()) == len(self.text):
+            return c
+        return len(self.text[:c].encode("utf-8", "replace"))
+
+    def to_norm(self, c: int) -> int:
+        """The normalised position of the first character kept at or after original ``c``
+        (only when characters were dropped, not expanded: ``Exact.spans`` checks)."""
+        n = self.n
+        if n.steps is None:
+            return min(c, n.codes.size)
+        if self._dropped is None:  # original positions of the dropped characters
+            self._dropped = (n.steps + np.arange(n.steps.size)).tolist()
+        return min(c - bisect_left(self._dropped, c), n.codes.size)
 
     def packed(self):
         if self._packed is None:
@@ -306,6 +350,8 @@ class _Compiled:
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if not spans:
+        return spans
     spans.sort()
     out = [spans[0]]
     for s, e in spans[1:]:
@@ -504,20 +550,24 @@ class RulesCheck:
         out: list[Finding] = []
         for rule in todo:
             if rule.every:
-                lists = []
-                for a in rule.atoms:
-                    lists.append(spans(a))
-                    if not lists[-1]:  # the prefilter's literal was there, the pattern is not
+                # The first pattern in the whole message, the others only near its matches.
+                lists = [spans(rule.atoms[0])]
+                w = rule.spec.within
+                for a in rule.atoms[1:]:
+                    if not lists[-1]:
                         break
+                    near = _merge([(max(s - w, 0), e + w) for s, e in lists[0]])
+                    lists.append(_merge(c.exact.spans(a, msg, near)) if c.exact is not None else spans(a))
                 if not lists[-1]:
                     continue
-                found = _windows(lists, rule.spec.within)
+                found = _windows(lists, w)
             else:
                 hits = [sp for a in rule.atoms for sp in spans(a)]
                 found = _merge(hits) if hits else []
             if found and rule.unless:
                 w = rule.spec.unless_within
-                veto = [sp for a in rule.unless for sp in spans(a)]
+                near = _merge([(max(s - w, 0), e + w) for s, e in found])
+                veto = [sp for a in rule.unless for sp in (c.exact.spans(a, msg, near) if c.exact is not None else spans(a))]
                 found = [(s, e) for s, e in found if not any(us < e + w and ue > s - w for us, ue in veto)]
             cat, name, action, risk = rule.template
             out += [Finding(cat, s, e, name, action, risk) for s, e in found]
