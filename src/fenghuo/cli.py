@@ -20,6 +20,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.control.cli",
     "fenghuo.ledger.cli",
     "fenghuo.api.cli",
+    "fenghuo.monitor.cli",
     "fenghuo.alerts.cli",
     "fenghuo.checks.cli",
     "fenghuo.evaluation.cli",

@@ -1,9 +1,7 @@
-"""``fenghuo rules check``, ``fenghuo alerts list|ack|silence|silences|unsilence|log`` and
-``fenghuo indicators SERVICE``.
+"""``fenghuo rules check`` and ``fenghuo alerts list|ack|silence|silences|unsilence|log``.
 
 Warnings, silences and acknowledgements live in the database, so they work on the local
-database or against a server (--server); indicators live in the server's memory, so
-``indicators`` needs --server."""
+database or against a server (--server). ``fenghuo indicators`` is monitoring's (monitor/cli.py)."""
 
 from __future__ import annotations
 
@@ -159,32 +157,6 @@ def unsilence(silence_id: str) -> None:
     console.print(f"已结束 / ended {silence_id}")
 
 
-@click.command("indicators")
-@click.argument("service")
-@click.option("--json", "as_json", is_flag=True)
-@refusals
-def indicators(service: str, as_json: bool) -> None:
-    """A service's indicators per window (needs --server) / 服务的监测指标。"""
-    data = client().call(None, "GET", f"/api/v1/indicators/{service}")  # windows live in a server's memory
-    if as_json:
-        print_json(data)
-        return
-    from rich.table import Table
-
-    windows = list(data["windows"])
-    t = Table(title=f"{service} 指标 / indicators")
-    t.add_column("indicator")
-    for w in windows:
-        t.add_column(w, justify="right")
-    for name in data["windows"][windows[0]]:
-        vals = [data["windows"][w][name] for w in windows]
-        t.add_row(name, *[str(v) for v in vals])
-    console.print(t)
-    g = data["guards"]
-    console.print(f"guards live {g['live']}  versions {g['enforced_versions']}  failsafe {g['failsafe']}")
-
-
 def register(root: click.Group) -> None:
     root.add_command(rules_group)
     root.add_command(alerts_group)
-    root.add_command(indicators)
