@@ -137,11 +137,14 @@ def test_cache_is_reused(tmp_path):
     assert again.scan("浏览器搜索 ff626.top").findings
 
 
-def test_heldout_recall(hs):
+@pytest.mark.parametrize(("name", "floor"), [("rules_heldout.jsonl", 0.95), ("rules_heldout2.jsonl", 0.8)])
+def test_heldout_recall(hs, name, floor):
     """Disguised solicitations written apart from the rules' examples, with other phrasing.
-    The rate measured when the set was written is in docs/checks.md; this keeps it from
+    The first set was measured once (59/67) and then used to fix eight general gaps, so it is
+    no longer held out (66/67); the second was written after those fixes and measured once
+    (33/40) without changing a rule. docs/checks.md reports both; the floors keep them from
     sliding back."""
-    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in (HELDOUT.parent / name).read_text(encoding="utf-8").splitlines()]
     caught = sum(bool(hs.scan(r["text"]).findings) for r in rows)
-    assert len(rows) >= 60
-    assert caught / len(rows) >= 0.85, f"held-out recall {caught}/{len(rows)}"
+    assert len(rows) >= 40
+    assert caught / len(rows) >= floor, f"{name}: recall {caught}/{len(rows)}"
