@@ -76,3 +76,11 @@ def test_calibrated_threshold_meets_the_target_fpr():
     assert c["recall"] == pytest.approx(sum(1 for s in harmful if s >= 0.9401) / 100)
     c = calibrate([0.0, 0.1], [0.9], 0.5)  # one harmless row may count
     assert c["fpr"] <= 0.5 and c["recall"] == 1.0
+
+
+def test_category_names_that_sound_like_yes_no_are_categories(tmp_path):
+    jl = write(tmp_path / "o.jsonl", '{"text": "a", "labels": ["offensive"]}\n{"text": "b", "label": "offensive"}\n'
+                                      '{"text": "c", "labels": ["1"]}\n')
+    got = read_labelled(jl)
+    assert [(r.harmful, r.labels) for r in got.rows] == [(True, ("offensive",)), (True, ("offensive",))]
+    assert len(got.problems) == 1 and str(got.problems[0]).count("o.jsonl:3") == 1  # where named once

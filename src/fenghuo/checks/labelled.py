@@ -30,7 +30,9 @@ from pathlib import Path
 from fenghuo.checks.risks import RISKS
 from fenghuo.platform.textfile import Problem, decode_file
 
-_TRUE = {"1", "true", "yes", "harmful", "unsafe", "offensive", "toxic"}
+# Yes/no spellings of a label. Category names (``offensive``, ``gambling``) are not among them:
+# a label naming a category marks the row harmful *and* names the category.
+_TRUE = {"1", "true", "yes", "harmful", "unsafe"}
 _FALSE = {"0", "false", "no", "harmless", "safe", "", "none", "normal"}
 
 
@@ -126,7 +128,7 @@ def _from_csv(path: Path, text: str, pairs: bool, default: bool | None, rows: li
             try:
                 harmful, labels = parse_label(cell(row, li), where)
             except ValueError as exc:
-                problems.append(Problem(where, str(exc)))
+                problems.append(Problem(where, str(exc).removeprefix(f"{where}: ")))
                 continue
             rows.append(Row(cell(row, ti), harmful, labels, None, where))
         return "cold" if "split" in cols and "topic" in cols else "csv"
@@ -169,7 +171,7 @@ def _from_jsonl(path: Path, text: str, pairs: bool, default: bool | None, rows: 
             else:
                 raise ValueError(f"{where}: no 'label' or 'labels'; for an unlabelled file give --label harmful|harmless / 缺少标签")
         except ValueError as exc:
-            problems.append(Problem(where, str(exc)))
+            problems.append(Problem(where, str(exc).removeprefix(f"{where}: ")))
             continue
         rows.append(Row(body, harmful, labels, obj.get("prompt") if pairs else None, where))
     return fmt
