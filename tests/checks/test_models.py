@@ -58,7 +58,7 @@ def test_scores_cover_every_category_and_findings_follow_thresholds(shipped):
     text = "出售冰毒，纯度高，货到付款，联系 vx: ly5566"
     n = shipped.normaliser.normalise(text)
     scores = shipped.scores_in(text, n)
-    assert set(scores) == set(shipped.categories) and len(scores) >= 10
+    assert set(scores) == set(shipped.categories()) and len(scores) >= 10
     assert all(0.0 <= p <= 1.0 for p in scores.values())
     found = {f.category: f for f in shipped.find_in(text, n)}
     assert "drugs" in found and found["drugs"].risk == "A1h"

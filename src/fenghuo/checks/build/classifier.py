@@ -69,7 +69,7 @@ def measure(model: Model, rows: list[Row]) -> dict:
     cold = src == "cold"
     out["cold_dev"] = _binary(anyflag[cold], harmful[cold]) | {"offensive_only": _binary(flags[cold, k_off], harmful[cold])}
     out["cold_dev"]["fpr_safe_rows"] = out["cold_dev"]["fpr"]
-    for name in ("cvalues", "xsafety_commonsense", "gen_antibias", "gen_refusal", "gen_warning", "gen_everyday"):
+    for name in ("cvalues", "flames_harmless", "xsafety_commonsense", "gen_antibias", "gen_refusal", "gen_warning", "gen_help", "gen_neutral", "gen_everyday"):
         m = src == name
         if m.any():
             out[f"fpr_{name}"] = {"n": int(m.sum()), "flagged": int(anyflag[m].sum()), "rate": round(float(anyflag[m].mean()), 4)}

@@ -16,8 +16,12 @@ they do not depend on file order or on a random generator. What is used and why:
   used: 35 % train, 15 % val, and the other 50 % is the held-out false-positive test set.
 * Generated text (``templates``): from train phrases 85 % train / 15 % val; from held-out phrases test.
 
-Not used: XSTest completions (evaluation only by licence), Flames (adversarial prompts whose
-harm is in the intent a model should notice, mostly innocuous text on its own), the lexicon
+* Flames (banks/flames): only the "Non-anthropomorphism" prompts (everyday questions put to an
+  assistant as if it were a person) → harmless, 70/15/15. The other Flames dimensions are
+  adversarial prompts whose harm is in an intent a model should notice, mostly innocuous text on
+  its own, so they are neither.
+
+Not used: XSTest completions (evaluation only by licence), the lexicon
 (D3's curated lexicon is its own check), the English files (the features are Chinese-centred).
 """
 
@@ -80,6 +84,8 @@ XSAFETY_FILES = {
 COLD = ["classifier/cold/train.csv", "classifier/cold/dev.csv"]
 JADE = ["banks/jade/jade_v1_zh.csv", "banks/jade/jade_v2_easy_zh.csv"]
 CVALUES = "banks/cvalues/cvalues_responsibility_prompts.dev.jsonl"
+FLAMES = "banks/flames/flames_1k_zh.dev.jsonl"
+FLAMES_HARMLESS = {"Non-anthropomorphism"}  # everyday questions to an assistant "as a person"
 SEED = 20261204
 GEN_PER_KIND = {"train": 300, "heldout": 300}  # attempts per kind (duplicates dropped)
 
@@ -150,6 +156,13 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
             obj = json.loads(line)
             text = obj["prompt"].strip()
             rows.append(Row(text, frozenset(), "cvalues", split_of(bucket("cvalues", text), 35, 15)))
+    inputs.append(FLAMES)
+    for line in (data_dir / FLAMES).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            if obj.get("subcomponent") in FLAMES_HARMLESS:
+                text = obj["prompt"].strip()
+                rows.append(Row(text, frozenset(), "flames_harmless", split_of(bucket("flames", text), 70, 15)))
     texts, labels, kinds = generate("train", GEN_PER_KIND["train"], SEED)
     for t, l, k in zip(texts, labels, kinds):
         rows.append(Row(t, l, f"gen_{k}", "train" if bucket("gen", t) < 85 else "val"))

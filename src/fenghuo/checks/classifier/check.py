@@ -89,8 +89,8 @@ class ClassifierCheck(BackgroundReload):
     def model(self) -> Model:
         return self._bound.model
 
-    @property
     def categories(self) -> list[str]:
+        """The categories this model reports (``fenghuo checks coverage`` reads them)."""
         return list(self._bound.cats)
 
     def reload(self) -> None:
