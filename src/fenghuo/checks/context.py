@@ -97,11 +97,13 @@ class AnswerJudge:
             raise TypeError(f"prompt and answer must be strings, got {type(prompt).__name__} and {type(answer).__name__} / 问题与回答须为字符串")
         t0 = time.perf_counter()
         r = self.refusal.detect(answer)
-        pp = self.prompt_scores(prompt)
-        harm = float(pp[0])
+        head = self.model.prompt
+        g = head.buckets(self.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
+        harm = head.first_prob(g)
         answer_harm = 0.0
         if answer.strip():
-            answer_harm = float(self.model.answer.probs(self.normaliser.normalise(answer[:ANSWER_CHARS]).codes)[0])
+            a = self.model.answer
+            answer_harm = a.first_prob(a.buckets(self.normaliser.normalise(answer[:ANSWER_CHARS]).codes))
         complies = answer_harm * (REFUSAL_DISCOUNT if r.full else 1.0)
         score = harm * complies
         # A full refusal is never a compliance on its own: the n-gram head sees the topic's
@@ -109,8 +111,9 @@ class AnswerJudge:
         # complies (a refusal phrase followed by the goods) overrides the rule.
         risky = score >= self.threshold and harm >= self.prompt_threshold and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)
         risks: list[str] = []
-        if harm >= self.prompt_threshold and len(pp) > 1:
-            ranked = sorted(zip(pp[1:], self._codes), reverse=True)
+        if harm >= self.prompt_threshold and len(head.columns) > 1:  # risk columns only for a harmful prompt
+            pp = head.probs_of(g)
+            ranked = sorted(zip(pp[1:].tolist(), self._codes), reverse=True)
             risks = [c for p, c in ranked if p >= 0.5] or [ranked[0][1]]
         return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6)
 

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.base import Action, Finding, Verdict
 
 log = logging.getLogger(__name__)
 MASK_CHAR = "*"
@@ -83,17 +83,57 @@ def mask(text: str, findings: list[Finding], base: int = 0) -> str:
     return "".join(chars) if chars is not None else text
 
 
+def summarise(findings: list[Finding], blocked: bool, judgements: list[Any] | None = None) -> dict[str, Any]:
+    """What a call event says about one side: ``categories`` of the findings that block or
+    flag, ``risks`` of all findings, ``masked`` for the categories only masked (PII masked by the guard is not a
+    violation by itself: issue 12 item 7), and for a judged answer ``refused`` (every judged
+    choice refused) and ``compliance_risk`` (any choice complied with a harmful request)."""
+    cats, risks, masked = set(), set(), set()
+    for f in findings:
+        (masked if f.action.value == "mask" else cats).add(f.category)
+        if f.risk:  # every finding's risk code, masked ones too: what the text touched
+            risks.add(f.risk)
+    out: dict[str, Any] = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
+    if masked:
+        out["masked"] = sorted(masked - cats)
+    if judgements:
+        out["refused"] = all(j.refused for j in judgements)
+        out["compliance_risk"] = any(j.compliance_risk for j in judgements)
+    return out
+
+
 @dataclass
 class Checked:
-    """The outcome of checking one text: the verdict and the text to pass on."""
+    """The outcome of checking one text: the verdict and the text to pass on (and, for an
+    answer judged in the context of its prompt, the judgement)."""
 
     verdict: Verdict
     text: str
     blocked: bool
+    judgement: Any = None  # fenghuo.checks.context.AnswerJudgement, or None when not judged
 
     @property
     def summary(self) -> dict[str, Any]:
-        return {"blocked": self.blocked, "categories": self.verdict.categories, "risks": self.verdict.risks}
+        return summarise(self.verdict.findings, self.blocked, [self.judgement] if self.judgement is not None else None)
+
+
+COMPLIANCE = "compliance"  # the category of a harmful compliance, with the action the guard's policy gives it
+
+
+def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag") -> Checked:  # noqa: ANN001
+    """``checked`` (the answer's text checks) plus the judgement of ``answer`` as a reply to
+    ``prompt``: a compliance risk adds a ``compliance`` finding per risk code over the whole
+    answer, with ``action`` (flag: reported; block: the answer is replaced)."""
+    if judge is None or not prompt or not answer:
+        return checked
+    j = judge.judge(prompt, answer)
+    if not j.compliance_risk:
+        return Checked(checked.verdict, checked.text, checked.blocked, j)
+    act = Action(action)
+    extra = [Finding(COMPLIANCE, 0, len(answer), "answer-judge", act, r, round(j.score, 4)) for r in (j.risks or [None])]
+    v = checked.verdict
+    verdict = Verdict(list(v.findings) + extra, v.elapsed_us + j.elapsed_us, (*v.checks, "answer-judge"), list(v.errors))
+    return Checked(verdict, checked.text, checked.blocked or act is Action.BLOCK, j)
 
 
 EMPTY = Verdict()

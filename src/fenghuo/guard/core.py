@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from fenghuo.guard import errors
-from fenghuo.guard.checking import Checked, check_text, load_default_checks
+from fenghuo.guard.checking import Checked, check_text, judge_answer, load_default_checks
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
@@ -35,6 +35,18 @@ log = logging.getLogger(__name__)
 DEFAULT = object()  # "use the configured default" (distinct from an explicit None = off)
 CAPTURE_CHARS = 2000  # capture_text=True keeps this much of each text
 SAFE_ANSWER = "抱歉，这个问题我无法回答。/ Sorry, I can't help with that."
+
+
+def _default_judge():  # noqa: ANN202 - an AnswerJudge, or None
+    """The shipped answer judge, or None (with a warning) when it cannot be loaded: the guard
+    still runs its text checks; the events then carry no ``compliance_risk``."""
+    try:
+        from fenghuo.checks.context import default_judge
+
+        return default_judge()
+    except (ImportError, ValueError, OSError) as exc:
+        log.warning("answer judge unavailable, answers are not judged in context / 上下文判定不可用: %s", exc)
+        return None
 
 
 class TokenBucket:
@@ -105,7 +117,7 @@ class Guard:
                  state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | bool | None = None,
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
                  kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False,
-                 allow_degraded_checks: bool = False) -> None:
+                 allow_degraded_checks: bool = False, judge: Any = DEFAULT, compliance_action: str = "flag") -> None:
         if failsafe not in (None, "open", "closed"):
             raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
         self.service, self.control, self.kind = service, control, kind
@@ -119,6 +131,14 @@ class Guard:
         # A configured check that cannot load refuses the start unless allowed (DegradedChecks).
         self.checks = load_default_checks(allow_degraded=allow_degraded_checks) if checks is DEFAULT else checks
         self.safe_answer = safe_answer
+        # Answers judged in the context of their prompt (fenghuo.checks.context): with the checks
+        # on, the shipped judge; judge=None turns it off. A compliance risk is a "compliance"
+        # finding with ``compliance_action``: "flag" (default: reported, the answer passes; the
+        # judge's false-positive rate on real traffic is not proven yet) or "block".
+        if compliance_action not in ("flag", "block"):
+            raise ValueError(f"compliance_action must be flag or block, got {compliance_action!r} / 顺从风险处置只能是 flag 或 block")
+        self.compliance_action = compliance_action
+        self.judge = _default_judge() if judge is DEFAULT and self.checks is not None else (None if judge is DEFAULT else judge)
         # Events carry categories, not text; capture_text=True (or a character limit) adds the
         # checked (masked) input and output text to their attributes, cut to the limit.
         self.capture_chars = (CAPTURE_CHARS if capture_text is True else int(capture_text)) if capture_text else 0
@@ -189,8 +209,10 @@ class Guard:
     def check_input(self, text: str) -> Checked:
         return check_text(self.checks, text)
 
-    def check_output(self, text: str) -> Checked:
-        return check_text(self.checks, text)
+    def check_output(self, text: str, prompt: str | None = None) -> Checked:
+        """Check the answer; with ``prompt`` (the request's messages), also judge it as a reply."""
+        checked = check_text(self.checks, text)
+        return judge_answer(self.judge, prompt, text, checked, self.compliance_action) if prompt else checked
 
     def label(self, text: str, produce_id: str) -> tuple[str, dict]:
         return self.labeller.explicit(text), self.labeller.implicit(produce_id)

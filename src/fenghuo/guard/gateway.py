@@ -24,7 +24,7 @@ import orjson
 
 from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
-from fenghuo.guard.checking import Checked, check_text, mask, message_text
+from fenghuo.guard.checking import Checked, mask, message_text, summarise
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import HEADER
@@ -214,36 +214,38 @@ class Gateway:
     async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:
         g = self.guard
         if self.slow_checks:
-            blocked, cats, risks, texts = await asyncio.to_thread(self._check_answer, data)
+            blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk.text)
         else:
-            blocked, cats, risks, texts = self._check_answer(data)
+            blocked, findings, judged, texts = self._check_answer(data, chk.text)
         pid = uuid7()
         meta = g.labeller.implicit(pid)
         data["AIGC"] = meta["AIGC"]
         model = data.get("model") or d.model
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}  # a malformed usage must not turn an answer into a 500
-        summary = {"blocked": blocked, "categories": sorted(cats), "risks": sorted(risks)}
+        summary = summarise(findings, blocked, judged)
         if texts is not None:  # capture_text: the checked output text goes on the event (Guard._captured)
-            summary = Checked(Verdict([f for _, v in texts for f in v.findings]), "\n".join(t for t, _ in texts), blocked)
+            summary = Checked(Verdict(findings), "\n".join(t for t, _ in texts), blocked, judged[0] if judged else None)
         g.report(status="output_blocked" if blocked else "ok", eff=d.eff, route=d.route, model=model, started=started,
                  tokens_in=usage.get("prompt_tokens"), tokens_out=usage.get("completion_tokens"), input=chk, output=summary,
                  label=g.labeller.config.enabled, stream=False, event_id=pid)
         await send_json(send, 200, data, self._headers(d, model, meta))
 
-    def _check_answer(self, data: dict[str, Any]) -> tuple[bool, set, set, list | None]:
-        """Check, then block or mask, and label each choice's text in place; with capture_text
-        on, also each choice's (checked text, verdict)."""
+    def _check_answer(self, data: dict[str, Any], prompt: str) -> tuple[bool, list, list, list | None]:
+        """Check (and judge as a reply to ``prompt``), then block or mask, and label each
+        choice's text in place. Returns (blocked, findings, judgements, texts): with capture_text
+        on, texts is each choice's (checked text, verdict)."""
         g = self.guard
-        blocked, cats, risks = False, set(), set()
+        blocked, findings, judged = False, [], []
         texts: list | None = [] if g.capture_chars else None
         for choice in data["choices"]:
             msg = choice.get("message") if isinstance(choice, dict) else None
             if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
                 continue
-            out = check_text(g.checks, msg["content"])
-            cats.update(out.verdict.categories)
-            risks.update(out.verdict.risks)
+            out = g.check_output(msg["content"], prompt)
+            findings += out.verdict.findings
+            if out.judgement is not None:
+                judged.append(out.judgement)
             if texts is not None:
                 texts.append((out.text, out.verdict))
             if out.blocked:
@@ -256,7 +258,7 @@ class Gateway:
                     choice["logprobs"] = None  # masked: its tokens would spell out the masked text
                 msg["content"] = out.text
             msg["content"] = g.labeller.explicit(msg["content"])
-        return blocked, cats, risks, texts
+        return blocked, findings, judged, texts
 
     def _headers(self, d: Decision, model: str | None, meta: dict | None) -> list[tuple[bytes, bytes]]:
         h = [(b"x-fenghuo-route", d.route.encode()), (b"x-fenghuo-state", f"{d.eff.state};v={d.eff.version}".encode()),

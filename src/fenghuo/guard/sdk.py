@@ -67,7 +67,7 @@ class GuardedCall:
     def output(self, text: str) -> str:
         """Check, mask or replace, and label the model's answer; returns what to show."""
         g = self.guard
-        self.output_check = g.check_output(text)
+        self.output_check = g.check_output(text, self.raw_input)  # judged as a reply to the input
         shown = g.safe_answer if self.output_check.blocked else self.output_check.text
         shown, meta = g.label(shown, self.id)
         self.aigc = meta

@@ -24,13 +24,15 @@ so an upstream error before that is a plain OpenAI-style error.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
 import orjson
 
+from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
-from fenghuo.guard.checking import StreamFilter
+from fenghuo.guard.checking import Checked, StreamFilter, judge_answer, summarise
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.stream_window import ModelWindow, model_checks
 from fenghuo.guard.upstream import READ_ERRORS
@@ -59,10 +61,12 @@ class Choice:
         self.logprobs: list[tuple[int, Any]] = []  # (end offset of its chunk's text, entry)
         self.held = ""  # hold_whole: everything released by the checks, sent only at the end
         self.blocked = None  # the blocking Finding
+        self.parts: list[str] = []  # the answer as received, judged in context at the end
 
     def feed(self, content: str) -> str:
         """Text this content lets us send now ("" if blocked: then ``blocked`` is set)."""
         self.received += len(content)
+        self.parts.append(content)
         out = self.filt.feed(content)
         self.window.feed(content)
         if self.filt.blocking is not None:
@@ -144,7 +148,8 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
     base: dict[str, Any] = {"id": f"chatcmpl-{pid}", "object": "chat.completion.chunk", "created": int(time.time()),
                             "model": body.get("model")}
     choices: dict[int, Choice] = {}
-    state: dict[str, Any] = {"started": False, "model": None, "tokens_in": None, "tokens_out": None, "usage": None, "extra": {}}
+    state: dict[str, Any] = {"started": False, "model": None, "tokens_in": None, "tokens_out": None, "usage": None, "extra": {},
+                             "judged": [], "judgements": []}
     status, detail = "ok", None
 
     def choice(i: int) -> Choice:
@@ -180,9 +185,22 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
     def verdict() -> dict[str, Any]:
-        fs = [f for c in choices.values() for f in c.findings()]
-        return {"blocked": status == "output_blocked", "categories": sorted({f.category for f in fs}),
-                "risks": sorted({f.risk for f in fs if f.risk})}
+        fs = [f for c in choices.values() for f in c.findings()] + state["judged"]
+        return summarise(fs, status == "output_blocked", state["judgements"])
+
+    async def judge_all() -> None:
+        """Judge each choice's whole answer as a reply to the request (issue 12 item 5). At the
+        end of a stream the text has been sent: the judgement is recorded, it cannot block."""
+        if g.judge is None or not chk.text:
+            return
+        for c in choices.values():
+            text = "".join(c.parts)
+            if not text:
+                continue
+            fn = functools.partial(judge_answer, g.judge, chk.text, text, Checked(Verdict(), text, False), g.compliance_action)
+            out = await asyncio.to_thread(fn) if gw.slow_checks else fn()
+            state["judgements"].append(out.judgement)
+            state["judged"] += out.verdict.findings
 
     blocked: Choice | None = None
     try:
@@ -257,6 +275,8 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         return
     except errors.GuardError:
         raise  # headers not sent yet: the gateway answers with an error body
+    if status in ("ok", "output_blocked"):
+        await judge_all()
     g.report(status=status, eff=d.eff, route=d.route, model=state["model"], started=started, input=chk, output=verdict(),
              tokens_in=state["tokens_in"], tokens_out=state["tokens_out"], label=g.labeller.config.enabled, stream=True,
              event_id=pid, detail=detail)

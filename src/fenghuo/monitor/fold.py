@@ -158,8 +158,18 @@ def _checks(p: Bucket, checks: list[Any], side: str) -> None:
     checked = len(checks) - checks.count(None)
     if not checked:
         return
+    # A masked-only finding (PII the guard masked) is in ``masked``, not ``categories``: it is
+    # counted on its own (out_masked) and never as a violation (issue 12 item 7).
     bad = [c for c in checks if c is not None and (c.blocked or c.categories)]
     setattr(p, f"{side}_checked", checked)
+    if side == "out":
+        present = [c for c in checks if c is not None]
+        p.out_masked = sum([bool(c.masked) for c in present])
+        judged = [c.compliance_risk for c in present]
+        p.out_judged = len(judged) - judged.count(None)
+        if p.out_judged:
+            p.out_compliance = judged.count(True)
+            p.out_answer_refused = sum([c.refused is True for c in present])
     if not bad:
         return
     setattr(p, f"{side}_violations", len(bad))

@@ -62,6 +62,15 @@ CATALOGUE: dict[str, IndicatorDef] = {d.name: d for d in [
     IndicatorDef("failsafe_share", "rate", lambda t, w, c: _ratio(t.failsafe, t.calls), help="share decided on a guard's fail-safe / 失效保护比例"),
     IndicatorDef("input_violation_rate", "rate", _violations("in"), True, "inputs flagged by the checks / 输入违规率"),
     IndicatorDef("output_violation_rate", "rate", _violations("out"), True, "outputs flagged by the checks / 输出违规率"),
+    # Masking is not a violation (issue 12 item 7): PII the guard masked has its own rate.
+    IndicatorDef("output_masked_rate", "rate", lambda t, w, c: _ratio(t.out_masked, t.out_checked),
+                 help="outputs with something masked (PII) / 输出脱敏率"),
+    # Answers judged in the context of their prompt (issue 12 item 5): of the answers the model
+    # gave (judged, not refused), the share that complied with a harmful request.
+    IndicatorDef("risky_compliance_rate", "rate", lambda t, w, c: _ratio(t.out_compliance, t.out_judged - t.out_answer_refused),
+                 help="answered calls that complied with a harmful request / 有害请求顺从率"),
+    IndicatorDef("answer_refusal_rate", "rate", lambda t, w, c: _ratio(t.out_answer_refused, t.out_judged),
+                 help="judged answers in which the model refused / 模型拒答率"),
     IndicatorDef("latency_p50", "ms", _quantile(0.50), help="latency median, ms / 延迟中位数"),
     IndicatorDef("latency_p95", "ms", _quantile(0.95), help="latency p95, ms"),
     IndicatorDef("latency_p99", "ms", _quantile(0.99), help="latency p99, ms"),

@@ -55,6 +55,11 @@ class CheckSummary(BaseModel):
     blocked: bool = False
     categories: list[str] = Field(default_factory=list)
     risks: list[str] = Field(default_factory=list)  # TC260-003 codes, e.g. "A1f"
+    # Categories only masked (PII): reported, but not a violation by themselves (issue 12 item 7).
+    masked: list[str] = Field(default_factory=list)
+    # The answer judged in context of its prompt (output side; None: not judged).
+    refused: bool | None = None  # the model refused
+    compliance_risk: bool | None = None  # the prompt asked for harm and the answer complied
 
 
 class Event(BaseModel):

@@ -39,6 +39,8 @@ COUNTERS = (
     "calls", "refusals", "errors", "backup", "failsafe", "in_checked", "in_violations",
     "out_checked", "out_violations", "out_blocked", "complaints", "factual_errors",
     "operator_notes", "external_signals", "tokens_in", "tokens_out",
+    # outputs with a masked finding; outputs judged in context, refused by the model, risky compliances
+    "out_masked", "out_judged", "out_answer_refused", "out_compliance",
 )
 
 

@@ -41,6 +41,9 @@ class WireCheck(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, 
     blocked: bool = False
     categories: tuple[str, ...] = ()
     risks: tuple[str, ...] = ()
+    masked: tuple[str, ...] = ()  # only masked: not a violation (schema.CheckSummary)
+    refused: bool | None = None
+    compliance_risk: bool | None = None
 
 
 class WireEvent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, gc=False):
