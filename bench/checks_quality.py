@@ -169,7 +169,9 @@ def quality_section(quick: bool) -> list[str]:
         b = rep.binary
         out.append(f"\nAnswers judged as replies (pipeline on the answer + answer judge, `fenghuo checks evaluate --pairs`) on "
                    f"JADE v3 medium: unsafe-answer recall {b['recall']:.3f}, safe answers flagged {b['fpr']:.3f}, F1 {b['f1']:.3f}, "
-                   f"{us:.0f} µs per pair. (Target: recall ≥ 0.90 with ≤ 5 % of safe answers flagged.)")
+                   f"{us:.0f} µs per pair. (Target: recall ≥ 0.90 with ≤ 5 % of safe answers flagged.) In-sample for the "
+                   f"judge, which ships trained on all 500 questions; its out-of-fold figures are in "
+                   f"`checks/shipped/manifest.json`.")
     else:
         out.append(f"\nAnswers judged as pairs: not measured — {judge_note}.")
     cal = rows[-1][1]["cold"].calibration

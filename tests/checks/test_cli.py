@@ -161,6 +161,8 @@ def test_scan_pairs_judges_answers_and_names_bad_lines():
     for d in out:
         assert {"verdict", "categories", "risks", "scores", "findings", "elapsed_us", "refused", "compliance_risk"} <= set(d)
     assert refusal["refused"] is True and refusal["compliance_risk"] is False
+    # a refusal that names the topic is not flagged: its topic findings are listed as cleared
+    assert refusal["verdict"] == "pass" and all(f.get("cleared") for f in refusal["findings"])
     assert harmful["refused"] is False and harmful["compliance_risk"] is True and harmful["verdict"] != "pass"
     assert "stdin line 2: not JSON" in r.output and "stdin line 3: missing or non-string 'answer'" in r.output
     assert r.exit_code in (1, 2)  # a block outranks bad input; else 2
