@@ -52,3 +52,19 @@ def test_packaged_default_covers_what_its_checks_report():
     assert "A4f" in cov.covered  # PII
     for name, cats in cov.checks.items():
         assert cats is not None, f"check {name} cannot say which categories it reports"
+
+
+def test_the_answer_judge_counts_with_its_own_risk_codes(tmp_path):
+    from fenghuo.checks.pairs import load_judge
+
+    try:
+        judge = load_judge()
+    except ValueError as exc:
+        import pytest
+
+        pytest.skip(str(exc))
+    pipe = load_pipeline(_config(tmp_path))
+    without, with_judge = coverage(pipe), coverage(pipe, [judge])
+    assert set(without.covered) < set(with_judge.covered)
+    assert with_judge.checks[judge.name] == ["compliance_risk"]
+    assert set(with_judge.covered) - set(without.covered) <= set(judge.model.risk_codes)

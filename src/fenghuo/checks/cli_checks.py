@@ -33,9 +33,7 @@ def coverage_cmd(as_json: bool, config: str | None, with_judge: bool) -> None:
         try:
             from fenghuo.checks.pairs import load_judge
 
-            judge = load_judge()
-            if hasattr(judge, "categories") or hasattr(judge, "risk_for"):
-                extra.append(judge)
+            extra.append(load_judge())
         except ValueError as exc:
             click.echo(f"note 提示: {exc}", err=True)
     cov = coverage(pipe, extra)

@@ -40,6 +40,17 @@ def check_categories(check) -> set[str] | None:  # noqa: ANN001
     return None
 
 
+def direct_risks(check) -> list[str] | None:  # noqa: ANN001
+    """Risk codes a check reports directly rather than through categories: the answer judge
+    names the codes of what the prompt asked for (its model's ``risk_codes``)."""
+    own = getattr(check, "risk_codes", None)
+    if callable(own):
+        own = own()
+    if own is None and type(check).__name__ == "AnswerJudge":
+        own = getattr(getattr(check, "model", None), "risk_codes", None)
+    return list(own) if own is not None else None
+
+
 def category_risk(check, policy, category: str) -> str | None:  # noqa: ANN001
     """The risk code a finding of ``category`` from ``check`` carries."""
     own = getattr(check, "risk_for", None)
@@ -108,6 +119,13 @@ def coverage(pipe, extra: list | None = None) -> Coverage:  # noqa: ANN001
     checks: dict[str, list[str] | None] = {}
     unmapped: dict[str, list[str]] = {}
     for check in list(pipe.checks) + list(extra or []):
+        codes = direct_risks(check)
+        if codes is not None:  # the judge: its category is compliance_risk, its codes its own
+            checks[check.name] = ["compliance_risk"]
+            for code in codes:
+                if code in RISKS:
+                    by_risk.setdefault(code, []).append((check.name, "compliance_risk"))
+            continue
         cats = check_categories(check)
         checks[check.name] = sorted(cats) if cats is not None else None
         for cat in sorted(cats or ()):
