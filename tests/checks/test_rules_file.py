@@ -9,7 +9,7 @@ import pytest
 from fenghuo.checks.pipeline import ConfigError, build_pipeline
 from fenghuo.checks.rules import RulesCheck
 from fenghuo.checks.rules_file import RulesError, load_rule_files
-from fenghuo.checks.rules_regex import PatternError, check_normalised, required_literals, to_pack3
+from fenghuo.checks.rules_regex import PatternError, check_normalised, max_width, required_literals
 
 GOOD_RULE = """
   - id: t.offer
@@ -57,8 +57,6 @@ def test_a_good_file_loads_and_works(tmp_path):
         (("all: ['兼职', '日结']", "all: ['兼职', '日结|']"), ["rule t.offer", "all[1]", "empty"]),
         (("all: ['兼职', '日结']", "all: ['兼职', 'V信']"), ["rule t.offer", "all[1]", "'v'"]),
         (("all: ['兼职', '日结']", "all: ['兼职', '日结/']"), ["rule t.offer", "all[1]", "orig:"]),
-        (("all: ['兼职', '日结']", "all: ['兼职', '\\b日结']"), ["rule t.offer", "all[1]", "orig:"]),
-        (("all: ['兼职', '日结']", "all: ['兼职', '日\\w结']"), ["rule t.offer", "all[1]", "orig:"]),
         (("all: ['兼职', '日结']", "all: ['兼职', '{{nope}}']"), ["rule t.offer", "all[1]", "nope"]),
         (("all: ['兼职', '日结']", "all: ['兼职']"), ["rule t.offer", "all", "two"]),
         (("all: ['兼职', '日结']", "all: ['兼职', '日结']\n    any: ['x']"), ["rule t.offer", "any", "all"]),
@@ -144,7 +142,4 @@ def test_pattern_analysis():
     assert "v信" in got and all("v信" in w for w in got)
     with pytest.raises(PatternError, match="normalises to"):
         check_normalised("電報", lambda ch: {"電": "电"}.get(ch, ch))
-    with pytest.raises(PatternError):
-        to_pack3(r"(?<=a)b")
-    # A char is three bytes with the high bit set, base 128.
-    assert to_pack3("a") == b"\\x80\\x80\\xe1"
+    assert max_width("微信|weixin") == 6

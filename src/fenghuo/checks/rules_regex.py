@@ -2,7 +2,7 @@
 
 Running ~90 rule regexes over every message is too slow for the guard's budget — measured on a
 1 KB harmless message: hyperscan with start-of-match over all patterns ~65 µs, Python ``re``
-one alternation ~560 µs. But almost every pattern requires one of a few literal strings
+200–450 µs for one big alternation. But almost every pattern requires one of a few literal strings
 (``微信|威信|vx`` requires one of those three words; ``\\d+r一篇`` requires ``r一篇``, or
 rather the best factor found), and literal matching is what hyperscan does fastest. So, once,
 at load time, each pattern is parsed with Python's own parser (``re._parser``, stable across
@@ -16,17 +16,8 @@ classes, alternations, groups, fixed repeats); anything else (``.``, ``\\d``, bi
 optional parts) contributes nothing, and a pattern with no required literal at all is always
 evaluated. Tests compare the prefiltered check with the plain ``re`` one on every example.
 
-Exact matches, for the few rules whose literals were all there, come from hyperscan too
-(Python's ``re`` needs 200–450 µs per 1 KB for one big alternation). The normalised text is
-never decoded into a string for this (~10 µs per 1 KB): each normalised-text pattern is
-rewritten into a byte regex over the matcher's three-bytes-per-character form (``to_pack3``):
-a character ``cp`` is ``0x80 | cp >> 14``, ``0x80 | (cp >> 7) & 0x7f``, ``0x80 | cp & 0x7f``
-(base 128, high bit set), a class is an alternation of byte-range sequences as in UTF-8 regex
-engines, and a match ending at byte ``e`` ends at character ``e // 3``. Every unit of the
-rewritten pattern is a whole character, so a match ending on a character boundary also starts
-on one; others are dropped. Only what the byte form can express is accepted (literals, ``.``,
-classes, ``\\d``, ``|``, groups, repeats, ``^``/``$``); ``\\b``, ``\\w``, ``\\s`` and
-lookarounds are refused — use an ``orig:`` pattern for those.
+Where the literals occur also bounds where a match can be: within the pattern's longest match
+(``max_width``) of an occurrence, so ``re`` only needs to look there (``rules_match.py``).
 
 This module also checks that a normalised-text pattern's literals are in normalised form: a
 literal the normaliser would change (``V`` → ``v``, ``電`` → ``电``, ``：`` → ``:``) or remove
@@ -39,8 +30,6 @@ import re
 import re._constants as C  # noqa: N812 - the parser's opcode names
 import re._parser as P  # noqa: N812
 
-MAX_CP = 0x10FFFF
-_BASE = 128
 MAX_SET = 1024  # larger exact sets are not expanded (cross products grow fast)
 MAX_CLASS = 16  # a class of more characters is not worth listing
 
@@ -195,139 +184,68 @@ def case_insensitive(pattern: str) -> bool:
     return walk(parsed)
 
 
-# -- normalised-text patterns as byte regexes over the 3-byte form ----------------------------
 
-
-def _cp_bytes(cp: int) -> str:
-    return "\\x%02x\\x%02x\\x%02x" % (0x80 | cp >> 14, 0x80 | (cp >> 7) & 0x7F, 0x80 | cp & 0x7F)
-
-
-def _digit_ranges(lo: int, hi: int, ndig: int) -> list[list[tuple[int, int]]]:
-    """Byte-digit range sequences covering code points ``lo..hi`` in ``ndig`` base-128 digits."""
-    if ndig == 1:
-        return [[(lo, hi)]]
-    unit = _BASE ** (ndig - 1)
-    lh, ll = divmod(lo, unit)
-    hh, hl = divmod(hi, unit)
-    if lh == hh:
-        return [[(lh, lh)] + r for r in _digit_ranges(ll, hl, ndig - 1)]
-    out: list[list[tuple[int, int]]] = []
-    first, last = lh, hh
-    if ll != 0:
-        out += [[(lh, lh)] + r for r in _digit_ranges(ll, unit - 1, ndig - 1)]
-        first = lh + 1
-    tail: list[list[tuple[int, int]]] = []
-    if hl != unit - 1:
-        tail = [[(hh, hh)] + r for r in _digit_ranges(0, hl, ndig - 1)]
-        last = hh - 1
-    if first <= last:
-        out.append([(first, last)] + [(0, _BASE - 1)] * (ndig - 1))
-    return out + tail
-
-
-def _byte_range(lo: int, hi: int) -> str:
-    a, b = 0x80 | lo, 0x80 | hi
-    return "\\x%02x" % a if a == b else "[\\x%02x-\\x%02x]" % (a, b)
-
-
-def class_regex(ranges: list[tuple[int, int]], negate: bool = False) -> str:
-    """A set of code-point ranges (or its complement) as a byte regex over the 3-byte form."""
-    merged: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], hi)
+def split_branches(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` as pattern strings; a branch that is one
+    non-capturing group around an alternation is split further (defines are substituted as
+    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word)."""
+    parts, depth, cls, i, start = [], 0, False, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if cls:
+            cls = ch != "]"
+        elif ch == "[":
+            cls = True
+            if pattern[i + 1 : i + 2] == "]":  # a ']' first in a class is a literal
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    out: list[str] = []
+    for p in parts:
+        inner = p[3:-1] if p.startswith("(?:") and p.endswith(")") and _one_group(p) else None
+        if inner is not None and len(split_branches(inner)) > 1:
+            out += split_branches(inner)
         else:
-            merged.append([lo, hi])
-    if negate:
-        comp, nxt = [], 0
-        for lo, hi in merged:
-            if lo > nxt:
-                comp.append([nxt, lo - 1])
-            nxt = hi + 1
-        if nxt <= MAX_CP:
-            comp.append([nxt, MAX_CP])
-        merged = comp
-    if not merged:
-        raise PatternError("a character class that can match nothing / 字符类为空")
-    # Sequences sharing their first two byte ranges differ only in the last byte: one byte
-    # class each (``[a-z0-9]`` is one sequence, not two) — fewer alternatives compile faster.
-    by_prefix: dict[tuple, list[tuple[int, int]]] = {}
-    for lo, hi in merged:
-        for seq in _digit_ranges(lo, hi, 3):
-            by_prefix.setdefault((seq[0], seq[1]), []).append(seq[2])
-    alts = []
-    for (r0, r1), lasts in by_prefix.items():
-        tail = _byte_range(*lasts[0]) if len(lasts) == 1 else "[" + "".join(_byte_range(a, b).strip("[]") for a, b in lasts) + "]"
-        alts.append(_byte_range(*r0) + _byte_range(*r1) + tail)
-    return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+            out.append(p)
+    return out
 
 
-_DIGITS = [(ord("0"), ord("9"))]
-_NEWLINE = [(10, 10)]
+def _one_group(p: str) -> bool:
+    """Whether the group opened at ``p[0]`` closes at the very end."""
+    depth, cls, i = 0, False, 0
+    while i < len(p):
+        ch = p[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if cls:
+            cls = ch != "]"
+        elif ch == "[":
+            cls = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(p) - 1
+        i += 1
+    return False
 
 
-def _class_ranges(items) -> tuple[list[tuple[int, int]], bool]:
-    ranges: list[tuple[int, int]] = []
-    negate = False
-    for op, av in items:
-        if op is C.NEGATE:
-            negate = True
-        elif op is C.LITERAL:
-            ranges.append((av, av))
-        elif op is C.RANGE:
-            ranges.append(av)
-        elif op is C.CATEGORY and av is C.CATEGORY_DIGIT:
-            ranges += _DIGITS
-        elif op is C.CATEGORY and av is C.CATEGORY_NOT_DIGIT:
-            ranges += [(0, ord("0") - 1), (ord("9") + 1, MAX_CP)]
-        else:
-            raise PatternError(f"{str(av).lower()} cannot be used in a normalised-text pattern (use explicit classes like [0-9a-z], or an orig: pattern) / 规范化文本模式不支持该写法")
-    return ranges, negate
-
-
-def _emit(sub) -> str:
-    out = []
-    for op, av in sub:
-        if op is C.LITERAL:
-            out.append(_cp_bytes(av))
-        elif op is C.NOT_LITERAL:
-            out.append(class_regex([(av, av)], negate=True))
-        elif op is C.ANY:
-            out.append(class_regex(_NEWLINE, negate=True))  # like re: . does not match \n
-        elif op is C.IN:
-            ranges, negate = _class_ranges(av)
-            out.append(class_regex(ranges, negate))
-        elif op is C.BRANCH:
-            out.append("(?:" + "|".join(_emit(alt) for alt in av[1]) + ")")
-        elif op is C.SUBPATTERN:
-            if (av[1] | av[2]) & ~re.IGNORECASE:
-                raise PatternError("inline flags other than (?i) are not supported / 仅支持 (?i) 内联标志")
-            out.append("(?:" + _emit(av[3]) + ")")
-        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-            lo, hi, p = av
-            out.append("(?:" + _emit(p) + ")" + ("{%d,}" % lo if hi is C.MAXREPEAT else "{%d,%d}" % (lo, hi)))
-        elif op is C.AT and av in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
-            out.append("^")
-        elif op is C.AT and av in (C.AT_END, C.AT_END_STRING):
-            out.append("$")
-        elif op is C.CATEGORY and av is C.CATEGORY_DIGIT:
-            out.append(class_regex(_DIGITS))
-        elif op is C.CATEGORY and av is C.CATEGORY_NOT_DIGIT:
-            out.append(class_regex(_DIGITS, negate=True))
-        else:
-            raise PatternError(
-                f"{str(op).lower()} cannot be used in a normalised-text pattern (literals, ., classes, \\d, |, "
-                f"groups, repeats, ^, $ only); use an orig: pattern / 规范化文本模式不支持该写法"
-            )
-    return "".join(out)
-
-
-def to_pack3(pattern: str) -> bytes:
-    """A normalised-text ``pattern`` (Python syntax) as a hyperscan byte regex over the 3-byte form."""
-    try:
-        parsed = P.parse(pattern, 0)
-    except re.error as exc:
-        raise PatternError(f"invalid regex: {exc} / 正则表达式无效") from None
-    if parsed.state.flags & ~(re.IGNORECASE | re.UNICODE):
-        raise PatternError("inline flags other than (?i) are not supported / 仅支持 (?i) 内联标志")
-    return _emit(parsed).encode("ascii")
+def exact_strings(pattern: str) -> list[str] | None:
+    """Every string ``pattern`` can match, when they are few and known (a word list), else None."""
+    parsed = P.parse(pattern, 0)
+    if parsed.state.flags & re.IGNORECASE or case_insensitive(pattern):
+        return None
+    ex, _ = _seq(parsed)
+    return sorted(ex) if ex and "" not in ex else None
