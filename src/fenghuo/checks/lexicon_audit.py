@@ -17,9 +17,9 @@ import gzip
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 TEXT_COLUMNS = ("text", "TEXT", "prompt", "content", "question", "问题", "sentence", "安全有用回答")
 

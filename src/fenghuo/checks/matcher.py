@@ -126,7 +126,7 @@ class HyperscanEngine(_Engine):
                 db = hyperscan.loadb(cached.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
                 os.utime(cached)  # "recently used", for the clean-up below
                 return db
-            except Exception:  # a stale or foreign cache file: rebuild below
+            except Exception:  # noqa: BLE001 - a stale or foreign cache file (any load error): rebuild below
                 pass
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns), literal=True)
