@@ -64,7 +64,7 @@ def command(server, service: str, action: str, **kw):
 
     tok = getattr(server, "_admin_token", None)
     if tok is None:
-        tok = server._admin_token = ct(server.app.state.db, local_actor(), "test-admin", Role.admin)
+        tok = server._admin_token = ct(server.app.state.runtime.db, local_actor(), "test-admin", Role.admin)
     r = httpx.post(f"{server.url}/api/v1/services/{service}/commands", json={"action": action, "reason": "test", **kw},
                    headers={"Authorization": f"Bearer {tok}"}, timeout=10)
     assert r.status_code == 200, r.text
