@@ -66,5 +66,5 @@ def test_the_answer_judge_counts_with_its_own_risk_codes(tmp_path):
     pipe = load_pipeline(_config(tmp_path))
     without, with_judge = coverage(pipe), coverage(pipe, [judge])
     assert set(without.covered) < set(with_judge.covered)
-    assert with_judge.checks[judge.name] == ["compliance_risk"]
+    assert with_judge.checks[judge.name] == ["compliance"]
     assert set(with_judge.covered) - set(without.covered) <= set(judge.model.risk_codes)

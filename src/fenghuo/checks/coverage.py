@@ -120,11 +120,11 @@ def coverage(pipe, extra: list | None = None) -> Coverage:  # noqa: ANN001
     unmapped: dict[str, list[str]] = {}
     for check in list(pipe.checks) + list(extra or []):
         codes = direct_risks(check)
-        if codes is not None:  # the judge: its category is compliance_risk, its codes its own
-            checks[check.name] = ["compliance_risk"]
+        if codes is not None:  # the judge: its category is compliance, its codes its own
+            checks[check.name] = ["compliance"]
             for code in codes:
                 if code in RISKS:
-                    by_risk.setdefault(code, []).append((check.name, "compliance_risk"))
+                    by_risk.setdefault(code, []).append((check.name, "compliance"))
             continue
         cats = check_categories(check)
         checks[check.name] = sorted(cats) if cats is not None else None

@@ -3,8 +3,9 @@ answer judge (``fenghuo.checks.context``) on the pair, combined into one verdict
 
 Shared by ``fenghuo scan --pairs`` and ``fenghuo checks evaluate --pairs`` so that what the
 evaluation measures is exactly what the scan prints. Harmful compliance (the prompt asks for
-harm and the answer helps) is the category ``compliance_risk``: its action comes from the
-policy (block by default), its risk codes from the judge, and its score is the judge's score.
+harm and the answer helps) is the category ``compliance``, as in the guard: its action comes
+from the policy (flag by default, as the guard's ``compliance_action``), its risk codes from
+the judge, and its score is the judge's score.
 
 A refusal that names the topic is not flagged (issue 12 item 5): when the judge finds a full
 refusal and no compliance risk, the text checks' topic findings on the answer (a lexicon word
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from fenghuo.checks.base import Action, Verdict
 
-COMPLIANCE = "compliance_risk"
+COMPLIANCE = "compliance"  # the guard's category too (guard/checking.py): one name for one thing
 _RANK = {"pass": 0, "flag": 1, "block": 2}
 
 
@@ -30,7 +31,7 @@ _RANK = {"pass": 0, "flag": 1, "block": 2}
 class PairResult:
     verdict: Verdict  # the text checks on the answer
     judgement: object  # fenghuo.checks.context.AnswerJudgement
-    action: Action | None  # the policy's action for compliance_risk, when the judge found it
+    action: Action | None  # the policy's action for compliance, when the judge found it
 
     @property
     def compliance_risk(self) -> bool:

@@ -41,9 +41,11 @@ DEFAULT_RULES: dict[str, Rule] = {
     "privacy": Rule(Action.BLOCK, "A4e"),  # obtaining or exposing someone's private information
     "harm": Rule(Action.BLOCK, "A4a"),  # endangering others' physical or mental health
     "misinformation": Rule(Action.FLAG, "A1g"),  # false and harmful information: a person decides
-    # The answer judge: the prompt asks for harm and the answer complies (checks/pairs.py).
-    # No one risk code: the judgement carries the codes of what was asked.
-    "compliance_risk": Rule(Action.BLOCK, None),
+    # The answer judge: the prompt asks for harm and the answer complies (checks/pairs.py, the
+    # guard's output check). Flag, as the guard's default compliance_action: the judge's
+    # false-positive rate on real traffic is not proven yet. No one risk code: the judgement
+    # carries the codes of what was asked.
+    "compliance": Rule(Action.FLAG, None),
 }
 
 
