@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts.levels import Level
-from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, WarningState
+from fenghuo.alerts.lifecycle import FIRING, PENDING, Transition, WarningState
 from fenghuo.alerts.models import NotificationRow, SilenceRow, WarningRow
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.db import Database
@@ -116,6 +116,3 @@ def notification_view(n: NotificationRow) -> dict[str, Any]:
     return {"id": n.id, "group": n.group_key, "warnings": n.warning_ids, "channel": n.channel, "kind": n.kind,
             "level": n.level, "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
             "reason": n.reason, "created_at": ts(n.created_at), "sent_at": ts(n.sent_at)}
-
-
-RESOLVED_STATES = (RESOLVED,)

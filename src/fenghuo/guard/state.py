@@ -64,7 +64,6 @@ class SwitchCache:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self.contact = clock()  # the lease runs from start until first contact
-        self.ever_contacted = False
         self.changed_at = clock()  # monotonic time the current version was applied
         self._set(None, source="failsafe")
 
@@ -80,7 +79,6 @@ class SwitchCache:
         """Any sign of life from the control plane (a heartbeat, a reconnect's snapshot)."""
         before = self.lookup()
         self.contact = self._clock()
-        self.ever_contacted = True
         if before is not self._fresh:
             self._notify(before, self._fresh)
 
@@ -101,7 +99,6 @@ class SwitchCache:
                 self._set(data, source="control")
                 self.changed_at = self._clock()
             self.contact = self._clock()
-            self.ever_contacted = True
             after = self._fresh
         if before != after:
             self._notify(before, after)
@@ -129,7 +126,6 @@ class SwitchCache:
                              source=source)
         self._fresh = last or self._failsafe(None)
         self._expired = self._failsafe(last)
-        self.last_data = data
 
     def _failsafe(self, last: Effective | None) -> Effective:
         version = last.version if last else 0

@@ -9,7 +9,6 @@ windows.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -168,6 +167,3 @@ class Indicators:
         with self.lock:
             return self.service(service).snapshot(now)
 
-
-def finite(x: float) -> float:
-    return x if math.isfinite(x) else 0.0

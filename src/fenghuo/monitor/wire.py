@@ -88,10 +88,6 @@ class BatchError(ValueError):
     """The body is not a batch at all (not JSON, not an array, not NDJSON)."""
 
 
-def _split_ndjson(body: bytes) -> list[bytes]:
-    return [line for line in body.split(b"\n") if line.strip()]
-
-
 def decode_batch(body: bytes) -> tuple[list[tuple[int, WireEvent]], list[dict[str, Any]]]:
     """Decode a JSON array or NDJSON body into ``(index, event)`` pairs plus rejections
     ``{"index", "reason"}``; raises BatchError if the body as a whole is unreadable."""
