@@ -46,6 +46,7 @@ TOP = {"api", "demo", "cli", "models", "migrations", "backend", "__init__", "__m
 PURE_CORES = [
     "fenghuo.control.transitions",
     "fenghuo.registry.grading",
+    "fenghuo.ledger.chain",
     "fenghuo.alerts.rules",
     "fenghuo.alerts.lifecycle",
     "fenghuo.response.plans",
