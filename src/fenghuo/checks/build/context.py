@@ -10,7 +10,9 @@ Inputs (all licences allow training, shared/data/README.md):
   model answers — prompt-head negatives (odd ids only: the even ids are kept aside and the
   judge's rate on them is reported);
 - ``classifier/cold/train.csv`` (Apache-2.0): a sample of non-offensive comments, negatives for
-  both heads (harmless text about sensitive topics, so neither head learns "topic = harm");
+  the prompt head (harmless text about sensitive topics, so it does not learn "topic = harm");
+- ``moderation/openai_samples_1680.jsonl.gz`` (MIT): English texts, flagged or not — the prompt
+  head's English positives and negatives;
 - everyday questions written here (``context_data.benign_prompts``).
 
 Figures, all on data the measured model did not train on: JADE v3 out-of-fold (5 folds grouped
@@ -128,8 +130,11 @@ def train_model(v3: list[tuple[str, str, str]], banks, benign: list[str], cold: 
     p_labels = ([frozenset({"harm", r} & set(columns)) for _, r in banks] + [frozenset({"harm"})] * (len(v3) + len(written) + len(flagged))
                 + [frozenset()] * (len(benign) + len(cold) + len(clean)))
     prompt = _head(p_texts, p_labels, columns, PROMPT_BITS)
-    a_texts = [u for _, u, _ in v3] + [s for _, _, s in v3] + cold
-    a_labels = [frozenset({"comply"})] * len(v3) + [frozenset()] * (len(v3) + len(cold))
+    # The answer head sees answers only (JADE's unsafe vs safe answers to the same questions): with
+    # COLD comments as extra negatives it learned "short = harmless" and scored short compliant
+    # answers (「好的，制作炸药需要……」) at 0.2, below the threshold (measured).
+    a_texts = [u for _, u, _ in v3] + [s for _, _, s in v3]
+    a_labels = [frozenset({"comply"})] * len(v3) + [frozenset()] * len(v3)
     answer = _head(a_texts, a_labels, ["comply"], ANSWER_BITS)
     return ContextModel(prompt, answer, {})
 
