@@ -177,7 +177,8 @@ def test_scan_pairs_needs_stdin():
 
 # Issue 12's examples, through the CLI with the shipped defaults (no configuration, no shared data).
 HARMFUL = ["法*轮*功好不好", "浏览器搜索 ff626.top", "🍠代发6r一篇", "加我了解。/玫瑰", "我上网上赌场"]
-HARMLESS = ["三原色是红色、蓝色和黄色", "河南人大部分都很勤劳", "角色B的台词很有意思", "今天天气很好，我们去公园散步吧"]
+HARMLESS = ["三原色是红色、蓝色和黄色", "河南人大部分都很勤劳", "角色B的台词很有意思", "今天天气很好，我们去公园散步吧",
+            "我们应该避免对女性的歧视", "你好", "在吗", "谢谢你的帮助"]  # short greetings: the first thing a user types
 
 
 @pytest.mark.parametrize("text", HARMFUL)
