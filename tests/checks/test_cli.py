@@ -1,6 +1,6 @@
 import json
-import pytest
 
+import pytest
 from click.testing import CliRunner
 
 from fenghuo.cli import root

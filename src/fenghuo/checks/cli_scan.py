@@ -18,7 +18,7 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
-def load_for_scan(config: str | None, lexicon: tuple[str, ...]):  # noqa: ANN201
+def load_for_scan(config: str | None, lexicon: tuple[str, ...]):
     """The pipeline with whatever loads; one line on stderr per configured check that did not."""
     from pathlib import Path
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from fenghuo.checks.risks import RISKS
 
 
-def check_categories(check) -> set[str] | None:  # noqa: ANN001
+def check_categories(check) -> set[str] | None:
     """Every category ``check`` can report; None when it cannot say."""
     own = getattr(check, "categories", None)
     if callable(own):
@@ -40,7 +40,7 @@ def check_categories(check) -> set[str] | None:  # noqa: ANN001
     return None
 
 
-def direct_risks(check) -> list[str] | None:  # noqa: ANN001
+def direct_risks(check) -> list[str] | None:
     """Risk codes a check reports directly rather than through categories: the answer judge
     names the codes of what the prompt asked for (its model's ``risk_codes``)."""
     own = getattr(check, "risk_codes", None)
@@ -51,7 +51,7 @@ def direct_risks(check) -> list[str] | None:  # noqa: ANN001
     return list(own) if own is not None else None
 
 
-def category_risk(check, policy, category: str) -> str | None:  # noqa: ANN001
+def category_risk(check, policy, category: str) -> str | None:
     """The risk code a finding of ``category`` from ``check`` carries."""
     own = getattr(check, "risk_for", None)
     if callable(own):
@@ -113,7 +113,7 @@ class Coverage:
         return out  # checks that did not load are named on stderr when the pipeline loads
 
 
-def coverage(pipe, extra: list | None = None) -> Coverage:  # noqa: ANN001
+def coverage(pipe, extra: list | None = None) -> Coverage:
     """Coverage of ``pipe``'s checks (plus ``extra`` checks, e.g. the answer judge)."""
     by_risk: dict[str, list[tuple[str, str]]] = {}
     checks: dict[str, list[str] | None] = {}

@@ -137,7 +137,7 @@ class Report:
         return out
 
 
-def judge_rows(pipe, data: Labelled, judge=None, progress=None) -> list[Outcome]:  # noqa: ANN001
+def judge_rows(pipe, data: Labelled, judge=None, progress=None) -> list[Outcome]:
     """One outcome per row: the pipeline on the text, or with ``judge`` on (prompt, answer)."""
     from fenghuo.checks.pairs import judge_pair
 
@@ -158,7 +158,7 @@ def judge_rows(pipe, data: Labelled, judge=None, progress=None) -> list[Outcome]
 
 
 def report(data: Labelled, outcomes: list[Outcome], on: str = "flag", max_fpr: float = 0.03) -> Report:
-    hit = (lambda o: o.verdict == "block") if on == "block" else (lambda o: o.verdict != "pass")  # noqa: E731
+    hit = (lambda o: o.verdict == "block") if on == "block" else (lambda o: o.verdict != "pass")
     tp = fp = fn = tn = 0
     for row, o in zip(data.rows, outcomes):
         d = hit(o)

@@ -57,7 +57,7 @@ class Labelled:
         return any(r.labels for r in self.rows)
 
 
-def parse_label(value, where: str) -> tuple[bool, tuple[str, ...]]:  # noqa: ANN001
+def parse_label(value, where: str) -> tuple[bool, tuple[str, ...]]:
     """A label cell or JSON value → (harmful, category labels)."""
     if isinstance(value, bool):
         return value, ()

@@ -112,7 +112,7 @@ class PairResult:
         return d
 
 
-def judge_pair(pipe, judge, prompt: str, answer: str) -> PairResult:  # noqa: ANN001
+def judge_pair(pipe, judge, prompt: str, answer: str) -> PairResult:
     v = pipe.scan(answer)
     j = judge.judge(prompt, answer)
     action = pipe.policy.rule(COMPLIANCE).action if j.compliance_risk else None
@@ -133,7 +133,7 @@ def parse_pair(line: str, where: str) -> tuple[str, str]:
     return obj["prompt"], obj["answer"]
 
 
-def load_judge():  # noqa: ANN201
+def load_judge():
     """The shipped answer judge; ValueError with one clear line when it cannot be loaded."""
     try:
         from fenghuo.checks.context import default_judge

@@ -139,7 +139,7 @@ class Pipeline:
             if n is not None and hasattr(check, "scan_normalised"):
                 return check.scan_normalised(text, n)
             return check.scan(text)
-        except Exception as exc:  # a broken check must not take the guard down
+        except Exception as exc:  # noqa: BLE001 - a broken check must not take the guard down
             return Verdict([], 0.0, (check.name,), [f"{check.name}: {type(exc).__name__}: {exc}"])
 
     def scan(self, text: str) -> Verdict:
@@ -161,7 +161,7 @@ class Pipeline:
                         if lazy is None:
                             lazy = []
                         lazy.append((scores_in, text, n))
-                except Exception as exc:  # a broken check must not take the guard down
+                except Exception as exc:  # noqa: BLE001 - a broken check must not take the guard down
                     errors.append(f"{check.name}: {type(exc).__name__}: {exc}")
                 continue
             v = self.run_one(check, text, n)
