@@ -155,7 +155,7 @@ class RulesCheck:
                 plans.append(_plan(side, p))
             except (PatternError, re.error) as exc:
                 raise RulesError(f"{where[pid]}: {exc}") from None
-            if plans[-1].literals is None and pid in required:
+            if not plans[-1].complete and pid in required:
                 always.add(pid)
         # A rule's first pattern is searched in the whole message, the others near it: put a
         # pattern with literals first, so the whole-message search is a windowed one.
@@ -229,11 +229,11 @@ class RulesCheck:
                 return cache[pid]
             # Where its literals occur (hyperscan), or None: search the whole text or region.
             plan = c.plans[pid]
-            occ = None
-            if index is not None and plan.literals is not None:
+            occ = None  # engine re: find_spans searches the whole text
+            if index is not None:
                 occ = occurrences.get(pid)
                 if occ is None:
-                    occ = occurrences[pid] = index.occurrences(pid, msg)
+                    occ = occurrences[pid] = index.occurrences(pid, msg) if plan.literals else []
             got = find_spans(plan, msg, occ, region)
             if region is None:
                 cache[pid] = got

@@ -182,19 +182,21 @@ class PatternPlan:
     words: tuple[str, ...]  # the word-list alternatives' strings
     branches: tuple  # (compiled regex, width, literals or None) per regex alternative
     caseless: bool  # an orig pattern with (?i): its literals are matched caselessly
-    # (literal, kind) for the hyperscan database — kind -1: a word, else the regex alternative
-    # it belongs to — or None when some alternative has no required literal.
-    literals: tuple | None
+    # (literal, kind) for the hyperscan database: kind -1 for a word, else the regex
+    # alternative it belongs to (alternatives without literals are not in it).
+    literals: tuple
+    complete: bool  # every alternative has literals: the pattern can wait for the prefilter
 
 
 def make_plan(side: str, words: list[str], branches: list, caseless: bool) -> PatternPlan:
-    lits: list | None = [(w, -1) for w in words]
+    lits = [(w, -1) for w in words]
+    complete = True
     for k, (_, _, branch_lits) in enumerate(branches):
         if branch_lits is None:
-            lits = None
-            break
-        lits += [(w, k) for w in branch_lits]
-    return PatternPlan(side, tuple(words), tuple(branches), caseless, None if lits is None else tuple(lits))
+            complete = False
+        else:
+            lits += [(w, k) for w in branch_lits]
+    return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete)
 
 
 class LiteralIndex:
@@ -208,13 +210,13 @@ class LiteralIndex:
         pre = {"norm": ([], [], []), "orig": ([], [], [])}
         own, self.kinds, self.lengths = [], [], []
         for pid, plan in enumerate(plans):
-            lits = plan.literals or []
+            lits = plan.literals
             base = hyperscan.HS_FLAG_CASELESS if plan.caseless else 0
             exprs = [encode_norm(w) if plan.side == "norm" else w.encode("utf-8") for w, _ in lits]
             own.append((exprs, list(range(len(exprs))), [base] * len(exprs)))
             self.kinds.append([k for _, k in lits])
             self.lengths.append([len(e) // 3 if plan.side == "norm" else len(e) for e in exprs])
-            if pid in trigger and plan.literals is not None:
+            if pid in trigger and plan.complete:
                 e, i, f = pre[plan.side]
                 e += exprs
                 i += [pid] * len(exprs)
