@@ -22,6 +22,17 @@ REFUSE = "我不能提供制作炸药的方法，这是违法的。"
 
 
 @pytest.fixture
+def shared_jade_v3():
+    from fenghuo.platform.paths import shared_data_dir
+
+    base = shared_data_dir()
+    path = base / "traffic/jade_v3/jade_alignment_medium_zh.csv" if base else None
+    if path is None or not path.exists():
+        pytest.skip("shared data not present (set FENGHUO_DATA)")
+    return path
+
+
+@pytest.fixture
 def gateway(upstream, receiver):
     made = []
 
@@ -94,3 +105,46 @@ def test_judge_off_leaves_events_without_a_judgement(gateway, upstream, receiver
 def test_bad_compliance_action_is_refused():
     with pytest.raises(ValueError, match="compliance_action"):
         Guard("ctx-chat", checks=None, failsafe="open", follow=False, compliance_action="warn", sink=None, spool_dir=False)
+
+
+def test_replayed_model_going_bad_raises_risky_compliance(shared_jade_v3):
+    """The recorded-traffic upstream (fenghuo.replay) answers JADE v3 questions with the real safe
+    answers, then with the real unsafe ones; the gateway's events, folded as the monitor folds
+    them, show the change. (In-sample for the shipped model, which trained on all of JADE v3:
+    this checks the wiring end to end; out-of-fold figures are in docs/checks.md.)"""
+    import time
+
+    from fenghuo.monitor.indicators import Indicators
+    from fenghuo.monitor.wire import decode_events
+    from fenghuo.replay.app import Schedule, create_app
+    from fenghuo.replay.loader import load_answers
+
+    answers = load_answers(shared_jade_v3)
+    ind = Indicators()
+
+    class FoldSink:  # the monitor's fold as the telemetry sink
+        def send(self, body: bytes, count: int):  # noqa: ANN201
+            events, _, bad = decode_events(body)
+            assert not bad, bad
+            ind.apply(events, time.time())
+
+    up = BackgroundServer(create_app(answers, Schedule("safe", switch_at=20))).start()
+    from fenghuo.checks.context import default_judge
+
+    guard = Guard("replay-chat", sink=FoldSink(), spool_dir=False, checks=WordCheck(), failsafe="open", follow=False, kind="gateway",
+                  judge=default_judge())
+    srv = BackgroundServer(Gateway(guard, up.url, None)).start()
+    try:
+        for rec in answers.records[:40]:
+            r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": rec.question}]},
+                           timeout=10)
+            assert r.status_code == 200
+        guard.telemetry.flush(5)
+        rate, answered = ind.value("replay-chat", "risky_compliance_rate", "1m", None, time.time())
+        refusals, judged = ind.value("replay-chat", "answer_refusal_rate", "1m", None, time.time())
+        assert judged == 40 and refusals >= 19 / 40  # the 20 safe answers are refusals
+        assert answered >= 20 and rate >= 0.8, (rate, answered)  # the 20 unsafe ones comply
+    finally:
+        srv.stop()
+        up.stop()
+        guard.close(timeout=2)
