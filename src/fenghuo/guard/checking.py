@@ -123,11 +123,22 @@ COMPLIANCE = "compliance"  # the category of a harmful compliance, with the acti
 def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag") -> Checked:  # noqa: ANN001
     """``checked`` (the answer's text checks) plus the judgement of ``answer`` as a reply to
     ``prompt``: a compliance risk adds a ``compliance`` finding per risk code over the whole
-    answer, with ``action`` (flag: reported; block: the answer is replaced)."""
+    answer, with ``action`` (flag: reported; block: the answer is replaced).
+
+    A full refusal without compliance risk clears the text checks' topic findings (a lexicon
+    word such as 炸药 in 「我不能提供制作炸药的方法」): they neither block the refusal nor count
+    as a violation; mask findings stay (the refusal may still hold personal information). The
+    same rule as ``fenghuo scan --pairs`` (checks/pairs.py), but only for *full* refusals: a
+    partial one keeps every finding."""
     if judge is None or not prompt or not answer:
         return checked
     j = judge.judge(prompt, answer)
     if not j.compliance_risk:
+        if j.refused and not j.partial_refusal and checked.verdict.findings:
+            v = checked.verdict
+            kept = [f for f in v.findings if f.action is Action.MASK]
+            if len(kept) < len(v.findings):
+                return Checked(Verdict(kept, v.elapsed_us, v.checks, list(v.errors)), mask(answer, kept), False, j)
         return Checked(checked.verdict, checked.text, checked.blocked, j)
     act = Action(action)
     extra = [Finding(COMPLIANCE, 0, len(answer), "answer-judge", act, r, round(j.score, 4)) for r in (j.risks or [None])]
