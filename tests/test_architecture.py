@@ -56,6 +56,15 @@ PURE_CORES = [
     "fenghuo.platform.validation",
     "fenghuo.platform.roles",
 ]
+# Known upward imports being removed elsewhere, as (file, imported module). An entry that no
+# longer occurs fails test_known_exceptions_still_occur, so this list can only shrink.
+KNOWN_EXCEPTIONS = {
+    # issue 12, files being written now: map_jade (the JADE → TC260 mapping) is to move into
+    # checks; the text reader is platform.textfile (evaluation.textfile is a shim until then).
+    ("fenghuo/checks/build/context.py", "fenghuo.evaluation.loaders.public"),
+    ("fenghuo/checks/*", "fenghuo.evaluation.textfile"),  # the shim re-exports platform.textfile
+    ("fenghuo/checks/labelled.py", "fenghuo.evaluation.loaders.public"),
+}
 FRAMEWORKS = {"sqlalchemy", "fastapi", "starlette", "uvicorn", "httpx", "click", "alembic", "nats", "rich"}
 
 
@@ -210,15 +219,40 @@ def test_platform_imports_no_other_fenghuo_package(edges) -> None:
     assert bad == [], "\n".join(bad)
 
 
+def _file_and_target(where: str) -> tuple[str, str]:
+    place, _, target = where.partition(" imports ")
+    return place.rsplit(":", 1)[0], target
+
+
+def _known(where: str) -> bool:
+    file, target = _file_and_target(where)
+    return (file, target) in KNOWN_EXCEPTIONS or (file.startswith("fenghuo/checks/") and ("fenghuo/checks/*", target) in KNOWN_EXCEPTIONS)
+
+
+def _without_known(edges):
+    out = {}
+    for k, where in edges.items():
+        rest = [w for w in where if not _known(w)]
+        if rest:
+            out[k] = rest
+    return out
+
+
+def test_known_exceptions_still_occur(edges) -> None:
+    seen = {_file_and_target(w) for where in edges.values() for w in where}
+    seen |= {("fenghuo/checks/*", t) for f, t in seen if f.startswith("fenghuo/checks/")}
+    assert seen >= KNOWN_EXCEPTIONS, f"fixed, remove from KNOWN_EXCEPTIONS: {KNOWN_EXCEPTIONS - seen}"
+
+
 def test_packages_import_only_downward(edges) -> None:
-    bad = layer_violations(edges, LAYERS, TOP)
+    bad = layer_violations(_without_known(edges), LAYERS, TOP)
     assert bad == [], "\n".join(bad)
 
 
 def test_no_cycle_between_packages(edges) -> None:
     # The assembly modules may name each other (the demo runs `python -m fenghuo.cli`); every
     # other edge counts.
-    assert cycles({k: v for k, v in edges.items() if not (k[0] in TOP and k[1] in TOP)}) == []
+    assert cycles({k: v for k, v in _without_known(edges).items() if not (k[0] in TOP and k[1] in TOP)}) == []
 
 
 @pytest.mark.parametrize("module", PURE_CORES)
