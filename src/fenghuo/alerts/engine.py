@@ -25,6 +25,7 @@ from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.notify import Notifier
 from fenghuo.alerts.rules import Rule
 from fenghuo.alerts.silence_match import matches
+from fenghuo.alerts.silences import active_silences
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.platform.leadership import SOLE, Leadership
 
@@ -187,7 +188,7 @@ class AlertEngine:
     def _queue(self, s, items: list[dict[str, Any]], now: float) -> None:
         if not items:
             return
-        silences = store.active_silences(s, now)
+        silences = active_silences(s, now)
         firing = [w for w, _ in self.open.values() if w.state == FIRING]
         rows = dispatch.build(items, group_by=self.config.group_by, channels=self.config.channels,
                               directory=self.monitor.directory.services, firing=firing, silences=silences, now=now)
@@ -201,7 +202,7 @@ class AlertEngine:
 
     def _end_until_resolved(self, s, w: WarningState, now: float) -> None:
         labels = self.open.get(w.fingerprint, (w, self.labels(w)))[1]
-        for sil in store.active_silences(s, now):
+        for sil in active_silences(s, now):
             if sil.until_resolved and matches(sil.matchers, labels):
                 sil.ended_at, sil.ended_reason = now, f"warning {w.id} resolved"
                 from fenghuo.ledger import store as ledger

@@ -1,15 +1,17 @@
-"""Creating, listing and ending silences (each with its ledger entry)."""
+"""Silences in the database: creating, listing and ending them (each with its ledger entry), the
+ones in force now, and their view. Matching a silence against labels is ``silence_match``."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from fenghuo.alerts import store
 from fenghuo.alerts.models import SilenceRow
-from fenghuo.alerts.silence_match import parse_matchers
+from fenghuo.alerts.silence_match import active, parse_matchers
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.db import Database
 from fenghuo.platform.durations import parse_duration
@@ -40,7 +42,7 @@ def create(db: Database, actor_label: str, matchers: list[Any], reason: str, *, 
         ledger.append(s, db.clock, "silence.created", f"silence:{row.id}", actor_label,
                       {"silence": row.id, "matchers": parsed, "starts_at": store.ts(start), "ends_at": store.ts(ends),
                        "until_resolved": until_resolved, "reason": row.reason})
-        return store.silence_view(row, now)
+        return silence_view(row, now)
 
 
 def expire(db: Database, actor_label: str, silence_id: str, reason: str = "") -> dict[str, Any]:
@@ -53,7 +55,7 @@ def expire(db: Database, actor_label: str, silence_id: str, reason: str = "") ->
             raise Conflict(f"静默 {silence_id} 已结束", f"silence {silence_id} has already ended")
         row.ended_at, row.ended_reason = now, reason or f"ended by {actor_label}"
         ledger.append(s, db.clock, "silence.ended", f"silence:{row.id}", actor_label, {"silence": row.id, "reason": row.ended_reason})
-        return store.silence_view(row, now)
+        return silence_view(row, now)
 
 
 def list_silences(db: Database, include_ended: bool = False) -> list[dict[str, Any]]:
@@ -62,4 +64,15 @@ def list_silences(db: Database, include_ended: bool = False) -> list[dict[str, A
         q = select(SilenceRow).order_by(SilenceRow.created_at.desc())
         if not include_ended:
             q = q.where(SilenceRow.ended_at.is_(None))
-        return [store.silence_view(r, now) for r in s.execute(q).scalars()]
+        return [silence_view(r, now) for r in s.execute(q).scalars()]
+
+
+def active_silences(session: Session, now: float) -> list[SilenceRow]:
+    return list(session.execute(select(SilenceRow).where(SilenceRow.ended_at.is_(None), SilenceRow.starts_at <= now,
+                                                         or_(SilenceRow.until_resolved.is_(True), SilenceRow.ends_at > now))).scalars())
+
+
+def silence_view(s: SilenceRow, now: float) -> dict[str, Any]:
+    return {"id": s.id, "matchers": s.matchers, "starts_at": store.ts(s.starts_at), "ends_at": store.ts(s.ends_at),
+            "until_resolved": s.until_resolved, "reason": s.reason, "author": s.author, "created_at": store.ts(s.created_at),
+            "ended_at": store.ts(s.ended_at), "ended_reason": s.ended_reason, "active": active(s, now)}

@@ -8,12 +8,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts.levels import Level
 from fenghuo.alerts.lifecycle import FIRING, PENDING, Transition, WarningState
-from fenghuo.alerts.models import NotificationRow, SilenceRow, WarningRow
+from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.db import Database
 
@@ -97,19 +97,6 @@ def list_warnings(session: Session, *, state: str | None = None, service: str | 
     if service:
         q = q.where(WarningRow.service_id == service)
     return list(session.execute(q.order_by(WarningRow.started_at.desc()).limit(limit)).scalars())
-
-
-def active_silences(session: Session, now: float) -> list[SilenceRow]:
-    return list(session.execute(select(SilenceRow).where(SilenceRow.ended_at.is_(None), SilenceRow.starts_at <= now,
-                                                         or_(SilenceRow.until_resolved.is_(True), SilenceRow.ends_at > now))).scalars())
-
-
-def silence_view(s: SilenceRow, now: float) -> dict[str, Any]:
-    from fenghuo.alerts.silence_match import active
-
-    return {"id": s.id, "matchers": s.matchers, "starts_at": ts(s.starts_at), "ends_at": ts(s.ends_at),
-            "until_resolved": s.until_resolved, "reason": s.reason, "author": s.author, "created_at": ts(s.created_at),
-            "ended_at": ts(s.ended_at), "ended_reason": s.ended_reason, "active": active(s, now)}
 
 
 def notification_view(n: NotificationRow) -> dict[str, Any]:
