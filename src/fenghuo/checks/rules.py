@@ -31,7 +31,15 @@ from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
 from fenghuo.checks.rules_match import MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
-from fenghuo.checks.rules_regex import PatternError, case_insensitive, check_normalised, exact_strings, max_width, required_literals, split_branches
+from fenghuo.checks.rules_regex import (
+    PatternError,
+    case_insensitive,
+    check_normalised,
+    exact_strings,
+    max_width,
+    required_literals,
+    split_branches,
+)
 
 try:  # pragma: no cover - depends on the platform
     import hyperscan
@@ -289,7 +297,7 @@ def _first_with_literals(rule: _Rule, always: set) -> _Rule:
     return _Rule(rule.spec, atoms, rule.unless, rule.template, rule.need, rule.every)
 
 
-def from_config(spec: dict, policy, base_dir: Path) -> RulesCheck:  # noqa: ANN001 - the pipeline's factory signature
+def from_config(spec: dict, policy, base_dir: Path) -> RulesCheck:
     """``- type: rules`` in the pipeline YAML: ``files`` (rule files or directories, default the
     packaged ``checks/rules/``), ``disable`` (rule ids), ``engine`` (auto|hyperscan|re), ``name``.
     Actions and risk codes come from the rule files, not from ``categories:``."""

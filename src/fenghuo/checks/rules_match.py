@@ -220,7 +220,7 @@ class LiteralIndex:
             self.kinds.append([k for _, k in lits])
             self.lengths.append([len(e) // 3 if plan.side == "norm" else len(e) for e in exprs])
             if pid in trigger and plan.complete:
-                for w, e in zip((w for w, _ in lits), exprs):
+                for w, _ in lits:
                     key = (plan.side, w, plan.caseless)
                     if key not in pre_ids:
                         pre_ids[key] = len(pre_pids)
