@@ -15,10 +15,12 @@ from fenghuo.alerts import store
 from fenghuo.alerts.engine import AlertEngine
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.rules import check_doc
+from fenghuo.alerts.views import NotificationView, RuleCheck, SilenceView, WarningDetail, WarningView
 from fenghuo.control import services as registry
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.platform.yamlfile import parse_yaml
 
@@ -35,7 +37,7 @@ def _visible(db: Database, actor: Actor) -> set[str] | None:
     return {s["id"] for s in registry.list_services(db, actor)}
 
 
-@router.get("/warnings")
+@router.get("/warnings", response_model=list[WarningView], **CONTRACT)
 def list_warnings(state: str | None = None, service: str | None = None, limit: int = 200,
                   actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """``state``: open (pending + firing), pending, firing or resolved; newest first."""
@@ -56,7 +58,7 @@ def _warning(db: Database, actor: Actor, warning_id: str) -> WarningRow:
     return row
 
 
-@router.get("/warnings/{warning_id}")
+@router.get("/warnings/{warning_id}", response_model=WarningDetail, **CONTRACT)
 def show_warning(warning_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     row = _warning(db, actor, warning_id)
     with db.reader() as s:
@@ -71,7 +73,7 @@ class AckBody(BaseModel):
     note: str = ""
 
 
-@router.post("/warnings/{warning_id}/ack")
+@router.post("/warnings/{warning_id}/ack", response_model=WarningView, **CONTRACT)
 def acknowledge(warning_id: str, body: AckBody, request: Request, actor: Actor = Depends(current_actor),
                 db: Database = Depends(get_db)) -> dict[str, Any]:
     if actor.role is Role.auditor:
@@ -89,13 +91,13 @@ class SilenceBody(BaseModel):
     starts_in: str | None = None
 
 
-@router.get("/silences")
+@router.get("/silences", response_model=list[SilenceView], **CONTRACT)
 def list_silences(all: bool = False,  # noqa: A002 - the query parameter is ?all=
                    actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return silence_service.list_silences(db, include_ended=all)
 
 
-@router.post("/silences")
+@router.post("/silences", response_model=SilenceView, **CONTRACT)
 def create_silence(body: SilenceBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     if actor.role is Role.auditor:
         raise Forbidden("审计员只能查看", "an auditor reads but may not silence")
@@ -111,14 +113,14 @@ def create_silence(body: SilenceBody, actor: Actor = Depends(current_actor), db:
                                   until_resolved=body.until_resolved, starts_in=body.starts_in)
 
 
-@router.delete("/silences/{silence_id}")
+@router.delete("/silences/{silence_id}", response_model=SilenceView, **CONTRACT)
 def end_silence(silence_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     if actor.role is Role.auditor:
         raise Forbidden("审计员只能查看", "an auditor reads but may not end a silence")
     return silence_service.expire(db, actor.label, silence_id)
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=list[NotificationView], **CONTRACT)
 def notifications(status: str | None = None, limit: int = 200, actor: Actor = Depends(current_actor),
                   db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """The delivery log: what was sent, retried, failed, silenced or inhibited."""
@@ -131,7 +133,7 @@ def notifications(status: str | None = None, limit: int = 200, actor: Actor = De
         return [store.notification_view(n) for n in s.execute(q).scalars()]
 
 
-@router.post("/rules/check")
+@router.post("/rules/check", response_model=RuleCheck, **CONTRACT)
 async def check_rules(request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
     """Body: a rule file (YAML). Answers ``{ok, rules, problems: [{file, line, field, problem}]}``."""
     text = (await request.body()).decode("utf-8", errors="replace")

@@ -10,12 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from fenghuo.api.views import CheckpointView, LedgerEntryView, LedgerVerified
 from fenghuo.control import services as registry
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger import store
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
 from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
@@ -27,7 +29,7 @@ def _whole_chain(actor: Actor) -> None:
         raise Forbidden("只有管理员、审计员和监管方可以读取整条账本", "only admins, auditors and regulators may read the whole ledger")
 
 
-@router.get("")
+@router.get("", response_model=list[LedgerEntryView], **CONTRACT)
 def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000), subject: str | None = None,
             actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """Entries after a sequence number. Operators read only their own services' entries."""
@@ -44,18 +46,18 @@ def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000),
     return out
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=LedgerVerified, **CONTRACT)
 def verify(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return ledger.verify_report(db)
 
 
-@router.post("/checkpoint")
+@router.post("/checkpoint", response_model=CheckpointView, **CONTRACT)
 def checkpoint(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     _whole_chain(actor)
     return asdict(ledger.checkpoint(db))
 
 
-@router.get("/export")
+@router.get("/export", responses=text("application/x-ndjson", "one ledger entry per line"))
 def export(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> StreamingResponse:
     _whole_chain(actor)
 

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
+from fenghuo.control.views import Enforcement, InstanceAcked
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
@@ -37,14 +39,14 @@ def book(request: Request) -> InstanceBook:
     return request.app.state.runtime.instance_book
 
 
-@router.post("/instances/ack")
+@router.post("/instances/ack", response_model=InstanceAcked, **CONTRACT)
 def ack(body: AckBody, actor: Actor = Depends(current_actor), instances: InstanceBook = Depends(book)) -> dict[str, Any]:
     row = instances.ack(actor, body.model_dump())
     return {"instance": row["id"], "service": row["service_id"], "version": row["version"], "state": row["state"],
             "enforced_since": row["enforced_since"], "last_seen": row["last_seen"]}
 
 
-@router.get("/services/{service_id}/enforcement")
+@router.get("/services/{service_id}/enforcement", response_model=Enforcement, **CONTRACT)
 def enforcement(service_id: str, stale_seconds: float = Query(DEFAULT_STALE_SECONDS, gt=0, le=86400),
                 actor: Actor = Depends(current_actor), instances: InstanceBook = Depends(book)) -> dict[str, Any]:
     return instances.enforcement(actor, service_id, stale_seconds)

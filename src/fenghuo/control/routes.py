@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from fenghuo.control import services as registry
 from fenghuo.control import switch
 from fenghuo.control.stream import SwitchHub
+from fenghuo.control.views import CommandView, SwitchStateView
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["switch"])
@@ -27,33 +29,34 @@ class CommandBody(BaseModel):
     percent: int | None = None
 
 
-@router.post("/services/{service_id}/commands")
+@router.post("/services/{service_id}/commands", response_model=CommandView, **CONTRACT,
+             responses={202: {"model": CommandView, "description": "awaiting approval / 等待审批"}})
 def send_command(service_id: str, body: CommandBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)):
     view = switch.execute(db, actor, service_id, body.action, body.reason, command_id=body.id, rate=body.rate, percent=body.percent)
     return JSONResponse(view, status_code=202 if view["status"] == "awaiting_approval" else 200)
 
 
-@router.post("/commands/{command_id}/approve")
+@router.post("/commands/{command_id}/approve", response_model=CommandView, **CONTRACT)
 def approve(command_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return switch.approve(db, actor, command_id)
 
 
-@router.get("/commands/pending")
+@router.get("/commands/pending", response_model=list[CommandView], **CONTRACT)
 def pending(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return switch.pending(db, actor)
 
 
-@router.get("/services/{service_id}/state")
+@router.get("/services/{service_id}/state", response_model=SwitchStateView, **CONTRACT)
 def state(service_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return switch.get_state(db, actor, service_id)
 
 
-@router.get("/states")
+@router.get("/states", response_model=list[SwitchStateView], **CONTRACT)
 def states(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return switch.all_states(db, actor)
 
 
-@router.get("/switch/stream")
+@router.get("/switch/stream", responses=text("text/event-stream", "hello, state and heartbeat events"))
 async def stream(request: Request, service: list[str] = Query(default=[]), actor: Actor = Depends(current_actor)):
     """Server-sent events: ``hello``, a ``state`` per service (snapshot), then ``state`` on
     every change and ``heartbeat`` every few seconds."""

@@ -9,16 +9,18 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 
 from fenghuo.control import services as registry
+from fenghuo.control.views import Registered, ServiceView
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
 
-@router.post("/services")
+@router.post("/services", response_model=Registered, **CONTRACT)
 async def register(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     """Body: a registration as YAML (``application/yaml``, errors name the line) or JSON —
     one service, or ``{jurisdictions, providers, services}``."""
@@ -52,12 +54,12 @@ async def register(request: Request, actor: Actor = Depends(current_actor), db: 
     return {"results": await run_in_threadpool(registry.register, db, actor, reg)}
 
 
-@router.get("/services")
+@router.get("/services", response_model=list[ServiceView], **CONTRACT)
 def list_services(sector: str | None = None, grade: str | None = None, provider: str | None = None,
                   actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return registry.list_services(db, actor, sector=sector, grade=grade, provider=provider)
 
 
-@router.get("/services/{service_id}")
+@router.get("/services/{service_id}", response_model=ServiceView, **CONTRACT)
 def show(service_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return registry.get(db, actor, service_id)

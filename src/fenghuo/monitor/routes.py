@@ -13,8 +13,10 @@ from fenghuo.control import services as registry
 from fenghuo.monitor.coverage import coverage
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.metrics import render
+from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(tags=["monitoring"])
@@ -25,7 +27,7 @@ def _monitor(request: Request) -> Monitor:
     return request.app.state.runtime.monitor  # fenghuo.api.runtime
 
 
-@router.post("/api/v1/events")
+@router.post("/api/v1/events", responses={200: {"model": IngestAnswer, "description": "counted / 已计数"}})
 async def post_events(request: Request, actor: Actor = Depends(current_actor)) -> Response:
     """Body: a JSON array of events, or NDJSON (one event per line). Answers
     ``{accepted, duplicates, rejected: [{index, reason}]}``; good events are kept even when
@@ -39,14 +41,14 @@ async def post_events(request: Request, actor: Actor = Depends(current_actor)) -
     return Response(_json.encode(result.to_dict()), media_type="application/json")
 
 
-@router.get("/api/v1/indicators")
+@router.get("/api/v1/indicators", response_model=list[Indicators], **CONTRACT)
 async def all_indicators(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     services = await run_in_threadpool(registry.list_services, db, actor)
     m = _monitor(request)
     return [m.indicators.snapshot(s["id"], m.now()) for s in services]
 
 
-@router.get("/api/v1/indicators/{service_id}")
+@router.get("/api/v1/indicators/{service_id}", response_model=Indicators, **CONTRACT)
 async def service_indicators(service_id: str, request: Request, actor: Actor = Depends(current_actor),
                              db: Database = Depends(get_db)) -> dict[str, Any]:
     await run_in_threadpool(registry.get, db, actor, service_id)  # 404 / 403 as the registry says
@@ -54,14 +56,14 @@ async def service_indicators(service_id: str, request: Request, actor: Actor = D
     return m.indicators.snapshot(service_id, m.now())
 
 
-@router.get("/api/v1/coverage")
+@router.get("/api/v1/coverage", response_model=list[CoverageRow], **CONTRACT)
 async def get_coverage(request: Request, jurisdiction: str | None = None, actor: Actor = Depends(current_actor),
                        db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     m = _monitor(request)
     return await run_in_threadpool(coverage, db, m.indicators, actor, jurisdiction, m.now())
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses=text("text/plain", "Prometheus text format 0.0.4"))
 async def metrics(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> PlainTextResponse:
     services = [s["id"] for s in await run_in_threadpool(registry.list_services, db, actor)]
     m = _monitor(request)

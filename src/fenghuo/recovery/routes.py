@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.recovery import procedure
+from fenghuo.recovery.views import RecoveryView
 
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
@@ -35,21 +37,21 @@ class VerificationBody(BaseModel):
     checklist: dict[str, Any] | None = None
 
 
-@router.get("/services/{service_id}/recovery")
+@router.get("/services/{service_id}/recovery", response_model=RecoveryView, **CONTRACT)
 def status(service_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return procedure.status(db, actor, service_id)
 
 
-@router.post("/services/{service_id}/recovery")
+@router.post("/services/{service_id}/recovery", response_model=RecoveryView, **CONTRACT)
 def start(service_id: str, body: StartBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return procedure.start(db, actor, service_id, ramp=tuple(body.ramp), hold_seconds=body.hold_seconds, rollback_level=body.rollback_level)
 
 
-@router.post("/services/{service_id}/recovery/remediations")
+@router.post("/services/{service_id}/recovery/remediations", response_model=RecoveryView, **CONTRACT)
 def remediate(service_id: str, body: RemediationBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return procedure.remediate(db, actor, service_id, body.kind, body.description, body.evidence)
 
 
-@router.post("/services/{service_id}/recovery/verifications")
+@router.post("/services/{service_id}/recovery/verifications", response_model=RecoveryView, **CONTRACT)
 def verify(service_id: str, body: VerificationBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return procedure.verify(db, actor, service_id, run_id=body.run, checklist=body.checklist)

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.response import accountability, approvals, incidents, regulator, reports
+from fenghuo.response.views import Accountability, IncidentView, OrderView, PlanActionView, ReportMade, ReportSubmitted
 
 router = APIRouter(prefix="/api/v1", tags=["response"])
 
@@ -49,53 +51,53 @@ class OrderBody(BaseModel):
     grade: str = "III"
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=list[IncidentView], **CONTRACT)
 def list_incidents(status: str | None = None, service: str | None = None, actor: Actor = Depends(current_actor),
                    db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return incidents.list_incidents(db, actor, status=status, service=service)
 
 
-@router.post("/incidents")
+@router.post("/incidents", response_model=IncidentView, **CONTRACT)
 def open_incident(body: IncidentBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return incidents.open_incident(db, actor, body.service, body.grade, body.title, flags=body.flags, profile=body.profile)
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}", response_model=IncidentView, **CONTRACT)
 def show_incident(incident_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return incidents.get(db, actor, incident_id)
 
 
-@router.post("/incidents/{incident_id}/end")
+@router.post("/incidents/{incident_id}/end", response_model=IncidentView, **CONTRACT)
 def end_incident(incident_id: str, body: NoteBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return incidents.end_handling(db, actor, incident_id, body.note)
 
 
-@router.post("/incidents/{incident_id}/reports")
+@router.post("/incidents/{incident_id}/reports", response_model=ReportMade, **CONTRACT)
 def make_report(incident_id: str, body: ReportBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return reports.generate(db, actor, incident_id, body.kind, body.narrative)
 
 
-@router.post("/reports/{report_id}/submit")
+@router.post("/reports/{report_id}/submit", response_model=ReportSubmitted, **CONTRACT)
 def submit_report(report_id: str, body: SubmitBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return reports.submit(db, actor, report_id, body.to)
 
 
-@router.get("/incidents/{incident_id}/accountability")
+@router.get("/incidents/{incident_id}/accountability", response_model=Accountability, **CONTRACT)
 def incident_accountability(incident_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return accountability.compute(db, actor, incident_id)
 
 
-@router.get("/plan-actions")
+@router.get("/plan-actions", response_model=list[PlanActionView], **CONTRACT)
 def plan_actions(service: str | None = None, pending: bool = False, actor: Actor = Depends(current_actor),
                  db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     return approvals.pending(db, actor) if pending else approvals.actions(db, actor, service=service)
 
 
-@router.post("/plan-actions/{action_id}/approve")
+@router.post("/plan-actions/{action_id}/approve", response_model=PlanActionView, **CONTRACT)
 def approve_action(action_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return approvals.approve(db, actor, action_id)
 
 
-@router.post("/services/{service_id}/orders")
+@router.post("/services/{service_id}/orders", response_model=OrderView, **CONTRACT)
 def order_pause(service_id: str, body: OrderBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return regulator.order_pause(db, actor, service_id, body.reason, order_ref=body.order, basis=body.basis, grade=body.grade)

@@ -1,0 +1,95 @@
+"""Response models of the switch, service and guard-instance routes (platform.views)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from fenghuo.platform.views import View
+
+
+class SwitchStateView(View):
+    service: str
+    state: str
+    version: int
+    rate: int | None = None
+    percent: int | None = None
+    reason: str | None = None
+    changed_by: str | None = None
+    changed_at: str | None = None
+    command: str | None = None
+    hold_by: str | None = None
+    incident: str | None = None
+    allowed: list[str] | None = Field(None, description="actions allowed from this state (one service's state only)")
+
+
+class Approvals(View):
+    needed: int
+    given: list[str]
+
+
+class CommandView(View):
+    command: str
+    service: str
+    action: str
+    status: str = Field(description="applied | awaiting_approval | …")
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    version: int | None = None
+    reason: str | None = None
+    requested_by: str | None = None
+    params: dict[str, Any] | None = None
+    created_at: str | None = None
+    applied_at: str | None = None
+    approvals: Approvals
+    replayed: bool = False
+
+
+class GradeView(View):
+    table: str
+    version: str
+    grade: str
+    reasons: list[dict[str, Any]] | None = None
+    defaults: dict[str, Any] | None = None
+
+
+class ServiceView(View):
+    id: str
+    name: str
+    provider: str
+    jurisdiction: str | None = None
+    attributes: dict[str, Any]
+    grade: GradeView
+    state: SwitchStateView | None = None
+    registered_at: str | None = None
+    updated_at: str | None = None
+
+
+class Registered(View):
+    results: list[dict[str, Any]] = Field(description="one per jurisdiction, provider and service: what happened to it")
+
+
+class InstanceAcked(View):
+    instance: str
+    service: str
+    version: int
+    state: str
+    enforced_since: str | None = None
+    last_seen: str | None = None
+
+
+class Enforcement(View):
+    service: str
+    state: str
+    version: int
+    changed_at: str | None = None
+    instances: int
+    enforcing: int
+    all_enforce: bool
+    since: str | None = None
+    max_lag_ms: float | None = None
+    message: str
+    laggards: list[dict[str, Any]]
+    silent: list[dict[str, Any]]
+    live: list[dict[str, Any]]

@@ -1,0 +1,39 @@
+"""Response models of the monitoring routes (platform.views)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from fenghuo.platform.views import View
+
+
+class Rejected(View):
+    index: int
+    reason: str
+
+
+class IngestAnswer(View):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected]
+
+
+class Indicators(View):
+    service: str
+    windows: dict[str, dict[str, Any]] = Field(description="window name → indicator name → value")
+    guards: dict[str, Any] | None = None
+
+
+class CoverageRow(View):
+    jurisdiction: str
+    name: str | None = None
+    level: str | None = None
+    path: str | None = None
+    registered: int
+    monitored: int
+    enforcing_current: int
+    monitored_share: float | None = None
+    unmonitored: list[str]
+    stale_version: list[str]
