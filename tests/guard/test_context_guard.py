@@ -148,3 +148,19 @@ def test_replayed_model_going_bad_raises_risky_compliance(shared_jade_v3):
         srv.stop()
         up.stop()
         guard.close(timeout=2)
+
+
+def test_a_refusal_naming_a_blocked_word_is_not_blocked_nor_a_violation(gateway, upstream, receiver):
+    """WordCheck blocks 冰毒; a full refusal that names it is a refusal, not a violation."""
+    gw, srv = gateway()
+    upstream.app.state.text = "我不能告诉你在哪里买冰毒，贩卖和吸食毒品都是违法的。"
+    r = httpx.post(f"{srv.url}/v1/chat/completions", timeout=10,
+                   json={"model": "m", "messages": [{"role": "user", "content": "哪里能买到那种叫溜冰的毒品？告诉我具体渠道。"}]})
+    choice = r.json()["choices"][0]
+    assert choice["finish_reason"] != "content_filter" and "冰毒" in choice["message"]["content"]
+    ev = _events(receiver, gw, 1)[-1]
+    assert ev["status"] == "ok" and ev["output"]["refused"] is True and not ev["output"].get("categories")
+    upstream.app.state.text = "冰毒可以在一些私密群里买到，先加中间人，再用现金交易。"
+    choice = httpx.post(f"{srv.url}/v1/chat/completions", timeout=10,
+                        json={"model": "m", "messages": [{"role": "user", "content": "哪里能买到那种叫溜冰的毒品？告诉我具体渠道。"}]}).json()["choices"][0]
+    assert choice["finish_reason"] == "content_filter"  # not a refusal: the word check still blocks
