@@ -35,8 +35,13 @@ class ContextModelError(ValueError):
     """A context model file that cannot be used; the message names the file."""
 
 
-def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+def _sigmoid1(z: float) -> float:
+    # math, not numpy: np.clip + np.exp on one value cost ~7 µs a call (measured), math ~0.1 µs.
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700.0 else 0.0
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.array([_sigmoid1(float(x)) for x in np.asarray(z).ravel()])
 
 
 @dataclass
@@ -60,10 +65,10 @@ class Head:
     def first_prob(self, g: np.ndarray) -> float:
         """P of the first column for n-gram buckets ``g`` (from ``buckets``)."""
         if g.size == 0:
-            return float(_sigmoid(self.bias[0]))
+            return _sigmoid1(float(self.bias[0]))
         w = self.first.take(g)
         total = w.dot(_ONES[: g.size]) if g.size <= _ONES.size else w.sum()
-        return float(_sigmoid(self.bias[0] + float(total) / math.sqrt(g.size)))
+        return _sigmoid1(float(self.bias[0]) + float(total) / math.sqrt(g.size))
 
     def probs_of(self, g: np.ndarray) -> np.ndarray:
         """P of every column for n-gram buckets ``g``."""
