@@ -15,6 +15,8 @@ they do not depend on file order or on a random generator. What is used and why:
 * CValues prompts (banks/cvalues): questions a good model answers → harmless. At most half is
   used: 35 % train, 15 % val, and the other 50 % is the held-out false-positive test set.
 * Generated text (``templates``): from train phrases 85 % train / 15 % val; from held-out phrases test.
+  Includes hard negatives (source ``gen_hardneg``): help-seeking, legal, stereotype-checking,
+  dilemma and anti-bias questions/statements a good model answers (``templates.HARDNEG``).
 
 * Flames (banks/flames): only the "Non-anthropomorphism" prompts (everyday questions put to an
   assistant as if it were a person) → harmless, 70/15/15. The other Flames dimensions are
