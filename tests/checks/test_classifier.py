@@ -167,7 +167,8 @@ def test_threshold_and_reload_interval_from_yaml(tmp_path):
     model = _tiny_model()
     model.save(tmp_path / "m.npz")
     check = ClassifierCheck(tmp_path / "m.npz")
-    text = next(t for t in ["蠢货", "蠢货滚", "滚开", "你这个", "蠢货滚开", "你这个蠢货滚开"] if 0.5 < check.score(t) < 0.99)
+    # at least MIN_CHARS (3) characters: shorter texts are not judged by the model
+    text = next(t for t in ["蠢货滚", "你这个", "蠢货滚开", "你这个蠢货滚开", "你这个蠢货"] if 0.5 < check.score(t) < 0.99)
     p = float(check.score(text))
     low = write(tmp_path / "low.yaml", "checks:\n  - {type: classifier, model: m.npz, threshold: 0.5, reload_interval: 0}\n")
     high = write(tmp_path / "high.yaml", f"checks:\n  - {{type: classifier, model: m.npz, threshold: {min(p + 0.005, 0.999):.4f}}}\n")

@@ -28,6 +28,11 @@ from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
 
 log = logging.getLogger("fenghuo.checks.classifier")
+# Below this many normalised characters a text has too few n-grams for the model to judge: its
+# score is mostly the per-category bias, and the shipped model read 你好 as fraud (0.65) and
+# 在吗 as gambling (0.45, over that category's threshold). Such texts are left to the lexicon and
+# the rules; scores_in still reports the model's numbers.
+MIN_CHARS = 3
 
 
 def _logit(p: float) -> float:
@@ -142,6 +147,8 @@ class ClassifierCheck(BackgroundReload):
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
         if self.reload_interval:
             self.reload_when_due()
+        if n.codes.size < MIN_CHARS:
+            return []
         bound = self._bound
         z = self._logits(n, bound)
         hits = np.flatnonzero(z >= bound.cut)
