@@ -7,8 +7,9 @@ import json
 
 import click
 
+from fenghuo.checks.classifier.cli import classifier_group
 from fenghuo.checks.cli_checks import checks_group
-from fenghuo.checks.cli_scan import InputError, scan_cmd  # noqa: F401 - InputError: kept importable here
+from fenghuo.checks.cli_scan import InputError, scan_cmd
 
 
 @click.group("lexicon")
@@ -60,29 +61,6 @@ def lexicon_audit_cmd(words: tuple[str, ...], benign: tuple[str, ...], column: s
         raise InputError(str(exc)) from None
     result = audit(check, texts)
     click.echo(json.dumps(result.to_dict(top), ensure_ascii=False, indent=2) if as_json else format_audit(result, top))
-
-
-@click.group("classifier")
-def classifier_group() -> None:
-    """The offensive-content classifier / 有害内容分类器。"""
-
-
-@classifier_group.command("train")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True), help="Folder with train.csv (and dev.csv) / 训练数据目录")
-@click.option("--out", type=click.Path(dir_okay=False), help="Model file (default: user data dir) / 模型文件")
-@click.option("--limit", type=int, default=None, help="Use only the first N training rows / 仅用前 N 行")
-def classifier_train_cmd(data_dir: str, out: str | None, limit: int | None) -> None:
-    """Train the classifier from labelled CSV (COLD format) and save it / 训练并保存分类器。"""
-    from fenghuo.checks.classifier.train import train_from_dir
-
-    try:
-        report = train_from_dir(data_dir, out, limit=limit)
-    except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"saved 已保存: {report['model']}  ({report['train_rows']} rows, {report['seconds']:.1f} s)")
-    if report.get("dev"):
-        d = report["dev"]
-        click.echo(f"dev 验证集: accuracy={d['accuracy']:.4f} precision={d['precision']:.4f} recall={d['recall']:.4f} f1={d['f1']:.4f} (n={d['n']})")
 
 
 def register(root: click.Group) -> None:
