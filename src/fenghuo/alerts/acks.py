@@ -14,6 +14,7 @@ from fenghuo.alerts import listeners, store
 from fenghuo.alerts.lifecycle import FIRING, PENDING
 from fenghuo.alerts.models import WarningRow
 from fenghuo.ledger import store as ledger
+from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Invalid, NotFound
 
@@ -22,7 +23,7 @@ def acknowledge(db: Database, warning_id: str, owner: str, note: str, actor_labe
     """Name the owner of an open warning; answers the warning's view."""
     if not owner.strip():
         raise Invalid("确认预警必须指定负责人", "an acknowledgement needs an owner", field="owner")
-    now = db.clock.now().timestamp()
+    now = iso(db.clock.now())
     with db.transaction() as s:
         row = s.get(WarningRow, warning_id)
         if row is None:
@@ -34,5 +35,5 @@ def acknowledge(db: Database, warning_id: str, owner: str, note: str, actor_labe
                       {"warning": row.id, "owner": owner, "note": note, "state": row.state, "level": row.level})
         result = store.view(row)
     listeners.publish({"kind": "acknowledged", "warning": result, "from": result["state"], "to": result["state"],
-                       "level": result["level"], "previous_level": None, "at": store.ts(now)})
+                       "level": result["level"], "previous_level": None, "at": now})
     return result

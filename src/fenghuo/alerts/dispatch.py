@@ -18,6 +18,7 @@ from fenghuo.alerts.inhibit import inhibited_by
 from fenghuo.alerts.levels import Level, highest
 from fenghuo.alerts.models import NotificationRow
 from fenghuo.alerts.silence_match import silencing
+from fenghuo.platform.clock import iso_seconds
 
 NOTIFY_KINDS = ("firing", "escalated", "resolved", "repeat")
 
@@ -39,6 +40,7 @@ def build(items: list[dict[str, Any]], *, group_by: tuple[str, ...], channels: l
     """``items``: dicts with ``kind``, ``warning`` (WarningState), ``labels``, ``rule`` and
     ``extra`` (distinguishes repeats). Returns rows to insert (the caller skips ids it has)."""
     rows: list[NotificationRow] = []
+    stamp = iso_seconds(now)  # once per pass: rows and silences hold ISO text
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for it in items:
         if it["kind"] not in NOTIFY_KINDS:
@@ -50,7 +52,7 @@ def build(items: list[dict[str, Any]], *, group_by: tuple[str, ...], channels: l
         if inhibitor:
             status, reason = "inhibited", f"inhibited by firing warning {inhibitor}"
         else:
-            hit = silencing(silences, it["labels"], now)
+            hit = silencing(silences, it["labels"], stamp)
             if hit:
                 status, reason = "silenced", "silenced by " + ", ".join(s.id for s in hit)
                 w.silenced_by = [s.id for s in hit]
@@ -58,7 +60,7 @@ def build(items: list[dict[str, Any]], *, group_by: tuple[str, ...], channels: l
             rows.append(NotificationRow(
                 id=notification_id("-", it["kind"], [f"{w.id}:{w.level.value}"], it.get("extra", "")),
                 group_key=f"{w.service}/{w.alert}", warning_ids=[w.id], channel="-", kind=it["kind"], level=w.level.value,
-                payload={}, status=status, attempts=0, next_attempt_at=now, created_at=now, reason=reason))
+                payload={}, status=status, attempts=0, next_attempt_at=stamp, created_at=stamp, reason=reason))
             continue
         key = tuple(getattr(w, "service" if g == "service" else "alert") for g in group_by)
         groups[(key, it["kind"], it.get("extra", ""))].append(it)
@@ -74,5 +76,5 @@ def build(items: list[dict[str, Any]], *, group_by: tuple[str, ...], channels: l
                        "warnings": [warning_payload(m["warning"], m["labels"], m["rule"]) for m in members]}
             rows.append(NotificationRow(id=nid, group_key=group_key, warning_ids=[m["warning"].id for m in members],
                                         channel=ch.name, kind=kind, level=level.value, payload=payload, status="pending",
-                                        attempts=0, next_attempt_at=now, created_at=now))
+                                        attempts=0, next_attempt_at=stamp, created_at=stamp))
     return rows

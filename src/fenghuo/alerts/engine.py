@@ -204,7 +204,7 @@ class AlertEngine:
         labels = self.open.get(w.fingerprint, (w, self.labels(w)))[1]
         for sil in active_silences(s, now):
             if sil.until_resolved and matches(sil.matchers, labels):
-                sil.ended_at, sil.ended_reason = now, f"warning {w.id} resolved"
+                sil.ended_at, sil.ended_reason = store.ts(now), f"warning {w.id} resolved"
                 from fenghuo.ledger import store as ledger
 
                 ledger.append(s, self.db.clock, "silence.ended", f"silence:{sil.id}", store.SYSTEM_ACTOR,

@@ -22,6 +22,7 @@ from typing import Any
 
 from fenghuo.alerts.levels import Level, highest
 from fenghuo.alerts.rules import Rule
+from fenghuo.platform.clock import iso_seconds
 
 PENDING, FIRING, RESOLVED = "pending", "firing", "resolved"
 
@@ -34,6 +35,8 @@ class WarningState:
     service: str
     state: str
     level: Level
+    # UNIX seconds: this runs on every evaluation, so it computes in seconds; alerts.store
+    # converts to the ISO text rows and views hold
     started_at: float
     fired_at: float | None = None
     resolved_at: float | None = None
@@ -48,7 +51,8 @@ class WarningState:
     def view(self) -> dict[str, Any]:
         return {"id": self.id, "fingerprint": self.fingerprint, "alert": self.alert, "service": self.service,
                 "state": self.state, "level": self.level.value, "rule": self.rule, "value": self.value,
-                "rules_holding": dict(self.rules), "flaps": self.flaps}
+                "started_at": iso_seconds(self.started_at), "fired_at": iso_seconds(self.fired_at),
+                "rules_holding": {k: iso_seconds(v) for k, v in self.rules.items()}, "flaps": self.flaps}
 
 
 @dataclass(frozen=True)

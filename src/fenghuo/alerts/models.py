@@ -1,6 +1,7 @@
 """Alerting tables: warnings, silences and the notification outbox (which is also the delivery
 log). Warning state lives here so that a restarted process fires nothing twice and forgets
-nothing; times are UNIX seconds from the database clock."""
+nothing. Times are canonical ISO 8601 UTC text (``platform.clock.iso``), as in every other
+domain: fixed width, so comparing the text compares the times, in SQL too."""
 
 from __future__ import annotations
 
@@ -27,18 +28,18 @@ class WarningRow(Base):
     rule: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    started_at: Mapped[float] = mapped_column(Float)
-    fired_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    clearing_since: Mapped[float | None] = mapped_column(Float, nullable=True)
-    rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # rule name -> holding since
+    started_at: Mapped[str] = mapped_column(String(32))
+    fired_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    resolved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    clearing_since: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # rule name -> holding since (ISO text)
     flaps: Mapped[int] = mapped_column(Integer, default=0)
     labels: Mapped[dict[str, Any]] = mapped_column(JSON)
     ack_owner: Mapped[str | None] = mapped_column(String(256), nullable=True)
     ack_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
-    ack_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ack_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[str] = mapped_column(String(32))
 
 
 class SilenceRow(Base):
@@ -46,13 +47,13 @@ class SilenceRow(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    starts_at: Mapped[float] = mapped_column(Float)
-    ends_at: Mapped[float | None] = mapped_column(Float, nullable=True)  # None with until_resolved
+    starts_at: Mapped[str] = mapped_column(String(32))
+    ends_at: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None with until_resolved
     until_resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[float] = mapped_column(Float)
-    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    ended_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -71,8 +72,8 @@ class NotificationRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed | silenced | inhibited
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[float] = mapped_column(Float)
+    next_attempt_at: Mapped[str] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[float] = mapped_column(Float)
-    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # why suppressed

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from fenghuo.alerts.channels import Channel, send
 from fenghuo.alerts.models import NotificationRow
+from fenghuo.platform.clock import iso, iso_seconds
 from fenghuo.platform.db import Database
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Notifier:
             now = self.db.clock.now().timestamp()
             with self.db.reader() as s:
                 due = s.execute(select(NotificationRow).where(NotificationRow.status == "pending",
-                                                              NotificationRow.next_attempt_at <= now)
+                                                              NotificationRow.next_attempt_at <= iso_seconds(now))
                                 .order_by(NotificationRow.created_at).limit(100)).scalars().all()
             for n in due:
                 ch = self.channels.get(n.channel)
@@ -62,14 +63,14 @@ class Notifier:
                     row = s.get(NotificationRow, n.id)
                     row.attempts += 1
                     if error is None:
-                        row.status, row.sent_at, row.last_error = "sent", self.db.clock.now().timestamp(), None
+                        row.status, row.sent_at, row.last_error = "sent", iso(self.db.clock.now()), None
                     else:
                         row.last_error = error[:500]
                         if row.attempts >= self.max_attempts or ch is None:
                             row.status = "failed"
                             log.warning("notification %s failed for good: %s", n.id, error)
                         else:
-                            row.next_attempt_at = now + min(self.max_backoff, self.base_backoff * 2 ** (row.attempts - 1))
+                            row.next_attempt_at = iso_seconds(now + min(self.max_backoff, self.base_backoff * 2 ** (row.attempts - 1)))
             return len(due)
 
     def _loop(self) -> None:

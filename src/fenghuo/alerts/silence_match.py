@@ -56,11 +56,11 @@ def matches(matchers: list[dict[str, str]], labels: dict[str, Any]) -> bool:
     return True
 
 
-def active(silence, now: float) -> bool:  # models.SilenceRow
+def active(silence, now: str) -> bool:  # models.SilenceRow; ISO text compares as time
     if silence.ended_at is not None or silence.starts_at > now:
         return False
     return silence.until_resolved or (silence.ends_at is not None and now < silence.ends_at)
 
 
-def silencing(silences, labels: dict[str, Any], now: float) -> list:
+def silencing(silences, labels: dict[str, Any], now: str) -> list:
     return [s for s in silences if active(s, now) and matches(s.matchers, labels)]

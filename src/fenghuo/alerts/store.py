@@ -1,11 +1,13 @@
 """Warnings, silences and acknowledgements in the database, each change with its ledger entry
-in the same transaction (actor ``system:alerts`` for rule-driven transitions)."""
+in the same transaction (actor ``system:alerts`` for rule-driven transitions).
+
+This is the time boundary of alerting: the lifecycle computes in UNIX seconds (it runs on every
+evaluation), rows and views hold ISO 8601 UTC text; ``save`` and ``state_of`` convert."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from fenghuo.alerts.levels import Level
 from fenghuo.alerts.lifecycle import FIRING, PENDING, Transition, WarningState
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.ledger import store as ledger
+from fenghuo.platform.clock import iso_seconds, seconds
 from fenghuo.platform.db import Database
 
 SYSTEM_ACTOR = "system:alerts"
@@ -28,39 +31,38 @@ def new_id() -> str:
     return "w-" + uuid.uuid4().hex[:20]
 
 
-def ts(x: float | None) -> str | None:
-    if x is None:
-        return None
-    return datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+ts = iso_seconds  # seconds -> stored/view text; the alerts modules' short name for it
 
 
 def state_of(row: WarningRow) -> WarningState:
     return WarningState(id=row.id, fingerprint=row.fingerprint, alert=row.alert, service=row.service_id,
-                        state=row.state, level=Level(row.level), started_at=row.started_at, fired_at=row.fired_at,
-                        resolved_at=row.resolved_at, clearing_since=row.clearing_since, rules=dict(row.rules or {}),
+                        state=row.state, level=Level(row.level), started_at=seconds(row.started_at),
+                        fired_at=seconds(row.fired_at), resolved_at=seconds(row.resolved_at),
+                        clearing_since=seconds(row.clearing_since), rules={k: seconds(v) for k, v in (row.rules or {}).items()},
                         rule=row.rule, value=row.value, flaps=row.flaps, ack_owner=row.ack_owner)
 
 
 def view(row: WarningRow) -> dict[str, Any]:
     return {"id": row.id, "fingerprint": row.fingerprint, "alert": row.alert, "service": row.service_id,
             "state": row.state, "level": row.level, "rule": row.rule, "value": row.value,
-            "description": row.description, "labels": row.labels, "started_at": ts(row.started_at),
-            "fired_at": ts(row.fired_at), "resolved_at": ts(row.resolved_at), "clearing_since": ts(row.clearing_since),
-            "rules_holding": {k: ts(v) for k, v in (row.rules or {}).items()}, "flaps": row.flaps,
-            "ack": {"owner": row.ack_owner, "by": row.ack_by, "at": ts(row.ack_at), "note": row.ack_note} if row.ack_owner else None}
+            "description": row.description, "labels": row.labels, "started_at": row.started_at,
+            "fired_at": row.fired_at, "resolved_at": row.resolved_at, "clearing_since": row.clearing_since,
+            "rules_holding": dict(row.rules or {}), "flaps": row.flaps,
+            "ack": {"owner": row.ack_owner, "by": row.ack_by, "at": row.ack_at, "note": row.ack_note} if row.ack_owner else None}
 
 
 def save(session: Session, w: WarningState, labels: dict[str, Any], description: str, now: float) -> WarningRow:
     """Write the warning's current state (insert or update)."""
     row = session.get(WarningRow, w.id)
     if row is None:
-        row = WarningRow(id=w.id, fingerprint=w.fingerprint, alert=w.alert, service_id=w.service, started_at=w.started_at,
+        row = WarningRow(id=w.id, fingerprint=w.fingerprint, alert=w.alert, service_id=w.service, started_at=ts(w.started_at),
                          labels=labels, flaps=0)
         session.add(row)
     row.state, row.level, row.rule, row.value = w.state, w.level.value, w.rule, w.value
     row.active = w.fingerprint if w.state in (PENDING, FIRING) else None
-    row.fired_at, row.resolved_at, row.clearing_since = w.fired_at, w.resolved_at, w.clearing_since
-    row.rules, row.flaps, row.description, row.updated_at = dict(w.rules), w.flaps, description, now
+    row.fired_at, row.resolved_at, row.clearing_since = ts(w.fired_at), ts(w.resolved_at), ts(w.clearing_since)
+    row.rules = {k: ts(v) for k, v in w.rules.items()}
+    row.flaps, row.description, row.updated_at = w.flaps, description, ts(now)
     row.labels = labels
     session.flush()
     return row
@@ -102,4 +104,4 @@ def list_warnings(session: Session, *, state: str | None = None, service: str | 
 def notification_view(n: NotificationRow) -> dict[str, Any]:
     return {"id": n.id, "group": n.group_key, "warnings": n.warning_ids, "channel": n.channel, "kind": n.kind,
             "level": n.level, "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
-            "reason": n.reason, "created_at": ts(n.created_at), "sent_at": ts(n.sent_at)}
+            "reason": n.reason, "created_at": n.created_at, "sent_at": n.sent_at}

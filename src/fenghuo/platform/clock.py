@@ -53,3 +53,21 @@ def iso(ts: datetime) -> str:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_seconds(x: float | None) -> str | None:
+    """UNIX seconds as canonical timestamp text (``None`` stays ``None``): how a pure core that
+    computes in seconds (alert lifecycle, plan schedules) hands a time to storage or a view."""
+    if x is None:
+        return None
+    return datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds(text: str | None) -> float | None:
+    """Timestamp text (ISO 8601; no offset means UTC) as UNIX seconds (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    ts = datetime.fromisoformat(text)
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()

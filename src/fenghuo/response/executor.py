@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from fenghuo.alerts.levels import Level
 from fenghuo.control import switch
 from fenghuo.ledger import store as ledger
-from fenghuo.platform.clock import iso
+from fenghuo.platform.clock import iso, iso_seconds
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, FenghuoError
 from fenghuo.platform.leadership import SOLE, Leadership
@@ -126,7 +125,7 @@ class Executor:
         return PlanActionRow(id=aid, warning_id=w.id, service_id=w.service, plan_id=plan.id, plan_version=plan.version,
                              trigger_id=step.trigger.id, action_id=a.id, kind=a.do, owner=a.owner, status=status,
                              params={"rate": a.rate, "channels": list(a.channels), "grade": a.grade, "level": w.level.value},
-                             due_at=iso_from(step.due_at), created_at=now, done_at=now if status != "awaiting_approval" else None, **kw)
+                             due_at=iso_seconds(step.due_at), created_at=now, done_at=now if status != "awaiting_approval" else None, **kw)
 
     def perform(self, aid: str, plan: Plan, step: Step, w: WarningView) -> dict[str, Any]:
         a = step.action
@@ -151,7 +150,7 @@ class Executor:
                     s, self.db.clock, s.get(Service, w.service), grade, SYSTEM.label, "plan",
                     {"warning": w.id, "alert": w.alert, "level": w.level.value, "rule": w.rule, "plan": plan.ref,
                      "step": step.key, "grade_rule": "plan" if a.grade else "CN-EP-01 level→grade"},
-                    f"{w.alert} {w.level.value} on {w.service}", detected_at=iso_from(w.fired_at or w.started_at),
+                    f"{w.alert} {w.level.value} on {w.service}", detected_at=iso_seconds(w.fired_at or w.started_at),
                     link_kind="warning", link_ref=w.id)
                 row.incident_id = inc.id
                 earlier = s.execute(select(PlanActionRow).where(PlanActionRow.warning_id == w.id, PlanActionRow.command_id.is_not(None))).scalars()
@@ -166,7 +165,7 @@ class Executor:
                     row.incident_id = inc.id
             sent = []
             if a.do in ("notify", "escalate"):
-                sent = notices.queue(s, self.db.clock.now().timestamp(), aid, plan.ref, step.key, a.do, w, list(a.channels), a.owner)
+                sent = notices.queue(s, iso(self.db.clock.now()), aid, plan.ref, step.key, a.do, w, list(a.channels), a.owner)
             ledger.append(s, self.db.clock, "response.action", w.service, SYSTEM.label, {
                 "action": aid, "plan": plan.ref, "step": step.key, "do": a.do, "warning": w.id, "level": w.level.value,
                 "status": row.status, "command": command_id, "detail": row.detail, "owner": a.owner,
@@ -205,12 +204,6 @@ class Executor:
                     ledger.append(s, self.db.clock, "response.action", r.service_id, SYSTEM.label, {
                         "action": r.id, "plan": f"{r.plan_id}@{r.plan_version}", "step": f"{r.trigger_id}/{r.action_id}", "do": r.kind,
                         "warning": r.warning_id, "status": "cancelled", "detail": r.detail, "incident": r.incident_id})
-
-
-def iso_from(seconds: float) -> str:
-    from datetime import datetime
-
-    return iso(datetime.fromtimestamp(seconds, UTC))
 
 
 def run_switch(db: Database, actor: Actor, service: str, action: str, reason: str, command_id: str,

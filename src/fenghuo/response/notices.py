@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from fenghuo.alerts.models import NotificationRow
 
 
-def queue(session: Session, now: float, action_id: str, plan_ref: str, step_key: str, do: str, warning: Any,
+def queue(session: Session, now: str, action_id: str, plan_ref: str, step_key: str, do: str, warning: Any,
           channels: list[str], owner: str | None) -> list[str]:
-    """Queue one notification per channel; returns their ids (stable: a retried step queues nothing twice)."""
+    """Queue one notification per channel (``now``: ISO text, as the table holds); returns their ids
+    (stable: a retried step queues nothing twice)."""
     ids = []
     for channel in channels:
         nid = f"{action_id}:{channel}"[:64]

@@ -7,17 +7,19 @@ exactly what execution would do — not a second interpretation of the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fenghuo.alerts.levels import Level
+from fenghuo.platform.clock import seconds
 from fenghuo.platform.errors import Invalid
 from fenghuo.response.plans import Plan, PlanAction, Trigger
 
 
 @dataclass(frozen=True)
 class WarningView:
-    """The small interface the response side needs from a warning (issue 5's alerts provide it)."""
+    """The small interface the response side needs from a warning (issue 5's alerts provide it).
+    Times are UNIX seconds: schedules are arithmetic on them; alerts views carry ISO text."""
 
     id: str
     service: str
@@ -47,15 +49,13 @@ class WarningView:
 
 
 def _seconds(v: Any) -> float:
+    """ISO text (what alerts views hold) through the platform's one parser; numbers and datetimes
+    only for hand-written simulation entries."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     if isinstance(v, datetime):
         return v.timestamp()
-    text = str(v).replace("Z", "+00:00")
-    ts = datetime.fromisoformat(text)
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.timestamp()
+    return seconds(str(v))
 
 
 @dataclass(frozen=True)
