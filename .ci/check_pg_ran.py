@@ -4,7 +4,8 @@ nothing about the scale-out path. Reads the report tests/conftest.py writes."""
 import json
 import sys
 
-outcomes = json.load(open(sys.argv[1], encoding="utf-8"))
+with open(sys.argv[1], encoding="utf-8") as f:
+    outcomes = json.load(f)
 ran = [k for k, v in outcomes.items() if v != "skipped"]
 skipped = [k for k, v in outcomes.items() if v == "skipped"]
 if skipped or not ran:

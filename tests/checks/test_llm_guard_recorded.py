@@ -14,7 +14,6 @@ from fenghuo.checks.base import Action
 from fenghuo.checks.llm_guard import LLMGuardCheck
 from fenghuo.checks.llm_guard_prompts import packaged_rules, parse_rules
 from fenghuo.checks.llm_guard_replay import create_app, load_recordings
-from fenghuo.checks.policy import Policy
 from fenghuo.checks.risks import RISKS
 from fenghuo.replay.server import serving
 

@@ -54,7 +54,7 @@ SEPS = ["*", " ", "_", "\u200b", "-", ".", "·", "\u3000"]
 
 
 def test_random_evasions_report_a_span_covering_the_original_characters():
-    check = LexiconCheck(words={w: ("crime",) for w in WORDS})
+    check = LexiconCheck(words=dict.fromkeys(WORDS, ("crime",)))
     rng = random.Random(7)
     full_width = 0
     for _ in range(600):

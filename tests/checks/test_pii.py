@@ -3,7 +3,6 @@ from datetime import date
 import pytest
 
 from fenghuo.checks.pii import PIICheck, apply_masks, luhn_ok, mask_value, valid_cn_id
-
 from fenghuo.checks.tools.pii_testset import generate, score
 
 

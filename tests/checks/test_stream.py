@@ -83,7 +83,7 @@ def test_stream_finds_long_emails_exactly_as_the_whole_text_scan_does():
     check = PIICheck()
     p = Pipeline([check])
     long_found = 0
-    for trial in range(40):
+    for _ in range(40):
         parts = []
         for _ in range(rng.randint(1, 4)):
             length = rng.choice([40, 100, 123, 200, 250, 254, 255, 300])

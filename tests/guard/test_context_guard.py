@@ -123,7 +123,7 @@ def test_replayed_model_going_bad_raises_risky_compliance(shared_jade_v3):
     ind = Indicators()
 
     class FoldSink:  # the monitor's fold as the telemetry sink
-        def send(self, body: bytes, count: int):  # noqa: ANN201
+        def send(self, body: bytes, count: int):
             events, _, bad = decode_events(body)
             assert not bad, bad
             ind.apply(events, time.time())

@@ -37,7 +37,7 @@ class IndicatorSink:
         return None
 
 
-def _one(e) -> bytes:  # noqa: ANN001
+def _one(e) -> bytes:
     from fenghuo.monitor.wire import encode
 
     return encode([e])[1:-1]

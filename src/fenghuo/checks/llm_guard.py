@@ -127,7 +127,7 @@ class LLMGuardCheck:
             try:
                 r = self.client.post(self.endpoint, json=body)
                 out["status"], out["content"] = r.status_code, r.content
-            except Exception as exc:  # refused, reset, httpx timeout...
+            except Exception as exc:  # noqa: BLE001 - any transport failure (refused, reset, timeout) becomes the configured fail policy
                 out["error"] = exc
             finally:
                 done.set()
@@ -229,7 +229,7 @@ KEYS = {
 }  # fmt: skip
 
 
-def _one_of(spec: dict, new: str, old: str, default=None):  # noqa: ANN001
+def _one_of(spec: dict, new: str, old: str, default=None):
     """``new`` or its older name ``old`` (configs written before the rename keep working)."""
     if new in spec and old in spec:
         raise ValueError(f"give '{new}' or '{old}', not both / 只能给出其中一个")

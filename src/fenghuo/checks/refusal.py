@@ -113,7 +113,7 @@ _NEEDLES = sorted({n for needles, _, _ in _RULES for n in needles})
 _FINDER = ahocorasick_rs.AhoCorasick(_NEEDLES)
 
 
-def _first(text: str, lead_only: bool):  # noqa: ANN202 - (pattern, match) or (None, None)
+def _first(text: str, lead_only: bool):
     present = {_NEEDLES[i] for i, _, _ in _FINDER.find_matches_as_indexes(text.lower(), overlapping=True)}
     if not present:
         return None, None

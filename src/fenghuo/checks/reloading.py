@@ -83,7 +83,7 @@ class BackgroundReload:
         try:
             signatures = self._signatures()
             self._load_new(signatures)
-        except Exception as exc:  # any failure: keep serving the old version, say why
+        except Exception as exc:  # noqa: BLE001 - any failure: keep serving the old version, say why
             self._tried = signatures
             self.last_reload_error = f"{type(exc).__name__}: {exc}"
             log.error("%s: reload failed, keeping the previous version / 重新加载失败，继续使用旧版本: %s", self.name, self.last_reload_error)

@@ -120,7 +120,7 @@ class Checked:
 COMPLIANCE = "compliance"  # the category of a harmful compliance, with the action the guard's policy gives it
 
 
-def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag") -> Checked:  # noqa: ANN001
+def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag") -> Checked:
     """``checked`` (the answer's text checks) plus the judgement of ``answer`` as a reply to
     ``prompt``: a compliance risk adds a ``compliance`` finding per risk code over the whole
     answer, with ``action`` (flag: reported; block: the answer is replaced).

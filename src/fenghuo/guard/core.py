@@ -37,7 +37,7 @@ CAPTURE_CHARS = 2000  # capture_text=True keeps this much of each text
 SAFE_ANSWER = "抱歉，这个问题我无法回答。/ Sorry, I can't help with that."
 
 
-def _default_judge():  # noqa: ANN202 - an AnswerJudge, or None
+def _default_judge():
     """The shipped answer judge, or None (with a warning) when it cannot be loaded: the guard
     still runs its text checks; the events then carry no ``compliance_risk``."""
     try:

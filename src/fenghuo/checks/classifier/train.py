@@ -92,7 +92,7 @@ def train_multi(
         ck = c.get(cat, C) if isinstance(c, dict) else c
         weights[:, k], bias[k] = _fit_one(x[keep], y, ck, pw, None if row_weight is None else np.asarray(row_weight)[keep])
         counts[cat] = {"positive": int(y.sum()), "rows": int(y.size)}
-    return Model(weights, bias, max_n, bits, {"c": c, "train_rows": len(texts), "counts": counts}, cats, {cat: 0.5 for cat in cats})
+    return Model(weights, bias, max_n, bits, {"c": c, "train_rows": len(texts), "counts": counts}, cats, dict.fromkeys(cats, 0.5))
 
 
 def train(texts: list[str], labels: np.ndarray, c: float = C, max_n: int = MAX_N, bits: int = BITS, category: str = "offensive") -> Model:

@@ -74,7 +74,7 @@ def generate(n: int = 400, seed: int = 1) -> list[tuple[str, list[tuple[int, int
     }
     out = []
     for i in range(n):
-        parts, labels, text = [], [], ""
+        labels, text = [], ""
         for _ in range(rng.randint(1, 3)):
             kind = rng.choice(list(gens))
             value = gens[kind]()
@@ -101,7 +101,7 @@ def score(check, data) -> dict[str, dict[str, float]]:
         pred = {(f.start, f.end, f.category.removeprefix("pii.")) for f in check.scan(text).findings}
         for s, e, k in pred:
             (tp if (s, e, k) in gold else fp)[k] += 1
-        for s, e, k in gold - pred:
+        for _s, _e, k in gold - pred:
             fn[k] += 1
     res = {}
     for k in sorted(set(tp) | set(fp) | set(fn)):
