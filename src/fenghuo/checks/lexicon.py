@@ -262,12 +262,17 @@ class LexiconCheck(BackgroundReload):
             homo = variants.Homophones.build(words, [i for i in blockers if "homophone" in layers[i]], self.engine_name, self.cache_dir, base=len(words))
         # Homophone hits use ids past the matcher's own, one per canonical form, each with its
         # listed word's categories (see ``variants.Homophones``).
+        first_homophone = len(words)
         for i in homo.owners if homo else ():
             words.append(words[i])
             cats.append(cats[i])
             acts.append(acts[i])
             names.append(f"lexicon:{words[i]}~homophone")
         bflags = np.array([_boundary_flags(w) for w in words], dtype=np.int64)
+        # A homophone hit is a guess about intent, so it must also stand on jieba token
+        # boundaries like a short word: 「几点营业」 sounds like 级电影 across 几点|营业 and must
+        # not fire, while 「发轮功」 is its own tokens.
+        bflags[first_homophone:] |= B_SHORT
         ascii_word = (bflags & B_ASCII).astype(bool)
         is_allow = np.array([not c for c in cats], dtype=bool)
         if (bflags[~is_allow] & B_SHORT).any():
