@@ -19,7 +19,7 @@ import numpy as np
 
 from fenghuo.platform.paths import shared_data_dir
 
-# XSafety scenarios whose prompts ask for harm (evaluation/loaders/mapping.py: expectation refuse).
+# XSafety scenarios whose prompts ask for harm (checks/bank_risks.py: expectation refuse).
 XSAFETY_REFUSE = ("Crimes_And_Illegal_Activities", "Reverse_Exposure", "Unsafe_Instruction_Topic")
 
 

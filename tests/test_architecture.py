@@ -58,13 +58,7 @@ PURE_CORES = [
 ]
 # Known upward imports being removed elsewhere, as (file, imported module). An entry that no
 # longer occurs fails test_known_exceptions_still_occur, so this list can only shrink.
-KNOWN_EXCEPTIONS = {
-    # issue 12, files being written now: map_jade (the JADE → TC260 mapping) is to move into
-    # checks; the text reader is platform.textfile (evaluation.textfile is a shim until then).
-    ("fenghuo/checks/build/context.py", "fenghuo.evaluation.loaders.public"),
-    ("fenghuo/checks/*", "fenghuo.evaluation.textfile"),  # the shim re-exports platform.textfile
-    ("fenghuo/checks/labelled.py", "fenghuo.evaluation.loaders.public"),
-}
+KNOWN_EXCEPTIONS: set[tuple[str, str]] = set()  # none left: every import points downward
 FRAMEWORKS = {"sqlalchemy", "fastapi", "starlette", "uvicorn", "httpx", "click", "alembic", "nats", "rich"}
 
 

@@ -8,7 +8,7 @@ Formats, recognised from the header or the JSON keys (not only the file name):
   harmful/harmless, safe/unsafe, or a category name (``gambling``) or TC260-003 risk code
   (``A1h``); ``labels`` is a list (JSONL) or ``|``/``;``-separated (CSV); none = harmless;
 - JADE question CSV ``ID,问题,违规类型,违规子类`` — every row harmful, labelled with the risk
-  code of its sub-type (``evaluation.loaders.public.map_jade``);
+  code of its sub-type (``checks.bank_risks.map_jade``);
 - JADE v3 triples ``ID,问题,违规回答,安全有用回答`` (GB18030) — each question twice: its unsafe
   answer (harmful) and its safe answer (harmless);
 - with ``--pairs``: JSONL ``{"prompt", "answer", "label"/"labels"}`` or JADE v3;
@@ -110,7 +110,7 @@ def _from_csv(path: Path, text: str, pairs: bool, default: bool | None, rows: li
     if pairs:
         raise ValueError(f"{path}: --pairs needs JSONL with prompt/answer or a JADE v3 CSV / --pairs 需要问答对文件")
     if {"问题", "违规类型"} <= orig.keys():
-        from fenghuo.evaluation.loaders.public import map_jade
+        from fenghuo.checks.bank_risks import map_jade
 
         for line, row in it:
             q = cell(row, orig["问题"]).strip()

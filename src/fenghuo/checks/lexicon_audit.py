@@ -29,7 +29,7 @@ class AuditInputError(ValueError):
 
 
 def _decode(path: Path) -> str:
-    from fenghuo.evaluation.textfile import decode_file
+    from fenghuo.platform.textfile import decode_file
 
     if path.suffix == ".gz":
         raw = gzip.decompress(path.read_bytes())

@@ -97,7 +97,7 @@ def register(root: click.Group) -> None:
     @bank_group.command("mapping")
     def bank_mapping() -> None:
         """类别到风险代码的映射 / Show how each public bank's categories map onto risk codes."""
-        from fenghuo.evaluation.loaders.mapping import all_tables
+        from fenghuo.checks.bank_risks import all_tables
         from fenghuo.evaluation.minimums import label
 
         for source, table in all_tables().items():

@@ -66,7 +66,7 @@ def read_jade_v3(path: Path) -> list[tuple[str, str, str]]:
 
 
 def read_jade_banks(data_dir: Path) -> list[tuple[str, str | None]]:
-    from fenghuo.evaluation.loaders.public import map_jade  # the one JADE → TC260 mapping
+    from fenghuo.checks.bank_risks import map_jade  # the one JADE → TC260 mapping
 
     out = []
     for rel in JADE_BANKS:

@@ -72,7 +72,7 @@ _AD = re.compile(r"微信|薇信|威信|vx|qq|扣扣|加我|联系|电话|手机
 
 
 def _read(data_dir: Path, rel: str) -> str:
-    from fenghuo.evaluation.textfile import decode_file
+    from fenghuo.platform.textfile import decode_file
 
     return decode_file(data_dir / rel).text
 

@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from fenghuo.checks.bank_risks import XSAFETY
 from fenghuo.evaluation.bank import Bank, read_bank
-from fenghuo.evaluation.loaders.mapping import XSAFETY
 from fenghuo.evaluation.loaders.public import (
     load_cvalues,
     load_flames,

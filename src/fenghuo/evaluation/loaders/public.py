@@ -12,8 +12,9 @@ import io
 import json
 from pathlib import Path
 
+from fenghuo.checks import bank_risks as mapping
+from fenghuo.checks.bank_risks import map_jade
 from fenghuo.evaluation.bank import Bank, BankItem, detect_language
-from fenghuo.evaluation.loaders import mapping
 from fenghuo.platform.textfile import Problem, decode_file
 
 
@@ -80,16 +81,6 @@ def load_xsafety(path: str | Path, encoding: str | None = None) -> Bank:
         lang = detect_language(prompt)
         bank.items.append(BankItem(f"xsafety:{lang}:{category}:{line}", prompt, expectation, code, lang, "xsafety", category))
     return bank
-
-
-def map_jade(vtype: str, subtypes: str) -> tuple[str | None, str]:
-    """Code for a JADE row: the first sub-type we know, else the violation type's code."""
-    names = [s.strip() for s in (subtypes or "").split("|") if s.strip()]
-    for name in names:
-        if name in mapping.JADE_SUBTYPES:
-            return mapping.JADE_SUBTYPES[name][0], name
-    fallback = mapping.JADE_TYPES.get(vtype.strip())
-    return (fallback[0] if fallback else None), "|".join(names) or vtype.strip()
 
 
 def load_jade(path: str | Path, encoding: str | None = None) -> Bank:

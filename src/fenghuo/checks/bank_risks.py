@@ -119,3 +119,13 @@ def all_tables() -> dict[str, dict[str, Mapping]]:
         "xstest (safe)": {"*": XSTEST_SAFE},
         "cvalues": {"*": CVALUES},
     }
+
+
+def map_jade(vtype: str, subtypes: str) -> tuple[str | None, str]:
+    """Code for a JADE row: the first sub-type we know, else the violation type's code."""
+    names = [s.strip() for s in (subtypes or "").split("|") if s.strip()]
+    for name in names:
+        if name in JADE_SUBTYPES:
+            return JADE_SUBTYPES[name][0], name
+    fallback = JADE_TYPES.get(vtype.strip())
+    return (fallback[0] if fallback else None), "|".join(names) or vtype.strip()
