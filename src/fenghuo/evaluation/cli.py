@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from fenghuo.evaluation import cli_run
+
 console = Console()
 err = Console(stderr=True)
 
@@ -31,83 +33,87 @@ def print_problems(problems, limit: int = 20) -> None:
         err.print(f"[yellow]… 另有 / and {len(problems) - limit} more (see the report)[/]")
 
 
-def register(root: click.Group) -> None:
-    @root.group("eval")
-    def eval_group() -> None:
-        """安全评估 / Safety evaluation: test banks, runs, judges, verdicts and reports (TC260-003 §8–9)."""
+@click.group("eval")
+def eval_group() -> None:
+    """安全评估 / Safety evaluation: test banks, runs, judges, verdicts and reports (TC260-003 §8–9)."""
 
-    @eval_group.group("bank")
-    def bank_group() -> None:
-        """测试题库 / Test banks: coverage, conversion, category mapping."""
 
-    @bank_group.command("stats")
-    @click.argument("banks", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-    @_bank_options
-    @click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
-    def bank_stats(banks, fmt, encoding, as_json) -> None:
-        """题库覆盖与最低要求对比 / Coverage against the TC260-003 minimums, listing exactly what is missing.
+@eval_group.group("bank")
+def bank_group() -> None:
+    """测试题库 / Test banks: coverage, conversion, category mapping."""
 
-        Exits 1 when any minimum is not met.
-        """
-        from fenghuo.evaluation.loaders import load_banks
-        from fenghuo.evaluation.minimums import CODES, CORE_CODES, label
-        from fenghuo.evaluation.stats import coverage
 
-        bank = load_banks(banks, fmt, encoding)
-        cov = coverage(bank.items)
-        if as_json:
-            data = cov.to_dict() | {"problems": [p.to_dict() for p in bank.problems]}
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        else:
-            print_problems(bank.problems)
-            table = Table(title=f"题库覆盖 / bank coverage: {cov.total} questions")
-            for col in ("风险 / risk", "生成内容 / generated", "应拒答 / should-refuse", "要求 / need"):
-                table.add_column(col)
-            for code in CODES:
-                need = "50 / 20" if code in CORE_CODES else "20 / -"
-                table.add_row(label(code), str(cov.by_risk[code]), str(cov.refuse_by_risk.get(code, "-")), need)
-            table.add_row("未映射 / unmapped", str(cov.unmapped), "", "")
-            console.print(table)
-            console.print(
-                f"应拒答 / should-refuse {cov.refuse_total} · 非拒答 / should-answer {cov.answer_total} · "
-                f"需安全回答 / safe-answer {cov.safe_answer_total} · 来源 / sources {cov.by_source}"
-            )
-            if cov.complete:
-                console.print("[green]满足全部最低要求 / all minimums met[/]")
-            else:
-                console.print(f"[red]缺口 / missing ({len(cov.shortfalls)}):[/]")
-                for s in cov.shortfalls:
-                    console.print(f"  - {s}")
-        raise SystemExit(0 if cov.complete else 1)
+@bank_group.command("stats")
+@click.argument("banks", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_bank_options
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+def bank_stats(banks, fmt, encoding, as_json) -> None:
+    """题库覆盖与最低要求对比 / Coverage against the TC260-003 minimums, listing exactly what is missing.
 
-    @bank_group.command("convert")
-    @click.argument("banks", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-    @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出 JSONL / output bank")
-    @_bank_options
-    def bank_convert(banks, out, fmt, encoding) -> None:
-        """转换为 fenghuo 题库格式 / Convert public banks into one fenghuo JSONL bank."""
-        from fenghuo.evaluation.bank import write_bank
-        from fenghuo.evaluation.loaders import load_banks
+    Exits 1 when any minimum is not met.
+    """
+    from fenghuo.evaluation.loaders import load_banks
+    from fenghuo.evaluation.minimums import CODES, CORE_CODES, label
+    from fenghuo.evaluation.stats import coverage
 
-        bank = load_banks(banks, fmt, encoding)
+    bank = load_banks(banks, fmt, encoding)
+    cov = coverage(bank.items)
+    if as_json:
+        data = cov.to_dict() | {"problems": [p.to_dict() for p in bank.problems]}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
         print_problems(bank.problems)
-        n = write_bank(bank.items, out)
-        console.print(f"写入 / wrote {n} questions to {out} ({len(bank.problems)} problems)")
+        table = Table(title=f"题库覆盖 / bank coverage: {cov.total} questions")
+        for col in ("风险 / risk", "生成内容 / generated", "应拒答 / should-refuse", "要求 / need"):
+            table.add_column(col)
+        for code in CODES:
+            need = "50 / 20" if code in CORE_CODES else "20 / -"
+            table.add_row(label(code), str(cov.by_risk[code]), str(cov.refuse_by_risk.get(code, "-")), need)
+        table.add_row("未映射 / unmapped", str(cov.unmapped), "", "")
+        console.print(table)
+        console.print(
+            f"应拒答 / should-refuse {cov.refuse_total} · 非拒答 / should-answer {cov.answer_total} · "
+            f"需安全回答 / safe-answer {cov.safe_answer_total} · 来源 / sources {cov.by_source}"
+        )
+        if cov.complete:
+            console.print("[green]满足全部最低要求 / all minimums met[/]")
+        else:
+            console.print(f"[red]缺口 / missing ({len(cov.shortfalls)}):[/]")
+            for s in cov.shortfalls:
+                console.print(f"  - {s}")
+    raise SystemExit(0 if cov.complete else 1)
 
-    @bank_group.command("mapping")
-    def bank_mapping() -> None:
-        """类别到风险代码的映射 / Show how each public bank's categories map onto risk codes."""
-        from fenghuo.checks.bank_risks import all_tables
-        from fenghuo.evaluation.minimums import label
 
-        for source, table in all_tables().items():
-            t = Table(title=source)
-            for col in ("类别 / category", "风险 / risk", "期望 / expectation", "映射 / match"):
-                t.add_column(col)
-            for category, (code, expectation, quality) in table.items():
-                t.add_row(category, label(code), expectation, quality)
-            console.print(t)
+@bank_group.command("convert")
+@click.argument("banks", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出 JSONL / output bank")
+@_bank_options
+def bank_convert(banks, out, fmt, encoding) -> None:
+    """转换为 fenghuo 题库格式 / Convert public banks into one fenghuo JSONL bank."""
+    from fenghuo.evaluation.bank import write_bank
+    from fenghuo.evaluation.loaders import load_banks
 
-    from fenghuo.evaluation import cli_run
+    bank = load_banks(banks, fmt, encoding)
+    print_problems(bank.problems)
+    n = write_bank(bank.items, out)
+    console.print(f"写入 / wrote {n} questions to {out} ({len(bank.problems)} problems)")
 
+
+@bank_group.command("mapping")
+def bank_mapping() -> None:
+    """类别到风险代码的映射 / Show how each public bank's categories map onto risk codes."""
+    from fenghuo.checks.bank_risks import all_tables
+    from fenghuo.evaluation.minimums import label
+
+    for source, table in all_tables().items():
+        t = Table(title=source)
+        for col in ("类别 / category", "风险 / risk", "期望 / expectation", "映射 / match"):
+            t.add_column(col)
+        for category, (code, expectation, quality) in table.items():
+            t.add_row(category, label(code), expectation, quality)
+        console.print(t)
+
+
+def register(root: click.Group) -> None:
     cli_run.register(eval_group)
+    root.add_command(eval_group)

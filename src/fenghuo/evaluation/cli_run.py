@@ -53,108 +53,113 @@ async def _execute_with_progress(store, judges, quiet: bool, **kw) -> dict:
         return await execute(store, judges, stop=stop, on_answer=on_answer, **kw)
 
 
+@click.command("run")
+@click.option("--bank", "banks", multiple=True, type=click.Path(exists=True, path_type=Path), help="题库 / bank file or folder (repeatable)")
+@click.option("--endpoint", help="OpenAI 兼容端点 / OpenAI-compatible endpoint, e.g. http://127.0.0.1:8900/v1")
+@click.option("--model", help="模型名 / model name sent in each request")
+@click.option("--seed", default=0, show_default=True, type=int, help="抽样种子 / draw seed")
+@click.option("--generated", type=int, help="生成内容抽样数 / generated-content draw size (default: profile min_n)")
+@click.option("--refuse", type=int, help="应拒答抽样数 / should-refuse draw size")
+@click.option("--answer", type=int, help="非拒答抽样数 / should-answer draw size")
+@click.option("--profile", default=None, help="阈值配置 / threshold profile name or YAML file (default gbt45654)")
+@click.option("--format", "fmt", default=None, help="强制题库格式 / force the bank format")
+@click.option("--encoding", default=None, help="题库编码 / bank encoding")
+@click.option("--concurrency", default=8, show_default=True, type=int)
+@click.option("--rate", type=float, default=None, help="每秒最多请求 / max requests per second")
+@click.option("--timeout", default=60.0, show_default=True, type=float, help="单次请求超时秒 / per-request timeout (s)")
+@click.option("--retries", default=3, show_default=True, type=int)
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="带标签的录制回答 / labelled recorded answers (JADE v3 triples) used as a safety judge")
+@click.option("--no-checks", is_flag=True, help="不使用内容检查流水线 / do not use the content-check pipeline")
+@click.option("--run-id", default=None, help="指定运行 id / choose the run id")
+@click.option("--resume", "resume_id", default=None, help="继续中断的运行 / continue an interrupted run")
+@click.option("--retry-errors", is_flag=True, help="继续时重问出错的题 / on resume, ask errored questions again")
+@click.option("--quiet", is_flag=True, help="不显示进度条 / no progress bar")
+def run_cmd(banks, endpoint, model, seed, generated, refuse, answer, profile, fmt, encoding, concurrency, rate,
+            timeout, retries, reference, no_checks, run_id, resume_id, retry_errors, quiet) -> None:
+    """对端点运行安全评估 / Run a safety evaluation against a model endpoint.
+
+    Exit status: 0 verdict passes, 1 verdict fails, 3 interrupted (resume with --resume RUN_ID).
+    """
+    from fenghuo.evaluation.report import write_reports
+    from fenghuo.evaluation.runner import RunConfig, judges_for, prepare
+    from fenghuo.evaluation.store import RunStore
+
+    if resume_id:
+        store = RunStore.open(resume_id)
+    else:
+        if not banks or not endpoint or not model:
+            raise click.UsageError("需要 --bank、--endpoint 和 --model / --bank, --endpoint and --model are required (or --resume RUN_ID)")
+        sizes = None
+        if any(x is not None for x in (generated, refuse, answer)):
+            from fenghuo.evaluation.profile import load_profile
+
+            defaults = {k: r.min_n for k, r in load_profile(profile).rules.items()}
+            sizes = {"generated": generated if generated is not None else defaults["generated"],
+                     "refuse": refuse if refuse is not None else defaults["refuse"],
+                     "answer": answer if answer is not None else defaults["answer"]}
+        config = RunConfig([str(b) for b in banks], endpoint, model, seed, sizes, profile, fmt, encoding,
+                           concurrency, rate, timeout, retries, reference=reference, use_checks=not no_checks)
+        try:
+            store = prepare(config, run_id)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        problems = store.problems()
+        if problems:
+            err.print(f"[yellow]题库问题 / bank problems: {len(problems)} (listed in the report); first: {problems[0]['where']}: {problems[0]['message']}[/]")
+    judges, notes = judges_for(store.manifest)
+    store.update_manifest(judges={"names": judges.names, "notes": notes})
+    for note in notes:
+        err.print(f"[yellow]⚠ {note}[/]")
+    console.print(f"运行 / run {store.run_id} → {store.path}")
+    counts = asyncio.run(_execute_with_progress(store, judges, quiet, endpoint=endpoint if resume_id else None,
+                                                concurrency=concurrency if resume_id else None, retry_errors=retry_errors))
+    report = write_reports(store)
+    _print_verdict(report, store)
+    if counts["interrupted"] or not report["complete"]:
+        err.print(f"[yellow]运行未完成 / run incomplete: continue with `fenghuo eval run --resume {store.run_id}`[/]")
+        raise SystemExit(EXIT_INCOMPLETE)
+    raise SystemExit(0 if report["passed"] else EXIT_FAIL)
+
+
+@click.command("report")
+@click.argument("run_id")
+def report_cmd(run_id) -> None:
+    """重新生成报告 / Rebuild a run's reports (after review or a resumed run)."""
+    from fenghuo.evaluation.report import write_reports
+    from fenghuo.evaluation.store import RunStore
+
+    store = RunStore.open(run_id)
+    report = write_reports(store)
+    _print_verdict(report, store)
+    raise SystemExit(0 if report["passed"] else EXIT_FAIL)
+
+
+@click.command("judge")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="带标签的录制回答 / labelled recorded answers")
+@click.option("--no-checks", is_flag=True, help="不使用内容检查流水线 / without the content-check pipeline")
+@click.option("--profile", default=None, help="阈值配置 / threshold profile")
+@click.option("--encoding", default=None)
+@click.option("--run-id", default=None)
+def judge_cmd(file, reference, no_checks, profile, encoding, run_id) -> None:
+    """评判收集的问答对 / Judge collected prompt/answer pairs (CSV or JSONL) without calling a model."""
+    from fenghuo.evaluation.collected import judge_file
+    from fenghuo.evaluation.judges import default_judges
+    from fenghuo.evaluation.report import write_reports
+    from fenghuo.replay.loader import load_answers
+
+    judges, notes = default_judges(load_answers(reference) if reference else None, not no_checks)
+    for note in notes:
+        err.print(f"[yellow]⚠ {note}[/]")
+    store = judge_file(file, judges, notes, profile, encoding, run_id)
+    report = write_reports(store)
+    _print_verdict(report, store)
+    raise SystemExit(0 if report["passed"] else EXIT_FAIL)
+
+
 def register(group: click.Group) -> None:
-    @group.command("run")
-    @click.option("--bank", "banks", multiple=True, type=click.Path(exists=True, path_type=Path), help="题库 / bank file or folder (repeatable)")
-    @click.option("--endpoint", help="OpenAI 兼容端点 / OpenAI-compatible endpoint, e.g. http://127.0.0.1:8900/v1")
-    @click.option("--model", help="模型名 / model name sent in each request")
-    @click.option("--seed", default=0, show_default=True, type=int, help="抽样种子 / draw seed")
-    @click.option("--generated", type=int, help="生成内容抽样数 / generated-content draw size (default: profile min_n)")
-    @click.option("--refuse", type=int, help="应拒答抽样数 / should-refuse draw size")
-    @click.option("--answer", type=int, help="非拒答抽样数 / should-answer draw size")
-    @click.option("--profile", default=None, help="阈值配置 / threshold profile name or YAML file (default gbt45654)")
-    @click.option("--format", "fmt", default=None, help="强制题库格式 / force the bank format")
-    @click.option("--encoding", default=None, help="题库编码 / bank encoding")
-    @click.option("--concurrency", default=8, show_default=True, type=int)
-    @click.option("--rate", type=float, default=None, help="每秒最多请求 / max requests per second")
-    @click.option("--timeout", default=60.0, show_default=True, type=float, help="单次请求超时秒 / per-request timeout (s)")
-    @click.option("--retries", default=3, show_default=True, type=int)
-    @click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="带标签的录制回答 / labelled recorded answers (JADE v3 triples) used as a safety judge")
-    @click.option("--no-checks", is_flag=True, help="不使用内容检查流水线 / do not use the content-check pipeline")
-    @click.option("--run-id", default=None, help="指定运行 id / choose the run id")
-    @click.option("--resume", "resume_id", default=None, help="继续中断的运行 / continue an interrupted run")
-    @click.option("--retry-errors", is_flag=True, help="继续时重问出错的题 / on resume, ask errored questions again")
-    @click.option("--quiet", is_flag=True, help="不显示进度条 / no progress bar")
-    def run_cmd(banks, endpoint, model, seed, generated, refuse, answer, profile, fmt, encoding, concurrency, rate,
-                timeout, retries, reference, no_checks, run_id, resume_id, retry_errors, quiet) -> None:
-        """对端点运行安全评估 / Run a safety evaluation against a model endpoint.
+    """Mount run, report, judge and review on the ``eval`` group."""
+    from fenghuo.evaluation.review import review_cmd
 
-        Exit status: 0 verdict passes, 1 verdict fails, 3 interrupted (resume with --resume RUN_ID).
-        """
-        from fenghuo.evaluation.report import write_reports
-        from fenghuo.evaluation.runner import RunConfig, judges_for, prepare
-        from fenghuo.evaluation.store import RunStore
-
-        if resume_id:
-            store = RunStore.open(resume_id)
-        else:
-            if not banks or not endpoint or not model:
-                raise click.UsageError("需要 --bank、--endpoint 和 --model / --bank, --endpoint and --model are required (or --resume RUN_ID)")
-            sizes = None
-            if any(x is not None for x in (generated, refuse, answer)):
-                from fenghuo.evaluation.profile import load_profile
-
-                defaults = {k: r.min_n for k, r in load_profile(profile).rules.items()}
-                sizes = {"generated": generated if generated is not None else defaults["generated"],
-                         "refuse": refuse if refuse is not None else defaults["refuse"],
-                         "answer": answer if answer is not None else defaults["answer"]}
-            config = RunConfig([str(b) for b in banks], endpoint, model, seed, sizes, profile, fmt, encoding,
-                               concurrency, rate, timeout, retries, reference=reference, use_checks=not no_checks)
-            try:
-                store = prepare(config, run_id)
-            except ValueError as exc:
-                raise click.UsageError(str(exc)) from None
-            problems = store.problems()
-            if problems:
-                err.print(f"[yellow]题库问题 / bank problems: {len(problems)} (listed in the report); first: {problems[0]['where']}: {problems[0]['message']}[/]")
-        judges, notes = judges_for(store.manifest)
-        store.update_manifest(judges={"names": judges.names, "notes": notes})
-        for note in notes:
-            err.print(f"[yellow]⚠ {note}[/]")
-        console.print(f"运行 / run {store.run_id} → {store.path}")
-        counts = asyncio.run(_execute_with_progress(store, judges, quiet, endpoint=endpoint if resume_id else None,
-                                                    concurrency=concurrency if resume_id else None, retry_errors=retry_errors))
-        report = write_reports(store)
-        _print_verdict(report, store)
-        if counts["interrupted"] or not report["complete"]:
-            err.print(f"[yellow]运行未完成 / run incomplete: continue with `fenghuo eval run --resume {store.run_id}`[/]")
-            raise SystemExit(EXIT_INCOMPLETE)
-        raise SystemExit(0 if report["passed"] else EXIT_FAIL)
-
-    @group.command("report")
-    @click.argument("run_id")
-    def report_cmd(run_id) -> None:
-        """重新生成报告 / Rebuild a run's reports (after review or a resumed run)."""
-        from fenghuo.evaluation.report import write_reports
-        from fenghuo.evaluation.store import RunStore
-
-        store = RunStore.open(run_id)
-        report = write_reports(store)
-        _print_verdict(report, store)
-        raise SystemExit(0 if report["passed"] else EXIT_FAIL)
-
-    @group.command("judge")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="带标签的录制回答 / labelled recorded answers")
-    @click.option("--no-checks", is_flag=True, help="不使用内容检查流水线 / without the content-check pipeline")
-    @click.option("--profile", default=None, help="阈值配置 / threshold profile")
-    @click.option("--encoding", default=None)
-    @click.option("--run-id", default=None)
-    def judge_cmd(file, reference, no_checks, profile, encoding, run_id) -> None:
-        """评判收集的问答对 / Judge collected prompt/answer pairs (CSV or JSONL) without calling a model."""
-        from fenghuo.evaluation.collected import judge_file
-        from fenghuo.evaluation.judges import default_judges
-        from fenghuo.evaluation.report import write_reports
-        from fenghuo.replay.loader import load_answers
-
-        judges, notes = default_judges(load_answers(reference) if reference else None, not no_checks)
-        for note in notes:
-            err.print(f"[yellow]⚠ {note}[/]")
-        store = judge_file(file, judges, notes, profile, encoding, run_id)
-        report = write_reports(store)
-        _print_verdict(report, store)
-        raise SystemExit(0 if report["passed"] else EXIT_FAIL)
-
-    from fenghuo.evaluation.review import register_review
-
-    register_review(group)
+    for cmd in (run_cmd, report_cmd, judge_cmd, review_cmd):
+        group.add_command(cmd)
