@@ -17,7 +17,10 @@ def test_demo_runs_the_whole_loop(tmp_path):
                        capture_output=True, text=True, timeout=300)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
-    for expected in ("service_paused", "complaints red", "evaluation after the fix: exit 0", "ramp completed: True",
+    # The red warning comes from the sensors (answers judged with their question) or from the
+    # complaints, whichever crosses its threshold first; the plan pauses on the first red.
+    assert "risky-compliance red" in out or "complaints red" in out, out[-4000:]
+    for expected in ("service_paused", "evaluation after the fix: exit 0", "ramp completed: True",
                      "xuebao-tutor: running", "ledger extends the checkpoint"):
         assert expected in out, expected
     assert (tmp_path / "demo" / "ledger.jsonl").exists()

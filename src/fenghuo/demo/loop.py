@@ -113,10 +113,16 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
     ok = True
     try:
         step("网关后的真实流量（录制的安全回答）", "live traffic through the guard gateway (recorded safe answers)")
+        routes: dict[str, int] = {}
         for i in range(12):
             raw = live.ask(i)
+            route = raw.headers.get("x-fenghuo-route", "?")
+            routes[route] = routes.get(route, 0) + 1
         answer = raw.json()["choices"][0]["message"]["content"]
-        console.print(f"12 calls answered by {raw.headers.get('x-fenghuo-route')}; last answer ends: …{answer[-40:]!r}")
+        # The recorded questions are JADE's harmful ones: the shipped input checks refuse many of
+        # them at the gateway (route "refused") before the model is asked.
+        console.print("12 calls: " + ", ".join(f"{n} {r}" for r, n in sorted(routes.items())) +
+                      f" (refused = stopped by the input checks 输入检查拦截); last answer ends: …{answer[-40:]!r}")
         console.print(f"explicit label in the answer; implicit label (GB 45438) header AIGC: {raw.headers.get('aigc', '')[:80]}…")
 
         step("上游开始给出不安全回答，用户投诉", "the model turns unsafe; users complain")
