@@ -140,15 +140,9 @@ def pipeline_section(quick: bool, words: list[str]) -> list[str]:
     from fenghuo.checks.pipeline import Pipeline, load_pipeline
 
     pipe = load_pipeline()
-    text = "".join(_cold("dev"))
-    msgs, i = [], 0
-    n = 1000 if quick else 5000
-    while len(msgs) < n and i + 400 < len(text):
-        chunk = text[i : i + 340]
-        while len(chunk.encode()) > 1024:
-            chunk = chunk[:-1]
-        msgs.append(chunk)
-        i += 340
+    from bench.checks_quality import cold_messages
+
+    msgs = cold_messages(1000 if quick else 5000)
     for m in msgs[:200]:
         pipe.scan(m)
     # Load gauge: pyahocorasick over the same messages. On an idle core it runs at ≈ 9 MB/s

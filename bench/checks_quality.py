@@ -74,7 +74,7 @@ def _datasets(quick: bool) -> dict:
     return out
 
 
-def _messages(n: int) -> list[str]:
+def cold_messages(n: int) -> list[str]:
     """≤ 1 KB cuts of COLD dev text, as in the pipeline timing."""
     import csv
 
@@ -111,7 +111,7 @@ def quality_section(quick: bool) -> list[str]:
 
     shipped = load_pipeline()
     data = _datasets(quick)
-    msgs = _messages(500 if quick else 3000)
+    msgs = cold_messages(500 if quick else 3000)
     subjects = [(f"{c.name} alone", Pipeline([c], shipped.policy)) for c in shipped.checks]
     subjects.append(("**whole shipped pipeline**", shipped))
     rows = []

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from fenghuo.checks.cli_scan import InputError, load_for_scan
+from fenghuo.checks.cli_scan import InputError, load_for_scan, load_judge_for
 
 
 @click.group("checks")
@@ -73,14 +73,7 @@ def evaluate_cmd(data_path: str, pairs: bool, max_fpr: float, on: str, default_l
     if pairs and not any(r.prompt is not None for r in data.rows):
         raise InputError(f"{data_path}: --pairs but no row has a prompt / 无问题字段")
     pipe = load_for_scan(config, ())
-    judge = None
-    if pairs:
-        from fenghuo.checks.pairs import load_judge
-
-        try:
-            judge = load_judge()
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+    judge = load_judge_for(pairs)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

@@ -36,6 +36,19 @@ def load_for_scan(config: str | None, lexicon: tuple[str, ...]):
     return pipe
 
 
+def load_judge_for(pairs: bool):
+    """The answer judge when ``--pairs`` asks for one (else None); a judge that cannot load is
+    an input error with its one-line reason, like a check that cannot load."""
+    if not pairs:
+        return None
+    from fenghuo.checks.pairs import load_judge
+
+    try:
+        return load_judge()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
 class Summary:
     """Counts for ``--summary``: per verdict, category and risk, and the time per text."""
 
@@ -130,14 +143,7 @@ def scan_cmd(text: str | None, as_json: bool, pairs: bool, summary: bool, max_fi
     if pairs and text != "-":
         raise click.UsageError("--pairs reads JSON lines from stdin: give `-` / --pairs 从标准输入读取，请用 -")
     pipe = load_for_scan(config, lexicon)
-    judge = None
-    if pairs:
-        from fenghuo.checks.pairs import load_judge
-
-        try:
-            judge = load_judge()
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
+    judge = load_judge_for(pairs)
     totals = Summary() if summary else None
 
     def emit(t: str, d: dict) -> None:
