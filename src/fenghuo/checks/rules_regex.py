@@ -185,11 +185,10 @@ def case_insensitive(pattern: str) -> bool:
 
 
 
-def split_branches(pattern: str) -> list[str]:
-    """The top-level alternatives of ``pattern`` as pattern strings; a branch that is one
-    non-capturing group around an alternation is split further (defines are substituted as
-    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word)."""
-    parts, depth, cls, i, start = [], 0, False, 0, 0
+def _structure(pattern: str):
+    """``(index, char, depth after it)`` of each character outside escapes and character
+    classes — the one walk both ``split_branches`` and ``_one_group`` need."""
+    depth, cls, i = 0, False, 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -201,14 +200,24 @@ def split_branches(pattern: str) -> list[str]:
             cls = True
             if pattern[i + 1 : i + 2] == "]":  # a ']' first in a class is a literal
                 i += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        else:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            yield i, ch, depth
+        i += 1
+
+
+def split_branches(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` as pattern strings; a branch that is one
+    non-capturing group around an alternation is split further (defines are substituted as
+    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word)."""
+    parts, start = [], 0
+    for i, ch, depth in _structure(pattern):
+        if ch == "|" and depth == 0:
             parts.append(pattern[start:i])
             start = i + 1
-        i += 1
     parts.append(pattern[start:])
     out: list[str] = []
     for p in parts:
@@ -222,24 +231,7 @@ def split_branches(pattern: str) -> list[str]:
 
 def _one_group(p: str) -> bool:
     """Whether the group opened at ``p[0]`` closes at the very end."""
-    depth, cls, i = 0, False, 0
-    while i < len(p):
-        ch = p[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if cls:
-            cls = ch != "]"
-        elif ch == "[":
-            cls = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i == len(p) - 1
-        i += 1
-    return False
+    return next((i == len(p) - 1 for i, ch, depth in _structure(p) if ch == ")" and depth == 0), False)
 
 
 def exact_strings(pattern: str) -> list[str] | None:
