@@ -40,7 +40,7 @@ LAYERS = [
     "recovery",    # the road back from a pause
 ]
 # Assembly: may import anything; nothing in LAYERS may import these.
-TOP = {"api", "demo", "cli", "models", "migrations", "backend", "__init__", "__main__"}
+TOP = {"api", "console", "demo", "cli", "models", "migrations", "backend", "__init__", "__main__"}
 
 # Pure cores: no framework, directly or through any fenghuo module they import.
 PURE_CORES = [
