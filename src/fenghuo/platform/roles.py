@@ -9,6 +9,8 @@ Roles (what each may do is decided by the domains):
 - ``system``    — automated plans (the actor of plan actions);
 - ``admin``     — the deployment's owner: providers, jurisdictions, tokens. The local CLI acts
   as admin, because whoever holds the database file holds everything anyway.
+- ``scraper``   — a metrics scraper (Prometheus): may read ``GET /metrics`` (within its
+  provider or jurisdiction scope, like an auditor) and nothing else.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Role(str, Enum):
     auditor = "auditor"
     system = "system"
     admin = "admin"
+    scraper = "scraper"
 
 
 @dataclass(frozen=True)
