@@ -15,7 +15,7 @@ from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.metrics import render
 from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer
 from fenghuo.platform.db import Database
-from fenghuo.platform.roles import Actor
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
 
@@ -65,7 +65,9 @@ async def get_coverage(request: Request, jurisdiction: str | None = None, actor:
 
 @router.get("/metrics", responses=text("text/plain", "Prometheus text format 0.0.4"))
 async def metrics(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> PlainTextResponse:
-    services = [s["id"] for s in await run_in_threadpool(registry.list_services, db, actor)]
+    # A scraper token (platform.roles) sees the metrics an auditor of the same scope would.
+    reader = Actor(actor.name, Role.auditor, actor.provider_id, actor.jurisdiction_id) if actor.role is Role.scraper else actor
+    services = [s["id"] for s in await run_in_threadpool(registry.list_services, db, reader)]
     m = _monitor(request)
     extra = []
     alerts = request.app.state.runtime.alerts

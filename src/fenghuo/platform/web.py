@@ -8,7 +8,10 @@ from fastapi import Request
 
 from fenghuo.platform.auth import authenticate
 from fenghuo.platform.db import Database
-from fenghuo.platform.roles import Actor
+from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.roles import Actor, Role
+
+SCRAPE_PATHS = frozenset({"/metrics"})  # all a scraper token may read
 
 
 def get_db(request: Request) -> Database:
@@ -18,4 +21,7 @@ def get_db(request: Request) -> Database:
 def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    return authenticate(request.app.state.runtime.db, token)
+    actor = authenticate(request.app.state.runtime.db, token)
+    if actor.role is Role.scraper and request.url.path not in SCRAPE_PATHS:
+        raise Forbidden("抓取令牌只能读取 /metrics", "a scraper token may read /metrics only")
+    return actor

@@ -52,7 +52,7 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--name", required=True, help="Who or what holds the token / 持有者")
-@click.option("--role", required=True, type=click.Choice(["operator", "regulator", "auditor", "system", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["operator", "regulator", "auditor", "system", "admin", "scraper"]))
 @click.option("--provider", help="Provider id (operator tokens) / 服务提供者")
 @click.option("--jurisdiction", help="Jurisdiction node (regulator tokens) / 辖区")
 @refusals
