@@ -29,6 +29,7 @@ LAYERS = [
     "replay",      # recorded model answers read back and served again (a test double of a model)
     "checks",      # content checks shared by the guard, evaluation and the corpus audit
     "ledger",      # the audit chain every domain writes to
+    "corpus",      # training-data audit: checks over a corpus, runs in the ledger; evaluation reads its results
     "registry",    # jurisdictions, providers, services, grading, scope, tokens
     "control",     # the switch; registering a service (it seeds the switch)
     "monitor",     # events → indicators
