@@ -55,6 +55,10 @@ class SilenceRow(Base):
     created_at: Mapped[str] = mapped_column(String(32))
     ended_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The scope a silence belongs to (issue 14): an operator's provider, or a regulator's
+    # jurisdiction path; it matches only services inside it. Both None: the deployment's.
+    scope_provider: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    scope_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
 
 
 class NotificationRow(Base):

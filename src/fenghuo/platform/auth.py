@@ -24,6 +24,8 @@ class Token(Base):
     jurisdiction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[str] = mapped_column(String(32))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[str | None] = mapped_column(String(32), nullable=True)  # ISO UTC; None: never
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 def token_hash(token: str) -> str:

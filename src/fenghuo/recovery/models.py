@@ -55,3 +55,6 @@ class Verification(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     by: Mapped[str] = mapped_column(String(256))
     at: Mapped[str] = mapped_column(String(32))
+    # A checklist counts only once a second person has countersigned it (issue 14).
+    countersigned_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    countersigned_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

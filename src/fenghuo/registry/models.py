@@ -50,3 +50,23 @@ class Service(Base):
     grade_defaults: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class ServiceChange(Base):
+    """A re-registration that lowers a service's grade or moves it (issue 14), kept until a
+    regulator of the service's current jurisdiction approves or refuses it. ``base_updated_at``
+    is the registration it was asked against: a change approved after the service changed again
+    is refused rather than applied over the newer record."""
+
+    __tablename__ = "service_changes"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    base_updated_at: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | refused
+    requested_by: Mapped[str] = mapped_column(String(256))
+    requested_at: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    decided_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -69,6 +69,9 @@ class Incident(Base):
     profile: Mapped[str] = mapped_column(String(64))
     profile_version: Mapped[str] = mapped_column(String(32))
     ended_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The service's registry record and grade when the incident was opened (issue 14): reports
+    # print these, not whatever the registration says later.
+    service_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class IncidentLink(Base):
