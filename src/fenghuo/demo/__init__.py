@@ -46,7 +46,12 @@ def run_demo(workdir: Path) -> bool:
     # and alerts on its own 20-second rules so a warning can rise and clear within the demo.
     os.environ["FENGHUO_HOME"] = str(workdir / "home")
     os.environ["FENGHUO_LEDGER_KEY"] = str(workdir / "ledger-signing-key.pem")
-    os.environ["FENGHUO_ALERTS"] = str(Path(__file__).with_name("alerts.yaml"))
+    from fenghuo.demo.inbox import Inbox, write_alerts_config
+    from fenghuo.platform.serving import BackgroundServer
+
+    inbox = Inbox()
+    inbox_server = BackgroundServer(inbox).start()
+    os.environ["FENGHUO_ALERTS"] = str(write_alerts_config(workdir / "alerts.yaml", inbox_server.url))
     os.environ["FENGHUO_WINDOWS"] = "20s,1m,5m,1h"
     data = shared_data_dir()
     db = open_database(str(workdir / "demo.db"))
@@ -80,9 +85,12 @@ def run_demo(workdir: Path) -> bool:
                 pass
 
         threading.Thread(target=follow, daemon=True).start()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while not seen and time.monotonic() < deadline:
             time.sleep(0.01)
+        if not seen:
+            console.print(f"[bold red]✗[/] the guard heard nothing on the switch stream of {server.url} within 20 s / 20 秒内未收到开关状态")
+            return False
         console.print(f"control plane {server.url}; guard sees zhiyi-triage {styled_state(seen[0][1]['state'])} v{seen[0][1]['version']}")
 
         step(3, "权限：上海监管方不能暂停北京的服务", "roles: Shanghai's regulator cannot pause a Beijing service")
@@ -129,6 +137,9 @@ def run_demo(workdir: Path) -> bool:
             last = 6
             console.print("\n[yellow]未找到共享数据（FENGHUO_DATA），跳过真实流量部分 / shared data not found (FENGHUO_DATA): "
                           "skipping the live-traffic part[/]")
+
+    inbox_server.stop()
+    console.print(f"notifications delivered by the plan and the warnings (webhooks) / 已送达的通知: {inbox.summary()}")
 
     step(last, "账本：检查点、导出、校验", "ledger: checkpoint, export, verify")
     cp = ledger.checkpoint(db)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from rich.markup import escape
 
 from fenghuo.platform.cli_support import console, styled_state
 
@@ -79,10 +80,10 @@ class Live:
         r.raise_for_status()
 
     def warnings(self, state: str = "open") -> list[dict]:
-        return self.api("GET", "/api/v1/warnings", "op", params={"state": state, "service": SERVICE}).json()
+        return body(self.api("GET", "/api/v1/warnings", "op", params={"state": state, "service": SERVICE}), "warnings")
 
     def state(self) -> dict:
-        return self.api("GET", f"/api/v1/services/{SERVICE}/state", "op").json()
+        return body(self.api("GET", f"/api/v1/services/{SERVICE}/state", "op"), "switch state")
 
     def evaluate(self, run_id: str) -> int:
         """`fenghuo eval run` as its own process against the model behind the gateway."""
@@ -101,6 +102,38 @@ def normalise(text: str) -> str:
     return "".join(text.split())
 
 
+class Unexpected(Exception):
+    """An answer the demo did not expect; the message names what came back."""
+
+
+def came_back(raw: httpx.Response) -> str:
+    """What a server answered, in one line: status, route, error code and the start of the body."""
+    route = raw.headers.get("x-fenghuo-route")
+    return (f"HTTP {raw.status_code} from {raw.request.method} {raw.request.url}" + (f" (route {route})" if route else "")
+            + f": {raw.text[:300]!r}")
+
+
+def body(raw: httpx.Response, what: str, status: int | tuple[int, ...] = (200,)) -> dict:
+    """The JSON answer, or :class:`Unexpected` naming what came back instead."""
+    expected = (status,) if isinstance(status, int) else status
+    try:
+        data = raw.json()
+    except ValueError:
+        data = None
+    if raw.status_code not in expected or data is None:
+        raise Unexpected(f"{what}: expected HTTP {'/'.join(map(str, expected))} with JSON, got {came_back(raw)}")
+    return data
+
+
+def content(raw: httpx.Response, what: str) -> str:
+    """The assistant's text of a chat completion, or :class:`Unexpected` naming what came back."""
+    data = body(raw, what)
+    try:
+        return data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise Unexpected(f"{what}: expected a chat completion with choices, got {came_back(raw)}") from None
+
+
 def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step) -> bool:
     from fenghuo.control import switch
     from fenghuo.platform.roles import Actor, Role
@@ -113,12 +146,19 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
     ok = True
     try:
         step("网关后的真实流量（录制的安全回答）", "live traffic through the guard gateway (recorded safe answers)")
+        # A guard that has not heard from the control plane yet enforces its fail-safe (closed:
+        # paused): calls sent before its first contact were refused with 503, which made the
+        # demo fail about one run in three on a loaded machine (KeyError 'choices', issue 15).
+        if not live.gateway_app.guard.wait_connected(20):
+            raise Unexpected(f"the gateway's guard did not hear the switch state from the control plane {server.url} "
+                             f"within 20 s; it enforces {live.gateway_app.guard.state()}")
         routes: dict[str, int] = {}
+        answer = None
         for i in range(12):
             raw = live.ask(i)
-            route = raw.headers.get("x-fenghuo-route", "?")
+            route = raw.headers.get("x-fenghuo-route", "?") if raw.status_code == 200 else f"HTTP {raw.status_code}"
             routes[route] = routes.get(route, 0) + 1
-        answer = raw.json()["choices"][0]["message"]["content"]
+            answer = content(raw, f"call {i} through the gateway (service running)")
         # The recorded questions are JADE's harmful ones: the shipped input checks refuse many of
         # them at the gateway (route "refused") before the model is asked.
         console.print("12 calls: " + ", ".join(f"{n} {r}" for r, n in sorted(routes.items())) +
@@ -130,10 +170,10 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
         complaints = 0
         for i in range(12, 40):
             raw = live.ask(i)
-            if raw.status_code != 200:  # 503 once the plan pauses the service
-                console.print(f"call {i}: HTTP {raw.status_code} {raw.json()['error']['code']}")
+            if raw.status_code == 503:  # once the plan pauses the service
+                console.print(f"call {i}: HTTP {raw.status_code} {body(raw, f'call {i}', 503).get('error', {}).get('code')}")
                 break
-            text = raw.json()["choices"][0]["message"]["content"]
+            text = content(raw, f"call {i} through the gateway (unsafe upstream)")
             if any(normalise(text).find(u[:60]) >= 0 for u in live.unsafe_text if u):
                 complaints += 1
                 live.complain(f"孩子收到了有害回答 / my child got a harmful answer (call {i})")
@@ -149,7 +189,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
         if paused:
             console.print(f"{SERVICE}: {styled_state(paused['state'])} v{paused['version']} by {paused['changed_by']} — {paused['reason']}")
         r = live.ask(99)
-        err = r.json().get("error", {})
+        err = body(r, "the call after the pause", (200, 503)).get("error", {})
         console.print(f"the next call → HTTP {r.status_code} {err.get('code')}: {err.get('message')}")
         ok &= r.status_code == 503 and err.get("code") == "service_paused"
         inc = _wait(lambda: (incidents.list_incidents(db, op, service=SERVICE, status="open") or [None])[0], 10)
@@ -170,7 +210,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
         console.print(f"evaluation on the unfixed model: exit {failing} (fails)")
         procedure.verify(db, op, SERVICE, run_id="demo-verify-1")
         r = live.api("POST", f"/api/v1/services/{SERVICE}/commands", "op", json={"action": "canary", "reason": "try", "percent": 5})
-        console.print(f"canary with a failing verification → HTTP {r.status_code}: {r.json()['error']['message']}")
+        console.print(f"canary with a failing verification → HTTP {r.status_code}: {body(r, 'canary before the fix', 409)['error']['message']}")
         ok &= r.status_code == 409
         httpx.post(live.upstream.url + "/admin/mode", json={"mode": "safe"}).raise_for_status()
         passing = live.evaluate("demo-verify-2")
@@ -205,6 +245,10 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
             acc = accountability.compute(db, op, inc["id"])
             console.print("履责记录（据账本计算）/ accountability, computed from the ledger: " +
                           ", ".join(f"{k} {v:.1f}s" for k, v in acc["durations_seconds"].items() if v is not None))
+    except (Unexpected, httpx.HTTPError) as exc:
+        # What came back, not a traceback: the status, the route and the start of the body.
+        console.print(f"[bold red]✗ 意外的应答 / unexpected answer[/]: {type(exc).__name__}: {escape(str(exc))}")
+        ok = False
     finally:
         live.close()
     return bool(ok)
