@@ -167,3 +167,25 @@ class Indicators:
         with self.lock:
             return self.service(service).snapshot(now)
 
+    def series(self, service: str, indicator: str, window: str, now: float) -> list[tuple[float, float]]:
+        """One indicator per bucket of a window, oldest first, as (bucket start in UNIX seconds,
+        value): what the console draws as a small chart. Latency quantiles are read from each
+        bucket's own histogram; a bucket without calls reads 0."""
+        d = CATALOGUE[indicator]
+        with self.lock:
+            s = self.services.get(service)
+            if s is None or window not in s.windows:
+                return []
+            w = s.windows[window]
+            w.expire(now)
+            out = []
+            for key in sorted(w.buckets):
+                b = w.buckets[key]
+                if d.kind == "ms":
+                    q = float(indicator.rpartition("_p")[2]) / 100
+                    v = float(b.hist.quantile(q) or 0.0) if b.hist is not None and b.hist.count else 0.0
+                else:
+                    v = d.read(b, w, None)[0]
+                out.append((key * w.width, float(v)))
+            return out
+
