@@ -158,7 +158,8 @@ def available_tables() -> dict[str, Path]:
     for directory in [PACKAGED, *reversed(_user_dirs())]:
         if directory.is_dir():
             for p in sorted(directory.glob("*.y*ml")):
-                found[load_table_file(p).table] = p
+                # parsed once per file version: this runs for every service graded (issue 19)
+                found[_cached(str(p), p.stat().st_mtime).table] = p
     return found
 
 
