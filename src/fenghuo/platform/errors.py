@@ -12,6 +12,7 @@ from typing import Any
 class FenghuoError(Exception):
     status = 400
     code = "bad_request"
+    exit_code = 1  # the CLI's exit status: 1 a refusal; 2 input that cannot be used at all
 
     def __init__(self, zh: str, en: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(en)
@@ -57,3 +58,39 @@ class Conflict(FenghuoError):
 class TooLarge(FenghuoError):
     status = 413
     code = "too_large"
+
+
+class Unreadable(Invalid):
+    """Input that cannot be used at all: a file that cannot be read or decoded, a name that
+    would leave its folder. The CLI exits 2 for it, as for a usage error."""
+
+    code = "unreadable"
+    exit_code = 2
+
+
+class SyntaxProblem(Unreadable):
+    """Not valid YAML or JSON (names the line where it can)."""
+
+    code = "invalid_file"
+
+
+class DocumentLimit(Unreadable):
+    """A document over one of ``platform.documents.Limits`` (depth, aliases, nodes), or with a
+    key written twice; the details name the limit."""
+
+    code = "document_limit"
+
+
+class DocumentTooLarge(TooLarge):
+    """A document over ``max_bytes`` (HTTP 413)."""
+
+    code = "too_large"
+    exit_code = 2
+
+
+class Unavailable(FenghuoError):
+    """A dependency (the database, NATS) is down: try again later (HTTP 503 + Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+    retry_after = 1

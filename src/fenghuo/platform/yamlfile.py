@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fenghuo.platform.documents import LIMITS, Limits, compose_yaml, read_bytes
 from fenghuo.platform.errors import Invalid
 
 Loc = tuple[str | int, ...]
@@ -61,51 +62,34 @@ class YamlDoc:
         return e
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-            lines[loc + (k,)] = key.start_mark.line + 1
-            _walk(value, loc + (k,), lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines[loc + (i,)] = item.start_mark.line + 1
-            _walk(item, loc + (i,), lines)
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], budget: int) -> None:
+    """Record the line of every path, iteratively. A node reached through several aliases is
+    walked once per path, so the walk is bounded by the expanded node count the reader
+    already checked (``budget``, its limit), not by the document's text."""
+    todo: list[tuple[yaml.Node, Loc]] = [(node, loc)]
+    while todo and len(lines) <= budget:
+        node, loc = todo.pop()
+        lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                k = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
+                lines[loc + (k,)] = key.start_mark.line + 1
+                todo.append((value, loc + (k,)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[loc + (i,)] = item.start_mark.line + 1
+                todo.append((item, loc + (i,)))
 
 
-def parse_yaml(text: str, path: str = "<text>") -> YamlDoc:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        raise Invalid(
-            f"{path}:{line} YAML 语法错误：{exc.problem}",
-            f"{path}:{line} YAML syntax error: {exc.problem}",
-            code="invalid_file",
-            file=path,
-            line=line,
-            field=None,
-        ) from None
+def parse_yaml(text: str | bytes, path: str = "<text>", limits: Limits = LIMITS) -> YamlDoc:
+    """A YAML text through the one reader (``platform.documents``: size, depth, aliases,
+    expanded nodes, duplicate keys), with the line of every key."""
+    read = compose_yaml(text, path, limits)
     lines: dict[Loc, int] = {}
-    if node is not None:
-        _walk(node, (), lines)
-    return YamlDoc(path=path, data=data, lines=lines)
+    if read.node is not None:
+        _walk(read.node, (), lines, limits.max_nodes)
+    return YamlDoc(path=path, data=read.data, lines=lines)
 
 
-def load_yaml(path: str | Path) -> YamlDoc:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise Invalid(f"文件不存在：{p}", f"file not found: {p}", code="invalid_file", file=str(p)) from None
-    except UnicodeDecodeError as exc:
-        raise Invalid(
-            f"{p} 不是 UTF-8 编码（第 {exc.start} 字节）",
-            f"{p} is not UTF-8 (byte {exc.start})",
-            code="invalid_file",
-            file=str(p),
-        ) from None
-    return parse_yaml(text, str(p))
+def load_yaml(path: str | Path, limits: Limits = LIMITS) -> YamlDoc:
+    return parse_yaml(read_bytes(path, limits), str(path), limits)
