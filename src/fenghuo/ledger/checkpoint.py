@@ -40,6 +40,15 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return keys.raw_public(key)
 
 
+def deployment_public_key(path: Path | None = None) -> bytes | None:
+    """The raw public half of this deployment's signing key: the key ``ledger verify`` pins by
+    default. None when this machine holds no key (it is not created by asking)."""
+    path = path or key_path()
+    if not path.exists():
+        return None
+    return _raw_public(keys.load_or_create(path).public_key())
+
+
 key_id = keys.key_id
 
 
@@ -75,6 +84,26 @@ class Checkpoint:
         return cls.from_json(p.read_text(encoding="utf-8"), str(p))
 
 
+def read_public_key(path: str | Path) -> bytes:
+    """A pinned public key from a file: the raw key in base64 (``fenghuo ledger public-key``) or
+    a PEM ``PUBLIC KEY``."""
+    from cryptography.hazmat.primitives import serialization
+
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8").strip()
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_public_key(text.encode())
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError("not an Ed25519 public key")
+            return _raw_public(key)
+        raw = base64.b64decode(text, validate=True)
+        Ed25519PublicKey.from_public_bytes(raw)
+        return raw
+    except (OSError, ValueError) as exc:
+        raise Invalid(f"{p} 不是可用的 Ed25519 公钥：{exc}", f"{p} is not a usable Ed25519 public key: {exc}", field="key") from None
+
+
 def sign(seq: int, head: str, ts: str, key: Ed25519PrivateKey | None = None) -> Checkpoint:
     key = key or load_or_create_key()
     public = _raw_public(key.public_key())
@@ -84,7 +113,10 @@ def sign(seq: int, head: str, ts: str, key: Ed25519PrivateKey | None = None) -> 
 
 
 def signature_ok(cp: Checkpoint, trusted_public_key: bytes | None = None) -> bool:
-    public = base64.b64decode(cp.public_key)
+    try:
+        public = base64.b64decode(cp.public_key, validate=True)
+    except ValueError:
+        return False
     if trusted_public_key is not None and public != trusted_public_key:
         return False
     if key_id(public) != cp.key_id:
@@ -101,13 +133,36 @@ class CheckpointResult:
     ok: bool
     zh: str
     en: str
-    problem: str | None = None  # bad_signature | truncated | rewritten | chain
+    problem: str | None = None  # untrusted_key | bad_signature | truncated | rewritten | chain
 
 
-def verify_against(entries: Iterable[Mapping[str, Any]], cp: Checkpoint, trusted_public_key: bytes | None = None) -> CheckpointResult:
-    """Does the chain verify, and does it still contain the checkpoint's entry unchanged?"""
-    if not signature_ok(cp, trusted_public_key):
-        return CheckpointResult(False, "检查点签名无效或密钥不受信任", "checkpoint signature is invalid or the key is not trusted", "bad_signature")
+def _key_problem(cp: Checkpoint, pinned: bytes | None) -> CheckpointResult | None:
+    """A checkpoint proves nothing if whoever rewrote the ledger could also have signed it: the
+    key must be one the verifier already holds (issue 14), not the one inside the checkpoint."""
+    if pinned is None:
+        return CheckpointResult(
+            False, "没有可信公钥：本机没有部署的签名密钥；用 --key 指定部署的公钥（或 --trust-checkpoint-key 信任检查点自带的密钥）",
+            "no pinned key: this machine holds no deployment signing key; give the deployment's public key with --key "
+            "(or --trust-checkpoint-key to trust the key inside the checkpoint)", "untrusted_key")
+    if cp.public_key != base64.b64encode(pinned).decode():
+        return CheckpointResult(
+            False, f"检查点由未被信任的密钥 {cp.key_id} 签署（信任的是 {key_id(pinned)}）",
+            f"checkpoint signed by key {cp.key_id}, which is not the pinned key {key_id(pinned)}", "untrusted_key")
+    return None
+
+
+def verify_against(entries: Iterable[Mapping[str, Any]], cp: Checkpoint, trusted_public_key: bytes | None = None, *,
+                   trust_checkpoint_key: bool = False) -> CheckpointResult:
+    """Does the chain verify, and does it still contain the checkpoint's entry unchanged?
+
+    The signing key is pinned: ``trusted_public_key`` if given, else this deployment's own key;
+    only ``trust_checkpoint_key`` accepts whatever key the checkpoint carries."""
+    if not trust_checkpoint_key:
+        problem = _key_problem(cp, trusted_public_key if trusted_public_key is not None else deployment_public_key())
+        if problem:
+            return problem
+    if not signature_ok(cp):
+        return CheckpointResult(False, "检查点签名无效", "checkpoint signature is invalid", "bad_signature")
     at_seq: list[str] = []
 
     def watch(it: Iterable[Mapping[str, Any]]):

@@ -23,30 +23,35 @@ def ledger_group() -> None:
 @ledger_group.command("verify")
 @click.option("--file", "file", type=click.Path(dir_okay=False), help="Verify an exported JSONL file alone, without the database / 校验导出文件")
 @click.option("--against", type=click.Path(dir_okay=False), help="A kept checkpoint the ledger must still extend / 对照检查点")
-@click.option("--key", type=click.Path(dir_okay=False), help="Trusted public key (raw base64) the checkpoint must be signed with")
+@click.option("--key", type=click.Path(dir_okay=False),
+              help="Another deployment's public key (`fenghuo ledger public-key`); default: this deployment's own key / 可信公钥")
+@click.option("--trust-checkpoint-key", is_flag=True,
+              help="Accept the key inside the checkpoint instead of a pinned one (proves nothing against its signer) / 信任检查点自带的密钥")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def verify(file: str | None, against: str | None, key: str | None, as_json: bool) -> None:
+def verify(file: str | None, against: str | None, key: str | None, trust_checkpoint_key: bool, as_json: bool) -> None:
     """Walk the hash chain and name the first entry altered, removed or reordered; with
-    --against, also prove the ledger still extends a signed checkpoint. Exit 1 on failure.
+    --against, also prove the ledger still extends a signed checkpoint, signed by the pinned key
+    (this deployment's own unless --key names another). Exit 1 on failure.
 
     逐条校验哈希链，指出第一条被修改、删除或调换的条目。"""
-    import base64
-    from pathlib import Path
-
     from fenghuo.ledger import service as ledger
-    from fenghuo.ledger.checkpoint import Checkpoint, verify_against
+    from fenghuo.ledger.checkpoint import Checkpoint, read_public_key, verify_against
 
-    trusted = base64.b64decode(Path(key).read_text().strip()) if key else None
+    trusted = read_public_key(key) if key else None
     if against:
         cp = Checkpoint.load(against)
         if file:
-            result = verify_against(ledger.read_export(file), cp, trusted)
+            result = verify_against(ledger.read_export(file), cp, trusted, trust_checkpoint_key=trust_checkpoint_key)
         else:
             import json
 
-            result = verify_against((json.loads(line) for line in _lines()), cp, trusted)
-        out = {"ok": result.ok, "message": f"{result.zh} / {result.en}", "problem": result.problem}
+            result = verify_against((json.loads(line) for line in _lines()), cp, trusted, trust_checkpoint_key=trust_checkpoint_key)
+        out = {"ok": result.ok, "message": f"{result.zh} / {result.en}", "problem": result.problem, "key_id": cp.key_id}
+        if trust_checkpoint_key and result.ok:
+            out["warning"] = (f"信任了检查点自带的密钥 {cp.key_id}：签署者本人可以伪造 / trusted the checkpoint's own key {cp.key_id}: "
+                              "whoever signed it could have forged it")
+            err_console.print(f"[yellow]! {out['warning']}[/]")
     elif file:
         st = ledger.verify_file(file)
         out = {"ok": st.ok, "entries": st.count, "head_seq": st.head_seq}
@@ -65,6 +70,19 @@ def verify(file: str | None, against: str | None, key: str | None, as_json: bool
         err_console.print(f"[bold red]✗ 账本校验失败 / ledger verification failed:[/] {msg}")
     if not out["ok"]:
         sys.exit(1)
+
+
+@ledger_group.command("public-key")
+@refusals
+def public_key() -> None:
+    """Print this deployment's checkpoint public key (raw, base64) for auditors to pin with
+    `ledger verify --key` / 输出本部署的检查点公钥，供审计方固定。"""
+    import base64
+
+    from fenghuo.ledger.checkpoint import load_or_create_key
+    from fenghuo.platform.keys import raw_public
+
+    click.echo(base64.b64encode(raw_public(load_or_create_key().public_key())).decode())
 
 
 @ledger_group.command("export")

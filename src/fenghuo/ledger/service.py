@@ -32,9 +32,9 @@ def verify_report(db: Database) -> dict[str, Any]:
     return body
 
 
-def verify_db_against(db: Database, cp: Checkpoint) -> CheckpointResult:
+def verify_db_against(db: Database, cp: Checkpoint, trusted_public_key: bytes | None = None) -> CheckpointResult:
     with db.reader() as s:
-        return verify_against(store.iter_entries(s), cp)
+        return verify_against(store.iter_entries(s), cp, trusted_public_key)
 
 
 def checkpoint(db: Database) -> Checkpoint:
@@ -81,5 +81,5 @@ def verify_file(path: str | Path) -> ChainStatus:
     return verify_chain(read_export(path))
 
 
-def verify_file_against(path: str | Path, cp: Checkpoint) -> CheckpointResult:
-    return verify_against(read_export(path), cp)
+def verify_file_against(path: str | Path, cp: Checkpoint, trusted_public_key: bytes | None = None) -> CheckpointResult:
+    return verify_against(read_export(path), cp, trusted_public_key)
