@@ -13,7 +13,9 @@ from fenghuo.platform.errors import FenghuoError
 def install(app: FastAPI) -> None:
     @app.exception_handler(FenghuoError)
     async def _fenghuo(_: Request, exc: FenghuoError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+        retry = getattr(exc, "retry_after", None)  # 429 and 503 say when to come back
+        headers = {"Retry-After": str(max(1, round(retry)))} if retry else None
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
