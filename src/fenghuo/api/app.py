@@ -27,6 +27,7 @@ ROUTE_MODULES = [
     "fenghuo.alerts.routes",
     "fenghuo.response.routes",
     "fenghuo.recovery.routes",
+    "fenghuo.console.routes",  # the web console at / (HTML; same services, roles and scopes)
 ]
 
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
