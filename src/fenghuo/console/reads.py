@@ -1,0 +1,53 @@
+"""What the console reads, always through the functions the JSON API runs for the same
+question, with the viewer's actor: the registry's and the switch's views, the warnings and
+silences routes' own functions (so their role and scope rules apply unchanged), incidents,
+enforcement and coverage. No SQL here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fenghuo.alerts import routes as alert_routes
+from fenghuo.control import services as registry
+from fenghuo.platform.clock import iso
+from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Actor
+from fenghuo.response import incidents
+
+LEVELS = ["red", "orange", "yellow", "blue"]  # 红 橙 黄 蓝, most severe first
+LEVEL_NAMES = {"red": ("红", "red"), "orange": ("橙", "orange"), "yellow": ("黄", "yellow"), "blue": ("蓝", "blue")}
+
+
+def services(db: Database, actor: Actor) -> list[dict[str, Any]]:
+    return registry.list_services(db, actor)
+
+
+def warnings(db: Database, actor: Actor, state: str | None = "open", service: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    return alert_routes.list_warnings(state=state, service=service, limit=limit, actor=actor, db=db)
+
+
+def incident_list(db: Database, actor: Actor, status: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
+    return incidents.list_incidents(db, actor, status=status, service=service)
+
+
+def by_level(ws: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """service → level → number of open warnings."""
+    out: dict[str, dict[str, int]] = {}
+    for w in ws:
+        levels = out.setdefault(w["service"], {})
+        levels[w["level"]] = levels.get(w["level"], 0) + 1
+    return out
+
+
+def next_deadline(incs: list[dict[str, Any]], now: str) -> dict[str, Any] | None:
+    """The running reporting clock due first among these incidents (None if none runs)."""
+    running = [(c["due_at"], c, i) for i in incs for c in i.get("clocks", []) if c.get("status") == "running"]
+    if not running:
+        return None
+    due, clock, inc = min(running, key=lambda x: x[0])
+    return {"due_at": due, "report": clock["report"], "incident": inc["id"], "overdue": due < now}
+
+
+
+def now_iso(db: Database) -> str:
+    return iso(db.clock.now())

@@ -1,0 +1,134 @@
+"""服务 Service page: the switch and everything about one service.
+
+The forms offer only the commands the transition table allows from the current state for
+the viewer's role (``control.transitions``), each saying what it still needs; the command is
+then given with ``control.switch.execute`` — the function ``POST /api/v1/services/{id}/commands``
+runs — which checks role, scope, parameters and the recovery gate again. Each form carries a
+command id made when the page was drawn, so posting it twice gives the command once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from fenghuo.console import reads
+from fenghuo.console.charts import sparkline
+from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, render, runtime_of, viewer
+from fenghuo.control import services as registry
+from fenghuo.control import switch
+from fenghuo.control.transitions import TABLE, Action, State
+from fenghuo.ledger import store as ledger_store
+from fenghuo.monitor.indicators import CATALOGUE
+from fenghuo.platform.errors import Invalid
+from fenghuo.platform.roles import Role
+from fenghuo.recovery import procedure
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+CHARTS = [  # (indicator, 中文, English)
+    ("calls", "调用次数", "calls"),
+    ("refusal_rate", "拦截率", "block rate"),
+    ("output_violation_rate", "输出违规率", "violation rate"),
+    ("complaints", "投诉", "complaints"),
+    ("latency_p95", "延迟 p95", "latency p95"),
+]
+ACTION_NAMES = {
+    "pause": ("暂停运行", "pause"), "stop": ("停止（阻断）", "stop"), "degrade": ("降级到备份模型", "degrade to backup"),
+    "throttle": ("限流", "throttle"), "canary": ("灰度恢复", "canary"), "restore": ("恢复正常", "restore"),
+    "resume": ("恢复运行", "resume"),
+}
+LEDGER_ROWS = 50
+
+
+def switch_forms(svc: dict[str, Any], state: str, role: Role) -> list[dict[str, Any]]:
+    """The commands the table allows from ``state`` for ``role``, with what each still needs."""
+    if role is Role.auditor:
+        return []
+    out = []
+    for action in Action:
+        t = TABLE[action]
+        if State(state) not in t.sources or role not in t.roles:
+            continue
+        needs = []
+        if t.needs_backup:
+            needs.append(("备份模型：" + str(svc["attributes"].get("backup_model") or "未登记"),
+                          "backup model: " + str(svc["attributes"].get("backup_model") or "none registered")))
+        if t.needs_recovery:
+            needs.append(("恢复程序：整改、验证（见下方恢复进度）", "the recovery procedure: remediation, verification (see recovery below)"))
+        if t.grade_approvals:
+            n = int(svc["grade"]["defaults"].get("resume_approvals", 1))
+            needs.append((f"需 {n} 人审批", f"{n} approver(s)"))
+        out.append({"action": action.value, "name": ACTION_NAMES[action.value], "rate": t.needs_rate,
+                    "percent": t.needs_percent, "needs": needs, "id": f"console-{uuid.uuid4().hex[:16]}",
+                    "danger": t.target in (State.paused, State.stopped)})
+    return out
+
+
+def charts(request: Request, sid: str) -> list[dict[str, Any]]:
+    monitor = runtime_of(request).monitor
+    now = monitor.now()
+    out = []
+    for window, span in monitor.indicators.window_lengths.items():
+        row = {"window": window, "charts": []}
+        for name, zh, en in CHARTS:
+            svg, last = sparkline(monitor.indicators.series(sid, name, window, now), CATALOGUE[name].kind, span, now, en)
+            row["charts"].append({"name": name, "zh": zh, "en": en, "svg": svg, "last": last})
+        out.append(row)
+    return out
+
+
+def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
+    with db_of(request).reader() as s:
+        entries = list(ledger_store.iter_entries(s, subject=sid))
+    return entries[-LEDGER_ROWS:][::-1]
+
+
+@router.get("/services/{service_id}")
+def service_page(service_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
+    db = db_of(request)
+    svc = registry.get(db, who.actor, service_id)  # 404 unknown, 403 out of scope
+    state = switch.get_state(db, who.actor, service_id)
+    pending = [c for c in switch.pending(db, who.actor) if c["service"] == service_id]
+    for c in pending:
+        c["mine"] = who.actor.label in c["approvals"]["given"]
+    incs = reads.incident_list(db, who.actor, service=service_id)
+    return render(request, who, "service.html", svc=svc, state=state, forms=switch_forms(svc, state["state"], who.actor.role),
+                  pending=pending, charts=charts(request, service_id),
+                  enforcement=runtime_of(request).instance_book.enforcement(who.actor, service_id),
+                  warnings=reads.warnings(db, who.actor, state=None, service=service_id, limit=50),
+                  incidents=incs, deadline=reads.next_deadline(incs, reads.now_iso(db)),
+                  recovery=procedure.status(db, who.actor, service_id), ledger=ledger_entries(request, service_id),
+                  level_names=reads.LEVEL_NAMES, action_names=ACTION_NAMES)
+
+
+def _int(form: dict[str, str], key: str) -> int | None:
+    v = form.get(key, "").strip()
+    if not v:
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise Invalid(f"{key} 必须是整数", f"{key} must be a whole number", field=key) from None
+
+
+@router.post("/services/{service_id}/command")
+def command(service_id: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    view = switch.execute(db_of(request), who.actor, service_id, form.get("action", ""), form.get("reason", ""),
+                          command_id=form.get("id") or None, rate=_int(form, "rate"), percent=_int(form, "percent"))
+    if view["status"] == "awaiting_approval":
+        note = who.t(f"指令 {view['action']} 等待审批（{len(view['approvals']['given'])}/{view['approvals']['needed']}）",
+                     f"{view['action']} awaits approval ({len(view['approvals']['given'])}/{view['approvals']['needed']})")
+    else:
+        note = who.t(f"已执行 {view['action']}：{view['from']} → {view['to']}（v{view['version']}）",
+                     f"{view['action']} applied: {view['from']} → {view['to']} (v{view['version']})")
+    return back(f"/services/{service_id}", note)
+
+
+@router.post("/commands/{command_id}/approve")
+def approve(command_id: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    view = switch.approve(db_of(request), who.actor, command_id)
+    return back(f"/services/{view['service']}", who.t(f"已审批 {view['action']}（{view['status']}）",
+                                                      f"approved {view['action']} ({view['status']})"))
