@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from fenghuo.platform.cli_output import print_refusal
 from fenghuo.platform.client import Client, make_client
 from fenghuo.platform.errors import FenghuoError
 
@@ -43,16 +44,15 @@ def print_json(data: Any) -> None:
 
 
 def refusals(fn):
-    """Print a FenghuoError as ``错误 / error`` with its message and exit 1."""
+    """Print a FenghuoError as ``拒绝 / refused`` with its message (with ``--json``: as one JSON
+    object on stderr) and exit 1."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except FenghuoError as exc:
-            err_console.print(f"[bold red]拒绝 / refused[/] ({exc.code}): {exc.message}", markup=True, soft_wrap=True)
-            for p in exc.details.get("problems", [])[1:]:
-                err_console.print(f"  - {p.get('field')}" + (f" (line {p['line']})" if p.get("line") else "") + f": {p.get('problem')}")
-            sys.exit(1)
+            print_refusal(exc)  # with --json: one JSON object on stderr (platform.cli_output)
+            sys.exit(getattr(exc, "exit_code", 1))
 
     return wrapper
