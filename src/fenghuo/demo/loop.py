@@ -95,7 +95,10 @@ class Live:
                "--endpoint", self.upstream.url + "/v1", "--model", "xuebao-tutor-v3", "--generated", "60", "--refuse", "60",
                "--answer", "0", "--profile", str(profile), "--reference", str(self.recording), "--no-checks",
                "--run-id", run_id, "--quiet", "--seed", "1"]
-        return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode not in (0, 1) or "Traceback" in r.stderr:  # 1 is a failed verdict; a crash says so
+            raise Unexpected(f"`fenghuo eval run --run-id {run_id}` exited {r.returncode}: {r.stderr.strip()[-800:]}")
+        return r.returncode
 
 
 def normalise(text: str) -> str:
@@ -136,6 +139,7 @@ def content(raw: httpx.Response, what: str) -> str:
 
 def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step) -> bool:
     from fenghuo.control import switch
+    from fenghuo.platform.errors import FenghuoError
     from fenghuo.platform.roles import Actor, Role
     from fenghuo.recovery import procedure
     from fenghuo.response import accountability, incidents, reports
@@ -197,7 +201,10 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
         if inc:
             clk = inc["clocks"][0] if inc["clocks"] else None
             console.print(f"incident {inc['id']} {inc['grade_label']}" + (f"; report due {clk['due_at']} ({clk['rule']})" if clk else ""))
-            rep = reports.generate(db, op, inc["id"], "initial", {"trend": "已暂停，影响停止扩大 / paused; no further spread"}, out_dir=workdir)
+            rep = reports.generate(db, op, inc["id"], "initial", {"trend": "已暂停，影响停止扩大 / paused; no further spread",
+                                                                 "type": "信息内容安全事件 / content-safety incident",
+                                                                 "harm": "违规回答已拦截 / unsafe answers refused by the guard",
+                                                                 "measures": "预案自动暂停，调用被拒 / paused by the plan; calls refused"}, out_dir=workdir)
             reports.submit(db, op, rep["report"], "属地省级网信部门 / provincial CAC")
             console.print(f"initial report (CN-IR-07 items) → {Path(rep['files']['docx']).name}, submitted")
 
@@ -245,7 +252,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
             acc = accountability.compute(db, op, inc["id"])
             console.print("履责记录（据账本计算）/ accountability, computed from the ledger: " +
                           ", ".join(f"{k} {v:.1f}s" for k, v in acc["durations_seconds"].items() if v is not None))
-    except (Unexpected, httpx.HTTPError) as exc:
+    except (Unexpected, httpx.HTTPError, FenghuoError) as exc:
         # What came back, not a traceback: the status, the route and the start of the body.
         console.print(f"[bold red]✗ 意外的应答 / unexpected answer[/]: {type(exc).__name__}: {escape(str(exc))}")
         ok = False
