@@ -201,10 +201,7 @@ def run_loop(db, server, tokens: dict[str, str], data: Path, workdir: Path, step
         if inc:
             clk = inc["clocks"][0] if inc["clocks"] else None
             console.print(f"incident {inc['id']} {inc['grade_label']}" + (f"; report due {clk['due_at']} ({clk['rule']})" if clk else ""))
-            rep = reports.generate(db, op, inc["id"], "initial", {"trend": "已暂停，影响停止扩大 / paused; no further spread",
-                                                                 "type": "信息内容安全事件 / content-safety incident",
-                                                                 "harm": "违规回答已拦截 / unsafe answers refused by the guard",
-                                                                 "measures": "预案自动暂停，调用被拒 / paused by the plan; calls refused"}, out_dir=workdir)
+            rep = reports.generate(db, op, inc["id"], "initial", {"trend": "已暂停，影响停止扩大 / paused; no further spread"}, out_dir=workdir)
             reports.submit(db, op, rep["report"], "属地省级网信部门 / provincial CAC")
             console.print(f"initial report (CN-IR-07 items) → {Path(rep['files']['docx']).name}, submitted")
 
