@@ -26,6 +26,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.monitor.cli",
     "fenghuo.alerts.cli",
     "fenghuo.checks.cli",
+    "fenghuo.corpus.cli",
     "fenghuo.evaluation.cli",
     "fenghuo.replay.cli",
     "fenghuo.guard.cli",
