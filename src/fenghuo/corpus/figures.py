@@ -1,0 +1,60 @@
+"""The numbers the audit reports, pure: which samples a seeded fraction takes, Wilson intervals,
+and the per-source verdict (CN-TC-01/02: above 5 % harmful → do not use).
+
+Selection hashes (seed, source, file, line), never a position in a stream: the same samples are
+taken whatever the engine, the number of workers, the batch size or the order files are read in,
+so the in-process and the Ray scan of one seed report the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+Z95 = 1.959963984540054
+HARMFUL_MAX = 0.05  # CN-TC-01/02
+TECHNICAL_MIN_FRACTION = 0.10  # CN-TC-27
+TECHNICAL_PASS_MIN = 0.98  # CN-TC-27
+MANUAL_MIN_N = 4000  # CN-TC-26
+MANUAL_PASS_MIN = 0.96  # CN-TC-26
+_SCALE = float(1 << 64)
+
+
+def unit(seed: int, source: str, file: str, line: int) -> float:
+    """A number in [0, 1) fixed by the seed and where the sample is."""
+    h = hashlib.blake2b(f"{seed}\x1f{source}\x1f{file}\x1f{line}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "big") / _SCALE
+
+
+def selected(seed: int, fraction: float, source: str, file: str, line: int) -> bool:
+    return fraction >= 1.0 or unit(seed, source, file, line) < fraction
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k in n; (0, 1) when n is 0. (Same formula as
+    evaluation.verdict.wilson, which sits above this package.)"""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def source_figures(source: str, scanned: int, harmful: int) -> dict:
+    """One source's line in ``scan --json``: a rate above 5 % is ``do-not-use``."""
+    rate = harmful / scanned if scanned else 0.0
+    lo, hi = wilson(harmful, scanned)
+    return {"id": source, "scanned": scanned, "harmful": harmful, "rate": round(rate, 6),
+            "ci_low": round(lo, 6), "ci_high": round(hi, 6),
+            "verdict": "do-not-use" if harmful * 20 > scanned else "use"}  # exact: > 5 % (HARMFUL_MAX)
+
+
+def pass_rate(passed: int, n: int, minimum: float, min_n: int) -> dict:
+    """A pass rate against its requirement: ``pass`` needs n ≥ min_n and rate ≥ minimum."""
+    rate = passed / n if n else 0.0
+    lo, hi = wilson(passed, n)
+    status = "insufficient" if n < min_n else ("pass" if rate >= minimum else "fail")
+    return {"passed": passed, "n": n, "rate": round(rate, 6), "ci_low": round(lo, 6), "ci_high": round(hi, 6),
+            "required": minimum, "min_n": min_n, "status": status}
