@@ -101,13 +101,14 @@ def _service_info(service: str, control: str | None, token: str | None, db, leas
     if view is None and state_file and state_file.exists():
         saved, boot = load_state_file(state_file)
         return ServiceInfo(service, failsafe or saved.failsafe_mode, lease or saved.lease_seconds,
-                           backup_model or saved.backup_model, saved.primary_model, saved.provider), boot, "state_file"
+                           backup_model or saved.backup_model, saved.primary_model, saved.provider, saved.public), boot, "state_file"
     if view is None:
         return ServiceInfo(service, failsafe or "closed", lease or 30.0, backup_model), None, source
     fs = (view.get("grade") or {}).get("defaults", {}).get("failsafe") or {}
     attrs = view.get("attributes") or {}
     return ServiceInfo(service, failsafe or fs.get("mode", "closed"), float(lease or fs.get("after_seconds", 30)),
-                       backup_model or attrs.get("backup_model"), attrs.get("primary_model"), view.get("provider")), None, source
+                       backup_model or attrs.get("backup_model"), attrs.get("primary_model"), view.get("provider"),
+                       attrs.get("public")), None, source
 
 
 class Guard:
@@ -128,6 +129,8 @@ class Guard:
         if boot:
             self.cache.bootstrap(boot)
         self.has_backup = bool(self.info.backup_model) if has_backup is None else has_backup
+        # What end users read when the switch refuses (the operator's reason goes to events only).
+        self.notices = errors.Notices.of(self.info.public)
         # A configured check that cannot load refuses the start unless allowed (DegradedChecks).
         self.checks = load_default_checks(allow_degraded=allow_degraded_checks) if checks is DEFAULT else checks
         self.safe_answer = safe_answer
@@ -187,9 +190,9 @@ class Guard:
                 raise errors.no_backup()
             return Decision(eff, "backup", self.info.backup_model)
         if s == "paused":
-            raise errors.paused(eff.reason, eff.incident, failsafe=eff.source == "failsafe")
+            raise errors.paused(eff.reason, eff.incident, failsafe=eff.source == "failsafe", notices=self.notices)
         if s == "stopped":
-            raise errors.stopped(eff.reason, eff.incident)
+            raise errors.stopped(eff.reason, eff.incident, self.notices)
         if s == "throttled":
             if self._bucket_version != eff.version or self._bucket is None:
                 self._bucket, self._bucket_version = TokenBucket(eff.rate or 1), eff.version
@@ -203,7 +206,7 @@ class Guard:
             if self.has_backup:
                 return Decision(eff, "backup", self.info.backup_model)
             raise errors.canary_full(eff.percent or 0)
-        raise errors.paused(f"unknown state {s}", None)  # never: the cache validates states
+        raise errors.paused(f"unknown state {s}", None, notices=self.notices)  # never: the cache validates states
 
     # -- checks and labels --------------------------------------------------------------------
     def check_input(self, text: str) -> Checked:

@@ -136,8 +136,8 @@ class Gateway:
         except errors.UpstreamError as e:
             eff = self.guard.state()
             self.guard.report(status="upstream_timeout" if e.code == "upstream_timeout" else "upstream_error", eff=eff,
-                              route="primary", started=started, detail=f"/v1/models: {e.code}: {e.en}")
-            return await send_json(send, e.status, e.body())
+                              route="primary", started=started, detail=f"/v1/models: {e.detail}")
+            return await send_json(send, e.status, e.body(), _hdrs(e.headers()))
         await send_json(send, 200, data)
 
     # -- chat ---------------------------------------------------------------------------------
@@ -170,8 +170,8 @@ class Gateway:
             if cut is None:
                 raise
             task.uncancel()
-            e = errors.stopped(cut.eff.reason, cut.eff.incident)
-            g.report(status="cut", eff=cut.eff, route="refused", refusal="stopped", started=started, stream=stream, detail=e.en)
+            e = errors.stopped(cut.eff.reason, cut.eff.incident, g.notices)
+            g.report(status="cut", eff=cut.eff, route="refused", refusal="stopped", started=started, stream=stream, detail=e.detail)
             await send_json(send, 503, e.body())
         except Exception as exc:
             log.exception("gateway call failed")
@@ -299,10 +299,12 @@ class Gateway:
         elif isinstance(e, errors.UpstreamError):
             # The upstream the decision chose (primary or backup) is the one that failed.
             status = "upstream_timeout" if e.code == "upstream_timeout" else "upstream_error"
+            if isinstance(e, errors.UpstreamRejected) and e.status != 429:
+                status = "bad_request"  # the model server refused this request (unknown model, bad parameter), not a failure
             route, refusal = (d.route if d is not None else None), None
         else:
             status, route, refusal = "bad_request", None, None
-        g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=f"{e.code}: {e.en}")
+        g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=e.detail)
         await send_json(send, e.status, e.body(), _hdrs(e.headers()))
 
 

@@ -80,7 +80,7 @@ class GuardedCall:
         try:
             self.decision = g.admit()
         except errors.ServiceRefused as e:
-            self._report("refused", route="refused", refusal=e.refusal, detail=e.en)
+            self._report("refused", route="refused", refusal=e.refusal, detail=e.detail)
             raise
         self.input_check = g.check_input(self.raw_input)
         if self.input_check.blocked:
@@ -91,7 +91,7 @@ class GuardedCall:
 
     def refuse(self, e: errors.ServiceRefused) -> errors.ServiceRefused:
         """Report this admitted call as refused after all (e.g. no backup to route to)."""
-        self._report("refused", route="refused", refusal=e.refusal, detail=e.en, model=None)
+        self._report("refused", route="refused", refusal=e.refusal, detail=e.detail, model=None)
         return e
 
     def _exit(self, exc: BaseException | None) -> None:

@@ -51,6 +51,7 @@ class ServiceInfo:
     backup_model: str | None = None
     primary_model: str | None = None
     provider: str | None = None
+    public: dict[str, Any] | None = None  # the registration's public notices (errors.Notices), not hashed
 
 
 Listener = Callable[[Effective, Effective], None]

@@ -266,10 +266,10 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
                 gw.cuts[task] = cut  # not started yet: the gateway answers with a plain 503
             raise
         task.uncancel()
-        e = errors.stopped(cut.eff.reason, cut.eff.incident)
+        e = errors.stopped(cut.eff.reason, cut.eff.incident, g.notices)
         await finish("stop", f"\n【{e.message}】", fenghuo={"code": "service_stopped", "message": e.message, "incident": e.incident})
         g.report(status="cut", eff=cut.eff, route=d.route, refusal="stopped", model=state["model"], started=started, input=chk,
-                 output={**verdict(), "blocked": False}, label=g.labeller.config.enabled, stream=True, event_id=pid, detail=e.en,
+                 output={**verdict(), "blocked": False}, label=g.labeller.config.enabled, stream=True, event_id=pid, detail=e.detail,
                  tokens_in=state["tokens_in"], tokens_out=state["tokens_out"],
                  attributes={"cut_ms": round((time.monotonic() - cut.at) * 1000, 3)})
         return

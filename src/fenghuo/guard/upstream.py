@@ -63,19 +63,25 @@ class Upstream:
         try:
             async with asyncio.timeout(self.timeout):
                 async with self.pool.request("POST", "/chat/completions", self._headers(caller_auth), orjson.dumps(body)) as r:
-                    status, content = r.status, await r.read()
+                    status, content, headers = r.status, await r.read(), r.headers
         except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
         except (UpstreamConnectionError, OSError) as exc:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
-        return self._parse(status, content)
+        return self._parse(status, content, headers)
 
     @staticmethod
-    def _parse(status: int, content: bytes) -> dict[str, Any]:
+    def _parse(status: int, content: bytes, headers: dict[str, str] | None = None) -> dict[str, Any]:
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError:
             data = None
+        if 400 <= status < 500:  # the upstream's own refusal: passed through as it came (errors.UpstreamRejected)
+            err = data.get("error") if isinstance(data, dict) else None
+            if not isinstance(err, dict):  # not an OpenAI error object (a proxy's HTML page, a bare string)
+                err = {"message": (err if isinstance(err, str) else content[:300].decode("utf-8", "replace")) or f"HTTP {status}",
+                       "type": "invalid_request_error", "param": None, "code": None}
+            raise errors.UpstreamRejected(status, err, headers or {})
         if status >= 400:
             msg = (data or {}).get("error", {}).get("message") if isinstance(data, dict) and isinstance(data.get("error"), dict) else None
             msg = msg or content[:300].decode("utf-8", "replace")
@@ -112,7 +118,7 @@ class Upstream:
         try:
             if r.status >= 400:
                 async with asyncio.timeout(self.timeout):
-                    self._parse(r.status, await r.read())
+                    self._parse(r.status, await r.read(), r.headers)
             yield lines()
             ok = r.done
             if not ok and ended and r.error is None:
@@ -132,7 +138,7 @@ class Upstream:
         try:
             async with asyncio.timeout(self.timeout):
                 async with self.pool.request("GET", "/models", self._headers(caller_auth)) as r:
-                    status, content = r.status, await r.read()
+                    status, content, headers = r.status, await r.read(), r.headers
         except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
         except (UpstreamConnectionError, OSError) as exc:
@@ -142,7 +148,7 @@ class Upstream:
         except orjson.JSONDecodeError:
             data = None
         if status >= 400:
-            self._parse(status, content)
+            self._parse(status, content, headers)
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise errors.upstream_failed("上游模型返回的不是有效的模型列表", "the upstream model returned no valid model list",
                                          "upstream_invalid")

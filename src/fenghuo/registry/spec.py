@@ -60,10 +60,32 @@ class JurisdictionSpec(_Strict):
     parent: str | None = None
 
 
+class OperatorType(str, Enum):
+    """Legal designation of the operator, which sets the CN incident-reporting deadline
+    (CN-IR-03/04/05): critical-information-infrastructure operator 1 h, central and state
+    bodies 2 h, every other operator 4 h. Not the AI risk grade."""
+
+    cii = "cii"
+    central = "central"
+    other = "other"
+
+
 class ProviderSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
     jurisdiction: str
+    operator_type: OperatorType = Field(default="other", validate_default=True)
+
+
+class PublicNotices(_Strict):
+    """What the service's end users read when the switch refuses their call (the gateway's 503
+    body, the SDK's refusal), instead of the bilingual default; and ``Retry-After`` seconds for a
+    pause or a stop. The operator's reason for a command is never shown to end users."""
+
+    paused: str | None = Field(None, min_length=1, max_length=500)
+    stopped: str | None = Field(None, min_length=1, max_length=500)
+    paused_retry_after: int | None = Field(None, ge=1, le=86400)
+    stopped_retry_after: int | None = Field(None, ge=1, le=86400)
 
 
 class ServiceSpec(_Strict):
@@ -79,11 +101,13 @@ class ServiceSpec(_Strict):
     reach: int = Field(ge=0, description="expected users")
     no_human_in_loop: bool = Field(description="people are affected without a human reviewing the output")
     minors_among_users: bool = False
+    operator_type: OperatorType | None = Field(default=None, description="overrides the provider's (CN-IR-03/04/05)")
     primary_model: str | None = None
     backup_model: str | None = None
     practices: list[str] = Field(default_factory=list, description="declared practices (for the EU tiers)")
     grading_table: str = "cn-default"
     labels: dict[str, str] = Field(default_factory=dict)
+    public: PublicNotices | None = Field(None, description="end users' messages when the switch refuses (guard.errors.Notices)")
 
     @field_validator("practices")
     @classmethod
@@ -94,7 +118,8 @@ class ServiceSpec(_Strict):
         return v
 
     def grading_attributes(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table", "labels", "primary_model"})
+        return self.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table", "labels", "primary_model",
+                                        "public"})
 
 
 class RegistrationFile(BaseModel):
