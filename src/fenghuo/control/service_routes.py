@@ -7,12 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from fenghuo.control import services as registry
 from fenghuo.control.views import Registered, ServiceView
 from fenghuo.platform.db import Database
-from fenghuo.platform.errors import Invalid
-from fenghuo.platform.roles import Actor
+from fenghuo.platform.documents import load_json
+from fenghuo.platform.errors import Forbidden, Invalid
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
@@ -20,37 +22,38 @@ from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registrat
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
 
+# Who may send a registration at all (``services._put_service`` and ``_require_admin`` decide
+# the rest): checked before the body is read, so a token that may not register never gets a
+# document parsed on its behalf (issue 14: an auditor's bomb used to be parsed first).
+REGISTRANTS = (Role.admin, Role.operator)
+
+
+def _parse_body(raw: bytes, yaml_body: bool) -> RegistrationFile:
+    """The body through the one bounded reader (``platform.documents``), off the event loop."""
+    if yaml_body:
+        return parse_registration(raw, "<request>")
+    data = load_json(raw, "<request>")
+    try:
+        if isinstance(data, dict) and {"jurisdictions", "providers", "services"} & set(data):
+            reg = RegistrationFile.model_validate(data)
+        else:
+            reg = RegistrationFile(services=[ServiceSpec.model_validate(data)])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise Invalid(f"字段 {field}：{err['msg']}", f"field {field}: {err['msg']}", field=field,
+                      problems=[{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]) from None
+    return reg
+
+
 @router.post("/services", response_model=Registered, **CONTRACT)
 async def register(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     """Body: a registration as YAML (``application/yaml``, errors name the line) or JSON —
     one service, or ``{jurisdictions, providers, services}``."""
+    if actor.role not in REGISTRANTS:
+        raise Forbidden(f"角色 {actor.role.value} 不能登记服务", f"role {actor.role.value} may not register services")
     raw = await request.body()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid("请求体不是 UTF-8", "request body is not UTF-8") from None
-    ctype = request.headers.get("content-type", "")
-    if "yaml" in ctype:
-        reg = parse_registration(text, "<request>")
-    else:
-        import json
-
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise Invalid(f"请求体不是有效 JSON：{exc}", f"request body is not valid JSON: {exc}") from None
-        try:
-            if isinstance(data, dict) and {"jurisdictions", "providers", "services"} & set(data):
-                reg = RegistrationFile.model_validate(data)
-            else:
-                reg = RegistrationFile(services=[ServiceSpec.model_validate(data)])
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise Invalid(f"字段 {field}：{err['msg']}", f"field {field}: {err['msg']}", field=field,
-                          problems=[{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]) from None
-    from starlette.concurrency import run_in_threadpool
-
+    reg = await run_in_threadpool(_parse_body, raw, "yaml" in request.headers.get("content-type", ""))
     return {"results": await run_in_threadpool(registry.register, db, actor, reg)}
 
 

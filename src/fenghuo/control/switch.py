@@ -25,6 +25,7 @@ from fenghuo.platform.clock import Clock, iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.validation import rate_problem
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 
@@ -83,8 +84,10 @@ def _load(session: Session, service_id: str) -> tuple[Service, SwitchState]:
 
 def _check_params(t: Transition, service: Service, rate: int | None, percent: int | None) -> dict[str, Any]:
     if t.needs_rate:
-        if rate is None or rate < 1:
+        if rate is None:
             raise Invalid("限流需要正整数速率 rate（次/秒）", "throttle needs a positive integer rate (requests/second)", field="rate")
+        if (why := rate_problem(rate)) is not None:
+            raise Invalid(*why, field="rate")
     elif rate is not None:
         raise Invalid(f"{t.action.value} 不接受 rate 参数", f"{t.action.value} takes no rate", field="rate")
     if t.needs_percent:

@@ -84,6 +84,11 @@ _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _encoder = msgspec.json.Encoder()
 
 
+# An event is at most 3 deep (batch → event → checks → check); anything nested far deeper is
+# refused as a whole instead of recursing until the interpreter gives up.
+TOO_DEEP = "nested too deeply (limit max_depth) / 嵌套过深"
+
+
 class BatchError(ValueError):
     """The body is not a batch at all (not JSON, not an array, not NDJSON)."""
 
@@ -100,8 +105,12 @@ def decode_batch(body: bytes) -> tuple[list[tuple[int, WireEvent]], list[dict[st
                 items = [bytes(r) for r in _raw_list.decode(body)]
             except msgspec.DecodeError as exc:  # pragma: no cover - decoded once already
                 raise BatchError(f"body is not a JSON array: {exc}") from None
+            except RecursionError:
+                raise BatchError(TOO_DEEP) from None
         except msgspec.DecodeError as exc:
             raise BatchError(f"body is not a JSON array: {exc}") from None
+        except RecursionError:  # msgspec's depth cap is the interpreter's (issue 14: was a 500)
+            raise BatchError(TOO_DEEP) from None
     elif head == b"{":
         items = [line for line in body.split(b"\n") if line.strip()]
     elif not head:
@@ -115,6 +124,8 @@ def decode_batch(body: bytes) -> tuple[list[tuple[int, WireEvent]], list[dict[st
             good.append((i, _one.decode(raw)))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             bad.append({"index": i, "reason": str(exc).replace("`$", "`event")})
+        except RecursionError:
+            bad.append({"index": i, "reason": TOO_DEEP})
     return good, bad
 
 
@@ -124,7 +135,7 @@ def decode_events(body: bytes) -> tuple[list[WireEvent], list[int] | None, list[
     if body.lstrip()[:1] == b"[":
         try:
             return _batch.decode(body), None, []
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
             pass  # decode_batch names the bad events, or raises BatchError for the body
     good, bad = decode_batch(body)
     return [e for _, e in good], [i for i, _ in good], bad

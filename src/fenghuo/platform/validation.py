@@ -15,6 +15,18 @@ from fenghuo.platform.yamlfile import YamlDoc
 # Ids people write in these files (rule names, alerts, plan, trigger and action ids).
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
+# A throttle's rate in requests per second: far above any real service, far below the 32-bit
+# column it is stored in (a rate of 1e30 used to overflow it into a 500, issue 14).
+MAX_RATE = 1_000_000
+
+
+def rate_problem(v: object) -> tuple[str, str] | None:
+    """Why ``v`` is not a throttle rate (中文, English), or None: a whole number 1…MAX_RATE."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_RATE:
+        return (f"限流速率 rate 必须是 1–{MAX_RATE} 的整数（次/秒），收到 {v!r}",
+                f"rate must be a whole number of requests/second between 1 and {MAX_RATE}, got {v!r}")
+    return None
+
 
 @dataclass
 class Problems:

@@ -32,7 +32,7 @@ from fenghuo.alerts.levels import Level
 from fenghuo.control.transitions import TABLE, Action
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
-from fenghuo.platform.validation import NAME, Problems, duration, strings, unknown_keys
+from fenghuo.platform.validation import NAME, Problems, duration, rate_problem, strings, unknown_keys
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 from fenghuo.response import incident_grades as grades
 
@@ -188,8 +188,10 @@ def _action(p: Problems, loc: tuple, a: Any, default_owner: str, people: dict[st
     rate = None
     if kind == "throttle":
         rate = a.get("rate")
-        if isinstance(rate, bool) or not isinstance(rate, int) or rate < 1:
+        if rate is None:
             p.add(loc + ("rate",), "限流必须给出正整数速率 rate（次/秒）", "throttle needs a positive integer rate (requests/second)")
+        elif (why := rate_problem(rate)) is not None:
+            p.add(loc + ("rate",), *why)
     elif "rate" in a:
         p.add(loc + ("rate",), "只有 throttle 使用 rate", "only throttle takes a rate")
     channels: tuple[str, ...] = ()
