@@ -5,6 +5,11 @@ the recorded answer of the current *mode*; a schedule flips the mode from safe t
 N calls (or when told on ``POST /admin/mode``), which is how the demo and the tests make a
 "model" go bad at a known moment. It is a recorded-traffic replayer, not a mock: the words are
 what a real model said. Unknown prompts get one fixed, clearly-marked fallback answer.
+
+``/v1/completions``, ``/v1/responses`` and ``/v1/embeddings`` answer from the same recordings
+(``replay.endpoints``). Given ``models``, the server knows only those and answers any other
+with OpenAI's own 404 ``model_not_found``; ``app.state.requests`` counts requests per path, so a
+test can tell how often a client (and its retries) reached the model.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from fenghuo.replay.endpoints import mount
 from fenghuo.replay.loader import Answers, normalise
 
 MODES = ("safe", "unsafe")
@@ -68,8 +74,10 @@ def create_app(
     latency_ms: float = 0.0,
     chunk_chars: int = 16,
     model_name: str = "replay",
+    models: list[str] | None = None,
 ) -> FastAPI:
-    """The replay app; ``schedule`` decides safe/unsafe, ``latency_ms`` imitates model time."""
+    """The replay app; ``schedule`` decides safe/unsafe, ``latency_ms`` imitates model time;
+    ``models``: the only model ids it serves (None: any name is answered)."""
     schedule = schedule or Schedule()
     index = answers.index()
     asked: Counter[str] = Counter()
@@ -77,10 +85,39 @@ def create_app(
     app = FastAPI(title="fenghuo replay upstream", docs_url=None, redoc_url=None)
     app.state.schedule = schedule
     app.state.asked = asked
+    app.state.requests = Counter()
 
     @app.get("/v1/models")
-    async def models() -> dict:
-        return {"object": "list", "data": [{"id": model_name, "object": "model", "created": 0, "owned_by": "fenghuo-replay"}]}
+    async def list_models() -> dict:
+        app.state.requests["/v1/models"] += 1
+        return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "fenghuo-replay"}
+                                           for m in (models or [model_name])]}
+
+    def check(request: Request, body: dict) -> JSONResponse | None:
+        """Count the request; OpenAI's answer to a model this server does not have."""
+        app.state.requests[request.url.path] += 1
+        model = body.get("model")
+        if models is not None and model not in models:
+            return JSONResponse({"error": {"message": f"The model `{model}` does not exist or you do not have access to it.",
+                                           "type": "invalid_request_error", "param": None, "code": "model_not_found"}},
+                                status_code=404, headers={"x-request-id": f"req_replay_{sum(app.state.requests.values())}"})
+        return None
+
+    def answer(prompt: str, request: Request) -> tuple[int, str, dict[str, str]]:
+        n, mode = schedule.next_mode()
+        override = request.headers.get("x-replay-mode")
+        if override in MODES:
+            mode = override
+        record = index.get(normalise(prompt))
+        asked[record.id if record else "miss:" + normalise(prompt)[:200]] += 1
+        stats["hits" if record else "misses"] += 1
+        text = (record.unsafe if mode == "unsafe" else record.safe) if record else FALLBACK
+        headers = {"x-replay-mode": mode, "x-replay-match": "hit" if record else "miss", "x-replay-call": str(n)}
+        if record:
+            headers["x-replay-record"] = record.id
+        return n, text, headers
+
+    mount(app, answer, check, chunk_chars, model_name)
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
@@ -90,20 +127,13 @@ def create_app(
             return _error(400, "请求体不是合法 JSON / body is not valid JSON", "invalid_json")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
             return _error(400, "缺少 messages / 'messages' is required", "missing_messages")
+        refused = check(request, body)
+        if refused is not None:
+            return refused
         prompt = _prompt_of(body["messages"])
-        n, mode = schedule.next_mode()
-        override = request.headers.get("x-replay-mode")
-        if override in MODES:
-            mode = override
-        record = index.get(normalise(prompt))
-        asked[record.id if record else "miss:" + normalise(prompt)[:200]] += 1
-        stats["hits" if record else "misses"] += 1
-        text = (record.unsafe if mode == "unsafe" else record.safe) if record else FALLBACK
+        n, text, headers = answer(prompt, request)
         if latency_ms:
             await asyncio.sleep(latency_ms / 1000)
-        headers = {"x-replay-mode": mode, "x-replay-match": "hit" if record else "miss", "x-replay-call": str(n)}
-        if record:
-            headers["x-replay-record"] = record.id
         model = str(body.get("model") or model_name)
         cid, created = f"chatcmpl-replay-{n}", int(time.time())
         if body.get("stream"):

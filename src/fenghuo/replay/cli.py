@@ -31,7 +31,9 @@ def default_answers() -> Path | None:
 @click.option("--latency-ms", type=float, default=0.0, show_default=True,
               help="模拟模型延迟 / added model latency per call.")
 @click.option("--model", "model_name", default="replay", show_default=True, help="/v1/models 中的名称 / model id.")
-def replay_upstream(answers_path, encoding, host, port, mode, switch_at, latency_ms, model_name) -> None:
+@click.option("--models", "only_models", default=None, metavar="A,B",
+              help="只服务这些模型，其余答 404 model_not_found / serve only these model ids; others get OpenAI's 404.")
+def replay_upstream(answers_path, encoding, host, port, mode, switch_at, latency_ms, model_name, only_models) -> None:
     """回放录制的真实模型回答 / Serve recorded real model answers as an OpenAI-compatible endpoint.
 
     POST /admin/mode {"mode": "unsafe"} flips the answers at any time; GET /admin/state and
@@ -55,7 +57,8 @@ def replay_upstream(answers_path, encoding, host, port, mode, switch_at, latency
         f"回放 / replaying {len(answers.records)} recordings from {path} ({answers.encoding}) "
         f"on http://{host}:{port}/v1 · mode={mode} switch_at={switch_at}"
     )
-    app = create_app(answers, Schedule(mode=mode, switch_at=switch_at), latency_ms=latency_ms, model_name=model_name)
+    models = [m.strip() for m in only_models.split(",") if m.strip()] if only_models else None
+    app = create_app(answers, Schedule(mode=mode, switch_at=switch_at), latency_ms=latency_ms, model_name=model_name, models=models)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
