@@ -109,14 +109,45 @@ class Labeller:
         return orjson.dumps(meta).decode()
 
 
-def verify(meta: dict, public: Ed25519PublicKey) -> bool:
-    """True if ``{"AIGC": {...}}`` has the seven fields in order and ReservedCode1 signs them."""
-    f = meta.get("AIGC") if isinstance(meta, dict) else None
-    if not isinstance(f, dict) or tuple(f) != FIELDS or not all(isinstance(v, str) and (_allowed(v) or v == "") for v in f.values()):
-        return False
+def unwrap(meta: object) -> dict | None:
+    """The seven-field label object from any form it travels in: the object itself (a response
+    body's ``"AIGC"`` member), ``{"AIGC": {...}}`` (what the ``AIGC`` header carries), or either
+    as JSON text. None when it is none of these."""
+    if isinstance(meta, (str, bytes)):
+        try:
+            meta = orjson.loads(meta)
+        except orjson.JSONDecodeError:
+            return None
+    if isinstance(meta, dict) and isinstance(meta.get("AIGC"), dict):
+        meta = meta["AIGC"]
+    return meta if isinstance(meta, dict) else None
+
+
+def problem(meta: object, public: Ed25519PublicKey) -> tuple[str, str] | None:
+    """Why a label does not verify, in 中文 and English, or None when it does."""
+    f = unwrap(meta)
+    if f is None:
+        return "不是 AIGC 标识（应为七个字段的对象）", "not an AIGC label (a seven-field object)"
+    if tuple(f) != FIELDS:
+        return (f"字段或顺序不符：{', '.join(map(str, f))}", f"fields or their order differ: {', '.join(map(str, f))}; "
+                f"expected {', '.join(FIELDS)}")
+    bad = [k for k, v in f.items() if not isinstance(v, str) or not (_allowed(v) or v == "")]
+    if bad:
+        return f"字段值不合规：{', '.join(bad)}", f"field values outside the allowed characters: {', '.join(bad)}"
     sig = f["ReservedCode1"]
     try:
         public.verify(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)), _signed_bytes(f))
     except (InvalidSignature, ValueError):
-        return False
-    return True
+        kid = f"ed25519:{key_id(public)}"
+        if f["ReservedCode2"] != kid:
+            return (f"由另一把密钥签名（{f['ReservedCode2']}，此处为 {kid}）",
+                    f"signed by another key ({f['ReservedCode2']}; the key given is {kid})")
+        return "签名不符：字段被改动或伪造", "the signature does not match: fields altered or forged"
+    return None
+
+
+def verify(meta: object, public: Ed25519PublicKey) -> bool:
+    """True if the label has the seven fields in order and ReservedCode1 signs them. ``meta``
+    may be the label object as a body carries it, ``{"AIGC": {...}}`` as the header carries it,
+    or the header's JSON text (:func:`unwrap`)."""
+    return problem(meta, public) is None

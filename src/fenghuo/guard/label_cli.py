@@ -1,0 +1,193 @@
+"""`fenghuo keys export` (the public halves of the label and ledger signing keys) and
+`fenghuo label verify FILE|-` (an AIGC label from a response body, a stream or a header).
+
+The private keys never leave their files; what a user hands to a regulator, an auditor or a
+platform that checks labels is the public PEM. The ledger key lives below the guard
+(``ledger.checkpoint``), so this module, above both, names both.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from rich.markup import escape
+
+from fenghuo.guard import labels
+from fenghuo.platform import keys
+from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.errors import Invalid, NotFound
+
+
+def _public_of(private_path: Path) -> Ed25519PublicKey | None:
+    """The public half of an existing private key file (never creates one)."""
+    if not private_path.exists():
+        return None
+    return keys.load_or_create(private_path).public_key()
+
+
+def _pem(public: Ed25519PublicKey) -> str:
+    return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _key_paths() -> dict[str, Path]:
+    from fenghuo.ledger.checkpoint import key_path as ledger_key_path
+
+    return {"label": labels.key_path(), "ledger": ledger_key_path()}
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Signing keys: AIGC labels and ledger checkpoints / 签名密钥。"""
+
+
+@keys_group.command("export")
+@click.option("--which", type=click.Choice(["label", "ledger", "both"]), default="both", show_default=True)
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="写入目录（label-public.pem, ledger-public.pem）/ write PEM files into this directory")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@refusals
+def export_cmd(which: str, out_dir: Path | None, as_json: bool) -> None:
+    """Print the public keys (PEM) that verify labels and checkpoints / 导出公钥（PEM）。
+
+    The label key verifies the AIGC metadata this deployment's guards write (GB 45438); the
+    ledger key verifies its signed checkpoints. A key is not created by exporting it.
+    """
+    chosen = ["label", "ledger"] if which == "both" else [which]
+    found: dict[str, dict] = {}
+    missing: list[dict] = []
+    for name, path in _key_paths().items():
+        if name not in chosen:
+            continue
+        public = _public_of(path)
+        if public is None and which == "both":
+            missing.append({"key": name, "path": str(path)})
+            continue
+        if public is None:
+            raise NotFound(f"{path} 处没有{'标识' if name == 'label' else '账本'}签名密钥（首次使用时才生成）",
+                           f"no {name} signing key at {path} yet (it is created on first use); nothing to export",
+                           code="no_key", key=name, path=str(path))
+        kid = f"ed25519:{keys.key_id(keys.raw_public(public))}"
+        found[name] = {"key_id": kid, "private_key_file": str(path), "pem": _pem(public)}
+    if not found:
+        raise NotFound("此处还没有签名密钥（首次使用时才生成）",
+                       f"no signing keys here yet ({', '.join(m['path'] for m in missing)}; created on first use)",
+                       code="no_key", missing=missing)
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, v in found.items():
+            target = out_dir / f"{name}-public.pem"
+            target.write_text(v["pem"], encoding="ascii")
+            v["file"] = str(target)
+    if as_json:
+        print_json({**found, **({"missing": missing} if missing else {})})
+        return
+    for m in missing:
+        click.echo(f"注意 / note: 没有{'标识' if m['key'] == 'label' else '账本'}密钥 / no {m['key']} key at {m['path']} "
+                   "(created on first use)", err=True)
+    for name, v in found.items():
+        if out_dir:
+            console.print(f"{name}: {v['key_id']} → {v['file']}")
+        else:
+            click.echo(f"# {name} public key {v['key_id']} ({'AIGC 标识 / labels' if name == 'label' else '账本检查点 / ledger checkpoints'})")
+            click.echo(v["pem"], nl=False)
+
+
+@click.group("label")
+def label_group() -> None:
+    """AIGC labels (GB 45438) / 内容标识。"""
+
+
+def find_label(text: str) -> tuple[object | None, str]:
+    """The label in what a user pasted, and where it was found.
+
+    Accepts a chat completion body (its ``"AIGC"`` member), a stream (the chunk that carries
+    ``"AIGC"``), the ``AIGC`` header value (``{"AIGC": {...}}``, with or without ``AIGC:`` in
+    front) or the bare seven-field object."""
+    stripped = text.strip()
+    if stripped[:5].lower() == "aigc:":
+        stripped = stripped[5:].strip()
+    candidates: list[tuple[str, str]] = [(stripped, "document")]
+    if "data:" in stripped:  # a server-sent event stream
+        candidates += [(line[5:].strip(), "stream chunk") for line in stripped.splitlines() if line.startswith("data:")]
+    for raw, where in candidates:
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        if isinstance(doc.get("AIGC"), dict):
+            kind = "header value {\"AIGC\": …}" if len(doc) == 1 else f"{doc.get('object', 'response')} body"
+            return doc["AIGC"], kind if where == "document" else where
+        if tuple(doc) == labels.FIELDS:
+            return doc, "label object"
+    return None, ""
+
+
+def _explicit(text: str) -> bool | None:
+    """Whether a chat completion body's text carries an explicit label (None: not a body)."""
+    try:
+        doc = json.loads(text)
+        contents = [c["message"]["content"] for c in doc["choices"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return any(isinstance(c, str) and "【" in c and "】" in c for c in contents)
+
+
+@label_group.command("verify")
+@click.argument("source", metavar="FILE|-")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="公钥 PEM（fenghuo keys export）；默认本部署的标识密钥 / public key PEM (default: this deployment's label key)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@refusals
+def verify_cmd(source: str, key_file: Path | None, as_json: bool) -> None:
+    """Check an AIGC label's signature / 校验内容标识签名。
+
+    FILE (or - for stdin) holds a response body, a stream, the AIGC header value or the label
+    object itself. Exit 0 if the label verifies, 1 if not.
+    """
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    if key_file:
+        try:
+            public = serialization.load_pem_public_key(key_file.read_bytes())
+        except ValueError:
+            public = None
+        if not isinstance(public, Ed25519PublicKey):
+            raise Invalid(f"{key_file} 不是 Ed25519 公钥 PEM", f"{key_file} is not an Ed25519 public key PEM", code="bad_key")
+    else:
+        public = _public_of(labels.key_path())
+        if public is None:
+            raise NotFound(f"此处没有标识密钥（{labels.key_path()}），请用 --key 指定公钥",
+                           f"no label key here ({labels.key_path()}): pass --key PUBLIC.pem (fenghuo keys export)",
+                           code="no_key")
+    meta, where = find_label(text)
+    if meta is None:
+        raise Invalid("输入中没有 AIGC 标识", "no AIGC label found in the input (a response body, a stream, the AIGC header "
+                      "value or the label object)", code="no_label")
+    why = labels.problem(meta, public)
+    kid = f"ed25519:{keys.key_id(keys.raw_public(public))}"
+    explicit = _explicit(text)
+    result = {"valid": why is None, "found_in": where, "key_id": kid, "label": meta,
+              **({"problem": f"{why[0]} / {why[1]}"} if why else {}),
+              **({"explicit_label": explicit} if explicit is not None else {})}
+    if as_json:
+        print_json(result)
+    elif why is None:
+        console.print(f"[green]✓[/] 标识有效 / label valid ({escape(where)}): producer {escape(str(meta.get('ContentProducer')))}, "
+                      f"ProduceID {escape(str(meta.get('ProduceID')))}, key {kid}")
+    else:
+        console.print(f"[red]✗[/] 标识无效 / label not valid ({escape(where)}): {escape(why[0])} / {escape(why[1])}")
+    if explicit is False and not as_json:
+        console.print("[yellow]注意 / note[/]: 正文中没有显式标识 / the text carries no explicit label")
+    if why is not None:
+        sys.exit(1)
+
+
+def register(root: click.Group) -> None:
+    root.add_command(keys_group)
+    root.add_command(label_group)
