@@ -30,6 +30,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.evaluation.cli",
     "fenghuo.replay.cli",
     "fenghuo.guard.cli",
+    "fenghuo.guard.label_cli",
     "fenghuo.response.cli",
     "fenghuo.recovery.cli",
     "fenghuo.scale.cli",
