@@ -1,0 +1,127 @@
+"""`corpus scan` on the planted corpus: verdicts exact at 4.9 % and 5.1 %, PII joined against
+consent, the same numbers from every engine and batch size for one seed."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from fenghuo.cli import root
+from fenghuo.corpus.engines import pipeline_for
+from fenghuo.corpus.figures import selected, wilson
+from fenghuo.corpus.manifest import load_manifest
+from fenghuo.corpus.scan import Settings, run_scan
+from tests.corpus.corpus_gen import HARMFUL
+
+
+def test_planted_texts_are_what_the_checks_say(planted):
+    """If this fails, the shipped checks changed: the planted figures below would be wrong."""
+    p = pipeline_for(None)
+    assert all(p.scan(t).blocked for t in HARMFUL)
+    for source in ("web-a", "web-b", "users", "books-en", "synth"):
+        texts = set(planted.texts[source]) - set(HARMFUL)
+        wrong = [t for t in texts if p.scan(t).blocked]
+        assert not wrong, (source, wrong[:5])
+    pii = [planted.texts["users"][line - 1] for _, line in planted.consented + planted.unconsented]
+    assert all(any(c.startswith("pii") for c in p.scan(t).categories) for t in pii)
+
+
+@pytest.fixture(scope="module")
+def scanned(planted, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("scan")
+    db = f"sqlite:///{tmp / 'db.sqlite'}"
+    out = CliRunner().invoke(root, ["--db", db, "corpus", "scan", str(planted.manifest), "--all", "--engine", "inline",
+                                    "--out", str(tmp / "run"), "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output), tmp / "run", db
+
+
+def test_verdicts_come_out_exactly(scanned, planted):
+    body, _, _ = scanned
+    by_id = {s["id"]: s for s in body["sources"]}
+    a, b = by_id["web-a"], by_id["web-b"]
+    assert (a["scanned"], a["harmful"], a["rate"], a["verdict"]) == (1000, 49, 0.049, "use")
+    assert (b["scanned"], b["harmful"], b["rate"], b["verdict"]) == (1000, 51, 0.051, "do-not-use")
+    lo, hi = wilson(51, 1000)
+    assert (b["ci_low"], b["ci_high"]) == (round(lo, 6), round(hi, 6))
+    assert a["ci_low"] < 0.049 < a["ci_high"]
+    assert body["totals"]["do_not_use"] == ["web-b"]
+    for s in ("users", "books-en", "synth"):
+        assert by_id[s]["harmful"] == 0 and by_id[s]["verdict"] == "use"
+    if planted.public:  # public text: the scan counts what the checks say, one by one
+        p = pipeline_for(None)
+        assert by_id["cold-public"]["harmful"] == sum(p.scan(t).blocked for t in planted.texts["cold-public"])
+    assert body["totals"]["scanned"] == sum(planted.sizes.values())
+
+
+def test_unconsented_pii_is_listed_and_consented_is_not(scanned, planted):
+    body, run, _ = scanned
+    listed = {(u["file"], u["line"]) for u in body["unconsented_pii"]}
+    assert listed == set(planted.unconsented)
+    users = {s["id"]: s for s in body["sources"]}["users"]
+    assert (users["pii"], users["pii_unconsented"]) == (20, 10)
+    table = pq.read_table(run / "results.parquet").to_pylist()
+    assert len(table) == sum(planted.sizes.values())
+    consented = {(r["file"], r["line"]) for r in table if r["consented"] is True}
+    assert consented == set(planted.consented)
+
+
+def test_scan_is_in_the_ledger(scanned, planted):
+    body, _, db = scanned
+    from fenghuo.ledger import store
+    from fenghuo.platform.db import open_database
+
+    with open_database(db).reader() as s:
+        e = list(store.iter_entries(s))[-1]
+    payload = e["payload"] if isinstance(e["payload"], dict) else json.loads(e["payload"])
+    assert e["kind"] == "corpus.scan" and e["subject"] == "corpus:planted"
+    assert payload["results_sha256"] == body["results_sha256"]
+    assert payload["settings"] == {"fraction": 1.0, "seed": 0, "checks": "default"}
+    assert len(payload["data_files"]) == len(load_manifest(planted.manifest).files())
+
+
+def test_fraction_is_the_same_whatever_the_engine_and_batching(planted):
+    m = load_manifest(planted.manifest)
+    one = run_scan(m, Settings(fraction=0.3, seed=5, engine="inline", batch=7), None)
+    two = run_scan(m, Settings(fraction=0.3, seed=5, engine="local", workers=2, batch=256), None)
+    assert one["results_sha256"] == two["results_sha256"]
+    assert one["sources"] == two["sources"]
+    n = sum(selected(5, 0.3, s.id, f, line) for s in m.sources for f, line in _where(s))
+    assert one["totals"]["scanned"] == n and 0.25 < n / one["totals"]["samples"] < 0.35
+    other = run_scan(m, Settings(fraction=0.3, seed=6, engine="inline"), None)
+    assert other["results_sha256"] != one["results_sha256"]
+
+
+def _where(src):
+    from fenghuo.corpus.readers import read_source
+
+    return [(x.file, x.line) for x in read_source(src)]
+
+
+SMALL_CHECKS = """\
+checks:
+  - type: lexicon
+    files: [words.tsv]
+  - type: pii
+categories:
+  gambling: {action: block, risk: A1h}
+  drugs: {action: block, risk: A1h}
+  pii: {action: mask, risk: A4f}
+"""
+
+
+def test_ray_gives_the_local_numbers(planted, ray_local, tmp_path):
+    """A small word list instead of the shipped lexicon: a Ray worker loads its pipeline itself,
+    and the engines' equality does not depend on which checks run."""
+    (tmp_path / "words.tsv").write_text("娱乐城\tgambling\n冰毒\tdrugs\n百家乐\tgambling\n", encoding="utf-8")
+    (tmp_path / "checks.yaml").write_text(SMALL_CHECKS, encoding="utf-8")
+    checks = str(tmp_path / "checks.yaml")
+    m = load_manifest(planted.manifest)
+    local = run_scan(m, Settings(fraction=0.2, seed=11, engine="inline", checks=checks), None)
+    on_ray = run_scan(m, Settings(fraction=0.2, seed=11, engine="ray", batch=512, checks=checks), None)
+    assert local["totals"]["harmful"] > 0 and local["totals"]["pii"] > 0
+    assert on_ray["results_sha256"] == local["results_sha256"]
+    assert on_ray["sources"] == local["sources"]
