@@ -38,7 +38,8 @@ def test_every_matching_rule_is_a_reason_and_the_highest_sets_the_grade():
 def test_unsupervised_high_stakes_service_is_critical():
     g = grade_service(spec(sector="justice", function="automated_decision", no_human_in_loop=True))
     assert g.grade == "L4"
-    assert g.defaults["reporting_profile"] == "cn-2025-cii"
+    # the 1-hour CII profile follows operator_type, not the L4 grade (CN-IR-03, issue 18)
+    assert g.defaults["reporting_profile"] == "cn-2025-operator"
 
 
 @pytest.mark.parametrize("kw,tier", [

@@ -49,7 +49,10 @@ def test_whole_loop(db, clock, tmp_path):
     assert clk["due_at"] == "2026-01-01T04:00:00.000000Z"  # 4 h from detection, not from opening
 
     clock.advance(60)
-    initial = reports.generate(db, OP_A, inc["id"], "initial", out_dir=tmp_path)
+    bare = reports.generate(db, OP_A, inc["id"], "initial", out_dir=tmp_path)  # item 2 needs a person's type, harm, effect
+    assert [i["filled"] for i in bare["items"]][:2] == [True, False] and not bare["complete"]
+    initial = reports.generate(db, OP_A, inc["id"], "initial", {"type": "信息内容安全事件 / content safety", "harm": "unsafe advice to 3 users",
+                                                                "measures": "paused by plan; no further answers"}, out_dir=tmp_path)
     assert [i["filled"] for i in initial["items"]][:2] == [True, True] and initial["complete"]
     assert "A medical" in initial["items"][0]["text"] and w["id"] in initial["items"][1]["text"]
     md = Path(initial["files"]["md"]).read_text(encoding="utf-8")

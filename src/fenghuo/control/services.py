@@ -60,12 +60,13 @@ def _put_provider(s: Session, db: Database, actor: Actor, spec: ProviderSpec) ->
     if s.get(Jurisdiction, spec.jurisdiction) is None:
         raise Invalid(f"提供者 {spec.id} 的辖区 {spec.jurisdiction} 不存在", f"provider {spec.id}: jurisdiction {spec.jurisdiction} does not exist", field="jurisdiction")
     existing = s.get(Provider, spec.id)
+    op_type = spec.operator_type.value if hasattr(spec.operator_type, "value") else spec.operator_type
     if existing is not None:
-        if (existing.name, existing.jurisdiction_id) == (spec.name, spec.jurisdiction):
+        if (existing.name, existing.jurisdiction_id, existing.operator_type) == (spec.name, spec.jurisdiction, op_type):
             return
-        existing.name, existing.jurisdiction_id = spec.name, spec.jurisdiction
+        existing.name, existing.jurisdiction_id, existing.operator_type = spec.name, spec.jurisdiction, op_type
     else:
-        s.add(Provider(id=spec.id, name=spec.name, jurisdiction_id=spec.jurisdiction))
+        s.add(Provider(id=spec.id, name=spec.name, jurisdiction_id=spec.jurisdiction, operator_type=op_type))
     s.flush()
     ledger.append(s, db.clock, "provider.registered", f"provider:{spec.id}", actor.label, spec.model_dump())
 

@@ -32,6 +32,8 @@ class Provider(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"))
+    # cii | central | other: picks the CN reporting deadline (CN-IR-03/04/05), issue 18
+    operator_type: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
 
 
 class Service(Base):

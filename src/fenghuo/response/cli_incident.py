@@ -7,7 +7,7 @@ import click
 
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.errors import Invalid
-from fenghuo.response import accountability, approvals, incidents, regulator, reports
+from fenghuo.response import accountability, approvals, duties, incidents, regulator, reports
 
 
 @click.group("incident")
@@ -21,6 +21,8 @@ def _show(v: dict) -> None:
     for c in v["clocks"]:
         left = f", {c['remaining_seconds']:.0f} s left" if "remaining_seconds" in c else ""
         console.print(f"  时限 clock [{c['report']}] due {c['due_at']} — {c['status']}{left}  ({c['rule']})")
+    for d in v.get("duties", []):
+        console.print(f"  职责 duty [{d['duty']}] due {d['due_at'] or '及时 promptly'} — {d['status']}  ({d['basis']})")
     for t in v["timeline"]:
         console.print(f"  {t['at']}  {t['kind']:<12} {t['ref']}  {t['note']}")
     for r in v["reports"]:
@@ -52,20 +54,77 @@ def show(incident_id: str, as_json: bool) -> None:
     print_json(v) if as_json else _show(v)
 
 
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for f in values:
+        k, sep, v = f.partition("=")
+        if not sep or not k.strip():
+            raise Invalid(f"写作 键=值：{f!r}", f"write KEY=VALUE: {f!r}", field=what)
+        out[k.strip()] = v
+    return out
+
+
+def _impact(values: tuple[str, ...]) -> dict[str, float]:
+    out = {}
+    for k, v in _pairs(values, "impact").items():
+        try:
+            out[k] = float(v.replace(",", "").replace("_", ""))
+        except ValueError:
+            raise Invalid(f"影响须为数字：{k}={v}", f"impact must be a number: {k}={v}", field="impact") from None
+    return out
+
+
 @incident_group.command("open")
 @click.argument("service_id")
 @click.option("--grade", required=True, help="一般/较大/重大/特别重大 or IV/III/II/I")
 @click.option("--title", required=True)
 @click.option("--flag", "flags", multiple=True, help=f"e.g. death, critical_infrastructure ({', '.join(sorted(incidents.FLAGS))})")
-@click.option("--profile", help="Reporting profile (default: the service grade's)")
+@click.option("--detected-at", help="When it was discovered / the provider became aware (ISO 8601 with zone); clocks run from it")
+@click.option("--impact", "impacts", multiple=True, metavar="KEY=N", help="Grading Guide numbers, e.g. pi_persons=1200000")
+@click.option("--profile", help="Reporting profile (default: from the service's grade and operator_type)")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def open_cmd(service_id: str, grade: str, title: str, flags: tuple[str, ...], profile: str | None, as_json: bool) -> None:
+def open_cmd(service_id: str, grade: str, title: str, flags: tuple[str, ...], detected_at: str | None, impacts: tuple[str, ...],
+             profile: str | None, as_json: bool) -> None:
     """Open an incident by hand / 手动开启事件。"""
-    body = {"service": service_id, "grade": grade, "title": title, "flags": list(flags), "profile": profile}
-    v = client().call(lambda db, a: incidents.open_incident(db, a, service_id, grade, title, flags=list(flags), profile=profile),
-             "POST", "/api/v1/incidents", json=body)
+    impact = _impact(impacts)
+    body = {"service": service_id, "grade": grade, "title": title, "flags": list(flags), "profile": profile,
+            "detected_at": detected_at, "impact": impact}
+    v = client().call(lambda db, a: incidents.open_incident(db, a, service_id, grade, title, flags=list(flags), profile=profile,
+                                                            detected_at=detected_at, impact=impact or None),
+                      "POST", "/api/v1/incidents", json=body)
     print_json(v) if as_json else _show(v)
+
+
+@incident_group.command("update")
+@click.argument("incident_id")
+@click.option("--flag", "flags", multiple=True, help="A flag learned later (moves clocks earlier, starts duties)")
+@click.option("--impact", "impacts", multiple=True, metavar="KEY=N", help="Grading Guide numbers, e.g. pi_persons=1200000")
+@click.option("--grade", help="A higher grade (grades are never lowered)")
+@click.option("--note", default="")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def update_cmd(incident_id: str, flags: tuple[str, ...], impacts: tuple[str, ...], grade: str | None, note: str, as_json: bool) -> None:
+    """New facts: flags, impact numbers, a higher grade / 更新事件情况。"""
+    impact = _impact(impacts)
+    v = client().call(lambda db, a: incidents.update_incident(db, a, incident_id, flags=list(flags), impact=impact or None,
+                                                              grade=grade, note=note),
+                      "POST", f"/api/v1/incidents/{incident_id}/update",
+                      json={"flags": list(flags), "impact": impact, "grade": grade, "note": note})
+    print_json(v) if as_json else _show(v)
+
+
+@incident_group.command("duty")
+@click.argument("incident_id")
+@click.argument("kind", type=click.Choice(sorted(duties.KINDS)))
+@click.option("--field", "fields", multiple=True, metavar="KEY=TEXT", help=f"What was said: {', '.join(sorted(duties.CONTENT))}, note")
+@refusals
+def duty_cmd(incident_id: str, kind: str, fields: tuple[str, ...]) -> None:
+    """Record a duty done: police report, notice to individuals, vulnerability report / 履行职责。"""
+    content = _pairs(fields, "field")
+    v = client().call(lambda db, a: incidents.complete_duty(db, a, incident_id, kind, content),
+                      "POST", f"/api/v1/incidents/{incident_id}/duties/{kind}", json={"content": content})
+    console.print(f"[green]✓[/] {v['duty']} {v['status']} at {v['done_at']} by {v['done_by']}")
 
 
 @incident_group.command("end")
@@ -85,12 +144,7 @@ def end(incident_id: str, note: str) -> None:
 @refusals
 def report(incident_id: str, kind: str, fields: tuple[str, ...], as_json: bool) -> None:
     """Generate a report (JSON, Markdown, DOCX) / 生成报告。"""
-    narrative = {}
-    for f in fields:
-        k, sep, v = f.partition("=")
-        if not sep:
-            raise Invalid(f"写作 键=内容：{f!r}", f"write KEY=TEXT: {f!r}", field="field")
-        narrative[k.strip()] = v
+    narrative = _pairs(fields, "field")
     v = client().call(lambda db, a: reports.generate(db, a, incident_id, kind, narrative), "POST", f"/api/v1/incidents/{incident_id}/reports",
              json={"kind": kind, "narrative": narrative})
     if as_json:

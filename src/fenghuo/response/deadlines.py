@@ -1,10 +1,16 @@
 """Reporting-deadline profiles: versioned YAML data, not constants, because the law changes
 and differs by who you are (CN-IR-03/04/05: 1 h, 2 h, 4 h; EU Art. 73: 15/10/2 days).
 
-A service's profile comes from its grade defaults (``reporting_profile`` in the grading table);
-an incident keeps the profile id and version it was opened under, so a later profile edit never
-moves a running clock. Shipped profiles live in ``profiles/``; <data dir>/profiles/ and
-FENGHUO_PROFILES may add or replace them by id.
+A service's profile comes from its grade defaults (``reporting_profile`` in the grading table),
+which names the legal system (CN or EU); within a family of profiles (``family: cn-2025``) the
+operator's legal designation picks one (``operator_type: cii | central | other`` on the service
+or its provider, CN-IR-03/04/05), never the AI risk grade. An incident keeps the profile id and
+version it was opened under, so a later profile edit never moves a running clock. Shipped
+profiles live in ``profiles/``; <data dir>/profiles/ and FENGHUO_PROFILES may add or replace
+them by id.
+
+Reportable: a grade in ``reportable_grades`` (CN-IR-02: 较大 and above) or, for profiles that
+list them, any of ``reportable_flags`` (EU-12: an Art. 3(49) serious incident, whatever grade).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.response import incident_grades as grades
 
 PACKAGED = Path(__file__).parent / "profiles"
+OperatorType = Literal["cii", "central", "other"]
+OPERATOR_TYPES = ("cii", "central", "other")
 
 
 class ClockDef(BaseModel):
@@ -55,6 +63,9 @@ class Profile(BaseModel):
     title: Text
     recipient: Text
     reportable_grades: list[str] = Field(min_length=1)
+    reportable_flags: list[str] = Field(default_factory=list)
+    family: str | None = None
+    operator_type: OperatorType | None = None
     clocks: list[ClockDef] = Field(min_length=1)
 
     @field_validator("reportable_grades")
@@ -62,8 +73,8 @@ class Profile(BaseModel):
     def _grades(cls, v: list[str]) -> list[str]:
         return [grades.normalise(g) for g in v]
 
-    def reportable(self, grade: str) -> bool:
-        return grade in self.reportable_grades
+    def reportable(self, grade: str, flags: list[str] | tuple[str, ...] = ()) -> bool:
+        return grade in self.reportable_grades or bool(set(self.reportable_flags) & set(flags))
 
 
 @dataclass(frozen=True)
@@ -111,10 +122,23 @@ def get(profile_id: str) -> Profile:
     return found
 
 
+def for_operator(profile_id: str, operator_type: str | None) -> Profile:
+    """The profile of ``profile_id``'s family for this operator designation (CN-IR-03/04/05):
+    ``cii`` → 1 h, ``central`` → 2 h, ``other`` → 4 h. A profile without a family (EU) is kept."""
+    base = get(profile_id)
+    if base.family is None:
+        return base
+    wanted = operator_type or "other"
+    for p in sorted(profiles().values(), key=lambda p: p.profile):
+        if p.family == base.family and p.operator_type == wanted:
+            return p
+    return base
+
+
 def deadlines(profile: Profile, grade: str, flags: list[str], starts: dict[str, datetime | None]) -> list[Deadline]:
     """One deadline per report kind whose start is known: the shortest clause that applies.
-    Nothing when the grade is below the profile's reporting threshold (CN-IR-02)."""
-    if not profile.reportable(grade):
+    Nothing when neither the grade (CN-IR-02) nor a flag (EU-12) makes it reportable."""
+    if not profile.reportable(grade, flags):
         return []
     best: dict[str, Deadline] = {}
     for c in profile.clocks:

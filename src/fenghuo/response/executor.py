@@ -31,7 +31,7 @@ from fenghuo.platform.errors import Conflict, FenghuoError
 from fenghuo.platform.leadership import SOLE, Leadership
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry.models import Service
-from fenghuo.response import incident_grades, incidents, notices
+from fenghuo.response import duties, incident_grades, incidents, notices
 from fenghuo.response import report_clocks as clocks
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.models import PlanActionRow
@@ -90,6 +90,7 @@ class Executor:
             done += self.handle(w)
         self.cancel_stale({w.id for w in firing})
         done += [{"clock_breached": b} for b in clocks.check_breaches(self.db)]
+        done += [{"duty_breached": b} for b in duties.check_overdue(self.db)]
         for extra in self.also:
             done += [r for r in extra(self.db) if r]
         return done

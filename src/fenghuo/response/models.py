@@ -124,3 +124,24 @@ class Report(Base):
     submitted_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     submitted_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     submitted_to: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IncidentDuty(Base):
+    """A duty an incident's flags add beside the regulator's report (issue 18): report to the
+    police (CN-IR-06, suspected crime), notify the individuals whose personal information leaked
+    (CN-EP-05, PIPL Art.57), report a vulnerability within 24 hours (CN-EP-06). One per kind."""
+
+    __tablename__ = "response_duties"
+    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # police_report | notify_individuals | vulnerability_report
+    basis: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # None: "promptly", no hours set
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | breached | done | done_late
+    done_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    warning_id: Mapped[str | None] = mapped_column(String(40), nullable=True)

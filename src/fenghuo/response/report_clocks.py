@@ -37,21 +37,34 @@ def parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
-def start_clocks(session: Session, clock: Clock, inc: Incident) -> list[ReportClock]:
-    """Start every clock the incident's profile sets for what is known now (idempotent)."""
+def start_clocks(session: Session, clock: Clock, inc: Incident, actor: str = ACTOR) -> list[ReportClock]:
+    """Start every clock the incident's profile sets for what is known now (idempotent).
+
+    Both CN discovery and EU awareness run from ``detected_at`` (``--detected-at``), not from
+    when the incident was typed into fenghuo (CN-IR-05, EU-13). A running clock whose deadline
+    the incident's new facts make shorter (a flag or grade added later, EU-14/15) moves earlier,
+    and the ledger says from when to when and why; a clock never moves later."""
     profile = deadlines.get(inc.profile)
-    starts = {"detected": parse(inc.detected_at), "aware": parse(inc.opened_at),
+    starts = {"detected": parse(inc.detected_at), "aware": parse(inc.detected_at),
               "handling_ended": parse(inc.ended_at) if inc.ended_at else None}
     made = []
-    have = set(session.execute(select(ReportClock.report_kind).where(ReportClock.incident_id == inc.id)).scalars())
+    have = {c.report_kind: c for c in session.execute(select(ReportClock).where(ReportClock.incident_id == inc.id)).scalars()}
     for d in deadlines.deadlines(profile, inc.grade, list(inc.flags or []), starts):
-        if d.report in have:
+        old = have.get(d.report)
+        if old is not None:
+            if old.status == "running" and iso(d.due_at) < old.due_at:
+                before = {"started_at": old.started_at, "due_at": old.due_at, "rule": old.rule}
+                old.started_at, old.due_at, old.rule = iso(d.started_at), iso(d.due_at), d.rule
+                ledger.append(session, clock, "clock.moved", f"incident:{inc.id}", actor, {
+                    "incident": inc.id, "report": d.report, "from": before,
+                    "to": {"started_at": old.started_at, "due_at": old.due_at, "rule": d.rule},
+                    "grade": inc.grade, "flags": list(inc.flags or [])})
             continue
         row = ReportClock(incident_id=inc.id, report_kind=d.report, started_at=iso(d.started_at), due_at=iso(d.due_at),
                           rule=d.rule, profile=profile.profile, profile_version=profile.version, status="running")
         session.add(row)
         session.flush()
-        ledger.append(session, clock, "clock.started", f"incident:{inc.id}", ACTOR, {
+        ledger.append(session, clock, "clock.started", f"incident:{inc.id}", actor, {
             "incident": inc.id, "report": d.report, "started_at": row.started_at, "due_at": row.due_at, "rule": d.rule,
             "profile": profile.profile, "profile_version": profile.version})
         made.append(row)
@@ -66,19 +79,25 @@ def clock_view(c: ReportClock, now: datetime | None = None) -> dict[str, Any]:
     return out
 
 
-def _deadline_warning(session: Session, clock: Clock, inc: Incident, c: ReportClock, now: float) -> tuple[WarningRow, Transition]:
-    alert = f"report-deadline-{inc.id}-{c.report_kind}"[:64]
+def deadline_warning(session: Session, clock: Clock, inc: Incident, what: str, level: Level, desc: str,
+                     now: float) -> tuple[WarningRow, Transition]:
+    """A warning for a missed deadline of an incident (a report clock or a duty)."""
+    alert = f"report-deadline-{inc.id}-{what}"[:64]
     w = WarningState(id=alert_store.new_id(), fingerprint=alert_store.fingerprint(alert, inc.service_id), alert=alert,
-                     service=inc.service_id, state=FIRING, level=LEVEL[c.report_kind], started_at=now, fired_at=now,
+                     service=inc.service_id, state=FIRING, level=level, started_at=now, fired_at=now,
                      rule="report-deadline")
     labels = {"alert": alert, "service": inc.service_id, "level": w.level.value, "rule": "report-deadline",
-              "source": SOURCE, "incident": inc.id, "report": c.report_kind}
-    desc = (f"事件 {inc.id} 的{'初始' if c.report_kind == 'initial' else '总结'}报告已超过时限 {c.due_at} 未报送 / "
-            f"incident {inc.id}: the {c.report_kind} report was due at {c.due_at} and has not been submitted")
+              "source": SOURCE, "incident": inc.id, "report": what}
     row = alert_store.save(session, w, labels, desc, now)
     t = Transition("firing", w, None, FIRING, w.level)
     alert_store.record(session, clock, t, row)
     return row, t
+
+
+def _deadline_warning(session: Session, clock: Clock, inc: Incident, c: ReportClock, now: float) -> tuple[WarningRow, Transition]:
+    desc = (f"事件 {inc.id} 的{'初始' if c.report_kind == 'initial' else '总结'}报告已超过时限 {c.due_at} 未报送 / "
+            f"incident {inc.id}: the {c.report_kind} report was due at {c.due_at} and has not been submitted")
+    return deadline_warning(session, clock, inc, c.report_kind, LEVEL[c.report_kind], desc, now)
 
 
 def check_breaches(db: Database) -> list[dict[str, Any]]:

@@ -7,7 +7,8 @@ import io
 from docx import Document
 
 KIND = {"initial": ("初始报告", "Initial report"), "update": ("续报", "Update report"), "summary": ("总结报告", "Summary report")}
-SUMMARY = {"cause": "事件原因 / Cause", "harm": "危害 / Harm", "rectification": "整改 / Rectification", "lessons": "教训 / Lessons"}
+SUMMARY = {"cause": "事件原因 / Cause", "handling": "应对处置 / Handling", "harm": "危害 / Harm",
+           "accountability": "责任追究 / Accountability", "rectification": "整改 / Rectification", "lessons": "教训 / Lessons"}
 
 
 def _head(c: dict) -> list[tuple[str, str]]:

@@ -2,10 +2,17 @@
 Markdown and DOCX, written atomically; submitting one records when, by whom and to whom, and
 stops the clocks it answers.
 
-Items 1–2 (who and what happened, measures taken) are filled from the registry and the
-incident's timeline, never typed; items 3–8 come from the people handling it. An initial report
-may carry only items 1–2 (CN-IR-08); a summary needs the handling to have ended and the cause,
-harm, rectification and lessons stated (CN-IR-09).
+Item 1 (who) is filled from the registry. Item 2 (CN-IR-07 (2)) has its facts from the incident
+and timeline — discovery time, place (the service's jurisdiction unless ``place`` says more),
+level, measures taken (commands and plan steps on the timeline) — and three parts only a person
+can state: the incident ``type``, the ``harm`` caused so far, and the ``measures`` taken with
+their effect; until they are given item 2 is "to be supplemented" and the report incomplete.
+Items 3–8 come from the people handling it. An initial report may carry only items 1–2
+(CN-IR-08); a summary needs the handling to have ended and the cause, handling (应对处置), harm,
+accountability (责任追究), rectification and lessons stated (CN-IR-09).
+
+Every narrative field given lands in the report: a field that belongs only to the summary is
+refused in an initial or update report rather than dropped.
 """
 
 from __future__ import annotations
@@ -45,8 +52,14 @@ ITEMS = [  # (n, narrative key, zh, en)
     (7, "scene", "事件现场保护情况", "Protection of the scene (evidence preserved)"),
     (8, "other", "其他应当报告的情况", "Other matters to report"),
 ]
-SUMMARY_KEYS = {"cause": "事件原因 cause", "harm": "危害 harm", "rectification": "整改 rectification", "lessons": "教训 lessons"}
-NARRATIVE_KEYS = {k for _, k, _, _ in ITEMS if k} | set(SUMMARY_KEYS)
+ITEM2_KEYS = {"type": "事件类型 type", "place": "地点 place", "harm": "已造成的影响和危害 harm so far",
+              "measures": "已采取的措施及效果 measures taken and their effect"}
+ITEM2_REQUIRED = ("type", "harm", "measures")
+# INC Art.8 (CN-IR-09): 事件原因、应对处置、危害、责任追究、整改、教训, in that order
+SUMMARY_KEYS = {"cause": "事件原因 cause", "handling": "应对处置 handling", "harm": "危害 harm",
+                "accountability": "责任追究 accountability", "rectification": "整改 rectification", "lessons": "教训 lessons"}
+SUMMARY_ONLY = set(SUMMARY_KEYS) - {k for _, k, _, _ in ITEMS if k} - set(ITEM2_KEYS)
+NARRATIVE_KEYS = {k for _, k, _, _ in ITEMS if k} | set(SUMMARY_KEYS) | set(ITEM2_KEYS)
 
 
 def _facts(s, inc: Incident) -> str:
@@ -60,14 +73,25 @@ def _facts(s, inc: Incident) -> str:
             f"主模型 / primary model: {a.get('primary_model') or '-'}; 备份模型 / backup model: {a.get('backup_model') or '-'}")
 
 
-def _what_happened(view: dict[str, Any]) -> str:
-    lines = [f"发现时间 / detected at {view['detected_at']}; 开启 / opened at {view['opened_at']} by {view['opened_by']} ({view['source']}); "
-             f"级别 / grade: {view['grade_label']}; 依据 / grading inputs: {json.dumps(view['grade_inputs'], ensure_ascii=False)}"]
-    if view["flags"]:
-        lines.append(f"标记 / flags: {', '.join(view['flags'])}")
+def _what_happened(s, inc: Incident, view: dict[str, Any], narrative: dict[str, str]) -> tuple[str, list[str]]:
+    """Item 2 and the parts of it still missing (CN-IR-07 (2))."""
+    svc = s.get(Service, inc.service_id)
+    jur = s.get(Jurisdiction, svc.jurisdiction_id)
+    missing = [ITEM2_KEYS[k] for k in ITEM2_REQUIRED if k not in narrative]
+    place = narrative.get("place") or f"{jur.name} ({svc.jurisdiction_path})"
+    measures = [t for t in view["timeline"] if t["kind"] in ("command", "order", "remediation", "verification", "duty")]
+    lines = [f"发现时间 / detected at {view['detected_at']}; 开启 / opened at {view['opened_at']} by {view['opened_by']} ({view['source']})",
+             f"地点 / place: {place}",
+             f"类型 / type: {narrative.get('type', TODO)}" + (f" (标记 / flags: {', '.join(view['flags'])})" if view["flags"] else ""),
+             f"级别 / grade: {view['grade_label']}; 依据 / grading inputs: {json.dumps(view['grade_inputs'], ensure_ascii=False)}",
+             f"已造成的影响和危害 / impact and harm so far: {narrative.get('harm', TODO)}",
+             f"已采取的措施及效果 / measures taken and their effect: {narrative.get('measures', TODO)}"]
+    if measures:
+        lines.append("记录在案的措施 / measures on record:")
+        lines += [f"- {t['at']} {t['kind']} {t['ref']}: {t['note']}" for t in measures]
     lines.append("时间线 / timeline:")
     lines += [f"- {t['at']} {t['kind']} {t['ref']}: {t['note']}" for t in view["timeline"]]
-    return "\n".join(lines)
+    return "\n".join(lines), missing
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -118,6 +142,10 @@ def generate(db: Database, actor: Actor, incident_id: str, kind: str, narrative:
             if missing:
                 raise Invalid(f"总结报告缺少：{', '.join(missing)}（CN-IR-09）", f"the summary report is missing: {', '.join(missing)} (CN-IR-09)",
                               field="narrative", missing=missing)
+        if kind != "summary" and set(narrative) & SUMMARY_ONLY:
+            extra = sorted(set(narrative) & SUMMARY_ONLY)
+            raise Invalid(f"{', '.join(extra)} 属于总结报告（CN-IR-09），不在{kind}报告中", f"{', '.join(extra)} belong(s) to the summary report "
+                          f"(CN-IR-09), not to an {kind} report", field="narrative")
         if kind == "update" and not narrative:
             raise Invalid("续报需要新的情况（--field 键=值）", "an update report needs new information (--field key=value)", field="narrative")
         view = incidents.view(s, inc)
@@ -125,17 +153,18 @@ def generate(db: Database, actor: Actor, incident_id: str, kind: str, narrative:
         number = s.execute(select(func.count()).select_from(Report).where(Report.incident_id == inc.id, Report.kind == kind)).scalar_one() + 1
         rid = f"{inc.id}-{kind}-{number}"
         prof = deadlines.get(inc.profile)
-        items = []
+        items, item2_missing = [], []
         for n, key, zh, en in ITEMS:
             if n == 1:
                 text = _facts(s, inc)
             elif n == 2:
-                text = _what_happened(view)
+                text, item2_missing = _what_happened(s, inc, view, narrative)
             elif n == 7 and key not in narrative:
                 text = f"账本已保全至 seq {head_seq}，头哈希 {head_hash} / ledger preserved up to seq {head_seq}, head hash {head_hash}"
             else:
                 text = narrative.get(key, TODO)
-            items.append({"n": n, "zh": zh, "en": en, "text": text, "filled": text != TODO})
+            filled = not item2_missing if n == 2 else text != TODO
+            items.append({"n": n, "zh": zh, "en": en, "text": text, "filled": filled, **({"missing": item2_missing} if n == 2 else {})})
         content = {
             "report": rid, "incident": inc.id, "kind": kind, "number": number, "title": inc.title,
             "grade": inc.grade, "grade_label": grades.label(inc.grade), "service": inc.service_id, "provider": inc.provider_id,

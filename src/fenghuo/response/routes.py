@@ -13,7 +13,7 @@ from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.response import accountability, approvals, incidents, regulator, reports
-from fenghuo.response.views import Accountability, IncidentView, OrderView, PlanActionView, ReportMade, ReportSubmitted
+from fenghuo.response.views import Accountability, DutyView, IncidentView, OrderView, PlanActionView, ReportMade, ReportSubmitted
 
 router = APIRouter(prefix="/api/v1", tags=["response"])
 
@@ -25,6 +25,21 @@ class IncidentBody(BaseModel):
     title: str
     flags: list[str] = Field(default_factory=list)
     profile: str | None = None
+    detected_at: str | None = None  # when it was discovered / the provider became aware (CN-IR-05, EU-13)
+    impact: dict[str, float] = Field(default_factory=dict)  # Grading Guide indicators (CN-IR-02)
+
+
+class UpdateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flags: list[str] = Field(default_factory=list)
+    impact: dict[str, float] = Field(default_factory=dict)
+    grade: str | None = None
+    note: str = ""
+
+
+class DutyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: dict[str, str] = Field(default_factory=dict)
 
 
 class NoteBody(BaseModel):
@@ -59,7 +74,21 @@ def list_incidents(status: str | None = None, service: str | None = None, actor:
 
 @router.post("/incidents", response_model=IncidentView, **CONTRACT)
 def open_incident(body: IncidentBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
-    return incidents.open_incident(db, actor, body.service, body.grade, body.title, flags=body.flags, profile=body.profile)
+    return incidents.open_incident(db, actor, body.service, body.grade, body.title, flags=body.flags, profile=body.profile,
+                                   detected_at=body.detected_at, impact=body.impact or None)
+
+
+@router.post("/incidents/{incident_id}/update", response_model=IncidentView, **CONTRACT)
+def update_incident(incident_id: str, body: UpdateBody, actor: Actor = Depends(current_actor),
+                    db: Database = Depends(get_db)) -> dict[str, Any]:
+    return incidents.update_incident(db, actor, incident_id, flags=body.flags, impact=body.impact or None, grade=body.grade,
+                                     note=body.note)
+
+
+@router.post("/incidents/{incident_id}/duties/{kind}", response_model=DutyView, **CONTRACT)
+def complete_duty(incident_id: str, kind: str, body: DutyBody, actor: Actor = Depends(current_actor),
+                  db: Database = Depends(get_db)) -> dict[str, Any]:
+    return incidents.complete_duty(db, actor, incident_id, kind, body.content)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentView, **CONTRACT)

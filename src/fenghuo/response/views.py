@@ -24,8 +24,22 @@ class IncidentView(View):
     ended_at: str | None = None
     profile: str | None = None
     clocks: list[dict[str, Any]]
+    duties: list[dict[str, Any]] = []
     timeline: list[dict[str, Any]]
     reports: list[dict[str, Any]]
+
+
+class DutyView(View):
+    duty: str
+    basis: str
+    status: str
+    created_at: str | None = None
+    due_at: str | None = None
+    done_at: str | None = None
+    done_by: str | None = None
+    content: dict[str, Any] | None = None
+    warning: str | None = None
+    needs: list[str] = []
 
 
 class ReportMade(View):

@@ -1,14 +1,11 @@
-"""issue 18 (compliance): operator designation, complaints, filing numbers, model versions, per-user measures
-
-Reserved in the chain so that work on several issues at once adds its schema changes without
-branching the history; an empty upgrade is a valid step.
+"""issue 18 (compliance): operator designation, incident duties, complaints, filing numbers, model versions, per-user measures
 
 Revision ID: 0010_compliance
 Revises: 0009_hardening
 """
 
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0010_compliance'
@@ -18,8 +15,34 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Existing providers are ordinary operators (4-hour CN profile) until they say otherwise.
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('operator_type', sa.String(length=16), nullable=False, server_default='other'))
+    op.create_table(
+        'response_duties',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('incident_id', sa.String(length=40), sa.ForeignKey('response_incidents.id'), nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('basis', sa.Text(), nullable=False),
+        sa.Column('created_at', sa.String(length=32), nullable=False),
+        sa.Column('due_at', sa.String(length=32), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('done_at', sa.String(length=32), nullable=True),
+        sa.Column('done_by', sa.String(length=256), nullable=True),
+        sa.Column('content', sa.JSON(), nullable=True),
+        sa.Column('warning_id', sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('incident_id', 'kind'),
+    )
+    op.create_index('ix_response_duties_incident_id', 'response_duties', ['incident_id'])
+    op.create_index('ix_response_duties_due_at', 'response_duties', ['due_at'])
+    op.create_index('ix_response_duties_status', 'response_duties', ['status'])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_response_duties_status', table_name='response_duties')
+    op.drop_index('ix_response_duties_due_at', table_name='response_duties')
+    op.drop_index('ix_response_duties_incident_id', table_name='response_duties')
+    op.drop_table('response_duties')
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_column('operator_type')

@@ -1,0 +1,1 @@
+"""Versioned incident grading guides (see grading_guide.py)."""
