@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from fenghuo import __version__
-from fenghuo.api.views import Health, NewToken
+from fenghuo.api.views import Health, NewToken, RotatedToken, TokenView
 from fenghuo.ledger import store
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
+from fenghuo.registry import tokens
 from fenghuo.registry.tokens import create_token
 
 router = APIRouter(prefix="/api/v1", tags=["deployment"])
@@ -33,11 +34,41 @@ class TokenBody(BaseModel):
     role: Role
     provider: str | None = None
     jurisdiction: str | None = None
+    expires_in: str | None = None  # e.g. "30d"; none: the token does not expire
+
+
+class RevokeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = ""
+
+
+def _admin(actor: Actor) -> None:
+    if actor.role is not Role.admin:
+        raise Forbidden("只有管理员可以管理令牌", "only an admin may manage tokens")
 
 
 @router.post("/tokens", response_model=NewToken, **CONTRACT)
 def new_token(body: TokenBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
-    if actor.role is not Role.admin:
-        raise Forbidden("只有管理员可以创建令牌", "only an admin may create tokens")
-    token = create_token(db, actor, body.name, body.role, body.provider, body.jurisdiction)
-    return {"token": token, "name": body.name, "role": body.role.value}
+    _admin(actor)
+    token = create_token(db, actor, body.name, body.role, body.provider, body.jurisdiction, body.expires_in)
+    made = tokens.get(db, tokens.token_id(tokens.token_hash(token)))
+    return {"token": token, "name": body.name, "role": body.role.value, "id": made["id"], "expires_at": made["expires_at"]}
+
+
+@router.get("/tokens", response_model=list[TokenView], **CONTRACT)
+def list_tokens(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    _admin(actor)
+    return tokens.list_tokens(db)
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=TokenView, **CONTRACT)
+def revoke_token(token_id: str, body: RevokeBody | None = None, actor: Actor = Depends(current_actor),
+                 db: Database = Depends(get_db)) -> dict[str, Any]:
+    _admin(actor)
+    return tokens.revoke(db, actor, token_id, body.reason if body else "")
+
+
+@router.post("/tokens/{token_id}/rotate", response_model=RotatedToken, **CONTRACT)
+def rotate_token(token_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    _admin(actor)
+    return tokens.rotate(db, actor, token_id)

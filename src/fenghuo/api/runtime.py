@@ -28,6 +28,7 @@ from fenghuo.control.instances import InstanceBook
 from fenghuo.control.stream import SwitchHub
 from fenghuo.monitor.ingest import IngestSettings, Monitor
 from fenghuo.monitor.runtime import settings_from_env
+from fenghuo.platform.auth_failures import AuthFailures
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database
 from fenghuo.platform.leadership import SOLE, Leadership
@@ -48,6 +49,7 @@ class Runtime:
     instance_book: InstanceBook  # which guard instances enforce which state
     leadership: Leadership  # SOLE, or the replica's lease
     replica: object | None = None  # fenghuo.scale.replica.Replica with --bus, else None
+    auth_failures: AuthFailures | None = None  # failed authentications per client address (429)
 
 
 async def _checkpoint_loop(db: Database, every: float) -> None:
@@ -111,7 +113,8 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
             task = asyncio.create_task(_checkpoint_loop(db, settings.checkpoint_seconds))
             stack.push_async_callback(_cancel, task)
         yield Runtime(db=db, settings=settings, hub=hub, monitor=monitor, alerts=engine, response=response,
-                      instance_book=book, leadership=leadership, replica=replica)
+                      instance_book=book, leadership=leadership, replica=replica,
+                      auth_failures=AuthFailures(settings.auth_failures_per_minute, 60.0))
 
 
 async def _cancel(task: asyncio.Task) -> None:

@@ -20,6 +20,25 @@ class NewToken(View):
     token: str
     name: str
     role: str
+    id: str | None = None
+    expires_at: str | None = None
+
+
+class TokenView(View):
+    """A token as listed: its id (first 12 hex digits of its SHA-256), never its secret."""
+    id: str
+    name: str
+    role: str
+    provider: str | None
+    jurisdiction: str | None
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    status: str  # active | expired | revoked
+
+
+class RotatedToken(NewToken):
+    replaces: str
 
 
 class LedgerEntryView(View):

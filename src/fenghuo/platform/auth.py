@@ -9,6 +9,7 @@ import hashlib
 from sqlalchemy import Boolean, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Base, Database
 from fenghuo.platform.errors import Unauthorized
 from fenghuo.platform.roles import Actor, Role
@@ -37,9 +38,12 @@ def authenticate(db: Database, token: str | None) -> Actor:
         raise Unauthorized("缺少令牌（Authorization: Bearer …）", "missing bearer token (Authorization: Bearer …)")
     # A Core query on a plain connection: this runs on every request, and the ORM session
     # around the same one-row lookup measured several times its cost on the ingest path.
-    q = select(Token.name, Token.role, Token.provider_id, Token.jurisdiction_id, Token.revoked).where(Token.token_hash == token_hash(token))
+    q = select(Token.name, Token.role, Token.provider_id, Token.jurisdiction_id, Token.revoked,
+               Token.expires_at).where(Token.token_hash == token_hash(token))
     with db.read_engine.connect() as conn:
         row = conn.execute(q).first()
     if row is None or row.revoked:
         raise Unauthorized("令牌无效或已吊销", "invalid or revoked token")
+    if row.expires_at is not None and row.expires_at <= iso(db.clock.now()):  # ISO UTC text compares as time
+        raise Unauthorized("令牌已过期", "token expired")
     return Actor(name=row.name, role=Role(row.role), provider_id=row.provider_id, jurisdiction_id=row.jurisdiction_id)

@@ -27,3 +27,5 @@ class Settings:
     # another replica) so SSE followers hear of them too.
     poll_seconds: float = _env_float("FENGHUO_POLL_SECONDS", 0.25)
     checkpoint_seconds: float = _env_float("FENGHUO_CHECKPOINT_SECONDS", 300.0)
+    # Failed authentications one client address may make per minute before 429 (0: no limit).
+    auth_failures_per_minute: int = int(_env_float("FENGHUO_AUTH_FAILURES_PER_MINUTE", 20))

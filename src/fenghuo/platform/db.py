@@ -9,6 +9,7 @@ PostgreSQL writers are serialised by row locks taken inside the transaction.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +59,19 @@ def _sqlite_pragmas(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
         conn.exec_driver_sql(begin)
 
 
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (0600): it holds token hashes and the
+    ledger. SQLite gives its -wal and -shm files the database file's mode. An existing file is
+    left as it is."""
+    if path.exists() or str(path) == ":memory:":
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+
+
 class Database:
     """An engine, a session factory and the clock every timestamp is read from."""
 
@@ -80,7 +94,7 @@ class Database:
         self.read_engine = self.engine
         if self.is_sqlite:
             if "///" in self.url:  # a file, not :memory:
-                Path(self.url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(self.url.split("///", 1)[1]))
             _sqlite_pragmas(self.engine)
             self.read_engine = create_engine(self.url, **kwargs)
             _sqlite_pragmas(self.read_engine, begin="BEGIN")

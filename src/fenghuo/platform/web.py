@@ -8,10 +8,13 @@ from fastapi import Request
 
 from fenghuo.platform.auth import authenticate
 from fenghuo.platform.db import Database
-from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.errors import Forbidden, Unauthorized
 from fenghuo.platform.roles import Actor, Role
 
 SCRAPE_PATHS = frozenset({"/metrics"})  # all a scraper token may read
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that change nothing (they check what they are sent): the only writes an auditor may send.
+READ_ONLY_POSTS = frozenset({"/api/v1/rules/check"})
 
 
 def get_db(request: Request) -> Database:
@@ -21,7 +24,19 @@ def get_db(request: Request) -> Database:
 def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    actor = authenticate(request.app.state.runtime.db, token)
+    runtime = request.app.state.runtime
+    failures = getattr(runtime, "auth_failures", None)  # platform.auth_failures.AuthFailures
+    address = request.client.host if request.client else "-"
+    if failures is not None:
+        failures.check(address)  # 429 before the token is looked up
+    try:
+        actor = authenticate(runtime.db, token)
+    except Unauthorized:
+        if failures is not None:
+            failures.failed(address)
+        raise
+    if actor.role is Role.auditor and request.method not in READ_METHODS and request.url.path not in READ_ONLY_POSTS:
+        raise Forbidden("审计员只能查看，不能修改任何内容", "an auditor reads but may change nothing")
     if actor.role is Role.scraper and request.url.path not in SCRAPE_PATHS:
         raise Forbidden("抓取令牌只能读取 /metrics", "a scraper token may read /metrics only")
     return actor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from fenghuo.platform.cli_support import client, console, refusals
+from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals
 
 
 @click.group("grading")
@@ -55,15 +55,78 @@ def token_group() -> None:
 @click.option("--role", required=True, type=click.Choice(["operator", "regulator", "auditor", "system", "admin", "scraper"]))
 @click.option("--provider", help="Provider id (operator tokens) / 服务提供者")
 @click.option("--jurisdiction", help="Jurisdiction node (regulator tokens) / 辖区")
+@click.option("--expires", "expires_in", help="Lifetime, e.g. 30d or 12h (default: none) / 有效期")
 @refusals
-def token_create(name: str, role: str, provider: str | None, jurisdiction: str | None) -> None:
+def token_create(name: str, role: str, provider: str | None, jurisdiction: str | None, expires_in: str | None) -> None:
     """Create a bearer token; it is shown once and stored only as a hash / 创建令牌（仅显示一次）。"""
     from fenghuo.platform.roles import Role
     from fenghuo.registry.tokens import create_token
 
-    body = {"name": name, "role": role, "provider": provider, "jurisdiction": jurisdiction}
-    made = client().call(lambda db, actor: {"token": create_token(db, actor, name, Role(role), provider, jurisdiction)},
+    body = {"name": name, "role": role, "provider": provider, "jurisdiction": jurisdiction, "expires_in": expires_in}
+    made = client().call(lambda db, actor: {"token": create_token(db, actor, name, Role(role), provider, jurisdiction, expires_in)},
                          "POST", "/api/v1/tokens", json=body)
+    click.echo(made["token"])
+
+
+def _admin_only(actor) -> None:
+    from fenghuo.platform.errors import Forbidden
+    from fenghuo.platform.roles import Role
+
+    if actor.role is not Role.admin:
+        raise Forbidden("只有管理员可以管理令牌", "only an admin may manage tokens")
+
+
+@token_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def token_list(as_json: bool) -> None:
+    """Tokens by id (never their secrets), with role, scope, expiry and status / 列出令牌。"""
+    from fenghuo.registry import tokens
+
+    def local(db, actor):
+        _admin_only(actor)
+        return tokens.list_tokens(db)
+
+    rows = client().call(local, "GET", "/api/v1/tokens")
+    if as_json:
+        print_json(rows)
+        return
+    for t in rows:
+        scope = t["provider"] or t["jurisdiction"] or "-"
+        console.print(f"{t['id']}  {t['status']:<7}  {t['role']:<9}  {scope:<12}  {t['name']}  "
+                      f"expires {t['expires_at'] or 'never / 不过期'}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id")
+@click.option("--reason", default="", help="Why / 原因")
+@refusals
+def token_revoke(token_id: str, reason: str) -> None:
+    """Revoke a token: it fails on its next request / 吊销令牌（下一次请求即失效）。"""
+    from fenghuo.registry import tokens
+
+    def local(db, actor):
+        _admin_only(actor)
+        return tokens.revoke(db, actor, token_id, reason)
+
+    t = client().call(local, "POST", f"/api/v1/tokens/{token_id}/revoke", json={"reason": reason})
+    console.print(f"已吊销 / revoked {t['id']} ({t['name']})")
+
+
+@token_group.command("rotate")
+@click.argument("token_id")
+@refusals
+def token_rotate(token_id: str) -> None:
+    """Revoke a token and issue its successor (same name, role, scope); the new secret is
+    printed once / 轮换令牌。"""
+    from fenghuo.registry import tokens
+
+    def local(db, actor):
+        _admin_only(actor)
+        return tokens.rotate(db, actor, token_id)
+
+    made = client().call(local, "POST", f"/api/v1/tokens/{token_id}/rotate")
+    err_console.print(f"已轮换 / rotated {made['replaces']} → {made['id']} ({made['name']})")
     click.echo(made["token"])
 
 
