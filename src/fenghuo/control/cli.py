@@ -8,6 +8,7 @@ plan steps in ``fenghuo.response.cli`` (response sits above the switch) and call
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from fenghuo.control import switch
@@ -92,19 +93,22 @@ def approve_command(command_id: str) -> dict:
 
 
 @click.command("pending")
+@click.option("--all", "show_all", is_flag=True, help="也列出当前状态已不允许的指令 / also commands the current state no longer allows")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def pending(as_json: bool) -> None:
-    """Commands waiting for approval / 待审批指令。"""
-    rows = client().call(lambda db, actor: switch.pending(db, actor), "GET", "/api/v1/commands/pending")
+def pending(show_all: bool, as_json: bool) -> None:
+    """Commands waiting for approval that can still apply / 待审批且仍可执行的指令。"""
+    rows = client().call(lambda db, actor: switch.pending(db, actor, include_stale=show_all), "GET",
+                         "/api/v1/commands/pending", params={"all": "true"} if show_all else None)
     if as_json:
         return print_json(rows)
     if not rows:
         console.print("没有待审批的指令 / nothing awaits approval")
     for v in rows:
         a = v["approvals"]
+        stale = "" if v.get("applies", True) else f" [yellow]— 已不能执行：服务现为 {v.get('current_state')} / no longer applies: service is now {v.get('current_state')}[/]"
         console.print(f"{v['command']}: {v['action']} {v['service']} — {len(a['given'])}/{a['needed']} since {v['created_at']} "
-                      f"(requested by {v['requested_by']}: {v['reason']})")
+                      f"(requested by {escape(str(v['requested_by']))}: {escape(str(v['reason']))}){stale}")
 
 
 def _enforcement(service_id: str, stale_seconds: float) -> dict:

@@ -42,8 +42,9 @@ def approve(command_id: str, actor: Actor = Depends(current_actor), db: Database
 
 
 @router.get("/commands/pending", response_model=list[CommandView], **CONTRACT)
-def pending(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return switch.pending(db, actor)
+def pending(all_: bool = Query(False, alias="all", description="also commands the current state no longer allows"),
+            actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    return switch.pending(db, actor, include_stale=all_)
 
 
 @router.get("/services/{service_id}/state", response_model=SwitchStateView, **CONTRACT)

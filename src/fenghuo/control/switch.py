@@ -274,9 +274,19 @@ def all_states(db: Database, actor: Actor) -> list[dict[str, Any]]:
         return [state_view(r) for r in rows]
 
 
-def pending(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def pending(db: Database, actor: Actor, *, include_stale: bool = False) -> list[dict[str, Any]]:
+    """Commands awaiting approval that can still apply: the service's state now allows their
+    action (the rule ``approve`` applies before it executes one). A resume asked for while the
+    service was in canary and approved after a rollback to paused would be refused, so it is not
+    listed unless ``include_stale``; each view says ``applies`` and the ``current_state``."""
     with db.reader() as s:
         rows = s.execute(select(Command).join(Service, Service.id == Command.service_id)
                          .where(Command.status == "awaiting_approval", scope.visible_filter(s, actor))
                          .order_by(Command.created_at)).scalars().all()
-        return [command_view(s, c) for c in rows]
+        out = []
+        for c in rows:
+            st = s.get(SwitchState, c.service_id)
+            applies = st is not None and lookup(State(st.state), Action(c.action)) is not None
+            if applies or include_stale:
+                out.append({**command_view(s, c), "applies": applies, "current_state": st.state if st else None})
+        return out

@@ -44,6 +44,8 @@ class CommandView(View):
     applied_at: str | None = None
     approvals: Approvals
     replayed: bool = False
+    applies: bool | None = Field(None, description="pending only: the service's current state still allows the action")
+    current_state: str | None = Field(None, description="pending only: the service's state now")
 
 
 class GradeView(View):

@@ -93,9 +93,8 @@ def completion(ctx: click.Context, shell: str) -> None:
     from click.shell_completion import get_completion_class
 
     cls = get_completion_class(shell)
-    root = ctx.find_root()
-    prog = root.info_name or "fenghuo"
-    click.echo(cls(root.command, {}, prog, f"_{prog.replace('-', '_').upper()}_COMPLETE").source())
+    # Named for the installed command (``fenghuo``), whatever name this process was started by.
+    click.echo(cls(ctx.find_root().command, {}, "fenghuo", "_FENGHUO_COMPLETE").source())
 
 
 def register(root: click.Group) -> None:
