@@ -166,7 +166,13 @@ class ConsoleRoute(APIRoute):
                 return render(request, None, "error.html", status=401, title=("请先登录", "please log in"),
                               message=("会话无效或已过期", "no valid session"))
             except FenghuoError as exc:
-                return render(request, None, "error.html", status=exc.status,
+                from starlette.concurrency import run_in_threadpool
+
+                try:  # the page around the refusal still shows who is logged in (and the way back)
+                    who = await run_in_threadpool(viewer, request)
+                except (NeedLogin, FenghuoError):
+                    who = None
+                return render(request, who, "error.html", status=exc.status,
                               title=({403: "无权操作", 404: "未找到", 409: "当前不能执行", 422: "输入有误"}.get(exc.status, "请求被拒绝"),
                                      {403: "forbidden", 404: "not found", 409: "not possible now", 422: "invalid input"}.get(exc.status, "refused")),
                               message=(exc.zh, exc.en), code=exc.code, details=exc.details)

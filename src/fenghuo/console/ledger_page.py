@@ -1,0 +1,68 @@
+"""账本 Ledger: the head, the last checkpoint, verification (the result, with the first bad
+entry), a new signed checkpoint to download, and the export.
+
+The rules of ``/api/v1/ledger`` hold: the whole chain (recent entries, checkpoint, export) is
+for admins, auditors and regulators; an operator reads only its own services' entries.
+Verification reports only ok/broken and where, as the API's ``/ledger/verify`` does."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from fenghuo.console import reads
+from fenghuo.console.web import SECURITY_HEADERS, ConsoleRoute, Viewer, db_of, posted, render, viewer
+from fenghuo.ledger import service as ledger
+from fenghuo.ledger import store
+from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.roles import Role
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)  # as api/ledger_routes.py
+RECENT = 100
+
+
+def _whole_chain(who: Viewer) -> None:
+    if who.actor.role not in WHOLE_CHAIN_ROLES:
+        raise Forbidden("只有管理员、审计员和监管方可以读取整条账本", "only admins, auditors and regulators may read the whole ledger")
+
+
+def recent(request: Request, who: Viewer) -> list[dict]:
+    db = db_of(request)
+    with db.reader() as s:
+        seq, _ = store.head(s)
+        if who.actor.role in WHOLE_CHAIN_ROLES:
+            return list(store.iter_entries(s, after=max(0, seq - RECENT)))[::-1]
+    entries: list[dict] = []
+    for svc in reads.services(db, who.actor):
+        with db.reader() as s:
+            entries += list(store.iter_entries(s, subject=svc["id"]))
+    return sorted(entries, key=lambda e: e["seq"], reverse=True)[:RECENT]
+
+
+@router.get("/ledger")
+def ledger_page(request: Request, verify: int = 0, who: Viewer = Depends(viewer)) -> Response:
+    db = db_of(request)
+    with db.reader() as s:
+        head_seq, head_hash = store.head(s)
+    return render(request, who, "ledger.html", head_seq=head_seq, head_hash=head_hash,
+                  checkpoint_seq=ledger.latest_checkpoint_seq(db), verified=ledger.verify_report(db) if verify else None,
+                  ledger=recent(request, who), whole=who.actor.role in WHOLE_CHAIN_ROLES)
+
+
+@router.post("/ledger/checkpoint")
+def checkpoint(request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    _whole_chain(who)
+    cp = ledger.checkpoint(db_of(request))
+    return Response(cp.to_json(), media_type="application/json",
+                    headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="checkpoint-{cp.seq}.json"'})
+
+
+@router.get("/ledger/export")
+async def export(request: Request, who: Viewer = Depends(viewer)) -> StreamingResponse:
+    _whole_chain(who)
+    db = db_of(request)
+    lines = await run_in_threadpool(lambda: list(ledger.export_lines(db)))
+    return StreamingResponse((line.encode() for line in lines), media_type="application/x-ndjson",
+                             headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="ledger.jsonl"'})
