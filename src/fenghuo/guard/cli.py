@@ -32,6 +32,27 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
     return Gateway(guard, upstream, backup, timeout=timeout, api_key=api_key, **stream_kw)
 
 
+def banner(gw, service: str, url: str, wait: float = 5.0) -> str:
+    """The start line: the state and version the guard enforces once it has heard from the
+    switch. Read right after construction it showed the fail-safe placeholder (``paused v0``
+    for a service running at v6, issue 15); so wait for the first contact, and say so when it
+    has not come."""
+    from fenghuo import __version__
+
+    connected = gw.guard.wait_connected(wait) if gw.guard.follower is not None else False
+    eff = gw.guard.state()
+    info = gw.guard.info
+    head = f"fenghuo {__version__} gateway {gw.guard.instance}: service {service} "
+    if connected:
+        state = f"{eff.state} v{eff.version}" + (f" (rate {eff.rate}/s)" if eff.rate else "") + \
+            (f" ({eff.percent}% canary)" if eff.state == "canary" else "")
+    else:
+        state = (f"未联系上开关，按失效安全执行 {eff.state} / no switch contact within {wait:g} s: enforcing the "
+                 f"fail-{info.failsafe_mode} default ({eff.state}) until it comes")
+    return (f"{head}{state} (fail-{info.failsafe_mode}, lease {info.lease_seconds:g} s, info from {gw.guard.info_source}) "
+            f"→ {url}")
+
+
 @click.command("gateway")
 @click.option("--service", required=True, help="登记的服务 id / registered service id")
 @click.option("--upstream", required=True, metavar="URL",
@@ -118,10 +139,7 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
             raise click.ClickException(str(exc)) from None
         if labels.producer == "fenghuo" and gw.guard.info.provider:
             gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider)
-        eff = gw.guard.state()
-        click.echo(f"fenghuo gateway {gw.guard.instance}: service {service} {eff.state} v{eff.version} "
-                   f"(fail-{gw.guard.info.failsafe_mode}, lease {gw.guard.info.lease_seconds:g} s, info from {gw.guard.info_source}) "
-                   f"→ http://{host}:{port}/v1", err=True)
+        click.echo(banner(gw, service, f"http://{host}:{port}/v1"), err=True)
         return gw
 
     def serve(gw, sock=None) -> None:
