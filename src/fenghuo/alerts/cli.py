@@ -121,7 +121,7 @@ def silence(matchers: tuple[str, ...], reason: str, duration: str | None, until_
     body = {"matchers": list(matchers), "reason": reason, "duration": duration, "until_resolved": until_resolved}
     from fenghuo.alerts import silences
 
-    s = client().call(lambda db, actor: silences.create(db, actor.label, list(matchers), reason, duration=duration,
+    s = client().call(lambda db, actor: silences.create(db, actor, list(matchers), reason, duration=duration,
                                                         until_resolved=until_resolved),
                       "POST", "/api/v1/silences", json=body)
     console.print(f"静默 / silence {s['id']}  until {s['ends_at'] or 'resolved / 解除为止'}")
@@ -135,7 +135,7 @@ def list_silences(include_ended: bool, as_json: bool) -> None:
     """Silences / 静默列表。"""
     from fenghuo.alerts import silences
 
-    rows = client().call(lambda db, actor: silences.list_silences(db, include_ended), "GET", "/api/v1/silences",
+    rows = client().call(lambda db, actor: silences.list_silences(db, include_ended, actor), "GET", "/api/v1/silences",
                          params={"all": include_ended})
     if as_json:
         print_json(rows)
@@ -153,7 +153,7 @@ def unsilence(silence_id: str) -> None:
     """End a silence now / 结束静默。"""
     from fenghuo.alerts import silences
 
-    client().call(lambda db, actor: silences.expire(db, actor.label, silence_id), "DELETE", f"/api/v1/silences/{silence_id}")
+    client().call(lambda db, actor: silences.expire(db, actor, silence_id), "DELETE", f"/api/v1/silences/{silence_id}")
     console.print(f"已结束 / ended {silence_id}")
 
 

@@ -24,7 +24,7 @@ from fenghuo.alerts.lifecycle import FIRING, PENDING, RESOLVED, Transition, Warn
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.notify import Notifier
 from fenghuo.alerts.rules import Rule
-from fenghuo.alerts.silence_match import matches
+from fenghuo.alerts.silence_match import applies
 from fenghuo.alerts.silences import active_silences
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.platform.leadership import SOLE, Leadership
@@ -203,7 +203,7 @@ class AlertEngine:
     def _end_until_resolved(self, s, w: WarningState, now: float) -> None:
         labels = self.open.get(w.fingerprint, (w, self.labels(w)))[1]
         for sil in active_silences(s, now):
-            if sil.until_resolved and matches(sil.matchers, labels):
+            if sil.until_resolved and applies(sil, labels):
                 sil.ended_at, sil.ended_reason = store.ts(now), f"warning {w.id} resolved"
                 from fenghuo.ledger import store as ledger
 

@@ -94,7 +94,7 @@ class SilenceBody(BaseModel):
 @router.get("/silences", response_model=list[SilenceView], **CONTRACT)
 def list_silences(all: bool = False,  # noqa: A002 - the query parameter is ?all=
                    actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return silence_service.list_silences(db, include_ended=all)
+    return silence_service.list_silences(db, include_ended=all, actor=actor)
 
 
 @router.post("/silences", response_model=SilenceView, **CONTRACT)
@@ -109,7 +109,7 @@ def create_silence(body: SilenceBody, actor: Actor = Depends(current_actor), db:
         if not named or any(s not in visible for s in named):
             raise Forbidden("运营者的静默必须用 service=… 指定本提供者的服务",
                             "an operator's silence must name one of its own services with service=…")
-    return silence_service.create(db, actor.label, body.matchers, body.reason, duration=body.duration,
+    return silence_service.create(db, actor, body.matchers, body.reason, duration=body.duration,
                                   until_resolved=body.until_resolved, starts_in=body.starts_in)
 
 
@@ -117,7 +117,7 @@ def create_silence(body: SilenceBody, actor: Actor = Depends(current_actor), db:
 def end_silence(silence_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     if actor.role is Role.auditor:
         raise Forbidden("审计员只能查看", "an auditor reads but may not end a silence")
-    return silence_service.expire(db, actor.label, silence_id)
+    return silence_service.expire(db, actor, silence_id)
 
 
 @router.get("/notifications", response_model=list[NotificationView], **CONTRACT)

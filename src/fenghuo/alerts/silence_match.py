@@ -56,6 +56,19 @@ def matches(matchers: list[dict[str, str]], labels: dict[str, Any]) -> bool:
     return True
 
 
+def in_scope(silence, labels: dict[str, Any]) -> bool:
+    """Is the warning's service inside the silence's scope (provider, or jurisdiction path)?
+    A deployment silence (neither) covers every service."""
+    provider, path = getattr(silence, "scope_provider", None), getattr(silence, "scope_path", None)
+    if provider is not None and labels.get("provider") != provider:
+        return False
+    return path is None or str(labels.get("jurisdiction") or "").startswith(path)
+
+
+def applies(silence, labels: dict[str, Any]) -> bool:
+    return in_scope(silence, labels) and matches(silence.matchers, labels)
+
+
 def active(silence, now: str) -> bool:  # models.SilenceRow; ISO text compares as time
     if silence.ended_at is not None or silence.starts_at > now:
         return False
@@ -63,4 +76,4 @@ def active(silence, now: str) -> bool:  # models.SilenceRow; ISO text compares a
 
 
 def silencing(silences, labels: dict[str, Any], now: str) -> list:
-    return [s for s in silences if active(s, now) and matches(s.matchers, labels)]
+    return [s for s in silences if active(s, now) and applies(s, labels)]

@@ -1,12 +1,18 @@
 """Silences in the database: creating, listing and ending them (each with its ledger entry), the
-ones in force now, and their view. Matching a silence against labels is ``silence_match``."""
+ones in force now, and their view. Matching a silence against labels is ``silence_match``.
+
+A silence belongs to the scope of whoever made it (issue 14): an operator's provider, or a
+regulator's jurisdiction node; the admin's and the system's are the deployment's. It mutes only
+warnings of services inside that scope, whatever its matchers say (a Shanghai regulator's
+``service=~.*`` mutes Shanghai only), can be ended only from that scope, and is listed only to
+those who see that scope, as services are."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts import store
@@ -16,11 +22,59 @@ from fenghuo.ledger import store as ledger
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.durations import parse_duration
-from fenghuo.platform.errors import Conflict, Invalid, NotFound
+from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.registry import scope
+from fenghuo.registry.models import Service
+
+DEPLOYMENT: tuple[str | None, str | None] = (None, None)
 
 
-def create(db: Database, actor_label: str, matchers: list[Any], reason: str, *, duration: str | None = None,
+def scope_of(session: Session, actor: Actor) -> tuple[str | None, str | None]:
+    """(provider, jurisdiction path) a silence made by ``actor`` belongs to."""
+    if actor.role is Role.operator:
+        return actor.provider_id or "", None
+    if actor.role is Role.regulator:
+        path = scope.jurisdiction_path(session, actor.jurisdiction_id)
+        if path is None:
+            raise Forbidden("监管方令牌没有有效辖区", "the regulator's token names no known jurisdiction")
+        return None, path
+    if actor.role in (Role.admin, Role.system):
+        return DEPLOYMENT
+    raise Forbidden(f"角色 {actor.role.value} 不能静默", f"role {actor.role.value} may not silence")
+
+
+def _visible(session: Session, actor: Actor):
+    """A WHERE clause: the silences ``actor`` may see — those of its own scope and, for a
+    regulator or a scoped auditor, of the scopes inside its own."""
+    if actor.role in (Role.admin, Role.system):
+        return true()
+    if actor.role is Role.auditor and not actor.provider_id and not actor.jurisdiction_id:
+        return true()  # a deployment-wide auditor
+    if actor.role is Role.operator or (actor.role is Role.auditor and actor.provider_id):
+        return SilenceRow.scope_provider == (actor.provider_id or "")
+    path = scope.jurisdiction_path(session, actor.jurisdiction_id)
+    if path is None:
+        return false()
+    providers = select(Service.provider_id).where(scope.visible_filter(session, actor)).distinct()
+    return or_(SilenceRow.scope_path.startswith(path), SilenceRow.scope_provider.in_(providers))
+
+
+def _may_end(session: Session, actor: Actor, row: SilenceRow) -> bool:
+    if actor.role in (Role.admin, Role.system):
+        return True
+    if actor.role is Role.operator:
+        return row.scope_provider is not None and row.scope_provider == actor.provider_id
+    if actor.role is Role.regulator and row.scope_path is not None:
+        path = scope.jurisdiction_path(session, actor.jurisdiction_id)
+        return path is not None and row.scope_path.startswith(path)
+    return False
+
+
+def create(db: Database, actor: Actor | str, matchers: list[Any], reason: str, *, duration: str | None = None,
            until_resolved: bool = False, starts_in: str | None = None) -> dict[str, Any]:
+    """``actor``: the person (its scope is the silence's), or a bare label for the deployment's
+    own silences (tests, embedders)."""
     if not reason or not reason.strip():
         raise Invalid("静默必须写明理由", "a silence needs a reason", field="reason")
     if bool(duration) == bool(until_resolved):
@@ -35,21 +89,34 @@ def create(db: Database, actor_label: str, matchers: list[Any], reason: str, *, 
         raise Invalid(f"时长无效：{exc}", f"invalid duration: {exc}", field="duration") from None
     if ends is not None and ends <= start:
         raise Invalid("静默时长必须大于 0", "a silence must last longer than 0", field="duration")
-    row = SilenceRow(id="s-" + uuid.uuid4().hex[:16], matchers=parsed, starts_at=store.ts(start), ends_at=store.ts(ends),
-                     until_resolved=until_resolved, reason=reason.strip(), author=actor_label, created_at=store.ts(now))
+    actor_label = actor if isinstance(actor, str) else actor.label
     with db.transaction() as s:
+        provider, path = DEPLOYMENT if isinstance(actor, str) else scope_of(s, actor)
+        row = SilenceRow(id="s-" + uuid.uuid4().hex[:16], matchers=parsed, starts_at=store.ts(start), ends_at=store.ts(ends),
+                         until_resolved=until_resolved, reason=reason.strip(), author=actor_label, created_at=store.ts(now),
+                         scope_provider=provider, scope_path=path)
         s.add(row)
         s.flush()
         ledger.append(s, db.clock, "silence.created", f"silence:{row.id}", actor_label,
                       {"silence": row.id, "matchers": parsed, "starts_at": row.starts_at, "ends_at": row.ends_at,
-                       "until_resolved": until_resolved, "reason": row.reason})
+                       "until_resolved": until_resolved, "reason": row.reason,
+                       "scope": {"provider": provider, "jurisdiction_path": path}})
         return silence_view(row, row.created_at)
 
 
-def expire(db: Database, actor_label: str, silence_id: str, reason: str = "") -> dict[str, Any]:
+def expire(db: Database, actor: Actor | str, silence_id: str, reason: str = "") -> dict[str, Any]:
+    """End a silence; a person may end only one of its own scope (an unknown id and one out of
+    sight read alike: 404)."""
     now = iso(db.clock.now())
+    actor_label = actor if isinstance(actor, str) else actor.label
     with db.transaction() as s:
         row = s.get(SilenceRow, silence_id)
+        if row is not None and not isinstance(actor, str):
+            if not s.execute(select(SilenceRow.id).where(SilenceRow.id == silence_id, _visible(s, actor))).first():
+                row = None
+            elif not _may_end(s, actor, row):
+                raise Forbidden(f"{actor.label} 不能结束静默 {silence_id}（不属于其范围）",
+                                f"{actor.label} may not end silence {silence_id} (outside its scope)")
         if row is None:
             raise NotFound(f"未知静默 {silence_id}", f"unknown silence {silence_id}")
         if row.ended_at is not None:
@@ -59,10 +126,13 @@ def expire(db: Database, actor_label: str, silence_id: str, reason: str = "") ->
         return silence_view(row, now)
 
 
-def list_silences(db: Database, include_ended: bool = False) -> list[dict[str, Any]]:
+def list_silences(db: Database, include_ended: bool = False, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Newest first; with ``actor``, only the silences it may see."""
     now = iso(db.clock.now())
     with db.reader() as s:
         q = select(SilenceRow).order_by(SilenceRow.created_at.desc())
+        if actor is not None:
+            q = q.where(_visible(s, actor))
         if not include_ended:
             q = q.where(SilenceRow.ended_at.is_(None))
         return [silence_view(r, now) for r in s.execute(q).scalars()]
@@ -78,4 +148,5 @@ def active_silences(session: Session, now: float) -> list[SilenceRow]:
 def silence_view(s: SilenceRow, now: str) -> dict[str, Any]:
     return {"id": s.id, "matchers": s.matchers, "starts_at": s.starts_at, "ends_at": s.ends_at,
             "until_resolved": s.until_resolved, "reason": s.reason, "author": s.author, "created_at": s.created_at,
-            "ended_at": s.ended_at, "ended_reason": s.ended_reason, "active": active(s, now)}
+            "ended_at": s.ended_at, "ended_reason": s.ended_reason, "active": active(s, now),
+            "scope": {"provider": s.scope_provider, "jurisdiction_path": s.scope_path}}

@@ -65,6 +65,7 @@ class SilenceView(View):
     ended_at: str | None = None
     ended_reason: str | None = None
     active: bool
+    scope: dict[str, str | None] | None = None  # {provider, jurisdiction_path}; both None: the deployment's
 
 
 class RuleCheck(View):
