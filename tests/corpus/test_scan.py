@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
-import pytest
-from click.testing import CliRunner
 
-from fenghuo.cli import root
 from fenghuo.corpus.engines import pipeline_for
 from fenghuo.corpus.figures import selected, wilson
 from fenghuo.corpus.manifest import load_manifest
@@ -27,16 +24,6 @@ def test_planted_texts_are_what_the_checks_say(planted):
         assert not wrong, (source, wrong[:5])
     pii = [planted.texts["users"][line - 1] for _, line in planted.consented + planted.unconsented]
     assert all(any(c.startswith("pii") for c in p.scan(t).categories) for t in pii)
-
-
-@pytest.fixture(scope="module")
-def scanned(planted, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("scan")
-    db = f"sqlite:///{tmp / 'db.sqlite'}"
-    out = CliRunner().invoke(root, ["--db", db, "corpus", "scan", str(planted.manifest), "--all", "--engine", "inline",
-                                    "--out", str(tmp / "run"), "--json"])
-    assert out.exit_code == 0, out.output
-    return json.loads(out.output), tmp / "run", db
 
 
 def test_verdicts_come_out_exactly(scanned, planted):

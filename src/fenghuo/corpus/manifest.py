@@ -20,7 +20,8 @@ sources:
 Per-sample metadata fields (read from the record, else the source's ``metadata`` defaults):
 ``url, dataset, organisation, service, user_id, consent_id, generator, acquired_at, annotator``.
 
-Read through ``platform.yamlfile`` (positions of every key), and every problem is collected
+Read through ``platform.yamlfile`` (positions of every key; it parses through the bounded reader
+``platform.documents``), and every problem is collected
 with ``platform.validation.Problems`` so one ``corpus check`` lists all of them with file and
 line. Paths are relative to the manifest's folder.
 """
@@ -163,7 +164,7 @@ def load_manifest(path: str | Path) -> Manifest:
     """Read and validate a manifest. A file that is not YAML, or has no sources, is refused
     (``Invalid``); every other problem is kept in ``Manifest.problems`` for ``corpus check``."""
     path = Path(path).resolve()
-    doc = load_yaml(path)  # TODO(helper A): the bounded document reader, once in platform/
+    doc = load_yaml(path)  # through platform.documents: bounded size, depth, aliases
     if not isinstance(doc.data, dict) or not isinstance(doc.data.get("sources"), list) or not doc.data["sources"]:
         raise Invalid(f"{path}: 清单需要非空的 sources 列表", f"{path}: a manifest needs a non-empty 'sources' list",
                       code="invalid_file", file=str(path))

@@ -200,5 +200,5 @@ def summarise(m: Manifest, s: Settings, tallies: dict[str, Tally], unconsented: 
         "categories": dict(sorted(categories.items())),
         "technical_sample": technical,  # CN-TC-27: ≥ 10 % of the corpus, ≥ 98 % passing
     })
-    return {"corpus": m.name, "manifest_sha256": m.sha256, "sources": sources, "totals": totals,
-            "unconsented_pii": unconsented, "results_sha256": results_sha}
+    return {"corpus": m.name, "manifest_sha256": m.sha256, "checks": list(engines.pipeline_for(s.checks).names),
+            "sources": sources, "totals": totals, "unconsented_pii": unconsented, "results_sha256": results_sha}
