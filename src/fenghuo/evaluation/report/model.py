@@ -76,6 +76,13 @@ def _metric_clause(cid: str, key: str, metric: dict, reviewed: int) -> dict:
     return {"id": cid, "title": METRIC_NAMES[key], "result": result, "evidence": evidence}
 
 
+def _corpus_clauses() -> tuple[list[dict], dict] | None:
+    """§5 (training data, CN-TC-01..11, 26, 27) from the latest ``fenghuo corpus report``."""
+    from fenghuo.corpus.report import latest_clauses
+
+    return latest_clauses()
+
+
 def build_report(store) -> dict:
     manifest = store.manifest
     profile = profile_of(manifest)
@@ -95,6 +102,8 @@ def build_report(store) -> dict:
         _metric_clause("CN-TC-29a", "refuse", m["refuse"], len(reviews)),
         _metric_clause("CN-TC-29b", "answer", m["answer"], len(reviews)),
     ]
+    corpus = _corpus_clauses()
+    clauses += corpus[0] if corpus else []
     cfg = manifest.get("config", {})
     return {
         "run_id": manifest["run_id"],
@@ -123,4 +132,5 @@ def build_report(store) -> dict:
         "problems": store.problems(),
         "pending_reviews": pending,
         "clauses": clauses,
+        "corpus": corpus[1] if corpus else None,  # §5 from the latest `fenghuo corpus report`
     }
