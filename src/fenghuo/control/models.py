@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fenghuo.platform.db import Base
+from fenghuo.registry.models import Service
 
 
 class SwitchState(Base):
@@ -27,6 +28,10 @@ class SwitchState(Base):
     # The incident the command that set this state is linked to (a response plan's pause, say),
     # so a refusal can name it; set when the link is made, cleared by the next command.
     incident_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # For the flush order only (issue 19): a bulk registration flushes its services and their
+    # first states together, and without a relationship the unit of work orders unrelated
+    # tables by module name (switch_states first). Never loaded (lazy="raise").
+    service: Mapped[Service] = relationship(lazy="raise")
 
 
 class Command(Base):

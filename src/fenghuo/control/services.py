@@ -10,9 +10,12 @@ or not at all.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from fenghuo.control import switch
@@ -23,7 +26,7 @@ from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
-from fenghuo.registry.grading import grade_service
+from fenghuo.registry.grading import Grading, get_table, grade
 from fenghuo.registry.models import Jurisdiction, Provider, Service
 from fenghuo.registry.spec import JurisdictionSpec, ProviderSpec, RegistrationFile, ServiceSpec
 
@@ -71,6 +74,58 @@ def _put_provider(s: Session, db: Database, actor: Actor, spec: ProviderSpec) ->
     ledger.append(s, db.clock, "provider.registered", f"provider:{spec.id}", actor.label, spec.model_dump())
 
 
+_NEW = "fenghuo.services.new"  # session.info: service ids known to be absent from the database
+_GRADES = "fenghuo.services.grades"  # session.info: gradings by (table, attributes)
+_TABLES = "fenghuo.services.tables"  # session.info: grading tables by id
+
+
+def _grade(s: Session, spec: ServiceSpec) -> Grading:
+    """``grade_service`` once per distinct (table, attributes) in a transaction: a bulk file holds
+    thousands of services and far fewer distinct attribute sets (issue 19)."""
+    memo = s.info.setdefault(_GRADES, {})
+    attributes = spec.grading_attributes()
+    key = (spec.grading_table, json.dumps(attributes, sort_keys=True, default=str))
+    g = memo.get(key)
+    if g is None:
+        tables = s.info.setdefault(_TABLES, {})
+        if spec.grading_table not in tables:  # finding the table lists the table directories
+            try:
+                tables[spec.grading_table] = get_table(spec.grading_table)
+            except NotFound as exc:
+                raise Invalid(exc.zh, exc.en, field="grading_table") from None
+        g = memo[key] = grade(tables[spec.grading_table], attributes)
+    return dataclasses.replace(g, defaults=copy.deepcopy(g.defaults))  # rows never share a mutable dict
+
+
+def _prefetch(s: Session, reg: RegistrationFile, chunk: int = 500) -> None:
+    """Before a bulk registration: which service ids are new (one query per ``chunk`` ids, not a
+    lookup per service), and the providers and jurisdictions they name, into the session's
+    identity map so ``s.get`` answers without a query or a flush."""
+    ids = list(dict.fromkeys(x.id for x in reg.services))
+    have: set[str] = set()
+    for i in range(0, len(ids), chunk):
+        have.update(s.execute(select(Service.id).where(Service.id.in_(ids[i:i + chunk]))).scalars())
+    s.info[_NEW] = set(ids) - have
+    names = sorted({x.provider for x in reg.services} | {p.id for p in reg.providers})
+    provs = [p for i in range(0, len(names), chunk)
+             for p in s.execute(select(Provider).where(Provider.id.in_(names[i:i + chunk]))).scalars()]
+    js = sorted({x.jurisdiction for x in reg.services if x.jurisdiction} | {p.jurisdiction_id for p in provs}
+                | {j.id for j in reg.jurisdictions} | {j.parent for j in reg.jurisdictions if j.parent}
+                | {p.jurisdiction for p in reg.providers})
+    for i in range(0, len(js), chunk):
+        s.execute(select(Jurisdiction).where(Jurisdiction.id.in_(js[i:i + chunk]))).scalars().all()
+
+
+def _hold_rows(s: Session) -> None:
+    """Keep every row this session loads or inserts referenced until it ends: the identity map
+    holds rows weakly, and a row dropped from it costs a query (and a flush) at the next
+    ``s.get``."""
+    held: list[object] = []
+    s.info["fenghuo.services.held"] = held
+    event.listen(s, "loaded_as_persistent", lambda _s, obj: held.append(obj))
+    event.listen(s, "pending_to_persistent", lambda _s, obj: held.append(obj))
+
+
 def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec) -> dict[str, Any]:
     if actor.role in (Role.regulator, Role.auditor, Role.system):
         raise Forbidden(f"角色 {actor.role.value} 不能登记或修改服务", f"role {actor.role.value} may not register or edit a service")
@@ -82,19 +137,21 @@ def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec) -> d
     jurisdiction = s.get(Jurisdiction, spec.jurisdiction or provider.jurisdiction_id)
     if jurisdiction is None:
         raise Invalid(f"服务 {spec.id} 的辖区 {spec.jurisdiction} 不存在", f"service {spec.id}: jurisdiction {spec.jurisdiction} does not exist", field="jurisdiction")
-    grading = grade_service(spec)
+    grading = _grade(s, spec)
     now = iso(db.clock.now())
     attrs = spec.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table"})
     reasons = [r.to_dict() for r in grading.reasons]
     graded = {"table": grading.table, "version": grading.version, "grade": grading.grade, "reasons": reasons, "defaults": grading.defaults}
-    existing = s.get(Service, spec.id)
+    new = s.info.get(_NEW, ())
+    existing = None if spec.id in new else s.get(Service, spec.id)  # known absent: no query (bulk)
     if existing is None:
+        if new:
+            new.discard(spec.id)  # the same id again in this file is an update of this row
         svc = Service(id=spec.id, name=spec.name, provider_id=provider.id, jurisdiction_id=jurisdiction.id,
                       jurisdiction_path=jurisdiction.path, attributes=attrs, grading_table=grading.table,
                       grading_version=grading.version, grade=grading.grade, grade_reasons=reasons,
                       grade_defaults=grading.defaults, created_at=now, updated_at=now)
-        s.add(svc)
-        s.flush()
+        s.add(svc)  # flushed with the batch (one INSERT per table per transaction, not per service)
         ledger.append(s, db.clock, "service.registered", spec.id, actor.label, {"service": spec.model_dump(), "grading": graded})
         initial = grading.defaults.get("initial_state", "running")
         switch.initialise(s, db.clock, spec.id, initial, actor,
@@ -123,6 +180,8 @@ def register(db: Database, actor: Actor, reg: RegistrationFile) -> list[dict[str
         raise Invalid("登记文件为空", "the registration file is empty")
     results: list[dict[str, Any]] = []
     with db.transaction() as s:
+        _hold_rows(s)
+        _prefetch(s, reg)
         for j in reg.jurisdictions:
             _put_jurisdiction(s, db, actor, j)
             results.append({"jurisdiction": j.id, "result": "ok"})

@@ -18,11 +18,25 @@ from fenghuo.ledger.models import LedgerEntry, LedgerHead
 from fenghuo.platform.clock import Clock, iso
 
 
-def append(session: Session, clock: Clock, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> LedgerEntry:
+def _locked_head(session: Session) -> LedgerHead:
+    """The head row, locked once per transaction: later appends in the same transaction reuse
+    it (a bulk registration appends thousands of entries; a query each would flush and
+    round-trip each time). Keyed by the transaction object, so a session that runs a second
+    transaction reads and locks the head again."""
+    tx = session.get_transaction()
+    cached = session.info.get("fenghuo.ledger_head")
+    if tx is not None and cached is not None and cached[0] is tx and cached[1] in session:
+        return cached[1]
     head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = LedgerHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
+    session.info["fenghuo.ledger_head"] = (session.get_transaction(), head)
+    return head
+
+
+def append(session: Session, clock: Clock, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> LedgerEntry:
+    head = _locked_head(session)
     fields = {
         "seq": head.seq + 1,
         "ts": iso(clock.now()),
