@@ -165,6 +165,7 @@ class Guard:
             raise ValueError(f"遥测落盘目录 {spool_dir} 无法使用 / telemetry spool {spool_dir} is not usable: {exc}") from exc
         self._bucket: TokenBucket | None = None
         self._bucket_version = -1
+        self.metrics: Any = None  # the gateway's counters (guard.metrics.GatewayMetrics), fed from each event
         self.follower: StreamFollower | EmbeddedFollower | None = None
         if follow and control:
             self.follower = StreamFollower(self.cache, control, token or "", self.instance, kind=kind, ack_seconds=ack_seconds,
@@ -246,6 +247,8 @@ class Guard:
         if attributes:
             ev["attributes"] = attributes
         self.telemetry.emit(ev)
+        if self.metrics is not None:
+            self.metrics.observe(ev)
         return eid
 
     def _captured(self, input: Checked | None, output: Checked | dict | None) -> dict[str, Any]:  # noqa: A002

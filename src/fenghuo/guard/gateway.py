@@ -28,6 +28,7 @@ from fenghuo.guard.checking import Checked, mask, message_text, summarise
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import HEADER
+from fenghuo.guard.metrics import CONTENT_TYPE, GatewayMetrics
 from fenghuo.guard.state import Effective
 from fenghuo.guard.streaming import stream_chat
 from fenghuo.guard.upstream import Upstream
@@ -74,6 +75,7 @@ class Gateway:
         self.cuts: dict[asyncio.Task, Cut] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         guard.cache.subscribe(self._on_change)
+        self.metrics = guard.metrics = GatewayMetrics(guard.service, guard.instance)  # GET /metrics, fed by Guard.report
         # A check that asks a remote model (LLM guard) blocks for its round trip: run the checks
         # off the event loop then, so other calls go on meanwhile. Worked out once, not per call.
         from fenghuo.guard.stream_window import per_chunk
@@ -112,8 +114,26 @@ class Gateway:
             return await send_json(send, 200, {"service": self.guard.service, "instance": self.guard.instance, "pid": os.getpid(),
                                                "state": eff.state, "version": eff.version, "failsafe": eff.failsafe,
                                                "source": eff.source, "telemetry": self.guard.telemetry.stats})
+        if path == "/metrics":
+            body = self.metrics.render(self.guard.state(), self.guard.telemetry.stats)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(body)).encode())]})
+            return await send({"type": "http.response.body", "body": body})
+        if path == "/readyz":
+            return await self._ready(send)
         await send_json(send, 404, {"error": {"code": "not_found", "type": "invalid_request_error", "param": None,
                                               "message": f"未知路径 {path} / unknown path {path}"}})
+
+    async def _ready(self, send) -> None:
+        """Ready to take traffic: started, and following the switch live (not on a bootstrap
+        state or the fail-safe, when every call would be refused or decided blind)."""
+        eff = self.guard.state()
+        ready = self.loop is not None and not eff.failsafe
+        why = None if ready else ("未启动 / not started" if self.loop is None else
+                                  "未与控制面保持联系（失效安全或引导状态）/ no live contact with the control plane "
+                                  f"(running on its {eff.source} state)")
+        await send_json(send, 200 if ready else 503, {"ready": ready, "state": eff.state, "version": eff.version,
+                                                      "source": eff.source, "failsafe": eff.failsafe, "why": why})
 
     async def _lifespan(self, receive, send) -> None:
         while True:

@@ -8,6 +8,7 @@ path their per-request CPU decided the latency at concurrency 16).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ import orjson
 
 from fenghuo.guard import errors
 from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
+from fenghuo.guard.metrics import waited
 
 READ_ERRORS = (UpstreamConnectionError, OSError, asyncio.TimeoutError)
 STREAM_END_WAIT = 0.05  # s after a stream's [DONE] to wait for the end of the response (connection reuse)
@@ -60,18 +62,26 @@ class Upstream:
 
     async def complete(self, body: dict[str, Any], caller_auth: str | None) -> dict[str, Any]:
         """A non-streaming chat completion; raises a guard error for anything but a valid answer."""
+        return await self.post("/chat/completions", body, caller_auth)
+
+    async def post(self, path: str, body: dict[str, Any], caller_auth: str | None, expect: str = "choices") -> dict[str, Any]:
+        """A non-streaming call to ``path``; the answer must hold the list ``expect`` (chat and
+        completions: choices, responses: output, embeddings: data)."""
+        t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                async with self.pool.request("POST", "/chat/completions", self._headers(caller_auth), orjson.dumps(body)) as r:
+                async with self.pool.request("POST", path, self._headers(caller_auth), orjson.dumps(body)) as r:
                     status, content, headers = r.status, await r.read(), r.headers
         except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
         except (UpstreamConnectionError, OSError) as exc:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
-        return self._parse(status, content, headers)
+        finally:
+            waited(time.perf_counter() - t0)
+        return self._parse(status, content, headers, expect)
 
     @staticmethod
-    def _parse(status: int, content: bytes, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def _parse(status: int, content: bytes, headers: dict[str, str] | None = None, expect: str = "choices") -> dict[str, Any]:
         try:
             data = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -87,16 +97,18 @@ class Upstream:
             msg = msg or content[:300].decode("utf-8", "replace")
             raise errors.upstream_failed(f"上游模型返回错误 {status}：{msg}", f"the upstream model answered {status}: {msg}",
                                          "upstream_error", upstream_status=status)
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        if not isinstance(data, dict) or not isinstance(data.get(expect), list):
             raise errors.upstream_failed("上游模型返回的不是有效的 JSON 补全", "the upstream model returned invalid JSON (no completion)",
                                          "upstream_invalid")
         return data
 
     @asynccontextmanager
-    async def stream(self, body: dict[str, Any], caller_auth: str | None) -> AsyncIterator[AsyncIterator[str]]:
+    async def stream(self, body: dict[str, Any], caller_auth: str | None,
+                     path: str = "/chat/completions") -> AsyncIterator[AsyncIterator[str]]:
         """Open a streaming completion; yields an iterator of SSE lines once the upstream said 200.
         Reading raises ``asyncio.TimeoutError`` when the upstream stays silent for ``timeout`` s."""
-        call = self.pool.request("POST", "/chat/completions", self._headers(caller_auth, "text/event-stream"), orjson.dumps(body))
+        call = self.pool.request("POST", path, self._headers(caller_auth, "text/event-stream"), orjson.dumps(body))
+        t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
                 r = await call.__aenter__()
@@ -108,9 +120,20 @@ class Upstream:
         ok = False
         ended = False  # the caller read the SSE end ([DONE])
 
+        waited(time.perf_counter() - t0)
+
         async def lines() -> AsyncIterator[str]:
+            # Time spent waiting for each line counts as the model's (metrics.waited), not the gateway's.
             nonlocal ended
-            async for line in r.lines(self.timeout):
+            it = r.lines(self.timeout).__aiter__()
+            while True:
+                t = time.perf_counter()
+                try:
+                    line = await it.__anext__()
+                except StopAsyncIteration:
+                    return
+                finally:
+                    waited(time.perf_counter() - t)
                 if line.endswith("[DONE]") and line.startswith("data:") and line[5:].strip() == "[DONE]":
                     ended = True
                 yield line
