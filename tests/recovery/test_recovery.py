@@ -50,7 +50,7 @@ def test_canary_refused_until_remediation_and_passing_verification(db):
     with pytest.raises(Conflict) as e:
         switch.execute(db, OP_A, "a-med", "resume", "straight back")
     assert "canary ramp" in e.value.en
-    procedure.verify(db, OP_A, "a-med", checklist=OK)
+    procedure.countersign(db, OP_A2, "a-med", procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]["id"])
     v = switch.execute(db, OP_A, "a-med", "canary", "start ramp", percent=5)
     assert v["to"] == "canary"
     with db.reader() as s:
@@ -81,7 +81,7 @@ def test_missing_evaluation_run_is_a_clear_refusal(db):
 def test_ramp_holds_rolls_back_and_resumes_with_two_approvals(db, clock):
     paused(db)
     procedure.remediate(db, OP_A, "a-med", "rules", "fix", {"commit": "c1"})
-    procedure.verify(db, OP_A, "a-med", checklist=OK)
+    procedure.countersign(db, OP_A2, "a-med", procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]["id"])
     switch.execute(db, OP_A, "a-med", "canary", "start", percent=5)
     clock.advance(299)
     assert ramp.tick(db) == []
@@ -96,7 +96,7 @@ def test_ramp_holds_rolls_back_and_resumes_with_two_approvals(db, clock):
     assert "round 2" in e.value.en
     resolve(db, w["id"])
     procedure.remediate(db, OP_A, "a-med", "prompts", "system prompt fix", {"sha256": "ff00"})
-    procedure.verify(db, OP_A, "a-med", checklist=OK)
+    procedure.countersign(db, OP_A2, "a-med", procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]["id"])
     switch.execute(db, OP_A, "a-med", "canary", "again", percent=5)
     for pct in (25, 100):
         clock.advance(300)

@@ -79,7 +79,7 @@ def test_whole_loop(db, clock, tmp_path):
     with pytest.raises(Conflict) as e:
         switch.execute(db, OP_A, "a-med", "canary", "try", percent=5)
     assert "failed" in e.value.en
-    procedure.verify(db, OP_A, "a-med", checklist=OK)
+    procedure.countersign(db, OP_A2, "a-med", procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]["id"])
     switch.execute(db, OP_A, "a-med", "canary", "ramp up", percent=5)
     clock.advance(600)
     ex.tick()
@@ -91,7 +91,7 @@ def test_whole_loop(db, clock, tmp_path):
         switch.execute(db, OP_A, "a-med", "canary", "again", percent=5)
     resolve(db, w2["id"])
     procedure.remediate(db, OP_A, "a-med", "prompts", "system prompt refuses dosage questions", {"sha256": "c0ffee"})
-    procedure.verify(db, OP_A, "a-med", checklist=OK)
+    procedure.countersign(db, OP_A2, "a-med", procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]["id"])
     switch.execute(db, OP_A, "a-med", "canary", "again", percent=5)
     for _ in range(3):
         clock.advance(600)

@@ -1,7 +1,9 @@
 """The recovery gate the switch asks before a service leaves ``paused``/``stopped`` or resumes.
 
-- canary from paused/stopped: an open procedure, remediation in this round, and the latest
-  verification of this round passing and not older than the latest remediation;
+- canary from paused/stopped: an open procedure, remediation in this round, and a verification
+  of this round that counts (``recovery.evidence``: no failed evaluation left unsuperseded, a
+  checklist only where the grade allows and countersigned) and is not older than the latest
+  remediation;
 - resume: the canary ramp completed in this round (so never straight from paused/stopped);
 - canary from canary (a ramp step): an open procedure.
 
@@ -19,7 +21,9 @@ from fenghuo.control import gates
 from fenghuo.control.gates import GateResult
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import Action, State
-from fenghuo.recovery.procedure import _remediations, _verifications, current
+from fenghuo.recovery import evidence as evidence_rules
+from fenghuo.recovery.procedure import _remediations, _verifications, checklist_allowed, current
+from fenghuo.registry.models import Service
 
 
 def _missing_for_canary(s: Session, service_id: str) -> tuple[list[str], dict]:
@@ -31,18 +35,18 @@ def _missing_for_canary(s: Session, service_id: str) -> tuple[list[str], dict]:
     rems, vers = _remediations(s, proc), _verifications(s, proc)
     if not rems:
         missing.append(f"第 {proc.round} 轮没有整改记录 / no remediation recorded in round {proc.round}")
-    latest = vers[-1] if vers else None
-    if latest is None:
-        missing.append(f"第 {proc.round} 轮没有验证（评估运行或签署的检查单）/ no verification in round {proc.round} "
-                       "(an evaluation run or a signed checklist)")
-    elif not latest.passed:
-        missing.append(f"最近一次验证 {latest.id}（{latest.method} {latest.ref}）未通过 / the latest verification "
-                       f"{latest.id} ({latest.method} {latest.ref}) failed")
-    elif rems and latest.at < rems[-1].at:
-        missing.append(f"验证早于最近一次整改 {rems[-1].id}，需重新验证 / the verification predates remediation {rems[-1].id}: verify again")
-    evidence = {"procedure": proc.id, "round": proc.round, "remediations": [{"id": r.id, "kind": r.kind} for r in rems],
-                "verification": {"id": latest.id, "method": latest.method, "ref": latest.ref, "passed": latest.passed} if latest else None}
-    return missing, evidence
+    svc, st = s.get(Service, service_id), s.get(SwitchState, service_id)
+    problems, counting = evidence_rules.judge(rems, vers, checklist_allowed=checklist_allowed(svc), hold_by=st.hold_by if st else None)
+    if not vers:
+        problems = [f"第 {proc.round} 轮没有验证（评估运行或会签的检查单）/ no verification in round {proc.round} "
+                    "(an evaluation run or a countersigned checklist)"]
+    missing.extend(problems)
+    shown = counting or (vers[-1] if vers else None)
+    proof = {"procedure": proc.id, "round": proc.round, "remediations": [{"id": r.id, "kind": r.kind} for r in rems],
+             "verification": {"id": shown.id, "method": shown.method, "ref": shown.ref, "passed": shown.passed,
+                              "profile": evidence_rules.profile(shown), "by": shown.by,
+                              "countersigned_by": shown.countersigned_by} if shown else None}
+    return missing, proof
 
 
 def requirements(s: Session, service_id: str) -> list[str]:

@@ -46,6 +46,11 @@ def _default_loader(run_id: str) -> tuple[bool, dict]:
 verdict_loader: VerdictLoader = _default_loader  # tests and embedders may replace it
 
 
+def checklist_allowed(svc: Service | None) -> bool:
+    """Does the service's grade accept a (countersigned) checklist instead of an evaluation run?"""
+    return bool((svc.grade_defaults if svc else {}).get("checklist_recovery", True))
+
+
 def current(session: Session, service_id: str) -> Procedure | None:
     return session.execute(select(Procedure).where(Procedure.service_id == service_id, Procedure.status == "open")
                            .order_by(Procedure.opened_at.desc())).scalars().first()
@@ -173,6 +178,10 @@ def verify(db: Database, actor: Actor, service_id: str, *, run_id: str | None = 
         method = "checklist"
     with db.transaction() as s:
         svc = _service(s, actor, service_id)
+        if method == "checklist" and not checklist_allowed(svc):
+            raise Conflict(f"服务 {service_id} 的分级 {svc.grade} 不接受检查单，需通过的评估运行（--run）",
+                           f"service {service_id}'s grade {svc.grade} does not accept a checklist: attach a passing evaluation run (--run)",
+                           code="checklist_not_allowed")
         proc = current(s, service_id)
         if proc is None or not _remediations(s, proc):
             raise Conflict(f"服务 {service_id} 本轮尚无整改记录：先记录整改，再验证",
@@ -185,8 +194,41 @@ def verify(db: Database, actor: Actor, service_id: str, *, run_id: str | None = 
         s.flush()
         ledger.append(s, db.clock, "recovery.verified", svc.id, actor.label, {
             "procedure": proc.id, "round": proc.round, "verification": v.id, "method": method, "ref": ref, "passed": v.passed,
-            "incident": proc.incident_id})
+            "profile": summary.get("profile") if method == "evaluation" else None, "incident": proc.incident_id})
         _link_incident(s, proc, "verification", v.id, now, f"{method} {ref}: {'passed 通过' if v.passed else 'failed 未通过'}")
+        return view(s, proc)
+
+
+def countersign(db: Database, actor: Actor, service_id: str, verification_id: str) -> dict[str, Any]:
+    """A second person countersigns a checklist (issue 14): not its signer, and a regulator when
+    the pause is a regulator's hold. Written to the ledger."""
+    with db.transaction() as s:
+        svc = _service(s, actor, service_id)
+        proc = current(s, service_id)
+        v = s.get(Verification, verification_id)
+        if proc is None or v is None or v.procedure_id != proc.id:
+            raise NotFound(f"服务 {service_id} 当前恢复程序中没有验证 {verification_id}",
+                           f"no verification {verification_id} in service {service_id}'s open recovery procedure")
+        if v.method != "checklist":
+            raise Conflict("只有检查单需要会签", "only a checklist is countersigned", code="not_a_checklist")
+        if v.countersigned_by:
+            raise Conflict(f"检查单 {v.id} 已由 {v.countersigned_by} 会签", f"checklist {v.id} is already countersigned by {v.countersigned_by}",
+                           code="already_countersigned")
+        if actor.label == v.by:
+            raise Forbidden("会签须由签署者以外的另一人完成", "a countersignature must come from someone other than the signer",
+                            code="same_person")
+        st = s.get(SwitchState, service_id)
+        if st is not None and st.hold_by and actor.role is not Role.regulator:
+            raise Forbidden(f"服务 {service_id} 处于监管暂停（{st.hold_by}），检查单须由监管方会签",
+                            f"service {service_id} is under a regulator's hold ({st.hold_by}): a regulator must countersign",
+                            code="regulator_countersign_required")
+        now = iso(db.clock.now())
+        v.countersigned_by, v.countersigned_at = actor.label, now
+        v.summary = {**(v.summary or {}), "countersigned_role": actor.role.value}
+        ledger.append(s, db.clock, "recovery.countersigned", svc.id, actor.label, {
+            "procedure": proc.id, "round": proc.round, "verification": v.id, "signed_by": v.by, "role": actor.role.value,
+            "incident": proc.incident_id})
+        _link_incident(s, proc, "countersign", v.id, now, f"checklist {v.id} countersigned by {actor.label}")
         return view(s, proc)
 
 
@@ -215,7 +257,9 @@ def view(s: Session, proc: Procedure) -> dict[str, Any]:
         "state": st.state if st else None, "percent": st.percent if st else None,
         "ramp": proc.ramp, "hold_seconds": proc.hold_seconds, "rollback_level": proc.rollback_level,
         "remediations": [{"id": r.id, "kind": r.kind, "description": r.description, "evidence": r.evidence, "by": r.by, "at": r.at} for r in rems],
-        "verifications": [{"id": v.id, "method": v.method, "ref": v.ref, "passed": v.passed, "by": v.by, "at": v.at} for v in vers],
+        "verifications": [{"id": v.id, "method": v.method, "ref": v.ref, "passed": v.passed, "by": v.by, "at": v.at,
+                           "profile": (v.summary or {}).get("profile") if v.method == "evaluation" else None,
+                           "countersigned_by": v.countersigned_by, "countersigned_at": v.countersigned_at} for v in vers],
         "ramp_completed": proc.ramp_completed_round == proc.round, "ramp_completed_at": proc.ramp_completed_at,
         "opened_at": proc.opened_at, "completed_at": proc.completed_at,
     }

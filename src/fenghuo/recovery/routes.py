@@ -55,3 +55,10 @@ def remediate(service_id: str, body: RemediationBody, actor: Actor = Depends(cur
 @router.post("/services/{service_id}/recovery/verifications", response_model=RecoveryView, **CONTRACT)
 def verify(service_id: str, body: VerificationBody, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     return procedure.verify(db, actor, service_id, run_id=body.run, checklist=body.checklist)
+
+
+@router.post("/services/{service_id}/recovery/verifications/{verification_id}/countersign", response_model=RecoveryView, **CONTRACT)
+def countersign(service_id: str, verification_id: str, actor: Actor = Depends(current_actor),
+                db: Database = Depends(get_db)) -> dict[str, Any]:
+    """A second person countersigns a checklist (a regulator, under a regulator's hold)."""
+    return procedure.countersign(db, actor, service_id, verification_id)

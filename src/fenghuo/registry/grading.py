@@ -36,6 +36,9 @@ class GradeDefaults(BaseModel):
     resume_approvals: int = Field(ge=1, le=2)
     reporting_profile: str = Field(min_length=1)
     initial_state: Literal["running", "stopped", "paused"] = "running"
+    # May a countersigned checklist stand in for an evaluation run on the way back from a pause?
+    # (issue 14: where it may not, only a passing evaluation opens the recovery gate)
+    checklist_recovery: bool = True
 
 
 class GradeDef(BaseModel):
