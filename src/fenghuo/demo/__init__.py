@@ -163,7 +163,9 @@ def run_demo(workdir: Path) -> bool:
 
 @click.command("demo")
 @click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo's database and files in this directory")
-def demo(keep: str | None) -> None:
+@click.option("--console", "web", is_flag=True, help="Then leave the web console running and print its URL and tokens / 演示后保留控制台")
+@click.option("--port", default=8600, show_default=True, type=int, help="The console's port (with --console)")
+def demo(keep: str | None, web: bool = False, port: int = 8600) -> None:
     """Run the end-to-end demonstration on a fresh database / 运行端到端演示。"""
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="fenghuo-demo-"))
     if keep:
@@ -174,6 +176,11 @@ def demo(keep: str | None) -> None:
                         title="demo 演示"))
     try:
         ok = run_demo(workdir)
+        if web:
+            from fenghuo.demo.web_console import serve_console
+
+            console.print("[bold green]✓ 演示完成 / demo complete[/]" if ok else "[bold red]✗ 演示中有一步未达预期 / a demo step did not behave as expected[/]")
+            serve_console(workdir, port=port)
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -182,6 +189,8 @@ def demo(keep: str | None) -> None:
         console.print("[bold red]✗ 演示中有一步未达预期 / a demo step did not behave as expected[/]")
         raise SystemExit(1)
     console.print("[bold green]✓ 演示完成 / demo complete[/]")
+    if not web:
+        console.print("fenghuo demo --console：演示后保留网页控制台 / leaves the web console running afterwards", style="dim")
 
 
 def register(root: click.Group) -> None:
