@@ -22,6 +22,7 @@ from fenghuo.response import duties, incidents
 from fenghuo.response import grading_guide as guide
 from fenghuo.response.report_clocks import parse
 from tests.foundation.fixtures import ADMIN
+from tests.response.compliance_db import fresh
 
 REG = """
 jurisdictions:
@@ -48,9 +49,28 @@ services:
 
 
 @pytest.fixture
-def reg(db):
+def reg(tmp_path, clock, tmp_path_factory):
+    """SQLite only: each PostgreSQL schema costs ~3 s of migrations; the duties table and the
+    moved clock run on both databases in test_both_databases."""
+    db = fresh(tmp_path, clock, tmp_path_factory)
     registry.register(db, ADMIN, parse_registration(REG))
-    return db
+    yield db
+    db.dispose()
+
+
+def test_both_databases(db, clock):
+    """Migration 0010 (providers.operator_type, response_duties) and the moved clock on SQLite and PostgreSQL."""
+    registry.register(db, ADMIN, parse_registration(REG))
+    t0 = clock.now()
+    v = incidents.open_incident(db, ADMIN, "grid-bot", "III", "x")
+    assert window(v) == timedelta(hours=1)
+    v = incidents.open_incident(db, ADMIN, "screen", "IV", "x", flags=["serious_harm_health", "vulnerability"])
+    v = incidents.update_incident(db, ADMIN, v["id"], flags=["death"])
+    assert parse(v["clocks"][0]["due_at"]) == t0 + timedelta(days=10)
+    assert parse(v["duties"][0]["due_at"]) == t0 + timedelta(hours=24)
+    clock.advance(hours=25)
+    assert [b["duty"] for b in duties.check_overdue(db)] == ["vulnerability_report"]
+    assert ledger.verify(db).ok
 
 
 def window(v: dict, report: str = "initial") -> timedelta:
@@ -72,11 +92,12 @@ def test_eu_grade_iv_without_flag_starts_nothing_and_grade_iii_gets_15_days(reg)
     assert window(v) == timedelta(days=15)
 
 
-@pytest.mark.parametrize("flag,days", [("widespread_infringement", 2), ("critical_infrastructure", 2), ("death", 10),
-                                       ("serious_harm_health", 15), ("fundamental_rights", 15), ("property_environment", 15)])
-def test_eu_each_serious_flag_at_grade_iv(reg, flag, days):
-    v = incidents.open_incident(reg, ADMIN, "screen", "IV", "x", flags=[flag])
-    assert window(v) == timedelta(days=days)
+def test_eu_each_serious_flag_at_grade_iv(reg):
+    for flag, days in [("widespread_infringement", 2), ("critical_infrastructure", 2), ("death", 10),
+                       ("serious_harm_health", 15), ("fundamental_rights", 15), ("property_environment", 15)]:
+        v = incidents.open_incident(reg, ADMIN, "screen", "IV", "x", flags=[flag])
+        assert window(v) == timedelta(days=days), flag
+        incidents.end_handling(reg, ADMIN, v["id"], "next")
 
 
 def test_eu_flag_added_later_moves_the_clock_earlier_and_the_ledger_says_so(reg, clock):
