@@ -22,7 +22,7 @@ from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
-from fenghuo.registry.models import Provider, Service
+from fenghuo.registry.models import Jurisdiction, Provider, Service
 from fenghuo.response import deadlines, duties
 from fenghuo.response import grading_guide as guide
 from fenghuo.response import incident_grades as grades
@@ -125,6 +125,18 @@ def _amend(session: Session, clock: Clock, inc: Incident, grade: str, flags: lis
     return changed
 
 
+def snapshot(session: Session, service: Service, at: str) -> dict[str, Any]:
+    """The service's registry record and grade as they stand when an incident opens (issue 14):
+    a later re-registration cannot change what the incident's reports say it was."""
+    prov, jur = session.get(Provider, service.provider_id), session.get(Jurisdiction, service.jurisdiction_id)
+    return {"id": service.id, "name": service.name, "provider": service.provider_id, "provider_name": prov.name if prov else None,
+            "jurisdiction": service.jurisdiction_id, "jurisdiction_name": jur.name if jur else None,
+            "jurisdiction_path": service.jurisdiction_path, "attributes": dict(service.attributes or {}),
+            "grade": {"table": service.grading_table, "version": service.grading_version, "grade": service.grade,
+                      "reasons": list(service.grade_reasons or []), "defaults": dict(service.grade_defaults or {})},
+            "taken_at": at}
+
+
 def open_in(session: Session, clock: Clock, service: Service, grade: str, actor_label: str, source: str,
             inputs: dict[str, Any], title: str, *, detected_at: str | None = None, flags: list[str] | None = None,
             profile: str | None = None, link_kind: str | None = None, link_ref: str | None = None,
@@ -143,7 +155,8 @@ def open_in(session: Session, clock: Clock, service: Service, grade: str, actor_
             service.grade_defaults.get("reporting_profile", "cn-2025-operator"), op_type)
         inc = Incident(id=new_id(clock), service_id=service.id, provider_id=service.provider_id, title=title, grade=grade,
                        grade_inputs=inputs, flags=flags, status="open", opened_by=actor_label, source=source,
-                       detected_at=detected_at or now, opened_at=now, profile=prof.profile, profile_version=prof.version)
+                       detected_at=detected_at or now, opened_at=now, profile=prof.profile, profile_version=prof.version,
+                       service_snapshot=snapshot(session, service, now))
         session.add(inc)
         session.flush()
         ledger.append(session, clock, "incident.opened", f"incident:{inc.id}", actor_label, {

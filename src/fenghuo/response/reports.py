@@ -63,13 +63,20 @@ NARRATIVE_KEYS = {k for _, k, _, _ in ITEMS if k} | set(SUMMARY_KEYS) | set(ITEM
 
 
 def _facts(s, inc: Incident) -> str:
-    svc = s.get(Service, inc.service_id)
-    prov = s.get(Provider, svc.provider_id)
-    jur = s.get(Jurisdiction, svc.jurisdiction_id)
-    a = svc.attributes
-    return (f"提供者 / provider: {prov.name} ({prov.id}); 服务 / service: {svc.name} ({svc.id}); 辖区 / jurisdiction: "
-            f"{jur.name} ({svc.jurisdiction_path}); 领域 / sector: {a.get('sector')}; 功能 / function: {a.get('function')}; "
-            f"预期用户 / reach: {a.get('reach')}; 风险分级 / risk grade: {svc.grade} ({svc.grading_table} {svc.grading_version}); "
+    """The service as it stood when the incident opened (its snapshot, issue 14); incidents
+    opened before snapshots existed read the registry as it is now."""
+    snap = inc.service_snapshot
+    if snap is None:
+        svc = s.get(Service, inc.service_id)
+        prov, jur = s.get(Provider, svc.provider_id), s.get(Jurisdiction, svc.jurisdiction_id)
+        snap = {"id": svc.id, "name": svc.name, "provider": prov.id, "provider_name": prov.name, "jurisdiction_name": jur.name,
+                "jurisdiction_path": svc.jurisdiction_path, "attributes": svc.attributes,
+                "grade": {"grade": svc.grade, "table": svc.grading_table, "version": svc.grading_version}}
+    a, g = snap["attributes"], snap["grade"]
+    return (f"提供者 / provider: {snap['provider_name']} ({snap['provider']}); 服务 / service: {snap['name']} ({snap['id']}); "
+            f"辖区 / jurisdiction: {snap['jurisdiction_name']} ({snap['jurisdiction_path']}); 领域 / sector: {a.get('sector')}; "
+            f"功能 / function: {a.get('function')}; 预期用户 / reach: {a.get('reach')}; "
+            f"风险分级 / risk grade: {g['grade']} ({g['table']} {g['version']}); "
             f"主模型 / primary model: {a.get('primary_model') or '-'}; 备份模型 / backup model: {a.get('backup_model') or '-'}")
 
 
