@@ -26,6 +26,7 @@ from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
 from fenghuo.guard.checking import Checked, mask, message_text, summarise
 from fenghuo.guard.core import Decision, Guard
+from fenghuo.guard.endpoints import READERS, handle
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import HEADER
 from fenghuo.guard.metrics import CONTENT_TYPE, GatewayMetrics
@@ -107,6 +108,8 @@ class Gateway:
                 return await send_json(send, 405, {"error": {"code": "method_not_allowed", "type": "invalid_request_error",
                                                              "message": "只支持 POST / only POST is allowed", "param": None}})
             return await self.chat(scope, receive, send)
+        if path in READERS:  # /v1/completions, /v1/responses, /v1/embeddings (guard.endpoints)
+            return await handle(self, scope, receive, send, path)
         if path == "/v1/models" and method == "GET":
             return await self.models(scope, send)
         if path in ("/healthz", "/fenghuo/state"):
@@ -203,6 +206,14 @@ class Gateway:
             self.cuts.pop(task, None)
 
     async def _read_request(self, receive) -> dict[str, Any]:
+        req = await self._read_json(receive)
+        msgs = req.get("messages")
+        if not isinstance(msgs, list) or not msgs:
+            raise errors.bad_request("缺少 messages（非空列表）", "'messages' is required and must be a non-empty list",
+                                     "missing_messages", param="messages")
+        return req
+
+    async def _read_json(self, receive) -> dict[str, Any]:
         chunks, size = [], 0
         while True:
             msg = await receive()
@@ -219,10 +230,6 @@ class Gateway:
             raise errors.bad_request(f"请求体不是合法 JSON：{exc}", f"request body is not valid JSON: {exc}", "invalid_json") from None
         if not isinstance(req, dict):
             raise errors.bad_request("请求体应为 JSON 对象", "request body must be a JSON object", "invalid_json")
-        msgs = req.get("messages")
-        if not isinstance(msgs, list) or not msgs:
-            raise errors.bad_request("缺少 messages（非空列表）", "'messages' is required and must be a non-empty list",
-                                     "missing_messages", param="messages")
         return req
 
     def _target(self, d: Decision, req: dict[str, Any]) -> tuple[Upstream, dict[str, Any]]:
@@ -311,7 +318,8 @@ class Gateway:
             await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n", "more_body": True})
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
-    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool, d: Decision | None = None) -> None:
+    async def _refuse(self, send, e: errors.GuardError, started: float, stream: bool, d: Decision | None = None,
+                      attributes: dict[str, Any] | None = None) -> None:
         g = self.guard
         eff = d.eff if d is not None else None  # the state the call was admitted under, not a later one
         if isinstance(e, errors.ServiceRefused):
@@ -324,7 +332,8 @@ class Gateway:
             route, refusal = (d.route if d is not None else None), None
         else:
             status, route, refusal = "bad_request", None, None
-        g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=e.detail)
+        g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=e.detail,
+                 attributes=attributes)
         await send_json(send, e.status, e.body(), _hdrs(e.headers()))
 
 
