@@ -76,3 +76,23 @@ def test_incident_report_downloads_as_docx(console, page):
     page.wait_for_selector(".flash")
     assert "北京市网信办" in page.inner_text("table.reports")
     assert not page.js_errors
+
+
+def test_indicator_charts_draw_the_monitor_windows(console, page):
+    import time
+
+    import httpx
+
+    from tests.monitor.helpers import call
+
+    now = time.time()
+    events = [call("open-chat", now - 50 + i, latency=80 + 4 * i, unsafe=i % 5 == 0) for i in range(50)]
+    r = httpx.post(f"{console.url}/api/v1/events", json=events, timeout=10,
+                   headers={"Authorization": f"Bearer {console.tokens['admin']}"})
+    assert r.status_code == 200 and r.json()["accepted"] == 50, r.text
+    console.login(page, "operator")
+    page.goto(f"{console.url}/services/open-chat")
+    figure = page.locator("figure:has(svg.spark)").filter(has_text="调用次数").nth(1)  # the 5m window
+    assert "50" in figure.inner_text()
+    assert page.locator("svg.spark polyline").count() >= 4
+    shot(page, "service-charts")

@@ -9,7 +9,7 @@ from markupsafe import Markup
 WIDTH, HEIGHT, PAD = 240, 48, 2
 
 
-def _fmt(v: float, kind: str) -> str:
+def fmt(v: float, kind: str) -> str:
     if kind == "rate":
         return f"{v * 100:.1f}%"
     if kind == "ms":
@@ -19,7 +19,7 @@ def _fmt(v: float, kind: str) -> str:
 
 def sparkline(points: list[tuple[float, float]], kind: str, span: float, now: float, label: str) -> tuple[Markup, str]:
     """``points``: (bucket start, value) oldest first over the last ``span`` seconds to ``now``."""
-    last = _fmt(points[-1][1], kind) if points else "—"
+    last = fmt(points[-1][1], kind) if points else "—"
     top = max([p[1] for p in points] + [1.0 if kind == "rate" else 0.0]) or 1.0
     if kind == "rate":
         top = max(top, 0.05)  # a flat 0 % line sits on the floor, small rates still show

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from fenghuo.console import reads
-from fenghuo.console.charts import sparkline
+from fenghuo.console.charts import fmt, sparkline
 from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, render, runtime_of, viewer
 from fenghuo.control import services as registry
 from fenghuo.control import switch
@@ -70,12 +70,15 @@ def switch_forms(svc: dict[str, Any], state: str, role: Role) -> list[dict[str, 
 def charts(request: Request, sid: str) -> list[dict[str, Any]]:
     monitor = runtime_of(request).monitor
     now = monitor.now()
+    totals = monitor.indicators.snapshot(sid, now)["windows"]
     out = []
     for window, span in monitor.indicators.window_lengths.items():
         row = {"window": window, "charts": []}
         for name, zh, en in CHARTS:
-            svg, last = sparkline(monitor.indicators.series(sid, name, window, now), CATALOGUE[name].kind, span, now, en)
-            row["charts"].append({"name": name, "zh": zh, "en": en, "svg": svg, "last": last})
+            kind = CATALOGUE[name].kind
+            svg, _ = sparkline(monitor.indicators.series(sid, name, window, now), kind, span, now, en)
+            whole = totals.get(window, {}).get(name)  # the whole window's value, beside its per-bucket line
+            row["charts"].append({"name": name, "zh": zh, "en": en, "svg": svg, "last": fmt(whole, kind) if whole is not None else "—"})
         out.append(row)
     return out
 
