@@ -12,7 +12,7 @@ import click
 
 from fenghuo import __version__
 from fenghuo.platform import config_file
-from fenghuo.platform.cli_output import RootGroup
+from fenghuo.platform.cli_errors import ErrorBoundary  # RootGroup + I/O and decoding errors → exit 2 (issue 14)
 
 # Order is the order of `fenghuo --help`.
 DOMAIN_CLI_MODULES = [
@@ -49,7 +49,7 @@ def _epilog() -> str:
             f"{keys}\n\n\b\nShell completion / 命令补全: fenghuo completion bash|zsh|fish")
 
 
-@click.group(cls=RootGroup, epilog=_epilog(),
+@click.group(cls=ErrorBoundary, epilog=_epilog(),
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="fenghuo")
 @click.option("--config", "config_path", metavar="PATH", type=click.Path(dir_okay=False),

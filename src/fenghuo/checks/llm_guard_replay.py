@@ -17,14 +17,15 @@ import asyncio
 import json
 from pathlib import Path
 
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from fenghuo.platform.documents import read_document
 
 
 def load_recordings(path: str | Path) -> list[dict]:
     """A YAML or JSON list of ``{model, match, content[, logprobs]}``; bad entries are refused."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_document(path)  # bounded reader (issue 14)
     if not isinstance(raw, list):
         raise ValueError(f"{path}: expected a list of recordings / 应为录制列表")
     for i, rec in enumerate(raw):

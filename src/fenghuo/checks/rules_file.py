@@ -30,9 +30,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from fenghuo.checks.risks import validate_risk
+from fenghuo.platform import documents
+from fenghuo.platform.errors import FenghuoError, SyntaxProblem
 
 FORMAT_VERSION = 1
 ACTIONS = ("block", "flag")
@@ -81,33 +81,15 @@ class RuleFile:
     rules: tuple[RuleSpec, ...]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently; a rule file with a key twice is an
-    edit mistake (two ``all:`` lists), so it is refused instead."""
-
-
-def _mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-
-
 def read_yaml(path: Path) -> dict:
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except FileNotFoundError:
-        raise RulesError(f"{path}: no such rule file / 规则文件不存在") from None
-    except UnicodeDecodeError:
-        raise RulesError(f"{path}: not UTF-8 / 规则文件不是 UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: invalid YAML: {exc} / YAML 格式错误") from None
+    if not path.exists():
+        raise RulesError(f"{path}: no such rule file / 规则文件不存在")
+    try:  # the bounded reader (size, depth, aliases, nodes; duplicate keys refused), issue 14
+        raw = documents.read_yaml(path)
+    except SyntaxProblem as exc:
+        raise RulesError(f"invalid YAML: {exc.en} / YAML 格式错误：{exc.zh}") from None
+    except FenghuoError as exc:
+        raise RulesError(f"{exc.en} / {exc.zh}") from None
     if not isinstance(raw, dict):
         raise RulesError(f"{path}: expected a mapping with 'version' and 'rules' / 顶层应为包含 version 与 rules 的映射")
     unknown = set(raw) - _FILE_KEYS

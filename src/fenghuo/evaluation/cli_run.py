@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from fenghuo.platform.paths import safe_name
+
 console = Console()
 err = Console(stderr=True)
 EXIT_FAIL, EXIT_INCOMPLETE = 1, 3
@@ -84,6 +86,8 @@ def run_cmd(banks, endpoint, model, seed, generated, refuse, answer, profile, fm
     from fenghuo.evaluation.runner import RunConfig, judges_for, prepare
     from fenghuo.evaluation.store import RunStore
 
+    if run_id:
+        safe_name(run_id, "运行 id", "run id")  # before any work: it becomes a folder name (issue 14)
     if resume_id:
         store = RunStore.open(resume_id)
     else:
@@ -93,7 +97,10 @@ def run_cmd(banks, endpoint, model, seed, generated, refuse, answer, profile, fm
         if any(x is not None for x in (generated, refuse, answer)):
             from fenghuo.evaluation.profile import load_profile
 
-            defaults = {k: r.min_n for k, r in load_profile(profile).rules.items()}
+            try:
+                defaults = {k: r.min_n for k, r in load_profile(profile).rules.items()}
+            except ValueError as exc:
+                raise click.UsageError(str(exc)) from None
             sizes = {"generated": generated if generated is not None else defaults["generated"],
                      "refuse": refuse if refuse is not None else defaults["refuse"],
                      "answer": answer if answer is not None else defaults["answer"]}

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from fenghuo.platform.documents import read_yaml
+from fenghuo.platform.paths import NAME as _NAME
+
 DEFAULT_PROFILE = "gbt45654"
 
 
@@ -85,8 +88,8 @@ def load_profile(name_or_path: str | Path | None = None) -> Profile:
     name_or_path = name_or_path or DEFAULT_PROFILE
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        return parse_profile(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
+        return parse_profile(read_yaml(path), str(path))  # bounded reader (issue 14)
     builtin = resources.files("fenghuo.evaluation") / "profiles" / f"{name_or_path}.yaml"
-    if not builtin.is_file():
+    if not _NAME.fullmatch(str(name_or_path)) or not builtin.is_file():  # a built-in name, never a path
         raise ValueError(f"未知配置 / unknown profile {str(name_or_path)!r}: not a built-in name and no such YAML file")
     return parse_profile(yaml.safe_load(builtin.read_text(encoding="utf-8")), f"builtin:{name_or_path}")

@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fenghuo.platform.paths import data_dir
+from fenghuo.platform.paths import data_dir, safe_name
 
 
 def runs_dir() -> Path:
@@ -66,14 +66,14 @@ class RunStore:
 
     @classmethod
     def open(cls, run_id: str, base: Path | None = None) -> RunStore:
-        path = (base or runs_dir()) / run_id
+        path = (base or runs_dir()) / safe_name(run_id, "运行 id", "run id")
         if not (path / "manifest.json").exists():
             raise FileNotFoundError(f"没有这个运行 / no such run {run_id!r} under {path.parent}")
         return cls(path)
 
     @classmethod
     def create(cls, run_id: str, manifest: dict, base: Path | None = None) -> RunStore:
-        path = (base or runs_dir()) / run_id
+        path = (base or runs_dir()) / safe_name(run_id, "运行 id", "run id")
         path.mkdir(parents=True, exist_ok=True)
         store = cls(path)
         atomic_write(path / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -66,6 +66,7 @@ class Unreadable(Invalid):
 
     code = "unreadable"
     exit_code = 2
+    label = ("错误", "error")  # the CLI's first word (platform.cli_output): not a refusal
 
 
 class SyntaxProblem(Unreadable):
@@ -86,6 +87,7 @@ class DocumentTooLarge(TooLarge):
 
     code = "too_large"
     exit_code = 2
+    label = ("错误", "error")
 
 
 class Unavailable(FenghuoError):

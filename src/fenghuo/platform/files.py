@@ -12,7 +12,10 @@ def write_atomic(path: str | Path, lines: Iterable[str]) -> int:
     """Write lines to a file through a temporary name, so a failure leaves no half file.
     Answers the number of lines written."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     n = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

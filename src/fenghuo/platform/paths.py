@@ -7,6 +7,7 @@ One place decides these so tests can point everything at a temporary directory b
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -22,6 +23,22 @@ def data_dir() -> Path:
     path = Path(override) if override else Path(platformdirs.user_data_dir("fenghuo"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def safe_name(value: str, what_zh: str, what_en: str) -> str:
+    """A user-given name that becomes one path component (a run id, a profile name): letters,
+    digits, ``.``, ``_``, ``-``, no ``..``, so it can never leave its folder (issue 14:
+    ``eval run --run-id ../../x`` wrote outside the runs folder)."""
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        from fenghuo.platform.errors import Unreadable
+
+        raise Unreadable(f"{what_zh}无效：{value!r}（只能用字母、数字、. _ -，不能含 ..）",
+                         f"invalid {what_en} {value!r}: use letters, digits, '.', '_', '-' (no '..', no '/')",
+                         field=what_en)
+    return value
 
 
 def shared_data_dir() -> Path | None:

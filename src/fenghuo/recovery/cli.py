@@ -3,14 +3,13 @@ Canary and resume are the switch's own commands (``fenghuo canary``, ``fenghuo r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from fenghuo.platform.cli_support import client, console, print_json, refusals
+from fenghuo.platform.documents import read_document
 from fenghuo.platform.errors import Invalid
-from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.recovery import procedure
 from fenghuo.recovery.gate import install
 
@@ -89,7 +88,7 @@ def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: 
     data = None
     if checklist:
         p = Path(checklist)
-        data = json.loads(p.read_text(encoding="utf-8")) if p.suffix == ".json" else load_yaml(p).data
+        data = read_document(p)  # bounded reader: size, depth, aliases, nodes (issue 14)
     body = {"run": run_id, "checklist": data}
     _show(client().call(lambda db, a: procedure.verify(db, a, service_id, run_id=run_id, checklist=data),
                "POST", f"/api/v1/services/{service_id}/recovery/verifications", json=body), as_json)

@@ -3,16 +3,15 @@ plan governs a service."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from fenghuo.platform.cli_support import console, print_json, refusals
+from fenghuo.platform.documents import read_document
 from fenghuo.platform.durations import human
 from fenghuo.platform.errors import Invalid
-from fenghuo.platform.yamlfile import load_yaml
 from fenghuo.response.plans import check_file, load_plan
 from fenghuo.response.simulate import WarningView, describe, schedule
 
@@ -52,7 +51,7 @@ def _warnings_from(path: str | None, inline: tuple[str, ...]) -> list[WarningVie
     out: list[WarningView] = []
     if path:
         p = Path(path)
-        data = json.loads(p.read_text(encoding="utf-8")) if p.suffix == ".json" else load_yaml(p).data
+        data = read_document(p)  # bounded reader: size, depth, aliases, nodes (issue 14)
         if isinstance(data, dict):
             data = data.get("warnings", [data])
         if not isinstance(data, list):
