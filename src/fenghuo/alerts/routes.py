@@ -16,7 +16,7 @@ from fenghuo.alerts.engine import AlertEngine
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.alerts.rules import check_doc
 from fenghuo.alerts.views import NotificationView, RuleCheck, SilenceView, WarningDetail, WarningView
-from fenghuo.control import services as registry
+from fenghuo.control import listing
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import DocumentLimit, DocumentTooLarge, Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
@@ -34,7 +34,7 @@ def _engine(request: Request) -> AlertEngine:
 def _visible(db: Database, actor: Actor) -> set[str] | None:
     if actor.role in (Role.admin, Role.system):
         return None
-    return {s["id"] for s in registry.list_services(db, actor)}
+    return listing.visible_ids(db, actor)
 
 
 @router.get("/warnings", response_model=list[WarningView], **CONTRACT)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from fenghuo.api.views import CheckpointView, LedgerEntryView, LedgerVerified
-from fenghuo.control import services as registry
+from fenghuo.control import listing
 from fenghuo.ledger import service as ledger
 from fenghuo.ledger import store
 from fenghuo.platform.db import Database
@@ -34,7 +34,7 @@ def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000),
             actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """Entries after a sequence number. Operators read only their own services' entries."""
     if actor.role not in WHOLE_CHAIN_ROLES:
-        visible = {v["id"] for v in registry.list_services(db, actor)}
+        visible = listing.visible_ids(db, actor)
         if subject is None or subject not in visible:
             raise Forbidden("请用 subject 指定本提供者的服务", "name one of your own services with subject=")
     out = []

@@ -15,7 +15,7 @@ class SwitchState(Base):
     __tablename__ = "switch_states"
 
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # listings filter by state (0011_fleet)
     version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     rate: Mapped[int | None] = mapped_column(Integer, nullable=True)  # throttled: requests/second
     percent: Mapped[int | None] = mapped_column(Integer, nullable=True)  # canary: % to the primary

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from fenghuo.control import services as registry
-from fenghuo.control import switch
+from fenghuo.control import listing, switch
 from fenghuo.control.stream import SwitchHub
 from fenghuo.control.views import CommandView, SwitchStateView
 from fenghuo.platform.db import Database
@@ -64,7 +63,7 @@ async def stream(request: Request, service: list[str] = Query(default=[]), actor
     db: Database = request.app.state.runtime.db
     visible = None
     if actor.role not in (Role.admin, Role.system):
-        visible = {v["id"] for v in registry.list_services(db, actor)}
+        visible = listing.visible_ids(db, actor)
     hub: SwitchHub = request.app.state.runtime.hub
     return StreamingResponse(hub.follow(visible, set(service)), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -16,42 +16,76 @@ def service_group() -> None:
 
 @service_group.command("register")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--batch", type=click.IntRange(0), default=0,
+              help="services per transaction (0: the whole file at once, all or nothing) / 每批服务数")
 @refusals
-def register_cmd(files: tuple[str, ...]) -> None:
+def register_cmd(files: tuple[str, ...], batch: int) -> None:
     """Register (or update and re-grade) services from YAML files / 从 YAML 文件登记服务。
 
-    A file holds one service, or lists of jurisdictions, providers and services.
+    A file holds one service, or lists of jurisdictions, providers and services. A file is
+    applied in one transaction; with --batch N, a large fleet goes N services per transaction
+    (jurisdictions and providers with the first), each batch all or nothing.
     """
     from fenghuo.control import services as service
-    from fenghuo.registry.spec import load_registration
+    from fenghuo.registry.spec import RegistrationFile, load_registration
 
     cl = client()
     for f in files:
-        reg = load_registration(f)  # validated here, so errors name the local file and line
-        done = cl.call(lambda db, actor: {"results": service.register(db, actor, reg)},  # noqa: B023 - called at once
-                       "POST", "/api/v1/services", json=reg.model_dump(mode="json"))
-        for r in done["results"]:
-            if "service" in r:
-                extra = f" (was {r['previous_grade']})" if r.get("previous_grade") and r["previous_grade"] != r["grade"] else ""
-                console.print(f"[green]✓[/] service {r['service']}: {r['result']}, grade [bold]{r['grade']}[/]{extra}")
-            else:
-                kind = "jurisdiction" if "jurisdiction" in r else "provider"
-                console.print(f"[green]✓[/] {kind} {r[kind]}")
+        whole = load_registration(f)  # validated here, so errors name the local file and line
+        step = batch or max(1, len(whole.services))
+        parts = [RegistrationFile(jurisdictions=whole.jurisdictions if i == 0 else [], providers=whole.providers if i == 0 else [],
+                                  services=whole.services[i:i + step]) for i in range(0, max(1, len(whole.services)), step)]
+        for reg in parts:
+            done = cl.call(lambda db, actor: {"results": service.register(db, actor, reg)},  # noqa: B023 - called at once
+                           "POST", "/api/v1/services", json=reg.model_dump(mode="json"))
+            _print_results(done["results"])
+
+
+def _print_results(results: list[dict]) -> None:
+    if len(results) > 50:  # a fleet: a summary, not a line per service
+        counts: dict[str, int] = {}
+        for r in results:
+            key = r["result"] if "service" in r else ("jurisdiction" if "jurisdiction" in r else "provider")
+            counts[key] = counts.get(key, 0) + 1
+        console.print("[green]✓[/] " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return
+    for r in results:
+        if "service" in r:
+            extra = f" (was {r['previous_grade']})" if r.get("previous_grade") and r["previous_grade"] != r["grade"] else ""
+            console.print(f"[green]✓[/] service {r['service']}: {r['result']}, grade [bold]{r['grade']}[/]{extra}")
+        else:
+            kind = "jurisdiction" if "jurisdiction" in r else "provider"
+            console.print(f"[green]✓[/] {kind} {r[kind]}")
 
 
 @service_group.command("list")
 @click.option("--sector")
 @click.option("--grade")
 @click.option("--provider")
+@click.option("--jurisdiction", help="this jurisdiction and everything beneath it / 含下级辖区")
+@click.option("--state", help="switch state, e.g. paused / 开关状态")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="services per page / 每页条数")
+@click.option("--after", help="start after this service id (the last id of the previous page) / 从该编号之后开始")
+@click.option("--all", "everything", is_flag=True, help="every page / 列出全部")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 @refusals
-def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_json: bool) -> None:
-    """List services with grade and state / 列出服务及其分级与状态。"""
-    from fenghuo.control import services as service
+def list_cmd(sector: str | None, grade: str | None, provider: str | None, jurisdiction: str | None, state: str | None,
+             limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """List services with grade and state, a page at a time / 分页列出服务及其分级与状态。"""
+    from fenghuo.control import listing
 
-    filters = {"sector": sector, "grade": grade, "provider": provider}
-    rows = client().call(lambda db, actor: service.list_services(db, actor, **filters), "GET", "/api/v1/services",
-                         params={k: v for k, v in filters.items() if v})
+    f = listing.ServiceFilter(sector=sector, grade=grade, provider=provider, jurisdiction=jurisdiction, state=state)
+    params = {k: v for k, v in vars(f).items() if v}
+    rows: list[dict] = []
+    more = False
+    while True:
+        page = client().call(lambda db, actor: listing.service_page(db, actor, f, after=after, limit=limit).items,  # noqa: B023 - called at once
+                             "GET", "/api/v1/services", params={**params, "limit": limit, **({"after": after} if after else {})})
+        rows += page
+        more = len(page) == limit  # a full page: there may be more (the next page may be empty)
+        if not (everything and more):
+            break
+        after = page[-1]["id"]
     if as_json:
         return print_json(rows)
     t = Table(title="服务 / Services")
@@ -63,6 +97,8 @@ def list_cmd(sector: str | None, grade: str | None, provider: str | None, as_jso
         t.add_row(v["id"], v["name"], v["provider"], v["attributes"].get("sector", ""), v["grade"]["grade"],
                   styled_state(st.get("state", "?")), str(st.get("version", "")))
     console.print(t)
+    if more and not everything:
+        console.print(f"下一页 / next page: --after {rows[-1]['id']}  (或 / or --all)")
 
 
 @service_group.command("show")

@@ -3,12 +3,15 @@ switch state, hence in ``control``: see ``control.services``)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from fenghuo.control import listing
 from fenghuo.control import services as registry
 from fenghuo.control.views import Registered, ServiceView
 from fenghuo.platform.db import Database
@@ -58,9 +61,20 @@ async def register(request: Request, actor: Actor = Depends(current_actor), db: 
 
 
 @router.get("/services", response_model=list[ServiceView], **CONTRACT)
-def list_services(sector: str | None = None, grade: str | None = None, provider: str | None = None,
+def list_services(response: Response, sector: str | None = None, grade: str | None = None, provider: str | None = None,
+                  jurisdiction: str | None = None, state: str | None = None,
+                  after: str | None = Query(None, description="the last id of the previous page (its X-Next-Cursor)"),
+                  limit: int = Query(listing.DEFAULT_LIMIT, ge=1, le=listing.MAX_LIMIT),
                   actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return registry.list_services(db, actor, sector=sector, grade=grade, provider=provider)
+    """One page of services in id order, filtered in the database. When there are more, the
+    ``X-Next-Cursor`` header (and ``Link: <…>; rel="next"``) names the ``after`` of the next page."""
+    f = listing.ServiceFilter(sector=sector, grade=grade, provider=provider, jurisdiction=jurisdiction, state=state)
+    page = listing.service_page(db, actor, f, after=after, limit=limit)
+    if page.next:
+        response.headers["X-Next-Cursor"] = page.next
+        query = urlencode({k: v for k, v in {**asdict(f), "limit": limit, "after": page.next}.items() if v})
+        response.headers["Link"] = f'</api/v1/services?{query}>; rel="next"'
+    return page.items
 
 
 @router.get("/services/{service_id}", response_model=ServiceView, **CONTRACT)

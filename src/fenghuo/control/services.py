@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import switch
+from fenghuo.control import listing, regrading, switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.clock import iso
@@ -126,8 +126,9 @@ def _hold_rows(s: Session) -> None:
     event.listen(s, "pending_to_persistent", lambda _s, obj: held.append(obj))
 
 
-def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec) -> dict[str, Any]:
-    if actor.role in (Role.regulator, Role.auditor, Role.system):
+def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec, approved_change: str | None = None) -> dict[str, Any]:
+    """``approved_change``: a change a regulator approved (``control.regrading``), applied by that regulator."""
+    if actor.role in (Role.regulator, Role.auditor, Role.system) and approved_change is None:
         raise Forbidden(f"角色 {actor.role.value} 不能登记或修改服务", f"role {actor.role.value} may not register or edit a service")
     provider = s.get(Provider, spec.provider)
     if provider is None:
@@ -164,14 +165,24 @@ def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec) -> d
     changed = {k: (existing.attributes.get(k), v) for k, v in attrs.items() if existing.attributes.get(k) != v}
     if not changed and existing.name == spec.name and existing.jurisdiction_id == jurisdiction.id and before["table"] == grading.table and before["version"] == grading.version:
         return {"service": spec.id, "result": "unchanged", "grade": existing.grade}
+    if approved_change is None:
+        lowering = regrading.lowering_reasons(existing, jurisdiction, grading, attrs)
+        if lowering:  # issue 14: refused under a hold or incident, else waits for a regulator
+            return regrading.hold_back(s, db, actor, existing, spec, lowering)
     existing.name, existing.attributes, existing.jurisdiction_id, existing.jurisdiction_path = spec.name, attrs, jurisdiction.id, jurisdiction.path
     existing.grading_table, existing.grading_version, existing.grade = grading.table, grading.version, grading.grade
     existing.grade_reasons, existing.grade_defaults, existing.updated_at = reasons, grading.defaults, now
     s.flush()
     ledger.append(s, db.clock, "service.regraded", spec.id, actor.label, {
-        "changed": {k: {"from": a, "to": b} for k, (a, b) in changed.items()}, "before": before, "grading": graded})
+        "changed": {k: {"from": a, "to": b} for k, (a, b) in changed.items()}, "before": before, "grading": graded,
+        **({"approved_change": approved_change} if approved_change else {})})
     return {"service": spec.id, "result": "regraded" if before["grade"] != grading.grade else "updated",
             "grade": grading.grade, "previous_grade": before["grade"]}
+
+
+def apply_approved(s: Session, db: Database, regulator: Actor, spec: ServiceSpec, change_id: str) -> dict[str, Any]:
+    """Apply a registration change a regulator approved, inside ``control.regrading.approve``."""
+    return _put_service(s, db, regulator, spec, approved_change=change_id)
 
 
 def register(db: Database, actor: Actor, reg: RegistrationFile) -> list[dict[str, Any]]:
@@ -194,15 +205,7 @@ def register(db: Database, actor: Actor, reg: RegistrationFile) -> list[dict[str
 
 
 def service_view(s: Session, svc: Service) -> dict[str, Any]:
-    st = s.get(SwitchState, svc.id)
-    return {
-        "id": svc.id, "name": svc.name, "provider": svc.provider_id, "jurisdiction": svc.jurisdiction_id,
-        "attributes": svc.attributes,
-        "grade": {"table": svc.grading_table, "version": svc.grading_version, "grade": svc.grade,
-                  "reasons": svc.grade_reasons, "defaults": svc.grade_defaults},
-        "state": switch.state_view(st) if st else None,
-        "registered_at": svc.created_at, "updated_at": svc.updated_at,
-    }
+    return listing.view(svc, s.get(SwitchState, svc.id))
 
 
 def get(db: Database, actor: Actor, service_id: str) -> dict[str, Any]:
@@ -216,14 +219,7 @@ def get(db: Database, actor: Actor, service_id: str) -> dict[str, Any]:
 
 def list_services(db: Database, actor: Actor, *, sector: str | None = None, grade: str | None = None,
                   provider: str | None = None) -> list[dict[str, Any]]:
-    with db.reader() as s:
-        q = select(Service).where(scope.visible_filter(s, actor)).order_by(Service.id)
-        if provider:
-            q = q.where(Service.provider_id == provider)
-        if grade:
-            q = q.where(Service.grade == grade)
-        rows = s.execute(q).scalars().all()
-        out = [service_view(s, r) for r in rows]
-    if sector:
-        out = [v for v in out if v["attributes"].get("sector") == sector]
-    return out
+    """Every visible service (no paging). Listings page with ``control.listing.service_page``;
+    callers that only need the visible set use ``listing.visible_ids``."""
+    return listing.service_page(db, actor, listing.ServiceFilter(sector=sector, grade=grade, provider=provider),
+                                limit=None).items

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fenghuo.control import listing
 from fenghuo.control import services as registry
 from fenghuo.monitor.coverage import coverage
 from fenghuo.monitor.ingest import Monitor
@@ -42,10 +43,15 @@ async def post_events(request: Request, actor: Actor = Depends(current_actor)) -
 
 
 @router.get("/api/v1/indicators", response_model=list[Indicators], **CONTRACT)
-async def all_indicators(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    services = await run_in_threadpool(registry.list_services, db, actor)
+async def all_indicators(request: Request, response: Response, after: str | None = None,
+                         limit: int = Query(listing.DEFAULT_LIMIT, ge=1, le=listing.MAX_LIMIT),
+                         actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """A page of visible services' indicators in id order (``X-Next-Cursor``: the next page's ``after``)."""
+    page = await run_in_threadpool(lambda: listing.service_page(db, actor, after=after, limit=limit))
+    if page.next:
+        response.headers["X-Next-Cursor"] = page.next
     m = _monitor(request)
-    return [m.indicators.snapshot(s["id"], m.now()) for s in services]
+    return [m.indicators.snapshot(s["id"], m.now()) for s in page.items]
 
 
 @router.get("/api/v1/indicators/{service_id}", response_model=Indicators, **CONTRACT)
@@ -67,7 +73,7 @@ async def get_coverage(request: Request, jurisdiction: str | None = None, actor:
 async def metrics(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> PlainTextResponse:
     # A scraper token (platform.roles) sees the metrics an auditor of the same scope would.
     reader = Actor(actor.name, Role.auditor, actor.provider_id, actor.jurisdiction_id) if actor.role is Role.scraper else actor
-    services = [s["id"] for s in await run_in_threadpool(registry.list_services, db, reader)]
+    services = sorted(await run_in_threadpool(listing.visible_ids, db, reader))
     m = _monitor(request)
     extra = []
     alerts = request.app.state.runtime.alerts

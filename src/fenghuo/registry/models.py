@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fenghuo.platform.db import Base
@@ -52,6 +52,18 @@ class Service(Base):
     grade_defaults: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[str] = mapped_column(String(32))
+    # attributes["sector"] as a column, so listings filter and page by it in SQL (issue 19);
+    # kept equal to the attribute by the listener below, whoever writes the row
+    sector: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    # keyset pages (WHERE filter AND id > :after ORDER BY id LIMIT n) walk one of these
+    __table_args__ = (Index("ix_services_sector_id", "sector", "id"), Index("ix_services_grade_id", "grade", "id"))
+
+
+@event.listens_for(Service, "before_insert")
+@event.listens_for(Service, "before_update")
+def _sector_column(_mapper, _conn, target: Service) -> None:
+    target.sector = (target.attributes or {}).get("sector")
 
 
 class ServiceChange(Base):
