@@ -10,6 +10,16 @@ from collections import Counter
 import click
 
 MAX_FINDINGS = 20  # finding lines per text in text mode: a dense text can have thousands
+MAX_JSON_FINDINGS = 100  # findings per JSON object: one 50 MB line had 980k (69 MB of output, issue 15)
+
+
+def capped(d: dict, limit: int) -> dict:
+    """The verdict with at most ``limit`` findings; ``findings_more`` counts the rest (the
+    verdict, categories, risks and scores still count every finding)."""
+    findings = d.get("findings", [])
+    if len(findings) <= limit:
+        return d
+    return {**d, "findings": findings[:limit], "findings_more": len(findings) - limit}
 
 
 class InputError(click.ClickException):
@@ -120,11 +130,12 @@ def echo_text(text: str, d: dict, max_findings: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text (with --summary: one in all) / 输出 JSON")
 @click.option("--pairs", is_flag=True, help='stdin lines are {"prompt": …, "answer": …}: judge each answer as the reply to its prompt / 按问答对评判回答')
 @click.option("--summary", is_flag=True, help="Counts per verdict, category and risk instead of a line per text / 只输出汇总")
-@click.option("--max-findings", type=click.IntRange(min=0), default=MAX_FINDINGS, show_default=True,
-              help="Finding lines per text in text mode / 每条文本最多显示的发现数")
+@click.option("--max-findings", type=click.IntRange(min=0), default=None,
+              help=f"Findings shown per text (default {MAX_FINDINGS} lines in text, {MAX_JSON_FINDINGS} in JSON, where "
+                   "findings_more counts the rest) / 每条文本最多显示的发现数")
 @click.option("--config", type=click.Path(dir_okay=False), help="Pipeline YAML (default: $FENGHUO_CHECKS_CONFIG or packaged) / 管线配置")
 @click.option("--lexicon", multiple=True, type=click.Path(dir_okay=False), help="Extra lexicon file(s) / 追加词表文件")
-def scan_cmd(text: str | None, as_json: bool, pairs: bool, summary: bool, max_findings: int, config: str | None,
+def scan_cmd(text: str | None, as_json: bool, pairs: bool, summary: bool, max_findings: int | None, config: str | None,
              lexicon: tuple[str, ...]) -> None:
     """Run the content checks on TEXT, or on each line of stdin with `-` / 检查文本或标准输入的每一行。
 
@@ -142,6 +153,8 @@ def scan_cmd(text: str | None, as_json: bool, pairs: bool, summary: bool, max_fi
     """
     if pairs and text != "-":
         raise click.UsageError("--pairs reads JSON lines from stdin: give `-` / --pairs 从标准输入读取，请用 -")
+    if max_findings is None:
+        max_findings = MAX_JSON_FINDINGS if as_json else MAX_FINDINGS
     pipe = load_for_scan(config, lexicon)
     judge = load_judge_for(pairs)
     totals = Summary() if summary else None
@@ -150,7 +163,7 @@ def scan_cmd(text: str | None, as_json: bool, pairs: bool, summary: bool, max_fi
         if totals is not None:
             totals.add(d)
         elif as_json:
-            click.echo(json.dumps({"text": t, **d}, ensure_ascii=False))
+            click.echo(json.dumps({"text": t, **capped(d, max_findings)}, ensure_ascii=False))
         else:
             echo_text(t, d, max_findings)
 

@@ -151,7 +151,10 @@ def verify_cmd(source: str, key_file: Path | None, as_json: bool) -> None:
     FILE (or - for stdin) holds a response body, a stream, the AIGC header value or the label
     object itself. Exit 0 if the label verifies, 1 if not.
     """
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"无法读取 {source}：{exc}", f"cannot read {source}: {exc}", code="unreadable") from None
     if key_file:
         try:
             public = serialization.load_pem_public_key(key_file.read_bytes())
