@@ -102,7 +102,8 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
     """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
 
     OpenAI-compatible gateway: obeys the switch, checks input and output, labels AI output,
-    reports every call. Serves /v1/chat/completions (streaming and not) and /v1/models.
+    reports every call. Serves /v1/chat/completions, /v1/completions and /v1/responses (streaming
+    and not), /v1/embeddings, /v1/models, and /metrics, /healthz, /readyz.
     """
     import uvicorn
 

@@ -1,7 +1,9 @@
 """The OpenAI-compatible gateway: ``/v1/chat/completions`` (streaming and not) and ``/v1/models``
-in front of any OpenAI-compatible upstream, obeying the switch, checking, labelling, reporting.
+in front of any OpenAI-compatible upstream, obeying the switch, checking, labelling, reporting;
+``/v1/completions``, ``/v1/responses`` and ``/v1/embeddings`` are in ``guard.endpoints``, and
+``/metrics`` (``guard.metrics``), ``/healthz`` and ``/readyz`` here.
 
-A bare ASGI callable rather than FastAPI/Starlette routing: the gateway has three routes and a
+A bare ASGI callable rather than FastAPI/Starlette routing: the gateway has a few routes and a
 per-call budget of well under a millisecond, and the framework layers (request objects,
 dependency resolution, response classes) are a measurable share of that. The caller's body is
 passed on unchanged except for ``model`` when the backup answers.
