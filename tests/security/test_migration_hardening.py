@@ -41,7 +41,7 @@ def test_0009_adds_columns_and_the_change_table_and_goes_back(db_factory):
     _migrate(db, "0009_hardening")
     for table, cols in NEW_COLUMNS.items():
         assert cols <= _columns(db, table), table
-    assert {"id", "service_id", "spec", "status", "base_updated_at"} <= _columns(db, "service_changes")
+    assert {"id", "service_id", "spec", "status", "base_digest"} <= _columns(db, "service_changes")
     with db.engine.connect() as conn:
         row = conn.execute(sa.text("SELECT name, expires_at, revoked_at FROM tokens")).one()
     assert tuple(row) == ("ops", None, None)

@@ -20,6 +20,7 @@ from fenghuo.platform.db import Database, open_database
 ROUTE_MODULES = [
     "fenghuo.api.admin_routes",
     "fenghuo.control.service_routes",
+    "fenghuo.control.change_routes",  # registration changes awaiting a regulator (issue 14)
     "fenghuo.control.routes",
     "fenghuo.control.instance_routes",
     "fenghuo.api.ledger_routes",

@@ -47,3 +47,63 @@ def set_recovery_gate(gate: RecoveryGate) -> None:
 
 def recovery_gate() -> RecoveryGate:
     return _gate
+
+
+# --- open incidents, for the registry ---------------------------------------------------------
+# A re-registration that lowers a service's grade or moves it is refused while an incident on
+# it is open (issue 14). Incidents belong to ``response``, above this package; the recovery
+# domain's ``install`` (which the server and the CLI already call) installs the probe. Until it
+# does, the switch's own record of the incident its state belongs to is what is known.
+
+
+class IncidentProbe(Protocol):
+    def open_incident(self, session: Session, service_id: str) -> str | None: ...
+
+
+class StateIncident:
+    """Default: the incident the switch state was set for (``SwitchState.incident_id``)."""
+
+    def open_incident(self, session: Session, service_id: str) -> str | None:
+        from fenghuo.control.models import SwitchState
+
+        st = session.get(SwitchState, service_id)
+        return st.incident_id if st is not None else None
+
+
+_incidents: IncidentProbe = StateIncident()
+
+
+def set_incident_probe(probe: IncidentProbe) -> None:
+    global _incidents
+    _incidents = probe
+
+
+def incident_probe() -> IncidentProbe:
+    return _incidents
+
+
+# --- is a control-plane loop running? -----------------------------------------------------------
+# A canary advances only while a loop ticks the ramp (``recovery.loop``, above this package);
+# the ``canary`` command asks through this probe and says so when none runs (issue 15). The
+# recovery CLI installs the probe; until then nothing is known and nothing is said.
+
+
+class LoopProbe(Protocol):
+    def note(self, db) -> str | None: ...  # a Database; the bilingual warning when no loop runs
+
+
+class UnknownLoop:
+    def note(self, db) -> str | None:
+        return None
+
+
+_loop: LoopProbe = UnknownLoop()
+
+
+def set_loop_probe(probe: LoopProbe) -> None:
+    global _loop
+    _loop = probe
+
+
+def loop_probe() -> LoopProbe:
+    return _loop

@@ -125,4 +125,7 @@ def show_cmd(service_id: str, as_json: bool) -> None:
 
 
 def register(root: click.Group) -> None:
+    from fenghuo.control.change_cli import changes_group
+
     root.add_command(service_group)
+    root.add_command(changes_group)  # registration changes awaiting a regulator (issue 14)

@@ -95,3 +95,17 @@ class Enforcement(View):
     laggards: list[dict[str, Any]]
     silent: list[dict[str, Any]]
     live: list[dict[str, Any]]
+
+
+class ServiceChangeView(View):
+    """A re-registration that lowers a grade or moves a service, and its regulator's decision."""
+    id: str
+    service: str
+    status: str  # pending | approved | refused | superseded
+    changes: list[str]
+    requested_by: str
+    requested_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    spec: dict[str, Any]
+    result: dict[str, Any] | None = None  # what applying it did (approve)

@@ -85,7 +85,20 @@ class RecoveryGate:
         return GateResult(True, evidence={**evidence, "ramp": proc.ramp, "ramp_completed_at": proc.ramp_completed_at})
 
 
+class OpenIncidents:
+    """The registry's question "is an incident open on this service?", answered from ``response``."""
+
+    def open_incident(self, session: Session, service_id: str) -> str | None:
+        from fenghuo.response.incidents import open_for
+
+        inc = open_for(session, service_id)
+        return inc.id if inc is not None else None
+
+
 def install() -> None:
-    """Make the switch ask the recovery procedure (idempotent)."""
+    """Make the switch ask the recovery procedure, and the registry ask about open incidents
+    (idempotent)."""
     if not isinstance(gates.recovery_gate(), RecoveryGate):
         gates.set_recovery_gate(RecoveryGate())
+    if not isinstance(gates.incident_probe(), OpenIncidents):
+        gates.set_incident_probe(OpenIncidents())

@@ -68,9 +68,9 @@ def _sector_column(_mapper, _conn, target: Service) -> None:
 
 class ServiceChange(Base):
     """A re-registration that lowers a service's grade or moves it (issue 14), kept until a
-    regulator of the service's current jurisdiction approves or refuses it. ``base_updated_at``
-    is the registration it was asked against: a change approved after the service changed again
-    is refused rather than applied over the newer record."""
+    regulator of the service's current jurisdiction approves or refuses it. ``base_digest`` names
+    the registration it was asked against (a hash of the record): a change approved after the
+    service changed again is refused rather than applied over the newer record."""
 
     __tablename__ = "service_changes"
 
@@ -78,7 +78,7 @@ class ServiceChange(Base):
     service_id: Mapped[str] = mapped_column(String(64), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    base_updated_at: Mapped[str] = mapped_column(String(32))
+    base_digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # pending | approved | refused
     requested_by: Mapped[str] = mapped_column(String(256))
     requested_at: Mapped[str] = mapped_column(String(32))

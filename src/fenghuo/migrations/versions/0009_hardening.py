@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column('service_id', sa.String(length=64), nullable=False),
         sa.Column('spec', sa.JSON(), nullable=False),
         sa.Column('reasons', sa.JSON(), nullable=False),
-        sa.Column('base_updated_at', sa.String(length=32), nullable=False),
+        sa.Column('base_digest', sa.String(length=64), nullable=False),
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('requested_by', sa.String(length=256), nullable=False),
         sa.Column('requested_at', sa.String(length=32), nullable=False),

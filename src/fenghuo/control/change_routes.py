@@ -1,0 +1,40 @@
+"""HTTP routes of registration changes awaiting a regulator (``control.regrading``, issue 14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
+
+from fenghuo.control import regrading
+from fenghuo.control.views import ServiceChangeView
+from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Actor
+from fenghuo.platform.views import CONTRACT
+from fenghuo.platform.web import current_actor, get_db
+
+router = APIRouter(prefix="/api/v1", tags=["services"])
+
+
+class RefuseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = ""
+
+
+@router.get("/service-changes", response_model=list[ServiceChangeView], **CONTRACT)
+def list_changes(all: bool = False,  # noqa: A002 - the query parameter is ?all=
+                 actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """Re-registrations that lower a grade or move a service, waiting for a regulator (``?all=true``: decided ones too)."""
+    return regrading.list_changes(db, actor, pending_only=not all)
+
+
+@router.post("/service-changes/{change_id}/approve", response_model=ServiceChangeView, **CONTRACT)
+def approve(change_id: str, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return regrading.approve(db, actor, change_id)
+
+
+@router.post("/service-changes/{change_id}/refuse", response_model=ServiceChangeView, **CONTRACT)
+def refuse(change_id: str, body: RefuseBody | None = None, actor: Actor = Depends(current_actor),
+           db: Database = Depends(get_db)) -> dict[str, Any]:
+    return regrading.refuse(db, actor, change_id, body.reason if body else "")
