@@ -10,7 +10,7 @@ import click
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.documents import read_document
 from fenghuo.platform.errors import Invalid
-from fenghuo.recovery import procedure
+from fenghuo.recovery import loop, procedure
 from fenghuo.recovery.gate import install
 
 
@@ -100,9 +100,59 @@ def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: 
 @refusals
 def status(service_id: str, as_json: bool) -> None:
     """Where the road back stands and what is missing / 恢复进度。"""
-    _show(client().call(lambda db, a: procedure.status(db, a, service_id), "GET", f"/api/v1/services/{service_id}/recovery"), as_json)
+    v = client().call(lambda db, a: procedure.status(db, a, service_id), "GET", f"/api/v1/services/{service_id}/recovery")
+    from fenghuo.platform.client import LocalClient
+
+    c = client()
+    if isinstance(c, LocalClient) and v.get("state") == "canary" and not v.get("ramp_completed"):
+        note = loop.note(c.db)  # a server answering --server runs its own loop
+        if note:
+            v = {**v, "loop": "none", "next": [*v.get("next", []), note]}
+    _show(v, as_json)
+
+
+@recovery_group.command("ramp")
+@click.option("--once", is_flag=True, help="一次推进后退出 / one tick, then exit")
+@click.option("--every", type=click.FloatRange(min=0.05), default=None,
+              help="间隔秒数（默认 FENGHUO_RESPONSE_TICK 或 1）/ seconds between ticks (default FENGHUO_RESPONSE_TICK or 1)")
+@refusals
+def ramp_cmd(once: bool, every: float | None) -> None:
+    """Run the control plane's loop without the server: canary ramp, plan steps, clocks / 运行控制面循环。
+
+    What `fenghuo serve` runs beside its HTTP API (minus the monitor and the alert engine,
+    which live in the server's memory): due plan steps, reporting clocks and duties, and the
+    canary ramp with its automatic rollback. For a deployment driven from the command line on
+    a local or shared database; Ctrl-C stops it.
+    """
+    from fenghuo.platform.client import LocalClient
+    from fenghuo.recovery import ramp
+    from fenghuo.response.executor import Executor
+    from fenghuo.response.runtime import tick_from_env
+
+    c = client()
+    if not isinstance(c, LocalClient):
+        raise Invalid("服务器自带此循环；本命令作用于本地数据库", "a server runs this loop itself: drop --server (this acts on "
+                      "the local database)", code="needs_database")
+    every = every or tick_from_env()
+    beat = loop.Heartbeat(every)
+    executor = Executor(c.db, also=(ramp.tick, beat))
+    console.print(f"控制面循环 / control-plane loop on {c.where}: every {every:g} s (Ctrl-C stops)")
+    import time
+
+    try:
+        while True:
+            for r in executor.tick():
+                console.print(f"  {r}", markup=False)
+            if once:
+                break
+            time.sleep(every)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        beat.stop(c.db)
 
 
 def register(root: click.Group) -> None:
     install()  # every local command asks the recovery procedure before a resume
+    loop.install_probe()  # and `canary` says so when no loop will advance the ramp
     root.add_command(recovery_group)
