@@ -13,7 +13,7 @@ from rich.table import Table
 
 from fenghuo.control import switch
 from fenghuo.control.transitions import TABLE, Action
-from fenghuo.platform.cli_support import client, console, print_json, refusals, styled_state
+from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals, styled_state
 
 HELP = {
     Action.pause: "暂停运行 Pause the service (lifted only through the recovery procedure)",
@@ -39,6 +39,19 @@ def show_command(view: dict, as_json: bool) -> None:
     console.print(f"[green]✓[/] {view['service']}: {view['from']} → {styled_state(view['to'])} v{view['version']}{note}")
 
 
+def _loop_note() -> None:
+    """On the local database, say so when no control-plane loop will advance the canary (a
+    server answering --server runs its own loop). On stderr, so --json output stays JSON."""
+    from fenghuo.control.gates import loop_probe
+    from fenghuo.platform.client import LocalClient
+
+    c = client()
+    if isinstance(c, LocalClient):
+        note = loop_probe().note(c.db)
+        if note:
+            err_console.print(f"[yellow]注意 / note[/]: {escape(note)}")
+
+
 def _make(action: Action) -> click.Command:
     t = TABLE[action]
 
@@ -55,6 +68,8 @@ def _make(action: Action) -> click.Command:
                                              rate=kw.get("rate"), percent=kw.get("percent")),
             "POST", f"/api/v1/services/{service_id}/commands", json={k: v for k, v in body.items() if v is not None})
         show_command(view, as_json)
+        if action is Action.canary and view.get("status") == "applied":
+            _loop_note()
 
     if t.needs_rate:
         cmd = click.option("--rate", type=int, required=True, help="Requests per second / 每秒请求数")(cmd)
