@@ -77,6 +77,7 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
     from FENGHUO_* variables (docs/monitoring.md, docs/alerts.md)."""
     from fenghuo.recovery import ramp
     from fenghuo.recovery.gate import install
+    from fenghuo.recovery.loop import Heartbeat
     from fenghuo.scale.runtime import bus_url
 
     install()  # the server's switch asks the recovery procedure before any resume
@@ -105,7 +106,10 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
         engine = AlertEngine(monitor, config, leadership)
         engine.start()
         stack.push_async_callback(asyncio.to_thread, engine.stop)
-        response = ExecutorThread(Executor(db, leadership=leadership, also=(ramp.tick,)), tick_from_env()).start()
+        # The loop beats (recovery.loop) so a CLI on the same database can tell a canary will advance.
+        beat = Heartbeat(tick_from_env())
+        stack.push_async_callback(asyncio.to_thread, beat.stop, db)  # after the loop stops (reverse order)
+        response = ExecutorThread(Executor(db, leadership=leadership, also=(ramp.tick, beat)), tick_from_env()).start()
         stack.push_async_callback(asyncio.to_thread, response.stop)
         if replica is not None:
             replica.start(reload=engine.load)  # stopped by the replica.stop registered above
