@@ -49,33 +49,6 @@ def recovery_gate() -> RecoveryGate:
     return _gate
 
 
-# --- is a control-plane loop running? -----------------------------------------------------------
-# A canary advances only while a loop ticks the ramp (``recovery.loop``, above this package);
-# the ``canary`` command asks through this probe and says so when none runs (issue 15). The
-# recovery CLI installs the probe; until then nothing is known and nothing is said.
-
-
-class LoopProbe(Protocol):
-    def note(self, db) -> str | None: ...  # a Database; the bilingual warning when no loop runs
-
-
-class UnknownLoop:
-    def note(self, db) -> str | None:
-        return None
-
-
-_loop: LoopProbe = UnknownLoop()
-
-
-def set_loop_probe(probe: LoopProbe) -> None:
-    global _loop
-    _loop = probe
-
-
-def loop_probe() -> LoopProbe:
-    return _loop
-
-
 # --- open incidents, for the registry ---------------------------------------------------------
 # A re-registration that lowers a service's grade or moves it is refused while an incident on
 # it is open (issue 14). Incidents belong to ``response``, above this package; the recovery
