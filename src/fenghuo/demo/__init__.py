@@ -27,6 +27,14 @@ def _api(client: httpx.Client, method: str, path: str, token: str, **kw) -> http
     return client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
 
+def answer(r: httpx.Response, what: str, status: int) -> dict:
+    """The control plane's JSON answer with the expected status, or a clear failure naming what
+    came back (``demo.loop.Unexpected``)."""
+    from fenghuo.demo.loop import body
+
+    return body(r, what, status)
+
+
 def run_demo(workdir: Path) -> bool:
     import os
 
@@ -95,7 +103,7 @@ def run_demo(workdir: Path) -> bool:
 
         step(3, "权限：上海监管方不能暂停北京的服务", "roles: Shanghai's regulator cannot pause a Beijing service")
         r = _api(http, "POST", "/api/v1/services/zhiyi-triage/commands", reg_sh, json={"action": "pause", "reason": "test"})
-        console.print(f"HTTP {r.status_code}: {r.json()['error']['message']}")
+        console.print(f"HTTP {r.status_code}: {answer(r, 'Shanghai pausing a Beijing service', 403)['error']['message']}")
         ok &= r.status_code == 403
 
         step(4, "北京监管方下令暂停运行（监管暂停）", "Beijing's regulator orders a pause (监管暂停)")
@@ -103,8 +111,8 @@ def run_demo(workdir: Path) -> bool:
         r = _api(http, "POST", "/api/v1/services/zhiyi-triage/commands", reg_bj,
                  json={"action": "pause", "reason": "分诊建议出现事实性错误，暂停核查 / factual errors in triage advice; pause to investigate",
                        "id": "demo-pause-1"})
-        body = r.json()
-        console.print(f"HTTP {r.status_code}: {body['from']} → {styled_state(body['to'])} v{body['version']}")
+        paused = answer(r, "Beijing's pause", 200)
+        console.print(f"HTTP {r.status_code}: {paused['from']} → {styled_state(paused['to'])} v{paused['version']}")
         while len(seen) < 2 and time.monotonic() < t0 + 5:
             time.sleep(0.001)
         if len(seen) >= 2:
@@ -114,18 +122,21 @@ def run_demo(workdir: Path) -> bool:
         r = _api(http, "POST", "/api/v1/services/zhiyi-triage/commands", reg_bj,
                  json={"action": "pause", "reason": "分诊建议出现事实性错误，暂停核查 / factual errors in triage advice; pause to investigate",
                        "id": "demo-pause-1"})
-        console.print(f"same command id sent again → replayed={r.json()['replayed']}, version still v{r.json()['version']}")
+        again = answer(r, "the same pause again", 200)
+        console.print(f"same command id sent again → replayed={again['replayed']}, version still v{again['version']}")
 
         step(5, "恢复被拒：恢复程序尚未完成", "resume refused: the recovery procedure is not done")
         r = _api(http, "POST", "/api/v1/services/zhiyi-triage/commands", op_token, json={"action": "resume", "reason": "fixed"})
-        console.print(f"operator → HTTP {r.status_code}: {r.json()['error']['message']}")
+        console.print(f"operator → HTTP {r.status_code}: {answer(r, 'an operator lifting a regulator pause', 403)['error']['message']}")
         ok &= r.status_code == 403
         r = _api(http, "POST", "/api/v1/services/zhiyi-triage/commands", reg_bj, json={"action": "resume", "reason": "fixed"})
-        console.print(f"regulator → HTTP {r.status_code}: {r.json()['error']['message']}")
-        ok &= r.status_code == 409 and r.json()["error"]["code"] == "recovery_required"
+        refused = answer(r, "a resume before recovery", 409)
+        console.print(f"regulator → HTTP {r.status_code}: {refused['error']['message']}")
+        ok &= refused["error"]["code"] == "recovery_required"
         r = _api(http, "POST", "/api/v1/services/zhiyi-chat/commands", op_token,
                  json={"action": "degrade", "reason": "主模型延迟过高，切换备份 / primary latency high; use backup"})
-        console.print(f"zhiyi-chat degraded to its backup model: {styled_state(r.json()['to'])} v{r.json()['version']}")
+        degraded = answer(r, "degrading zhiyi-chat", 200)
+        console.print(f"zhiyi-chat degraded to its backup model: {styled_state(degraded['to'])} v{degraded['version']}")
 
         if data is not None and (data / "traffic/jade_v3/jade_alignment_medium_zh.csv").exists():
             from fenghuo.demo.loop import run_loop
@@ -175,7 +186,15 @@ def demo(keep: str | None, web: bool = False, port: int = 8600) -> None:
     console.print(Panel("烽火 fenghuo — 技术监测、风险预警、应急响应\nmonitoring · graded early warning · emergency response",
                         title="demo 演示"))
     try:
-        ok = run_demo(workdir)
+        from fenghuo.demo.loop import Unexpected
+
+        try:
+            ok = run_demo(workdir)
+        except Unexpected as exc:  # a control-plane answer the demo did not expect: say what came back
+            from rich.markup import escape
+
+            console.print(f"[bold red]✗ 意外的应答 / unexpected answer[/]: {escape(str(exc))}")
+            ok = False
         if web:
             from fenghuo.demo.web_console import serve_console
 
