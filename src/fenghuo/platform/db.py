@@ -85,8 +85,11 @@ class Database:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
+            # A server that does not answer (not one that refuses) is an outage too: give up on
+            # connecting after 2 s (libpq's minimum) so a request fails with 503, not a hang.
+            kwargs["connect_args"] = {"connect_timeout": 2}
             if schema:
-                kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+                kwargs["connect_args"]["options"] = f"-csearch_path={schema}"
         self.engine = create_engine(self.url, **kwargs)
         # Reads get their own engine on SQLite: a plain (deferred) BEGIN, so a reader never
         # queues behind a writer for the write lock; in WAL mode readers and the writer run

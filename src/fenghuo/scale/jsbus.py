@@ -25,16 +25,18 @@ import msgspec
 
 from fenghuo.monitor.bus import Handler
 from fenghuo.monitor.wire import WireEvent
-from fenghuo.platform.errors import FenghuoError
+from fenghuo.platform.errors import Unavailable
 from fenghuo.scale.connection import NatsLink, event_subject
 
 log = logging.getLogger(__name__)
 _enc = msgspec.json.Encoder()
 
 
-class BusUnavailable(FenghuoError):
-    status = 503
+class BusUnavailable(Unavailable):
+    """HTTP 503 with Retry-After: the guard spools the batch and sends it again."""
+
     code = "bus_unavailable"
+    retry_after = 1
 
 
 class StreamDedup:
@@ -63,6 +65,10 @@ class JetStreamBus:
     dedup = StreamDedup()
 
     def __init__(self, link: NatsLink, provider_of: Callable[[str], str | None], *, timeout: float = 10.0) -> None:
+        # ``timeout`` bounds a publish to a NATS that is connected but slow; a NATS that is gone
+        # (the link has seen the disconnect) is refused at once, and a disconnect seen while
+        # waiting for acknowledgements ends the wait (issue 14: ingest used to hang until the
+        # client gave up).
         self.link = link
         self.provider_of = provider_of
         self.timeout = timeout
@@ -100,8 +106,10 @@ class JetStreamBus:
         for e in events:
             groups.setdefault(e.service, []).append(e)
         msgs = [(self.subject(svc), _enc.encode(evs), group_id([e.id for e in evs]), len(evs)) for svc, evs in groups.items()]
+        if not self.link.connected.is_set():
+            raise BusUnavailable("事件总线（NATS）未连接，请稍后重发", "event bus (NATS) not connected, send again later")
         try:
-            dup = self.link.run(publish_all(self.link, msgs), timeout=self.timeout)
+            dup = self.link.run(publish_all(self.link, msgs, timeout=self.timeout), timeout=self.timeout + 1)
         except Exception as exc:  # noqa: BLE001 - NATS down, timeouts, no stream: all mean "not stored"
             raise BusUnavailable("事件总线暂不可用，请稍后重发", f"event bus unavailable, send again later: {type(exc).__name__}: {exc}") from None
         self.published += len(events) - dup
@@ -114,15 +122,27 @@ def group_id(ids: list[str]) -> str:
     return "g-" + hashlib.blake2b("\x00".join(ids).encode(), digest_size=16).hexdigest()
 
 
-async def publish_all(link: NatsLink, msgs: list[tuple[str, bytes, str, int]], window: int = 2000) -> int:
+async def publish_all(link: NatsLink, msgs: list[tuple[str, bytes, str, int]], window: int = 2000,
+                      timeout: float = 10.0) -> int:
     """Publish (subject, payload, message id, events in it); at most ``window`` unacknowledged at
     a time. Returns how many events were in messages JetStream already had. Raises if any
-    message was not stored."""
+    message was not stored, at the latest ``timeout`` seconds in, or as soon as the link loses
+    its connection (messages still in the client's buffer may then be stored after all when it
+    reconnects: the sender's retry carries the same ``Nats-Msg-Id`` and JetStream drops it)."""
     js = link.js
     dup = 0
+    deadline = asyncio.get_running_loop().time() + timeout
     for start in range(0, len(msgs), window):
         part = msgs[start:start + window]
         futs = [await js.publish_async(subj, payload, headers={"Nats-Msg-Id": mid}) for subj, payload, mid, _ in part]
-        for ack, (_, _, _, n) in zip(await asyncio.wait_for(asyncio.gather(*futs), timeout=10), part):
+        acks = asyncio.gather(*futs)
+        while not acks.done():
+            await asyncio.wait({acks}, timeout=0.05)
+            if acks.done():
+                break
+            if not link.connected.is_set() or asyncio.get_running_loop().time() > deadline:
+                acks.cancel()
+                raise ConnectionError("NATS disconnected" if not link.connected.is_set() else "no acknowledgement in time")
+        for ack, (_, _, _, n) in zip(acks.result(), part):
             dup += n if ack.duplicate else 0
     return dup
