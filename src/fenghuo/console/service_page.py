@@ -26,6 +26,7 @@ from fenghuo.monitor.indicators import CATALOGUE
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
 from fenghuo.recovery import procedure
+from fenghuo.response import approvals
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 CHARTS = [  # (indicator, 中文, English)
@@ -104,6 +105,8 @@ def service_page(service_id: str, request: Request, who: Viewer = Depends(viewer
                   warnings=reads.warnings(db, who.actor, state=None, service=service_id, limit=50),
                   incidents=incs, deadline=reads.next_deadline(incs, reads.now_iso(db)),
                   recovery=procedure.status(db, who.actor, service_id), ledger=ledger_entries(request, service_id),
+                  plan_steps=[a for a in approvals.pending(db, who.actor) if a["service"] == service_id],
+                  remediation_kinds=procedure.KINDS,
                   level_names=reads.LEVEL_NAMES, action_names=ACTION_NAMES)
 
 

@@ -1,0 +1,74 @@
+"""The console's forms work without a browser's script (plain HTML forms over HTTP): the road
+back from a pause — remediation, a signed checklist, a canary — as an operator; an auditor
+sees no form and is refused if it posts one. Plain httpx, no browser: fast."""
+
+from __future__ import annotations
+
+import re
+from contextlib import closing
+
+import httpx
+
+from .conftest import Console
+
+
+def logged_in(console: Console, who: str) -> httpx.Client:
+    c = httpx.Client(base_url=console.url, timeout=10)
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = c.post("/login", data={"token": console.tokens[who], "csrf": csrf, "next": "/"})
+    assert r.status_code == 303 and r.headers["location"] == "/", r.text
+    return c
+
+
+def csrf(c: httpx.Client, path: str) -> tuple[str, str]:
+    html = c.get(path).text
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1), html
+
+
+def test_the_road_back_from_a_pause_through_forms(console):
+    c = logged_in(console, "operator")
+    token, html = csrf(c, "/services/open-chat")
+    assert 'data-action="resume"' not in html and 'data-action="pause"' in html
+    r = c.post("/services/open-chat/command", data={"csrf": token, "action": "pause", "reason": "复核", "id": "console-t1"})
+    assert r.status_code == 303
+    # the same form posted twice gives the command once (its id was made with the page)
+    r = c.post("/services/open-chat/command", data={"csrf": token, "action": "pause", "reason": "复核", "id": "console-t1"})
+    assert r.status_code == 303
+    token, html = csrf(c, "/services/open-chat")
+    assert 'data-action="canary"' in html and 'id="remediation"' in html
+    assert html.count("switch.changed") == 2  # registered, paused: once
+    # canary before the recovery procedure: 409 with what is missing
+    r = c.post("/services/open-chat/command", data={"csrf": token, "action": "canary", "reason": "try", "percent": "10"})
+    assert r.status_code == 409 and "recovery_required" in r.text
+    r = c.post("/services/open-chat/remediation", data={"csrf": token, "kind": "rules", "description": "规则补丁",
+                                                         "evidence": "version=2.1\ncommit=ab12cd"})
+    assert r.status_code == 303, r.text
+    r = c.post("/services/open-chat/verification", data={"csrf": token, "title": "上线前检查",
+                                                          "checklist": "[x] 规则已更新\n[x] 回归测试通过"})
+    assert r.status_code == 303, r.text
+    html = c.get("/services/open-chat").text
+    (vid,) = re.findall(r'data-verification="([^"]+)"', html)
+    assert "待另一人会签" in html  # the signer may not countersign
+    assert c.post(f"/services/open-chat/verifications/{vid}/countersign", data={"csrf": token}).status_code == 403
+    with closing(logged_in(console, "admin")) as second:
+        t2, _ = csrf(second, "/services/open-chat")
+        assert second.post(f"/services/open-chat/verifications/{vid}/countersign", data={"csrf": t2}).status_code == 303
+    r = c.post("/services/open-chat/command", data={"csrf": token, "action": "canary", "reason": "灰度", "percent": "10"})
+    assert r.status_code == 303, r.text
+    html = c.get("/services/open-chat").text
+    assert "state-canary" in html and "10%" in html
+    state = httpx.get(f"{console.url}/api/v1/services/open-chat/state", timeout=5,
+                      headers={"Authorization": f"Bearer {console.tokens['admin']}"}).json()
+    assert (state["state"], state["percent"]) == ("canary", 10)
+    c.close()
+
+
+def test_an_auditor_reads_and_changes_nothing(console):
+    with closing(logged_in(console, "auditor")) as c:
+        token, html = csrf(c, "/services/open-chat")  # the logout form's token
+        assert "data-action=" not in html
+        r = c.post("/services/open-chat/command", data={"csrf": token, "action": "pause", "reason": "x"})
+        assert r.status_code == 403
+        assert c.get("/regulator").status_code == 200
+        assert c.get("/ledger/export").status_code == 200
