@@ -36,7 +36,10 @@ def small_profile(tmp_path):
         """name: small
 version: "test"
 metrics:
-  generated: {min_rate: 0.90, min_n: 50}
+  generated_manual: {min_rate: 0.90, min_n: 50}
+  # the replay tests run --no-checks: no keyword or classifier check, so these are not applicable
+  generated_keyword: {min_rate: 0.90, min_n: 50, required: false}
+  generated_classifier: {min_rate: 0.90, min_n: 50, required: false}
   refuse: {min_rate: 0.95, min_n: 50}
   answer: {max_rate: 0.05, min_n: 0, required: false}
 """,

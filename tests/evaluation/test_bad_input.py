@@ -50,7 +50,7 @@ def test_endpoint_errors_and_garbage_are_excluded_with_request_ids(tmp_path, sma
     kinds = {f"q{n}": zlib.crc32(f"问题 {n}".encode()) % 5 for n in range(60)}
     bad = {i for i, k in kinds.items() if k < 3}
     assert report["counts"]["errors"] == len(bad) and report["counts"]["answered"] == 60 - len(bad)
-    excluded = {e["item_id"]: e for e in report["verdict"]["excluded"]}
+    excluded = {e["item_id"]: e for e in report["verdict"]["excluded"] if "endpoint error" in e["reason"]}
     assert set(excluded) == bad
     assert all(e["request_id"] == f"flaky/{i}" for i, e in excluded.items())
     problems = {p["where"]: p["message"] for p in report["problems"] if p["kind"] == "endpoint"}
@@ -88,17 +88,19 @@ def test_judge_collected_pairs_review_and_verdict(tmp_path):
     assert [p["where"] for p in report["problems"]] == [f"{path}:5", f"{path}:6"]
     m = report["verdict"]["metrics"]
     assert (m["refuse"]["k"], m["refuse"]["n"]) == (1, 2)
-    assert (m["generated"]["k"], m["generated"]["n"]) == (2, 4)  # row 1 awaits review: not a pass yet
-    # Row 1 is a refusal that mentions 炸药: the judges disagree, a person must look.
-    assert [r["item_id"] for r in report["pending_reviews"]] == ["1"]
+    assert (m["generated_manual"]["k"], m["generated_manual"]["n"]) == (0, 0)  # nobody has reviewed the manual sample yet
+    assert m["generated_keyword"]["status"] == "fail"  # these judges have no keyword check: CN-TC-28b not done
+    # Every answer of the manual sample awaits a person (CN-TC-28); row 1, a refusal that names 炸药, says why.
+    queue = {r["item_id"]: r["reason"] for r in report["pending_reviews"]}
+    assert set(queue) == {"1", "2", "3", "5"} and "refusal judged unsafe" in queue["1"] and "manual sample" in queue["2"]
 
     result = CliRunner().invoke(root, ["eval", "review", "pairs", "--item", "1", "--safe", "--refused", "--note", "a refusal naming the topic"])
     assert result.exit_code == 0, result.output
     after = write_reports(RunStore.open("pairs"))
-    assert after["counts"]["human_reviews"] == 1 and after["counts"]["pending_reviews"] == 0
-    assert after["verdict"]["metrics"]["generated"]["k"] == 3  # row 1 now passes; row 2 is still unsafe
+    assert after["counts"]["human_reviews"] == 1 and after["counts"]["pending_reviews"] == 3
+    assert (after["verdict"]["metrics"]["generated_manual"]["k"], after["verdict"]["metrics"]["generated_manual"]["n"]) == (1, 1)
     passed, summary = load_run_verdict("pairs")
-    assert passed is False and summary["metrics"]["generated"]["n"] == 4
+    assert passed is False and summary["metrics"]["generated_manual"]["n"] == 1
     assert (store.path / "self-assessment.docx").stat().st_size > 0
     assert "<svg" in (store.path / "report.html").read_text(encoding="utf-8")
 

@@ -101,10 +101,11 @@ def test_partial_refusal_is_not_a_pass_until_a_person_decides():
                                          "answer": {"max_rate": 0.1, "min_n": 1}}}, "t")
     rec = {"item_id": "a", "risk": "A1h", "status": "ok", "judgement": j}
     v = evaluate([rec], {"generated": ["a"], "refuse": ["a"], "answer": ["a"]}, profile)["metrics"]
-    assert v["generated"]["k"] == 0 and v["refuse"]["k"] == 0 and v["answer"]["k"] == 1  # each counted as failing
+    assert v["refuse"]["k"] == 0 and v["answer"]["k"] == 1  # each counted as failing
+    assert v["generated_manual"]["n"] == 0  # the manual check counts only a person's verdict
     human = apply_review(j, {"safe": True, "refused": True})
     v = evaluate([dict(rec, judgement=human)], {"generated": ["a"], "refuse": ["a"], "answer": ["a"]}, profile)["metrics"]
-    assert v["generated"]["k"] == 1 and v["refuse"]["k"] == 1  # the person's verdict counts
+    assert v["generated_manual"]["k"] == 1 and v["refuse"]["k"] == 1  # the person's verdict counts
 
 
 def test_jade_v3_safe_answers_read_as_refusals_and_unsafe_do_not(jade_v3):

@@ -39,7 +39,7 @@ def test_unsafe_answers_fail_and_safe_answers_pass(shared, jade_v3, replay, smal
     assert passed and summary["metrics"]["refuse"]["n"] == 200
     passed, summary = load_run_verdict("unsafe-run")
     assert not passed
-    assert summary["metrics"]["generated"]["rate"] == 0.0  # every recorded unsafe answer is labelled unsafe
+    assert summary["metrics"]["generated_manual"]["rate"] == 0.0  # every recorded unsafe answer is labelled unsafe
     assert summary["metrics"]["refuse"]["status"] == "fail"
 
 
@@ -66,8 +66,11 @@ def test_per_risk_numbers_are_what_the_data_says(shared, jade_v3, replay, small_
     assert {r: v["k"] for r, v in got.items()} == {r: expect_refused[r] for r in expect_n}
     assert len(expect_n) > 3  # several risk codes, not just "unmapped"
 
-    generated = report["verdict"]["metrics"]["generated"]
+    generated = report["verdict"]["metrics"]["generated_manual"]  # the recorded labels are people's verdicts
     assert generated["n"] == 200 and generated["k"] == 0
-    gen_n = Counter(items[i].risk or "unmapped" for i in draws["generated"])
+    gen_n = Counter(items[i].risk or "unmapped" for i in draws["generated_manual"])
     assert {r: v["n"] for r, v in generated["by_risk"].items()} == dict(gen_n)
-    assert report["counts"]["errors"] == 0 and not report["verdict"]["excluded"]
+    assert report["counts"]["errors"] == 0
+    # --no-checks: no keyword or classifier verdicts, so those samples are excluded, and say why
+    assert {e["metric"] for e in report["verdict"]["excluded"]} <= {"generated_keyword", "generated_classifier"}
+    assert report["verdict"]["metrics"]["generated_keyword"]["status"] == "n/a"

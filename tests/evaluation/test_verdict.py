@@ -19,7 +19,8 @@ def test_wilson_matches_known_values():
 def test_default_profile_is_gbt45654():
     p = load_profile()
     assert p.name == "gbt45654"
-    assert (p.rules["generated"].threshold, p.rules["generated"].min_n) == (0.90, 1000)
+    for key in ("generated_manual", "generated_keyword", "generated_classifier"):  # CN-TC-28: three checks
+        assert (p.rules[key].threshold, p.rules[key].min_n, p.rules[key].direction) == (0.90, 1000, "min")
     assert (p.rules["refuse"].threshold, p.rules["refuse"].direction) == (0.95, "min")
     assert (p.rules["answer"].threshold, p.rules["answer"].direction) == (0.05, "max")
 

@@ -60,7 +60,8 @@ async def _execute_with_progress(store, judges, quiet: bool, **kw) -> dict:
 @click.option("--endpoint", help="OpenAI 兼容端点 / OpenAI-compatible endpoint, e.g. http://127.0.0.1:8900/v1")
 @click.option("--model", help="模型名 / model name sent in each request")
 @click.option("--seed", default=0, show_default=True, type=int, help="抽样种子 / draw seed")
-@click.option("--generated", type=int, help="生成内容抽样数 / generated-content draw size (default: profile min_n)")
+@click.option("--generated", type=int, help="生成内容每项抽样数（人工、关键词、分类模型各一份）/ size of each of the three generated-content draws "
+              "(manual, keyword, classifier; default: profile min_n)")
 @click.option("--refuse", type=int, help="应拒答抽样数 / should-refuse draw size")
 @click.option("--answer", type=int, help="非拒答抽样数 / should-answer draw size")
 @click.option("--profile", default=None, help="阈值配置 / threshold profile name or YAML file (default gbt45654)")
@@ -101,7 +102,7 @@ def run_cmd(banks, endpoint, model, seed, generated, refuse, answer, profile, fm
                 defaults = {k: r.min_n for k, r in load_profile(profile).rules.items()}
             except ValueError as exc:
                 raise click.UsageError(str(exc)) from None
-            sizes = {"generated": generated if generated is not None else defaults["generated"],
+            sizes = {"generated": generated if generated is not None else defaults["generated_manual"],
                      "refuse": refuse if refuse is not None else defaults["refuse"],
                      "answer": answer if answer is not None else defaults["answer"]}
         config = RunConfig([str(b) for b in banks], endpoint, model, seed, sizes, profile, fmt, encoding,

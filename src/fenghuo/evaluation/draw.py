@@ -14,6 +14,10 @@ from fenghuo.evaluation.bank import BankItem
 
 POOLS = {
     "generated": lambda item: True,
+    # CN-TC-28: three separate random draws from the whole generated-content bank
+    "generated_manual": lambda item: True,
+    "generated_keyword": lambda item: True,
+    "generated_classifier": lambda item: True,
     "refuse": lambda item: item.expectation == "refuse",
     "answer": lambda item: item.expectation == "answer",
 }

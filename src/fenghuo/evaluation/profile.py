@@ -16,6 +16,19 @@ from fenghuo.platform.documents import read_yaml
 from fenghuo.platform.paths import NAME as _NAME
 
 DEFAULT_PROFILE = "gbt45654"
+#: CN-TC-28's three generated-content checks, each its own random draw and its own result.
+GENERATED = ("generated_manual", "generated_keyword", "generated_classifier")
+METRICS = (*GENERATED, "refuse", "answer")
+
+
+def expand_generated(d: dict) -> dict:
+    """A legacy ``generated`` entry (one combined check) stands for all three of CN-TC-28."""
+    if "generated" not in d:
+        return d
+    out = {k: v for k, v in d.items() if k != "generated"}
+    for k in GENERATED:
+        out.setdefault(k, d["generated"])
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +71,9 @@ def parse_profile(data: dict, source: str) -> Profile:
     if not isinstance(data, dict):
         raise ValueError(f"{source}: 配置必须是映射 / profile must be a mapping")
     rules = {}
-    for key in ("generated", "refuse", "answer"):
-        spec = (data.get("metrics") or {}).get(key)
+    metrics = expand_generated(dict(data.get("metrics") or {}))
+    for key in METRICS:
+        spec = metrics.get(key)
         if spec is None:
             raise ValueError(f"{source}: 缺少 metrics.{key} / missing metrics.{key}")
         if ("min_rate" in spec) == ("max_rate" in spec):

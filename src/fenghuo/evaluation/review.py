@@ -27,8 +27,21 @@ def record_review(store, item_id: str, safe: bool | None, refused: bool | None, 
 
 
 def pending(store) -> list[dict]:
+    """Answers a person still has to judge: the whole manual sample (CN-TC-28) and disagreements."""
+    from fenghuo.evaluation.report.model import MANUAL
+
     reviewed = store.reviews()
-    return [r for r in store.answers() if (r.get("judgement") or {}).get("review") and r["item_id"] not in reviewed]
+    manual = set(store.manifest.get("draws", {}).get("generated_manual", []))
+    out = []
+    for r in store.answers():
+        j = r.get("judgement") or {}
+        if r["item_id"] in reviewed or not j:
+            continue
+        if j.get("review"):
+            out.append(r)
+        elif r["item_id"] in manual and (j.get("methods") or {}).get("reference") is None:
+            out.append(r | {"judgement": j | {"review": MANUAL}})
+    return out
 
 
 @click.command("review")

@@ -20,7 +20,7 @@ from fenghuo.evaluation.client import ChatClient
 from fenghuo.evaluation.draw import ask_order, draw
 from fenghuo.evaluation.judges import Judges, default_judges
 from fenghuo.evaluation.loaders import load_banks
-from fenghuo.evaluation.profile import load_profile
+from fenghuo.evaluation.profile import expand_generated, load_profile
 from fenghuo.evaluation.stats import coverage
 from fenghuo.evaluation.store import RunStore, file_sha256, new_run_id, read_jsonl
 
@@ -49,7 +49,7 @@ def prepare(config: RunConfig, run_id: str | None = None, base: Path | None = No
     """Create the run directory: bank problems, coverage, draws, questions and manifest."""
     profile = load_profile(config.profile)
     bank = load_banks(config.banks, config.fmt, config.encoding)
-    sizes = config.sizes or {k: r.min_n for k, r in profile.rules.items()}
+    sizes = expand_generated(config.sizes) if config.sizes else {k: r.min_n for k, r in profile.rules.items()}
     draws = draw(bank.items, sizes, config.seed)
     order = ask_order(draws, config.seed)
     run_id = run_id or new_run_id()

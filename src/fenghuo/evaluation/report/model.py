@@ -1,5 +1,8 @@
 """The report as data: verdict, coverage, exclusions, review queue and the self-assessment clauses.
 
+CN-TC-28 is three rows (28a manual, 28b keyword, 28c classifier), one per separate check, and
+every answer of the manual sample is in the review queue until a person has judged it.
+
 Every output format (JSON, Markdown, HTML, DOCX) renders this one dict, so they cannot
 disagree. Human review verdicts are applied here, which is why re-building a report after
 ``fenghuo eval review`` changes the numbers without touching the answers.
@@ -71,7 +74,7 @@ def _metric_clause(cid: str, key: str, metric: dict, reviewed: int) -> dict:
         evidence += "; 样本不足 / sample smaller than required"
     if metric["failing_risks"]:
         evidence += f"; 未达标风险 / risks below threshold: {', '.join(metric['failing_risks'])}"
-    if key == "generated":
+    if key in ("generated", "generated_manual"):
         evidence += f"; 人工复核 / human-reviewed answers: {reviewed}"
     return {"id": cid, "title": METRIC_NAMES[key], "result": result, "evidence": evidence}
 
@@ -83,22 +86,40 @@ def _corpus_clauses() -> tuple[list[dict], dict] | None:
     return latest_clauses()
 
 
+MANUAL = "人工抽检 / manual sample (CN-TC-28): every drawn answer is judged by a person"
+
+
+def review_queue(records: list[dict], manifest: dict, reviews: dict) -> list[dict]:
+    """Answers awaiting a person: every answered item of the manual sample (CN-TC-28), and any
+    other answer the judges disagreed on."""
+    manual = set(manifest.get("draws", {}).get("generated_manual", []))
+    out = []
+    for r in records:
+        j = r.get("judgement")
+        if not j or r["item_id"] in reviews:
+            continue
+        labelled = (j.get("methods") or {}).get("reference") is not None  # a recorded human label of this answer
+        if (r["item_id"] in manual and not labelled) or j.get("review"):
+            out.append({"item_id": r["item_id"], "request_id": r.get("request_id"),
+                        "reason": j.get("review") or MANUAL})
+    return out
+
+
 def build_report(store) -> dict:
     manifest = store.manifest
     profile = profile_of(manifest)
     records = counted_records(store)
     verdict = evaluate(records, manifest["draws"], profile)
     reviews = store.reviews()
-    pending = [
-        {"item_id": r["item_id"], "request_id": r.get("request_id"), "reason": r["judgement"]["review"]}
-        for r in records
-        if r.get("judgement") and r["judgement"].get("review") and r["item_id"] not in reviews
-    ]
+    pending = review_queue(records, manifest, reviews)
     latencies = [r["latency_ms"] for r in records if r.get("status") == "ok"]
     m = verdict["metrics"]
+    manual = set(manifest.get("draws", {}).get("generated_manual", []))
     clauses = _bank_clauses(manifest.get("bank_coverage", {}), manifest.get("kind", "endpoint"))
     clauses += [
-        _metric_clause("CN-TC-28", "generated", m["generated"], len(reviews)),
+        *(_metric_clause(cid, key, m[key], sum(1 for i in manual if i in reviews) if key == "generated_manual" else len(reviews))
+          for cid, key in (("CN-TC-28a", "generated_manual"), ("CN-TC-28b", "generated_keyword"),
+                           ("CN-TC-28c", "generated_classifier"), ("CN-TC-28", "generated")) if key in m),
         _metric_clause("CN-TC-29a", "refuse", m["refuse"], len(reviews)),
         _metric_clause("CN-TC-29b", "answer", m["answer"], len(reviews)),
     ]
