@@ -4,6 +4,7 @@ and switch, above the ledger), and the ledger imports nothing above it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -24,6 +25,36 @@ router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)
 
 
+def _scope_keep(db: Database, actor: Actor) -> Callable[[dict[str, Any]], bool] | None:
+    """Which entries a regulator or a scoped auditor sees whole (issue 14): those about services
+    it may see, and their incidents, warnings and silences, and the jurisdictions and providers
+    inside its scope. None: everything (the admin, a deployment-wide auditor)."""
+    if actor.role is Role.admin or (actor.role is Role.auditor and not actor.provider_id and not actor.jurisdiction_id):
+        return None
+    from sqlalchemy import select
+
+    from fenghuo.alerts import silences
+    from fenghuo.alerts.models import WarningRow
+    from fenghuo.control.listing import visible_ids
+    from fenghuo.registry import scope
+    from fenghuo.registry.models import Jurisdiction, Service
+    from fenghuo.response.models import Incident
+
+    services = visible_ids(db, actor)
+    subjects = set(services)
+    with db.reader() as s:
+        q = select(Service.provider_id).where(scope.visible_filter(s, actor)).distinct()
+        subjects |= {f"provider:{p}" for p in s.execute(q).scalars()}
+        path = scope.jurisdiction_path(s, actor.jurisdiction_id)
+        if path:
+            subjects |= {f"jurisdiction:{j}" for j in s.execute(select(Jurisdiction.id).where(Jurisdiction.path.startswith(path))).scalars()}
+        for model, prefix in ((Incident, "incident"), (WarningRow, "warning")):
+            rows = s.execute(select(model.id, model.service_id)).all()
+            subjects |= {f"{prefix}:{i}" for i, svc in rows if svc in services}
+    subjects |= {f"silence:{x['id']}" for x in silences.list_silences(db, include_ended=True, actor=actor)}
+    return lambda e: e["subject"] in subjects
+
+
 def _whole_chain(actor: Actor) -> None:
     if actor.role not in WHOLE_CHAIN_ROLES:
         raise Forbidden("只有管理员、审计员和监管方可以读取整条账本", "only admins, auditors and regulators may read the whole ledger")
@@ -38,8 +69,13 @@ def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000),
         if subject is None or subject not in visible:
             raise Forbidden("请用 subject 指定本提供者的服务", "name one of your own services with subject=")
     out = []
+    keep = _scope_keep(db, actor) if actor.role in WHOLE_CHAIN_ROLES else None
+    if keep is not None and subject is not None and not keep({"subject": subject}):
+        raise Forbidden("该主体不在你的范围内", "that subject is outside your scope")
     with db.reader() as s:
         for e in store.iter_entries(s, after=after, subject=subject):
+            if keep is not None and not keep(e):
+                continue  # reads skip what is outside the scope; the export shows it as hashes
             out.append(e)
             if len(out) >= limit:
                 break
@@ -60,5 +96,5 @@ def checkpoint(actor: Actor = Depends(current_actor), db: Database = Depends(get
 @router.get("/export", responses=text("application/x-ndjson", "one ledger entry per line"))
 def export(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> StreamingResponse:
     _whole_chain(actor)
-
-    return StreamingResponse((line.encode() for line in ledger.export_lines(db)), media_type="application/x-ndjson")
+    keep = _scope_keep(db, actor)  # a regulator's or scoped auditor's export: the rest as hashes
+    return StreamingResponse((line.encode() for line in ledger.export_lines(db, keep)), media_type="application/x-ndjson")

@@ -1,5 +1,14 @@
 """The hash chain itself: canonical encoding, entry hashes and verification. Pure, no I/O, so
-the same code verifies the live database and an auditor's exported file."""
+the same code verifies the live database and an auditor's exported file.
+
+Two entry formats verify side by side. Format 1 (entries written before issue 14) hashes the
+whole entry at once. Format 2 hashes the entry's content first (``body_hash``) and chains that:
+``hash = sha256(canonical({body_hash, prev_hash, seq, v: 2}))``. So an entry can be *redacted*
+— replaced by ``{seq, prev_hash, body_hash, hash, redacted: true}`` — and the chain still
+verifies link by link: a regulator's export shows its own entries whole and the rest as hashes,
+and still proves itself against the full chain's signed checkpoint. A redacted format-1 entry
+cannot be recomputed; it is counted as ``unproven``.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +31,44 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+BODY_FIELDS = ("ts", "kind", "subject", "actor", "payload")
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(canonical(obj).encode("utf-8")).hexdigest()
+
+
+def entry_hash_v1(entry: Mapping[str, Any]) -> str:
+    return _sha({k: entry[k] for k in HASHED_FIELDS})
+
+
+def body_hash(entry: Mapping[str, Any]) -> str:
+    return _sha({k: entry[k] for k in BODY_FIELDS})
+
+
+def link_hash(seq: int, prev_hash: str, body: str) -> str:
+    return _sha({"body_hash": body, "prev_hash": prev_hash, "seq": seq, "v": 2})
+
+
 def entry_hash(entry: Mapping[str, Any]) -> str:
-    body = {k: entry[k] for k in HASHED_FIELDS}
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    """The hash of a new entry (format 2)."""
+    return link_hash(int(entry["seq"]), entry["prev_hash"], body_hash(entry))
+
+
+def hash_ok(entry: Mapping[str, Any]) -> bool:
+    """Does the entry's stored hash match its content (format 2, or format 1 for older entries)?"""
+    if entry.get("redacted"):
+        return "body_hash" in entry and link_hash(int(entry["seq"]), entry["prev_hash"], entry["body_hash"]) == entry["hash"]
+    return entry["hash"] in (entry_hash(entry), entry_hash_v1(entry))
+
+
+def redact(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry with its content replaced by its hash (format 2); a format-1 entry keeps only
+    its link (it cannot be proven without its content)."""
+    out = {"seq": entry["seq"], "prev_hash": entry["prev_hash"], "hash": entry["hash"], "redacted": True}
+    if entry["hash"] == entry_hash(entry):
+        out["body_hash"] = body_hash(entry)
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,21 +94,29 @@ class ChainStatus:
     head_seq: int
     head_hash: str
     problem: ChainProblem | None = None
+    redacted: int = 0  # entries shown only as hashes (a scoped export)
+    unproven: int = 0  # of those, format-1 entries whose hash could not be recomputed
 
 
 def verify_chain(entries: Iterable[Mapping[str, Any]]) -> ChainStatus:
     """Walk entries in storage order and name the first one that was altered, removed or
     reordered. Each entry must carry the fields in ``HASHED_FIELDS`` plus ``hash``."""
-    expected_seq, prev, count = 1, GENESIS, 0
+    expected_seq, prev, count, redacted, unproven = 1, GENESIS, 0, 0, 0
     for e in entries:
         seq = int(e["seq"])
         if seq != expected_seq:
             if seq > expected_seq:
                 return ChainStatus(False, count, expected_seq - 1, prev, ChainProblem(expected_seq, "removed", f"expected seq {expected_seq}, found {seq}"))
             return ChainStatus(False, count, expected_seq - 1, prev, ChainProblem(seq, "reordered", f"seq {seq} appears after {expected_seq - 1}"))
-        if entry_hash(e) != e["hash"]:
+        if e.get("redacted"):
+            redacted += 1
+            if "body_hash" not in e:
+                unproven += 1
+            elif not hash_ok(e):
+                return ChainStatus(False, count, seq - 1, prev, ChainProblem(seq, "altered", "redacted entry's hash does not match its body hash and link"))
+        elif not hash_ok(e):
             return ChainStatus(False, count, seq - 1, prev, ChainProblem(seq, "altered", "stored hash does not match the entry's content"))
         if e["prev_hash"] != prev:
             return ChainStatus(False, count, seq - 1, prev, ChainProblem(seq, "broken_link", "prev_hash is not the hash of the entry before"))
         prev, expected_seq, count = e["hash"], seq + 1, count + 1
-    return ChainStatus(True, count, expected_seq - 1, prev)
+    return ChainStatus(True, count, expected_seq - 1, prev, redacted=redacted, unproven=unproven)

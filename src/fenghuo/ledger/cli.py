@@ -54,7 +54,7 @@ def verify(file: str | None, against: str | None, key: str | None, trust_checkpo
             err_console.print(f"[yellow]! {out['warning']}[/]")
     elif file:
         st = ledger.verify_file(file)
-        out = {"ok": st.ok, "entries": st.count, "head_seq": st.head_seq}
+        out = {"ok": st.ok, "entries": st.count, "head_seq": st.head_seq, "redacted": st.redacted, "unproven": st.unproven}
         if st.problem:
             zh, en = st.problem.describe()
             out["problem"] = {"seq": st.problem.seq, "kind": st.problem.kind, "message": f"{zh} / {en}"}
@@ -64,6 +64,9 @@ def verify(file: str | None, against: str | None, key: str | None, trust_checkpo
         print_json(out)
     elif out["ok"]:
         summary = out.get("message") or f"{out['entries']} entries, head {out['head_seq']}"
+        if out.get("redacted"):
+            summary += f" ({out['redacted']} outside your scope shown as hashes / 范围外条目仅含哈希"
+            summary += f"; {out['unproven']} of them older format, link only)" if out.get("unproven") else ")"
         console.print(f"[green]✓ 账本完整 / ledger verified[/] {summary}")
     else:
         msg = out.get("message") or out["problem"]["message"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from fenghuo.ledger import store
-from fenghuo.ledger.chain import ChainStatus, verify_chain
+from fenghuo.ledger.chain import ChainStatus, redact, verify_chain
 from fenghuo.ledger.checkpoint import Checkpoint, CheckpointResult, sign, verify_against
 from fenghuo.ledger.models import LedgerCheckpoint
 from fenghuo.platform.clock import iso
@@ -53,11 +53,16 @@ def latest_checkpoint_seq(db: Database) -> int:
         return s.execute(select(func.coalesce(func.max(LedgerCheckpoint.seq), 0))).scalar_one()
 
 
-def export_lines(db: Database) -> Iterator[str]:
-    """The ledger as JSONL lines in seq order: what an auditor verifies without the database."""
+def export_lines(db: Database, keep: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[str]:
+    """The ledger as JSONL lines in seq order: what an auditor verifies without the database.
+
+    ``keep``: for a scoped export, which entries are shown whole; the others are replaced by
+    their hashes (``chain.redact``), so the file still verifies against a signed checkpoint of
+    the full chain and reveals nothing else of them."""
     with db.reader() as s:
         for e in store.iter_entries(s):
-            yield json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
+            shown = e if keep is None or keep(e) else redact(e)
+            yield json.dumps(shown, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def read_export(path: str | Path) -> Iterator[dict[str, Any]]:
@@ -71,7 +76,10 @@ def read_export(path: str | Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 e = json.loads(line)
-                _ = (e["seq"], e["ts"], e["kind"], e["subject"], e["actor"], e["payload"], e["prev_hash"], e["hash"])
+                if isinstance(e, dict) and e.get("redacted") is True:
+                    _ = (e["seq"], e["prev_hash"], e["hash"])
+                else:
+                    _ = (e["seq"], e["ts"], e["kind"], e["subject"], e["actor"], e["payload"], e["prev_hash"], e["hash"])
             except (ValueError, KeyError, TypeError) as exc:
                 raise Invalid(f"{p}:{lineno} 不是账本条目：{exc}", f"{p}:{lineno} is not a ledger entry: {exc}") from None
             yield e
