@@ -72,3 +72,14 @@ def test_an_auditor_reads_and_changes_nothing(console):
         assert r.status_code == 403
         assert c.get("/regulator").status_code == 200
         assert c.get("/ledger/export").status_code == 200
+
+
+def test_overview_filters_in_the_database_and_pages(console):
+    with closing(logged_in(console, "admin")) as c:
+        html = c.get("/").text
+        assert {"open-chat", "xss-svc", "sh-chat"} <= set(re.findall(r'data-service="([^"]+)"', html))
+        assert set(re.findall(r'data-service="([^"]+)"', c.get("/?jurisdiction=cn-bj").text)) == {"open-chat", "xss-svc"}
+        assert set(re.findall(r'data-service="([^"]+)"', c.get("/?jurisdiction=cn-bj-hd").text)) == {"open-chat"}
+        assert set(re.findall(r'data-service="([^"]+)"', c.get("/?provider=pb&state=running").text)) == {"sh-chat"}
+        assert re.findall(r'data-service="([^"]+)"', c.get("/?state=paused").text) == []
+        assert set(re.findall(r'data-service="([^"]+)"', c.get("/?after=sh-chat").text)) == {"xss-svc"}

@@ -25,6 +25,7 @@ from fenghuo.platform.roles import Role
 from fenghuo.response import regulator
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+NODE_ROWS = 30  # services listed under one node; the rest through the overview filtered by it
 
 
 def tree(request: Request, who: Viewer) -> list[dict[str, Any]]:
@@ -56,7 +57,7 @@ def tree(request: Request, who: Viewer) -> list[dict[str, Any]]:
         registered = n["registered"]
         out.append({
             **n, "depth": n["path"].count("/") - 1 - (nodes[0]["path"].count("/") - 1 if nodes else 0),
-            "services": direct, "states": states,
+            "services": direct[:NODE_ROWS], "more": max(0, len(direct) - NODE_ROWS), "states": states,
             "switchable_share": round(n["enforcing_current"] / registered, 4) if registered else None,
             "severe": sum(severe.get(s["id"], 0) for s in mine), "overdue": sum(overdue.get(s["id"], 0) for s in mine),
         })
