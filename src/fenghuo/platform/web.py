@@ -24,6 +24,13 @@ def get_db(request: Request) -> Database:
 def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return actor_for_token(request, token, write=request.method not in READ_METHODS)
+
+
+def actor_for_token(request: Request, token: str | None, *, write: bool) -> Actor:
+    """The acting person for ``token`` with every rule of the bearer check: the per-address
+    failure limit, an auditor that sends no write, a scraper that reads only /metrics. The
+    console calls it with its session cookie's token, so both doors apply the same rules."""
     runtime = request.app.state.runtime
     failures = getattr(runtime, "auth_failures", None)  # platform.auth_failures.AuthFailures
     address = request.client.host if request.client else "-"
@@ -35,7 +42,7 @@ def current_actor(request: Request) -> Actor:
         if failures is not None:
             failures.failed(address)
         raise
-    if actor.role is Role.auditor and request.method not in READ_METHODS and request.url.path not in READ_ONLY_POSTS:
+    if actor.role is Role.auditor and write and request.url.path not in READ_ONLY_POSTS:
         raise Forbidden("审计员只能查看，不能修改任何内容", "an auditor reads but may change nothing")
     if actor.role is Role.scraper and request.url.path not in SCRAPE_PATHS:
         raise Forbidden("抓取令牌只能读取 /metrics", "a scraper token may read /metrics only")
