@@ -104,6 +104,8 @@ def test_a_bad_file_is_one_error_naming_file_key_and_problem(run, tmp_path, body
 def test_a_named_file_must_exist(run, tmp_path):
     r = run("--config", str(tmp_path / "nope.toml"), "status")
     assert r.exit_code == 2 and "does not exist (named by --config)" in r.stderr
+    r = run("status", env={"FENGHUO_CONFIG": str(tmp_path)})
+    assert r.exit_code == 2 and f"{tmp_path}: is not a file" in r.stderr
 
 
 def test_template_is_a_valid_file_naming_every_key(run, tmp_path):

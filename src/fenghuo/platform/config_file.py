@@ -213,6 +213,8 @@ def load(flag: str | None, environ: Mapping[str, str] | None = None) -> Loaded:
     env = os.environ if environ is None else environ
     path, chosen_by = choose_path(flag, env)
     exists = path.is_file()
+    if path.exists() and not exists:
+        raise ConfigError(path, None, "不是文件", "is not a file")
     if not exists and chosen_by != "default":
         raise ConfigError(path, None, f"不存在（由 {chosen_by} 指定）", f"does not exist (named by {chosen_by})")
     values = read(path) if exists else {}
