@@ -111,3 +111,30 @@ def test_a_grade_that_does_not_accept_checklists_refuses_them(db):
     assert e.value.code == "checklist_not_allowed"
     procedure.verify(db, OP_A, "a-auto", run_id="run-pass")
     assert canary(db, service="a-auto")["to"] == "canary"
+
+
+def test_countersign_on_the_command_line(tmp_path):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from fenghuo.cli import root
+
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(root, ["--db", str(tmp_path / "cli.db"), *args], catch_exceptions=False)
+
+    registry = Path(__file__).resolve().parents[2] / "src" / "fenghuo" / "demo" / "registry.yaml"
+    assert run("service", "register", str(registry)).exit_code == 0
+    assert run("pause", "zhiyi-chat", "--reason", "complaints").exit_code == 0
+    assert run("recovery", "remediate", "zhiyi-chat", "--kind", "rules", "--what", "fix", "--evidence", "commit=abc").exit_code == 0
+    checklist = tmp_path / "checks.yaml"
+    checklist.write_text("items:\n  - {item: regression set clean, checked: true}\n")
+    out = json.loads(run("recovery", "verify", "zhiyi-chat", "--checklist", str(checklist), "--json").output)
+    ver = out["verifications"][-1]["id"]
+    status = json.loads(run("recovery", "status", "zhiyi-chat", "--json").output)
+    assert any("countersign" in m for m in status["next"])
+    assert "awaiting countersignature" in run("recovery", "status", "zhiyi-chat").output
+    r = run("recovery", "countersign", "zhiyi-chat", ver)  # the local CLI acts as the admin, who signed it
+    assert r.exit_code == 1 and "someone other than the signer" in " ".join(r.output.split())

@@ -21,7 +21,7 @@ def data_dir() -> Path:
     """
     override = os.environ.get("FENGHUO_HOME")
     path = Path(override) if override else Path(platformdirs.user_data_dir("fenghuo"))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)  # holds the database and the signing key
     return path
 
 

@@ -25,7 +25,11 @@ def _show(v: dict, as_json: bool) -> None:
         for r in v["remediations"]:
             console.print(f"  整改 remediation {r['id']} [{r['kind']}] {r['description']} — evidence {r['evidence']} by {r['by']}")
         for x in v["verifications"]:
-            console.print(f"  验证 verification {x['id']} {x['method']} {x['ref'][:16]} → {'[green]passed[/]' if x['passed'] else '[red]failed[/]'} by {x['by']}")
+            extra = f" profile {x['profile']}" if x.get("profile") else ""
+            if x["method"] == "checklist":
+                extra = f", countersigned by {x['countersigned_by']}" if x.get("countersigned_by") else ", 待会签 / awaiting countersignature"
+            console.print(f"  验证 verification {x['id']} {x['method']} {x['ref'][:16]} → {'[green]passed[/]' if x['passed'] else '[red]failed[/]'} "
+                          f"by {x['by']}{extra}")
         if v.get("ramp_completed"):
             console.print("  [green]灰度完成 / ramp completed[/]: 可按分级审批恢复 / resume with the grade's approvals")
     for m in v.get("next", []):
@@ -92,6 +96,18 @@ def verify(service_id: str, run_id: str | None, checklist: str | None, as_json: 
     body = {"run": run_id, "checklist": data}
     _show(client().call(lambda db, a: procedure.verify(db, a, service_id, run_id=run_id, checklist=data),
                "POST", f"/api/v1/services/{service_id}/recovery/verifications", json=body), as_json)
+
+
+@recovery_group.command("countersign")
+@click.argument("service_id")
+@click.argument("verification_id")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def countersign(service_id: str, verification_id: str, as_json: bool) -> None:
+    """Countersign a checklist as the second person (a regulator, under a regulator's hold); a
+    checklist counts only once countersigned / 会签检查单。"""
+    _show(client().call(lambda db, a: procedure.countersign(db, a, service_id, verification_id),
+                        "POST", f"/api/v1/services/{service_id}/recovery/verifications/{verification_id}/countersign"), as_json)
 
 
 @recovery_group.command("status")
