@@ -20,7 +20,7 @@ from fenghuo.control import listing
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import DocumentLimit, DocumentTooLarge, Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.platform.views import CONTRACT
+from fenghuo.platform.views import CONTRACT, raw_body
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.platform.yamlfile import parse_yaml
 
@@ -137,7 +137,8 @@ def notifications(status: str | None = None, limit: int = 200, actor: Actor = De
 RULE_WRITERS = (Role.admin, Role.operator, Role.regulator)
 
 
-@router.post("/rules/check", response_model=RuleCheck, **CONTRACT)
+@router.post("/rules/check", response_model=RuleCheck, **CONTRACT,
+             openapi_extra=raw_body(**{"application/yaml": {"type": "string"}}))
 async def check_rules(request: Request, actor: Actor = Depends(current_actor)) -> dict[str, Any]:
     """Body: a rule file (YAML). Answers ``{ok, rules, problems: [{file, line, field, problem}]}``;
     a body over a reader limit (size, depth, aliases, nodes) is 413/422 naming the limit."""

@@ -18,7 +18,7 @@ from fenghuo.platform.db import Database
 from fenghuo.platform.documents import load_json
 from fenghuo.platform.errors import Forbidden, Invalid
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.platform.views import CONTRACT
+from fenghuo.platform.views import CONTRACT, raw_body
 from fenghuo.platform.web import current_actor, get_db
 from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
 
@@ -49,7 +49,8 @@ def _parse_body(raw: bytes, yaml_body: bool) -> RegistrationFile:
     return reg
 
 
-@router.post("/services", response_model=Registered, **CONTRACT)
+@router.post("/services", response_model=Registered, **CONTRACT,
+             openapi_extra=raw_body(**{"application/json": {"type": "object"}, "application/yaml": {"type": "string"}}))
 async def register(request: Request, actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
     """Body: a registration as YAML (``application/yaml``, errors name the line) or JSON —
     one service, or ``{jurisdictions, providers, services}``."""

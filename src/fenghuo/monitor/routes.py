@@ -17,7 +17,7 @@ from fenghuo.monitor.metrics import render
 from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.platform.views import CONTRACT, text
+from fenghuo.platform.views import CONTRACT, raw_body, text
 from fenghuo.platform.web import current_actor, get_db
 
 router = APIRouter(tags=["monitoring"])
@@ -28,7 +28,9 @@ def _monitor(request: Request) -> Monitor:
     return request.app.state.runtime.monitor  # fenghuo.api.runtime
 
 
-@router.post("/api/v1/events", responses={200: {"model": IngestAnswer, "description": "counted / 已计数"}})
+@router.post("/api/v1/events", responses={200: {"model": IngestAnswer, "description": "counted / 已计数"}},
+             openapi_extra=raw_body(**{"application/json": {"type": "array", "items": {"type": "object"}},
+                                       "application/x-ndjson": {"type": "string"}}))
 async def post_events(request: Request, actor: Actor = Depends(current_actor)) -> Response:
     """Body: a JSON array of events, or NDJSON (one event per line). Answers
     ``{accepted, duplicates, rejected: [{index, reason}]}``; good events are kept even when

@@ -27,6 +27,13 @@ class View(BaseModel):
 CONTRACT: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
+def raw_body(**content: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra=`` for a route that reads its body itself (through
+    ``platform.documents``, after the role check): the media types it takes, so the schema
+    documents them and a fuzzer sends them. ``raw_body(**{"application/yaml": {"type": "string"}})``."""
+    return {"requestBody": {"required": True, "content": {k: {"schema": v} for k, v in content.items()}}}
+
+
 def text(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route that answers a stream or text rather than JSON."""
     return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
