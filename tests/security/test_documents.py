@@ -101,10 +101,13 @@ JSON = {"content-type": "application/json"}
 
 
 def test_roles_that_may_not_send_a_document_are_refused_before_it_is_read(api):
-    for path in ("/api/v1/services", "/api/v1/rules/check"):
-        r = api("POST", path, "auditor", content=BIG_BOMB, headers=YAML)
-        assert r.status_code == 403, (path, r.text)
-    assert api("POST", "/api/v1/services", "reg", content=BIG_BOMB, headers=YAML).status_code == 403
+    for who in ("auditor", "reg"):  # neither registers services
+        r = api("POST", "/api/v1/services", who, content=BIG_BOMB, headers=YAML)
+        assert r.status_code == 403, (who, r.text)
+    assert api("POST", "/api/v1/services", None, content=BIG_BOMB, headers=YAML).status_code == 401
+    # checking a rule file changes nothing: an auditor may, and the bomb is refused by the reader
+    r = api("POST", "/api/v1/rules/check", "auditor", content=BIG_BOMB, headers=YAML)
+    assert r.status_code == 422 and r.json()["error"]["limit"] == "max_nodes", r.text
 
 
 def test_bomb_over_http_is_422_naming_the_limit_and_the_loop_keeps_answering(api):
