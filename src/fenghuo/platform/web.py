@@ -39,7 +39,7 @@ def actor_for_token(request: Request, token: str | None, *, write: bool) -> Acto
     try:
         actor = authenticate(runtime.db, token)
     except Unauthorized:
-        if failures is not None:
+        if failures is not None and token:  # a guess; a request with no token guesses nothing
             failures.failed(address)
         raise
     if actor.role is Role.auditor and write and request.url.path not in READ_ONLY_POSTS:
