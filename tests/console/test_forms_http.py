@@ -72,6 +72,9 @@ def test_an_auditor_reads_and_changes_nothing(console):
         assert r.status_code == 403
         assert c.get("/regulator").status_code == 200
         assert c.get("/ledger/export").status_code == 200
+        assert 'id="checkpoint"' not in c.get("/ledger").text
+        assert c.post("/ledger/checkpoint", data={"csrf": token}).status_code == 403  # an auditor writes nothing
+        assert c.post("/logout", data={"csrf": token}).status_code == 303  # but may log out
 
 
 def test_overview_filters_in_the_database_and_pages(console):

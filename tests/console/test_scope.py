@@ -93,7 +93,7 @@ def test_markup_in_names_and_reasons_stays_text(console, page):
 
 
 def test_ledger_page_and_language(console, page):
-    console.login(page, "auditor")
+    console.login(page, "regulator")
     page.click("a[href='/ledger']")
     page.click("#verify")
     page.wait_for_selector("#verified")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fenghuo.console.web import (
@@ -19,15 +19,14 @@ from fenghuo.console.web import (
     SESSION_COOKIE,
     ConsoleRoute,
     back,
-    db_of,
+    csrf_of,
     new_login_csrf,
-    posted,
     read_form,
     render,
     same_origin,
 )
-from fenghuo.platform.auth import authenticate
 from fenghuo.platform.errors import Forbidden, Unauthorized
+from fenghuo.platform.web import actor_for_token
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 SESSION_SECONDS = 12 * 3600
@@ -54,7 +53,7 @@ async def login(request: Request) -> Response:
         raise Forbidden("登录表单已过期，请刷新后重试", "the login form is stale: reload it and try again", code="csrf")
     token = form.get("token", "").strip()
     try:
-        authenticate(db_of(request), token)
+        actor_for_token(request, token, write=False)  # failed attempts count toward the API's per-address limit
     except Unauthorized as exc:
         resp = render(request, None, "login.html", status=401, csrf=expected, next=_next(form.get("next")),
                       error=(exc.zh, exc.en))
@@ -67,7 +66,13 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout(form: dict = Depends(posted)) -> Response:
+async def logout(request: Request) -> Response:
+    """Needs the session's CSRF token, not a valid session (an expired or auditor's may log out)."""
+    same_origin(request)
+    form = await read_form(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token or not hmac.compare_digest(form.get("csrf", ""), csrf_of(token)):
+        raise Forbidden("表单缺少有效的 CSRF 令牌", "the form has no valid CSRF token", code="csrf")
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

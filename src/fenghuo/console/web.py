@@ -2,8 +2,8 @@
 form, the language, and rendering a page — or a refusal — as HTML.
 
 The session cookie holds the bearer token itself (HttpOnly, SameSite=Lax, Secure over HTTPS)
-and every request turns it back into the acting person with ``platform.auth.authenticate``, the
-function the JSON API uses: a revoked token stops working in the console on the next click,
+and every request turns it back into the acting person with ``platform.web.actor_for_token``,
+the check the JSON API runs on a bearer token: a revoked token stops working in the console on the next click,
 and the console can never see or do more than the same token could through ``/api/v1``.
 
 CSRF: every state-changing form carries ``csrf``, an HMAC of the session token (stateless, the
@@ -27,10 +27,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from fenghuo.platform.auth import authenticate
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import FenghuoError, Forbidden, Invalid, TooLarge, Unauthorized
 from fenghuo.platform.roles import Actor
+from fenghuo.platform.web import READ_METHODS, actor_for_token
 
 SESSION_COOKIE = "fenghuo_session"
 LANG_COOKIE = "fenghuo_lang"
@@ -82,12 +82,14 @@ def runtime_of(request: Request) -> Any:
 
 
 def viewer(request: Request) -> Viewer:
-    """The acting person from the session cookie (the same token check as the JSON API)."""
+    """The acting person from the session cookie, through the JSON API's own check
+    (``platform.web.actor_for_token``: failure limit, an auditor sends no write, a scraper
+    token reads only /metrics)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NeedLogin()
     try:
-        actor = authenticate(db_of(request), token)
+        actor = actor_for_token(request, token, write=request.method not in READ_METHODS)
     except Unauthorized:
         raise NeedLogin() from None
     return Viewer(actor=actor, csrf=csrf_of(token), lang=lang_of(request))
