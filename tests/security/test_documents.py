@@ -171,3 +171,29 @@ def test_throttle_rate_1e30_is_422_naming_the_field(api):
         assert "rate" in r.json()["error"]["message"]
     r = api("POST", "/api/v1/services/a-chat/commands", "op_a", json={"action": "throttle", "reason": "x", "rate": 50})
     assert r.status_code == 200, r.text
+
+
+DUP_IDS = """services:
+  - {id: a-twin, name: First, provider: pa, sector: general, function: content_generation,
+     modalities: [text], reach: 10, no_human_in_loop: false}
+  - {id: a-twin, name: Second, provider: pa, sector: medical, function: decision_support,
+     modalities: [text], reach: 1, no_human_in_loop: false}
+"""
+
+
+def test_duplicate_service_ids_in_one_file_are_refused_with_file_and_line(api, tmp_path):
+    r = api("POST", "/api/v1/services", "op_a", content=DUP_IDS, headers=YAML)
+    assert r.status_code == 422 and r.json()["error"]["line"] == 4 and "line 2" in r.text, r.text
+    import yaml
+
+    r = api("POST", "/api/v1/services", "op_a", json=yaml.safe_load(DUP_IDS))
+    assert r.status_code == 422 and "a-twin" in r.text, r.text
+    assert api("GET", "/api/v1/services/a-twin", "op_a").status_code == 404
+    from click.testing import CliRunner
+
+    from fenghuo.cli import root
+
+    f = tmp_path / "twins.yaml"
+    f.write_text(DUP_IDS, encoding="utf-8")
+    out = CliRunner().invoke(root, ["--db", str(tmp_path / "x.db"), "service", "register", str(f)])
+    assert out.exit_code == 1 and f"{f}:4" in out.output and "a-twin" in out.output, out.output

@@ -20,7 +20,8 @@ from fenghuo.platform.errors import Forbidden, Invalid
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, raw_body
 from fenghuo.platform.web import current_actor, get_db
-from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration
+from fenghuo.platform.yamlfile import YamlDoc
+from fenghuo.registry.spec import RegistrationFile, ServiceSpec, parse_registration, unique_ids
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -38,7 +39,7 @@ def _parse_body(raw: bytes, yaml_body: bool) -> RegistrationFile:
     data = load_json(raw, "<request>")
     try:
         if isinstance(data, dict) and {"jurisdictions", "providers", "services"} & set(data):
-            reg = RegistrationFile.model_validate(data)
+            reg = unique_ids(RegistrationFile.model_validate(data), YamlDoc("<request>", data))
         else:
             reg = RegistrationFile(services=[ServiceSpec.model_validate(data)])
     except ValidationError as exc:

@@ -128,10 +128,25 @@ def _parse(doc: YamlDoc) -> RegistrationFile:
             if unknown:
                 key = sorted(unknown)[0]
                 raise doc.error((key,), "未知字段", "unknown field (expected jurisdictions, providers, services)")
-            return RegistrationFile.model_validate(data)
+            return unique_ids(RegistrationFile.model_validate(data), doc)
         return RegistrationFile(services=[ServiceSpec.model_validate(data)])
     except ValidationError as exc:
         raise doc.validation_error(exc) from None
+
+
+def unique_ids(reg: RegistrationFile, doc: YamlDoc) -> RegistrationFile:
+    """Refuse an id written twice in one file (a jurisdiction, provider or service): the second
+    would silently replace the first (issue 14). The error names the file and both lines."""
+    for kind, items in (("jurisdictions", reg.jurisdictions), ("providers", reg.providers), ("services", reg.services)):
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.id in first:
+                was = doc.line_of((kind, first[item.id], "id"))
+                at = f"（第一次在第 {was} 行）" if was else ""
+                raise doc.error((kind, i, "id"), f"id {item.id} 在本文件中重复{at}",
+                                f"id {item.id} appears twice in this file" + (f" (first at line {was})" if was else ""))
+            first[item.id] = i
+    return reg
 
 
 def load_registration(path: str | Path) -> RegistrationFile:
