@@ -36,3 +36,25 @@ def scanned(planted, tmp_path_factory):
                                     "--out", str(tmp / "run"), "--json"])
     assert out.exit_code == 0, out.output
     return json.loads(out.output), tmp / "run", db
+
+
+SMALL_CHECKS = """\
+checks:
+  - type: lexicon
+    files: [words.tsv]
+  - type: pii
+categories:
+  gambling: {action: block, risk: A1h}
+  drugs: {action: block, risk: A1h}
+  pii: {action: mask, risk: A4f}
+"""
+
+
+@pytest.fixture(scope="session")
+def small_checks(tmp_path_factory) -> str:
+    """A three-word lexicon and PII: loads in a blink in every worker process, for the tests
+    that compare engines (their equality does not depend on which checks run)."""
+    d = tmp_path_factory.mktemp("checks")
+    (d / "words.tsv").write_text("娱乐城\tgambling\n冰毒\tdrugs\n百家乐\tgambling\n", encoding="utf-8")
+    (d / "checks.yaml").write_text(SMALL_CHECKS, encoding="utf-8")
+    return str(d / "checks.yaml")

@@ -70,15 +70,17 @@ def test_scan_is_in_the_ledger(scanned, planted):
     assert len(payload["data_files"]) == len(load_manifest(planted.manifest).files())
 
 
-def test_fraction_is_the_same_whatever_the_engine_and_batching(planted):
+def test_fraction_is_the_same_whatever_the_engine_and_batching(planted, small_checks):
+    """Small checks: each spawned worker loads its own pipeline; equality does not depend on it."""
     m = load_manifest(planted.manifest)
-    one = run_scan(m, Settings(fraction=0.3, seed=5, engine="inline", batch=7), None)
-    two = run_scan(m, Settings(fraction=0.3, seed=5, engine="local", workers=2, batch=256), None)
+    one = run_scan(m, Settings(fraction=0.3, seed=5, engine="inline", batch=7, checks=small_checks), None)
+    two = run_scan(m, Settings(fraction=0.3, seed=5, engine="local", workers=2, batch=256, checks=small_checks), None)
+    assert one["totals"]["harmful"] > 0 and one["totals"]["pii"] > 0
     assert one["results_sha256"] == two["results_sha256"]
     assert one["sources"] == two["sources"]
     n = sum(selected(5, 0.3, s.id, f, line) for s in m.sources for f, line in _where(s))
     assert one["totals"]["scanned"] == n and 0.25 < n / one["totals"]["samples"] < 0.35
-    other = run_scan(m, Settings(fraction=0.3, seed=6, engine="inline"), None)
+    other = run_scan(m, Settings(fraction=0.3, seed=6, engine="inline", checks=small_checks), None)
     assert other["results_sha256"] != one["results_sha256"]
 
 
@@ -88,27 +90,10 @@ def _where(src):
     return [(x.file, x.line) for x in read_source(src)]
 
 
-SMALL_CHECKS = """\
-checks:
-  - type: lexicon
-    files: [words.tsv]
-  - type: pii
-categories:
-  gambling: {action: block, risk: A1h}
-  drugs: {action: block, risk: A1h}
-  pii: {action: mask, risk: A4f}
-"""
-
-
-def test_ray_gives_the_local_numbers(planted, ray_local, tmp_path):
-    """A small word list instead of the shipped lexicon: a Ray worker loads its pipeline itself,
-    and the engines' equality does not depend on which checks run."""
-    (tmp_path / "words.tsv").write_text("娱乐城\tgambling\n冰毒\tdrugs\n百家乐\tgambling\n", encoding="utf-8")
-    (tmp_path / "checks.yaml").write_text(SMALL_CHECKS, encoding="utf-8")
-    checks = str(tmp_path / "checks.yaml")
+def test_ray_gives_the_local_numbers(planted, ray_local, small_checks):
     m = load_manifest(planted.manifest)
-    local = run_scan(m, Settings(fraction=0.2, seed=11, engine="inline", checks=checks), None)
-    on_ray = run_scan(m, Settings(fraction=0.2, seed=11, engine="ray", batch=512, checks=checks), None)
+    local = run_scan(m, Settings(fraction=0.2, seed=11, engine="inline", checks=small_checks), None)
+    on_ray = run_scan(m, Settings(fraction=0.2, seed=11, engine="ray", batch=512, checks=small_checks), None)
     assert local["totals"]["harmful"] > 0 and local["totals"]["pii"] > 0
     assert on_ray["results_sha256"] == local["results_sha256"]
     assert on_ray["sources"] == local["sources"]

@@ -9,8 +9,8 @@ Memory stays flat: at most ``2 × workers`` batches are in flight; the reader wa
 oldest before it reads on.
 
 - ``inline``: one process (tests, one core, debugging);
-- ``local`` (default): a fork of this process per core; the pipeline loaded here is inherited,
-  not loaded again;
+- ``local`` (default): a spawned process per core, each loading the pipeline once (a fork
+  would inherit it for free, but can inherit a lock held by the lexicon's reload thread);
 - ``ray``: a Ray task per batch; each worker process loads the pipeline once (from the same
   config file) and keeps it.
 """
@@ -66,8 +66,10 @@ def run_local(config: str | None, batches: Iterable[list[str]], workers: int) ->
     if workers <= 1:
         yield from run_inline(config, batches)
         return
-    pipeline_for(config)  # loaded before the fork: every worker inherits it
-    with mp.get_context("fork").Pool(workers) as pool:
+    # Spawned, not forked: the lexicon reloads its files from a background thread holding a
+    # lock, and a fork taken while it is held leaves the child waiting on that lock forever
+    # (seen in the benchmark). Each worker loads the pipeline once, in its initializer.
+    with mp.get_context("spawn").Pool(workers, initializer=pipeline_for, initargs=(config,)) as pool:
         pending: deque = deque()
         for texts in batches:
             pending.append(pool.apply_async(scan_texts, (config, texts)))
