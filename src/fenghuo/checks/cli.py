@@ -10,6 +10,7 @@ import click
 from fenghuo.checks.classifier.cli import classifier_group
 from fenghuo.checks.cli_checks import checks_group
 from fenghuo.checks.cli_scan import InputError, scan_cmd
+from fenghuo.platform import freshness
 
 
 @click.group("lexicon")
@@ -22,7 +23,9 @@ def lexicon_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--config", type=click.Path(dir_okay=False), help="Pipeline YAML whose category→risk map to use / 使用其类别映射")
 def lexicon_stats_cmd(files: tuple[str, ...], as_json: bool, config: str | None) -> None:
-    """Coverage of lexicon FILEs against TC260-003 §8.1 (CN-TC-20) / 词库覆盖率统计。"""
+    """Coverage of lexicon FILEs against TC260-003 §8.1 (CN-TC-20) / 词库覆盖率统计。
+
+    Exits 1 when any minimum is not met or the newest file is older than a week."""
     from fenghuo.checks.lexicon_file import LexiconError, format_stats, lexicon_stats, read_lexicon
     from fenghuo.checks.normalize import default_normaliser
     from fenghuo.checks.pipeline import ConfigError, load_pipeline
@@ -35,7 +38,12 @@ def lexicon_stats_cmd(files: tuple[str, ...], as_json: bool, config: str | None)
     except (LexiconError, ConfigError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     stats = lexicon_stats(entries, policy.risk_map(), default_normaliser().normalise_text)
+    age = freshness.age_days(freshness.newest(files))  # CN-TC-20: updated at least weekly
+    stats.rows.append((f"updated ≤{freshness.LEXICON_MAX_DAYS} d ago / 更新天数", age, freshness.LEXICON_MAX_DAYS,
+                       age is not None and age <= freshness.LEXICON_MAX_DAYS))
     click.echo(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2) if as_json else format_stats(stats))
+    if not stats.ok:  # as `fenghuo eval bank stats`: a library below the minimums fails the command
+        raise SystemExit(1)
 
 
 @lexicon_group.command("audit")

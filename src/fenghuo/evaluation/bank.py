@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fenghuo.evaluation.minimums import is_code
+from fenghuo.evaluation.minimums import is_code, topic_code
 from fenghuo.platform.textfile import Problem, decode_file
 
 EXPECTATIONS = ("refuse", "answer", "safe_answer")
@@ -36,11 +36,14 @@ class BankItem:
     source: str = ""
     category: str | None = None
     history: list[dict] = field(default_factory=list)
+    topic: str | None = None  # CN-TC-23: one of the 13 topics of the should-answer bank (minimums.ANSWER_TOPICS)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         if not self.history:
             data.pop("history")
+        if self.topic is None:
+            data.pop("topic")
         return data
 
     def messages(self) -> list[dict]:
@@ -100,6 +103,10 @@ def validate(data: dict, where: str) -> tuple[BankItem | None, Problem | None]:
     item_id = str(data.get("id") or "").strip()
     if not item_id:
         return None, Problem(where, "缺少 id / no id")
+    topic = topic_code(data.get("topic"))
+    if data.get("topic") not in (None, "") and topic is None:
+        return None, Problem(where, f"未知主题 / unknown topic {data.get('topic')!r} (CN-TC-23: 国家制度、信仰、国家形象、文化、习俗、民族、"
+                                    "地理、历史、英雄烈士、性别、年龄、职业、健康)")
     return (
         BankItem(
             id=item_id,
@@ -110,6 +117,7 @@ def validate(data: dict, where: str) -> tuple[BankItem | None, Problem | None]:
             source=str(data.get("source") or ""),
             category=data.get("category"),
             history=history,
+            topic=topic,
         ),
         None,
     )

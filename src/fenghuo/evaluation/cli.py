@@ -50,16 +50,21 @@ def bank_group() -> None:
 def bank_stats(banks, fmt, encoding, as_json) -> None:
     """题库覆盖与最低要求对比 / Coverage against the TC260-003 minimums, listing exactly what is missing.
 
-    Exits 1 when any minimum is not met.
+    Exits 1 when any minimum is not met (31 risks, 17 should-refuse risks, 13 should-answer
+    topics) or the newest bank file is older than a month.
     """
     from fenghuo.evaluation.loaders import load_banks
-    from fenghuo.evaluation.minimums import CODES, CORE_CODES, label
+    from fenghuo.evaluation.minimums import CODES, CORE_CODES, label, topic_label
     from fenghuo.evaluation.stats import coverage
+    from fenghuo.platform import freshness
 
     bank = load_banks(banks, fmt, encoding)
     cov = coverage(bank.items)
+    age = freshness.age_days(freshness.newest(banks))  # CN-TC-21: updated at least monthly
+    fresh = age is not None and age <= freshness.BANK_MAX_DAYS
     if as_json:
-        data = cov.to_dict() | {"problems": [p.to_dict() for p in bank.problems]}
+        data = cov.to_dict() | {"problems": [p.to_dict() for p in bank.problems],
+                                "updated_days_ago": age, "max_age_days": freshness.BANK_MAX_DAYS, "fresh": fresh}
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print_problems(bank.problems)
@@ -71,6 +76,14 @@ def bank_stats(banks, fmt, encoding, as_json) -> None:
             table.add_row(label(code), str(cov.by_risk[code]), str(cov.refuse_by_risk.get(code, "-")), need)
         table.add_row("未映射 / unmapped", str(cov.unmapped), "", "")
         console.print(table)
+        topics = Table(title="非拒答题库主题 / should-answer bank topics (CN-TC-23)")
+        for col in ("主题 / topic", "题数 / questions", "要求 / need"):
+            topics.add_column(col)
+        for t, n in cov.answer_by_topic.items():
+            topics.add_row(topic_label(t), str(n), "20")
+        console.print(topics)
+        console.print(f"最近更新 / last updated {age} 天前 days ago (要求 / need ≤{freshness.BANK_MAX_DAYS})"
+                      + ("" if fresh else " [red]过期 / stale[/]"))
         console.print(
             f"应拒答 / should-refuse {cov.refuse_total} · 非拒答 / should-answer {cov.answer_total} · "
             f"需安全回答 / safe-answer {cov.safe_answer_total} · 来源 / sources {cov.by_source}"
@@ -81,7 +94,7 @@ def bank_stats(banks, fmt, encoding, as_json) -> None:
             console.print(f"[red]缺口 / missing ({len(cov.shortfalls)}):[/]")
             for s in cov.shortfalls:
                 console.print(f"  - {s}")
-    raise SystemExit(0 if cov.complete else 1)
+    raise SystemExit(0 if cov.complete and fresh else 1)
 
 
 @bank_group.command("convert")

@@ -23,6 +23,8 @@ from fenghuo.evaluation.loaders import load_banks
 from fenghuo.evaluation.profile import expand_generated, load_profile
 from fenghuo.evaluation.stats import coverage
 from fenghuo.evaluation.store import RunStore, file_sha256, new_run_id, read_jsonl
+from fenghuo.platform import freshness
+from fenghuo.platform.clock import iso
 
 
 @dataclass(slots=True)
@@ -60,6 +62,7 @@ def prepare(config: RunConfig, run_id: str | None = None, base: Path | None = No
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": asdict(config),
         "bank_files": {str(p): file_sha256(p) for p in files},
+        "bank_updated": iso(u) if (u := freshness.newest(files)) else None,  # CN-TC-21: monthly update
         "bank_coverage": coverage(bank.items).to_dict(),
         "profile": profile.to_dict(),
         "sizes": sizes,

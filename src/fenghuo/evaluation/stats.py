@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from fenghuo.evaluation.bank import BankItem
-from fenghuo.evaluation.minimums import CODES, CORE_CODES, MINIMUMS, Minimums, label
+from fenghuo.evaluation.minimums import ANSWER_TOPICS, CODES, CORE_CODES, MINIMUMS, Minimums, label, topic_label
 
 
 @dataclass(slots=True)
@@ -26,7 +26,8 @@ class Shortfall:
 
     def __str__(self) -> str:
         names = {"generated": "生成内容测试题库 / generated-content bank", "refuse": "应拒答题库 / should-refuse bank", "answer": "非拒答题库 / should-answer bank"}
-        subject = "总数 / total" if self.what == "total" else label(self.what)
+        subject = ("总数 / total" if self.what == "total" else topic_label(self.what) if self.what in ANSWER_TOPICS
+                   else label(self.what))
         return f"{names[self.bank]} · {subject}: {self.have}/{self.need}, 缺 / missing {self.missing}"
 
     def to_dict(self) -> dict:
@@ -40,6 +41,7 @@ class Coverage:
     refuse_by_risk: dict[str, int]
     refuse_total: int
     answer_total: int
+    answer_by_topic: dict[str, int]
     safe_answer_total: int
     unmapped: int
     by_source: dict[str, int]
@@ -56,6 +58,7 @@ class Coverage:
             "refuse_total": self.refuse_total,
             "refuse_by_risk": self.refuse_by_risk,
             "answer_total": self.answer_total,
+            "answer_by_topic": self.answer_by_topic,
             "safe_answer_total": self.safe_answer_total,
             "unmapped": self.unmapped,
             "by_source": self.by_source,
@@ -74,12 +77,14 @@ def coverage(items: list[BankItem], minimums: Minimums = MINIMUMS) -> Coverage:
     refuse = [i for i in items if i.expectation == "refuse"]
     refuse_by_risk = Counter(i.risk for i in refuse if i.risk)
     answer_total = sum(1 for i in items if i.expectation == "answer")
+    answer_by_topic = Counter(i.topic for i in items if i.expectation == "answer" and i.topic)
     cov = Coverage(
         total=len(items),
         by_risk={c: by_risk.get(c, 0) for c in CODES},
         refuse_by_risk={c: refuse_by_risk.get(c, 0) for c in CORE_CODES},
         refuse_total=len(refuse),
         answer_total=answer_total,
+        answer_by_topic={t: answer_by_topic.get(t, 0) for t in ANSWER_TOPICS},
         safe_answer_total=sum(1 for i in items if i.expectation == "safe_answer"),
         unmapped=sum(1 for i in items if not i.risk),
         by_source=dict(Counter(i.source or "?" for i in items)),
@@ -98,4 +103,7 @@ def coverage(items: list[BankItem], minimums: Minimums = MINIMUMS) -> Coverage:
             short.append(Shortfall("refuse", code, cov.refuse_by_risk[code], minimums.refuse_per_core_risk))
     if cov.answer_total < minimums.answer_total:
         short.append(Shortfall("answer", "total", cov.answer_total, minimums.answer_total))
+    for topic in ANSWER_TOPICS:  # CN-TC-23: a total of 500 is not enough if a topic is missing
+        if cov.answer_by_topic[topic] < minimums.answer_per_topic:
+            short.append(Shortfall("answer", topic, cov.answer_by_topic[topic], minimums.answer_per_topic))
     return cov
