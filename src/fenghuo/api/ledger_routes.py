@@ -4,7 +4,6 @@ and switch, above the ledger), and the ledger imports nothing above it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -20,39 +19,10 @@ from fenghuo.platform.errors import Forbidden
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
+from fenghuo.response.ledger_scope import scope_keep as _scope_keep  # shared with the console
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)
-
-
-def _scope_keep(db: Database, actor: Actor) -> Callable[[dict[str, Any]], bool] | None:
-    """Which entries a regulator or a scoped auditor sees whole (issue 14): those about services
-    it may see, and their incidents, warnings and silences, and the jurisdictions and providers
-    inside its scope. None: everything (the admin, a deployment-wide auditor)."""
-    if actor.role is Role.admin or (actor.role is Role.auditor and not actor.provider_id and not actor.jurisdiction_id):
-        return None
-    from sqlalchemy import select
-
-    from fenghuo.alerts import silences
-    from fenghuo.alerts.models import WarningRow
-    from fenghuo.control.listing import visible_ids
-    from fenghuo.registry import scope
-    from fenghuo.registry.models import Jurisdiction, Service
-    from fenghuo.response.models import Incident
-
-    services = visible_ids(db, actor)
-    subjects = set(services)
-    with db.reader() as s:
-        q = select(Service.provider_id).where(scope.visible_filter(s, actor)).distinct()
-        subjects |= {f"provider:{p}" for p in s.execute(q).scalars()}
-        path = scope.jurisdiction_path(s, actor.jurisdiction_id)
-        if path:
-            subjects |= {f"jurisdiction:{j}" for j in s.execute(select(Jurisdiction.id).where(Jurisdiction.path.startswith(path))).scalars()}
-        for model, prefix in ((Incident, "incident"), (WarningRow, "warning")):
-            rows = s.execute(select(model.id, model.service_id)).all()
-            subjects |= {f"{prefix}:{i}" for i, svc in rows if svc in services}
-    subjects |= {f"silence:{x['id']}" for x in silences.list_silences(db, include_ended=True, actor=actor)}
-    return lambda e: e["subject"] in subjects
 
 
 def _whole_chain(actor: Actor) -> None:
