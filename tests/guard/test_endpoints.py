@@ -6,12 +6,18 @@ answer (embeddings: input only), and reports an event naming its endpoint."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+import time
 
 import httpx
 import openai
 import pytest
 
+from fenghuo.replay.app import create_app
 from fenghuo.replay.endpoints import embed
+from fenghuo.replay.loader import load_answers
+from fenghuo.replay.server import BackgroundServer
 
 from .conftest import command
 from .helpers import RECORDED, wait_for
@@ -130,3 +136,48 @@ def test_an_unknown_model_on_responses_is_the_upstreams_404(gateway_to, replay):
             sync.responses.create(model="gpt-nope", input=PROMPT, stream=stream)
         assert e.value.code == "model_not_found" and e.value.response.headers["x-fenghuo-error-source"] == "upstream"
     assert replay.app.state.requests["/v1/responses"] == 2  # not retried
+
+
+@pytest.fixture
+def slow_replay(tmp_path):
+    """The replay upstream streaming 4 characters every 40 ms, like a model's tokens."""
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text(json.dumps({"question": PROMPT, "unsafe_answer": UNSAFE, "safe_answer": RECORDED}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    app = create_app(load_answers(rec), models=["replay-1"], chunk_chars=4, chunk_delay_ms=40)
+    server = BackgroundServer(app).start()
+    yield server
+    server.stop()
+
+
+def test_a_stop_cuts_responses_and_completions_streams(control, gateway_to, slow_replay, receiver):
+    gw, srv = gateway_to(slow_replay.url)
+    sync, _ = clients(srv, retries=0)
+    got: dict[str, list] = {}
+
+    def read(kind: str) -> None:
+        if kind == "responses":
+            got[kind] = list(sync.responses.create(model="replay-1", input=PROMPT, stream=True))
+        else:
+            got[kind] = list(sync.completions.create(model="replay-1", prompt=PROMPT, stream=True))
+
+    threads = [threading.Thread(target=read, args=(k,)) for k in ("responses", "completions")]
+    for t in threads:
+        t.start()
+    assert wait_for(lambda: len(gw.inflight) == 2)
+    time.sleep(0.15)  # both streams under way
+    command(control, "open-chat", "stop", reason="operator: leaked prompt")
+    for t in threads:
+        t.join(10)
+    last = got["responses"][-1]
+    assert last.type == "response.completed"
+    tag = last.response.model_dump()["fenghuo"]
+    assert tag["code"] == "service_stopped" and "leaked" not in tag["message"]
+    assert last.response.output_text.endswith(gw.guard.labeller.suffix) and "已被阻断" in last.response.output_text
+    chunks = got["completions"]
+    assert chunks[-1].model_dump()["fenghuo"]["code"] == "service_stopped"
+    assert "已被阻断" in "".join(c.choices[0].text for c in chunks if c.choices)
+    gw.guard.telemetry.flush(5)
+    cut = [e for e in receiver.app.state.events if e["status"] == "cut"]
+    assert sorted(e["attributes"]["endpoint"] for e in cut) == ["completions", "responses"]
+    assert all("leaked" in e["detail"] and e["attributes"]["cut_ms"] < 150 for e in cut)

@@ -75,6 +75,7 @@ def create_app(
     chunk_chars: int = 16,
     model_name: str = "replay",
     models: list[str] | None = None,
+    chunk_delay_ms: float = 0.0,
 ) -> FastAPI:
     """The replay app; ``schedule`` decides safe/unsafe, ``latency_ms`` imitates model time;
     ``models``: the only model ids it serves (None: any name is answered)."""
@@ -117,7 +118,7 @@ def create_app(
             headers["x-replay-record"] = record.id
         return n, text, headers
 
-    mount(app, answer, check, chunk_chars, model_name)
+    mount(app, answer, check, chunk_chars, model_name, chunk_delay_ms)
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request):

@@ -10,6 +10,7 @@ hashed character bigrams (normalised), so equal texts embed equally and differen
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -51,10 +52,15 @@ def _input_text(value: Any) -> str:
 
 
 def mount(app: FastAPI, answer: Callable[[str, Request], tuple[int, str, dict[str, str]]],
-          error: Callable[[Request, dict], JSONResponse | None], chunk_chars: int, model_name: str) -> None:
+          error: Callable[[Request, dict], JSONResponse | None], chunk_chars: int, model_name: str,
+          chunk_delay_ms: float = 0.0) -> None:
     """Add the endpoints. ``answer(prompt, request)`` gives (call number, text, headers) from
     the recordings and schedule; ``error(request, body)`` the OpenAI error a request earns
-    (an unknown model), or None."""
+    (an unknown model), or None; ``chunk_delay_ms`` paces streamed text like a model's tokens."""
+
+    async def pace() -> None:
+        if chunk_delay_ms:
+            await asyncio.sleep(chunk_delay_ms / 1000)
 
     async def body_of(request: Request) -> dict | JSONResponse:
         try:
@@ -78,6 +84,7 @@ def mount(app: FastAPI, answer: Callable[[str, Request], tuple[int, str, dict[st
         if body.get("stream"):
             async def gen():
                 for i in range(0, len(text), max(1, chunk_chars)):
+                    await pace()
                     yield _sse({"id": cid, "object": "text_completion", "created": created, "model": model,
                                 "choices": [{"index": 0, "text": text[i:i + chunk_chars], "logprobs": None, "finish_reason": None}]})
                 yield _sse({"id": cid, "object": "text_completion", "created": created, "model": model,
@@ -125,6 +132,7 @@ def mount(app: FastAPI, answer: Callable[[str, Request], tuple[int, str, dict[st
             part = {"type": "output_text", "text": "", "annotations": []}
             yield ev("response.content_part.added", item_id=mid, output_index=0, content_index=0, part=part)
             for i in range(0, len(text), max(1, chunk_chars)):
+                await pace()
                 yield ev("response.output_text.delta", item_id=mid, output_index=0, content_index=0, delta=text[i:i + chunk_chars])
             yield ev("response.output_text.done", item_id=mid, output_index=0, content_index=0, text=text)
             yield ev("response.content_part.done", item_id=mid, output_index=0, content_index=0, part={**part, "text": text})
