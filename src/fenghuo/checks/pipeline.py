@@ -35,12 +35,12 @@ from importlib import resources
 from operator import attrgetter
 from pathlib import Path
 
-import yaml
-
 from fenghuo.checks.base import Finding, LazyScores, Verdict
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
 from fenghuo.checks.policy import Policy
+from fenghuo.platform import documents
+from fenghuo.platform.errors import FenghuoError
 
 # type name in YAML -> "module:factory"; factories take (spec, policy, base_dir).
 CHECK_TYPES = {
@@ -261,12 +261,10 @@ def load_pipeline(path: str | Path | None = None, strict: bool = True) -> Pipeli
     if path is None:
         path = os.environ.get(ENV_CONFIG) or default_config_path()
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such pipeline config / 配置文件不存在") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 / 配置文件不是 UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc} / YAML 格式错误") from None
+    if not path.exists():
+        raise ConfigError(f"{path}: no such pipeline config / 配置文件不存在")
+    try:  # the bounded reader: size, depth, aliases, nodes, duplicate keys (issue 14)
+        raw = documents.read_yaml(path)
+    except FenghuoError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc.en} / YAML 格式错误：{exc.zh}") from None
     return build_pipeline(raw or {}, path.parent, str(path), strict)
