@@ -32,6 +32,24 @@ from fenghuo.platform.leadership import SOLE, Leadership
 log = logging.getLogger(__name__)
 
 
+class _MemoReads:
+    """``Indicators.value`` for one service at one instant, each (indicator, window, category)
+    read once: the rules of a service name the same few indicators at several levels."""
+
+    __slots__ = ("indicators", "memo")
+
+    def __init__(self, indicators: Any) -> None:
+        self.indicators = indicators
+        self.memo: dict[tuple, tuple[float, float]] = {}
+
+    def value(self, service: str, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
+        key = (indicator, window, category)
+        v = self.memo.get(key)
+        if v is None:
+            v = self.memo[key] = self.indicators.value(service, indicator, window, category, now)
+        return v
+
+
 class AlertEngine:
     def __init__(self, monitor: Monitor, config: AlertsConfig, leadership: Leadership = SOLE) -> None:
         self.monitor = monitor
@@ -50,6 +68,7 @@ class AlertEngine:
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
         self.transitions_total: dict[str, int] = defaultdict(int)
+        self._fingerprints: dict[tuple[str, str], str] = {}
 
     # -- life -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -114,19 +133,32 @@ class AlertEngine:
         self.evaluate(services)
         self._repeats()
 
+    def _fingerprint(self, alert: str, service: str) -> str:
+        key = (alert, service)
+        fp = self._fingerprints.get(key)
+        if fp is None:
+            if len(self._fingerprints) > 1_000_000:  # bounded: a fleet's worth, then start again
+                self._fingerprints.clear()
+            fp = self._fingerprints[key] = store.fingerprint(alert, service)
+        return fp
+
     def evaluate(self, services: set[str], now: float | None = None) -> list[Transition]:
         now = self.now() if now is None else now
-        with self.lock:
+        indicators = self.monitor.indicators
+        # One lock for the whole pass (re-entered by each read), and each (indicator, window,
+        # category) of a service read once however many rules name it (issue 19: a batch that
+        # spans 1,000 services evaluates every rule of each).
+        with self.lock, indicators.lock:
             out: list[Transition] = []
             dirty: list[WarningState] = []
             for svc in services:
+                reads = _MemoReads(indicators)
                 for alert, rules in self.rules_for(svc).items():
                     results = {}
                     for r in rules:
-                        m = measure(r, self.monitor.indicators, svc, now, self.baselines,
-                                    step=self.monitor.indicators.window_lengths[r.window] / 60)
+                        m = measure(r, reads, svc, now, self.baselines, step=indicators.window_lengths[r.window] / 60)
                         results[r.name] = (m.holds, m.value)
-                    fp = store.fingerprint(alert, svc)
+                    fp = self._fingerprint(alert, svc)
                     entry = self.open.get(fp)
                     if entry is None:
                         if not any(h for h, _ in results.values()):

@@ -81,9 +81,12 @@ CATALOGUE: dict[str, IndicatorDef] = {d.name: d for d in [
 class ServiceIndicators:
     """The windows and guard instances of one service."""
 
+    __slots__ = ("service", "windows", "instances", "last_applied")
+
     def __init__(self, service: str, windows: dict[str, float]) -> None:
         self.service = service
         self.windows = {name: Window(length) for name, length in windows.items()}
+        self.last_applied = 0.0  # when a batch last added to it (the eviction clock)
         # instance id -> [last seen (epoch), enforced state version, state, failsafe]
         self.instances: dict[str, list[Any]] = {}
 
@@ -119,13 +122,42 @@ class ServiceIndicators:
 
 
 class Indicators:
-    """All services' indicators; thread-safe (the ingest handler writes, rules and API read)."""
+    """All services' indicators; thread-safe (the ingest handler writes, rules and API read).
 
-    def __init__(self, windows: dict[str, float] | None = None) -> None:
+    Memory is bounded by configuration, not by the events counted (issue 19): a service whose
+    last batch is older than the longest window (plus the live-instance time) has empty windows
+    and no live instance, so it reads exactly as a service never seen, and a sweep every
+    ``SWEEP_SECONDS`` drops it; ``max_services`` (optional) also bounds how many are kept,
+    dropping the least recently updated first."""
+
+    SWEEP_SECONDS = 30.0
+
+    def __init__(self, windows: dict[str, float] | None = None, max_services: int | None = None) -> None:
         self.window_lengths = dict(windows or DEFAULT_WINDOWS)
         self.services: dict[str, ServiceIndicators] = {}
         self.lock = threading.RLock()
         self.events_applied = 0
+        self.max_services = max_services
+        self.idle_seconds = max(self.window_lengths.values(), default=0.0) + LIVE_INSTANCE_SECONDS
+        self.evicted_total = 0
+        self._swept_at = 0.0
+
+    def evict(self, now: float) -> int:
+        """Drop services idle past every window (and, over ``max_services``, the stalest)."""
+        with self.lock:
+            idle = [k for k, v in self.services.items() if v.last_applied < now - self.idle_seconds]
+            for k in idle:
+                del self.services[k]
+            # over the cap: down to 90 % of it, so the sort is not repeated on every batch
+            over = len(self.services) - int(self.max_services * 0.9) if self.max_services and len(self.services) > self.max_services else 0
+            if over > 0:
+                stalest = sorted(self.services.values(), key=lambda v: v.last_applied)[:over]
+                for v in stalest:
+                    del self.services[v.service]
+            dropped = len(idle) + max(over, 0)
+            self.evicted_total += dropped
+            self._swept_at = now
+            return dropped
 
     def service(self, service: str) -> ServiceIndicators:
         s = self.services.get(service)
@@ -146,6 +178,7 @@ class Indicators:
             self.events_applied += len(events)
             for service, second, p in parts:
                 s = self.service(service)
+                s.last_applied = now
                 touched.add(service)
                 for w in s.windows.values():
                     w.add(second, p, now)
@@ -154,6 +187,8 @@ class Indicators:
                 for k, v in inst.items():
                     if k not in known or v[0] >= known[k][0]:
                         known[k] = v
+            if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.services) > self.max_services):
+                self.evict(now)
         return touched
 
     def value(self, service: str, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:

@@ -29,6 +29,9 @@ class IngestSettings:
     max_age_seconds: float = 600.0  # older events are refused (and the dedup window covers this)
     max_future_seconds: float = 300.0  # guards' clocks may run this far ahead
     windows: dict[str, float] | None = None
+    # at most this many services' windows in memory (None: every service active within the
+    # longest window); idle ones are dropped either way (monitor.indicators, issue 19)
+    max_services: int | None = None
 
 
 @dataclass
@@ -51,7 +54,7 @@ class Monitor:
         self.db = db
         self.clock = db.clock
         self.settings = settings or IngestSettings()
-        self.indicators = Indicators(self.settings.windows)
+        self.indicators = Indicators(self.settings.windows, self.settings.max_services)
         self.directory = Directory(db)
         self.bus: Bus = bus or InProcessBus()
         # A bus that deduplicates by id itself (JetStream, fenghuo.scale) brings its own dedup.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -130,20 +131,38 @@ class Bucket:
         self.hist: LogHistogram | None = None
 
     def add(self, other: Bucket, sign: int = 1) -> None:
-        for name in COUNTERS:
-            setattr(self, name, getattr(self, name) + sign * getattr(other, name))
         if sign > 0:
-            self.in_categories.update(other.in_categories)
-            self.out_categories.update(other.out_categories)
+            _add_counters(self, other)
+            if other.in_categories:
+                self.in_categories.update(other.in_categories)
+            if other.out_categories:
+                self.out_categories.update(other.out_categories)
         else:
-            self.in_categories.subtract(other.in_categories)
-            self.out_categories.subtract(other.out_categories)
-            self.in_categories = +self.in_categories  # drop zero entries
-            self.out_categories = +self.out_categories
+            _sub_counters(self, other)
+            if other.in_categories:
+                self.in_categories.subtract(other.in_categories)
+                self.in_categories = +self.in_categories  # drop zero entries
+            if other.out_categories:
+                self.out_categories.subtract(other.out_categories)
+                self.out_categories = +self.out_categories
         if other.hist is not None and other.hist.count:
             if self.hist is None:
                 self.hist = LogHistogram()
             self.hist.add(other.hist, sign)
+
+
+def _counters_op(op: str):
+    """``a.<c> op= b.<c>`` for every counter, as straight-line code: a bucket add runs for every
+    (service, window) a batch touches (thousands per batch when a batch spans 1,000 services),
+    and a getattr/setattr loop over the names cost ~4× this."""
+    body = "\n".join(f"    a.{c} {op}= b.{c}" for c in COUNTERS)
+    scope: dict[str, Any] = {}
+    exec(f"def f(a, b):\n{body}\n", scope)  # source built from the COUNTERS names above, nothing else
+    return scope["f"]
+
+
+_add_counters = _counters_op("+")
+_sub_counters = _counters_op("-")
 
 
 class Window:
