@@ -160,3 +160,17 @@ def test_a_throttle_is_retried_once_after_its_wait_then_answered(control, gatewa
     r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "replay-1", "messages": MSG})
     assert r.status_code == 429 and "x-should-retry" not in r.headers
     assert 1 <= int(r.headers["retry-after"]) <= 1 and 0 < int(r.headers["retry-after-ms"]) <= 1000
+
+
+def test_a_refusal_carries_the_reason_for_the_operator_and_the_public_text_for_users():
+    from fenghuo.guard import errors
+
+    e = errors.paused(REASON, "inc-1", notices=errors.Notices.of({"paused": "维护中 / maintenance", "paused_retry_after": 90}))
+    assert e.message == "维护中 / maintenance" and e.reason == REASON and REASON in e.detail
+    assert REASON not in str(e.body()) and e.body()["error"]["incident"] == "inc-1"
+    assert e.headers() == {"Retry-After": "90", "x-should-retry": "false"}
+    fs = errors.paused("", None, failsafe=True)
+    assert fs.message == errors.PAUSED and "lease" in fs.reason and fs.body()["error"]["failsafe"] is True
+    t = errors.throttled(5, 0.2)
+    assert t.headers() == {"Retry-After": "1", "retry-after-ms": "200"} and t.status == 429
+    assert errors.canary_full(10).headers() == {"Retry-After": "1", "retry-after-ms": "1000"}
