@@ -2,7 +2,9 @@
 entry), a new signed checkpoint to download, and the export.
 
 The rules of ``/api/v1/ledger`` hold: the whole chain (recent entries, checkpoint, export) is
-for admins, auditors and regulators; an operator reads only its own services' entries.
+for admins, auditors and regulators, a regulator or scoped auditor reading its own scope whole
+and the rest of an export as hashes (``response.ledger_scope.scope_keep``, the API's predicate);
+an operator reads only its own services' entries.
 Verification reports only ok/broken and where, as the API's ``/ledger/verify`` does."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fenghuo.ledger import service as ledger
 from fenghuo.ledger import store
 from fenghuo.platform.errors import Forbidden
 from fenghuo.platform.roles import Role
+from fenghuo.response.ledger_scope import scope_keep
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 WHOLE_CHAIN_ROLES = (Role.admin, Role.auditor, Role.regulator)  # as api/ledger_routes.py
@@ -30,10 +33,13 @@ def _whole_chain(who: Viewer) -> None:
 
 def recent(request: Request, who: Viewer) -> list[dict]:
     db = db_of(request)
-    with db.reader() as s:
-        seq, _ = store.head(s)
-        if who.actor.role in WHOLE_CHAIN_ROLES:
-            return list(store.iter_entries(s, after=max(0, seq - RECENT)))[::-1]
+    if who.actor.role in WHOLE_CHAIN_ROLES:
+        keep = scope_keep(db, who.actor)  # a regulator or a scoped auditor: its scope only, as the API reads
+        with db.reader() as s:
+            seq, _ = store.head(s)
+            window = RECENT if keep is None else RECENT * 20
+            entries = [e for e in store.iter_entries(s, after=max(0, seq - window)) if keep is None or keep(e)]
+        return entries[::-1][:RECENT]
     entries: list[dict] = []
     for svc in reads.services(db, who.actor):
         with db.reader() as s:
@@ -63,6 +69,10 @@ def checkpoint(request: Request, who: Viewer = Depends(viewer), form: dict = Dep
 async def export(request: Request, who: Viewer = Depends(viewer)) -> StreamingResponse:
     _whole_chain(who)
     db = db_of(request)
-    lines = await run_in_threadpool(lambda: list(ledger.export_lines(db)))
+
+    def lines_of() -> list[str]:  # a regulator's or scoped auditor's export: the rest as hashes, as the API's
+        return list(ledger.export_lines(db, scope_keep(db, who.actor)))
+
+    lines = await run_in_threadpool(lines_of)
     return StreamingResponse((line.encode() for line in lines), media_type="application/x-ndjson",
                              headers={**SECURITY_HEADERS, "Content-Disposition": 'attachment; filename="ledger.jsonl"'})
