@@ -99,10 +99,13 @@ def test_without_a_hold_the_change_waits_for_a_regulator_of_the_current_jurisdic
 
 def test_a_refused_or_stale_change_is_not_applied(db):
     seed(db)
-    first = register(db, OP_A, A_MED.format(sector="medical", reach=1000, extra=""))  # a smaller reach: waits
-    assert first["result"] == "awaiting_approval"
-    regrading.refuse(db, REG_BJ, first["change"], "reach is not smaller")
-    assert services.get(db, ADMIN, "a-med")["attributes"]["reach"] == 500000
+    first = register(db, OP_A, A_MED.format(sector="general", reach=500000, extra=""))  # L3 → L2: waits
+    assert first["result"] == "awaiting_approval" and "sector medical → general" in first["changes"]
+    regrading.refuse(db, REG_BJ, first["change"], "it is a medical service")
+    assert services.get(db, ADMIN, "a-med")["attributes"]["sector"] == "medical"
+    # a change that lowers nothing (a smaller reach that keeps L3, another sector of the same
+    # grade) applies at once
+    assert register(db, OP_A, A_MED.format(sector="medical", reach=400000, extra=""))["result"] == "updated"
     second = register(db, OP_A, MOVED_DOWN)
     register(db, OP_A, A_MED.format(sector="medical", reach=600000, extra=""))  # the record moves on
     with pytest.raises(Conflict) as e:

@@ -3,8 +3,9 @@
 An operator re-registered its own service with another jurisdiction, sector or reach while a
 regulator's pause and an incident were open: the service left the pausing regulator's sight,
 dropped from L3 to L1, its fail-safe turned open and resuming needed one approval instead of
-two. Now such a change — a new jurisdiction, a new sector, a smaller reach, another grading
-table, a lower grade, or weaker grade defaults (fail-safe, approvals, checklist recovery) — is
+two. Now such a change — a new jurisdiction (out of some regulator's sight), another grading
+table, a lower grade, or weaker grade defaults (fail-safe, approvals, checklist recovery),
+whichever attribute (sector, reach, function, …) brings it about — is
 
 - refused outright (409) while a regulator's hold or an open incident stands on the service;
 - otherwise kept as a pending change (``service_changes``) that only a regulator whose node
@@ -50,10 +51,6 @@ def lowering_reasons(existing: Service, jurisdiction: Jurisdiction, grading: Any
     old = existing.attributes or {}
     if existing.jurisdiction_id != jurisdiction.id:
         out.append(f"jurisdiction {existing.jurisdiction_id} → {jurisdiction.id}")
-    if old.get("sector") != attrs.get("sector"):
-        out.append(f"sector {old.get('sector')} → {attrs.get('sector')}")
-    if isinstance(old.get("reach"), int) and isinstance(attrs.get("reach"), int) and attrs["reach"] < old["reach"]:
-        out.append(f"reach {old['reach']} → {attrs['reach']}")
     if grading.table != existing.grading_table:
         out.append(f"grading table {existing.grading_table} → {grading.table}")
     else:
@@ -67,6 +64,8 @@ def lowering_reasons(existing: Service, jurisdiction: Jurisdiction, grading: Any
         out.append(f"resume approvals {d0.get('resume_approvals')} → {d1.get('resume_approvals')}")
     if d0.get("checklist_recovery") is False and d1.get("checklist_recovery", True):
         out.append("checklist recovery not allowed → allowed")
+    if out:  # name the attributes that brought it about, too
+        out += [f"{k} {old.get(k)} → {attrs.get(k)}" for k in sorted(attrs) if old.get(k) != attrs.get(k)]
     return out
 
 
