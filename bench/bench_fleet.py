@@ -1,0 +1,259 @@
+"""Fleet scale (issue 19): the control plane with 1,000 and 10,000 generated services (and
+100,000 with ``FENGHUO_BENCH_FLEET=1000,10000,100000``), on SQLite.
+
+Per size, in this order, on one fresh database:
+
+1. bulk registration in-process, 1,000 services per transaction (``demo/fleet.py`` batches):
+   services per second of wall time and of CPU time;
+2. ``fenghuo serve`` in its own process: idle CPU over a quiet interval (share of one core,
+   from /proc), after a warm-up;
+3. page-of-100 listing latency through HTTP (first page, a page deep in the id order, a
+   filtered page, a regulator's page), p50/p99 client wall time;
+4. ingest, batches of 1,000 events spanning 10 services and spanning 1,000 services,
+   interleaved round by round, as events per server CPU-second; beside them ``json.loads`` of
+   the same bytes in a fresh process per round (the baseline of bench monitor, measured where
+   no heap state can bias it);
+5. server memory: RSS growth per event over the second half of the ingest (after warm-up);
+6. "database is locked" lines in the server's log.
+
+Load gauge: the 1-minute load average and a fixed CPU workload (``json.loads`` of one 1,000-event
+batch, in this process) timed before each size, so a reader can tell a slow run from a loaded
+machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from fenghuo.api.server import free_port
+from fenghuo.control import services as registry
+from fenghuo.demo.fleet import batches
+from fenghuo.platform.db import Database
+from fenghuo.platform.roles import Role, local_actor
+from fenghuo.registry.spec import RegistrationFile
+from fenghuo.registry.tokens import create_token
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = 4096
+
+
+def _sizes(quick: bool) -> list[int]:
+    env = os.environ.get("FENGHUO_BENCH_FLEET")
+    if env:
+        return [int(x) for x in env.split(",")]
+    return [1000] if quick else [1000, 10000]
+
+
+def _load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def _cpu(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / TICK  # utime + stime
+
+
+def _rss_mb(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
+
+
+def _event(service: str, i: int, now: str) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "call", "service": service, "time": now, "instance": f"g{i % 4}",
+            "state": "running", "state_version": 1, "route": "primary", "status": "ok", "model": "m",
+            "latency_ms": 50.0 + (i * 7) % 400, "tokens_in": 20, "tokens_out": 200,
+            "input": {"blocked": False, "categories": []}, "output": {"blocked": False, "categories": []},
+            "label": True, "stream": False}
+
+
+def _body(n_services: int, spread: int, k: int) -> bytes:
+    now = datetime.now(UTC).isoformat()
+    first = (k * spread) % n_services
+    return json.dumps([_event(f"svc{(first + i % spread) % n_services:06d}", i, now) for i in range(1000)]).encode()
+
+
+def _gauge() -> float:
+    """ms to json.loads one 1,000-event batch, median of 15 (the load gauge)."""
+    body = _body(1000, 10, 0)
+    times = []
+    for _ in range(15):
+        t = time.perf_counter()
+        json.loads(body)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+JSON_BASELINE = """
+import json, sys, time
+bodies = [l.encode() for l in open(sys.argv[1], encoding="utf-8")]
+c = time.process_time(); n = sum(len(json.loads(b)) for b in bodies); print(n / (time.process_time() - c))
+"""
+
+
+def _json_fresh(path: str) -> float:
+    out = subprocess.run([sys.executable, "-c", JSON_BASELINE, path], capture_output=True, text=True, timeout=300)
+    return float(out.stdout.strip())
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+class Server:
+    def __init__(self, url: str, home: Path) -> None:
+        self.port = free_port()
+        self.log = open(home / "server.log", "w+b")  # noqa: SIM115 - read back at the end
+        env = {**os.environ, "FENGHUO_HOME": str(home), "FENGHUO_MAX_BODY_BYTES": str(4 << 20)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "fenghuo.cli", "--db", url, "serve", "--port", str(self.port),
+                                      "--checkpoint-every", "0"], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/api/v1/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def locked_lines(self) -> int:
+        self.log.flush()
+        return Path(self.log.name).read_bytes().count(b"database is locked")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def one_size(n: int, quick: bool, tmp: Path) -> dict:
+    out: dict = {"n": n, "load_before": _load(), "gauge_ms": _gauge()}
+    db = Database(str(tmp / f"fleet{n}.db"))
+    db.upgrade()
+    parts = list(batches(n))
+    tree = RegistrationFile(jurisdictions=parts[0].jurisdictions, providers=parts[0].providers)
+    t = time.perf_counter()
+    registry.register(db, local_actor(), tree)
+    out["tree_s"] = time.perf_counter() - t
+    t, c = time.perf_counter(), time.process_time()
+    for b in parts:
+        registry.register(db, local_actor(), RegistrationFile(services=b.services))
+    out["reg_wall"], out["reg_cpu"] = n / (time.perf_counter() - t), n / (time.process_time() - c)
+    province = next(j.parent for j in tree.jurisdictions if j.id == tree.providers[0].jurisdiction)
+    province = next((j.parent for j in tree.jurisdictions if j.id == province and j.level == "city"), province)
+    admin = create_token(db, local_actor(), "bench", Role.admin)
+    poster = create_token(db, local_actor(), "poster", Role.system)
+    regulator = create_token(db, local_actor(), "province-cac", Role.regulator, jurisdiction_id=province)
+    db.dispose()
+
+    home = tmp / f"home{n}"
+    home.mkdir()
+    srv = Server(str(tmp / f"fleet{n}.db"), home)
+    try:
+        time.sleep(3 if quick else 5)  # start-up work done
+        quiet = 5 if quick else 15
+        c0, t0 = _cpu(srv.proc.pid), time.perf_counter()
+        time.sleep(quiet)
+        out["idle_pct"] = 100 * (_cpu(srv.proc.pid) - c0) / (time.perf_counter() - t0)
+
+        h_admin = {"Authorization": f"Bearer {admin}"}
+        pages = {
+            "first page": ("/api/v1/services", {"limit": 100}, h_admin),
+            "page deep in the id order": ("/api/v1/services", {"limit": 100, "after": f"svc{n // 2:06d}"}, h_admin),
+            "filtered (sector=finance)": ("/api/v1/services", {"limit": 100, "sector": "finance"}, h_admin),
+            "regulator of one province": ("/api/v1/services", {"limit": 100}, {"Authorization": f"Bearer {regulator}"}),
+        }
+        out["pages"] = {}
+        with httpx.Client(base_url=srv.base, timeout=60) as http:
+            for name, (path, params, headers) in pages.items():
+                lat = []
+                http.get(path, params=params, headers=headers)  # warm-up, not counted
+                for _ in range(5 if quick else 25):
+                    t = time.perf_counter()
+                    r = http.get(path, params=params, headers=headers)
+                    lat.append((time.perf_counter() - t) * 1000)
+                    assert r.status_code == 200, r.text
+                out["pages"][name] = (statistics.median(lat), _pct(lat, 0.99), len(r.json()))
+
+            # ingest, interleaved: 10 services per batch vs 1,000 per batch, and json.loads fresh
+            rounds, per = (2, 5) if quick else (4, 15)
+            h_post = {"Authorization": f"Bearer {poster}", "content-type": "application/json"}
+            rates: dict[str, list[float]] = {"10": [], "1000": [], "json": []}
+            rss0 = _rss_mb(srv.proc.pid)
+            events = 0
+            half_rss = half_events = None
+            for rnd in range(rounds):
+                for spread in (10, 1000):
+                    bodies = [_body(n, min(spread, n), rnd * per + k) for k in range(per)]
+                    c = _cpu(srv.proc.pid)
+                    got = sum(http.post("/api/v1/events", content=b, headers=h_post).json()["accepted"] for b in bodies)
+                    rates[str(spread)].append(got / max(_cpu(srv.proc.pid) - c, 1 / TICK))
+                    events += got
+                    path = tmp / "bodies.ndjson"
+                    path.write_text("\n".join(b.decode() for b in bodies), encoding="utf-8")
+                    if spread == 1000:
+                        rates["json"].append(_json_fresh(str(path)))
+                if rnd == rounds // 2 - 1 or rounds == 1:
+                    half_rss, half_events = _rss_mb(srv.proc.pid), events
+            out["ingest"] = {k: statistics.median(v) for k, v in rates.items()}
+            rss1 = _rss_mb(srv.proc.pid)
+            out["rss"] = (rss0, rss1)
+            grow_events = events - (half_events or 0)
+            out["kb_per_event"] = (rss1 - (half_rss or rss0)) * 1024 / grow_events if grow_events else 0.0
+            out["events"] = events
+        out["locked"] = srv.locked_lines()
+    finally:
+        srv.close()
+    out["load_after"] = _load()
+    return out
+
+
+def run(quick: bool) -> str:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in _sizes(quick):
+            results.append(one_size(n, quick, Path(tmp)))
+            print(json.dumps(results[-1], default=str), flush=True)
+    lines = ["## Fleet scale (issue 19)", "",
+             "Generated fleets (`fenghuo.demo.fleet`: 1 national, 31 provincial, 248 city and 744 district jurisdictions; "
+             "one provider per 30 services) on SQLite, one fresh database per size; the server is `fenghuo serve` in its own "
+             "process, the clients run in the benchmark process. Load gauge: the 1-minute load average on this shared "
+             "2-core machine and `json.loads` of one 1,000-event batch (≈ 3–4 ms on an idle core), taken before each size.", "",
+             "| services | load avg before / after | gauge ms | jurisdictions + providers, s | bulk registration, services/s (wall / CPU) | "
+             "idle server CPU, % of a core | \"database is locked\" lines |",
+             "|---:|---|---:|---:|---|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r['n']:,} | {r['load_before']:.1f} / {r['load_after']:.1f} | {r['gauge_ms']:.1f} | {r['tree_s']:.1f} | "
+                     f"{r['reg_wall']:,.0f} / {r['reg_cpu']:,.0f} | {r['idle_pct']:.1f} | {r['locked']} |")
+    lines += ["", "Page of 100 through HTTP (client wall time, ms, p50 / p99; targets: < 50 ms at 100,000):", "",
+              "| services | " + " | ".join(results[0]["pages"]) + " |", "|---:|" + "---|" * len(results[0]["pages"])]
+    for r in results:
+        lines.append(f"| {r['n']:,} | " + " | ".join(f"{p50:.1f} / {p99:.1f} ({k} rows)" for p50, p99, k in r["pages"].values()) + " |")
+    lines += ["", "Ingest, batches of 1,000 events over HTTP, events per server CPU-second (median of the interleaved rounds); "
+              "`json.loads` of the same 1,000-service bytes in a fresh process per round:", "",
+              "| services | 10 services per batch | 1,000 services per batch | ratio 1,000 / 10 (target ≥ 0.5) | "
+              "`json.loads` fresh | 1,000-service ingest / json.loads | server RSS MB start → end | RSS growth KB per event (2nd half) |",
+              "|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for r in results:
+        i = r["ingest"]
+        lines.append(f"| {r['n']:,} | {i['10']:,.0f} | {i['1000']:,.0f} | {i['1000'] / i['10']:.2f} | {i['json']:,.0f} | "
+                     f"{i['1000'] / i['json']:.2f} | {r['rss'][0]:.0f} → {r['rss'][1]:.0f} | {r['kb_per_event']:.2f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
