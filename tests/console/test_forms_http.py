@@ -86,3 +86,12 @@ def test_overview_filters_in_the_database_and_pages(console):
         assert set(re.findall(r'data-service="([^"]+)"', c.get("/?provider=pb&state=running").text)) == {"sh-chat"}
         assert re.findall(r'data-service="([^"]+)"', c.get("/?state=paused").text) == []
         assert set(re.findall(r'data-service="([^"]+)"', c.get("/?after=sh-chat").text)) == {"xss-svc"}
+
+
+def test_redirects_stay_on_this_site(console):
+    with closing(httpx.Client(base_url=console.url, timeout=10)) as c:
+        for target in ("//evil.example", "/\\evil.example", "https://evil.example", "/ok"):
+            r = c.get("/lang/en", params={"next": target})
+            assert r.status_code == 303 and r.headers["location"] == ("/ok" if target == "/ok" else "/"), (target, r.headers)
+        html = c.get("/login", params={"next": "/\\evil.example"}).text
+        assert 'name="next" value="/"' in html

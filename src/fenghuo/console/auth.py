@@ -20,6 +20,7 @@ from fenghuo.console.web import (
     ConsoleRoute,
     back,
     csrf_of,
+    local_path,
     new_login_csrf,
     read_form,
     render,
@@ -33,7 +34,7 @@ SESSION_SECONDS = 12 * 3600
 
 
 def _next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") and not value.startswith("/login") else "/"
+    return value if local_path(value) and not value.startswith("/login") else "/"
 
 
 @router.get("/login")

@@ -137,9 +137,14 @@ def render(request: Request, who: Viewer | None, template: str, status: int = 20
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
+def local_path(to: str | None) -> bool:
+    """A path on this site only: not ``//host``, and not ``/\\host`` (which browsers read as ``//host``)."""
+    return bool(to) and to.startswith("/") and not to.startswith("//") and "\\" not in to and not any(ord(c) < 32 for c in to)
+
+
 def back(to: str, flash: str | None = None) -> RedirectResponse:
     """After a form: back to a page of this console (303, so a reload does not post again)."""
-    if not to.startswith("/") or to.startswith("//"):
+    if not local_path(to):
         to = "/"
     if flash:
         from urllib.parse import urlencode
