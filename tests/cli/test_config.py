@@ -47,6 +47,11 @@ def test_precedence_flag_over_env_over_file_over_default(run, tmp_path):
     assert v["token"]["value"] == "file… (14 chars)"  # secrets are never printed whole
     assert v["bus"] == {"value": None, "source": "default", "env": "FENGHUO_BUS"}
 
+    cfg.chmod(0o644)
+    r = run("--config", str(cfg), "config", "show")
+    assert "readable by others (mode 644): chmod 600" in r.stderr
+    cfg.chmod(0o600)
+    assert "readable by others" not in run("--config", str(cfg), "config", "show").stderr
     v = _show(run, "--config", str(cfg), env={"FENGHUO_SERVER": "http://env:2"})["values"]
     assert (v["server"]["value"], v["server"]["source"]) == ("http://env:2", "env")
     v = _show(run, "--config", str(cfg), "--server", "http://flag:3", env={"FENGHUO_SERVER": "http://env:2"})["values"]

@@ -43,6 +43,10 @@ def show(as_json: bool) -> None:
     """
     loaded = loaded_config()
     values = config_file.effective(loaded, root_flags())
+    secrets = [k for k in loaded.values if config_file.BY_NAME[k].kind == "secret"]
+    if secrets and loaded.path.stat().st_mode & 0o077:
+        click.echo(f"注意 / note: {loaded.path} 含有 {', '.join(secrets)} 且他人可读，建议 chmod 600 / holds {', '.join(secrets)} "
+                   f"and is readable by others (mode {loaded.path.stat().st_mode & 0o777:o}): chmod 600 it", err=True)
     if as_json:
         print_json({"file": {"path": str(loaded.path), "exists": loaded.exists, "chosen_by": loaded.chosen_by},
                     "values": {v.key.name: {"value": config_file.masked(v.key, v.value), "source": v.source,
