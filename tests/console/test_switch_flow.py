@@ -45,6 +45,8 @@ def test_operator_pauses_and_the_guard_answers_503_within_a_second(console, page
                     assert status == 503 and took < 1.0, (status, took)
                     page.wait_for_selector(".flash")
                     assert page.locator(".switch-now .state-paused").count() == 1
+                    page.click("details.instances summary")  # the gateway's own acknowledgement
+                    assert page.locator("details.instances tbody tr").count() == 1
                     shot(page, "service-paused")
                     print(f"click → gateway 503 in {took * 1000:.0f} ms")
 
