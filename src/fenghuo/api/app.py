@@ -27,6 +27,7 @@ ROUTE_MODULES = [
     "fenghuo.monitor.routes",
     "fenghuo.alerts.routes",
     "fenghuo.response.routes",
+    "fenghuo.response.complaint_routes",  # complaint and report tickets (issue 18, CN-TC-17)
     "fenghuo.recovery.routes",
     "fenghuo.console.routes",  # the web console at / (HTML; same services, roles and scopes)
 ]

@@ -65,11 +65,14 @@ def _put_provider(s: Session, db: Database, actor: Actor, spec: ProviderSpec) ->
     existing = s.get(Provider, spec.id)
     op_type = spec.operator_type.value if hasattr(spec.operator_type, "value") else spec.operator_type
     if existing is not None:
-        if (existing.name, existing.jurisdiction_id, existing.operator_type) == (spec.name, spec.jurisdiction, op_type):
+        if (existing.name, existing.jurisdiction_id, existing.operator_type, existing.complaint_limit) == (
+                spec.name, spec.jurisdiction, op_type, spec.complaint_limit):
             return
         existing.name, existing.jurisdiction_id, existing.operator_type = spec.name, spec.jurisdiction, op_type
+        existing.complaint_limit = spec.complaint_limit
     else:
-        s.add(Provider(id=spec.id, name=spec.name, jurisdiction_id=spec.jurisdiction, operator_type=op_type))
+        s.add(Provider(id=spec.id, name=spec.name, jurisdiction_id=spec.jurisdiction, operator_type=op_type,
+                       complaint_limit=spec.complaint_limit))
     s.flush()
     ledger.append(s, db.clock, "provider.registered", f"provider:{spec.id}", actor.label, spec.model_dump())
 

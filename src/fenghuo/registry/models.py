@@ -34,6 +34,8 @@ class Provider(Base):
     jurisdiction_id: Mapped[str] = mapped_column(ForeignKey("jurisdictions.id"))
     # cii | central | other: picks the CN reporting deadline (CN-IR-03/04/05), issue 18
     operator_type: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
+    # the complaint-handling time limit it publishes (CN-TC-17), e.g. "15d"; None: none published
+    complaint_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Service(Base):

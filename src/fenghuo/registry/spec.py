@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 
@@ -75,6 +76,16 @@ class ProviderSpec(_Strict):
     name: str = Field(min_length=1)
     jurisdiction: str
     operator_type: OperatorType = Field(default="other", validate_default=True)
+    # CN-TC-17 (GENAI Art.15): the complaint-handling time limit the provider publishes, e.g. "15d";
+    # a complaint ticket is due this long after it was received
+    complaint_limit: str | None = None
+
+    @field_validator("complaint_limit")
+    @classmethod
+    def _limit(cls, v: str | None) -> str | None:
+        if v is not None and parse_duration(v) <= 0:
+            raise ValueError("complaint_limit must be longer than 0 (e.g. 15d)")
+        return v
 
 
 class ServiceSpec(_Strict):

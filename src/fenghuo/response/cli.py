@@ -8,6 +8,7 @@ import click
 from fenghuo.control.cli import approve_command, show_command
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.response import approvals
+from fenghuo.response.cli_complaint import complaint_group
 from fenghuo.response.cli_incident import actions_cmd, incident_group
 from fenghuo.response.cli_plan import plan_group
 
@@ -33,4 +34,5 @@ def register(root: click.Group) -> None:
     plan_group.add_command(actions_cmd)
     root.add_command(plan_group)
     root.add_command(incident_group)
+    root.add_command(complaint_group)
     root.add_command(approve)

@@ -31,7 +31,7 @@ from fenghuo.platform.errors import Conflict, FenghuoError
 from fenghuo.platform.leadership import SOLE, Leadership
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry.models import Service
-from fenghuo.response import duties, incident_grades, incidents, notices
+from fenghuo.response import complaints, duties, incident_grades, incidents, notices
 from fenghuo.response import report_clocks as clocks
 from fenghuo.response.library import PlanLibrary
 from fenghuo.response.models import PlanActionRow
@@ -91,6 +91,7 @@ class Executor:
         self.cancel_stale({w.id for w in firing})
         done += [{"clock_breached": b} for b in clocks.check_breaches(self.db)]
         done += [{"duty_breached": b} for b in duties.check_overdue(self.db)]
+        done += [{"complaint_overdue": b} for b in complaints.check_overdue(self.db)]
         for extra in self.also:
             done += [r for r in extra(self.db) if r]
         return done

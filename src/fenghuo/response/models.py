@@ -126,6 +126,34 @@ class Report(Base):
     submitted_to: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class ComplaintTicket(Base):
+    """A complaint or report from a user (投诉举报, CN-TC-17 / GENAI Art.15 / DS Art.12): due the
+    provider's published handling time limit after it was received; handled with a result, and
+    the person told (feedback). An open ticket past its due time raises a warning."""
+
+    __tablename__ = "response_complaints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(24))  # complaint | report | ip | misinformation | personal_information
+    channel: Mapped[str] = mapped_column(String(16))  # phone | email | in_app | sms | web | letter | regulator
+    content: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # None: no limit published
+    handling_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the provider's limit it was due under
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | handled | closed
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(256))
+    handled_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    handled_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    feedback_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    feedback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    warning_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
 class IncidentDuty(Base):
     """A duty an incident's flags add beside the regulator's report (issue 18): report to the
     police (CN-IR-06, suspected crime), notify the individuals whose personal information leaked

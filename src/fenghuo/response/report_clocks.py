@@ -79,19 +79,39 @@ def clock_view(c: ReportClock, now: datetime | None = None) -> dict[str, Any]:
     return out
 
 
-def deadline_warning(session: Session, clock: Clock, inc: Incident, what: str, level: Level, desc: str,
-                     now: float) -> tuple[WarningRow, Transition]:
-    """A warning for a missed deadline of an incident (a report clock or a duty)."""
-    alert = f"report-deadline-{inc.id}-{what}"[:64]
-    w = WarningState(id=alert_store.new_id(), fingerprint=alert_store.fingerprint(alert, inc.service_id), alert=alert,
-                     service=inc.service_id, state=FIRING, level=level, started_at=now, fired_at=now,
-                     rule="report-deadline")
-    labels = {"alert": alert, "service": inc.service_id, "level": w.level.value, "rule": "report-deadline",
-              "source": SOURCE, "incident": inc.id, "report": what}
-    row = alert_store.save(session, w, labels, desc, now)
+def raise_warning(session: Session, clock: Clock, service: str, alert: str, rule: str, level: Level, desc: str, now: float,
+                  labels: dict[str, str]) -> tuple[WarningRow, Transition]:
+    """A firing warning for a missed deadline (report clock, duty, complaint ticket), written
+    through the alerts store with ``source: response.clock`` so no plan acts on it."""
+    alert = alert[:64]
+    w = WarningState(id=alert_store.new_id(), fingerprint=alert_store.fingerprint(alert, service), alert=alert,
+                     service=service, state=FIRING, level=level, started_at=now, fired_at=now, rule=rule)
+    row = alert_store.save(session, w, {"alert": alert, "service": service, "level": w.level.value, "rule": rule,
+                                        "source": SOURCE, **labels}, desc, now)
     t = Transition("firing", w, None, FIRING, w.level)
     alert_store.record(session, clock, t, row)
     return row, t
+
+
+def deadline_warning(session: Session, clock: Clock, inc: Incident, what: str, level: Level, desc: str,
+                     now: float) -> tuple[WarningRow, Transition]:
+    """A warning for a missed deadline of an incident (a report clock or a duty)."""
+    return raise_warning(session, clock, inc.service_id, f"report-deadline-{inc.id}-{what}", "report-deadline", level, desc,
+                         now, {"incident": inc.id, "report": what})
+
+
+def resolve_warning(session: Session, clock: Clock, warning_id: str | None, at: str) -> Transition | None:
+    """Resolve a deadline warning once its duty is done; the transition is published after commit."""
+    row = session.get(WarningRow, warning_id) if warning_id else None
+    if row is None or row.state != FIRING:
+        return None
+    w = alert_store.state_of(row)
+    now = parse(at).timestamp()
+    w.state, w.resolved_at = RESOLVED, now
+    alert_store.save(session, w, dict(row.labels), row.description, now)
+    t = Transition("resolved", w, FIRING, RESOLVED, w.level)
+    alert_store.record(session, clock, t, row)
+    return t
 
 
 def _deadline_warning(session: Session, clock: Clock, inc: Incident, c: ReportClock, now: float) -> tuple[WarningRow, Transition]:

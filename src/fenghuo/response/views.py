@@ -29,6 +29,27 @@ class IncidentView(View):
     reports: list[dict[str, Any]]
 
 
+class ComplaintView(View):
+    id: str
+    service: str
+    category: str
+    content: str
+    status: str
+    received_at: str
+    due_at: str | None = None
+    overdue: bool = False
+    feedback_sent: bool = False
+
+
+class ComplaintCounts(View):
+    total: int
+    open: int
+    handled: int
+    closed: int
+    overdue: int
+    no_limit: int
+
+
 class DutyView(View):
     duty: str
     basis: str

@@ -18,6 +18,34 @@ def upgrade() -> None:
     # Existing providers are ordinary operators (4-hour CN profile) until they say otherwise.
     with op.batch_alter_table('providers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('operator_type', sa.String(length=16), nullable=False, server_default='other'))
+        batch_op.add_column(sa.Column('complaint_limit', sa.String(length=16), nullable=True))
+    op.create_table(
+        'response_complaints',
+        sa.Column('id', sa.String(length=40), nullable=False),
+        sa.Column('service_id', sa.String(length=64), nullable=False),
+        sa.Column('provider_id', sa.String(length=64), nullable=False),
+        sa.Column('category', sa.String(length=24), nullable=False),
+        sa.Column('channel', sa.String(length=16), nullable=False),
+        sa.Column('content', sa.Text(), nullable=False),
+        sa.Column('contact', sa.Text(), nullable=True),
+        sa.Column('received_at', sa.String(length=32), nullable=False),
+        sa.Column('due_at', sa.String(length=32), nullable=True),
+        sa.Column('handling_limit', sa.String(length=16), nullable=True),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('overdue', sa.Boolean(), nullable=False),
+        sa.Column('created_by', sa.String(length=256), nullable=False),
+        sa.Column('handled_at', sa.String(length=32), nullable=True),
+        sa.Column('handled_by', sa.String(length=256), nullable=True),
+        sa.Column('result', sa.Text(), nullable=True),
+        sa.Column('feedback_at', sa.String(length=32), nullable=True),
+        sa.Column('feedback', sa.Text(), nullable=True),
+        sa.Column('warning_id', sa.String(length=40), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_response_complaints_service_id', 'response_complaints', ['service_id'])
+    op.create_index('ix_response_complaints_provider_id', 'response_complaints', ['provider_id'])
+    op.create_index('ix_response_complaints_due_at', 'response_complaints', ['due_at'])
+    op.create_index('ix_response_complaints_status', 'response_complaints', ['status'])
     op.create_table(
         'response_duties',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -40,9 +68,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for col in ('status', 'due_at', 'provider_id', 'service_id'):
+        op.drop_index(f'ix_response_complaints_{col}', table_name='response_complaints')
+    op.drop_table('response_complaints')
     op.drop_index('ix_response_duties_status', table_name='response_duties')
     op.drop_index('ix_response_duties_due_at', table_name='response_duties')
     op.drop_index('ix_response_duties_incident_id', table_name='response_duties')
     op.drop_table('response_duties')
     with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_column('complaint_limit')
         batch_op.drop_column('operator_type')
