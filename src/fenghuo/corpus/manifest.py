@@ -12,7 +12,8 @@ sources:
     modality: text                 # default text
     origin: domestic               # domestic | foreign (share of foreign open-source, CN-TC-31)
     licence: licences/web-zh.txt   # or contract: / consent: / collection_log: (files), generator: (text)
-    files: ["data/web-zh/*.jsonl"] # globs over JSONL, CSV, Parquet, plain text (.txt: one sample a line)
+    files: ["data/web-zh/*.jsonl"] # globs over JSONL, CSV, Parquet, plain text (.txt: one sample a line);
+                                   # or object storage: "s3://bucket/corpus/*.parquet" (pyarrow.fs)
     text_field: text
     metadata: {dataset: web-zh, organisation: Example}   # defaults for per-sample metadata
 ```
@@ -53,9 +54,26 @@ TOP_KEYS = {"name", "organisation", "ip_complaints", "consent_records", "sources
 
 @dataclass(frozen=True)
 class DataFile:
-    path: Path  # absolute
-    name: str  # as reported: relative to the manifest's folder
+    path: Path  # absolute (for object storage: the path inside its file system)
+    name: str  # as reported: relative to the manifest's folder, or the URI
     format: str
+    uri: str | None = None  # s3://…, gs://…, hdfs://…, file://… — read through pyarrow.fs
+
+
+def _expand_uri(pattern: str) -> list[str]:
+    """The files an object-storage glob names (``s3://bucket/corpus/*.jsonl``), as URIs."""
+    import fnmatch
+
+    import pyarrow.fs as pafs
+
+    cut = min((pattern.find(c) for c in "*?[" if c in pattern), default=-1)
+    prefix = pattern[: pattern.index("://") + 3]
+    if cut < 0:
+        fs, path = pafs.FileSystem.from_uri(pattern)
+        return [pattern] if fs.get_file_info(path).type == pafs.FileType.File else []
+    fs, base = pafs.FileSystem.from_uri(pattern[: pattern.rfind("/", 0, cut)])
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    return sorted(prefix + i.path for i in infos if i.type == pafs.FileType.File and fnmatch.fnmatch(prefix + i.path, pattern))
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,21 @@ def _text(v: Any) -> str | None:
 def _files(p: Problems, loc: tuple, base: Path, raw: Any, fmt: str | None) -> tuple[DataFile, ...]:
     out: list[DataFile] = []
     for i, pattern in enumerate(strings(p, loc, raw, non_empty=True)):
+        if "://" in pattern:
+            try:
+                uris = _expand_uri(pattern)
+            except (OSError, ValueError) as exc:
+                p.add(loc + (i,), f"无法列出 {pattern}：{exc}", f"cannot list {pattern}: {exc}")
+                continue
+            if not uris:
+                p.add(loc + (i,), f"没有匹配的文件：{pattern}", f"no file matches {pattern}")
+            for u in uris:
+                kind = fmt or FORMATS.get(Path(u).suffix.lower())
+                if kind is None:
+                    p.add(loc + (i,), f"无法识别的格式：{u}", f"unknown format of {u}")
+                    continue
+                out.append(DataFile(Path(u.split("://", 1)[1]), u, kind, u))
+            continue
         full = pattern if Path(pattern).is_absolute() else str(base / pattern)
         matched = sorted(glob.glob(full, recursive=True))
         if not matched:

@@ -13,6 +13,7 @@ counts it as unreadable instead of skipping it silently.
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -57,8 +58,18 @@ def _from_record(src: Source, f: DataFile, line: int, record: object) -> Sample:
     return Sample(src.id, f.name, line, text, meta)
 
 
+def open_data(f: DataFile) -> io.BufferedIOBase:
+    """The file's bytes, from a local path or from object storage (pyarrow.fs)."""
+    if f.uri is None:
+        return open(f.path, "rb")
+    import pyarrow.fs as pafs
+
+    fs, path = pafs.FileSystem.from_uri(f.uri)
+    return io.BufferedReader(fs.open_input_stream(path), buffer_size=1 << 20)
+
+
 def read_jsonl(src: Source, f: DataFile) -> Iterator[Sample]:
-    with open(f.path, "rb") as fh:
+    with open_data(f) as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
@@ -71,7 +82,7 @@ def read_jsonl(src: Source, f: DataFile) -> Iterator[Sample]:
 
 
 def read_text(src: Source, f: DataFile) -> Iterator[Sample]:
-    with open(f.path, "rb") as fh:
+    with open_data(f) as fh:
         for number, raw in enumerate(fh, start=1):
             try:
                 text = raw.decode("utf-8").rstrip("\r\n")
@@ -84,7 +95,7 @@ def read_text(src: Source, f: DataFile) -> Iterator[Sample]:
 
 def read_csv(src: Source, f: DataFile) -> Iterator[Sample]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with open(f.path, encoding="utf-8-sig", newline="", errors="strict") as fh:
+    with io.TextIOWrapper(open_data(f), encoding="utf-8-sig", newline="", errors="strict") as fh:
         reader = csv.DictReader(fh)
         start = reader.line_num + 2  # the header is line 1
         try:
@@ -98,7 +109,13 @@ def read_csv(src: Source, f: DataFile) -> Iterator[Sample]:
 def read_parquet(src: Source, f: DataFile) -> Iterator[Sample]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(f.path)
+    if f.uri is None:
+        pf = pq.ParquetFile(f.path)
+    else:
+        import pyarrow.fs as pafs
+
+        fs, path = pafs.FileSystem.from_uri(f.uri)
+        pf = pq.ParquetFile(fs.open_input_file(path))
     names = set(pf.schema_arrow.names)
     columns = [c for c in (src.text_field, *META_FIELDS) if c in names]
     row = 0

@@ -50,7 +50,16 @@ def file_sha256(path: str | Path) -> str:
 
 
 def data_hashes(m: Manifest) -> dict[str, str]:
-    return {f.name: file_sha256(f.path) for f in m.files()}
+    from fenghuo.corpus.readers import open_data
+
+    out = {}
+    for f in m.files():
+        digest = hashlib.sha256()
+        with open_data(f) as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(block)
+        out[f.name] = digest.hexdigest()
+    return out
 
 
 def write_json(path: Path, data: Any) -> None:
