@@ -99,3 +99,17 @@ def test_review_refuses_the_annotator_then_report_gives_each_clause(planted, sca
     doc = Document(io.BytesIO(render_docx(ev)))
     cells = [c.text for row in doc.tables[0].rows for c in row.cells]
     assert "CN-TC-01/02" in cells and "TC260-003 §6–§7" in cells and "TC260-003 §5–§7" not in cells
+
+
+def test_review_in_the_terminal(planted, tmp_path):
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = _run(db, "sample", str(planted.manifest), "--n", "3", "--seed", "4", "--annotator", "ann", "--json")
+    assert out.exit_code == 0, out.output
+    out = CliRunner().invoke(root, ["--db", db, "corpus", "review", "--reviewer", "rev", "--json"], input="p\nf\nunclear source\nq\n")
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.output[out.output.index("{\n"):])
+    assert (summary["reviewed"], summary["pending"], summary["pass_rate"]["passed"]) == (2, 1, 1)
+    assert summary["failed"][0]["note"] == "unclear source"
+    # The annotator gets no items to review in the terminal either.
+    out = CliRunner().invoke(root, ["--db", db, "corpus", "review", "--reviewer", "ann"], input="q\n")
+    assert out.exit_code == 0 and "0 条待审" in out.output
