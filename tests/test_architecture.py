@@ -39,6 +39,7 @@ LAYERS = [
     "evaluation",  # safety test banks against a model endpoint
     "response",    # plans, incidents, reports, deadlines
     "recovery",    # the road back from a pause
+    "retention",   # what is kept ≥ 6 months, and pruning that refuses younger records (reads every domain)
 ]
 # Assembly: may import anything; nothing in LAYERS may import these.
 TOP = {"api", "console", "demo", "cli", "models", "migrations", "backend", "__init__", "__main__"}

@@ -33,6 +33,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.guard.label_cli",
     "fenghuo.response.cli",
     "fenghuo.recovery.cli",
+    "fenghuo.retention.cli",
     "fenghuo.scale.cli",
     "fenghuo.demo",
 ]
