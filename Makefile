@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo DEMO_ARGS=--console` leaves the web console running afterwards and prints its URL and tokens.
 demo: $(STAMP)
-	$(BIN)/fenghuo demo
+	$(BIN)/fenghuo demo $(DEMO_ARGS)
 
 # ruff's rules are in pyproject.toml ([tool.ruff]); ruff comes with the test extra.
 lint: $(STAMP)
