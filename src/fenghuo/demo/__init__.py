@@ -209,7 +209,8 @@ def demo(keep: str | None, web: bool = False, port: int = 8600) -> None:
         raise SystemExit(1)
     console.print("[bold green]✓ 演示完成 / demo complete[/]")
     if not web:
-        console.print("fenghuo demo --console：演示后保留网页控制台 / leaves the web console running afterwards", style="dim")
+        console.print("fenghuo demo --console（或 make demo DEMO_ARGS=--console）：演示后保留网页控制台并打印登录令牌 / "
+                      "leaves the web console running afterwards and prints tokens to log in with", style="dim")
 
 
 def register(root: click.Group) -> None:
