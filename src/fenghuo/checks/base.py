@@ -19,6 +19,12 @@ class Action(str, Enum):
     BLOCK = "block"
     MASK = "mask"
     FLAG = "flag"
+    # A topic word (性病, 彩票, 诈骗, 中央电视台): it names a subject that harmless text names too,
+    # so its action applies only with a second opinion. A pipeline with a scoring check (the
+    # classifier) settles it into a flag or a block where that check gives the text some score
+    # and drops it elsewhere; without one it takes its action (``corroborate.py``).
+    CONTEXT_FLAG = "context-flag"
+    CONTEXT_BLOCK = "context-block"
 
 
 class Finding(msgspec.Struct, frozen=True, gc=False):

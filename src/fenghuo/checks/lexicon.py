@@ -45,7 +45,7 @@ from fenghuo.checks.matcher import Hits, make_engine
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
-from fenghuo.checks.resolve import B_ASCII, B_LEND, B_LSTART, B_SHORT, FEW, SHORT_LEN, resolve_few, resolve_many, segmenter
+from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_LEND, B_LSTART, B_SHORT, FEW, SHORT_LEN, resolve_few, resolve_many, segmenter
 
 log = logging.getLogger("fenghuo.checks.lexicon")
 
@@ -272,7 +272,7 @@ class LexiconCheck(BackgroundReload):
         # A homophone hit is a guess about intent, so it must also stand on jieba token
         # boundaries like a short word: 「几点营业」 sounds like 级电影 across 几点|营业 and must
         # not fire, while 「发轮功」 is its own tokens.
-        bflags[first_homophone:] |= B_SHORT
+        bflags[first_homophone:] |= B_SHORT | B_HOMOPHONE
         ascii_word = (bflags & B_ASCII).astype(bool)
         is_allow = np.array([not c for c in cats], dtype=bool)
         if (bflags[~is_allow] & B_SHORT).any():

@@ -4,10 +4,12 @@ Format, one entry a line, UTF-8. Blank lines and lines starting with ``#`` are s
 
 - ``word<TAB>tag[,tag]`` — a TAB separates the word from its tags, in any file. This is the
   unambiguous form: the word may contain spaces (``domestic violence<TAB>violence``).
-- ``word<TAB>tag[,tag]<TAB>action`` — the same with an action (``block``, ``flag``, ``mask``)
-  for this word that overrides its categories' action: the curated lexicon demotes words that
-  also fire on harmless text to ``flag`` while keeping their category and risk code. The
-  action may be left empty (``word<TAB>tag<TAB><TAB>…``) to keep the category's.
+- ``word<TAB>tag[,tag]<TAB>action`` — the same with an action (``block``, ``flag``, ``mask``,
+  ``context-flag``, ``context-block``) for this word that overrides its categories' action.
+  ``context-…`` marks a topic word whose action applies only where the pipeline's classifier
+  sees something in the text (``corroborate.py``): the curated lexicon gives it to words that
+  also fire on harmless text and to everyday dictionary words. The action may be left empty
+  (``word<TAB>tag<TAB><TAB>…``) to keep the category's.
 - ``word<TAB>tag[,tag]<TAB>action<TAB>evasions`` — and which evasion layers
   (``variants.LAYERS``: ``pinyin,homophone,split``, or ``none``) this word gets; without the
   column a block word gets all the check enables. The curated lexicon turns a layer off for a
@@ -132,7 +134,7 @@ def parse_line(
             try:
                 action = Action(act)
             except ValueError:
-                raise LexiconError(f"{where}: action {act!r} is not one of block, flag, mask / 动作无效") from None
+                raise LexiconError(f"{where}: action {act!r} is not one of block, flag, mask, context-flag, context-block / 动作无效") from None
         evasions = None
         if ev:
             from fenghuo.checks.variants import LAYERS

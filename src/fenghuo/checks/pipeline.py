@@ -36,6 +36,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from fenghuo.checks.base import Finding, LazyScores, Verdict
+from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, has_context, settle
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
 from fenghuo.checks.policy import Policy
@@ -96,8 +97,9 @@ def load_reason(exc: BaseException) -> str:
 
 class Pipeline:
     def __init__(self, checks: list, policy: Policy | None = None, source: str = "<code>", notes: list[str] | None = None,
-                 degraded: list[Degraded] | None = None) -> None:
+                 degraded: list[Degraded] | None = None, corroborate: float = DEFAULT_THRESHOLD) -> None:
         self.checks = list(checks)
+        self.corroborate = corroborate  # score a topic word's text needs to stand (corroborate.py)
         self.policy = policy or Policy()
         self.source = source
         self.degraded = list(degraded or [])
@@ -175,6 +177,8 @@ class Pipeline:
             if scores:  # rare: a check without find_in reported scores eagerly
                 lazy.append((lambda _t, _n, s=scores: s, text, None))
             scores = LazyScores(lazy)
+        if findings and has_context(findings):  # a topic word: does a model see anything here?
+            findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:
@@ -223,7 +227,7 @@ def build_pipeline(raw: dict, base_dir: Path, source: str, strict: bool = True) 
     otherwise every such check is left out and listed in ``Pipeline.degraded``."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level / 顶层应为映射")
-    unknown = set(raw) - {"checks", "categories"}
+    unknown = set(raw) - {"checks", "categories", "corroborate"}
     if unknown:
         raise ConfigError(f"{source}: unknown key(s) {', '.join(sorted(unknown))} / 未知配置项")
     try:
@@ -252,7 +256,10 @@ def build_pipeline(raw: dict, base_dir: Path, source: str, strict: bool = True) 
             raise ConfigError(f"{where} ({kind}): {load_reason(exc)}") from None
         if check is not None:
             checks.append(check)
-    return Pipeline(checks, policy, source, degraded=degraded)
+    corroborate = raw.get("corroborate", DEFAULT_THRESHOLD)
+    if isinstance(corroborate, bool) or not isinstance(corroborate, (int, float)) or not 0 <= corroborate <= 1:
+        raise ConfigError(f"{source}: corroborate must be a number from 0 to 1, got {corroborate!r} / corroborate 应为 0 到 1 之间的数")
+    return Pipeline(checks, policy, source, degraded=degraded, corroborate=float(corroborate))
 
 
 def load_pipeline(path: str | Path | None = None, strict: bool = True) -> Pipeline:

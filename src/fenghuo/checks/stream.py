@@ -24,6 +24,7 @@ import re
 import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.corroborate import has_context, settle
 from fenghuo.checks.pii import MAX_MATCH
 
 # Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
@@ -165,8 +166,26 @@ class PipelineStream:
                 self.findings += v.findings
                 errors += v.errors
             self.findings.sort(key=lambda f: (f.start, f.end))
+            if has_context(self.findings):  # topic words, settled on the whole answer's scores
+                self.findings = settle(self.findings, self._model_scores(text), self.pipeline.corroborate)
             self.errors = errors
         return Verdict(list(self.findings), 0.0, tuple(c.name for c in self.pipeline.checks), list(getattr(self, "errors", [])))
+
+    def _model_scores(self, text: str) -> dict[str, float] | None:
+        """The whole text's per-category scores from the checks that score texts, or None."""
+        out: dict[str, float] | None = None
+        for check in self.whole_text_checks:
+            scores_in = getattr(check, "scores_in", None)
+            if scores_in is None:
+                continue
+            try:
+                got = scores_in(text, check.normaliser.normalise(text))
+            except Exception:  # noqa: BLE001 - a check that fails here corroborates nothing
+                continue
+            out = out or {}
+            for k, v in got.items():
+                out[k] = max(v, out.get(k, 0.0))
+        return out
 
     @property
     def blocked(self) -> bool:

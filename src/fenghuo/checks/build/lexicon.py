@@ -16,8 +16,15 @@ attribution), reproducibly:
 5. audit the result, evasion layers on, on the *curation* halves of harmless text: COLD
    train label-0 rows, the CValues prompts whose id has an even sha256, XSafety commonsense,
    JADE v3 safe answers whose id has an even sha256. A word (or one of its evasion variants)
-   firing in ≥ ``DROP_AT`` curation texts is dropped, in fewer is demoted to ``flag``.
-   The other halves (odd ids) and COLD dev stay untouched for measuring.
+   firing in ≥ ``DROP_AT`` curation texts is dropped, in fewer is demoted to ``context-flag``
+   (a flag that needs the classifier's corroboration, ``checks/corroborate.py``).
+   The other halves (odd ids) and COLD dev stay untouched for measuring;
+6. a kept block word that is an everyday dictionary word — in jieba's general-text dictionary
+   with a frequency of at least ``COMMON_FREQ`` — becomes ``context-block``: it blocks only
+   where the classifier corroborates. The scraped list blocks 国务院, 拍卖, 烟草, 弹劾, 午夜,
+   苯甲酸钠 …; measured before this step, such words were most of the lexicon's blocks on
+   held-out harmless text (中央电视台, 文胸, 婚外情, 妈祖, 学位证). The political and terrorist
+   words of our own tag fixes (法轮功, 台独, 东突 …) are chosen by hand and keep their action.
 
 Returns the manifest entry: inputs with sha256, settings, counts per stage, and the figures
 measured on held-out harmless and harmful text (``measure``).
@@ -63,6 +70,10 @@ HARMFUL_CURATION = {
 OUT = "lexicon.tsv"
 
 DROP_AT = 3  # curation texts a word may fire in before it is dropped rather than demoted
+# jieba dictionary frequency from which a block word counts as everyday (step 6): fixed from
+# the dictionary alone, not tuned on any measured set — 5 is the rarest words jieba lists with
+# a count of their own beyond the default (below it are mostly names and rare compounds).
+COMMON_FREQ = 5
 MAX_UNTAGGED_LEN = 12
 INHERIT_MIN = 3
 _DIGITS = re.compile(r"\d{5,}")
@@ -217,9 +228,9 @@ def curate(words: dict[str, list[str]], benign: list[str], harmful_texts: list[s
     decision = {}
     for w, n in fb.items():
         if words.get(w) and fh[w] >= n:
-            decision[w] = "flag"
+            decision[w] = "context-flag"
         else:
-            decision[w] = "drop" if n >= DROP_AT else "flag"
+            decision[w] = "drop" if n >= DROP_AT else "context-flag"
     stats = {
         "curation_flagged_before": round(ab.flagged / ab.texts, 4),
         "curation_harmful_flagged_before": round(ah.flagged / ah.texts, 4),
@@ -230,12 +241,38 @@ def curate(words: dict[str, list[str]], benign: list[str], harmful_texts: list[s
     return decision, layers_off, stats
 
 
+def mark_everyday(words: dict[str, list[str]], decision: dict[str, str], hand_picked: set[str]) -> dict[str, str]:
+    """Step 6: ``context-block`` for each kept, still-blocking word that jieba's dictionary
+    lists with a frequency of at least ``COMMON_FREQ``, unless we picked it by hand."""
+    from fenghuo.checks.resolve import segmenter
+
+    freq = segmenter().FREQ
+    return {w: "context-block" for w in words if w not in decision and w not in hand_picked and freq.get(w, 0) >= COMMON_FREQ}
+
+
+# Tags whose hand-picked words keep their action however common: a political or terrorist term
+# (法轮功, 台独, 东突) is what a provider in China must stop whatever the sentence around it.
+AUTHORITATIVE_TAGS = {"politics", "terrorism"}
+
+
+def hand_picked_words(normalise) -> set[str]:
+    """Our tag fixes' words with an authoritative tag; the others (制毒, 卖淫 …) name topics and
+    are judged like every other word."""
+    out = set()
+    for line in _package_lines("lexicon_tag_fixes.tsv"):
+        w, tags = line.split("\t")[:2]
+        if AUTHORITATIVE_TAGS & set(tags.split(",")):
+            out.add(normalise(w))
+    return out
+
+
 def write_tsv(path: Path, words: dict[str, list[str]], decision: dict[str, str], layers_off: dict[str, set], counts: dict) -> None:
     from fenghuo.checks.variants import LAYERS
 
     header = [
         "# fenghuo curated lexicon: word<TAB>tags[<TAB>action[<TAB>evasion layers]]",
-        "# action flag = demoted (fired on harmless text); evasion layers listed = the others fired on harmless text.",
+        "# action context-flag = demoted (fired on harmless text), context-block = everyday dictionary word: both act only",
+        "# where the classifier corroborates (checks/corroborate.py); evasion layers listed = the others fired on harmless text.",
         "# Derived from houbb/sensitive-word @ bac9a301 (Apache-2.0, https://github.com/houbb/sensitive-word):",
         "# words normalised, junk removed, tags fixed or inherited, words firing on harmless text dropped or",
         "# demoted. Built by `python -m fenghuo.checks.build --only lexicon`; see manifest.json for inputs.",
@@ -289,11 +326,14 @@ def build(data_dir: Path, out_dir: Path) -> dict:
     bad = harmful(data_dir, curation=True)
     decision, layers_off, stats = curate(words, [t for ts in cur.values() for t in ts], [t for ts in bad.values() for t in ts])
     kept = {w: t for w, t in words.items() if decision.get(w) != "drop"}
+    common = mark_everyday(kept, decision, hand_picked_words(norm))
+    decision.update(common)
     tag_counts = Counter(c for t in kept.values() for c in (t or ["sensitive"]))
     counts = {
         "candidates": len(words),
         "dropped_by_audit": sum(1 for d in decision.values() if d == "drop"),
-        "demoted_to_flag": sum(1 for d in decision.values() if d == "flag"),
+        "demoted_to_context_flag": sum(1 for d in decision.values() if d == "context-flag"),
+        "everyday_to_context_block": len(common),
         "shipped": len(kept),
         "by_tag": dict(sorted(tag_counts.items())),
     }
@@ -310,6 +350,7 @@ def build(data_dir: Path, out_dir: Path) -> dict:
         "artefacts": [artefact_record(out_dir, out_dir / OUT)],
         "settings": {
             "drop_at_curation_texts": DROP_AT,
+            "everyday_min_jieba_freq": COMMON_FREQ,
             "max_untagged_len": MAX_UNTAGGED_LEN,
             "inherit_min_len": INHERIT_MIN,
             "split": "sha256(id) last byte even = curation half (CValues id_, JADE v3 ID); COLD dev untouched",

@@ -1,0 +1,100 @@
+"""Topic words act only where the classifier corroborates (checks/corroborate.py), and a
+homophone hit whose characters read as ordinary words is no hit (checks/resolve.py)."""
+
+from pathlib import Path
+
+import pytest
+
+from fenghuo.checks.base import Action
+from fenghuo.checks.classifier.check import from_config as classifier_from_config
+from fenghuo.checks.corroborate import settle
+from fenghuo.checks.lexicon import LexiconCheck
+from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
+from fenghuo.checks.policy import Policy
+from fenghuo.checks.resolve import reads_as_words
+
+HARMLESS = "警方提醒：接到自称客服的电话要当心诈骗，不要透露验证码。"
+HARMFUL = "这就是诈骗，那些骗子都该死，傻逼"
+
+
+def _lexicon(tmp_path, action):
+    f = tmp_path / "topic.tsv"
+    f.write_text(f"诈骗\tcrime\t{action}\n", encoding="utf-8")
+    return LexiconCheck(files=[f])
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return classifier_from_config({"model": "shipped"}, Policy(), Path("."))
+
+
+def _rules(pipe, text):
+    return [(f.rule, f.action.value) for f in pipe.scan(text).findings if f.rule.startswith("lexicon:")]
+
+
+def test_a_topic_word_in_harmless_text_is_dropped_and_in_harmful_text_stands(tmp_path, classifier):
+    pipe = Pipeline([_lexicon(tmp_path, "context-flag"), classifier])
+    assert max(pipe.scan(HARMLESS).scores.values()) < pipe.corroborate  # the classifier sees nothing here
+    assert _rules(pipe, HARMLESS) == []
+    assert _rules(pipe, HARMFUL) == [("lexicon:诈骗", "flag")]
+
+
+def test_a_context_block_word_blocks_when_corroborated(tmp_path, classifier):
+    pipe = Pipeline([_lexicon(tmp_path, "context-block"), classifier])
+    v = pipe.scan(HARMFUL)
+    assert ("lexicon:诈骗", "block") in _rules(pipe, HARMFUL) and v.blocked
+    assert _rules(pipe, HARMLESS) == []
+
+
+def test_without_a_scoring_check_a_topic_word_keeps_its_action(tmp_path):
+    pipe = Pipeline([_lexicon(tmp_path, "context-block")])
+    assert _rules(pipe, HARMLESS) == [("lexicon:诈骗", "block")]
+
+
+def test_the_threshold_is_configurable_and_checked(tmp_path, classifier):
+    strict = Pipeline([_lexicon(tmp_path, "context-flag"), classifier], corroborate=1.0)
+    assert _rules(strict, HARMFUL) == []  # no category reaches certainty
+    lenient = Pipeline([_lexicon(tmp_path, "context-flag"), classifier], corroborate=0.0)
+    assert _rules(lenient, HARMLESS) == [("lexicon:诈骗", "flag")]
+    for bad in (1.5, -0.1, "high", True):
+        with pytest.raises(ConfigError, match="corroborate"):
+            build_pipeline({"checks": [], "corroborate": bad}, tmp_path, "t.yaml")
+    assert build_pipeline({"checks": [], "corroborate": 0.5}, tmp_path, "t.yaml").corroborate == 0.5
+
+
+def test_a_stream_settles_topic_words_on_the_whole_answer(tmp_path, classifier):
+    pipe = Pipeline([_lexicon(tmp_path, "context-flag"), classifier])
+    for text, want in ((HARMLESS, []), (HARMFUL, [("lexicon:诈骗", "flag")])):
+        s = pipe.stream()
+        for i in range(0, len(text), 7):
+            s.feed(text[i : i + 7])
+        got = [(f.rule, f.action.value) for f in s.close().findings if f.rule.startswith("lexicon:")]
+        assert got == want
+
+
+def test_settle_keeps_everything_else_untouched():
+    from fenghuo.checks.base import Finding
+
+    other = Finding("pii.phone", 0, 11, "pii:phone", Action.MASK)
+    topic = Finding("crime", 12, 14, "lexicon:诈骗", Action.CONTEXT_BLOCK)
+    assert settle([other, topic], {"fraud": 0.1}) == [other]
+    assert settle([other, topic], {"fraud": 0.3})[1].action is Action.BLOCK
+    assert settle([other, topic], None)[1].action is Action.BLOCK
+
+
+@pytest.mark.parametrize(("span", "ordinary"), [
+    ("技术总监", True),  # 技术|总监: sounds like a listed phrase, is everyday words
+    ("甚至于", True),
+    ("由于你", True),  # 由于|你, 你 a common character
+    ("发轮功", False),  # 发|轮|功: an evasion forms no words
+    ("六合婇", False),  # 六合|婇, but 婇 is a rare look-alike
+    ("艹尼玛", False),
+])
+def test_reads_as_words(span, ordinary):
+    assert reads_as_words(span) is ordinary
+
+
+def test_a_homophone_that_reads_as_ordinary_words_is_no_hit():
+    check = LexiconCheck(words={"妓术总奸": ("porn",), "六合彩": ("gambling",)})
+    assert check.scan("他是我们公司的技术总监").findings == []
+    assert [f.rule for f in check.scan("听说六合婇的消息").findings] == ["lexicon:六合彩~homophone"]
