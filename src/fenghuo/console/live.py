@@ -39,12 +39,16 @@ async def merged(hub: Any, visible: set[str] | None, services: set[str]) -> Asyn
         if wanted(w.get("service", "")):
             item = sse("warning", {"kind": change.get("kind"), "id": w.get("id"), "service": w.get("service"),
                                    "level": change.get("level"), "state": w.get("state")})
-            loop.call_soon_threadsafe(lambda: q.full() or q.put_nowait(item))
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(lambda: q.full() or q.put_nowait(item))
 
     async def pump() -> None:
-        async for chunk in hub.follow(visible, services):
-            await q.put(chunk)
-        await q.put(None)
+        try:
+            async for chunk in hub.follow(visible, services):
+                await q.put(chunk)
+        finally:  # the hub ended the stream (shutdown, overflow) or failed: end this one too
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait(None)
 
     unsubscribe = listeners.subscribe(on_warning)
     task = asyncio.create_task(pump())
