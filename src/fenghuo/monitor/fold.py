@@ -75,6 +75,13 @@ def partials(events: list[WireEvent], now: float) -> tuple[list[tuple[str, int, 
     parts: list[tuple[str, int, Bucket]] = []
     seen: dict[str, dict[str, list[Any]]] = {}
     for service, evs in _by_service(events):
+        if len(evs) == 1:  # a batch spread over many services: one event each (issue 19)
+            e = evs[0]
+            t = min(epoch(e.time), now) if isinstance(e.time, datetime) else now
+            parts.append((service, int(t), fold_one(e)))
+            if e.instance is not None:
+                seen[service] = {e.instance: [t, e.state_version, e.state, e.failsafe]}
+            continue
         times = [e.time for e in evs]
         try:
             lo, hi = epoch(min(times)), epoch(max(times))
@@ -151,6 +158,42 @@ def fold(events: list[WireEvent]) -> Bucket:
         p.hist = LogHistogram.of_keys(LogHistogram.keys(np.array(lat, dtype=np.float64)))
     p.tokens_in = sum(filter(None, [e.tokens_in for e in calls]))
     p.tokens_out = sum(filter(None, [e.tokens_out for e in calls]))
+    return p
+
+
+def fold_one(e: WireEvent) -> Bucket:
+    """``fold([e])`` without the list machinery (~5× cheaper): the common case when a batch
+    spans as many services as events. tests/monitor/test_fleet_fold.py holds it equal to
+    ``fold``."""
+    p = Bucket()
+    t = e.type
+    if t is not _CALL:
+        if t is _COMPLAINT:
+            p.complaints = 1
+        elif t is _FACTUAL:
+            p.factual_errors = 1
+        elif t is _NOTE:
+            p.operator_notes = 1
+        elif t is _SIGNAL:
+            p.external_signals = 1
+        return p
+    p.calls = 1
+    status, route = e.status, e.route
+    if route is _REFUSED_ROUTE:
+        p.refusals = 1
+    else:
+        p.refusals = int(status is _REFUSED_STATUS)
+        p.errors = int(status is _UP_ERROR or status is _UP_TIMEOUT)
+    p.backup = int(route is _BACKUP)
+    p.failsafe = int(e.failsafe)
+    if e.input is not None:
+        _checks(p, [e.input], "in")
+    if e.output is not None:
+        _checks(p, [e.output], "out")
+    if e.latency_ms is not None:
+        p.hist = LogHistogram.of_one(e.latency_ms)
+    p.tokens_in = e.tokens_in or 0
+    p.tokens_out = e.tokens_out or 0
     return p
 
 

@@ -34,6 +34,7 @@ _MULT = math.log(2) / math.log1p(2 * RELATIVE_ACCURACY / (1 - RELATIVE_ACCURACY)
 _MIN_POSITIVE = sys.float_info.min * _GAMMA  # smaller values count as zero, as in DDSketch
 _MAX_KEY = math.ceil(math.log2(sys.float_info.max / _GAMMA) * _MULT)
 ZERO_KEY = int(np.iinfo(np.int64).min)  # the "key" of values counted as zero
+_ONE = np.ones(1, dtype=np.int64)
 
 # Plain integer counters of a bucket; names are indicator building blocks (see indicators.py).
 COUNTERS = (
@@ -81,8 +82,29 @@ class LogHistogram:
             h.counts = np.bincount(pos - lo)
         return h
 
+    @classmethod
+    def of_one(cls, value: float) -> LogHistogram:
+        """``of_keys(keys(np.array([value])))`` for one value, without the arrays' overhead
+        (the same ufuncs on a scalar, so the same key)."""
+        h = cls()
+        h.count = 1
+        if value > _MIN_POSITIVE:
+            h.offset = int(min(np.ceil(np.log2(np.float64(value)) * _MULT), _MAX_KEY))
+            h.counts = _ONE.copy()
+        else:
+            h.zeros = 1
+        return h
+
     def add(self, other: LogHistogram, sign: int = 1) -> None:
         if not other.count:
+            return
+        if other.counts.size == 1 and self.counts.size and self.offset <= other.offset < self.offset + self.counts.size:
+            # one bin inside the range held (a single latency, the many-services case): no slicing
+            self.zeros += sign * other.zeros
+            self.count += sign * other.count
+            self.counts[other.offset - self.offset] += sign * int(other.counts[0])
+            if self.count == 0:
+                self.offset, self.counts, self.zeros = 0, np.zeros(0, dtype=np.int64), 0
             return
         self.zeros += sign * other.zeros
         self.count += sign * other.count
@@ -124,8 +146,7 @@ class Bucket:
     __slots__ = (*COUNTERS, "in_categories", "out_categories", "hist")
 
     def __init__(self) -> None:
-        for name in COUNTERS:
-            setattr(self, name, 0)
+        _zero_counters(self)
         self.in_categories: Counter[str] = Counter()
         self.out_categories: Counter[str] = Counter()
         self.hist: LogHistogram | None = None
@@ -163,6 +184,15 @@ def _counters_op(op: str):
 
 _add_counters = _counters_op("+")
 _sub_counters = _counters_op("-")
+
+
+def _zeros():
+    scope: dict[str, Any] = {}
+    exec("def f(a):\n" + "\n".join(f"    a.{c} = 0" for c in COUNTERS) + "\n", scope)  # as _counters_op
+    return scope["f"]
+
+
+_zero_counters = _zeros()
 
 
 class Window:
