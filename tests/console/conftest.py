@@ -102,9 +102,17 @@ def page(browser):
     context.close()
 
 
+UNLABELLED = """Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+  .filter(el => el.tagName === 'BUTTON' ? !el.textContent.trim() : !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
 def shot(page, name: str) -> Path:
-    """Save a full-page screenshot under SHOTS (the test output)."""
+    """Save a full-page screenshot under SHOTS (the test output), and check on the way that
+    every field of the page has a label and every button a name (accessibility)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.png"
     page.screenshot(path=str(path), full_page=True)
+    unlabelled = page.evaluate(UNLABELLED)
+    assert not unlabelled, f"{name}: fields without a label: {unlabelled}"
     return path
