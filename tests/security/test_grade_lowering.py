@@ -35,6 +35,17 @@ def probe():
     gates.set_recovery_gate(gates.NoRecoveryYet())
 
 
+@pytest.fixture
+def lite(tmp_path, clock):
+    """SQLite only for the variations; the attack and the approval run on both databases."""
+    from fenghuo.platform.db import Database
+
+    d = Database(str(tmp_path / "fenghuo.db"), clock=clock)
+    d.upgrade()
+    yield d
+    d.dispose()
+
+
 def register(db, actor, text):
     [result] = services.register(db, actor, parse_registration(text))
     return result
@@ -97,7 +108,8 @@ def test_without_a_hold_the_change_waits_for_a_regulator_of_the_current_jurisdic
     assert kinds[-3:] == ["service.change_requested", "service.change_approved", "service.regraded"]
 
 
-def test_a_refused_or_stale_change_is_not_applied(db):
+def test_a_refused_or_stale_change_is_not_applied(lite):
+    db = lite
     seed(db)
     first = register(db, OP_A, A_MED.format(sector="general", reach=500000, extra=""))  # L3 → L2: waits
     assert first["result"] == "awaiting_approval" and "sector medical → general" in first["changes"]

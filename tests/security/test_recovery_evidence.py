@@ -34,6 +34,17 @@ def gate(monkeypatch):
     gates.set_recovery_gate(gates.NoRecoveryYet())
 
 
+@pytest.fixture
+def lite(tmp_path, clock):
+    """SQLite only for the variations; the attack itself runs on both databases."""
+    from fenghuo.platform.db import Database
+
+    d = Database(str(tmp_path / "fenghuo.db"), clock=clock)
+    d.upgrade()
+    yield d
+    d.dispose()
+
+
 def paused(db, by=OP_A, service="a-med"):
     seed(db)
     switch.execute(db, by, service, "pause", "red warning")
@@ -72,7 +83,8 @@ def test_a_failed_run_is_not_overridden_by_a_checklist_even_countersigned(db):
     assert evidence["verification"]["ref"] == "run-pass" and evidence["verification"]["profile"] == "cn-strict"
 
 
-def test_a_checklist_needs_a_second_person(db):
+def test_a_checklist_needs_a_second_person(lite):
+    db = lite
     paused(db)
     v = procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]
     with pytest.raises(Conflict) as e:
@@ -87,7 +99,8 @@ def test_a_checklist_needs_a_second_person(db):
     assert canary(db)["to"] == "canary"
 
 
-def test_under_a_regulators_hold_a_regulator_must_countersign(db):
+def test_under_a_regulators_hold_a_regulator_must_countersign(lite):
+    db = lite
     paused(db, by=REG_BJ)
     v = procedure.verify(db, OP_A, "a-med", checklist=OK)["verifications"][-1]
     with pytest.raises(Forbidden) as e:
@@ -99,7 +112,8 @@ def test_under_a_regulators_hold_a_regulator_must_countersign(db):
     assert canary(db, REG_BJ)["to"] == "canary"
 
 
-def test_a_grade_that_does_not_accept_checklists_refuses_them(db):
+def test_a_grade_that_does_not_accept_checklists_refuses_them(lite):
+    db = lite
     seed(db)
     services.register(db, ADMIN, parse_registration(
         "{id: a-auto, name: A auto, provider: pa, sector: finance, function: automated_decision, modalities: [text], "

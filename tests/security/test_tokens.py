@@ -27,6 +27,18 @@ from tests.foundation.fixtures import ADMIN, seed
 
 
 @pytest.fixture
+def db(tmp_path, clock):
+    """SQLite only: these go through HTTP and the CLI; the schema runs on PostgreSQL in
+    test_migration_hardening and the logic in the other security tests."""
+    from fenghuo.platform.db import Database as _Database
+
+    d = _Database(str(tmp_path / "fenghuo.db"), clock=clock)
+    d.upgrade()
+    yield d
+    d.dispose()
+
+
+@pytest.fixture
 def api(db):
     seed(db)
     made = {
