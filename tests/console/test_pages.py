@@ -96,3 +96,9 @@ def test_indicator_charts_draw_the_monitor_windows(console, page):
     assert "50" in figure.inner_text()
     assert page.locator("svg.spark polyline").count() >= 4
     shot(page, "service-charts")
+    # on a phone: nothing wider than the screen but the tables, which scroll in their own box
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/services/open-chat", "/"):
+        page.goto(f"{console.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        shot(page, f"phone{path.replace('/', '-')}")
