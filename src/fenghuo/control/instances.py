@@ -130,6 +130,25 @@ class InstanceBook:
         return enforcement_view(service_id, st.state, st.version, st.changed_at, rows, self.db.clock.now(), stale_seconds)
 
 
+    def switchable(self, actor: Actor, stale_seconds: float = DEFAULT_STALE_SECONDS) -> dict[str, bool]:
+        """For every service ``actor`` may see that has a live instance: whether every live
+        instance acknowledges its current version and state (no fail-safe) — one query for all,
+        what a regulator's "share switchable" counts (``enforcement`` answers one in detail)."""
+        self.flush()
+        cutoff = iso(self.db.clock.now() - timedelta(seconds=stale_seconds))
+        with self.db.reader() as s:
+            rows = s.execute(
+                select(GuardInstance.service_id, GuardInstance.version, GuardInstance.state, GuardInstance.failsafe,
+                       SwitchState.version, SwitchState.state)
+                .join(SwitchState, SwitchState.service_id == GuardInstance.service_id)
+                .join(Service, Service.id == GuardInstance.service_id)
+                .where(GuardInstance.last_seen >= cutoff, scope.visible_filter(s, actor))).all()
+        out: dict[str, bool] = {}
+        for sid, version, state, failsafe, current, current_state in rows:
+            out[sid] = out.get(sid, True) and version == current and state == current_state and not failsafe
+        return out
+
+
 def _row_dict(row: GuardInstance) -> dict[str, Any]:
     return {c: getattr(row, c) for c in ("id", "service_id", "state", "version", "enforced_since", "last_seen",
                                          "failsafe", "started_at", "meta")}
