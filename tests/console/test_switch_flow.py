@@ -47,6 +47,10 @@ def test_operator_pauses_and_the_guard_answers_503_within_a_second(console, page
                     assert page.locator(".switch-now .state-paused").count() == 1
                     page.click("details.instances summary")  # the gateway's own acknowledgement
                     assert page.locator("details.instances tbody tr").count() == 1
+                    # the jurisdiction view counts the service switchable: its one live instance acks v2
+                    page.goto(f"{console.url}/regulator")
+                    assert "(1/1)" in page.locator("tr.node[data-jurisdiction=cn-bj-hd] td").nth(2).inner_text()
+                    page.goto(f"{console.url}/services/open-chat")
                     shot(page, "service-paused")
                     print(f"click → gateway 503 in {took * 1000:.0f} ms")
 

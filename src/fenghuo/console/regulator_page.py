@@ -1,8 +1,8 @@
 """辖区 Regulator view (纵向到底，横向到边): the jurisdiction tree beneath the viewer's node —
 national → province → city — with, per node, its services, the share monitored (a guard
-reported within the monitor's live window) and switchable (every live instance enforces the
-current switch version), the states, open red/orange warnings and overdue reports; drill down
-to any service; order a pause.
+reported within the monitor's live window) and the share switchable (its live guard instances
+all acknowledge the current switch version: ``InstanceBook.switchable``), the states, open
+red/orange warnings and overdue reports; drill down to any service; order a pause.
 
 The tree and its counts are ``monitor.coverage.coverage`` (``/api/v1/coverage``) rooted at the
 regulator's own node, so another province never appears; the order is
@@ -40,6 +40,7 @@ def tree(request: Request, who: Viewer) -> list[dict[str, Any]]:
     for w in ws:
         if w["level"] in ("red", "orange"):
             severe[w["service"]] = severe.get(w["service"], 0) + 1
+    acking = runtime_of(request).instance_book.switchable(who.actor)  # service → every live instance acks its state
     now = reads.now_iso(db)
     overdue: dict[str, int] = {}
     for inc in reads.incident_list(db, who.actor):
@@ -55,10 +56,11 @@ def tree(request: Request, who: Viewer) -> list[dict[str, Any]]:
             st = (s.get("state") or {}).get("state", "unknown")
             states[st] = states.get(st, 0) + 1
         registered = n["registered"]
+        switchable = sum(1 for s in mine if acking.get(s["id"]))
         out.append({
             **n, "depth": n["path"].count("/") - 1 - (nodes[0]["path"].count("/") - 1 if nodes else 0),
             "services": direct[:NODE_ROWS], "more": max(0, len(direct) - NODE_ROWS), "states": states,
-            "switchable_share": round(n["enforcing_current"] / registered, 4) if registered else None,
+            "switchable": switchable, "switchable_share": round(switchable / registered, 4) if registered else None,
             "severe": sum(severe.get(s["id"], 0) for s in mine), "overdue": sum(overdue.get(s["id"], 0) for s in mine),
         })
     return out
