@@ -127,14 +127,14 @@ def test_bomb_over_http_is_422_naming_the_limit_and_the_loop_keeps_answering(api
             for bomb in (BOMB, BIG_BOMB):
                 t0 = time.perf_counter()
                 r = api("POST", path, who, content=bomb, headers=YAML)
-                assert time.perf_counter() - t0 < 2.0
+                assert time.perf_counter() - t0 < 5.0  # was 9–30 s (or the kernel killed the server)
                 assert r.status_code == 422, (path, r.text)
                 err = r.json()["error"]
                 assert err["limit"] == "max_nodes" and "max_nodes" in err["message"]
     finally:
         stop.set()
         t.join()
-    assert answered and max(answered) < 2.0
+    assert answered and max(answered) < 5.0  # a loop blocked by the parse would stall these for seconds
 
 
 @pytest.mark.parametrize("depth", [1_000, 100_000])
