@@ -124,3 +124,37 @@ def test_a_refused_or_stale_change_is_not_applied(lite):
         regrading.approve(db, REG_BJ, second["change"])
     assert e.value.code == "change_stale"
     assert grade(db) == "L3"
+
+
+def test_changes_over_http(lite):
+    import httpx
+
+    from fenghuo.api.server import ServerThread
+    from fenghuo.platform.config import Settings
+    from fenghuo.platform.roles import Role
+    from fenghuo.registry.tokens import create_token
+
+    db = lite
+    seed(db)
+    tok = {"op": create_token(db, ADMIN, "alice", Role.operator, provider_id="pa"),
+           "bj": create_token(db, ADMIN, "bj", Role.regulator, jurisdiction_id="cn-bj"),
+           "sh": create_token(db, ADMIN, "sh", Role.regulator, jurisdiction_id="cn-sh")}
+    body = parse_registration(MOVED_DOWN).model_dump(mode="json")
+    with ServerThread(db, Settings(checkpoint_seconds=0)) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        def call(method, path, who, **kw):
+            return http.request(method, path, headers={"Authorization": f"Bearer {tok[who]}"}, **kw)
+
+        r = call("POST", "/api/v1/services", "op", json=body)
+        assert r.status_code == 200, r.text
+        [res] = [x for x in r.json()["results"] if x.get("service") == "a-med"]
+        assert res["result"] == "awaiting_approval"
+        assert [c["id"] for c in call("GET", "/api/v1/service-changes", "bj").json()] == [res["change"]]
+        assert call("GET", "/api/v1/service-changes", "sh").json() == []
+        assert call("POST", f"/api/v1/service-changes/{res['change']}/approve", "op").status_code == 403
+        r = call("POST", f"/api/v1/service-changes/{res['change']}/approve", "bj")
+        assert r.status_code == 200 and r.json()["status"] == "approved" and r.json()["result"]["grade"] == "L2"
+        assert call("GET", "/api/v1/services/a-med", "sh").json()["grade"]["grade"] == "L2"
+        switch.execute(db, REG_SH, "a-med", "pause", "now Shanghai's")
+        back = parse_registration(ORIGINAL.replace("}", ", jurisdiction: cn-bj-hd}")).model_dump(mode="json")
+        r = call("POST", "/api/v1/services", "op", json=back)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "registration_held"
