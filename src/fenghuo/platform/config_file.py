@@ -88,6 +88,8 @@ KEYS: tuple[Key, ...] = (
         "外部开关变更轮询间隔（秒）", None, "0.25"),
     Key("checkpoint_seconds", "number", "how often the server signs a ledger checkpoint", "账本检查点间隔（秒）", None,
         "300"),
+    Key("auth_failures_per_minute", "int", "wrong tokens one client address may send per minute before 429 (0: no limit)",
+        "每个客户端地址每分钟允许的认证失败次数", None, "20"),
     Key("response_tick", "number", "how often the plan executor and the recovery ramp run", "预案执行与灰度推进间隔（秒）",
         None, "1"),
     Key("lease_seconds", "number", "leader lease (replicas)", "主副本租期（秒）", None, "5"),
