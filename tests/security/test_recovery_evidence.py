@@ -152,3 +152,13 @@ def test_countersign_on_the_command_line(tmp_path):
     assert "awaiting countersignature" in run("recovery", "status", "zhiyi-chat").output
     r = run("recovery", "countersign", "zhiyi-chat", ver)  # the local CLI acts as the admin, who signed it
     assert r.exit_code == 1 and "someone other than the signer" in " ".join(r.output.split())
+
+
+def test_a_service_graded_before_the_flag_existed_asks_its_table():
+    from types import SimpleNamespace
+
+    old_l4 = SimpleNamespace(grade_defaults={"resume_approvals": 2}, grading_table="cn-default", grade="L4")
+    old_l1 = SimpleNamespace(grade_defaults={"resume_approvals": 1}, grading_table="cn-default", grade="L1")
+    gone = SimpleNamespace(grade_defaults={}, grading_table="no-such-table", grade="X")
+    assert not procedure.checklist_allowed(old_l4) and procedure.checklist_allowed(old_l1)
+    assert not procedure.checklist_allowed(gone)

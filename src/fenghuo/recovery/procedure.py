@@ -47,8 +47,19 @@ verdict_loader: VerdictLoader = _default_loader  # tests and embedders may repla
 
 
 def checklist_allowed(svc: Service | None) -> bool:
-    """Does the service's grade accept a (countersigned) checklist instead of an evaluation run?"""
-    return bool((svc.grade_defaults if svc else {}).get("checklist_recovery", True))
+    """Does the service's grade accept a (countersigned) checklist instead of an evaluation run?
+    A service graded before tables said (2026.12) asks its table's grade as the table is now."""
+    if svc is None:
+        return True
+    if "checklist_recovery" in (svc.grade_defaults or {}):
+        return bool(svc.grade_defaults["checklist_recovery"])
+    from fenghuo.registry.grading import get_table
+
+    try:
+        grades = {g.id: g for g in get_table(svc.grading_table).grades}
+        return bool(grades[svc.grade].defaults.checklist_recovery)
+    except Exception:  # noqa: BLE001 - a table or grade no longer known: ask for an evaluation run
+        return False
 
 
 def current(session: Session, service_id: str) -> Procedure | None:
