@@ -39,12 +39,12 @@ def recent(request: Request, who: Viewer) -> list[dict]:
             seq, _ = store.head(s)
             window = RECENT if keep is None else RECENT * 20
             entries = [e for e in store.iter_entries(s, after=max(0, seq - window)) if keep is None or keep(e)]
-        return entries[::-1][:RECENT]
+        return [reads.readable(e) for e in entries[::-1][:RECENT]]
     entries: list[dict] = []
     for svc in reads.services(db, who.actor):
         with db.reader() as s:
             entries += list(store.iter_entries(s, subject=svc["id"]))
-    return sorted(entries, key=lambda e: e["seq"], reverse=True)[:RECENT]
+    return [reads.readable(e) for e in sorted(entries, key=lambda e: e["seq"], reverse=True)[:RECENT]]
 
 
 @router.get("/ledger")

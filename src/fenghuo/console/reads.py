@@ -5,6 +5,7 @@ enforcement and coverage. No SQL here."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fenghuo.alerts import routes as alert_routes
@@ -51,3 +52,14 @@ def next_deadline(incs: list[dict[str, Any]], now: str) -> dict[str, Any] | None
 
 def now_iso(db: Database) -> str:
     return iso(db.clock.now())
+
+
+def readable(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ledger entry with its payload (stored as canonical JSON text) as a dict, for display."""
+    payload = entry.get("payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            payload = {"text": payload}
+    return {**entry, "payload": payload if isinstance(payload, dict) else {"value": payload}}

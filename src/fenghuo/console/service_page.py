@@ -87,7 +87,7 @@ def charts(request: Request, sid: str) -> list[dict[str, Any]]:
 def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
     with db_of(request).reader() as s:
         entries = list(ledger_store.iter_entries(s, subject=sid))
-    return entries[-LEDGER_ROWS:][::-1]
+    return [reads.readable(e) for e in entries[-LEDGER_ROWS:][::-1]]
 
 
 @router.get("/services/{service_id}")
