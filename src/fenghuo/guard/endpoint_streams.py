@@ -1,5 +1,6 @@
-"""Streams of ``/v1/completions`` (``choices[].text`` chunks) and ``/v1/responses`` (typed
-events: ``response.output_text.delta`` … ``response.completed``) through the guard.
+"""Streams of ``/v1/completions`` (``choices[].text`` chunks), ``/v1/responses`` (typed
+events: ``response.output_text.delta`` … ``response.completed``) and Anthropic's ``/v1/messages``
+(``content_block_delta`` … ``message_stop``) through the guard.
 
 The text of each choice (completions) or output part (responses) goes through the same
 :class:`streaming.Choice` as chat: held back and scanned so a word split across chunks is caught
@@ -29,7 +30,7 @@ from fenghuo.guard.upstream import READ_ERRORS
 
 def _frame(obj: dict[str, Any], kind: str) -> bytes:
     data = b"data: " + orjson.dumps(obj) + b"\n\n"
-    return b"event: " + obj["type"].encode() + b"\n" + data if kind == "responses" else data
+    return data if kind == "completions" else b"event: " + obj["type"].encode() + b"\n" + data
 
 
 async def replay_answer(send, kind: str, data: dict[str, Any], hdrs: list) -> None:
@@ -38,6 +39,15 @@ async def replay_answer(send, kind: str, data: dict[str, Any], hdrs: list) -> No
     if kind == "completions":
         frames = [dict(data, choices=[dict(data["choices"][0], finish_reason=None)]),
                   dict(data, choices=[dict(data["choices"][0], text="")])]
+    elif kind == "messages":
+        text = data["content"][0]["text"]
+        frames = [{"type": "message_start", "message": dict(data, content=[], stop_reason=None)},
+                  {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+                  {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+                  {"type": "content_block_stop", "index": 0},
+                  {"type": "message_delta", "delta": {"stop_reason": "refusal", "stop_sequence": None}, "usage": {"output_tokens": 0},
+                   "AIGC": data["AIGC"]},
+                  {"type": "message_stop"}]
     else:
         text = data["output"][0]["content"][0]["text"]
         item = data["output"][0]
@@ -64,6 +74,8 @@ class _Run:
         self.model: str | None = None
         self.usage: dict[str, Any] | None = None
         self.item_ids: dict[int, str] = {}  # responses: output index -> the upstream's item id
+        self.closed: set[Any] = set()  # messages: text blocks already ended (content_block_stop sent)
+        self.held: dict[str, Any] | None = None  # messages: the upstream's message_delta, sent at the end
 
     def choice(self, key: Any) -> Choice:
         c = self.choices.get(key)
@@ -80,7 +92,8 @@ class _Run:
         return [f for c in self.choices.values() for f in c.findings()]
 
 
-async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[str, Any], d, chk, started: float) -> None:
+async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[str, Any], d, chk, started: float,
+                          extra: dict[str, str] | None = None) -> None:
     from fenghuo.guard.gateway import _auth
 
     g = gw.guard
@@ -98,8 +111,10 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
     async def end(rests: dict[Any, str], note: str | None, code: str | None, **extra: Any) -> None:
         """Send every text's rest, the note and the label, then the endpoint's last events."""
         if not run.choices:
-            run.choice(0 if kind == "completions" else (0, 0))
+            run.choice((0, 0) if kind == "responses" else 0)
         for key, c in list(run.choices.items()):
+            if key in run.closed:
+                continue
             text = rests.get(key, "") + (note or "")
             if text or c.received:
                 text += g.labeller.suffix
@@ -107,7 +122,17 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
                 text, c.prefix = c.prefix + text, ""
             if text:
                 await emit(_delta(kind, key, run.release(key, text), run))
+            if kind == "messages":
+                await emit({"type": "content_block_stop", "index": key})
         tag = {"fenghuo": {"code": code, **extra}} if code else {}
+        if kind == "messages":
+            held = run.held or {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {}}
+            if code == "output_blocked":
+                held = dict(held, delta={**held.get("delta", {}), "stop_reason": "refusal"})
+            await emit({**held, "AIGC": meta["AIGC"], **tag})
+            await emit({"type": "message_stop"})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         if kind == "completions":
             for i, (key, c) in enumerate(run.choices.items()):
                 why = "content_filter" if code == "output_blocked" else (c.finish or "stop")
@@ -126,7 +151,7 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     try:
-        async with up.stream(body, _auth(scope), path=path) as lines:
+        async with up.stream(body, _auth(scope), path=path, extra=extra) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             began = True
             try:
@@ -146,7 +171,7 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
                     if obj.get("error") is not None or obj.get("type") in ("error", "response.failed"):
                         status, detail = "upstream_error", f"upstream sent an error mid-stream: {str(obj.get('error') or obj)[:300]}"
                         break
-                    stop = await (_completion_chunk if kind == "completions" else _response_event)(obj, run, emit)
+                    stop = await HANDLERS[kind](obj, run, emit)
                     if stop == "blocked":
                         status = "output_blocked"
                         break
@@ -159,6 +184,8 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
             rests: dict[Any, str] = {}
             if status != "output_blocked":  # the held-back rest, after the final word of the checks
                 for key, c in run.choices.items():
+                    if key in run.closed:
+                        continue
                     rest = await c.aclose()
                     if c.blocked is not None and status == "ok":
                         status = "output_blocked"
@@ -197,6 +224,8 @@ def _delta(kind: str, key: Any, text: str, run: _Run) -> dict[str, Any]:
     if kind == "completions":
         return {"id": "cmpl-fenghuo", "object": "text_completion", "created": int(time.time()), "model": run.model,
                 "choices": [{"index": key, "text": text, "logprobs": None, "finish_reason": None}]}
+    if kind == "messages":
+        return {"type": "content_block_delta", "index": key, "delta": {"type": "text_delta", "text": text}}
     oi, ci = key
     return {"type": "response.output_text.delta", "item_id": run.item_ids.get(oi, f"msg_{oi}"), "output_index": oi,
             "content_index": ci, "delta": text}
@@ -264,3 +293,45 @@ async def _response_event(obj: dict[str, Any], run: _Run, emit) -> str | None:
         return "done"
     await emit(obj)  # created, in_progress, output_item.added, content_part.added, and anything new
     return None
+
+
+async def _message_event(obj: dict[str, Any], run: _Run, emit) -> str | None:
+    """Anthropic's Messages stream: each text block ends (rest, label, content_block_stop) when
+    the upstream ends it, since the next block may follow; message_delta is held to the end."""
+    t = obj.get("type")
+    if t == "message_start" and isinstance(obj.get("message"), dict):
+        run.model = obj["message"].get("model") or run.model
+        run.usage = dict(obj["message"].get("usage") or {})
+    if t == "content_block_delta" and isinstance(obj.get("delta"), dict) and obj["delta"].get("type") == "text_delta":
+        key = obj.get("index", 0)
+        c = run.choice(key)
+        out = c.feed(obj["delta"].get("text") or "")
+        if out:
+            await emit(dict(obj, delta=dict(obj["delta"], text=run.release(key, out))))
+        return "blocked" if c.blocked is not None else None
+    if t == "content_block_stop" and obj.get("index", 0) in run.choices:
+        key = obj.get("index", 0)
+        c = run.choices[key]
+        rest = await c.aclose()
+        if c.blocked is not None:
+            return "blocked"
+        text = rest + (run.gw.guard.labeller.suffix if c.received else "")
+        if text and c.prefix:
+            text, c.prefix = c.prefix + text, ""
+        if text:
+            await emit(_delta("messages", key, run.release(key, text), run))
+        run.closed.add(key)
+        await emit(obj)
+        return None
+    if t == "message_delta":
+        run.held = obj
+        if isinstance(obj.get("usage"), dict) and run.usage is not None:
+            run.usage.update(obj["usage"])
+        return None
+    if t == "message_stop":
+        return "done"
+    await emit(obj)  # message_start, content_block_start, ping, tool_use deltas, anything new
+    return None
+
+
+HANDLERS = {"completions": _completion_chunk, "responses": _response_event, "messages": _message_event}

@@ -1,5 +1,6 @@
 """The gateway's other OpenAI endpoints: ``/v1/completions`` and ``/v1/responses`` (streaming
-and not: checked and labelled like chat) and ``/v1/embeddings`` (input checked, nothing to label).
+and not: checked and labelled like chat) and ``/v1/embeddings`` (input checked, nothing to label);
+and Anthropic's ``/v1/messages`` (like responses; its errors in Anthropic's shape).
 
 Each obeys the switch (the same ``Guard.admit`` as chat, the same refusals), checks the text the
 caller sent — a blocking finding answers with the safe answer without calling the model
@@ -99,6 +100,34 @@ def response_texts(body: dict[str, Any]) -> Texts:
     return t
 
 
+def message_texts(body: dict[str, Any]) -> Texts:
+    """Anthropic's Messages: ``system`` and every text block of ``messages`` (tool results too)."""
+    t = Texts()
+
+    def blocks(owner: dict[str, Any], key: str) -> None:
+        v = owner.get(key)
+        if isinstance(v, str):
+            t.add(owner, key)
+        elif isinstance(v, list):
+            owner[key] = parts = [dict(p) if isinstance(p, dict) else p for p in v]
+            for p in parts:
+                if isinstance(p, dict) and isinstance(p.get("text"), str):
+                    t.add(p, "text")
+                elif isinstance(p, dict) and p.get("type") == "tool_result":
+                    blocks(p, "content")
+
+    blocks(body, "system")
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        raise errors.bad_request("缺少 messages（非空列表）", "'messages' is required and must be a non-empty list",
+                                 "missing_messages", param="messages")
+    body["messages"] = msgs = [dict(m) if isinstance(m, dict) else m for m in msgs]
+    for m in msgs:
+        if isinstance(m, dict):
+            blocks(m, "content")
+    return t
+
+
 def embedding_texts(body: dict[str, Any]) -> Texts:
     t = Texts()
     inp = body.get("input")
@@ -120,6 +149,10 @@ def output_texts(kind: str, data: dict[str, Any]) -> list[tuple[dict[str, Any], 
         for ch in data.get("choices") or ():
             if isinstance(ch, dict) and isinstance(ch.get("text"), str):
                 out.append((ch, ch))
+    elif kind == "messages":
+        for block in data.get("content") or ():
+            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                out.append((block, data))
     else:
         for item in data.get("output") or ():
             if isinstance(item, dict) and item.get("type") == "message" and isinstance(item.get("content"), list):
@@ -131,7 +164,20 @@ def output_texts(kind: str, data: dict[str, Any]) -> list[tuple[dict[str, Any], 
 
 READERS = {"/v1/completions": ("completions", completion_texts, "/completions", "choices"),
            "/v1/responses": ("responses", response_texts, "/responses", "output"),
-           "/v1/embeddings": ("embeddings", embedding_texts, "/embeddings", "data")}
+           "/v1/embeddings": ("embeddings", embedding_texts, "/embeddings", "data"),
+           "/v1/messages": ("messages", message_texts, "/messages", "content")}
+ANTHROPIC_HEADERS = (b"x-api-key", b"anthropic-version", b"anthropic-beta")
+ANTHROPIC_ERRORS = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
+                    413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}
+
+
+def anthropic_error(e: errors.GuardError) -> errors.GuardError:
+    """The same refusal in Anthropic's error shape (``{"type": "error", "error": {"type", "message"}}``)."""
+    inner = e.body()["error"]
+    shaped = {"type": "error", "error": {**inner, "type": ANTHROPIC_ERRORS.get(e.status, "api_error"),
+                                         "message": inner.get("message") or e.message}}
+    e.body = lambda: shaped  # type: ignore[method-assign]
+    return e
 
 
 async def handle(gw, scope, receive, send, path: str) -> None:
@@ -163,8 +209,8 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         if stream:
             from fenghuo.guard.endpoint_streams import stream_endpoint
 
-            return await stream_endpoint(gw, kind, scope, send, up, up_path, body, decision, chk, started)
-        data = await up.post(up_path, body, _auth(scope), expect)
+            return await stream_endpoint(gw, kind, scope, send, up, up_path, body, decision, chk, started, _anthropic(scope, kind))
+        data = await up.post(up_path, body, _auth(scope), expect, _anthropic(scope, kind))
         if kind == "embeddings":
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             g.report(status="ok", eff=decision.eff, route=decision.route, model=data.get("model") or decision.model, started=started,
@@ -172,7 +218,7 @@ async def handle(gw, scope, receive, send, path: str) -> None:
             return await send_json(send, 200, data, gw._headers(decision, data.get("model") or decision.model, None))
         await _answer(gw, send, kind, data, decision, chk, started)
     except errors.GuardError as e:
-        await gw._refuse(send, e, started, stream, decision, attributes=attrs)
+        await gw._refuse(send, anthropic_error(e) if kind == "messages" else e, started, stream, decision, attributes=attrs)
     except asyncio.CancelledError:
         cut = gw.cuts.pop(task, None)
         if cut is None:
@@ -193,6 +239,13 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         gw.cuts.pop(task, None)
 
 
+def _anthropic(scope, kind: str) -> dict[str, str] | None:
+    """The caller's Anthropic headers, passed on to the upstream (Messages only)."""
+    if kind != "messages":
+        return None
+    return {k.decode(): v.decode("latin-1") for k, v in scope["headers"] if k in ANTHROPIC_HEADERS}
+
+
 def check_answer(gw, kind: str, data: dict[str, Any], prompt: str) -> tuple[bool, list, list]:
     """Check, judge, block or mask, and label each answer text in place."""
     g = gw.guard
@@ -209,6 +262,8 @@ def check_answer(gw, kind: str, data: dict[str, Any], prompt: str) -> tuple[bool
             part["text"] = g.safe_answer
             if kind == "completions":
                 owner["finish_reason"] = "content_filter"
+            elif kind == "messages":
+                owner["stop_reason"] = "refusal"
         else:
             part["text"] = out.text
         part["text"] = g.labeller.explicit(part["text"])
@@ -241,6 +296,10 @@ def blocked_answer(kind: str, pid: str, model: str, text: str, status: str = "co
     if kind == "completions":
         return {"id": f"cmpl-{pid}", "object": "text_completion", "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "content_filter"}]}
+    if kind == "messages":
+        return {"id": f"msg_{pid.replace('-', '')}", "type": "message", "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": text}], "stop_reason": "refusal", "stop_sequence": None,
+                "usage": {"input_tokens": 0, "output_tokens": 0}}
     return {"id": f"resp_{pid.replace('-', '')}", "object": "response", "created_at": int(time.time()), "status": status,
             "model": model, "error": None, "incomplete_details": None,
             "output": [{"type": "message", "id": f"msg_{pid.replace('-', '')}", "status": "completed", "role": "assistant",

@@ -53,24 +53,30 @@ class Upstream:
             self._pool_loop = loop
         return self._pool
 
-    def _headers(self, caller_auth: str | None, accept: str = "application/json") -> dict[str, str]:
+    def _headers(self, caller_auth: str | None, accept: str = "application/json",
+                 extra: dict[str, str] | None = None) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": accept, "User-Agent": "fenghuo-gateway"}
         auth = f"Bearer {self.api_key}" if self.api_key else caller_auth
         if auth:
             h["Authorization"] = auth
+        if extra:  # Anthropic-style calls: x-api-key, anthropic-version (guard.endpoints)
+            h.update(extra)
+            if self.api_key and "x-api-key" in extra:
+                h["x-api-key"] = self.api_key
         return h
 
     async def complete(self, body: dict[str, Any], caller_auth: str | None) -> dict[str, Any]:
         """A non-streaming chat completion; raises a guard error for anything but a valid answer."""
         return await self.post("/chat/completions", body, caller_auth)
 
-    async def post(self, path: str, body: dict[str, Any], caller_auth: str | None, expect: str = "choices") -> dict[str, Any]:
+    async def post(self, path: str, body: dict[str, Any], caller_auth: str | None, expect: str = "choices",
+                   extra: dict[str, str] | None = None) -> dict[str, Any]:
         """A non-streaming call to ``path``; the answer must hold the list ``expect`` (chat and
         completions: choices, responses: output, embeddings: data)."""
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
-                async with self.pool.request("POST", path, self._headers(caller_auth), orjson.dumps(body)) as r:
+                async with self.pool.request("POST", path, self._headers(caller_auth, extra=extra), orjson.dumps(body)) as r:
                     status, content, headers = r.status, await r.read(), r.headers
         except TimeoutError:
             raise errors.upstream_timeout(self.timeout) from None
@@ -104,10 +110,10 @@ class Upstream:
 
     @asynccontextmanager
     async def stream(self, body: dict[str, Any], caller_auth: str | None,
-                     path: str = "/chat/completions") -> AsyncIterator[AsyncIterator[str]]:
+                     path: str = "/chat/completions", extra: dict[str, str] | None = None) -> AsyncIterator[AsyncIterator[str]]:
         """Open a streaming completion; yields an iterator of SSE lines once the upstream said 200.
         Reading raises ``asyncio.TimeoutError`` when the upstream stays silent for ``timeout`` s."""
-        call = self.pool.request("POST", path, self._headers(caller_auth, "text/event-stream"), orjson.dumps(body))
+        call = self.pool.request("POST", path, self._headers(caller_auth, "text/event-stream", extra), orjson.dumps(body))
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):

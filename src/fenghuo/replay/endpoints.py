@@ -1,5 +1,5 @@
 """The replay upstream's other OpenAI endpoints: ``/v1/completions``, ``/v1/responses``
-(streaming and not) and ``/v1/embeddings``, answering from the same recordings and schedule as
+(streaming and not) and ``/v1/embeddings`` (and Anthropic's ``/v1/messages``), answering from the same recordings and schedule as
 ``/v1/chat/completions`` (``replay.app``), in the shapes the OpenAI API answers with, so the
 gateway's edges are tested against what clients and servers really exchange.
 
@@ -139,6 +139,40 @@ def mount(app: FastAPI, answer: Callable[[str, Request], tuple[int, str, dict[st
             done = response("completed", text)
             yield ev("response.output_item.done", output_index=0, item=done["output"][0])
             yield ev("response.completed", response=done)
+        return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
+
+    @app.post("/v1/messages")
+    async def messages(request: Request):
+        """Anthropic's Messages API: its shapes, its event stream, its error object."""
+        body = await body_of(request)
+        if not isinstance(body, dict):
+            err = body.body and json.loads(body.body)["error"]
+            kinds = {400: "invalid_request_error", 404: "not_found_error"}
+            return JSONResponse({"type": "error", "error": {"type": kinds.get(body.status_code, "api_error"),
+                                                            "message": err["message"]}}, status_code=body.status_code)
+        prompt = _input_text(body.get("messages"))
+        n, text, headers = answer(prompt, request)
+        u = _usage(prompt, text)
+        msg = {"id": f"msg_replay{n}", "type": "message", "role": "assistant", "model": str(body.get("model") or model_name),
+               "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
+               "usage": {"input_tokens": u["prompt_tokens"], "output_tokens": u["completion_tokens"]}}
+        if not body.get("stream"):
+            return JSONResponse(msg, headers=headers)
+
+        async def gen():
+            def ev(kind: str, **data: Any) -> str:
+                return f"event: {kind}\n" + _sse({"type": kind, **data})
+
+            yield ev("message_start", message=dict(msg, content=[], stop_reason=None, usage=dict(msg["usage"], output_tokens=1)))
+            yield ev("content_block_start", index=0, content_block={"type": "text", "text": ""})
+            yield ev("ping")
+            for i in range(0, len(text), max(1, chunk_chars)):
+                await pace()
+                yield ev("content_block_delta", index=0, delta={"type": "text_delta", "text": text[i:i + chunk_chars]})
+            yield ev("content_block_stop", index=0)
+            yield ev("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
+                     usage={"output_tokens": msg["usage"]["output_tokens"]})
+            yield ev("message_stop")
         return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
 
     @app.post("/v1/embeddings")
