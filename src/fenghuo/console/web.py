@@ -3,8 +3,9 @@ form, the language, and rendering a page — or a refusal — as HTML.
 
 The session cookie holds the bearer token itself (HttpOnly, SameSite=Lax, Secure over HTTPS)
 and every request turns it back into the acting person with ``platform.web.actor_for_token``,
-the check the JSON API runs on a bearer token: a revoked token stops working in the console on the next click,
-and the console can never see or do more than the same token could through ``/api/v1``.
+the check the JSON API runs on a bearer token: a revoked token stops working in the console on
+the next click, and the console can never see or do more than the same token could through
+``/api/v1``.
 
 CSRF: every state-changing form carries ``csrf``, an HMAC of the session token (stateless, the
 same on every replica, unreadable to another site because the cookie is HttpOnly and pages are
