@@ -40,6 +40,7 @@ LAYERS = [
     "response",    # plans, incidents, reports, deadlines
     "recovery",    # the road back from a pause
     "retention",   # what is kept ≥ 6 months, and pruning that refuses younger records (reads every domain)
+    "filing",      # the CAC filing attachments fenghuo holds (evaluation reports, lexicon, question set)
 ]
 # Assembly: may import anything; nothing in LAYERS may import these.
 TOP = {"api", "console", "demo", "cli", "models", "migrations", "backend", "__init__", "__main__"}

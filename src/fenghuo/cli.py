@@ -34,6 +34,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.response.cli",
     "fenghuo.recovery.cli",
     "fenghuo.retention.cli",
+    "fenghuo.filing.cli",
     "fenghuo.scale.cli",
     "fenghuo.demo",
 ]

@@ -65,14 +65,14 @@ def _put_provider(s: Session, db: Database, actor: Actor, spec: ProviderSpec) ->
     existing = s.get(Provider, spec.id)
     op_type = spec.operator_type.value if hasattr(spec.operator_type, "value") else spec.operator_type
     if existing is not None:
-        if (existing.name, existing.jurisdiction_id, existing.operator_type, existing.complaint_limit) == (
-                spec.name, spec.jurisdiction, op_type, spec.complaint_limit):
+        if (existing.name, existing.jurisdiction_id, existing.operator_type, existing.complaint_limit, existing.filing_number) == (
+                spec.name, spec.jurisdiction, op_type, spec.complaint_limit, spec.filing_number):
             return
         existing.name, existing.jurisdiction_id, existing.operator_type = spec.name, spec.jurisdiction, op_type
-        existing.complaint_limit = spec.complaint_limit
+        existing.complaint_limit, existing.filing_number = spec.complaint_limit, spec.filing_number
     else:
         s.add(Provider(id=spec.id, name=spec.name, jurisdiction_id=spec.jurisdiction, operator_type=op_type,
-                       complaint_limit=spec.complaint_limit))
+                       complaint_limit=spec.complaint_limit, filing_number=spec.filing_number))
     s.flush()
     ledger.append(s, db.clock, "provider.registered", f"provider:{spec.id}", actor.label, spec.model_dump())
 
@@ -142,6 +142,11 @@ def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec, appr
     if jurisdiction is None:
         raise Invalid(f"服务 {spec.id} 的辖区 {spec.jurisdiction} 不存在", f"service {spec.id}: jurisdiction {spec.jurisdiction} does not exist", field="jurisdiction")
     grading = _grade(s, spec)
+    if grading.defaults.get("requires_filing") and not (spec.filing_number and spec.base_model_filing):
+        missing = [k for k in ("filing_number", "base_model_filing") if not getattr(spec, k)]
+        raise Invalid(f"服务 {spec.id} 的分级 {grading.grade} 须有备案号：缺 {', '.join(missing)}（CN-PO-12、CN-TC-12）",
+                      f"service {spec.id}: grade {grading.grade} needs filing numbers, missing {', '.join(missing)} "
+                      "(CN-PO-12, CN-TC-12)", field=missing[0], code="filing_required")
     now = iso(db.clock.now())
     attrs = spec.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table"})
     reasons = [r.to_dict() for r in grading.reasons]

@@ -39,6 +39,9 @@ class GradeDefaults(BaseModel):
     # May a countersigned checklist stand in for an evaluation run on the way back from a pause?
     # (issue 14: where it may not, only a passing evaluation opens the recovery gate)
     checklist_recovery: bool = True
+    # Must a service of this grade show its filing number and its base model's (CN-PO-12, CN-TC-12)?
+    # Registration without them is refused, so no traffic reaches an unfiled service (issue 18).
+    requires_filing: bool = False
 
 
 class GradeDef(BaseModel):

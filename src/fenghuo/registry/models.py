@@ -36,6 +36,7 @@ class Provider(Base):
     operator_type: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
     # the complaint-handling time limit it publishes (CN-TC-17), e.g. "15d"; None: none published
     complaint_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    filing_number: Mapped[str | None] = mapped_column(String(100), nullable=True)  # 备案号 (CN-PO-12)
 
 
 class Service(Base):

@@ -79,6 +79,7 @@ class ProviderSpec(_Strict):
     # CN-TC-17 (GENAI Art.15): the complaint-handling time limit the provider publishes, e.g. "15d";
     # a complaint ticket is due this long after it was received
     complaint_limit: str | None = None
+    filing_number: str | None = Field(default=None, min_length=1, max_length=100)  # the provider's 备案 number, if any
 
     @field_validator("complaint_limit")
     @classmethod
@@ -102,6 +103,10 @@ class ServiceSpec(_Strict):
     no_human_in_loop: bool = Field(description="people are affected without a human reviewing the output")
     minors_among_users: bool = False
     operator_type: OperatorType | None = Field(default=None, description="overrides the provider's (CN-IR-03/04/05)")
+    filing_number: str | None = Field(default=None, min_length=1, max_length=100,
+                                      description="the service's filing (备案) number, shown to users (CN-PO-12)")
+    base_model_filing: str | None = Field(default=None, min_length=1, max_length=100,
+                                          description="filing number of the foundation model it is built on (CN-TC-12)")
     primary_model: str | None = None
     backup_model: str | None = None
     practices: list[str] = Field(default_factory=list, description="declared practices (for the EU tiers)")

@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('providers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('operator_type', sa.String(length=16), nullable=False, server_default='other'))
         batch_op.add_column(sa.Column('complaint_limit', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('filing_number', sa.String(length=100), nullable=True))
     op.create_table(
         'response_complaints',
         sa.Column('id', sa.String(length=40), nullable=False),
@@ -76,5 +77,6 @@ def downgrade() -> None:
     op.drop_index('ix_response_duties_incident_id', table_name='response_duties')
     op.drop_table('response_duties')
     with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_column('filing_number')
         batch_op.drop_column('complaint_limit')
         batch_op.drop_column('operator_type')
