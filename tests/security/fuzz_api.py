@@ -5,7 +5,7 @@ with a token of each role (every ``platform.roles.Role``), checking only that no
 
 Not part of ``make test`` (time): ``make fuzz`` runs it, and ``.ci/run`` after the tests.
 
-    python -m tests.security.fuzz_api [--seconds 150] [--seed 14] [--roles admin,operator]
+    python -m tests.security.fuzz_api [--seconds 120] [--seed 14] [--roles admin,operator]
 
 A fresh SQLite database in a temporary directory, the foundation tests' registry (two
 provinces, two providers, three services) and a token per role; the server runs in this
@@ -56,8 +56,8 @@ def _setup(root: Path):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=float(os.environ.get("FUZZ_SECONDS", 150)),
-                    help="whole budget, split between the roles (default 150)")
+    ap.add_argument("--seconds", type=float, default=float(os.environ.get("FUZZ_SECONDS", 120)),
+                    help="whole budget, split between the roles (default 120)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", 14)))
     ap.add_argument("--roles", default="", help="comma-separated (default: every role)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (reports, server log)")
