@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from fenghuo.platform.errors import Conflict, FenghuoError, Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from fenghuo.platform.errors import Conflict, FenghuoError, Forbidden, Invalid, NotFound, TooLarge, Unauthorized, Unavailable
 
 if TYPE_CHECKING:
     from fenghuo.platform.db import Database
@@ -63,7 +63,7 @@ class LocalClient:
         yield from local(self.db, self.actor)
 
 
-_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 413: TooLarge, 422: Invalid}
+_STATUS = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 413: TooLarge, 422: Invalid, 503: Unavailable}
 
 
 class RemoteClient:
