@@ -4,6 +4,7 @@ sees no form and is refused if it posts one. Plain httpx, no browser: fast."""
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import closing
 
@@ -95,3 +96,21 @@ def test_redirects_stay_on_this_site(console):
             assert r.status_code == 303 and r.headers["location"] == ("/ok" if target == "/ok" else "/"), (target, r.headers)
         html = c.get("/login", params={"next": "/\\evil.example"}).text
         assert 'name="next" value="/"' in html
+
+
+def test_the_live_stream_carries_only_the_viewers_services(console):
+    with closing(logged_in(console, "operator_b")) as c, c.stream("GET", "/live") as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        event, hello, states = None, None, []
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data = json.loads(line[5:])
+                if event == "hello":
+                    hello = data
+                elif event == "state":
+                    states.append(data["service"])
+                if hello is not None and len(states) >= hello["services"]:
+                    break
+        assert hello["services"] == 1 and states == ["sh-chat"]  # the snapshot holds its one service, nothing of pa's
