@@ -93,6 +93,8 @@ KEYS: tuple[Key, ...] = (
     Key("response_tick", "number", "how often the plan executor and the recovery ramp run", "预案执行与灰度推进间隔（秒）",
         None, "1"),
     Key("lease_seconds", "number", "leader lease (replicas)", "主副本租期（秒）", None, "5"),
+    Key("retention_days", "int", "days records are kept before they may be pruned (at least 183: CN-PO-20, EU-06)",
+        "留存天数（不少于 183 天）", None, "183"),
     Key("reconcile_seconds", "number", "KV reconcile interval (replicas)", "KV 对账间隔（秒）", None, "30"),
 )
 BY_NAME = {k.name: k for k in KEYS}
