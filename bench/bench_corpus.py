@@ -163,7 +163,8 @@ def measure(mode: str, manifest: Path, fraction: float, workers: int) -> dict:
 
 def run(quick: bool) -> str:
     cores = len(os.sched_getaffinity(0))
-    small = generate(ROOT / "small", 4 if quick else 16)
+    small_mb = 4 if quick else 16
+    small = generate(ROOT / f"small-{small_mb}", small_mb)
     load_before = _load()
     reps = 1 if quick else 2
     modes = [("checks", 1), ("inline", 1), ("local", cores), ("ray", cores)]
@@ -201,7 +202,7 @@ def run(quick: bool) -> str:
     for manifest, label in ((small, "small"), (big, "big")):
         r = measure("local", manifest, 0.02, cores)
         fsize = sum(f.stat().st_size for f in manifest.parent.glob("*.jsonl"))
-        mem.append(f"| {label}: {fsize / 1e9:.2f} GB | {r['n']:,} | {r['wall']:.1f} | {r['peak_rss'] / 1e6:,.0f} MB |")
+        mem.append(f"| {label}: {fsize / 1e6:,.0f} MB | {r['n']:,} | {r['wall']:.1f} | {r['peak_rss'] / 1e6:,.0f} MB |")
     return "\n".join([
         "## Corpus scan (`fenghuo corpus scan`, issue 17)",
         "",
