@@ -114,3 +114,17 @@ def test_the_live_stream_carries_only_the_viewers_services(console):
                 if hello is not None and len(states) >= hello["services"]:
                     break
         assert hello["services"] == 1 and states == ["sh-chat"]  # the snapshot holds its one service, nothing of pa's
+
+
+def test_an_incident_duty_is_recorded_from_its_page(console):
+    from fenghuo.platform.roles import local_actor
+    from fenghuo.response import incidents
+
+    inc = incidents.open_incident(console.db, local_actor(), "open-chat", "III", "涉嫌诈骗 fraud", flags=["suspected_crime"])
+    with closing(logged_in(console, "operator")) as c:
+        token, html = csrf(c, f"/incidents/{inc['id']}")
+        assert f'action="/incidents/{inc["id"]}/duties/police_report"' in html
+        r = c.post(f"/incidents/{inc['id']}/duties/police_report", data={"csrf": token, "c.to": "海淀分局"})
+        assert r.status_code == 303, r.text
+        duty = incidents.get(console.db, local_actor(), inc["id"])["duties"][0]
+        assert duty["status"] in ("done", "done_late") and duty["content"]["to"] == "海淀分局"

@@ -1,6 +1,6 @@
 """事件 Incidents: the list, and one incident's detail — the timeline, every reporting clock
 (CN and EU profiles) with its due time and a live countdown, the reports (generate, download
-as Markdown/DOCX/JSON, submit), ending the handling, and the accountability figures computed
+as Markdown/DOCX/JSON, submit), the duties its flags add (record one as done), ending the handling, and the accountability figures computed
 from the ledger. Each action is the function its ``/api/v1`` route runs (``response.incidents``,
 ``response.reports``, ``response.accountability``), with the viewer's actor."""
 
@@ -13,6 +13,7 @@ from fenghuo.console import reads
 from fenghuo.console.web import SECURITY_HEADERS, ConsoleRoute, Viewer, back, db_of, posted, render, viewer
 from fenghuo.platform.errors import FenghuoError
 from fenghuo.response import accountability, incidents, reports
+from fenghuo.response.duties import CONTENT as DUTY_FIELDS
 from fenghuo.response.report_files import report_file
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -41,7 +42,7 @@ def incident_page(incident_id: str, request: Request, who: Viewer = Depends(view
         figures = accountability.compute(db, who.actor, incident_id)
     except FenghuoError as exc:
         figures = {"unavailable": who.t(exc.zh, exc.en)}
-    return render(request, who, "incident.html", inc=inc, figures=figures, narrative=NARRATIVE,
+    return render(request, who, "incident.html", inc=inc, figures=figures, narrative=NARRATIVE, duty_fields=DUTY_FIELDS,
                   deadline=reads.next_deadline([inc], reads.now_iso(db)))
 
 
@@ -56,6 +57,13 @@ def generate(incident_id: str, request: Request, who: Viewer = Depends(viewer), 
     narrative = {k: form[k] for k, _, _ in NARRATIVE if form.get(k, "").strip()}
     made = reports.generate(db_of(request), who.actor, incident_id, form.get("kind", ""), narrative)
     return back(f"/incidents/{incident_id}", who.t(f"已生成报告 {made['report']}", f"report {made['report']} generated"))
+
+
+@router.post("/incidents/{incident_id}/duties/{kind}")
+def complete_duty(incident_id: str, kind: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    content = {k[2:]: v for k, v in form.items() if k.startswith("c.") and v.strip()}
+    incidents.complete_duty(db_of(request), who.actor, incident_id, kind, content)
+    return back(f"/incidents/{incident_id}", who.t(f"已记录履行职责 {kind}", f"duty {kind} recorded as done"))
 
 
 @router.post("/reports/{report_id}/submit")
