@@ -113,6 +113,11 @@ def test_every_endpoint_obeys_the_switch_and_models_reflect_the_upstream(control
     gw, srv = gateway_to(replay.url)
     sync, _ = clients(srv, retries=2)
     assert [m.id for m in sync.models.list()] == ["replay-1"]
+    for stream in (False, True):  # an unknown model: the upstream's 404, as it came, not retried
+        with pytest.raises(openai.NotFoundError) as e:
+            sync.responses.create(model="gpt-nope", input=PROMPT, stream=stream)
+        assert e.value.code == "model_not_found" and e.value.response.headers["x-fenghuo-error-source"] == "upstream"
+    assert replay.app.state.requests["/v1/responses"] == 2
     v = command(control, "open-chat", "pause", reason="maintenance window")["version"]
     assert wait_for(lambda: gw.guard.state().version == v)
     calls = [lambda: sync.completions.create(model="replay-1", prompt=PROMPT),
@@ -122,20 +127,11 @@ def test_every_endpoint_obeys_the_switch_and_models_reflect_the_upstream(control
         with pytest.raises(openai.InternalServerError) as e:
             call()
         assert e.value.status_code == 503 and e.value.code == "service_paused" and "maintenance" not in e.value.message
-    assert sum(replay.app.state.requests[p] for p in ("/v1/completions", "/v1/responses", "/v1/embeddings")) == 0
+    assert sum(replay.app.state.requests[p] for p in ("/v1/completions", "/v1/responses", "/v1/embeddings")) == 2
     gw.guard.telemetry.flush(5)
     refused = [e for e in receiver.app.state.events if e["status"] == "refused"]
+    assert len([e for e in receiver.app.state.events if e["status"] == "bad_request"]) == 2
     assert sorted(e["attributes"]["endpoint"] for e in refused) == ["completions", "embeddings", "responses"]  # once each
-
-
-def test_an_unknown_model_on_responses_is_the_upstreams_404(gateway_to, replay):  # noqa: F811
-    gw, srv = gateway_to(replay.url)
-    sync, _ = clients(srv, retries=2)
-    for stream in (False, True):
-        with pytest.raises(openai.NotFoundError) as e:
-            sync.responses.create(model="gpt-nope", input=PROMPT, stream=stream)
-        assert e.value.code == "model_not_found" and e.value.response.headers["x-fenghuo-error-source"] == "upstream"
-    assert replay.app.state.requests["/v1/responses"] == 2  # not retried
 
 
 @pytest.fixture

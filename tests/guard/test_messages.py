@@ -19,7 +19,7 @@ def client(srv) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=srv.url, api_key="caller-key", max_retries=2)
 
 
-def test_messages_checked_and_labelled_streamed_and_not(gateway_to, replay, receiver):  # noqa: F811
+def test_messages_checked_labelled_refused_and_not_retried(control, gateway_to, replay, receiver):  # noqa: F811
     gw, srv = gateway_to(replay.url)
     label = gw.guard.labeller.suffix
     c = client(srv)
@@ -40,15 +40,11 @@ def test_messages_checked_and_labelled_streamed_and_not(gateway_to, replay, rece
     evs = [e for e in receiver.app.state.events if (e.get("attributes") or {}).get("endpoint") == "messages"]
     assert [(e["status"], e["stream"]) for e in evs] == [("ok", False), ("ok", True), ("output_blocked", False),
                                                          ("output_blocked", True)]
-
-
-def test_messages_errors_in_anthropic_shape_and_retries(control, gateway_to, replay, receiver):  # noqa: F811
-    gw, srv = gateway_to(replay.url)
-    c = client(srv)
+    # Errors in Anthropic's shape, retried only where a retry can help.
     with pytest.raises(anthropic.NotFoundError) as e:  # the upstream's 404, once
         c.messages.create(model="gpt-nope", max_tokens=10, messages=MSGS)
     assert e.value.body["type"] == "error" and e.value.body["error"]["type"] == "not_found_error"
-    assert replay.app.state.requests["/v1/messages"] == 1
+    assert replay.app.state.requests["/v1/messages"] == 5
     v = command(control, "open-chat", "pause", reason="secret operator reason")["version"]
     assert wait_for(lambda: gw.guard.state().version == v)
     for stream in (False, True):
