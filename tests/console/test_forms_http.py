@@ -128,3 +128,21 @@ def test_an_incident_duty_is_recorded_from_its_page(console):
         assert r.status_code == 303, r.text
         duty = incidents.get(console.db, local_actor(), inc["id"])["duties"][0]
         assert duty["status"] in ("done", "done_late") and duty["content"]["to"] == "海淀分局"
+
+
+def test_open_an_incident_and_start_recovery_from_the_service_page(console):
+    with closing(logged_in(console, "operator")) as c:
+        token, _ = csrf(c, "/services/open-chat")
+        r = c.post("/services/open-chat/incidents", data={"csrf": token, "grade": "III", "title": "手工开启 <i>x</i>", "flags": ""})
+        assert r.status_code == 303 and r.headers["location"].startswith("/incidents/inc-"), r.text
+        html = c.get(r.headers["location"].split("?")[0]).text
+        assert "手工开启 &lt;i&gt;x&lt;/i&gt;" in html and 'class="clocks"' in html
+        c.post("/services/open-chat/command", data={"csrf": token, "action": "pause", "reason": "复核"})
+        assert 'id="recovery-start"' in c.get("/services/open-chat").text
+        r = c.post("/services/open-chat/recovery", data={"csrf": token, "ramp": "10, 50, 100", "hold_seconds": "30",
+                                                         "rollback_level": "orange"})
+        assert r.status_code == 303, r.text
+        html = c.get("/services/open-chat").text
+        assert "10→50→100%" in html and 'id="recovery-start"' not in html
+        r = c.post("/services/open-chat/recovery", data={"csrf": token, "ramp": "ten"})
+        assert r.status_code == 422

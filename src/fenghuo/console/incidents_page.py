@@ -6,6 +6,8 @@ from the ledger. Each action is the function its ``/api/v1`` route runs (``respo
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -44,6 +46,15 @@ def incident_page(incident_id: str, request: Request, who: Viewer = Depends(view
         figures = {"unavailable": who.t(exc.zh, exc.en)}
     return render(request, who, "incident.html", inc=inc, figures=figures, narrative=NARRATIVE, duty_fields=DUTY_FIELDS,
                   deadline=reads.next_deadline([inc], reads.now_iso(db)))
+
+
+@router.post("/services/{service_id}/incidents")
+def open_incident(service_id: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    """A person opens an incident on a service (``POST /api/v1/incidents``): grade, title, flags."""
+    flags = [f.strip() for f in re.split(r"[\s,]+", form.get("flags", "")) if f.strip()]
+    inc = incidents.open_incident(db_of(request), who.actor, service_id, form.get("grade", ""), form.get("title", ""),
+                                  flags=flags, detected_at=form.get("detected_at") or None)
+    return back(f"/incidents/{inc['id']}", who.t(f"已开启事件 {inc['id']}", f"incident {inc['id']} opened"))
 
 
 @router.post("/incidents/{incident_id}/end")

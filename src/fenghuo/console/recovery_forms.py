@@ -45,6 +45,20 @@ def checklist_of(title: str, text: str) -> dict[str, Any]:
     return {"title": title, "items": items}
 
 
+@router.post("/services/{service_id}/recovery")
+def start(service_id: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
+    """Open the procedure with its own canary ramp and hold (otherwise the first remediation
+    opens it with the defaults)."""
+    try:
+        ramp = tuple(int(p) for p in re.split(r"[\s,→>]+", form.get("ramp", "").strip()) if p) or procedure.DEFAULT_RAMP
+        hold = int(form.get("hold_seconds") or procedure.DEFAULT_HOLD)
+    except ValueError:
+        raise Invalid("灰度比例和观察时长须为整数", "ramp steps and hold seconds must be whole numbers", field="ramp") from None
+    procedure.start(db_of(request), who.actor, service_id, ramp=ramp, hold_seconds=hold,
+                    rollback_level=form.get("rollback_level") or procedure.DEFAULT_ROLLBACK)
+    return back(f"/services/{service_id}#h-rec", who.t("恢复程序已开始", "recovery procedure started"))
+
+
 @router.post("/services/{service_id}/remediation")
 def remediate(service_id: str, request: Request, who: Viewer = Depends(viewer), form: dict = Depends(posted)) -> Response:
     procedure.remediate(db_of(request), who.actor, service_id, form.get("kind", ""), form.get("description", ""),
