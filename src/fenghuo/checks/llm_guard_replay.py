@@ -55,7 +55,7 @@ def create_app(recordings: list[dict], latency_ms: float = 0.0) -> FastAPI:
     async def chat(request: Request):
         try:
             body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
             return JSONResponse({"error": {"message": "body is not JSON / 请求体不是 JSON"}}, status_code=400)
         app.state.requests.append(body)
         text, model = _text_of(body), body.get("model")

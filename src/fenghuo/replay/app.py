@@ -124,7 +124,7 @@ def create_app(
     async def chat(request: Request):
         try:
             body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
             return _error(400, "请求体不是合法 JSON / body is not valid JSON", "invalid_json")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
             return _error(400, "缺少 messages / 'messages' is required", "missing_messages")
@@ -171,7 +171,7 @@ def create_app(
     async def set_mode(request: Request):
         try:
             mode = (json.loads(await request.body()) or {}).get("mode")
-        except (json.JSONDecodeError, AttributeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, RecursionError):
             mode = None
         if mode not in MODES:
             return _error(400, f"mode 必须是 / must be one of {MODES}", "invalid_mode")

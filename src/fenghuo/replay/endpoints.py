@@ -65,7 +65,7 @@ def mount(app: FastAPI, answer: Callable[[str, Request], tuple[int, str, dict[st
     async def body_of(request: Request) -> dict | JSONResponse:
         try:
             body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
             body = None
         if not isinstance(body, dict):
             return JSONResponse({"error": {"message": "请求体不是合法 JSON 对象 / body is not a JSON object",
