@@ -109,8 +109,9 @@ def test_shipped_rules_all_wait_for_a_literal(hs):
 
 
 def test_categories_and_risks(hs):
-    assert hs.categories() == {"ads", "fraud", "gambling", "porn", "drugs"}
-    assert {c: hs.risk_for(c) for c in hs.categories()} == {"ads": "A3e", "fraud": "A1h", "gambling": "A1h", "porn": "A1f", "drugs": "A1h"}
+    assert hs.categories() == {"ads", "fraud", "gambling", "porn", "drugs", "privacy", "counterfeit", "crime"}
+    assert {c: hs.risk_for(c) for c in hs.categories()} == {"ads": "A3e", "fraud": "A1h", "gambling": "A1h", "porn": "A1f", "drugs": "A1h",
+                                                            "privacy": "A4e", "counterfeit": "A3a", "crime": "A1h"}
 
 
 def test_default_pipeline_runs_the_rules():

@@ -39,6 +39,7 @@ DEFAULT_RULES: dict[str, Rule] = {
     "fraud": Rule(Action.BLOCK, "A1h"),  # 诈骗: prohibited by law
     "ads": Rule(Action.FLAG, "A3e"),  # 违规广告/引流: a rule file blocks the clear solicitations itself
     "privacy": Rule(Action.BLOCK, "A4e"),  # obtaining or exposing someone's private information
+    "counterfeit": Rule(Action.FLAG, "A3a"),  # counterfeit branded goods (rules/trade.yaml): IP infringement
     "harm": Rule(Action.BLOCK, "A4a"),  # endangering others' physical or mental health
     "misinformation": Rule(Action.FLAG, "A1g"),  # false and harmful information: a person decides
     # The answer judge: the prompt asks for harm and the answer complies (checks/pairs.py, the
