@@ -97,3 +97,12 @@ def test_ray_gives_the_local_numbers(planted, ray_local, small_checks):
     assert local["totals"]["harmful"] > 0 and local["totals"]["pii"] > 0
     assert on_ray["results_sha256"] == local["results_sha256"]
     assert on_ray["sources"] == local["sources"]
+
+
+def test_five_percent_is_an_exact_boundary_and_nothing_scanned_fails_closed():
+    from fenghuo.corpus.figures import source_figures
+
+    assert source_figures("s", 1000, 50)["verdict"] == "use"
+    assert source_figures("s", 1000, 51)["verdict"] == "do-not-use"
+    assert source_figures("s", 20, 1)["verdict"] == "use" and source_figures("s", 19, 1)["verdict"] == "do-not-use"
+    assert source_figures("s", 0, 0)["verdict"] == "do-not-use"

@@ -43,12 +43,13 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def source_figures(source: str, scanned: int, harmful: int) -> dict:
-    """One source's line in ``scan --json``: a rate above 5 % is ``do-not-use``."""
+    """One source's line in ``scan --json``: a rate above 5 % is ``do-not-use``, and so is a
+    source of which nothing was scanned (no evidence: fail closed)."""
     rate = harmful / scanned if scanned else 0.0
     lo, hi = wilson(harmful, scanned)
+    bad = harmful * 20 > scanned or scanned == 0  # exact integer test of > 5 % (HARMFUL_MAX)
     return {"id": source, "scanned": scanned, "harmful": harmful, "rate": round(rate, 6),
-            "ci_low": round(lo, 6), "ci_high": round(hi, 6),
-            "verdict": "do-not-use" if harmful * 20 > scanned else "use"}  # exact: > 5 % (HARMFUL_MAX)
+            "ci_low": round(lo, 6), "ci_high": round(hi, 6), "verdict": "do-not-use" if bad else "use"}
 
 
 def pass_rate(passed: int, n: int, minimum: float, min_n: int) -> dict:
