@@ -61,9 +61,13 @@
   }
 
   var live = document.body.dataset.live;
+  var only = live === "page" ? (document.body.dataset.liveServices || "").split(" ").filter(Boolean)
+    : live && live !== "all" ? [live] : [];
+  if (live === "page" && !only.length) { live = null; }  // an empty page follows nothing
   if (live && window.EventSource) {
     var status = document.getElementById("live-status");
-    var url = "/live" + (live === "all" ? "" : "?service=" + encodeURIComponent(live));
+    // the services this page shows (a page of the overview, one service), or all in scope
+    var url = "/live" + (only.length ? "?" + only.map(function (s) { return "service=" + encodeURIComponent(s); }).join("&") : "");
     var es = new EventSource(url);
     var seen = {};
     es.addEventListener("hello", function () { status.textContent = t("● 实时", "● live"); status.className = "live-status on"; });
