@@ -113,3 +113,10 @@ def test_review_in_the_terminal(planted, tmp_path):
     # The annotator gets no items to review in the terminal either.
     out = CliRunner().invoke(root, ["--db", db, "corpus", "review", "--reviewer", "ann"], input="q\n")
     assert out.exit_code == 0 and "0 条待审" in out.output
+
+
+def test_report_without_any_run_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = _run(f"sqlite:///{tmp_path / 'db.sqlite'}", "report")
+    assert out.exit_code == 1 and "nothing to report" in out.output
+    assert not list(tmp_path.glob("corpus-report.*"))

@@ -151,10 +151,10 @@ def _interactive(folder: Path, items: dict, reviewer: str, done: set[str]) -> in
 @click.option("--check", "check_run", help="A check run (default: the latest)")
 @click.option("--scan", "scan_run", help="A scan run folder (default: the latest)")
 @click.option("--sample", "sample_run", help="A sample run (default: the latest)")
-@click.option("--out", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for the report files (default: <data_dir>/corpus/report)")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def report_cmd(manifest: str | None, check_run: str | None, scan_run: str | None, sample_run: str | None, out: str, as_json: bool) -> None:
+def report_cmd(manifest: str | None, check_run: str | None, scan_run: str | None, sample_run: str | None, out: str | None, as_json: bool) -> None:
     """The audit as Markdown, DOCX and JSON: every figure with its requirement id, a verdict per
     clause, the public corpus summary. The evaluation self-assessment then lists these clauses.
 
@@ -171,6 +171,11 @@ def report_cmd(manifest: str | None, check_run: str | None, scan_run: str | None
         return latest_run(kind)
 
     check_dir, scan_dir, sample_dir = pick("check", check_run), pick("scan", scan_run), pick("sample", sample_run)
+    if check_dir is None and scan_dir is None and sample_dir is None:
+        from fenghuo.platform.errors import NotFound
+
+        raise NotFound("没有可报告的运行：先运行 corpus check / scan / sample",
+                       "nothing to report: run corpus check, scan or sample first", code="not_found")
     check = read_json(check_dir / "summary.json") if check_dir else None
     if check is not None:
         check["run"] = check_dir.name
@@ -182,7 +187,7 @@ def report_cmd(manifest: str | None, check_run: str | None, scan_run: str | None
     path = manifest or (check or {}).get("manifest") or (read_json(scan_dir / "run.json")["manifest"] if scan_dir else None)
     m = load_manifest(path) if path else None
     report = build_report(m, check, scan, review)
-    files = write_report(report, Path(out))
+    files = write_report(report, Path(out) if out else corpus_dir() / "report")
     if as_json:
         print_json(report)
         return
