@@ -82,6 +82,12 @@ def test_scope_and_state_filter(fleet_db):
     mine = [v["id"] for v in views if v["jurisdiction"].startswith("p00")]
     assert mine and _walk(fleet_db, regulator) == mine
     assert listing.visible_ids(fleet_db, regulator) == set(mine)
+    for node in {v["jurisdiction"] for v in views[:20]}:  # cities and districts: the subtree filter
+        below = {j for j in {v["jurisdiction"] for v in views} if j.startswith(node)}
+        local = Actor("local-cac", Role.regulator, jurisdiction_id=node)
+        assert _walk(fleet_db, local, limit=5) == [v["id"] for v in views if v["jurisdiction"] in below]
+        assert _walk(fleet_db, ADMIN, listing.ServiceFilter(jurisdiction=node), limit=7) == \
+            [v["id"] for v in views if v["jurisdiction"] in below]
     op = Actor("op", Role.operator, provider_id=views[0]["provider"])
     assert _walk(fleet_db, op, limit=2) == [v["id"] for v in views if v["provider"] == views[0]["provider"]]
     paused = [mine[3], mine[10]]

@@ -66,7 +66,7 @@ def _where(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
         conds.append(Service.provider_id == f.provider)
     if f.jurisdiction:
         path = scope.jurisdiction_path(s, f.jurisdiction)
-        conds.append(Service.jurisdiction_path.startswith(path, autoescape=True) if path else false())
+        conds.append(scope.subtree_filter(path) if path else false())
     if f.state:
         conds.append(SwitchState.state == f.state)
     return conds

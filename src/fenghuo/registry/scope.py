@@ -5,7 +5,7 @@ One function per question so the API, the CLI and later the plan executor ask th
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, true
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from fenghuo.platform.errors import Forbidden
@@ -65,4 +65,16 @@ def visible_filter(session: Session, actor: Actor) -> ColumnElement[bool]:
         return true()
     if path is None:
         return or_(False)  # type: ignore[arg-type]
-    return Service.jurisdiction_path.startswith(path)
+    return subtree_filter(path)
+
+
+def subtree_filter(path: str) -> ColumnElement[bool]:
+    """Services at or beneath the jurisdiction with this path. Below a root, as "the service's
+    jurisdiction is one of the subtree's nodes" (issue 19): the jurisdictions table is small
+    and ``services.jurisdiction_id`` is indexed, while a prefix LIKE on the service's path
+    scans every service (~100 ms at 100,000 for a district). At a root the prefix matches
+    nearly every row, so walking the id order with it is the cheap plan."""
+    if path.count("/") <= 1:
+        return Service.jurisdiction_path.startswith(path, autoescape=True)
+    nodes = select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))
+    return Service.jurisdiction_id.in_(nodes.scalar_subquery())
