@@ -56,6 +56,7 @@ def pass_rate(passed: int, n: int, minimum: float, min_n: int) -> dict:
     """A pass rate against its requirement: ``pass`` needs n ≥ min_n and rate ≥ minimum."""
     rate = passed / n if n else 0.0
     lo, hi = wilson(passed, n)
-    status = "insufficient" if n < min_n else ("pass" if rate >= minimum else "fail")
+    meets = passed * 10_000 >= round(minimum * 10_000) * n  # exact in integers: 96 % of 4,000 is 3,840
+    status = "insufficient" if n < min_n else ("pass" if meets and n else "fail")
     return {"passed": passed, "n": n, "rate": round(rate, 6), "ci_low": round(lo, 6), "ci_high": round(hi, 6),
             "required": minimum, "min_n": min_n, "status": status}
