@@ -216,7 +216,7 @@ def _checks(p: Bucket, checks: list[Any], side: str) -> None:
     if not bad:
         return
     setattr(p, f"{side}_violations", len(bad))
-    cats = p.in_categories if side == "in" else p.out_categories
+    cats = p.own_categories(side)
     for c in bad:
         cats.update(c.categories)
     if side == "out":
