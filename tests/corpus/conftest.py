@@ -16,9 +16,10 @@ def planted(tmp_path_factory):
     return build(tmp_path_factory.mktemp("corpus"), shared_data_dir())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_local():
-    """One Ray for the session, in this machine, on one CPU (start-up is the slow part)."""
+    """One Ray per module that needs it, in this machine, on one CPU (start-up is the slow part);
+    shut down after the module so its daemons (~1 GB) do not live on through the rest of the suite."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     yield ray
