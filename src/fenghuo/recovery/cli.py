@@ -11,6 +11,7 @@ from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.documents import read_document
 from fenghuo.platform.errors import Invalid
 from fenghuo.recovery import loop, procedure
+from fenghuo.recovery.cli_model import model_group
 from fenghuo.recovery.gate import install
 
 
@@ -172,3 +173,4 @@ def register(root: click.Group) -> None:
     install()  # every local command asks the recovery procedure before a resume
     loop.install_probe()  # and `canary` says so when no loop will advance the ramp
     root.add_command(recovery_group)
+    root.add_command(model_group)

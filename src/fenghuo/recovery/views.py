@@ -25,3 +25,19 @@ class RecoveryView(View):
     opened_at: str | None = None
     completed_at: str | None = None
     next: list[str] | None = None
+
+
+class ModelVersionView(View):
+    service: str
+    version: str
+    important: bool
+    status: str
+    run: str | None = None
+    activated_at: str | None = None
+
+
+class ModelStatus(View):
+    service: str
+    active: str | None = None
+    pending: list[dict[str, Any]]
+    history: list[dict[str, Any]]

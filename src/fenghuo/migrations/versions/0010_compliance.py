@@ -68,7 +68,29 @@ def upgrade() -> None:
     op.create_index('ix_response_duties_status', 'response_duties', ['status'])
 
 
+    op.create_table(
+        'recovery_model_versions',
+        sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column('service_id', sa.String(length=64), nullable=False),
+        sa.Column('version', sa.String(length=128), nullable=False),
+        sa.Column('important', sa.Boolean(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('proposed_by', sa.String(length=256), nullable=False),
+        sa.Column('proposed_at', sa.String(length=32), nullable=False),
+        sa.Column('run_id', sa.String(length=128), nullable=True),
+        sa.Column('evaluation', sa.JSON(), nullable=True),
+        sa.Column('activated_at', sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_recovery_model_versions_service_id', 'recovery_model_versions', ['service_id'])
+    op.create_index('ix_recovery_model_versions_status', 'recovery_model_versions', ['status'])
+
+
 def downgrade() -> None:
+    op.drop_index('ix_recovery_model_versions_status', table_name='recovery_model_versions')
+    op.drop_index('ix_recovery_model_versions_service_id', table_name='recovery_model_versions')
+    op.drop_table('recovery_model_versions')
     for col in ('status', 'due_at', 'provider_id', 'service_id'):
         op.drop_index(f'ix_response_complaints_{col}', table_name='response_complaints')
     op.drop_table('response_complaints')
