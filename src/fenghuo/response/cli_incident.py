@@ -20,9 +20,9 @@ def _show(v: dict) -> None:
     console.print(f"  opened {v['opened_at']} by {v['opened_by']} ({v['source']}); detected {v['detected_at']}; profile {v['profile']}")
     for c in v["clocks"]:
         left = f", {c['remaining_seconds']:.0f} s left" if "remaining_seconds" in c else ""
-        console.print(f"  时限 clock [{c['report']}] due {c['due_at']} — {c['status']}{left}  ({c['rule']})")
+        console.print(f"  时限 clock \\[{c['report']}] due {c['due_at']} — {c['status']}{left}  ({c['rule']})")
     for d in v.get("duties", []):
-        console.print(f"  职责 duty [{d['duty']}] due {d['due_at'] or '及时 promptly'} — {d['status']}  ({d['basis']})")
+        console.print(f"  职责 duty \\[{d['duty']}] due {d['due_at'] or '及时 promptly'} — {d['status']}  ({d['basis']})")
     for t in v["timeline"]:
         console.print(f"  {t['at']}  {t['kind']:<12} {t['ref']}  {t['note']}")
     for r in v["reports"]:
