@@ -54,6 +54,11 @@ def test_unconsented_pii_is_listed_and_consented_is_not(scanned, planted):
     assert len(table) == sum(planted.sizes.values())
     consented = {(r["file"], r["line"]) for r in table if r["consented"] is True}
     assert consented == set(planted.consented)
+    # CN-TC-10 stages: every harmful row names the checks that blocked it, and only then.
+    assert all(bool(r["blocked_by"]) == r["harmful"] for r in table)
+    stages = body["totals"]["blocked_by"]
+    assert set(stages) <= {"lexicon", "rules", "classifier"} and max(stages.values()) <= body["totals"]["harmful"]
+    assert sum(stages.values()) >= body["totals"]["harmful"]
 
 
 def test_scan_is_in_the_ledger(scanned, planted):

@@ -124,10 +124,12 @@ def build_clauses(check: dict | None, scan: dict | None, review: dict | None, ma
     checks = set((scan or {}).get("checks") or [])
     all_scanned = scan is not None and scan["totals"]["fraction"] >= 1.0
     stages_ok = all_scanned and {"lexicon", "classifier"} <= checks and review is not None
-    stages = ", ".join(f"{k} {v}" for k, v in ((scan or {}).get("totals", {}).get("categories") or {}).items())
+    totals = (scan or {}).get("totals", {})
+    stages = ", ".join(f"{k} {v}" for k, v in (totals.get("blocked_by") or {}).items())
+    manual = f"{review['pass_rate']['n'] - review['pass_rate']['passed']} 不合格 / failed of {review['pass_rate']['n']}" if review else "—"
     out.append(_c("CN-TC-10", COMPLIANT if stages_ok else NON_COMPLIANT,
                   f"全量扫描 / all scanned: {all_scanned}; 检查 / checks: {', '.join(sorted(checks)) or '—'}; "
-                  f"人工抽检 / manual sample: {review is not None}; 各类命中 / hits by category: {stages or '—'}"))
+                  f"各检查拦截 / blocked by check: {stages or '—'}; 人工抽检 / manual sample: {manual}"))
     out += _from_review(review)
     out += _from_scan(scan)[2:]
     order = list(TITLES)

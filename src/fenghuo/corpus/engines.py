@@ -1,7 +1,7 @@
 """Where the content checks run: in this process, on every local core, or on a Ray cluster.
 
 An engine takes batches of texts in order and gives back, in the same order, one tuple per text:
-``(verdict, categories, risks, pii kinds)``. Workers see texts only — no paths, no metadata,
+``(verdict, categories, risks, pii kinds, blocking checks)``. Workers see texts only — no paths, no metadata,
 no consent records — so whatever an engine does, the scan around it decides the same things;
 results come back in batch order, so the Parquet file is the same row for row.
 
@@ -22,7 +22,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-Result = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+# (verdict, categories, risks, PII kinds, checks that blocked it — the CN-TC-10 stages)
+Result = tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 _PIPELINES: dict[str, Any] = {}
 
@@ -44,7 +45,9 @@ def scan_texts(config: str | None, texts: list[str]) -> list[Result]:
         v = p.scan(text)
         cats = v.categories
         pii = tuple(c for c in cats if c.startswith("pii"))
-        out.append((v.verdict, tuple(cats), tuple(v.risks), pii))
+        # A finding's rule is "<check>:<what>" (lexicon:出售冰毒, rules:drugs.trade, classifier:…).
+        stages = tuple(sorted({f.rule.split(":", 1)[0] for f in v.findings if f.action.value == "block"}))
+        out.append((v.verdict, tuple(cats), tuple(v.risks), pii, stages))
     return out
 
 

@@ -63,12 +63,14 @@ class Tally:
     pii: int = 0
     pii_unconsented: int = 0
     categories: Counter = field(default_factory=Counter)
+    blocked_by: Counter = field(default_factory=Counter)  # check -> harmful samples it blocked (CN-TC-10 stages)
 
 
 class ResultsWriter:
     """Per-sample rows to Parquet in large row groups; None path: count and hash only."""
 
-    COLUMNS = ("source", "file", "line", "verdict", "harmful", "categories", "risks", "pii", "consent_id", "consented", "error")
+    COLUMNS = ("source", "file", "line", "verdict", "harmful", "categories", "risks", "pii", "blocked_by", "consent_id",
+               "consented", "error")
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -91,7 +93,8 @@ class ResultsWriter:
 
         s, lst = pa.string(), pa.list_(pa.string())
         return pa.schema([("source", s), ("file", s), ("line", pa.int64()), ("verdict", s), ("harmful", pa.bool_()),
-                          ("categories", lst), ("risks", lst), ("pii", lst), ("consent_id", s), ("consented", pa.bool_()),
+                          ("categories", lst), ("risks", lst), ("pii", lst), ("blocked_by", lst), ("consent_id", s),
+                          ("consented", pa.bool_()),
                           ("error", s)])
 
     def flush(self) -> None:
@@ -141,18 +144,19 @@ def run_scan(m: Manifest, s: Settings, out: Path | None, progress: Callable[[int
     held: deque = deque()
     batches = _batches(read_corpus(m.sources), s, tallies, held, progress)
     for results in engines.run(s.engine, s.checks, batches, workers=s.workers, address=s.address):
-        for smp, (verdict, cats, risks, pii) in zip(held.popleft(), results):
+        for smp, (verdict, cats, risks, pii, stages) in zip(held.popleft(), results):
             t = tallies[smp.source]
             consent_id = smp.meta.get("consent_id")
             if smp.error is not None:
                 t.unreadable += 1
-                writer.add((smp.source, smp.file, smp.line, "error", False, [], [], [], consent_id, None, smp.error))
+                writer.add((smp.source, smp.file, smp.line, "error", False, [], [], [], [], consent_id, None, smp.error))
                 continue
             t.scanned += 1
             harmful = verdict == "block"
             t.harmful += harmful
             t.flagged += verdict == "flag"
             t.categories.update(cats)
+            t.blocked_by.update(stages)
             consented = None
             if pii:
                 t.pii += 1
@@ -162,7 +166,7 @@ def run_scan(m: Manifest, s: Settings, out: Path | None, progress: Callable[[int
                     if len(unconsented) < UNCONSENTED_LISTED:
                         unconsented.append({"source": smp.source, "file": smp.file, "line": smp.line,
                                             "pii": list(pii), "consent_id": consent_id})
-            writer.add((smp.source, smp.file, smp.line, verdict, harmful, list(cats), list(risks), list(pii),
+            writer.add((smp.source, smp.file, smp.line, verdict, harmful, list(cats), list(risks), list(pii), list(stages),
                         consent_id, consented, None))
     if progress is not None:
         progress(sum(t.samples for t in tallies.values()) % 1000)
@@ -177,7 +181,7 @@ def summarise(m: Manifest, s: Settings, tallies: dict[str, Tally], unconsented: 
         fig = source_figures(src.id, t.scanned, t.harmful)
         fig.update({"kind": src.kind, "language": src.language, "samples": t.samples, "unreadable": t.unreadable,
                     "flagged": t.flagged, "pii": t.pii, "pii_unconsented": t.pii_unconsented,
-                    "categories": dict(sorted(t.categories.items()))})
+                    "categories": dict(sorted(t.categories.items())), "blocked_by": dict(sorted(t.blocked_by.items()))})
         sources.append(fig)
     samples = sum(t.samples for t in tallies.values())
     scanned = sum(t.scanned for t in tallies.values())
@@ -185,8 +189,10 @@ def summarise(m: Manifest, s: Settings, tallies: dict[str, Tally], unconsented: 
     totals = source_figures("total", scanned, harmful)
     del totals["id"], totals["verdict"]
     categories: Counter = Counter()
+    blocked_by: Counter = Counter()
     for t in tallies.values():
         categories.update(t.categories)
+        blocked_by.update(t.blocked_by)
     technical = pass_rate(scanned - harmful, scanned, TECHNICAL_PASS_MIN, 1)
     share = scanned / samples if samples else 0.0
     if share + 1e-12 < TECHNICAL_MIN_FRACTION:
@@ -198,6 +204,7 @@ def summarise(m: Manifest, s: Settings, tallies: dict[str, Tally], unconsented: 
         "pii_unconsented": sum(t.pii_unconsented for t in tallies.values()),
         "do_not_use": [x["id"] for x in sources if x["verdict"] == "do-not-use"],
         "categories": dict(sorted(categories.items())),
+        "blocked_by": dict(sorted(blocked_by.items())),  # CN-TC-10: harmful samples each check blocked (overlapping)
         "technical_sample": technical,  # CN-TC-27: ≥ 10 % of the corpus, ≥ 98 % passing
     })
     return {"corpus": m.name, "manifest_sha256": m.sha256, "checks": list(engines.pipeline_for(s.checks).names),
