@@ -48,8 +48,14 @@ def test_operator_pauses_and_the_guard_answers_503_within_a_second(console, page
                     page.click("details.instances summary")  # the gateway's own acknowledgement
                     assert page.locator("details.instances tbody tr").count() == 1
                     # the jurisdiction view counts the service switchable: its one live instance acks v2
-                    page.goto(f"{console.url}/regulator")
-                    assert "(1/1)" in page.locator("tr.node[data-jurisdiction=cn-bj-hd] td").nth(2).inner_text()
+                    deadline = time.monotonic() + 5  # the gateway acks the new version within its ack interval
+                    while True:
+                        page.goto(f"{console.url}/regulator")
+                        cell = page.locator("tr.node[data-jurisdiction=cn-bj-hd] td").nth(2).inner_text()
+                        if "(1/1)" in cell or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.2)
+                    assert "(1/1)" in cell, cell
                     page.goto(f"{console.url}/services/open-chat")
                     shot(page, "service-paused")
                     print(f"click → gateway 503 in {took * 1000:.0f} ms")
