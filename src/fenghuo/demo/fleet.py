@@ -1,8 +1,8 @@
 """A generated fleet for scale work (issue 19): N services under nested jurisdictions (national →
 provinces → cities → districts) and thousands of providers, deterministic for a given N and seed.
 
-Used by ``bench fleet`` and the fleet tests; ``fenghuo demo fleet --services N`` writes it as
-registration files. Attributes vary (sector, function, modalities, reach, human in the loop,
+Used by ``bench fleet`` and the fleet tests (``batches(n)`` gives registrations of 1,000
+services, what ``fenghuo service register --batch 1000`` sends). Attributes vary (sector, function, modalities, reach, human in the loop,
 minors) so every grade of the default table occurs, and labels carry a tier so rules and
 filters have something to select on.
 """
