@@ -89,6 +89,17 @@ class ProviderSpec(_Strict):
         return v
 
 
+class PublicNotices(_Strict):
+    """What the service's end users read when the switch refuses their call (the gateway's 503
+    body, the SDK's refusal), instead of the bilingual default; and ``Retry-After`` seconds for a
+    pause or a stop. The operator's reason for a command is never shown to end users."""
+
+    paused: str | None = Field(None, min_length=1, max_length=500)
+    stopped: str | None = Field(None, min_length=1, max_length=500)
+    paused_retry_after: int | None = Field(None, ge=1, le=86400)
+    stopped_retry_after: int | None = Field(None, ge=1, le=86400)
+
+
 class ServiceSpec(_Strict):
     """One AI service as registered. Field names are what a YAML registration uses."""
 
@@ -112,6 +123,7 @@ class ServiceSpec(_Strict):
     practices: list[str] = Field(default_factory=list, description="declared practices (for the EU tiers)")
     grading_table: str = "cn-default"
     labels: dict[str, str] = Field(default_factory=dict)
+    public: PublicNotices | None = Field(None, description="end users' messages when the switch refuses (guard.errors.Notices)")
 
     @field_validator("practices")
     @classmethod
@@ -122,7 +134,8 @@ class ServiceSpec(_Strict):
         return v
 
     def grading_attributes(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table", "labels", "primary_model"})
+        return self.model_dump(exclude={"id", "name", "provider", "jurisdiction", "grading_table", "labels", "primary_model",
+                                        "public"})
 
 
 class RegistrationFile(BaseModel):
