@@ -98,3 +98,16 @@ def test_a_homophone_that_reads_as_ordinary_words_is_no_hit():
     check = LexiconCheck(words={"妓术总奸": ("porn",), "六合彩": ("gambling",)})
     assert check.scan("他是我们公司的技术总监").findings == []
     assert [f.rule for f in check.scan("听说六合婇的消息").findings] == ["lexicon:六合彩~homophone"]
+
+
+def test_a_corroborated_context_block_word_cuts_a_stream_when_it_arrives(tmp_path, classifier):
+    """Settled on what has arrived so far, not only at close: the guard cuts a stream on a
+    block finding returned by ``feed``."""
+    pipe = Pipeline([_lexicon(tmp_path, "context-block"), classifier])
+    s = pipe.stream()
+    assert s.feed("那些骗子都该死，傻逼，") == []
+    got = s.feed("这就是诈骗。")
+    assert [(f.rule, f.action.value) for f in got if f.rule.startswith("lexicon:")] == [("lexicon:诈骗", "block")]
+    s2 = pipe.stream()  # harmless so far: dropped now, and still dropped on the whole answer
+    assert [f for f in s2.feed("警方提醒：当心诈骗。") if f.rule.startswith("lexicon:")] == []
+    assert [f for f in s2.close().findings if f.rule.startswith("lexicon:")] == []

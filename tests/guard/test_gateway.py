@@ -248,13 +248,13 @@ def test_stream_with_the_packaged_pipeline(make_gateway, upstream):
     from fenghuo.guard.checking import load_default_checks
 
     gw, srv = make_gateway(checks=load_default_checks())
-    upstream.app.state.text = straddling("正常的开头。" * 5 + "客服13812345678。" + "正常内容，" * 4 + "然后去", "娱乐城",
+    upstream.app.state.text = straddling("正常的开头。" * 5 + "客服13812345678。" + "正常内容，" * 4 + "然后去", "在线赌场",
                                          "吧，后面还有很多内容。")
     sent = read_sse(srv, [{"role": "user", "content": "你好，请介绍一下你们的服务。"}])
     text = delivered(sent, gw.guard.safe_answer)
     assert "客服*" in text and "13812345678" not in text and "正常内容，" in text
-    # 娱乐城 (an online-casino word the shipped lexicon blocks): not a character of it leaks
-    assert not any(part in text for part in ("娱乐城", "娱", "乐", "城")), text
+    # 在线赌场 (online casino, a word the shipped lexicon blocks alone): not a character of it leaks
+    assert not any(part in text for part in ("在线赌场", "在", "线", "赌", "场")), text
     assert "后面还有" not in text
     assert sent[-1]["choices"][0]["finish_reason"] == "content_filter" and "gambling" in sent[-1]["fenghuo"]["categories"]
 

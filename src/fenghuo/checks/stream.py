@@ -140,6 +140,7 @@ class PipelineStream:
                 self.whole_text_checks.append(check)
         self.chunks: list[str] = []
         self.findings: list[Finding] = []
+        self.unsettled: list[Finding] = []  # topic words dropped mid-stream, settled again at close
         self.closed = False
 
     def feed(self, chunk: str) -> list[Finding]:
@@ -150,6 +151,14 @@ class PipelineStream:
         for part in self.parts:
             new += part.feed(chunk)
         new.sort(key=lambda f: (f.start, f.end))
+        if has_context(new):
+            # A topic word mid-stream is settled on what has arrived so far (a corroborated
+            # context-block word must cut the stream now, not after the answer went out); the
+            # ones dropped are settled again on the whole answer at close().
+            settled = settle(new, self._model_scores("".join(self.chunks)), self.pipeline.corroborate)
+            kept = {(f.start, f.end, f.rule, f.category) for f in settled}
+            self.unsettled += [f for f in new if has_context([f]) and (f.start, f.end, f.rule, f.category) not in kept]
+            new = settled
         self.findings += new
         return new
 
@@ -166,8 +175,9 @@ class PipelineStream:
                 self.findings += v.findings
                 errors += v.errors
             self.findings.sort(key=lambda f: (f.start, f.end))
-            if has_context(self.findings):  # topic words, settled on the whole answer's scores
-                self.findings = settle(self.findings, self._model_scores(text), self.pipeline.corroborate)
+            if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
+                self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate)
+                self.findings.sort(key=lambda f: (f.start, f.end))
             self.errors = errors
         return Verdict(list(self.findings), 0.0, tuple(c.name for c in self.pipeline.checks), list(getattr(self, "errors", [])))
 
