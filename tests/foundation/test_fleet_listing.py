@@ -126,10 +126,20 @@ def test_http_and_cli_follow_the_cursor(fleet_db, tmp_path):
         assert got == everything
         assert http.get("/api/v1/services", params={"limit": 5000}).status_code == 422
         assert len(http.get("/api/v1/indicators", params={"limit": 3}).json()) == 3
+        got, params = [], {"limit": 100}
+        while True:  # switch states page the same way
+            r = http.get("/api/v1/states", params=params)
+            got += [st["service"] for st in r.json()]
+            if "X-Next-Cursor" not in r.headers:
+                break
+            params = {"limit": 100, "after": r.headers["X-Next-Cursor"]}
+        assert got == everything
         runner = CliRunner()
         remote = runner.invoke(root, ["--server", server.url, "--token", token, "service", "list", "--limit", "7", "--json"])
         assert [v["id"] for v in json.loads(remote.output)] == everything[:7]
     local = runner.invoke(root, ["--db", url, "service", "list", "--all", "--limit", "100", "--json"])
     assert [v["id"] for v in json.loads(local.output)] == everything
+    states = runner.invoke(root, ["--db", url, "status", "--all", "--limit", "60", "--json"])
+    assert [st["service"] for st in json.loads(states.output)] == everything
     page2 = runner.invoke(root, ["--db", url, "service", "list", "--limit", "5", "--after", everything[4]])
     assert everything[5] in page2.output and everything[4] not in page2.output and "--after" in page2.output

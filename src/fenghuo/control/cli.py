@@ -80,14 +80,28 @@ def _make(action: Action) -> click.Command:
 
 @click.command("status")
 @click.argument("service_id", required=False)
+@click.option("--state", "only", help="only services in this state, e.g. paused / 仅此状态")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="services per page / 每页条数")
+@click.option("--after", help="start after this service id / 从该编号之后开始")
+@click.option("--all", "everything", is_flag=True, help="every page / 列出全部")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def status(service_id: str | None, as_json: bool) -> None:
-    """Switch state of one service or all / 服务开关状态。"""
+def status(service_id: str | None, only: str | None, limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """Switch state of one service or all, a page at a time / 服务开关状态（分页）。"""
+    more = False
     if service_id:
         rows = [client().call(lambda db, actor: switch.get_state(db, actor, service_id), "GET", f"/api/v1/services/{service_id}/state")]
     else:
-        rows = client().call(lambda db, actor: switch.all_states(db, actor), "GET", "/api/v1/states")
+        rows = []
+        while True:
+            page = client().call(lambda db, actor: switch.all_states(db, actor, state=only, after=after, limit=limit),  # noqa: B023 - called at once
+                                 "GET", "/api/v1/states",
+                                 params={"limit": limit, **({"after": after} if after else {}), **({"state": only} if only else {})})
+            rows += page
+            more = len(page) == limit
+            if not (everything and more):
+                break
+            after = page[-1]["service"]
     if as_json:
         return print_json(rows[0] if service_id else rows)
     t = Table(title="开关状态 / Switch state")
@@ -98,6 +112,8 @@ def status(service_id: str | None, as_json: bool) -> None:
         extra = f"{st['rate']}/s" if st.get("rate") else (f"{st['percent']}%" if st.get("percent") else "")
         t.add_row(st["service"], styled_state(st["state"]), str(st["version"]), extra, st["reason"], st["changed_by"], st["changed_at"][:19].replace("T", " "))
     console.print(t)
+    if more and not everything:
+        console.print(f"下一页 / next page: --after {rows[-1]['service']}  (或 / or --all)")
     if service_id and rows[0].get("allowed"):
         console.print(f"可执行 / allowed next: {', '.join(rows[0]['allowed'])}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -52,8 +52,15 @@ def state(service_id: str, actor: Actor = Depends(current_actor), db: Database =
 
 
 @router.get("/states", response_model=list[SwitchStateView], **CONTRACT)
-def states(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return switch.all_states(db, actor)
+def states(response: Response, state: str | None = None, after: str | None = None,
+           limit: int = Query(listing.DEFAULT_LIMIT, ge=1, le=listing.MAX_LIMIT),
+           actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """A page of visible states in service order (``X-Next-Cursor``: the next page's ``after``)."""
+    rows = switch.all_states(db, actor, state=state, after=after, limit=limit + 1)
+    if len(rows) > limit:
+        rows = rows[:limit]
+        response.headers["X-Next-Cursor"] = rows[-1]["service"]
+    return rows
 
 
 @router.get("/switch/stream", responses=text("text/event-stream", "hello, state and heartbeat events"))

@@ -267,11 +267,20 @@ def get_state(db: Database, actor: Actor, service_id: str) -> dict[str, Any]:
         return view
 
 
-def all_states(db: Database, actor: Actor) -> list[dict[str, Any]]:
+def all_states(db: Database, actor: Actor, *, state: str | None = None, after: str | None = None,
+               limit: int | None = None) -> list[dict[str, Any]]:
+    """Visible states in service order; ``after``/``limit`` page them (keyset on the service id,
+    issue 19), ``state`` filters in the database."""
     with db.reader() as s:
-        rows = s.execute(select(SwitchState).join(Service, Service.id == SwitchState.service_id)
-                         .where(scope.visible_filter(s, actor)).order_by(SwitchState.service_id)).scalars().all()
-        return [state_view(r) for r in rows]
+        q = (select(SwitchState).join(Service, Service.id == SwitchState.service_id)
+             .where(scope.visible_filter(s, actor)).order_by(SwitchState.service_id))
+        if state:
+            q = q.where(SwitchState.state == state)
+        if after:
+            q = q.where(SwitchState.service_id > after)
+        if limit is not None:
+            q = q.limit(limit)
+        return [state_view(r) for r in s.execute(q).scalars()]
 
 
 def pending(db: Database, actor: Actor, *, include_stale: bool = False) -> list[dict[str, Any]]:
