@@ -1,5 +1,6 @@
-"""`fenghuo keys export` (the public halves of the label and ledger signing keys) and
-`fenghuo label verify FILE|-` (an AIGC label from a response body, a stream or a header).
+"""`fenghuo keys export` (the public halves of the label and ledger signing keys),
+`fenghuo label verify FILE|-` (an AIGC label from a response body, a stream or a header) and
+`fenghuo label propagate FILE|-` (a propagation platform's elements written into it).
 
 The private keys never leave their files; what a user hands to a regulator, an auditor or a
 platform that checks labels is the public PEM. The ledger key lives below the guard
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.markup import escape
 
-from fenghuo.guard import labels
+from fenghuo.guard import label_propagate, labels
 from fenghuo.platform import keys
 from fenghuo.platform.cli_support import console, print_json, refusals
 from fenghuo.platform.errors import Invalid, NotFound
@@ -189,6 +190,100 @@ def verify_cmd(source: str, key_file: Path | None, as_json: bool) -> None:
         console.print("[yellow]注意 / note[/]: 正文中没有显式标识 / the text carries no explicit label")
     if why is not None:
         sys.exit(1)
+
+
+def _read(source: str) -> str:
+    try:
+        return sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"无法读取 {source}：{exc}", f"cannot read {source}: {exc}", code="unreadable") from None
+
+
+def _with_notice(doc: dict, label: str) -> int:
+    """Add the visible notice for ``label`` to each answer text of a completion body that has
+    no explicit label yet (CN-LB-10/16); how many texts got one."""
+    added = 0
+    for choice in doc.get("choices") or []:
+        holder, key = (choice.get("message"), "content") if isinstance(choice.get("message"), dict) else (choice, "text")
+        text = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(text, str) and not ("【" in text and "】" in text):
+            holder[key] = f"{text}\n【{label_propagate.notice(label)}】"
+            added += 1
+    return added
+
+
+@label_group.command("propagate")
+@click.argument("source", metavar="FILE|-")
+@click.option("--platform", required=True, help="传播平台名称或编码（ContentPropagator）/ the platform's name or code")
+@click.option("--id", "propagate_id", help="传播内容编号（PropagateID），默认随机 / the platform's id for the content (default: random)")
+@click.option("--label", type=click.Choice(["1", "2", "3"]),
+              help="内容没有生成者标识时：2 用户声明、3 检测到痕迹 / for content without a producer's label: 2 user declares, 3 traces found")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="写入文件（默认标准输出）/ write here (default stdout)")
+@refusals
+def propagate_cmd(source: str, platform: str, propagate_id: str | None, label: str | None, out_file: Path | None) -> None:
+    """Write a propagation platform's elements into an AIGC label / 写入传播要素。
+
+    FILE (or - for stdin) is a response body, a stream, the AIGC header value or the label
+    object. ContentPropagator, PropagateID and ReservedCode2 are the platform's; the producer's
+    elements and signature stay as they are, so `fenghuo label verify` still passes. A body
+    without a label gets one with --label 2 or 3 and no producer elements. Answer texts without
+    an explicit label get the notice for the Label value (标识办法第六条).
+    """
+    text = _read(source)
+    stripped = text.strip()
+    header = stripped[:5].lower() == "aigc:"
+    if header:
+        stripped = stripped[5:].strip()
+    try:
+        doc = json.loads(stripped)
+    except ValueError:
+        doc = None
+    lines: list[str] = []
+    at: int | None = None
+    if isinstance(doc, dict):
+        container = doc if isinstance(doc.get("AIGC"), dict) or "choices" in doc else None
+        meta = doc if container is None and tuple(doc) == labels.FIELDS else (doc.get("AIGC") if container is not None else None)
+        if container is None and meta is None:
+            raise Invalid("输入中没有 AIGC 标识，也不是模型回答", "no AIGC label in the input, and it is not a completion body",
+                          code="no_label")
+    elif "data:" in stripped:  # a server-sent event stream: rewrite the chunk that carries the label
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            if line.startswith("data:") and '"AIGC"' in line:
+                try:
+                    chunk = json.loads(line[5:])
+                except ValueError:
+                    continue
+                if isinstance(chunk, dict) and isinstance(chunk.get("AIGC"), dict):
+                    doc, at, container, meta = chunk, i, chunk, chunk["AIGC"]
+                    break
+        if at is None:
+            raise Invalid("流中没有带 AIGC 标识的数据块", "no chunk of the stream carries an AIGC label", code="no_label")
+    else:
+        raise Invalid("输入不是 JSON 文档或事件流", "the input is neither a JSON document nor an event stream", code="no_label")
+    try:
+        new = label_propagate.propagate(meta if isinstance(meta, dict) else None, platform, propagate_id, label)
+    except label_propagate.PropagationRefused as exc:
+        raise Invalid(exc.zh, exc.en, code="propagation_refused") from None
+    if container is None:
+        out = json.dumps(new, ensure_ascii=False)
+    else:
+        container["AIGC"] = new
+        noticed = _with_notice(container, new["Label"])
+        out = json.dumps(container, ensure_ascii=False)
+    if at is not None:
+        lines[at] = f"data: {out}\n"
+        out = "".join(lines)
+    elif header:
+        out = f"AIGC: {out}"
+    if out_file:
+        out_file.write_text(out if out.endswith("\n") else out + "\n", encoding="utf-8")
+    else:
+        click.echo(out.rstrip("\n"))
+    kept = "生成者签名保留 / producer's signature kept" if new["ReservedCode1"] else "无生成者签名 / no producer signature"
+    extra = f"; 显式标识 / notices added: {noticed}" if container is not None else ""
+    click.echo(f"传播要素已写入 / propagation elements written: Label {new['Label']}, {new['ContentPropagator']} "
+               f"{new['PropagateID']}; {kept}{extra}", err=True)
 
 
 def register(root: click.Group) -> None:

@@ -4,13 +4,18 @@ Explicit: a visible notice at the start or end of the text (default ``本内容�
 AI-generated``). Implicit: metadata named ``AIGC`` with seven fields in this order (App. E;
 rows CN-LB-12…15 of shared/research/regulations.md): Label, ContentProducer, ProduceID,
 ReservedCode1, ContentPropagator, PropagateID, ReservedCode2. On first write the propagation
-fields equal the production fields. ReservedCode1 holds an Ed25519 signature over the other
-six fields, so anyone holding the public key can tell a label whose fields were altered or
-forged; ReservedCode2 names the key (``ed25519:<key id>``). The signature covers the metadata
-only, not the text: a valid label copied onto other content still verifies. What ties label and
-content is ProduceID (the call's event id, kept by the monitor) — binding a content hash would
-need the text at verification time, which the metadata alone does not carry. Values stay within the
-standard's character set (0x21–0x7E without ``"`` and ``\\``): base64url, hex ids.
+fields equal the production fields. ReservedCode1 holds ``ed25519:<key id>:<signature>``, an
+Ed25519 signature over the production fields only (Label, ContentProducer, ProduceID), so a
+propagation platform may write its own ContentPropagator, PropagateID and ReservedCode2
+(CN-LB-14/16, :mod:`fenghuo.guard.label_propagate`) and the producer's signature still verifies,
+while any change of a production field is detected. ReservedCode2 names the key on first write
+(``ed25519:<key id>``); it belongs to the propagation platform afterwards. Labels written before
+this change (ReservedCode1 a bare signature over all six other fields) still verify as long as
+nobody rewrote their propagation fields. The signature covers the metadata only, not the text: a
+valid label copied onto other content still verifies. What ties label and content is ProduceID
+(the call's event id, kept by the monitor) — binding a content hash would need the text at
+verification time, which the metadata alone does not carry. Values stay within the standard's
+character set (0x21–0x7E without ``"`` and ``\\``): base64url, hex ids.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from fenghuo.platform import keys
 from fenghuo.platform.paths import data_dir
 
 FIELDS = ("Label", "ContentProducer", "ProduceID", "ReservedCode1", "ContentPropagator", "PropagateID", "ReservedCode2")
+PRODUCTION = ("Label", "ContentProducer", "ProduceID")  # what ReservedCode1 signs
+PROPAGATION = ("ContentPropagator", "PropagateID", "ReservedCode2")  # what a propagation platform writes
+LABEL_VALUES = ("1", "2", "3")  # App. E c): 1 is, 2 possibly, 3 suspected AI-generated/synthesised (CN-LB-13)
 DEFAULT_TEXT = "本内容由人工智能生成 / AI-generated"
 HEADER = "AIGC"  # the HTTP header carrying the same JSON as the body's "AIGC" member
 
@@ -38,6 +46,9 @@ _NOT_ALLOWED = re.compile(r'[^\x21\x23-\x5b\x5d-\x7e]')  # GB 45438 App. E: 0x21
 
 def _allowed(value: str) -> bool:
     return _NOT_ALLOWED.search(value) is None
+
+
+allowed = _allowed  # the same check for the propagation module
 
 
 def key_path() -> Path:
@@ -53,7 +64,21 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 
 def _signed_bytes(fields: dict[str, str]) -> bytes:
+    """The production fields, behind a tag no label of the old format can produce."""
+    return ("AIGC-production;" + ";".join(f"{k}={fields[k]}" for k in PRODUCTION)).encode()
+
+
+def _legacy_signed_bytes(fields: dict[str, str]) -> bytes:
+    """What labels written before the production-only signature signed: all six other fields."""
     return ";".join(f"{k}={fields[k]}" for k in FIELDS if k != "ReservedCode1").encode()
+
+
+def _b64(sig: bytes) -> str:
+    return base64.urlsafe_b64encode(sig).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -99,7 +124,7 @@ class Labeller:
             raise ValueError(f"ProduceID {produce_id!r} has characters outside 0x21–0x7E")
         f = {"Label": "1", "ContentProducer": self.config.producer, "ProduceID": produce_id, "ReservedCode1": "",
              "ContentPropagator": self.config.producer, "PropagateID": produce_id, "ReservedCode2": self.kid}
-        f["ReservedCode1"] = base64.urlsafe_b64encode(self.key.sign(_signed_bytes(f))).rstrip(b"=").decode()
+        f["ReservedCode1"] = f"{self.kid}:{_b64(self.key.sign(_signed_bytes(f)))}"
         return {"AIGC": {k: f[k] for k in FIELDS}}
 
     @staticmethod
@@ -134,20 +159,32 @@ def problem(meta: object, public: Ed25519PublicKey) -> tuple[str, str] | None:
     bad = [k for k, v in f.items() if not isinstance(v, str) or not (_allowed(v) or v == "")]
     if bad:
         return f"字段值不合规：{', '.join(bad)}", f"field values outside the allowed characters: {', '.join(bad)}"
-    sig = f["ReservedCode1"]
+    if f["Label"] not in LABEL_VALUES:
+        return f"Label 值 {f['Label']!r} 不是 1、2 或 3", f"Label {f['Label']!r} is not 1, 2 or 3 (GB 45438 App. E c)"
+    rc1 = f["ReservedCode1"]
+    if not rc1:
+        return ("没有生成者签名（ReservedCode1 为空，例如传播平台为未标识内容写的标识）",
+                "no producer signature (ReservedCode1 is empty, e.g. a propagation platform's label for unlabelled content)")
+    kind, _, rest = rc1.partition(":")
+    if kind == "ed25519" and ":" in rest:  # ed25519:<key id>:<signature over the production fields>
+        signer, _, sig = rest.rpartition(":")
+        signer, signed = f"ed25519:{signer}", _signed_bytes(f)
+    else:  # the old format: a bare signature over the six other fields, the key named in ReservedCode2
+        signer, sig, signed = f["ReservedCode2"], rc1, _legacy_signed_bytes(f)
     try:
-        public.verify(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)), _signed_bytes(f))
+        public.verify(_unb64(sig), signed)
     except (InvalidSignature, ValueError):
         kid = f"ed25519:{key_id(public)}"
-        if f["ReservedCode2"] != kid:
-            return (f"由另一把密钥签名（{f['ReservedCode2']}，此处为 {kid}）",
-                    f"signed by another key ({f['ReservedCode2']}; the key given is {kid})")
-        return "签名不符：字段被改动或伪造", "the signature does not match: fields altered or forged"
+        if signer != kid:
+            return (f"由另一把密钥签名（{signer}，此处为 {kid}）",
+                    f"signed by another key ({signer}; the key given is {kid})")
+        return "签名不符：生成字段被改动或伪造", "the signature does not match: fields altered or forged"
     return None
 
 
 def verify(meta: object, public: Ed25519PublicKey) -> bool:
-    """True if the label has the seven fields in order and ReservedCode1 signs them. ``meta``
+    """True if the label has the seven fields in order and ReservedCode1 signs its production
+    fields (Label, ContentProducer, ProduceID; propagation fields may differ). ``meta``
     may be the label object as a body carries it, ``{"AIGC": {...}}`` as the header carries it,
     or the header's JSON text (:func:`unwrap`)."""
     return problem(meta, public) is None
