@@ -21,6 +21,7 @@ DOMAIN_CLI_MODULES = [
     "fenghuo.registry.cli",
     "fenghuo.control.service_cli",
     "fenghuo.control.cli",
+    "fenghuo.control.user_measure_cli",  # fenghuo user-measure (issue 18, CN-PO-09)
     "fenghuo.ledger.cli",
     "fenghuo.api.cli",
     "fenghuo.monitor.cli",

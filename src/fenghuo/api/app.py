@@ -23,6 +23,7 @@ ROUTE_MODULES = [
     "fenghuo.control.change_routes",  # registration changes awaiting a regulator (issue 14)
     "fenghuo.control.routes",
     "fenghuo.control.instance_routes",
+    "fenghuo.control.user_measure_routes",  # warn, restrict or suspend one end user (issue 18, CN-PO-09)
     "fenghuo.api.ledger_routes",
     "fenghuo.monitor.routes",
     "fenghuo.alerts.routes",

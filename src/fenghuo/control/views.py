@@ -109,3 +109,25 @@ class ServiceChangeView(View):
     decided_at: str | None = None
     spec: dict[str, Any]
     result: dict[str, Any] | None = None  # what applying it did (approve)
+
+
+class UserMeasureView(View):
+    """A measure on one end user of a service (CN-PO-09): warn, restrict (rate per minute) or suspend."""
+    id: str
+    service: str
+    user: str
+    measure: str  # warn | restrict | suspend
+    rate: int | None = None
+    until: str | None = None
+    reason: str
+    applied_by: str
+    applied_at: str
+    lifted_by: str | None = None
+    lifted_at: str | None = None
+    lift_reason: str | None = None
+
+
+class UserMeasureList(View):
+    service: str
+    at: str
+    measures: list[UserMeasureView]

@@ -30,6 +30,7 @@ from fenghuo.guard.labels import LabelConfig, Labeller
 from fenghuo.guard.spool import default_dir as default_spool_dir
 from fenghuo.guard.state import Effective, ServiceInfo, SwitchCache, load_state_file
 from fenghuo.guard.telemetry import HttpSink, Sink, Telemetry
+from fenghuo.guard.user_measures import WARNING, UserFollower, UserTable
 
 log = logging.getLogger(__name__)
 DEFAULT = object()  # "use the configured default" (distinct from an explicit None = off)
@@ -77,6 +78,7 @@ class Decision:
     eff: Effective
     route: str  # primary | backup
     model: str | None  # the backup model's name when route is backup
+    notice: str | None = None  # a warned end user's notice (CN-PO-09), shown with the answer
 
 
 def _service_info(service: str, control: str | None, token: str | None, db, lease: float | None,
@@ -118,7 +120,8 @@ class Guard:
                  state_file: str | Path | None = None, sink: Sink | None | object = DEFAULT, spool_dir: str | Path | bool | None = None,
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
                  kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False,
-                 allow_degraded_checks: bool = False, judge: Any = DEFAULT, compliance_action: str = "flag") -> None:
+                 allow_degraded_checks: bool = False, judge: Any = DEFAULT, compliance_action: str = "flag",
+                 user_poll_seconds: float = 1.0) -> None:
         if failsafe not in (None, "open", "closed"):
             raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
         self.service, self.control, self.kind = service, control, kind
@@ -172,6 +175,12 @@ class Guard:
                                            state_file=self.state_file).start()
         elif follow and db is not None:
             self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind).start()
+        # Measures on single end users (warn, restrict, suspend; guard.user_measures), polled.
+        self.users = UserTable()
+        self.user_follower: UserFollower | None = None
+        if follow and (control or db is not None):
+            self.user_follower = UserFollower(self.users, service, control=control, token=token, db=None if control else db,
+                                              poll_seconds=user_poll_seconds).start()
 
     # -- the switch ---------------------------------------------------------------------------
     def state(self) -> Effective:
@@ -180,8 +189,15 @@ class Guard:
     def wait_connected(self, timeout: float = 5.0) -> bool:
         return bool(self.follower and self.follower.connected.wait(timeout))
 
-    def admit(self) -> Decision:
-        """Decide where this call goes, or raise the refusal (:class:`errors.ServiceRefused`)."""
+    def admit(self, user: str | None = None) -> Decision:
+        """Decide where this call goes, or raise the refusal (:class:`errors.ServiceRefused`).
+        ``user``: the end user's id, checked against the measures in force (CN-PO-09)."""
+        d = self._admit()
+        if user is not None and self.users.users and self.users.check(user) is not None:
+            return Decision(d.eff, d.route, d.model, WARNING)
+        return d
+
+    def _admit(self) -> Decision:
         eff = self.cache.lookup()
         s = eff.state
         if s == "running":
@@ -274,6 +290,8 @@ class Guard:
     def close(self, timeout: float = 5.0) -> None:
         if self.follower:
             self.follower.stop()
+        if self.user_follower:
+            self.user_follower.stop()
         self.telemetry.close(timeout)
 
     def __enter__(self) -> Guard:

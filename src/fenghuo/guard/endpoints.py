@@ -24,6 +24,7 @@ from fenghuo.guard import errors
 from fenghuo.guard.checking import mask, summarise
 from fenghuo.guard.core import Decision
 from fenghuo.guard.ids import uuid7
+from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         body = await gw._read_json(receive)
         stream = bool(body.get("stream")) and kind != "embeddings"
         texts = reader(body)
-        decision = g.admit()
+        decision = g.admit(user_of(scope["headers"], body) if g.users.users else None)
         text = texts.text
         chk = await asyncio.to_thread(g.check_input, text) if gw.slow_checks else g.check_input(text)
         if chk.blocked:

@@ -126,6 +126,23 @@ def throttled(rate: int, retry_after: float) -> ServiceRefused:
     return e
 
 
+def user_suspended(reason: str, remaining: float | None) -> ServiceRefused:
+    """One end user is suspended (CN-PO-09): 403, no retry can help; the reason is for events only."""
+    e = ServiceRefused("您的账号已被暂停使用本服务", "your account is suspended from this service", code="user_suspended",
+                       status=403, refusal="user", retry_after=None if remaining is None or remaining > 86400 else remaining)
+    e.type, e.should_retry, e.reason = "permission_denied", False, reason
+    return e
+
+
+def user_restricted(rate: int, retry_after: float, reason: str) -> ServiceRefused:
+    """One end user is restricted to ``rate`` calls a minute and has used them (CN-PO-09)."""
+    e = ServiceRefused(f"您的账号受限（每分钟 {rate} 次），请 {retry_after:.0f} 秒后重试",
+                       f"your account is restricted to {rate} requests per minute; retry after {retry_after:.0f} s",
+                       code="user_restricted", status=429, refusal="user", retry_after=round(retry_after, 3))
+    e.type, e.reason = "rate_limit_exceeded", reason
+    return e
+
+
 def canary_full(percent: int) -> ServiceRefused:
     # Admission is a coin toss per call: a retry may well be admitted (no x-should-retry: false).
     return ServiceRefused(f"服务灰度恢复中（{percent}% 流量），本次请求未分配且无备份模型",

@@ -35,6 +35,7 @@ from fenghuo.guard.metrics import CONTENT_TYPE, GatewayMetrics
 from fenghuo.guard.state import Effective
 from fenghuo.guard.streaming import stream_chat
 from fenghuo.guard.upstream import Upstream
+from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
@@ -176,7 +177,7 @@ class Gateway:
         try:
             req = await self._read_request(receive)
             stream = bool(req.get("stream"))
-            decision = g.admit()
+            decision = g.admit(user_of(scope["headers"], req) if g.users.users else None)  # nothing to look up without measures
             text = message_text(req["messages"])
             chk = await asyncio.to_thread(g.check_input, text) if self.slow_checks else g.check_input(text)
             if chk.blocked:
@@ -249,6 +250,8 @@ class Gateway:
         pid = uuid7()
         meta = g.labeller.implicit(pid)
         data["AIGC"] = meta["AIGC"]
+        if d.notice:  # a warned end user (CN-PO-09)
+            data["fenghuo"] = {"code": "user_warned", "message": d.notice}
         model = data.get("model") or d.model
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}  # a malformed usage must not turn an answer into a 500
@@ -296,6 +299,8 @@ class Gateway:
             h.append((b"x-fenghuo-model", str(model).encode("ascii", "replace")))
         if d.eff.failsafe:
             h.append((b"x-fenghuo-failsafe", b"1"))
+        if d.notice:
+            h.append((b"x-fenghuo-user-notice", b"user_warned"))
         if meta:
             h.append((HEADER.lower().encode(), self.guard.labeller.header_value(meta).encode()))
         return h

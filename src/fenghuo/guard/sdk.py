@@ -40,8 +40,9 @@ class InputBlocked(errors.GuardError):
 
 
 class GuardedCall:
-    def __init__(self, guard, input: str | None = None, *, stream: bool = False) -> None:  # noqa: A002
+    def __init__(self, guard, input: str | None = None, *, stream: bool = False, user: str | None = None) -> None:  # noqa: A002
         self.guard, self.raw_input, self.stream = guard, input or "", stream
+        self.user = user  # the end user's id: measures on it apply (CN-PO-09)
         self.id = uuid7()
         self.decision = None
         self.input_check = None
@@ -78,7 +79,7 @@ class GuardedCall:
         g = self.guard
         self.started = time.perf_counter()
         try:
-            self.decision = g.admit()
+            self.decision = g.admit(self.user)
         except errors.ServiceRefused as e:
             self._report("refused", route="refused", refusal=e.refusal, detail=e.detail)
             raise

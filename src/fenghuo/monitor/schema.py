@@ -36,6 +36,7 @@ class Refusal(str, Enum):
     canary = "canary"  # canary share exceeded and no backup
     input_blocked = "input_blocked"
     failsafe = "failsafe"  # fail-closed after the lease ran out
+    user = "user"  # one end user suspended or over its restriction (CN-PO-09, guard.user_measures)
 
 
 class CallStatus(str, Enum):
