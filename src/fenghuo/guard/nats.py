@@ -49,6 +49,11 @@ def nats_guard(service: str, bus: str | NatsLink, *, control: str | None = None,
         guard.telemetry.sink.provider = provider or guard.info.provider or "_"
     guard.follower = KvFollower(guard.cache, link, guard.instance, kind=kind, ack_seconds=ack_seconds,
                                 state_file=guard.state_file).start()
+    if control:  # per-user measures (CN-PO-09) are polled from the control plane, not the KV bucket
+        from fenghuo.guard.user_measures import UserFollower
+
+        guard.user_follower = UserFollower(guard.users, service, control=control, token=token,
+                                           poll_seconds=kw.get("user_poll_seconds", 1.0)).start()
     return guard
 
 
