@@ -153,3 +153,47 @@ def test_expiry_is_enforced_at_the_guard():
         table.check("u")
     now[0] = 1200.0
     assert table.check("u") is None
+
+
+def test_sdk_embedded_guard_enforces_measures(cp_db):
+    """No server: the SDK's embedded guard polls the local database; ``call(..., user=…)``."""
+    from fenghuo.control import user_measures
+    from fenghuo.guard.core import Guard
+    from fenghuo.guard.errors import ServiceRefused
+
+    g = Guard("open-chat", db=cp_db, checks=None, judge=None, sink=None, spool_dir=False, user_poll_seconds=0.1)
+    try:
+        assert g.wait_connected(5)
+        user_measures.apply(cp_db, local_actor(), "open-chat", "dave", "suspend", "test")
+        assert wait_for(lambda: "dave" in g.users.users, timeout=3)
+        with pytest.raises(ServiceRefused) as e, g.call("你好", user="dave"):
+            pass
+        assert e.value.code == "user_suspended" and e.value.status == 403
+        with g.call("你好", user="erin") as call:
+            assert call.output("好的").startswith("好的")
+    finally:
+        g.close(timeout=1)
+
+
+def test_cli_over_the_server_and_locally(control, tokens, tmp_path):
+    from click.testing import CliRunner
+
+    from fenghuo.cli import root
+
+    runner = CliRunner()
+    remote = ["--server", control.url, "--token", tokens["op-a"], "user-measure"]
+    r = runner.invoke(root, [*remote, "apply", "open-chat", "frank", "--measure", "restrict", "--rate", "10", "--until", "2h",
+                             "--reason", "spam", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["rate"] == 10
+    r = runner.invoke(root, [*remote, "apply", "open-chat", "frank", "--measure", "warn", "--rate", "3", "--reason", "x"])
+    assert r.exit_code != 0 and "rate" in r.output
+    r = runner.invoke(root, ["--server", control.url, "--token", tokens["op-b"], "user-measure", "apply", "open-chat", "frank",
+                             "--measure", "suspend", "--reason", "x"])
+    assert r.exit_code != 0
+    local = ["--db", str(tmp_path / "cp.db"), "user-measure"]
+    r = runner.invoke(root, [*local, "list", "open-chat"], catch_exceptions=False)
+    assert r.exit_code == 0 and "frank" in r.output and "restrict" in r.output
+    assert runner.invoke(root, [*local, "lift", "open-chat", "frank", "--reason", "ok"], catch_exceptions=False).exit_code == 0
+    r = runner.invoke(root, [*remote, "list", "open-chat", "--json"], catch_exceptions=False)
+    assert json.loads(r.output)["measures"] == []
