@@ -57,7 +57,7 @@ def applied(control, tok, gw, **body) -> dict:
 
 
 def test_suspend_restrict_warn_lift(control, make_gateway, receiver, tokens, cp_db):
-    gw, srv = make_gateway(user_poll_seconds=0.2)
+    gw, srv = make_gateway()
     assert ask(srv, "alice").status_code == 200
     assert not gw.guard.users.users  # no measures: the hot path looks nothing up
 
@@ -117,6 +117,16 @@ def test_suspend_restrict_warn_lift(control, make_gateway, receiver, tokens, cp_
     assert wait_for(lambda: sum(e.get("refusal") == "user" for e in receiver.app.state.events) >= 3)
     refused = [e for e in receiver.app.state.events if e.get("refusal") == "user"]
     assert refused[0]["status"] == "refused" and "abuse report 42" in refused[0]["detail"]
+
+
+def test_measure_taken_before_the_guard_starts(control, make_gateway, tokens):
+    """A guard that connects later gets the measures in force with its first snapshot."""
+    applied(control, tokens["op-a"], None, user="gina", measure="suspend")
+    gw, srv = make_gateway()
+    assert wait_for(lambda: "gina" in gw.guard.users.users, timeout=3)
+    with pytest.raises(openai.PermissionDeniedError):
+        ask(srv, "gina")
+    assert ask(srv, "hank").status_code == 200
 
 
 def test_scope_and_validation(control, tokens):

@@ -11,6 +11,10 @@ without an entry naming its service. It forwards a change
 only if its version is newer than the last one sent for that service, so followers see each
 version once and in order. A follower gets a snapshot of every state it may see on connect,
 then changes, and a heartbeat so it can tell a live stream from a dead one.
+
+Per-user measures (``control.user_measures``, CN-PO-09) travel the same way: a follower that
+names its services gets a ``users`` event per service on connect (the measures in force, maybe
+none), and again whenever the ledger tail shows a ``user.measure.*`` entry for that service.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import propagation
+from fenghuo.control import propagation, user_measures
 from fenghuo.control.models import SwitchState
 from fenghuo.control.switch import state_view
 from fenghuo.ledger import store as ledger
@@ -56,6 +60,7 @@ class SwitchHub:
         self._tasks: list[asyncio.Task] = []
         self._unsubscribe = None
         self._seq = 0  # the last ledger sequence the poll has read
+        self._users_changed: set[str] = set()  # services with a user.measure.* entry since the last poll
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -97,12 +102,13 @@ class SwitchHub:
         out: list[dict[str, Any]] = []
         with self.db.reader() as s:
             while True:
-                rows = s.execute(select(LedgerEntry.seq, LedgerEntry.subject).where(LedgerEntry.seq > self._seq)
+                rows = s.execute(select(LedgerEntry.seq, LedgerEntry.subject, LedgerEntry.kind).where(LedgerEntry.seq > self._seq)
                                  .order_by(LedgerEntry.seq).limit(LEDGER_BATCH)).all()
                 if not rows:
                     return out
                 self._seq = rows[-1][0]
-                out += self._states_of(s, sorted({subject for _, subject in rows}))
+                self._users_changed |= {subject for _, subject, kind in rows if kind.startswith("user.measure.")}
+                out += self._states_of(s, sorted({subject for _, subject, _k in rows}))
                 if len(rows) < LEDGER_BATCH:
                     return out
 
@@ -129,6 +135,10 @@ class SwitchHub:
         with self.db.reader() as s:
             return self._states_of(s, sorted(services))
 
+    def _read_users(self, services: set[str]) -> dict[str, list[dict[str, Any]]]:
+        with self.db.reader() as s:
+            return user_measures.in_force(s, sorted(services), iso(self.db.clock.now()))
+
     def _from_any_thread(self, change: dict[str, Any]) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._fanout, change)
@@ -142,7 +152,9 @@ class SwitchHub:
         self.known[change["service"]] = key
         # Encode once for every follower: with a hundred followers, encoding per follower was
         # a measurable share of the time until the last one had the change.
-        item = (change["service"], sse("state", change))
+        self._push((change["service"], sse("state", change)))
+
+    def _push(self, item: tuple[str, bytes]) -> None:
         for q in list(self.subscribers):
             try:
                 q.put_nowait(item)
@@ -162,6 +174,11 @@ class SwitchHub:
                     states += await asyncio.to_thread(self._read_differing)
                 for st in states:
                     self._fanout(st)
+                if self._users_changed:
+                    changed, self._users_changed = self._users_changed, set()
+                    lists = await asyncio.to_thread(self._read_users, changed)
+                    for service in sorted(changed):
+                        self._push((service, sse("users", {"service": service, "measures": lists.get(service, [])})))
             except Exception:
                 log.warning("switch poll failed", exc_info=True)
 
@@ -180,6 +197,11 @@ class SwitchHub:
             for st in snapshot:
                 if wanted(st["service"]):
                     yield sse("state", st)
+            if services:  # guards name their service: they get its user measures too (maybe none)
+                lists = await asyncio.to_thread(self._read_users, {sid for sid in services if wanted(sid)})
+                for sid in sorted(services):
+                    if wanted(sid):
+                        yield sse("users", {"service": sid, "measures": lists.get(sid, [])})
             while True:
                 try:
                     # asyncio.timeout, unlike wait_for, does not wrap each get in a new task.

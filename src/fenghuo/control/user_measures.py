@@ -147,6 +147,18 @@ def lift(db: Database, actor: Actor, service_id: str, user: str, reason: str) ->
         return view(m)
 
 
+def in_force(session: Session, services: list[str], now: str) -> dict[str, list[dict[str, Any]]]:
+    """The measures in force on each of ``services`` (only those with any), for the switch stream."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for i in range(0, len(services), 500):
+        q = (select(UserMeasure).where(UserMeasure.service_id.in_(services[i:i + 500]), UserMeasure.lifted_at.is_(None))
+             .order_by(UserMeasure.applied_at))
+        for m in session.execute(q).scalars():
+            if m.until is None or m.until > now:
+                out.setdefault(m.service_id, []).append(view(m))
+    return out
+
+
 def listing(db: Database, actor: Actor, service_id: str, *, include_ended: bool = False) -> dict[str, Any]:
     """The measures in force on a service (what guards enforce), or with ``include_ended`` its
     whole history. Anyone who may see the service may read them (auditors, the guard's token)."""

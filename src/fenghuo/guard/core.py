@@ -169,18 +169,17 @@ class Guard:
         self._bucket: TokenBucket | None = None
         self._bucket_version = -1
         self.metrics: Any = None  # the gateway's counters (guard.metrics.GatewayMetrics), fed from each event
+        # Measures on single end users (warn, restrict, suspend; guard.user_measures): pushed with
+        # the switch stream when following a control plane, polled from the database embedded.
+        self.users = UserTable()
+        self.user_follower: UserFollower | None = None
         self.follower: StreamFollower | EmbeddedFollower | None = None
         if follow and control:
             self.follower = StreamFollower(self.cache, control, token or "", self.instance, kind=kind, ack_seconds=ack_seconds,
-                                           state_file=self.state_file).start()
+                                           state_file=self.state_file, users=self.users).start()
         elif follow and db is not None:
             self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind).start()
-        # Measures on single end users (warn, restrict, suspend; guard.user_measures), polled.
-        self.users = UserTable()
-        self.user_follower: UserFollower | None = None
-        if follow and (control or db is not None):
-            self.user_follower = UserFollower(self.users, service, control=control, token=token, db=None if control else db,
-                                              poll_seconds=user_poll_seconds).start()
+            self.user_follower = UserFollower(self.users, service, db=db, poll_seconds=user_poll_seconds).start()
 
     # -- the switch ---------------------------------------------------------------------------
     def state(self) -> Effective:

@@ -1,7 +1,8 @@
 """Keeping the switch cache current: follow the control plane's push stream, acknowledge.
 
 :class:`StreamFollower` reads ``GET /api/v1/switch/stream`` (server-sent events) in a daemon
-thread, applies each ``state`` event to the cache, counts every event (heartbeats included) as
+thread, applies each ``state`` event to the cache (and each ``users`` event, the per-user
+measures in force, to the guard's ``UserTable``), counts every event (heartbeats included) as
 contact, reconnects with a short backoff when the stream ends, and acknowledges to the control
 plane the version it enforces (at once on a change, then with every ``ack_seconds`` of
 heartbeats) so the control plane can answer "who enforces what".
@@ -60,8 +61,9 @@ class _Acker:
 class StreamFollower:
     def __init__(self, cache: SwitchCache, control: str, token: str, instance: str, *, kind: str = "sdk",
                  ack_seconds: float = 5.0, state_file: Path | None = None, read_timeout: float | None = None,
-                 on_event: Callable[[str, dict], None] | None = None, ack_jitter: float = 0.05) -> None:
+                 on_event: Callable[[str, dict], None] | None = None, ack_jitter: float = 0.05, users=None) -> None:
         self.cache, self.control, self.token = cache, control.rstrip("/"), token
+        self.users = users  # guard.user_measures.UserTable, or None
         self.state_file = state_file
         self.acker = _Acker(cache, instance, kind, ack_seconds)
         self.read_timeout = read_timeout or max(2.0, min(cache.lease, 10.0))
@@ -107,6 +109,9 @@ class StreamFollower:
                     save_state_file(self.state_file, self.cache.info, data)
             elif self.acker.due():
                 self.ack()
+        elif ev == "users":
+            if self.users is not None and data.get("service") == self.cache.info.service:
+                self.users.replace(data.get("measures") or [])
         elif ev in ("heartbeat", "hello"):
             self.cache.touch()
             if ev == "hello" and data.get("services") == 0:
