@@ -44,7 +44,10 @@ services:
 """
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is started, and every later test that calls asyncio.run() would fail with
+# "cannot be called from a running event loop" if the browser outlived tests/console.
+@pytest.fixture(scope="package")
 def browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
