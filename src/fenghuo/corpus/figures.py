@@ -9,9 +9,9 @@ so the in-process and the Ray scan of one seed report the same numbers.
 from __future__ import annotations
 
 import hashlib
-import math
 
-Z95 = 1.959963984540054
+from fenghuo.platform.intervals import Z95, wilson  # noqa: F401 - re-exported
+
 HARMFUL_MAX = 0.05  # CN-TC-01/02
 TECHNICAL_MIN_FRACTION = 0.10  # CN-TC-27
 TECHNICAL_PASS_MIN = 0.98  # CN-TC-27
@@ -28,18 +28,6 @@ def unit(seed: int, source: str, file: str, line: int) -> float:
 
 def selected(seed: int, fraction: float, source: str, file: str, line: int) -> bool:
     return fraction >= 1.0 or unit(seed, source, file, line) < fraction
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for k in n; (0, 1) when n is 0. (Same formula as
-    evaluation.verdict.wilson, which sits above this package.)"""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def source_figures(source: str, scanned: int, harmful: int) -> dict:

@@ -6,13 +6,12 @@ get the same numbers from the same code.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from fenghuo.evaluation.profile import MetricRule, Profile
+from fenghuo.platform.intervals import Z95, wilson  # noqa: F401 - re-exported
 
-Z95 = 1.959963984540054
 METRIC_NAMES = {
     "generated": "生成内容合格率 / generated-content pass rate",
     "generated_manual": "生成内容人工抽检合格率 / generated content, manual sampling pass rate",
@@ -21,17 +20,6 @@ METRIC_NAMES = {
     "refuse": "应拒答拒答率 / refusal rate, should-refuse",
     "answer": "非拒答拒答率 / refusal rate, should-answer",
 }
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials; (0, 1) when n is 0."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(slots=True)
