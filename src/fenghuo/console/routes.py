@@ -7,7 +7,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from fenghuo.console import alerts_page, auth, incidents_page, ledger_page, live, overview, recovery_forms, regulator_page, service_page
+from fenghuo.console import (
+    alerts_page,
+    auth,
+    complaints_page,
+    corpus_page,
+    incidents_page,
+    ledger_page,
+    live,
+    overview,
+    recovery_forms,
+    regulator_page,
+    service_page,
+)
 from fenghuo.console.web import HERE
 from fenghuo.platform.errors import NotFound
 
@@ -22,5 +34,6 @@ def static(name: str) -> Response:
     return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
-for module in (auth, overview, service_page, recovery_forms, alerts_page, incidents_page, regulator_page, ledger_page, live):
+for module in (auth, overview, service_page, recovery_forms, alerts_page, incidents_page, complaints_page, regulator_page, ledger_page,
+               corpus_page, live):
     router.include_router(module.router)
