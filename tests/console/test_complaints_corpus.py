@@ -145,7 +145,7 @@ def test_corpus_review_records_verdicts_with_the_sessions_reviewer(console, tmp_
         assert r.status_code == 409 and "CN-TC-11" in r.text and "标注人不能审核自己标注的条目" in r.text
     with closing(logged_in(console, "operator")) as c:
         token, html = csrf(c, "/corpus")
-        assert sample["run"] in html and 'data-n="0"' in html and "ops-a" in html
+        assert sample["run"] in html and 'data-n="0"' in html and "ops-a" in html and "0 / 5" in html
         assert XSS not in html
         for k in range(5):
             item = re.search(r'data-item="([^"]+)"', html).group(1)
@@ -178,3 +178,32 @@ def console_home():
     from pathlib import Path
 
     return Path(os.environ["FENGHUO_HOME"])
+
+
+def test_both_pages_in_a_browser(console, page, tmp_path):
+    """One look in chromium: labels on every field, English switch, nothing wider than a phone."""
+    from fenghuo.response import complaints
+
+    from .conftest import shot
+
+    complaints.file_complaint(console.db, local_actor(), "open-chat", "report", f"举报 {XSS}")
+    _sample(console, tmp_path)
+    console.login(page, "operator")
+    page.goto(f"{console.url}/complaints")
+    assert page.locator("tr[data-complaint] .countdown").count() == 1
+    shot(page, "complaints")
+    page.click("tr[data-complaint] a >> nth=0")
+    shot(page, "complaint")
+    page.goto(f"{console.url}/corpus")
+    page.fill("#review-note", "")
+    page.click("button[value=pass]")
+    assert page.locator("#pass-rate").get_attribute("data-n") == "1"
+    shot(page, "corpus-review")
+    assert page.evaluate("window.__xss") is None and not page.js_errors
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/complaints", "/corpus"):
+        page.goto(f"{console.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.goto(f"{console.url}/lang/en?next=/corpus")
+    assert "Pass rate" in page.content()
+    shot(page, "phone-corpus-en")
