@@ -8,7 +8,8 @@ not through the API. Server-rendered Jinja2 templates, a little JavaScript of ou
 
 Modules, one per page area: ``web`` (session, CSRF, rendering), ``auth`` (log in/out, language),
 ``overview``, ``service_page`` (the switch), ``alerts_page`` (warnings, silences),
-``incidents_page`` (clocks, reports), ``regulator_page`` (the jurisdiction tree), ``ledger_page``,
+``incidents_page`` (clocks, reports), ``complaints_page`` (CN-TC-17 tickets), ``corpus_page`` (manual
+sample review), ``regulator_page`` (the jurisdiction tree), ``ledger_page``,
 ``live`` (SSE); ``reads`` (what is read, through which domain function) and ``charts`` (SVG).
 ``routes.router`` is what the app mounts. See docs/console.md.
 """
