@@ -62,13 +62,14 @@ def test_prune_deletes_only_what_is_older_and_records_it(db, fenghuo_home):
     assert ledger.verify(db).ok
 
 
-def test_status_lists_every_store_and_flags_the_short_stream(db, fenghuo_home):
+def test_status_lists_every_store_and_names_the_replay_stream(db, fenghuo_home):
     _run(fenghuo_home, "r1", 10)
     v = status.status(db)
     stores = {r["store"]: r for r in v["stores"]}
     assert {"ledger", "warnings", "incidents", "complaints", "evaluation runs", "incident report files"} <= set(stores)
     assert stores["evaluation runs"]["records"] == 1 and v["retention_days"] == 183
-    nats = [r for r in v["stores"] if r["store"].startswith("telemetry")]
-    assert not nats or not nats[0]["ok"]  # the 7-day replay stream is shorter than six months: said, not hidden
+    assert stores["telemetry summaries (hourly, per service)"]["ok"] and stores["telemetry summaries (hourly, per service)"]["kept"] == "≥ 183 d"
+    nats = [r for r in v["stores"] if r["store"].startswith("telemetry events")]
+    assert not nats or "replay log only" in nats[0]["note"]  # the 7-day stream is only the replay log: said, not hidden
     r = CliRunner().invoke(root, ["--db", db.url, "retention", "status", "--json"])
     assert r.exit_code in (0, 1) and json.loads(r.output)["minimum_days"] == 183

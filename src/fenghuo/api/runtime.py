@@ -94,6 +94,8 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
             stack.push_async_callback(asyncio.to_thread, link.close)
         monitor = Monitor(db, monitor_settings or settings_from_env(), bus)
         await asyncio.to_thread(monitor.start)
+        # the hourly summaries still in memory are written last, after the loops below stopped
+        stack.push_async_callback(asyncio.to_thread, monitor.summaries.flush)
         book = InstanceBook(db)
         replica, leadership = None, SOLE
         if link is not None:
@@ -109,7 +111,7 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
         # The loop beats (recovery.loop) so a CLI on the same database can tell a canary will advance.
         beat = Heartbeat(tick_from_env())
         stack.push_async_callback(asyncio.to_thread, beat.stop, db)  # after the loop stops (reverse order)
-        response = ExecutorThread(Executor(db, leadership=leadership, also=(ramp.tick, beat)), tick_from_env()).start()
+        response = ExecutorThread(Executor(db, leadership=leadership, also=(ramp.tick, beat, monitor.summaries.tick)), tick_from_env()).start()
         stack.push_async_callback(asyncio.to_thread, response.stop)
         if replica is not None:
             replica.start(reload=engine.load)  # stopped by the replica.stop registered above

@@ -165,14 +165,18 @@ class Indicators:
             s = self.services[service] = ServiceIndicators(service, self.window_lengths)
         return s
 
-    def apply(self, events: Iterable[WireEvent], now: float) -> set[str]:
+    def apply(self, events: Iterable[WireEvent], now: float,
+              sink: Callable[[list[tuple[str, int, Bucket]]], None] | None = None) -> set[str]:
         """Fold validated, deduplicated events in; returns the services touched. The batch is
         folded outside the lock (see fold.py), then each (service, second) partial is added to
-        every window."""
+        every window. ``sink`` (the durable hourly summaries, monitor.summaries) gets the same
+        partials, so they are folded once."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return set()
         parts, seen = partials(events, now)
+        if sink is not None:
+            sink(parts)
         touched: set[str] = set()
         with self.lock:
             self.events_applied += len(events)

@@ -17,6 +17,7 @@ from fenghuo.monitor.dedup import Dedup
 from fenghuo.monitor.directory import Directory
 from fenghuo.monitor.fold import epochs, time_range
 from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.summaries import Summaries
 from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, TooLarge
@@ -56,6 +57,7 @@ class Monitor:
         self.settings = settings or IngestSettings()
         self.indicators = Indicators(self.settings.windows, self.settings.max_services)
         self.directory = Directory(db)
+        self.summaries = Summaries(db)  # durable hourly counts per service (issue 18 item 8)
         self.bus: Bus = bus or InProcessBus()
         # A bus that deduplicates by id itself (JetStream, fenghuo.scale) brings its own dedup.
         own = getattr(self.bus, "dedup", None)
@@ -75,7 +77,7 @@ class Monitor:
         return self.clock.now().timestamp()
 
     def _count(self, events: list[WireEvent]) -> None:
-        self.indicators.apply(events, self.now())
+        self.indicators.apply(events, self.now(), self.summaries.add)
 
     def ingest_body(self, body: bytes, actor: Actor) -> IngestResult:
         if actor.role not in _POSTERS:

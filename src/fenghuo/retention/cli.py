@@ -38,9 +38,10 @@ def status_cmd(as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True)
 @refusals
 def prune_cmd(what: str, before: str, dry_run: bool) -> None:
-    """Delete old evaluation runs or report files; never the ledger, never younger than the period."""
+    """Delete old evaluation runs, report files or hourly telemetry summaries; never the ledger, never younger than the period."""
     v = client().call(lambda db, a: pruning.prune(db, a, what, before, dry_run=dry_run), "POST", None)
-    console.print(f"{'would prune' if dry_run else 'pruned'} {len(v['pruned'])} {what} before {v['before']}")
+    n = v["pruned"] if isinstance(v["pruned"], int) else len(v["pruned"])
+    console.print(f"{'would prune' if dry_run else 'pruned'} {n} {what} before {v['before']}")
 
 
 def register(root: click.Group) -> None:

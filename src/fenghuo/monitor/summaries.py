@@ -1,0 +1,180 @@
+"""Durable telemetry summaries: per service and hour, the counts the windows hold, kept ≥ the
+retention period (issue 18 item 8; CN-PO-20, CN-LB-18, EU-06). The windows forget after their
+longest length and the NATS stream keeps raw events a week; these rows are what stays.
+
+Cheap on ingest: ``add`` merges the per-(service, second) partials that ``Indicators.apply``
+already folded into one ``Bucket`` per (service, hour) in memory — one dict lookup and one
+bucket add per partial, no database. ``tick`` (the response loop's per-tick work, every
+FENGHUO_RESPONSE_TICK) writes them in one short transaction every ``FLUSH_SECONDS``, or at once
+when an hour has rolled over; ``flush`` is also called at shutdown. A flush adds to a row already
+written for that hour (counters, categories and histogram bins are all exact sums), so flushing
+often loses nothing.
+
+Only events handed to the bus's handlers are summarised (``Monitor._count``): a new leader's
+replay of the stream into its windows (fenghuo.scale.cursor) is not counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from fenghuo.monitor.models import TelemetrySummary
+from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram
+from fenghuo.platform.db import Database
+
+log = logging.getLogger(__name__)
+
+PERIOD_SECONDS = 3600
+FLUSH_SECONDS = 60.0
+
+
+def hist_to_json(h: LogHistogram | None) -> dict[str, Any]:
+    if h is None or not h.count:
+        return {}
+    return {"offset": int(h.offset), "zeros": int(h.zeros), "count": int(h.count), "counts": [int(x) for x in h.counts]}
+
+
+def hist_from_json(d: dict[str, Any]) -> LogHistogram | None:
+    if not d:
+        return None
+    h = LogHistogram()
+    h.offset, h.zeros, h.count = int(d["offset"]), int(d["zeros"]), int(d["count"])
+    h.counts = np.array(d["counts"], dtype=np.int64)
+    return h
+
+
+class Summaries:
+    """Hourly buckets per service, accumulated in memory and flushed to ``telemetry_summaries``."""
+
+    def __init__(self, db: Database, period: int = PERIOD_SECONDS, flush_seconds: float = FLUSH_SECONDS) -> None:
+        self.db = db
+        self.period = period
+        self.flush_seconds = flush_seconds
+        self.pending: dict[tuple[str, int], Bucket] = {}
+        self._lock = threading.Lock()  # guards ``pending``; never held while writing
+        self._flush_lock = threading.Lock()  # one flush at a time (tick and shutdown)
+        self._latest_period = 0
+        self._rolled = False
+        self._flushed_at = db.clock.now().timestamp()
+        self.flushes = 0
+        self.rows_written = 0
+
+    def add(self, parts: list[tuple[str, int, Bucket]]) -> None:
+        """Merge a batch's (service, second, partial) into the hour buckets."""
+        period = self.period
+        with self._lock:
+            pending = self.pending
+            for service, second, p in parts:
+                start = second - second % period
+                b = pending.get((service, start))
+                if b is None:
+                    b = pending[(service, start)] = Bucket()
+                    if start > self._latest_period:
+                        if self._latest_period:
+                            self._rolled = True  # an hour has ended: write it on the next tick
+                        self._latest_period = start
+                b.add(p)
+
+    def due(self, now: float) -> bool:
+        return bool(self.pending) and (self._rolled or now - self._flushed_at >= self.flush_seconds)
+
+    def tick(self, _db: Database | None = None) -> list[dict[str, Any]]:
+        """Per-tick work for the response loop (``Executor(also=...)``): flush when due."""
+        if self.due(self.db.clock.now().timestamp()):
+            try:
+                self.flush()
+            except Exception:  # the buckets were put back; the next tick retries
+                log.warning("telemetry summary flush failed", exc_info=True)
+        return []
+
+    def flush(self) -> int:
+        """Write every pending bucket (added to the hour's row if there is one); returns rows written."""
+        with self._flush_lock:
+            with self._lock:
+                taken, self.pending, self._rolled = self.pending, {}, False
+            self._flushed_at = self.db.clock.now().timestamp()
+            if not taken:
+                return 0
+            try:
+                self._write(taken)
+            except Exception:
+                with self._lock:  # put them back, merged with what arrived meanwhile
+                    for k, b in taken.items():
+                        have = self.pending.get(k)
+                        if have is not None:
+                            b.add(have)
+                        self.pending[k] = b
+                raise
+            self.flushes += 1
+            self.rows_written += len(taken)
+            return len(taken)
+
+    def _write(self, taken: dict[tuple[str, int], Bucket]) -> None:
+        now = self.db.clock.now().timestamp()
+        services = {s for s, _ in taken}
+        starts = [float(t) for _, t in taken]
+        with self.db.transaction() as s:
+            rows = {(r.service, int(r.period_start)): r for r in s.scalars(
+                select(TelemetrySummary).where(TelemetrySummary.service.in_(services),
+                                               TelemetrySummary.period_start >= min(starts),
+                                               TelemetrySummary.period_start <= max(starts)))}
+            for (service, start), b in taken.items():
+                row = rows.get((service, start))
+                if row is not None:
+                    b.add(_bucket_of(row))
+                else:
+                    row = TelemetrySummary(service=service, period_start=float(start), period_seconds=self.period)
+                    s.add(row)
+                _fill(row, b, now)
+
+
+def _bucket_of(row: TelemetrySummary) -> Bucket:
+    b = Bucket()
+    for k, v in json.loads(row.counts).items():
+        if k in COUNTERS:
+            setattr(b, k, int(v))
+    if row.in_categories and row.in_categories != "{}":
+        b.in_categories = Counter(json.loads(row.in_categories))
+    if row.out_categories and row.out_categories != "{}":
+        b.out_categories = Counter(json.loads(row.out_categories))
+    b.hist = hist_from_json(json.loads(row.latency or "{}"))
+    return b
+
+
+def _fill(row: TelemetrySummary, b: Bucket, now: float) -> None:
+    row.counts = json.dumps({c: int(getattr(b, c)) for c in COUNTERS}, sort_keys=True)
+    row.in_categories = json.dumps(dict(sorted(b.in_categories.items())), ensure_ascii=False)
+    row.out_categories = json.dumps(dict(sorted(b.out_categories.items())), ensure_ascii=False)
+    h = b.hist
+    row.latency = json.dumps(hist_to_json(h))
+    row.latency_count = int(h.count) if h is not None else 0
+    row.latency_p50, row.latency_p95, row.latency_p99, row.latency_max = (
+        (h.quantile(0.5), h.quantile(0.95), h.quantile(0.99), h.quantile(1.0)) if h is not None and h.count else (None,) * 4)
+    row.updated_at = now
+
+
+def view(row: TelemetrySummary) -> dict[str, Any]:
+    """One row as plain data (API, CLI, tests)."""
+    return {"service": row.service, "period_start": row.period_start, "period_seconds": row.period_seconds,
+            "counts": json.loads(row.counts), "in_categories": json.loads(row.in_categories),
+            "out_categories": json.loads(row.out_categories), "latency_count": row.latency_count,
+            "latency_p50": row.latency_p50, "latency_p95": row.latency_p95, "latency_p99": row.latency_p99,
+            "latency_max": row.latency_max}
+
+
+def read(db: Database, service: str, start: float | None = None, end: float | None = None) -> list[dict[str, Any]]:
+    """The stored hours of one service in [start, end), oldest first."""
+    q = select(TelemetrySummary).where(TelemetrySummary.service == service)
+    if start is not None:
+        q = q.where(TelemetrySummary.period_start >= start)
+    if end is not None:
+        q = q.where(TelemetrySummary.period_start < end)
+    with db.reader() as s:
+        return [view(r) for r in s.scalars(q.order_by(TelemetrySummary.period_start))]
