@@ -158,3 +158,21 @@ def test_migration_up_down_up(db_factory, clock):
     _run(db, command.upgrade, "head")
     assert "telemetry_summaries" in inspect(db.engine).get_table_names(schema=db_factory.schema)
     assert _rows(db) == []
+
+
+def test_read_route_and_cli_with_the_indicators_scope(api, db, clock):
+    _stored(db, clock, "a-chat", 1, 4)
+    _stored(db, clock, "b-chat", 1, 2)
+    r = api("GET", "/api/v1/services/a-chat/telemetry-summary")
+    assert r.status_code == 200, r.text
+    assert [h["counts"]["calls"] for h in r.json()["hours"]] == [4]
+    later = (clock.now() - timedelta(hours=1)).isoformat()
+    assert api("GET", "/api/v1/services/a-chat/telemetry-summary", params={"from": later}).json()["hours"] == []
+    assert len(api("GET", "/api/v1/services/a-chat/telemetry-summary", params={"to": later}).json()["hours"]) == 1
+    assert api("GET", "/api/v1/services/a-chat/telemetry-summary", "reg_bj").status_code == 200
+    assert api("GET", "/api/v1/services/b-chat/telemetry-summary", "op_a").status_code in (403, 404)
+    assert api("GET", "/api/v1/services/b-chat/telemetry-summary", "reg_bj").status_code in (403, 404)
+    assert api("GET", "/api/v1/services/a-chat/telemetry-summary", params={"from": "soon"}).status_code == 422
+    out = CliRunner().invoke(root, ["--db", db.url, "monitor", "summary", "b-chat", "--json"])
+    assert out.exit_code == 0, out.output
+    assert [h["counts"]["calls"] for h in json.loads(out.output)["hours"]] == [2]

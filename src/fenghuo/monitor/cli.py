@@ -33,5 +33,42 @@ def indicators(service: str, as_json: bool) -> None:
     console.print(f"guards live {g['live']}  versions {g['enforced_versions']}  failsafe {g['failsafe']}")
 
 
+@click.group("monitor")
+def monitor_group() -> None:
+    """监测 Monitoring: stored telemetry summaries."""
+
+
+@monitor_group.command("summary")
+@click.argument("service")
+@click.option("--from", "start", help="ISO 8601 time or UNIX seconds (inclusive)")
+@click.option("--to", "end", help="ISO 8601 time or UNIX seconds (exclusive)")
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def summary(service: str, start: str | None, end: str | None, as_json: bool) -> None:
+    """A service's stored hourly telemetry summaries (kept ≥ 183 days) / 每小时遥测汇总。"""
+    from datetime import UTC, datetime
+
+    from fenghuo.monitor import summaries
+
+    params = {k: v for k, v in (("from", start), ("to", end)) if v}
+    data = client().call(lambda db, a: summaries.for_service(db, a, service, start, end), "GET",
+                         f"/api/v1/services/{service}/telemetry-summary", params=params or None)
+    if as_json:
+        print_json(data)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{service} 每小时汇总 / hourly telemetry summary")
+    for c in ("hour (UTC)", "calls", "refusals", "in viol.", "out viol.", "out blocked", "complaints", "p50 ms", "p99 ms", "max ms"):
+        t.add_column(c, justify="right")
+    for h in data["hours"]:
+        c = h["counts"]
+        lat = [f"{h[k]:.0f}" if h[k] is not None else "-" for k in ("latency_p50", "latency_p99", "latency_max")]
+        t.add_row(datetime.fromtimestamp(h["period_start"], UTC).strftime("%Y-%m-%d %H:00"), *[str(c.get(k, 0)) for k in (
+            "calls", "refusals", "in_violations", "out_violations", "out_blocked", "complaints")], *lat)
+    console.print(t)
+
+
 def register(root: click.Group) -> None:
     root.add_command(indicators)
+    root.add_command(monitor_group)

@@ -11,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from fenghuo.control import listing
 from fenghuo.control import services as registry
+from fenghuo.monitor import summaries
 from fenghuo.monitor.coverage import coverage
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.metrics import render
-from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer
+from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer, TelemetrySummary
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, raw_body, text
@@ -62,6 +63,13 @@ async def service_indicators(service_id: str, request: Request, actor: Actor = D
     await run_in_threadpool(registry.get, db, actor, service_id)  # 404 / 403 as the registry says
     m = _monitor(request)
     return m.indicators.snapshot(service_id, m.now())
+
+
+@router.get("/api/v1/services/{service_id}/telemetry-summary", response_model=TelemetrySummary, **CONTRACT)
+async def telemetry_summary(service_id: str, start: str | None = Query(None, alias="from"), end: str | None = Query(None, alias="to"),
+                            actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
+    """Stored hourly summaries of one service (kept ≥ 183 days); ``from``/``to``: ISO 8601 or UNIX seconds."""
+    return await run_in_threadpool(summaries.for_service, db, actor, service_id, start, end)
 
 
 @router.get("/api/v1/coverage", response_model=list[CoverageRow], **CONTRACT)

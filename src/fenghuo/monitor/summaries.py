@@ -25,9 +25,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from fenghuo.control import services as registry
 from fenghuo.monitor.models import TelemetrySummary
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram
 from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Invalid
+from fenghuo.platform.roles import Actor
 
 log = logging.getLogger(__name__)
 
@@ -178,3 +181,28 @@ def read(db: Database, service: str, start: float | None = None, end: float | No
         q = q.where(TelemetrySummary.period_start < end)
     with db.reader() as s:
         return [view(r) for r in s.scalars(q.order_by(TelemetrySummary.period_start))]
+
+
+def _when(value: str | None, name: str) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+    except ValueError:
+        raise Invalid(f"不是时间：{value}", f"not a time (ISO 8601 or UNIX seconds): {value}", field=name) from None
+
+
+def for_service(db: Database, actor: Actor, service: str, start: str | None = None, end: str | None = None) -> dict[str, Any]:
+    """A service's stored hours in [start, end), with the scope rules of its indicators (the
+    registry answers 404/403 first). Only what has been flushed: the open hour's last minute
+    may still be in a server's memory."""
+    registry.get(db, actor, service)
+    return {"service": service, "from": start, "to": end,
+            "hours": read(db, service, _when(start, "from"), _when(end, "to"))}

@@ -37,3 +37,24 @@ class CoverageRow(View):
     monitored_share: float | None = None
     unmonitored: list[str]
     stale_version: list[str]
+
+
+class SummaryHour(View):
+    service: str
+    period_start: float = Field(description="UNIX seconds, start of the hour")
+    period_seconds: int
+    counts: dict[str, int] = Field(description="window counters: calls, refusals, in/out_violations, out_blocked, complaints, …")
+    in_categories: dict[str, int]
+    out_categories: dict[str, int]
+    latency_count: int
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    latency_p99: float | None = None
+    latency_max: float | None = None
+
+
+class TelemetrySummary(View):
+    service: str
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    hours: list[SummaryHour]
