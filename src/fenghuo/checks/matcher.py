@@ -54,6 +54,7 @@ _TMP_MAX_AGE = 3600.0  # seconds; a .tmp older than this was left by a killed wr
 # The three varying bytes of each 4-byte code, as one 3-byte field (the constant byte is the
 # least significant one: first in memory on little-endian machines, last on big-endian).
 _V3 = np.dtype({"names": ["b"], "formats": ["V3"], "offsets": [1 if sys.byteorder == "little" else 0], "itemsize": 4})
+_U4 = np.dtype(np.uint32)
 
 # What every engine's ``find`` returns: three int64 arrays (pattern id, start, end), in
 # normalised character positions, in no particular order.
@@ -83,7 +84,8 @@ def pack3(codes: np.ndarray) -> np.ndarray:
     """Normalised 4-byte codes → the 3-bytes-per-character form hyperscan scans (one copy;
     a structured-dtype view copies 2.3× faster than slicing a (n, 4) byte view; ``.copy()``
     rather than a second ``ascontiguousarray``: 2.4 -> 2.05 µs per 1 KB message)."""
-    return np.ascontiguousarray(codes, dtype=np.uint32).view(_V3)["b"].copy()
+    # (The dtype object passed positionally: 0.93 -> 0.83 µs per 50-character message.)
+    return np.ascontiguousarray(codes, _U4).view(_V3)["b"].copy()
 
 
 class _Engine:
@@ -159,6 +161,11 @@ class HyperscanEngine(_Engine):
         """
         if codes.size == 0:
             return []
+        return self.scan_packed(pack3(codes))
+
+    def scan_packed(self, packed) -> list[int]:
+        """``scan_raw`` of text already in the 3-bytes-per-character form (``pack3``'s output,
+        or a gather from a table stored in that form: ``variants.composed3``)."""
         flat: list[int] = []
         append = flat.append
 
@@ -168,7 +175,7 @@ class HyperscanEngine(_Engine):
                 append(to // 3)
 
         # The array itself is passed (buffer protocol): no ``tobytes()`` copy.
-        self.db.scan(pack3(codes), match_event_handler=on_match, scratch=self._scratch())
+        self.db.scan(packed, match_event_handler=on_match, scratch=self._scratch())
         return flat
 
 
