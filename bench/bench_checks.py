@@ -214,6 +214,100 @@ def pipeline_section(quick: bool, words: list[str]) -> list[str]:
     return out
 
 
+def _cold50(n: int) -> list[str]:
+    """``n`` 50-character cuts of COLD dev text (what one chat message is), in file order."""
+    text = "".join(_cold("dev"))
+    return [text[i : i + 50] for i in range(0, min(len(text) - 50, 50 * n), 50)]
+
+
+def _bare_hyperscan(words: list[str]):
+    """Bare hyperscan over the same words, UTF-8 literals on the raw UTF-8 message, a counting
+    callback: the floor a Python caller of hyperscan pays per message (no normalisation, no
+    spans, no allow-list)."""
+    import hyperscan
+
+    pats = [w.encode() for w in dict.fromkeys(words) if w]
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(expressions=pats, ids=list(range(len(pats))), elements=len(pats), literal=True)
+    scratch = hyperscan.Scratch(db)
+
+    def scan(m: str) -> int:
+        hits = []
+        db.scan(m.encode(), match_event_handler=lambda pid, a, b, f, c: hits.append(pid), scratch=scratch)
+        return len(hits)
+
+    return scan
+
+
+def short_section(quick: bool, shared_lexicon) -> list[str]:
+    """Per 50-character message: LexiconCheck.scan against bare hyperscan on the same words, all
+    interleaved per repetition, then the shipped pipeline's per-message p50/p99."""
+    import ahocorasick
+
+    from fenghuo.checks.pipeline import load_pipeline
+
+    msgs = _cold50(500 if quick else 2000)
+    pipe = load_pipeline()
+    shipped = next(c for c in pipe.checks if c.name == "lexicon")
+    fns, rows = {}, []
+    for label, lx in (("shipped lexicon (packaged default)", shipped), ("shared lexicon", shared_lexicon)):
+        st = lx._state
+        words = st.words[: len(st.engine.lengths)]  # the main matcher's words (listed + variants + allow)
+        bare = _bare_hyperscan(words)
+        norm = lx.normaliser
+        ns = [norm.normalise(m) for m in msgs]
+        k = label.split()[0]
+        fns[f"{k}:bare"] = lambda bare=bare: [bare(_fresh(m)) for m in msgs]
+        fns[f"{k}:norm"] = lambda norm=norm: [norm.normalise(_fresh(m)) for m in msgs]
+        fns[f"{k}:find"] = lambda lx=lx, ns=ns: [lx.find_in(m, n) for m, n in zip(msgs, ns)]
+        fns[f"{k}:scan"] = lambda lx=lx: [lx.scan(_fresh(m)) for m in msgs]
+        rows.append((label, k, len(words)))
+    ac = ahocorasick.Automaton()
+    for i, w in enumerate(shipped._state.words[: len(shipped._state.engine.lengths)]):
+        ac.add_word(w, i)
+    ac.make_automaton()
+    fns["gauge"] = lambda: [len(list(ac.iter(_fresh(m)))) for m in msgs]
+    for fn in fns.values():
+        fn()
+    load_before = _load()
+    res = _round_robin(fns, 5 if quick else 15)
+    per = {key: (w / len(msgs) * 1e6, c / len(msgs) * 1e6) for key, (w, c) in res.items()}
+    out = [
+        f"### Short messages (50 characters)\n\n{len(msgs):,} consecutive 50-character cuts of COLD dev text; per message, "
+        f"mean over all of them, median of {5 if quick else 15} repetitions with every row interleaved in each, wall-clock "
+        f"and process CPU. Bare hyperscan: the same words as UTF-8 literals on the raw UTF-8 message with a counting "
+        f"callback (no normalisation, spans or allow-list). Load average {load_before} before, {_load()} after; load gauge: "
+        f"pyahocorasick on the shipped words {per['gauge'][0]:.1f} µs wall / {per['gauge'][1]:.1f} µs CPU per message. "
+        f"Target: LexiconCheck.scan ≤ 2× bare hyperscan.\n",
+        "| lexicon | words | bare hyperscan µs (CPU) | normalise µs (CPU) | match + homophones + resolve µs (CPU) "
+        "| **LexiconCheck.scan** µs (CPU) | scan ÷ bare (wall / CPU) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, k, nw in rows:
+        b, nm, f, sc = per[f"{k}:bare"], per[f"{k}:norm"], per[f"{k}:find"], per[f"{k}:scan"]
+        out.append(f"| {label} | {nw:,} | {b[0]:.1f} ({b[1]:.1f}) | {nm[0]:.1f} ({nm[1]:.1f}) | {f[0]:.1f} ({f[1]:.1f}) | "
+                   f"{sc[0]:.1f} ({sc[1]:.1f}) | {sc[0] / b[0]:.1f}× / {sc[1] / b[1]:.1f}× |")
+    # The whole shipped pipeline, per message.
+    for m in msgs[:200]:
+        pipe.scan(m)
+    wall, cpu = [], []
+    for m in msgs:
+        m = _fresh(m)
+        t0, u0 = time.perf_counter(), time.thread_time()
+        pipe.scan(m)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - u0)
+    w50, w99 = np.percentile(np.array(wall) * 1e6, [50, 99])
+    c50, c99 = np.percentile(np.array(cpu) * 1e6, [50, 99])
+    out.append(
+        f"\nShipped pipeline ({', '.join(pipe.names)}) per 50-character message: p50 {w50:.1f} µs, p99 {w99:.1f} µs wall; "
+        f"thread CPU p50 {c50:.1f} µs, p99 {c99:.1f} µs. Target p50 ≤ 20 µs: {'met' if w50 <= 20 else 'NOT met'}. "
+        f"LexiconCheck.scan ≤ 2× bare hyperscan: "
+        f"{'met' if all(per[f'{k}:scan'][1] <= 2 * per[f'{k}:bare'][1] for _, k, _ in rows) else 'NOT met'} (CPU).\n"
+    )
+    return out
+
+
 def pii_section(quick: bool) -> list[str]:
     from fenghuo.checks.pii import PIICheck
     from fenghuo.checks.tools.pii_testset import generate, score
@@ -249,6 +343,7 @@ def run(quick: bool) -> str:
     out = ["## Content checks (`fenghuo.checks`)\n"]
     out += lexicon_section(quick, lexicon, words)
     out += pipeline_section(quick, words)
+    out += short_section(quick, lexicon)
     out += quality_section(quick)
     out += pii_section(quick)
     return "\n".join(out)
