@@ -88,6 +88,13 @@ def pack3(codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes, _U4).view(_V3)["b"].copy()
 
 
+def _on_match(pid: int, _from: int, to: int, _flags: int, flat: list[int]) -> None:
+    """``HyperscanEngine.scan_packed``'s callback: a match ending on a character boundary."""
+    if not to % 3:
+        flat.append(pid)
+        flat.append(to // 3)
+
+
 class _Engine:
     """What both engines share: ``scan_raw`` gives a flat [pattern id, end, …] list;
     ``lengths`` holds each pattern's length in normalised characters."""
@@ -167,15 +174,10 @@ class HyperscanEngine(_Engine):
         """``scan_raw`` of text already in the 3-bytes-per-character form (``pack3``'s output,
         or a gather from a table stored in that form: ``variants.composed3``)."""
         flat: list[int] = []
-        append = flat.append
-
-        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx) -> None:
-            if not to % 3:
-                append(pid)
-                append(to // 3)
-
-        # The array itself is passed (buffer protocol): no ``tobytes()`` copy.
-        self.db.scan(packed, match_event_handler=on_match, scratch=self._scratch())
+        # The array itself is passed (buffer protocol): no ``tobytes()`` copy. The list goes in
+        # as hyperscan's context to one module-level callback rather than a closure made per
+        # call: 1.09 -> 0.90 µs per 50-character message (timeit, 100 COLD cuts).
+        self.db.scan(packed, match_event_handler=_on_match, context=flat, scratch=self._scratch())
         return flat
 
 
