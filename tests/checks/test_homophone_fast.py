@@ -96,3 +96,15 @@ def test_scan_findings_unchanged_on_random_texts(check):
         finally:
             homo.packed = True
         assert got == want, text
+
+
+def test_pack3_equals_the_structured_field_copy():
+    """``pack3``'s strided view gives the bytes of the plain structured-field copy."""
+    from fenghuo.checks.matcher import _V3
+
+    rng = random.Random(3)
+    for n in (0, 1, 2, 7, 50, 1000):
+        codes = np.array([rng.getrandbits(32) for _ in range(n)], dtype=np.uint32)
+        assert pack3(codes).tobytes() == codes.view(_V3)["b"].copy().tobytes()
+        spread = (np.arange(3 * n, dtype=np.int64)[::3] | 0x80808080)  # strided, other dtype
+        assert pack3(spread).tobytes() == np.ascontiguousarray(spread, np.uint32).view(_V3)["b"].copy().tobytes()

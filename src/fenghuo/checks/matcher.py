@@ -53,7 +53,9 @@ CACHE_KEEP = 6
 _TMP_MAX_AGE = 3600.0  # seconds; a .tmp older than this was left by a killed writer
 # The three varying bytes of each 4-byte code, as one 3-byte field (the constant byte is the
 # least significant one: first in memory on little-endian machines, last on big-endian).
-_V3 = np.dtype({"names": ["b"], "formats": ["V3"], "offsets": [1 if sys.byteorder == "little" else 0], "itemsize": 4})
+_OFF3 = 1 if sys.byteorder == "little" else 0
+_V3 = np.dtype({"names": ["b"], "formats": ["V3"], "offsets": [_OFF3], "itemsize": 4})
+_B3 = np.dtype("V3")
 _U4 = np.dtype(np.uint32)
 
 # What every engine's ``find`` returns: three int64 arrays (pattern id, start, end), in
@@ -84,8 +86,12 @@ def pack3(codes: np.ndarray) -> np.ndarray:
     """Normalised 4-byte codes → the 3-bytes-per-character form hyperscan scans (one copy;
     a structured-dtype view copies 2.3× faster than slicing a (n, 4) byte view; ``.copy()``
     rather than a second ``ascontiguousarray``: 2.4 -> 2.05 µs per 1 KB message)."""
-    # (The dtype object passed positionally: 0.93 -> 0.83 µs per 50-character message.)
-    return np.ascontiguousarray(codes, _U4).view(_V3)["b"].copy()
+    # A strided 3-byte view made with the ndarray constructor rather than a structured-dtype
+    # field (``view(_V3)["b"]``): 0.85 -> 0.61 µs per 50-character message, same bytes.
+    codes = np.ascontiguousarray(codes, _U4)
+    if not codes.size:
+        return np.empty(0, _B3)
+    return np.ndarray((codes.size,), _B3, codes, _OFF3, (4,)).copy()
 
 
 def _on_match(pid: int, _from: int, to: int, _flags: int, flat: list[int]) -> None:
