@@ -1,5 +1,6 @@
 """Content checks: lexicon throughput (with and without normalisation) against pyahocorasick in
-the same run, the shipped pipeline per 1 KB message, each check's F1 and harmless
+the same run, the shipped pipeline per 1 KB message, per 50-character message (LexiconCheck.scan
+against bare hyperscan on the same words, interleaved; the pipeline's p50/p99), each check's F1 and harmless
 false-positive rate beside its cost on the shared dev data (``checks_quality``), PII on a
 generated set. Needs the shared data (lexicon, COLD, banks, JADE v3).
 
