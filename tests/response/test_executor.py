@@ -141,3 +141,16 @@ def test_regulator_order_binds_lifting(db):
     with pytest.raises(Forbidden) as err:
         switch.execute(db, OP_A, "a-chat", "canary", "try", percent=5)
     assert err.value.code == "regulator_hold"
+
+
+def test_a_regulator_order_with_a_bad_grade_is_refused_before_the_pause(db):
+    """Found by the fuzzer (a 500): the grade was checked only when the incident was opened,
+    after the pause had been taken."""
+    seed(db)
+    from fenghuo.platform.errors import Invalid
+
+    for bad in ("\u0003", "V", ""):
+        with pytest.raises(Invalid) as err:
+            regulator.order_pause(db, REG_BJ, "a-chat", "unlawful content", grade=bad)
+        assert err.value.details["field"] == "grade"
+    assert switch.get_state(db, REG_BJ, "a-chat")["state"] == "running"  # nothing was done

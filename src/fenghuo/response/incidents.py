@@ -186,6 +186,14 @@ def _load(session: Session, actor: Actor, incident_id: str) -> tuple[Incident, S
     return inc, _visible(session, actor, inc)
 
 
+def check_grade(grade: str) -> None:
+    """An incident grade a caller gave (I-IV): ``Invalid`` naming it, before anything is done."""
+    try:
+        grades.normalise(grade)
+    except ValueError as exc:
+        raise Invalid(f"事件分级不合法：{grade!r}", str(exc), field="grade") from None
+
+
 def open_incident(db: Database, actor: Actor, service_id: str, grade: str, title: str, *, flags: list[str] | None = None,
                   profile: str | None = None, detected_at: str | None = None,
                   impact: dict[str, float] | None = None) -> dict[str, Any]:
@@ -196,10 +204,7 @@ def open_incident(db: Database, actor: Actor, service_id: str, grade: str, title
         raise Forbidden(f"角色 {actor.role.value} 不能开启事件", f"role {actor.role.value} may not open an incident")
     if not (title or "").strip():
         raise Invalid("事件需要标题（发生了什么）", "an incident needs a title (what happened)", field="title")
-    try:
-        grades.normalise(grade)
-    except ValueError as exc:
-        raise Invalid(f"事件分级不合法：{grade}", str(exc), field="grade") from None
+    check_grade(grade)
     detected_at = detected_at_text(detected_at, db.clock)
     with db.transaction() as s:
         svc = s.get(Service, service_id)

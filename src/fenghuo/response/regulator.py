@@ -28,6 +28,7 @@ def order_pause(db: Database, actor: Actor, service_id: str, reason: str, *, ord
         raise Forbidden("只有监管方可以下达监管暂停令", "only a regulator may order a suspension", code="not_regulator")
     if not (reason or "").strip():
         raise Invalid("监管暂停令必须写明理由", "a suspension order needs a reason", field="reason")
+    incidents.check_grade(grade)  # before the pause: a bad grade must not leave a pause without its incident
     order_ref = order_ref or f"order-{uuid.uuid4().hex[:10]}"
     with db.reader() as s:
         svc = s.get(Service, service_id)
