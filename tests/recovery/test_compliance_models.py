@@ -53,3 +53,18 @@ def test_other_provider_cannot_propose(db):
 
     with pytest.raises(Forbidden):
         model_updates.propose(db, OP_B, "a-med", "v9")
+
+
+def test_verify_names_an_unknown_service_or_run_instead_of_failing(db, monkeypatch, tmp_path):
+    """Found by the fuzzer (a 500): the run was read before the service was looked up, and a
+    run that could not be read escaped as an unhandled error."""
+    from fenghuo.platform.errors import Invalid, NotFound
+
+    seed(db)
+    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path))
+    with pytest.raises(NotFound):
+        model_updates.verify(db, OP_A, "\U000bca16", "0.1.0", "2")
+    model_updates.propose(db, OP_A, "a-med", "v2", important=True)
+    with pytest.raises(Invalid) as err:
+        model_updates.verify(db, OP_A, "a-med", "v2", "no-such-run")
+    assert err.value.details["field"] == "run"

@@ -73,7 +73,9 @@ def verify(db: Database, actor: Actor, service_id: str, version: str, run_id: st
     """Attach an evaluation run to a pending important version; a passing one activates it."""
     from fenghuo.evaluation.profile import DEFAULT_PROFILE, load_profile
 
-    passed, summary = procedure.verdict_loader(run_id)
+    with db.reader() as s:  # who and which service first: an unknown one is 404 whatever the run
+        _service(s, actor, service_id)
+    passed, summary = procedure.load_verdict(run_id)
     current = load_profile(DEFAULT_PROFILE)
     profile_ok = summary.get("profile") == current.name
     with db.transaction() as s:

@@ -46,6 +46,16 @@ def _default_loader(run_id: str) -> tuple[bool, dict]:
 verdict_loader: VerdictLoader = _default_loader  # tests and embedders may replace it
 
 
+def load_verdict(run_id: str) -> tuple[bool, dict]:
+    """``verdict_loader(run_id)``, a run that cannot be read being ``Invalid`` (422) naming it."""
+    try:
+        return verdict_loader(run_id)
+    except FenghuoError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise Invalid(f"无法读取评估运行 {run_id}：{exc}", f"cannot read evaluation run {run_id}: {exc}", field="run") from None
+
+
 def checklist_allowed(svc: Service | None) -> bool:
     """Does the service's grade accept a (countersigned) checklist instead of an evaluation run?
     A service graded before tables said (2026.12) asks its table's grade as the table is now."""
@@ -177,12 +187,7 @@ def verify(db: Database, actor: Actor, service_id: str, *, run_id: str | None = 
         raise Invalid("验证需要且只需要一种：--run 评估运行 id，或 --checklist 签署的检查单",
                       "verification needs exactly one of: --run an evaluation run id, or --checklist a signed checklist", field="verification")
     if run_id is not None:
-        try:
-            passed, summary = verdict_loader(run_id)
-        except FenghuoError:
-            raise
-        except (OSError, ValueError, KeyError) as exc:
-            raise Invalid(f"无法读取评估运行 {run_id}：{exc}", f"cannot read evaluation run {run_id}: {exc}", field="run") from None
+        passed, summary = load_verdict(run_id)
         method, ref = "evaluation", run_id
     else:
         passed, ref, summary = _checklist(actor, checklist)  # type: ignore[arg-type]
