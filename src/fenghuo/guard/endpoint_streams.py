@@ -24,7 +24,7 @@ import orjson
 from fenghuo.guard import errors
 from fenghuo.guard.checking import summarise
 from fenghuo.guard.ids import uuid7
-from fenghuo.guard.streaming import SSE_HEADERS, Choice
+from fenghuo.guard.streaming import SSE_DONE, SSE_HEADERS, Choice, sse_data
 from fenghuo.guard.upstream import READ_ERRORS
 
 
@@ -156,17 +156,14 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
             began = True
             try:
                 async for line in lines:
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        break
                     try:
-                        obj = orjson.loads(payload)
-                        if not isinstance(obj, dict):
-                            raise ValueError("not an object")
-                    except ValueError:
-                        status, detail = "upstream_error", f"upstream sent a chunk that is not a JSON object: {payload[:80]!r}"
+                        obj = sse_data(line)
+                    except ValueError as exc:
+                        status, detail = "upstream_error", str(exc)
+                        break
+                    if obj is None:
+                        continue
+                    if obj is SSE_DONE:
                         break
                     if obj.get("error") is not None or obj.get("type") in ("error", "response.failed"):
                         status, detail = "upstream_error", f"upstream sent an error mid-stream: {str(obj.get('error') or obj)[:300]}"

@@ -119,6 +119,27 @@ class Choice:
         return self.filt.findings + self.window.findings
 
 
+SSE_DONE = object()  # sse_data: the stream's "data: [DONE]"
+
+
+def sse_data(line: str):
+    """One line of an upstream's server-sent events: None for a line that is not data (skip it),
+    ``SSE_DONE`` for ``data: [DONE]``, else its JSON object; ValueError naming a chunk that is
+    not a JSON object. Shared by the chat completions stream and the other endpoints' streams."""
+    if not line.startswith("data:"):
+        return None
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return SSE_DONE
+    try:
+        obj = orjson.loads(payload)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        obj = None
+    if not isinstance(obj, dict):
+        raise ValueError(f"upstream sent a chunk that is not a JSON object: {payload[:80]!r}")
+    return obj
+
+
 def _error_message(obj: dict[str, Any]) -> str:
     err = obj.get("error")
     src = err if isinstance(err, dict) else obj
@@ -209,17 +230,14 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
             state["started"] = True
             try:
                 async for line in lines:
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        break
                     try:
-                        obj = orjson.loads(payload)
-                        if not isinstance(obj, dict):
-                            raise ValueError("not an object")
-                    except ValueError:  # orjson.JSONDecodeError is a ValueError
-                        status, detail = "upstream_error", f"upstream sent a chunk that is not a JSON object: {payload[:80]!r}"
+                        obj = sse_data(line)
+                    except ValueError as exc:
+                        status, detail = "upstream_error", str(exc)
+                        break
+                    if obj is None:
+                        continue
+                    if obj is SSE_DONE:
                         break
                     if obj.get("object") == "error" or obj.get("error") is not None:  # vLLM and OpenAI mid-stream errors
                         status, detail = "upstream_error", f"upstream sent an error mid-stream: {_error_message(obj)}"
