@@ -12,12 +12,14 @@ always before it answers an enforcement question, so the answer is read from the
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.models import SwitchState
@@ -30,6 +32,10 @@ from fenghuo.registry import scope
 from fenghuo.registry.models import Service
 
 DEFAULT_STALE_SECONDS = 30.0
+MAX_VERSION = 2**63 - 1  # a BIGINT column (PostgreSQL) or SQLite's INTEGER holds no more
+log = logging.getLogger(__name__)
+# What a database says of a row it will not take (SQLite's driver raises OverflowError unwrapped).
+REFUSED = (SQLAlchemyError, OverflowError, ValueError, TypeError)
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:
@@ -76,8 +82,13 @@ class InstanceBook:
             state = State(body["state"]).value
         except ValueError:
             raise Invalid(f"未知状态 {body['state']}", f"unknown state {body['state']}", field="state") from None
+        version = body["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+            raise Invalid(f"字段 version 须为 0 到 {MAX_VERSION} 的整数", f"field version must be an integer from 0 to {MAX_VERSION}",
+                          field="version")
         now = iso(self.db.clock.now())
         enforced = _parse_time(body.get("enforced_at"), "enforced_at")
+        started = _parse_time(body.get("started_at"), "started_at")
         with self._lock:
             old = self._rows.get(instance)
             if old is None:
@@ -89,7 +100,7 @@ class InstanceBook:
                 "id": instance, "service_id": service_id, "state": state, "version": int(body["version"]),
                 "enforced_since": old["enforced_since"] if same else (iso(enforced) if enforced else now),
                 "last_seen": now, "failsafe": bool(body.get("failsafe", False)),
-                "started_at": body.get("started_at") or (old or {}).get("started_at"),
+                "started_at": iso(started) if started else (old or {}).get("started_at"),
                 "meta": body.get("meta") or (old or {}).get("meta") or {},
             }
             self._rows[instance] = row
@@ -108,14 +119,36 @@ class InstanceBook:
             if not rows:
                 return 0
             try:
-                with self.db.transaction() as s:
-                    for r in rows:
-                        s.merge(GuardInstance(**r))
-            except Exception:
-                with self._lock:  # try again on the next flush
+                self._write(rows)
+            except OperationalError:
+                with self._lock:  # the database is away or busy: try again on the next flush
                     self._dirty.update(r["id"] for r in rows)
                 raise
+            except REFUSED:
+                # One row the database refuses must not block every later flush (and with it
+                # every enforcement answer): write the rows one by one and drop the refused.
+                return sum(self._write_alone(r) for r in rows)
             return len(rows)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        with self.db.transaction() as s:
+            for r in rows:
+                s.merge(GuardInstance(**r))
+
+    def _write_alone(self, row: dict[str, Any]) -> int:
+        try:
+            self._write([row])
+            return 1
+        except OperationalError:
+            with self._lock:
+                self._dirty.add(row["id"])
+            raise
+        except REFUSED as exc:
+            log.warning("dropped the acknowledgement of instance %s the database refused: %s", row["id"], exc)
+            with self._lock:
+                if self._rows.get(row["id"]) is not None and self._rows[row["id"]]["last_seen"] == row["last_seen"]:
+                    del self._rows[row["id"]]
+            return 0
 
     def enforcement(self, actor: Actor, service_id: str, stale_seconds: float = DEFAULT_STALE_SECONDS) -> dict[str, Any]:
         self.flush()
