@@ -26,7 +26,7 @@ class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     instance: str = Field(min_length=1, max_length=128)
     service: str = Field(min_length=1, max_length=64)
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=2**63 - 1)
     state: str
     enforced_at: str | None = None  # the guard's clock: when it began enforcing this version
     failsafe: bool = False

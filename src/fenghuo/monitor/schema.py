@@ -73,15 +73,15 @@ class Event(BaseModel):
     instance: str | None = Field(default=None, max_length=128, description="guard instance id")
     # --- call events ---
     state: str | None = None  # the switch state the guard enforced
-    state_version: int | None = Field(default=None, ge=0)
+    state_version: int | None = Field(default=None, ge=0, le=2**63 - 1)
     failsafe: bool = False  # the guard was acting on its fail-safe / last known state (lease expired)
     route: Route | None = None
     refusal: Refusal | None = None
     status: CallStatus | None = None
     model: str | None = None  # which model answered
-    latency_ms: float | None = Field(default=None, ge=0)
-    tokens_in: int | None = Field(default=None, ge=0)
-    tokens_out: int | None = Field(default=None, ge=0)
+    latency_ms: float | None = Field(default=None, ge=0, le=2**63 - 1)
+    tokens_in: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    tokens_out: int | None = Field(default=None, ge=0, le=2**63 - 1)
     input: CheckSummary | None = None
     output: CheckSummary | None = None
     label: bool | None = None  # explicit AI-content label applied (GB 45438)

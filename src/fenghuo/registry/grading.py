@@ -27,7 +27,7 @@ PACKAGED = Path(__file__).parent / "tables"
 class Failsafe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["open", "closed"]
-    after_seconds: int = Field(ge=0)
+    after_seconds: int = Field(ge=0, le=10**9)
 
 
 class GradeDefaults(BaseModel):

@@ -110,7 +110,7 @@ class ServiceSpec(_Strict):
     sector: Sector
     function: Function
     modalities: list[Modality] = Field(min_length=1)
-    reach: int = Field(ge=0, description="expected users")
+    reach: int = Field(ge=0, le=2**63 - 1, description="expected users")
     no_human_in_loop: bool = Field(description="people are affected without a human reviewing the output")
     minors_among_users: bool = False
     operator_type: OperatorType | None = Field(default=None, description="overrides the provider's (CN-IR-03/04/05)")
