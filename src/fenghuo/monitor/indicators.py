@@ -1,21 +1,25 @@
 """Per-service indicators over sliding windows: what rules read, the API shows and /metrics
 exports.
 
-``Indicators.apply`` is the hot path of ingest: it folds a batch into one partial bucket per
-(service, second) with per-batch column counts (fold.py) and only then into each window, so
-there is no per-event Python work beyond reading each field once, whatever the number of
-windows.
+``Indicators.apply`` is the hot path of ingest: it folds a batch into one row of counts per
+(service, second) (colfold.py) and adds the rows to each window held column-wise across services
+(columns.py), so there is no Python work per service or per window on the way in (issue 19), and
+rules can read many services' indicators as arrays (``columns_of``). ``services`` stays a
+read-only mapping of per-service views for the API, the console and the tests.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fenghuo.monitor.fold import partials
-from fenghuo.monitor.window import Bucket, Window
+import numpy as np
+
+from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns
+from fenghuo.monitor.columns import ColumnWindow
+from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram, Window
 from fenghuo.monitor.wire import WireEvent
 
 DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
@@ -78,26 +82,91 @@ CATALOGUE: dict[str, IndicatorDef] = {d.name: d for d in [
 ]}
 
 
-class ServiceIndicators:
-    """The windows and guard instances of one service."""
+def quantile_of(indicator: str) -> float:
+    """The quantile a latency indicator reads (latency_p99 → 0.99)."""
+    return float(indicator.rpartition("_p")[2]) / 100
 
-    __slots__ = ("service", "windows", "instances", "last_applied")
 
-    def __init__(self, service: str, windows: dict[str, float]) -> None:
-        self.service = service
-        self.windows = {name: Window(length) for name, length in windows.items()}
-        self.last_applied = 0.0  # when a batch last added to it (the eviction clock)
-        # instance id -> [last seen (epoch), enforced state version, state, failsafe]
-        self.instances: dict[str, list[Any]] = {}
+def bucket_of(counts: np.ndarray, cats: tuple | None, hist: LogHistogram | None = None) -> Bucket:
+    b = Bucket()
+    for c, v in zip(COUNTERS, counts[:NC].tolist()):
+        setattr(b, c, v)
+    if cats is not None:
+        if cats[0]:
+            b.own_categories("in").update(cats[0])
+        if cats[1]:
+            b.own_categories("out").update(cats[1])
+    b.hist = hist
+    return b
+
+
+class WindowView:
+    """One window of one service, as the per-service ``Window`` read: ``total`` (a Bucket built
+    from the row), ``quantile``, ``expire``."""
+
+    __slots__ = ("cw", "row", "length")
+
+    def __init__(self, cw: ColumnWindow, row: int | None) -> None:
+        self.cw, self.row, self.length = cw, row, cw.length
 
     def expire(self, now: float) -> None:
-        for w in self.windows.values():
-            w.expire(now)
+        self.cw.expire(now)
+
+    @property
+    def total(self) -> Bucket:
+        if self.row is None:
+            return Bucket()
+        return bucket_of(self.cw.total[self.row], self.cw.cats.get(self.row), self.cw.hist(self.row))
+
+    def quantile(self, q: float) -> tuple[float, int]:
+        h = self.cw.hist(self.row) if self.row is not None else None
+        if h is None or h.count == 0:
+            return 0.0, 0
+        return float(h.quantile(q) or 0.0), h.count
+
+
+class _CountersOnly(WindowView):
+    """A view whose ``total`` skips the histogram (the non-latency reads)."""
+
+    __slots__ = ()
+
+    @property
+    def total(self) -> Bucket:
+        return bucket_of(self.cw.total[self.row], self.cw.cats.get(self.row)) if self.row is not None else Bucket()
+
+
+class ServiceView:
+    """The windows and guard instances of one service (a view of the column store)."""
+
+    __slots__ = ("ind", "service", "row")
+
+    def __init__(self, ind: Indicators, service: str, row: int | None) -> None:
+        self.ind, self.service, self.row = ind, service, row
+
+    @property
+    def windows(self) -> dict[str, WindowView]:
+        return {name: WindowView(cw, self.row) for name, cw in self.ind.windows.items()}
+
+    @property
+    def instances(self) -> dict[str, list[Any]]:
+        return self.ind.instances.get(self.service, {})
+
+    @property
+    def last_applied(self) -> float:
+        return float(self.ind.last_applied[self.row]) if self.row is not None else 0.0
+
+    def expire(self, now: float) -> None:
+        for cw in self.ind.windows.values():
+            cw.expire(now)
 
     def value(self, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
-        w = self.windows[window]
-        w.expire(now)
-        return CATALOGUE[indicator].read(w.total, w, category)
+        cw = self.ind.windows[window]
+        cw.expire(now)
+        d = CATALOGUE[indicator]
+        if d.kind == "ms":
+            return WindowView(cw, self.row).quantile(quantile_of(indicator))
+        v = _CountersOnly(cw, self.row)
+        return d.read(v.total, v, category)  # type: ignore[arg-type]
 
     def live_instances(self, now: float, within: float = LIVE_INSTANCE_SECONDS) -> dict[str, list[Any]]:
         return {k: v for k, v in self.instances.items() if v[0] >= now - within}
@@ -107,7 +176,7 @@ class ServiceIndicators:
         for name, w in self.windows.items():
             w.expire(now)
             t = w.total
-            vals = {d.name: CATALOGUE[d.name].read(t, w, None)[0] for d in CATALOGUE.values()}
+            vals = {d.name: CATALOGUE[d.name].read(t, w, None)[0] for d in CATALOGUE.values()}  # type: ignore[arg-type]
             vals["input_violations_by_category"] = dict(t.in_categories)
             vals["output_violations_by_category"] = dict(t.out_categories)
             vals["guard_instances"] = len(self.live_instances(now, w.length))
@@ -121,20 +190,50 @@ class ServiceIndicators:
         return out
 
 
+class _Services(Mapping[str, ServiceView]):
+    """``Indicators.services``: service → view, for the services that have a row."""
+
+    def __init__(self, ind: Indicators) -> None:
+        self.ind = ind
+
+    def __getitem__(self, service: str) -> ServiceView:
+        return ServiceView(self.ind, service, self.ind.row_of[service])
+
+    def __iter__(self):
+        return iter(list(self.ind.row_of))
+
+    def __len__(self) -> int:
+        return len(self.ind.row_of)
+
+    def __contains__(self, service: object) -> bool:
+        return service in self.ind.row_of
+
+
 class Indicators:
     """All services' indicators; thread-safe (the ingest handler writes, rules and API read).
 
     Memory is bounded by configuration, not by the events counted (issue 19): a service whose
     last batch is older than the longest window (plus the live-instance time) has empty windows
     and no live instance, so it reads exactly as a service never seen, and a sweep every
-    ``SWEEP_SECONDS`` drops it; ``max_services`` (optional) also bounds how many are kept,
-    dropping the least recently updated first."""
+    ``SWEEP_SECONDS`` drops it (its row is cleared and reused); ``max_services`` (optional) also
+    bounds how many are kept, dropping the least recently updated first. ``generation[row]``
+    changes whenever a row is given to another service, so state kept per row elsewhere (rule
+    baselines) can tell."""
 
     SWEEP_SECONDS = 30.0
 
     def __init__(self, windows: dict[str, float] | None = None, max_services: int | None = None) -> None:
         self.window_lengths = dict(windows or DEFAULT_WINDOWS)
-        self.services: dict[str, ServiceIndicators] = {}
+        cap = 256
+        self.windows = {name: ColumnWindow(length, cap, NCOL) for name, length in self.window_lengths.items()}
+        self.row_of: dict[str, int] = {}
+        self.last_applied = np.zeros(cap, dtype=np.float64)
+        self.generation = np.zeros(cap, dtype=np.int64)
+        self._free: list[int] = []
+        self._next = 0
+        self.instances: dict[str, dict[str, list[Any]]] = {}
+        self.watched: list[int] = []  # latency keys with a "≥ key" column (NCOL + i)
+        self.services = _Services(self)
         self.lock = threading.RLock()
         self.events_applied = 0
         self.max_services = max_services
@@ -142,65 +241,129 @@ class Indicators:
         self.evicted_total = 0
         self._swept_at = 0.0
 
+    # -- rows ------------------------------------------------------------------------------------
+    def _row(self, service: str) -> int:
+        row = self.row_of.get(service)
+        if row is None:
+            if self._free:
+                row = self._free.pop()
+            else:
+                row = self._next
+                self._next += 1
+                if row >= self.last_applied.size:
+                    self._grow(2 * self.last_applied.size)
+            self.row_of[service] = row
+            self.generation[row] += 1
+        return row
+
+    def _grow(self, cap: int) -> None:
+        for a in ("last_applied", "generation"):
+            old = getattr(self, a)
+            new = np.zeros(cap, dtype=old.dtype)
+            new[:old.size] = old
+            setattr(self, a, new)
+        for cw in self.windows.values():
+            cw.grow(cap)
+
+    def watch_latency(self, key: int) -> int:
+        """A column counting latencies with bin key ≥ ``key`` in every window (for rules on a
+        latency quantile, see alerts.vector); returns its column."""
+        with self.lock:
+            if key not in self.watched:
+                self.watched.append(key)
+                for cw in self.windows.values():
+                    cw.add_column(key)
+            return NCOL + self.watched.index(key)
+
     def evict(self, now: float) -> int:
         """Drop services idle past every window (and, over ``max_services``, the stalest)."""
         with self.lock:
-            idle = [k for k, v in self.services.items() if v.last_applied < now - self.idle_seconds]
-            for k in idle:
-                del self.services[k]
-            # over the cap: down to 90 % of it, so the sort is not repeated on every batch
-            over = len(self.services) - int(self.max_services * 0.9) if self.max_services and len(self.services) > self.max_services else 0
-            if over > 0:
-                stalest = sorted(self.services.values(), key=lambda v: v.last_applied)[:over]
-                for v in stalest:
-                    del self.services[v.service]
-            dropped = len(idle) + max(over, 0)
-            self.evicted_total += dropped
+            names = list(self.row_of)
+            rows = np.fromiter(self.row_of.values(), dtype=np.int64, count=len(names))
+            seen = self.last_applied[rows]
+            drop = seen < now - self.idle_seconds
+            over = 0
+            if self.max_services and len(names) > self.max_services:
+                # over the cap: down to 90 % of it, so the sort is not repeated on every batch
+                kept = np.flatnonzero(~drop)
+                over = kept.size - int(self.max_services * 0.9)
+                if over > 0:
+                    drop[kept[np.argsort(seen[kept], kind="stable")[:over]]] = True
+            gone = np.flatnonzero(drop)
+            for i in gone.tolist():
+                del self.row_of[names[i]]
+                self.instances.pop(names[i], None)
+            if gone.size:
+                dropped_rows = rows[gone]
+                for cw in self.windows.values():
+                    cw.clear_rows(dropped_rows)
+                self.last_applied[dropped_rows] = 0.0
+                self._free.extend(dropped_rows.tolist())
+            self.evicted_total += int(gone.size)
             self._swept_at = now
-            return dropped
+            return int(gone.size)
 
-    def service(self, service: str) -> ServiceIndicators:
-        s = self.services.get(service)
-        if s is None:
-            s = self.services[service] = ServiceIndicators(service, self.window_lengths)
-        return s
+    def service(self, service: str) -> ServiceView:
+        return ServiceView(self, service, self.row_of.get(service))
 
+    # -- ingest ----------------------------------------------------------------------------------
     def apply(self, events: Iterable[WireEvent], now: float,
-              sink: Callable[[list[tuple[str, int, Bucket]]], None] | None = None) -> set[str]:
+              sink: Callable[[Folded], None] | None = None) -> set[str]:
         """Fold validated, deduplicated events in; returns the services touched. The batch is
-        folded outside the lock (see fold.py), then each (service, second) partial is added to
-        every window. ``sink`` (the durable hourly summaries, monitor.summaries) gets the same
-        partials, so they are folded once."""
+        folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
+        (the durable hourly summaries, monitor.summaries) gets the same folded batch."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return set()
-        parts, seen = partials(events, now)
+        f = fold_columns(events, now)
         if sink is not None:
-            sink(parts)
-        touched: set[str] = set()
+            sink(f)
         with self.lock:
             self.events_applied += len(events)
-            for service, second, p in parts:
-                s = self.service(service)
-                s.last_applied = now
-                touched.add(service)
-                for w in s.windows.values():
-                    w.add(second, p, now)
-            for service, inst in seen.items():
-                known = self.service(service).instances
+            row = self._row
+            rows = np.fromiter((row(s) for s in f.services), dtype=np.int64, count=len(f.services))
+            self.last_applied[rows] = now
+            counts = f.counts
+            if self.watched:
+                extra = np.zeros((counts.shape[0], len(self.watched)), dtype=np.int64)
+                for j, key in enumerate(self.watched):
+                    m = f.hist_key >= key
+                    extra[:, j] = np.bincount(f.hist_group[m], weights=f.hist_count[m], minlength=counts.shape[0])
+                counts = np.hstack([counts, extra])
+            hrow = rows[f.hist_group]
+            for cw in self.windows.values():
+                cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now)
+            for service, inst in f.seen.items():
+                known = self.instances.get(service)
+                if known is None:
+                    self.instances[service] = dict(inst)
+                    continue
                 for k, v in inst.items():
                     if k not in known or v[0] >= known[k][0]:
                         known[k] = v
-            if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.services) > self.max_services):
+            if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
                 self.evict(now)
-        return touched
+        return set(f.services)
 
+    # -- reads -----------------------------------------------------------------------------------
     def value(self, service: str, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
         with self.lock:
-            s = self.services.get(service)
-            if s is None:
+            row = self.row_of.get(service)
+            if row is None:
                 return 0.0, 0
-            return s.value(indicator, window, category, now)
+            return ServiceView(self, service, row).value(indicator, window, category, now)
+
+    def columns_of(self, rows: np.ndarray, window: str, now: float) -> np.ndarray:
+        """The window's totals of ``rows`` (counters, latency counts, watched columns), after
+        expiry: what rules read as arrays (alerts.vector). Call under ``lock``."""
+        cw = self.windows[window]
+        cw.expire(now)
+        return cw.total[rows]
+
+    def category_counts(self, rows: list[int], window: str, side: str, category: str) -> np.ndarray:
+        cats = self.windows[window].cats
+        i = 0 if side == "in" else 1
+        return np.array([cats[r][i].get(category, 0) if r in cats else 0 for r in rows], dtype=np.int64)
 
     def snapshot(self, service: str, now: float) -> dict[str, Any]:
         with self.lock:
@@ -212,19 +375,20 @@ class Indicators:
         bucket's own histogram; a bucket without calls reads 0."""
         d = CATALOGUE[indicator]
         with self.lock:
-            s = self.services.get(service)
-            if s is None or window not in s.windows:
+            row = self.row_of.get(service)
+            if row is None or window not in self.windows:
                 return []
-            w = s.windows[window]
-            w.expire(now)
+            cw = self.windows[window]
+            cw.expire(now)
             out = []
-            for key in sorted(w.buckets):
-                b = w.buckets[key]
+            for key, counts in cw.bucket_rows(row):
                 if d.kind == "ms":
-                    q = float(indicator.rpartition("_p")[2]) / 100
-                    v = float(b.hist.quantile(q) or 0.0) if b.hist is not None and b.hist.count else 0.0
+                    h = cw.hist(row, [key])
+                    v = float(h.quantile(quantile_of(indicator)) or 0.0) if h is not None and h.count else 0.0
                 else:
-                    v = d.read(b, w, None)[0]
-                out.append((key * w.width, float(v)))
+                    v = d.read(bucket_of(counts, cw.bucket_cats(row, key)), None, None)[0]  # type: ignore[arg-type]
+                out.append((key * cw.width, float(v)))
             return out
 
+
+__all__ = ["CATALOGUE", "COL", "LAT_N", "Indicators", "IndicatorDef", "ServiceView", "Window"]

@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import select
 
 from fenghuo.control import services as registry
+from fenghuo.monitor.colfold import Folded
 from fenghuo.monitor.models import TelemetrySummary
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram
 from fenghuo.platform.db import Database
@@ -69,8 +70,11 @@ class Summaries:
         self.flushes = 0
         self.rows_written = 0
 
-    def add(self, parts: list[tuple[str, int, Bucket]]) -> None:
-        """Merge a batch's (service, second, partial) into the hour buckets."""
+    def add(self, parts: list[tuple[str, int, Bucket]] | Folded) -> None:
+        """Merge a batch's (service, second, partial) — or the folded batch (colfold) — into the
+        hour buckets."""
+        if isinstance(parts, Folded):
+            parts = [(s, sec, parts.bucket(g)) for g, (s, sec) in enumerate(zip(parts.services, parts.seconds.tolist()))]
         period = self.period
         with self._lock:
             pending = self.pending

@@ -1,0 +1,239 @@
+"""Sliding windows held column-wise across services (issue 19).
+
+Each service has a row (``Rows``: service → row, reused after eviction). A window keeps its
+running total as one int64 matrix, services as rows and the counters as columns (plus the
+number of latencies, of zero latencies, and one "latencies at or above key K" column per key a
+rule watches); and, per slice of time (a bucket: L/60 seconds, at least 1 s), the pieces added
+to it: the rows touched, their counts, their latency bins (row, key, count) and their categories
+(rare). A batch is added with one grouped array operation per window, and a bucket that leaves
+the window is subtracted the same way — no Python per service.
+
+Why not one object per (service, window) as before: a batch spread over 1,000 services cost
+≈ 100 µs of Python per service (bucket adds into 3 windows, a numpy histogram per value, then
+each rule's read); here the cost is per batch and per array element.
+
+Memory stays bounded by what is configured: pieces of one bucket are merged (one row per
+service, one entry per (service, latency bin)) once they hold as many rows as the merged part,
+so a bucket holds at most about twice its distinct services; buckets leave with their window;
+rows of evicted services are cleared everywhere and reused.
+
+The same semantics as ``window.Window`` (a bucket is dropped for good once it leaves the
+window; an add to a bucket already outside is ignored) — ``tests/monitor/test_fold.py`` holds
+the store to its reference model.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from fenghuo.monitor.colfold import LAT_N, LAT_ZEROS
+from fenghuo.monitor.window import BUCKETS_PER_WINDOW, LogHistogram
+
+_E = np.zeros(0, dtype=np.int64)
+
+
+class Piece:
+    """Rows (sorted, distinct) with their counts, latency bins and categories."""
+
+    __slots__ = ("rows", "counts", "hrow", "hkey", "hcount", "cats")
+
+    def __init__(self, rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray, hcount: np.ndarray,
+                 cats: list[tuple[int, str, Counter]]) -> None:
+        self.rows, self.counts, self.hrow, self.hkey, self.hcount, self.cats = rows, counts, hrow, hkey, hcount, cats
+
+
+def merge(pieces: list[Piece]) -> Piece:
+    """One piece with one row per service and one entry per (row, latency bin)."""
+    rows = np.concatenate([p.rows for p in pieces])
+    counts = np.concatenate([p.counts for p in pieces])
+    u, inv = np.unique(rows, return_inverse=True)
+    out = np.zeros((u.size, counts.shape[1]), dtype=np.int64)
+    np.add.at(out, inv, counts)
+    hrow = np.concatenate([p.hrow for p in pieces])
+    hkey = np.concatenate([p.hkey for p in pieces])
+    hcount = np.concatenate([p.hcount for p in pieces])
+    if hrow.size:
+        # (row, key) pairs in row order, summed
+        lo = int(hkey.min())
+        span = int(hkey.max()) - lo + 1
+        pair = hrow * span + (hkey - lo)
+        up, pinv = np.unique(pair, return_inverse=True)
+        hcount = np.bincount(pinv, weights=hcount).astype(np.int64)
+        hrow, hkey = up // span, up % span + lo
+    cats = [c for p in pieces for c in p.cats]
+    return Piece(u, out, hrow, hkey, hcount, cats)
+
+
+class ColumnWindow:
+    """One window length over all services."""
+
+    __slots__ = ("length", "width", "total", "slices", "_low", "cats")
+
+    def __init__(self, length: float, capacity: int, ncol: int) -> None:
+        self.length = float(length)
+        self.width = max(1.0, self.length / BUCKETS_PER_WINDOW)
+        self.total = np.zeros((capacity, ncol), dtype=np.int64)
+        self.slices: dict[int, list[Piece]] = {}  # bucket key -> pieces; [0] is the merged part
+        self._low = 0
+        # row -> (in, out) category counts over the window (rare: only violations with categories)
+        self.cats: dict[int, tuple[Counter, Counter]] = {}
+
+    def oldest(self, now: float) -> int:
+        return int((now - self.length) // self.width) + 1
+
+    def expire(self, now: float) -> None:
+        oldest = self.oldest(now)
+        if oldest <= self._low:
+            return
+        for k in [k for k in self.slices if k < oldest]:
+            for p in self.slices.pop(k):
+                self.total[p.rows] -= p.counts  # rows are distinct in a piece
+                self._cats(p.cats, -1)
+        self._low = min(self.slices, default=oldest)
+
+    def _cats(self, cats: list[tuple[int, str, Counter]], sign: int) -> None:
+        for row, side, c in cats:
+            pair = self.cats.get(row)
+            if pair is None:
+                pair = self.cats[row] = (Counter(), Counter())
+            mine = pair[0] if side == "in" else pair[1]
+            if sign > 0:
+                mine.update(c)
+            else:
+                mine.subtract(c)
+                for k in [k for k, v in mine.items() if v == 0]:
+                    del mine[k]
+                if not pair[0] and not pair[1]:
+                    del self.cats[row]
+
+    def add(self, rows: np.ndarray, seconds: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray,
+            hcount: np.ndarray, hgroup: np.ndarray, cats: list[tuple[int, str, Counter]], now: float) -> None:
+        """Groups g (one per (service, second)): ``rows[g]``, ``seconds[g]``, ``counts[g]``;
+        latency entries carry their group in ``hgroup`` (and their row in ``hrow``)."""
+        keys = (seconds // self.width).astype(np.int64) if self.width != 1.0 else seconds
+        oldest = self.oldest(now)
+        kmin, kmax = int(keys.min()), int(keys.max())
+        if kmin == kmax:
+            if kmin >= oldest:
+                self._add_key(kmin, rows, counts, hrow, hkey, hcount, cats)
+            return
+        for k in np.unique(keys).tolist():
+            if k < oldest:
+                continue
+            sel = np.flatnonzero(keys == k)
+            hsel = np.isin(hgroup, sel)
+            gset = set(sel.tolist())
+            self._add_key(k, rows[sel], counts[sel], hrow[hsel], hkey[hsel], hcount[hsel],
+                          [(r, s, c) for r, s, c in cats if r in gset], remap=sel)
+
+    def _add_key(self, key: int, rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray,
+                 hcount: np.ndarray, cats: list[tuple[int, str, Counter]], remap: np.ndarray | None = None) -> None:
+        # cats arrive keyed by group; store them by row
+        if cats:
+            if remap is None:
+                cats = [(int(rows[g]), s, c) for g, s, c in cats]
+            else:
+                pos = {g: i for i, g in enumerate(remap.tolist())}
+                cats = [(int(rows[pos[g]]), s, c) for g, s, c in cats]
+        order = np.argsort(rows, kind="stable")
+        rows, counts = rows[order], counts[order]
+        if rows.size > 1 and (rows[1:] == rows[:-1]).any():  # a service's seconds in one bucket
+            p = merge([Piece(rows, counts, hrow, hkey, hcount, cats)])
+        else:
+            p = Piece(rows, counts, hrow, hkey, hcount, cats)
+        self.total[p.rows] += p.counts  # rows are distinct in a piece
+        self._cats(p.cats, 1)
+        pieces = self.slices.get(key)
+        if pieces is None:
+            self.slices[key] = [p]
+            self._low = key if len(self.slices) == 1 else min(self._low, key)
+            return
+        pieces.append(p)
+        if len(pieces) >= 64 or sum(x.rows.size for x in pieces[1:]) >= max(pieces[0].rows.size, 256):
+            self.slices[key] = [merge(pieces)]
+
+    # -- reads of one row ------------------------------------------------------------------------
+    def hist(self, row: int, keys: list[int] | None = None) -> LogHistogram | None:
+        """Latency histogram of one row over the window (or over the buckets ``keys``)."""
+        ks, cs = [], []
+        zeros = count = 0
+        for k in (list(self.slices) if keys is None else keys):
+            for p in self.slices.get(k, ()):
+                i = int(np.searchsorted(p.rows, row))
+                if i < p.rows.size and p.rows[i] == row:
+                    count += int(p.counts[i, LAT_N])
+                    zeros += int(p.counts[i, LAT_ZEROS])
+                    if p.hrow.size:
+                        m = p.hrow == row
+                        if m.any():
+                            ks.append(p.hkey[m])
+                            cs.append(p.hcount[m])
+        if not count:
+            return None
+        h = LogHistogram()
+        h.count, h.zeros = count, zeros
+        if ks:
+            kk, cc = np.concatenate(ks), np.concatenate(cs)
+            h.offset = int(kk.min())
+            h.counts = np.bincount(kk - h.offset, weights=cc).astype(np.int64)
+        return h
+
+    def bucket_rows(self, row: int) -> list[tuple[int, np.ndarray]]:
+        """(bucket key, counts) of one row, per bucket it has counts in, oldest first."""
+        out = []
+        for k in sorted(self.slices):
+            tot = None
+            for p in self.slices[k]:
+                i = np.searchsorted(p.rows, row)
+                if i < p.rows.size and p.rows[i] == row:
+                    tot = p.counts[i].copy() if tot is None else tot + p.counts[i]
+            if tot is not None:
+                out.append((k, tot))
+        return out
+
+    def bucket_cats(self, row: int, key: int) -> tuple[Counter, Counter]:
+        cin, cout = Counter(), Counter()
+        for p in self.slices.get(key, ()):
+            for r, side, c in p.cats:
+                if r == row:
+                    (cin if side == "in" else cout).update(c)
+        return cin, cout
+
+    # -- structure -----------------------------------------------------------------------------
+    def grow(self, capacity: int) -> None:
+        grown = np.zeros((capacity, self.total.shape[1]), dtype=np.int64)
+        grown[:self.total.shape[0]] = self.total
+        self.total = grown
+
+    def add_column(self, key: int) -> None:
+        """A new "latencies with key ≥ ``key``" column, counted from the bins already held."""
+        self.total = np.hstack([self.total, np.zeros((self.total.shape[0], 1), dtype=np.int64)])
+        for pieces in self.slices.values():
+            for p in pieces:
+                col = np.zeros(p.rows.size, dtype=np.int64)
+                if p.hrow.size:
+                    m = p.hkey >= key
+                    np.add.at(col, np.searchsorted(p.rows, p.hrow[m]), p.hcount[m])
+                p.counts = np.hstack([p.counts, col[:, None]])
+                np.add.at(self.total[:, -1], p.rows, col)
+
+    def clear_rows(self, rows: np.ndarray) -> None:
+        """Forget rows everywhere (their services were evicted)."""
+        self.total[rows] = 0
+        for r in rows.tolist():
+            self.cats.pop(r, None)
+        drop = set(rows.tolist())
+        for k, pieces in self.slices.items():
+            kept = []
+            for p in pieces:
+                keep = ~np.isin(p.rows, rows)
+                hkeep = ~np.isin(p.hrow, rows)
+                if keep.all() and hkeep.all():
+                    kept.append(p)
+                elif keep.any():
+                    kept.append(Piece(p.rows[keep], p.counts[keep], p.hrow[hkeep], p.hkey[hkeep], p.hcount[hkeep],
+                                      [c for c in p.cats if c[0] not in drop]))
+            self.slices[k] = kept
+
