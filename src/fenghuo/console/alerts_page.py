@@ -28,9 +28,9 @@ def warnings_page(request: Request, state: str = "open", service: str = "", who:
     state = state if state in STATES else "open"
     ws = reads.warnings(db, who.actor, state=None if state == "all" else state, service=service or None)
     silences = alert_routes.list_silences(all=False, actor=who.actor, db=db)
-    services = [s["id"] for s in reads.services(db, who.actor)]
+    services, complete = reads.service_choices(db, who.actor)
     return render(request, who, "warnings.html", warnings=ws, silences=silences, state=state, states=STATES,
-                  service=service, services=services, level_names=reads.LEVEL_NAMES)
+                  service=service, services=services, services_complete=complete, level_names=reads.LEVEL_NAMES)
 
 
 @router.post("/warnings/{warning_id}/ack")

@@ -42,9 +42,9 @@ def complaint_list(request: Request, status: str = "", service: str = "", overdu
     status = status if status in STATUSES else ""
     rows = routes.list_complaints(service=service or None, status=status or None, overdue=overdue == "1", actor=who.actor, db=db)
     counts = routes.complaint_counts(service=service or None, actor=who.actor, db=db)
-    services = [s["id"] for s in reads.services(db, who.actor)]
+    services, complete = reads.service_choices(db, who.actor)
     return render(request, who, "complaints.html", rows=rows, counts=counts, status_filter=status, service=service,
-                  overdue=overdue == "1", services=services, **NAMES)
+                  overdue=overdue == "1", services=services, services_complete=complete, **NAMES)
 
 
 @router.get("/complaints/{ticket_id}")

@@ -28,7 +28,7 @@ from fenghuo.control.stream import sse
 from fenghuo.ledger import store
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import FenghuoError
-from fenghuo.platform.roles import Actor, Role
+from fenghuo.platform.roles import Actor
 from fenghuo.response import incidents
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -120,9 +120,7 @@ async def merged(hub: Any, visible: set[str] | None, services: set[str],
 
 @router.get("/live")
 async def live(request: Request, service: list[str] = Query(default=[]), who: Viewer = Depends(viewer)) -> StreamingResponse:
-    visible = None
-    if who.actor.role not in (Role.admin, Role.system):
-        visible = {s["id"] for s in await run_in_threadpool(reads.services, db_of(request), who.actor)}
+    visible = await run_in_threadpool(reads.visible_ids, db_of(request), who.actor)  # one column, None: all
     return StreamingResponse(merged(runtime_of(request).hub, visible, set(service), db_of(request), who.actor),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -15,9 +15,11 @@ from fenghuo.console import (
     incidents_page,
     ledger_page,
     live,
+    measures_page,
     overview,
     recovery_forms,
     regulator_page,
+    retention_page,
     service_page,
 )
 from fenghuo.console.web import HERE
@@ -34,6 +36,6 @@ def static(name: str) -> Response:
     return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})
 
 
-for module in (auth, overview, service_page, recovery_forms, alerts_page, incidents_page, complaints_page, regulator_page, ledger_page,
-               corpus_page, live):
+for module in (auth, overview, service_page, measures_page, recovery_forms, alerts_page, incidents_page, complaints_page,
+               regulator_page, retention_page, ledger_page, corpus_page, live):
     router.include_router(module.router)

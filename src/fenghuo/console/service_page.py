@@ -10,6 +10,7 @@ command id made when the page was drawn, so posting it twice gives the command o
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,9 +20,10 @@ from fenghuo.console import reads
 from fenghuo.console.charts import fmt, sparkline
 from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, render, runtime_of, viewer
 from fenghuo.control import services as registry
-from fenghuo.control import switch
+from fenghuo.control import switch, user_measures
 from fenghuo.control.transitions import TABLE, Action, State
 from fenghuo.ledger import store as ledger_store
+from fenghuo.monitor import summaries
 from fenghuo.monitor.indicators import CATALOGUE
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
@@ -42,6 +44,12 @@ ACTION_NAMES = {
     "resume": ("恢复运行", "resume"),
 }
 LEDGER_ROWS = 50
+HOURS, MAX_HOURS = 24, 24 * 31  # hourly telemetry summaries shown: the last day by default, a month at most
+HOUR_COLUMNS = [  # (counter, 中文, English)
+    ("calls", "调用", "calls"), ("refusals", "拦截", "blocked"), ("in_violations", "输入违规", "input violations"),
+    ("out_violations", "输出违规", "output violations"), ("out_blocked", "输出阻断", "outputs blocked"),
+    ("errors", "错误", "errors"), ("complaints", "投诉", "complaints"),
+]
 
 
 def switch_forms(svc: dict[str, Any], state: str, role: Role) -> list[dict[str, Any]]:
@@ -84,6 +92,29 @@ def charts(request: Request, sid: str) -> list[dict[str, Any]]:
     return out
 
 
+def hourly(request: Request, who: Viewer, sid: str, hours: int) -> dict[str, Any]:
+    """The service's stored hourly telemetry summaries of the last ``hours`` hours
+    (``monitor.summaries.for_service``, what ``GET /api/v1/services/{id}/telemetry-summary`` and
+    ``fenghuo monitor summaries`` read), newest first, with a line of calls per hour."""
+    if not 1 <= hours <= MAX_HOURS:
+        raise Invalid(f"hours 应在 1 到 {MAX_HOURS} 之间", f"hours must be between 1 and {MAX_HOURS}", field="hours")
+    now = db_of(request).clock.now().timestamp()
+    start = now - hours * summaries.PERIOD_SECONDS
+    data = summaries.for_service(db_of(request), who.actor, sid, start=str(start - start % summaries.PERIOD_SECONDS))
+    rows = []
+    for h in data["hours"]:
+        c = h["counts"]
+        calls = int(c.get("calls", 0))
+        at = datetime.fromtimestamp(h["period_start"], UTC)
+        rows.append({"start": h["period_start"], "counts": c, "p95": h["latency_p95"], "iso": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "label": at.strftime("%Y-%m-%d %H:00"),
+                     "block_rate": (int(c.get("refusals", 0)) / calls) if calls else None})
+    svg, _ = sparkline([(r["start"], float(r["counts"].get("calls", 0))) for r in rows], "count", hours * summaries.PERIOD_SECONDS,
+                       now, "calls per hour")
+    return {"hours": hours, "rows": rows[::-1], "svg": svg, "columns": HOUR_COLUMNS,
+            "totals": {k: sum(int(r["counts"].get(k, 0)) for r in rows) for k, _, _ in HOUR_COLUMNS}}
+
+
 def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
     with db_of(request).reader() as s:
         entries = list(ledger_store.iter_entries(s, subject=sid))
@@ -91,7 +122,7 @@ def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
 
 
 @router.get("/services/{service_id}")
-def service_page(service_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
+def service_page(service_id: str, request: Request, hours: int = HOURS, who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     svc = registry.get(db, who.actor, service_id)  # 404 unknown, 403 out of scope
     state = switch.get_state(db, who.actor, service_id)
@@ -106,7 +137,8 @@ def service_page(service_id: str, request: Request, who: Viewer = Depends(viewer
                   incidents=incs, deadline=reads.next_deadline(incs, reads.now_iso(db)),
                   recovery=procedure.status(db, who.actor, service_id), ledger=ledger_entries(request, service_id),
                   plan_steps=[a for a in approvals.pending(db, who.actor) if a["service"] == service_id],
-                  remediation_kinds=procedure.KINDS,
+                  remediation_kinds=procedure.KINDS, hourly=hourly(request, who, service_id, hours),
+                  measures_in_force=len(user_measures.listing(db, who.actor, service_id)["measures"]),
                   level_names=reads.LEVEL_NAMES, action_names=ACTION_NAMES)
 
 
