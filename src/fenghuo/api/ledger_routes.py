@@ -31,7 +31,7 @@ def _whole_chain(actor: Actor) -> None:
 
 
 @router.get("", response_model=list[LedgerEntryView], **CONTRACT)
-def entries(after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=5000), subject: str | None = None,
+def entries(after: int = Query(0, ge=0, le=2**63 - 1), limit: int = Query(100, ge=1, le=5000), subject: str | None = None,
             actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
     """Entries after a sequence number. Operators read only their own services' entries."""
     if actor.role not in WHOLE_CHAIN_ROLES:
