@@ -111,3 +111,14 @@ def test_a_corroborated_context_block_word_cuts_a_stream_when_it_arrives(tmp_pat
     s2 = pipe.stream()  # harmless so far: dropped now, and still dropped on the whole answer
     assert [f for f in s2.feed("警方提醒：当心诈骗。") if f.rule.startswith("lexicon:")] == []
     assert [f for f in s2.close().findings if f.rule.startswith("lexicon:")] == []
+
+
+def test_a_text_the_classifier_does_not_judge_keeps_its_topic_words(tmp_path, classifier):
+    """The classifier abstains on text mostly in another script (min_han_share): with no second
+    opinion a topic word keeps its action, as in a pipeline without a model — it used to be
+    dropped, so 「buy 诈骗 kits here …」 in English passed."""
+    pipe = Pipeline([_lexicon(tmp_path, "context-block"), classifier])
+    text = "Cheap kits for 诈骗 are sold here, message me on the usual channel for the full price list today"
+    assert classifier.scores_in(text, classifier.normaliser.normalise(text)) == {}  # abstained: not judged
+    assert _rules(pipe, text) == [("lexicon:诈骗", "block")]
+    assert settle([], {}) == []

@@ -72,7 +72,9 @@ def test_build_curates_reproducibly_and_records_its_inputs(data, tmp_path):
     assert "日本" not in rows  # everyday word
     assert not {"加我12345678", "专业维修电话", "随便什么"} & set(rows)  # junk, untagged
     # its homophone is 国家级, which reads as ordinary words: never a hit, no layer turned off
-    assert rows["国家妓"] == ["politics"]
+    # (and, a scraped political word not picked by hand, it needs the classifier: step 7)
+    assert rows["国家妓"] == ["politics", "context-block"]
+    assert rows["出售冰毒价格"] == ["drugs"]  # drugs words name products: they still act alone
     for rec in entry["inputs"]:
         assert rec["sha256"] == hashlib.sha256((data / rec["path"]).read_bytes()).hexdigest()
     assert entry["artefacts"][0]["sha256"] == hashlib.sha256((out / step.OUT).read_bytes()).hexdigest()

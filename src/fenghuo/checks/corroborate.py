@@ -42,8 +42,10 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     """``findings`` with every context finding given its action (flag or block) or dropped.
 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
-    scores texts (then every context finding stands)."""
-    keep = scores is None or max(scores.values(), default=0.0) >= threshold
+    scores texts. None or empty (every scoring check abstained: the classifier does not judge a
+    text mostly in another script) means no second opinion exists, so every context finding
+    stands, as it would in a pipeline without a model."""
+    keep = not scores or max(scores.values()) >= threshold
     out = []
     for f in findings:
         act = SETTLED.get(f.action)
