@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals
 
 LEVEL_STYLE = {"blue": "bold blue", "yellow": "bold yellow", "orange": "bold dark_orange", "red": "bold white on red"}
@@ -73,26 +74,29 @@ def alerts_group() -> None:
 @alerts_group.command("list")
 @click.option("--state", type=click.Choice(["open", "pending", "firing", "resolved"]), default="open", show_default=True)
 @click.option("--service")
+@click.option("--level", type=click.Choice(["blue", "yellow", "orange", "red"]))
+@click.option("--alert", help="alert name / 预警名称")
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_cmd(state: str, service: str | None, as_json: bool) -> None:
-    """Warnings, newest first / 预警列表。"""
+def list_cmd(state: str, service: str | None, level: str | None, alert: str | None, limit: int, after: str | None,
+             everything: bool, as_json: bool) -> None:
+    """Warnings, newest first, a page at a time / 预警列表（分页）。"""
     from fenghuo.alerts import store
 
-    def local(db, actor):  # the local admin sees every warning
-        with db.reader() as s:
-            return [store.view(r) for r in store.list_warnings(s, state=state, service=service)]
-
-    rows = client().call(local, "GET", "/api/v1/warnings", params={k: v for k, v in {"state": state, "service": service}.items() if v})
+    f = store.WarningFilter(state=state, service=service, level=level, alert=alert)
+    page = cli_pages.walk(client(), lambda db, actor, cur: store.warning_page(db, actor, f, after=cur, limit=limit),
+                          "/api/v1/warnings", vars(f), after=after, limit=limit, everything=everything)
+    rows = page.items
     if as_json:
         print_json(rows)
-        return
-    if not rows:
+    elif not rows:
         console.print("没有预警 / no warnings")
-    for w in rows:
+    for w in [] if as_json else rows:
         owner = f"  owner {w['ack']['owner']}" if w.get("ack") else ""
         console.print(f"{w['id']}  {_level(w['level'])}  {w['state']:<8} {w['service']:<16} {w['alert']}  "
                       f"value={w['value']}  since {w['fired_at'] or w['started_at']}{owner}")
+    cli_pages.next_hint(page)
 
 
 @alerts_group.command("ack")
@@ -128,22 +132,56 @@ def silence(matchers: tuple[str, ...], reason: str, duration: str | None, until_
 
 
 @alerts_group.command("silences")
-@click.option("--all", "include_ended", is_flag=True)
+@click.option("--all", "include_ended", is_flag=True, help="ended silences too / 含已结束的静默")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="rows per page / 每页条数")
+@click.option("--after", help="the cursor printed after the previous page / 上一页末尾给出的游标")
+@click.option("--every-page", "everything", is_flag=True, help="every page / 列出全部（逐页读取）")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_silences(include_ended: bool, as_json: bool) -> None:
-    """Silences / 静默列表。"""
+def list_silences(include_ended: bool, limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """Silences, newest first, a page at a time / 静默列表（分页）。"""
     from fenghuo.alerts import silences
 
-    rows = client().call(lambda db, actor: silences.list_silences(db, include_ended, actor), "GET", "/api/v1/silences",
-                         params={"all": include_ended})
+    page = cli_pages.walk(client(), lambda db, actor, cur: silences.silence_page(db, actor, include_ended, after=cur, limit=limit),
+                          "/api/v1/silences", {"all": include_ended}, after=after, limit=limit, everything=everything)
     if as_json:
-        print_json(rows)
-        return
-    for s in rows:
+        print_json(page.items)
+    for s in [] if as_json else page.items:
         m = " ".join(f"{x['name']}{x['op']}{x['value']}" for x in s["matchers"])
         console.print(f"{s['id']}  {m}  until {s['ends_at'] or 'resolved'}  by {s['author']}: {s['reason']}"
                       + ("" if s["active"] else "  (inactive)"))
+    cli_pages.next_hint(page)
+
+
+@alerts_group.command("log")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed", "silenced", "inhibited"]))
+@click.option("--channel")
+@click.option("--warning", help="only messages about this warning / 仅该预警的通知")
+@cli_pages.options
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def log_cmd(status: str | None, channel: str | None, warning: str | None, limit: int, after: str | None, everything: bool,
+            as_json: bool) -> None:
+    """The delivery log, newest first (admins and auditors) / 通知投递记录（分页）。"""
+    from fenghuo.alerts import store
+
+    f = store.NotificationFilter(status=status, channel=channel, warning=warning)
+
+    def local(db, actor, cur):
+        if actor.role.value not in ("admin", "system", "auditor"):
+            from fenghuo.platform.errors import Forbidden
+
+            raise Forbidden("只有管理员和审计员可查看完整投递记录", "only admins and auditors read the whole delivery log")
+        return store.notification_page(db, f, after=cur, limit=limit)
+
+    page = cli_pages.walk(client(), local, "/api/v1/notifications", vars(f), after=after, limit=limit, everything=everything)
+    if as_json:
+        print_json(page.items)
+    for n in [] if as_json else page.items:
+        err = f"  ({n['last_error']})" if n.get("last_error") else ""
+        console.print(f"{n['created_at']}  {n['status']:<9} {n['channel']:<12} {n['kind']:<9} {n['level'] or '':<6} "
+                      f"{','.join(n['warnings'] or [])}{err}")
+    cli_pages.next_hint(page)
 
 
 @alerts_group.command("unsilence")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fenghuo.platform.db import Base
@@ -15,6 +15,10 @@ from fenghuo.platform.db import Base
 
 class WarningRow(Base):
     __tablename__ = "alert_warnings"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_alert_warnings_started_id", "started_at", "id"),
+                      Index("ix_alert_warnings_service_started", "service_id", "started_at", "id"),
+                      Index("ix_alert_warnings_state_started", "state", "started_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(32), index=True)
@@ -44,6 +48,8 @@ class WarningRow(Base):
 
 class SilenceRow(Base):
     __tablename__ = "alert_silences"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_alert_silences_created_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     matchers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
@@ -66,6 +72,9 @@ class NotificationRow(Base):
     announcement can never be queued twice (across restarts too)."""
 
     __tablename__ = "alert_notifications"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_alert_notifications_created_id", "created_at", "id"),
+                      Index("ix_alert_notifications_status_created", "status", "created_at", "id"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(200), index=True)

@@ -19,6 +19,7 @@ from fenghuo.alerts import store
 from fenghuo.alerts.models import SilenceRow
 from fenghuo.alerts.silence_match import active, parse_matchers
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.durations import parse_duration
@@ -127,15 +128,31 @@ def expire(db: Database, actor: Actor | str, silence_id: str, reason: str = "") 
 
 
 def list_silences(db: Database, include_ended: bool = False, actor: Actor | None = None) -> list[dict[str, Any]]:
-    """Newest first; with ``actor``, only the silences it may see."""
+    """Newest first, every one; with ``actor``, only the silences it may see (``silence_page``
+    reads them a page at a time)."""
     now = iso(db.clock.now())
     with db.reader() as s:
-        q = select(SilenceRow).order_by(SilenceRow.created_at.desc())
-        if actor is not None:
-            q = q.where(_visible(s, actor))
-        if not include_ended:
-            q = q.where(SilenceRow.ended_at.is_(None))
+        q = _query(s, include_ended, actor).order_by(SilenceRow.created_at.desc(), SilenceRow.id.desc())
         return [silence_view(r, now) for r in s.execute(q).scalars()]
+
+
+def _query(s: Session, include_ended: bool, actor: Actor | None):
+    q = select(SilenceRow)
+    if actor is not None:
+        q = q.where(_visible(s, actor))
+    if not include_ended:
+        q = q.where(SilenceRow.ended_at.is_(None))
+    return q
+
+
+def silence_page(db: Database, actor: Actor | None, include_ended: bool = False, *, after: str | None = None,
+                 limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A page of silences newest first (created_at, then id, descending), filtered in SQL."""
+    now = iso(db.clock.now())
+    with db.reader() as s:
+        rows, nxt = pages.keyset(s, _query(s, include_ended, actor), [SilenceRow.created_at, SilenceRow.id], after=after,
+                                 limit=limit, desc=True)
+        return pages.Page([silence_view(r, now) for r in rows], nxt)
 
 
 def active_silences(session: Session, now: float) -> list[SilenceRow]:

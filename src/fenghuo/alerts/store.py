@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts.levels import Level
 from fenghuo.alerts.lifecycle import FIRING, PENDING, Transition, WarningState
 from fenghuo.alerts.models import NotificationRow, WarningRow
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso_seconds, seconds
 from fenghuo.platform.db import Database
+from fenghuo.platform.errors import Invalid
+from fenghuo.platform.roles import Actor, Role
+from fenghuo.registry import scope
+from fenghuo.registry.models import Service
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -90,15 +96,96 @@ def load_open(db: Database) -> list[tuple[WarningState, dict[str, Any]]]:
         return [(state_of(r), dict(r.labels or {})) for r in rows]
 
 
-def list_warnings(session: Session, *, state: str | None = None, service: str | None = None, limit: int = 200) -> list[WarningRow]:
+STATES = ("open", "pending", "firing", "resolved")
+LEVELS = ("blue", "yellow", "orange", "red")
+
+
+@dataclass(frozen=True)
+class WarningFilter:
+    """What a warnings listing selects on; each is a WHERE clause (issue 19)."""
+
+    state: str | None = None  # open (pending + firing), pending, firing or resolved
+    service: str | None = None
+    level: str | None = None
+    alert: str | None = None
+
+    def check(self) -> WarningFilter:
+        if self.state not in (None, *STATES):
+            raise Invalid("state 必须是 open、pending、firing 或 resolved", "state must be open, pending, firing or resolved", field="state")
+        if self.level not in (None, *LEVELS):
+            raise Invalid("level 必须是 blue、yellow、orange 或 red", "level must be blue, yellow, orange or red", field="level")
+        return self
+
+
+def _warning_query(session: Session, f: WarningFilter, actor: Actor | None) -> Select:
     q = select(WarningRow)
-    if state == "open":
+    if actor is not None and actor.role not in (Role.admin, Role.system):
+        # visibility as a join on the registry, not a Python set of every visible id
+        q = q.join(Service, Service.id == WarningRow.service_id).where(scope.visible_filter(session, actor))
+    if f.state == "open":
         q = q.where(WarningRow.state.in_([PENDING, FIRING]))
-    elif state:
-        q = q.where(WarningRow.state == state)
-    if service:
-        q = q.where(WarningRow.service_id == service)
-    return list(session.execute(q.order_by(WarningRow.started_at.desc()).limit(limit)).scalars())
+    elif f.state:
+        q = q.where(WarningRow.state == f.state)
+    if f.service:
+        q = q.where(WarningRow.service_id == f.service)
+    if f.level:
+        q = q.where(WarningRow.level == f.level)
+    if f.alert:
+        q = q.where(WarningRow.alert == f.alert)
+    return q
+
+
+def warning_page(db: Database, actor: Actor | None, f: WarningFilter = WarningFilter(), *, after: str | None = None,
+                 limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A page of warnings newest first (started_at, then id, descending); ``actor`` None: all."""
+    f.check()
+    with db.reader() as s:
+        rows, nxt = pages.keyset(s, _warning_query(s, f, actor), [WarningRow.started_at, WarningRow.id], after=after,
+                                 limit=limit, desc=True)
+        return pages.Page([view(r) for r in rows], nxt)
+
+
+def list_warnings(session: Session, *, state: str | None = None, service: str | None = None, limit: int = 200) -> list[WarningRow]:
+    """The newest ``limit`` warnings, every scope (the engine's and tests' reader)."""
+    q = _warning_query(session, WarningFilter(state=state, service=service).check(), None)
+    return list(session.execute(q.order_by(WarningRow.started_at.desc(), WarningRow.id.desc()).limit(limit)).scalars())
+
+
+@dataclass(frozen=True)
+class NotificationFilter:
+    status: str | None = None  # pending | sent | failed | silenced | inhibited
+    channel: str | None = None
+    kind: str | None = None
+    warning: str | None = None  # only messages announcing this warning
+
+
+def notification_page(db: Database, f: NotificationFilter = NotificationFilter(), *, after: str | None = None,
+                      limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A page of the delivery log, newest first (created_at, then id, descending)."""
+    with db.reader() as s:
+        q = select(NotificationRow)
+        if f.status:
+            q = q.where(NotificationRow.status == f.status)
+        if f.channel:
+            q = q.where(NotificationRow.channel == f.channel)
+        if f.kind:
+            q = q.where(NotificationRow.kind == f.kind)
+        if f.warning:
+            q = q.where(mentions(f.warning))
+        rows, nxt = pages.keyset(s, q, [NotificationRow.created_at, NotificationRow.id], after=after, limit=limit, desc=True)
+        return pages.Page([notification_view(n) for n in rows if not f.warning or f.warning in (n.warning_ids or [])], nxt)
+
+
+def mentions(warning_id: str) -> Any:
+    """Notifications whose ``warning_ids`` (a JSON list) may name ``warning_id``: a text match in
+    the database (the JSON's text on both SQLite and PostgreSQL), confirmed on the few rows it
+    returns, instead of reading the whole delivery log."""
+    return cast(NotificationRow.warning_ids, Text).contains(f'"{warning_id}"', autoescape=True)
+
+
+def notifications_of(session: Session, warning_id: str) -> list[dict[str, Any]]:
+    q = select(NotificationRow).where(mentions(warning_id)).order_by(NotificationRow.created_at, NotificationRow.id)
+    return [notification_view(n) for n in session.execute(q).scalars() if warning_id in (n.warning_ids or [])]
 
 
 def notification_view(n: NotificationRow) -> dict[str, Any]:

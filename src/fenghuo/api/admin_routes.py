@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from fenghuo import __version__
 from fenghuo.api.views import Health, NewToken, RotatedToken, TokenView
 from fenghuo.ledger import store
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
 from fenghuo.platform.roles import Actor, Role
@@ -56,9 +57,16 @@ def new_token(body: TokenBody, actor: Actor = Depends(current_actor), db: Databa
 
 
 @router.get("/tokens", response_model=list[TokenView], **CONTRACT)
-def list_tokens(actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+def list_tokens(request: Request, response: Response, role: str | None = None, status: str | None = None,
+                provider: str | None = None, jurisdiction: str | None = None, name: str | None = None,
+                after: str | None = pages.AFTER, limit: int = pages.LIMIT, actor: Actor = Depends(current_actor),
+                db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """A page of tokens, oldest first (``X-Next-Cursor``: the next page's ``after``)."""
     _admin(actor)
-    return tokens.list_tokens(db)
+    f = tokens.TokenFilter(role=role, status=status, provider=provider, jurisdiction=jurisdiction, name=name)
+    page = tokens.token_page(db, f, after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenView, **CONTRACT)

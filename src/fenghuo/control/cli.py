@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fenghuo.control import switch
 from fenghuo.control.transitions import TABLE, Action
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals, styled_state
 
 HELP = {
@@ -125,21 +126,33 @@ def approve_command(command_id: str) -> dict:
 
 @click.command("pending")
 @click.option("--all", "show_all", is_flag=True, help="也列出当前状态已不允许的指令 / also commands the current state no longer allows")
+@click.option("--service")
+@click.option("--action", type=click.Choice([a.value for a in Action]))
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="rows per page / 每页条数")
+@click.option("--after", help="the cursor printed after the previous page / 上一页末尾给出的游标")
+@click.option("--every-page", "everything", is_flag=True, help="every page / 列出全部（逐页读取）")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def pending(show_all: bool, as_json: bool) -> None:
-    """Commands waiting for approval that can still apply / 待审批且仍可执行的指令。"""
-    rows = client().call(lambda db, actor: switch.pending(db, actor, include_stale=show_all), "GET",
-                         "/api/v1/commands/pending", params={"all": "true"} if show_all else None)
+def pending(show_all: bool, service: str | None, action: str | None, limit: int, after: str | None, everything: bool,
+            as_json: bool) -> None:
+    """Commands waiting for approval that can still apply, oldest first / 待审批且仍可执行的指令（分页）。"""
+    from fenghuo.control import command_pages
+
+    page = cli_pages.walk(client(), lambda db, actor, cur: command_pages.pending_page(
+        db, actor, include_stale=show_all, service=service, action=action, after=cur, limit=limit),
+        "/api/v1/commands/pending", {"all": "true" if show_all else None, "service": service, "action": action},
+        after=after, limit=limit, everything=everything)
+    rows = page.items
     if as_json:
-        return print_json(rows)
-    if not rows:
+        print_json(rows)
+    elif not rows:
         console.print("没有待审批的指令 / nothing awaits approval")
-    for v in rows:
+    for v in [] if as_json else rows:
         a = v["approvals"]
         stale = "" if v.get("applies", True) else f" [yellow]— 已不能执行：服务现为 {v.get('current_state')} / no longer applies: service is now {v.get('current_state')}[/]"
         console.print(f"{v['command']}: {v['action']} {v['service']} — {len(a['given'])}/{a['needed']} since {v['created_at']} "
                       f"(requested by {escape(str(v['requested_by']))}: {escape(str(v['reason']))}){stale}")
+    cli_pages.next_hint(page)
 
 
 def _enforcement(service_id: str, stale_seconds: float) -> dict:
@@ -151,13 +164,20 @@ def _enforcement(service_id: str, stale_seconds: float) -> dict:
 
 
 @click.command("instances")
-@click.argument("service_id")
+@click.argument("service_id", required=False)
 @click.option("--stale-seconds", type=click.FloatRange(min=0.001, max=86400), default=30.0, show_default=True,
               help="Not heard from for this long: silent / 超过该时长未联系的实例视为失联")
+@click.option("--state", "only", help="without SERVICE_ID: only instances enforcing this state / 仅此状态")
+@click.option("--silent/--live", default=None, help="without SERVICE_ID: only silent (or live) instances / 仅失联（或在线）实例")
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def instances(service_id: str, stale_seconds: float, as_json: bool) -> None:
-    """Which guard instances enforce the service's state, and which do not / 守卫实例执行情况。"""
+def instances(service_id: str | None, stale_seconds: float, only: str | None, silent: bool | None, limit: int,
+              after: str | None, everything: bool, as_json: bool) -> None:
+    """Which guard instances enforce the service's state, and which do not; without SERVICE_ID,
+    every instance you can see, a page at a time / 守卫实例执行情况（不带服务：分页列出全部实例）。"""
+    if not service_id:
+        return _instance_list(only, silent, stale_seconds, limit, after, everything, as_json)
     v = _enforcement(service_id, stale_seconds)
     if as_json:
         return print_json(v)
@@ -175,6 +195,28 @@ def instances(service_id: str, stale_seconds: float, as_json: bool) -> None:
         t.add_row(i["instance"], why, styled_state(i["state"]), str(i["version"]), "yes 是" if i["failsafe"] else "",
                   i["last_seen"][:19].replace("T", " "))
     console.print(t)
+
+
+def _instance_list(only: str | None, silent: bool | None, stale_seconds: float, limit: int, after: str | None,
+                   everything: bool, as_json: bool) -> None:
+    from fenghuo.control.instances import InstanceBook
+
+    def local(db, actor, cur):  # a fresh book holds nothing unwritten: it reads the database
+        return InstanceBook(db).page(actor, state=only, silent=silent, stale_seconds=stale_seconds, after=cur, limit=limit)
+
+    params = {"state": only, "silent": None if silent is None else str(silent).lower(), "stale_seconds": stale_seconds}
+    page = cli_pages.walk(client(), local, "/api/v1/instances", params, after=after, limit=limit, everything=everything)
+    if as_json:
+        print_json(page.items)
+    else:
+        t = Table(title="守卫实例 / Guard instances")
+        for col in ("instance 实例", "service 服务", "state 状态", "ver", "fail-safe 失效安全", "last seen 最近联系"):
+            t.add_column(col, overflow="fold")
+        for i in page.items:
+            t.add_row(i["instance"], i["service"], styled_state(i["state"]), str(i["version"]),
+                      "yes 是" if i["failsafe"] else "", i["last_seen"][:19].replace("T", " ") + (" (silent 失联)" if i["silent"] else ""))
+        console.print(t)
+    cli_pages.next_hint(page)
 
 
 ACTION_COMMANDS = [_make(action) for action in Action]  # one command per row of the transition table

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fenghuo.platform.db import Base
@@ -18,6 +18,8 @@ from fenghuo.platform.db import Base
 
 class GuardInstance(Base):
     __tablename__ = "guard_instances"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_guard_instances_service_id_id", "service_id", "id"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)

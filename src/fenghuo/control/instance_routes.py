@@ -2,6 +2,7 @@
 
 ``POST /api/v1/instances/ack`` — a guard says which version of its service's state it
 enforces (sent on every change and as a heartbeat every few seconds).
+``GET /api/v1/instances`` — a page of instances (by service, state, fail-safe, silent).
 ``GET /api/v1/services/{id}/enforcement`` — "all N instances of S enforce version V (state)
 since T", with the instances that lag and those that have gone silent.
 """
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
 from fenghuo.control.views import Enforcement, InstanceAcked
+from fenghuo.platform import pages
 from fenghuo.platform.roles import Actor
-from fenghuo.platform.views import CONTRACT
+from fenghuo.platform.views import CONTRACT, View
 from fenghuo.platform.web import current_actor
 
 router = APIRouter(prefix="/api/v1", tags=["instances"])
@@ -34,6 +36,19 @@ class AckBody(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
+class InstanceView(View):
+    instance: str
+    service: str
+    state: str
+    version: int
+    enforced_since: str | None = None
+    last_seen: str | None = None
+    failsafe: bool
+    started_at: str | None = None
+    meta: dict[str, Any] | None = None
+    silent: bool
+
+
 def book(request: Request) -> InstanceBook:
     """The app's one book (``fenghuo.api.runtime``)."""
     return request.app.state.runtime.instance_book
@@ -44,6 +59,20 @@ def ack(body: AckBody, actor: Actor = Depends(current_actor), instances: Instanc
     row = instances.ack(actor, body.model_dump())
     return {"instance": row["id"], "service": row["service_id"], "version": row["version"], "state": row["state"],
             "enforced_since": row["enforced_since"], "last_seen": row["last_seen"]}
+
+
+@router.get("/instances", response_model=list[InstanceView], **CONTRACT)
+def list_instances(request: Request, response: Response, service: str | None = None, state: str | None = None,
+                   failsafe: bool | None = None, silent: bool | None = None,
+                   stale_seconds: float = Query(DEFAULT_STALE_SECONDS, gt=0, le=86400), after: str | None = pages.AFTER,
+                   limit: int = pages.LIMIT, actor: Actor = Depends(current_actor),
+                   instances: InstanceBook = Depends(book)) -> list[dict[str, Any]]:
+    """A page of guard instances in id order (``X-Next-Cursor``: the next page's ``after``);
+    ``silent=true``: those not heard from for ``stale_seconds``."""
+    page = instances.page(actor, service=service, state=state, failsafe=failsafe, silent=silent, stale_seconds=stale_seconds,
+                          after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.get("/services/{service_id}/enforcement", response_model=Enforcement, **CONTRACT)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
@@ -162,6 +163,34 @@ class InstanceBook:
                 select(GuardInstance).where(GuardInstance.service_id == service_id).order_by(GuardInstance.id)).scalars()]
         return enforcement_view(service_id, st.state, st.version, st.changed_at, rows, self.db.clock.now(), stale_seconds)
 
+
+    def page(self, actor: Actor, *, service: str | None = None, state: str | None = None, failsafe: bool | None = None,
+             silent: bool | None = None, stale_seconds: float = DEFAULT_STALE_SECONDS, after: str | None = None,
+             limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+        """A page of the guard instances ``actor`` may see, in instance-id order, filtered in the
+        database: by service, enforced state, fail-safe, and silent (not heard from for
+        ``stale_seconds``) or live. Unwritten acknowledgements are flushed first."""
+        if state is not None and state not in {x.value for x in State}:
+            raise Invalid(f"未知状态 {state}", f"unknown state {state}", field="state")
+        self.flush()
+        cutoff = iso(self.db.clock.now() - timedelta(seconds=stale_seconds))
+        with self.db.reader() as s:
+            q = select(GuardInstance)
+            if actor.role not in (Role.admin, Role.system):
+                q = q.join(Service, Service.id == GuardInstance.service_id).where(scope.visible_filter(s, actor))
+            if service:
+                q = q.where(GuardInstance.service_id == service)
+            if state:
+                q = q.where(GuardInstance.state == state)
+            if failsafe is not None:
+                q = q.where(GuardInstance.failsafe.is_(failsafe))
+            if silent is not None:
+                q = q.where(GuardInstance.last_seen < cutoff if silent else GuardInstance.last_seen >= cutoff)
+            rows, nxt = pages.keyset(s, q, [GuardInstance.id], after=after, limit=limit)
+            items = [{"instance": r.id, "service": r.service_id, "state": r.state, "version": r.version,
+                      "enforced_since": r.enforced_since, "last_seen": r.last_seen, "failsafe": r.failsafe,
+                      "started_at": r.started_at, "meta": r.meta, "silent": r.last_seen < cutoff} for r in rows]
+        return pages.Page(items, nxt)
 
     def switchable(self, actor: Actor, stale_seconds: float = DEFAULT_STALE_SECONDS) -> dict[str, bool]:
         """For every service ``actor`` may see that has a live instance: whether every live

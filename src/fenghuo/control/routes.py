@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from fenghuo.control import listing, switch
+from fenghuo.control import command_pages, listing, switch
 from fenghuo.control.stream import SwitchHub
 from fenghuo.control.views import CommandView, SwitchStateView
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, text
@@ -41,9 +42,14 @@ def approve(command_id: str, actor: Actor = Depends(current_actor), db: Database
 
 
 @router.get("/commands/pending", response_model=list[CommandView], **CONTRACT)
-def pending(all_: bool = Query(False, alias="all", description="also commands the current state no longer allows"),
+def pending(request: Request, response: Response,
+            all_: bool = Query(False, alias="all", description="also commands the current state no longer allows"),
+            service: str | None = None, action: str | None = None, after: str | None = pages.AFTER, limit: int = pages.LIMIT,
             actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return switch.pending(db, actor, include_stale=all_)
+    """A page of commands awaiting approval, oldest first (``X-Next-Cursor``: the next page's ``after``)."""
+    page = command_pages.pending_page(db, actor, include_stale=all_, service=service, action=action, after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.get("/services/{service_id}/state", response_model=SwitchStateView, **CONTRACT)

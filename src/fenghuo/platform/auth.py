@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Boolean, String, select
+from sqlalchemy import Boolean, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fenghuo.platform.clock import iso
@@ -17,6 +17,8 @@ from fenghuo.platform.roles import Actor, Role
 
 class Token(Base):
     __tablename__ = "tokens"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_tokens_created_hash", "created_at", "token_hash"),)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, err_console, print_json, refusals
 
 
@@ -77,24 +78,33 @@ def _admin_only(actor) -> None:
 
 
 @token_group.command("list")
+@click.option("--role", type=click.Choice(["operator", "regulator", "auditor", "system", "admin", "scraper"]))
+@click.option("--status", type=click.Choice(["active", "expired", "revoked"]))
+@click.option("--provider")
+@click.option("--jurisdiction")
+@click.option("--name")
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def token_list(as_json: bool) -> None:
-    """Tokens by id (never their secrets), with role, scope, expiry and status / 列出令牌。"""
+def token_list(role: str | None, status: str | None, provider: str | None, jurisdiction: str | None, name: str | None,
+               limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """Tokens by id (never their secrets), with role, scope, expiry and status, a page at a time / 列出令牌（分页）。"""
     from fenghuo.registry import tokens
 
-    def local(db, actor):
-        _admin_only(actor)
-        return tokens.list_tokens(db)
+    f = tokens.TokenFilter(role=role, status=status, provider=provider, jurisdiction=jurisdiction, name=name)
 
-    rows = client().call(local, "GET", "/api/v1/tokens")
+    def local(db, actor, cur):
+        _admin_only(actor)
+        return tokens.token_page(db, f, after=cur, limit=limit)
+
+    page = cli_pages.walk(client(), local, "/api/v1/tokens", vars(f), after=after, limit=limit, everything=everything)
     if as_json:
-        print_json(rows)
-        return
-    for t in rows:
+        print_json(page.items)
+    for t in [] if as_json else page.items:
         scope = t["provider"] or t["jurisdiction"] or "-"
         console.print(f"{t['id']}  {t['status']:<7}  {t['role']:<9}  {scope:<12}  {t['name']}  "
                       f"expires {t['expires_at'] or 'never / 不过期'}")
+    cli_pages.next_hint(page)
 
 
 @token_group.command("revoke")

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.auth import Token, token_hash
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
@@ -83,10 +85,56 @@ def view(t: Token, now: str) -> dict[str, Any]:
             "revoked_at": t.revoked_at, "status": status}
 
 
+STATUSES = ("active", "expired", "revoked")
+
+
+@dataclass(frozen=True)
+class TokenFilter:
+    """What a token listing selects on; each is a WHERE clause (issue 19)."""
+
+    role: str | None = None
+    status: str | None = None  # active | expired | revoked
+    provider: str | None = None
+    jurisdiction: str | None = None
+    name: str | None = None
+
+
+def _query(f: TokenFilter, now: str):
+    q = select(Token)
+    if f.role:
+        if f.role not in {r.value for r in Role}:
+            raise Invalid(f"未知角色 {f.role}", f"unknown role {f.role}", field="role")
+        q = q.where(Token.role == f.role)
+    if f.status == "revoked":
+        q = q.where(Token.revoked.is_(True))
+    elif f.status == "expired":
+        q = q.where(Token.revoked.is_(False), Token.expires_at.is_not(None), Token.expires_at <= now)
+    elif f.status == "active":
+        q = q.where(Token.revoked.is_(False), or_(Token.expires_at.is_(None), Token.expires_at > now))
+    elif f.status:
+        raise Invalid(f"状态须为 {'/'.join(STATUSES)}", f"status must be one of {', '.join(STATUSES)}", field="status")
+    if f.provider:
+        q = q.where(Token.provider_id == f.provider)
+    if f.jurisdiction:
+        q = q.where(Token.jurisdiction_id == f.jurisdiction)
+    if f.name:
+        q = q.where(Token.name == f.name)
+    return q
+
+
+def token_page(db: Database, f: TokenFilter = TokenFilter(), *, after: str | None = None,
+               limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A page of tokens, oldest first (created_at, then hash), filtered in the database."""
+    now = iso(db.clock.now())
+    with db.reader() as s:
+        rows, nxt = pages.keyset(s, _query(f, now), [Token.created_at, Token.token_hash], after=after, limit=limit)
+        return pages.Page([view(t, now) for t in rows], nxt)
+
+
 def list_tokens(db: Database, *, include_revoked: bool = True) -> list[dict[str, Any]]:
     now = iso(db.clock.now())
     with db.reader() as s:
-        q = select(Token).order_by(Token.created_at, Token.name)
+        q = select(Token).order_by(Token.created_at, Token.token_hash)
         if not include_revoked:
             q = q.where(Token.revoked.is_(False))
         return [view(t, now) for t in s.execute(q).scalars()]

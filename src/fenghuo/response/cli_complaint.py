@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.response import complaints
 
@@ -49,19 +50,24 @@ def file_cmd(service_id: str, category: str, content: str, channel: str, contact
 
 @complaint_group.command("list")
 @click.option("--service")
-@click.option("--status", type=click.Choice(["open", "handled", "closed"]))
+@click.option("--status", type=click.Choice(complaints.STATUSES))
 @click.option("--overdue", is_flag=True)
+@click.option("--category", type=click.Choice(complaints.CATEGORIES))
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_cmd(service: str | None, status: str | None, overdue: bool, as_json: bool) -> None:
-    """Tickets you can see / 投诉列表。"""
-    params = {k: v for k, v in {"service": service, "status": status, "overdue": overdue or None}.items() if v}
-    rows = client().call(lambda db, a: complaints.list_tickets(db, a, service=service, status=status, overdue=overdue),
-                         "GET", "/api/v1/complaints", params=params)
+def list_cmd(service: str | None, status: str | None, overdue: bool, category: str | None, limit: int, after: str | None,
+             everything: bool, as_json: bool) -> None:
+    """Tickets you can see, newest first, a page at a time / 投诉列表（分页）。"""
+    params = {"service": service, "status": status, "overdue": overdue or None, "category": category}
+    page = cli_pages.walk(client(), lambda db, a, cur: complaints.ticket_page(db, a, service=service, status=status, overdue=overdue,
+                                                                               category=category, after=cur, limit=limit),
+                          "/api/v1/complaints", params, after=after, limit=limit, everything=everything)
     if as_json:
-        return print_json(rows)
-    for v in rows:
+        print_json(page.items)
+    for v in [] if as_json else page.items:
         console.print(_line(v))
+    cli_pages.next_hint(page)
 
 
 @complaint_group.command("show")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.errors import Invalid
 from fenghuo.response import accountability, approvals, duties, incidents, regulator, reports
@@ -32,16 +33,23 @@ def _show(v: dict) -> None:
 @incident_group.command("list")
 @click.option("--status", type=click.Choice(["open", "ended"]))
 @click.option("--service")
+@click.option("--grade", help="IV, III, II or I (一般/较大/重大/特别重大)")
+@click.option("--provider")
+@click.option("--source", type=click.Choice(["plan", "operator", "regulator"]))
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_cmd(status: str | None, service: str | None, as_json: bool) -> None:
-    """Incidents you can see / 事件列表。"""
-    rows = client().call(lambda db, a: incidents.list_incidents(db, a, status=status, service=service), "GET", "/api/v1/incidents",
-                params={k: v for k, v in {"status": status, "service": service}.items() if v})
+def list_cmd(status: str | None, service: str | None, grade: str | None, provider: str | None, source: str | None, limit: int,
+             after: str | None, everything: bool, as_json: bool) -> None:
+    """Incidents you can see, newest first, a page at a time / 事件列表（分页）。"""
+    f = incidents.IncidentFilter(status=status, service=service, grade=grade, provider=provider, source=source)
+    page = cli_pages.walk(client(), lambda db, a, cur: incidents.incident_page(db, a, f, after=cur, limit=limit), "/api/v1/incidents",
+                          vars(f), after=after, limit=limit, everything=everything)
     if as_json:
-        return print_json(rows)
-    for v in rows:
+        print_json(page.items)
+    for v in [] if as_json else page.items:
         console.print(f"{v['id']}  {v['service']}  {v['grade_label']}  {v['status']}  {v['title']}")
+    cli_pages.next_hint(page)
 
 
 @incident_group.command("show")

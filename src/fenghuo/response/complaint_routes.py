@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from fenghuo.monitor.ingest import Monitor
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT
@@ -65,9 +66,15 @@ async def file_complaint(body: ComplaintBody, request: Request, actor: Actor = D
 
 
 @router.get("/complaints", response_model=list[ComplaintView], **CONTRACT)
-def list_complaints(service: str | None = None, status: str | None = None, overdue: bool = False,
-                    actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return complaints.list_tickets(db, actor, service=service, status=status, overdue=overdue)
+def list_complaints(request: Request, response: Response, service: str | None = None, status: str | None = None,
+                    overdue: bool = False, category: str | None = None, after: str | None = pages.AFTER,
+                    limit: int = pages.LIMIT, actor: Actor = Depends(current_actor),
+                    db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """A page of tickets, newest first, filtered in the database (``X-Next-Cursor``: the next page's ``after``)."""
+    page = complaints.ticket_page(db, actor, service=service, status=status, overdue=overdue, category=category,
+                                  after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.get("/complaint-counts", response_model=ComplaintCounts, **CONTRACT)

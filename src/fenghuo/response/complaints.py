@@ -17,12 +17,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts import listeners
 from fenghuo.alerts.levels import Level
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.durations import parse_duration
@@ -34,6 +35,7 @@ from fenghuo.response import report_clocks as clocks
 from fenghuo.response.models import ComplaintTicket
 
 CATEGORIES = ("complaint", "report", "ip", "misinformation", "personal_information")
+STATUSES = ("open", "handled", "closed")
 CHANNELS = ("phone", "email", "in_app", "sms", "web", "letter", "regulator")
 ACTOR = "system:complaints"
 NO_LIMIT = "提供者未公布处理时限（CN-TC-17）/ the provider has published no handling time limit (CN-TC-17)"
@@ -159,27 +161,57 @@ def get(db: Database, actor: Actor, ticket_id: str) -> dict[str, Any]:
         return view(t, db.clock.now())
 
 
+def _tickets(s: Session, actor: Actor, *, service: str | None = None, status: str | None = None, overdue: bool = False,
+             category: str | None = None):
+    """The tickets ``actor`` may see, filtered in the database (issue 19)."""
+    q = select(ComplaintTicket)
+    if actor.role not in (Role.admin, Role.system):
+        q = q.join(Service, Service.id == ComplaintTicket.service_id).where(scope.visible_filter(s, actor))
+    if service:
+        q = q.where(ComplaintTicket.service_id == service)
+    if status:
+        if status not in STATUSES:
+            raise Invalid(f"状态须为 {'/'.join(STATUSES)}", f"status must be one of {', '.join(STATUSES)}", field="status")
+        q = q.where(ComplaintTicket.status == status)
+    if overdue:
+        q = q.where(ComplaintTicket.overdue.is_(True))
+    if category:
+        q = q.where(ComplaintTicket.category == category)
+    return q
+
+
+def ticket_page(db: Database, actor: Actor, *, service: str | None = None, status: str | None = None, overdue: bool = False,
+                category: str | None = None, after: str | None = None, limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A page of tickets, newest first (received_at, then id, descending)."""
+    with db.reader() as s:
+        q = _tickets(s, actor, service=service, status=status, overdue=overdue, category=category)
+        rows, nxt = pages.keyset(s, q, [ComplaintTicket.received_at, ComplaintTicket.id], after=after, limit=limit, desc=True)
+        now = db.clock.now()
+        return pages.Page([view(t, now) for t in rows], nxt)
+
+
 def list_tickets(db: Database, actor: Actor, *, service: str | None = None, status: str | None = None,
                  overdue: bool = False) -> list[dict[str, Any]]:
+    """Every ticket ``actor`` may see, newest first (listings page with ``ticket_page``)."""
     with db.reader() as s:
-        q = select(ComplaintTicket).join(Service, Service.id == ComplaintTicket.service_id).where(scope.visible_filter(s, actor))
-        if service:
-            q = q.where(ComplaintTicket.service_id == service)
-        if status:
-            q = q.where(ComplaintTicket.status == status)
-        if overdue:
-            q = q.where(ComplaintTicket.overdue.is_(True))
+        q = _tickets(s, actor, service=service, status=status, overdue=overdue)
         now = db.clock.now()
-        return [view(t, now) for t in s.execute(q.order_by(ComplaintTicket.received_at.desc())).scalars()]
+        return [view(t, now) for t in s.execute(q.order_by(ComplaintTicket.received_at.desc(), ComplaintTicket.id.desc())).scalars()]
 
 
 def counts(db: Database, actor: Actor, service: str | None = None) -> dict[str, int]:
-    """Tickets by status, and how many are overdue: what the console and reports show."""
-    rows = list_tickets(db, actor, service=service)
-    out = {"total": len(rows), "open": 0, "handled": 0, "closed": 0, "overdue": sum(1 for r in rows if r["overdue"]),
-           "no_limit": sum(1 for r in rows if r["due_at"] is None)}
-    for r in rows:
-        out[r["status"]] += 1
+    """Tickets by status, and how many are overdue: what the console and reports show. Counted
+    in the database (one GROUP BY), not by reading every ticket."""
+    out = {"total": 0, "open": 0, "handled": 0, "closed": 0, "overdue": 0, "no_limit": 0}
+    with db.reader() as s:
+        sub = _tickets(s, actor, service=service).subquery()
+        q = select(sub.c.status, sub.c.overdue, sub.c.due_at.is_(None), func.count()).group_by(
+            sub.c.status, sub.c.overdue, sub.c.due_at.is_(None))
+        for status, overdue, no_limit, n in s.execute(q):
+            out["total"] += n
+            out[status] = out.get(status, 0) + n
+            out["overdue"] += n if overdue else 0
+            out["no_limit"] += n if no_limit else 0
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fenghuo.platform.db import Base
@@ -53,6 +53,10 @@ class PlanActionApproval(Base):
 
 class Incident(Base):
     __tablename__ = "response_incidents"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_response_incidents_opened_id", "opened_at", "id"),
+                      Index("ix_response_incidents_service_opened", "service_id", "opened_at", "id"),
+                      Index("ix_response_incidents_status_opened", "status", "opened_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -132,6 +136,10 @@ class ComplaintTicket(Base):
     the person told (feedback). An open ticket past its due time raises a warning."""
 
     __tablename__ = "response_complaints"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_response_complaints_received_id", "received_at", "id"),
+                      Index("ix_response_complaints_service_received", "service_id", "received_at", "id"),
+                      Index("ix_response_complaints_status_received", "status", "received_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
@@ -67,9 +68,16 @@ class OrderBody(BaseModel):
 
 
 @router.get("/incidents", response_model=list[IncidentView], **CONTRACT)
-def list_incidents(status: str | None = None, service: str | None = None, actor: Actor = Depends(current_actor),
+def list_incidents(request: Request, response: Response, status: str | None = None, service: str | None = None,
+                   grade: str | None = None, provider: str | None = None, source: str | None = None,
+                   after: str | None = pages.AFTER, limit: int = pages.LIMIT, actor: Actor = Depends(current_actor),
                    db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return incidents.list_incidents(db, actor, status=status, service=service)
+    """A page of incidents, newest first, filtered in the database (``X-Next-Cursor``: the next
+    page's ``after``). ``grade``: IV, III, II or I (or 一般/较大/重大/特别重大)."""
+    f = incidents.IncidentFilter(status=status, service=service, grade=grade, provider=provider, source=source)
+    page = incidents.incident_page(db, actor, f, after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.post("/incidents", response_model=IncidentView, **CONTRACT)
