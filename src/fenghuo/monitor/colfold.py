@@ -203,13 +203,14 @@ def _per_event(events: list[WireEvent], services: list[str], now: float) -> Fold
 
 def _latest(events: list[WireEvent], times: np.ndarray | None, now: float) -> dict[str, dict[str, list[Any]]]:
     """Latest state per (service, guard instance); equal times: the later event (fold._latest)."""
+    insts = [e.instance for e in events]
+    if insts.count(None) == len(insts):
+        return {}
+    tl = (times if times is not None else np.minimum(epochs(events), now)).tolist()
     out: dict[str, dict[str, list[Any]]] = {}
-    tl = times.tolist() if times is not None else None
-    for k, e in enumerate(events):
-        inst = e.instance
+    for e, inst, t in zip(events, insts, tl):
         if inst is None:
             continue
-        t = tl[k] if tl is not None else min(e.epoch(), now)
         d = out.get(e.service)
         if d is None:
             out[e.service] = {inst: [t, e.state_version, e.state, e.failsafe]}

@@ -26,7 +26,7 @@ import numpy as np
 from sqlalchemy import select
 
 from fenghuo.control import services as registry
-from fenghuo.monitor.colfold import Folded
+from fenghuo.monitor.colfold import LAT_N, LAT_ZEROS, NCOL, Folded
 from fenghuo.monitor.models import TelemetrySummary
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram
 from fenghuo.platform.db import Database
@@ -62,6 +62,7 @@ class Summaries:
         self.period = period
         self.flush_seconds = flush_seconds
         self.pending: dict[tuple[str, int], Bucket] = {}
+        self.hours: dict[int, _Hour] = {}  # the same, from folded batches, as columns per hour
         self._lock = threading.Lock()  # guards ``pending``; never held while writing
         self._flush_lock = threading.Lock()  # one flush at a time (tick and shutdown)
         self._latest_period = 0
@@ -71,10 +72,11 @@ class Summaries:
         self.rows_written = 0
 
     def add(self, parts: list[tuple[str, int, Bucket]] | Folded) -> None:
-        """Merge a batch's (service, second, partial) — or the folded batch (colfold) — into the
-        hour buckets."""
+        """Merge a batch's (service, second, partial) — or the folded batch (colfold, as
+        arrays: no Python per service) — into the hour buckets."""
         if isinstance(parts, Folded):
-            parts = [(s, sec, parts.bucket(g)) for g, (s, sec) in enumerate(zip(parts.services, parts.seconds.tolist()))]
+            self._add_folded(parts)
+            return
         period = self.period
         with self._lock:
             pending = self.pending
@@ -83,14 +85,41 @@ class Summaries:
                 b = pending.get((service, start))
                 if b is None:
                     b = pending[(service, start)] = Bucket()
-                    if start > self._latest_period:
-                        if self._latest_period:
-                            self._rolled = True  # an hour has ended: write it on the next tick
-                        self._latest_period = start
+                    self._saw(start)
                 b.add(p)
 
+    def _saw(self, start: int) -> None:
+        if start > self._latest_period:
+            if self._latest_period:
+                self._rolled = True  # an hour has ended: write it on the next tick
+            self._latest_period = start
+
+    def _add_folded(self, f: Folded) -> None:
+        starts = f.seconds - f.seconds % self.period
+        lo, hi = int(starts.min()), int(starts.max())
+        with self._lock:
+            for start in ([lo] if lo == hi else np.unique(starts).tolist()):
+                sel = None if lo == hi else np.flatnonzero(starts == start)
+                hour = self.hours.get(start)
+                if hour is None:
+                    hour = self.hours[start] = _Hour()
+                    self._saw(start)
+                hour.add(f, sel)
+
+    def _take(self) -> dict[tuple[str, int], Bucket]:
+        """Everything pending as buckets (under ``_lock``)."""
+        taken, self.pending = self.pending, {}
+        for start, hour in self.hours.items():
+            for service, b in hour.buckets():
+                have = taken.get((service, start))
+                if have is not None:
+                    b.add(have)
+                taken[(service, start)] = b
+        self.hours = {}
+        return taken
+
     def due(self, now: float) -> bool:
-        return bool(self.pending) and (self._rolled or now - self._flushed_at >= self.flush_seconds)
+        return bool(self.pending or self.hours) and (self._rolled or now - self._flushed_at >= self.flush_seconds)
 
     def tick(self, _db: Database | None = None) -> list[dict[str, Any]]:
         """Per-tick work for the response loop (``Executor(also=...)``): flush when due."""
@@ -105,7 +134,7 @@ class Summaries:
         """Write every pending bucket (added to the hour's row if there is one); returns rows written."""
         with self._flush_lock:
             with self._lock:
-                taken, self.pending, self._rolled = self.pending, {}, False
+                taken, self._rolled = self._take(), False
             self._flushed_at = self.db.clock.now().timestamp()
             if not taken:
                 return 0
@@ -140,6 +169,77 @@ class Summaries:
                     row = TelemetrySummary(service=service, period_start=float(start), period_seconds=self.period)
                     s.add(row)
                 _fill(row, b, now)
+
+
+class _Hour:
+    """One hour of folded batches: a row of counts per service, latency bins as (row, key,
+    count) arrays (merged once they outgrow the services), categories as they come (rare)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.counts = np.zeros((64, NCOL), dtype=np.int64)
+        self.hist: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.held = 0
+        self.cats: list[tuple[int, str, Counter]] = []
+
+    def add(self, f: Folded, sel: np.ndarray | None) -> None:
+        idx = self.index
+        services = f.services if sel is None else [f.services[g] for g in sel.tolist()]
+        rows = np.fromiter((idx.setdefault(s, len(idx)) for s in services), dtype=np.int64, count=len(services))
+        if len(idx) > self.counts.shape[0]:
+            grown = np.zeros((2 * len(idx), NCOL), dtype=np.int64)
+            grown[:self.counts.shape[0]] = self.counts
+            self.counts = grown
+        counts = f.counts if sel is None else f.counts[sel]
+        np.add.at(self.counts, rows, counts[:, :NCOL])
+        group_row = rows if sel is None else np.full(f.counts.shape[0], -1, dtype=np.int64)
+        if sel is not None:
+            group_row[sel] = rows
+        if f.hist_group.size:
+            hr = group_row[f.hist_group]
+            m = hr >= 0
+            self.hist.append((hr[m], f.hist_key[m], f.hist_count[m]))
+            self.held += int(m.sum())
+            if self.held > 4 * len(idx) + 1024:
+                self.hist = [_merge_bins(self.hist)]
+                self.held = self.hist[0][0].size
+        self.cats += [(int(group_row[g]), side, c) for g, side, c in f.cats if group_row[g] >= 0]
+
+    def buckets(self) -> list[tuple[str, Bucket]]:
+        r, k, c = _merge_bins(self.hist) if self.hist else (np.zeros(0, dtype=np.int64),) * 3
+        out = []
+        starts = np.searchsorted(r, np.arange(len(self.index) + 1))
+        for service, row in self.index.items():
+            b = Bucket()
+            for name, v in zip(COUNTERS, self.counts[row, :len(COUNTERS)].tolist()):
+                setattr(b, name, v)
+            n = int(self.counts[row, LAT_N])
+            if n:
+                h = LogHistogram()
+                h.count, h.zeros = n, int(self.counts[row, LAT_ZEROS])
+                a, z = starts[row], starts[row + 1]
+                if z > a:
+                    h.offset = int(k[a])
+                    h.counts = np.bincount(k[a:z] - h.offset, weights=c[a:z]).astype(np.int64)
+                b.hist = h
+            out.append((service, b))
+        by_row = dict(enumerate(b for _, b in out))
+        for row, side, cats in self.cats:
+            by_row[row].own_categories(side).update(cats)
+        return out
+
+
+def _merge_bins(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, key, count) entries summed per (row, key), in (row, key) order."""
+    r = np.concatenate([p[0] for p in parts])
+    k = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    if not r.size:
+        return r, k, c
+    lo = int(k.min())
+    span = int(k.max()) - lo + 1
+    u, inv = np.unique(r * span + (k - lo), return_inverse=True)
+    return u // span, u % span + lo, np.bincount(inv, weights=c).astype(np.int64)
 
 
 def _bucket_of(row: TelemetrySummary) -> Bucket:
