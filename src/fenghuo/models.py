@@ -7,6 +7,7 @@ from fenghuo.alerts import models as _alerts  # noqa: F401
 from fenghuo.control import instance_models as _instances  # noqa: F401
 from fenghuo.control import models as _control  # noqa: F401
 from fenghuo.control import user_measure_models as _user_measures  # noqa: F401
+from fenghuo.guard import label_waivers as _label_waivers  # noqa: F401
 from fenghuo.ledger import models as _ledger  # noqa: F401
 from fenghuo.monitor import models as _monitor  # noqa: F401
 from fenghuo.platform import auth as _auth  # noqa: F401

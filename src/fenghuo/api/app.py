@@ -31,6 +31,7 @@ ROUTE_MODULES = [
     "fenghuo.response.complaint_routes",  # complaint and report tickets (issue 18, CN-TC-17)
     "fenghuo.recovery.routes",
     "fenghuo.recovery.model_routes",  # model versions gated by an evaluation (issue 18, CN-TC-18)
+    "fenghuo.guard.label_waiver_routes",  # content supplied without the explicit label, logged (issue 18, CN-LB-18)
     "fenghuo.console.routes",  # the web console at / (HTML; same services, roles and scopes)
 ]
 

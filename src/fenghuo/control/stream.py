@@ -15,6 +15,8 @@ then changes, and a heartbeat so it can tell a live stream from a dead one.
 Per-user measures (``control.user_measures``, CN-PO-09) travel the same way: a follower that
 names its services gets a ``users`` event per service on connect (the measures in force, maybe
 none), and again whenever the ledger tail shows a ``user.measure.*`` entry for that service.
+Model versions (``control.model_versions``, CN-TC-18) likewise: a ``model`` event per named
+service (the active version and the pending ones) on connect and on every ``model.*`` entry.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import propagation, user_measures
+from fenghuo.control import model_versions, propagation, user_measures
 from fenghuo.control.models import SwitchState
 from fenghuo.control.switch import state_view
 from fenghuo.ledger import store as ledger
@@ -61,6 +63,7 @@ class SwitchHub:
         self._unsubscribe = None
         self._seq = 0  # the last ledger sequence the poll has read
         self._users_changed: set[str] = set()  # services with a user.measure.* entry since the last poll
+        self._models_changed: set[str] = set()  # services with a model.* entry since the last poll
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -108,6 +111,8 @@ class SwitchHub:
                     return out
                 self._seq = rows[-1][0]
                 self._users_changed |= {subject for _, subject, kind in rows if kind.startswith("user.measure.")}
+                self._models_changed |= {model_versions.service_of(subject) or subject for _, subject, kind in rows
+                                         if kind.startswith("model.")}
                 out += self._states_of(s, sorted({subject for _, subject, _k in rows}))
                 if len(rows) < LEDGER_BATCH:
                     return out
@@ -138,6 +143,10 @@ class SwitchHub:
     def _read_users(self, services: set[str]) -> dict[str, list[dict[str, Any]]]:
         with self.db.reader() as s:
             return user_measures.in_force(s, sorted(services), iso(self.db.clock.now()))
+
+    def _read_models(self, services: set[str]) -> dict[str, dict[str, Any]]:
+        with self.db.reader() as s:
+            return model_versions.routing(s, sorted(services))
 
     def _from_any_thread(self, change: dict[str, Any]) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -179,6 +188,10 @@ class SwitchHub:
                     lists = await asyncio.to_thread(self._read_users, changed)
                     for service in sorted(changed):
                         self._push((service, sse("users", {"service": service, "measures": lists.get(service, [])})))
+                if self._models_changed:
+                    changed, self._models_changed = self._models_changed, set()
+                    for service, routing in sorted((await asyncio.to_thread(self._read_models, changed)).items()):
+                        self._push((service, sse("model", routing)))
             except Exception:
                 log.warning("switch poll failed", exc_info=True)
 
@@ -202,6 +215,9 @@ class SwitchHub:
                 for sid in sorted(services):
                     if wanted(sid):
                         yield sse("users", {"service": sid, "measures": lists.get(sid, [])})
+                routes = await asyncio.to_thread(self._read_models, {sid for sid in services if wanted(sid)})
+                for sid in sorted(routes):
+                    yield sse("model", routes[sid])
             while True:
                 try:
                     # asyncio.timeout, unlike wait_for, does not wrap each get in a new task.

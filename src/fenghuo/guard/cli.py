@@ -16,7 +16,8 @@ def build_gateway(service: str, upstream: str, *, backup: str | None = None, con
     timeout = guard_kw.pop("timeout", 60.0)
     api_key = guard_kw.pop("api_key", None)
     stream_kw = {"holdback": guard_kw.pop("holdback", 32), "window": guard_kw.pop("window", 128),
-                 "hold_whole": guard_kw.pop("hold_whole", False), "stream_usage": guard_kw.pop("stream_usage", True)}
+                 "hold_whole": guard_kw.pop("hold_whole", False), "stream_usage": guard_kw.pop("stream_usage", True),
+                 "model_upstreams": guard_kw.pop("model_upstreams", None)}
     bus = guard_kw.pop("bus", None)
     if bus:  # scale-out: switch from the NATS KV bucket, telemetry into JetStream (fenghuo.scale)
         from fenghuo.guard.nats import nats_guard
@@ -79,7 +80,10 @@ def banner(gw, service: str, url: str, wait: float = 5.0) -> str:
                    "(each is logged as a warning); without it the gateway refuses to start")
 @click.option("--label-text", default=None, help="显式标识文字 / explicit label text")
 @click.option("--label-position", type=click.Choice(["start", "end"]), default="end", show_default=True)
-@click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入）/ no explicit label (metadata still written)")
+@click.option("--no-label", is_flag=True, help="不加显式标识（隐式元数据仍写入），须有 --label-waiver / no explicit label (metadata "
+                                              "still written); needs --label-waiver")
+@click.option("--label-waiver", metavar="ID", help="--no-label 所依据的免标识记录（fenghuo label waive，CN-LB-18）/ the recorded "
+                                                   "label waiver --no-label serves under (fenghuo label waive; CN-LB-18)")
 @click.option("--safe-answer", default=None, help="拦截时的安全回答 / answer given when a check blocks")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="上游超时（秒）/ upstream timeout")
 @click.option("--stream-window", type=click.IntRange(min=16), default=128, show_default=True,
@@ -92,13 +96,16 @@ def banner(gw, service: str, url: str, wait: float = 5.0) -> str:
                    "chunk (for upstreams that reject stream_options)")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="工作进程数（同一端口，各为一个实例）/ worker processes on the same port, each its own guard instance")
+@click.option("--model-upstream", "model_upstreams", multiple=True, metavar="VERSION=URL",
+              help="某模型版本的上游地址（获批版本才有流量，CN-TC-18）/ the upstream serving one model version (only the "
+                   "approved version takes traffic; default: --upstream with the request's model set to it)")
 @click.option("--upstream-key", envvar="FENGHUO_UPSTREAM_KEY", help="上游 API 密钥；不给则转发调用方的 / upstream API key")
 @click.pass_context
 def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None, backup_model: str | None, control: str | None,
             bus: str | None, host: str, port: int, instance: str | None, lease: float | None, failsafe: str | None, state_file: Path | None,
-            spool: Path | None, checks_path: str | None, allow_degraded_checks: bool, label_text: str | None, label_position: str, no_label: bool,
+            spool: Path | None, checks_path: str | None, allow_degraded_checks: bool, label_text: str | None, label_position: str, no_label: bool, label_waiver: str | None,
             safe_answer: str | None, timeout: float, stream_window: int, hold_whole_answer: bool, no_stream_usage: bool,
-            workers: int, upstream_key: str | None) -> None:
+            workers: int, model_upstreams: tuple[str, ...], upstream_key: str | None) -> None:
     """OpenAI 兼容网关：服从开关、检查输入输出、标识、上报。
 
     OpenAI-compatible gateway: obeys the switch, checks input and output, labels AI output,
@@ -125,7 +132,19 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
             raise click.ClickException(str(exc)) from None
         for line in getattr(checks, "notes", ()):
             click.echo(f"检查降级 / checks degraded: {line}", err=True)
-    labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position)
+    by_version = dict(m.split("=", 1) for m in model_upstreams if "=" in m)
+    if len(by_version) != len(model_upstreams):
+        raise click.BadParameter("写成 VERSION=URL / give VERSION=URL", param_hint="--model-upstream")
+    if no_label:  # CN-LB-18: unlabelled content only under a recorded waiver of this service
+        from fenghuo.guard.label_waivers import check_for_guard
+        from fenghuo.platform.db import open_database
+
+        try:
+            check_for_guard(service, label_waiver, control=control, token=token, db=None if control else open_database(obj.get("db")))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    labels = LabelConfig(enabled=not no_label, text=label_text or DEFAULT_TEXT, position=label_position,
+                         waiver=label_waiver if no_label else None)
 
     def make(worker: int | None):  # the gateway of one process (a worker: its own instance and spool)
         try:
@@ -135,11 +154,13 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
                                spool_dir=spool / f"w{worker}" if spool and worker else spool,
                                checks=checks, backup_model=backup_model, safe_answer=safe_answer or SAFE_ANSWER,
                                timeout=timeout, api_key=upstream_key, labels=labels, bus=bus, window=stream_window,
-                               hold_whole=hold_whole_answer, stream_usage=not no_stream_usage)
+                               hold_whole=hold_whole_answer, stream_usage=not no_stream_usage,
+                               model_upstreams=by_version or None)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         if labels.producer == "fenghuo" and gw.guard.info.provider:
-            gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider)
+            gw.guard.labeller.config = LabelConfig(labels.enabled, labels.text, labels.position, gw.guard.info.provider,
+                                                   labels.waiver)
         click.echo(banner(gw, service, f"http://{host}:{port}/v1"), err=True)
         return gw
 

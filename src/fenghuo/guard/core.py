@@ -27,6 +27,7 @@ from fenghuo.guard.checking import Checked, check_text, judge_answer, load_defau
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
+from fenghuo.guard.model_versions import ModelFollower, ModelRoute
 from fenghuo.guard.spool import default_dir as default_spool_dir
 from fenghuo.guard.state import Effective, ServiceInfo, SwitchCache, load_state_file
 from fenghuo.guard.telemetry import HttpSink, Sink, Telemetry
@@ -77,7 +78,7 @@ class Decision:
 
     eff: Effective
     route: str  # primary | backup
-    model: str | None  # the backup model's name when route is backup
+    model: str | None  # backup: the backup model's name; primary: the approved version (CN-TC-18), None if none registered
     notice: str | None = None  # a warned end user's notice (CN-PO-09), shown with the answer
 
 
@@ -173,13 +174,22 @@ class Guard:
         # the switch stream when following a control plane, polled from the database embedded.
         self.users = UserTable()
         self.user_follower: UserFollower | None = None
+        # The model version calls go to (CN-TC-18, guard.model_versions): a "model" event on the
+        # switch stream, or polled from the database embedded.
+        self.models = ModelRoute(service)
+        self.model_follower: ModelFollower | None = None
         self.follower: StreamFollower | EmbeddedFollower | None = None
         if follow and control:
             self.follower = StreamFollower(self.cache, control, token or "", self.instance, kind=kind, ack_seconds=ack_seconds,
-                                           state_file=self.state_file, users=self.users).start()
+                                           state_file=self.state_file, users=self.users, on_event=self._on_event).start()
         elif follow and db is not None:
             self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind).start()
             self.user_follower = UserFollower(self.users, service, db=db, poll_seconds=user_poll_seconds).start()
+            self.model_follower = ModelFollower(self.models, db, poll_seconds=user_poll_seconds).start()
+
+    def _on_event(self, ev: str, data: dict) -> None:
+        if ev == "model":
+            self.models.replace(data)
 
     # -- the switch ---------------------------------------------------------------------------
     def state(self) -> Effective:
@@ -200,7 +210,7 @@ class Guard:
         eff = self.cache.lookup()
         s = eff.state
         if s == "running":
-            return Decision(eff, "primary", None)
+            return Decision(eff, "primary", self.models.active)
         if s == "degraded":
             if not self.has_backup:
                 raise errors.no_backup()
@@ -215,10 +225,10 @@ class Guard:
             wait = self._bucket.take()
             if wait:
                 raise errors.throttled(self._bucket.rate, wait)
-            return Decision(eff, "primary", None)
+            return Decision(eff, "primary", self.models.active)
         if s == "canary":
             if random.random() * 100 < (eff.percent or 0):
-                return Decision(eff, "primary", None)
+                return Decision(eff, "primary", self.models.active)
             if self.has_backup:
                 return Decision(eff, "backup", self.info.backup_model)
             raise errors.canary_full(eff.percent or 0)
@@ -259,6 +269,8 @@ class Guard:
             ev["output"] = output.summary if isinstance(output, Checked) else output
         if self.capture_chars:
             attributes = {**(attributes or {}), **self._captured(input, output)}
+        if label is False and self.labeller.config.waiver:  # served without the explicit label: under which waiver (CN-LB-18)
+            attributes = {**(attributes or {}), "label_waiver": self.labeller.config.waiver}
         if attributes:
             ev["attributes"] = attributes
         self.telemetry.emit(ev)
@@ -291,6 +303,8 @@ class Guard:
             self.follower.stop()
         if self.user_follower:
             self.user_follower.stop()
+        if self.model_follower:
+            self.model_follower.stop()
         self.telemetry.close(timeout)
 
     def __enter__(self) -> Guard:

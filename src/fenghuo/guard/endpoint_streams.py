@@ -26,6 +26,7 @@ from fenghuo.guard.checking import summarise
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.streaming import SSE_DONE, SSE_HEADERS, Choice, sse_data
 from fenghuo.guard.upstream import READ_ERRORS
+from fenghuo.guard.user_measures import notice_text
 
 
 def _frame(obj: dict[str, Any], kind: str) -> bytes:
@@ -76,12 +77,15 @@ class _Run:
         self.item_ids: dict[int, str] = {}  # responses: output index -> the upstream's item id
         self.closed: set[Any] = set()  # messages: text blocks already ended (content_block_stop sent)
         self.held: dict[str, Any] | None = None  # messages: the upstream's message_delta, sent at the end
+        self.notice = ""  # responses, messages: a warned end user's notice, sent before the first choice's text
 
     def choice(self, key: Any) -> Choice:
         c = self.choices.get(key)
         if c is None:
             c = self.choices[key] = Choice(self.gw, key if isinstance(key, int) else key[0])
             self.sent[key] = ""
+            if self.notice:
+                c.prefix, self.notice = self.notice + c.prefix, ""
         return c
 
     def release(self, key: Any, text: str) -> str:
@@ -154,6 +158,11 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
         async with up.stream(body, _auth(scope), path=path, extra=extra) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             began = True
+            if d.notice:  # a warned end user (CN-PO-09): told first, in the stream's own format
+                if kind == "completions":
+                    await emit(dict(_delta(kind, 0, notice_text(d.notice), run), fenghuo={"code": "user_warned", "message": d.notice}))
+                else:  # responses and messages must open with their start events: the first text delta carries it
+                    run.notice = notice_text(d.notice)
             try:
                 async for line in lines:
                     try:

@@ -206,7 +206,8 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         if chk.blocked:
             return await _input_blocked(gw, send, kind, body, decision, chk, started, stream)
         texts.mask(chk.verdict.findings)
-        up, body = gw._target(decision, body)
+        # an embedding model is not the chat model whose versions the control plane approves
+        up, body = (gw.primary, body) if kind == "embeddings" and decision.route == "primary" else gw._target(decision, body)
         if stream:
             from fenghuo.guard.endpoint_streams import stream_endpoint
 

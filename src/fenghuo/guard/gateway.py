@@ -6,7 +6,7 @@ in front of any OpenAI-compatible upstream, obeying the switch, checking, labell
 A bare ASGI callable rather than FastAPI/Starlette routing: the gateway has a few routes and a
 per-call budget of well under a millisecond, and the framework layers (request objects,
 dependency resolution, response classes) are a measurable share of that. The caller's body is
-passed on unchanged except for ``model`` when the backup answers.
+passed on unchanged except for ``model`` when the backup answers or a model version is approved.
 
 A ``stop`` cuts calls in flight: every call's task is registered while it runs, and when the
 switch cache reports the change to ``stopped`` the tasks are cancelled from the event loop; the
@@ -34,7 +34,7 @@ from fenghuo.guard.labels import HEADER
 from fenghuo.guard.metrics import CONTENT_TYPE, GatewayMetrics
 from fenghuo.guard.state import Effective
 from fenghuo.guard.streaming import stream_chat
-from fenghuo.guard.upstream import Upstream
+from fenghuo.guard.upstream import Upstream, Versions
 from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,10 @@ class Cut(Exception):
 class Gateway:
     def __init__(self, guard: Guard, upstream: str, backup: str | None = None, *, timeout: float = 60.0,
                  api_key: str | None = None, backup_key: str | None = None, holdback: int = 32, window: int = 128,
-                 hold_whole: bool = False, stream_usage: bool = True) -> None:
+                 hold_whole: bool = False, stream_usage: bool = True, model_upstreams: dict[str, str] | None = None) -> None:
         self.guard = guard
         self.primary = Upstream(upstream, timeout=timeout, api_key=api_key)
+        self.versions = Versions(model_upstreams, timeout=timeout, api_key=api_key)  # CN-TC-18: the approved version's upstream
         self.backup = Upstream(backup, timeout=timeout, api_key=backup_key or api_key) if backup else None
         if self.backup and not guard.has_backup:
             guard.has_backup = True
@@ -151,6 +152,7 @@ class Gateway:
                 await self.primary.aclose()
                 if self.backup:
                     await self.backup.aclose()
+                await self.versions.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -236,8 +238,8 @@ class Gateway:
         return req
 
     def _target(self, d: Decision, req: dict[str, Any]) -> tuple[Upstream, dict[str, Any]]:
-        if d.route == "primary":
-            return self.primary, req
+        if d.route == "primary":  # to the approved model version, if one is registered (guard.model_versions)
+            return self.versions.target(self.primary, d.model, self.guard.models, req)
         body = dict(req, model=d.model) if d.model else req
         return (self.backup or self.primary), body
 

@@ -1,6 +1,7 @@
 """`fenghuo keys export` (the public halves of the label and ledger signing keys),
 `fenghuo label verify FILE|-` (an AIGC label from a response body, a stream or a header) and
-`fenghuo label propagate FILE|-` (a propagation platform's elements written into it).
+`fenghuo label propagate FILE|-` (a propagation platform's elements written into it), and
+`fenghuo label waive | waivers` (content supplied without the explicit label, CN-LB-18).
 
 The private keys never leave their files; what a user hands to a regulator, an auditor or a
 platform that checks labels is the public PEM. The ledger key lives below the guard
@@ -284,6 +285,60 @@ def propagate_cmd(source: str, platform: str, propagate_id: str | None, label: s
     extra = f"; 显式标识 / notices added: {noticed}" if container is not None else ""
     click.echo(f"传播要素已写入 / propagation elements written: Label {new['Label']}, {new['ContentPropagator']} "
                f"{new['PropagateID']}; {kept}{extra}", err=True)
+
+
+@label_group.command("waive")
+@click.argument("service_id")
+@click.option("--user", default="", help="提出请求的用户 / the end user who asked for unlabelled content")
+@click.option("--request", "request_", default="", help="用户的请求（内容或编号）/ the user's request (its text or reference)")
+@click.option("--agreement", default="",
+              help="用户协议中说明其标识义务的条款 / the user agreement clause stating the user's labelling duty (e.g. 'ToS v3 §7.2')")
+@click.option("--recipient", default="", help="接收方 / who receives the unlabelled content")
+@click.option("--note", default="")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@refusals
+def waive_cmd(service_id: str, user: str, request_: str, agreement: str, recipient: str, note: str, as_json: bool) -> None:
+    """Record a supply without the explicit label (CN-LB-18) / 登记免显式标识（须有请求、协议、接收方）。"""
+    from fenghuo.guard import label_waivers
+    from fenghuo.platform.cli_support import client
+
+    body = {"user": user, "request": request_, "agreement": agreement, "recipient": recipient, "note": note}
+    label_waivers.validate(body)  # the same refusal locally and remotely, before anything is sent
+    w = client().call(lambda db, a: label_waivers.record(db, a, service_id, **body), "POST",
+                      f"/api/v1/services/{service_id}/label-waivers", json=body)
+    if as_json:
+        return print_json(w)
+    console.print(f"[green]✓[/] 免标识记录 / label waiver {w['id']}: {escape(w['service'])}, user {escape(w['user'])} → "
+                  f"{escape(w['recipient'])} ({escape(w['agreement'])}); 用 / use: fenghuo gateway --no-label --label-waiver {w['id']}")
+
+
+@label_group.command("waivers")
+@click.argument("service_id", required=False)
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="每页条数 / waivers per page")
+@click.option("--after", help="从该编号之后开始（上一页最后一条）/ start after this id (the last of the previous page)")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON / print JSON")
+@refusals
+def waivers_cmd(service_id: str | None, limit: int, after: str | None, as_json: bool) -> None:
+    """The unlabelled-content log (CN-LB-18), oldest first, a page at a time / 免标识记录。"""
+    from rich.table import Table
+
+    from fenghuo.guard import label_waivers
+    from fenghuo.platform.cli_support import client
+
+    path = f"/api/v1/services/{service_id}/label-waivers" if service_id else "/api/v1/label-waivers"
+    rows = client().call(lambda db, a: label_waivers.page(db, a, service_id, after=after, limit=limit)[0], "GET", path,
+                         params={"limit": limit, **({"after": after} if after else {})})
+    if as_json:
+        return print_json(rows)
+    t = Table(title="免标识记录 / Label waivers (CN-LB-18)")
+    for col in ("id", "recorded 时间", "service 服务", "user 用户", "request 请求", "agreement 协议", "recipient 接收方"):
+        t.add_column(col, overflow="fold")
+    for w in rows:
+        t.add_row(w["id"], w["recorded_at"], w["service"], escape(w["user"]), escape(w["request"]), escape(w["agreement"]),
+                  escape(w["recipient"]))
+    console.print(t)
+    if len(rows) == limit:
+        console.print(f"下一页 / next page: --after {rows[-1]['id']}")
 
 
 def register(root: click.Group) -> None:

@@ -87,6 +87,7 @@ class LabelConfig:
     text: str = DEFAULT_TEXT
     position: str = "end"  # start | end
     producer: str = "fenghuo"  # provider name or code (ContentProducer)
+    waiver: str | None = None  # enabled=False: the recorded label waiver it is served under (CN-LB-18, guard.label_waivers)
 
     def __post_init__(self) -> None:
         if self.position not in ("start", "end"):

@@ -36,6 +36,7 @@ from fenghuo.guard.checking import Checked, StreamFilter, judge_answer, summaris
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.stream_window import ModelWindow, model_checks
 from fenghuo.guard.upstream import READ_ERRORS
+from fenghuo.guard.user_measures import notice_text
 
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 CHOICE_OWN = ("index", "delta", "logprobs", "finish_reason")
@@ -228,6 +229,9 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
         async with up.stream(body, _auth(scope)) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             state["started"] = True
+            if d.notice:  # a warned end user (CN-PO-09): the first chunk tells them, before the answer
+                await emit(chunk([{"index": 0, "delta": {"role": "assistant", "content": notice_text(d.notice)}, "finish_reason": None}],
+                                 fenghuo={"code": "user_warned", "message": d.notice}))
             try:
                 async for line in lines:
                     try:

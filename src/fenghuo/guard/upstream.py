@@ -186,3 +186,26 @@ class Upstream:
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
+
+
+class Versions:
+    """The primary route by model version (CN-TC-18, ``guard.model_versions``): the approved
+    version is the model asked for, and, when the operator gave one (``--model-upstream
+    VERSION=URL``), the upstream that serves it; any other version, a pending one too, gets no call."""
+
+    def __init__(self, urls: dict[str, str] | None = None, **upstream: Any) -> None:
+        self.upstreams = {v: Upstream(url, **upstream) for v, url in (urls or {}).items()}
+
+    def target(self, primary: Upstream, approved: str | None, route, req: dict[str, Any]) -> tuple[Upstream, dict[str, Any]]:
+        """(upstream, body) for a call on the primary route; ``route`` is the guard's ModelRoute."""
+        if approved is None:
+            if route.pending:
+                route.check(req.get("model"))
+            return primary, req
+        body = req if req.get("model") == approved else dict(req, model=approved)
+        return self.upstreams.get(approved, primary), body
+
+    async def aclose(self) -> None:
+        for up in self.upstreams.values():
+            await up.aclose()
+

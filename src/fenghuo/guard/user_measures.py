@@ -33,6 +33,12 @@ WINDOW = 60.0  # restrict: rate is per minute
 WARNING = "您的账号已被服务提供者警告，请遵守使用规范 / Your account has been warned by the service provider; please follow the terms of use."
 
 
+def notice_text(notice: str) -> str:
+    """The notice as the text a streamed answer opens with (CN-PO-09): a warned end user reads it
+    in the stream itself, not only in a header."""
+    return f"【{notice}】\n"
+
+
 @dataclass(slots=True)
 class Measure:
     id: str

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fenghuo.control.model_versions import ModelVersion  # noqa: F401 - defined in control: guards read it
 from fenghuo.platform.db import Base
 
 
@@ -58,23 +59,3 @@ class Verification(Base):
     # A checklist counts only once a second person has countersigned it (issue 14).
     countersigned_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
     countersigned_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
-class ModelVersion(Base):
-    """A model version of a service (CN-TC-18, issue 18). An ordinary update is active at once;
-    an important one stays ``pending`` — the previous version stays the one to serve — until a
-    passing evaluation under the current profile is attached, as the recovery gate asks."""
-
-    __tablename__ = "recovery_model_versions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
-    version: Mapped[str] = mapped_column(String(128))
-    important: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | active | superseded
-    note: Mapped[str] = mapped_column(Text, default="")
-    proposed_by: Mapped[str] = mapped_column(String(256))
-    proposed_at: Mapped[str] = mapped_column(String(32))
-    run_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    activated_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

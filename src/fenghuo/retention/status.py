@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fenghuo.alerts.models import WarningRow
+from fenghuo.guard.label_waivers import LabelWaiver
 from fenghuo.ledger.models import LedgerEntry
 from fenghuo.monitor.models import TelemetrySummary
 from fenghuo.platform.db import Database
@@ -60,6 +61,9 @@ def status(db: Database, base: Path | None = None) -> dict[str, Any]:
             ("warnings", WarningRow, WarningRow.started_at, "告警及其记录不被删除 / warnings are not pruned"),
             ("incidents", Incident, Incident.opened_at, "事件、时钟、报告记录不被删除 / incidents, clocks and report rows are not pruned"),
             ("complaints", ComplaintTicket, ComplaintTicket.received_at, "投诉工单不被删除 / complaint tickets are not pruned"),
+            ("label waivers (unlabelled content, CN-LB-18)", LabelWaiver, LabelWaiver.recorded_at,
+             "免标识记录（请求、协议、接收方）不被删除 / the log of content supplied without the explicit label (request, "
+             "agreement, recipient) is not pruned"),
         ):
             n, oldest = s.execute(select(func.count(), func.min(col)).select_from(model)).one()
             if name == "warnings" and isinstance(oldest, (int, float)):
