@@ -157,8 +157,16 @@ def test_retention_status_for_admins_and_auditors_only(console):
 
 
 def test_measures_and_retention_pages_in_a_browser(console, page):
+    from tests.monitor.helpers import call
+
+    now = time.time()
+    events = [call("open-chat", now - 20 + i * 0.5, latency=40 + 3 * i, unsafe=i % 6 == 0) for i in range(30)]
+    httpx.post(f"{console.url}/api/v1/events", json=events, timeout=10, headers={"Authorization": f"Bearer {console.tokens['admin']}"})
+    console.server.app.state.runtime.monitor.summaries.flush()
     console.login(page, "operator")
     page.goto(f"{console.url}/services/open-chat")
+    page.wait_for_selector("table.hours tbody tr")
+    page.locator("#hourly").screenshot(path=str(shot(page, "service-hourly").with_name("service-hourly-section.png")))
     page.click("#measures-link")
     page.wait_for_selector("#new-measure")
     page.fill("#m-user", "用户-42")

@@ -48,15 +48,6 @@ def incident_list(db: Database, actor: Actor, status: str | None = None, service
     return incidents.list_incidents(db, actor, status=status, service=service)
 
 
-def by_level(ws: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """service → level → number of open warnings."""
-    out: dict[str, dict[str, int]] = {}
-    for w in ws:
-        levels = out.setdefault(w["service"], {})
-        levels[w["level"]] = levels.get(w["level"], 0) + 1
-    return out
-
-
 def next_deadline(incs: list[dict[str, Any]], now: str) -> dict[str, Any] | None:
     """The running reporting clock due first among these incidents (None if none runs)."""
     running = [(c["due_at"], c, i) for i in incs for c in i.get("clocks", []) if c.get("status") == "running"]
