@@ -143,3 +143,33 @@ def test_sdk_embedded_guard_names_the_approved_version(cp_db, monkeypatch):
             assert call.model == "v2"
     finally:
         g.close(timeout=1)
+
+
+def test_a_guard_without_the_switch_stream_polls_the_control_plane(control, token, operator):
+    """Guards on the NATS KV bucket (which carries the switch only) poll the model status."""
+    from fenghuo.guard.model_versions import ModelFollower, ModelRoute
+
+    route = ModelRoute("open-chat")
+    f = ModelFollower(route, control=control.url, token=token, poll_seconds=0.05).start()
+    try:
+        api(control, operator, "model", {"version": "v1"})
+        api(control, operator, "model", {"version": "v2", "important": True})
+        assert wait_for(lambda: route.active == "v1" and route.pending == {"v2"}, timeout=3)
+    finally:
+        f.stop()
+
+
+def test_model_route_rules():
+    from fenghuo.guard.errors import GuardError
+    from fenghuo.guard.model_versions import ModelRoute
+
+    r = ModelRoute("open-chat")
+    assert not r.replace({"service": "other", "active": "v9"}) and r.active is None  # another service's event
+    assert r.replace({"service": "open-chat", "active": None, "pending": ["v2"]})
+    with pytest.raises(GuardError) as e:
+        r.check("v2")
+    assert e.value.status == 409 and e.value.code == "model_not_approved"
+    r.check("v1")  # not pending: passes
+    assert not r.replace({"service": "open-chat", "active": None, "pending": ["v2"]})  # no change
+    assert r.replace({"service": "open-chat", "active": "v2", "pending": []})
+    r.check("v2")  # active now

@@ -3,8 +3,8 @@ after a passing evaluation).
 
 The control plane registers a service's versions and approves them (``fenghuo model propose |
 verify``, ``recovery.model_updates``); guards follow the result like the switch: a ``model`` event
-on the switch stream (``{"service", "active", "pending"}``, ``control.stream``), or, embedded, a
-poll of the local database. :class:`ModelRoute` holds it:
+on the switch stream (``{"service", "active", "pending"}``, ``control.stream``), or a poll: of
+the local database (embedded), of the control plane (a guard on the NATS KV bucket). :class:`ModelRoute` holds it:
 
 - an ``active`` version: every call on the primary route asks the upstream for it (the request's
   ``model`` is rewritten; the gateway may also send each version to its own upstream,
@@ -66,23 +66,43 @@ class ModelRoute:
 
 
 class ModelFollower:
-    """Embedded guards: poll the local database for the service's versions every ``poll_seconds``."""
+    """Poll the service's versions every ``poll_seconds``: from the local database (embedded
+    guards), or from ``GET /api/v1/services/{id}/model`` (guards on the NATS KV bucket, which
+    carries the switch only)."""
 
-    def __init__(self, route: ModelRoute, db, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, route: ModelRoute, db=None, *, control: str | None = None, token: str | None = None,
+                 poll_seconds: float = 1.0) -> None:
         self.route, self.db, self.poll_seconds = route, db, poll_seconds
+        self._http = None
+        if control:
+            import httpx
+
+            self._http = httpx.Client(base_url=control.rstrip("/"), timeout=5.0, headers={"Authorization": f"Bearer {token}"})
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-models-{route.service}")
 
     def start(self) -> ModelFollower:
-        self.poll()
+        try:
+            self.poll()
+        except Exception as exc:  # noqa: BLE001 - the control plane may not be up yet: the thread retries
+            log.debug("model versions first poll: %s", exc)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
+        if self._http is not None:
+            self._http.close()
 
     def poll(self) -> None:
+        if self._http is not None:
+            r = self._http.get(f"/api/v1/services/{self.route.service}/model")
+            r.raise_for_status()
+            st = r.json()
+            self.route.replace({"service": self.route.service, "active": st.get("active"),
+                                "pending": [p["version"] for p in st.get("pending") or ()]})
+            return
         from fenghuo.control.model_versions import routing
 
         with self.db.reader() as s:

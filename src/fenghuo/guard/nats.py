@@ -54,6 +54,10 @@ def nats_guard(service: str, bus: str | NatsLink, *, control: str | None = None,
 
         guard.user_follower = UserFollower(guard.users, service, control=control, token=token,
                                            poll_seconds=kw.get("user_poll_seconds", 1.0)).start()
+        from fenghuo.guard.model_versions import ModelFollower  # model versions (CN-TC-18) likewise
+
+        guard.model_follower = ModelFollower(guard.models, control=control, token=token,
+                                             poll_seconds=kw.get("user_poll_seconds", 1.0)).start()
     return guard
 
 
