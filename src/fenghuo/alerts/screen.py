@@ -65,6 +65,8 @@ class Screen:
         self.ind = indicators
         self._sig_of: dict[str, tuple[Any, int]] = {}
         self._sigs: dict[tuple[int, ...], int] = {(): 0}
+        self._by_id = any(r.services.ids for r in rules)
+        self._by_attrs: dict[tuple, tuple[int, ...]] = {}
         self.applies = np.zeros((1, len(rules)), dtype=bool)
         self.reads: list[tuple[str, str, str | None]] = []
         thr, self.ms, self.change, self.exact = [], [], [], []
@@ -97,7 +99,14 @@ class Screen:
         cached = self._sig_of.get(service)
         if cached is not None and cached[0] is info:
             return cached[1]
-        key = tuple(j for j, r in enumerate(self.rules) if r.services.matches(info))
+        # Without id selectors a service's rules follow from its grade, sector and labels: one
+        # match per distinct kind of service, not per service (100,000 services, first touch).
+        attrs = None if self._by_id else (info.grade, info.sector, tuple(sorted(info.labels.items())))
+        key = self._by_attrs.get(attrs) if attrs is not None else None
+        if key is None:
+            key = tuple(j for j, r in enumerate(self.rules) if r.services.matches(info))
+            if attrs is not None:
+                self._by_attrs[attrs] = key
         sid = self._sigs.get(key)
         if sid is None:
             sid = self._sigs[key] = len(self._sigs)

@@ -41,7 +41,8 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 class Folded:
     """``services[g]``, ``seconds[g]``, ``counts[g]`` per group (service, second); latency bins
     as (group, key, count) with non-zero keys only (zeros are in the LAT_ZEROS column);
-    categories as (group, side, Counter) (rare); ``seen``: latest state per guard instance."""
+    categories as (group, side, Counter) (rare); ``seen``: latest state per guard instance (or
+    None, and the events to read them from with ``merge_latest``)."""
 
     services: list[str]
     seconds: np.ndarray
@@ -50,7 +51,9 @@ class Folded:
     hist_key: np.ndarray
     hist_count: np.ndarray
     cats: list[tuple[int, str, Counter]]
-    seen: dict[str, dict[str, list[Any]]]
+    seen: dict[str, dict[str, list[Any]]] | None  # service -> instance -> [last seen, version, state, failsafe]
+    events: list[WireEvent] | None = None  # seen is None: instances are read from these (merge_latest)
+    times: np.ndarray | None = None
 
     def bucket(self, g: int) -> Bucket:
         """Group g as a ``Bucket`` (the summaries' and the tests' form)."""
@@ -198,24 +201,28 @@ def _per_event(events: list[WireEvent], services: list[str], now: float) -> Fold
         hg, hk = group_of[np.array(lat_rows, dtype=np.int64)[nz]], keys[nz]
         hc = np.ones(hk.size, dtype=np.int64)
     gcats = [(int(group_of[i]), side, c) for i, side, c in cats]
-    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, _latest(events, times, now))
+    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times)
 
 
-def _latest(events: list[WireEvent], times: np.ndarray | None, now: float) -> dict[str, dict[str, list[Any]]]:
-    """Latest state per (service, guard instance); equal times: the later event (fold._latest)."""
+def merge_latest(instances: dict[str, dict[str, tuple]], events: list[WireEvent], times: np.ndarray | None,
+                 now: float) -> None:
+    """Into ``instances`` (service → instance → (last seen, version, state, failsafe)): the
+    latest state of each guard instance in the batch; equal times go to the later event, and a
+    batch's state replaces a held one at an equal time (as fold._latest, then the merge in
+    ``Indicators.apply``). One pass, no per-batch dicts. Tuples, not lists: tuples of plain
+    values leave the cyclic GC's view once it has seen them; with 10,000 services × 4 instances
+    held as lists, the collections each batch set off walked them all (~15 ms per batch)."""
     insts = [e.instance for e in events]
     if insts.count(None) == len(insts):
-        return {}
+        return
     tl = (times if times is not None else np.minimum(epochs(events), now)).tolist()
-    out: dict[str, dict[str, list[Any]]] = {}
     for e, inst, t in zip(events, insts, tl):
         if inst is None:
             continue
-        d = out.get(e.service)
+        d = instances.get(e.service)
         if d is None:
-            out[e.service] = {inst: [t, e.state_version, e.state, e.failsafe]}
+            instances[e.service] = {inst: (t, e.state_version, e.state, e.failsafe)}
             continue
         prev = d.get(inst)
         if prev is None or t >= prev[0]:
-            d[inst] = [t, e.state_version, e.state, e.failsafe]
-    return out
+            d[inst] = (t, e.state_version, e.state, e.failsafe)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns
+from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns, merge_latest
 from fenghuo.monitor.columns import ColumnWindow
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram, Window
 from fenghuo.monitor.wire import WireEvent
@@ -149,7 +149,8 @@ class ServiceView:
 
     @property
     def instances(self) -> dict[str, list[Any]]:
-        return self.ind.instances.get(self.service, {})
+        """instance -> [last seen (epoch), enforced state version, state, failsafe] (a copy)."""
+        return {k: list(v) for k, v in self.ind.instances.get(self.service, {}).items()}
 
     @property
     def last_applied(self) -> float:
@@ -169,7 +170,7 @@ class ServiceView:
         return d.read(v.total, v, category)  # type: ignore[arg-type]
 
     def live_instances(self, now: float, within: float = LIVE_INSTANCE_SECONDS) -> dict[str, list[Any]]:
-        return {k: v for k, v in self.instances.items() if v[0] >= now - within}
+        return {k: list(v) for k, v in self.ind.instances.get(self.service, {}).items() if v[0] >= now - within}
 
     def snapshot(self, now: float) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.service, "windows": {}}
@@ -231,7 +232,7 @@ class Indicators:
         self.generation = np.zeros(cap, dtype=np.int64)
         self._free: list[int] = []
         self._next = 0
-        self.instances: dict[str, dict[str, list[Any]]] = {}
+        self.instances: dict[str, dict[str, tuple]] = {}  # service -> instance -> (seen, version, state, failsafe)
         self.watched: list[int] = []  # latency keys with a "≥ key" column (NCOL + i)
         self.services = _Services(self)
         self.lock = threading.RLock()
@@ -333,14 +334,16 @@ class Indicators:
             hrow = rows[f.hist_group]
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now)
-            for service, inst in f.seen.items():
+            if f.seen is None:
+                merge_latest(self.instances, f.events, f.times, now)  # type: ignore[arg-type]
+            for service, inst in (f.seen or {}).items():  # kept as tuples (see colfold.merge_latest)
                 known = self.instances.get(service)
                 if known is None:
-                    self.instances[service] = dict(inst)
+                    self.instances[service] = {k: tuple(v) for k, v in inst.items()}
                     continue
                 for k, v in inst.items():
                     if k not in known or v[0] >= known[k][0]:
-                        known[k] = v
+                        known[k] = tuple(v)
             if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
                 self.evict(now)
         return set(f.services)

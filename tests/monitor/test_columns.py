@@ -1,0 +1,119 @@
+"""The column store (issue 19): a batch spread over many services, folded per event into
+columns, counts exactly what the per-service fold counts; the windows over many services agree
+with the plain reference model; evicted rows are cleared before they are reused; a latency
+column added late counts what the windows already hold."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from fenghuo.monitor.colfold import LAT_N, _from_partials, _per_event
+from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.window import COUNTERS, LogHistogram
+from tests.monitor.test_fold import T0, WINDOWS, Reference, random_event
+
+
+def _spread(rng: random.Random, n: int, now: float, services: int, start: int = 0) -> list:
+    events = []
+    for i in range(n):
+        e = random_event(rng, start + i, now)
+        e.service = f"s{rng.randrange(services)}"
+        events.append(e)
+    return events
+
+
+def _by_key(f) -> dict:
+    out = {}
+    for g, (s, sec) in enumerate(zip(f.services, f.seconds.tolist())):
+        b = f.bucket(g)
+        h = b.hist
+        out[(s, sec)] = ([getattr(b, c) for c in COUNTERS], dict(b.in_categories), dict(b.out_categories),
+                         None if h is None else (h.count, h.zeros, h.offset, np.trim_zeros(h.counts, "b").tolist()))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_event_fold_equals_per_service_fold(seed):
+    rng = random.Random(seed)
+    events = _spread(rng, rng.choice([40, 300, 1000]), T0, rng.choice([5, 60, 2000]))
+    a, b = _from_partials(events, T0), _per_event(events, [e.service for e in events], T0)
+    assert _by_key(a) == _by_key(b)
+    held: dict = {}
+    from fenghuo.monitor.colfold import merge_latest
+
+    merge_latest(held, b.events, b.times, T0)
+    assert {s: {k: list(v) for k, v in d.items()} for s, d in held.items()} == a.seen
+
+
+def _compare_many(ind: Indicators, ref: Reference, now: float, services: set[str]) -> None:
+    for service in sorted(services):
+        s = ind.services.get(service)
+        assert s is not None
+        assert s.instances == ref.instances(service)
+        for name, length in WINDOWS.items():
+            want = ref.window(service, length, now)
+            w = s.windows[name]
+            w.expire(now)
+            assert {k: getattr(w.total, k) for k in COUNTERS} == want["counters"], (service, name)
+            assert dict(w.total.out_categories) == want["cats"]["out"], (service, name)
+            lats = want["latencies"]
+            assert ind.value(service, "latency_p50", name, None, now)[1] == len(lats)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_spread_batches_match_reference(seed):
+    rng = random.Random(seed)
+    ind, ref = Indicators(WINDOWS), Reference()
+    now, n, seen = T0, 0, set()
+    for _ in range(6):
+        batch = _spread(rng, rng.choice([50, 400]), now, 120, n)
+        n += len(batch)
+        ind.apply(batch, now)
+        ref.apply(batch, now)
+        seen |= {e.service for e in batch}
+        _compare_many(ind, ref, now, seen)
+        now += rng.choice([0.5, 3.0, 70.0, 500.0])
+
+
+def test_evicted_rows_are_cleared_before_reuse():
+    rng = random.Random(5)
+    ind = Indicators(WINDOWS, max_services=50)
+    ref = Reference()
+    now = T0
+    for k in range(8):
+        batch = _spread(rng, 200, now, 1000, 200 * k)
+        ind.apply(batch, now)
+        ref.apply(batch, now)
+        now += 1.0
+        assert len(ind.services) <= 50 + 200
+    # every row held belongs to a service held, and rows of evicted services count nothing
+    assert sorted(ind.row_of.values()) == sorted(set(ind.row_of.values()))
+    free = ind._free
+    for cw in ind.windows.values():
+        assert not cw.total[free].any()
+    # a service still held whose row was reused counts only its own events since it got the row
+    s = next(iter(ind.row_of))
+    calls = ind.value(s, "calls", "1h", None, now)[0]
+    assert calls <= ref.window(s, 3600.0, now)["counters"]["calls"]
+
+
+def test_late_latency_column_counts_what_is_held():
+    rng = random.Random(11)
+    ind = Indicators(WINDOWS)
+    now = T0
+    for k in range(5):
+        ind.apply(_spread(rng, 300, now, 40, 300 * k), now)
+        now += 2.0
+    key = int(LogHistogram.keys(np.array([100.0]))[0])
+    col = ind.watch_latency(key)
+    ind.apply(_spread(rng, 300, now, 40, 5000), now)
+    for name, cw in ind.windows.items():
+        cw.expire(now)
+        for service, row in ind.row_of.items():
+            h = cw.hist(row)
+            want = 0 if h is None else int(h.counts[max(0, key - h.offset):].sum()) if key >= h.offset else int(h.counts.sum())
+            assert cw.total[row, col] == want, (name, service)
+            assert cw.total[row, LAT_N] == (0 if h is None else h.count)
