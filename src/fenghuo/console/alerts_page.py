@@ -10,11 +10,13 @@ operator's silence must name its own service — hold here unchanged.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from fenghuo.alerts import routes as alert_routes
+from fenghuo.alerts import store
 from fenghuo.console import reads
 from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, render, viewer
 
@@ -23,14 +25,18 @@ STATES = ("open", "firing", "pending", "resolved", "all")
 
 
 @router.get("/warnings")
-def warnings_page(request: Request, state: str = "open", service: str = "", who: Viewer = Depends(viewer)) -> Response:
+def warnings_page(request: Request, state: str = "open", service: str = "", after: str = "",
+                  who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     state = state if state in STATES else "open"
-    ws = reads.warnings(db, who.actor, state=None if state == "all" else state, service=service or None)
+    page = store.warning_page(db, who.actor, store.WarningFilter(state=None if state == "all" else state, service=service or None),
+                              after=after or None, limit=reads.PAGE)  # what GET /warnings pages with
+    ws = page.items
     silences = alert_routes.list_silences(all=False, actor=who.actor, db=db)
     services, complete = reads.service_choices(db, who.actor)
     return render(request, who, "warnings.html", warnings=ws, silences=silences, state=state, states=STATES,
-                  service=service, services=services, services_complete=complete, level_names=reads.LEVEL_NAMES)
+                  service=service, services=services, services_complete=complete, level_names=reads.LEVEL_NAMES,
+                  next=page.next, after=after, filter_query=urlencode({k: v for k, v in (("state", state), ("service", service)) if v}))
 
 
 @router.post("/warnings/{warning_id}/ack")

@@ -4,7 +4,8 @@ filtered by status and service; file a ticket; record its handling and the feedb
 (which closes it).
 
 Every read and write calls the function behind the matching ``/api/v1`` route
-(``response.complaint_routes``: ``list_complaints``, ``complaint_counts``, ``show_complaint``,
+(``response.complaint_routes``: ``list_complaints`` — its ``complaints.ticket_page``, a keyset
+page of 100 — ``complaint_counts``, ``show_complaint``,
 ``file_complaint`` — which also counts the ticket into the service's complaint indicator —
 ``handle_complaint``, ``complaint_feedback``), so who may file, handle or see a ticket is decided
 exactly as over the API: an operator its own provider's services, a regulator its jurisdiction,
@@ -13,6 +14,8 @@ an auditor reads only.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -20,6 +23,7 @@ from fenghuo.console import reads
 from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, render, viewer
 from fenghuo.platform.errors import Invalid
 from fenghuo.response import complaint_routes as routes
+from fenghuo.response import complaints
 from fenghuo.response.complaints import CATEGORIES, CHANNELS
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -36,15 +40,18 @@ NAMES = {"categories": CATEGORIES, "channels": CHANNELS, "statuses": STATUSES, "
 
 
 @router.get("/complaints")
-def complaint_list(request: Request, status: str = "", service: str = "", overdue: str = "",
+def complaint_list(request: Request, status: str = "", service: str = "", overdue: str = "", after: str = "",
                    who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     status = status if status in STATUSES else ""
-    rows = routes.list_complaints(service=service or None, status=status or None, overdue=overdue == "1", actor=who.actor, db=db)
+    page = complaints.ticket_page(db, who.actor, service=service or None, status=status or None, overdue=overdue == "1",
+                                  after=after or None, limit=reads.PAGE)  # what GET /complaints pages with
     counts = routes.complaint_counts(service=service or None, actor=who.actor, db=db)
     services, complete = reads.service_choices(db, who.actor)
-    return render(request, who, "complaints.html", rows=rows, counts=counts, status_filter=status, service=service,
-                  overdue=overdue == "1", services=services, services_complete=complete, **NAMES)
+    query = urlencode({k: v for k, v in (("status", status), ("service", service), ("overdue", "1" if overdue == "1" else "")) if v})
+    return render(request, who, "complaints.html", rows=page.items, counts=counts, status_filter=status, service=service,
+                  overdue=overdue == "1", services=services, services_complete=complete, next=page.next, after=after,
+                  filter_query=query, **NAMES)
 
 
 @router.get("/complaints/{ticket_id}")

@@ -28,12 +28,15 @@ NARRATIVE = [  # (key, 中文, English) — the report items people write (repor
 
 
 @router.get("/incidents")
-def incident_list(request: Request, status: str = "", who: Viewer = Depends(viewer)) -> Response:
+def incident_list(request: Request, status: str = "", after: str = "", who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
-    incs = reads.incident_list(db, who.actor, status=status or None)
+    status = status if status in ("open", "ended") else ""
+    page = incidents.incident_page(db, who.actor, incidents.IncidentFilter(status=status or None), after=after or None,
+                                   limit=reads.PAGE)  # what GET /incidents pages with
     now = reads.now_iso(db)
-    rows = [{"inc": i, "deadline": reads.next_deadline([i], now)} for i in incs]
-    return render(request, who, "incidents.html", rows=rows, status_filter=status)
+    rows = [{"inc": i, "deadline": reads.next_deadline([i], now)} for i in page.items]
+    return render(request, who, "incidents.html", rows=rows, status_filter=status, next=page.next, after=after,
+                  filter_query=f"status={status}" if status else "")
 
 
 @router.get("/incidents/{incident_id}")

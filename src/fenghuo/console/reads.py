@@ -21,6 +21,7 @@ from fenghuo.platform.roles import Actor, Role
 from fenghuo.response import incidents
 
 CHOICES = 200  # service ids offered in a form's drop-down
+PAGE = 100  # rows per page of every listing
 LEVELS = ["red", "orange", "yellow", "blue"]  # 红 橙 黄 蓝, most severe first
 LEVEL_NAMES = {"red": ("红", "red"), "orange": ("橙", "orange"), "yellow": ("黄", "yellow"), "blue": ("蓝", "blue")}
 
