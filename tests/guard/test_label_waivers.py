@@ -152,6 +152,9 @@ def test_validate_names_a_field_too_long():
     with pytest.raises(Invalid) as e:
         label_waivers.validate({**FULL, "recipient": "x" * 513})
     assert e.value.details["field"] == "recipient"
+    with pytest.raises(Invalid) as e:
+        label_waivers.validate({**FULL, "agreement": "ToS\x00"})
+    assert e.value.details["field"] == "agreement"
 
 
 def test_migration_up_down_up_and_store(db_factory):

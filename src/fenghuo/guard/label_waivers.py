@@ -79,6 +79,8 @@ def validate(fields: dict[str, Any]) -> dict[str, str]:
             zh, en = REQUIRED[name]
             raise Invalid(f"不加显式标识须记录{zh}（{name}）（CN-LB-18）", f"content without the explicit label needs {en} "
                           f"({name}) on record (CN-LB-18)", field=name, code="waiver_incomplete")
+        if "\x00" in value:  # PostgreSQL text holds no NUL: refused here, not a 500 there
+            raise Invalid(f"{name} 含空字符（NUL）", f"{name} contains a NUL character", field=name)
         if len(value) > LIMITS[name]:
             raise Invalid(f"{name} 过长（最多 {LIMITS[name]} 字）", f"{name} is too long (at most {LIMITS[name]} characters)", field=name)
         out[name] = value
