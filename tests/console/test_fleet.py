@@ -44,6 +44,7 @@ def fleet_console(db_factory):
     tokens = {
         "admin": create_token(db, me, "fleet-admin", Role.admin),
         "regulator": create_token(db, me, "cac-p00", Role.regulator, jurisdiction_id="p00"),
+        "national": create_token(db, me, "cac", Role.regulator, jurisdiction_id="cn"),
         "operator": create_token(db, me, "ops-0", Role.operator, provider_id="prov00000"),
     }
     server = ServerThread(db, FAST).__enter__()
@@ -134,10 +135,23 @@ def test_overview_counts_and_pages_at_fleet_scale(fleet_console):
         html = c.get("/?jurisdiction=p01&state=running").text
         assert re.search(r'id="total">(\d+) ', html).group(1) == str(len(want))
         assert c.get("/?state=nonsense").status_code == 422
+        # the state filter's counts (running is counted as the rest of the non-running)
+        for state in ("running", "paused"):
+            html = c.get(f"/?state={state}&sector=general").text
+            chosen = [x for x in every if x["state"]["state"] == state and x["attributes"].get("sector") == "general"]
+            assert re.search(r'id="total">(\d+) ', html).group(1) == str(len(chosen))
+            by_grade: dict[str, int] = {}
+            for x in chosen:
+                by_grade[x["grade"]["grade"]] = by_grade.get(x["grade"]["grade"], 0) + 1
+            assert {g: int(n) for g, n in re.findall(r'data-count-grade="([^"]+)">[^ ]+ (\d+)<', html)} == by_grade
     # an operator and a regulator count only their own
     with closing(client(url, tokens["operator"])) as c:
         mine = [s for s in every if s["provider"] == "prov00000"]
         assert re.search(r'id="total">(\d+) ', c.get("/").text).group(1) == str(len(mine))
+    with closing(client(url, tokens["national"])) as c:  # the root: every service, counted without a path LIKE
+        html = c.get("/").text
+        assert re.search(r'id="total">(\d+) ', html).group(1) == str(N)
+        assert f'data-count-state="paused">暂停 {paused}<' in html
     with closing(client(url, tokens["regulator"])) as c:
         theirs = [s for s in every if s["jurisdiction"].startswith("p00")]
         html = c.get("/").text
@@ -173,6 +187,11 @@ def test_jurisdiction_view_at_fleet_scale(fleet_console):
         assert '<nav class="crumbs"' in html and set(registered(html)) == {"p00c1", "p00c1d0", "p00c1d1", "p00c1d2"}
         assert c.get("/regulator?node=p01").status_code == 403
         assert c.get("/regulator?node=nowhere").status_code == 404
+    for who in ("admin", "national"):
+        with closing(client(url, tokens[who])) as c:
+            html = c.get("/regulator").text
+            states = re.search(r'data-jurisdiction="cn">.*?</tr>', html, re.S).group(0)
+            assert f"暂停</span>×{sum(1 for x in every if x['state']['state'] == 'paused')}" in states, states
     with closing(client(url, tokens["admin"])) as c, statements(db) as seen:
         html = c.get("/regulator").text
         got = registered(html)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from fenghuo.alerts.lifecycle import FIRING, PENDING
@@ -23,17 +23,19 @@ from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, enforcement_view
 from fenghuo.control.listing import ServiceFilter
 from fenghuo.control.models import SwitchState
+from fenghuo.control.transitions import State
 from fenghuo.ledger.models import LedgerEntry
 from fenghuo.ledger.store import entry_dict
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
-from fenghuo.platform.roles import Actor
+from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
-from fenghuo.registry.models import Service
+from fenghuo.registry.models import Jurisdiction, Service
 from fenghuo.response import incidents
 from fenghuo.response.models import Incident, ReportClock
 
 OPEN = (PENDING, FIRING)
+NOT_RUNNING = [st.value for st in State if st is not State.running]
 
 
 def where(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
@@ -53,33 +55,93 @@ def where(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
     return conds
 
 
-def _services(s: Session, actor: Actor, f: ServiceFilter) -> Any:
-    """The ids of the services in scope and filter, as a subquery for the other aggregates."""
-    return (select(Service.id).outerjoin(SwitchState, SwitchState.service_id == Service.id)
-            .where(*where(s, actor, f)).scalar_subquery())
+def subtree(s: Session, path: str) -> Any:
+    """Services at or beneath the jurisdiction with ``path``, as ``jurisdiction_id IN (its
+    nodes)`` — the form a COUNT answers from the jurisdiction index alone — or no clause at all
+    when the node is the tree's only root. ``registry.scope.subtree_filter`` writes a root as a
+    prefix LIKE on each service's path, which suits an id-ordered page but makes a count read
+    every row (0.5 s at 100,000 on SQLite); the set selected is the same, as the registry keeps
+    a service's path equal to its jurisdiction's."""
+    if path.count("/") <= 1 and s.execute(select(func.count()).select_from(Jurisdiction)
+                                          .where(Jurisdiction.parent_id.is_(None))).scalar_one() == 1:
+        return true()
+    nodes = select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))
+    return Service.jurisdiction_id.in_(nodes.scalar_subquery())
+
+
+def visible(s: Session, actor: Actor) -> Any:
+    """``registry.scope.visible_filter`` with a jurisdiction's subtree in the counting form."""
+    scoped = actor.role is Role.regulator or (actor.role is Role.auditor and not actor.provider_id and actor.jurisdiction_id)
+    if not scoped:
+        return scope.visible_filter(s, actor)
+    path = scope.jurisdiction_path(s, actor.jurisdiction_id)
+    return subtree(s, path) if path else false()
+
+
+def counting(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
+    """``where`` without the state (counted apart, see ``summary``), in the counting form."""
+    conds: list[Any] = [visible(s, actor)]
+    if f.sector:
+        conds.append(Service.sector == f.sector)
+    if f.grade:
+        conds.append(Service.grade == f.grade)
+    if f.provider:
+        conds.append(Service.provider_id == f.provider)
+    if f.jurisdiction:
+        path = scope.jurisdiction_path(s, f.jurisdiction)
+        conds.append(subtree(s, path) if path else false())
+    return conds
 
 
 def summary(db: Database, actor: Actor, f: ServiceFilter) -> dict[str, Any]:
     """What the overview's header counts: services by state and by grade, open warnings by
-    level, open incidents and overdue reporting clocks — five GROUP BY / COUNT queries."""
+    level, open incidents and overdue reporting clocks — GROUP BY / COUNT queries.
+
+    Nearly every service runs, so states are counted from the other side: the services not
+    running, found through the switch-state index, and running is the rest (registration
+    seeds every service's state in its own transaction, so none lacks one). Joining 100,000
+    states to count them costs 0.1–0.2 s on SQLite; this, a few ms."""
     now = iso(db.clock.now())
     with db.reader() as s:
-        base = (select(SwitchState.state, func.count()).select_from(Service)
-                .outerjoin(SwitchState, SwitchState.service_id == Service.id).where(*where(s, actor, f)))
-        states = {st or "unknown": n for st, n in s.execute(base.group_by(SwitchState.state)).all()}
-        grades = dict(s.execute(select(Service.grade, func.count()).select_from(Service)
-                                .outerjoin(SwitchState, SwitchState.service_id == Service.id)
-                                .where(*where(s, actor, f)).group_by(Service.grade)).all())
-        ids = _services(s, actor, f)
-        levels = dict(s.execute(select(WarningRow.level, func.count()).where(
-            WarningRow.state.in_(OPEN), WarningRow.service_id.in_(ids)).group_by(WarningRow.level)).all())
-        open_incidents = s.execute(select(func.count()).select_from(Incident).where(
-            Incident.status == "open", Incident.service_id.in_(ids))).scalar_one()
-        overdue = s.execute(select(func.count()).select_from(ReportClock).join(Incident, Incident.id == ReportClock.incident_id)
-                            .where(Incident.service_id.in_(ids),
-                                   or_(ReportClock.status == "breached",
+        conds = counting(s, actor, f)
+        grades = dict(s.execute(select(Service.grade, func.count()).where(*conds).group_by(Service.grade)).all())
+        others: dict[str, dict[str, int]] = {}
+        for st, grade, n in s.execute(select(SwitchState.state, Service.grade, func.count())
+                                      .join(Service, Service.id == SwitchState.service_id)
+                                      .where(SwitchState.state.in_(NOT_RUNNING), *conds)
+                                      .group_by(SwitchState.state, Service.grade)).all():
+            others.setdefault(st, {})[grade] = n
+        if f.state:
+            if f.state == State.running.value:
+                for by_grade in others.values():
+                    for g, n in by_grade.items():
+                        grades[g] -= n
+            else:
+                grades = dict(others.get(f.state, {}))
+            grades = {g: n for g, n in grades.items() if n}
+            states = {f.state: sum(grades.values())} if grades else {}
+        else:
+            states = {st: sum(by.values()) for st, by in others.items()}
+            running = sum(grades.values()) - sum(states.values())
+            if running:
+                states[State.running.value] = running
+        scoped = conds + ([SwitchState.state == f.state] if f.state else [])
+
+        def services_of(q: Any, service_col: Any) -> Any:  # a small table's rows joined to their service
+            q = q.join(Service, Service.id == service_col)
+            if f.state:
+                q = q.join(SwitchState, SwitchState.service_id == Service.id)
+            return q.where(*scoped)
+
+        levels = dict(s.execute(services_of(select(WarningRow.level, func.count()).select_from(WarningRow), WarningRow.service_id)
+                                .where(WarningRow.state.in_(OPEN)).group_by(WarningRow.level)).all())
+        open_incidents = s.execute(services_of(select(func.count()).select_from(Incident), Incident.service_id)
+                                   .where(Incident.status == "open")).scalar_one()
+        overdue = s.execute(services_of(select(func.count()).select_from(ReportClock)
+                                        .join(Incident, Incident.id == ReportClock.incident_id), Incident.service_id)
+                            .where(or_(ReportClock.status == "breached",
                                        (ReportClock.status == "running") & (ReportClock.due_at < now)))).scalar_one()
-    return {"total": sum(states.values()), "states": dict(sorted(states.items())), "grades": dict(sorted(grades.items())),
+    return {"total": sum(grades.values()), "states": dict(sorted(states.items())), "grades": dict(sorted(grades.items())),
             "warnings": levels, "open_incidents": open_incidents, "overdue_clocks": overdue}
 
 

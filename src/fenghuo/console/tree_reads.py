@@ -4,7 +4,7 @@ and overdue reports — as GROUP BY queries per jurisdiction rolled up the (smal
 loading every service.
 
 It answers what ``monitor.coverage.coverage`` (``GET /api/v1/coverage``) answers, under the
-same scope (``registry.scope.visible_filter``) and rooted at the regulator's own node, with the
+same scope (``registry.scope.visible_filter``, in ``fleet_reads.visible``'s counting form) and rooted at the regulator's own node, with the
 same definitions: *monitored* — a guard instance reported within the monitor's live window;
 *switchable* — every live instance acknowledges the current switch version and state
 (``InstanceBook.switchable``). Only services with a live instance are looked at one by one, and
@@ -21,13 +21,13 @@ from sqlalchemy import func, or_, select
 
 from fenghuo.alerts.lifecycle import FIRING, PENDING
 from fenghuo.alerts.models import WarningRow
+from fenghuo.console import fleet_reads
 from fenghuo.control import listing
 from fenghuo.control.models import SwitchState
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, NotFound
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.registry import scope
 from fenghuo.registry.models import Jurisdiction, Service
 from fenghuo.response.models import Incident, ReportClock
 
@@ -77,12 +77,21 @@ def tree(db: Database, indicators: Any, book: Any, actor: Actor, focus: str | No
                                    .where(Jurisdiction.path.in_(anc[floor:]))).all())
             crumbs = [{"id": p.rstrip("/").rsplit("/", 1)[-1], "name": names.get(p, p)} for p in anc[floor:]]
 
-        conds = [scope.visible_filter(s, actor)] + ([scope.subtree_filter(prefix)] if prefix else [])
+        conds = [fleet_reads.visible(s, actor)] + ([fleet_reads.subtree(s, prefix)] if prefix else [])
+        # per jurisdiction: services (the jurisdiction index alone), then those not running
+        # (the switch-state index); running is the rest, as in fleet_reads.summary
         direct_states: dict[str, dict[str, int]] = {}
-        for jid, st, n in s.execute(select(Service.jurisdiction_id, SwitchState.state, func.count()).select_from(Service)
-                                    .outerjoin(SwitchState, SwitchState.service_id == Service.id).where(*conds)
+        totals = dict(s.execute(select(Service.jurisdiction_id, func.count()).where(*conds)
+                                .group_by(Service.jurisdiction_id)).all())
+        for jid, st, n in s.execute(select(Service.jurisdiction_id, SwitchState.state, func.count())
+                                    .join(Service, Service.id == SwitchState.service_id)
+                                    .where(SwitchState.state.in_(fleet_reads.NOT_RUNNING), *conds)
                                     .group_by(Service.jurisdiction_id, SwitchState.state)).all():
-            direct_states.setdefault(jid, {})[st or "unknown"] = n
+            direct_states.setdefault(jid, {})[st] = n
+        for jid, n in totals.items():
+            running = n - sum(direct_states.get(jid, {}).values())
+            if running:
+                direct_states.setdefault(jid, {})["running"] = running
         severe = dict(s.execute(select(Service.jurisdiction_id, func.count()).select_from(WarningRow)
                                 .join(Service, Service.id == WarningRow.service_id)
                                 .where(*conds, WarningRow.state.in_((PENDING, FIRING)), WarningRow.level.in_(("red", "orange")))
