@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,88 +40,20 @@ from fenghuo.checks.lexicon_file import (
     normalise_many,
     read_lexicon,
 )
-from fenghuo.checks.matcher import Hits, make_engine
-from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
+from fenghuo.checks.lexicon_state import _boundary_flags, _Compiled, _read_stable
+from fenghuo.checks.matcher import Hits, _on_match, engine_kind, make_engine
+from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
-from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_LEND, B_LSTART, B_SHORT, FEW, SHORT_LEN, resolve_few, resolve_many, segmenter
+from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_SHORT, FEW, resolve_few, resolve_many, segmenter
 
 log = logging.getLogger("fenghuo.checks.lexicon")
+_U4 = np.dtype(np.uint32)
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    words: list[str]  # normalised, distinct; index = pattern id
-    categories: list[tuple[str, ...]]  # empty tuple = allow-list word
-    bflags: np.ndarray  # int per pattern: boundary rules (``resolve.B_*``)
-    lengths: list[int]  # per pattern, in normalised characters
-    is_allow: np.ndarray  # bool per pattern
-    templates: list[tuple]  # (category, rule, action, risk), for all patterns' categories in order
-    tmpl_off: np.ndarray  # per pattern: index of its first template
-    tmpl_n: np.ndarray  # per pattern: number of categories
-    multi_category: bool  # some word has several categories
-    engine: object
-    max_len: int
-    entries: list[Entry]
-    mtimes: dict[str, tuple[int, int]]  # file -> file_signature when read
-    # The per-pattern arrays again as lists, for ``resolve_few`` (indexing a numpy array
-    # from Python costs ~10× a list).
-    is_allow_list: list[bool] = field(default_factory=list)
-    bflags_list: list[int] = field(default_factory=list)
-    templates_by_pid: list[tuple] = field(default_factory=list)  # per pattern: its templates
-    allow_ids: frozenset = frozenset()  # pattern ids of allow-list words
-    spaced: dict = field(default_factory=dict)  # pattern id -> token lengths of ASCII words written with spaces
-    homophones: object = None  # variants.Homophones, or None when that layer is off
-    length_arr: np.ndarray | None = None  # ``lengths`` as an array
-    listed: int = 0  # words from the files and config, without allow words and variants
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
-        object.__setattr__(self, "bflags_list", self.bflags.tolist())
-        object.__setattr__(self, "length_arr", np.array(self.lengths, dtype=np.int64))
-        object.__setattr__(self, "allow_ids", frozenset(np.flatnonzero(self.is_allow).tolist()))
-        t = self.templates
-        by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
-        object.__setattr__(self, "templates_by_pid", by_pid)
-
-
-_READ_TRIES = 5
 _MEMO: OrderedDict = OrderedDict()  # see LexiconCheck._compile
 _MEMO_SIZE = 3
 _MEMO_LOCK = threading.Lock()
-
-
-def _boundary_flags(word: str) -> int:
-    """Which boundary rules (``resolve.B_*``) a normalised word's hits must pass."""
-    if word.isascii():
-        return B_ASCII if any(c.isalnum() for c in word) else 0
-    f = 0
-    if word[0].isascii() and word[0].isalnum():
-        f |= B_LSTART
-    if word[-1].isascii() and word[-1].isalnum():
-        f |= B_LEND
-    if len(word) <= SHORT_LEN:
-        f |= B_SHORT
-    return f
-
-
-def _read_stable(path: Path, read) -> tuple[list[Entry], tuple[int, int]]:
-    """``read(path)`` and the signature of the version it read: taken *before* reading, and
-    checked again after, so a file replaced meanwhile is read again (a few times at most). If it
-    keeps changing, the signature from before the last read is kept: it differs from the file
-    now, so the next change check reloads it rather than keeping stale words for good."""
-    for _ in range(_READ_TRIES):
-        try:
-            before = file_signature(path)
-        except FileNotFoundError:
-            raise LexiconError(f"{path}: no such lexicon file / 词表文件不存在") from None
-        got = read(path)
-        try:
-            if file_signature(path) == before:
-                break
-        except OSError:  # removed right after the read: the next try says so
-            pass
-    return got, before
 
 
 class LexiconCheck(BackgroundReload):
@@ -256,10 +187,16 @@ class LexiconCheck(BackgroundReload):
             cats.append(cats[i])
             acts.append(acts[i])
             names.append(f"lexicon:{words[i]}~{kind}")
-        engine = make_engine(words, self.engine_name, self.cache_dir)
         homo = None
-        if "homophone" in self.evasions:
-            homo = variants.Homophones.build(words, [i for i in blockers if "homophone" in layers[i]], self.engine_name, self.cache_dir, base=len(words))
+        owners, canon = variants.Homophones.plan(words, [i for i in blockers if "homophone" in layers[i]]) if "homophone" in self.evasions else ([], [])
+        # With hyperscan the homophone patterns join the main database in a form of their own,
+        # so a message is one scan (``find_in``); otherwise they get a matcher of their own.
+        fused = variants.Homophones.patterns(canon) if canon and engine_kind(self.engine_name) == "hyperscan" else None
+        engine = make_engine(words, self.engine_name, self.cache_dir, extra=fused or [])
+        if fused is not None:
+            homo = variants.Homophones(owners, engine, len(words), fused=True)
+        elif canon:
+            homo = variants.Homophones(owners, make_engine(canon, self.engine_name, self.cache_dir), len(words))
         # Homophone hits use ids past the matcher's own, one per canonical form, each with its
         # listed word's categories (see ``variants.Homophones``).
         first_homophone = len(words)
@@ -295,6 +232,7 @@ class LexiconCheck(BackgroundReload):
         return _Compiled(
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
+            fused_table=variants.fused_table(self.normaliser.tables) if fused is not None else None,
         )
 
     def reload(self) -> None:
@@ -337,7 +275,42 @@ class LexiconCheck(BackgroundReload):
 
     # -- scanning -------------------------------------------------------------------------
     def scan(self, text: str) -> Verdict:
-        return self.scan_normalised(text, self.normaliser.normalise(text))
+        t0 = time.perf_counter()
+        if self._state.fused_table is not None and len(text) <= BLOCK:
+            findings = self._scan_short(text)
+        else:
+            findings = self.find_in(text, self.normaliser.normalise(text))
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+
+    def _scan_short(self, text: str) -> list[Finding]:
+        """``find_in(text, normalise(text))`` for a text of one normalisation block, without the
+        ``Normalised`` unless something matched: one gather of the per-code-point kept flags
+        decides what the scan reads (the code points themselves, or only the kept ones), one
+        gather of ``fused_table`` makes both layers' bytes, one scan finds both. On a
+        50-character COLD cut, 1 in 25 has a hit; the rest end after the scan (measured
+        10.3 -> see docs/benchmarks.md ``bench:checks``)."""
+        if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
+            self.reload_when_due()
+        st = self._state
+        norm = self.normaliser
+        raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), _U4)
+        if not raw.size:
+            return []
+        fl = norm.flags.take(raw)
+        fb = fl.tobytes()
+        if b"\x02" in fb:  # a ①-style expansion: the general path
+            return self._find(st, text, norm.normalise_codes(raw))
+        src = raw if b"\x00" not in fb else raw[fl.view(bool)]
+        if not src.size:
+            return []
+        # ``HyperscanEngine.scan_packed`` inlined (two Python calls fewer per message).
+        eng = st.engine
+        scratch = getattr(eng._local, "scratch", None) or eng._scratch()
+        flat: list[int] = []
+        eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
+        if not flat:
+            return []
+        return self._resolve(st, text, norm.normalise_codes(raw), _homophone_ends(flat, st.homophones.base, src.size))
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()
@@ -346,18 +319,34 @@ class LexiconCheck(BackgroundReload):
 
     def find_in(self, text: str, n: Normalised) -> list[Finding]:
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
-        if self.reload_interval:
+        if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()  # a stat per file at most every interval; compiling happens off-thread
-        st = self._state
+        return self._find(self._state, text, n)
+
+    def _find(self, st: _Compiled, text: str, n: Normalised) -> list[Finding]:
+        if st.fused_table is not None and n.shift is None and n.raw is not None:
+            # Nothing expanded (nearly every message): the kept code points gathered into the
+            # main form followed by the homophone form, one scan for both layers.
+            src = n.raw if n.kept is None else n.raw[n.kept]
+            if not src.size:
+                return []
+            raw = st.engine.scan_packed(st.fused_table.take(src, axis=1))
+            if not raw:
+                return []
+            return self._resolve(st, text, n, _homophone_ends(raw, st.homophones.base, src.size))
         raw = st.engine.scan_raw(n.codes)
-        # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
-        # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
         if st.homophones is not None:
             extra = st.homophones.find(text, n, self.normaliser.tables)
             if extra:
                 raw = raw + extra  # pattern ids of the main matcher: resolved like its hits
         if not raw:
             return []
+        return self._resolve(st, text, n, raw)
+
+    @staticmethod
+    def _resolve(st: _Compiled, text: str, n: Normalised, raw: list[int]) -> list[Finding]:
+        # A 1 KB message has a handful of hits: whole-array resolution would be ~35 numpy
+        # calls (~1 µs each), so few hits take the plain-Python path (same rules, tested equal).
         if len(raw) <= 2 * FEW:
             return resolve_few(st, text, n, raw)
         return resolve_many(st, text, n, _hits(st, raw))
@@ -365,6 +354,15 @@ class LexiconCheck(BackgroundReload):
     def findings(self, text: str, n: Normalised | None, hits: Hits, base: int = 0, origin=None, tbase: int = 0) -> list[Finding]:
         """Resolve ``engine.find``'s arrays into findings (see ``resolve.resolve_many``)."""
         return resolve_many(self._state, text, n, hits, base, origin, tbase)
+
+
+def _homophone_ends(flat: list[int], base: int, size: int) -> list[int]:
+    """A fused scan's hits: those of the homophone patterns (ids from ``base``) end in the
+    second half of what was scanned, ``size`` characters on."""
+    for j in range(0, len(flat), 2):
+        if flat[j] >= base:
+            flat[j + 1] -= size
+    return flat
 
 
 def _hits(st: _Compiled, flat: list[int]) -> Hits:

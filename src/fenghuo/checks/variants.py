@@ -175,6 +175,26 @@ def composed3(tables) -> np.ndarray:
     return got[1]
 
 
+_FUSED: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def fused_table(tables) -> np.ndarray:
+    """Per original code point, the main matcher's 3 bytes (``pack3`` of the normaliser's table;
+    FF FF FF for a dropped or expanded character) in row 0 and the homophone layer's
+    (``matcher.homophone_form`` of ``composed``) in row 1: one ``take(src, axis=1)`` of a text's
+    kept code points gives, contiguous, the main form followed by the homophone form — what
+    the lexicon's one scan reads (``LexiconCheck.find_in``; 6.5 MB, once per table)."""
+    got = _FUSED.get(id(tables))
+    if got is None or got[0] is not tables:
+        from fenghuo.checks.matcher import _B3, homophone_form, pack3
+
+        t = np.empty((2, tables.single.size), _B3)
+        t[0] = pack3(tables.single)
+        t[1] = homophone_form(pack3(composed(tables)))
+        got = _FUSED[id(tables)] = (tables, t)
+    return got[1]
+
+
 def _compose(tables) -> np.ndarray:
     """The normaliser's table followed by the homophone map, per original code point: the
     homophone codes of a text in one gather (plus dropping separators) instead of decoding
@@ -258,27 +278,63 @@ class Homophones:
     reported as pattern ids ``base + k`` of the lexicon's compiled state, where the lexicon
     keeps, for each ``k``, the listed word's categories under the rule ``…~homophone``."""
 
-    def __init__(self, owners: list[int], engine, base: int) -> None:
+    def __init__(self, owners: list[int], engine, base: int, fused: bool = False) -> None:
         self.owners = owners  # k -> index of the listed word
         self.engine = engine
         self.base = base
         self.packed = hasattr(engine, "scan_packed")  # hyperscan: scans the 3-byte form directly
+        # ``fused``: the patterns live in the lexicon's main database (ids ``base + k``, in the
+        # homophone form), which ``LexiconCheck.find_in`` scans once for both layers.
+        self.fused = fused
+
+    @staticmethod
+    def plan(words: list[str], blockers: list[int]) -> tuple[list[int], list[str]]:
+        """(owners, canonical forms): one pattern per distinct canonical form of a blocker."""
+        seen: dict[str, int] = {}
+        for i, c in zip(blockers, canonical_many([words[i] for i in blockers])):
+            seen.setdefault(c, i)
+        return list(seen.values()), list(seen)
+
+    @staticmethod
+    def patterns(canon: list[str]) -> list[bytes] | None:
+        """The canonical forms as patterns of the main database (``matcher.homophone_form``),
+        or None when one holds a character outside the Basic Multilingual Plane (never, for
+        Chinese block words; such a layer keeps a matcher of its own)."""
+        from fenghuo.checks.matcher import _B3, WIDTH, encode_patterns, homophone_form
+
+        if any(ord(c) > 0xFFFF for w in canon for c in w):
+            return None
+        enc = encode_patterns(canon)
+        if not enc:
+            return []
+        joined = homophone_form(np.frombuffer(b"".join(enc), _B3)).tobytes()
+        out, pos = [], 0
+        for p in enc:
+            out.append(joined[pos : pos + len(p)])
+            pos += len(p)
+        assert all(len(p) % WIDTH == 0 for p in out)
+        return out
 
     @classmethod
     def build(cls, words: list[str], blockers: list[int], engine_name: str, cache_dir, base: int) -> Homophones | None:
         from fenghuo.checks.matcher import make_engine
 
-        seen: dict[str, int] = {}
-        for i, c in zip(blockers, canonical_many([words[i] for i in blockers])):
-            seen.setdefault(c, i)
-        if not seen:
+        owners, canon = cls.plan(words, blockers)
+        if not canon:
             return None
-        return cls(list(seen.values()), make_engine(list(seen), engine_name, cache_dir), base)
+        return cls(owners, make_engine(canon, engine_name, cache_dir), base)
 
     def find(self, text: str, n, tables) -> list[int]:
         """Flat ``[pattern id, end, …]`` in the lexicon's ids (normalised positions)."""
         if not n.codes.size:
             return []
+        if self.fused:  # the main database, homophone form; ids are the lexicon's already
+            if n.shift is None and n.raw is not None:
+                src = n.raw if n.steps is None else n.raw[n.kept]
+                return self.engine.scan_packed(fused_table(tables)[1].take(src))
+            from fenghuo.checks.matcher import homophone_form, pack3
+
+            return self.engine.scan_packed(homophone_form(pack3(canonical_codes(n.codes))))
         if n.shift is None and n.raw is not None and self.packed:
             # Nothing expanded (nearly every message): gather the packed form directly from
             # the normaliser's own array of code points (only the kept ones when some were

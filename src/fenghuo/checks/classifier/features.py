@@ -23,6 +23,9 @@ import scipy.sparse as sp
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _P = np.uint64(1000003)
 _U64 = np.dtype(np.uint64)
+_U32 = np.dtype(np.uint32)
+_I64 = np.dtype(np.int64)
+_SHIFT = {b: np.uint64(64 - b) for b in range(1, 33)}
 
 
 def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
@@ -33,13 +36,15 @@ def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
     """
     if not 1 <= max_n <= 3:
         raise ValueError(f"n-grams of length 1..3 are supported, got {max_n}")
-    codes = np.ascontiguousarray(codes, dtype=np.uint32)
+    # The dtypes and the shift as ready objects: ``np.uint64(64 - bits)`` and ``dtype=np.uint64``
+    # per call measured ~0.3 µs of a 50-character message's ~4 µs here.
+    codes = np.ascontiguousarray(codes, _U32)
     size = codes.size
     if size == 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, _I64)
     n2 = size - 1 if max_n >= 2 else 0
     n3 = size - 2 if max_n >= 3 and size >= 3 else 0
-    buf = np.empty(size + n2 + n3, dtype=np.uint64)
+    buf = np.empty(size + n2 + n3, _U64)
     buf[:size] = codes
     if n2:
         pairs = np.ndarray((n2,), _U64, codes, 0, (4,))  # c[i] | c[i+1] << 32, zero-copy
@@ -49,8 +54,8 @@ def ngram_buckets(codes: np.ndarray, max_n: int, bits: int) -> np.ndarray:
             np.multiply(pairs[1:], _P, out=tri)
             tri += codes[:-2]
     buf *= _MIX  # integer ufuncs wrap around silently: no errstate needed
-    buf >>= np.uint64(64 - bits)
-    return buf.view(np.int64)  # < 2**bits after the shift, so exact
+    buf >>= _SHIFT.get(bits) or np.uint64(64 - bits)
+    return buf.view(_I64)  # < 2**bits after the shift, so exact
 
 
 def design_matrix(code_arrays: list[np.ndarray], max_n: int, bits: int) -> sp.csr_matrix:
