@@ -33,8 +33,8 @@ from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Actor, Role, local_actor
 from fenghuo.registry import tokens
 from fenghuo.registry.tokens import create_token
-from fenghuo.response import complaints, incidents
-from fenghuo.response.models import ComplaintTicket, Incident
+from fenghuo.response import action_pages, complaints, incidents
+from fenghuo.response.models import ComplaintTicket, Incident, PlanActionRow
 
 ADMIN = local_actor()
 N_SERVICES, N = 90, 260
@@ -85,7 +85,11 @@ def lists_db(db_factory):
                               "channel": ("oncall", "email")[i % 2], "kind": "firing", "level": "red", "payload": {},
                               "status": ("sent", "failed", "silenced")[i % 3], "attempts": 1, "next_attempt_at": _when(i),
                               "created_at": _when(i)} for i in range(N)]
-    models = {"warnings": WarningRow, "incidents": Incident, "complaints": ComplaintTicket, "instances": GuardInstance,
+    rows["actions"] = [{"id": f"act-{rng.getrandbits(40):010x}", "warning_id": rows["warnings"][i]["id"], "service_id": pick[i],
+                        "plan_id": "p", "plan_version": "1", "trigger_id": "t", "action_id": "a", "kind": "pause", "owner": "o",
+                        "status": ("awaiting_approval", "applied")[i % 2], "approvals_needed": 1, "approval_role": "operator",
+                        "params": {}, "detail": "", "due_at": _when(i), "created_at": _when(i)} for i in range(N)]
+    models = {"actions": PlanActionRow, "warnings": WarningRow, "incidents": Incident, "complaints": ComplaintTicket, "instances": GuardInstance,
               "commands": Command, "tokens": Token, "silences": SilenceRow, "notifications": NotificationRow}
     with db.transaction() as s:
         for key, model in models.items():
@@ -109,6 +113,8 @@ def walk(fetch, limit: int) -> list[str]:
 
 
 def _id(v: dict) -> str:
+    if "plan" in v:  # a plan step: its id is "action" (and "command" the switch command it gives)
+        return v["action"]
     return v.get("id") or v.get("command") or v.get("instance")
 
 
@@ -168,6 +174,14 @@ def test_incidents_and_complaints_pages(lists_db):
     assert walk(tickets(), 31) == newest(cpl, "received_at")
     assert walk(tickets(status="open", overdue=True), 2) == newest(cpl, "received_at", lambda r: r["status"] == "open" and r["overdue"])
     assert walk(tickets(REGULATOR), 17) == newest(cpl, "received_at", lambda r: in_p00(db, r["service_id"]))
+    acts = db.rows["actions"]
+
+    def steps(f, actor=ADMIN):
+        return lambda after, limit: action_pages.action_page(db, actor, f, after=after, limit=limit)
+
+    assert walk(steps(action_pages.ActionFilter()), 29) == oldest(acts, "created_at")
+    assert walk(steps(action_pages.ActionFilter(status="awaiting_approval"), REGULATOR), 6) == \
+        oldest(acts, "created_at", lambda a: a["status"] == "awaiting_approval" and in_p00(db, a["service_id"]))
     counts = complaints.counts(db, REGULATOR)
     seen = [r for r in cpl if in_p00(db, r["service_id"])]
     assert counts == {"total": len(seen), "open": sum(r["status"] == "open" for r in seen),
@@ -240,7 +254,8 @@ def test_http_pages_and_refusals(lists_db):
              "/api/v1/incidents": newest(db.rows["incidents"], "opened_at"),
              "/api/v1/complaints": newest(db.rows["complaints"], "received_at"),
              "/api/v1/instances": sorted(r["id"] for r in db.rows["instances"]),
-             "/api/v1/notifications": newest(db.rows["notifications"], "created_at")}
+             "/api/v1/notifications": newest(db.rows["notifications"], "created_at"),
+             "/api/v1/plan-actions": oldest(db.rows["actions"], "created_at")}
     with ServerThread(db, Settings(checkpoint_seconds=0)) as server, \
             httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         for path, want in lists.items():
@@ -259,7 +274,7 @@ def test_http_pages_and_refusals(lists_db):
         mine = newest(db.rows["warnings"], "started_at", lambda x: in_p00(db, x["service_id"]))
         assert [w["id"] for w in r.json() if w["id"] in set(mine)] == mine
         for path in ("/api/v1/warnings", "/api/v1/incidents", "/api/v1/complaints", "/api/v1/tokens", "/api/v1/commands/pending",
-                     "/api/v1/instances", "/api/v1/silences", "/api/v1/notifications"):
+                     "/api/v1/instances", "/api/v1/silences", "/api/v1/notifications", "/api/v1/plan-actions"):
             for limit in (0, 1001, "x"):
                 r = http.get(path, params={"limit": limit})
                 assert r.status_code == 422 and "limit" in r.json()["error"]["message"], (path, r.text)
@@ -295,7 +310,7 @@ def test_local_cli_pages(lists_db):
 
 def test_migration_creates_the_indexes_the_models_declare(lists_db, db_factory):
     tables = ["alert_warnings", "alert_silences", "alert_notifications", "response_incidents", "response_complaints", "tokens",
-              "commands", "guard_instances"]
+              "commands", "guard_instances", "response_actions"]
     inspector = sa.inspect(lists_db.engine)
     for table in tables:
         declared = {i.name: [c.name for c in i.columns] for i in Base.metadata.tables[table].indexes}

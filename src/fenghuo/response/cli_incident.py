@@ -8,7 +8,7 @@ import click
 from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 from fenghuo.platform.errors import Invalid
-from fenghuo.response import accountability, approvals, duties, incidents, regulator, reports
+from fenghuo.response import accountability, duties, incidents, regulator, reports
 
 
 @click.group("incident")
@@ -214,14 +214,23 @@ def order(service_id: str, reason: str, order_ref: str | None, grade: str) -> No
 @click.command("actions")
 @click.option("--service")
 @click.option("--pending", is_flag=True, help="Only steps awaiting approval / 只看待审批")
+@click.option("--warning", help="steps of this warning / 该预警的动作")
+@click.option("--incident", help="steps linked to this incident / 该事件的动作")
+@cli_pages.options
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def actions_cmd(service: str | None, pending: bool, as_json: bool) -> None:
-    """Plan steps carried out or awaiting approval (who can approve, since when) / 预案动作。"""
-    rows = client().call(lambda db, a: approvals.pending(db, a) if pending else approvals.actions(db, a, service=service), "GET",
-                "/api/v1/plan-actions", params={k: v for k, v in {"service": service, "pending": pending or None}.items() if v})
+def actions_cmd(service: str | None, pending: bool, warning: str | None, incident: str | None, limit: int, after: str | None,
+                everything: bool, as_json: bool) -> None:
+    """Plan steps carried out or awaiting approval (who can approve, since when), oldest first / 预案动作（分页）。"""
+    from fenghuo.response import action_pages
+
+    f = action_pages.ActionFilter(service=service, warning=warning, incident=incident, status="awaiting_approval" if pending else None)
+    params = {"service": service, "pending": pending or None, "warning": warning, "incident": incident}
+    page = cli_pages.walk(client(), lambda db, a, cur: action_pages.action_page(db, a, f, after=cur, limit=limit), "/api/v1/plan-actions",
+                          params, after=after, limit=limit, everything=everything)
     if as_json:
-        return print_json(rows)
-    for r in rows:
+        print_json(page.items)
+    for r in [] if as_json else page.items:
         extra = f" — {r['who_can_approve']} since {r['since']}: fenghuo approve {r['action']}" if r["who_can_approve"] else f" — {r['detail']}"
         console.print(f"{r['action']}  {r['service']}  {r['plan']} {r['step']} {r['do']}  [{r['status']}]{extra}")
+    cli_pages.next_hint(page)

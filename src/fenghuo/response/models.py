@@ -17,6 +17,8 @@ class PlanActionRow(Base):
     so a restarted executor finds the row it wrote and neither repeats nor skips the step."""
 
     __tablename__ = "response_actions"
+    # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
+    __table_args__ = (Index("ix_response_actions_created_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     warning_id: Mapped[str] = mapped_column(String(64), index=True)

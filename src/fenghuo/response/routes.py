@@ -6,20 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
-from fenghuo.response import accountability, approvals, incidents, regulator, reports
+from fenghuo.response import accountability, action_pages, approvals, incidents, regulator, reports
 from fenghuo.response.views import Accountability, DutyView, IncidentView, OrderView, PlanActionView, ReportMade, ReportSubmitted
 
 router = APIRouter(prefix="/api/v1", tags=["response"])
 
 
-class IncidentBody(BaseModel):
+class IncidentBody(Body):
     model_config = ConfigDict(extra="forbid")
     service: str
     grade: str
@@ -30,7 +31,7 @@ class IncidentBody(BaseModel):
     impact: dict[str, float] = Field(default_factory=dict)  # Grading Guide indicators (CN-IR-02)
 
 
-class UpdateBody(BaseModel):
+class UpdateBody(Body):
     model_config = ConfigDict(extra="forbid")
     flags: list[str] = Field(default_factory=list)
     impact: dict[str, float] = Field(default_factory=dict)
@@ -38,28 +39,28 @@ class UpdateBody(BaseModel):
     note: str = ""
 
 
-class DutyBody(BaseModel):
+class DutyBody(Body):
     model_config = ConfigDict(extra="forbid")
     content: dict[str, str] = Field(default_factory=dict)
 
 
-class NoteBody(BaseModel):
+class NoteBody(Body):
     model_config = ConfigDict(extra="forbid")
     note: str = ""
 
 
-class ReportBody(BaseModel):
+class ReportBody(Body):
     model_config = ConfigDict(extra="forbid")
     kind: str
     narrative: dict[str, str] = Field(default_factory=dict)
 
 
-class SubmitBody(BaseModel):
+class SubmitBody(Body):
     model_config = ConfigDict(extra="forbid")
     to: str
 
 
-class OrderBody(BaseModel):
+class OrderBody(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str
     order: str | None = None
@@ -125,9 +126,16 @@ def incident_accountability(incident_id: str, actor: Actor = Depends(current_act
 
 
 @router.get("/plan-actions", response_model=list[PlanActionView], **CONTRACT)
-def plan_actions(service: str | None = None, pending: bool = False, actor: Actor = Depends(current_actor),
+def plan_actions(request: Request, response: Response, service: str | None = None, pending: bool = False,
+                 warning: str | None = None, status: str | None = None, incident: str | None = None,
+                 after: str | None = pages.AFTER, limit: int = pages.LIMIT, actor: Actor = Depends(current_actor),
                  db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    return approvals.pending(db, actor) if pending else approvals.actions(db, actor, service=service)
+    """A page of plan steps, oldest first (``pending=true``: those awaiting approval)."""
+    f = action_pages.ActionFilter(service=service, warning=warning, incident=incident,
+                                  status="awaiting_approval" if pending else status)
+    page = action_pages.action_page(db, actor, f, after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.post("/plan-actions/{action_id}/approve", response_model=PlanActionView, **CONTRACT)

@@ -35,6 +35,8 @@ INDEXES = [
     ('ix_response_complaints_received_id', 'response_complaints', ['received_at', 'id']),
     ('ix_response_complaints_service_received', 'response_complaints', ['service_id', 'received_at', 'id']),
     ('ix_response_complaints_status_received', 'response_complaints', ['status', 'received_at', 'id']),
+    # plan steps, oldest first
+    ('ix_response_actions_created_id', 'response_actions', ['created_at', 'id']),
     # tokens, oldest first
     ('ix_tokens_created_hash', 'tokens', ['created_at', 'token_hash']),
     # commands awaiting approval, oldest first
