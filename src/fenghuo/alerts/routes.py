@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -19,6 +19,7 @@ from fenghuo.alerts.views import NotificationView, RuleCheck, SilenceView, Warni
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import DocumentLimit, DocumentTooLarge, Forbidden, Invalid, NotFound
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, raw_body
 from fenghuo.platform.web import current_actor, get_db
@@ -79,7 +80,7 @@ def show_warning(warning_id: str, actor: Actor = Depends(current_actor), db: Dat
     return {**store.view(row), "notifications": log}
 
 
-class AckBody(BaseModel):
+class AckBody(Body):
     model_config = ConfigDict(extra="forbid")
     owner: str = Field(min_length=1, max_length=200)
     note: str = ""
@@ -94,7 +95,7 @@ def acknowledge(warning_id: str, body: AckBody, request: Request, actor: Actor =
     return _engine(request).acknowledge(warning_id, body.owner, body.note, actor.label)
 
 
-class SilenceBody(BaseModel):
+class SilenceBody(Body):
     model_config = ConfigDict(extra="forbid")
     matchers: list[Any]
     reason: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from fenghuo import __version__
 from fenghuo.api.views import Health, NewToken, RotatedToken, TokenView
@@ -13,6 +13,7 @@ from fenghuo.ledger import store
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
@@ -29,7 +30,7 @@ def health(db: Database = Depends(get_db)) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "database": db.engine.dialect.name, "ledger_head": seq}
 
 
-class TokenBody(BaseModel):
+class TokenBody(Body):
     model_config = ConfigDict(extra="forbid")
     name: str
     role: Role
@@ -38,7 +39,7 @@ class TokenBody(BaseModel):
     expires_in: str | None = None  # e.g. "30d"; none: the token does not expire
 
 
-class RevokeBody(BaseModel):
+class RevokeBody(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str = ""
 

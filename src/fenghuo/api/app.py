@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fenghuo import __version__
 from fenghuo.alerts.config import AlertsConfig
 from fenghuo.api import errors
+from fenghuo.api.inputs import RefuseNul
 from fenghuo.api.limits import BodyLimit
 from fenghuo.api.runtime import running
 from fenghuo.monitor.ingest import IngestSettings
@@ -52,5 +53,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     errors.install(app)
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
+    app.add_middleware(RefuseNul)  # NUL in a path or query: 422, not PostgreSQL's 500
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

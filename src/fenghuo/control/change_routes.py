@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from fenghuo.control import regrading
 from fenghuo.control.views import ServiceChangeView
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
@@ -17,7 +18,7 @@ from fenghuo.platform.web import current_actor, get_db
 router = APIRouter(prefix="/api/v1", tags=["services"])
 
 
-class RefuseBody(BaseModel):
+class RefuseBody(Body):
     model_config = ConfigDict(extra="forbid")
     reason: str = ""
 

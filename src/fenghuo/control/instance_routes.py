@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
 from fenghuo.control.views import Enforcement, InstanceAcked
 from fenghuo.platform import pages
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT, View
 from fenghuo.platform.web import current_actor
@@ -24,7 +25,7 @@ from fenghuo.platform.web import current_actor
 router = APIRouter(prefix="/api/v1", tags=["instances"])
 
 
-class AckBody(BaseModel):
+class AckBody(Body):
     model_config = ConfigDict(extra="forbid")
     instance: str = Field(min_length=1, max_length=128)
     service: str = Field(min_length=1, max_length=64)

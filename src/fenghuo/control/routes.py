@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from fenghuo.control import command_pages, listing, switch
 from fenghuo.control.stream import SwitchHub
 from fenghuo.control.views import CommandView, SwitchStateView
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, text
 from fenghuo.platform.web import current_actor, get_db
@@ -20,7 +21,7 @@ from fenghuo.platform.web import current_actor, get_db
 router = APIRouter(prefix="/api/v1", tags=["switch"])
 
 
-class CommandBody(BaseModel):
+class CommandBody(Body):
     model_config = ConfigDict(extra="forbid")
     action: str
     reason: str = ""

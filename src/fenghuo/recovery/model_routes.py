@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
@@ -18,14 +19,14 @@ from fenghuo.recovery.views import ModelStatus, ModelVersionView
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
 
-class ProposeBody(BaseModel):
+class ProposeBody(Body):
     model_config = ConfigDict(extra="forbid")
     version: str
     important: bool = False
     note: str = ""
 
 
-class VerifyBody(BaseModel):
+class VerifyBody(Body):
     model_config = ConfigDict(extra="forbid")
     run: str
 

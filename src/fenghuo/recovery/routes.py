@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
@@ -17,21 +18,21 @@ from fenghuo.recovery.views import RecoveryView
 router = APIRouter(prefix="/api/v1", tags=["recovery"])
 
 
-class StartBody(BaseModel):
+class StartBody(Body):
     model_config = ConfigDict(extra="forbid")
     ramp: list[int] = Field(default_factory=lambda: list(procedure.DEFAULT_RAMP))
     hold_seconds: int = procedure.DEFAULT_HOLD
     rollback_level: str = procedure.DEFAULT_ROLLBACK
 
 
-class RemediationBody(BaseModel):
+class RemediationBody(Body):
     model_config = ConfigDict(extra="forbid")
     kind: str
     description: str
     evidence: dict[str, Any]
 
 
-class VerificationBody(BaseModel):
+class VerificationBody(Body):
     model_config = ConfigDict(extra="forbid")
     run: str | None = None
     checklist: dict[str, Any] | None = None

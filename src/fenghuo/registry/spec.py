@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fenghuo.platform.durations import parse_duration
 from fenghuo.platform.errors import Invalid
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
@@ -50,7 +51,7 @@ class Modality(str, Enum):
     video = "video"
 
 
-class _Strict(BaseModel):
+class _Strict(Body):  # and no text a database cannot store (NUL), as every request body
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
 
 

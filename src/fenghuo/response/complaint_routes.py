@@ -8,12 +8,13 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
@@ -28,7 +29,7 @@ def _monitor(request: Request) -> Monitor:
     return request.app.state.runtime.monitor  # fenghuo.api.runtime
 
 
-class ComplaintBody(BaseModel):
+class ComplaintBody(Body):
     model_config = ConfigDict(extra="forbid")
     service: str
     category: str
@@ -38,13 +39,13 @@ class ComplaintBody(BaseModel):
     received_at: str | None = None
 
 
-class HandleBody(BaseModel):
+class HandleBody(Body):
     model_config = ConfigDict(extra="forbid")
     result: str
     feedback: str | None = None
 
 
-class FeedbackBody(BaseModel):
+class FeedbackBody(Body):
     model_config = ConfigDict(extra="forbid")
     feedback: str
 
