@@ -11,7 +11,6 @@ from pydantic import ConfigDict, Field
 from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.inputs import Body
-from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT
 from fenghuo.platform.web import current_actor, get_db
