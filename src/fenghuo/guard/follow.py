@@ -5,7 +5,8 @@ thread, applies each ``state`` event to the cache (and each ``users`` event, the
 measures in force, to the guard's ``UserTable``), counts every event (heartbeats included) as
 contact, reconnects with a short backoff when the stream ends, and acknowledges to the control
 plane the version it enforces (at once on a change, then with every ``ack_seconds`` of
-heartbeats) so the control plane can answer "who enforces what".
+heartbeats) so the control plane can answer "who enforces what". Stream and acknowledgements
+go over plain sockets parsed in C (``guard.sse``): every change reaches every guard at once.
 
 :class:`EmbeddedFollower` does the same without a server: it hears changes committed in this
 process at once and polls the local database for changes made elsewhere (the CLI).
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from fenghuo.control.follower import events
+from fenghuo.guard.sse import Poster, StreamError, events
 from fenghuo.guard.state import Effective, SwitchCache, save_state_file
 from fenghuo.platform.clock import SYSTEM_CLOCK, iso
 
@@ -71,7 +72,7 @@ class StreamFollower:
         self.ack_jitter = ack_jitter
         self.connected = threading.Event()
         self._stop = threading.Event()
-        self._http = httpx.Client(base_url=self.control, timeout=5.0, headers={"Authorization": f"Bearer {token}"})
+        self._poster = Poster(self.control, token)  # acknowledgements, on one keep-alive connection (guard.sse)
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-follow-{instance}")
         self.acks_failed = 0
 
@@ -82,7 +83,11 @@ class StreamFollower:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
-        self._http.close()
+        if self._poster.lock.acquire(timeout=1.0):  # an acknowledgement in flight may finish first
+            try:
+                self._poster.close()
+            finally:
+                self._poster.lock.release()
 
     def _run(self) -> None:
         delay = 0.05
@@ -138,8 +143,11 @@ class StreamFollower:
         if self._stop.is_set():
             return
         try:
-            self._http.post("/api/v1/instances/ack", json=body).raise_for_status()
-        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: client closed by stop()
+            with self._poster.lock:
+                status = self._poster.post("/api/v1/instances/ack", body)
+            if status >= 300:
+                raise StreamError(f"acknowledgement answered {status}")
+        except (ConnectionError, httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: httpx client closed by stop()
             self.acks_failed += 1
             self.acker.last_sent = 0.0  # try again with the next heartbeat
             log.debug("ack failed: %s", exc)

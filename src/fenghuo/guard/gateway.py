@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from fenghuo.checks.base import Verdict
-from fenghuo.guard import errors
+from fenghuo.guard import errors, runtime
 from fenghuo.guard.checking import Checked, mask, message_text, summarise
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.endpoints import READERS, handle
@@ -39,6 +39,9 @@ from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
+# A text this long is checked in a worker thread: ≈ 1 ms of checks per 8,000 characters would
+# otherwise stop every other call on the loop meanwhile (the hand-over costs ≈ 50 µs).
+OFFLOAD_CHARS = 8192
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -86,6 +89,10 @@ class Gateway:
         from fenghuo.guard.stream_window import per_chunk
 
         self.slow_checks = any(not per_chunk(c) for c in getattr(guard.checks, "checks", ()) or ())
+
+    def offload(self, chars: int) -> bool:
+        """Check off the event loop: always for a remote check, else for a long text."""
+        return self.slow_checks or chars > OFFLOAD_CHARS
 
     # -- the stop cut -------------------------------------------------------------------------
     def _on_change(self, before: Effective, after: Effective) -> None:
@@ -147,6 +154,7 @@ class Gateway:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
                 self.loop = asyncio.get_running_loop()
+                runtime.settle()  # everything is loaded now (guard.runtime: GC and lock hand-over)
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 await self.primary.aclose()
@@ -181,7 +189,7 @@ class Gateway:
             stream = bool(req.get("stream"))
             decision = g.admit(user_of(scope["headers"], req) if g.users.users else None)  # nothing to look up without measures
             text = message_text(req["messages"])
-            chk = await asyncio.to_thread(g.check_input, text) if self.slow_checks else g.check_input(text)
+            chk = await asyncio.to_thread(g.check_input, text) if self.offload(len(text)) else g.check_input(text)
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
@@ -245,7 +253,7 @@ class Gateway:
 
     async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:
         g = self.guard
-        if self.slow_checks:
+        if self.offload(len(chk.text)):  # the answer is judged with its prompt: a long prompt is long work
             blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk.text)
         else:
             blocked, findings, judged, texts = self._check_answer(data, chk.text)
