@@ -33,7 +33,9 @@ attribution), reproducibly:
    held-out text (docs/checks.md, "Topic words"): COLD dev harmless flagged 3.8 → 3.3 %,
    generated warnings and notices 3.7 → 2.4 %, recall unchanged on held-out generated harm
    (0.930) and 0.796 → 0.790 on held-out JADE questions — the classifier scores nearly every
-   harmful text that names such a word, so corroboration costs little.
+   harmful text that names such a word, so corroboration costs little. A drugs or gambling
+   word of one or two characters needs the classifier too: 加冰, 白冰, 冰钻, 大庄 are drinks,
+   names and trade words far more often than slang for a drug or a bookmaker.
 
 Returns the manifest entry: inputs with sha256, settings, counts per stage, and the figures
 measured on held-out harmless and harmful text (``measure``).
@@ -261,13 +263,14 @@ def mark_everyday(words: dict[str, list[str]], decision: dict[str, str], hand_pi
 
 # Tags whose scraped words act alone (step 7): product and venue names with no everyday use.
 SPECIFIC_TAGS = {"drugs", "gambling"}
+SPECIFIC_MIN_LEN = 3  # shorter words of those tags are everyday words as often as slang
 
 
 def mark_broad(words: dict[str, list[str]], decision: dict[str, str], hand_picked: set[str]) -> dict[str, str]:
-    """Step 7: ``context-block`` for each kept, still-acting word none of whose tags is in
-    ``SPECIFIC_TAGS``, unless we picked it by hand."""
+    """Step 7: ``context-block`` for each kept, still-acting word that is not a word of
+    ``SPECIFIC_MIN_LEN``+ characters with a tag in ``SPECIFIC_TAGS``, unless we picked it by hand."""
     return {w: "context-block" for w, tags in words.items()
-            if w not in decision and w not in hand_picked and not SPECIFIC_TAGS & set(tags)}
+            if w not in decision and w not in hand_picked and not (SPECIFIC_TAGS & set(tags) and len(w) >= SPECIFIC_MIN_LEN)}
 
 
 # Tags whose hand-picked words keep their action however common: a political or terrorist term
@@ -376,6 +379,7 @@ def build(data_dir: Path, out_dir: Path) -> dict:
             "drop_at_curation_texts": DROP_AT,
             "everyday_min_jieba_freq": COMMON_FREQ,
             "tags_acting_alone": sorted(SPECIFIC_TAGS),  # besides the hand-picked words
+            "acting_alone_min_len": SPECIFIC_MIN_LEN,
             "max_untagged_len": MAX_UNTAGGED_LEN,
             "inherit_min_len": INHERIT_MIN,
             "split": "sha256(id) last byte even = curation half (CValues id_, JADE v3 ID); COLD dev untouched",
