@@ -96,3 +96,16 @@ def test_a_number_json_cannot_hold_is_refused_by_name(api, number):
     body = b'{"service": "a-chat", "grade": "IV", "title": "t", "impact": {"pi_persons": ' + number + b"}}"
     refused(api("POST", "/api/v1/incidents", content=body, headers={"content-type": "application/json"}), "impact")
     assert api("GET", "/api/v1/incidents").json() == []
+
+
+@pytest.mark.parametrize("expires_in", ["99999999999999d", "infd", "nand", "1e400s"])
+def test_token_expiry_past_any_date_is_refused(api, expires_in):
+    """Found probing the fuzzer's class of input: now + 10**14 days is no date (OverflowError, a 500)."""
+    refused(api("POST", "/api/v1/tokens", json={"name": "later", "role": "auditor", "expires_in": expires_in}), "expires_in")
+    assert "later" not in [t["name"] for t in api("GET", "/api/v1/tokens").json()]
+
+
+def test_token_name_fits_the_ledger_subject(api):
+    """``token:<name>`` is the ledger's subject (128): a 200-character name failed on PostgreSQL."""
+    refused(api("POST", "/api/v1/tokens", json={"name": "n" * 150, "role": "auditor"}), "name")
+    assert api("POST", "/api/v1/tokens", json={"name": "n" * 100, "role": "auditor"}).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from fenghuo import __version__
 from fenghuo.api.views import Health, NewToken, RotatedToken, TokenView
@@ -32,7 +32,7 @@ def health(db: Database = Depends(get_db)) -> dict[str, Any]:
 
 class TokenBody(Body):
     model_config = ConfigDict(extra="forbid")
-    name: str
+    name: str = Field(max_length=100)  # "token:<name>" is the ledger subject (128), the actor label 256
     role: Role
     provider: str | None = None
     jurisdiction: str | None = None

@@ -5,6 +5,9 @@ read "1d" differently. Pure: no framework, so the pure cores may use it."""
 from __future__ import annotations
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+# Longer than anything a plan, silence, window or expiry means, and short enough that "now +
+# it" is still a date (NaN, infinity or 10**14 days used to end in a 500 where a time was made).
+MAX_SECONDS = 100 * 366 * 86400.0
 
 
 def parse_duration(text: object) -> float:
@@ -21,6 +24,8 @@ def parse_duration(text: object) -> float:
     value = float(s[:-1])
     if value < 0:
         raise ValueError(f"negative duration: {text!r}")
+    if not value * _UNITS[s[-1]] <= MAX_SECONDS:  # also NaN
+        raise ValueError(f"not a duration of at most 100 years: {text!r}")
     return value * _UNITS[s[-1]]
 
 
