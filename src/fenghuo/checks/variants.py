@@ -330,7 +330,7 @@ class Homophones:
             return []
         if self.fused:  # the main database, homophone form; ids are the lexicon's already
             if n.shift is None and n.raw is not None:
-                src = n.raw if n.steps is None else n.raw[n.kept]
+                src = n.raw if n.kept is None else n.raw[n.kept]
                 return self.engine.scan_packed(fused_table(tables)[1].take(src))
             from fenghuo.checks.matcher import homophone_form, pack3
 
@@ -340,7 +340,7 @@ class Homophones:
             # the normaliser's own array of code points (only the kept ones when some were
             # dropped). Per 50-character COLD cut this layer measured 5.7 -> ~2 µs CPU
             # (tests/checks/test_homophone_fast.py pins it to the general path).
-            src = n.raw if n.steps is None else n.raw[n.kept]
+            src = n.raw if n.kept is None else n.raw[n.kept]
             raw = self.engine.scan_packed(composed3(tables).take(src))
         else:
             if n.shift is None:  # nothing expanded: one gather of the original code points
