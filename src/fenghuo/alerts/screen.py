@@ -67,6 +67,9 @@ class Screen:
         self._sigs: dict[tuple[int, ...], int] = {(): 0}
         self._by_id = any(r.services.ids for r in rules)
         self._by_attrs: dict[tuple, tuple[int, ...]] = {}
+        self._row_sig = np.zeros(0, dtype=np.int64)  # per indicator row: rule-set id (see _sigs_of)
+        self._row_gen = np.zeros(0, dtype=np.int64)
+        self._infos: Any = None
         self.applies = np.zeros((1, len(rules)), dtype=bool)
         self.reads: list[tuple[str, str, str | None]] = []
         thr, self.ms, self.change, self.exact = [], [], [], []
@@ -116,6 +119,29 @@ class Screen:
         self._sig_of[service] = (info, sid)
         return sid
 
+    def _sigs_of(self, services: list[str], rows: np.ndarray, infos: Any) -> np.ndarray:
+        """Rule-set ids of rows, remembered per row while the directory's mapping is the same
+        object (it is replaced whenever a service changes) and the row has the same owner."""
+        gen = self.ind.generation
+        if self._row_sig.size < gen.size:
+            grown = np.full(gen.size, -1, dtype=np.int64)
+            grown[:self._row_sig.size] = self._row_sig
+            self._row_sig = grown
+            g2 = np.full(gen.size, -1, dtype=np.int64)
+            g2[:self._row_gen.size] = self._row_gen
+            self._row_gen = g2
+        if infos is not self._infos:
+            self._infos = infos
+            self._row_gen[:] = -1
+        sigs = self._row_sig[rows]
+        stale = self._row_gen[rows] != gen[rows]
+        if stale.any():
+            for i in np.flatnonzero(stale).tolist():
+                sigs[i] = self.sig(services[i], infos.get(services[i]))
+            self._row_sig[rows[stale]] = sigs[stale]
+            self._row_gen[rows[stale]] = gen[rows[stale]]
+        return sigs
+
     def _read(self, totals: dict[str, np.ndarray], rows: np.ndarray, read: tuple[str, str, str | None]) -> tuple[np.ndarray, np.ndarray]:
         name, window, category = read
         t = totals.get(window)
@@ -139,24 +165,29 @@ class Screen:
     def run(self, services: list[str], infos: dict[str, Any], open_services: set[str], now: float) -> list[str]:
         """The services that need the per-service evaluation; the others' baselines learn."""
         self.now = now
-        row_of = self.ind.row_of
+        get = self.ind.row_of.get
         exact: list[str] = []
-        names, rows, sigs = [], [], []
-        for s in services:
-            sid = self.sig(s, infos.get(s))
-            if not sid:
-                continue  # no rule selects it
-            r = row_of.get(s)
-            if r is None or s in open_services:
-                exact.append(s)
-                continue
-            names.append(s)
-            rows.append(r)
-            sigs.append(sid)
-        if not rows:
+        got = [get(s) for s in services]
+        if None in got:  # no indicator row (no event counted): the per-service pass reads zeros
+            exact = [s for s, r in zip(services, got) if r is None and self.sig(s, infos.get(s))]
+            services = [s for s, r in zip(services, got) if r is not None]
+            got = [r for r in got if r is not None]
+        if not got:
             return exact
-        rs = np.array(rows, dtype=np.int64)
-        app = self.applies[np.array(sigs, dtype=np.int64)]
+        rs = np.fromiter(got, dtype=np.int64, count=len(got))
+        sigs = self._sigs_of(services, rs, infos)
+        keep = sigs > 0  # selected by some rule
+        if open_services:
+            is_open = np.fromiter((s in open_services for s in services), dtype=bool, count=len(services))
+            exact += [s for s, o, k in zip(services, is_open.tolist(), keep.tolist()) if o and k]
+            keep &= ~is_open
+        if not keep.all():
+            services = [s for s, k in zip(services, keep.tolist()) if k]
+            rs, sigs = rs[keep], sigs[keep]
+        if not rs.size:
+            return exact
+        names = services
+        app = self.applies[sigs]
         totals: dict[str, np.ndarray] = {}
         vals = [self._read(totals, rs, rd) for rd in self.reads]
         maybe = app[:, self.exact].any(axis=1) if self.exact else np.zeros(rs.size, dtype=bool)

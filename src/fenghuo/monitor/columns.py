@@ -14,7 +14,7 @@ each rule's read); here the cost is per batch and per array element.
 
 Memory stays bounded by what is configured: pieces of one bucket are merged (one row per
 service, one entry per (service, latency bin)) once they hold as many rows as the merged part,
-so a bucket holds at most about twice its distinct services; buckets leave with their window;
+so a bucket holds at most a few rows per distinct service; buckets leave with their window;
 rows of evicted services are cleared everywhere and reused.
 
 The same semantics as ``window.Window`` (a bucket is dropped for good once it leaves the
@@ -48,9 +48,10 @@ def merge(pieces: list[Piece]) -> Piece:
     """One piece with one row per service and one entry per (row, latency bin)."""
     rows = np.concatenate([p.rows for p in pieces])
     counts = np.concatenate([p.counts for p in pieces])
-    u, inv = np.unique(rows, return_inverse=True)
-    out = np.zeros((u.size, counts.shape[1]), dtype=np.int64)
-    np.add.at(out, inv, counts)
+    order = np.argsort(rows, kind="stable")
+    rows = rows[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    u, out = rows[starts], np.add.reduceat(counts[order], starts, axis=0)
     hrow = np.concatenate([p.hrow for p in pieces])
     hkey = np.concatenate([p.hkey for p in pieces])
     hcount = np.concatenate([p.hcount for p in pieces])
@@ -151,7 +152,9 @@ class ColumnWindow:
             self._low = key if len(self.slices) == 1 else min(self._low, key)
             return
         pieces.append(p)
-        if len(pieces) >= 64 or sum(x.rows.size for x in pieces[1:]) >= max(pieces[0].rows.size, 256):
+        # merged once the new pieces outgrow the merged part a few times over: amortised
+        # O(1) per row added, and a bucket holds at most ~5 rows per service
+        if len(pieces) >= 64 or sum(x.rows.size for x in pieces[1:]) >= 4 * max(pieces[0].rows.size, 1024):
             self.slices[key] = [merge(pieces)]
 
     # -- reads of one row ------------------------------------------------------------------------
