@@ -20,19 +20,19 @@ from fenghuo.api.server import ServerThread
 from fenghuo.control import listing, switch
 from fenghuo.control import services as registry
 from fenghuo.demo import fleet
+from fenghuo.platform.db import open_database
 from fenghuo.platform.roles import Role, local_actor
 from fenghuo.registry.tokens import create_token
 from fenghuo.response import incidents
 
-from .conftest import FAST
+from .conftest import FAST, SHOTS, shot
 
 N = 2500
 PROVINCES = 3
 
 
-@pytest.fixture
-def fleet_console(db_factory):
-    db = db_factory()
+@contextmanager
+def running_fleet(db):
     me = local_actor()
     for batch in fleet.batches(N, size=1000, provinces=PROVINCES):
         registry.register(db, me, batch)
@@ -48,8 +48,16 @@ def fleet_console(db_factory):
         "operator": create_token(db, me, "ops-0", Role.operator, provider_id="prov00000"),
     }
     server = ServerThread(db, FAST).__enter__()
-    yield db, server.url, tokens, listing.service_page(db, me, limit=None).items
-    server.__exit__(None, None, None)
+    try:
+        yield db, server.url, tokens, listing.service_page(db, me, limit=None).items
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def fleet_console(db_factory):
+    with running_fleet(db_factory()) as running:
+        yield running
 
 
 def client(url: str, token: str) -> httpx.Client:
@@ -198,3 +206,26 @@ def test_jurisdiction_view_at_fleet_scale(fleet_console):
         assert got["cn"] == N and got == {j: beneath(j) for j in got}
         assert "p00c1d1" not in got and 'href="/regulator?node=p00c1" class="drill"' in html  # deeper: drill down
         assert unbounded(seen) == [], unbounded(seen)
+
+
+def test_fleet_pages_in_a_browser(tmp_path, page):
+    """What a national regulator sees at fleet scale (SQLite only: the pages are the same)."""
+    db = open_database(str(tmp_path / "fleet.db"))
+    with running_fleet(db) as (_, url, tokens, every):
+        page.goto(f"{url}/login")
+        page.fill("#token", tokens["national"])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/")
+        assert page.inner_text("#total").startswith(str(N))
+        page.click("a[rel=next]")
+        page.wait_for_selector("a[rel=prev]")
+        shot(page, "fleet-overview-page-2")
+        page.screenshot(path=str(SHOTS / "fleet-overview-page-2-top.png"))  # the counts and the pager, as one sees them
+        page.goto(f"{url}/regulator")
+        shot(page, "fleet-regulator")
+        page.click("a.drill[href='/regulator?node=p00c1']")
+        page.wait_for_selector("nav.crumbs")
+        assert page.locator("tr.node").count() == 4  # the city and its three districts
+        shot(page, "fleet-regulator-drill")
+        assert not page.js_errors
+    db.dispose()

@@ -114,6 +114,7 @@ def tree(db: Database, indicators: Any, book: Any, actor: Actor, focus: str | No
                                                .where(*conds, Service.id.in_(candidates[i:i + CHUNK]))).all():
                 seen[sid] = (jid, version)
         listed_ids = [j.id for j in shown if _depth(j.path) - top <= 1]
+        listed_set = set(listed_ids)
         listed: dict[str, list[dict[str, Any]]] = {}
         if listed_ids:
             ranked = (select(Service.id.label("sid"), func.row_number().over(partition_by=Service.jurisdiction_id,
@@ -169,7 +170,7 @@ def tree(db: Database, indicators: Any, book: Any, actor: Actor, focus: str | No
             "monitored_share": round(a["monitored"] / reg, 4) if reg else None, "unmonitored": reg - a["monitored"],
             "switchable": a["switchable"], "switchable_share": round(a["switchable"] / reg, 4) if reg else None,
             "states": dict(sorted(a["states"].items())), "severe": a["severe"], "overdue": a["overdue"],
-            "services": services, "more": max(0, a["direct"] - len(services)),
+            "services": services, "more": max(0, a["direct"] - len(services)) if j.id in listed_set else 0,
             "deeper": depth == DEPTH and j.path in parents,
         })
     return {"nodes": nodes, "focus": focus_node.id if focus_node else None, "crumbs": crumbs,
