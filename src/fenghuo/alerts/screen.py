@@ -63,7 +63,6 @@ class Screen:
     def __init__(self, rules: list[Rule], indicators: Indicators) -> None:
         self.rules = rules
         self.ind = indicators
-        self._sig_of: dict[str, tuple[Any, int]] = {}
         self._sigs: dict[tuple[int, ...], int] = {(): 0}
         self._by_id = any(r.services.ids for r in rules)
         self._by_attrs: dict[tuple, tuple[int, ...]] = {}
@@ -99,9 +98,6 @@ class Screen:
         """The set of rules selecting a service, as a small id (rows of ``applies``)."""
         if info is None:
             return 0
-        cached = self._sig_of.get(service)
-        if cached is not None and cached[0] is info:
-            return cached[1]
         # Without id selectors a service's rules follow from its grade, sector and labels: one
         # match per distinct kind of service, not per service (100,000 services, first touch).
         attrs = None if self._by_id else (info.grade, info.sector, tuple(sorted(info.labels.items())))
@@ -116,7 +112,6 @@ class Screen:
             row = np.zeros((1, len(self.rules)), dtype=bool)
             row[0, list(key)] = True
             self.applies = np.vstack([self.applies, row])
-        self._sig_of[service] = (info, sid)
         return sid
 
     def _sigs_of(self, services: list[str], rows: np.ndarray, infos: Any) -> np.ndarray:

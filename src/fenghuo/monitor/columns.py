@@ -150,11 +150,16 @@ class ColumnWindow:
         if pieces is None:
             self.slices[key] = [p]
             self._low = key if len(self.slices) == 1 else min(self._low, key)
+            # time moved on: the bucket before is (nearly always) complete, so merge it once
+            # now rather than hold its pieces for the rest of the window
+            before = self.slices.get(key - 1)
+            if before is not None and len(before) > 1:
+                self.slices[key - 1] = [merge(before)]
             return
         pieces.append(p)
-        # merged once the new pieces outgrow the merged part a few times over: amortised
-        # O(1) per row added, and a bucket holds at most ~5 rows per service
-        if len(pieces) >= 64 or sum(x.rows.size for x in pieces[1:]) >= 4 * max(pieces[0].rows.size, 1024):
+        # merged once the new pieces outgrow the merged part twice over: amortised O(1) per
+        # row added, and a bucket holds at most ~3 rows per service
+        if len(pieces) >= 64 or sum(x.rows.size for x in pieces[1:]) >= 2 * max(pieces[0].rows.size, 1024):
             self.slices[key] = [merge(pieces)]
 
     # -- reads of one row ------------------------------------------------------------------------
