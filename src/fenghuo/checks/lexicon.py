@@ -178,7 +178,7 @@ class LexiconCheck(BackgroundReload):
         names = [f"lexicon:{w}" for w in words]
         listed = sum(1 for c in cats if c)
         # Evasion variants (pinyin, split characters) are more words of the same matcher, with
-        # the listed word's categories and action; homophones get a matcher of their own.
+        # the listed word's categories and action; homophones are matched on a form of their own.
         blockers = [i for i, a in enumerate(acts) if Action.BLOCK in a and variants.eligible(words[i])] if self.evasions else []
         layers = {i: tuple(x for x in layers_of.get(words[i], self.evasions) if x in self.evasions) for i in blockers}
         extra, spaced_extra = variants.extend(words, layers, self.normaliser.normalise_text)
@@ -276,41 +276,37 @@ class LexiconCheck(BackgroundReload):
     # -- scanning -------------------------------------------------------------------------
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
-        if self._state.fused_table is not None and len(text) <= BLOCK:
-            findings = self._scan_short(text)
-        else:
+        st = self._state
+        if st.fused_table is None or len(text) > BLOCK:
             findings = self.find_in(text, self.normaliser.normalise(text))
-        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
-
-    def _scan_short(self, text: str) -> list[Finding]:
-        """``find_in(text, normalise(text))`` for a text of one normalisation block, without the
-        ``Normalised`` unless something matched: one gather of the per-code-point kept flags
-        decides what the scan reads (the code points themselves, or only the kept ones), one
-        gather of ``fused_table`` makes both layers' bytes, one scan finds both. On a
-        50-character COLD cut, 1 in 25 has a hit; the rest end after the scan (measured
-        10.3 -> see docs/benchmarks.md ``bench:checks``)."""
+            return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+        # ``find_in(text, normalise(text))`` for a text of one normalisation block, without the
+        # ``Normalised`` unless something matched: one gather of the per-code-point kept flags
+        # decides what the scan reads (the code points themselves, or only the kept ones), one
+        # gather of ``fused_table`` makes both layers' bytes, one scan finds both. 1 in 25
+        # 50-character COLD cuts has a hit; the others end after the scan (measured 7.6 -> 4.8 µs
+        # CPU per message against bare hyperscan's 1.4, same process; docs/benchmarks.md).
         if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()
-        st = self._state
         norm = self.normaliser
         raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), _U4)
-        if not raw.size:
-            return []
-        fl = norm.flags.take(raw)
-        fb = fl.tobytes()
-        if b"\x02" in fb:  # a ①-style expansion: the general path
-            return self._find(st, text, norm.normalise_codes(raw))
-        src = raw if b"\x00" not in fb else raw[fl.view(bool)]
-        if not src.size:
-            return []
-        # ``HyperscanEngine.scan_packed`` inlined (two Python calls fewer per message).
-        eng = st.engine
-        scratch = getattr(eng._local, "scratch", None) or eng._scratch()
-        flat: list[int] = []
-        eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
-        if not flat:
-            return []
-        return self._resolve(st, text, norm.normalise_codes(raw), _homophone_ends(flat, st.homophones.base, src.size))
+        findings = []
+        if raw.size:
+            fl = norm.flags.take(raw)
+            fb = fl.tobytes()
+            if b"\x02" in fb:  # a ①-style expansion: the general path
+                findings = self._find(st, text, norm.normalise_codes(raw))
+            else:
+                src = raw if b"\x00" not in fb else raw[fl.view(bool)]
+                if src.size:
+                    # ``HyperscanEngine.scan_packed`` inlined (two Python calls fewer per message).
+                    eng = st.engine
+                    scratch = getattr(eng._local, "scratch", None) or eng._scratch()
+                    flat: list[int] = []
+                    eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
+                    if flat:
+                        findings = self._resolve(st, text, norm.normalise_codes(raw), _homophone_ends(flat, st.homophones.base, src.size))
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()

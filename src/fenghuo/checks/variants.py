@@ -8,9 +8,11 @@ once at compile time, so harmless text pays at most one extra scan:
   added as an ASCII word (so it needs ASCII word boundaries, and may be spaced as syllables).
 - **homophones** (「发轮功」 for 「法轮功」): every Chinese character is mapped to one representative
   of its toneless pinyin syllable (``fa``: 发, 法, 伐 … → one code point). The words are mapped
-  the same way and compiled into a second, small matcher, which scans the text mapped the same
-  way (one table gather of the normalised codes). A hit whose text is the word itself is left
-  to the exact matcher.
+  the same way and matched against the text mapped the same way (one table gather of the
+  normalised codes). With hyperscan these patterns sit in the lexicon's main database in a
+  byte form of their own (``matcher.homophone_form``), and one scan reads the main form followed
+  by the homophone form (``fused_table``); otherwise they are a second, small matcher. A hit
+  whose text is the word itself is left to the exact matcher.
 - **split characters** (「氵去轮功」 for 「法轮功」): a hand-written table of left-right splits of
   characters common in listed words (``SPLITS``); each word gets one variant per splittable
   character and one with all of them split. There is no free decomposition data set in the
