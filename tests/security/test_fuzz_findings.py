@@ -109,3 +109,23 @@ def test_token_name_fits_the_ledger_subject(api):
     """``token:<name>`` is the ledger's subject (128): a 200-character name failed on PostgreSQL."""
     refused(api("POST", "/api/v1/tokens", json={"name": "n" * 150, "role": "auditor"}), "name")
     assert api("POST", "/api/v1/tokens", json={"name": "n" * 100, "role": "auditor"}).status_code == 200
+
+
+def test_registration_names_fit_their_columns(api):
+    svc = {"id": "z-chat", "name": "Z" * 201, "provider": "pa", "sector": "general", "function": "content_generation",
+           "modalities": ["text"], "reach": 1, "no_human_in_loop": False}
+    refused(api("POST", "/api/v1/services", json=svc), "name")
+    refused(api("POST", "/api/v1/services", json={"jurisdictions": [{"id": "j1", "name": "J" * 201, "level": "city",
+                                                                        "parent": "cn"}]}), "jurisdictions.0.name")
+    yaml = 'services:\n  - {id: z-chat, name: "Z\\0chat", provider: pa, sector: general, function: content_generation,' \
+           " modalities: [text], reach: 1, no_human_in_loop: false}\n"
+    refused(api("POST", "/api/v1/services", content=yaml.encode(), headers={"content-type": "application/yaml"}), "name")
+    assert api("GET", "/api/v1/services/z-chat").status_code == 404
+
+
+def test_jurisdiction_chain_longer_than_its_path_column(api):
+    chain = [{"id": f"{'x' * 60}{i}", "name": "n", "level": "city", "parent": f"{'x' * 60}{i - 1}" if i else "cn"}
+             for i in range(20)]
+    err = refused(api("POST", "/api/v1/services", json={"jurisdictions": chain}), "path exceeds")
+    assert err["field"] == "parent"
+    assert api("GET", "/api/v1/services", params={"jurisdiction": chain[0]["id"]}).json() == []

@@ -45,6 +45,8 @@ def _put_jurisdiction(s: Session, db: Database, actor: Actor, spec: Jurisdiction
             raise Invalid(f"辖区 {spec.id} 的上级 {spec.parent} 不存在", f"jurisdiction {spec.id}: parent {spec.parent} does not exist", field="parent")
         parent_path = parent.path
     path = f"{parent_path}{spec.id}/"
+    if len(path) > 1000:  # the path column's length (a chain of a few dozen levels)
+        raise Invalid(f"辖区 {spec.id} 的层级过深（路径超过 1000 个字符）", f"jurisdiction {spec.id} is nested too deep (its path exceeds 1000 characters)", field="parent")
     existing = s.get(Jurisdiction, spec.id)
     if existing is not None:
         if (existing.name, existing.level, existing.parent_id) == (spec.name, spec.level, spec.parent):

@@ -57,7 +57,7 @@ class _Strict(Body):  # and no text a database cannot store (NUL), as every requ
 
 class JurisdictionSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)  # the column's length
     level: str = Field(pattern=r"^(national|provincial|city|district|supranational|other)$")
     parent: str | None = None
 
@@ -74,7 +74,7 @@ class OperatorType(str, Enum):
 
 class ProviderSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     jurisdiction: str
     operator_type: OperatorType = Field(default="other", validate_default=True)
     # CN-TC-17 (GENAI Art.15): the complaint-handling time limit the provider publishes, e.g. "15d";
@@ -105,7 +105,7 @@ class ServiceSpec(_Strict):
     """One AI service as registered. Field names are what a YAML registration uses."""
 
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     provider: str
     jurisdiction: str | None = None  # defaults to the provider's
     sector: Sector
