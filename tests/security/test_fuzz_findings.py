@@ -129,3 +129,13 @@ def test_jurisdiction_chain_longer_than_its_path_column(api):
     err = refused(api("POST", "/api/v1/services", json={"jurisdictions": chain}), "path exceeds")
     assert err["field"] == "parent"
     assert api("GET", "/api/v1/services", params={"jurisdiction": chain[0]["id"]}).json() == []
+
+
+def test_regulator_order_reference_is_checked_before_the_pause(api):
+    """An order reference past 80 characters could not be the incident's link (PostgreSQL: a
+    500) — after the pause had been taken, so the pause stood without its incident."""
+    refused(api("POST", "/api/v1/services/a-chat/orders", "reg_bj", json={"reason": "r", "order": "o" * 100}), "order")
+    assert switch_state(api.db, "a-chat") == "running"
+    assert api("GET", "/api/v1/incidents").json() == []
+    r = api("POST", "/api/v1/services/a-chat/orders", "reg_bj", json={"reason": "r", "order": "o" * 58})
+    assert r.status_code == 200, r.text

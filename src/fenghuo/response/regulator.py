@@ -29,6 +29,8 @@ def order_pause(db: Database, actor: Actor, service_id: str, reason: str, *, ord
     if not (reason or "").strip():
         raise Invalid("监管暂停令必须写明理由", "a suspension order needs a reason", field="reason")
     incidents.check_grade(grade)  # before the pause: a bad grade must not leave a pause without its incident
+    if order_ref and len(order_ref) > 58:  # "order-<ref>" is the command id (64), the ref an incident link's (80)
+        raise Invalid("暂停令编号 order 最多 58 个字符", "the order reference must be at most 58 characters", field="order")
     order_ref = order_ref or f"order-{uuid.uuid4().hex[:10]}"
     with db.reader() as s:
         svc = s.get(Service, service_id)
