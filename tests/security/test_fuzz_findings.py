@@ -139,3 +139,16 @@ def test_regulator_order_reference_is_checked_before_the_pause(api):
     assert api("GET", "/api/v1/incidents").json() == []
     r = api("POST", "/api/v1/services/a-chat/orders", "reg_bj", json={"reason": "r", "order": "o" * 58})
     assert r.status_code == 200, r.text
+
+
+def test_model_version_fits_its_column(api):
+    refused(api("POST", "/api/v1/services/a-chat/model", json={"version": "v" * 129}), "version")
+    assert api("GET", "/api/v1/services/a-chat/model").json()["pending"] in (None, [])
+
+
+def test_recovery_hold_fits_its_column(api):
+    assert api("POST", "/api/v1/services/a-chat/commands", json={"action": "pause", "reason": "r"}).status_code == 200
+    for hold in (2**40, 2**70, -1):
+        refused(api("POST", "/api/v1/services/a-chat/recovery", json={"hold_seconds": hold}), "hold_seconds")
+    assert api("GET", "/api/v1/services/a-chat/recovery").json()["procedure"] is None
+    assert api("POST", "/api/v1/services/a-chat/recovery", json={"hold_seconds": 3600}).status_code == 200

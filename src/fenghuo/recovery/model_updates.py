@@ -53,6 +53,8 @@ def _activate(s: Session, db: Database, m: ModelVersion, actor: Actor) -> None:
 def propose(db: Database, actor: Actor, service_id: str, version: str, *, important: bool = False, note: str = "") -> dict[str, Any]:
     if not (version or "").strip():
         raise Invalid("写明模型版本", "name the model version", field="version")
+    if len(version.strip()) > 128:  # the column's length
+        raise Invalid("模型版本最多 128 个字符", "the model version must be at most 128 characters", field="version")
     with db.transaction() as s:
         _service(s, actor, service_id)
         if s.execute(select(ModelVersion).where(ModelVersion.service_id == service_id, ModelVersion.version == version.strip(),

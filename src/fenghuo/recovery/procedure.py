@@ -31,6 +31,7 @@ from fenghuo.registry.models import Service
 KINDS = ("model", "rules", "data", "prompts", "config", "other")
 DEFAULT_RAMP = (5, 25, 100)
 DEFAULT_HOLD = 600  # seconds each canary step is held while the rules are watched
+MAX_HOLD = 30 * 86400
 DEFAULT_ROLLBACK = "yellow"
 PEOPLE = (Role.operator, Role.regulator, Role.admin)
 
@@ -109,6 +110,8 @@ def ensure(session: Session, clock: Clock, svc: Service, actor_label: str, *, ra
     if not ramp or list(ramp) != sorted(set(ramp)) or ramp[-1] != 100 or ramp[0] < 1:
         raise Invalid("灰度步骤必须递增、从 ≥1 开始、以 100 结束（如 5,25,100）",
                       "canary steps must increase, start at ≥ 1 and end at 100 (e.g. 5,25,100)", field="ramp")
+    if hold_seconds is not None and not 0 <= hold_seconds <= MAX_HOLD:  # the column is 32-bit
+        raise Invalid(f"每步保持时间 hold_seconds 应在 0 到 {MAX_HOLD} 秒之间", f"hold_seconds must be between 0 and {MAX_HOLD}", field="hold_seconds")
     level = Level(rollback_level or DEFAULT_ROLLBACK).value
     from fenghuo.response.incidents import open_for
 
