@@ -317,7 +317,21 @@ class LexiconCheck(BackgroundReload):
         """Findings only (no timing, no ``Verdict``): what the pipeline calls per message."""
         if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()  # a stat per file at most every interval; compiling happens off-thread
-        return self._find(self._state, text, n)
+        st = self._state
+        if st.fused_table is not None and n.shift is None and n.raw is not None:
+            # ``_find``'s fused branch with ``scan_packed`` inlined: three Python calls fewer
+            # per message on the pipeline's path.
+            src = n.raw if n.kept is None else n.raw[n.kept]
+            if not src.size:
+                return []
+            eng = st.engine
+            scratch = getattr(eng._local, "scratch", None) or eng._scratch()
+            flat: list[int] = []
+            eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
+            if not flat:
+                return []
+            return self._resolve(st, text, n, _homophone_ends(flat, st.homophones.base, src.size))
+        return self._find(st, text, n)
 
     def _find(self, st: _Compiled, text: str, n: Normalised) -> list[Finding]:
         if st.fused_table is not None and n.shift is None and n.raw is not None:
