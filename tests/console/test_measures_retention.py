@@ -128,6 +128,8 @@ def test_hourly_summaries_on_the_service_page(console):
         hours = re.findall(r'<tr data-hour="(\d+)"><th scope="row"><time[^>]*>[^<]+</time></th><td>(\d+)</td>', html)
         assert sum(int(n) for _, n in hours) == 40, hours
         assert c.get("/services/open-chat?hours=0").status_code == 422
+        r = c.get("/services/open-chat?hours=abc")
+        assert r.status_code == 422 and "hours 应在 1 到" in r.text  # a page in both languages, not a JSON body
         assert "hours 应在 1 到" in c.get("/services/open-chat?hours=100000").text
         assert 'id="hourly"' in c.get("/services/open-chat?hours=168").text
     with closing(logged_in(console, "operator_b")) as b:

@@ -24,6 +24,7 @@ from fenghuo.platform.roles import Role
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 MEASURE_NAMES = {"warn": ("警示", "warn"), "restrict": ("限制（限速）", "restrict (rate limit)"), "suspend": ("暂停服务", "suspend")}
+SHOWN = 200  # newest rows shown; older ones by filtering on the user id
 LIFT_REASONS = {"replaced": ("被新措施取代", "replaced by a new measure")}
 
 
@@ -48,7 +49,8 @@ def measures_page(service_id: str, request: Request, user: str = "", who: Viewer
     all_rows = rows(data["measures"], data["at"])
     user = user.strip()
     shown = [m for m in all_rows if m["user"] == user] if user else all_rows
-    return render(request, who, "measures.html", svc=svc, measures=shown, in_force=[m for m in all_rows if m["status"] == "in_force"],
+    return render(request, who, "measures.html", svc=svc, measures=shown[:SHOWN], hidden=max(0, len(shown) - SHOWN),
+                  in_force=[m for m in all_rows if m["status"] == "in_force"],
                   user_filter=user, at=data["at"], can_command=may_command(who.actor.role),
                   is_regulator=who.actor.role is Role.regulator, names=MEASURE_NAMES, lift_reasons=LIFT_REASONS,
                   max_rate=user_measures.MAX_RATE, max_user=user_measures.MAX_USER_ID)

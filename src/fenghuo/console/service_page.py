@@ -92,10 +92,14 @@ def charts(request: Request, sid: str) -> list[dict[str, Any]]:
     return out
 
 
-def hourly(request: Request, who: Viewer, sid: str, hours: int) -> dict[str, Any]:
+def hourly(request: Request, who: Viewer, sid: str, text: str) -> dict[str, Any]:
     """The service's stored hourly telemetry summaries of the last ``hours`` hours
     (``monitor.summaries.for_service``, what ``GET /api/v1/services/{id}/telemetry-summary`` and
     ``fenghuo monitor summaries`` read), newest first, with a line of calls per hour."""
+    try:
+        hours = int(text) if text.strip() else HOURS
+    except ValueError:
+        hours = 0
     if not 1 <= hours <= MAX_HOURS:
         raise Invalid(f"hours 应在 1 到 {MAX_HOURS} 之间", f"hours must be between 1 and {MAX_HOURS}", field="hours")
     now = db_of(request).clock.now().timestamp()
@@ -122,7 +126,7 @@ def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
 
 
 @router.get("/services/{service_id}")
-def service_page(service_id: str, request: Request, hours: int = HOURS, who: Viewer = Depends(viewer)) -> Response:
+def service_page(service_id: str, request: Request, hours: str = "", who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     svc = registry.get(db, who.actor, service_id)  # 404 unknown, 403 out of scope
     state = switch.get_state(db, who.actor, service_id)
