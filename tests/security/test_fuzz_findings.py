@@ -70,6 +70,7 @@ def switch_state(db, service: str) -> str:
     ("/api/v1/complaints", {"service": "a-chat", "category": "complaint", "content": "c\x00"}, "content"),
     ("/api/v1/instances/ack", {"instance": "g-1", "service": "a-chat", "version": 1, "state": "running",
                                "meta": {"host": "h\x00"}}, "meta"),
+    ("/api/v1/services/a-chat/label-waivers", {"user": "u", "request": "r\x00", "agreement": "a", "recipient": "x"}, "request"),
 ])
 def test_nul_in_a_body_is_refused_by_name_and_writes_nothing(api, path, body, field):
     before = ledger_len(api.db)
@@ -152,3 +153,22 @@ def test_recovery_hold_fits_its_column(api):
         refused(api("POST", "/api/v1/services/a-chat/recovery", json={"hold_seconds": hold}), "hold_seconds")
     assert api("GET", "/api/v1/services/a-chat/recovery").json()["procedure"] is None
     assert api("POST", "/api/v1/services/a-chat/recovery", json={"hold_seconds": 3600}).status_code == 200
+
+
+def test_every_json_body_refuses_what_no_database_stores():
+    """The NUL findings were one class: a body model that let NUL (or NaN) through to the
+    database. Every JSON body of the app derives from ``platform.inputs.Body``, so a new route
+    cannot bring the class back."""
+    import importlib
+
+    from fastapi.routing import APIRoute
+
+    from fenghuo.api.app import ROUTE_MODULES
+    from fenghuo.platform.inputs import Body
+
+    routes = [r for name in ROUTE_MODULES for r in importlib.import_module(name).router.routes if isinstance(r, APIRoute)]
+    bodies = {(r.path, p.field_info.annotation) for r in routes for p in r.dependant.body_params}
+    assert len(bodies) > 20
+    loose = sorted(f"{path}: {t}" for path, t in bodies if not any(isinstance(c, type) and issubclass(c, Body)
+                                                                   for c in (t, *getattr(t, "__args__", ()))))
+    assert loose == []

@@ -7,10 +7,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from fenghuo.guard import label_waivers
 from fenghuo.platform.db import Database
+from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.views import CONTRACT, View
 from fenghuo.platform.web import current_actor, get_db
@@ -18,7 +19,7 @@ from fenghuo.platform.web import current_actor, get_db
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 
 
-class WaiverBody(BaseModel):
+class WaiverBody(Body):
     """Every field is checked by ``label_waivers.validate`` (a missing one: 422 naming it, in 中文 and English)."""
 
     model_config = ConfigDict(extra="forbid")
