@@ -15,7 +15,8 @@ Per backend and size, on one fresh database:
    fleet, timestamps with ties so the (time, id) cursor is exercised);
 3. each listing's page of 100 through HTTP (the app in a server thread of this process, an
    httpx client): the first page, a page deep in the order (cursor from the middle), a filtered
-   page, and a provincial regulator's page; p50 / p99 client wall time over repeated requests.
+   page, a provincial regulator's page (the widest scope
+   below the root: ~1/31 of the fleet, the slowest scope to page) and, for warnings, a city's; p50 / p99 client wall time over repeated requests.
 
 Load gauge: the 1-minute load average before each run, and ``json.loads`` of a fixed 1 MB
 document timed in this process (ms, median of 15) beside it.
@@ -143,11 +144,12 @@ def one(db: Database, n: int, quick: bool) -> dict[str, Any]:
     province = "p00"
     admin = {"Authorization": f"Bearer {create_token(db, local_actor(), 'bench', Role.admin)}"}
     reg = {"Authorization": f"Bearer {create_token(db, local_actor(), 'cac', Role.regulator, jurisdiction_id=province)}"}
+    city = {"Authorization": f"Bearer {create_token(db, local_actor(), 'city', Role.regulator, jurisdiction_id=province + 'c0')}"}
     cases = {
         "services": [("first", {}, admin), ("deep", {"after": f"svc{n // 2:06d}"}, admin), ("sector=finance", {"sector": "finance"}, admin),
                      ("regulator", {}, reg)],
         "warnings": [("first", {}, admin), ("deep", {"after": deep["warnings"]}, admin), ("state=open", {"state": "open"}, admin),
-                     ("regulator", {}, reg)],
+                     ("regulator", {}, reg), ("city regulator", {}, city)],
         "incidents": [("first", {}, admin), ("deep", {"after": deep["incidents"]}, admin), ("status=open", {"status": "open"}, admin),
                       ("regulator", {}, reg)],
         "complaints": [("first", {}, admin), ("deep", {"after": deep["complaints"]}, admin), ("status=open", {"status": "open"}, admin),
