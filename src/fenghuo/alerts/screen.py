@@ -131,8 +131,8 @@ class Screen:
         sigs = self._row_sig[rows]
         stale = self._row_gen[rows] != gen[rows]
         if stale.any():
-            for i in np.flatnonzero(stale).tolist():
-                sigs[i] = self.sig(services[i], infos.get(services[i]))
+            idx = np.flatnonzero(stale)
+            sigs[idx] = [self.sig(services[i], infos.get(services[i])) for i in idx.tolist()]
             self._row_sig[rows[stale]] = sigs[stale]
             self._row_gen[rows[stale]] = gen[rows[stale]]
         return sigs
