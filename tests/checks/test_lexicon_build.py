@@ -33,7 +33,7 @@ def data(tmp_path):
     lx = d / "lexicon"
     lx.mkdir(parents=True)
     (lx / "sensitive_word_dict.txt").write_text("法轮功\n加我12345678\n专业维修电话\n出售冰毒价格\n随便什么\n", encoding="utf-8")
-    (lx / "sensitive_word_tags.txt").write_text("日本 2\n毒品 1\n老司机 2\n冰毒 1\n出售冰毒 1\n国家妓 0\n", encoding="utf-8")
+    (lx / "sensitive_word_tags.txt").write_text("日本 2\n毒品 1\n老司机 2\n冰毒 1\n出售冰毒 1\n国家妓 0\n张博雅 3\n百家乐平台 3\n", encoding="utf-8")
     (lx / "sensitive_word_allow.txt").write_text("幸运儿\n", encoding="utf-8")
     cold_rows = [[i, "train", "race", 0, t] for i, t in enumerate(BENIGN_COLD)] + [[99, "train", "race", 1, "老司机都是坏人"]]
     _csv(d / step.COLD_TRAIN, ["", "split", "topic", "label", "TEXT"], cold_rows, "utf-8-sig")
@@ -75,6 +75,8 @@ def test_build_curates_reproducibly_and_records_its_inputs(data, tmp_path):
     # (and, a scraped political word not picked by hand, it needs the classifier: step 7)
     assert rows["国家妓"] == ["politics", "context-block"]
     assert rows["出售冰毒价格"] == ["drugs"]  # drugs words name products: they still act alone
+    assert rows["百家乐平台"] == ["gambling"]  # a gambling word with a gambling marker: acts alone
+    assert "张博雅" not in rows  # tagged gambling for its 博 alone: the tag goes, and untagged words go
     for rec in entry["inputs"]:
         assert rec["sha256"] == hashlib.sha256((data / rec["path"]).read_bytes()).hexdigest()
     assert entry["artefacts"][0]["sha256"] == hashlib.sha256((out / step.OUT).read_bytes()).hexdigest()

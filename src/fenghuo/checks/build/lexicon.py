@@ -8,7 +8,10 @@ attribution), reproducibly:
    strings, untagged pure-ASCII strings (``lgnvsq``), untagged phrases over 12 characters;
 3. apply our tag fixes (``checks/data/lexicon_tag_fixes.tsv``: e.g. 法轮功 untagged → politics)
    and drop the everyday words we list (``checks/data/everyday_words.txt``: 日本, 女人, 电影,
-   国家, 政府 … must never block alone);
+   国家, 政府 … must never block alone); a ``gambling`` tag stays only on a word with a
+   gambling marker in it (赌, 彩, 注, 庄, 娱乐, 百家乐 …, ``GAMBLING_MARKER``): the scraped list
+   gave it to every word with 博, 赢 or 发财 — people (张博雅, 陈博志), a county (博白县), knife
+   sales (兰博刀具, which keep their crime tag), blog deletion services (微博负面删除);
 4. untagged words inherit the tags of the tagged words of 3+ characters they contain, when
    those agree (幼妓 does not qualify; 出售冰毒价格 gets drugs from 出售冰毒); the rest are
    dropped: a word without a category has no risk code to report, and measured on held-out
@@ -88,6 +91,13 @@ COMMON_FREQ = 5
 MAX_UNTAGGED_LEN = 12
 INHERIT_MIN = 3
 _DIGITS = re.compile(r"\d{5,}")
+# What a gambling word names (step 3): the game, the stake, the venue or the payout. Written
+# from the vocabulary of gambling, not fitted to a measured set.
+GAMBLING_MARKER = re.compile(
+    r"赌|博彩|博球|博狗|菠菜|彩|注|庄|娱乐|牌|骰|老虎机|百家乐|六合|球|赛马|马会|筹码|轮盘|盘口|赔率|棋牌|捕鱼|真人|荷官|"
+    r"葡京|金沙|威尼斯人|永利|皇冠|bet|casino|返水|上分|下分|押|码|澳门|开奖|时时|pk10|快3|快三|梭哈|炸金花|牛牛|麻将|"
+    r"21点|德州|扑克|抽水|出千|千术|赢钱|提款|365"
+)
 # Advertising markers: an untagged word with one of these is an ad or a contact string
 # (those belong to the rule files of the ads check, not to a word list).
 _AD = re.compile(r"微信|薇信|威信|vx|qq|扣扣|加我|联系|电话|手机号|网址|www|\.com|http|代开|发票|折起|订购|批发|专卖|供应|咨询|客服|专业|低价|优惠|包邮|代理|热线|官网")
@@ -165,6 +175,9 @@ def candidates(data_dir: Path, normalise) -> tuple[dict[str, list[str]], Counter
     out: dict[str, list[str]] = {}
     for w, tags in words.items():
         tags = list(fixes.get(w, tags))
+        if "gambling" in tags and w not in fixes and not GAMBLING_MARKER.search(w):
+            tags.remove("gambling")
+            dropped["(gambling tag removed: no gambling marker)"] += 1
         if w in everyday or w in allow:
             dropped["everyday or allow-listed"] += 1
         elif len(w) == 1 and w.isascii():
