@@ -11,9 +11,9 @@ import pytest
 
 from fenghuo.api.server import ServerThread
 from fenghuo.control.instances import InstanceBook
+from fenghuo.platform.config import Settings
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
-from fenghuo.platform.config import Settings
 from fenghuo.registry.tokens import create_token
 from tests.foundation.fixtures import ADMIN, seed
 
