@@ -172,3 +172,21 @@ def test_every_json_body_refuses_what_no_database_stores():
     loose = sorted(f"{path}: {t}" for path, t in bodies if not any(isinstance(c, type) and issubclass(c, Body)
                                                                    for c in (t, *getattr(t, "__args__", ()))))
     assert loose == []
+
+
+def _cursor(values) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("values", [[2**70, "x"], [-(2**70), "x"], ["\x00", "x"], ["2026-12-05", 7]])
+@pytest.mark.parametrize("path", ["/api/v1/incidents", "/api/v1/warnings", "/api/v1/tokens", "/api/v1/complaints",
+                                  "/api/v1/silences", "/api/v1/notifications", "/api/v1/plan-actions", "/api/v1/commands/pending"])
+def test_a_forged_cursor_is_refused_by_name(api, path, values):
+    """A cursor is opaque base64 JSON, but a client can write one: an integer past 64 bits (a
+    500 on both backends), NUL (PostgreSQL) or a number for a text column (PostgreSQL will not
+    compare them) reached the keyset query."""
+    err = refused(api("GET", path, params={"after": _cursor(values)}), "after")
+    assert err["field"] == "after"
