@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from fenghuo.control import listing
 from fenghuo.control import services as registry
-from fenghuo.monitor import summaries
-from fenghuo.monitor.coverage import coverage
+from fenghuo.monitor import coverage, summaries
 from fenghuo.monitor.ingest import Monitor
 from fenghuo.monitor.metrics import render
-from fenghuo.monitor.views import CoverageRow, Indicators, IngestAnswer, TelemetrySummary
+from fenghuo.monitor.views import CoverageRow, CoverageService, Indicators, IngestAnswer, TelemetrySummary
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.platform.views import CONTRACT, raw_body, text
@@ -75,8 +75,24 @@ async def telemetry_summary(service_id: str, start: str | None = Query(None, ali
 @router.get("/api/v1/coverage", response_model=list[CoverageRow], **CONTRACT)
 async def get_coverage(request: Request, jurisdiction: str | None = None, actor: Actor = Depends(current_actor),
                        db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """Per node beneath ``jurisdiction`` (default: the whole tree): counts as SQL aggregates,
+    and the first ids of the unmonitored and stale services (all of them: ``/coverage/services``)."""
     m = _monitor(request)
-    return await run_in_threadpool(coverage, db, m.indicators, actor, jurisdiction, m.now())
+    return await run_in_threadpool(coverage.coverage, db, m.indicators, actor, jurisdiction, m.now())
+
+
+@router.get("/api/v1/coverage/services", response_model=list[CoverageService], **CONTRACT)
+async def get_coverage_services(request: Request, response: Response, jurisdiction: str | None = None,
+                                status: str | None = None, after: str | None = pages.AFTER, limit: int = pages.LIMIT,
+                                actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
+    """A page of the services beneath ``jurisdiction`` with their coverage status, in id order;
+    ``status``: unmonitored, monitored, enforcing_current or stale_version (``X-Next-Cursor``:
+    the next page's ``after``)."""
+    m = _monitor(request)
+    page = await run_in_threadpool(lambda: coverage.service_page(db, m.indicators, actor, jurisdiction, m.now(),
+                                                                 status=status, after=after, limit=limit))
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.get("/metrics", responses=text("text/plain", "Prometheus text format 0.0.4"))

@@ -35,8 +35,19 @@ class CoverageRow(View):
     monitored: int
     enforcing_current: int
     monitored_share: float | None = None
-    unmonitored: list[str]
-    stale_version: list[str]
+    unmonitored: list[str] = Field(description="the first ids (at most monitor.coverage.SAMPLE) of the unmonitored services")
+    stale_version: list[str] = Field(description="the first ids of the monitored services not all enforcing the current version")
+    unmonitored_count: int
+    stale_count: int
+
+
+class CoverageService(View):
+    service: str
+    jurisdiction: str
+    status: str = Field(description="unmonitored | enforcing_current | stale_version")
+    switch_version: int | None = None
+    live_instances: int
+    enforced_versions: list[int]
 
 
 class SummaryHour(View):
