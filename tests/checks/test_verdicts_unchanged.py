@@ -11,12 +11,14 @@ code *before* the short-message work (issue 19) and is compared here with today'
 
 The outputs also depend on what the short-message work does not touch (the shipped models,
 lexicon and rules, resolve.py, corroborate.py …): the fixture records a digest of those
-files, and when they change the comparison is skipped with the command that regenerates it —
-run from a checkout of the code before the change (``git worktree add``), so the fixture
-keeps meaning "what the old code said". ``tests/checks/test_short_message_speed.py`` checks the
-fast paths against the general ones in the same run, which needs no fixture.
+files, and when they change the comparison is skipped with the command that regenerates it
+from the *old* code of the files in ``OWN`` and today's everything else, so the fixture keeps
+meaning "what the old code said". ``tests/checks/test_short_message_speed.py`` checks the fast
+paths against the general ones in the same run, which needs no fixture.
 
-Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write`` (in the old checkout).
+Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write-old 7d74a08`` (copies
+``src`` to a temporary directory, puts the ``OWN`` files back as they were at that commit — the
+one before the short-message work — and writes the fixture with that code).
 """
 
 from __future__ import annotations
@@ -199,7 +201,7 @@ def test_verdicts_unchanged():
     if stored["inputs"] != inputs_digest():
         pytest.skip(
             "models, lexicon, rules or resolution changed since the fixture was written; regenerate it from the old code "
-            "of the short-message work: `python tests/checks/test_verdicts_unchanged.py --write`"
+            "of the short-message work: `python tests/checks/test_verdicts_unchanged.py --write-old 7d74a08`"
         )
     rows = stored["rows"]  # the texts are stored: comparable without the shared data (bar its lexicon)
     got = outputs([r["text"] for r in rows])
@@ -214,9 +216,35 @@ def test_verdicts_unchanged():
     assert not diffs, f"{len(diffs)} output(s) changed, first: {diffs[:3]}"
 
 
+def _write_old(commit: str) -> None:
+    """Re-run this script with ``--write`` on a copy of ``src`` whose ``OWN`` files are those of ``commit``."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="fenghuo-old-"))
+    try:
+        shutil.copytree(ROOT / "src", tmp / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        for rel in sorted(OWN):
+            got = subprocess.run(["git", "show", f"{commit}:src/fenghuo/checks/{rel}"], cwd=ROOT, capture_output=True)
+            if got.returncode == 0:  # a file the old code did not have stays (and is not imported by it)
+                (tmp / "src" / "fenghuo" / "checks" / rel).write_bytes(got.stdout)
+        env = dict(os.environ, PYTHONPATH=str(tmp / "src"))
+        subprocess.run([sys.executable, __file__, "--write"], cwd=ROOT, env=env, check=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
+    if "--write-old" in sys.argv:
+        _write_old(sys.argv[sys.argv.index("--write-old") + 1])
+        sys.exit(0)
     if "--write" not in sys.argv:
-        sys.exit("usage: python tests/checks/test_verdicts_unchanged.py --write")
+        sys.exit("usage: python tests/checks/test_verdicts_unchanged.py --write-old COMMIT | --write")
+    import fenghuo
+
+    print(f"writing with the code in {Path(fenghuo.__file__).parent}")
     from fenghuo.platform.paths import shared_data_dir
 
     items = texts()
