@@ -9,6 +9,7 @@ event goes to a queue.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import socket
@@ -27,7 +28,7 @@ from fenghuo.guard.checking import Checked, check_text, judge_answer, load_defau
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
-from fenghuo.guard.model_versions import ModelFollower, ModelRoute
+from fenghuo.guard.model_versions import ModelFollower, ModelRoute, saved_path, unknown
 from fenghuo.guard.spool import default_dir as default_spool_dir
 from fenghuo.guard.state import Effective, ServiceInfo, SwitchCache, load_state_file
 from fenghuo.guard.telemetry import HttpSink, Sink, Telemetry
@@ -122,7 +123,7 @@ class Guard:
                  backup_model: str | None = None, has_backup: bool | None = None, safe_answer: str = SAFE_ANSWER,
                  kind: str = "sdk", ack_seconds: float = 5.0, follow: bool = True, capture_text: bool | int = False,
                  allow_degraded_checks: bool = False, judge: Any = DEFAULT, compliance_action: str = "flag",
-                 user_poll_seconds: float = 1.0) -> None:
+                 user_poll_seconds: float = 1.0, label_waiver: str | None = None) -> None:
         if failsafe not in (None, "open", "closed"):
             raise ValueError("failsafe must be open or closed / 失效安全只能是 open 或 closed")
         self.service, self.control, self.kind = service, control, kind
@@ -149,8 +150,16 @@ class Guard:
         # Events carry categories, not text; capture_text=True (or a character limit) adds the
         # checked (masked) input and output text to their attributes, cut to the limit.
         self.capture_chars = (CAPTURE_CHARS if capture_text is True else int(capture_text)) if capture_text else 0
-        if labels is False:
-            labels = LabelConfig(enabled=False, producer=self.info.provider or "fenghuo")
+        if labels is False or (isinstance(labels, LabelConfig) and not labels.enabled):
+            # CN-LB-18: no explicit label only under a recorded waiver of this service, checked
+            # here for the SDK (the gateway's CLI checks it once before it builds its workers).
+            label_waiver = label_waiver or (labels.waiver if isinstance(labels, LabelConfig) else None)
+            if kind != "gateway":
+                from fenghuo.guard.label_waivers import check_for_guard
+
+                check_for_guard(service, label_waiver, control=control, token=token, db=db)
+            labels = (LabelConfig(enabled=False, producer=self.info.provider or "fenghuo", waiver=label_waiver) if labels is False
+                      else dataclasses.replace(labels, waiver=label_waiver))
         self.labeller = Labeller(labels or LabelConfig(producer=self.info.provider or "fenghuo"), label_key)
         if sink is DEFAULT:
             sink = HttpSink(f"{control.rstrip('/')}/api/v1/events", token) if control else None
@@ -174,9 +183,10 @@ class Guard:
         # the switch stream when following a control plane, polled from the database embedded.
         self.users = UserTable()
         self.user_follower: UserFollower | None = None
-        # The model version calls go to (CN-TC-18, guard.model_versions): a "model" event on the
-        # switch stream, or polled from the database embedded.
-        self.models = ModelRoute(service)
+        # The model version calls go to (CN-TC-18, guard.model_versions): learnt before the first
+        # call (else the fail-safe decides), then a "model" event on the switch stream, or polled.
+        self.models = ModelRoute(service, self.info.failsafe_mode, saved_path(self.state_file))
+        self.models_source = self.models.load(control=control, token=token, db=db)
         self.model_follower: ModelFollower | None = None
         self.follower: StreamFollower | EmbeddedFollower | None = None
         if follow and control:
@@ -210,6 +220,8 @@ class Guard:
         eff = self.cache.lookup()
         s = eff.state
         if s == "running":
+            if self.models.refusing:  # versions unknown, fail-closed: nothing may reach an unapproved one
+                raise unknown()
             return Decision(eff, "primary", self.models.active)
         if s == "degraded":
             if not self.has_backup:
@@ -225,9 +237,13 @@ class Guard:
             wait = self._bucket.take()
             if wait:
                 raise errors.throttled(self._bucket.rate, wait)
+            if self.models.refusing:
+                raise unknown()
             return Decision(eff, "primary", self.models.active)
         if s == "canary":
             if random.random() * 100 < (eff.percent or 0):
+                if self.models.refusing:
+                    raise unknown()
                 return Decision(eff, "primary", self.models.active)
             if self.has_backup:
                 return Decision(eff, "backup", self.info.backup_model)

@@ -111,7 +111,8 @@ class GuardedCall:
         kw.setdefault("route", d.route if d else None)
         self.guard.report(status=status, eff=d.eff if d else None, model=kw.pop("model", d.model if d else None),
                           started=self.started, input=self.input_check, output=self.output_check,
-                          label=self.aigc is not None, stream=self.stream, event_id=self.id, **kw)
+                          label=self.aigc is not None and self.guard.labeller.config.enabled, stream=self.stream,
+                          event_id=self.id, **kw)
 
     def __enter__(self) -> GuardedCall:
         return self._enter()
