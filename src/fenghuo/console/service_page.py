@@ -22,12 +22,13 @@ from fenghuo.console.web import ConsoleRoute, Viewer, back, db_of, posted, rende
 from fenghuo.control import services as registry
 from fenghuo.control import switch, user_measures
 from fenghuo.control.transitions import TABLE, Action, State
+from fenghuo.guard import label_waivers
 from fenghuo.ledger import store as ledger_store
 from fenghuo.monitor import summaries
 from fenghuo.monitor.indicators import CATALOGUE
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
-from fenghuo.recovery import procedure
+from fenghuo.recovery import model_updates, procedure
 from fenghuo.response import approvals
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -44,6 +45,7 @@ ACTION_NAMES = {
     "resume": ("恢复运行", "resume"),
 }
 LEDGER_ROWS = 50
+WAIVER_ROWS, OLDER_VERSIONS = 20, 10  # label waivers a page; superseded model versions shown
 HOURS, MAX_HOURS = 24, 24 * 31  # hourly telemetry summaries shown: the last day by default, a month at most
 HOUR_COLUMNS = [  # (counter, 中文, English)
     ("calls", "调用", "calls"), ("refusals", "拦截", "blocked"), ("in_violations", "输入违规", "input violations"),
@@ -119,6 +121,21 @@ def hourly(request: Request, who: Viewer, sid: str, text: str) -> dict[str, Any]
             "totals": {k: sum(int(r["counts"].get(k, 0)) for r in rows) for k, _, _ in HOUR_COLUMNS}}
 
 
+def models_and_waivers(request: Request, who: Viewer, sid: str, after: str) -> dict[str, Any]:
+    """Read only: the service's model versions (CN-TC-18; ``model_updates.status``, what
+    ``fenghuo model status`` shows) — active and pending, and the newest older ones — and its
+    label waivers (CN-LB-18; ``label_waivers.page``), a page at a time from ``after``."""
+    db = db_of(request)
+    st = model_updates.status(db, who.actor, sid)
+    current = [m for m in st["history"] if m["status"] in ("active", "pending")]
+    older = [m for m in st["history"] if m["status"] not in ("active", "pending")][::-1]
+    if len(after) > 40:  # a waiver id is a uuid7: anything longer cannot be a cursor
+        raise Invalid("waivers_after 不是免标识记录编号", "waivers_after is not a label waiver id", field="waivers_after")
+    waivers, nxt = label_waivers.page(db, who.actor, sid, after=after or None, limit=WAIVER_ROWS)
+    return {"versions": current[::-1] + older[:OLDER_VERSIONS], "older_hidden": max(0, len(older) - OLDER_VERSIONS),
+            "active": st["active"], "waivers": waivers, "next": nxt, "after": after}
+
+
 def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
     with db_of(request).reader() as s:
         entries = list(ledger_store.iter_entries(s, subject=sid))
@@ -126,7 +143,8 @@ def ledger_entries(request: Request, sid: str) -> list[dict[str, Any]]:
 
 
 @router.get("/services/{service_id}")
-def service_page(service_id: str, request: Request, hours: str = "", who: Viewer = Depends(viewer)) -> Response:
+def service_page(service_id: str, request: Request, hours: str = "", waivers_after: str = "",
+                 who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     svc = registry.get(db, who.actor, service_id)  # 404 unknown, 403 out of scope
     state = switch.get_state(db, who.actor, service_id)
@@ -143,6 +161,7 @@ def service_page(service_id: str, request: Request, hours: str = "", who: Viewer
                   plan_steps=[a for a in approvals.pending(db, who.actor) if a["service"] == service_id],
                   remediation_kinds=procedure.KINDS, hourly=hourly(request, who, service_id, hours),
                   measures_in_force=len(user_measures.listing(db, who.actor, service_id)["measures"]),
+                  compliance=models_and_waivers(request, who, service_id, waivers_after.strip()),
                   level_names=reads.LEVEL_NAMES, action_names=ACTION_NAMES)
 
 
