@@ -87,7 +87,8 @@ def _reference(db, ind: Indicators, actor: Actor, jurisdiction_id: str | None, n
         rows.append({"jurisdiction": node.id, "name": node.name, "level": node.level, "path": node.path,
                      "registered": len(beneath), "monitored": len(monitored), "enforcing_current": len(current),
                      "monitored_share": round(len(monitored) / len(beneath), 4) if beneath else None,
-                     "unmonitored": unmon[:coverage.SAMPLE], "stale_version": stale[:coverage.SAMPLE],
+                     "unmonitored": unmon if len(unmon) <= coverage.SAMPLE else None,
+                     "stale_version": stale if len(stale) <= coverage.SAMPLE else None,
                      "unmonitored_count": len(unmon), "stale_count": len(stale), "_all": (unmon, stale, sorted(current))})
     return rows
 
@@ -126,6 +127,9 @@ def test_aggregates_equal_the_per_service_computation(covered):
     # the fleet spans every case: unmonitored, current, stale, more than a sample of each kind
     assert top["registered"] == N and top["unmonitored_count"] > coverage.SAMPLE and top["stale_count"] >= 5
     assert 0 < top["enforcing_current"] < top["monitored"] < N
+    assert top["unmonitored"] is None
+    small = [r for r in coverage.coverage(db, ind, ADMIN, None, now) if r["unmonitored"]]
+    assert small and all(len(r["unmonitored"]) == r["unmonitored_count"] <= coverage.SAMPLE for r in small)
     assert checked == 40
     with pytest.raises(NotFound):
         coverage.coverage(db, ind, ADMIN, "nowhere", now)
@@ -165,7 +169,8 @@ def test_http_pages_follow_the_cursor(db_factory):
         assert http.post("/api/v1/events", json=events).json()["accepted"] == len(watched)
         rows = {r["jurisdiction"]: r for r in http.get("/api/v1/coverage").json()}
         assert rows["cn"]["registered"] == 120 and rows["cn"]["monitored"] == len(watched)
-        assert rows["cn"]["unmonitored_count"] == 120 - len(watched) and len(rows["cn"]["unmonitored"]) == coverage.SAMPLE
+        assert rows["cn"]["unmonitored_count"] == 120 - len(watched) and rows["cn"]["unmonitored"] is None
+        assert rows["cn"]["stale_version"] == []
         got, after = [], None
         while True:
             r = http.get("/api/v1/coverage/services", params={"status": "unmonitored", "limit": 25, **({"after": after} if after else {})})

@@ -2,24 +2,25 @@
 registered beneath it, how many have live guard instances, and how many of those have every
 live instance enforcing the service's current switch version.
 
-At fleet scale (issue 19) nothing here is built per service: *registered* is one GROUP BY
-jurisdiction query rolled up the (small) tree; *monitored* and *enforcing current* start from
-the services with a live guard instance, which the monitor holds in memory anyway, looked up in
-the database a chunk at a time (or in one read when most of the fleet is live). Each node row
-names a sample of its unmonitored and stale services (the first ``SAMPLE`` ids, with the full
-counts beside them); :func:`service_page` lists them all, a keyset page at a time
-(``GET /api/v1/coverage/services``). The old per-node walk over every service took ~73 s at
-100,000 services on SQLite.
+At fleet scale (issue 19) nothing here is built per registered service: *registered* is one
+GROUP BY jurisdiction (answered from the jurisdiction index) rolled up the small tree;
+*monitored* and *enforcing current* start from the services with a live guard instance, which
+the monitor holds in memory anyway, read by id a chunk at a time. A node row names its
+unmonitored and stale services when there are at most ``SAMPLE`` of each (``null`` past that:
+reading the ids would read every service row, ~1.3 s at 100,000 on SQLite); :func:`service_page`
+lists them all a keyset page at a time (``GET /api/v1/coverage/services``). The old walk over
+every service for every node took ~73 s at 100,000 services.
 
-Scope is ``registry.scope.visible_filter``; for a regulator (or a jurisdiction's auditor) it is
-written as "the service's jurisdiction is one of the scope's nodes", the form a GROUP BY answers
-from the jurisdiction index (the registry keeps a service's path equal to its jurisdiction's,
-so the set is the same; ``console.fleet_reads.visible`` does the same).
+Scope is ``registry.scope.visible_filter``'s: a provider's services, a jurisdiction's subtree
+(as "the service's jurisdiction is one of these nodes": the registry keeps a service's path
+equal to its jurisdiction's) or everything. The by-id reads check it on the rows read, because
+an IN over the scope's nodes beside the ids made SQLite walk the jurisdiction index (7 s for
+2,000 ids at 100,000).
 """
 
 from __future__ import annotations
 
-import heapq
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import false, func, select
@@ -34,29 +35,51 @@ from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Jurisdiction, Service
 
-SAMPLE = 20  # ids named per node and list; the rest through service_page
+SAMPLE = 20  # ids named per node and list when there are at most this many; else null
 CHUNK = 500  # ids per IN (...) lookup
-WHOLE_READ = 5_000  # more live services than this: one read of the scope instead of chunks
 STATUSES = ("unmonitored", "monitored", "enforcing_current", "stale_version")
 
 
-def _visible(s: Session, actor: Actor) -> Any:
-    scoped = actor.role is Role.regulator or (actor.role is Role.auditor and not actor.provider_id and actor.jurisdiction_id)
-    if not scoped:
-        return scope.visible_filter(s, actor)
+@dataclass(frozen=True)
+class Scope:
+    """What ``scope.visible_filter`` selects, beneath an optional node: the jurisdictions
+    (None: any) and the provider (None: any); ``none``: nothing at all."""
+
+    jurisdictions: frozenset[str] | None = None
+    provider: str | None = None
+    none: bool = False
+
+    def conds(self) -> list[Any]:
+        if self.none:
+            return [false()]
+        out: list[Any] = []
+        if self.provider is not None:
+            out.append(Service.provider_id == self.provider)
+        if self.jurisdictions is not None:
+            out.append(Service.jurisdiction_id.in_(sorted(self.jurisdictions)))
+        return out
+
+    def sees(self, jurisdiction: str, provider: str) -> bool:
+        return not self.none and (self.jurisdictions is None or jurisdiction in self.jurisdictions) and \
+            (self.provider is None or provider == self.provider)
+
+
+def _subtree(s: Session, path: str) -> frozenset[str]:
+    return frozenset(s.execute(select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))).scalars())
+
+
+def _scope(s: Session, actor: Actor, root: Jurisdiction | None) -> Scope:
+    """``registry.scope.visible_filter`` case by case, intersected with ``root``'s subtree."""
+    js = _subtree(s, root.path) if root is not None else None
+    if actor.role in (Role.admin, Role.system) or (actor.role is Role.auditor and not actor.provider_id and not actor.jurisdiction_id):
+        return Scope(js)
+    if actor.role is Role.operator or (actor.role is Role.auditor and actor.provider_id):
+        return Scope(js, actor.provider_id or "")
     path = scope.jurisdiction_path(s, actor.jurisdiction_id)
     if path is None:
-        return false()
-    return Service.jurisdiction_id.in_(select(Jurisdiction.id).where(Jurisdiction.path.startswith(path, autoescape=True))
-                                       .scalar_subquery())
-
-
-def _conds(s: Session, actor: Actor, root: Jurisdiction | None) -> list[Any]:
-    conds = [_visible(s, actor)]
-    if root is not None:
-        conds.append(Service.jurisdiction_id.in_(select(Jurisdiction.id).where(
-            Jurisdiction.path.startswith(root.path, autoescape=True)).scalar_subquery()))
-    return conds
+        return Scope(none=True)
+    mine = _subtree(s, path)
+    return Scope(mine if js is None else mine & js)
 
 
 def _root(s: Session, jurisdiction_id: str | None) -> Jurisdiction | None:
@@ -82,20 +105,17 @@ def live_versions(indicators: Indicators, now: float) -> dict[str, list[Any]]:
     return out
 
 
-def _lookup(s: Session, conds: list[Any], ids: list[str]) -> dict[str, tuple[str, int | None]]:
-    """(jurisdiction, switch version) of those of ``ids`` in scope."""
-    q = (select(Service.id, Service.jurisdiction_id, SwitchState.version)
-         .outerjoin(SwitchState, SwitchState.service_id == Service.id).where(*conds))
+def _lookup(s: Session, sc: Scope, ids: list[str]) -> dict[str, tuple[str, int | None]]:
+    """(jurisdiction, switch version) of those of ``ids`` in scope, by primary key."""
+    q = (select(Service.id, Service.jurisdiction_id, Service.provider_id, SwitchState.version)
+         .outerjoin(SwitchState, SwitchState.service_id == Service.id))
     out: dict[str, tuple[str, int | None]] = {}
-    if len(ids) > WHOLE_READ:
-        wanted = set(ids)
-        for sid, jid, version in s.execute(q).all():
-            if sid in wanted:
-                out[sid] = (jid, version)
+    if sc.none:
         return out
     for i in range(0, len(ids), CHUNK):
-        for sid, jid, version in s.execute(q.where(Service.id.in_(ids[i:i + CHUNK]))).all():
-            out[sid] = (jid, version)
+        for sid, jid, provider, version in s.execute(q.where(Service.id.in_(ids[i:i + CHUNK]))).all():
+            if sc.sees(jid, provider):
+                out[sid] = (jid, version)
     return out
 
 
@@ -113,10 +133,11 @@ def coverage(db: Database, indicators: Indicators, actor: Actor, jurisdiction_id
         if root is not None:
             q = q.where(Jurisdiction.path.startswith(root.path, autoescape=True))
         nodes = s.execute(q).scalars().all()  # the tree is small (1,024 nodes for a national fleet)
-        conds = _conds(s, actor, root)
+        sc = _scope(s, actor, root)
+        conds = sc.conds()
         registered = dict(s.execute(select(Service.jurisdiction_id, func.count()).where(*conds)
                                     .group_by(Service.jurisdiction_id)).all())
-        seen = _lookup(s, conds, sorted(live))
+        seen = _lookup(s, sc, sorted(live))
         monitored: dict[str, int] = {}
         current: dict[str, int] = {}
         stale: dict[str, list[str]] = {}
@@ -126,20 +147,15 @@ def coverage(db: Database, indicators: Indicators, actor: Actor, jurisdiction_id
                 current[jid] = current.get(jid, 0) + 1
             else:
                 stale.setdefault(jid, []).append(sid)
-        # the first SAMPLE unmonitored ids of each jurisdiction: among its first SAMPLE + (its
-        # monitored count) ids, read with a window function in one query
+        # the unmonitored ids of the jurisdictions with at most SAMPLE of them: reads at most
+        # SAMPLE + (monitored) rows per jurisdiction, never the whole fleet
+        few = sorted(j for j, n in registered.items() if n - monitored.get(j, 0) <= SAMPLE and n > monitored.get(j, 0))
         unmonitored: dict[str, list[str]] = {}
-        if registered:
-            reach = SAMPLE + max(monitored.values(), default=0)
-            ranked = (select(Service.id.label("sid"), Service.jurisdiction_id.label("jid"),
-                             func.row_number().over(partition_by=Service.jurisdiction_id, order_by=Service.id).label("rn"))
-                      .where(*conds).subquery())
-            for sid, jid in s.execute(select(ranked.c.sid, ranked.c.jid).where(ranked.c.rn <= reach)
-                                      .order_by(ranked.c.sid)).all():
+        for i in range(0, len(few), CHUNK):
+            for sid, jid in s.execute(select(Service.id, Service.jurisdiction_id)
+                                      .where(*conds, Service.jurisdiction_id.in_(few[i:i + CHUNK]))).all():
                 if sid not in seen:
-                    ids = unmonitored.setdefault(jid, [])
-                    if len(ids) < SAMPLE:
-                        ids.append(sid)
+                    unmonitored.setdefault(jid, []).append(sid)
 
     paths = {n.path for n in nodes}
     agg = {n.path: {"registered": 0, "monitored": 0, "current": 0, "unmonitored": [], "stale": []} for n in nodes}
@@ -155,8 +171,8 @@ def coverage(db: Database, indicators: Indicators, actor: Actor, jurisdiction_id
             a["registered"] += registered.get(jid, 0)
             a["monitored"] += monitored.get(jid, 0)
             a["current"] += current.get(jid, 0)
-            a["unmonitored"].append(unmonitored.get(jid, []))
-            a["stale"].append(stale.get(jid, []))
+            a["unmonitored"] += unmonitored.get(jid, [])
+            a["stale"] += stale.get(jid, [])
     rows = []
     for node in nodes:
         a = agg[node.path]
@@ -165,8 +181,8 @@ def coverage(db: Database, indicators: Indicators, actor: Actor, jurisdiction_id
             "jurisdiction": node.id, "name": node.name, "level": node.level, "path": node.path,
             "registered": reg, "monitored": mon, "enforcing_current": cur,
             "monitored_share": round(mon / reg, 4) if reg else None,
-            "unmonitored": heapq.nsmallest(SAMPLE, (x for ids in a["unmonitored"] for x in ids)),
-            "stale_version": heapq.nsmallest(SAMPLE, (x for ids in a["stale"] for x in ids)),
+            "unmonitored": sorted(a["unmonitored"]) if reg - mon <= SAMPLE else None,
+            "stale_version": sorted(a["stale"]) if mon - cur <= SAMPLE else None,
             "unmonitored_count": reg - mon, "stale_count": mon - cur,
         })
     return rows
@@ -191,12 +207,12 @@ def service_page(db: Database, indicators: Indicators, actor: Actor, jurisdictio
     live = live_versions(indicators, now)
     rows: list[dict[str, Any]] = []
     with db.reader() as s:
-        conds = _conds(s, actor, _root(s, jurisdiction_id))
+        sc = _scope(s, actor, _root(s, jurisdiction_id))
         if status in ("monitored", "enforcing_current", "stale_version"):
             candidates = sorted(sid for sid in live if after is None or sid > after)
             for i in range(0, len(candidates), CHUNK):
                 part = candidates[i:i + CHUNK]
-                found = _lookup(s, conds, part)
+                found = _lookup(s, sc, part)
                 for sid in part:
                     if sid in found:
                         row = _service_row(sid, *found[sid], live[sid])
@@ -207,7 +223,7 @@ def service_page(db: Database, indicators: Indicators, actor: Actor, jurisdictio
         else:
             cursor, step = after, max(limit + 1, 1000)
             q = (select(Service.id, Service.jurisdiction_id, SwitchState.version)
-                 .outerjoin(SwitchState, SwitchState.service_id == Service.id).where(*conds).order_by(Service.id))
+                 .outerjoin(SwitchState, SwitchState.service_id == Service.id).where(*sc.conds()).order_by(Service.id))
             while len(rows) <= limit:
                 chunk = s.execute((q.where(Service.id > cursor) if cursor else q).limit(step)).all()
                 for sid, jid, version in chunk:

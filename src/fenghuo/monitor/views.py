@@ -35,8 +35,10 @@ class CoverageRow(View):
     monitored: int
     enforcing_current: int
     monitored_share: float | None = None
-    unmonitored: list[str] = Field(description="the first ids (at most monitor.coverage.SAMPLE) of the unmonitored services")
-    stale_version: list[str] = Field(description="the first ids of the monitored services not all enforcing the current version")
+    unmonitored: list[str] | None = Field(description="the unmonitored services when at most 20 (else null: "
+                                                      "GET /api/v1/coverage/services?status=unmonitored)")
+    stale_version: list[str] | None = Field(description="the monitored services with an instance not at the current switch "
+                                                        "version, when at most 20 (else null: ?status=stale_version)")
     unmonitored_count: int
     stale_count: int
 
