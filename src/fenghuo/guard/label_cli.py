@@ -309,7 +309,8 @@ def waive_cmd(service_id: str, user: str, request_: str, agreement: str, recipie
     if as_json:
         return print_json(w)
     console.print(f"[green]✓[/] 免标识记录 / label waiver {w['id']}: {escape(w['service'])}, user {escape(w['user'])} → "
-                  f"{escape(w['recipient'])} ({escape(w['agreement'])}); 用 / use: fenghuo gateway --no-label --label-waiver {w['id']}")
+                  f"{escape(w['recipient'])} ({escape(w['agreement'])}); 用 / use: fenghuo gateway --no-label --label-waiver {w['id']}"
+                  f" (SDK: Guard(..., labels=False, label_waiver=\"{w['id']}\"))")
 
 
 @label_group.command("waivers")
