@@ -293,7 +293,7 @@ baselines learned as arrays), so only a service with a rule that can hold or an 
 takes the per-service pass. What remains per service is a few dictionary lookups (its row, its
 guard instances, its summary row) and merging the windows' bucket pieces (a sort per merge);
 the first touch of a service (at 100,000 every service is new within the run) also allocates
-its row and instance record. The ratios move by ±0.1 between runs on this loaded machine (the
+its row and instance record. The ratios move by up to ±0.2 between runs on this loaded machine (the
 server's CPU is read in 10 ms ticks, ≈ 10–20 ticks per measurement). **Memory** is bounded by configuration (a row per service
 active within the longest window, idle ones evicted and their rows cleared for reuse, optional
 `max_services`; a complete bucket holds one row per service it saw), not by events: the growth
