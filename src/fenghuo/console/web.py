@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import FenghuoError, Forbidden, Invalid, TooLarge, Unauthorized
+from fenghuo.platform.inputs import unstorable
 from fenghuo.platform.roles import Actor
 from fenghuo.platform.web import READ_METHODS, actor_for_token
 
@@ -114,7 +115,12 @@ async def read_form(request: Request) -> dict[str, str]:
         parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
     except (UnicodeDecodeError, ValueError):
         raise Invalid("表单无法解析", "the form could not be read") from None
-    return {k: v[0] for k, v in parsed.items()}
+    form = {k: v[0] for k, v in parsed.items()}
+    found = unstorable(form)  # NUL: PostgreSQL refuses it (a 500 there), as the API's bodies do
+    if found is not None:
+        (where, (zh, en)) = found
+        raise Invalid(f"表单字段 {where} {zh}", f"form field {where} {en}", field=where)
+    return form
 
 
 async def posted(request: Request, who: Viewer = Depends(viewer)) -> dict[str, str]:
