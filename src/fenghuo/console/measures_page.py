@@ -45,7 +45,7 @@ def rows(measures: list[dict[str, Any]], now: str) -> list[dict[str, Any]]:
 def measures_page(service_id: str, request: Request, user: str = "", who: Viewer = Depends(viewer)) -> Response:
     db = db_of(request)
     svc = registry.get(db, who.actor, service_id)  # 404 unknown, 403 out of scope: before anything else
-    data = user_measures.listing(db, who.actor, service_id, include_ended=True)
+    data = user_measures.listing(db, who.actor, service_id, include_ended=True, limit=None)
     all_rows = rows(data["measures"], data["at"])
     user = user.strip()
     shown = [m for m in all_rows if m["user"] == user] if user else all_rows

@@ -160,7 +160,7 @@ def service_page(service_id: str, request: Request, hours: str = "", waivers_aft
                   recovery=procedure.status(db, who.actor, service_id), ledger=ledger_entries(request, service_id),
                   plan_steps=[a for a in approvals.pending(db, who.actor) if a["service"] == service_id],
                   remediation_kinds=procedure.KINDS, hourly=hourly(request, who, service_id, hours),
-                  measures_in_force=len(user_measures.listing(db, who.actor, service_id)["measures"]),
+                  measures_in_force=len(user_measures.listing(db, who.actor, service_id, limit=None)["measures"]),
                   compliance=models_and_waivers(request, who, service_id, waivers_after.strip()),
                   level_names=reads.LEVEL_NAMES, action_names=ACTION_NAMES)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import click
 
+from fenghuo.platform import client as clients
+from fenghuo.platform.cli_pages import PROGRESS_EVERY, next_hint
 from fenghuo.platform.cli_support import client, console, print_json, refusals
+from fenghuo.platform.errors import FenghuoError
+from fenghuo.platform.pages import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 
 @click.group("user-measure")
@@ -61,24 +65,54 @@ def lift_cmd(service: str, user: str, reason: str, as_json: bool) -> None:
     console.print(f"已解除 / lifted: {_line(m)}", markup=False)
 
 
+def _fetch(cl, service: str, include_ended: bool, after: str | None, limit: int) -> Page:
+    """One page of measures, here or on the server (whose next cursor is ``X-Next-Cursor``)."""
+    from fenghuo.control import user_measures
+
+    path = f"/api/v1/services/{service}/user-measures"
+    query = {"all": include_ended, "limit": limit, **({"after": after} if after else {})}
+    http = getattr(cl, "http", None)
+    if http is None:
+        out = cl.call(lambda db, actor: user_measures.listing(db, actor, service, include_ended=include_ended, after=after,
+                                                              limit=limit), "GET", path, params=query)
+        return Page(out["measures"], out.get("next"))
+    import httpx
+
+    try:
+        r = http.get(path, params=query)
+    except httpx.HTTPError as exc:
+        raise FenghuoError(f"无法连接服务器 {cl.where}：{exc}", f"cannot reach server {cl.where}: {exc}", code="unreachable") from None
+    if r.status_code >= 400:
+        raise clients._error(r.status_code, r.text, clients._json_or_none(r))
+    return Page(r.json()["measures"], r.headers.get("X-Next-Cursor"))
+
+
 @user_measure_group.command("list")
 @click.argument("service")
 @click.option("--all", "include_ended", is_flag=True, help="lifted and expired ones too / 含已解除、已过期")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT, show_default=True, help="rows per page / 每页条数")
+@click.option("--after", help="the cursor printed after the previous page / 上一页末尾给出的游标")
+@click.option("--every-page", "everything", is_flag=True, help="every page (progress on stderr) / 列出全部（逐页读取）")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_cmd(service: str, include_ended: bool, as_json: bool) -> None:
-    """Measures in force on a service's end users / 列出用户措施。"""
-    from fenghuo.control import user_measures
-
-    out = client().call(lambda db, actor: user_measures.listing(db, actor, service, include_ended=include_ended),
-                        "GET", f"/api/v1/services/{service}/user-measures", params={"all": include_ended})
+def list_cmd(service: str, include_ended: bool, limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """Measures on a service's end users, oldest first, a page at a time / 列出用户措施（分页）。"""
+    cl = client()
+    page = _fetch(cl, service, include_ended, after, limit)
+    rows, n = list(page.items), 1
+    while everything and page.next:
+        page = _fetch(cl, service, include_ended, page.next, limit)
+        rows += page.items
+        n += 1
+        if n % PROGRESS_EVERY == 0:
+            click.echo(f"… {len(rows):,} 条 / rows ({n} 页 / pages)", err=True)
     if as_json:
-        print_json(out)
-        return
-    if not out["measures"]:
+        print_json({"service": service, "measures": rows, "next": page.next})
+    elif not rows:
         console.print(f"{service}: 无生效的用户措施 / no user measures in force")
-    for m in out["measures"]:
+    for m in [] if as_json else rows:
         console.print(_line(m), markup=False)
+    next_hint(page)
 
 
 def register(root: click.Group) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ConfigDict
 
 from fenghuo.control import user_measures
 from fenghuo.control.views import UserMeasureList, UserMeasureView
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
@@ -34,10 +35,16 @@ class LiftBody(Body):
 
 
 @router.get("/services/{service_id}/user-measures", response_model=UserMeasureList, **CONTRACT)
-def list_measures(service_id: str, all: bool = False,  # noqa: A002 - the query parameter is ?all=
+def list_measures(service_id: str, request: Request, response: Response,
+                  all: bool = False,  # noqa: A002 - the query parameter is ?all=
+                  after: str | None = pages.AFTER, limit: int = pages.LIMIT,
                   actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> dict[str, Any]:
-    """Measures in force on the service's end users (``?all=true``: lifted and expired ones too)."""
-    return user_measures.listing(db, actor, service_id, include_ended=all)
+    """A page of the measures in force on the service's end users, oldest first (``?all=true``:
+    lifted and expired ones too). When there are more, ``X-Next-Cursor`` (and ``Link: <…>;
+    rel="next"``) names the next page's ``after``; a guard reads every page."""
+    out = user_measures.listing(db, actor, service_id, include_ended=all, after=after, limit=limit)
+    pages.link_headers(response, request, pages.Page(out["measures"], out["next"]))
+    return out
 
 
 @router.post("/services/{service_id}/user-measures", response_model=UserMeasureView, **CONTRACT)

@@ -17,11 +17,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fenghuo.control.user_measure_models import UserMeasure
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.durations import parse_duration
@@ -159,15 +160,25 @@ def in_force(session: Session, services: list[str], now: str) -> dict[str, list[
     return out
 
 
-def listing(db: Database, actor: Actor, service_id: str, *, include_ended: bool = False) -> dict[str, Any]:
-    """The measures in force on a service (what guards enforce), or with ``include_ended`` its
-    whole history. Anyone who may see the service may read them (auditors, the guard's token)."""
+def listing(db: Database, actor: Actor, service_id: str, *, include_ended: bool = False, after: str | None = None,
+            limit: int | None = pages.DEFAULT_LIMIT) -> dict[str, Any]:
+    """A keyset page of the measures in force on a service (what guards enforce), or with
+    ``include_ended`` of its whole history, oldest first (applied_at, then id); ``next`` is the
+    following page's ``after`` (None: the last page), ``limit=None`` every row (in-process
+    readers that need the whole set). Anyone who may see the service may read them (auditors,
+    the guard's token). Expiry is a WHERE clause, so a page is never short of rows in force."""
+    if limit is not None:
+        pages.check_limit(limit)
     with db.reader() as s:
         service = _service(s, service_id)
         scope.require_visible(s, actor, service)
         now = iso(db.clock.now())
-        q = select(UserMeasure).where(UserMeasure.service_id == service_id).order_by(UserMeasure.applied_at)
+        q = select(UserMeasure).where(UserMeasure.service_id == service_id)
         if not include_ended:
-            q = q.where(UserMeasure.lifted_at.is_(None))
-        rows = [m for m in s.execute(q).scalars() if include_ended or m.until is None or m.until > now]
-        return {"service": service_id, "at": now, "measures": [view(m) for m in rows]}
+            q = q.where(UserMeasure.lifted_at.is_(None), or_(UserMeasure.until.is_(None), UserMeasure.until > now))
+        cols = [UserMeasure.applied_at, UserMeasure.id]
+        if limit is None:
+            rows, nxt = list(s.execute(q.order_by(*cols)).scalars()), None
+        else:
+            rows, nxt = pages.keyset(s, q, cols, after=after, limit=limit)
+        return {"service": service_id, "at": now, "measures": [view(m) for m in rows], "next": nxt}

@@ -132,14 +132,20 @@ class UserFollower:
 
     def poll(self) -> None:
         if self._http is not None:
-            r = self._http.get(f"/api/v1/services/{self.service}/user-measures")
-            r.raise_for_status()
-            items = r.json()["measures"]
+            items, after = [], None  # every page: the list is paged (issue 19)
+            while True:
+                r = self._http.get(f"/api/v1/services/{self.service}/user-measures",
+                                   params={"limit": 1000, **({"after": after} if after else {})})
+                r.raise_for_status()
+                items += r.json()["measures"]
+                after = r.headers.get("X-Next-Cursor")
+                if not after:
+                    break
         else:
             from fenghuo.control import user_measures
             from fenghuo.platform.roles import local_actor
 
-            items = user_measures.listing(self.db, local_actor(), self.service)["measures"]
+            items = user_measures.listing(self.db, local_actor(), self.service, limit=None)["measures"]
         self.polls += 1
         if self.table.replace(items):
             log.info("user measures for %s: %d in force", self.service, len(items))
