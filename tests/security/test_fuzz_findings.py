@@ -206,3 +206,36 @@ def test_a_console_form_with_nul_is_refused_by_name(api):
                    headers={"origin": url})
         assert r.status_code == 422 and "reason" in r.text, r.text
     assert switch_state(api.db, "a-chat") == "running"
+
+
+def test_free_form_json_nested_past_the_limit_is_refused(api):
+    """An instance's meta 900 levels deep was accepted, stored, and from then on its service's
+    enforcement answer and the instance listing were 500s (too deep to serialise)."""
+    deep: dict = {"host": "h"}
+    for _ in range(900):
+        deep = {"a": deep}
+    ack = {"instance": "g-deep", "service": "a-chat", "version": 1, "state": "running", "meta": deep}
+    refused(api("POST", "/api/v1/instances/ack", json=ack), "meta")
+    assert api("GET", "/api/v1/services/a-chat/enforcement").status_code == 200
+    assert api("GET", "/api/v1/instances").status_code == 200
+    flat = {**ack, "meta": {"host": "h", "pid": 1, "kind": "sdk"}}
+    assert api("POST", "/api/v1/instances/ack", json=flat).status_code == 200
+    evidence = {"kind": "rules", "description": "d", "evidence": {"x": deep}}
+    refused(api("POST", "/api/v1/services/a-chat/recovery/remediations", json=evidence), "evidence")
+
+
+def test_a_nats_acknowledgement_is_held_to_the_same_meta(db):
+    """The same meta over NATS (``scale.acks`` calls the book directly) is refused in the book."""
+    from fenghuo.control.instances import InstanceBook
+    from fenghuo.platform.errors import Invalid
+
+    seed(db)
+    book = InstanceBook(db, flush_seconds=0)
+    deep: list = []
+    for _ in range(40):
+        deep = [deep]
+    for meta in ({"host": "h\x00"}, {"load": float("nan")}, {"deep": deep}):
+        with pytest.raises(Invalid) as err:
+            book.ack(ADMIN, {"instance": "g-1", "service": "a-chat", "version": 1, "state": "running", "meta": meta})
+        assert err.value.details["field"] == "meta"
+    assert book.enforcement(ADMIN, "a-chat")["live"] == []

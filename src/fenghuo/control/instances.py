@@ -28,6 +28,7 @@ from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.inputs import unstorable
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
 from fenghuo.registry.models import Service
@@ -90,6 +91,10 @@ class InstanceBook:
         now = iso(self.db.clock.now())
         enforced = _parse_time(body.get("enforced_at"), "enforced_at")
         started = _parse_time(body.get("started_at"), "started_at")
+        bad = unstorable(body.get("meta"))  # NATS acks come here without the HTTP body's check
+        if bad is not None:
+            where, (zh, en) = bad
+            raise Invalid(f"字段 meta.{where} {zh}", f"field meta.{where} {en}", field="meta")
         with self._lock:
             old = self._rows.get(instance)
             if old is None:

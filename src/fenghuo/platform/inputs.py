@@ -20,15 +20,22 @@ from pydantic import BaseModel, ConfigDict, field_validator
 NUL = "\x00"
 NUL_PROBLEM = ("含有 NUL 字符 (U+0000)，无法保存", "contains a NUL character (U+0000), which cannot be stored")
 NOT_FINITE = ("应为有限数值（不能是 NaN 或无穷大）", "must be a finite number (not NaN or infinity)")
+# Free-form JSON (an instance's meta, evidence, a duty's content) is stored and answered back:
+# 900 levels were accepted, then every answer holding them failed to serialise (a 500 found by
+# probing). Nothing we are sent needs more than a few.
+MAX_DEPTH = 32
+TOO_DEEP = (f"嵌套超过 {MAX_DEPTH} 层", f"is nested deeper than {MAX_DEPTH} levels")
 
 
 def unstorable(value: Any) -> tuple[str, tuple[str, str]] | None:
-    """Where in ``value`` (a dotted path, "" for the value itself) the first text holding NUL or
-    number that is not finite is, and the problem (中文, English); None when all is storable.
-    Iterative, so a deeply nested document cannot exhaust the stack."""
-    todo: list[tuple[str, Any]] = [("", value)]
+    """Where in ``value`` (a dotted path, "" for the value itself) the first text holding NUL,
+    number that is not finite or container nested past ``MAX_DEPTH`` is, and the problem (中文,
+    English); None when all is storable. Iterative, so a deep document cannot exhaust the stack."""
+    todo: list[tuple[str, Any, int]] = [("", value, 0)]
     while todo:
-        path, v = todo.pop()
+        path, v, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return path, TOO_DEEP
         if isinstance(v, str):
             if NUL in v:
                 return path, NUL_PROBLEM
@@ -40,11 +47,11 @@ def unstorable(value: Any) -> tuple[str, tuple[str, str]] | None:
                 sub = f"{path}.{k}" if path else str(k)
                 if isinstance(k, str) and NUL in k:
                     return sub, NUL_PROBLEM
-                todo.append((sub, item))
+                todo.append((sub, item, depth + 1))
         elif isinstance(v, list | tuple | set | frozenset):
-            todo.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(v))
+            todo.extend((f"{path}.{i}" if path else str(i), item, depth + 1) for i, item in enumerate(v))
         elif isinstance(v, BaseModel):
-            todo.extend((f"{path}.{k}" if path else k, item) for k, item in v.__dict__.items())
+            todo.extend((f"{path}.{k}" if path else k, item, depth + 1) for k, item in v.__dict__.items())
     return None
 
 
