@@ -101,6 +101,8 @@ class Directory:
 
     def lookup(self, ids: set[str]) -> dict[str, ServiceInfo]:
         services = self.fresh()
-        if ids - services.keys():
+        # set.difference(dict) looks each id up in the dict; ``ids - services.keys()`` built a
+        # set of every registered service first (~9 ms per batch at 100,000 services, issue 19)
+        if ids.difference(services):
             services = self.fresh(force_if_older=1.0)
         return services
