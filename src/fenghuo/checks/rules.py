@@ -72,6 +72,14 @@ class _Compiled:
     unconditional: tuple  # ids of rules evaluated on every message (no literal to wait for): slow
     index: LiteralIndex | None  # None: engine "re", every rule evaluated over the whole text
     risk_of: dict[str, str]  # category -> risk
+    # Per prefilter literal id: the indices (in ``rules``) of the rules one of whose patterns it
+    # stands for; and the rules with a pattern that is always a candidate. A message then
+    # tests only the rules its literals touch, not every rule.
+    lit_rules: tuple = ()
+    always_rules: tuple = ()
+    # Per literal id: the rules due when it is the message's only literal (most messages with
+    # one have one), worked out once with the same test as below.
+    single_todo: tuple = ()
 
 
 def _windows(lists: list[list[tuple[int, int]]], within: int) -> list[tuple[int, int]]:
@@ -173,7 +181,20 @@ class RulesCheck:
             encode = lambda w: pack3(self.normaliser.normalise(w).codes).tobytes()  # noqa: E731
             index = LiteralIndex(plans, required, encode, self.cache_dir)
         unconditional = tuple(r.spec.id for r in rules if (r.need <= always if r.every else not r.need.isdisjoint(always)))
-        return _Compiled(files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()})
+        rules_of: dict[int, set[int]] = {}
+        for k, r in enumerate(rules):
+            for a in r.need:
+                rules_of.setdefault(a, set()).add(k)
+        lit_rules = () if index is None else tuple(tuple(sorted({k for p in pids for k in rules_of.get(p, ())})) for pids in index.pre_pids)
+        always_rules = tuple(sorted({k for p in always for k in rules_of.get(p, ())}))
+        single_todo = ()
+        if index is not None:
+            single_todo = tuple(
+                _due(rules, set(lit_rules[i]) | set(always_rules), set(pids) | always) for i, pids in enumerate(index.pre_pids)
+            )
+        return _Compiled(
+            files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()}, lit_rules, always_rules, single_todo
+        )
 
     def reload(self) -> None:
         """Re-read the rule files; on error the old rules stay and the error is raised."""
@@ -212,23 +233,54 @@ class RulesCheck:
         findings = self.find_in(text, n)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
 
+    def todo_general(self, text: str, n: Normalised) -> list[str]:
+        """Ids of the rules ``find_in`` evaluates, found the general way (every rule tested
+        against ``LiteralIndex.candidates``): the reference its fast path is tested against."""
+        c = self._compiled
+        if c.index is None:
+            return [r.spec.id for r in c.rules]
+        can = c.index.candidates(Message(text, n))
+        if not can and not c.unconditional:
+            return []
+        can |= c.always
+        return [r.spec.id for r in c.rules if (r.need <= can if r.every else not r.need.isdisjoint(can))]
+
+    def todo_fast(self, text: str, n: Normalised) -> list[str]:
+        """Ids of the rules ``find_in``'s fast path evaluates (the same steps, for the tests)."""
+        c = self._compiled
+        if c.index is None:
+            return [r.spec.id for r in c.rules]
+        lit = c.index.candidate_literals(text, n)
+        if not lit and not c.unconditional:
+            return []
+        if len(lit) == 1:
+            return [r.spec.id for r in c.single_todo[lit[0]]]
+        touched = {k for i in lit for k in c.lit_rules[i]}.union(c.always_rules)
+        return [r.spec.id for r in _due(c.rules, touched, {p for i in lit for p in c.index.pre_pids[i]} | c.always)]
+
     def find_in(self, text: str, n: Normalised | None) -> list[Finding]:
         """Findings with spans on the original text: what the pipeline calls per message."""
         if n is None:
             n = self.normaliser.normalise(text)
         c = self._compiled
-        msg = Message(text, n)
         index = c.index
         if index is not None:
-            can = index.candidates(msg)
-            if not can and not c.unconditional:
+            lit = index.candidate_literals(text, n)
+            if not lit and not c.unconditional:
                 return []  # the common case: no rule's literals in the message
-            can |= c.always
-            todo = [r for r in c.rules if (r.need <= can if r.every else not r.need.isdisjoint(can))]
+            # Only the rules the literals touch (an "any" rule touched is due; an "all" rule
+            # when every pattern it needs can match), in file order: findings of equal span
+            # keep the order ``todo_general`` gives them.
+            if len(lit) == 1:
+                todo = c.single_todo[lit[0]]
+            else:
+                lr, pids = c.lit_rules, index.pre_pids
+                todo = _due(c.rules, {k for i in lit for k in lr[i]}.union(c.always_rules), {p for i in lit for p in pids[i]}.union(c.always))
             if not todo:
                 return []
         else:
             todo = c.rules
+        msg = Message(text, n)
         cache: dict[int, list[tuple[int, int]]] = {}  # whole-message spans; a pattern shared by rules is searched once
         occurrences: dict[int, list] = {}  # literal occurrences per pattern, scanned once
 
@@ -272,6 +324,13 @@ class RulesCheck:
         if len(out) > 1:
             out.sort(key=lambda f: (f.start, f.end))
         return out
+
+
+def _due(rules, touched: set[int], can: set[int]) -> tuple:
+    """The touched rules (indices) whose patterns can match, in file order: an "any" rule
+    touched is due; an "all" rule when every pattern it needs can match. File order keeps
+    findings of equal span in the order ``todo_general`` gives them."""
+    return tuple(r for r in (rules[k] for k in sorted(touched)) if not r.every or r.need <= can)
 
 
 def _plan(side: str, pattern: str) -> PatternPlan:

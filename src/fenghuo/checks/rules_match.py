@@ -199,6 +199,15 @@ def make_plan(side: str, words: list[str], branches: list, caseless: bool) -> Pa
     return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete)
 
 
+def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, lit: list[int]) -> None:
+    if not to % 3:  # a literal ending mid-character is not there (matcher.py)
+        lit.append(i)
+
+
+def _on_orig_literal(i: int, _frm: int, _to: int, _flags: int, lit: list[int]) -> None:
+    lit.append(i)
+
+
 class LiteralIndex:
     """The hyperscan side: which patterns can match (``candidates``) and where their literals
     occur (``occurrences``). ``trigger`` names the patterns that start rules (the others only
@@ -245,8 +254,28 @@ class LiteralIndex:
             got = s[key] = hyperscan.Scratch(db)
         return got
 
+    def candidate_literals(self, text: str, n: Normalised) -> list[int]:
+        """Prefilter literal ids found in the message (``candidates`` before the map to
+        patterns), without a ``Message``: the per-message path of nearly every message, so it
+        makes no closure, no ``Message`` and looks its scratch up once (module-level callbacks
+        writing into the list passed as hyperscan's context, as ``matcher.scan_packed``)."""
+        pre = getattr(self._local, "pre", None)
+        if pre is None:
+            pre = self._local.pre = (
+                hyperscan.Scratch(self.pre_norm) if self.pre_norm is not None else None,
+                hyperscan.Scratch(self.pre_orig) if self.pre_orig is not None else None,
+            )
+        lit: list[int] = []
+        if self.pre_norm is not None and n.codes.size:
+            self.pre_norm.scan(pack3(n.codes), match_event_handler=_on_norm_literal, context=lit, scratch=pre[0])
+        if self.pre_orig is not None and text:
+            # A lone surrogate becomes one '?' byte, as in ``Message.utf8``.
+            self.pre_orig.scan(text.encode("utf-8", "replace"), match_event_handler=_on_orig_literal, context=lit, scratch=pre[1])
+        return lit
+
     def candidates(self, msg: Message) -> set[int]:
-        """Patterns one of whose literals occurs in the message."""
+        """Patterns one of whose literals occurs in the message (the general form, kept as the
+        reference ``candidate_literals`` is tested against)."""
         lit: list[int] = []
         add = lit.append
 
