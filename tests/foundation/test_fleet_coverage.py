@@ -6,15 +6,18 @@ unmonitored / stale / current service once, in id order; over HTTP the next page
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from fenghuo.api.server import ServerThread
+from fenghuo.cli import root
 from fenghuo.control import services as registry
 from fenghuo.control import switch
 from fenghuo.control.models import SwitchState
@@ -185,3 +188,15 @@ def test_http_pages_follow_the_cursor(db_factory):
         assert got == [s for s in ids if s not in set(watched)]
         assert http.get("/api/v1/coverage/services", params={"limit": 5000}).status_code == 422
         assert http.get("/api/v1/coverage/services", params={"status": "bogus"}).status_code == 422
+        runner, cli = CliRunner(), ["--server", server.url, "--token", admin, "monitor", "coverage"]
+        out = runner.invoke(root, [*cli, "--json"])
+        assert out.exit_code == 0, out.output
+        assert {r["jurisdiction"]: r["monitored"] for r in json.loads(out.stdout)}["cn"] == len(watched)
+        out = runner.invoke(root, [*cli, "--services", "unmonitored", "--limit", "25", "--all", "--json"])
+        assert out.exit_code == 0, out.output
+        assert [r["service"] for r in json.loads(out.stdout)] == got
+        out = runner.invoke(root, [*cli, "--jurisdiction", "p01"])
+        assert out.exit_code == 0 and "p01" in out.stdout
+    if db.is_sqlite:  # --db names no schema on PostgreSQL
+        local = CliRunner().invoke(root, ["--db", db.url, "monitor", "coverage"])
+        assert local.exit_code != 0 and "--server" in local.output

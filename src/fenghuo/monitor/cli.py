@@ -1,10 +1,13 @@
-"""``fenghuo indicators SERVICE``: a service's indicators per window. Indicators live in a
-running server's memory (monitoring folds events there), so the command needs --server."""
+"""``fenghuo indicators SERVICE``: a service's indicators per window; ``fenghuo monitor coverage``:
+registered, monitored and current services per jurisdiction (or the services themselves, a page
+at a time). Indicators live in a running server's memory (monitoring folds events there), so
+these commands need --server."""
 
 from __future__ import annotations
 
 import click
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 
 
@@ -66,6 +69,48 @@ def summary(service: str, start: str | None, end: str | None, as_json: bool) -> 
         lat = [f"{h[k]:.0f}" if h[k] is not None else "-" for k in ("latency_p50", "latency_p99", "latency_max")]
         t.add_row(datetime.fromtimestamp(h["period_start"], UTC).strftime("%Y-%m-%d %H:00"), *[str(c.get(k, 0)) for k in (
             "calls", "refusals", "in_violations", "out_violations", "out_blocked", "complaints")], *lat)
+    console.print(t)
+
+
+def _needs_server(db, actor, after):  # a cli_pages.LocalPage: coverage has no local answer
+    from fenghuo.platform.errors import FenghuoError
+
+    raise FenghuoError("覆盖情况只在服务器内存中，请用 --server", "coverage lives in a server's memory: use --server URL", code="needs_server")
+
+
+@monitor_group.command("coverage")
+@click.option("--jurisdiction", help="the node to start from (default: the whole tree) / 起始辖区")
+@click.option("--services", "status", type=click.Choice(["all", "unmonitored", "monitored", "enforcing_current", "stale_version"]),
+              help="list the services (a page at a time) instead of the per-node counts / 逐个列出服务（分页）")
+@cli_pages.options
+@click.option("--json", "as_json", is_flag=True)
+@refusals
+def coverage_cmd(jurisdiction: str | None, status: str | None, limit: int, after: str | None, everything: bool, as_json: bool) -> None:
+    """Registered, monitored and current-version services per jurisdiction (needs --server) / 监测覆盖情况。"""
+    if status:
+        params = {"jurisdiction": jurisdiction, "status": None if status == "all" else status}
+        page = cli_pages.walk(client(), _needs_server, "/api/v1/coverage/services", params, after=after, limit=limit,
+                              everything=everything)
+        if as_json:
+            print_json(page.items)
+        for r in [] if as_json else page.items:
+            console.print(f"{r['service']}  {r['jurisdiction']}  {r['status']}  live {r['live_instances']}  "
+                          f"switch v{r['switch_version']}  enforced {r['enforced_versions']}", markup=False)
+        cli_pages.next_hint(page)
+        return
+    rows = client().call(None, "GET", "/api/v1/coverage", params={"jurisdiction": jurisdiction} if jurisdiction else None)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title="监测覆盖 / coverage")
+    for c in ("jurisdiction", "level", "registered", "monitored", "share", "current version", "unmonitored", "stale"):
+        t.add_column(c, justify="left" if c in ("jurisdiction", "level") else "right")
+    for r in rows:
+        share = f"{r['monitored_share']:.1%}" if r["monitored_share"] is not None else "-"
+        t.add_row(f"{'  ' * (r['path'].count('/') - 1)}{r['jurisdiction']}", r["level"] or "", str(r["registered"]),
+                  str(r["monitored"]), share, str(r["enforcing_current"]), str(r["unmonitored_count"]), str(r["stale_count"]))
     console.print(t)
 
 
