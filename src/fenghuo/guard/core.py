@@ -134,6 +134,11 @@ class Guard:
         if boot:
             self.cache.bootstrap(boot)
         self.has_backup = bool(self.info.backup_model) if has_backup is None else has_backup
+        # The model version calls go to (CN-TC-18, guard.model_versions): learnt before the first
+        # call (else the fail-safe decides), then a "model" event on the switch stream, or polled.
+        # Asked here, with the registry's facts, before telemetry starts resending a spool.
+        self.models = ModelRoute(service, self.info.failsafe_mode, saved_path(self.state_file))
+        self.models_source = self.models.load(control=control, token=token, db=db)
         # What end users read when the switch refuses (the operator's reason goes to events only).
         self.notices = errors.Notices.of(self.info.public)
         # A configured check that cannot load refuses the start unless allowed (DegradedChecks).
@@ -183,10 +188,6 @@ class Guard:
         # the switch stream when following a control plane, polled from the database embedded.
         self.users = UserTable()
         self.user_follower: UserFollower | None = None
-        # The model version calls go to (CN-TC-18, guard.model_versions): learnt before the first
-        # call (else the fail-safe decides), then a "model" event on the switch stream, or polled.
-        self.models = ModelRoute(service, self.info.failsafe_mode, saved_path(self.state_file))
-        self.models_source = self.models.load(control=control, token=token, db=db)
         self.model_follower: ModelFollower | None = None
         self.follower: StreamFollower | EmbeddedFollower | None = None
         if follow and control:
