@@ -158,6 +158,11 @@ def test_service_pages_list_each_service_once(covered):
         coverage.service_page(db, ind, ADMIN, None, now, status="half")
     with pytest.raises(Invalid):
         coverage.service_page(db, ind, ADMIN, None, now, limit=0)
+    for bad in ({"after": "svc\x00"}, {"after": ""}):
+        with pytest.raises(Invalid):
+            coverage.service_page(db, ind, ADMIN, None, now, **bad)
+    with pytest.raises(Invalid):
+        coverage.coverage(db, ind, ADMIN, "p0\x001", now)
 
 
 def test_http_pages_follow_the_cursor(db_factory):

@@ -86,6 +86,8 @@ def _scope(s: Session, actor: Actor, root: Jurisdiction | None) -> Scope:
 def _root(s: Session, jurisdiction_id: str | None) -> Jurisdiction | None:
     if not jurisdiction_id:
         return None
+    if "\x00" in jurisdiction_id:  # PostgreSQL refuses NUL in text: a 422, not a 500
+        raise Invalid("辖区标识含有空字符", "the jurisdiction id contains a NUL character", field="jurisdiction")
     root = s.get(Jurisdiction, jurisdiction_id)
     if root is None:
         raise NotFound(f"未知辖区 {jurisdiction_id}", f"unknown jurisdiction {jurisdiction_id}")
@@ -211,6 +213,9 @@ def service_page(db: Database, indicators: Indicators, actor: Actor, jurisdictio
     stale_version), enforcing_current or stale_version. Monitored statuses walk the live
     services only; unmonitored walks the scope in id order, skipping live ones."""
     check_limit(limit)
+    if after is not None and (not after or "\x00" in after):
+        raise Invalid("after 不是本列表给出的游标（请用上一页的 X-Next-Cursor）",
+                      "after is not a cursor this listing gave (use the previous page's X-Next-Cursor)", field="after")
     if status is not None and status not in STATUSES:
         raise Invalid(f"status 须为 {'、'.join(STATUSES)} 之一", f"status must be one of {', '.join(STATUSES)}", field="status")
     live = live_versions(indicators, now)
