@@ -9,9 +9,13 @@ since T", with the instances that lag and those that have gone silent.
 
 from __future__ import annotations
 
+import time
+from functools import partial
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, InstanceBook
@@ -55,11 +59,54 @@ def book(request: Request) -> InstanceBook:
     return request.app.state.runtime.instance_book
 
 
+async def book_async(request: Request) -> InstanceBook:
+    return request.app.state.runtime.instance_book
+
+
+# Guards acknowledge every change and heartbeat every few seconds; 100 instances make 100 acks
+# per change. A token's actor is therefore remembered for ACTOR_TTL seconds per (token,
+# address): the bearer check (a database read, the failure limiter) runs at most once a second
+# per guard instead of once per ack. A revoked token may acknowledge for up to that long.
+ACTOR_TTL = 1.0
+_flushing: set[int] = set()  # id() of the books a worker thread is flushing now
+
+
+async def ack_actor(request: Request) -> Actor:
+    actors = getattr(request.app.state, "ack_actors", None)
+    if actors is None:  # per app: each has its own token table
+        actors = request.app.state.ack_actors = {}
+    key = (request.headers.get("authorization", ""), request.client.host if request.client else "-")
+    hit = actors.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < ACTOR_TTL:
+        return hit[1]
+    actor = await run_in_threadpool(current_actor, request)
+    if len(actors) > 10_000:  # many tokens/addresses: forget them all rather than grow
+        actors.clear()
+    actors[key] = (now, actor)
+    return actor
+
+
 @router.post("/instances/ack", response_model=InstanceAcked, **CONTRACT)
-def ack(body: AckBody, actor: Actor = Depends(current_actor), instances: InstanceBook = Depends(book)) -> dict[str, Any]:
-    row = instances.ack(actor, body.model_dump())
-    return {"instance": row["id"], "service": row["service_id"], "version": row["version"], "state": row["state"],
-            "enforced_since": row["enforced_since"], "last_seen": row["last_seen"]}
+async def ack(body: AckBody, actor: Actor = Depends(ack_actor), instances: InstanceBook = Depends(book_async)) -> Response:
+    """On the event loop while the book holds the instance and the actor's authorisation
+    (no database); otherwise, and for the flush every ``flush_seconds``, in a worker thread.
+    The answer is serialised here: the fields are already checked, a second validation
+    through the response model cost as much as the rest of the ack."""
+    data = body.model_dump()
+    if instances.in_memory(actor, data):
+        row = instances.ack(actor, data, flush=False)
+    else:
+        row = await run_in_threadpool(partial(instances.ack, actor, data, flush=False))
+    if instances.flush_due() and id(instances) not in _flushing:  # one flush at a time, not one per waiting ack
+        _flushing.add(id(instances))
+        try:
+            await run_in_threadpool(instances.flush)
+        finally:
+            _flushing.discard(id(instances))
+    return Response(orjson.dumps({"instance": row["id"], "service": row["service_id"], "version": row["version"],
+                                  "state": row["state"], "enforced_since": row["enforced_since"],
+                                  "last_seen": row["last_seen"]}), media_type="application/json")
 
 
 @router.get("/instances", response_model=list[InstanceView], **CONTRACT)

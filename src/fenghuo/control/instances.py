@@ -76,8 +76,18 @@ class InstanceBook:
             scope.require_can_command(s, actor, svc)
         self._allowed.add(key)
 
-    def ack(self, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
-        """Record one acknowledgement or heartbeat; returns what the book now holds for it."""
+    def in_memory(self, actor: Actor, body: dict[str, Any]) -> bool:
+        """Whether ``ack(..., flush=False)`` of ``body`` touches no database: the actor is
+        already authorised for the service and the instance's row is held (the HTTP route then
+        runs it on the event loop instead of a worker thread)."""
+        return (actor.label, body["service"]) in self._allowed and body["instance"] in self._rows
+
+    def flush_due(self) -> bool:
+        return time.monotonic() - self._last_flush >= self.flush_seconds
+
+    def ack(self, actor: Actor, body: dict[str, Any], *, flush: bool = True) -> dict[str, Any]:
+        """Record one acknowledgement or heartbeat; returns what the book now holds for it.
+        ``flush=False``: leave a due flush to the caller (see :meth:`flush_due`)."""
         service_id, instance = body["service"], body["instance"]
         self._authorise(actor, service_id)
         try:
@@ -95,12 +105,13 @@ class InstanceBook:
         if bad is not None:
             where, (zh, en) = bad
             raise Invalid(f"字段 meta.{where} {zh}", f"field meta.{where} {en}", field="meta")
+        stored = None
+        if instance not in self._rows:  # read outside the lock, which the event loop takes
+            with self.db.reader() as s:
+                found = s.get(GuardInstance, instance)
+                stored = _row_dict(found) if found is not None else None
         with self._lock:
-            old = self._rows.get(instance)
-            if old is None:
-                with self.db.reader() as s:
-                    row = s.get(GuardInstance, instance)
-                    old = _row_dict(row) if row is not None else None
+            old = self._rows.get(instance) or stored
             same = old is not None and old["service_id"] == service_id and old["version"] == body["version"] and old["state"] == state
             row = {
                 "id": instance, "service_id": service_id, "state": state, "version": int(body["version"]),
@@ -111,7 +122,7 @@ class InstanceBook:
             }
             self._rows[instance] = row
             self._dirty.add(instance)
-        if time.monotonic() - self._last_flush >= self.flush_seconds:
+        if flush and self.flush_due():
             self.flush()
         return row
 
