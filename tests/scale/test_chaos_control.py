@@ -65,7 +65,15 @@ def test_sigkill_control_plane_mid_burst(pg, prefix, shared_link, tmp_path):
         closed.wait(lambda d: d["version"] >= 1 and not d["failsafe"], 10, 15)
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        # Kill once the burst is well under way: a fixed sleep saw only 4 commands on a machine
+        # at load 15, and the test then failed on its own precondition.
+        under_way = time.monotonic() + 30
+        while time.monotonic() < under_way:
+            with db.reader() as s:
+                if s.get(SwitchState, "a-chat").version > 5:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.3)
         r1.kill()  # mid-burst
         killed_at = time.monotonic()
         threads[1].join(5)
