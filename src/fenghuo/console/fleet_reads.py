@@ -21,7 +21,7 @@ from fenghuo.alerts.lifecycle import FIRING, PENDING
 from fenghuo.alerts.models import WarningRow
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.instances import DEFAULT_STALE_SECONDS, enforcement_view
-from fenghuo.control.listing import ServiceFilter
+from fenghuo.control.listing import ServiceFilter, where_clauses
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
 from fenghuo.ledger.models import LedgerEntry
@@ -36,23 +36,6 @@ from fenghuo.response.models import Incident, ReportClock
 
 OPEN = (PENDING, FIRING)
 NOT_RUNNING = [st.value for st in State if st is not State.running]
-
-
-def where(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
-    """The listing's WHERE clauses (``control.listing``): scope first, then each filter."""
-    conds: list[Any] = [scope.visible_filter(s, actor)]
-    if f.sector:
-        conds.append(Service.sector == f.sector)
-    if f.grade:
-        conds.append(Service.grade == f.grade)
-    if f.provider:
-        conds.append(Service.provider_id == f.provider)
-    if f.jurisdiction:
-        path = scope.jurisdiction_path(s, f.jurisdiction)
-        conds.append(scope.subtree_filter(path) if path else false())
-    if f.state:
-        conds.append(SwitchState.state == f.state)
-    return conds
 
 
 def subtree(s: Session, path: str) -> Any:
@@ -79,7 +62,7 @@ def visible(s: Session, actor: Actor) -> Any:
 
 
 def counting(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
-    """``where`` without the state (counted apart, see ``summary``), in the counting form."""
+    """``listing.where_clauses`` without the state (counted apart, see ``summary``), in the counting form."""
     conds: list[Any] = [visible(s, actor)]
     if f.sector:
         conds.append(Service.sector == f.sector)
@@ -150,7 +133,7 @@ def previous_after(db: Database, actor: Actor, f: ServiceFilter, first_id: str, 
     cursor — None for the first page). One indexed query walking the id order backwards."""
     with db.reader() as s:
         q = (select(Service.id).outerjoin(SwitchState, SwitchState.service_id == Service.id)
-             .where(*where(s, actor, f), Service.id < first_id).order_by(Service.id.desc()).limit(page + 1))
+             .where(*where_clauses(s, actor, f), Service.id < first_id).order_by(Service.id.desc()).limit(page + 1))
         before = list(s.execute(q).scalars())
     if not before:
         return False, None

@@ -56,7 +56,8 @@ def view(svc: Service, st: SwitchState | None) -> dict[str, Any]:
     }
 
 
-def _where(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
+def where_clauses(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
+    """A listing's WHERE clauses: scope first, then each filter (the console's pages reuse them)."""
     conds: list[Any] = [scope.visible_filter(s, actor)]
     if f.sector:
         conds.append(Service.sector == f.sector)
@@ -84,7 +85,7 @@ def service_page(db: Database, actor: Actor, f: ServiceFilter = ServiceFilter(),
     check_limit(limit)
     with db.reader() as s:
         q = (select(Service, SwitchState).outerjoin(SwitchState, SwitchState.service_id == Service.id)
-             .where(*_where(s, actor, f)).order_by(Service.id))
+             .where(*where_clauses(s, actor, f)).order_by(Service.id))
         if after:
             q = q.where(Service.id > after)
         if limit is not None:
