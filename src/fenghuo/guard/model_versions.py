@@ -28,11 +28,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 from fenghuo.guard import errors
+from fenghuo.guard.poller import Poller
 
 log = logging.getLogger(__name__)
 
@@ -143,35 +143,24 @@ class ModelRoute:
             raise not_approved(str(requested), self.pending)
 
 
-class ModelFollower:
+class ModelFollower(Poller):
     """Poll the service's versions every ``poll_seconds``: from the local database (embedded
     guards), or from ``GET /api/v1/services/{id}/model`` (guards on the NATS KV bucket, which
     carries the switch only)."""
 
+    poll_first = False  # ``start`` has just polled
+
     def __init__(self, route: ModelRoute, db=None, *, control: str | None = None, token: str | None = None,
                  poll_seconds: float = 1.0) -> None:
-        self.route, self.db, self.poll_seconds = route, db, poll_seconds
-        self._http = None
-        if control:
-            import httpx
-
-            self._http = httpx.Client(base_url=control.rstrip("/"), timeout=5.0, headers={"Authorization": f"Bearer {token}"})
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-models-{route.service}")
+        super().__init__(f"models-{route.service}", control=control, token=token, poll_seconds=poll_seconds)
+        self.route, self.db = route, db
 
     def start(self) -> ModelFollower:
         try:
             self.poll()
         except Exception as exc:  # noqa: BLE001 - the control plane may not be up yet: the thread retries
             log.debug("model versions first poll: %s", exc)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        if self._http is not None:
-            self._http.close()
+        return super().start()
 
     def poll(self) -> None:
         if self._http is not None:
@@ -183,13 +172,6 @@ class ModelFollower:
 
         with self.db.reader() as s:
             self.route.replace(routing(s, [self.route.service])[self.route.service], "database")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            try:
-                self.poll()
-            except Exception as exc:  # noqa: BLE001 - database briefly away: keep the last versions
-                log.debug("model versions poll: %s", exc)
 
 
 def _event(service: str, status: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from fenghuo.guard import errors
+from fenghuo.guard.poller import Poller
 from fenghuo.platform.clock import seconds
 
 log = logging.getLogger(__name__)
@@ -108,27 +107,13 @@ def user_of(headers: list[tuple[bytes, bytes]] | None, body: dict[str, Any]) -> 
     return None
 
 
-class UserFollower:
+class UserFollower(Poller):
     """Polls the measures in force on one service into a :class:`UserTable`."""
 
     def __init__(self, table: UserTable, service: str, *, control: str | None = None, token: str | None = None, db=None,
                  poll_seconds: float = 1.0) -> None:
-        self.table, self.service, self.db, self.poll_seconds = table, service, db, poll_seconds
-        self._http = httpx.Client(base_url=control.rstrip("/"), timeout=5.0,
-                                  headers={"Authorization": f"Bearer {token}"}) if control else None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"fenghuo-users-{service}")
-        self.polls = self.failures = 0
-
-    def start(self) -> UserFollower:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        if self._http is not None:
-            self._http.close()
+        super().__init__(f"users-{service}", control=control, token=token, poll_seconds=poll_seconds)
+        self.table, self.service, self.db = table, service, db
 
     def poll(self) -> None:
         if self._http is not None:
@@ -150,11 +135,3 @@ class UserFollower:
         if self.table.replace(items):
             log.info("user measures for %s: %d in force", self.service, len(items))
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll()
-            except Exception as exc:  # noqa: BLE001 - control plane briefly away: keep the last list
-                self.failures += 1
-                log.debug("user measures poll: %s", exc)
-            self._stop.wait(self.poll_seconds)
