@@ -198,6 +198,12 @@ def _load() -> dict:
         return json.load(fh)
 
 
+def _scores_close(old: dict, new: dict | None) -> bool:
+    """Scores are stored rounded to 4 places; a score lying on a rounding edge (0.03905) rounds either way
+    on another machine's floating point (seen on a fresh CI machine), so one unit in the last place is allowed."""
+    return new is not None and old.keys() == new.keys() and all(abs(old[k] - new[k]) <= 1.5e-4 for k in old)
+
+
 def test_verdicts_unchanged():
     stored = _load()
     if stored["inputs"] != inputs_digest():
@@ -212,6 +218,8 @@ def test_verdicts_unchanged():
     for old, new in zip(rows, got):
         for key, val in old.items():
             if key == "shared_lexicon" and key not in new:
+                continue
+            if key.endswith(".scores") and _scores_close(val, new.get(key)):
                 continue
             if new.get(key) != val:
                 diffs.append((old["text"][:60], key, val, new.get(key)))
