@@ -41,11 +41,11 @@ def test_per_event_fold_equals_per_service_fold(seed):
     events = _spread(rng, rng.choice([40, 300, 1000]), T0, rng.choice([5, 60, 2000]))
     a, b = _from_partials(events, T0), _per_event(events, [e.service for e in events], T0)
     assert _by_key(a) == _by_key(b)
-    held: dict = {}
-    from fenghuo.monitor.colfold import merge_latest
+    from fenghuo.monitor.instances import InstanceStore, latest_of
 
-    merge_latest(held, b.events, b.times, T0)
-    assert {s: {k: list(v) for k, v in d.items()} for s, d in held.items()} == a.seen
+    held = InstanceStore()
+    held.merge(*latest_of(b.event_services, b.events, b.times, b.same_time, T0))
+    assert {s: {k: list(v) for k, v in held.of(s).items()} for s in held.services()} == a.seen
 
 
 def _compare_many(ind: Indicators, ref: Reference, now: float, services: set[str]) -> None:

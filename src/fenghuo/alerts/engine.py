@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from fenghuo.monitor.ingest import Monitor
 from fenghuo.platform.leadership import SOLE, Leadership
 
 log = logging.getLogger(__name__)
+_service = attrgetter("service")
 
 
 class _MemoReads:
@@ -128,7 +130,7 @@ class AlertEngine:
         return base
 
     def on_events(self, events: list) -> None:  # bus handler
-        self.evaluate({e.service for e in events})
+        self.evaluate(set(map(_service, events)))
 
     def tick(self) -> None:
         with self.lock:

@@ -21,6 +21,7 @@ window does (``Baselines``/``RowBaseline`` give ``measure`` the same state per (
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,15 @@ _RATIOS = {  # indicator -> (numerator column, denominator column)
 }
 _COUNTS = {"calls": ("calls", "calls"), "refusals": ("refusals", "calls"), "complaints": ("complaints", "complaints"),
            "factual_errors": ("factual_errors", "factual_errors")}
+
+
+_KIND = attrgetter("kind")
+
+
+def _kind(info: Any) -> Any:
+    """The directory's number for the service's kind, or (grade, sector, labels) itself."""
+    k = getattr(info, "kind", None)
+    return k if k is not None else ("", info.grade, info.sector, tuple(sorted(info.labels.items())))
 
 
 def _value_of_key(k: int) -> float:
@@ -65,7 +75,7 @@ class Screen:
         self.ind = indicators
         self._sigs: dict[tuple[int, ...], int] = {(): 0}
         self._by_id = any(r.services.ids for r in rules)
-        self._by_attrs: dict[tuple, tuple[int, ...]] = {}
+        self._kind_sig: dict[tuple, int] = {}  # kind of service (ServiceInfo.kind) -> rule-set id
         self._row_sig = np.zeros(0, dtype=np.int64)  # per indicator row: rule-set id (see _sigs_of)
         self._row_gen = np.zeros(0, dtype=np.int64)
         self._infos: Any = None
@@ -100,19 +110,35 @@ class Screen:
             return 0
         # Without id selectors a service's rules follow from its grade, sector and labels: one
         # match per distinct kind of service, not per service (100,000 services, first touch).
-        attrs = None if self._by_id else (info.grade, info.sector, tuple(sorted(info.labels.items())))
-        key = self._by_attrs.get(attrs) if attrs is not None else None
-        if key is None:
-            key = tuple(j for j, r in enumerate(self.rules) if r.services.matches(info))
-            if attrs is not None:
-                self._by_attrs[attrs] = key
+        kind = None if self._by_id else _kind(info)
+        sid = self._kind_sig.get(kind) if kind is not None else None
+        if sid is not None:
+            return sid
+        key = tuple(j for j, r in enumerate(self.rules) if r.services.matches(info))
         sid = self._sigs.get(key)
         if sid is None:
             sid = self._sigs[key] = len(self._sigs)
             row = np.zeros((1, len(self.rules)), dtype=bool)
             row[0, list(key)] = True
             self.applies = np.vstack([self.applies, row])
+        if kind is not None:
+            self._kind_sig[kind] = sid
         return sid
+
+    def sigs(self, services: list[str], infos: Any) -> list[int]:
+        """``sig`` of many services: their kinds looked up in C, only a kind not seen before
+        matched in Python."""
+        found = list(map(infos.get, services))
+        # filter(None, …), not ``None in found``: ``in`` would call each info's __eq__ in Python
+        if self._by_id or len(list(filter(None, found))) != len(found):
+            return [self.sig(s, i) for s, i in zip(services, found)]
+        kinds = list(map(_KIND, found))
+        if None in kinds:  # infos built by hand, not numbered by the directory
+            kinds = list(map(_kind, found))
+        got = list(map(self._kind_sig.get, kinds))
+        if None in got:
+            got = [g if g is not None else self.sig(s, i) for s, i, g in zip(services, found, got)]
+        return got  # type: ignore[return-value]
 
     def _sigs_of(self, services: list[str], rows: np.ndarray, infos: Any) -> np.ndarray:
         """Rule-set ids of rows, remembered per row while the directory's mapping is the same
@@ -132,7 +158,7 @@ class Screen:
         stale = self._row_gen[rows] != gen[rows]
         if stale.any():
             idx = np.flatnonzero(stale)
-            sigs[idx] = [self.sig(services[i], infos.get(services[i])) for i in idx.tolist()]
+            sigs[idx] = self.sigs([services[i] for i in idx.tolist()], infos)
             self._row_sig[rows[stale]] = sigs[stale]
             self._row_gen[rows[stale]] = gen[rows[stale]]
         return sigs
@@ -160,20 +186,19 @@ class Screen:
     def run(self, services: list[str], infos: dict[str, Any], open_services: set[str], now: float) -> list[str]:
         """The services that need the per-service evaluation; the others' baselines learn."""
         self.now = now
-        get = self.ind.row_of.get
         exact: list[str] = []
-        got = [get(s) for s in services]
+        got = list(map(self.ind.row_of.get, services))  # C-level lookups
         if None in got:  # no indicator row (no event counted): the per-service pass reads zeros
             exact = [s for s, r in zip(services, got) if r is None and self.sig(s, infos.get(s))]
             services = [s for s, r in zip(services, got) if r is not None]
             got = [r for r in got if r is not None]
         if not got:
             return exact
-        rs = np.fromiter(got, dtype=np.int64, count=len(got))
+        rs = np.array(got, dtype=np.int64)
         sigs = self._sigs_of(services, rs, infos)
         keep = sigs > 0  # selected by some rule
-        if open_services:
-            is_open = np.fromiter((s in open_services for s in services), dtype=bool, count=len(services))
+        if open_services and not open_services.isdisjoint(services):
+            is_open = np.array([s in open_services for s in services], dtype=bool)
             exact += [s for s, o, k in zip(services, is_open.tolist(), keep.tolist()) if o and k]
             keep &= ~is_open
         if not keep.all():

@@ -52,8 +52,10 @@ class Folded:
     hist_count: np.ndarray
     cats: list[tuple[int, str, Counter]]
     seen: dict[str, dict[str, list[Any]]] | None  # service -> instance -> [last seen, version, state, failsafe]
-    events: list[WireEvent] | None = None  # seen is None: instances are read from these (merge_latest)
-    times: np.ndarray | None = None
+    events: list[WireEvent] | None = None  # seen is None: instances are read from these (instances.latest_of)
+    times: np.ndarray | None = None  # each event's time (clamped to now), or None when all are ``same_time``
+    event_services: list[str] | None = None  # each event's service
+    same_time: float | None = None
 
     def bucket(self, g: int) -> Bucket:
         """Group g as a ``Bucket`` (the summaries' and the tests' form)."""
@@ -114,9 +116,12 @@ def _col(xs: list) -> np.ndarray:
 def _per_event(events: list[WireEvent], services: list[str], now: float) -> Folded:
     n = len(events)
     span = time_range(events)
+    same = None
     if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
         secs = np.full(n, int(span[0]), dtype=np.int64)
         times = None
+        if span[0] == span[1]:
+            same = span[0]  # one time for the whole batch (a guard's batch of one instant)
     else:
         times = np.minimum(epochs(events), now)
         secs = times.astype(np.int64)  # truncation, as int(t)
@@ -201,28 +206,4 @@ def _per_event(events: list[WireEvent], services: list[str], now: float) -> Fold
         hg, hk = group_of[np.array(lat_rows, dtype=np.int64)[nz]], keys[nz]
         hc = np.ones(hk.size, dtype=np.int64)
     gcats = [(int(group_of[i]), side, c) for i, side, c in cats]
-    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times)
-
-
-def merge_latest(instances: dict[str, dict[str, tuple]], events: list[WireEvent], times: np.ndarray | None,
-                 now: float) -> None:
-    """Into ``instances`` (service → instance → (last seen, version, state, failsafe)): the
-    latest state of each guard instance in the batch; equal times go to the later event, and a
-    batch's state replaces a held one at an equal time (as fold._latest, then the merge in
-    ``Indicators.apply``). One pass, no per-batch dicts. Tuples, not lists: tuples of plain
-    values leave the cyclic GC's view once it has seen them; with 10,000 services × 4 instances
-    held as lists, the collections each batch set off walked them all (~15 ms per batch)."""
-    insts = [e.instance for e in events]
-    if insts.count(None) == len(insts):
-        return
-    tl = (times if times is not None else np.minimum(epochs(events), now)).tolist()
-    for e, inst, t in zip(events, insts, tl):
-        if inst is None:
-            continue
-        d = instances.get(e.service)
-        if d is None:
-            instances[e.service] = {inst: (t, e.state_version, e.state, e.failsafe)}
-            continue
-        prev = d.get(inst)
-        if prev is None or t >= prev[0]:
-            d[inst] = (t, e.state_version, e.state, e.failsafe)
+    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times, services, same)

@@ -99,12 +99,14 @@ def live_versions(indicators: Indicators, now: float) -> dict[str, list[Any]]:
     cutoff = now - LIVE_INSTANCE_SECONDS
     out: dict[str, list[Any]] = {}
     with indicators.lock:
-        for sid, inst in indicators.instances.items():
-            if sid not in indicators.services:
-                continue
-            versions = [v[1] for v in inst.values() if v[0] >= cutoff]
-            if versions:
-                out[sid] = versions
+        rows = indicators.row_of
+        for (sid, _inst), v in indicators.guards.latest.items():
+            if v[0] >= cutoff and sid in rows:
+                have = out.get(sid)
+                if have is None:
+                    out[sid] = [v[1]]
+                else:
+                    have.append(v[1])
     return out
 
 

@@ -31,6 +31,11 @@ class ServiceInfo:
     sector: str
     jurisdiction_path: str
     labels: dict[str, str] = field(default_factory=dict)
+    # what rule selectors other than ids read (grade, sector, labels) as a small number, the
+    # same for services alike in these (``Directory.kind_of``), so the alert screen maps it to a
+    # rule set with one lookup instead of a match per service (issue 19: every service of a
+    # spread batch is new at 100,000 services); None: not numbered (built by hand)
+    kind: int | None = field(default=None, compare=False)
 
 
 class Directory:
@@ -50,10 +55,20 @@ class Directory:
         self._full_at = -1e18
         self._seq = 0
         self._lock = threading.Lock()
+        self._kinds: dict[tuple, int] = {}
 
-    @staticmethod
-    def _info(r) -> ServiceInfo:
-        return ServiceInfo(r[0], r[1], r[2], str((r[3] or {}).get("sector", "")), r[4], dict((r[3] or {}).get("labels") or {}))
+    def kind_of(self, grade: str, sector: str, labels: dict[str, str]) -> int:
+        """The number of a kind of service (grade, sector, labels); never reused in a process."""
+        key = (grade, sector, tuple(sorted(labels.items())))
+        k = self._kinds.get(key)
+        if k is None:
+            k = self._kinds[key] = len(self._kinds)
+        return k
+
+    def _info(self, r) -> ServiceInfo:
+        attrs = r[3] or {}
+        sector, labels = str(attrs.get("sector", "")), dict(attrs.get("labels") or {})
+        return ServiceInfo(r[0], r[1], r[2], sector, r[4], labels, self.kind_of(r[2], sector, labels))
 
     def reload(self) -> None:
         with self.db.reader() as s:

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns, merge_latest
+from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns
 from fenghuo.monitor.columns import ColumnWindow
+from fenghuo.monitor.instances import ByService, InstanceStore, State, latest_of
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram, Window
 from fenghuo.monitor.wire import WireEvent
 
@@ -150,7 +151,7 @@ class ServiceView:
     @property
     def instances(self) -> dict[str, list[Any]]:
         """instance -> [last seen (epoch), enforced state version, state, failsafe] (a copy)."""
-        return {k: list(v) for k, v in self.ind.instances.get(self.service, {}).items()}
+        return {k: list(v) for k, v in self.ind.instances_of(self.service).items()}
 
     @property
     def last_applied(self) -> float:
@@ -170,7 +171,7 @@ class ServiceView:
         return d.read(v.total, v, category)  # type: ignore[arg-type]
 
     def live_instances(self, now: float, within: float = LIVE_INSTANCE_SECONDS) -> dict[str, list[Any]]:
-        return {k: list(v) for k, v in self.ind.instances.get(self.service, {}).items() if v[0] >= now - within}
+        return {k: list(v) for k, v in self.ind.instances_of(self.service).items() if v[0] >= now - within}
 
     def snapshot(self, now: float) -> dict[str, Any]:
         out: dict[str, Any] = {"service": self.service, "windows": {}}
@@ -210,6 +211,17 @@ class _Services(Mapping[str, ServiceView]):
         return service in self.ind.row_of
 
 
+def _latest(f: Folded, now: float) -> tuple[dict[tuple[str, str], State], float, float] | None:
+    """The batch's latest state per guard instance (instances.py), from either fold."""
+    if f.seen is None:
+        return latest_of(f.event_services, f.events, f.times, f.same_time, now)  # type: ignore[arg-type]
+    batch = {(s, k): tuple(v) for s, inst in f.seen.items() for k, v in inst.items()}
+    if not batch:
+        return None
+    ts = [v[0] for v in batch.values()]
+    return batch, min(ts), max(ts)  # type: ignore[return-value]
+
+
 class Indicators:
     """All services' indicators; thread-safe (the ingest handler writes, rules and API read).
 
@@ -232,7 +244,9 @@ class Indicators:
         self.generation = np.zeros(cap, dtype=np.int64)
         self._free: list[int] = []
         self._next = 0
-        self.instances: dict[str, dict[str, tuple]] = {}  # service -> instance -> (seen, version, state, failsafe)
+        # guard instances: (service, instance) -> (seen, version, state, failsafe), one flat dict
+        # (see instances.py for why flat; ``instances`` reads it per service)
+        self.guards = InstanceStore()
         self.watched: list[int] = []  # latency keys with a "≥ key" column (NCOL + i)
         self.services = _Services(self)
         self.lock = threading.RLock()
@@ -243,19 +257,36 @@ class Indicators:
         self._swept_at = 0.0
 
     # -- rows ------------------------------------------------------------------------------------
-    def _row(self, service: str) -> int:
-        row = self.row_of.get(service)
-        if row is None:
-            if self._free:
-                row = self._free.pop()
-            else:
-                row = self._next
-                self._next += 1
-                if row >= self.last_applied.size:
-                    self._grow(2 * self.last_applied.size)
-            self.row_of[service] = row
-            self.generation[row] += 1
-        return row
+    @property
+    def instances(self) -> ByService:
+        """service → {instance → (last seen, version, state, failsafe)} (read-only)."""
+        return ByService(self.guards)
+
+    def instances_of(self, service: str) -> dict[str, tuple]:
+        return self.guards.of(service)
+
+    def rows_for(self, services: list[str]) -> np.ndarray:
+        """The row of each service, new services given rows all at once (issue 19: at 100,000
+        services every service of a spread batch is new; a Python call per service to find or
+        make its row was a tenth of the batch). Call under ``lock``."""
+        got = list(map(self.row_of.get, services))  # C-level lookups
+        if None in got:
+            new = list(dict.fromkeys(s for s, r in zip(services, got) if r is None))
+            take = min(len(new), len(self._free))
+            rows = [self._free.pop() for _ in range(take)]
+            if len(new) > take:
+                start = self._next
+                self._next += len(new) - take
+                if self._next > self.last_applied.size:
+                    cap = self.last_applied.size
+                    while cap < self._next:
+                        cap *= 2
+                    self._grow(cap)
+                rows += range(start, self._next)
+            self.row_of.update(zip(new, rows))
+            self.generation[np.array(rows, dtype=np.int64)] += 1
+            got = list(map(self.row_of.__getitem__, services))
+        return np.array(got, dtype=np.int64)
 
     def _grow(self, cap: int) -> None:
         for a in ("last_applied", "generation"):
@@ -291,9 +322,10 @@ class Indicators:
                 if over > 0:
                     drop[kept[np.argsort(seen[kept], kind="stable")[:over]]] = True
             gone = np.flatnonzero(drop)
-            for i in gone.tolist():
-                del self.row_of[names[i]]
-                self.instances.pop(names[i], None)
+            gone_names = [names[i] for i in gone.tolist()]
+            for name in gone_names:
+                del self.row_of[name]
+            self.guards.drop(gone_names)
             if gone.size:
                 dropped_rows = rows[gone]
                 for cw in self.windows.values():
@@ -319,10 +351,10 @@ class Indicators:
         f = fold_columns(events, now)
         if sink is not None:
             sink(f)
+        latest = _latest(f, now)
         with self.lock:
             self.events_applied += len(events)
-            row = self._row
-            rows = np.fromiter((row(s) for s in f.services), dtype=np.int64, count=len(f.services))
+            rows = self.rows_for(f.services)
             self.last_applied[rows] = now
             counts = f.counts
             if self.watched:
@@ -334,16 +366,8 @@ class Indicators:
             hrow = rows[f.hist_group]
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now)
-            if f.seen is None:
-                merge_latest(self.instances, f.events, f.times, now)  # type: ignore[arg-type]
-            for service, inst in (f.seen or {}).items():  # kept as tuples (see colfold.merge_latest)
-                known = self.instances.get(service)
-                if known is None:
-                    self.instances[service] = {k: tuple(v) for k, v in inst.items()}
-                    continue
-                for k, v in inst.items():
-                    if k not in known or v[0] >= known[k][0]:
-                        known[k] = tuple(v)
+            if latest is not None:
+                self.guards.merge(*latest)
             if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
                 self.evict(now)
         return set(f.services)

@@ -185,7 +185,12 @@ class _Hour:
     def add(self, f: Folded, sel: np.ndarray | None) -> None:
         idx = self.index
         services = f.services if sel is None else [f.services[g] for g in sel.tolist()]
-        rows = np.fromiter((idx.setdefault(s, len(idx)) for s in services), dtype=np.int64, count=len(services))
+        got = list(map(idx.get, services))  # C-level lookups; new services numbered all at once
+        if None in got:
+            new = dict.fromkeys(s for s, r in zip(services, got) if r is None)
+            idx.update(zip(new, range(len(idx), len(idx) + len(new))))
+            got = list(map(idx.__getitem__, services))
+        rows = np.array(got, dtype=np.int64)
         if len(idx) > self.counts.shape[0]:
             grown = np.zeros((2 * len(idx), NCOL), dtype=np.int64)
             grown[:self.counts.shape[0]] = self.counts
