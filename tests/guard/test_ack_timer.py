@@ -1,44 +1,60 @@
-"""Acknowledgements are jittered on a timer, not slept in the pool's workers (guard.follow):
-many guards in one process acknowledge a change within the jitter, not one after another."""
+"""The acknowledgements of a process's followers leave together (guard.follow._AckSender): 25
+instances following one control plane acknowledge a change in a few batch requests, not 25
+POSTs, and every one of them is booked (the enforcement answer says all 25 enforce it), each
+with the time it began enforcing, not the time the batch left."""
 
 from __future__ import annotations
 
-import threading
 import time
 
-from fenghuo.guard import follow
+import httpx
+
+from fenghuo.control import switch
+from fenghuo.guard.follow import StreamFollower
+from fenghuo.guard.state import ServiceInfo, SwitchCache
+from fenghuo.platform.roles import local_actor
 
 
-def test_jobs_run_at_their_due_time_in_due_order():
-    done: list[tuple[str, float]] = []
-    lock = threading.Lock()
-    t0 = time.monotonic()
-    for name, delay in (("c", 0.12), ("a", 0.02), ("b", 0.06)):
-        follow._LATER.at(t0 + delay, lambda name=name: (lock.acquire(), done.append((name, time.monotonic() - t0)), lock.release()))
-    deadline = time.monotonic() + 5
-    while len(done) < 3 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert [n for n, _ in done] == ["a", "b", "c"]
-    assert all(at >= delay - 0.001 for (_, at), delay in zip(done, (0.02, 0.06, 0.12), strict=True))
+def _all_enforce(http, version, n):
+    e = http.get("/api/v1/services/open-chat/enforcement").json()
+    return e if e["all_enforce"] and e["version"] == version and e["instances"] == n else None
 
 
-def test_forty_acknowledgements_due_together_all_leave_together():
-    # With the jitter slept inside the 4 pool workers, 40 acknowledgements each due 50 ms out
-    # left in 10 rounds of 50 ms (0.5 s); on the timer they all leave right after 50 ms.
-    done: list[float] = []
-    lock = threading.Lock()
+def test_twenty_five_followers_acknowledge_a_change_in_a_few_requests(control, token, cp_db):
+    followers = [StreamFollower(SwitchCache(ServiceInfo("open-chat", "open", 60.0)), control.url, token, f"batch-{i:02d}",
+                                ack_seconds=300) for i in range(25)]
+    sender = followers[0]._sender
+    assert all(f._sender is sender for f in followers)  # one per control plane and token in a process
+    try:
+        for f in followers:
+            f.start()
+        for f in followers:
+            assert f.connected.wait(10)
+        with httpx.Client(base_url=control.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+            deadline = time.monotonic() + 10
+            while not _all_enforce(http, 1, 25) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            before = sender.requests
+            view = switch.execute(cp_db, local_actor(), "open-chat", "throttle", "batch acks", rate=7)
+            t0 = time.monotonic()
+            while not (e := _all_enforce(http, view["version"], 25)) and time.monotonic() < t0 + 10:
+                time.sleep(0.01)
+        assert e, "not all 25 followers acknowledged the throttle"
+        assert sender.requests - before <= 8, f"{sender.requests - before} requests for 25 acknowledgements"
+        assert sum(f.acks_failed for f in followers) == 0
+        # enforced_since is each instance's own time (before the batch waited), not the booking's
+        assert all(i["enforced_since"] <= i["last_seen"] for i in e["live"])
+    finally:
+        for f in followers:
+            f.stop()
 
-    def job() -> None:
-        time.sleep(0.002)  # a short round trip
-        with lock:
-            done.append(time.monotonic())
 
-    t0 = time.monotonic()
-    for _ in range(40):
-        follow._LATER.at(t0 + 0.05, job)
-    deadline = time.monotonic() + 5
-    while len(done) < 40 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert len(done) == 40
-    assert min(done) - t0 >= 0.049
-    assert max(done) - t0 < 0.3, max(done) - t0
+def test_a_stopped_followers_queued_ack_is_not_sent(control, token):
+    f = StreamFollower(SwitchCache(ServiceInfo("open-chat", "open", 60.0)), control.url, token, "gone", ack_seconds=300,
+                       ack_gather=0.2)
+    f.start()
+    assert f.connected.wait(10)  # its first acknowledgement is queued, to leave 0.2 s later
+    f.stop()
+    time.sleep(0.4)
+    with httpx.Client(base_url=control.url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as http:
+        assert http.get("/api/v1/instances", params={"service": "open-chat"}).json() == []

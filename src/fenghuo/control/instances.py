@@ -5,9 +5,16 @@ Every guard acknowledges each state version it starts enforcing and sends a hear
 few seconds. With 100 instances a single command yields 100 acknowledgements, so writing each
 one in its own transaction would put the database (SQLite's single writer in particular) on
 the switch's critical path. The book therefore keeps the latest word from each instance in
-memory and writes the changed rows in one transaction at most every ``flush_seconds``, and
-always before it answers an enforcement question, so the answer is read from the database
-(which every control-plane replica shares).
+memory and writes the changed rows in one transaction (one multi-row upsert), and always
+before it answers an enforcement question, so the answer is read from the database (which
+every control-plane replica shares). When a flush is due (:meth:`InstanceBook.flush_in`):
+``burst_seconds`` after an acknowledgement that changes what an instance enforces (a new
+version, state or fail-safe, a new instance), so another replica's enforcement answer sees a
+change's acknowledgements within tens of milliseconds while the ~100 of them still share one
+transaction; ``flush_seconds`` after a heartbeat that only says "still here".
+
+A guard process hosting many instances, or a relay, books many acknowledgements in one call
+(:meth:`InstanceBook.ack_many`, ``POST /api/v1/instances/acks``).
 """
 
 from __future__ import annotations
@@ -19,15 +26,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from fenghuo.control import row_scope
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
 from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
-from fenghuo.platform.errors import Forbidden, Invalid, NotFound
+from fenghuo.platform.errors import FenghuoError, Forbidden, Invalid, NotFound
 from fenghuo.platform.inputs import unstorable
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
@@ -38,6 +47,9 @@ MAX_VERSION = 2**63 - 1  # a BIGINT column (PostgreSQL) or SQLite's INTEGER hold
 log = logging.getLogger(__name__)
 # What a database says of a row it will not take (SQLite's driver raises OverflowError unwrapped).
 REFUSED = (SQLAlchemyError, OverflowError, ValueError, TypeError)
+ACK_ROLES = (Role.system, Role.admin, Role.operator)
+MAX_BATCH = 1000  # acknowledgements in one ack_many call (POST /instances/acks)
+_COLUMNS = ("id", "service_id", "state", "version", "enforced_since", "last_seen", "failsafe", "started_at", "meta")
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:
@@ -53,11 +65,13 @@ def _parse_time(value: str | None, field: str) -> datetime | None:
 class InstanceBook:
     """The latest acknowledgement of every guard instance, written behind to the database."""
 
-    def __init__(self, db: Database, flush_seconds: float = 0.5) -> None:
+    def __init__(self, db: Database, flush_seconds: float = 0.5, burst_seconds: float = 0.03) -> None:
         self.db = db
         self.flush_seconds = flush_seconds
+        self.burst_seconds = min(burst_seconds, flush_seconds)
         self._rows: dict[str, dict[str, Any]] = {}
         self._dirty: set[str] = set()
+        self._changed_at: float | None = None  # monotonic time of the first unwritten change (not heartbeat)
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._last_flush = time.monotonic()
@@ -67,7 +81,7 @@ class InstanceBook:
         key = (actor.label, service_id)
         if key in self._allowed:
             return
-        if actor.role not in (Role.system, Role.admin, Role.operator):
+        if actor.role not in ACK_ROLES:
             raise Forbidden(f"角色 {actor.role.value} 不能代表守卫确认状态", f"role {actor.role.value} may not acknowledge for a guard")
         with self.db.reader() as s:
             svc = s.get(Service, service_id)
@@ -82,14 +96,22 @@ class InstanceBook:
         runs it on the event loop instead of a worker thread)."""
         return (actor.label, body["service"]) in self._allowed and body["instance"] in self._rows
 
-    def flush_due(self) -> bool:
-        return time.monotonic() - self._last_flush >= self.flush_seconds
+    def flush_in(self) -> float | None:
+        """Seconds until a flush is due (≤ 0: now); None when nothing is unwritten."""
+        if not self._dirty:
+            return None
+        now = time.monotonic()
+        due = self._last_flush + self.flush_seconds
+        if self._changed_at is not None:
+            due = min(due, self._changed_at + self.burst_seconds)
+        return due - now
 
-    def ack(self, actor: Actor, body: dict[str, Any], *, flush: bool = True) -> dict[str, Any]:
-        """Record one acknowledgement or heartbeat; returns what the book now holds for it.
-        ``flush=False``: leave a due flush to the caller (see :meth:`flush_due`)."""
-        service_id, instance = body["service"], body["instance"]
-        self._authorise(actor, service_id)
+    def flush_due(self) -> bool:
+        wait = self.flush_in()
+        return wait is not None and wait <= 0
+
+    def _checked(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The fields of one acknowledgement as stored, or :class:`Invalid` naming the field."""
         try:
             state = State(body["state"]).value
         except ValueError:
@@ -98,40 +120,100 @@ class InstanceBook:
         if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
             raise Invalid(f"字段 version 须为 0 到 {MAX_VERSION} 的整数", f"field version must be an integer from 0 to {MAX_VERSION}",
                           field="version")
-        now = iso(self.db.clock.now())
         enforced = _parse_time(body.get("enforced_at"), "enforced_at")
         started = _parse_time(body.get("started_at"), "started_at")
         bad = unstorable(body.get("meta"))  # NATS acks come here without the HTTP body's check
         if bad is not None:
             where, (zh, en) = bad
             raise Invalid(f"字段 meta.{where} {zh}", f"field meta.{where} {en}", field="meta")
-        stored = None
-        if instance not in self._rows:  # read outside the lock, which the event loop takes
-            with self.db.reader() as s:
-                found = s.get(GuardInstance, instance)
-                stored = _row_dict(found) if found is not None else None
+        return {"id": body["instance"], "service_id": body["service"], "state": state, "version": int(version),
+                "enforced": iso(enforced) if enforced else None, "started": iso(started) if started else None,
+                "failsafe": bool(body.get("failsafe", False)), "meta": body.get("meta")}
+
+    def _stored(self, instances: list[str]) -> dict[str, dict[str, Any]]:
+        """Rows of instances the book does not hold yet (read outside the lock the event loop takes)."""
+        todo = [i for i in dict.fromkeys(instances) if i not in self._rows]
+        if not todo:
+            return {}
+        with self.db.reader() as s:
+            found = s.execute(select(GuardInstance).where(GuardInstance.id.in_(todo))).scalars()
+            return {r.id: _row_dict(r) for r in found}
+
+    def _book(self, c: dict[str, Any], stored: dict[str, Any] | None, now: str) -> dict[str, Any]:
         with self._lock:
+            instance = c["id"]
             old = self._rows.get(instance) or stored
-            same = old is not None and old["service_id"] == service_id and old["version"] == body["version"] and old["state"] == state
+            same = old is not None and old["service_id"] == c["service_id"] and old["version"] == c["version"] \
+                and old["state"] == c["state"]
             row = {
-                "id": instance, "service_id": service_id, "state": state, "version": int(body["version"]),
-                "enforced_since": old["enforced_since"] if same else (iso(enforced) if enforced else now),
-                "last_seen": now, "failsafe": bool(body.get("failsafe", False)),
-                "started_at": iso(started) if started else (old or {}).get("started_at"),
-                "meta": body.get("meta") or (old or {}).get("meta") or {},
+                "id": instance, "service_id": c["service_id"], "state": c["state"], "version": c["version"],
+                "enforced_since": old["enforced_since"] if same else (c["enforced"] or now),
+                "last_seen": now, "failsafe": c["failsafe"],
+                "started_at": c["started"] or (old or {}).get("started_at"),
+                "meta": c["meta"] or (old or {}).get("meta") or {},
             }
+            # what it enforces changed (not a heartbeat): write it soon
+            if (not same or old["failsafe"] != row["failsafe"]) and self._changed_at is None:
+                self._changed_at = time.monotonic()
             self._rows[instance] = row
             self._dirty.add(instance)
+        return row
+
+    def ack(self, actor: Actor, body: dict[str, Any], *, flush: bool = True) -> dict[str, Any]:
+        """Record one acknowledgement or heartbeat; returns what the book now holds for it.
+        ``flush=False``: leave a due flush to the caller (see :meth:`flush_in`)."""
+        self._authorise(actor, body["service"])
+        checked = self._checked(body)
+        stored = self._stored([checked["id"]]).get(checked["id"])
+        row = self._book(checked, stored, iso(self.db.clock.now()))
         if flush and self.flush_due():
             self.flush()
         return row
+
+    def ack_many(self, actor: Actor, bodies: list[dict[str, Any]], *, flush: bool = True) -> list[dict[str, Any] | FenghuoError]:
+        """Record many acknowledgements in the order given (a later one of the same instance
+        wins). All or nothing for malformed input: :class:`Invalid` naming ``acks.<i>.<field>``
+        before any is booked, and :class:`Forbidden` when the actor's role may not acknowledge.
+        Per acknowledgement: a service that is unknown or outside the actor's scope refuses
+        that one only (its place in the answer holds the error), so one stale instance in a
+        relay's batch does not silence the others."""
+        if len(bodies) > MAX_BATCH:
+            raise Invalid(f"一次最多 {MAX_BATCH} 条确认", f"at most {MAX_BATCH} acknowledgements at once", field="acks")
+        if actor.role not in ACK_ROLES:
+            raise Forbidden(f"角色 {actor.role.value} 不能代表守卫确认状态", f"role {actor.role.value} may not acknowledge for a guard")
+        checked = []
+        for i, body in enumerate(bodies):
+            try:
+                checked.append(self._checked(body))
+            except Invalid as exc:
+                field = f"acks.{i}.{exc.details.get('field', '')}"
+                raise Invalid(f"第 {i} 条确认：{exc.zh}", f"acknowledgement {i}: {exc.en}", field=field) from None
+        out: list[dict[str, Any] | FenghuoError] = []
+        refused: dict[str, FenghuoError] = {}
+        for service in dict.fromkeys(c["service_id"] for c in checked):
+            try:
+                self._authorise(actor, service)
+            except (NotFound, Forbidden) as exc:
+                refused[service] = exc
+        stored = self._stored([c["id"] for c in checked if c["service_id"] not in refused])
+        now = iso(self.db.clock.now())
+        for c in checked:
+            out.append(refused.get(c["service_id"]) or self._book(c, stored.get(c["id"]), now))
+        if flush and self.flush_due():
+            self.flush()
+        return out
+
+    def batch_in_memory(self, actor: Actor, bodies: list[dict[str, Any]]) -> bool:
+        """:meth:`in_memory` for every acknowledgement of a batch."""
+        return all(self.in_memory(actor, b) for b in bodies)
 
     def flush(self) -> int:
         """Write every changed row in one transaction; returns how many were written."""
         with self._flush_lock:
             with self._lock:
-                rows = [dict(self._rows[i]) for i in self._dirty]
+                rows = sorted((dict(self._rows[i]) for i in self._dirty), key=lambda r: r["id"])  # one lock order
                 self._dirty.clear()
+                self._changed_at = None
             self._last_flush = time.monotonic()
             if not rows:
                 return 0
@@ -140,6 +222,7 @@ class InstanceBook:
             except OperationalError:
                 with self._lock:  # the database is away or busy: try again on the next flush
                     self._dirty.update(r["id"] for r in rows)
+                    self._changed_at = self._changed_at or time.monotonic()
                 raise
             except REFUSED:
                 # One row the database refuses must not block every later flush (and with it
@@ -148,9 +231,17 @@ class InstanceBook:
             return len(rows)
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        """One upsert for all rows: ``merge`` read each row first, ≈ 30 ms of CPU for the 100
+        acknowledgements of one change on SQLite (and 100 round trips on PostgreSQL)."""
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.db.engine.dialect.name)
         with self.db.transaction() as s:
-            for r in rows:
-                s.merge(GuardInstance(**r))
+            if dialect is None:
+                for r in rows:
+                    s.merge(GuardInstance(**r))
+                return
+            ins = dialect.insert(GuardInstance.__table__)
+            stmt = ins.on_conflict_do_update(index_elements=["id"], set_={c: ins.excluded[c] for c in _COLUMNS[1:]})
+            s.execute(stmt, [{c: r[c] for c in _COLUMNS} for r in rows])
 
     def _write_alone(self, row: dict[str, Any]) -> int:
         try:
@@ -193,7 +284,7 @@ class InstanceBook:
         with self.db.reader() as s:
             q = select(GuardInstance)
             if actor.role not in (Role.admin, Role.system):
-                q = q.join(Service, Service.id == GuardInstance.service_id).where(scope.visible_filter(s, actor))
+                q = q.where(row_scope.visible(s, actor, GuardInstance))  # the row's own jurisdiction, no join
             if service:
                 q = q.where(GuardInstance.service_id == service)
             if state:
@@ -228,8 +319,7 @@ class InstanceBook:
 
 
 def _row_dict(row: GuardInstance) -> dict[str, Any]:
-    return {c: getattr(row, c) for c in ("id", "service_id", "state", "version", "enforced_since", "last_seen",
-                                         "failsafe", "started_at", "meta")}
+    return {c: getattr(row, c) for c in _COLUMNS}
 
 
 def _ms_between(a: str, b: str) -> float | None:

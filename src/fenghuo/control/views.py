@@ -131,3 +131,21 @@ class UserMeasureList(View):
     service: str
     at: str
     measures: list[UserMeasureView]
+
+
+class AckOutcome(View):
+    """One acknowledgement of a batch (``POST /api/v1/instances/acks``), in the request's order."""
+    instance: str
+    service: str
+    version: int
+    state: str
+    enforced_since: str | None = None
+    last_seen: str | None = None
+    error: dict[str, Any] | None = Field(None, description="not booked: code, message and HTTP status (unknown service, "
+                                                              "or one outside the token's scope); the others are booked")
+
+
+class AcksBooked(View):
+    booked: int
+    refused: int
+    results: list[AckOutcome]

@@ -121,7 +121,8 @@ def events(url: str, token: str, services: list[str] | None = None, timeout: flo
 
 
 class Poster:
-    """POST JSON to the control plane on one keep-alive connection (the acknowledgements).
+    """POST JSON to the control plane on one keep-alive connection (the acknowledgements,
+    one at a time or a batch of them).
 
     A hundred guards acknowledge each change within a few tens of milliseconds, while the last
     of them may still be applying it; httpx spent ≈ 0.3–0.5 ms of interpreter time per POST,
@@ -146,13 +147,25 @@ class Poster:
 
     def post(self, path: str, body: dict[str, Any]) -> int:
         """The answer's status; :class:`StreamError` (a ``ConnectionError``) when there is none."""
+        return self._request(path, body)[0]
+
+    def exchange(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """The answer's status and its JSON body (None when it has none or it is not JSON)."""
+        status, raw = self._request(path, body)
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, None
+
+    def _request(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
         data = json.dumps(body, separators=(",", ":")).encode()
         if self.proxied:
             import httpx
 
             if self._http is None:
                 self._http = httpx.Client(base_url=self.url, timeout=self.timeout, headers={"Authorization": f"Bearer {self.token}"})
-            return self._http.post(path, content=data, headers={"Content-Type": "application/json"}).status_code
+            r = self._http.post(path, content=data, headers={"Content-Type": "application/json"})
+            return r.status_code, r.content
         request = (f"POST {self.base}{path} HTTP/1.1\r\nHost: {self.host_header}\r\nAuthorization: Bearer {self.token}\r\n"
                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode("latin-1") + data
         for attempt in range(2):
@@ -174,7 +187,7 @@ class Poster:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
 
-    def _exchange(self, sock: socket.socket, request: bytes) -> int:
+    def _exchange(self, sock: socket.socket, request: bytes) -> tuple[int, bytes]:
         sock.sendall(request)
         head = _Head()
         parser = httptools.HttpResponseParser(head)
@@ -185,7 +198,7 @@ class Poster:
             parser.feed_data(data)
         if not parser.should_keep_alive():
             self.close()
-        return parser.get_status_code()
+        return parser.get_status_code(), b"".join(head.body)
 
     def close(self) -> None:
         if self._sock is not None:
