@@ -44,14 +44,32 @@ class Piece:
         self.rows, self.counts, self.hrow, self.hkey, self.hcount, self.cats = rows, counts, hrow, hkey, hcount, cats
 
 
-def merge(pieces: list[Piece]) -> Piece:
-    """One piece with one row per service and one entry per (row, latency bin)."""
-    rows = np.concatenate([p.rows for p in pieces])
-    counts = np.concatenate([p.counts for p in pieces])
-    order = np.argsort(rows, kind="stable")
-    rows = rows[order]
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    u, out = rows[starts], np.add.reduceat(counts[order], starts, axis=0)
+def merge(pieces: list[Piece], distinct: bool = True) -> Piece:
+    """One piece with one row per service and one entry per (row, latency bin). ``distinct``:
+    each piece's rows are distinct (as a stored piece's are)."""
+    total = sum(p.rows.size for p in pieces)
+    cap = max(int(p.rows.max()) for p in pieces if p.rows.size) + 1 if total else 0
+    if distinct and total * 8 >= cap:
+        # Rows are indicator rows (0 ≤ row < capacity): mark them and add each piece in place,
+        # no sort. At 100,000 services a bucket's merged part holds ~100,000 rows; sorting it
+        # with 64 new pieces and gathering every count row in that order took ~100 ms per merge
+        # (a quarter of a spread batch's CPU, issue 19); this takes ~20 ms.
+        mark = np.zeros(cap, dtype=bool)
+        for p in pieces:
+            mark[p.rows] = True
+        u = np.flatnonzero(mark)
+        pos = np.empty(cap, dtype=np.int64)
+        pos[u] = np.arange(u.size)
+        out = np.zeros((u.size, pieces[0].counts.shape[1]), dtype=np.int64)
+        for p in pieces:
+            out[pos[p.rows]] += p.counts  # distinct rows: no lost update
+    else:
+        rows = np.concatenate([p.rows for p in pieces])
+        counts = np.concatenate([p.counts for p in pieces])
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        u, out = rows[starts], np.add.reduceat(counts[order], starts, axis=0)
     hrow = np.concatenate([p.hrow for p in pieces])
     hkey = np.concatenate([p.hkey for p in pieces])
     hcount = np.concatenate([p.hcount for p in pieces])
@@ -141,7 +159,7 @@ class ColumnWindow:
         order = np.argsort(rows, kind="stable")
         rows, counts = rows[order], counts[order]
         if rows.size > 1 and (rows[1:] == rows[:-1]).any():  # a service's seconds in one bucket
-            p = merge([Piece(rows, counts, hrow, hkey, hcount, cats)])
+            p = merge([Piece(rows, counts, hrow, hkey, hcount, cats)], distinct=False)
         else:
             p = Piece(rows, counts, hrow, hkey, hcount, cats)
         self.total[p.rows] += p.counts  # rows are distinct in a piece
