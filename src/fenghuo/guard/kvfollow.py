@@ -8,7 +8,9 @@ life, acknowledge), over NATS instead of an HTTP stream:
 - the control plane's heartbeat subject is the sign of life (``SwitchCache.touch``): NATS
   being up says nothing about whether a control plane is, and a fail-closed service must close
   when none is;
-- acknowledgements go out on the acks subject at once on a change, then every ``ack_seconds``.
+- acknowledgements go out on the acks subject on a change, then every ``ack_seconds``; those of
+  a process's guards on one link leave together, one message per service a few milliseconds
+  after the first (``scale.acks.AckBatcher``).
 
 A restarted NATS server forgets the watch's consumer, so after every reconnect the watch is
 made again (``NatsLink.generation``); the first value it delivers is the current state, so a
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,20 @@ import orjson
 
 from fenghuo.guard.follow import _Acker  # the guard's own acknowledgement body, so both transports send the same
 from fenghuo.guard.state import SwitchCache, save_state_file
-from fenghuo.scale.acks import send_ack
+from fenghuo.scale.acks import AckBatcher
 from fenghuo.scale.connection import NatsLink, switch_key
 
 log = logging.getLogger(__name__)
+_batchers: weakref.WeakKeyDictionary[NatsLink, AckBatcher] = weakref.WeakKeyDictionary()
+_batchers_lock = threading.Lock()
+
+
+def _batcher(link: NatsLink) -> AckBatcher:
+    with _batchers_lock:
+        batcher = _batchers.get(link)
+        if batcher is None:
+            batcher = _batchers[link] = AckBatcher(link)
+        return batcher
 
 
 class KvFollower:
@@ -122,4 +135,4 @@ class KvFollower:
     def ack(self) -> None:
         body = self.acker.body(self.cache.lookup())
         self.acker.last_sent = time.monotonic()
-        send_ack(self.link, body)
+        _batcher(self.link).add(body)

@@ -1,9 +1,13 @@
 """Instance acknowledgements and control-plane heartbeats over core NATS.
 
 Guards publish each acknowledgement (the same body as ``POST /api/v1/instances/ack``) on
-``<prefix>.instances.ack.<service>``; control-plane replicas take them in one queue group, so each
-acknowledgement is booked once by whichever replica gets it, into the shared database through
-the same ``InstanceBook`` the HTTP route uses. Who may publish there is NATS's business
+``<prefix>.instances.ack.<service>``, or a JSON array of them when several instances in one
+process acknowledge a change of that service together (``AckBatcher``); control-plane replicas
+take them in one queue group, so each acknowledgement is booked once by whichever replica gets
+it, into the shared database through the same ``InstanceBook`` the HTTP route uses. The book
+writes a change's acknowledgements ``burst_seconds`` after the first arrives (the listener's
+worker keeps that time even when no further message comes), so any replica's enforcement
+answer shows them within tens of milliseconds. Who may publish there is NATS's business
 (per-provider subject permissions, docs/deploy.md), so the book is told the sender is the system.
 
 Every replica publishes a heartbeat on ``<prefix>.switch.heartbeat`` every ``heartbeat_seconds``:
@@ -19,7 +23,7 @@ import logging
 import threading
 import time
 import uuid
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
 import orjson
@@ -36,8 +40,43 @@ def ack_subject(link: NatsLink, service: str) -> str:
     return f"{link.settings.acks_subject}.{token(service)}"
 
 
-def send_ack(link: NatsLink, body: dict[str, Any]) -> None:
-    link.submit(link.nc.publish(ack_subject(link, body["service"]), orjson.dumps(body)))
+def send_ack(link: NatsLink, body: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """One acknowledgement, or a list of them for one service (one message)."""
+    service = (body[0] if isinstance(body, list) else body)["service"]
+    link.submit(link.nc.publish(ack_subject(link, service), orjson.dumps(body)))
+
+
+class AckBatcher:
+    """The acknowledgements of one process's guards on one link, coalesced per service: a change
+    reaches all of a process's KV watchers within a few milliseconds, and their acknowledgements
+    leave as one message (a list) ``gather`` seconds after the first, instead of one message
+    each. Runs on the link's event loop; the enforcement time in each body is its own."""
+
+    MAX = 500
+
+    def __init__(self, link: NatsLink, gather: float = 0.003) -> None:
+        self.link, self.gather = link, gather
+        self.sent = 0  # messages published
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, body: dict[str, Any]) -> None:
+        """Thread-safe: hands the body to the link's loop."""
+        self.link.loop.call_soon_threadsafe(self._add, body)
+
+    def _add(self, body: dict[str, Any]) -> None:
+        todo = self._pending.setdefault(body["service"], [])
+        todo.append(body)
+        if len(todo) == 1:
+            self.link.loop.call_later(self.gather, self._flush, body["service"])
+        elif len(todo) >= self.MAX:
+            self._flush(body["service"])
+
+    def _flush(self, service: str) -> None:
+        todo = self._pending.pop(service, None)
+        if not todo:
+            return
+        self.sent += 1
+        send_ack(self.link, todo[0] if len(todo) == 1 else todo)
 
 
 class AckListener:
@@ -58,11 +97,32 @@ class AckListener:
 
     def _work(self) -> None:
         while True:
-            data = self._q.get()
+            wait = self.book.flush_in()
+            try:
+                data = self._q.get(timeout=None if wait is None else max(wait, 0.0))
+            except Empty:  # a flush is due and no message came meanwhile
+                data = b""
             if data is None:
                 return
+            if data:
+                self._book(data)
+            if self.book.flush_due():
+                try:
+                    self.book.flush()
+                except Exception as exc:  # noqa: BLE001 - database away: the rows stay unwritten, tried again
+                    log.warning("acknowledgements not written yet: %s", exc)
+                    time.sleep(min(self.book.flush_seconds, 1.0))
+
+    def _book(self, data: bytes) -> None:
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self.refused += 1
+            log.debug("acknowledgement refused: %s", exc)
+            return
+        for one in body if isinstance(body, list) else [body]:
             try:
-                self.book.ack(NATS_ACTOR, orjson.loads(data))
+                self.book.ack(NATS_ACTOR, one, flush=False)
                 self.booked += 1
             except Exception as exc:  # noqa: BLE001 - a bad acknowledgement must not stop the others
                 self.refused += 1
