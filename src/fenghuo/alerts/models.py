@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fenghuo.control.row_scope import jurisdiction_column
 from fenghuo.platform.db import Base
 
 
@@ -18,7 +19,9 @@ class WarningRow(Base):
     # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
     __table_args__ = (Index("ix_alert_warnings_started_id", "started_at", "id"),
                       Index("ix_alert_warnings_service_started", "service_id", "started_at", "id"),
-                      Index("ix_alert_warnings_state_started", "state", "started_at", "id"))
+                      Index("ix_alert_warnings_state_started", "state", "started_at", "id"),
+                      # a regulator's page: its subtree's nodes, each in time order (0020_listing_paths)
+                      Index("ix_alert_warnings_jurisdiction_started", "jurisdiction_id", "started_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(32), index=True)
@@ -44,6 +47,7 @@ class WarningRow(Base):
     ack_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[str] = mapped_column(String(32))
+    jurisdiction_id: Mapped[str | None] = jurisdiction_column()  # the service's (control.row_scope)
 
 
 class SilenceRow(Base):

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 from fenghuo.alerts.levels import Level
 from fenghuo.alerts.lifecycle import FIRING, PENDING, Transition, WarningState
 from fenghuo.alerts.models import NotificationRow, WarningRow
+from fenghuo.control import row_scope
 from fenghuo.ledger import store as ledger
 from fenghuo.platform import pages
 from fenghuo.platform.clock import iso_seconds, seconds
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.registry import scope
-from fenghuo.registry.models import Service
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -120,8 +119,8 @@ class WarningFilter:
 def _warning_query(session: Session, f: WarningFilter, actor: Actor | None) -> Select:
     q = select(WarningRow)
     if actor is not None and actor.role not in (Role.admin, Role.system):
-        # visibility as a join on the registry, not a Python set of every visible id
-        q = q.join(Service, Service.id == WarningRow.service_id).where(scope.visible_filter(session, actor))
+        # visibility on the row's own jurisdiction (a regulator's page reads its subtree's rows only)
+        q = q.where(row_scope.visible(session, actor, WarningRow))
     if f.state == "open":
         q = q.where(WarningRow.state.in_([PENDING, FIRING]))
     elif f.state:

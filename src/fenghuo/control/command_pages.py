@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, or_, select
 
+from fenghuo.control import row_scope
 from fenghuo.control.models import Approval, Command, SwitchState
 from fenghuo.control.switch import command_view
 from fenghuo.control.transitions import Action, State, lookup
@@ -19,8 +20,6 @@ from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Actor, Role
-from fenghuo.registry import scope
-from fenghuo.registry.models import Service
 
 APPLICABLE = [(st.value, a.value) for st in State for a in Action if lookup(st, a) is not None]
 
@@ -39,7 +38,7 @@ def pending_page(db: Database, actor: Actor, *, include_stale: bool = False, ser
         q = (select(Command, SwitchState).outerjoin(SwitchState, SwitchState.service_id == Command.service_id)
              .where(Command.status == "awaiting_approval"))
         if actor.role not in (Role.admin, Role.system):
-            q = q.join(Service, Service.id == Command.service_id).where(scope.visible_filter(s, actor))
+            q = q.where(row_scope.visible(s, actor, Command))  # the row's own jurisdiction, no join
         if not include_stale:
             q = q.where(_applies())
         if service:

@@ -84,16 +84,29 @@ def service_page(db: Database, actor: Actor, f: ServiceFilter = ServiceFilter(),
     """One page of the services ``actor`` may see, in id order; ``limit=None``: all of them."""
     check_limit(limit)
     with db.reader() as s:
-        q = (select(Service, SwitchState).outerjoin(SwitchState, SwitchState.service_id == Service.id)
-             .where(*where_clauses(s, actor, f)).order_by(Service.id))
+        if limit is None:
+            q = (select(Service, SwitchState).outerjoin(SwitchState, SwitchState.service_id == Service.id)
+                 .where(*where_clauses(s, actor, f)).order_by(Service.id))
+            if after:
+                q = q.where(Service.id > after)
+            return Page([view(svc, st) for svc, st in s.execute(q).all()], None)
+        # Keys first, rows second: the page's ids come from an index alone (a regulator's scope is
+        # ``(jurisdiction_id, id)`` ranges, migration 0020), then only those rows are read with
+        # their JSON columns, where ordering whole rows read every row of the scope (84 ms for a
+        # province at 100,000 on SQLite).
+        keys = select(Service.id).where(*where_clauses(s, actor, f)).order_by(Service.id).limit(limit + 1)
+        if f.state:
+            keys = keys.join(SwitchState, SwitchState.service_id == Service.id)
         if after:
-            q = q.where(Service.id > after)
-        if limit is not None:
-            q = q.limit(limit + 1)
-        rows = s.execute(q).all()
-        more = limit is not None and len(rows) > limit
-        items = [view(svc, st) for svc, st in (rows[:limit] if more else rows)]
-    return Page(items, items[-1]["id"] if more else None)
+            keys = keys.where(Service.id > after)
+        ids = list(s.execute(keys).scalars())
+        more = len(ids) > limit
+        ids = ids[:limit]
+        rows = {svc.id: (svc, st) for svc, st in s.execute(
+            select(Service, SwitchState).outerjoin(SwitchState, SwitchState.service_id == Service.id)
+            .where(Service.id.in_(ids))).all()} if ids else {}
+        items = [view(*rows[i]) for i in ids]
+    return Page(items, ids[-1] if more else None)
 
 
 def visible_ids(db: Database, actor: Actor) -> set[str]:

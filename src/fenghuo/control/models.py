@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fenghuo.control.row_scope import jurisdiction_column
 from fenghuo.platform.db import Base
 from fenghuo.registry.models import Service
 
@@ -40,7 +41,9 @@ class Command(Base):
 
     __tablename__ = "commands"
     # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
-    __table_args__ = (Index("ix_commands_status_created", "status", "created_at", "id"),)
+    # a regulator's pending commands: its subtree's nodes, each in time order (0020_listing_paths)
+    __table_args__ = (Index("ix_commands_status_created", "status", "created_at", "id"),
+                      Index("ix_commands_status_jurisdiction_created", "status", "jurisdiction_id", "created_at", "id"))
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
@@ -55,6 +58,7 @@ class Command(Base):
     approvals_needed: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[str] = mapped_column(String(32))
     applied_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    jurisdiction_id: Mapped[str | None] = jurisdiction_column()  # the service's (control.row_scope)
 
 
 class Approval(Base):

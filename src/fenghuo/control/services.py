@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import listing, regrading, switch
+from fenghuo.control import listing, regrading, row_scope, switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.clock import iso
@@ -182,10 +182,13 @@ def _put_service(s: Session, db: Database, actor: Actor, spec: ServiceSpec, appr
         lowering = regrading.lowering_reasons(existing, jurisdiction, grading, attrs)
         if lowering:  # issue 14: refused under a hold or incident, else waits for a regulator
             return regrading.hold_back(s, db, actor, existing, spec, lowering)
+    moved = existing.jurisdiction_id != jurisdiction.id
     existing.name, existing.attributes, existing.jurisdiction_id, existing.jurisdiction_path = spec.name, attrs, jurisdiction.id, jurisdiction.path
     existing.grading_table, existing.grading_version, existing.grade = grading.table, grading.version, grading.grade
     existing.grade_reasons, existing.grade_defaults, existing.updated_at = reasons, grading.defaults, now
     s.flush()
+    if moved:  # its warnings, incidents, tickets, instances and commands follow it to its new regulator
+        row_scope.follow(s, [spec.id])
     ledger.append(s, db.clock, "service.regraded", spec.id, actor.label, {
         "changed": {k: {"from": a, "to": b} for k, (a, b) in changed.items()}, "before": before, "grading": graded,
         **({"approved_change": approved_change} if approved_change else {})})
@@ -214,6 +217,10 @@ def register(db: Database, actor: Actor, reg: RegistrationFile) -> list[dict[str
             results.append({"provider": p.id, "result": "ok"})
         for svc in reg.services:
             results.append(_put_service(s, db, actor, svc))
+        registered = [r["service"] for r in results if r.get("result") == "registered"]
+        if registered:  # rows written before their service existed (a warning names any id) gain its jurisdiction
+            s.flush()
+            row_scope.follow(s, registered)
     inserted = sum(1 for r in results if r.get("result") == "registered")
     if inserted >= ANALYZE_AFTER:
         refresh_statistics(db, inserted)

@@ -60,7 +60,8 @@ class Service(Base):
     sector: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     # keyset pages (WHERE filter AND id > :after ORDER BY id LIMIT n) walk one of these
-    __table_args__ = (Index("ix_services_sector_id", "sector", "id"), Index("ix_services_grade_id", "grade", "id"))
+    __table_args__ = (Index("ix_services_sector_id", "sector", "id"), Index("ix_services_grade_id", "grade", "id"),
+                      Index("ix_services_jurisdiction_id_id", "jurisdiction_id", "id"))  # a regulator's page (0020)
 
 
 @event.listens_for(Service, "before_insert")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fenghuo.control.row_scope import jurisdiction_column
 from fenghuo.platform.db import Base
 
 
@@ -58,7 +59,9 @@ class Incident(Base):
     # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
     __table_args__ = (Index("ix_response_incidents_opened_id", "opened_at", "id"),
                       Index("ix_response_incidents_service_opened", "service_id", "opened_at", "id"),
-                      Index("ix_response_incidents_status_opened", "status", "opened_at", "id"))
+                      Index("ix_response_incidents_status_opened", "status", "opened_at", "id"),
+                      # a regulator's page: its subtree's nodes, each in time order (0020_listing_paths)
+                      Index("ix_response_incidents_jurisdiction_opened", "jurisdiction_id", "opened_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -78,6 +81,7 @@ class Incident(Base):
     # The service's registry record and grade when the incident was opened (issue 14): reports
     # print these, not whatever the registration says later.
     service_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    jurisdiction_id: Mapped[str | None] = jurisdiction_column()  # the service's (control.row_scope)
 
 
 class IncidentLink(Base):
@@ -141,7 +145,9 @@ class ComplaintTicket(Base):
     # keyset pages in the listing's order (issue 19, 0018_fleet_lists)
     __table_args__ = (Index("ix_response_complaints_received_id", "received_at", "id"),
                       Index("ix_response_complaints_service_received", "service_id", "received_at", "id"),
-                      Index("ix_response_complaints_status_received", "status", "received_at", "id"))
+                      Index("ix_response_complaints_status_received", "status", "received_at", "id"),
+                      # a regulator's page: its subtree's nodes, each in time order (0020_listing_paths)
+                      Index("ix_response_complaints_jurisdiction_received", "jurisdiction_id", "received_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -162,6 +168,7 @@ class ComplaintTicket(Base):
     feedback_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     feedback: Mapped[str | None] = mapped_column(Text, nullable=True)
     warning_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    jurisdiction_id: Mapped[str | None] = jurisdiction_column()  # the service's (control.row_scope)
 
 
 class IncidentDuty(Base):
