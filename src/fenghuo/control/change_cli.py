@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from fenghuo.platform import cli_pages
 from fenghuo.platform.cli_support import client, console, print_json, refusals
 
 
@@ -15,14 +16,17 @@ def changes_group() -> None:
 
 @changes_group.command("list")
 @click.option("--all", "include_decided", is_flag=True, help="decided ones too / 含已处理")
+@click.option("--limit", type=click.IntRange(1, cli_pages.MAX_LIMIT), default=cli_pages.DEFAULT_LIMIT, show_default=True,
+              help="rows per request; every page is listed / 每次读取条数（列出全部页）")
 @click.option("--json", "as_json", is_flag=True)
 @refusals
-def list_cmd(include_decided: bool, as_json: bool) -> None:
-    """Changes you may see / 列出登记变更。"""
+def list_cmd(include_decided: bool, limit: int, as_json: bool) -> None:
+    """Changes you may see, every page / 列出登记变更（逐页读取全部）。"""
     from fenghuo.control import regrading
 
-    rows = client().call(lambda db, actor: regrading.list_changes(db, actor, pending_only=not include_decided),
-                         "GET", "/api/v1/service-changes", params={"all": include_decided})
+    rows = cli_pages.walk(client(), lambda db, a, cur: regrading.change_page(db, a, pending_only=not include_decided, after=cur,
+                                                                             limit=limit),
+                          "/api/v1/service-changes", {"all": include_decided}, after=None, limit=limit, everything=True).items
     if as_json:
         print_json(rows)
         return

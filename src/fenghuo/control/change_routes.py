@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ConfigDict
 
 from fenghuo.control import regrading
 from fenghuo.control.views import ServiceChangeView
+from fenghuo.platform import pages
 from fenghuo.platform.db import Database
 from fenghuo.platform.inputs import Body
 from fenghuo.platform.roles import Actor
@@ -24,10 +25,14 @@ class RefuseBody(Body):
 
 
 @router.get("/service-changes", response_model=list[ServiceChangeView], **CONTRACT)
-def list_changes(all: bool = False,  # noqa: A002 - the query parameter is ?all=
+def list_changes(request: Request, response: Response, all: bool = False,  # noqa: A002 - the query parameter is ?all=
+                 after: str | None = pages.AFTER, limit: int = pages.LIMIT,
                  actor: Actor = Depends(current_actor), db: Database = Depends(get_db)) -> list[dict[str, Any]]:
-    """Re-registrations that lower a grade or move a service, waiting for a regulator (``?all=true``: decided ones too)."""
-    return regrading.list_changes(db, actor, pending_only=not all)
+    """A page of the re-registrations that lower a grade or move a service, waiting for a regulator,
+    oldest first (``?all=true``: decided ones too; ``X-Next-Cursor``: the next page's ``after``)."""
+    page = regrading.change_page(db, actor, pending_only=not all, after=after, limit=limit)
+    pages.link_headers(response, request, page)
+    return page.items
 
 
 @router.post("/service-changes/{change_id}/approve", response_model=ServiceChangeView, **CONTRACT)

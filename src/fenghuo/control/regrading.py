@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from fenghuo.control import gates
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
+from fenghuo.platform import pages
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Conflict, Forbidden, NotFound
@@ -151,13 +152,25 @@ def refuse(db: Database, actor: Actor, change_id: str, reason: str = "") -> dict
         return change_view(ch)
 
 
+def _changes(s: Session, actor: Actor, pending_only: bool):
+    q = select(ServiceChange).join(Service, Service.id == ServiceChange.service_id).where(scope.visible_filter(s, actor))
+    return q.where(ServiceChange.status == "pending") if pending_only else q
+
+
 def list_changes(db: Database, actor: Actor, *, pending_only: bool = True) -> list[dict[str, Any]]:
+    """Every change ``actor`` may see, oldest first (listings page with ``change_page``)."""
     with db.reader() as s:
-        q = (select(ServiceChange).join(Service, Service.id == ServiceChange.service_id)
-             .where(scope.visible_filter(s, actor)).order_by(ServiceChange.requested_at))
-        if pending_only:
-            q = q.where(ServiceChange.status == "pending")
+        q = _changes(s, actor, pending_only).order_by(ServiceChange.requested_at, ServiceChange.id)
         return [change_view(c) for c in s.execute(q).scalars()]
+
+
+def change_page(db: Database, actor: Actor, *, pending_only: bool = True, after: str | None = None,
+                limit: int = pages.DEFAULT_LIMIT) -> pages.Page:
+    """A keyset page of the changes ``actor`` may see, oldest first (requested_at, then id)."""
+    with db.reader() as s:
+        rows, nxt = pages.keyset(s, _changes(s, actor, pending_only), [ServiceChange.requested_at, ServiceChange.id],
+                                 after=after, limit=limit)
+        return pages.Page([change_view(c) for c in rows], nxt)
 
 
 def change_view(ch: ServiceChange) -> dict[str, Any]:

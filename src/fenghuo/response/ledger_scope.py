@@ -24,6 +24,7 @@ def scope_keep(db: Database, actor: Actor) -> Callable[[dict[str, Any]], bool] |
 
     from fenghuo.alerts import silences
     from fenghuo.alerts.models import WarningRow
+    from fenghuo.control import row_scope
     from fenghuo.control.listing import visible_ids
     from fenghuo.registry import scope
     from fenghuo.registry.models import Jurisdiction, Service
@@ -38,7 +39,7 @@ def scope_keep(db: Database, actor: Actor) -> Callable[[dict[str, Any]], bool] |
         if path:
             subjects |= {f"jurisdiction:{j}" for j in s.execute(select(Jurisdiction.id).where(Jurisdiction.path.startswith(path))).scalars()}
         for model, prefix in ((Incident, "incident"), (WarningRow, "warning")):
-            rows = s.execute(select(model.id, model.service_id)).all()
-            subjects |= {f"{prefix}:{i}" for i, svc in rows if svc in services}
+            # the scope's own rows (their jurisdiction is on the row, issue 19), not every row of the deployment
+            subjects |= {f"{prefix}:{i}" for i in s.execute(select(model.id).where(row_scope.visible(s, actor, model))).scalars()}
     subjects |= {f"silence:{x['id']}" for x in silences.list_silences(db, include_ended=True, actor=actor)}
     return lambda e: e["subject"] in subjects
