@@ -7,9 +7,9 @@ the uint32 table, drops separators and packs. Random texts made of the words' ow
 their homophones, separators, traditional forms and expanding characters (①) must give the same
 hits either way, and the normaliser's ``raw``/``kept`` must describe the text."""
 
-import dataclasses
 import random
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -49,7 +49,7 @@ def check():
 
 def _general(check, text, n):
     """The general path: no ``raw`` (as for a text normalised block by block)."""
-    return check._state.homophones.find(text, dataclasses.replace(n, raw=None, kept=None), check.normaliser.tables)
+    return check._state.homophones.find(text, msgspec.structs.replace(n, raw=None, kept=None), check.normaliser.tables)
 
 
 def test_fast_homophone_path_equals_the_general_one(check):

@@ -127,3 +127,82 @@ def test_han_share_from_original_code_points_equals_normalised():
     for t in texts(300) + ["hello 你好", "Ｈｅｌｌｏ世界", "Ωμέγα 希腊", "①②", "abc\u0301d"]:
         n = norm.normalise(t)
         assert han_share_of(n, norm.tables) == han_share(n.codes), t
+
+
+def test_fused_table_marks_dropped_and_expanded_characters_with_bytes_no_character_has():
+    from fenghuo.checks.normalize import DROP, EXPAND
+    from fenghuo.checks.variants import FUSED_DROP, FUSED_EXPAND, fused_table
+
+    norm = default_normaliser()
+    t = fused_table(norm.tables)
+    b = t.view(np.uint8).reshape(2, -1, 3)
+    single = norm.tables.single
+    drop, exp = single == DROP, single == EXPAND
+    assert drop.any() and exp.any()
+    assert (b[:, drop] == FUSED_DROP[0]).all() and (b[:, exp] == FUSED_EXPAND[0]).all()
+    kept = ~(drop | exp)
+    # Every byte of a kept character is >= 0x80: deleting the marker bytes (``translate``)
+    # removes whole dropped characters and nothing else, and a marker byte found means a marker.
+    assert b[:, kept].min() >= 0x80
+    assert not t.flags.writeable
+
+
+def test_lexicon_leaves_the_packed_main_form_for_the_rules_check(lexicons):
+    from fenghuo.checks.matcher import pack3
+    from fenghuo.checks.rules import RulesCheck
+
+    fused, _ = lexicons
+    rules = RulesCheck()
+    norm = fused.normaliser
+    seen = 0
+    for t in texts(300) + ["加微信了解，日结300，先垫付后返佣", "澳门新葡京 线上 娱乐", "代开各类发票 税点低"]:
+        n = norm.normalise(t)
+        want_lit = rules._compiled.index.candidate_literals(t, norm.normalise(t))
+        want = rules.find_in(t, norm.normalise(t))
+        fused.find_in(t, n)
+        if n.shift is None and n.codes.size:
+            assert n.packed == pack3(n.codes).tobytes(), t
+            seen += 1
+        assert rules._compiled.index.candidate_literals(t, n) == want_lit, t
+        assert rules.find_in(t, n) == want, t
+    assert seen > 200
+
+
+def test_rules_due_for_several_literals_are_cached_and_equal_the_general_test():
+    from fenghuo.checks.rules import RulesCheck
+
+    rules = RulesCheck()
+    norm = default_normaliser()
+    msgs = ["加群领红包，一次性转账", "加微信了解，日结300，先垫付后返佣", "学生兼职 加群 日结", "价格表 加微信 克"] + texts(100)
+    multi = 0
+    for _ in range(2):  # the second round answers from the cache
+        for t in msgs:
+            n = norm.normalise(t)
+            assert sorted(rules.todo_fast(t, n)) == sorted(rules.todo_general(t, n)), t
+            lit = rules._compiled.index.candidate_literals(t, n)
+            multi += len(lit) > 1
+            rules.find_in(t, n)
+    assert multi > 0 and rules._compiled.multi_todo
+
+
+def test_short_word_window_cache_equals_the_segmenter():
+    from fenghuo.checks import resolve
+
+    norm = default_normaliser()
+    for t, (s, e), want in [("河南人大部分都很好", (3, 5), False), ("蓝色和黄色的花", (3, 5), True), ("我们去赌博吧", (3, 5), True)]:
+        n = norm.normalise(t)
+        resolve._SHORT_OK.clear()
+        for _ in range(2):  # computed, then from the cache
+            assert resolve.short_ok(n.codes, s, e) is want, t
+            assert resolve.segment_ok(t, s, e) is want, t
+
+
+def test_verdict_is_a_struct_with_the_dataclass_interface():
+    from fenghuo.checks.base import Action, Finding, Verdict
+
+    f = Finding("porn", 0, 2, "lexicon:黄色", Action.BLOCK)
+    v = Verdict([f], 1.5, ("lexicon",))
+    assert v == Verdict(findings=[f], elapsed_us=1.5, checks=("lexicon",))
+    assert v.errors == [] and Verdict().errors is not Verdict().errors  # a new list each
+    v.findings = []
+    assert v.verdict == "pass" and Verdict([f]).blocked

@@ -46,9 +46,11 @@ from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_norm
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
 from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_SHORT, FEW, resolve_few, resolve_many, segmenter
+from fenghuo.checks.variants import FUSED_DROP, FUSED_EXPAND
 
 log = logging.getLogger("fenghuo.checks.lexicon")
 _U4 = np.dtype(np.uint32)
+_clock = time.perf_counter
 
 
 _MEMO: OrderedDict = OrderedDict()  # see LexiconCheck._compile
@@ -275,38 +277,42 @@ class LexiconCheck(BackgroundReload):
 
     # -- scanning -------------------------------------------------------------------------
     def scan(self, text: str) -> Verdict:
-        t0 = time.perf_counter()
+        t0 = _clock()
         st = self._state
-        if st.fused_table is None or len(text) > BLOCK:
+        fast = st.fast
+        if fast is None or len(text) > BLOCK:
             findings = self.find_in(text, self.normaliser.normalise(text))
-            return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+            return Verdict(findings, (_clock() - t0) * 1e6, (self.name,))
         # ``find_in(text, normalise(text))`` for a text of one normalisation block, without the
-        # ``Normalised`` unless something matched: one gather of the per-code-point kept flags
-        # decides what the scan reads (the code points themselves, or only the kept ones), one
-        # gather of ``fused_table`` makes both layers' bytes, one scan finds both. 1 in 25
-        # 50-character COLD cuts has a hit; the others end after the scan (measured 7.6 -> 4.8 µs
-        # CPU per message against bare hyperscan's 1.4, same process; docs/benchmarks.md).
+        # ``Normalised`` unless something matched. One gather of ``fused_table`` makes both
+        # layers' bytes of every character; dropped characters are marker bytes that one
+        # ``translate`` deletes (both markers found by memchr), so no kept-flags gather, no
+        # boolean index and one cast of the code points to intp instead of two. 1 in 25
+        # 50-character COLD cuts has a hit; the others end after the scan (docs/benchmarks.md,
+        # "Short messages").
         if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()
-        norm = self.normaliser
-        raw = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), _U4)
-        findings = []
-        if raw.size:
-            fl = norm.flags.take(raw)
-            fb = fl.tobytes()
-            if b"\x02" in fb:  # a ①-style expansion: the general path
-                findings = self._find(st, text, norm.normalise_codes(raw))
-            else:
-                src = raw if b"\x00" not in fb else raw[fl.view(bool)]
-                if src.size:
-                    # ``HyperscanEngine.scan_packed`` inlined (two Python calls fewer per message).
-                    eng = st.engine
-                    scratch = getattr(eng._local, "scratch", None) or eng._scratch()
-                    flat: list[int] = []
-                    eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
-                    if flat:
-                        findings = self._resolve(st, text, norm.normalise_codes(raw), _homophone_ends(flat, st.homophones.base, src.size))
-        return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
+        try:
+            b = text.encode("utf-32-le")
+        except UnicodeEncodeError:  # a lone surrogate: kept as its own code point
+            b = text.encode("utf-32-le", "surrogatepass")
+        table, eng, base = fast
+        data = table.take(np.frombuffer(b, _U4), axis=1).tobytes()
+        if FUSED_DROP in data:
+            data = data.translate(None, FUSED_DROP)
+        if FUSED_EXPAND in data:  # a ①-style expansion: the general path
+            findings = self._find(st, text, self.normaliser.normalise_codes(np.frombuffer(b, _U4)))
+        elif data:
+            flat: list[int] = []
+            # Positional arguments: the binding parses keywords at ~0.5 µs a call (matcher.scan_packed).
+            eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
+            findings = []
+            if flat:
+                n = self.normaliser.normalise_codes(np.frombuffer(b, _U4))
+                findings = self._resolve(st, text, n, _homophone_ends(flat, base, len(data) // 6))
+        else:
+            findings = []
+        return Verdict(findings, (_clock() - t0) * 1e6, (self.name,))
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()
@@ -318,19 +324,25 @@ class LexiconCheck(BackgroundReload):
         if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()  # a stat per file at most every interval; compiling happens off-thread
         st = self._state
-        if st.fused_table is not None and n.shift is None and n.raw is not None:
-            # ``_find``'s fused branch with ``scan_packed`` inlined: three Python calls fewer
-            # per message on the pipeline's path.
-            src = n.raw if n.kept is None else n.raw[n.kept]
-            if not src.size:
+        fast = st.fast
+        if fast is not None and n.shift is None and n.raw is not None:
+            # ``_find``'s fused branch inlined, gathering every code point (dropped ones are
+            # marker bytes deleted by one ``translate``, see ``scan``) rather than indexing the
+            # kept ones first. The main form (first half) is left on ``n`` for the rules check's
+            # prefilter, which scans the same bytes (``Normalised.packed``).
+            table, eng, base = fast
+            data = table.take(n.raw, axis=1).tobytes()
+            if n.kept is not None:
+                data = data.translate(None, FUSED_DROP)
+            if not data:
                 return []
-            eng = st.engine
-            scratch = getattr(eng._local, "scratch", None) or eng._scratch()
+            size = len(data) // 6
+            n.packed = data[: 3 * size]
             flat: list[int] = []
-            eng.db.scan(st.fused_table.take(src, axis=1), match_event_handler=_on_match, context=flat, scratch=scratch)
+            eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
             if not flat:
                 return []
-            return self._resolve(st, text, n, _homophone_ends(flat, st.homophones.base, src.size))
+            return self._resolve(st, text, n, _homophone_ends(flat, base, size))
         return self._find(st, text, n)
 
     def _find(self, st: _Compiled, text: str, n: Normalised) -> list[Finding]:

@@ -39,6 +39,9 @@ class _Compiled:
     length_arr: np.ndarray | None = None  # ``lengths`` as an array
     listed: int = 0  # words from the files and config, without allow words and variants
     fused_table: np.ndarray | None = None  # ``variants.fused_table``, when the homophone layer is fused
+    # (fused_table, engine, first homophone id) for ``LexiconCheck.scan``'s short-text path,
+    # looked up once per message instead of attribute by attribute; None without a fused table.
+    fast: tuple | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
@@ -48,6 +51,8 @@ class _Compiled:
         t = self.templates
         by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
         object.__setattr__(self, "templates_by_pid", by_pid)
+        if self.fused_table is not None:
+            object.__setattr__(self, "fast", (self.fused_table, self.engine, self.homophones.base))
 
 
 _READ_TRIES = 5

@@ -206,7 +206,9 @@ class HyperscanEngine(_Engine):
         # The array itself is passed (buffer protocol): no ``tobytes()`` copy. The list goes in
         # as hyperscan's context to one module-level callback rather than a closure made per
         # call: 1.09 -> 0.90 µs per 50-character message (timeit, 100 COLD cuts).
-        self.db.scan(packed, match_event_handler=_on_match, context=flat, scratch=self._scratch())
+        # Positional arguments (data, callback, flags, context, scratch): the binding's keyword
+        # parsing measured ~0.5 µs a call, as much as scanning a 50-character message.
+        self.db.scan(packed, _on_match, 0, flat, self._scratch())
         return flat
 
 

@@ -237,10 +237,25 @@ def _aligned(window: str, a: int, b: int) -> bool:
 
 def short_ok(codes: np.ndarray, start: int, end: int) -> bool:
     """``segment_ok`` on the *normalised* text (``codes``, normalised positions): segmented as
-    it reads once separators are gone, so 「好赌 博」 is judged as 「好赌博」, and 「賭博」 as 「赌博」."""
+    it reads once separators are gone, so 「好赌 博」 is judged as 「好赌博」, and 「賭博」 as 「赌博」.
+
+    Cached on the window's codes as bytes, in front of ``_aligned``'s cache on the decoded
+    window: decoding the quad codes is ~9 numpy calls (~2 µs), the bytes key one slice and one
+    copy (~0.3 µs). A pure function of its arguments, like ``_aligned``."""
     lo = max(0, start - SEG_CONTEXT)
-    window = decode_quad(codes[lo : end + SEG_CONTEXT]).tobytes().decode("utf-32-le", "surrogatepass")
-    return _aligned(window, start - lo, end - lo)
+    w = codes[lo : end + SEG_CONTEXT]
+    key = (w.tobytes(), start - lo, end - lo)
+    got = _SHORT_OK.get(key)
+    if got is None:
+        got = _aligned(decode_quad(w).tobytes().decode("utf-32-le", "surrogatepass"), start - lo, end - lo)
+        if len(_SHORT_OK) >= _SHORT_OK_MAX:
+            _SHORT_OK.clear()  # bounded; repeated text refills it
+        _SHORT_OK[key] = got
+    return got
+
+
+_SHORT_OK: dict = {}
+_SHORT_OK_MAX = 8192
 
 
 def ordinary(codes: np.ndarray, start: int, end: int) -> bool:

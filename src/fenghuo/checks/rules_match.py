@@ -267,10 +267,11 @@ class LiteralIndex:
             )
         lit: list[int] = []
         if self.pre_norm is not None and n.codes.size:
-            self.pre_norm.scan(pack3(n.codes), match_event_handler=_on_norm_literal, context=lit, scratch=pre[0])
+            packed = n.packed  # the lexicon's gather of this message, when it ran first (``Normalised.packed``)
+            self.pre_norm.scan(pack3(n.codes) if packed is None else packed, _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
         if self.pre_orig is not None and text:
             # A lone surrogate becomes one '?' byte, as in ``Message.utf8``.
-            self.pre_orig.scan(text.encode("utf-8", "replace"), match_event_handler=_on_orig_literal, context=lit, scratch=pre[1])
+            self.pre_orig.scan(text.encode("utf-8", "replace"), _on_orig_literal, 0, lit, pre[1])
         return lit
 
     def candidates(self, msg: Message) -> set[int]:

@@ -34,6 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from fenghuo.checks.normalize import DROP as DROP_CODE
+from fenghuo.checks.normalize import EXPAND as EXPAND_CODE
 from fenghuo.checks.normalize import SPECIAL, decode_quad, encode_quad
 
 LAYERS = ("pinyin", "homophone", "split")
@@ -180,12 +182,23 @@ def composed3(tables) -> np.ndarray:
 _FUSED: dict[int, tuple[object, np.ndarray]] = {}
 
 
+# What ``fused_table`` holds, in both rows, for a character the normaliser drops or expands.
+# Every byte of a character's 3-byte form is ≥ 0x80 (``normalize.encode_quad``), so these bytes
+# occur nowhere else in a gathered text: ``bytes.translate(None, FUSED_DROP)`` removes exactly
+# the dropped characters, and a single-byte search (memchr) finds either marker.
+FUSED_DROP = b"\x00"
+FUSED_EXPAND = b"\x01"
+
+
 def fused_table(tables) -> np.ndarray:
-    """Per original code point, the main matcher's 3 bytes (``pack3`` of the normaliser's table;
-    FF FF FF for a dropped or expanded character) in row 0 and the homophone layer's
-    (``matcher.homophone_form`` of ``composed``) in row 1: one ``take(src, axis=1)`` of a text's
-    kept code points gives, contiguous, the main form followed by the homophone form — what
-    the lexicon's one scan reads (``LexiconCheck.find_in``; 6.5 MB, once per table)."""
+    """Per original code point, the main matcher's 3 bytes (``pack3`` of the normaliser's table)
+    in row 0 and the homophone layer's (``matcher.homophone_form`` of ``composed``) in row 1:
+    one ``take(raw, axis=1)`` of a text's code points gives, contiguous, the main form followed
+    by the homophone form — what the lexicon's one scan reads (``LexiconCheck.scan``,
+    ``find_in``; 6.5 MB, once per table). A dropped character is ``FUSED_DROP`` ×3 in both
+    rows and an expanded one ``FUSED_EXPAND`` ×3, so a short text needs no separate gather of
+    kept flags: its gathered bytes say what was dropped (deleted with one ``translate``) and
+    whether anything expanded (then it takes the general path)."""
     got = _FUSED.get(id(tables))
     if got is None or got[0] is not tables:
         from fenghuo.checks.matcher import _B3, homophone_form, pack3
@@ -193,6 +206,10 @@ def fused_table(tables) -> np.ndarray:
         t = np.empty((2, tables.single.size), _B3)
         t[0] = pack3(tables.single)
         t[1] = homophone_form(pack3(composed(tables)))
+        b = t.view(np.uint8).reshape(2, -1, 3)
+        b[:, tables.single == DROP_CODE] = FUSED_DROP[0]
+        b[:, tables.single == EXPAND_CODE] = FUSED_EXPAND[0]
+        t.flags.writeable = False
         got = _FUSED[id(tables)] = (tables, t)
     return got[1]
 
