@@ -235,6 +235,14 @@ def one_size(n: int, quick: bool, tmp: Path) -> dict:
             grow_events = events - (half_events or 0)
             out["kb_per_event"] = (rss1 - (half_rss or rss0)) * 1024 / grow_events if grow_events else 0.0
             out["events"] = events
+            # What a request costs whatever it carries (HTTP, authentication, the dedup commit, the
+            # rules' pass): server CPU per batch of one event, beside json.loads of 1,000 events.
+            now = datetime.now(UTC).isoformat()
+            ones = [json.dumps([_event(f"svc{(k * 7919) % n:06d}", k, now)]).encode() for k in range(30 if quick else 60)]
+            c = _cpu_ns(srv.proc.pid)
+            for b in ones:
+                http.post("/api/v1/events", content=b, headers=h_post)
+            out["one_event_ms"] = (_cpu_ns(srv.proc.pid) - c) / len(ones) * 1000
         out["locked"] = srv.locked_lines()
     finally:
         srv.close()
@@ -270,14 +278,15 @@ def run(quick: bool) -> str:
               "the same 1,000-service bytes in a fresh process per round; the ratio's range is over the rounds, each "
               "round's two batch shapes measured next to each other:", "",
               "| services | 10 services per batch | 1,000 services per batch | ratio 1,000 / 10 (target ≥ 0.5) | ratio, range over rounds | "
-              "`json.loads` fresh | 1,000-service ingest / json.loads | server RSS MB start → end | RSS growth KB per event (2nd half) |",
-              "|---:|---:|---:|---:|---|---:|---:|---|---:|"]
+              "`json.loads` fresh | 1,000-service ingest / json.loads | server CPU per 1-event request, ms (json.loads of 1,000 events, ms) | "
+              "server RSS MB start → end | RSS growth KB per event (2nd half) |",
+              "|---:|---:|---:|---:|---|---:|---:|---|---|---:|"]
     for r in results:
         i = r["ingest"]
         lo, hi = r["ratio_range"]
         lines.append(f"| {r['n']:,} | {i['10']:,.0f} | {i['1000']:,.0f} | {i['1000'] / i['10']:.2f} | {lo:.2f}–{hi:.2f} | "
-                     f"{i['json']:,.0f} | {i['1000'] / i['json']:.2f} | {r['rss'][0]:.0f} → {r['rss'][1]:.0f} | "
-                     f"{r['kb_per_event']:.2f} |")
+                     f"{i['json']:,.0f} | {i['1000'] / i['json']:.2f} | {r['one_event_ms']:.2f} ({1e6 / i['json']:.2f}) | "
+                     f"{r['rss'][0]:.0f} → {r['rss'][1]:.0f} | {r['kb_per_event']:.2f} |")
     return "\n".join(lines) + "\n" + VERDICT.replace("{INGEST}", _ingest_verdict(results))
 
 
@@ -292,11 +301,15 @@ def _ingest_verdict(results: list[dict]) -> str:
             "**NOT met** at any size" if not met else
             f"**met at {', '.join(f'{n:,}' for n in met)}, NOT met at {', '.join(f'{n:,}' for n in missed)}**")
     js = ", ".join(f"{j:.2f} ({t:.2f} with 10 per batch) at {n:,}" for n, _, j, t in ratios)
+    fixed = "; ".join(f"{r['one_event_ms']:.1f} ms at {r['n']:,} services (`json.loads` of 1,000 events: "
+                      f"{1e6 / r['ingest']['json']:.1f} ms)" for r in results)
+    json_met = all(j >= 1 for _, _, j, _ in ratios)
     return (f"**Ingest spread over 1,000 services per batch ≥ 50 % of 10 per batch** — {head} in this run "
             f"(ratio {per}; it was 0.05–0.10 before the column store). **≥ 1× `json.loads` of the same bytes in a "
-            f"fresh process — NOT met** ({js}): not even the 10-service batches reach it, because a batch over "
-            f"HTTP also pays the request, authentication, decoding into checked structs, the durable dedup write "
-            f"and the rules, each of which alone is a sizeable share of parsing the JSON.")
+            f"fresh process — {'met' if json_met else 'NOT met'}** ({js}): a request that carries a single event "
+            f"already costs the server CPU of the order of `json.loads` of a whole batch — {fixed} — for HTTP, "
+            f"authentication's token lookup, the durable dedup commit and the rules' pass; the 1,000 events are "
+            f"then decoded into checked structs (msgspec), deduplicated, folded and screened on top.")
 
 
 VERDICT = """
@@ -316,11 +329,18 @@ added to each window and to the hourly summaries with one array operation each; 
 are screened for all touched services at once (`alerts/screen.py`: thresholds compared as arrays,
 latency quantiles through "latencies at or above the threshold's bin" columns, change-rule
 baselines learned as arrays), so only a service with a rule that can hold or an open warning
-takes the per-service pass. What remains per service is a few dictionary lookups (its row, its
-guard instances, its summary row) and merging the windows' bucket pieces (a sort per merge);
-the first touch of a service (at 100,000 every service is new within the run) also allocates
-its row and instance record. The ratios move by up to ±0.2 between runs on this loaded machine (the
-server's CPU is read in 10 ms ticks, ≈ 10–20 ticks per measurement). **Memory** is bounded by configuration (a row per service
+takes the per-service pass. Per service there remain C-level dictionary lookups, one
+`map(dict.get, …)` per batch each (its row, its rule set, its summary row, its guard instances),
+and array work per row. The first touch of a service (at 100,000 every service is new within
+the run) is done for all new services of a batch at once: rows (`Indicators.rows_for`), summary
+rows, and the rule set, looked up by the directory's number for the service's kind (grade,
+sector, labels: `ServiceInfo.kind`) instead of matched per service. Guard instances are one flat
+(service, instance) store merged with one `dict.update` per batch (`monitor/instances.py`; an
+inner dict per service had been ~10 µs per event with the collections it set off), and a
+bucket's pieces are merged without a sort (rows marked and added in place through a row →
+position map, `columns.merge`: at 100,000 services the sorting merge had been a quarter of a
+spread batch's CPU). The ratio still moves between runs on this loaded machine; its range over
+the rounds is in the table. **Memory** is bounded by configuration (a row per service
 active within the longest window, idle ones evicted and their rows cleared for reuse, optional
 `max_services`; a complete bucket holds one row per service it saw), not by events: the growth
 per event in the last column is new services getting rows and instance records.
