@@ -96,6 +96,8 @@ def test_the_row_scope_selects_what_the_join_selected(db_factory):
                 assert by_row == joined, (actor.name, name)
                 if actor.name in ("prov", "city", "district", "op"):
                     assert 0 < len(by_row) < len(reg.services) * 2, (actor.name, name)  # a real subset, not all or none
+            services = set(s.execute(select(Service.id).where(row_scope.services_visible(s, actor))).scalars())
+            assert services == set(s.execute(select(Service.id).where(scope.visible_filter(s, actor))).scalars()), actor.name
     # and through the listings themselves, every page
     for actor in _actors(reg):
         with db.reader() as s:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import switch
+from fenghuo.control import row_scope, switch
 from fenghuo.control.models import SwitchState
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid
@@ -58,7 +58,7 @@ def view(svc: Service, st: SwitchState | None) -> dict[str, Any]:
 
 def where_clauses(s: Session, actor: Actor, f: ServiceFilter) -> list[Any]:
     """A listing's WHERE clauses: scope first, then each filter (the console's pages reuse them)."""
-    conds: list[Any] = [scope.visible_filter(s, actor)]
+    conds: list[Any] = [row_scope.services_visible(s, actor)]  # = scope.visible_filter, a subtree as its node list
     if f.sector:
         conds.append(Service.sector == f.sector)
     if f.grade:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import propagation
+from fenghuo.control import propagation, row_scope
 from fenghuo.control.gates import recovery_gate
 from fenghuo.control.models import Approval, Command, SwitchState
 from fenghuo.control.transitions import TABLE, Action, State, Transition, allowed_from, lookup
@@ -275,7 +275,7 @@ def all_states(db: Database, actor: Actor, *, state: str | None = None, after: s
         # the page's ids first, ordered on the services side (a regulator's scope is index ranges
         # on services (jurisdiction_id, id), migration 0020), then only those states are read
         q = (select(Service.id).join(SwitchState, SwitchState.service_id == Service.id)
-             .where(scope.visible_filter(s, actor)).order_by(Service.id))
+             .where(row_scope.services_visible(s, actor)).order_by(Service.id))
         if state:
             q = q.where(SwitchState.state == state)
         if after:
