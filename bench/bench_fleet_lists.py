@@ -37,6 +37,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
+from bench import lists_scope
 from fenghuo.alerts.models import WarningRow
 from fenghuo.api.server import ServerThread
 from fenghuo.control import services as registry
@@ -93,31 +94,35 @@ def _bulk(db: Database, model: Any, rows: list[dict]) -> None:
             s.execute(insert(model), rows[k:k + CHUNK])
 
 
-def seed(db: Database, n: int, svc: list[tuple[str, str]]) -> dict[str, Any]:
-    """Rows for every listing; returns a middle row's cursor per listing (a deep page)."""
+def seed(db: Database, n: int, svc: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """Rows for every listing; returns a middle row's cursor per listing (a deep page). Each row
+    is given its service's jurisdiction as the server's writers fill it (migration 0020; given
+    here rather than looked up per row, to keep the seeding short)."""
     rng = random.Random(19)
     # open warnings are rare (2 %, pending, none firing): a firing one would set the response
     # executor's plans going in the background of the timing; state=open is the sparse filter
     levels = ("blue", "yellow", "orange", "red")
     w = [{"id": f"w-{i:08d}", "fingerprint": f"{i:032x}", "active": None, "alert": f"rule{i % 14}", "service_id": svc[i % len(svc)][0],
           "state": "pending" if rng.random() < 0.02 else "resolved", "level": levels[rng.randrange(4)], "rule": "r", "value": 1.0, "description": "",
-          "started_at": _when(i), "rules": {}, "flaps": 0, "labels": {}, "updated_at": _when(i)} for i in range(n)]
+          "started_at": _when(i), "rules": {}, "flaps": 0, "labels": {}, "updated_at": _when(i), "jurisdiction_id": svc[i % len(svc)][2]}
+         for i in range(n)]
     _bulk(db, WarningRow, w)
     inc = [{"id": f"inc-{i:08d}", "service_id": svc[i % len(svc)][0], "provider_id": svc[i % len(svc)][1], "title": "t",
             "grade": ("IV", "III", "II", "I")[rng.randrange(4)], "grade_inputs": {}, "flags": [],
             "status": "open" if rng.random() < 0.2 else "ended", "opened_by": "bench", "source": "plan", "detected_at": _when(i),
-            "opened_at": _when(i), "profile": "cn-2025-operator", "profile_version": "1"} for i in range(n)]
+            "opened_at": _when(i), "profile": "cn-2025-operator", "profile_version": "1", "jurisdiction_id": svc[i % len(svc)][2]}
+           for i in range(n)]
     _bulk(db, Incident, inc)
     cpl = [{"id": f"cpl-{i:08d}", "service_id": svc[i % len(svc)][0], "provider_id": svc[i % len(svc)][1], "category": "complaint",
             "channel": "web", "content": "c", "received_at": _when(i), "due_at": None, "status": ("open", "handled", "closed")[i % 3],
-            "overdue": False, "created_by": "bench"} for i in range(n)]
+            "overdue": False, "created_by": "bench", "jurisdiction_id": svc[i % len(svc)][2]} for i in range(n)]
     _bulk(db, ComplaintTicket, cpl)
     gi = [{"id": f"g-{i:08d}", "service_id": svc[i % len(svc)][0], "state": "running", "version": 1, "enforced_since": _when(i),
-           "last_seen": _when(i), "failsafe": False, "meta": {}} for i in range(n)]
+           "last_seen": _when(i), "failsafe": False, "meta": {}, "jurisdiction_id": svc[i % len(svc)][2]} for i in range(n)]
     _bulk(db, GuardInstance, gi)
     cmd = [{"id": f"c-{i:06d}", "service_id": svc[(i * 97) % len(svc)][0], "action": ("pause", "stop", "degrade", "resume")[i % 4],
             "params": {}, "reason": "r", "actor": "bench", "status": "awaiting_approval", "from_state": "running", "to_state": "paused",
-            "approvals_needed": 2, "created_at": _when(i)} for i in range(1000)]
+            "approvals_needed": 2, "created_at": _when(i), "jurisdiction_id": svc[(i * 97) % len(svc)][2]} for i in range(1000)]
     _bulk(db, Command, cmd)
     _bulk(db, Token, [{"token_hash": uuid.uuid4().hex * 2, "name": f"t{i}", "role": "operator", "provider_id": svc[i % len(svc)][1],
                        "created_at": _when(i), "revoked": False} for i in range(1000)])
@@ -139,7 +144,8 @@ def one(db: Database, n: int, quick: bool) -> dict[str, Any]:
     for b in parts:
         registry.register(db, local_actor(), RegistrationFile(services=b.services))
     out["reg_wall"], out["reg_cpu"] = n / (time.perf_counter() - t), n / (time.process_time() - c)
-    svc = [(s.id, s.provider) for b in parts for s in b.services]
+    where = {p.id: p.jurisdiction for p in parts[0].providers}
+    svc = [(s.id, s.provider, s.jurisdiction or where[s.provider]) for b in parts for s in b.services]
     deep = seed(db, n, svc)
     province = "p00"
     admin = {"Authorization": f"Bearer {create_token(db, local_actor(), 'bench', Role.admin)}"}
@@ -180,6 +186,7 @@ def one(db: Database, n: int, quick: bool) -> dict[str, Any]:
                     out["pages"][(path, name)] = (statistics.median(lat), _pct(lat, 0.99), len(r.json()))
     finally:
         server.__exit__(None, None, None)
+    out["scope"] = lists_scope.compare(db, province, reps)
     out["load_after"] = _load()
     return out
 
@@ -226,7 +233,8 @@ def run(quick: bool) -> str:
                 print(json.dumps({k: v for k, v in r.items() if k != "pages"}, default=str), flush=True)
     lines = ["## Fleet listings (issue 19)", "",
              "Every list endpoint as a keyset page (`fenghuo.platform.pages`: `WHERE <visible> AND <filters> AND (time, id) "
-             "past the cursor ORDER BY time, id LIMIT 101`, indexes from migration 0018), on generated fleets "
+             "past the cursor ORDER BY time, id LIMIT 101`, indexes from migrations 0018 and 0020; a regulator's scope is "
+             "the row's own `jurisdiction_id` in its subtree's nodes, `control.row_scope`), on generated fleets "
              "(`fenghuo.demo.fleet`) with as many warnings, incidents, complaint tickets and guard instances as services "
              "(1,000 pending commands, 1,000 tokens). The app runs in a server thread of the benchmark process; times are "
              "client wall time through HTTP. Load gauge: 1-minute load average on this shared 2-core machine, and "
@@ -246,6 +254,17 @@ def run(quick: bool) -> str:
             p50, p99, k = r["pages"][(path, name)]
             cells.append(f"{p50:.1f} / {p99:.1f} ({k})")
         lines.append(f"| `{path}` | {name} | " + " | ".join(cells) + " |")
+    lines += ["", "A province regulator's page in SQL, in process: the query before migration 0020 (each row joined to its "
+              "service) and today's (the row's own `jurisdiction_id`), alternately on the same database "
+              "(`bench/lists_scope.py`); ms p50, and the ratio:", "",
+              "| listing | " + " | ".join(f"{r['kind']} {r['n']:,} before / now" for r in results) + " |",
+              "|---|" + "---:|" * len(results)]
+    for name in results[0]["scope"]:
+        cells = []
+        for r in results:
+            before, now, _ = r["scope"][name]
+            cells.append(f"{before:.1f} / {now:.1f} ({before / now:.1f}×)")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     worst = max((r["pages"][k][0], r["kind"], r["n"], k) for r in results for k in keys if r["n"] == max(x["n"] for x in results))
     lines += ["", f"Slowest p50 at the largest size: {worst[0]:.1f} ms ({worst[1]}, `{worst[3][0]}` {worst[3][1]})."]
     return "\n".join(lines) + "\n"
