@@ -2,9 +2,9 @@
 ``fenghuo serve --bus nats://…`` processes, guards as real KV-watching processes.
 
 1. Switch propagation: 100 guard instances in 4 processes watch the KV bucket; 1,000 throttle
-   commands in a row (POST to a replica); per command, the time from sending it to receiving
-   the 100th acknowledgement of its version over NATS (client clock; stricter than the embedded
-   figure, which is acceptance → enforcement by all, from the instances' own timestamps).
+   commands in a row (POST to a replica); per command, acceptance → enforcement by all (the
+   instances' own times), acceptance → all acknowledged (booked by a replica, as the enforcement
+   answer reports it), and sent → the 100th acknowledgement heard over NATS (client clock).
 2. Ingest through JetStream with two replicas: 1,000-event batches POSTed to both replicas at
    once; events/s accepted (stored in JetStream) and counted (the leader's indicators hold them all).
 3. Event-to-warning: 1,000 unsafe events POSTed to the replica that does NOT lead; time until
@@ -98,7 +98,11 @@ class Setup:
         self.schema.drop()
 
 
-def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:
+def _propagation(setup: Setup, replica, link, commands: int) -> dict[str, list[float]]:
+    """Per command: sent → the 100th acknowledgement heard by this process's own NATS
+    subscription (client clock); acceptance → enforcement by all 100 (the instances' own
+    times); acceptance → all 100 acknowledged, as ``GET /services/{id}/enforcement`` reports
+    it (each instance's ``last_seen``: when a replica booked its acknowledgement, server clock)."""
     acks: dict[int, int] = {}
     done: dict[int, float] = {}
     enforced: dict[int, str] = {}  # the latest instance's own enforcement time per version
@@ -107,12 +111,13 @@ def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:
     async def listen():
         async def cb(msg):
             body = orjson.loads(msg.data)
-            v = body["version"]
-            with lock:
-                enforced[v] = max(enforced.get(v, ""), body["enforced_at"])
-                acks[v] = acks.get(v, 0) + 1
-                if acks[v] == 100:
-                    done[v] = time.perf_counter()
+            for one in body if isinstance(body, list) else [body]:  # a batch from one guard process
+                v = one["version"]
+                with lock:
+                    enforced[v] = max(enforced.get(v, ""), one["enforced_at"])
+                    acks[v] = acks.get(v, 0) + 1
+                    if acks[v] == 100:
+                        done[v] = time.perf_counter()
         return await link.nc.subscribe(f"{link.settings.acks_subject}.>", cb=cb)
 
     sub = link.run(listen())
@@ -122,7 +127,7 @@ def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:
     try:
         for p in fleet:
             assert p.stdout.readline().startswith("ready 25")
-        lat, lag = [], []
+        lat, lag, booked = [], [], []
         with httpx.Client(base_url=replica.url, headers=setup.auth, timeout=10) as c:
             for i in range(commands):
                 sent = time.perf_counter()
@@ -135,7 +140,15 @@ def _propagation(setup: Setup, replica, link, commands: int) -> list[float]:
                     raise RuntimeError(f"command {i}: only {acks.get(v, 0)}/100 acknowledgements of v{v}")
                 lat.append((done[v] - sent) * 1000)
                 lag.append((_t(enforced[v]) - _t(r["applied_at"])) * 1000)
-        return lat, lag
+                while time.monotonic() < deadline:  # the replicas' books write them within ~30 ms of booking
+                    e = c.get("/api/v1/services/svc-0/enforcement").json()
+                    if e["version"] == v and e["all_enforce"] and e["instances"] == 100:
+                        booked.append((max(_t(x["last_seen"]) for x in e["live"]) - _t(e["changed_at"])) * 1000)
+                        break
+                    time.sleep(0.01)
+                else:
+                    raise RuntimeError(f"command {i}: the enforcement answer never showed all 100 on v{v}: {e['message']}")
+        return {"heard": lat, "enforced": lag, "booked": booked}
     finally:
         for p in fleet:
             p.kill()
@@ -255,7 +268,8 @@ def run(quick: bool = False) -> str:
         b = Replica(setup.url, NATS, setup.env, Path(tmp) / "b.log")
         try:
             gauges = [gauge()]
-            prop, lag = _propagation(setup, a, link, commands)
+            measured = _propagation(setup, a, link, commands)
+            prop, lag, booked = measured["heard"], measured["enforced"], measured["booked"]
             gauges.append(gauge())
             load.append(os.getloadavg()[0])
             base_before = json_baseline_fresh(total)  # interleaved: before and after the ingest it is compared with
@@ -270,25 +284,30 @@ def run(quick: bool = False) -> str:
             a.stop()
             b.stop()
             setup.close(link)
-    p99_ok = pct(prop, 0.99) < 50
+    p99_ok = pct(booked, 0.99) < 50
     return "\n".join([
         "## Scale-out: PostgreSQL + NATS JetStream (issue 8)", "",
         "Control plane: two `fenghuo serve --db postgresql://… --bus nats://…` replicas; one NATS server (JetStream, file storage); "
         "PostgreSQL 15; all on this machine.", "",
         "### Switch propagation through the KV bucket", "",
         f"{commands} throttle commands in a row (HTTP to a replica) to one service followed by 100 guard instances in 4 processes, "
-        "each watching the service's key in the KV bucket and acknowledging over NATS. Measured from sending the command to "
-        "receiving the 100th acknowledgement of its version (client clock, so it includes the command's HTTP round trip and "
-        "the acknowledgements' trip back).", "",
+        "each watching the service's key in the KV bucket and acknowledging over NATS (a process's acknowledgements of a change "
+        "in one message, 3 ms after its first; both replicas book them, one queue group). All acknowledged = the latest "
+        "instance's `last_seen` in `GET /api/v1/services/{id}/enforcement` (when a replica booked its acknowledgement) minus "
+        "the command's acceptance, asked after the benchmark's own NATS subscription heard all 100, until the answer shows them "
+        "(server clock). Heard = from sending the command to the benchmark's subscription hearing the 100th (client clock, so "
+        "it includes the command's HTTP round trip).", "",
         f"Load gauge (wall ÷ CPU time of a fixed pyahocorasick scan in the benchmark's process; 1.0: a core to itself) before "
         f"/ after: {gauges[0]:.2f} / {gauges[1]:.2f}.", "",
         "| measure | p50 ms | p99 ms | max ms |", "|---|---|---|---|",
-        f"| NATS KV: command sent → 100 acknowledgements received | {pct(prop, .5):.1f} | {pct(prop, .99):.1f} | {max(prop):.1f} |",
         f"| NATS KV: acceptance → enforcement by all 100 (the instances' own times, as the embedded row) | {pct(lag, .5):.1f} | {pct(lag, .99):.1f} | {max(lag):.1f} |",
-        _embedded("guard", "acceptance → enforcement by all", "embedded SSE: acceptance → enforcement by all 100", [1, 2, 3]), "",
+        f"| NATS KV: acceptance → all 100 acknowledged (booked by a replica) | {pct(booked, .5):.1f} | {pct(booked, .99):.1f} | {max(booked):.1f} |",
+        f"| NATS KV: command sent → 100th acknowledgement heard by the benchmark | {pct(prop, .5):.1f} | {pct(prop, .99):.1f} | {max(prop):.1f} |",
+        _embedded("guard", "acceptance → enforcement by all", "embedded SSE: acceptance → enforcement by all 100", [1, 2, 3]),
+        _embedded("guard", "acceptance → all 100 acknowledged", "embedded SSE: acceptance → all 100 acknowledged", [1, 2, 3]), "",
         f"- Target p99 < 50 ms to all 100 instances, acknowledged: **{'met' if p99_ok else 'NOT met'}** on this run "
-        f"(command sent → 100th acknowledgement received p99 {pct(prop, .99):.1f} ms; acceptance → enforcement p99 "
-        f"{pct(lag, .99):.1f} ms).", "",
+        f"(acceptance → all acknowledged p99 {pct(booked, .99):.1f} ms; acceptance → enforcement p99 {pct(lag, .99):.1f} ms; "
+        f"load gauge {gauges[0]:.2f} / {gauges[1]:.2f}).", "",
         "### Ingest through JetStream, two replicas", "",
         f"{total:,} events in 1,000-event batches POSTed to both replicas at once (one client thread each). Accepted = stored "
         "in JetStream (the HTTP answer waits for every PubAck; one message per service per batch); counted = the leader's indicators hold every event (read over HTTP every 20 ms).", "",
