@@ -35,12 +35,10 @@ def test_settle_freezes_the_loaded_heap_once_and_bounds_the_lock_turn():
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
-def test_the_gateway_settles_at_startup(make_gateway, monkeypatch):
-    calls = []
-    monkeypatch.setattr(gateway_mod.runtime, "settle", lambda: calls.append(1) or True)
-    gw, _srv = make_gateway()
+def _lifespan(gw) -> None:
+    import asyncio
 
-    async def lifespan() -> None:
+    async def run() -> None:
         msgs = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
         sent = []
 
@@ -53,10 +51,29 @@ def test_the_gateway_settles_at_startup(make_gateway, monkeypatch):
         await gw({"type": "lifespan"}, receive, send)
         assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
-    import asyncio
+    asyncio.run(run())
 
-    asyncio.run(lifespan())
+
+def test_only_the_gateways_own_process_is_settled(make_gateway, monkeypatch):
+    # settle() changes the whole process (GC freeze, thresholds, switch interval): a gateway
+    # hosted in a test or an application leaves it alone; `fenghuo gateway` asks for it.
+    calls = []
+    monkeypatch.setattr(gateway_mod.runtime, "settle", lambda: calls.append(1) or True)
+    gw, _srv = make_gateway()
+    assert gw.settle is False
+    _lifespan(gw)
+    assert calls == []
+    gw.settle = True  # what the CLI's serve() sets before uvicorn starts
+    _lifespan(gw)
     assert calls == [1]
+
+
+def test_the_cli_settles_the_gateway_it_serves():
+    import inspect
+
+    from fenghuo.guard import cli
+
+    assert "gw.settle = True" in inspect.getsource(cli.gateway.callback)
 
 
 class ThreadNoting(WordCheck):
@@ -91,7 +108,9 @@ def test_a_long_prompt_is_checked_off_the_loop_and_a_short_one_on_it(make_gatewa
         threads[content] = (dict(check.seen)[len(content)], [t for n, t in check.seen if n != len(content)][0])
     loop = threads[short][0]
     assert threads[short] == (loop, loop)  # both on the server's event-loop thread
-    assert loop not in threads[long]  # both in the loop's worker threads
+    # The long prompt in a worker thread; the short answer on the loop (the judge reads only the
+    # prompt's last 2,000 characters, so a long prompt does not make the answer's check long).
+    assert threads[long][0] != loop and threads[long][1] == loop
 
 
 def test_a_long_prompt_is_still_blocked_and_masked_off_the_loop(make_gateway, upstream):

@@ -165,6 +165,7 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
         return gw
 
     def serve(gw, sock=None) -> None:
+        gw.settle = True  # this process is the gateway's own: settle it once loaded (guard.runtime)
         config = uvicorn.Config(gw, host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                                 proxy_headers=False)
         try:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from fenghuo.guard import errors
-from fenghuo.guard.checking import Checked, check_text, judge_answer, load_default_checks
+from fenghuo.guard.checking import Checked, InputJob, InputVerdicts, check_text, judge_answer, load_default_checks
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
@@ -143,6 +143,8 @@ class Guard:
         self.notices = errors.Notices.of(self.info.public)
         # A configured check that cannot load refuses the start unless allowed (DegradedChecks).
         self.checks = load_default_checks(allow_degraded=allow_degraded_checks) if checks is DEFAULT else checks
+        # A conversation's next turn: only the texts added since an earlier call are scanned.
+        self.input_verdicts = InputVerdicts(self.checks)
         self.safe_answer = safe_answer
         # Answers judged in the context of their prompt (fenghuo.checks.context): with the checks
         # on, the shipped judge; judge=None turns it off. A compliance risk is a "compliance"
@@ -254,6 +256,12 @@ class Guard:
     # -- checks and labels --------------------------------------------------------------------
     def check_input(self, text: str) -> Checked:
         return check_text(self.checks, text)
+
+    def input_job(self, parts: list[str]) -> InputJob:
+        """The input check of a call's texts (joined by newlines), reusing what an earlier call
+        with the same leading texts found (:class:`~fenghuo.guard.checking.InputVerdicts`):
+        ``job.scan_chars`` is what is left to scan, ``job.run()`` scans it."""
+        return self.input_verdicts.job(parts)
 
     def check_output(self, text: str, prompt: str | None = None) -> Checked:
         """Check the answer; with ``prompt`` (the request's messages), also judge it as a reply."""

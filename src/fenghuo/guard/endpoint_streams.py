@@ -23,7 +23,6 @@ import orjson
 
 from fenghuo.guard import errors
 from fenghuo.guard.checking import summarise
-from fenghuo.guard.ids import uuid7
 from fenghuo.guard.streaming import SSE_DONE, SSE_HEADERS, Choice, sse_data
 from fenghuo.guard.upstream import READ_ERRORS
 from fenghuo.guard.user_measures import notice_text
@@ -101,8 +100,7 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
     from fenghuo.guard.gateway import _auth
 
     g = gw.guard
-    pid = uuid7()
-    meta = g.labeller.implicit(pid)
+    pid, meta = g.labeller.issue()
     run = _Run(gw, kind)
     status, detail, began = "ok", None, False
 

@@ -23,7 +23,6 @@ from typing import Any
 from fenghuo.guard import errors
 from fenghuo.guard.checking import mask, summarise
 from fenghuo.guard.core import Decision
-from fenghuo.guard.ids import uuid7
 from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
@@ -40,8 +39,12 @@ class Texts:
             self.slots.append((container, key))
 
     @property
+    def parts(self) -> list[str]:
+        return [c[k] for c, k in self.slots]
+
+    @property
     def text(self) -> str:
-        return "\n".join(c[k] for c, k in self.slots)
+        return "\n".join(self.parts)
 
     def mask(self, findings: list) -> None:
         if not any(f.action.value == "mask" for f in findings):
@@ -201,8 +204,8 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         stream = bool(body.get("stream")) and kind != "embeddings"
         texts = reader(body)
         decision = g.admit(user_of(scope["headers"], body) if g.users.users else None)
-        text = texts.text
-        chk = await asyncio.to_thread(g.check_input, text) if gw.slow_checks else g.check_input(text)
+        job = g.input_job(texts.parts)  # a conversation's earlier turns, checked by an earlier call, are not scanned again
+        chk = await asyncio.to_thread(job.run) if gw.offload(job.scan_chars) else job.run()
         if chk.blocked:
             return await _input_blocked(gw, send, kind, body, decision, chk, started, stream)
         texts.mask(chk.verdict.findings)
@@ -276,12 +279,11 @@ async def _answer(gw, send, kind: str, data: dict[str, Any], d: Decision, chk, s
     from fenghuo.guard.gateway import send_json
 
     g = gw.guard
-    if gw.slow_checks:
+    if gw.offload(sum(len(p["text"]) for p, _ in output_texts(kind, data))):  # a remote check, or a long answer
         blocked, findings, judged = await asyncio.to_thread(check_answer, gw, kind, data, chk.text)
     else:
         blocked, findings, judged = check_answer(gw, kind, data, chk.text)
-    pid = uuid7()
-    meta = g.labeller.implicit(pid)
+    pid, meta = g.labeller.issue()
     data["AIGC"] = meta["AIGC"]
     model = data.get("model") or d.model
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
@@ -322,8 +324,7 @@ async def _input_blocked(gw, send, kind: str, body: dict[str, Any], d: Decision,
         e.should_retry = False
         return await send_json(send, 400, {"error": {**e.body()["error"], "categories": cats}},
                                [(b"x-should-retry", b"false")])
-    pid = uuid7()
-    meta = g.labeller.implicit(pid)
+    pid, meta = g.labeller.issue()
     g.report(status="refused", eff=d.eff, route="refused", refusal="input_blocked", started=started, input=chk,
              label=g.labeller.config.enabled, stream=stream, event_id=pid, attributes=attrs)
     data = blocked_answer(kind, pid, str(body.get("model") or "fenghuo-guard"), g.labeller.explicit(g.safe_answer))

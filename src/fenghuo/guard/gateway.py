@@ -26,10 +26,9 @@ import orjson
 
 from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors, runtime
-from fenghuo.guard.checking import Checked, mask, message_text, summarise
+from fenghuo.guard.checking import Checked, mask, message_parts, summarise
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.endpoints import READERS, handle
-from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import HEADER
 from fenghuo.guard.metrics import CONTENT_TYPE, GatewayMetrics
 from fenghuo.guard.state import Effective
@@ -66,8 +65,14 @@ class Cut(Exception):
 class Gateway:
     def __init__(self, guard: Guard, upstream: str, backup: str | None = None, *, timeout: float = 60.0,
                  api_key: str | None = None, backup_key: str | None = None, holdback: int = 32, window: int = 128,
-                 hold_whole: bool = False, stream_usage: bool = True, model_upstreams: dict[str, str] | None = None) -> None:
+                 hold_whole: bool = False, stream_usage: bool = True, model_upstreams: dict[str, str] | None = None,
+                 settle: bool = False) -> None:
         self.guard = guard
+        # Settle the process at startup (guard.runtime: GC freeze, thresholds, switch interval):
+        # process-wide changes, so only where the process is the gateway's own (``fenghuo
+        # gateway``), never in a test, an embedding application or the SDK.
+        self.settle = settle
+        self.watch: runtime.LoopWatch | None = None  # the loop's lateness and GC pauses, on /healthz
         self.primary = Upstream(upstream, timeout=timeout, api_key=api_key)
         self.versions = Versions(model_upstreams, timeout=timeout, api_key=api_key)  # CN-TC-18: the approved version's upstream
         self.backup = Upstream(backup, timeout=timeout, api_key=backup_key or api_key) if backup else None
@@ -127,7 +132,9 @@ class Gateway:
             eff = self.guard.state()
             return await send_json(send, 200, {"service": self.guard.service, "instance": self.guard.instance, "pid": os.getpid(),
                                                "state": eff.state, "version": eff.version, "failsafe": eff.failsafe,
-                                               "source": eff.source, "telemetry": self.guard.telemetry.stats})
+                                               "source": eff.source, "telemetry": self.guard.telemetry.stats,
+                                               "input_checks": self.guard.input_verdicts.stats,
+                                               "loop": self.watch.stats if self.watch is not None else None})
         if path == "/metrics":
             body = self.metrics.render(self.guard.state(), self.guard.telemetry.stats)
             await send({"type": "http.response.start", "status": 200,
@@ -154,9 +161,13 @@ class Gateway:
             msg = await receive()
             if msg["type"] == "lifespan.startup":
                 self.loop = asyncio.get_running_loop()
-                runtime.settle()  # everything is loaded now (guard.runtime: GC and lock hand-over)
+                if self.settle:  # the gateway's own process: everything is loaded now (guard.runtime)
+                    runtime.settle()
+                self.watch = runtime.LoopWatch().start()
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
+                if self.watch is not None:
+                    self.watch.stop()
                 await self.primary.aclose()
                 if self.backup:
                     await self.backup.aclose()
@@ -188,8 +199,8 @@ class Gateway:
             req = await self._read_request(receive)
             stream = bool(req.get("stream"))
             decision = g.admit(user_of(scope["headers"], req) if g.users.users else None)  # nothing to look up without measures
-            text = message_text(req["messages"])
-            chk = await asyncio.to_thread(g.check_input, text) if self.offload(len(text)) else g.check_input(text)
+            job = g.input_job(message_parts(req["messages"]))  # what earlier turns' calls checked is not scanned again
+            chk = await asyncio.to_thread(job.run) if self.offload(job.scan_chars) else job.run()
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
@@ -253,12 +264,13 @@ class Gateway:
 
     async def _answer(self, send, data: dict[str, Any], d: Decision, chk, started: float) -> None:
         g = self.guard
-        if self.offload(len(chk.text)):  # the answer is judged with its prompt: a long prompt is long work
+        # The answer's checks read the answer (the judge only the prompt's last 2,000 characters):
+        # a long answer goes to a thread, a long prompt alone does not.
+        if self.offload(_answer_chars(data)):
             blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk.text)
         else:
             blocked, findings, judged, texts = self._check_answer(data, chk.text)
-        pid = uuid7()
-        meta = g.labeller.implicit(pid)
+        pid, meta = g.labeller.issue()
         data["AIGC"] = meta["AIGC"]
         if d.notice:  # a warned end user (CN-PO-09)
             data["fenghuo"] = {"code": "user_warned", "message": d.notice}
@@ -317,8 +329,7 @@ class Gateway:
 
     async def _input_blocked(self, send, req: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:
         g = self.guard
-        pid = uuid7()
-        meta = g.labeller.implicit(pid)
+        pid, meta = g.labeller.issue()
         text = g.labeller.explicit(g.safe_answer)
         g.report(status="refused", eff=d.eff, route="refused", refusal="input_blocked", started=started, input=chk,
                  label=g.labeller.config.enabled, stream=stream, event_id=pid)
@@ -359,6 +370,15 @@ def _auth(scope) -> str | None:
         if k == b"authorization":
             return v.decode("latin-1")
     return None
+
+
+def _answer_chars(data: dict[str, Any]) -> int:
+    n = 0
+    for choice in data.get("choices") or ():
+        msg = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(msg, dict) and isinstance(msg.get("content"), str):
+            n += len(msg["content"])
+    return n
 
 
 def _mask_messages(req: dict[str, Any], findings: list) -> dict[str, Any]:

@@ -33,7 +33,6 @@ import orjson
 from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
 from fenghuo.guard.checking import Checked, StreamFilter, judge_answer, summarise
-from fenghuo.guard.ids import uuid7
 from fenghuo.guard.stream_window import ModelWindow, model_checks
 from fenghuo.guard.upstream import READ_ERRORS
 from fenghuo.guard.user_measures import notice_text
@@ -161,8 +160,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
     from fenghuo.guard.gateway import _auth
 
     g = gw.guard
-    pid = uuid7()
-    meta = g.labeller.implicit(pid)
+    pid, meta = g.labeller.issue()
     if gw.stream_usage:
         body, wants_usage = _caller_usage(body)
     else:
