@@ -236,6 +236,9 @@ def _section(name: str) -> tuple[list[list[str]], str]:
     section = text.partition(f"<!-- bench:{name}:start -->")[2].partition(f"<!-- bench:{name}:end -->")[0]
     rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in section.splitlines() if ln.startswith("|")]
     stamp = next((ln.strip("_").removeprefix("Measured ").split(" on ")[0] for ln in section.splitlines() if ln.startswith("_Measured")), "")
+    # a subsection measured alone since (the guard section's propagation) names its own time
+    stamp = next((ln.split(" alone ")[1].split(" UTC")[0] + " UTC" for ln in section.splitlines()
+                  if ln.startswith("_Propagation subsection re-measured alone ")), stamp)
     return rows, stamp
 
 
