@@ -93,3 +93,49 @@ def test_screen_never_misses_and_baselines_learn_the_same(seed):
             assert (got.n, got.mean, got.var, got.last) == (b.n, b.mean, b.var, b.last), (step, rule, s)
         now += rng.choice([0.5, 2.0, 7.0, 30.0])
     assert all(held[k] for k in ("viol", "err", "calls-low", "p99", "p50", "surge")), held
+
+
+GROUPED = """
+rules:
+  - {name: err-l3, services: {grades: [L3]}, indicator: error_rate, window: 5m, threshold: {op: ">", value: 0.05},
+     for: 0s, min_samples: 2, level: red, description: x}
+  - {name: err-med, services: {sectors: [medical]}, indicator: error_rate, window: 5m, threshold: {op: ">", value: 0.3},
+     for: 0s, min_samples: 2, level: blue, description: x}
+  - {name: err-all, indicator: error_rate, window: 5m, threshold: {op: ">", value: 0.6}, for: 0s, min_samples: 2,
+     level: blue, description: x}
+  - {name: err-gold, services: {labels: {tier: gold}}, indicator: error_rate, window: 5m,
+     threshold: {op: ">=", value: 0.2}, for: 0s, min_samples: 2, level: blue, description: x}
+  - {name: calls-low-l1, services: {grades: [L1]}, indicator: calls, window: 1h, threshold: {op: "<", value: 4},
+     for: 0s, min_samples: 1, level: blue, description: x}
+  - {name: calls-low-fin, services: {sectors: [finance]}, indicator: calls, window: 1h, threshold: {op: "<", value: 9},
+     for: 0s, min_samples: 1, level: blue, description: x}
+"""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_grouped_thresholds_flag_exactly_where_a_rule_holds(seed):
+    """Threshold rules on one indicator, op and minimum, selecting different services, share one
+    screened column (the loosest threshold of the rules selecting each service): one screen for
+    all of them flags exactly the services where some rule holds."""
+    rng = random.Random(seed)
+    rules = parse_rules(GROUPED, windows=WINDOWS)
+    infos = _infos(60, rng)
+    ind = Indicators(WINDOWS)
+    screen = Screen(rules, ind)
+    assert screen.grp_read.size == 3  # (error_rate, >), (error_rate, >=), (calls, <)
+    now, n, hits = T0, 0, 0
+    for _ in range(20):
+        batch = []
+        for _ in range(rng.choice([20, 120, 400])):
+            e = random_event(rng, n, now)
+            e.service = f"s{rng.randrange(len(infos))}"
+            batch.append(e)
+            n += 1
+        ind.apply(batch, now)
+        touched = sorted({e.service for e in batch})
+        flagged = set(screen.run(touched, infos, set(), now))
+        want = {s for s in touched for r in rules if r.services.matches(infos[s]) and measure(r, ind, s, now).holds}
+        assert flagged == want
+        hits += len(want)
+        now += rng.choice([0.5, 2.0, 7.0, 30.0])
+    assert hits

@@ -98,11 +98,37 @@ class Screen:
             else:
                 self.exact.append(j)
         self.thr_cols = np.array([j for j, _, _ in thr], dtype=np.int64)
-        self.thr_read = np.array([k for _, k, _ in thr], dtype=np.int64)
         self.thr_value = np.array([r.threshold.value for _, _, r in thr], dtype=np.float64)  # type: ignore[union-attr]
-        self.thr_min = np.array([r.min_samples for _, _, r in thr], dtype=np.int64)
         self.thr_op = {op: np.array([r.threshold.op == op for _, _, r in thr], dtype=bool) for op in _OPS}  # type: ignore[union-attr]
+        # Threshold rules grouped by (read, op, min_samples): some rule of a group holds for a
+        # service iff its value passes the loosest threshold among the group's rules that select
+        # the service (the least for > and >=, the greatest for < and <=). With the default packs
+        # 60 threshold rules fall into a few groups, so a batch compares a few columns per
+        # service instead of 60 (issue 19); the per-rule-set thresholds are a small table.
+        groups: dict[tuple[int, str, int], list[int]] = {}
+        for i, (_, k, r) in enumerate(thr):
+            groups.setdefault((k, r.threshold.op, r.min_samples), []).append(i)  # type: ignore[union-attr]
+        self.grp_read = np.array([k for k, _, _ in groups], dtype=np.int64)
+        self.grp_min = np.array([ms for _, _, ms in groups], dtype=np.int64)
+        self.grp_op = {op: np.array([o == op for _, o, _ in groups], dtype=bool) for op in _OPS}
+        self._grp_members = list(groups.values())
+        self._loosest = np.zeros((0, len(groups)))  # rule set × group (see _loosest_of)
         self.base = {r.name: _Arrays() for _, _, r in self.change}
+
+    def _loosest_of(self) -> np.ndarray:
+        """Per rule set (rows of ``applies``) and group: the loosest threshold of the group's
+        rules in the set; +inf (for > and >=) or -inf (< and <=) when none is, so none holds."""
+        if self._loosest.shape[0] != self.applies.shape[0]:
+            sel = self.applies[:, self.thr_cols]  # rule set × threshold rule
+            out = np.empty((sel.shape[0], len(self._grp_members)))
+            for g, members in enumerate(self._grp_members):
+                t = self.thr_value[members]
+                if self.thr_op[">"][members[0]] or self.thr_op[">="][members[0]]:
+                    out[:, g] = np.where(sel[:, members], t, np.inf).min(axis=1)
+                else:
+                    out[:, g] = np.where(sel[:, members], t, -np.inf).max(axis=1)
+            self._loosest = out
+        return self._loosest
 
     def sig(self, service: str, info: Any) -> int:
         """The set of rules selecting a service, as a small id (rows of ``applies``)."""
@@ -211,16 +237,17 @@ class Screen:
         totals: dict[str, np.ndarray] = {}
         vals = [self._read(totals, rs, rd) for rd in self.reads]
         maybe = app[:, self.exact].any(axis=1) if self.exact else np.zeros(rs.size, dtype=bool)
-        if self.thr_cols.size:
-            vv = np.stack([v for v, _ in vals], axis=1)[:, self.thr_read]
-            ss = np.stack([s for _, s in vals], axis=1)[:, self.thr_read]
-            valid = ~((self.thr_min > ss) | ((self.thr_min > 0) & (ss == 0)))
+        if self.grp_read.size:
+            vv = np.stack([v for v, _ in vals], axis=1)[:, self.grp_read]
+            ss = np.stack([s for _, s in vals], axis=1)[:, self.grp_read]
+            valid = ~((self.grp_min > ss) | ((self.grp_min > 0) & (ss == 0)))
+            loose = self._loosest_of()[sigs]
             res = np.zeros(vv.shape, dtype=bool)
             for op, f in _OPS.items():
-                cols = self.thr_op[op]
+                cols = self.grp_op[op]
                 if cols.any():
-                    res[:, cols] = f(vv[:, cols], self.thr_value[cols])
-            maybe |= (app[:, self.thr_cols] & valid & res).any(axis=1)
+                    res[:, cols] = f(vv[:, cols], loose[:, cols])
+            maybe |= (valid & res).any(axis=1)
         for j, r, col, up in self.ms:
             t = totals.get(r.window)
             if t is None:
