@@ -270,8 +270,11 @@ class LiteralIndex:
             packed = n.packed  # the lexicon's gather of this message, when it ran first (``Normalised.packed``)
             self.pre_norm.scan(pack3(n.codes) if packed is None else packed, _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
         if self.pre_orig is not None and text:
-            # A lone surrogate becomes one '?' byte, as in ``Message.utf8``.
-            self.pre_orig.scan(text.encode("utf-8", "replace"), _on_orig_literal, 0, lit, pre[1])
+            try:  # no error handler named: the codec's fast path (normalize.Normaliser.normalise)
+                u = text.encode()
+            except UnicodeEncodeError:  # a lone surrogate becomes one '?' byte, as in ``Message.utf8``
+                u = text.encode("utf-8", "replace")
+            self.pre_orig.scan(u, _on_orig_literal, 0, lit, pre[1])
         return lit
 
     def candidates(self, msg: Message) -> set[int]:
