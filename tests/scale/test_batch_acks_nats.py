@@ -66,3 +66,45 @@ def test_the_batcher_sends_one_message_per_service(shared_link):
         assert by_service["b-chat"]["instance"] == "q-0"  # alone: a plain body, as older replicas read it
     finally:
         shared_link.run(sub.unsubscribe())
+
+
+def test_followers_of_a_service_in_a_process_share_one_watch(shared_link):
+    from fenghuo.guard import kvfollow
+    from fenghuo.guard.state import ServiceInfo, SwitchCache
+    from fenghuo.scale.kvswitch import put_state
+
+    kv = shared_link.bucket()
+    shared_link.run(put_state(kv, {"service": "a-chat", "state": "running", "version": 1}))
+    followers = [kvfollow.KvFollower(SwitchCache(ServiceInfo("a-chat", "open", 60.0)), shared_link, f"w-{i}", ack_seconds=300).start()
+                 for i in range(5)]
+    try:
+        assert all(f.connected.wait(10) for f in followers)
+        assert len({id(f._watch) for f in followers}) == 1 and len(followers[0]._watch.followers) == 5
+        shared_link.run(put_state(kv, {"service": "a-chat", "state": "paused", "version": 2}))
+        assert _wait(lambda: all(f.cache.lookup().version == 2 for f in followers))
+        for f in followers[:3]:
+            f.stop()
+        shared_link.run(put_state(kv, {"service": "a-chat", "state": "throttled", "rate": 5, "version": 3}))
+        assert _wait(lambda: all(f.cache.lookup().state == "throttled" for f in followers[3:]))
+        assert all(f.cache.lookup().version == 2 for f in followers[:3])  # stopped ones no longer follow
+        late = kvfollow.KvFollower(SwitchCache(ServiceInfo("a-chat", "open", 60.0)), shared_link, "w-late").start()
+        assert late.connected.wait(10) and _wait(lambda: late.cache.lookup().version == 3)  # joins with the current value
+        followers.append(late)
+    finally:
+        for f in followers[3:]:
+            f.stop()
+    assert (shared_link, "a-chat") not in kvfollow._watches
+
+
+def test_a_replica_writing_last_does_not_put_back_an_older_version(pg):
+    db = pg.make()
+    db.upgrade()
+    seed(db)
+    a, b = InstanceBook(db, flush_seconds=3600), InstanceBook(db, flush_seconds=3600)
+    body = {"instance": "r-1", "service": "a-chat", "state": "running"}
+    a.ack(ADMIN, body | {"version": 5}, flush=False)  # replica A booked v5 ...
+    b.ack(ADMIN, body | {"version": 6}, flush=False)  # ... replica B the newer v6
+    b.flush()
+    a.flush()  # A writes last
+    rows = InstanceBook(db).page(ADMIN, service="a-chat", stale_seconds=86399).items
+    assert [(r["instance"], r["version"]) for r in rows] == [("r-1", 6)]

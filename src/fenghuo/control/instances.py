@@ -240,7 +240,11 @@ class InstanceBook:
                     s.merge(GuardInstance(**r))
                 return
             ins = dialect.insert(GuardInstance.__table__)
-            stmt = ins.on_conflict_do_update(index_elements=["id"], set_={c: ins.excluded[c] for c in _COLUMNS[1:]})
+            t = GuardInstance.__table__.c
+            # Two replicas may each hold a word from one instance (NATS hands acknowledgements to
+            # either): the one that writes last must not put back an older version of the same service.
+            newer = (t.service_id != ins.excluded.service_id) | (t.version <= ins.excluded.version)
+            stmt = ins.on_conflict_do_update(index_elements=["id"], set_={c: ins.excluded[c] for c in _COLUMNS[1:]}, where=newer)
             s.execute(stmt, [{c: r[c] for c in _COLUMNS} for r in rows])
 
     def _write_alone(self, row: dict[str, Any]) -> int:
