@@ -18,11 +18,11 @@ from sqlalchemy import insert, select, text
 import fenghuo.models  # noqa: F401 - every table, for the carrier check
 from fenghuo.alerts import store
 from fenghuo.alerts.models import WarningRow
-from fenghuo.control import command_pages, row_scope
+from fenghuo.control import command_pages, row_scope, switch
 from fenghuo.control import services as registry
 from fenghuo.control.instance_models import GuardInstance
 from fenghuo.control.instances import InstanceBook
-from fenghuo.control.models import Command
+from fenghuo.control.models import Command, SwitchState
 from fenghuo.demo.fleet import fleet
 from fenghuo.platform.db import Base
 from fenghuo.platform.migrate import config
@@ -111,6 +111,16 @@ def test_the_row_scope_selects_what_the_join_selected(db_factory):
                 break
             after = page.next
         assert sorted(got) == sorted(want) and len(got) == len(set(got)), actor.name
+        states, after = [], None
+        while True:  # the states page, as GET /states walks it (limit + 1, then after the last shown)
+            rows = switch.all_states(db, actor, after=after, limit=8)
+            states += [r["service"] for r in rows[:7]]
+            if len(rows) <= 7:
+                break
+            after = rows[6]["service"]
+        with db.reader() as s:
+            assert states == sorted(s.execute(select(SwitchState.service_id).join(Service, Service.id == SwitchState.service_id)
+                                              .where(scope.visible_filter(s, actor))).scalars()), actor.name
         for page_of in (lambda a: incidents.incident_page(db, a, limit=1000), lambda a: complaints.ticket_page(db, a, limit=1000),
                         lambda a: InstanceBook(db).page(a, limit=1000), lambda a: command_pages.pending_page(db, a, limit=1000)):
             assert page_of(actor).items or not want, actor.name
