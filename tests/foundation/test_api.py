@@ -150,7 +150,11 @@ def test_sse_stream_snapshot_changes_heartbeats_and_scope(api):
             done.set()
 
     threading.Thread(target=follow, daemon=True).start()
-    time.sleep(0.3)
+    # the snapshot first (a fixed 0.3 s was too short on a loaded machine: the stream then opened
+    # after the stop, and its snapshot already said version 2)
+    deadline = time.monotonic() + 10
+    while sum(1 for e, _ in got if e == "state") < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     cmd(api, "a-chat", "op_a", action="stop", reason="x")
     cmd(api, "b-chat", "op_b", action="stop", reason="not visible to A")
     assert done.wait(10)
