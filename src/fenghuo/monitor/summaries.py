@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from fenghuo.control import services as registry
 from fenghuo.monitor.colfold import LAT_N, LAT_ZEROS, NCOL, Folded
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PERIOD_SECONDS = 3600
 FLUSH_SECONDS = 60.0
+_T = TelemetrySummary.__table__
+_CHUNK = 500  # services per IN (...) when reading the rows a flush adds to
 
 
 def hist_to_json(h: LogHistogram | None) -> dict[str, Any]:
@@ -153,22 +155,37 @@ class Summaries:
             return len(taken)
 
     def _write(self, taken: dict[tuple[str, int], Bucket]) -> None:
+        """Core statements, not ORM objects (issue 19): the rows already written for these
+        hours are read a chunk of services at a time (no IN over every active service), then
+        new rows go in with one multi-row insert and existing ones with one executemany update.
+        Through the ORM a flush cost ~130 µs of CPU per row, ~13 s a minute with 100,000
+        services active."""
         now = self.db.clock.now().timestamp()
-        services = {s for s, _ in taken}
-        starts = [float(t) for _, t in taken]
+        by_start: dict[int, list[str]] = {}
+        for service, start in taken:
+            by_start.setdefault(start, []).append(service)
         with self.db.transaction() as s:
-            rows = {(r.service, int(r.period_start)): r for r in s.scalars(
-                select(TelemetrySummary).where(TelemetrySummary.service.in_(services),
-                                               TelemetrySummary.period_start >= min(starts),
-                                               TelemetrySummary.period_start <= max(starts)))}
+            have: dict[tuple[str, int], Any] = {}
+            for start, services in by_start.items():
+                for i in range(0, len(services), _CHUNK):
+                    q = select(_T.c.service, _T.c.counts, _T.c.in_categories, _T.c.out_categories, _T.c.latency).where(
+                        _T.c.period_start == float(start), _T.c.service.in_(services[i:i + _CHUNK]))
+                    for r in s.execute(q):
+                        have[(r[0], start)] = r
+            inserts, updates = [], []
             for (service, start), b in taken.items():
-                row = rows.get((service, start))
-                if row is not None:
-                    b.add(_bucket_of(row))
+                r = have.get((service, start))
+                if r is None:
+                    inserts.append({"service": service, "period_start": float(start), "period_seconds": self.period,
+                                    **_values(b, now)})
                 else:
-                    row = TelemetrySummary(service=service, period_start=float(start), period_seconds=self.period)
-                    s.add(row)
-                _fill(row, b, now)
+                    b.add(_bucket_from(r[1], r[2], r[3], r[4]))
+                    updates.append({"b_service": service, "b_start": float(start), **_values(b, now)})
+            if inserts:
+                s.execute(insert(_T), inserts)
+            if updates:
+                s.execute(update(_T).where(_T.c.service == bindparam("b_service"), _T.c.period_start == bindparam("b_start")),
+                          updates)
 
 
 class _Hour:
@@ -247,29 +264,30 @@ def _merge_bins(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple
     return u // span, u % span + lo, np.bincount(inv, weights=c).astype(np.int64)
 
 
-def _bucket_of(row: TelemetrySummary) -> Bucket:
+def _bucket_from(counts: str, in_categories: str | None, out_categories: str | None, latency: str | None) -> Bucket:
+    """A stored row's columns as a Bucket (to add a flush to the hour already written)."""
     b = Bucket()
-    for k, v in json.loads(row.counts).items():
+    for k, v in json.loads(counts).items():
         if k in COUNTERS:
             setattr(b, k, int(v))
-    if row.in_categories and row.in_categories != "{}":
-        b.in_categories = Counter(json.loads(row.in_categories))
-    if row.out_categories and row.out_categories != "{}":
-        b.out_categories = Counter(json.loads(row.out_categories))
-    b.hist = hist_from_json(json.loads(row.latency or "{}"))
+    if in_categories and in_categories != "{}":
+        b.in_categories = Counter(json.loads(in_categories))
+    if out_categories and out_categories != "{}":
+        b.out_categories = Counter(json.loads(out_categories))
+    b.hist = hist_from_json(json.loads(latency or "{}"))
     return b
 
 
-def _fill(row: TelemetrySummary, b: Bucket, now: float) -> None:
-    row.counts = json.dumps({c: int(getattr(b, c)) for c in COUNTERS}, sort_keys=True)
-    row.in_categories = json.dumps(dict(sorted(b.in_categories.items())), ensure_ascii=False)
-    row.out_categories = json.dumps(dict(sorted(b.out_categories.items())), ensure_ascii=False)
+def _values(b: Bucket, now: float) -> dict[str, Any]:
+    """The columns of a row holding ``b``."""
     h = b.hist
-    row.latency = json.dumps(hist_to_json(h))
-    row.latency_count = int(h.count) if h is not None else 0
-    row.latency_p50, row.latency_p95, row.latency_p99, row.latency_max = (
-        (h.quantile(0.5), h.quantile(0.95), h.quantile(0.99), h.quantile(1.0)) if h is not None and h.count else (None,) * 4)
-    row.updated_at = now
+    p50, p95, p99, top = ((h.quantile(0.5), h.quantile(0.95), h.quantile(0.99), h.quantile(1.0))
+                          if h is not None and h.count else (None,) * 4)
+    return {"counts": json.dumps({c: int(getattr(b, c)) for c in COUNTERS}, sort_keys=True),
+            "in_categories": json.dumps(dict(sorted(b.in_categories.items())), ensure_ascii=False),
+            "out_categories": json.dumps(dict(sorted(b.out_categories.items())), ensure_ascii=False),
+            "latency": json.dumps(hist_to_json(h)), "latency_count": int(h.count) if h is not None else 0,
+            "latency_p50": p50, "latency_p95": p95, "latency_p99": p99, "latency_max": top, "updated_at": now}
 
 
 def view(row: TelemetrySummary) -> dict[str, Any]:
