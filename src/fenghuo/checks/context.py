@@ -21,19 +21,24 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from fenghuo.checks.context_model import ContextModel
-from fenghuo.checks.normalize import default_normaliser
+from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.refusal import RefusalDetector
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerJudgement:
-    """What the judge decided about one (prompt, answer) pair."""
+class AnswerJudgement(msgspec.Struct, frozen=True):
+    """What the judge decided about one (prompt, answer) pair.
+
+    A frozen ``msgspec.Struct`` rather than a frozen slots dataclass: the same fields,
+    positional and keyword construction, equality and immutability, built in ~0.15 µs instead
+    of ~1 µs (a frozen dataclass sets each field through ``object.__setattr__``) — one per
+    judged answer on the gateway's path.
+    """
 
     refused: bool  # the answer refuses (fully)
     partial_refusal: bool  # refuses part, helps with part (or a refusal followed by substantial help)
@@ -41,7 +46,7 @@ class AnswerJudgement:
     prompt_harm: float  # P(prompt asks for harm), 0..1
     answer_harm: float  # P(answer is an unsafe compliance), 0..1
     score: float  # P(compliance risk), the value compared with the threshold
-    risks: list[str] = field(default_factory=list)  # TC260-003 codes (checks/risks.py)
+    risks: list[str] = msgspec.field(default_factory=list)  # TC260-003 codes (checks/risks.py)
     rule: str | None = None  # the refusal rule that decided, if any
     elapsed_us: float = 0.0
 
@@ -91,8 +96,14 @@ class AnswerJudge:
         """[P(harm), P(risk code)…] for a prompt (columns: ``model.prompt.columns``)."""
         return self.model.prompt.probs(self.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
 
-    def judge(self, prompt: str, answer: str) -> AnswerJudgement:
-        """Judge ``answer`` as a model's reply to ``prompt``."""
+    def judge(self, prompt: str, answer: str, *, answer_normalised: Normalised | None = None) -> AnswerJudgement:
+        """Judge ``answer`` as a model's reply to ``prompt``.
+
+        ``answer_normalised``: ``answer`` already normalised with this judge's normaliser
+        options (the guard's output check has just done it: :func:`fenghuo.guard.checking.judge_answer`
+        hands it over), so it is not normalised a second time. Used only when the whole answer
+        is what the judge reads (≤ ``ANSWER_CHARS``); the judgement is the same either way.
+        """
         if not isinstance(prompt, str) or not isinstance(answer, str):
             raise TypeError(f"prompt and answer must be strings, got {type(prompt).__name__} and {type(answer).__name__} / 问题与回答须为字符串")
         t0 = time.perf_counter()
@@ -103,7 +114,9 @@ class AnswerJudge:
         answer_harm = 0.0
         if answer.strip():
             a = self.model.answer
-            answer_harm = a.first_prob(a.buckets(self.normaliser.normalise(answer[:ANSWER_CHARS]).codes))
+            if answer_normalised is None or len(answer) > ANSWER_CHARS or answer_normalised.length != len(answer):
+                answer_normalised = self.normaliser.normalise(answer[:ANSWER_CHARS])
+            answer_harm = a.first_prob(a.buckets(answer_normalised.codes))
         complies = answer_harm * (REFUSAL_DISCOUNT if r.full else 1.0)
         score = harm * complies
         # A full refusal is never a compliance on its own: the n-gram head sees the topic's
@@ -112,8 +125,7 @@ class AnswerJudge:
         risky = score >= self.threshold and harm >= self.prompt_threshold and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)
         risks: list[str] = []
         if harm >= self.prompt_threshold and len(head.columns) > 1:  # risk columns only for a harmful prompt
-            pp = head.probs_of(g)
-            ranked = sorted(zip(pp[1:].tolist(), self._codes), reverse=True)
+            ranked = sorted(zip(head.probs_list(g)[1:], self._codes), reverse=True)
             risks = [c for p, c in ranked if p >= 0.5] or [ranked[0][1]]
         return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6)
 

@@ -40,8 +40,14 @@ def _sigmoid1(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z)) if z > -700.0 else 0.0
 
 
+def _sigmoid_list(z: np.ndarray) -> list[float]:
+    # ``tolist`` gives Python floats at once: ``float(x)`` per numpy scalar cost ~0.3 µs each
+    # (15 columns on every harmful prompt). The same doubles, so the same probabilities.
+    return [_sigmoid1(x) for x in np.asarray(z, dtype=np.float64).ravel().tolist()]
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.array([_sigmoid1(float(x)) for x in np.asarray(z).ravel()])
+    return np.array(_sigmoid_list(z))
 
 
 @dataclass
@@ -72,12 +78,16 @@ class Head:
 
     def probs_of(self, g: np.ndarray) -> np.ndarray:
         """P of every column for n-gram buckets ``g``."""
+        return np.array(self.probs_list(g))
+
+    def probs_list(self, g: np.ndarray) -> list[float]:
+        """``probs_of`` as a list of Python floats (what the judge ranks; no array built)."""
         if g.size == 0:
-            return _sigmoid(self.bias)
+            return _sigmoid_list(self.bias)
         rows = self.weights.take(g, axis=0)
         # Column sums as a product with ones (BLAS): cheaper than numpy's reduction on ~1000 rows.
         total = _ONES[: g.size].dot(rows) if g.size <= _ONES.size else rows.sum(0)
-        return _sigmoid(self.bias + total / math.sqrt(g.size))
+        return _sigmoid_list(self.bias + total / math.sqrt(g.size))
 
     def probs(self, codes: np.ndarray) -> np.ndarray:
         return self.probs_of(self.buckets(codes))

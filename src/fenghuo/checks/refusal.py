@@ -171,7 +171,9 @@ class RefusalDetector:
         if not text:
             return RefusalResult(True, "empty answer")
         hit, where = _first(text[:LEAD_CHARS], True)
-        if hit is None and len(text) <= SHORT_CHARS:
+        # A text no longer than the lead was searched whole with every rule already; the
+        # second pass (unanchored rules only) could find nothing more — ~4 µs saved per answer.
+        if hit is None and LEAD_CHARS < len(text) <= SHORT_CHARS:
             hit, where = _first(text, False)
         if hit is None:
             return RefusalResult(False, None)

@@ -153,7 +153,8 @@ def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str 
     partial one keeps every finding."""
     if judge is None or not prompt or not answer:
         return checked
-    j = judge.judge(prompt, answer)
+    n = _normalised_by_scan(checked.verdict, answer, judge)
+    j = judge.judge(prompt, answer, answer_normalised=n) if n is not None else judge.judge(prompt, answer)
     if not j.compliance_risk:
         if j.refused and not j.partial_refusal and checked.verdict.findings:
             v = checked.verdict
@@ -166,6 +167,28 @@ def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str 
     v = checked.verdict
     verdict = Verdict(list(v.findings) + extra, v.elapsed_us + j.elapsed_us, (*v.checks, "answer-judge"), list(v.errors))
     return Checked(verdict, checked.text, checked.blocked or act is Action.BLOCK, j)
+
+
+def _normalised_by_scan(verdict: Verdict, text: str, judge) -> Any:
+    """The answer as the output check's pipeline normalised it, when the judge normalises the
+    same way: the pipeline keeps ``(scores_in, text, normalised)`` for the scores it works out
+    on demand (``checks.base.LazyScores``), so the judge need not normalise the answer again
+    (~1.5 µs per 100 characters). None when there is none to share (no scoring check, another
+    normaliser, a judge without one); the judge then normalises it itself, to the same codes."""
+    calls = getattr(verdict.model_scores, "_calls", None)
+    options = getattr(getattr(judge, "normaliser", None), "options", None)
+    if not calls or options is None:
+        return None
+    for fn, t, n in calls:
+        if t is text and n is not None:
+            norm = getattr(getattr(fn, "__self__", None), "normaliser", None)
+            if norm is None:  # the pipeline's own normaliser, the default one
+                from fenghuo.checks.normalize import default_normaliser
+
+                norm = default_normaliser()
+            if norm.options == options:
+                return n
+    return None
 
 
 EMPTY = Verdict()
