@@ -109,6 +109,11 @@ def summarise(findings: list[Finding], blocked: bool, judgements: list[Any] | No
     flag, ``risks`` of all findings, ``masked`` for the categories only masked (PII masked by the guard is not a
     violation by itself: issue 12 item 7), and for a judged answer ``refused`` (every judged
     choice refused) and ``compliance_risk`` (any choice complied with a harmful request)."""
+    if not findings:  # most calls: the same dict without three sets and two sorts (~0.5 µs)
+        out = {"blocked": blocked, "categories": [], "risks": []}
+        if judgements:
+            _judged(out, judgements)
+        return out
     cats, risks, masked = set(), set(), set()
     for f in findings:
         (masked if f.action.value == "mask" else cats).add(f.category)
@@ -118,9 +123,17 @@ def summarise(findings: list[Finding], blocked: bool, judgements: list[Any] | No
     if masked:
         out["masked"] = sorted(masked - cats)
     if judgements:
-        out["refused"] = all(j.refused for j in judgements)
-        out["compliance_risk"] = any(j.compliance_risk for j in judgements)
+        _judged(out, judgements)
     return out
+
+
+def _judged(out: dict[str, Any], judgements: list[Any]) -> None:
+    if len(judgements) == 1:  # one choice, the usual answer: no generator frames (~0.4 µs)
+        j = judgements[0]
+        out["refused"], out["compliance_risk"] = bool(j.refused), bool(j.compliance_risk)
+        return
+    out["refused"] = all(j.refused for j in judgements)
+    out["compliance_risk"] = any(j.compliance_risk for j in judgements)
 
 
 @dataclass
