@@ -28,6 +28,7 @@ from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
 
 log = logging.getLogger("fenghuo.checks.classifier")
+_F32 = np.dtype(np.float32)
 # Below this many normalised characters a text has too few n-grams for the model to judge: its
 # score is mostly the per-category bias, and the shipped model read 你好 as fraud (0.65) and
 # 在吗 as gambling (0.45, over that category's threshold). Such texts are left to the lexicon and
@@ -91,7 +92,7 @@ class _Bound:
     """A model with everything the hot path needs worked out once: names, rules, logit
     thresholds (comparing logits skips the exp for categories that do not fire)."""
 
-    __slots__ = ("model", "cats", "rules", "cut", "rule_name", "min_han")
+    __slots__ = ("model", "cats", "rules", "cut", "cut32", "rule_name", "min_han")
 
     def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None,
                  min_han: float | None = None) -> None:
@@ -104,6 +105,10 @@ class _Bound:
         self.rules = [policy.rule(c) for c in cats]
         ths = [threshold if threshold is not None else overrides.get(c, model.thresholds.get(mc, 0.5)) for c, mc in zip(cats, model.categories)]
         self.cut = np.array([_logit(t) for t in ths])
+        # For float32 logits (the model's fast path): the least float32 >= each cut, so
+        # ``z >= cut32`` is exactly ``z >= cut`` without converting z to float64 (0.66 -> 0.46 µs).
+        c32 = self.cut.astype(np.float32)
+        self.cut32 = np.where(c32 < self.cut, np.nextafter(c32, np.float32(np.inf)), c32)
         self.rule_name = f"classifier:{path.name}"
 
 
@@ -207,8 +212,9 @@ class ClassifierCheck(BackgroundReload):
         if n.codes.size < MIN_CHARS:
             return []
         bound = self._bound
-        z = self._logits(n, bound)
-        hits = (z >= bound.cut).nonzero()[0]
+        z = bound.model.logits_codes(n.codes)
+        self._last = (n, z)  # scores_in on the same message reuses it (_logits)
+        hits = (z >= (bound.cut32 if z.dtype == _F32 else bound.cut)).nonzero()[0]
         if not hits.size:
             return []
         if bound.min_han and han_share_of(n, self.normaliser.tables) < bound.min_han:
