@@ -86,7 +86,9 @@ _SHORT_HISTORY = (
     "(87 of 2,000 cuts) ~10 µs each; in the pipeline the classifier (~11–12 µs, half of it), cache contention between "
     "the checks' tables (the pipeline's mean exceeds the sum of its checks alone by ~30 %), cyclic GC (~2.5 µs per message "
     "on the mean: `gc.freeze()` after start-up would help, the service's decision), and the rules check's two prefilter "
-    "scans (its normalised-side literals could join the lexicon's database).\n"
+    "scans (its normalised-side literals could join the lexicon's database).\n\n"
+    "Classifier, fourth round (commit b3314bd; old code 72a0db7 and new alternately in fresh processes, 7 rounds, load 2.8–3.6, thread CPU): `ClassifierCheck.find_in` per 50-character cut 10.0–11.3 → 8.1–9.4 µs (median ratio 0.83; its logits alone 0.75–0.77× interleaved in one process), pipeline p50 wall 22.8–25.2 → 20.2–22.6 µs (median ratio 0.94; thread CPU 22.9–25.4 → 20.3–22.7), per ~1 KB cut the classifier 19.8–21.9 → 19.1–23.6 µs (no change beyond the noise) and the pipeline p50 69.9–80.9 → 66.2–72.4 µs — texts of up to 256 codes hash all their n-grams in one uint64 matmul over overlapping windows of the codes, gather from a 64-byte-aligned table whose 16-float rows are one cache line each with the bias as one more row, and sum with a cached scale vector (8 numpy calls instead of ~16); longer texts keep the reference path; no finding changed on COLD dev rows and cuts, scores within 1e-4."
+    "\n"
 )
 
 
