@@ -64,17 +64,19 @@ class Head:
         # The first column alone, contiguous: the judge needs only it on most calls (harm, or
         # comply), and a 1-D gather + dot is several times cheaper than gathering K columns.
         self.first = np.ascontiguousarray(self.weights[:, 0])
+        self.first_bias = float(self.bias[0])  # a Python float once, not a numpy scalar per call
 
     def buckets(self, codes: np.ndarray) -> np.ndarray:
         return ngram_buckets(codes, self.max_n, self.bits)
 
     def first_prob(self, g: np.ndarray) -> float:
         """P of the first column for n-gram buckets ``g`` (from ``buckets``)."""
-        if g.size == 0:
-            return _sigmoid1(float(self.bias[0]))
+        n = g.size
+        if n == 0:
+            return _sigmoid1(self.first_bias)
         w = self.first.take(g)
-        total = w.dot(_ONES[: g.size]) if g.size <= _ONES.size else w.sum()
-        return _sigmoid1(float(self.bias[0]) + float(total) / math.sqrt(g.size))
+        total = w.dot(_ONES[:n]) if n <= _ONES.size else w.sum()
+        return _sigmoid1(self.first_bias + float(total) / math.sqrt(n))
 
     def probs_of(self, g: np.ndarray) -> np.ndarray:
         """P of every column for n-gram buckets ``g``."""
