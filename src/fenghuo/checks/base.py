@@ -7,7 +7,7 @@ can be added or replaced without touching them.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -92,6 +92,22 @@ class LazyScores:
                         out[k] = v
             self._value, self._calls = out, []
         return self._value
+
+    def normalised(self, text: str, options: Any) -> Any:
+        """The ``Normalised`` form of ``text`` a scoring check received, if one was made with
+        normaliser ``options`` (so a later reader, the guard's answer judge, need not normalise
+        it again); None when there is none (scores already worked out, no scoring check, or
+        another normaliser)."""
+        for fn, t, n in self._calls:
+            if t is text and n is not None:
+                norm = getattr(getattr(fn, "__self__", None), "normaliser", None)
+                if norm is None:  # the pipeline's own normaliser, the default one
+                    from fenghuo.checks.normalize import default_normaliser
+
+                    norm = default_normaliser()
+                if norm.options == options:
+                    return n
+        return None
 
 
 class Verdict(msgspec.Struct):

@@ -184,24 +184,13 @@ def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str 
 
 def _normalised_by_scan(verdict: Verdict, text: str, judge) -> Any:
     """The answer as the output check's pipeline normalised it, when the judge normalises the
-    same way: the pipeline keeps ``(scores_in, text, normalised)`` for the scores it works out
-    on demand (``checks.base.LazyScores``), so the judge need not normalise the answer again
-    (~1.5 µs per 100 characters). None when there is none to share (no scoring check, another
-    normaliser, a judge without one); the judge then normalises it itself, to the same codes."""
-    calls = getattr(verdict.model_scores, "_calls", None)
+    same way, so the judge need not normalise it again (~1.5 µs per 100 characters). None when
+    there is none to share; the judge then normalises it itself, to the same codes."""
     options = getattr(getattr(judge, "normaliser", None), "options", None)
-    if not calls or options is None:
+    lazy = verdict.model_scores
+    if options is None or not hasattr(lazy, "normalised"):
         return None
-    for fn, t, n in calls:
-        if t is text and n is not None:
-            norm = getattr(getattr(fn, "__self__", None), "normaliser", None)
-            if norm is None:  # the pipeline's own normaliser, the default one
-                from fenghuo.checks.normalize import default_normaliser
-
-                norm = default_normaliser()
-            if norm.options == options:
-                return n
-    return None
+    return lazy.normalised(text, options)
 
 
 EMPTY = Verdict()
