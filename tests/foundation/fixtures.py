@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from fenghuo.control import services as registry
 from fenghuo.platform.roles import Actor, Role, local_actor
 from fenghuo.registry.spec import parse_registration
@@ -37,3 +39,25 @@ SYSTEM = Actor("plan-executor", Role.system)
 
 def seed(db) -> None:
     registry.register(db, ADMIN, parse_registration(REGISTRY))
+
+
+# ``GET /services/{id}/enforcement`` with every instance counted as live, however old its clock.
+STALE = {"stale_seconds": 86399}
+
+
+@contextlib.contextmanager
+def admin_client(db):
+    """The seeded registry behind a real server, and an HTTP client holding an admin token
+    (``client.db`` and ``client.url`` set for the tests that need them)."""
+    import httpx
+
+    from fenghuo.api.server import ServerThread
+    from fenghuo.platform.config import Settings
+    from fenghuo.registry.tokens import create_token
+
+    seed(db)
+    token = create_token(db, ADMIN, "root", Role.admin)
+    with ServerThread(db, Settings(checkpoint_seconds=0)) as server, httpx.Client(
+            base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
+        http.db, http.url = db, server.url
+        yield http

@@ -11,22 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from fenghuo.api.server import ServerThread
-from fenghuo.platform.config import Settings
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
-from tests.foundation.fixtures import ADMIN, seed
-
-STALE = {"stale_seconds": 86399}
+from tests.foundation.fixtures import ADMIN, STALE, admin_client
 
 
 @pytest.fixture
 def api(db):
-    seed(db)
-    token = create_token(db, ADMIN, "root", Role.admin)
-    with ServerThread(db, Settings(checkpoint_seconds=0)) as server, httpx.Client(
-            base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
-        http.db, http.url = db, server.url
+    with admin_client(db) as http:
         yield http
 
 

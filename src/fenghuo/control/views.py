@@ -133,14 +133,9 @@ class UserMeasureList(View):
     measures: list[UserMeasureView]
 
 
-class AckOutcome(View):
-    """One acknowledgement of a batch (``POST /api/v1/instances/acks``), in the request's order."""
-    instance: str
-    service: str
-    version: int
-    state: str
-    enforced_since: str | None = None
-    last_seen: str | None = None
+class AckOutcome(InstanceAcked):
+    """One acknowledgement of a batch (``POST /api/v1/instances/acks``), in the request's order:
+    what a single acknowledgement answers, or why it was not booked."""
     error: dict[str, Any] | None = Field(None, description="not booked: code, message and HTTP status (unknown service, "
                                                               "or one outside the token's scope); the others are booked")
 
