@@ -122,3 +122,28 @@ def test_a_text_the_classifier_does_not_judge_keeps_its_topic_words(tmp_path, cl
     assert classifier.scores_in(text, classifier.normaliser.normalise(text)) == {}  # abstained: not judged
     assert _rules(pipe, text) == [("lexicon:诈骗", "block")]
     assert settle([], {}) == []
+
+
+def _finding(category, action=Action.CONTEXT_FLAG):
+    from fenghuo.checks.base import Finding
+
+    return Finding(category=category, start=0, end=2, rule=f"lexicon:{category}", action=action)
+
+
+def test_a_topic_word_needs_its_own_family_of_categories_or_a_clear_score():
+    """A crime word beside a sub-threshold offensive tone (harmless COLD discussion) is dropped;
+    beside a crime score, or an offensive score past 0.5 (an insult), it stands."""
+    from fenghuo.checks.corroborate import UNRELATED
+
+    crime = [_finding("crime")]
+    assert settle(crime, {"offensive": 0.3, "crime": 0.05}) == []
+    assert [f.action for f in settle(crime, {"offensive": 0.05, "fraud": 0.25})] == [Action.FLAG]
+    assert [f.action for f in settle(crime, {"offensive": UNRELATED})] == [Action.FLAG]
+    # politics has no model category: terror, violence, crime, rumour speak for it
+    assert settle([_finding("politics")], {"offensive": 0.4}) == []
+    assert settle([_finding("politics", Action.CONTEXT_BLOCK)], {"terrorism": 0.3})[0].action is Action.BLOCK
+    # a category outside the table (a user's own tag) keeps the old rule: any category
+    assert settle([_finding("my_tag")], {"offensive": 0.25})[0].action is Action.FLAG
+    # the configured threshold still governs the related categories and the floor
+    assert settle(crime, {"crime": 0.25}, threshold=0.3) == []
+    assert settle(crime, {"offensive": 0.55}, threshold=0.6) == []

@@ -20,6 +20,18 @@ category; a drug word in an insult scores as offensive).
 The default threshold, 0.2, is a fifth of the way to certain on the classifier's calibrated
 scale, fixed before measuring; the false-positive rate was flat from 0.2 to 0.5 on every
 held-out set (docs/checks.md, "Topic words").
+
+**Related categories** (issue 12, session 7). A low score in *any* category used to be enough,
+and on harmless discussion of race, region and gender (COLD) the offensive head gives 0.2 to
+much of it, so 抢劫 in a travel comment, 国民党 in a history thread and 抗日 (tagged porn by the
+scraped list) were corroborated by a tone, not by their topic. Now a word's own family of model
+categories (``RELATED``: a crime word by crime, fraud, drugs …; a porn word by porn, ads, crime,
+harm; a politics word by terrorism, violence, crime, misinformation) must reach ``threshold``;
+any other category counts only from ``UNRELATED`` (0.5, "more likely than not", fixed a
+priori), where a word in an insult still stands. A category outside the table (a user's own
+tag, ``sensitive``) keeps the old rule: any category at ``threshold``. Designed on COLD train's
+harmless rows and the CValues prompts the classifier trained on; measured on COLD dev, the
+held-out CValues half and the harmful sets (docs/checks.md, "Measured numbers").
 """
 
 from __future__ import annotations
@@ -29,6 +41,25 @@ import msgspec
 from fenghuo.checks.base import Action, Finding
 
 DEFAULT_THRESHOLD = 0.2
+# A score in a category outside the word's family corroborates only from here (see above).
+UNRELATED = 0.5
+
+_CRIME_FAMILY = frozenset({"crime", "fraud", "drugs", "gambling", "violence", "terrorism", "porn", "ads", "privacy", "harm",
+                           "misinformation"})
+# Lexicon tag -> the model categories that speak to it. Politics has no model category of its own:
+# the harms a political word comes with in a harmful text (terror, violence, crime, rumour).
+RELATED: dict[str, frozenset[str]] = {
+    "crime": _CRIME_FAMILY,
+    "porn": frozenset({"porn", "ads", "crime", "harm"}),
+    "drugs": frozenset({"drugs", "crime", "ads", "harm"}),
+    "gambling": frozenset({"gambling", "crime", "ads", "fraud"}),
+    "politics": frozenset({"terrorism", "violence", "crime", "misinformation"}),
+    "terrorism": frozenset({"terrorism", "violence", "crime"}),
+    "violence": frozenset({"violence", "crime", "terrorism", "harm"}),
+    "self_harm": frozenset({"harm"}),
+    "offensive": frozenset({"offensive", "discrimination"}),
+    "discrimination": frozenset({"offensive", "discrimination"}),
+}
 
 
 SETTLED = {Action.CONTEXT_FLAG: Action.FLAG, Action.CONTEXT_BLOCK: Action.BLOCK}
@@ -44,14 +75,28 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
     scores texts. None or empty (every scoring check abstained: the classifier does not judge a
     text mostly in another script) means no second opinion exists, so every context finding
-    stands, as it would in a pipeline without a model."""
-    keep = not scores or max(scores.values()) >= threshold
+    stands, as it would in a pipeline without a model. Otherwise a finding stands where a
+    category related to its own (``RELATED``) scores at least ``threshold``, or any category at
+    least ``max(threshold, UNRELATED)``; a category outside ``RELATED`` takes any category."""
+    if not scores:
+        return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
+    top = max(scores.values())
     out = []
     for f in findings:
         act = SETTLED.get(f.action)
         if act is not None:
-            if not keep:
+            if not corroborated(f.category, scores, top, threshold):
                 continue
             f = msgspec.structs.replace(f, action=act)
         out.append(f)
     return out
+
+
+def corroborated(category: str, scores: dict[str, float], top: float, threshold: float) -> bool:
+    """Whether ``scores`` (``top`` = their maximum) speak for a topic word of ``category``."""
+    if top >= max(threshold, UNRELATED):
+        return True
+    related = RELATED.get(category)
+    if related is None:
+        return top >= threshold
+    return any(scores.get(c, 0.0) >= threshold for c in related)
