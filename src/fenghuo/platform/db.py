@@ -9,10 +9,13 @@ PostgreSQL writers are serialised by row locks taken inside the transaction.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -59,6 +62,15 @@ def _sqlite_pragmas(engine: Engine, begin: str = "BEGIN IMMEDIATE") -> None:
         conn.exec_driver_sql(begin)
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """orjson's reading of a stored JSON value; json.loads for what orjson refuses and Python's
+    json.dumps writes (NaN and Infinity), so no stored value becomes unreadable."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _create_private(path: Path) -> None:
     """Create a new SQLite file readable by its owner only (0600): it holds token hashes and the
     ledger. SQLite gives its -wal and -shm files the database file's mode. An existing file is
@@ -78,7 +90,9 @@ class Database:
     def __init__(self, url: str | None = None, *, clock: Clock = SYSTEM_CLOCK, schema: str | None = None) -> None:
         self.url = normalise_url(url)
         self.clock = clock
-        kwargs: dict = {"future": True}
+        # JSON columns decode through orjson: json.loads was a fifth of a page of 100 services'
+        # CPU (three JSON columns a row; 0.40 of 1.82 s in a profile of 30 pages at 100,000).
+        kwargs: dict = {"future": True, "json_deserializer": _json_loads}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
