@@ -81,3 +81,29 @@ def test_a_token_that_may_not_ack_is_refused_every_time(api):
             assert http.post("/api/v1/instances/ack", json=body,
                              headers={"Authorization": "Bearer nonsense"}).status_code == 401
     assert enforcement(api)["live"] == []
+
+
+def test_acks_answered_but_unwritten_are_written_at_shutdown(db):
+    """The book writes behind; a server stopping before its next flush writes what it holds
+    (here the flush is pushed an hour away, so only the shutdown can write it)."""
+    from fenghuo.api.server import ServerThread
+    from fenghuo.control.instance_models import GuardInstance
+    from fenghuo.platform.config import Settings
+
+    with admin_client(db) as warm:  # seeds the registry
+        version = enforcement(warm)["version"]
+    token = create_token(db, ADMIN, "late", Role.admin)
+    server = ServerThread(db, Settings(checkpoint_seconds=0)).start()
+    try:
+        book = server.app.state.runtime.instance_book
+        book.flush_seconds = book.burst_seconds = 3600.0
+        with httpx.Client(base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
+            body = {"instance": "g-late", "service": "a-chat", "version": version, "state": "running"}
+            assert http.post("/api/v1/instances/ack", json=body).status_code == 200
+        with db.reader() as s:
+            assert s.get(GuardInstance, "g-late") is None  # not written yet: the flush is an hour away
+    finally:
+        server.stop()
+    with db.reader() as s:
+        row = s.get(GuardInstance, "g-late")
+    assert row is not None and row.version == version and row.service_id == "a-chat"

@@ -97,6 +97,8 @@ async def running(settings: Settings, db: Database, *, monitor_settings: IngestS
         # the hourly summaries still in memory are written last, after the loops below stopped
         stack.push_async_callback(asyncio.to_thread, monitor.summaries.flush)
         book = InstanceBook(db)
+        # written last, after the replica (which books NATS acknowledgements into it) stopped
+        stack.push_async_callback(asyncio.to_thread, book.close)
         replica, leadership = None, SOLE
         if link is not None:
             from fenghuo.scale.replica import Replica
