@@ -30,12 +30,14 @@ BITS = 18
 C = {c: 2.0 for c in CATEGORIES} | {"offensive": 8.0}
 # Share of harmless val rows each category may flag. Offensive gets most of the budget: COLD's
 # safe rows discuss the same topics in the same words as its offensive ones.
-# Offensive's budget is 2.25 %, not the 3 % target, because the target is the whole pipeline's:
-# on COLD's harmless val rows the other shipped checks (lexicon, rules, PII) flag 0.4 points
-# the classifier does not, and ~1,300 val rows estimate a rate with a standard error of ~0.5
-# points. At 2.5 % the pipeline read 3.0 % on val and 3.3 % on COLD dev; at 2.25 % it reads
-# 2.8 % on COLD dev, for 1.6 points of COLD macro-F1 (0.841 -> 0.825; docs/checks.md).
-MAX_FPR = {c: 0.002 for c in CATEGORIES} | {"offensive": 0.0225, "discrimination": 0.004}
+# Offensive's budget is the 3 % target minus the other shipped checks' share of COLD's harmless
+# val rows (lexicon, rules, PII: what they flag that the classifier does not) minus one standard
+# error of a rate read on ~1,300 val rows (~0.5 points), rounded down to 0.05: the target is the
+# whole pipeline's. Session 5: the other checks took 0.4 points, budget 2.25 % (at 2.5 % the
+# pipeline read 3.0 % on val and 3.3 % on COLD dev). Session 7: topic words need a *related*
+# model category (checks/corroborate.py) and the other checks take 0.08 points (1 of 1,294):
+# 3 - 0.08 - 0.5 -> 2.4 %.
+MAX_FPR = {c: 0.002 for c in CATEGORIES} | {"offensive": 0.024, "discrimination": 0.004}
 # Small categories are up-weighted so their logistic regression does not collapse to "never".
 POS_WEIGHT = {c: 3.0 for c in CATEGORIES} | {"offensive": 1.0}
 # Trained on Chinese only: below this share of Han characters among a text's letters the check
