@@ -50,6 +50,7 @@ from fenghuo.checks.variants import FUSED_DROP, FUSED_EXPAND
 
 log = logging.getLogger("fenghuo.checks.lexicon")
 _U4 = np.dtype(np.uint32)
+IDX = np.dtype(np.intp)
 _clock = time.perf_counter
 
 
@@ -297,18 +298,21 @@ class LexiconCheck(BackgroundReload):
         except UnicodeEncodeError:  # a lone surrogate: kept as its own code point
             b = text.encode("utf-32-le", "surrogatepass")
         table, eng, base = fast
-        data = table.take(np.frombuffer(b, _U4), axis=1).tobytes()
+        # Cast to intp here, once: ``take`` would cast uint32 indices itself, and a message with
+        # a hit normalises the same code points again.
+        raw = np.frombuffer(b, _U4).astype(IDX)
+        data = table.take(raw, axis=1).tobytes()
         if FUSED_DROP in data:
             data = data.translate(None, FUSED_DROP)
         if FUSED_EXPAND in data:  # a ①-style expansion: the general path
-            findings = self._find(st, text, self.normaliser.normalise_codes(np.frombuffer(b, _U4)))
+            findings = self._find(st, text, self.normaliser.normalise_codes(raw))
         elif data:
             flat: list[int] = []
             # Positional arguments: the binding parses keywords at ~0.5 µs a call (matcher.scan_packed).
             eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
             findings = []
             if flat:
-                n = self.normaliser.normalise_codes(np.frombuffer(b, _U4))
+                n = self.normaliser.normalise_codes(raw)
                 findings = self._resolve(st, text, n, _homophone_ends(flat, base, len(data) // 6))
         else:
             findings = []
