@@ -14,6 +14,7 @@ from fenghuo.api import errors
 from fenghuo.api.inputs import RefuseNul
 from fenghuo.api.limits import BodyLimit
 from fenghuo.api.runtime import running
+from fenghuo.monitor.fastpath import EventsFastPath
 from fenghuo.monitor.ingest import IngestSettings
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database, open_database
@@ -55,4 +56,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
         app.include_router(importlib.import_module(name).router)
     app.add_middleware(RefuseNul)  # NUL in a path or query: 422, not PostgreSQL's 500
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outermost of ours: a POST of events with a cached token skips the router (issue 19).
+    app.add_middleware(EventsFastPath, max_bytes=settings.max_body_bytes)
     return app
