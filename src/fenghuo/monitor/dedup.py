@@ -10,11 +10,13 @@ after a crash of the control plane is not counted twice. The same idea as JetStr
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import deque
 
 import msgspec
 from sqlalchemy import delete, insert, select
+from sqlalchemy import exc as sa_exc
 
 from fenghuo.monitor.models import SeenBatch
 from fenghuo.platform.db import Database
@@ -23,6 +25,8 @@ _ids = msgspec.json.Encoder()
 _ids_dec = msgspec.json.Decoder(list[str])
 _table = SeenBatch.__table__
 _insert = insert(_table)
+_SQLITE_INSERT = f"INSERT INTO {_table.name} (expires_at, ids) VALUES (?, ?)"
+_SQLITE_PRUNE = f"DELETE FROM {_table.name} WHERE expires_at <= ?"
 
 
 class Dedup:
@@ -33,6 +37,7 @@ class Dedup:
         self._expiry: deque[tuple[float, list[str]]] = deque()
         self._lock = threading.Lock()
         self._last_prune = 0.0
+        self._sqlite = db is not None and db.is_sqlite
 
     def load(self, now: float) -> int:
         """Reload the ids still inside the window (at start-up)."""
@@ -69,20 +74,50 @@ class Dedup:
         if not ids:
             return
         expires = now + self.window
-        if self.db is not None:
+        prune = now - self._last_prune > 10
+        if self._sqlite:
+            self._write_sqlite(expires, _ids.encode(ids).decode(), now if prune else None)
+        elif self.db is not None:
             # SQLAlchemy Core on the engine, not an ORM session: the same one-row insert and
             # commit, without the unit-of-work machinery (measured ~1.5 ms → ~0.4 ms of CPU per batch).
             with self.db.engine.begin() as conn:
                 conn.execute(_insert, {"expires_at": expires, "ids": _ids.encode(ids).decode()})
-                if now - self._last_prune > 10:
+                if prune:
                     conn.execute(delete(_table).where(_table.c.expires_at <= now))
-                    self._last_prune = now
+        if prune and self.db is not None:
+            self._last_prune = now
         with self._lock:
             self.seen.update(ids)
             self._expiry.append((expires, ids))
             while self._expiry and self._expiry[0][0] <= now:
                 _, old = self._expiry.popleft()
                 self.seen.difference_update(old)
+
+    def _write_sqlite(self, expires: float, ids: str, prune_before: float | None) -> None:
+        """The same transaction on the driver's connection from the engine's pool: every batch
+        of every request pays for it, and SQLAlchemy's begin/execute/commit around one insert
+        cost ~100 µs of CPU where sqlite3 alone takes ~30 µs (issue 19). BEGIN IMMEDIATE as
+        the engine's own transactions (platform.db); a driver error is raised as SQLAlchemy's,
+        so "database is locked" is still a 503 (api.errors)."""
+        fairy = self.db.engine.raw_connection()
+        try:
+            conn = fairy.driver_connection
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(_SQLITE_INSERT, (expires, ids))
+                if prune_before is not None:
+                    conn.execute(_SQLITE_PRUNE, (prune_before,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            raise sa_exc.OperationalError(_SQLITE_INSERT, None, exc) from exc
+        except sqlite3.Error as exc:
+            raise sa_exc.DatabaseError(_SQLITE_INSERT, None, exc) from exc
+        finally:
+            fairy.close()
 
     def __len__(self) -> int:
         return len(self.seen)
