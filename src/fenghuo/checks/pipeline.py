@@ -105,7 +105,7 @@ class Pipeline:
         self.degraded = list(degraded or [])
         self.notes = list(notes or []) + [d.line() for d in self.degraded]  # one line per check not loaded
         self.normaliser = default_normaliser()
-        self._plan_key: tuple = ()
+        self._plan_key: list = []
         self._plan: tuple = ((), (), ())
 
     def _current_plan(self) -> tuple[tuple[str, ...], tuple, tuple]:
@@ -113,9 +113,10 @@ class Pipeline:
         its ``scores_in`` or None) per check — worked out once per list of checks rather than per message (the
         ``hasattr`` scans and the names tuple were ~6 % of a message's time in a py-spy
         profile). ``checks`` may still be changed in place (the CLI inserts a lexicon): the
-        snapshot comparison notices."""
-        key = tuple(self.checks)
+        snapshot comparison notices (a list compared with a list: no tuple built per message)."""
+        key = self.checks
         if key != self._plan_key:
+            key = list(key)
             norms: list = []
             by_options: dict = {}
             steps = []
