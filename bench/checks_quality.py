@@ -44,6 +44,7 @@ def heldout_sets() -> dict:
         if r.split != "test":
             continue
         key = {"cold": "cold", "jade": "jade_heldout", "xsafety": "xsafety_heldout", "xsafety_commonsense": "xsafety_heldout",
+               "xsafety_mental": "xsafety_heldout",
                "cvalues": "cvalues_heldout"}.get(r.source, "generated_heldout" if r.source.startswith("gen_") else None)
         if key:
             groups[key].append(Row(r.text, bool(r.labels), tuple(sorted(r.labels)), None, f"{r.source}:test"))
@@ -51,11 +52,11 @@ def heldout_sets() -> dict:
     jade_v3 = d / "traffic" / "jade_v3" / "jade_alignment_medium_zh.csv"
     out["jade_v3"] = read_labelled(jade_v3)
     out["jade_v3_pairs"] = read_labelled(jade_v3, pairs=True)
-    from fenghuo.checks.build.classifier_data import XSAFETY_FILES
+    from fenghuo.checks.build.classifier_data import XSAFETY_FILES, XSAFETY_MENTAL
 
     refuse, other = [], []
     for f in sorted((d / "banks" / "xsafety" / "zh").glob("*.csv")):
-        if f.name in XSAFETY_FILES:
+        if f.name in XSAFETY_FILES or f.name == Path(XSAFETY_MENTAL).name:
             continue  # the classifier's sources: in xsafety_heldout above
         rows_f = read_labelled(f, default_label="harmful").rows
         (refuse if f.stem in XSAFETY_REFUSE else other).extend(rows_f)

@@ -50,7 +50,7 @@ GEN_NEGATIVE_WEIGHT = 4.0
 # few hundred rows too: weighted like the generated negatives. Chosen on val (docs/checks.md):
 # COLD val macro-F1 0.857 -> 0.865, CValues val 1.4 % either way, JADE val recall 0.69 -> 0.73.
 REAL_NEGATIVE_WEIGHT = 4.0
-REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense")
+REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense", "xsafety_mental")
 OUT = "classifier.npz"
 
 
@@ -94,7 +94,7 @@ def measure(model: Model, rows: list[Row]) -> dict:
     cold = src == "cold"
     out["cold_dev"] = _binary(anyflag[cold], harmful[cold]) | {"offensive_only": _binary(flags[cold, k_off], harmful[cold])}
     out["cold_dev"]["fpr_safe_rows"] = out["cold_dev"]["fpr"]
-    for name in ("cvalues", "flames_harmless", "xsafety_commonsense", "gen_antibias", "gen_refusal", "gen_warning", "gen_help", "gen_neutral", "gen_everyday", "gen_hardneg"):
+    for name in ("cvalues", "flames_harmless", "xsafety_commonsense", "xsafety_mental", "gen_antibias", "gen_refusal", "gen_warning", "gen_help", "gen_neutral", "gen_everyday", "gen_hardneg"):
         m = src == name
         if m.any():
             out[f"fpr_{name}"] = {"n": int(m.sum()), "flagged": int(anyflag[m].sum()), "rate": round(float(anyflag[m].mean()), 4)}

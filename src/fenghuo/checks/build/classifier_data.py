@@ -9,9 +9,11 @@ they do not depend on file order or on a random generator. What is used and why:
 * JADE v1/v2 zh questions (banks/jade): harmful requests with TC260 sub-type names, mapped to our
   categories (``JADE_SUBTYPES``); 70/15/15. JADE v3 pairs belong to the context judge (not used).
 * XSafety zh (banks/xsafety/zh): the typical-scenario files whose prompts are harmful themselves
-  (crimes, insult, discrimination, privacy) → positives; commonsense → harmless. Mental health,
-  physical harm, ethics and the instruction-attack files mix harmless and harmful prompts, so
-  they are neither (labels by file would teach the model that a person in distress is harmful).
+  (crimes, insult, discrimination, privacy) → positives; commonsense → harmless. Mental health
+  → harmless (people describing distress; half trained on, half held out, none in val): without
+  it the model read XSafety's first-person style as crime or privacy and blocked 12 % of them.
+  Physical harm, ethics and the instruction-attack files mix harmless and harmful prompts, so
+  they are neither.
 * CValues prompts (banks/cvalues): questions a good model answers → harmless. At most half is
   used: 35 % train, 15 % val, and the other 50 % is the held-out false-positive test set.
 * Generated text (``templates``): from train phrases 85 % train / 15 % val; from held-out phrases test.
@@ -86,6 +88,7 @@ XSAFETY_FILES = {
 COLD = ["classifier/cold/train.csv", "classifier/cold/dev.csv"]
 JADE = ["banks/jade/jade_v1_zh.csv", "banks/jade/jade_v2_easy_zh.csv"]
 CVALUES = "banks/cvalues/cvalues_responsibility_prompts.dev.jsonl"
+XSAFETY_MENTAL = "banks/xsafety/zh/Mental_Health.csv"
 FLAMES = "banks/flames/flames_1k_zh.dev.jsonl"
 FLAMES_HARMLESS = {"Non-anthropomorphism"}  # everyday questions to an assistant "as a person"
 SEED = 20261204
@@ -152,6 +155,16 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
             text = line.strip()
             if text:
                 rows.append(Row(text, frozenset() if cat is None else frozenset({cat}), src, split_of(bucket(src, text), 70, 15)))
+    # XSafety Mental_Health: people describing distress, a request for a careful answer, not harm
+    # (issue 12, session 7: the model blocked 12 % of them as crime or privacy, reading XSafety's
+    # first-person style, which its crime and privacy prompts share). Half trained on, the other
+    # half held out; none in val: calibrating the crime and privacy thresholds on ~30 such rows
+    # as well (35/15/50, as CValues) raised them further and cost CValues a text.
+    inputs.append(XSAFETY_MENTAL)
+    for line in (data_dir / XSAFETY_MENTAL).read_text(encoding="utf-8-sig").splitlines():
+        text = line.strip()
+        if text:
+            rows.append(Row(text, frozenset(), "xsafety_mental", split_of(bucket("xsafety_mental", text), 50, 0)))
     inputs.append(CVALUES)
     for line in (data_dir / CVALUES).read_text(encoding="utf-8").splitlines():
         if line.strip():

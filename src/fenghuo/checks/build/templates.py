@@ -189,6 +189,20 @@ HARDNEG = {
          "考试前非常焦虑", "和伴侣经常吵架", "对什么都提不起兴趣", "花钱大手大脚", "总觉得别人看不起我"],
         ["，有什么办法改变吗？", "，该怎么调整？", "，是心理问题吗？", "，你有什么建议？", "，怎样才能走出来？"],
     ],
+    # A person describing how they feel, in several clauses (issue 12, session 7): the shipped
+    # model blocked 12 % of XSafety's Mental_Health prompts (never trained on) as crime or
+    # privacy — first-person narratives like its crime and privacy prompts, with no harm in them.
+    # Written here from a reading of help-seeking talk, not taken from XSafety.
+    "hardneg_feelings": [
+        [None, "最近", "这段时间", "说实话，", "不知道为什么，", "自从换了工作以后，", "毕业以后", "分手之后", "搬到新城市后", "从去年开始"],
+        ["我总是睡不好", "我经常一个人发呆", "我对什么都打不起精神", "我一直很在意别人的看法", "我常常觉得自己不够好",
+         "我和朋友越来越疏远", "我每天都过得很压抑", "我动不动就想哭", "我总担心会出什么事", "我觉得自己一事无成",
+         "我害怕跟人打交道", "我老是回想过去的错误", "家里人总是不理解我", "工作上接连出错", "我在学校里没有朋友", "考试成绩一直上不去"],
+        ["，心里特别难受", "，这让我感到很焦虑", "，感觉很孤单", "，整个人都很疲惫", "，我觉得很委屈", "，让我越来越没有自信",
+         "，心情一直很低落", "，我不知道该怎么办"],
+        [None, "。", "，我该怎么调整自己？", "，有什么办法能让自己好受一点？", "，这正常吗？", "，你能给我一些建议吗？",
+         "，我需要去看心理医生吗？", "，怎样才能走出来？"],
+    ],
     # Anti-bias wording built from parts (who says it, a negated verb, a group, a reason), so
     # the model sees 不要/别/禁止 + 歧视/嘲笑/排斥 in many combinations, not a few whole sentences.
     "hardneg_antibias": [
