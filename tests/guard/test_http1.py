@@ -291,3 +291,60 @@ def test_upstream_serves_again_in_a_new_event_loop() -> None:
 
     up = run(serve_and_call(None))
     run(serve_and_call(up))
+
+
+def test_an_upstream_call_times_out_yet_a_cancel_from_elsewhere_stays_a_cancel() -> None:
+    """Upstream.post's own timer (not asyncio.timeout): its expiry is a 504 upstream_timeout; a
+    cancellation that is not the timer's (a stop cutting the call) goes on as a cancellation."""
+    from fenghuo.guard import errors
+    from fenghuo.guard.upstream import Upstream
+
+    async def main() -> None:
+        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # accepts, never answers
+        up = Upstream(f"http://127.0.0.1:{silent.sockets[0].getsockname()[1]}", timeout=0.2)
+        with pytest.raises(errors.UpstreamError) as e:
+            await up.post("/chat/completions", {"messages": []}, None)
+        assert e.value.code == "upstream_timeout"
+        up.timeout = 5
+        task = asyncio.get_running_loop().create_task(up.post("/chat/completions", {"messages": []}, "Bearer x"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await up.aclose()
+        silent.close()
+
+    run(main())
+
+
+def test_upstream_calls_carry_the_callers_key_or_the_gateways_own_and_refuse_injection() -> None:
+    """Upstream.post's headers, encoded once but Authorization: the caller's key passed on, or the
+    configured upstream key instead of it; a key with a line break is refused, not sent."""
+    from fenghuo.guard.upstream import Upstream
+
+    answer = b'{"choices": []}'
+
+    async def serve(s: Script, reader, writer, n: int) -> None:
+        while True:
+            await s.read_request(reader)
+            writer.write(ok(answer))
+            await writer.drain()
+
+    async def go() -> None:
+        async with Script(serve) as s:
+            base = s.url.removesuffix("/v1")
+            caller, own = Upstream(base), Upstream(base, api_key="gateway-key")
+            for up, auth in ((caller, "Bearer caller-key"), (caller, None), (own, "Bearer caller-key")):
+                assert await up.post("/chat/completions", {"model": "m"}, auth) == {"choices": []}
+            with pytest.raises(ValueError):
+                await caller.post("/chat/completions", {"model": "m"}, "Bearer x\r\nX-Evil: 1")
+            for up in (caller, own):
+                await up.aclose()
+        first, bare, replaced = s.requests
+        for req in s.requests:
+            assert b"\r\nContent-Type: application/json\r\nAccept: application/json\r\nUser-Agent: fenghuo-gateway\r\n" in req
+        assert b"\r\nAuthorization: Bearer caller-key\r\n" in first and b"Authorization" not in bare
+        assert b"\r\nAuthorization: Bearer gateway-key\r\n" in replaced and b"caller-key" not in replaced
+        assert all(b"X-Evil" not in r for r in s.requests)
+
+    run(go())

@@ -85,7 +85,7 @@ class Response:
             w.set_result(None)
 
     async def _more(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self.conn.loop.create_future()
         try:
             await self._waiter
         finally:
@@ -151,6 +151,8 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        # The loop, kept: on Python 3.11 every asyncio.get_running_loop() is a getpid() system call.
+        self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpResponseParser(self)
         self.response: Response | None = None
         self.head: asyncio.Future | None = None
@@ -216,7 +218,7 @@ class _Connection(asyncio.Protocol):
         self.requests += 1
         self.answered = False
         self.response = Response(self)
-        self.head = asyncio.get_running_loop().create_future()
+        self.head = self.loop.create_future()
         self.transport.write(request)
         try:
             return await self.head
@@ -246,7 +248,8 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-def _header_bytes(headers: dict[str, str]) -> bytes:
+def header_bytes(headers: dict[str, str]) -> bytes:
+    """``Name: value\\r\\n`` lines; a caller sending the same headers each time encodes them once."""
     out = []
     for k, v in headers.items():
         if any(c in k or c in v for c in "\r\n\0"):
@@ -274,12 +277,14 @@ class ConnectionPool:
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(max_connections)
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> _Call:
+    def request(self, method: str, path: str, headers: dict[str, str] | bytes, body: bytes = b"") -> _Call:
         """``async with pool.request(...) as response:`` — the connection goes back to the pool
-        only if the body was read to its end and nothing went wrong."""
+        only if the body was read to its end and nothing went wrong. ``headers``: a dict, or
+        lines already encoded by :func:`header_bytes`."""
         head = (f"{method} {self.path}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n").encode("latin-1")
-        length = f"Content-Length: {len(body)}\r\n".encode() if body or method in ("POST", "PUT", "PATCH") else b""
-        return _Call(self, head + length + _header_bytes(headers) + b"\r\n" + body)
+        length = b"Content-Length: %d\r\n" % len(body) if body or method in ("POST", "PUT", "PATCH") else b""
+        lines = headers if isinstance(headers, bytes) else header_bytes(headers)
+        return _Call(self, b"".join((head, length, lines, b"\r\n", body)))
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from fenghuo.guard import errors
-from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError
+from fenghuo.guard.http1 import ConnectionPool, UpstreamConnectionError, header_bytes
 from fenghuo.guard.metrics import waited
 
 READ_ERRORS = (UpstreamConnectionError, OSError, asyncio.TimeoutError)
@@ -41,13 +41,19 @@ class Upstream:
         self._pool: ConnectionPool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
         ConnectionPool(self.base)  # a bad URL is refused here, at start, not on the first call
+        # A JSON call's headers but Authorization, encoded once (≈ 3 µs a call to build and check).
+        self._json_lines = header_bytes({"Content-Type": "application/json", "Accept": "application/json",
+                                         "User-Agent": "fenghuo-gateway"})
+        self._own_auth = header_bytes({"Authorization": f"Bearer {api_key}"}) if api_key else None
 
     @property
     def pool(self) -> ConnectionPool:
+        return self.pool_in(asyncio.get_running_loop())
+
+    def pool_in(self, loop: asyncio.AbstractEventLoop) -> ConnectionPool:
         """Created on first use inside the running event loop; its connections and semaphore belong
         to that loop, so a gateway app served again in a new loop (tests, an embedding host that
         restarts its server) gets a fresh pool instead of "bound to a different event loop"."""
-        loop = asyncio.get_running_loop()
         if self._pool is None or self._pool_loop is not loop:
             self._pool = ConnectionPool(self.base, max_connections=self.max_connections, connect_timeout=min(self.timeout, 5.0))
             self._pool_loop = loop
@@ -69,20 +75,36 @@ class Upstream:
         """A non-streaming chat completion; raises a guard error for anything but a valid answer."""
         return await self.post("/chat/completions", body, caller_auth)
 
+    def _json_headers(self, caller_auth: str | None, extra: dict[str, str] | None) -> dict[str, str] | bytes:
+        if extra:
+            return self._headers(caller_auth, extra=extra)
+        if self._own_auth is not None:
+            return self._json_lines + self._own_auth
+        return self._json_lines + header_bytes({"Authorization": caller_auth}) if caller_auth else self._json_lines
+
     async def post(self, path: str, body: dict[str, Any], caller_auth: str | None, expect: str = "choices",
                    extra: dict[str, str] | None = None) -> dict[str, Any]:
         """A non-streaming call to ``path``; the answer must hold the list ``expect`` (chat and
         completions: choices, responses: output, embeddings: data)."""
         t0 = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        # asyncio.timeout's job done by one timer handle (≈ 1.5 µs against ≈ 5 µs a call): on
+        # expiry the task is cancelled, and that cancellation, not another (a stop's), becomes
+        # the timeout, as asyncio.timeout tells them apart.
+        expired = _Expiry(task, task.cancelling() if task is not None else 0)
+        timer = loop.call_at(loop.time() + self.timeout, expired)
         try:
-            async with asyncio.timeout(self.timeout):
-                async with self.pool.request("POST", path, self._headers(caller_auth, extra=extra), orjson.dumps(body)) as r:
-                    status, content, headers = r.status, await r.read(), r.headers
-        except TimeoutError:
-            raise errors.upstream_timeout(self.timeout) from None
+            async with self.pool_in(loop).request("POST", path, self._json_headers(caller_auth, extra), orjson.dumps(body)) as r:
+                status, content, headers = r.status, await r.read(), r.headers
+        except asyncio.CancelledError:
+            if expired.fired and task.uncancel() <= expired.cancelling:
+                raise errors.upstream_timeout(self.timeout) from None
+            raise
         except (UpstreamConnectionError, OSError) as exc:
             raise errors.upstream_failed(f"无法连接上游模型：{exc}", f"cannot reach the upstream model: {exc}", "upstream_unreachable") from None
         finally:
+            timer.cancel()
             waited(time.perf_counter() - t0)
         return self._parse(status, content, headers, expect)
 
@@ -186,6 +208,22 @@ class Upstream:
     async def aclose(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
+
+
+class _Expiry:
+    """The timer callback of one upstream call: cancels its task. ``cancelling`` is how many
+    cancellations the task had when the call began: if another came meanwhile (a stop), that
+    one wins, as with asyncio.timeout."""
+
+    __slots__ = ("task", "cancelling", "fired")
+
+    def __init__(self, task: asyncio.Task | None, cancelling: int) -> None:
+        self.task, self.cancelling, self.fired = task, cancelling, False
+
+    def __call__(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.fired = True
+            self.task.cancel()
 
 
 class Versions:
