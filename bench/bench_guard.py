@@ -417,6 +417,12 @@ def gateway_bench(work: Path, env: dict, quick: bool) -> list[str]:
         pinned = saturate_pinned(gw.pid, up.pid, via, n * 2)
         health = httpx.get(f"http://127.0.0.1:{gw_port}/healthz").json()
         full = full_pipeline_rows(work, env, up_port, direct, n, reps, procs)
+        baseline = []
+        if os.environ.get("FENGHUO_BENCH_BASELINE"):  # before / after, interleaved (bench/guard_baseline.py)
+            from bench import guard_baseline
+
+            baseline = guard_baseline.rows(work, env, up.pid, up_port, direct, gw.pid, via, os.environ["FENGHUO_BENCH_BASELINE"],
+                                           n, reps, procs)
     finally:
         for p in reversed(procs):
             stop(p)
@@ -496,6 +502,7 @@ def gateway_bench(work: Path, env: dict, quick: bool) -> list[str]:
             rs = [r for r in full if r["c"] == c]
             out.append(f"| {c} | {med([r['gateway']['p50'] - r['direct']['p50'] for r in rs]):.2f} | "
                        f"{med([r['gateway']['p99'] - r['direct']['p99'] for r in rs]):.2f} | {med([r['cpu'] for r in rs]):.3f} |")
+    out += baseline
     if pinned:
         out.append(f"- Measured on one core: with the gateway pinned to core 0 and the upstream and load generator to core 1, "
                    f"a closed loop at c=32 drew **{pinned['rps']:.0f} req/s** (p50 {pinned['p50']:.2f} ms, p99 {pinned['p99']:.2f} ms), "

@@ -1,0 +1,96 @@
+"""Before / after for the gateway, interleaved in one run: ``FENGHUO_BENCH_BASELINE=<src dir>``
+(the ``src`` of a worktree of the baseline commit, e.g. ``git worktree add /tmp/wt-old <commit>``
+then ``/tmp/wt-old/src``) makes ``bench guard`` start a second gateway from that tree in front of
+the same upstream and measure both in turn, each pinned to core 0 while it is measured (the
+upstream and the load generator on core 1), so both see the same machine at the same time.
+
+Rows: CPU per call at c=16 and at c=1 (from /proc, all the gateway's threads; system time
+apart), added p50 / p99 at c=16 against a direct call measured just before, and CPU per KB of a
+never-seen 64 KB history over a 1 KB one at c=4. Each pair's ratio is taken per repetition
+(after ÷ before), then the median.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+import uvloop
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> tuple[float, float]:
+    st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(st[11]) / HZ, int(st[12]) / HZ  # user, system seconds
+
+
+def _measure(b, pid: int, via: str, direct: str, n: int, tag: str) -> dict[str, float]:
+    d = uvloop.run(b.load(direct, 16, n, 200, payload=b.fresh(n + 200)))
+    u0, s0 = _cpu(pid)
+    g = uvloop.run(b.load(via, 16, n, 200, payload=b.fresh(n + 200)))
+    u1, s1 = _cpu(pid)
+    m = n // 4
+    g1 = uvloop.run(b.load(via, 1, m, 50, payload=b.fresh(m + 50)))
+    u2, s2 = _cpu(pid)
+    kb = {}
+    for size, count in (("1", 300), ("64", 60)):
+        pl = b.distinct({**b.PAYLOAD, "messages": b.conversation(int(size))}, count + 50, f"{tag}k{size}-")
+        c0 = sum(_cpu(pid))
+        r = uvloop.run(b.load(via, 4, count, 50, payload=pl))
+        if r["errors"]:
+            raise RuntimeError(f"{size} KB prompts: {r['errors']} calls failed")
+        kb[size] = (sum(_cpu(pid)) - c0) * 1e6 / (count + 50)
+    if g["errors"] or g1["errors"]:
+        raise RuntimeError(f"gateway calls failed: {g['errors'] + g1['errors']}")
+    return {"cpu16": (u1 - u0 + s1 - s0) * 1e6 / (n + 200), "sys16": (s1 - s0) * 1e6 / (n + 200),
+            "cpu1": (u2 - u1 + s2 - s1) * 1e6 / (m + 50), "a50": g["p50"] - d["p50"], "a99": g["p99"] - d["p99"],
+            "per_kb": (kb["64"] - kb["1"]) / 63}
+
+
+def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, gw_pid: int, via: str, src: str, n: int, reps: int,
+         procs: list) -> list[str]:
+    from bench import bench_guard as b
+
+    port = b.free_port()
+    old = b.start([b.FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
+                   f"http://127.0.0.1:{up_port}", "--port", str(port), "--spool", str(work / "spool-baseline")],
+                  dict(env, PYTHONPATH=src), work / "gateway-baseline.log")
+    procs.append(old)
+    b.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return []
+    me, everything = os.getpid(), set(cores)
+    sides = {"before": (old.pid, f"http://127.0.0.1:{port}/v1/chat/completions"), "after": (gw_pid, via)}
+    got: dict[str, list[dict]] = {"before": [], "after": []}
+    gauges = []
+    try:
+        b._pin(up_pid, {cores[1]})
+        for r in range(reps):
+            for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
+                pid, url = sides[side]
+                b._pin(pid, {cores[0]})
+                b._pin(me, {cores[0]})
+                gauges.append(b.gauge())
+                b._pin(me, {cores[1]})
+                got[side].append(_measure(b, pid, url, direct, n, f"{side}{r}-"))
+                b._pin(pid, everything)
+    finally:
+        for pid in (old.pid, gw_pid, up_pid, me):
+            b._pin(pid, everything)
+    med = statistics.median
+    out = ["", f"Before / after, interleaved (`FENGHUO_BENCH_BASELINE={src}`): the baseline tree's gateway and this one in front "
+           f"of the same upstream, measured in turn, {reps} repetition(s), each gateway pinned to core 0 while measured (upstream "
+           f"and load generator on core 1); medians, ratio = median of after ÷ before per repetition; load gauge on core 0 "
+           f"{med(gauges):.2f} (max {max(gauges):.2f}):", "",
+           "| measure | before | after | after ÷ before |", "|---|---|---|---|"]
+    for key, name, unit in (("cpu16", "gateway CPU per call, c=16", "µs"), ("sys16", "… of it system time", "µs"),
+                            ("cpu1", "gateway CPU per call, c=1", "µs"), ("a50", "added p50, c=16", "ms"),
+                            ("a99", "added p99, c=16", "ms"), ("per_kb", "CPU per KB of never-seen history (64 KB over 1 KB, c=4)", "µs")):
+        bs, as_ = [x[key] for x in got["before"]], [x[key] for x in got["after"]]
+        fmt = "{:.2f}" if unit == "ms" else "{:.0f}" if key != "per_kb" else "{:.1f}"
+        ratio = med([a / bb for a, bb in zip(as_, bs) if bb]) if all(bs) else float("nan")
+        out.append(f"| {name} | {fmt.format(med(bs))} {unit} | {fmt.format(med(as_))} {unit} | {ratio:.2f} |")
+    return out
