@@ -171,7 +171,10 @@ def gateway(ctx: click.Context, service: str, upstream: str, backup: str | None,
             if http_server == "fenghuo":
                 from fenghuo.guard.server import run
 
-                run(gw, host, port, sock=sock)
+                try:
+                    run(gw, host, port, sock=sock)
+                except OSError as exc:  # the port is taken, or the address is not this host's
+                    raise click.ClickException(f"无法监听 {host}:{port} / cannot listen on {host}:{port}: {exc}") from None
             else:
                 import uvicorn
 

@@ -383,10 +383,16 @@ class Server:
         lifespan = _Lifespan(self.app)
         await lifespan.startup()
         self._tick()
-        if self.sock is not None:
-            srv = await self.loop.create_server(lambda: _Connection(self), sock=self.sock, backlog=2048)
-        else:
-            srv = await self.loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True, backlog=2048)
+        try:
+            if self.sock is not None:
+                srv = await self.loop.create_server(lambda: _Connection(self), sock=self.sock, backlog=2048)
+            else:
+                srv = await self.loop.create_server(lambda: _Connection(self), self.host, self.port, reuse_address=True,
+                                                    backlog=2048)
+        except BaseException:
+            self._ticker.cancel()
+            await lifespan.shutdown()
+            raise
         name = srv.sockets[0].getsockname()
         self.addr = (name[0], name[1])  # the port really bound (port 0: one the system chose)
         for sig in (signal.SIGTERM, signal.SIGINT):
