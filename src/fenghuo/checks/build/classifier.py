@@ -27,7 +27,7 @@ BITS = 18
 # are regularised harder: their positives are few and partly generated, and a weakly
 # regularised model keys on whole patterns (measured: an extra phrase in a generated ad
 # dropped its score from 0.71 to 0.28 at C=16).
-C = {c: 2.0 for c in CATEGORIES} | {"offensive": 8.0}
+C = dict.fromkeys(CATEGORIES, 2.0) | {"offensive": 8.0}
 # Share of harmless val rows each category may flag. Offensive gets most of the budget: COLD's
 # safe rows discuss the same topics in the same words as its offensive ones.
 # Offensive's budget is the 3 % target minus the other shipped checks' share of COLD's harmless
@@ -37,9 +37,9 @@ C = {c: 2.0 for c in CATEGORIES} | {"offensive": 8.0}
 # pipeline read 3.0 % on val and 3.3 % on COLD dev). Session 7: topic words need a *related*
 # model category (checks/corroborate.py) and the other checks take 0.08 points (1 of 1,294):
 # 3 - 0.08 - 0.5 -> 2.4 %.
-MAX_FPR = {c: 0.002 for c in CATEGORIES} | {"offensive": 0.024, "discrimination": 0.004}
+MAX_FPR = dict.fromkeys(CATEGORIES, 0.002) | {"offensive": 0.024, "discrimination": 0.004}
 # Small categories are up-weighted so their logistic regression does not collapse to "never".
-POS_WEIGHT = {c: 3.0 for c in CATEGORIES} | {"offensive": 1.0}
+POS_WEIGHT = dict.fromkeys(CATEGORIES, 3.0) | {"offensive": 1.0}
 # Trained on Chinese only: below this share of Han characters among a text's letters the check
 # does not judge it (``classifier/check.py``: English text scored at random, 38 % flagged).
 MIN_HAN_SHARE = 0.25
@@ -154,7 +154,7 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
         "settings": {
             "categories": CATEGORIES, "ignore": {k: sorted(v) for k, v in IGNORE.items()}, "bits": BITS, "max_n": MAX_N, "c": C,
             "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT,
-            "real_negative_weight": {k: REAL_NEGATIVE_WEIGHT for k in REAL_NEGATIVE_SOURCES}, "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED, "generated_per_kind": GEN_PER_KIND,
+            "real_negative_weight": dict.fromkeys(REAL_NEGATIVE_SOURCES, REAL_NEGATIVE_WEIGHT), "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED, "generated_per_kind": GEN_PER_KIND,
             "split": "bucket = sha1(source NUL text)[:4] mod 100; COLD train.csv <90 train else val, dev.csv test; JADE/XSafety <70 train, <85 val, "
                      "else test; CValues <35 train, <50 val, else test (held-out half); generated train templates <85 train else val, held-out templates test",
             "cvalues_test_rows": len(cvalues_test),

@@ -179,11 +179,11 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
                 text = obj["prompt"].strip()
                 rows.append(Row(text, frozenset(), "flames_harmless", split_of(bucket("flames", text), 70, 15)))
     texts, labels, kinds = generate("train", GEN_PER_KIND["train"], SEED)
-    for t, l, k in zip(texts, labels, kinds):
-        rows.append(Row(t, l, f"gen_{k}", "train" if bucket("gen", t) < 85 else "val"))
+    for t, lab, k in zip(texts, labels, kinds):
+        rows.append(Row(t, lab, f"gen_{k}", "train" if bucket("gen", t) < 85 else "val"))
     texts, labels, kinds = generate("heldout", GEN_PER_KIND["heldout"], SEED)
-    for t, l, k in zip(texts, labels, kinds):
-        rows.append(Row(t, l, f"gen_{k}", "test"))
+    for t, lab, k in zip(texts, labels, kinds):
+        rows.append(Row(t, lab, f"gen_{k}", "test"))
     return _dedupe(rows), inputs
 
 

@@ -163,7 +163,7 @@ def pick_threshold(unsafe: np.ndarray, safe: np.ndarray) -> float:
     return round(min(max(t, floor, 0.01), 0.95), 4)
 
 
-def build(data_dir: Path, out_dir: Path, log=print) -> dict:  # noqa: ANN001
+def build(data_dir: Path, out_dir: Path, log=print) -> dict:
     from fenghuo.checks.context import AnswerJudge  # the judge as shipped decides the figures
 
     t0 = time.perf_counter()
