@@ -20,7 +20,6 @@ retried until they change again.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -42,7 +41,7 @@ from fenghuo.checks.lexicon_file import (
     read_lexicon,
 )
 from fenghuo.checks.lexicon_state import _boundary_flags, _Compiled, _read_stable
-from fenghuo.checks.matcher import Hits, _on_match, below, engine_kind, make_engine
+from fenghuo.checks.matcher import Hits, _on_match, engine_kind, make_engine
 from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
@@ -92,7 +91,6 @@ class LexiconCheck(BackgroundReload):
         self.normaliser = normaliser or default_normaliser()
         self.cache_dir = cache_dir
         self.reload_interval = 0.0  # seconds between file-change checks during scans; 0 = off
-        self._shared: tuple | None = None  # (owner, patterns, literal ids): see ``share_literals``
         self._init_reload()
         self._state = self._compile()
 
@@ -123,7 +121,6 @@ class LexiconCheck(BackgroundReload):
             sigs, tuple((w, tuple(c)) for w, c in self.inline_words.items()), tuple(self.inline_allow),
             tuple(sorted(self.policy.rules.items())), self.policy.default, tuple(sorted(self.tag_codes.items())),
             self.engine_name, self.normaliser.options, self.evasions,
-            None if self._shared is None else (id(self._shared[0]), self._shared[1], self._shared[2]),
         )
 
     def _compile(self) -> _Compiled:
@@ -198,12 +195,7 @@ class LexiconCheck(BackgroundReload):
         # With hyperscan the homophone patterns join the main database in a form of their own,
         # so a message is one scan (``find_in``); otherwise they get a matcher of their own.
         fused = variants.Homophones.patterns(canon) if canon and engine_kind(self.engine_name) == "hyperscan" else None
-        # Another check's literals scanned in the same pass (``share_literals``): only with the
-        # fused database, whose one scan per message they ride on.
-        shared = self._shared if fused is not None else None
-        engine = make_engine(words, self.engine_name, self.cache_dir, extra=(fused or []) + list(shared[1] if shared else ()))
-        if shared is not None:
-            engine.limit = len(words) + len(fused)
+        engine = make_engine(words, self.engine_name, self.cache_dir, extra=fused or [])
         if fused is not None:
             homo = variants.Homophones(owners, engine, len(words), fused=True)
         elif canon:
@@ -244,37 +236,7 @@ class LexiconCheck(BackgroundReload):
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
             fused_table=variants.fused_table(self.normaliser.tables) if fused is not None else None,
-            shared=None if shared is None else (shared[0], engine.limit, shared[2]),
         )
-
-    def share_literals(self, owner, patterns: tuple[bytes, ...], ids: tuple[int, ...]) -> None:
-        """Scan for another check's literals too — the rules check's normalised-side prefilter
-        (``RulesCheck.shared_literals``; the pipeline pairs them): ``patterns`` in the matcher's
-        3-bytes-per-character form join this lexicon's hyperscan database after its own, and
-        ``find_in`` leaves the ids found in a message on its ``Normalised`` as
-        ``prefilter = (owner, ids)``, so the rules check skips its own scan of the same bytes
-        (~0.45 µs of a 50-character message). They are never words: every scan drops them.
-        Recompiles (the database cache keeps the result); a no-op when already shared with
-        ``owner``. Only with the fused hyperscan database; otherwise nothing is shared."""
-        if self._shared is not None and self._shared[0] is owner:
-            return
-        self._shared = (owner, tuple(patterns), tuple(ids))
-        st = self._state
-        if st.fused_table is None or not hasattr(st.engine, "with_more") or st.shared is not None:
-            self._state = self._compile()
-            return
-        # Only the database changes: rebuilt from the compiled state rather than from the files
-        # (reading and the variants are ~1.3 s CPU for the shipped lexicon).
-        eng = st.engine.with_more(self._shared[1])
-        h = st.homophones
-        homo = variants.Homophones(h.owners, eng, h.base, fused=True) if h is not None and h.engine is st.engine else h
-        self._state = dataclasses.replace(st, engine=eng, homophones=homo, shared=(owner, eng.limit, self._shared[2]))
-        key = self._memo_key()
-        if key is not None:
-            with _MEMO_LOCK:
-                _MEMO[key] = self._state
-                while len(_MEMO) > _MEMO_SIZE:
-                    _MEMO.popitem(last=False)
 
     def reload(self) -> None:
         """Re-read the files and swap the compiled lexicon in; on error the old one stays and
@@ -349,8 +311,6 @@ class LexiconCheck(BackgroundReload):
             # Positional arguments: the binding parses keywords at ~0.5 µs a call (matcher.scan_packed).
             eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
             findings = []
-            if flat and st.shared is not None:
-                flat = below(flat, st.shared[1])
             if flat:
                 n = self.normaliser.normalise_codes(raw)
                 findings = self._resolve(st, text, n, _homophone_ends(flat, base, len(data) // 6))
@@ -384,11 +344,6 @@ class LexiconCheck(BackgroundReload):
             n.packed = data[: 3 * size]
             flat: list[int] = []
             eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
-            shared = st.shared
-            if shared is not None:  # the rules check's literals (``share_literals``) go on ``n``
-                n.prefilter = (shared[0], _split_shared(flat, shared[1], shared[2]) if flat else ())
-                if flat:
-                    flat = below(flat, shared[1])
             if not flat:
                 return []
             return self._resolve(st, text, n, _homophone_ends(flat, base, size))
@@ -434,11 +389,6 @@ def _homophone_ends(flat: list[int], base: int, size: int) -> list[int]:
         if flat[j] >= base:
             flat[j + 1] -= size
     return flat
-
-
-def _split_shared(flat: list[int], limit: int, ids: tuple[int, ...]) -> tuple[int, ...]:
-    """The shared literals' ids (their owner's numbering) among a scan's hits, each once."""
-    return tuple(dict.fromkeys(ids[flat[j] - limit] for j in range(0, len(flat), 2) if flat[j] >= limit))
 
 
 def _hits(st: _Compiled, flat: list[int]) -> Hits:

@@ -42,9 +42,6 @@ class _Compiled:
     # (fused_table, engine, first homophone id) for ``LexiconCheck.scan``'s short-text path,
     # looked up once per message instead of attribute by attribute; None without a fused table.
     fast: tuple | None = None
-    # (owner, first id, literal ids) of another check's literals in this database
-    # (``LexiconCheck.share_literals``): pattern id ``first + j`` is the owner's literal ``ids[j]``.
-    shared: tuple | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())

@@ -45,7 +45,6 @@ except ImportError:  # pragma: no cover
 log = logging.getLogger("fenghuo.checks.lexicon")
 
 WIDTH = 3
-_MORE_LOCK = threading.Lock()
 # Compiled databases kept in the cache directory: the most recently used ones (a deployment
 # with a few lexicon checks, each with a main and a homophone matcher, plus the previous
 # version of an edited lexicon); older ones are
@@ -147,9 +146,6 @@ class _Engine:
 
 class HyperscanEngine(_Engine):
     name = "hyperscan"
-    # Pattern ids from ``limit`` on are the rules check's prefilter literals sharing this
-    # database (``LexiconCheck.share_literals``): never words, so ``scan_packed`` drops them.
-    limit: int | None = None
 
     def __init__(self, words: list[str], cache_dir: Path | None = None, extra: list[bytes] = ()) -> None:
         """``extra``: more patterns already in byte form (the homophone layer's, ``homophone_form``),
@@ -157,8 +153,6 @@ class HyperscanEngine(_Engine):
         self.lengths = np.array([len(w) for w in words], dtype=np.int64)
         patterns = encode_patterns(words) + list(extra)
         self.db = self._load_or_compile(patterns, cache_dir)
-        self._words, self._extra, self._cache_dir = list(words), list(extra), cache_dir  # for ``with_more`` (copies: callers extend theirs)
-        self._more: dict = {}
         # A scratch space per thread: hyperscan scratch may not be shared by concurrent scans.
         self._local = threading.local()
 
@@ -186,23 +180,6 @@ class HyperscanEngine(_Engine):
             except OSError as exc:
                 log.warning("could not write the lexicon cache %s: %s / 无法写入词表缓存", cached, exc)
         return db
-
-    def with_more(self, more: list[bytes]) -> HyperscanEngine:
-        """A new engine: the same patterns and ids, then ``more`` (ids from ``limit`` on).
-        Kept per ``more`` on this engine (a few at most): every pipeline built in a process
-        from the same files gets this engine from the lexicon's memo and the same literals
-        from its rules, and compiling ~53k patterns again costs ~1 s."""
-        key = tuple(more)
-        with _MORE_LOCK:
-            eng = self._more.get(key)
-        if eng is None:
-            eng = HyperscanEngine(self._words, self._cache_dir, self._extra + list(key))
-            eng.limit = len(self._words) + len(self._extra)
-            with _MORE_LOCK:
-                if len(self._more) >= 4:
-                    self._more.clear()
-                eng = self._more.setdefault(key, eng)
-        return eng
 
     def _scratch(self):
         scratch = getattr(self._local, "scratch", None)
@@ -232,16 +209,7 @@ class HyperscanEngine(_Engine):
         # Positional arguments (data, callback, flags, context, scratch): the binding's keyword
         # parsing measured ~0.5 µs a call, as much as scanning a 50-character message.
         self.db.scan(packed, _on_match, 0, flat, self._scratch())
-        if flat and self.limit is not None:
-            return below(flat, self.limit)
         return flat
-
-
-def below(flat: list[int], limit: int) -> list[int]:
-    """The ``[pid, end, …]`` pairs of a flat hit list whose pattern id is below ``limit``."""
-    if max(flat[0::2]) < limit:
-        return flat
-    return [x for j in range(0, len(flat), 2) if flat[j] < limit for x in (flat[j], flat[j + 1])]
 
 
 class AhoCorasickEngine(_Engine):

@@ -184,11 +184,6 @@ class Normalised(msgspec.Struct, gc=False):
     # would otherwise pack the same codes again (~0.6 µs per 50-character message). A cache
     # on the one message's object: set at most from ``codes`` themselves, so always equal.
     packed: bytes | None = None
-    # (owner, literal ids): the rules check's normalised-side prefilter literals found by the
-    # lexicon's scan of this message, when the two share one hyperscan database
-    # (``LexiconCheck.share_literals``); ``owner`` is the rules check's ``LiteralIndex``, which
-    # uses them only if it is the one they were compiled from.
-    prefilter: tuple | None = None
 
     def to_original(self, positions: np.ndarray) -> np.ndarray:
         """Original start index of each normalised position (vectorised)."""

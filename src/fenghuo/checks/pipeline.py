@@ -28,7 +28,6 @@ PII, a small packaged lexicon, and the classifier if one has been trained
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -54,7 +53,6 @@ CHECK_TYPES = {
 }
 ENV_CONFIG = "FENGHUO_CHECKS_CONFIG"
 _BY_SPAN = attrgetter("start", "end")
-log = logging.getLogger("fenghuo.checks.pipeline")
 
 
 class ConfigError(ValueError):
@@ -109,7 +107,6 @@ class Pipeline:
         self.normaliser = default_normaliser()
         self._plan_key: list = []
         self._plan: tuple = ((), (), ())
-        self._current_plan()  # now rather than on the first message: it may compile (``_share_prefilter``)
 
     def _current_plan(self) -> tuple[tuple[str, ...], tuple, tuple]:
         """Names, the distinct normalisers, and (check, has ``find_in``, normaliser index or -1,
@@ -134,7 +131,6 @@ class Pipeline:
                 steps.append((c, hasattr(c, "find_in"), idx, getattr(c, "scores_in", None)))
             self._plan = (tuple(c.name for c in key), tuple(norms), tuple(steps))
             self._plan_key = key
-            _share_prefilter(key)
         return self._plan
 
     @property
@@ -203,29 +199,6 @@ class Pipeline:
         for check in self.checks:
             if hasattr(check, "reload"):
                 check.reload()
-
-
-def _share_prefilter(checks: list) -> None:
-    """Give the rules check's normalised-side prefilter literals to the lexicon that runs
-    before it with the same normaliser (``LexiconCheck.share_literals``): the lexicon's one
-    scan of the message then finds them, and the rules check does not scan the same bytes
-    again. Recompiles that lexicon's database once (cached); if that fails, both keep
-    scanning on their own."""
-    for i, rules in enumerate(checks):
-        got = getattr(rules, "shared_literals", None)
-        if got is None:
-            continue
-        options = getattr(getattr(rules, "normaliser", None), "options", None)
-        lexicon = next((c for c in checks[:i] if hasattr(c, "share_literals") and getattr(getattr(c, "normaliser", None), "options", None) == options), None)
-        if lexicon is None:
-            continue
-        try:
-            literals = got()
-            if literals is not None:
-                lexicon.share_literals(*literals)
-        except Exception as exc:  # noqa: BLE001 - an optimisation: without it both checks still scan
-            log.warning("%s and %s: could not share one database (%s); each scans on its own", lexicon.name, rules.name, exc)
-        return
 
 
 def _merge_max(into: dict[str, float] | None, new: dict[str, float] | None) -> dict[str, float] | None:

@@ -229,16 +229,6 @@ class RulesCheck:
         the shipped rules have none, and a test keeps it so)."""
         return self._compiled.unconditional
 
-    def shared_literals(self) -> tuple | None:
-        """(owner, patterns, literal ids) of the normalised-side prefilter, for a lexicon with
-        the same normaliser to add to its database (``LexiconCheck.share_literals``): its one
-        scan per message then finds them too, and ``find_in`` skips its own scan of the
-        normalised text. None without hyperscan or without such literals."""
-        index = self._compiled.index
-        if index is None or index.pre_norm is None:
-            return None
-        return (index, *index.norm_literals)
-
     # -- scanning -------------------------------------------------------------------------
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))

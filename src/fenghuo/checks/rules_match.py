@@ -242,9 +242,6 @@ class LiteralIndex:
             ids.append(i)
             f.append(hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         self.pre_pids = [tuple(dict.fromkeys(p)) for p in pre_pids]
-        # The normalised-side prefilter as (patterns, literal ids), for a lexicon to scan with
-        # its own words (``RulesCheck.shared_literals``).
-        self.norm_literals = (tuple(pre["norm"][0]), tuple(pre["norm"][1]))
         dbs = load_dbs([pre["norm"], pre["orig"]] + own, cache_dir)
         self.pre_norm, self.pre_orig, self.dbs = dbs[0], dbs[1], dbs[2:]
 
@@ -268,16 +265,10 @@ class LiteralIndex:
                 hyperscan.Scratch(self.pre_norm) if self.pre_norm is not None else None,
                 hyperscan.Scratch(self.pre_orig) if self.pre_orig is not None else None,
             )
-        shared = n.prefilter
-        if shared is not None and shared[0] is self:
-            # The lexicon's scan of this message already looked for our normalised-side
-            # literals (they share its database: ``LexiconCheck.share_literals``).
-            lit = list(shared[1])
-        else:
-            lit = []
-            if self.pre_norm is not None and n.codes.size:
-                packed = n.packed  # the lexicon's gather of this message, when it ran first (``Normalised.packed``)
-                self.pre_norm.scan(pack3(n.codes) if packed is None else packed, _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
+        lit: list[int] = []
+        if self.pre_norm is not None and n.codes.size:
+            packed = n.packed  # the lexicon's gather of this message, when it ran first (``Normalised.packed``)
+            self.pre_norm.scan(pack3(n.codes) if packed is None else packed, _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
         if self.pre_orig is not None and text:
             try:  # no error handler named: the codec's fast path (normalize.Normaliser.normalise)
                 u = text.encode()
