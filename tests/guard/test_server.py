@@ -115,6 +115,11 @@ async def _echo(scope, receive, send):
     if path == "/disconnect":
         _echo.after = await receive()
         return
+    if path == "/parts":  # no content-length: chunked in HTTP/1.1, ended by closing in HTTP/1.0
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"one,", "more_body": True})
+        await send({"type": "http.response.body", "body": b"two"})
+        return
     out = json.dumps({"path": path, "query": scope["query_string"].decode(), "len": len(body), "method": scope["method"]}).encode()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json"),
                                                                           (b"content-length", str(len(out)).encode())]})
@@ -129,6 +134,15 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection():
     bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1].split(b"HTTP/1.1")[0]) for part in out.split(b"HTTP/1.1 200 OK")[1:]]
     assert [b["path"] for b in bodies] == ["/p0", "/p1", "/p2", "/last"] and bodies[1]["query"] == "q=1"
     assert bodies[0]["len"] == 3 and bodies[3]["method"] == "GET"
+
+
+def test_a_body_without_length_is_chunked_for_http_1_1_and_ended_by_closing_for_http_1_0():
+    with Served(_echo) as srv:
+        port = srv.server.addr[1]
+        new = raw(port, b"GET /parts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"transfer-encoding: chunked" in new and new.endswith(b"4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n")
+        old = raw(port, b"GET /parts HTTP/1.0\r\n\r\n")
+        assert b"transfer-encoding" not in old and b"connection: close" in old and old.endswith(b"\r\n\r\none,two")
 
 
 def test_chunked_and_expect_continue_bodies_reach_the_app_whole():

@@ -163,9 +163,12 @@ class _Request:
             parts += (name, b": ", value, b"\r\n")
             lines += 1
         if not length and not chunked and not self.head_only and status not in (204, 304) and status >= 200:
-            chunked = True
-            parts.append(b"transfer-encoding: chunked\r\n")
-            lines += 1
+            if self.scope["http_version"] == "1.0":  # no chunked coding in HTTP/1.0: the body ends with the connection
+                self.keep_alive = False
+            else:
+                chunked = True
+                parts.append(b"transfer-encoding: chunked\r\n")
+                lines += 1
         self.chunked = chunked
         if close:
             self.keep_alive = False
