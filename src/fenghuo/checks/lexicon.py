@@ -77,6 +77,7 @@ class LexiconCheck(BackgroundReload):
         evasions: tuple[str, ...] | list[str] | None = variants.LAYERS,
     ) -> None:
         self.name = name
+        self._names = (name,)  # ``Verdict.checks`` of every ``scan``, made once
         self.files = [Path(f) for f in files or []]
         self.allow_files = [Path(f) for f in allow_files or []]
         self.inline_words = dict(words or {})
@@ -308,15 +309,19 @@ class LexiconCheck(BackgroundReload):
             findings = self._find(st, text, self.normaliser.normalise_codes(raw))
         elif data:
             flat: list[int] = []
+            try:
+                scratch = eng._local.scratch
+            except AttributeError:  # this thread's first scan
+                scratch = eng._scratch()
             # Positional arguments: the binding parses keywords at ~0.5 µs a call (matcher.scan_packed).
-            eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
+            eng.db.scan(data, _on_match, 0, flat, scratch)
             findings = []
             if flat:
                 n = self.normaliser.normalise_codes(raw)
                 findings = self._resolve(st, text, n, _homophone_ends(flat, base, len(data) // 6))
         else:
             findings = []
-        return Verdict(findings, (_clock() - t0) * 1e6, (self.name,))
+        return Verdict(findings, (_clock() - t0) * 1e6, self._names)
 
     def scan_normalised(self, text: str, n: Normalised) -> Verdict:
         t0 = time.perf_counter()
