@@ -348,7 +348,11 @@ class LexiconCheck(BackgroundReload):
             size = len(data) // 6
             n.packed = data[: 3 * size]
             flat: list[int] = []
-            eng.db.scan(data, _on_match, 0, flat, getattr(eng._local, "scratch", None) or eng._scratch())
+            try:
+                scratch = eng._local.scratch
+            except AttributeError:  # this thread's first scan
+                scratch = eng._scratch()
+            eng.db.scan(data, _on_match, 0, flat, scratch)
             if not flat:
                 return []
             return self._resolve(st, text, n, _homophone_ends(flat, base, size))

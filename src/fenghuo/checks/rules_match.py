@@ -259,8 +259,9 @@ class LiteralIndex:
         patterns), without a ``Message``: the per-message path of nearly every message, so it
         makes no closure, no ``Message`` and looks its scratch up once (module-level callbacks
         writing into the list passed as hyperscan's context, as ``matcher.scan_packed``)."""
-        pre = getattr(self._local, "pre", None)
-        if pre is None:
+        try:
+            pre = self._local.pre
+        except AttributeError:  # this thread's first message
             pre = self._local.pre = (
                 hyperscan.Scratch(self.pre_norm) if self.pre_norm is not None else None,
                 hyperscan.Scratch(self.pre_orig) if self.pre_orig is not None else None,
