@@ -26,7 +26,7 @@ import time
 import weakref
 
 from sqlalchemy import Boolean, Index, String, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Base, Database
@@ -74,18 +74,16 @@ def forget_tokens() -> None:
 
 def _changed(_mapper, _connection, target: Token) -> None:
     forget_tokens()
+    # Mark the session so that its commit empties the caches once more: a lookup between the
+    # flush and the commit still read the old row, and must not outlive the commit. (A mapper
+    # event, not a look through every flush's dirty objects: bulk registrations flush often.)
+    session = object_session(target)
+    if session is not None:
+        session.info["fenghuo_tokens_changed"] = True
 
 
 event.listen(Token, "after_update", _changed)
 event.listen(Token, "after_delete", _changed)
-
-
-@event.listens_for(Session, "after_flush")
-def _flushed(session: Session, _ctx) -> None:
-    # Mark the session so its commit empties the caches once more: a lookup between the flush
-    # and the commit still read the old row, and must not outlive the commit.
-    if any(isinstance(o, Token) for o in session.dirty) or any(isinstance(o, Token) for o in session.deleted):
-        session.info["fenghuo_tokens_changed"] = True
 
 
 @event.listens_for(Session, "after_commit")
