@@ -3,8 +3,9 @@ a token is scoped to a registered provider or jurisdiction (checked here); every
 written to the ledger.
 
 A token's id is the first 12 hex digits of its SHA-256 (what the ledger has always recorded as
-``token_sha256_prefix``): listing shows ids, never secrets. A revoked or expired token fails on
-its next request (``platform.auth.authenticate`` reads the row every time).
+``token_sha256_prefix``): listing shows ids, never secrets. An expired token fails on its next
+request; a revoked or rotated one at once in this process and within the token cache's lifetime
+(``FENGHUO_TOKEN_CACHE_SECONDS``, 1 s by default) in another (``platform.auth.authenticate``).
 """
 
 from __future__ import annotations
