@@ -112,7 +112,9 @@ def _reference(norm: Normaliser, text: str) -> tuple:
 
 def test_normalise_bytes_test_equals_the_comparison():
     norm = default_normaliser()
-    for t in texts(300):
+    # Drops found by bytes searches up to normalize._FEW_DROPS, by nonzero beyond: both sides of it.
+    edges = [" ".join("赌博网站你好世界天") [: 2 * k - 1] for k in (1, 2, 8, 9, 10)] + ["*" * 9 + "赌", "赌" + "\u200b" * 8]
+    for t in texts(300) + edges:
         n = norm.normalise(t)
         codes, steps, shift = _reference(norm, t)
         assert n.codes.tolist() == codes, t
@@ -120,6 +122,9 @@ def test_normalise_bytes_test_equals_the_comparison():
         assert (None if n.shift is None else n.shift.tolist()) == shift, t
         if n.steps is None:
             assert n.kept is None
+        elif n.shift is None:  # drops only: the kept flags of every original character
+            assert n.kept.tolist() == (norm.tables.single.take(norm.codes(t)) < SPECIAL).tolist(), t
+            assert n.steps.dtype == np.intp
 
 
 def test_han_share_from_original_code_points_equals_normalised():
