@@ -236,7 +236,7 @@ class LexiconCheck(BackgroundReload):
         return _Compiled(
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
-            fused_table=variants.fused_table(self.normaliser.tables) if fused is not None else None,
+            fused_table=variants.fused4(self.normaliser.tables) if fused is not None else None,
         )
 
     def reload(self) -> None:
@@ -302,9 +302,9 @@ class LexiconCheck(BackgroundReload):
         # Cast to intp here, once: ``take`` would cast uint32 indices itself, and a message with
         # a hit normalises the same code points again.
         raw = np.frombuffer(b, _U4).astype(IDX)
-        data = table.take(raw, axis=1).tobytes()
-        if FUSED_DROP in data:
-            data = data.translate(None, FUSED_DROP)
+        # 4-byte entries (``variants.fused4``): one ``translate`` deletes their pad bytes and
+        # the dropped characters.
+        data = table.take(raw, axis=1).tobytes().translate(None, FUSED_DROP)
         if FUSED_EXPAND in data:  # a ①-style expansion: the general path
             findings = self._find(st, text, self.normaliser.normalise_codes(raw))
         elif data:
@@ -340,9 +340,7 @@ class LexiconCheck(BackgroundReload):
             # kept ones first. The main form (first half) is left on ``n`` for the rules check's
             # prefilter, which scans the same bytes (``Normalised.packed``).
             table, eng, base = fast
-            data = table.take(n.raw, axis=1).tobytes()
-            if n.kept is not None:
-                data = data.translate(None, FUSED_DROP)
+            data = table.take(n.raw, axis=1).tobytes().translate(None, FUSED_DROP)  # pads and drops (``scan``)
             if not data:
                 return []
             size = len(data) // 6
@@ -365,7 +363,7 @@ class LexiconCheck(BackgroundReload):
             src = n.raw if n.kept is None else n.raw[n.kept]
             if not src.size:
                 return []
-            raw = st.engine.scan_packed(st.fused_table.take(src, axis=1))
+            raw = st.engine.scan_packed(st.fused_table.take(src, axis=1).tobytes().translate(None, FUSED_DROP))
             if not raw:
                 return []
             return self._resolve(st, text, n, _homophone_ends(raw, st.homophones.base, src.size))

@@ -38,7 +38,7 @@ class _Compiled:
     homophones: object = None  # variants.Homophones, or None when that layer is off
     length_arr: np.ndarray | None = None  # ``lengths`` as an array
     listed: int = 0  # words from the files and config, without allow words and variants
-    fused_table: np.ndarray | None = None  # ``variants.fused_table``, when the homophone layer is fused
+    fused_table: np.ndarray | None = None  # ``variants.fused4`` (padded ``fused_table``), when the homophone layer is fused
     # (fused_table, engine, first homophone id) for ``LexiconCheck.scan``'s short-text path,
     # looked up once per message instead of attribute by attribute; None without a fused table.
     fast: tuple | None = None

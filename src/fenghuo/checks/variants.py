@@ -201,17 +201,46 @@ def fused_table(tables) -> np.ndarray:
     whether anything expanded (then it takes the general path)."""
     got = _FUSED.get(id(tables))
     if got is None or got[0] is not tables:
-        from fenghuo.checks.matcher import _B3, homophone_form, pack3
+        from fenghuo.checks.matcher import _B3
 
-        t = np.empty((2, tables.single.size), _B3)
-        t[0] = pack3(tables.single)
-        t[1] = homophone_form(pack3(composed(tables)))
-        b = t.view(np.uint8).reshape(2, -1, 3)
-        b[:, tables.single == DROP_CODE] = FUSED_DROP[0]
-        b[:, tables.single == EXPAND_CODE] = FUSED_EXPAND[0]
+        t = np.ascontiguousarray(_fused_bytes(tables)).view(_B3).reshape(2, -1)
         t.flags.writeable = False
         got = _FUSED[id(tables)] = (tables, t)
     return got[1]
+
+
+_FUSED4: dict[int, tuple[object, np.ndarray]] = {}
+
+
+def fused4(tables) -> np.ndarray:
+    """``fused_table`` with each entry padded to four bytes by a ``FUSED_DROP`` byte (a dropped
+    character is four of them), as uint32: numpy's ``take`` copies 1-, 2-, 4- and 8-byte items
+    with a loop of its own but 3-byte ones with one ``memmove`` each, so gathering 4-byte
+    entries and deleting the pads with the ``translate`` that deletes dropped characters anyway
+    is ~0.3 µs less per 50-character message than gathering the 3-byte ones (what
+    ``LexiconCheck.scan`` and ``find_in`` gather; 8.9 MB, once per table)."""
+    got = _FUSED4.get(id(tables))
+    if got is None or got[0] is not tables:
+        b = _fused_bytes(tables)
+        t = np.zeros((2, b.shape[1], 4), np.uint8)  # the pad byte is FUSED_DROP (0)
+        t[:, :, :3] = b
+        t = t.view(np.uint32).reshape(2, -1)
+        t.flags.writeable = False
+        got = _FUSED4[id(tables)] = (tables, t)
+    return got[1]
+
+
+def _fused_bytes(tables) -> np.ndarray:
+    """``fused_table``'s bytes as a (2, code points, 3) uint8 array (see there)."""
+    from fenghuo.checks.matcher import homophone_form, pack3
+
+    n = tables.single.size
+    b = np.empty((2, n, 3), np.uint8)
+    b[0] = np.frombuffer(pack3(tables.single).tobytes(), np.uint8).reshape(n, 3)
+    b[1] = np.frombuffer(homophone_form(pack3(composed(tables))).tobytes(), np.uint8).reshape(n, 3)
+    b[:, tables.single == DROP_CODE] = FUSED_DROP[0]
+    b[:, tables.single == EXPAND_CODE] = FUSED_EXPAND[0]
+    return b
 
 
 def _compose(tables) -> np.ndarray:
