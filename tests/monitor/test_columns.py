@@ -6,13 +6,16 @@ column added late counts what the windows already hold."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from fenghuo.monitor.colfold import LAT_N, _from_partials, _per_event
 from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import COUNTERS, LogHistogram
+from fenghuo.monitor.wire import WireCheck, WireEvent
 from tests.monitor.test_fold import T0, WINDOWS, Reference, random_event
 
 
@@ -117,3 +120,40 @@ def test_late_latency_column_counts_what_is_held():
             want = 0 if h is None else int(h.counts[max(0, key - h.offset):].sum()) if key >= h.offset else int(h.counts.sum())
             assert cw.total[row, col] == want, (name, service)
             assert cw.total[row, LAT_N] == (0 if h is None else h.count)
+
+
+def _mostly_plain(rng: random.Random, n: int, now: float, odd: float, services: int | None) -> list:
+    """Batches as guards send them (calls, status ok, checks that found nothing), with a share
+    ``odd`` of random events and of checks that found something (masked, judged, refused, risks
+    only), over distinct services (``services`` None) or a few; one instant or one second."""
+    t = datetime.fromtimestamp(now - rng.choice([0.0, 0.3, 5.0]), UTC)
+    events = []
+    for i in range(n):
+        if rng.random() < odd:
+            e = random_event(rng, i, now)
+            if rng.random() < 0.5:
+                e.time = t
+        else:
+            e = WireEvent(id=f"p{i}", type=EventType.call, service="x", time=t, instance=f"g{i % 3}",
+                          route=Route.primary, status=CallStatus.ok, latency_ms=rng.choice([0.0, 12.5, 300.0]),
+                          tokens_in=20, tokens_out=200, input=WireCheck(), output=WireCheck())
+        if rng.random() < odd:
+            e.output = rng.choice([WireCheck(masked=("phone",)), WireCheck(compliance_risk=False),
+                                   WireCheck(compliance_risk=True, refused=True), WireCheck(refused=True),
+                                   WireCheck(risks=("r",)), WireCheck(blocked=True), None])
+        if rng.random() < odd:
+            e.input = rng.choice([WireCheck(categories=("A1",)), WireCheck(risks=("r",)), None])
+        e.service = f"s{i}" if services is None else f"s{rng.randrange(services)}"
+        events.append(e)
+    return events
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_per_event_fold_of_plain_batches_equals_per_service_fold(seed):
+    """The per-event fold's shortcuts (a column all one value, checks equal to an empty one,
+    one group per event) against the per-service fold, over random mixes."""
+    rng = random.Random(100 + seed)
+    for odd in (0.0, 0.01, 0.2, 1.0):
+        events = _mostly_plain(rng, rng.choice([50, 1000]), T0, odd, rng.choice([None, 40]))
+        a, b = _from_partials(events, T0), _per_event(events, [e.service for e in events], T0)
+        assert _by_key(a) == _by_key(b), odd

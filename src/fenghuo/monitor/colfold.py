@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, eq, is_
 from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.fold import epochs, partials, time_range
+from fenghuo.monitor.fold import epoch, epochs, partials
 from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import COUNTERS, ZERO_KEY, Bucket, LogHistogram
-from fenghuo.monitor.wire import WireEvent
+from fenghuo.monitor.wire import WireCheck, WireEvent
 
 NC = len(COUNTERS)
 LAT_N, LAT_ZEROS = NC, NC + 1  # latencies counted, of which zero: columns after the counters
@@ -81,9 +82,12 @@ class Folded:
 def fold_columns(events: list[WireEvent], now: float) -> Folded:
     services = [e.service for e in events]
     first = services[0]
-    if services.count(first) == len(services) or len(set(services)) <= FEW_SERVICES:
+    if services.count(first) == len(services):
         return _from_partials(events, now)
-    return _per_event(events, services, now)
+    distinct = len(set(services))
+    if distinct <= FEW_SERVICES:
+        return _from_partials(events, now)
+    return _per_event(events, services, now, distinct)
 
 
 def _from_partials(events: list[WireEvent], now: float) -> Folded:
@@ -109,14 +113,76 @@ def _from_partials(events: list[WireEvent], now: float) -> Folded:
                   cat(hg), cat(hk), cat(hc), cats, seen)
 
 
-def _col(xs: list) -> np.ndarray:
-    return np.fromiter(xs, dtype=np.int64, count=len(xs))
+def _is(xs: list, member: object) -> np.ndarray:
+    """``x is member`` for each value, as a bool column (``map`` of ``operator.is_``, in C)."""
+    return np.fromiter(map(is_, xs, repeat(member)), dtype=bool, count=len(xs))
 
 
-def _per_event(events: list[WireEvent], services: list[str], now: float) -> Folded:
+def _any_is(xs: list, member: object) -> bool:
+    """Whether some value may be ``member``: ``list.count`` (C, identity first, then ``==``)
+    is a cheap test that is never wrong when it answers no; a yes is then checked with ``_is``
+    (equal str-enum members of two enums compare equal)."""
+    return xs.count(member) > 0
+
+
+_type, _status, _route, _fs = attrgetter("type"), attrgetter("status"), attrgetter("route"), attrgetter("failsafe")
+_tin, _tout, _lat = attrgetter("tokens_in"), attrgetter("tokens_out"), attrgetter("latency_ms")
+_cin, _cout, _when = attrgetter("input"), attrgetter("output"), attrgetter("time")
+_PLAIN = WireCheck()  # a check that found nothing: counted as checked, nothing else
+
+
+def _ints(xs: list, n: int) -> np.ndarray:
+    """``x or 0`` of each value (None → 0)."""
+    if None in xs:
+        xs = [x or 0 for x in xs]
+    return np.fromiter(xs, dtype=np.int64, count=n)
+
+
+def _checks(ev: np.ndarray, is_call: np.ndarray, side: str, checks: list,
+            cats: list[tuple[int, str, Counter]]) -> None:
+    """One side's check columns. Only checks that found something (not equal to ``_PLAIN``,
+    rare) are read one by one; the others only count as checked."""
+    n = len(checks)
+    nones = checks.count(None)
+    if nones == n:
+        return
+    has = is_call if not nones else is_call & ~_is(checks, None)
+    ev[:, COL[f"{side}_checked"]] = has
+    if checks.count(_PLAIN) + nones == n:  # the usual batch: nothing found anywhere
+        return
+    plain = np.fromiter(map(eq, checks, repeat(_PLAIN)), dtype=bool, count=n)
+    odd = np.flatnonzero(has & ~plain).tolist()
+    if not odd:
+        return
+    cs = [checks[i] for i in odd]
+    bad = [bool(c.blocked or c.categories) for c in cs]
+    if any(bad):
+        ev[odd, COL[f"{side}_violations"]] = bad
+        for i, c, b in zip(odd, cs, bad):
+            if b and c.categories:
+                cats.append((i, side, Counter(c.categories)))
+        if side == "out":
+            ev[odd, COL["out_blocked"]] = [b and c.blocked for c, b in zip(cs, bad)]
+    if side == "out":
+        ev[odd, COL["out_masked"]] = [bool(c.masked) for c in cs]
+        ev[odd, COL["out_judged"]] = [c.compliance_risk is not None for c in cs]
+        ev[odd, COL["out_compliance"]] = [c.compliance_risk is True for c in cs]
+        ev[odd, COL["out_answer_refused"]] = [c.refused is True for c in cs]
+
+
+def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None) -> Folded:
+    """Each field read once per batch into a list in C (``map`` of an ``attrgetter``); a column
+    that is all one value (the usual: all calls, status ok, nothing found by the checks) is told
+    by ``list.count`` and costs nothing more; others are tested as numpy columns. Only checks
+    that found something are visited one by one (issue 19: a comprehension per column cost
+    ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known."""
     n = len(events)
-    span = time_range(events)
+    when = list(map(_when, events))
     same = None
+    try:
+        span: tuple[float, float] | None = (epoch(min(when)), epoch(max(when)))
+    except TypeError:  # times with and without a zone: converted one by one
+        span = None
     if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
         secs = np.full(n, int(span[0]), dtype=np.int64)
         times = None
@@ -126,84 +192,82 @@ def _per_event(events: list[WireEvent], services: list[str], now: float) -> Fold
         times = np.minimum(epochs(events), now)
         secs = times.astype(np.int64)  # truncation, as int(t)
     ev = np.zeros((n, NCOL), dtype=np.int64)
-    types = [e.type for e in events]
-    is_call = [t is _CALL for t in types]
-    ncalls = sum(is_call)
-    if ncalls != n:
-        ev[:, COL["complaints"]] = _col([t is _COMPLAINT for t in types])
-        ev[:, COL["factual_errors"]] = _col([t is _FACTUAL for t in types])
-        ev[:, COL["operator_notes"]] = _col([t is _NOTE for t in types])
-        ev[:, COL["external_signals"]] = _col([t is _SIGNAL for t in types])
+    types = list(map(_type, events))
+    is_call = _is(types, _CALL)
+    all_calls = bool(is_call.all())
+    if not all_calls:
+        for col, member in (("complaints", _COMPLAINT), ("factual_errors", _FACTUAL), ("operator_notes", _NOTE),
+                            ("external_signals", _SIGNAL)):
+            if _any_is(types, member):
+                ev[:, COL[col]] = _is(types, member)
     cats: list[tuple[int, str, Counter]] = []  # per event here; regrouped below
-    lat_rows: list[int] = []
-    lat_vals: list[float] = []
-    if ncalls:
-        idx = [i for i, c in enumerate(is_call) if c] if ncalls != n else list(range(n))
-        calls = [events[i] for i in idx] if ncalls != n else events
-        rows = np.array(idx, dtype=np.int64)
-        st = [e.status for e in calls]
-        rt = [e.route for e in calls]
-        ev[rows, COL["calls"]] = 1
-        ev[rows, COL["refusals"]] = _col([s is _REFUSED_STATUS or r is _REFUSED_ROUTE for s, r in zip(st, rt)])
-        ev[rows, COL["errors"]] = _col([r is not _REFUSED_ROUTE and (s is _UP_ERROR or s is _UP_TIMEOUT) for s, r in zip(st, rt)])
-        ev[rows, COL["backup"]] = _col([r is _BACKUP for r in rt])
-        ev[rows, COL["failsafe"]] = _col([e.failsafe for e in calls])
-        ev[rows, COL["tokens_in"]] = _col([e.tokens_in or 0 for e in calls])
-        ev[rows, COL["tokens_out"]] = _col([e.tokens_out or 0 for e in calls])
-        for side in ("in", "out"):
-            checks = [e.input for e in calls] if side == "in" else [e.output for e in calls]
-            if checks.count(None) == len(checks):
-                continue
-            ev[rows, COL[f"{side}_checked"]] = _col([c is not None for c in checks])
-            bad = [c is not None and bool(c.blocked or c.categories) for c in checks]
-            if any(bad):
-                ev[rows, COL[f"{side}_violations"]] = _col(bad)
-                for i, c, b in zip(idx, checks, bad):
-                    if b and c.categories:
-                        cats.append((i, side, Counter(c.categories)))
-                if side == "out":
-                    ev[rows, COL["out_blocked"]] = _col([b and c.blocked for c, b in zip(checks, bad)])
-            if side == "out":
-                ev[rows, COL["out_masked"]] = _col([c is not None and bool(c.masked) for c in checks])
-                ev[rows, COL["out_judged"]] = _col([c is not None and c.compliance_risk is not None for c in checks])
-                ev[rows, COL["out_compliance"]] = _col([c is not None and c.compliance_risk is True for c in checks])
-                ev[rows, COL["out_answer_refused"]] = _col([c is not None and c.refused is True for c in checks])
-        lat = [e.latency_ms for e in calls]
-        if lat.count(None) == len(lat):
-            pass
-        elif None in lat:
-            lat_rows = [i for i, v in zip(idx, lat) if v is not None]
-            lat_vals = [v for v in lat if v is not None]
+    lat_rows = _EMPTY
+    lat_vals = None
+    if all_calls or is_call.any():
+        st, rt = list(map(_status, events)), list(map(_route, events))
+        ev[:, COL["calls"]] = is_call
+        refused_route = _is(rt, _REFUSED_ROUTE) if _any_is(rt, _REFUSED_ROUTE) else None
+        if _any_is(st, _REFUSED_STATUS) or refused_route is not None:
+            r = _is(st, _REFUSED_STATUS)
+            ev[:, COL["refusals"]] = is_call & (r if refused_route is None else r | refused_route)
+        if _any_is(st, _UP_ERROR) or _any_is(st, _UP_TIMEOUT):
+            e = is_call & (_is(st, _UP_ERROR) | _is(st, _UP_TIMEOUT))
+            ev[:, COL["errors"]] = e if refused_route is None else e & ~refused_route
+        if _any_is(rt, _BACKUP):
+            ev[:, COL["backup"]] = is_call & _is(rt, _BACKUP)
+        fs = list(map(_fs, events))
+        if fs.count(False) != n:
+            ev[:, COL["failsafe"]] = is_call & np.fromiter(fs, dtype=bool, count=n)
+        tin, tout = _ints(list(map(_tin, events)), n), _ints(list(map(_tout, events)), n)
+        ev[:, COL["tokens_in"]] = tin if all_calls else np.where(is_call, tin, 0)
+        ev[:, COL["tokens_out"]] = tout if all_calls else np.where(is_call, tout, 0)
+        _checks(ev, is_call, "in", list(map(_cin, events)), cats)
+        _checks(ev, is_call, "out", list(map(_cout, events)), cats)
+        lat = list(map(_lat, events))
+        if all_calls and None not in lat:
+            lat_rows, lat_vals = np.arange(n), np.fromiter(lat, dtype=np.float64, count=n)
         else:
-            lat_rows, lat_vals = idx, lat
+            has = is_call & ~_is(lat, None)
+            if has.any():
+                lat_rows = np.flatnonzero(has)
+                lat_vals = np.array([lat[i] for i in lat_rows.tolist()], dtype=np.float64)
     keys = _EMPTY
-    if lat_vals:
-        lr = np.array(lat_rows, dtype=np.int64)
-        keys = LogHistogram.keys(np.array(lat_vals, dtype=np.float64))
-        ev[lr, LAT_N] = 1
-        ev[lr, LAT_ZEROS] = keys == ZERO_KEY
-    # group by (service, second): sort, then sum each run of equal keys
-    code: dict[str, int] = {}
-    sc = np.fromiter((code.setdefault(s, len(code)) for s in services), dtype=np.int64, count=n)
-    lo = int(secs.min())
-    gkey = sc * (int(secs.max()) - lo + 1) + (secs - lo)
-    order = np.argsort(gkey, kind="stable")
-    sk = gkey[order]
-    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-    group_of = np.empty(n, dtype=np.int64)
-    group_of[order] = np.cumsum(np.r_[True, sk[1:] != sk[:-1]]) - 1
-    counts = np.add.reduceat(ev[order], starts, axis=0) if len(starts) < n else ev[order]
+    if lat_vals is not None:
+        keys = LogHistogram.keys(lat_vals)
+        ev[lat_rows, LAT_N] = 1
+        ev[lat_rows, LAT_ZEROS] = keys == ZERO_KEY
+    # group by (service, second): sort, then sum each run of equal keys. Services are numbered
+    # in order of first appearance with C-level dict operations.
+    if distinct is None:
+        distinct = len(set(services))
+    if distinct == n and times is None:
+        # every event its own service, one second: the groups are the events, in order
+        order = group_of = np.arange(n)
+        counts = ev
+        g_services = services
+        g_seconds = secs
+    else:
+        code = dict(zip(dict.fromkeys(services), range(n)))
+        sc = np.fromiter(map(code.__getitem__, services), dtype=np.int64, count=n)
+        lo = int(secs.min())
+        gkey = sc * (int(secs.max()) - lo + 1) + (secs - lo)
+        order = np.argsort(gkey, kind="stable")
+        sk = gkey[order]
+        new_group = np.r_[True, sk[1:] != sk[:-1]]
+        starts = np.flatnonzero(new_group)
+        group_of = np.empty(n, dtype=np.int64)
+        group_of[order] = np.cumsum(new_group) - 1
+        counts = np.add.reduceat(ev[order], starts, axis=0) if len(starts) < n else ev[order]
+        first_ev = order[starts]
+        g_services = [services[i] for i in first_ev.tolist()]
+        g_seconds = secs[first_ev]
     # an answer refused is counted only where something was judged (as fold._checks)
     j, r = COL["out_judged"], COL["out_answer_refused"]
     counts[counts[:, j] == 0, r] = 0
-    first_ev = order[starts]
-    names = list(code)
-    g_services = [names[c] for c in sc[first_ev].tolist()]
-    g_seconds = secs[first_ev]
     hg = hk = hc = _EMPTY
-    if lat_vals:
+    if lat_vals is not None:
         nz = keys != ZERO_KEY
-        hg, hk = group_of[np.array(lat_rows, dtype=np.int64)[nz]], keys[nz]
+        hg, hk = group_of[lat_rows[nz]], keys[nz]
         hc = np.ones(hk.size, dtype=np.int64)
     gcats = [(int(group_of[i]), side, c) for i, side, c in cats]
     return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times, services, same)
