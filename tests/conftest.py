@@ -97,7 +97,9 @@ def pytest_runtest_logreport(report):
 
 def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("FENGHUO_PG_REPORT")
-    if path:
+    # Under pytest-xdist each worker finishes a session of its own; the controller, which
+    # receives every worker's reports, writes the whole record once they are all done.
+    if path and not hasattr(session.config, "workerinput"):
         import json
 
         with open(path, "w", encoding="utf-8") as fh:
