@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -271,7 +273,7 @@ class Indicators:
         make its row was a tenth of the batch). Call under ``lock``."""
         got = list(map(self.row_of.get, services))  # C-level lookups
         if None in got:
-            new = list(dict.fromkeys(s for s, r in zip(services, got) if r is None))
+            new = list(dict.fromkeys(compress(services, map(is_, got, repeat(None)))))  # in C
             take = min(len(new), len(self._free))
             rows = [self._free.pop() for _ in range(take)]
             if len(new) > take:

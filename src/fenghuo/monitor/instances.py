@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import filterfalse
 from operator import attrgetter
 from typing import Any
 
@@ -47,9 +48,9 @@ class InstanceStore:
         if not batch:
             return
         latest = self.latest
-        new = [k for k in batch if k not in latest]
-        if new:
-            self._pending += new
+        # the keys not held yet, in batch order, picked out in C (a spread batch's first touch:
+        # every key is new; ``batch.keys() - latest.keys()`` would walk all of ``latest``)
+        self._pending += filterfalse(latest.__contains__, batch)
         if oldest >= self.newest:
             latest.update(batch)  # nothing held is later than anything in the batch
         else:
