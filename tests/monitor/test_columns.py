@@ -103,12 +103,19 @@ def test_evicted_rows_are_cleared_before_reuse():
     assert calls <= ref.window(s, 3600.0, now)["counters"]["calls"]
 
 
-def test_late_latency_column_counts_what_is_held():
+@pytest.mark.parametrize("one_instant", [False, True])
+def test_late_latency_column_counts_what_is_held(one_instant):
+    """``one_instant``: each batch in one bucket of every window, so the windows share its piece
+    (ColumnWindow.add) and the column must be added to it once and counted in every window."""
     rng = random.Random(11)
     ind = Indicators(WINDOWS)
     now = T0
     for k in range(5):
-        ind.apply(_spread(rng, 300, now, 40, 300 * k), now)
+        events = _spread(rng, 300, now, 40, 300 * k)
+        if one_instant:
+            for e in events:
+                e.time = datetime.fromtimestamp(now, UTC)
+        ind.apply(events, now)
         now += 2.0
     key = int(LogHistogram.keys(np.array([100.0]))[0])
     col = ind.watch_latency(key)

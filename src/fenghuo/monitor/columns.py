@@ -85,6 +85,24 @@ def merge(pieces: list[Piece], distinct: bool = True) -> Piece:
     return Piece(u, out, hrow, hkey, hcount, cats)
 
 
+def _piece(rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray, hcount: np.ndarray,
+           cats: list[tuple[int, str, Counter]], remap: np.ndarray | None = None) -> Piece:
+    """Groups of one bucket as a piece: rows sorted and distinct, categories keyed by row."""
+    # cats arrive keyed by group; store them by row
+    if cats:
+        if remap is None:
+            cats = [(int(rows[g]), s, c) for g, s, c in cats]
+        else:
+            pos = {g: i for i, g in enumerate(remap.tolist())}
+            cats = [(int(rows[pos[g]]), s, c) for g, s, c in cats]
+    if rows.size > 1 and (rows[1:] < rows[:-1]).any():
+        order = np.argsort(rows, kind="stable")
+        rows, counts = rows[order], counts[order]
+    if rows.size > 1 and (rows[1:] == rows[:-1]).any():  # a service's seconds in one bucket
+        return merge([Piece(rows, counts, hrow, hkey, hcount, cats)], distinct=False)
+    return Piece(rows, counts, hrow, hkey, hcount, cats)
+
+
 class ColumnWindow:
     """One window length over all services."""
 
@@ -128,15 +146,25 @@ class ColumnWindow:
                     del self.cats[row]
 
     def add(self, rows: np.ndarray, seconds: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray,
-            hcount: np.ndarray, hgroup: np.ndarray, cats: list[tuple[int, str, Counter]], now: float) -> None:
+            hcount: np.ndarray, hgroup: np.ndarray, cats: list[tuple[int, str, Counter]], now: float,
+            shared: dict | None = None) -> None:
         """Groups g (one per (service, second)): ``rows[g]``, ``seconds[g]``, ``counts[g]``;
-        latency entries carry their group in ``hgroup`` (and their row in ``hrow``)."""
+        latency entries carry their group in ``hgroup`` (and their row in ``hrow``).
+        ``shared``: a dict kept across the windows a batch is added to — a batch that falls in
+        one bucket of each window makes the same piece for every window, so it is built once
+        (sorted, its categories by row) and held by all of them (pieces are not changed in
+        place, except by ``add_column``, which minds this)."""
         keys = (seconds // self.width).astype(np.int64) if self.width != 1.0 else seconds
         oldest = self.oldest(now)
         kmin, kmax = int(keys.min()), int(keys.max())
         if kmin == kmax:
             if kmin >= oldest:
-                self._add_key(kmin, rows, counts, hrow, hkey, hcount, cats)
+                p = shared.get("piece") if shared is not None else None
+                if p is None:
+                    p = _piece(rows, counts, hrow, hkey, hcount, cats)
+                    if shared is not None:
+                        shared["piece"] = p
+                self._store(kmin, p)
             return
         for k in np.unique(keys).tolist():
             if k < oldest:
@@ -144,24 +172,10 @@ class ColumnWindow:
             sel = np.flatnonzero(keys == k)
             hsel = np.isin(hgroup, sel)
             gset = set(sel.tolist())
-            self._add_key(k, rows[sel], counts[sel], hrow[hsel], hkey[hsel], hcount[hsel],
-                          [(r, s, c) for r, s, c in cats if r in gset], remap=sel)
+            self._store(k, _piece(rows[sel], counts[sel], hrow[hsel], hkey[hsel], hcount[hsel],
+                                  [(r, s, c) for r, s, c in cats if r in gset], remap=sel))
 
-    def _add_key(self, key: int, rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray,
-                 hcount: np.ndarray, cats: list[tuple[int, str, Counter]], remap: np.ndarray | None = None) -> None:
-        # cats arrive keyed by group; store them by row
-        if cats:
-            if remap is None:
-                cats = [(int(rows[g]), s, c) for g, s, c in cats]
-            else:
-                pos = {g: i for i, g in enumerate(remap.tolist())}
-                cats = [(int(rows[pos[g]]), s, c) for g, s, c in cats]
-        order = np.argsort(rows, kind="stable")
-        rows, counts = rows[order], counts[order]
-        if rows.size > 1 and (rows[1:] == rows[:-1]).any():  # a service's seconds in one bucket
-            p = merge([Piece(rows, counts, hrow, hkey, hcount, cats)], distinct=False)
-        else:
-            p = Piece(rows, counts, hrow, hkey, hcount, cats)
+    def _store(self, key: int, p: Piece) -> None:
         self.total[p.rows] += p.counts  # rows are distinct in a piece
         self._cats(p.cats, 1)
         pieces = self.slices.get(key)
@@ -240,11 +254,14 @@ class ColumnWindow:
         self.total = np.hstack([self.total, np.zeros((self.total.shape[0], 1), dtype=np.int64)])
         for pieces in self.slices.values():
             for p in pieces:
-                col = np.zeros(p.rows.size, dtype=np.int64)
-                if p.hrow.size:
-                    m = p.hkey >= key
-                    np.add.at(col, np.searchsorted(p.rows, p.hrow[m]), p.hcount[m])
-                p.counts = np.hstack([p.counts, col[:, None]])
+                if p.counts.shape[1] == self.total.shape[1]:  # a piece shared with a window done before
+                    col = p.counts[:, -1]
+                else:
+                    col = np.zeros(p.rows.size, dtype=np.int64)
+                    if p.hrow.size:
+                        m = p.hkey >= key
+                        np.add.at(col, np.searchsorted(p.rows, p.hrow[m]), p.hcount[m])
+                    p.counts = np.hstack([p.counts, col[:, None]])
                 np.add.at(self.total[:, -1], p.rows, col)
 
     def clear_rows(self, rows: np.ndarray) -> None:

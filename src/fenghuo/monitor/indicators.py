@@ -366,8 +366,9 @@ class Indicators:
                     extra[:, j] = np.bincount(f.hist_group[m], weights=f.hist_count[m], minlength=counts.shape[0])
                 counts = np.hstack([counts, extra])
             hrow = rows[f.hist_group]
+            shared: dict = {}  # the piece a batch in one bucket makes, built once for every window
             for cw in self.windows.values():
-                cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now)
+                cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now, shared)
             if latest is not None:
                 self.guards.merge(*latest)
             if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
