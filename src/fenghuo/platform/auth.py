@@ -105,8 +105,9 @@ def _cached(db: Database, digest: str) -> Actor | None:
 
 
 def cached_actor(db: Database, token: str) -> Actor | None:
-    """The acting person for ``token`` if the cache holds it as valid now, else None (then
-    :func:`authenticate` reads the database; a hot path that cannot wait for it hands over)."""
+    """The acting person for ``token`` if the cache holds it as valid now, else None; reads
+    nothing (what the tests look at to see what the cache holds; :func:`authenticate` is the
+    one callers use)."""
     return _cached(db, token_hash(token)) if token else None
 
 
