@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean lint models fuzz
+.PHONY: demo test bench install clean lint models fuzz native
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The optional C kernels (setup.py) compiled in place; quick when nothing changed. Without a
+# compiler the package runs on its numpy/Python fallbacks (FENGHUO_NATIVE=0 forces them).
+native: $(STAMP)
+	$(BIN)/python setup.py -q build_ext --inplace
+
 # `make demo DEMO_ARGS=--console` leaves the web console running afterwards and prints its URL and tokens.
-demo: $(STAMP)
+demo: $(STAMP) native
 	$(BIN)/fenghuo demo $(DEMO_ARGS)
 
 # ruff's rules are in pyproject.toml ([tool.ruff]); ruff comes with the test extra.
@@ -27,7 +32,7 @@ lint: $(STAMP)
 # database, PostgreSQL schema, NATS prefix, ports and home directory, so files never meet.
 # PYTEST_WORKERS=0 runs everything in this one process (for a debugger or -x).
 PYTEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) native
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # A bounded schemathesis run over the OpenAPI schema with a token of each role; fails on any 500.
@@ -35,7 +40,7 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.security.fuzz_api $(FUZZ_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) native
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Rebuild the detection artefacts shipped in src/fenghuo/checks/shipped/ from ../shared/data
