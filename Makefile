@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench install clean lint models fuzz native
 
-$(STAMP): pyproject.toml
+# setuptools >= 77 in the venv too: `make native` builds the C kernels with it in place.
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip 'setuptools>=77' wheel
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
