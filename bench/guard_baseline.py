@@ -18,6 +18,9 @@ from pathlib import Path
 
 import uvloop
 
+from bench.guard_load import PAYLOAD, conversation, distinct, fresh, load
+from bench.guard_procs import FENGHUO, _pin, free_port, gauge, start, wait_http
+
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -26,19 +29,19 @@ def _cpu(pid: int) -> tuple[float, float]:
     return int(st[11]) / HZ, int(st[12]) / HZ  # user, system seconds
 
 
-def _measure(b, pid: int, via: str, direct: str, n: int, tag: str) -> dict[str, float]:
-    d = uvloop.run(b.load(direct, 16, n, 200, payload=b.fresh(n + 200)))
+def _measure(pid: int, via: str, direct: str, n: int, tag: str) -> dict[str, float]:
+    d = uvloop.run(load(direct, 16, n, 200, payload=fresh(n + 200)))
     u0, s0 = _cpu(pid)
-    g = uvloop.run(b.load(via, 16, n, 200, payload=b.fresh(n + 200)))
+    g = uvloop.run(load(via, 16, n, 200, payload=fresh(n + 200)))
     u1, s1 = _cpu(pid)
     m = n // 4
-    g1 = uvloop.run(b.load(via, 1, m, 50, payload=b.fresh(m + 50)))
+    g1 = uvloop.run(load(via, 1, m, 50, payload=fresh(m + 50)))
     u2, s2 = _cpu(pid)
     kb = {}
     for size, count in (("1", 300), ("64", 60)):
-        pl = b.distinct({**b.PAYLOAD, "messages": b.conversation(int(size))}, count + 50, f"{tag}k{size}-")
+        pl = distinct({**PAYLOAD, "messages": conversation(int(size))}, count + 50, f"{tag}k{size}-")
         c0 = sum(_cpu(pid))
-        r = uvloop.run(b.load(via, 4, count, 50, payload=pl))
+        r = uvloop.run(load(via, 4, count, 50, payload=pl))
         if r["errors"]:
             raise RuntimeError(f"{size} KB prompts: {r['errors']} calls failed")
         kb[size] = (sum(_cpu(pid)) - c0) * 1e6 / (count + 50)
@@ -51,14 +54,12 @@ def _measure(b, pid: int, via: str, direct: str, n: int, tag: str) -> dict[str, 
 
 def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, gw_pid: int, via: str, src: str, n: int, reps: int,
          procs: list) -> list[str]:
-    from bench import bench_guard as b
-
-    port = b.free_port()
-    old = b.start([b.FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
-                   f"http://127.0.0.1:{up_port}", "--port", str(port), "--spool", str(work / "spool-baseline")],
-                  dict(env, PYTHONPATH=src), work / "gateway-baseline.log")
+    port = free_port()
+    old = start([FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
+               f"http://127.0.0.1:{up_port}", "--port", str(port), "--spool", str(work / "spool-baseline")],
+              dict(env, PYTHONPATH=src), work / "gateway-baseline.log")
     procs.append(old)
-    b.wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return []
@@ -67,19 +68,19 @@ def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, gw_pid: 
     got: dict[str, list[dict]] = {"before": [], "after": []}
     gauges = []
     try:
-        b._pin(up_pid, {cores[1]})
+        _pin(up_pid, {cores[1]})
         for r in range(reps):
             for side in (("before", "after") if r % 2 == 0 else ("after", "before")):
                 pid, url = sides[side]
-                b._pin(pid, {cores[0]})
-                b._pin(me, {cores[0]})
-                gauges.append(b.gauge())
-                b._pin(me, {cores[1]})
-                got[side].append(_measure(b, pid, url, direct, n, f"{side}{r}-"))
-                b._pin(pid, everything)
+                _pin(pid, {cores[0]})
+                _pin(me, {cores[0]})
+                gauges.append(gauge())
+                _pin(me, {cores[1]})
+                got[side].append(_measure(pid, url, direct, n, f"{side}{r}-"))
+                _pin(pid, everything)
     finally:
         for pid in (old.pid, gw_pid, up_pid, me):
-            b._pin(pid, everything)
+            _pin(pid, everything)
     med = statistics.median
     out = ["", f"Before / after, interleaved (`FENGHUO_BENCH_BASELINE={src}`): the baseline tree's gateway and this one in front "
            f"of the same upstream, measured in turn, {reps} repetition(s), each gateway pinned to core 0 while measured (upstream "
