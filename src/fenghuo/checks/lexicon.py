@@ -42,7 +42,7 @@ from fenghuo.checks.lexicon_file import (
 )
 from fenghuo.checks.lexicon_state import _boundary_flags, _Compiled, _read_stable
 from fenghuo.checks.matcher import Hits, _on_match, engine_kind, make_engine
-from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser
+from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser, native_kernel
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
 from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_SHORT, FEW, resolve_few, resolve_many, segmenter
@@ -236,7 +236,8 @@ class LexiconCheck(BackgroundReload):
         return _Compiled(
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
-            fused_table=variants.fused4(self.normaliser.tables) if fused is not None else None,
+            fused_table=(f4 := variants.fused4(self.normaliser.tables) if fused is not None else None),
+            kernel=native_kernel(self.normaliser.tables, f4) if f4 is not None else None,
         )
 
     def reload(self) -> None:
@@ -294,19 +295,27 @@ class LexiconCheck(BackgroundReload):
         # "Short messages").
         if self.reload_interval and time.monotonic() - self._last_check > self.reload_interval:
             self.reload_when_due()
-        try:
-            b = text.encode("utf-32-le")
-        except UnicodeEncodeError:  # a lone surrogate: kept as its own code point
-            b = text.encode("utf-32-le", "surrogatepass")
-        table, eng, base = fast
-        # Cast to intp here, once: ``take`` would cast uint32 indices itself, and a message with
-        # a hit normalises the same code points again.
-        raw = np.frombuffer(b, _U4).astype(IDX)
-        # 4-byte entries (``variants.fused4``): one ``translate`` deletes their pad bytes and
-        # the dropped characters.
-        data = table.take(raw, axis=1).tobytes().translate(None, FUSED_DROP)
-        if FUSED_EXPAND in data:  # a ①-style expansion: the general path
-            findings = self._find(st, text, self.normaliser.normalise_codes(raw))
+        table, eng, base, fuse = fast
+        if fuse is not None:
+            # The C kernel (``_textnative.c``): the same bytes as the gather and ``translate``
+            # below, read straight from the str in one call (None: an expansion).
+            data = fuse(text)
+            raw = None
+        else:
+            try:
+                b = text.encode("utf-32-le")
+            except UnicodeEncodeError:  # a lone surrogate: kept as its own code point
+                b = text.encode("utf-32-le", "surrogatepass")
+            # Cast to intp here, once: ``take`` would cast uint32 indices itself, and a message
+            # with a hit normalises the same code points again.
+            raw = np.frombuffer(b, _U4).astype(IDX)
+            # 4-byte entries (``variants.fused4``): one ``translate`` deletes their pad bytes
+            # and the dropped characters.
+            data = table.take(raw, axis=1).tobytes().translate(None, FUSED_DROP)
+            if FUSED_EXPAND in data:
+                data = None
+        if data is None:  # a ①-style expansion: the general path
+            findings = self._find(st, text, self.normaliser.normalise(text) if raw is None else self.normaliser.normalise_codes(raw))
         elif data:
             flat: list[int] = []
             try:
@@ -317,7 +326,7 @@ class LexiconCheck(BackgroundReload):
             eng.db.scan(data, _on_match, 0, flat, scratch)
             findings = []
             if flat:
-                n = self.normaliser.normalise_codes(raw)
+                n = self.normaliser.normalise(text) if raw is None else self.normaliser.normalise_codes(raw)
                 findings = self._resolve(st, text, n, _homophone_ends(flat, base, len(data) // 6))
         else:
             findings = []
@@ -339,8 +348,11 @@ class LexiconCheck(BackgroundReload):
             # marker bytes deleted by one ``translate``, see ``scan``) rather than indexing the
             # kept ones first. The main form (first half) is left on ``n`` for the rules check's
             # prefilter, which scans the same bytes (``Normalised.packed``).
-            table, eng, base = fast
-            data = table.take(n.raw, axis=1).tobytes().translate(None, FUSED_DROP)  # pads and drops (``scan``)
+            table, eng, base, fuse = fast
+            # The C kernel reads the text itself (``n`` is its normalisation, nothing expanded).
+            data = fuse(text) if fuse is not None and len(text) == n.length else None
+            if data is None:
+                data = table.take(n.raw, axis=1).tobytes().translate(None, FUSED_DROP)  # pads and drops (``scan``)
             if not data:
                 return []
             size = len(data) // 6

@@ -39,8 +39,12 @@ class _Compiled:
     length_arr: np.ndarray | None = None  # ``lengths`` as an array
     listed: int = 0  # words from the files and config, without allow words and variants
     fused_table: np.ndarray | None = None  # ``variants.fused4`` (padded ``fused_table``), when the homophone layer is fused
-    # (fused_table, engine, first homophone id) for ``LexiconCheck.scan``'s short-text path,
-    # looked up once per message instead of attribute by attribute; None without a fused table.
+    # The C kernel over the normaliser's table and ``fused_table`` (``normalize.native_kernel``),
+    # or None (not built, ``FENGHUO_NATIVE=0``, or no fused table).
+    kernel: object = None
+    # (fused_table, engine, first homophone id, the kernel's ``fuse`` or None) for
+    # ``LexiconCheck.scan``'s short-text path, looked up once per message instead of attribute
+    # by attribute; None without a fused table.
     fast: tuple | None = None
 
     def __post_init__(self) -> None:
@@ -52,7 +56,8 @@ class _Compiled:
         by_pid = [tuple(t[o : o + c]) for o, c in zip(self.tmpl_off.tolist(), self.tmpl_n.tolist())]
         object.__setattr__(self, "templates_by_pid", by_pid)
         if self.fused_table is not None:
-            object.__setattr__(self, "fast", (self.fused_table, self.engine, self.homophones.base))
+            fuse = self.kernel.fuse if self.kernel is not None else None
+            object.__setattr__(self, "fast", (self.fused_table, self.engine, self.homophones.base, fuse))
 
 
 _READ_TRIES = 5

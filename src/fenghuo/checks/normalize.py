@@ -22,6 +22,7 @@ word is never assembled across a clause or a line.
 
 from __future__ import annotations
 
+import os
 import sys
 import unicodedata
 from bisect import bisect_right
@@ -47,6 +48,32 @@ _FEW_DROPS = 8  # drops up to which ``_few_steps`` finds them with bytes searche
 BLOCK = 16384  # characters normalised per step of a long text (see ``Normaliser._blocked``)
 _ARANGE = np.arange(BLOCK + 1, dtype=np.intp)  # read only: sliced by ``normalise_codes``
 _ARANGE.flags.writeable = False
+_IDX = np.dtype(np.intp)
+_BOOL = np.dtype(np.bool_)
+
+
+def _load_native():
+    """The C kernel (``_textnative.c``: per-character normalisation and the lexicon's scan
+    input in one call each), or None: not built (no compiler), or ``FENGHUO_NATIVE=0``, which
+    forces the numpy path below (same results, tests/checks/test_text_native.py)."""
+    if os.environ.get("FENGHUO_NATIVE", "").strip() == "0":
+        return None
+    try:
+        from fenghuo.checks import _textnative
+    except ImportError:
+        return None
+    return _textnative
+
+
+NATIVE = _load_native()
+
+
+def native_kernel(tables: Tables, fused: np.ndarray | None = None):
+    """A C kernel over ``tables`` (and the lexicon's ``variants.fused4`` table), or None
+    without the native module. It holds the tables' buffers, so they stay alive with it."""
+    if NATIVE is None:
+        return None
+    return NATIVE.Kernel(tables.single, fused)
 
 # Kept as boundaries: removing these would glue unrelated clauses into a "word".
 BOUNDARY_CHARS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85,!?;:，。！？；：、")
@@ -233,6 +260,7 @@ class Normaliser:
         self.options = (t2s, fold_case, drop_separators)
         self.tables = build_tables(t2s, fold_case, drop_separators)
         self.flags = kept_flags(self.tables)
+        self._kernel = native_kernel(self.tables)
         multi = self.tables.multi
         # Expansions as arrays (sorted keys, lengths, offsets into one pool of quad codes), so
         # a text with many of them (a line of ①②③) is still handled in whole-array steps.
@@ -246,6 +274,19 @@ class Normaliser:
         return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), _U4)
 
     def normalise(self, text: str) -> Normalised:
+        kernel = self._kernel
+        if kernel is not None and len(text) <= BLOCK:
+            # ``normalise_codes(codes(text))`` in one C pass over the str's own storage
+            # (no UTF-32 encode, gather, bytes search or boolean index): per 50-character
+            # COLD cut 6.2 -> see bench/checks_short.py ``_SHORT_HISTORY``. None: an expansion.
+            got = kernel.normalise(text)
+            if got is not None:
+                both, steps, kept = got
+                a = np.frombuffer(both, _U4)  # raw, then codes: one frombuffer, two slices
+                n = len(text)
+                if steps is None:
+                    return Normalised(a[n:], n, raw=a[:n])
+                return Normalised(a[n:], n, np.frombuffer(steps, _IDX), None, a[:n], np.frombuffer(kept, _BOOL))
         if len(text) <= BLOCK:  # ``codes`` inlined: one Python call fewer per message
             # Without an error handler first: naming one takes the codec's slow path (~0.5 µs
             # more per 50-character message); only a lone surrogate needs ``surrogatepass``.
