@@ -1,6 +1,7 @@
-"""The classifier's fast path (one matmul for the n-gram hashes, the bias as a table row, a cached
-scale vector) against the reference computation it replaces: the same buckets, logits within
-float32 rounding, the same findings."""
+"""The classifier's numpy fast path (one matmul for the n-gram hashes, the bias as a table row, a
+cached scale vector; what scores when the C kernel is not built or FENGHUO_NATIVE=0) against the
+reference computation it replaces: the same buckets, logits within float32 rounding, the same
+findings. The C kernel's own parity tests: tests/checks/test_classifier_native.py."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_fast_logits_equal_the_reference_on_random_codes(k):
         for _ in range(5):
             codes = _random_codes(rng, n)
             ref = model.logits_reference(codes)
-            got = model.logits_codes(codes)
+            got = model.logits_numpy(codes)
             assert got.shape == (k,)
             assert np.abs(got.astype(np.float64) - ref).max() < 1e-4 * max(1.0, np.abs(ref).max()), (n, got, ref)
 
@@ -69,7 +70,7 @@ def test_fast_logits_equal_the_reference_on_the_shipped_model():
     texts = TEXTS + ["".join(TEXTS)] + [t[i:] for t in TEXTS for i in range(3)]
     for text in texts:
         codes = norm.normalise(text).codes
-        ref, got = model.logits_reference(codes), model.logits_codes(codes)
+        ref, got = model.logits_reference(codes), model.logits_numpy(codes)
         assert np.abs(got.astype(np.float64) - ref).max() < 1e-4, text
 
 
@@ -78,14 +79,16 @@ def test_reassigned_weights_and_bias_are_seen():
     (weights plus a bias row) must follow, as must in-place edits of ``weights``."""
     model = _random_model(3)
     codes = np.arange(1000, 1020, dtype=np.uint32)
-    before = model.logits_codes(codes)
+    before = model.logits_numpy(codes)
     model.weights = model.weights * 2.0
     model.bias = model.bias + 1.0
-    after = model.logits_codes(codes)
+    after = model.logits_numpy(codes)
     assert np.abs(after.astype(np.float64) - model.logits_reference(codes)).max() < 1e-4
+    assert np.abs(model.logits_codes(codes) - model.logits_reference(codes)).max() < 1e-4  # the kernel rebinds too
     assert not np.allclose(before, after)
     model.weights[:] = 0.0
-    assert np.allclose(model.logits_codes(codes), model.bias, atol=1e-5)
+    assert np.allclose(model.logits_numpy(codes), model.bias, atol=1e-5)
+    assert np.allclose(model.logits_codes(codes), model.bias, atol=1e-5)  # the C kernel too, when built
 
 
 def test_float32_cut_is_the_float64_comparison():

@@ -13,12 +13,34 @@ interleaved). COLD dev accuracy 0.9095 vs 0.9115 at 2^20 buckets, F1 0.9078 vs 0
 points: different keys, so different collisions; at 2^18 buckets 0.9090 / 0.9074).
 The view reads the machine's byte order: a model trained on a big-endian machine would not
 score the same features on a little-endian one (every supported platform is little-endian).
+
+Scoring a message does not go through these functions when the C kernel is built: ``NATIVE``
+(``fenghuo.checks._clfnative``, from ``_clfnative.c``) hashes the same keys, gathers and sums in
+one call (``Model.logits_codes``); these stay the definition, the training path and the fallback.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
+
+
+def _load_native():
+    """The C scoring kernel, or None: not built (no compiler; ``make native`` builds it) or
+    ``FENGHUO_NATIVE=0`` (forces the numpy path). Read at bind time by ``Model``, so a test can
+    set this module's ``NATIVE`` to None to get the numpy path."""
+    if os.environ.get("FENGHUO_NATIVE", "").strip() == "0":
+        return None
+    try:
+        from fenghuo.checks import _clfnative
+    except ImportError:
+        return None
+    return _clfnative
+
+
+NATIVE = _load_native()
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _P = np.uint64(1000003)
