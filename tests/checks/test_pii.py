@@ -85,10 +85,11 @@ def test_generated_plates_can_exist_and_impossible_ones_are_not_reported():
     assert PIICheck().scan("编号皖O-48906，吉I-16858").findings == []
 
 
-def test_hint_prescan_finds_exactly_what_the_full_scan_finds(monkeypatch):
-    """The pre-scan (``_first_hint``) only skips text where no match can start: compare with
-    the full pattern from position 0 on generated PII, long e-mail local parts, IPv6 whose
-    first ':' comes after hex digits, plates after common province characters, Unicode digits."""
+def test_prefilter_windows_find_exactly_what_the_full_scan_finds(monkeypatch):
+    """The prefilter (``pii_prefilter.windows``) only skips text where no match can start:
+    compare with the full pattern over the whole text on generated PII, long e-mail local parts,
+    IPv6 whose first ':' comes after hex digits, plates after common province characters,
+    Unicode digits (random mixes and COLD dev: ``test_pii_prefilter.py``)."""
     import random
 
     from fenghuo.checks import pii
@@ -109,7 +110,7 @@ def test_hint_prescan_finds_exactly_what_the_full_scan_finds(monkeypatch):
         texts.append("".join(parts))
     check = PIICheck()
     fast = [check.find(t) for t in texts]
-    monkeypatch.setattr(pii, "_first_hint", lambda text, pos=0: pos)
+    monkeypatch.setattr(pii, "_windows", lambda text, start=0: [(start, len(text))])
     assert fast == [check.find(t) for t in texts]
     assert any(fast)
 
