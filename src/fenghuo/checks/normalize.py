@@ -68,12 +68,13 @@ def _load_native():
 NATIVE = _load_native()
 
 
-def native_kernel(tables: Tables, fused: np.ndarray | None = None):
-    """A C kernel over ``tables`` (and the lexicon's ``variants.fused4`` table), or None
-    without the native module. It holds the tables' buffers, so they stay alive with it."""
+def native_kernel(tables: Tables, fused: np.ndarray | None = None, prefixes: bytes | None = None):
+    """A C kernel over ``tables`` (and the lexicon's ``variants.fused4`` table and homophone
+    pattern prefixes, ``variants.homophone_prefixes``), or None without the native module. It
+    holds the tables' buffers, so they stay alive with it."""
     if NATIVE is None:
         return None
-    return NATIVE.Kernel(tables.single, fused)
+    return NATIVE.Kernel(tables.single, fused, prefixes)
 
 # Kept as boundaries: removing these would glue unrelated clauses into a "word".
 BOUNDARY_CHARS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85,!?;:，。！？；：、")
@@ -302,7 +303,8 @@ class Normaliser:
 
         Whole-array numpy on a 20 MB text streams ~6 arrays of 28 MB through memory; in
         16k-character blocks the same work measured 2.6× faster (47 vs 123 ms CPU), more so
-        on a machine whose memory bandwidth is shared. Each block is normalised on its own
+        on a machine whose memory bandwidth is shared. Each block goes through ``normalise``,
+        so through the C kernel when it is built. Each block is normalised on its own
         (no rule looks at a neighbour), then the pieces and their maps back are joined.
         """
         # Written straight into one array (no final concatenate) while nothing expands, which
@@ -312,7 +314,7 @@ class Normaliser:
         blocks: list[tuple[int, int, Normalised]] = []  # (original start, normalised start, block)
         fill = 0
         for i in range(0, len(text), BLOCK):
-            b = self.normalise_codes(self.codes(text[i : i + BLOCK]))
+            b = self.normalise(text[i : i + BLOCK])  # one block: the C kernel when built
             m = b.codes.size
             if parts is None and fill + m > out.size:
                 parts = [out[:fill]]
