@@ -128,7 +128,7 @@ def _fuse_numpy(table: np.ndarray, text: str) -> bytes | None:
 def test_fuse_matches_the_gather_on_every_code_point():
     tables = default_normaliser().tables
     table = variants.fused4(tables)
-    kernel = normalize.native_kernel(tables, table)  # no prefixes: always both forms
+    kernel = normalize.native_kernel(tables, table)
     expands = set(np.flatnonzero(tables.single == normalize.EXPAND).tolist())
     for lo in range(0, 0x110000, 4096):
         t = "".join(chr(c) for c in range(lo, lo + 4096) if c not in expands)
@@ -154,32 +154,6 @@ def test_random_text_normalise_and_fuse(t):
     tables = default_normaliser().tables
     table = variants.fused4(tables)
     assert normalize.native_kernel(tables, table).fuse(t) == _fuse_numpy(table, t)
-
-
-@needs_native
-def test_homophone_form_left_off_only_when_no_pattern_can_match(lexicons):
-    """With the homophone prefixes the kernel gives the main form alone or both forms; it
-    gives both whenever the full scan finds a homophone pattern (and for COLD text rarely)."""
-    from fenghuo.checks.matcher import _on_match
-
-    lx, _ = lexicons
-    st = lx._state
-    table, eng, base, fuse = st.fast
-    both = 0
-    texts = EVASIONS + _evasion_texts(lx) + _cold()
-    for t in texts:
-        got, full = fuse(t), _fuse_numpy(table, t)
-        if full is None:
-            assert got is None
-            continue
-        assert got in (full, full[: len(full) // 2])
-        flat: list[int] = []
-        if full:
-            eng.db.scan(full, _on_match, 0, flat, eng._scratch())
-        if any(p >= base for p in flat[0::2]):
-            assert got == full, t
-        both += got == full and bool(full)
-    assert both < len(texts) // 4
 
 
 def _findings(check, texts):

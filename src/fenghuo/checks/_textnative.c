@@ -33,67 +33,7 @@ typedef struct {
     Py_buffer single;     /* uint32[ncp] */
     Py_buffer fused;      /* uint32[2 * ncp], or buf == NULL */
     Py_ssize_t ncp;
-    /* The homophone patterns' first three characters (16-bit codes of the homophone form,
-       packed into 48 bits), as an open-addressing set; NULL: always scan the homophone form. */
-    uint64_t *prefix;
-    uint64_t prefix_mask;
 } Kernel;
-
-#define EMPTY_KEY UINT64_MAX  /* no 48-bit key equals it */
-
-static inline uint64_t
-mix(uint64_t k)
-{
-    k ^= k >> 29;
-    k *= 0xbf58476d1ce4e5b9ULL;
-    k ^= k >> 32;
-    return k;
-}
-
-static int
-prefix_has(const Kernel *self, uint64_t key)
-{
-    uint64_t i = mix(key) & self->prefix_mask;
-    for (;;) {
-        uint64_t v = self->prefix[i];
-        if (v == key)
-            return 1;
-        if (v == EMPTY_KEY)
-            return 0;
-        i = (i + 1) & self->prefix_mask;
-    }
-}
-
-static int
-set_prefixes(Kernel *self, PyObject *obj)
-{
-    Py_buffer view;
-    if (PyObject_GetBuffer(obj, &view, PyBUF_C_CONTIGUOUS) < 0)
-        return -1;
-    Py_ssize_t n = view.len / 8;
-    uint64_t size = 16;
-    while (size < 4 * (uint64_t)n)
-        size <<= 1;  /* at most a quarter full: short probe runs */
-    uint64_t *t = PyMem_Malloc(size * sizeof(uint64_t));
-    if (t == NULL) {
-        PyBuffer_Release(&view);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (uint64_t i = 0; i < size; i++)
-        t[i] = EMPTY_KEY;
-    const uint64_t *keys = (const uint64_t *)view.buf;
-    for (Py_ssize_t j = 0; j < n; j++) {
-        uint64_t k = keys[j] & 0xFFFFFFFFFFFFULL, i = mix(k) & (size - 1);
-        while (t[i] != EMPTY_KEY && t[i] != k)
-            i = (i + 1) & (size - 1);
-        t[i] = k;
-    }
-    PyBuffer_Release(&view);
-    self->prefix = t;
-    self->prefix_mask = size - 1;
-    return 0;
-}
 
 static int
 get_table(PyObject *obj, Py_buffer *view, Py_ssize_t items, const char *what)
@@ -112,14 +52,10 @@ get_table(PyObject *obj, Py_buffer *view, Py_ssize_t items, const char *what)
 static int
 Kernel_init(Kernel *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *single, *fused = Py_None, *prefixes = Py_None;
-    static char *kwlist[] = {"single", "fused", "prefixes", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO", kwlist, &single, &fused, &prefixes))
+    PyObject *single, *fused = Py_None;
+    static char *kwlist[] = {"single", "fused", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O", kwlist, &single, &fused))
         return -1;
-    if (self->prefix != NULL) {
-        PyMem_Free(self->prefix);
-        self->prefix = NULL;
-    }
     if (self->single.buf != NULL)  /* __init__ called twice */
         PyBuffer_Release(&self->single);
     if (self->fused.buf != NULL)
@@ -138,8 +74,6 @@ Kernel_init(Kernel *self, PyObject *args, PyObject *kwds)
         return -1;
     if (fused != Py_None && get_table(fused, &self->fused, 2 * self->ncp, "fused") < 0)
         return -1;
-    if (prefixes != Py_None && set_prefixes(self, prefixes) < 0)
-        return -1;
     return 0;
 }
 
@@ -150,7 +84,6 @@ Kernel_dealloc(Kernel *self)
         PyBuffer_Release(&self->single);
     if (self->fused.buf != NULL)
         PyBuffer_Release(&self->fused);
-    PyMem_Free(self->prefix);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -180,12 +113,13 @@ ready(Kernel *self, PyObject *text)
 The lexicon's one scan input: the main form (3 bytes per kept character) followed by the
 homophone form (3 bytes per kept character), dropped characters left out; None when a
 character expands to several (the caller takes the general path). Same bytes as
-``fused4.take(raw, axis=1).tobytes().translate(None, FUSED_DROP)``, except that the homophone
-form is left off when no three consecutive kept characters begin any homophone pattern (the
-kernel's ``prefixes``): then no homophone pattern can match, and hyperscan scans half the
-bytes (a 50-character message: ~0.7 of ~1.9 µs per scan measured; 21 of 2,000 COLD cuts keep
-the homophone form with the shipped lexicon, 556 with the shared one). The caller tells the
-two apart by the length (3 or 6 bytes per kept character). */
+``fused4.take(raw, axis=1).tobytes().translate(None, FUSED_DROP)``.
+
+Tried and left out: scanning the homophone form only when three consecutive characters begin
+a homophone pattern (an exact set of the patterns' first three codes, with a pair bitmap in
+front): 21 of 2,000 COLD cuts need it with the shipped lexicon and hyperscan then scans half
+the bytes (~0.3 µs less per 50-character message), but the per-character test cost as much
+(fuse 0.29 -> 0.58 µs; scan plus fuse 1.62 vs 1.63 µs, load ~10). */
 static PyObject *
 Kernel_fuse(Kernel *self, PyObject *text)
 {
@@ -206,10 +140,6 @@ Kernel_fuse(Kernel *self, PyObject *text)
     unsigned char *main = (unsigned char *)PyBytes_AS_STRING(out);
     unsigned char *homo = main + 3 * n;  /* written here first, moved down once k is known */
     Py_ssize_t k = 0;
-    /* Rolling key of the last three kept characters' homophone codes; run: how many of them
-       are in the Basic Multilingual Plane (the sentinel 0xEF.. is in no pattern). */
-    uint64_t key = 0;
-    int run = 0, need = self->prefix == NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 cp = CP(kind, data, i);
         const unsigned char *a = t0 + 4 * (size_t)cp;
@@ -224,21 +154,6 @@ Kernel_fuse(Kernel *self, PyObject *text)
         m[0] = a[0]; m[1] = a[1]; m[2] = a[2];
         h[0] = b[0]; h[1] = b[1]; h[2] = b[2];
         k++;
-        if (!need) {
-            if ((b[0] & 0xFC) == 0xD0) {  /* homophone form of a BMP character: 0xD0..0xD3 */
-                uint64_t code = ((uint64_t)(b[0] & 3) << 14) | ((uint64_t)(b[1] & 0x7F) << 7) | (b[2] & 0x7F);
-                key = ((key << 16) | code) & 0xFFFFFFFFFFFFULL;
-                if (++run >= 3)
-                    need = prefix_has(self, key);
-            } else {
-                run = 0;
-            }
-        }
-    }
-    if (!need) {
-        if (_PyBytes_Resize(&out, 3 * k) < 0)
-            return NULL;
-        return out;
     }
     if (k < n) {
         memmove(main + 3 * k, homo, 3 * (size_t)k);

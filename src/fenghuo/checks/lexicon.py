@@ -237,7 +237,7 @@ class LexiconCheck(BackgroundReload):
             words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
             engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
             fused_table=(f4 := variants.fused4(self.normaliser.tables) if fused is not None else None),
-            kernel=native_kernel(self.normaliser.tables, f4, variants.homophone_prefixes(fused)) if f4 is not None else None,
+            kernel=native_kernel(self.normaliser.tables, f4) if f4 is not None else None,
         )
 
     def reload(self) -> None:
@@ -298,9 +298,7 @@ class LexiconCheck(BackgroundReload):
         table, eng, base, fuse = fast
         if fuse is not None:
             # The C kernel (``_textnative.c``): the same bytes as the gather and ``translate``
-            # below, read straight from the str in one call (None: an expansion), without the
-            # homophone form when no homophone pattern can match — then no hit has a homophone
-            # id and ``_homophone_ends``' size is not used.
+            # below, read straight from the str in one call (None: an expansion).
             data = fuse(text)
             raw = None
         else:
@@ -357,7 +355,7 @@ class LexiconCheck(BackgroundReload):
                 data = table.take(n.raw, axis=1).tobytes().translate(None, FUSED_DROP)  # pads and drops (``scan``)
             if not data:
                 return []
-            size = n.codes.size  # kept characters; the kernel may leave the homophone half off (``scan``)
+            size = len(data) // 6
             n.packed = data[: 3 * size]
             flat: list[int] = []
             try:

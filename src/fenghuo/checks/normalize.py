@@ -68,13 +68,12 @@ def _load_native():
 NATIVE = _load_native()
 
 
-def native_kernel(tables: Tables, fused: np.ndarray | None = None, prefixes: bytes | None = None):
-    """A C kernel over ``tables`` (and the lexicon's ``variants.fused4`` table and homophone
-    pattern prefixes, ``variants.homophone_prefixes``), or None without the native module. It
-    holds the tables' buffers, so they stay alive with it."""
+def native_kernel(tables: Tables, fused: np.ndarray | None = None):
+    """A C kernel over ``tables`` (and the lexicon's ``variants.fused4`` table), or None
+    without the native module. It holds the tables' buffers, so they stay alive with it."""
     if NATIVE is None:
         return None
-    return NATIVE.Kernel(tables.single, fused, prefixes)
+    return NATIVE.Kernel(tables.single, fused)
 
 # Kept as boundaries: removing these would glue unrelated clauses into a "word".
 BOUNDARY_CHARS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85,!?;:，。！？；：、")
@@ -279,7 +278,8 @@ class Normaliser:
         if kernel is not None and len(text) <= BLOCK:
             # ``normalise_codes(codes(text))`` in one C pass over the str's own storage
             # (no UTF-32 encode, gather, bytes search or boolean index): per 50-character
-            # COLD cut 6.2 -> see bench/checks_short.py ``_SHORT_HISTORY``. None: an expansion.
+            # COLD cut 5.8-7.8 -> 2.3-3.8 µs thread CPU, 0.36-0.52x in alternating fresh
+            # processes (bench/checks_short.py ``_SHORT_HISTORY``). None: an expansion.
             got = kernel.normalise(text)
             if got is not None:
                 both, steps, kept = got

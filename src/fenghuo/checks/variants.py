@@ -230,20 +230,6 @@ def fused4(tables) -> np.ndarray:
     return got[1]
 
 
-def homophone_prefixes(patterns: list[bytes]) -> bytes | None:
-    """The first three characters of every homophone pattern (``Homophones.patterns``), each
-    character's 16-bit code of the homophone form packed into 48 bits, as native uint64 bytes:
-    the C kernel scans the homophone form only when a message has one of these (no homophone
-    pattern can match otherwise; ``_textnative.c``, ``fuse``). None when some pattern is
-    shorter than three characters: then the homophone form is always scanned."""
-    if not patterns or any(len(p) < 9 for p in patterns):
-        return None
-    b = np.frombuffer(b"".join(p[:9] for p in patterns), np.uint8).reshape(-1, 3, 3).astype(np.uint64)
-    code = ((b[:, :, 0] & 3) << 14) | ((b[:, :, 1] & 0x7F) << 7) | (b[:, :, 2] & 0x7F)
-    keys = (code[:, 0] << 32) | (code[:, 1] << 16) | code[:, 2]
-    return np.unique(keys).tobytes()
-
-
 def _fused_bytes(tables) -> np.ndarray:
     """``fused_table``'s bytes as a (2, code points, 3) uint8 array (see there)."""
     from fenghuo.checks.matcher import homophone_form, pack3
