@@ -3,8 +3,9 @@
  * Why C: on a chat message numpy's cost is its calls (~0.3-1 µs each), not arithmetic. Hashing a
  * 50-character message's ~150 n-grams and summing their rows is ~0.3 µs of work; the numpy fast
  * path took ~8 calls for it, a ~1 KB message the reference path's ~16 and a 3,000-row temporary.
- * ClassifierCheck.find_in, thread CPU per COLD dev cut, old and new code alternately in fresh
- * processes on a loaded 2-core Xeon (load 6-7): 50 characters 12.0 -> 2.1 µs, ~1 KB 53 -> 17 µs.
+ * ClassifierCheck.find_in, thread CPU per COLD dev cut, medians of 8 pairs of fresh processes
+ * (old code, new) on a 2-core Xeon at load 10-11: 50 characters 16.4 -> 2.9 µs (0.18x), ~1 KB
+ * 88 -> 20.5 µs (0.24x; the kernel ~15 µs of it: ~2,900 random rows of a 16.8 MB table).
  *
  * One call hashes the 1..max_n-grams of the normalised codes as features.py defines them (keys
  * mod 2^64: c[i]; c[i] + c[i+1]*2^32; (c[i+1] + c[i+2]*2^32)*P + c[i]; bucket = (key*MIX mod
@@ -26,10 +27,8 @@
 #define BIG 8192      /* codes from which the GIL is released while summing */
 
 #if defined(__GNUC__) || defined(__clang__)
-#define HAVE_VEC 1
 #define PREFETCH(p) __builtin_prefetch(p)
 #else
-#define HAVE_VEC 0
 #define PREFETCH(p) ((void)0)
 #endif
 
@@ -84,7 +83,7 @@ static int hash_block(const uint32_t *c, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t
     return m;
 }
 
-#if HAVE_VEC && (defined(__x86_64__) || defined(__i386__))
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #define HAVE_X86 1
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v16f __attribute__((vector_size(64)));
@@ -246,72 +245,49 @@ static void Scorer_dealloc(Scorer *self)
  * hits: the tuple of categories q with logits[q] >= cut[q] (cut: k float64), () without cut. */
 static PyObject *Scorer_score(Scorer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    /* METH_FASTCALL: no argument tuple is built (a message's call is ~0.1 µs of C) */
-    if (nargs < 1 || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "score(codes, cut=None) takes 1 or 2 positional arguments");
+    /* METH_FASTCALL: no argument tuple is built per message */
+    if (nargs < 1 || nargs > 2 || !self->held) {
+        PyErr_SetString(PyExc_TypeError, "score(codes, cut=None) takes 1 or 2 arguments (of an initialised Scorer)");
         return NULL;
     }
-    PyObject *codes = args[0], *cut = nargs > 1 ? args[1] : Py_None;
-    if (!self->held) {
-        PyErr_SetString(PyExc_TypeError, "Scorer is not initialised");
-        return NULL;
-    }
-    Py_buffer cb, kb;
-    if (PyObject_GetBuffer(codes, &cb, PyBUF_C_CONTIGUOUS) < 0)
+    PyObject *cut = nargs > 1 ? args[1] : Py_None, *z = NULL, *hits = NULL, *res = NULL;
+    Py_buffer cb, kb = {0};
+    if (PyObject_GetBuffer(args[0], &cb, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
     if (cb.itemsize != 4 || cb.len % 4) {
-        PyBuffer_Release(&cb);
         PyErr_SetString(PyExc_TypeError, "codes must be uint32");
-        return NULL;
+        goto done;
     }
-    kb.buf = NULL;
-    if (cut != Py_None) {
-        if (PyObject_GetBuffer(cut, &kb, PyBUF_C_CONTIGUOUS) < 0) {
-            PyBuffer_Release(&cb);
-            return NULL;
-        }
-        if (kb.len < (Py_ssize_t)(8 * self->k)) {
-            PyBuffer_Release(&kb), PyBuffer_Release(&cb);
-            PyErr_SetString(PyExc_ValueError, "cut must hold one float64 per category");
-            return NULL;
-        }
+    if (cut != Py_None && PyObject_GetBuffer(cut, &kb, PyBUF_C_CONTIGUOUS) < 0)
+        goto done;
+    if (cut != Py_None && kb.len < (Py_ssize_t)(8 * self->k)) {
+        PyErr_SetString(PyExc_ValueError, "cut must hold one float64 per category");
+        goto done;
     }
-    PyObject *z = PyByteArray_FromStringAndSize(NULL, 8 * self->k);
-    if (z == NULL) {
-        if (kb.buf)
-            PyBuffer_Release(&kb);
-        PyBuffer_Release(&cb);
-        return NULL;
-    }
+    if ((z = PyByteArray_FromStringAndSize(NULL, 8 * self->k)) == NULL)
+        goto done;
     double *out = (double *)PyByteArray_AS_STRING(z);
-    Py_ssize_t n = cb.len / 4;
+    Py_ssize_t n = cb.len / 4, nh = 0;
     if (n >= BIG) {
         Py_BEGIN_ALLOW_THREADS score(self, (const uint32_t *)cb.buf, n, out);
         Py_END_ALLOW_THREADS
     } else {
         score(self, (const uint32_t *)cb.buf, n, out);
     }
-    PyBuffer_Release(&cb);
-    PyObject *hits = NULL;
-    if (kb.buf) {
-        const double *cutv = (const double *)kb.buf;
-        Py_ssize_t nh = 0;
-        for (Py_ssize_t q = 0; q < self->k; q++)
-            nh += out[q] >= cutv[q];
-        hits = PyTuple_New(nh);
-        for (Py_ssize_t q = 0, j = 0; hits && q < self->k; q++)
-            if (out[q] >= cutv[q])
-                PyTuple_SET_ITEM(hits, j++, PyLong_FromSsize_t(q));
+    const double *cutv = (const double *)kb.buf;
+    for (Py_ssize_t q = 0; cutv && q < self->k; q++)
+        nh += out[q] >= cutv[q];
+    if ((hits = PyTuple_New(nh)) == NULL)
+        goto done;
+    for (Py_ssize_t q = 0, j = 0; cutv && q < self->k; q++)
+        if (out[q] >= cutv[q])
+            PyTuple_SET_ITEM(hits, j++, PyLong_FromSsize_t(q)); /* small ints: cached, cannot fail */
+    res = PyTuple_Pack(2, z, hits);
+done:
+    Py_XDECREF(z), Py_XDECREF(hits);
+    if (kb.obj)
         PyBuffer_Release(&kb);
-    } else {
-        hits = PyTuple_New(0);
-    }
-    if (hits == NULL) {
-        Py_DECREF(z);
-        return NULL;
-    }
-    PyObject *res = PyTuple_Pack(2, z, hits);
-    Py_DECREF(z), Py_DECREF(hits);
+    PyBuffer_Release(&cb);
     return res;
 }
 

@@ -37,7 +37,8 @@ def _load_native():
         from fenghuo.checks import _clfnative
     except ImportError:
         return None
-    return _clfnative
+    # A stale build from before a function was added counts as none (``make native`` rebuilds it).
+    return _clfnative if all(hasattr(_clfnative, f) for f in ("Scorer", "script_counts", "set_simd")) else None
 
 
 NATIVE = _load_native()
