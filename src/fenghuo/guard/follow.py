@@ -233,8 +233,12 @@ class EmbeddedFollower:
     """No server: follow the local database (``fenghuo.control.propagation`` + polling)."""
 
     def __init__(self, cache: SwitchCache, db, instance: str, *, poll_seconds: float = 0.25,
-                 ack_seconds: float = 5.0, kind: str = "sdk") -> None:
+                 ack_seconds: float = 5.0, kind: str = "sdk", watch=None) -> None:
         self.cache, self.db, self.poll_seconds = cache, db, poll_seconds
+        # The database's data version (guard.dbwatch): a poll that would read the same row again
+        # only renews the lease (the database answered) and acknowledges when due.
+        self._gate = watch.gate() if watch is not None else None
+        self._row = False  # the last read found the service's state
         self.acker = _Acker(cache, instance, kind, ack_seconds)
         self._stop = threading.Event()
         self._unsubscribe = None
@@ -263,9 +267,19 @@ class EmbeddedFollower:
         from fenghuo.control.models import SwitchState
         from fenghuo.control.switch import state_view
 
+        due, version = self._gate.due() if self._gate is not None else (True, None)
+        if not due:  # nothing committed since the last read: the same row
+            if self._row:
+                self.cache.touch()
+                if self.acker.due():
+                    self.ack()
+            return
         with self.db.reader() as s:
             row = s.get(SwitchState, self.cache.info.service)
             data = state_view(row) if row is not None else None
+        if self._gate is not None:
+            self._gate.done(version)
+        self._row = data is not None
         if data is None:
             return
         if self.cache.apply(data) or self.acker.due():

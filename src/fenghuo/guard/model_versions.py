@@ -151,13 +151,13 @@ class ModelFollower(Poller):
     poll_first = False  # ``start`` has just polled
 
     def __init__(self, route: ModelRoute, db=None, *, control: str | None = None, token: str | None = None,
-                 poll_seconds: float = 1.0) -> None:
-        super().__init__(f"models-{route.service}", control=control, token=token, poll_seconds=poll_seconds)
+                 poll_seconds: float = 1.0, watch=None) -> None:
+        super().__init__(f"models-{route.service}", control=control, token=token, poll_seconds=poll_seconds, watch=watch)
         self.route, self.db = route, db
 
     def start(self) -> ModelFollower:
         try:
-            self.poll()
+            self.poll_if_changed()
         except Exception as exc:  # noqa: BLE001 - the control plane may not be up yet: the thread retries
             log.debug("model versions first poll: %s", exc)
         return super().start()

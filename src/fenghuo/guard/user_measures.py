@@ -111,8 +111,8 @@ class UserFollower(Poller):
     """Polls the measures in force on one service into a :class:`UserTable`."""
 
     def __init__(self, table: UserTable, service: str, *, control: str | None = None, token: str | None = None, db=None,
-                 poll_seconds: float = 1.0) -> None:
-        super().__init__(f"users-{service}", control=control, token=token, poll_seconds=poll_seconds)
+                 poll_seconds: float = 1.0, watch=None) -> None:
+        super().__init__(f"users-{service}", control=control, token=token, poll_seconds=poll_seconds, watch=watch)
         self.table, self.service, self.db = table, service, db
 
     def poll(self) -> None:
