@@ -12,6 +12,7 @@ import httpx
 
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.guard import gateway as gateway_mod
+from fenghuo.guard.asgi import mask_messages
 
 from .helpers import WordCheck
 
@@ -138,5 +139,5 @@ def test_finding_offsets_survive_the_thread():
     # The masked text is built from the check's offsets in the joined messages; a thread does not
     # change them (a plain check, called the same way the gateway calls it).
     f = Finding("pii.phone", 3, 14, "phone", Action.MASK, "A4f")
-    assert gateway_mod._mask_messages({"messages": [{"role": "user", "content": "电话 13812345678"}]}, [f])["messages"][0][
+    assert mask_messages({"messages": [{"role": "user", "content": "电话 13812345678"}]}, [f])["messages"][0][
         "content"] == "电话 ***********"

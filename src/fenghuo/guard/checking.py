@@ -145,6 +145,10 @@ class Checked:
     text: str
     blocked: bool
     judgement: Any = None  # fenghuo.checks.context.AnswerJudgement, or None when not judged
+    # The input check's: the text its pipeline scanned (the whole input, or on a conversation's
+    # next turn its new part), a suffix of ``text``; its normalisation can serve the answer
+    # judge (:func:`judge_prompt`). None when ``text`` is not what was scanned (masked).
+    scanned: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -154,7 +158,7 @@ class Checked:
 COMPLIANCE = "compliance"  # the category of a harmful compliance, with the action the guard's policy gives it
 
 
-def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag") -> Checked:
+def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str = "flag", prompt_normalised: Any = None) -> Checked:
     """``checked`` (the answer's text checks) plus the judgement of ``answer`` as a reply to
     ``prompt``: a compliance risk adds a ``compliance`` finding per risk code over the whole
     answer, with ``action`` (flag: reported; block: the answer is replaced).
@@ -163,11 +167,15 @@ def judge_answer(judge, prompt: str, answer: str, checked: Checked, action: str 
     word such as 炸药 in 「我不能提供制作炸药的方法」): they neither block the refusal nor count
     as a violation; mask findings stay (the refusal may still hold personal information). The
     same rule as ``fenghuo scan --pairs`` (checks/pairs.py), but only for *full* refusals: a
-    partial one keeps every finding."""
+    partial one keeps every finding. ``prompt_normalised``: :func:`judge_prompt`'s, for a judge
+    that takes it."""
     if judge is None or not prompt or not answer:
         return checked
     n = _normalised_by_scan(checked.verdict, answer, judge)
-    j = judge.judge(prompt, answer, answer_normalised=n) if n is not None else judge.judge(prompt, answer)
+    if prompt_normalised is not None:
+        j = judge.judge(prompt, answer, answer_normalised=n, prompt_normalised=prompt_normalised)
+    else:
+        j = judge.judge(prompt, answer, answer_normalised=n) if n is not None else judge.judge(prompt, answer)
     if not j.compliance_risk:
         if j.refused and not j.partial_refusal and checked.verdict.findings:
             v = checked.verdict
@@ -191,6 +199,60 @@ def _normalised_by_scan(verdict: Verdict, text: str, judge) -> Any:
     if options is None or not hasattr(lazy, "normalised"):
         return None
     return lazy.normalised(text, options)
+
+
+_TAKES_PROMPT: dict[type, bool] = {}
+
+
+def _takes_prompt(judge) -> bool:
+    """Whether the judge's ``judge()`` takes ``prompt_normalised`` (asked once per judge class)."""
+    cls = type(judge)
+    got = _TAKES_PROMPT.get(cls)
+    if got is None:
+        import inspect
+
+        try:
+            got = "prompt_normalised" in inspect.signature(judge.judge).parameters
+        except (TypeError, ValueError, AttributeError):
+            got = False
+        _TAKES_PROMPT[cls] = got
+    return got
+
+
+def _prompt_chars(judge) -> int:
+    chars = getattr(judge, "prompt_chars", None)
+    if isinstance(chars, int):
+        return chars
+    try:
+        from fenghuo.checks.context import PROMPT_CHARS
+    except ImportError:
+        return 2000
+    return PROMPT_CHARS
+
+
+def judge_prompt(checked: Checked | None, judge) -> Any:
+    """The input check's normalisation of what the answer judge reads of the prompt (its last
+    ``PROMPT_CHARS`` characters), for a judge that takes it (``prompt_normalised``): the judge
+    normalised up to 2,000 characters the input check had just normalised. None when there is
+    none to share: no such judge, the input was masked (the judge reads the masked text), the
+    check scanned less than those characters (a conversation's next turn with a short new
+    part), or characters within them were dropped or expanded (a slice of the whole text's
+    normalisation then needs its map rebuilt, which costs what normalising them again does)."""
+    if checked is None or checked.scanned is None or judge is None or not _takes_prompt(judge):
+        return None
+    scanned = checked.scanned
+    want = min(len(checked.text), _prompt_chars(judge))
+    if len(scanned) < want:
+        return None
+    n = _normalised_by_scan(checked.verdict, scanned, judge)
+    if n is None or n.length != len(scanned):
+        return None
+    if len(scanned) == want:
+        return n
+    if n.steps is not None:
+        return None
+    # One code per character: the last ``want`` codes are the last ``want`` characters'.
+    return msgspec.structs.replace(n, codes=n.codes[-want:], length=want, raw=None if n.raw is None else n.raw[-want:], packed=None)
 
 
 EMPTY = Verdict()
@@ -313,13 +375,15 @@ class InputJob:
         st = o.stats
         st["calls"] += 1
         st["chars"] += len(text)
+        scanned = None  # nothing scanned: no normalisation to share
         if hit is not None and not self.scan_chars:  # the same texts again (a retry): nothing new
             st["repeat"] += 1
             findings, names = hit
             v = Verdict(list(findings), 0.0, names)
         else:
             start = 0 if hit is None else len(text) - self.scan_chars
-            v = o.checks.scan(text[start:] if start else text)
+            scanned = text[start:] if start else text
+            v = o.checks.scan(scanned)
             st["whole" if hit is None else "prefix"] += 1
             st["scanned"] += len(text) - start
             if start:
@@ -330,97 +394,10 @@ class InputJob:
             if not v.errors:
                 o._keep(self.ver, self.key, (tuple(v.findings), v.checks))
         if not v.findings:
-            return Checked(v, text, False)
-        return Checked(v, text if v.blocked else mask(text, v.findings), v.blocked)
+            return Checked(v, text, False, None, scanned)
+        out = text if v.blocked else mask(text, v.findings)
+        return Checked(v, out, v.blocked, None, scanned if out is text else None)
 
 
 def _BY_SPAN(f: Finding) -> tuple[int, int]:  # noqa: N802 - a sort key, named like operator.attrgetter's
     return f.start, f.end
-
-
-class _OverlapScanner:
-    """Streaming for a check that only scans whole texts: rescan the last ``overlap``
-    characters with each chunk and keep findings that end in the new part."""
-
-    def __init__(self, checks, overlap: int) -> None:
-        self.checks, self.overlap = checks, overlap
-        self.tail, self.base, self.seen = "", 0, set()
-        self.findings: list[Finding] = []
-
-    def feed(self, chunk: str) -> list[Finding]:
-        window = self.tail + chunk
-        out = []
-        for f in self.checks.scan(window).findings:
-            g = Finding(f.category, f.start + self.base, f.end + self.base, f.rule, f.action, f.risk, f.score)
-            key = (g.start, g.end, g.category)
-            if f.end > len(self.tail) and key not in self.seen:
-                self.seen.add(key)
-                out.append(g)
-        cut = max(len(window) - self.overlap, 0)
-        self.tail, self.base = window[cut:], self.base + cut
-        self.findings += out
-        return out
-
-    def close(self) -> Verdict:
-        return Verdict(list(self.findings))
-
-
-@dataclass
-class StreamFilter:
-    """Feed the model's text as it arrives; get back what may be shown now."""
-
-    checks: Any
-    holdback: int = 32
-    scanner: Any = None
-    pending: str = ""  # received, not yet released
-    released: int = 0  # characters released so far (stream offset of ``pending``)
-    blocking: Finding | None = None
-    findings: list[Finding] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        # Never hold back less than the longest word a lexicon check looks for.
-        longest = max((getattr(c, "max_len", 0) or 0 for c in getattr(self.checks, "checks", ()) if isinstance(getattr(c, "max_len", 0), int)),
-                      default=0)
-        self.holdback = max(self.holdback, longest)
-        if self.checks is not None and self.scanner is None:
-            self.scanner = self.checks.stream() if hasattr(self.checks, "stream") else _OverlapScanner(self.checks, self.holdback)
-
-    def feed(self, chunk: str) -> str:
-        """Text that is safe to send now; empty once a blocking finding has cut the stream."""
-        if self.blocking is not None:
-            return ""
-        if self.scanner is None:
-            return chunk
-        self.pending += chunk
-        new = self.scanner.feed(chunk)
-        return self._release(new, len(self.pending) - self.holdback)
-
-    def close(self) -> str:
-        """Release the rest after the scanner's final word (held-back hits, whole-text checks)."""
-        if self.blocking is not None or self.scanner is None:
-            return ""
-        before = {(f.start, f.end, f.category) for f in self.findings}
-        verdict = self.scanner.close()
-        new = [f for f in verdict.findings if (f.start, f.end, f.category) not in before]
-        return self._release(new, len(self.pending))
-
-    def _release(self, new: list[Finding], upto: int) -> str:
-        self.findings += new
-        for f in new:
-            if f.action.value == "block":
-                self.blocking = f
-                keep = max(f.start - self.released, 0)
-                out = mask(self.pending[:keep], self.findings, self.released)
-                self.released += keep
-                self.pending = ""
-                return out
-        if upto <= 0:
-            return ""
-        out = mask(self.pending[:upto], self.findings, self.released)
-        self.pending = self.pending[upto:]
-        self.released += upto
-        return out
-
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict(list(self.findings))

@@ -97,7 +97,7 @@ class _Run:
 
 async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[str, Any], d, chk, started: float,
                           extra: dict[str, str] | None = None) -> None:
-    from fenghuo.guard.gateway import _auth
+    from fenghuo.guard.asgi import caller_auth
 
     g = gw.guard
     pid, meta = g.labeller.issue()
@@ -153,7 +153,7 @@ async def stream_endpoint(gw, kind: str, scope, send, up, path: str, body: dict[
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     try:
-        async with up.stream(body, _auth(scope), path=path, extra=extra) as lines:
+        async with up.stream(body, caller_auth(scope), path=path, extra=extra) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             began = True
             if d.notice:  # a warned end user (CN-PO-09): told first, in the stream's own format

@@ -187,7 +187,7 @@ def anthropic_error(e: errors.GuardError) -> errors.GuardError:
 async def handle(gw, scope, receive, send, path: str) -> None:
     """One call to an endpoint of :data:`READERS` (the gateway routes here), with the same
     switch, refusals and stop cut as chat."""
-    from fenghuo.guard.gateway import _auth, send_json
+    from fenghuo.guard.asgi import caller_auth, send_json
 
     kind, reader, up_path, expect = READERS[path]
     attrs = {"endpoint": kind}
@@ -215,7 +215,7 @@ async def handle(gw, scope, receive, send, path: str) -> None:
             from fenghuo.guard.endpoint_streams import stream_endpoint
 
             return await stream_endpoint(gw, kind, scope, send, up, up_path, body, decision, chk, started, _anthropic(scope, kind))
-        data = await up.post(up_path, body, _auth(scope), expect, _anthropic(scope, kind))
+        data = await up.post(up_path, body, caller_auth(scope), expect, _anthropic(scope, kind))
         if kind == "embeddings":
             usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
             g.report(status="ok", eff=decision.eff, route=decision.route, model=data.get("model") or decision.model, started=started,
@@ -276,7 +276,7 @@ def check_answer(gw, kind: str, data: dict[str, Any], prompt: str) -> tuple[bool
 
 
 async def _answer(gw, send, kind: str, data: dict[str, Any], d: Decision, chk, started: float) -> None:
-    from fenghuo.guard.gateway import send_json
+    from fenghuo.guard.asgi import send_json
 
     g = gw.guard
     if gw.offload(sum(len(p["text"]) for p, _ in output_texts(kind, data))):  # a remote check, or a long answer
@@ -311,7 +311,7 @@ def blocked_answer(kind: str, pid: str, model: str, text: str, status: str = "co
 
 
 async def _input_blocked(gw, send, kind: str, body: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:
-    from fenghuo.guard.gateway import send_json
+    from fenghuo.guard.asgi import send_json
 
     g = gw.guard
     attrs = {"endpoint": kind}

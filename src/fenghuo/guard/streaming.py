@@ -32,7 +32,8 @@ import orjson
 
 from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors
-from fenghuo.guard.checking import Checked, StreamFilter, judge_answer, summarise
+from fenghuo.guard.checking import Checked, judge_answer, summarise
+from fenghuo.guard.stream_filter import StreamFilter
 from fenghuo.guard.stream_window import ModelWindow, model_checks
 from fenghuo.guard.upstream import READ_ERRORS
 from fenghuo.guard.user_measures import notice_text
@@ -157,7 +158,7 @@ def _caller_usage(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
 
 async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started: float) -> None:
-    from fenghuo.guard.gateway import _auth
+    from fenghuo.guard.asgi import caller_auth
 
     g = gw.guard
     pid, meta = g.labeller.issue()
@@ -224,7 +225,7 @@ async def stream_chat(gw, scope, send, up, body: dict[str, Any], d, chk, started
 
     blocked: Choice | None = None
     try:
-        async with up.stream(body, _auth(scope)) as lines:
+        async with up.stream(body, caller_auth(scope)) as lines:
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS + gw._headers(d, d.model, meta)})
             state["started"] = True
             if d.notice:  # a warned end user (CN-PO-09): the first chunk tells them, before the answer
