@@ -1,0 +1,109 @@
+"""Labels signed ahead of need, in the gateway process's idle time.
+
+Every answer carries an AIGC label signed with Ed25519 over its ProduceID (``guard.labels``):
+≈ 20–25 µs of CPU a call, the largest single cost of the gateway's own path after the content
+checks (issue 19). The signature cannot be made cheaper, but the ProduceID is ours to choose
+(a uuid7), so the label can be signed before the call that needs it: a thread keeps a few dozen
+fresh (ProduceID, label) pairs, and ``Labeller.issue`` takes one (or signs inline, as before,
+when none is ready).
+
+What makes it pay is *when* the thread runs. At concurrency 16 the calls reach the gateway in
+bursts, and its core sits idle between them while the model and the clients work; a call's
+latency is the CPU of the calls ahead of it in its burst. The thread runs under ``SCHED_IDLE``
+(Linux): the kernel gives it the core only when nothing else of any priority wants it, and takes
+it back at once when the event loop wakes. Signing ahead on an ordinary thread was tried and
+dropped (see ``Labeller.issue``): it competed with the loop for the core and the interpreter
+lock. This one gives the lock up for the signature itself (libsodium is called with the lock
+released) and holds it ≈ 3 µs per label; without ``SCHED_IDLE`` it is not started.
+
+A label made ahead is handed out at most ``MAX_AGE`` seconds after its ProduceID was made (the
+id's time stays within a second of the call's), and only under the label configuration it was
+made with. Used only in ``fenghuo gateway``'s own process (``Gateway.settle``), never in tests,
+the SDK or an embedding application.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fenghuo.guard.labels import Labeller
+
+log = logging.getLogger(__name__)
+LOW, HIGH = 16, 32  # refill when fewer than LOW are ready, up to HIGH (a c=16 burst takes 16)
+MAX_AGE = 1.0  # seconds
+
+
+def idle_priority(tid: int) -> bool:
+    """Put the thread ``tid`` (its native id) under SCHED_IDLE; False where that is not possible."""
+    try:
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))  # a thread's own id: that thread alone (Linux)
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+class SignedAhead:
+    def __init__(self, labeller: Labeller) -> None:
+        self.labeller = labeller
+        self._ready: collections.deque = collections.deque()  # (made, config, pid, label), oldest first
+        self._want = threading.Event()
+        self._stop = False
+        self._go = threading.Event()
+        self.idle = False  # the thread runs under SCHED_IDLE
+        self.stats = {"ahead": 0, "inline": 0, "stale": 0}
+        self._thread = threading.Thread(target=self._run, daemon=True, name="fenghuo-label-signer")
+
+    def start(self) -> bool:
+        """Start the thread; False (and nothing runs) when it cannot be made idle-only. Its
+        priority is set from here: the thread itself may not get the core for a while on a
+        busy machine (that is what SCHED_IDLE means), and the caller must not wait for it."""
+        self._thread.start()  # returns once the thread runs (native_id known); it waits for _go first
+        self.idle = self._thread.native_id is not None and idle_priority(self._thread.native_id)
+        if not self.idle:
+            log.info("label signing ahead off: no SCHED_IDLE here")
+            self._stop = True
+        self._go.set()
+        return self.idle
+
+    def take(self):
+        """A fresh (ProduceID, label) made under the current configuration, or None."""
+        ready, config = self._ready, self.labeller.config
+        now = time.monotonic()
+        while ready:
+            try:
+                made, cfg, pid, meta = ready.popleft()
+            except IndexError:  # taken meanwhile by another thread
+                break
+            if cfg is config and now - made <= MAX_AGE:
+                if len(ready) < LOW:
+                    self._want.set()
+                self.stats["ahead"] += 1
+                return pid, meta
+            self.stats["stale"] += 1
+        self._want.set()
+        self.stats["inline"] += 1
+        return None
+
+    def stop(self) -> None:
+        self._stop = True
+        self._want.set()
+
+    def _run(self) -> None:
+        from fenghuo.guard.ids import uuid7
+
+        self._go.wait()  # until start() has made this thread idle-only (or given up)
+
+        ready, lab = self._ready, self.labeller
+        while not self._stop:
+            self._want.wait()
+            self._want.clear()
+            while len(ready) < HIGH and not self._stop:
+                cfg = lab.config
+                pid = uuid7()
+                ready.append((time.monotonic(), cfg, pid, lab._implicit(cfg, pid)))

@@ -1,0 +1,58 @@
+"""Labels signed ahead in idle time (guard.label_ahead): what ``issue`` hands out is the same
+kind of label as one signed per call, fresh, under the current configuration, in id order."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from fenghuo.guard import label_ahead
+from fenghuo.guard.labels import LabelConfig, Labeller, verify
+
+from .helpers import wait_for
+
+
+@pytest.fixture
+def lab():
+    lab = Labeller(LabelConfig(producer="acme"), Ed25519PrivateKey.generate())
+    if not lab.sign_ahead():
+        pytest.skip("no SCHED_IDLE on this system: labels are signed per call")
+    yield lab
+    lab.ahead.stop()
+
+
+def test_labels_made_ahead_verify_and_come_in_id_order(lab):
+    lab.issue()  # the first asks for labels to be made
+    assert wait_for(lambda: len(lab.ahead._ready) >= label_ahead.HIGH, timeout=5)
+    got = [lab.issue() for _ in range(label_ahead.HIGH)]
+    assert lab.ahead.stats["ahead"] >= label_ahead.HIGH - 1
+    pids = [pid for pid, _ in got]
+    assert pids == sorted(pids) and len(set(pids)) == len(pids)
+    for pid, meta in got:
+        assert meta["AIGC"]["ProduceID"] == meta["AIGC"]["PropagateID"] == pid
+        assert meta["AIGC"]["ContentProducer"] == "acme" and verify(meta, lab.public)
+
+
+def test_a_new_configuration_or_an_old_label_is_not_handed_out(lab, monkeypatch):
+    lab.issue()
+    assert wait_for(lambda: len(lab.ahead._ready) >= label_ahead.LOW, timeout=5)
+    lab.config = LabelConfig(producer="other")  # what the CLI does once it knows the provider
+    _, meta = lab.issue()
+    assert meta["AIGC"]["ContentProducer"] == "other" and verify(meta, lab.public)
+    assert lab.ahead.stats["stale"] >= label_ahead.LOW
+    assert wait_for(lambda: len(lab.ahead._ready) >= label_ahead.LOW, timeout=5)
+    monkeypatch.setattr(label_ahead, "MAX_AGE", 0.0)
+    time.sleep(0.01)
+    stale = lab.ahead.stats["stale"]
+    pid, meta = lab.issue()  # every ready one is too old: signed now
+    assert lab.ahead.stats["stale"] > stale and verify(meta, lab.public) and meta["AIGC"]["ProduceID"] == pid
+
+
+def test_without_idle_priority_nothing_runs(monkeypatch):
+    monkeypatch.setattr(label_ahead, "idle_priority", lambda tid: False)
+    lab = Labeller(LabelConfig(producer="acme"), Ed25519PrivateKey.generate())
+    assert lab.sign_ahead() is False and lab.ahead is None
+    _, meta = lab.issue()
+    assert verify(meta, lab.public)
