@@ -25,6 +25,7 @@ import httpx
 
 from fenghuo.guard import errors
 from fenghuo.guard.checking import Checked, InputJob, InputVerdicts, check_text, judge_answer, load_default_checks
+from fenghuo.guard.dbwatch import DataVersion
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
 from fenghuo.guard.labels import LabelConfig, Labeller
@@ -183,6 +184,7 @@ class Guard:
             self.telemetry = Telemetry(sink, Path(spool_dir) if spool_dir else None, adopt=adopt)  # type: ignore[arg-type]
         except OSError as exc:
             raise ValueError(f"遥测落盘目录 {spool_dir} 无法使用 / telemetry spool {spool_dir} is not usable: {exc}") from exc
+        self._running: Decision | None = None  # the decision of a running call, while state and version stay
         self._bucket: TokenBucket | None = None
         self._bucket_version = -1
         self.metrics: Any = None  # the gateway's counters (guard.metrics.GatewayMetrics), fed from each event
@@ -192,13 +194,18 @@ class Guard:
         self.user_follower: UserFollower | None = None
         self.model_follower: ModelFollower | None = None
         self.follower: StreamFollower | EmbeddedFollower | None = None
+        self._watch: DataVersion | None = None
         if follow and control:
             self.follower = StreamFollower(self.cache, control, token or "", self.instance, kind=kind, ack_seconds=ack_seconds,
                                            state_file=self.state_file, users=self.users, on_event=self._on_event).start()
         elif follow and db is not None:
-            self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind).start()
-            self.user_follower = UserFollower(self.users, service, db=db, poll_seconds=user_poll_seconds).start()
-            self.model_follower = ModelFollower(self.models, db, poll_seconds=user_poll_seconds).start()
+            # The three pollers read the database only when something was committed to it since
+            # their last read (guard.dbwatch): their reads held the interpreter lock 6 times a second.
+            self._watch = DataVersion(db)
+            self.follower = EmbeddedFollower(self.cache, db, self.instance, ack_seconds=ack_seconds, kind=kind,
+                                             watch=self._watch).start()
+            self.user_follower = UserFollower(self.users, service, db=db, poll_seconds=user_poll_seconds, watch=self._watch).start()
+            self.model_follower = ModelFollower(self.models, db, poll_seconds=user_poll_seconds, watch=self._watch).start()
 
     def _on_event(self, ev: str, data: dict) -> None:
         if ev == "model":
@@ -225,7 +232,10 @@ class Guard:
         if s == "running":
             if self.models.refusing:  # versions unknown, fail-closed: nothing may reach an unapproved one
                 raise unknown()
-            return Decision(eff, "primary", self.models.active)
+            d, active = self._running, self.models.active
+            if d is None or d.eff is not eff or d.model != active:  # one Decision per state and version (≈ 1 µs to build)
+                d = self._running = Decision(eff, "primary", active)
+            return d
         if s == "degraded":
             if not self.has_backup:
                 raise errors.no_backup()
@@ -263,10 +273,11 @@ class Guard:
         ``job.scan_chars`` is what is left to scan, ``job.run()`` scans it."""
         return self.input_verdicts.job(parts)
 
-    def check_output(self, text: str, prompt: str | None = None) -> Checked:
-        """Check the answer; with ``prompt`` (the request's messages), also judge it as a reply."""
+    def check_output(self, text: str, prompt: str | None = None, prompt_normalised: Any = None) -> Checked:
+        """Check the answer; with ``prompt`` (the request's messages), also judge it as a reply
+        (``prompt_normalised``: ``checking.judge_prompt``'s, when the input check's can serve)."""
         checked = check_text(self.checks, text)
-        return judge_answer(self.judge, prompt, text, checked, self.compliance_action) if prompt else checked
+        return judge_answer(self.judge, prompt, text, checked, self.compliance_action, prompt_normalised) if prompt else checked
 
     def label(self, text: str, produce_id: str) -> tuple[str, dict]:
         return self.labeller.explicit(text), self.labeller.implicit(produce_id)
@@ -330,6 +341,8 @@ class Guard:
             self.user_follower.stop()
         if self.model_follower:
             self.model_follower.stop()
+        if self._watch is not None:
+            self._watch.close()
         self.telemetry.close(timeout)
 
     def __enter__(self) -> Guard:

@@ -26,7 +26,8 @@ import orjson
 
 from fenghuo.checks.base import Verdict
 from fenghuo.guard import errors, runtime
-from fenghuo.guard.checking import Checked, mask, message_parts, summarise
+from fenghuo.guard.asgi import answer_chars, caller_auth, header_list, mask_messages, send_json
+from fenghuo.guard.checking import Checked, judge_prompt, message_parts, summarise
 from fenghuo.guard.core import Decision, Guard
 from fenghuo.guard.endpoints import READERS, handle
 from fenghuo.guard.labels import HEADER
@@ -38,21 +39,10 @@ from fenghuo.guard.user_measures import user_of
 
 log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
+AIGC_HEADER = HEADER.lower().encode()
 # A text this long is checked in a worker thread: ≈ 1 ms of checks per 8,000 characters would
 # otherwise stop every other call on the loop meanwhile (the hand-over costs ≈ 50 µs).
 OFFLOAD_CHARS = 8192
-JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-async def send_json(send, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = orjson.dumps(obj)
-    await send({"type": "http.response.start", "status": status,
-                "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())] + (headers or [])})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _hdrs(d: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode(), v.encode("latin-1")) for k, v in d.items()]
 
 
 class Cut(Exception):
@@ -84,6 +74,7 @@ class Gateway:
         self.stream_usage = stream_usage  # ask the upstream for the usage chunk so stream events carry token counts
         if window < 16:
             raise ValueError(f"stream window must be at least 16 characters, got {window} / 流式检查窗口至少 16 字")
+        self._hdr_base: tuple | None = None  # (state, route, the headers they give): see _headers
         self.inflight: dict[asyncio.Task, None] = {}
         self.cuts: dict[asyncio.Task, Cut] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -134,6 +125,7 @@ class Gateway:
                                                "state": eff.state, "version": eff.version, "failsafe": eff.failsafe,
                                                "source": eff.source, "telemetry": self.guard.telemetry.stats,
                                                "input_checks": self.guard.input_verdicts.stats,
+                                               "labels_ahead": getattr(self.guard.labeller.ahead, "stats", None),
                                                "loop": self.watch.stats if self.watch is not None else None})
         if path == "/metrics":
             body = self.metrics.render(self.guard.state(), self.guard.telemetry.stats)
@@ -163,11 +155,14 @@ class Gateway:
                 self.loop = asyncio.get_running_loop()
                 if self.settle:  # the gateway's own process: everything is loaded now (guard.runtime)
                     runtime.settle()
+                    self.guard.labeller.sign_ahead()  # labels signed in idle time (guard.label_ahead)
                 self.watch = runtime.LoopWatch().start()
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
                 if self.watch is not None:
                     self.watch.stop()
+                if self.guard.labeller.ahead is not None:
+                    self.guard.labeller.ahead.stop()
                 await self.primary.aclose()
                 if self.backup:
                     await self.backup.aclose()
@@ -179,12 +174,12 @@ class Gateway:
         # An empty list would read as "this upstream serves no model": say the upstream failed.
         started = time.perf_counter()
         try:
-            data = await self.primary.models(_auth(scope))
+            data = await self.primary.models(caller_auth(scope))
         except errors.UpstreamError as e:
             eff = self.guard.state()
             self.guard.report(status="upstream_timeout" if e.code == "upstream_timeout" else "upstream_error", eff=eff,
                               route="primary", started=started, detail=f"/v1/models: {e.detail}")
-            return await send_json(send, e.status, e.body(), _hdrs(e.headers()))
+            return await send_json(send, e.status, e.body(), header_list(e.headers()))
         await send_json(send, 200, data)
 
     # -- chat ---------------------------------------------------------------------------------
@@ -204,11 +199,11 @@ class Gateway:
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
-                req = _mask_messages(req, chk.verdict.findings)
+                req = mask_messages(req, chk.verdict.findings)
             up, body = self._target(decision, req)
             if stream:
                 return await stream_chat(self, scope, send, up, body, decision, chk, started)
-            data = await up.complete(body, _auth(scope))
+            data = await up.complete(body, caller_auth(scope))
             await self._answer(send, data, decision, chk, started)
         except errors.GuardError as e:
             await self._refuse(send, e, started, stream, decision)
@@ -266,10 +261,10 @@ class Gateway:
         g = self.guard
         # The answer's checks read the answer (the judge only the prompt's last 2,000 characters):
         # a long answer goes to a thread, a long prompt alone does not.
-        if self.offload(_answer_chars(data)):
-            blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk.text)
+        if self.offload(answer_chars(data)):
+            blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk)
         else:
-            blocked, findings, judged, texts = self._check_answer(data, chk.text)
+            blocked, findings, judged, texts = self._check_answer(data, chk)
         pid, meta = g.labeller.issue()
         data["AIGC"] = meta["AIGC"]
         if d.notice:  # a warned end user (CN-PO-09)
@@ -285,18 +280,19 @@ class Gateway:
                  label=g.labeller.config.enabled, stream=False, event_id=pid)
         await send_json(send, 200, data, self._headers(d, model, meta))
 
-    def _check_answer(self, data: dict[str, Any], prompt: str) -> tuple[bool, list, list, list | None]:
-        """Check (and judge as a reply to ``prompt``), then block or mask, and label each
-        choice's text in place. Returns (blocked, findings, judgements, texts): with capture_text
-        on, texts is each choice's (checked text, verdict)."""
+    def _check_answer(self, data: dict[str, Any], chk: Checked) -> tuple[bool, list, list, list | None]:
+        """Check (and judge as a reply to the prompt, ``chk.text``), then block or mask, and label
+        each choice's text in place. Returns (blocked, findings, judgements, texts): with
+        capture_text on, texts is each choice's (checked text, verdict)."""
         g = self.guard
+        prompt, pn = chk.text, judge_prompt(chk, g.judge)  # the input check's normalisation, if it can serve
         blocked, findings, judged = False, [], []
         texts: list | None = [] if g.capture_chars else None
         for choice in data["choices"]:
             msg = choice.get("message") if isinstance(choice, dict) else None
             if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
                 continue
-            out = g.check_output(msg["content"], prompt)
+            out = g.check_output(msg["content"], prompt, pn)
             findings += out.verdict.findings
             if out.judgement is not None:
                 judged.append(out.judgement)
@@ -315,16 +311,21 @@ class Gateway:
         return blocked, findings, judged, texts
 
     def _headers(self, d: Decision, model: str | None, meta: dict | None) -> list[tuple[bytes, bytes]]:
-        h = [(b"x-fenghuo-route", d.route.encode()), (b"x-fenghuo-state", f"{d.eff.state};v={d.eff.version}".encode()),
-             (b"x-fenghuo-instance", self.guard.instance.encode())]
+        eff = d.eff
+        base = self._hdr_base
+        if base is None or base[0] is not eff or base[1] != d.route:  # encoded once per state and route
+            base = self._hdr_base = (eff, d.route, ((b"x-fenghuo-route", d.route.encode()),
+                                                    (b"x-fenghuo-state", f"{eff.state};v={eff.version}".encode()),
+                                                    (b"x-fenghuo-instance", self.guard.instance.encode())))
+        h = list(base[2])
         if model:
             h.append((b"x-fenghuo-model", str(model).encode("ascii", "replace")))
-        if d.eff.failsafe:
+        if eff.failsafe:
             h.append((b"x-fenghuo-failsafe", b"1"))
         if d.notice:
             h.append((b"x-fenghuo-user-notice", b"user_warned"))
         if meta:
-            h.append((HEADER.lower().encode(), self.guard.labeller.header_value(meta).encode()))
+            h.append((AIGC_HEADER, orjson.dumps(meta)))  # the label's values are ASCII (labels._allowed)
         return h
 
     async def _input_blocked(self, send, req: dict[str, Any], d: Decision, chk, started: float, stream: bool) -> None:
@@ -362,49 +363,4 @@ class Gateway:
             status, route, refusal = "bad_request", None, None
         g.report(status=status, eff=eff, route=route, refusal=refusal, started=started, stream=stream, detail=e.detail,
                  attributes=attributes)
-        await send_json(send, e.status, e.body(), _hdrs(e.headers()))
-
-
-def _auth(scope) -> str | None:
-    for k, v in scope["headers"]:
-        if k == b"authorization":
-            return v.decode("latin-1")
-    return None
-
-
-def _answer_chars(data: dict[str, Any]) -> int:
-    n = 0
-    for choice in data.get("choices") or ():
-        msg = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(msg, dict) and isinstance(msg.get("content"), str):
-            n += len(msg["content"])
-    return n
-
-
-def _mask_messages(req: dict[str, Any], findings: list) -> dict[str, Any]:
-    """Mask findings (e.g. personal information) in each message before it leaves for the model.
-
-    ``findings`` are the input check's, with offsets in ``message_text(messages)``: each text is
-    masked where they fall in it, so no check runs again (an LLM guard would be asked once per
-    message, on the event loop)."""
-    if not any(f.action.value == "mask" for f in findings):
-        return req
-    pos = 0  # where the next text starts in message_text's join (texts joined by "\n")
-
-    def masked(text: str) -> str:
-        nonlocal pos
-        out = mask(text, findings, pos)
-        pos += len(text) + 1
-        return out
-
-    msgs = []
-    for m in req["messages"]:
-        if isinstance(m, dict):
-            content = m.get("content")
-            if isinstance(content, str):
-                m = dict(m, content=masked(content))
-            elif isinstance(content, list):
-                m = dict(m, content=[dict(p, text=masked(p["text"])) if isinstance(p, dict) and isinstance(p.get("text"), str) else p
-                                     for p in content])
-        msgs.append(m)
-    return dict(req, messages=msgs)
+        await send_json(send, e.status, e.body(), header_list(e.headers()))
