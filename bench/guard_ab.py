@@ -2,7 +2,10 @@
 benchmark (≈ 1 minute instead of ≈ 15): an upstream, this tree's gateway and the baseline tree's,
 measured in turn, each pinned to core 0 while measured.
 
-    python -m bench.guard_ab /tmp/guard_old/src [--n 3000] [--reps 3]
+    python -m bench.guard_ab /tmp/guard_old/src [--n 3000] [--reps 3] [--new SRC]
+
+``--new``: measure another tree as "after" (e.g. the baseline with only the gateway's files
+changed, when other work in progress shares this tree).
 
 For working on the gateway's per-call path; the figures that go into docs/benchmarks.md come
 from ``python -m bench guard`` with ``FENGHUO_BENCH_BASELINE`` set.
@@ -24,6 +27,7 @@ def main() -> None:
     ap.add_argument("baseline", help="the baseline tree's src directory (a git worktree of the old commit)")
     ap.add_argument("--n", type=int, default=3000, help="requests per c=16 row (default 3000)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions, sides alternating (default 3)")
+    ap.add_argument("--new", metavar="SRC", help="the src directory of the tree measured as 'after' (default: this tree's)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-guard-ab-"))
     env = dict(os.environ, FENGHUO_HOME=str(work / "home"), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
@@ -40,7 +44,8 @@ def main() -> None:
                     "--app-dir", str(work)], env, work / "upstream.log")
         procs.append(up)
         gw = start([FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
-                    f"http://127.0.0.1:{up_port}", "--port", str(gw_port), "--spool", str(work / "spool")], env, work / "gateway.log")
+                    f"http://127.0.0.1:{up_port}", "--port", str(gw_port), "--spool", str(work / "spool")],
+                   dict(env, PYTHONPATH=args.new) if args.new else env, work / "gateway.log")
         procs.append(gw)
         wait_http(f"http://127.0.0.1:{up_port}/v1/models")
         wait_http(f"http://127.0.0.1:{gw_port}/healthz", timeout=120)
