@@ -5,6 +5,7 @@ hand-picked edge cases and on COLD dev."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import string
 from datetime import date
@@ -46,12 +47,27 @@ def _windowed(text: str, start: int = 0) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.lastgroup) for lo, e in pii_prefilter.windows(text, start) for m in pii._PATTERN.finditer(text, lo, e)]
 
 
+@contextlib.contextmanager
+def _never_dense():
+    """Windows however close together: PII-dense text otherwise becomes one window early and
+    would hide a window that starts too late."""
+    saved = pii_prefilter.DENSE_GAP
+    pii_prefilter.DENSE_GAP = 0
+    try:
+        yield
+    finally:
+        pii_prefilter.DENSE_GAP = saved
+
+
 def _same(text: str, start: int = 0) -> None:
     """Raw matches (rejected candidates included) and findings both agree; windows are ordered."""
-    assert _windowed(text, start) == _spans(text, start), (text, start)
+    whole = _spans(text, start)
+    assert _windowed(text, start) == whole, (text, start)
     check = PIICheck()
     assert check.find(text, 5, start) == _whole_text(check, text, 5, start), (text, start)
-    ws = pii_prefilter.windows(text, start)
+    with _never_dense():
+        assert _windowed(text, start) == whole, ("never dense", text, start)
+        ws = pii_prefilter.windows(text, start)
     assert all(start <= lo < e <= len(text) for lo, e in ws)
     assert all(e1 <= lo2 for (_, e1), (lo2, _) in zip(ws, ws[1:]))
 
@@ -95,7 +111,8 @@ def _pii_piece(draw) -> str:
         groups = draw(st.lists(st.text("0123456789abcdefABCDEF", max_size=5), min_size=2, max_size=9))
         return ":".join(groups)
     if kind == "passport":
-        return draw(st.sampled_from(["E", "G", "d", "S", "p", "EA", "eZ"])) + digits(draw(st.integers(6, 9)))
+        head = draw(st.sampled_from(["E", "G", "d", "S", "p", "EA", "eZ"]))
+        return head + digits(draw(st.sampled_from([9 - len(head), 9 - len(head), 6, 9])))
     if kind == "plate":
         body = draw(st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789IO", min_size=3, max_size=6))
         return (
@@ -110,17 +127,26 @@ def _pii_piece(draw) -> str:
 
 _piece = st.one_of(
     _pii_piece(),
+    _pii_piece(),
     st.sampled_from(_FILLER + _ODD),
     st.sampled_from(list(pii_prefilter.PLATE_PROVINCES)),
     st.text(string.ascii_letters + string.digits + "._%+-@: ·", max_size=6),
 )
+_joint = st.sampled_from(["", "", "，", " ", "的", "号", "a", "1"])
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_piece, max_size=14), st.integers(0, 4))
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_piece, _joint), max_size=14), st.integers(0, 4))
 def test_windows_find_exactly_what_the_whole_text_scan_finds(pieces, start):
-    text = "".join(pieces)
+    text = "".join(p + j for p, j in pieces)
     _same(text, min(start, len(text)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.text("今天新闻说云南川菜学习港澳京，。的 ", max_size=70), _pii_piece()), min_size=1, max_size=5))
+def test_sparse_pii_in_chinese_text(pieces):
+    """PII a few words apart, as in chat: mostly separate windows."""
+    _same("".join(f + p for f, p in pieces))
 
 
 @pytest.mark.parametrize(
@@ -133,6 +159,10 @@ def test_windows_find_exactly_what_the_whole_text_scan_finds(pieces, start):
         "x" * 5 + "1@a.cn 与 12@b.cn",
         "地址 abcd::1 和 fe80::1:2, 2001:db8::8a2e:370:7334",
         "地址xabc1:2::3 和 ab12::1",  # the ':' after the first digit reaches further back than it
+        "地址2001:0db8:85a3::8a2e:0370:7334，说:好",  # four hex digits between the first two colons
+        "地址 abcd:ef01::1",  # hex letters before the first colon
+        "地址 ABCD::1",  # (alone: windows closer than DENSE_GAP merge and would hide a short reach)
+        "邮箱 x.@a.cn、a-@b.cn、_%+@c.cn、@某人、a@.cn",  # a local part may end in ._%+-
         "号码+8613800138000、0086 138 0013 8000、86-138-0013-8000",
         "车牌京AAAAAA、粤B·D12345、新A12345学、云BO1234、川A·1234",
         "新A1234",  # six characters: no plate
@@ -226,3 +256,5 @@ def test_cold_dev_rows_and_cuts(shared):
     for t in rows + cuts:
         assert _windowed(t) == _spans(t), t
         assert check.find(t) == _whole_text(check, t), t
+    with _never_dense():
+        assert all(_windowed(t) == _spans(t) for t in cuts)

@@ -84,10 +84,11 @@ assert all(v < 1000 for v in MAX_LEN.values()), MAX_LEN  # an unbounded pattern 
 # a pre-scan for the first such character followed by the pattern over the rest of the text:
 # 47 % of 1 KB cuts of COLD dev have one, and from there on the pattern tried every province
 # character and ASCII letter. Thread CPU, old and new alternately in fresh processes (5 pairs,
-# load 9-10 on 2 cores): per ~1 KB cut of COLD dev 13.1-17.3 -> 5.1-6.7 µs (0.39x), per
-# 50-character cut 2.1-2.9 -> 0.89-1.19 µs (0.34x); English text (XSTest prompts) per KB
-# ~110 -> ~22 µs; PII-dense text (a mobile and an e-mail every 50 characters) about the same
-# (1.06-1.16x: there the rest of the text is one window, see ``DENSE_GAP``).
+# load 8-9 on 2 cores): per ~1 KB cut of COLD dev 12.6-17.0 -> 4.0-5.7 µs (median ratio 0.32),
+# per 50-character cut 2.0-2.9 -> 0.80-1.13 µs (0.41); English text (XSTest prompts) per KB
+# 94-122 -> 16-24 µs; PII-dense text (a mobile and an e-mail every 50 characters) and mixed
+# records (PII every ~15 characters) 0.6-1.6x, median 1.1x, within this load's noise: there the
+# rest of the text becomes one window (``DENSE_GAP``), as the old scan did.
 
 TYPES = ("cn_id", "mobile", "bank_card", "email", "ipv4", "ipv6", "passport", "plate")
 
