@@ -102,7 +102,31 @@ _SHORT_HISTORY = (
     "5.83 µs); an exact prefilter on the raw UTF-8 message cannot cover the homophone layer (hyperscan did not finish "
     "compiling 1,372 character-class prefixes in 10 minutes, and a one-character necessary condition holds in every cut). "
     "What is left for 2×: the numpy path is ~7 C calls before the scan (UTF-32 encode, frombuffer, intp cast, gather, "
-    "tobytes, translate, memchr) plus `Verdict` and the clock, ~2.6× the keyword baseline with hits included."
+    "tobytes, translate, memchr) plus `Verdict` and the clock, ~2.6× the keyword baseline with hits included.\n\n"
+    "Sixth round (session 8, the C text kernel; a 2-core Intel Xeon shared with other helpers, load 5.9–9.9; old code "
+    "fffb626 and the same commit with the new files alternately in fresh processes, 6 pairs, thread CPU per 50-character "
+    "COLD cut, medians of 7 interleaved repetitions of 1,000 cuts): `LexiconCheck.scan` 6.0–9.7 → 3.1–5.4 µs (median "
+    "ratio 0.53), against bare hyperscan's keyword form 2.66–3.47× → 1.35–1.81× and its positional form 4.07–4.46× → "
+    "1.87–2.20×; `Normaliser.normalise` 4.2–6.9 → 1.9–3.6 µs (median 0.52); the pipeline's thread CPU median ratio 0.92 "
+    "(0.70–1.25, noisy) and p50 wall 31–50 → 24–41 µs (median 0.75), with the classifier unchanged in both trees; "
+    "normalising 2 M characters 0.66×. `bench checks --quick` on the whole tree (other helpers' classifier and PII work "
+    "included, load 9.0–9.4): shipped scan 1.1× keyword / 1.6× positional bare hyperscan, pipeline p50 13.7 µs wall; the "
+    "shared lexicon 2.6× / 3.5×. What changed: `checks/_textnative.c` (CPython buffer protocol only, no numpy headers): "
+    "`Kernel.fuse(text)` reads the str's own storage and writes the main then the homophone 3-byte forms of the kept "
+    "characters in one call (None on an expansion), the bytes the numpy path made with encode, frombuffer, intp cast, "
+    "gather, tobytes, translate and memchr (0.18 µs a call); `Kernel.normalise(text)` gives the original code points and "
+    "the kept quad codes in one bytearray (one frombuffer and two slices: a frombuffer measured ~0.6 µs here, a slice "
+    "~0.1) and, when something was dropped, the steps and kept flags; long texts go through it block by block. The numpy "
+    "path is the fallback (FENGHUO_NATIVE=0; tests/checks/test_text_native.py holds both equal on COLD rows and cuts, "
+    "every code point, evasions and hypothesis text). Tried and taken out: leaving the homophone form off when no three "
+    "consecutive kept characters begin a homophone pattern (exact set of the patterns' first three codes; 21 of 2,000 "
+    "cuts need the form with the shipped lexicon, 556 with the shared one): hyperscan then scans half the bytes (~0.3 µs "
+    "less) but the per-character test cost as much (fuse 0.29 → 0.58 µs). What is left: the scan itself — the binding "
+    "costs ~0.45 µs a call before a byte is scanned and ~5 ns a byte here, and the lexicon scans 6 bytes per kept "
+    "character (main and homophone forms) against bare's ~3 UTF-8 bytes, so the positional 2× is on the edge; messages "
+    "with a hit (87 of 2,000 COLD cuts with the shipped lexicon, ~13–18 µs each; 757 with the shared lexicon, ~22 µs "
+    "each) spend a third of it in resolve.py's `resolve_few` and its jieba test, which keeps the shared lexicon at "
+    "2.6×; in the pipeline, the rules check's two prefilter scans and PII."
     "\n"
 )
 
@@ -112,6 +136,7 @@ def short_section(quick: bool, shared_lexicon) -> list[str]:
     interleaved per repetition, then the shipped pipeline's per-message p50/p99."""
     import ahocorasick
 
+    from fenghuo.checks import normalize
     from fenghuo.checks.pipeline import load_pipeline
 
     msgs = _cold50(500 if quick else 2000)
@@ -150,7 +175,9 @@ def short_section(quick: bool, shared_lexicon) -> list[str]:
         f"callback (no normalisation, spans or allow-list), `db.scan` called with keyword arguments and a closure as in "
         f"the earlier runs; *positional*: the same with positional arguments and a module-level callback, the lower "
         f"floor (the binding parses keywords at ~0.5 µs a call; fenghuo's own scans pass arguments by position). "
-        f"File-change checks (reload) off while timing. Load average {load_before} before, {_load()} after; load gauge: "
+        f"File-change checks (reload) off while timing. Normalisation and the lexicon's scan input: "
+        f"{'the C kernel (checks/_textnative.c)' if normalize.NATIVE is not None else 'the numpy fallback (kernel not built, or FENGHUO_NATIVE=0)'}. "
+        f"Load average {load_before} before, {_load()} after; load gauge: "
         f"pyahocorasick on the shipped words {per['gauge'][0]:.1f} µs wall / {per['gauge'][1]:.1f} µs CPU per message. "
         f"Target: LexiconCheck.scan ≤ 2× bare hyperscan.\n",
         "| lexicon | words | bare hyperscan µs (CPU) | bare, positional µs (CPU) | normalise µs (CPU) | match + homophones + resolve µs (CPU) "
