@@ -67,8 +67,21 @@ def _bmp_digits() -> str:
     return re.sub(r"\D+", "", codes.tobytes().decode("utf-32-le"))
 
 
+def _class_body(chars: str) -> str:
+    """``chars`` (sorted) as a character-class body of ranges: the digits come in runs of ten,
+    and 37 ranges parse in a fraction of the time 370 single characters take (import time)."""
+    out, i = [], 0
+    while i < len(chars):
+        j = i
+        while j + 1 < len(chars) and ord(chars[j + 1]) == ord(chars[j]) + 1:
+            j += 1
+        out.append(re.escape(chars[i]) if i == j else f"{re.escape(chars[i])}-{re.escape(chars[j])}")
+        i = j + 1
+    return "".join(out)
+
+
 _DIGIT_CHARS = _bmp_digits()
-_DIGITS = "".join(re.escape(c) for c in _DIGIT_CHARS)  # a class body
+_DIGITS = _class_body(_DIGIT_CHARS)
 _NON_BMP = "\U00010000-\U0010ffff"
 # Characters the pattern may consume or a lookahead may reject; all else is a breaker.
 _CONTENT = f"{_DIGITS}0-9A-Za-z._%+\\-@: ·・{PLATE_PROVINCES}{PLATE_SUFFIXES}{_NON_BMP}"
