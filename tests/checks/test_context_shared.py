@@ -16,9 +16,18 @@ import math
 import numpy as np
 import pytest
 
+from fenghuo.checks.classifier.check import han_share
 from fenghuo.checks.context import default_judge
 from fenghuo.checks.refusal import _HELPFUL, _OFFER, _REDIRECT, LEAD_CHARS, SHORT_CHARS, RefusalDetector, RefusalResult, _first
-from fenghuo.guard.checking import Checked, _normalised_by_scan, check_text, judge_answer, load_default_checks
+from fenghuo.guard.checking import (
+    Checked,
+    InputVerdicts,
+    _normalised_by_scan,
+    check_text,
+    judge_answer,
+    judge_prompt,
+    load_default_checks,
+)
 
 FIELDS = ("refused", "partial_refusal", "compliance_risk", "prompt_harm", "answer_harm", "score", "risks", "rule")
 
@@ -96,3 +105,32 @@ def test_a_normalisation_of_another_text_is_not_used(pairs):
     other = judge.normaliser.normalise(a2)
     assert len(a1) != len(a2)
     assert _fields(judge.judge(p1, a1, answer_normalised=other)) == _fields(judge.judge(p1, a1))
+
+
+def test_judging_with_the_input_checks_normalisation_changes_nothing(pairs):
+    """The guard hands the judge the input check's normalisation of the prompt's end
+    (``guard.checking.judge_prompt``); each judgement equals the one the judge makes when it
+    normalises the prompt itself, and most Chinese prompts take the shared path (none to share:
+    an English prompt the pipeline's model does not score, or one whose scores the verdict
+    already worked out — a harmful prompt with findings)."""
+    judge, checks = default_judge(), load_default_checks()
+    inputs = InputVerdicts(checks)  # the guard's input check, which names the text it scanned
+    shared = zh = 0
+    for prompt, answer in pairs[::3]:
+        pn = judge_prompt(inputs.job([prompt]).run(), judge)
+        if han_share(judge.normaliser.normalise(prompt).codes) > 0.5:
+            zh += 1
+            shared += pn is not None
+        plain = judge.judge(prompt, answer)
+        assert _fields(judge.judge(prompt, answer, prompt_normalised=pn)) == _fields(plain), prompt[:60]
+        via_guard = judge_answer(judge, prompt, answer, check_text(checks, answer), prompt_normalised=pn)
+        assert _fields(via_guard.judgement) == _fields(plain)
+    assert zh > 300 and shared > 0.6 * zh
+
+
+def test_a_prompt_normalisation_of_another_length_is_not_used(pairs):
+    judge = default_judge()
+    (p1, a1), (p2, _a2) = pairs[0], pairs[2]
+    assert len(p1) != len(p2)
+    other = judge.normaliser.normalise(p2)
+    assert _fields(judge.judge(p1, a1, prompt_normalised=other)) == _fields(judge.judge(p1, a1))

@@ -96,20 +96,28 @@ class AnswerJudge:
         """[P(harm), P(risk code)…] for a prompt (columns: ``model.prompt.columns``)."""
         return self.model.prompt.probs(self.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
 
-    def judge(self, prompt: str, answer: str, *, answer_normalised: Normalised | None = None) -> AnswerJudgement:
+    def judge(
+        self, prompt: str, answer: str, *, answer_normalised: Normalised | None = None, prompt_normalised: Normalised | None = None
+    ) -> AnswerJudgement:
         """Judge ``answer`` as a model's reply to ``prompt``.
 
         ``answer_normalised``: ``answer`` already normalised with this judge's normaliser
         options (the guard's output check has just done it: :func:`fenghuo.guard.checking.judge_answer`
         hands it over), so it is not normalised a second time. Used only when the whole answer
         is what the judge reads (≤ ``ANSWER_CHARS``); the judgement is the same either way.
+        ``prompt_normalised``: the prompt's last ``PROMPT_CHARS`` characters normalised the same
+        way (the guard's input check has done it: :func:`fenghuo.guard.checking.judge_prompt`),
+        used when its length says it covers exactly those characters.
         """
         if not isinstance(prompt, str) or not isinstance(answer, str):
             raise TypeError(f"prompt and answer must be strings, got {type(prompt).__name__} and {type(answer).__name__} / 问题与回答须为字符串")
         t0 = time.perf_counter()
         r = self.refusal.detect(answer)
         head = self.model.prompt
-        g = head.buckets(self.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
+        read = min(len(prompt), PROMPT_CHARS)
+        if prompt_normalised is None or prompt_normalised.length != read:
+            prompt_normalised = self.normaliser.normalise(prompt[-PROMPT_CHARS:])
+        g = head.buckets(prompt_normalised.codes)
         harm = head.first_prob(g)
         answer_harm = 0.0
         if answer.strip():
