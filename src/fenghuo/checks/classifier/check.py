@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from fenghuo.checks.reloading import BackgroundReload, file_signature
 
 log = logging.getLogger("fenghuo.checks.classifier")
 _F32 = np.dtype(np.float32)
+_AT = struct.Struct("d").unpack_from  # a logit from the C kernel's bytearray of float64
 # Below this many normalised characters a text has too few n-grams for the model to judge: its
 # score is mostly the per-category bias, and the shipped model read 你好 as fraud (0.65) and
 # 在吗 as gambling (0.45, over that category's threshold). Such texts are left to the lexicon and
@@ -238,19 +240,20 @@ class ClassifierCheck(BackgroundReload):
             self._last = (n, bound, z)  # scores_in on the same message reuses it (_logits)
             if not hits:
                 return []
-            z = memoryview(z).cast("d")
+            zs = [_AT(z, 8 * k)[0] for k in hits]  # ~0.1 µs a hit; memoryview(z).cast: ~0.9
         else:
             z = bound.model.logits_codes(codes)
             self._last = (n, bound, z)
             hits = (z >= (bound.cut32 if z.dtype == _F32 else bound.cut)).nonzero()[0].tolist()
             if not hits:
                 return []
+            zs = [float(z[k]) for k in hits]
         if bound.min_han and _han_share(n, self.normaliser.tables) < bound.min_han:
             return []  # checked only when something fires: most texts pay nothing
         out = []
-        for k in hits:
+        for k, v in zip(hits, zs):
             rule = bound.rules[k]
-            p = 1.0 / (1.0 + math.exp(-min(float(z[k]), 700.0)))
+            p = 1.0 / (1.0 + math.exp(-min(v, 700.0)))
             out.append(Finding(bound.cats[k], 0, len(text), bound.rule_name, rule.action, rule.risk, round(p, 4)))
         return out
 
