@@ -74,5 +74,15 @@ def test_embedded_guard_skips_idle_polls_and_still_follows(cp_db):
         g.follower._unsubscribe = None
         switch.execute(cp_db, local_actor(), "open-chat", "pause", "test")
         assert wait_for(lambda: g.state().state == "paused", timeout=3)
+        # Acknowledged through the follower's one InstanceBook: the first ack and this change's.
+        assert wait_for(lambda: _instance(cp_db, g.instance) == ("paused", g.state().version), timeout=3)
     finally:
         g.close(timeout=1)
+
+
+def _instance(db, instance: str):
+    from fenghuo.control.instance_models import GuardInstance
+
+    with db.reader() as s:
+        row = s.get(GuardInstance, instance)
+        return (row.state, row.version) if row is not None else None

@@ -239,6 +239,7 @@ class EmbeddedFollower:
         # only renews the lease (the database answered) and acknowledges when due.
         self._gate = watch.gate() if watch is not None else None
         self._row = False  # the last read found the service's state
+        self._book = None  # control.instances.InstanceBook, made on the first acknowledgement
         self.acker = _Acker(cache, instance, kind, ack_seconds)
         self._stop = threading.Event()
         self._unsubscribe = None
@@ -298,7 +299,10 @@ class EmbeddedFollower:
         from fenghuo.platform.roles import local_actor
 
         try:
-            book = InstanceBook(self.db, flush_seconds=0)
+            # One book for the follower's life: it keeps the authorisation and this instance's row,
+            # so an acknowledgement is one write, not two reads and a write (every ack_seconds, with
+            # the interpreter lock held on the gateway's time).
+            book = self._book = self._book or InstanceBook(self.db, flush_seconds=0)
             book.ack(local_actor(), self.acker.body(self.cache.lookup()))
             self.acker.last_sent = time.monotonic()
         except Exception as exc:  # noqa: BLE001
