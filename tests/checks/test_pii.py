@@ -110,7 +110,8 @@ def test_prefilter_windows_find_exactly_what_the_full_scan_finds(monkeypatch):
         texts.append("".join(parts))
     check = PIICheck()
     fast = [check.find(t) for t in texts]
-    monkeypatch.setattr(pii, "_windows", lambda text, start=0: [(start, len(text))])
+    monkeypatch.setattr(pii, "_first_anchor", lambda text, start=0: True)
+    monkeypatch.setattr(pii, "_windows", lambda text, start=0, first=None: [(start, len(text))])
     assert fast == [check.find(t) for t in texts]
     assert any(fast)
 

@@ -65,6 +65,7 @@ def _same(text: str, start: int = 0) -> None:
     assert _windowed(text, start) == whole, (text, start)
     check = PIICheck()
     assert check.find(text, 5, start) == _whole_text(check, text, 5, start), (text, start)
+    assert check.find_in(text) == _whole_text(check, text), text
     with _never_dense():
         assert _windowed(text, start) == whole, ("never dense", text, start)
         ws = pii_prefilter.windows(text, start)
@@ -255,6 +256,6 @@ def test_cold_dev_rows_and_cuts(shared):
     check = PIICheck()
     for t in rows + cuts:
         assert _windowed(t) == _spans(t), t
-        assert check.find(t) == _whole_text(check, t), t
+        assert check.find(t) == _whole_text(check, t) == check.find_in(t), t
     with _never_dense():
         assert all(_windowed(t) == _spans(t) for t in cuts)

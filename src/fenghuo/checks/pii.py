@@ -84,11 +84,11 @@ assert all(v < 1000 for v in MAX_LEN.values()), MAX_LEN  # an unbounded pattern 
 # a pre-scan for the first such character followed by the pattern over the rest of the text:
 # 47 % of 1 KB cuts of COLD dev have one, and from there on the pattern tried every province
 # character and ASCII letter. Thread CPU, old and new alternately in fresh processes (5 pairs,
-# load 8-9 on 2 cores): per ~1 KB cut of COLD dev 12.6-17.0 -> 4.0-5.7 µs (median ratio 0.32),
-# per 50-character cut 2.0-2.9 -> 0.80-1.13 µs (0.41); English text (XSTest prompts) per KB
-# 94-122 -> 16-24 µs; PII-dense text (a mobile and an e-mail every 50 characters) and mixed
-# records (PII every ~15 characters) 0.6-1.6x, median 1.1x, within this load's noise: there the
-# rest of the text becomes one window (``DENSE_GAP``), as the old scan did.
+# load 11-12 on 2 cores): per ~1 KB cut of COLD dev 11.3-12.9 -> 3.5-4.8 µs (median ratio 0.36),
+# per 50-character cut 1.6-2.2 -> 0.66-0.99 µs (0.38); English text (XSTest prompts) per KB
+# 78-94 -> 14-19 µs (0.18); PII-dense text (a mobile and an e-mail every 50 characters) 1.0
+# (0.8-1.5) and mixed records (PII every ~15 characters) 1.07 (0.8-1.4), within this load's
+# noise: there the rest of the text becomes one window (``DENSE_GAP``), as the old scan did.
 
 TYPES = ("cn_id", "mobile", "bank_card", "email", "ipv4", "ipv6", "passport", "plate")
 
@@ -254,9 +254,13 @@ class PIICheck:
         """Findings in ``text[start:]``, offsets plus ``base``; lookbehinds still see the
         characters before ``start`` (the stream scanner passes one character of context)."""
         out: list[Finding] = self._detected(text, base, start) if self.detectors else []
-        if _first_anchor(text, start) is None:
+        first = _first_anchor(text, start)
+        if first is None:
             return out  # most text: one character-class search was the whole check
-        for pos, endpos in _windows(text, start):
+        return self._matched(text, base, start, first, out)
+
+    def _matched(self, text: str, base: int, start: int, first, out: list[Finding]) -> list[Finding]:
+        for pos, endpos in _windows(text, start, first):
             for m in _PATTERN.finditer(text, pos, endpos):
                 kind = m.lastgroup
                 s = m.group()
@@ -276,10 +280,12 @@ class PIICheck:
 
     def find_in(self, text: str, n=None) -> list[Finding]:
         """Findings only, for the pipeline's per-message path (PII reads the original text)."""
-        if not self.detectors and _first_anchor(text) is None:
-            return []  # the common case without two calls' overhead (~0.3 µs of ~1 µs a message)
+        if not self.detectors:
+            # Without ``find``'s call and with one anchor search: ~0.3 µs of ~1 µs a message.
+            first = _first_anchor(text)
+            return [] if first is None else self._matched(text, 0, 0, first, [])
         out = self.find(text)
-        if self.detectors and len(out) > 1:
+        if len(out) > 1:
             out.sort(key=lambda f: (f.start, f.end))
         return out
 

@@ -141,15 +141,22 @@ def _back(text: str, i: int, floor: int, most: int, chars: frozenset) -> int:
     return lo
 
 
-def windows(text: str, start: int = 0) -> list[tuple[int, int]]:
+def windows(text: str, start: int = 0, first: re.Match | None = None) -> list[tuple[int, int]]:
     """``(pos, endpos)`` pairs, in order and disjoint, such that the matches of
     ``pii._PATTERN.finditer(text, pos, endpos)`` over all pairs are exactly those of
-    ``pii._PATTERN.finditer(text, start)``. Empty when no match is possible."""
+    ``pii._PATTERN.finditer(text, start)``. Empty when no match is possible. ``first``:
+    ``first_anchor(text, start)`` when the caller already has it (one search fewer)."""
     out: list[tuple[int, int]] = []
     floor = start  # the end of the last window: nothing before it is searched again
     n = len(text)
-    while (a := _ANCHOR.search(text, floor)) is not None:
+    a = first if first is not None else _ANCHOR.search(text, start)
+    while a is not None:
         i = a.start()
+        if out and i - out[-1][1] < DENSE_GAP:
+            # PII-dense text: one search from the previous window on is cheaper than a window
+            # (four calls here, one finditer) every few characters.
+            out[-1] = (out[-1][0], n)
+            return out
         ch = text[i]
         if ch == "@":
             lo = _back(text, i, floor, BACK_EMAIL, _LOCAL_SET)  # the local part
@@ -178,11 +185,7 @@ def windows(text: str, start: int = 0) -> list[tuple[int, int]]:
         if lo < floor:
             lo = floor
         if not plain or e - lo >= MIN_PLAIN:
-            if out and i - out[-1][1] < DENSE_GAP:
-                # PII-dense text: one search from the previous window on is cheaper than a
-                # window (four calls here, one finditer) every few characters.
-                out[-1] = (out[-1][0], n)
-                return out
             out.append((lo, e))
         floor = e
+        a = _ANCHOR.search(text, floor)
     return out
