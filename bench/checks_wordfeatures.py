@@ -1,0 +1,613 @@
+"""Word features for the offensive head (issue 12, session 8): can an affordable word-level
+signal lift the head's recall at 3 % of harmless rows flagged from ~0.75 towards the ~0.80 that
+COLD dev macro-F1 0.88 needs?
+
+The head is trained as ``checks.build.classifier`` trains its offensive column: the build's
+train rows (COLD 90 % + JADE/XSafety/CValues/Flames/generated), rows of the related categories
+(discrimination, harm) left out of the negatives, generated and real harmless rows weighted 4,
+NB-LR (liblinear) at C 8. Every variant adds columns beside the shipped char 1-3-grams (2^18)
+and is read on COLD val (the build's 10 %, ~2,500 rows): the threshold that flags 3 % of val's
+safe rows, recall of its offensive rows there and macro-F1 there. COLD dev is read only for the
+variants named with ``--dev`` (chosen on val first, never the other way round).
+
+    nice -n 10 .venv/bin/python -m bench.checks_wordfeatures            # val table
+    nice -n 10 .venv/bin/python -m bench.checks_wordfeatures --dev base,ac_jieba_bin
+    nice -n 10 .venv/bin/python -m bench.checks_wordfeatures --cost     # µs per message
+
+Word sources: jieba's bundled dictionary (words of ≥ 2 characters, normalised like the text);
+words mined from COLD train alone (2-4-character n-grams seen ≥ 5 times whose PMI is high);
+jieba.lcut itself (the costly reference). Matching: every overlapping dictionary word
+(Aho-Corasick, ``ahocorasick_rs``), or leftmost-longest (forward maximum matching, a cheap
+segmentation) with the word bigrams of that segmentation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from fenghuo.checks.classifier.features import design_matrix, ngram_buckets
+from fenghuo.checks.normalize import default_normaliser
+
+FPR = 0.03
+WBITS = 18  # word buckets, beside the 2^18 char buckets
+_MIX2 = np.uint64(0xD6E8FEB86659FD93)  # a second multiplier: word keys must not share char buckets' hash
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def load() -> dict:
+    """The offensive head's train rows (as the build builds them), COLD val and COLD dev."""
+    from fenghuo.checks.build.classifier import C, _row_weight
+    from fenghuo.checks.build.classifier_data import IGNORE, load_rows
+    from fenghuo.platform.paths import shared_data_dir
+
+    rows, _ = load_rows(shared_data_dir())
+    related = IGNORE["offensive"]
+    train = [r for r in rows if r.split == "train" and ("offensive" in r.labels or not (r.labels & related))]
+    val = [r for r in rows if r.split == "val" and r.source == "cold"]
+    dev = [r for r in rows if r.split == "test" and r.source == "cold"]
+    norm = default_normaliser()
+    out = {"c": C["offensive"]}
+    for name, rs in (("train", train), ("val", val), ("dev", dev)):
+        ns = [norm.normalise(r.text) for r in rs]
+        out[name] = {
+            "rows": rs, "codes": [n.codes for n in ns], "text": [n.text() for n in ns], "raw": [r.text for r in rs],
+            "y": np.array(["offensive" in r.labels for r in rs]), "cold": np.array([r.source == "cold" for r in rs]),
+        }  # fmt: skip
+    out["train"]["w"] = np.array([_row_weight(r) for r in train])
+    log(f"rows: train {len(train)}, COLD val {len(val)} ({int(out['val']['y'].sum())} offensive), COLD dev {len(dev)}")
+    return out
+
+
+# --- word lists and matchers --------------------------------------------------------------------
+
+
+def jieba_words(min_freq: int = 0) -> list[str]:
+    """jieba's dictionary, normalised like the text, words of ≥ 2 characters with a Han one."""
+    import jieba
+
+    norm = default_normaliser()
+    path = Path(jieba.__file__).parent / "dict.txt"
+    out = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split(" ")
+        if len(parts) < 2 or int(parts[1]) < min_freq:
+            continue
+        w = norm.normalise_text(parts[0])
+        if len(w) >= 2 and any("\u4e00" <= ch <= "\u9fff" for ch in w):
+            out.add(w)
+    return sorted(out)
+
+
+def mined_words(texts: list[str], min_count: int = 5, min_pmi: float = 3.0, top: int = 60000) -> list[str]:
+    """2-4-character n-grams of ``texts`` (COLD train only) seen ≥ ``min_count`` times whose
+    pointwise mutual information (log of the n-gram's frequency over its characters' product)
+    is at least ``min_pmi``: the word-like strings of the training data, no outside dictionary."""
+    chars = Counter()
+    grams = Counter()
+    for t in texts:
+        chars.update(t)
+        for n in (2, 3, 4):
+            grams.update(t[i : i + n] for i in range(len(t) - n + 1))
+    total_c = sum(chars.values())
+    total_g = sum(grams.values())
+    scored = []
+    for g, k in grams.items():
+        if k < min_count or not all("\u4e00" <= ch <= "\u9fff" for ch in g):
+            continue
+        pmi = math.log(k / total_g) - sum(math.log(chars[ch] / total_c) for ch in g)
+        if pmi >= min_pmi * (len(g) - 1):
+            scored.append((pmi / (len(g) - 1) + math.log(k), g))
+    scored.sort(reverse=True)
+    return sorted(g for _, g in scored[:top])
+
+
+def word_key(word: str) -> int:
+    """A word's bucket key: FNV-1a over its characters (stable across runs, unlike hash())."""
+    h = 0xCBF29CE484222325
+    for ch in word:
+        h = ((h ^ ord(ch)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def word_bucket(word: str, bits: int = WBITS) -> int:
+    return ((word_key(word) * int(_MIX2)) & 0xFFFFFFFFFFFFFFFF) >> (64 - bits)
+
+
+class Matcher:
+    """Dictionary words of a text by Aho-Corasick: ``overlapping`` (every match) or the
+    leftmost-longest cover (forward maximum matching; uncovered characters are one-character
+    tokens, for the word bigrams)."""
+
+    def __init__(self, words: list[str], longest: bool = False):
+        import ahocorasick_rs as ac
+
+        self.words = words
+        self.longest = longest
+        kind = ac.MATCHKIND_LEFTMOST_LONGEST if longest else ac.MATCHKIND_STANDARD
+        self.ac = ac.AhoCorasick(words, matchkind=kind, store_patterns=False)
+        self.bucket = np.array([word_bucket(w) for w in words], np.int64)
+
+    def ids(self, text: str) -> list[int]:
+        if self.longest:
+            return [m[0] for m in self.ac.find_matches_as_indexes(text)]
+        return [m[0] for m in self.ac.find_matches_as_indexes(text, overlapping=True)]
+
+    def tokens(self, text: str) -> list[str]:
+        """Forward-maximum-matching tokens (dictionary words and the characters between)."""
+        out, pos = [], 0
+        for _, s, e in self.ac.find_matches_as_indexes(text):
+            out.extend(text[pos:s])
+            out.append(text[s:e])
+            pos = e
+        out.extend(text[pos:])
+        return out
+
+
+# --- features -----------------------------------------------------------------------------------
+
+
+def _rows_to_csr(bucket_lists: list[np.ndarray], bits: int, binary: bool) -> sp.csr_matrix:
+    """Rows of bucket counts (or presence) scaled by 1/sqrt(number of features), like the char
+    features; a row without features is empty."""
+    indptr, cols, vals = [0], [], []
+    for g in bucket_lists:
+        u, cnt = np.unique(np.asarray(g, np.int64), return_counts=True)
+        v = np.ones(u.size) if binary else cnt.astype(float)
+        cols.append(u)
+        vals.append(v / math.sqrt(max(u.size if binary else len(g), 1)))
+        indptr.append(indptr[-1] + u.size)
+    return sp.csr_matrix((np.concatenate(vals), np.concatenate(cols), np.array(indptr)), shape=(len(bucket_lists), 1 << bits))
+
+
+def char_features(codes: list[np.ndarray], max_n: int = 3, bits: int = 18) -> sp.csr_matrix:
+    if max_n <= 3:
+        return design_matrix(codes, max_n, bits)
+    # 4-grams: a fourth key beside ngram_buckets' (a polynomial of the trigram key and c[i+3]).
+    lists = []
+    for c in codes:
+        g = ngram_buckets(c, 3, bits)
+        if c.size >= 4:
+            c64 = c.astype(np.uint64)
+            k = (((c64[:-3] * np.uint64(1000003) + c64[1:-2]) * np.uint64(1000003) + c64[2:-1]) * np.uint64(1000003) + c64[3:]) * _MIX2
+            g = np.concatenate([g, (k >> np.uint64(64 - bits)).astype(np.int64)])
+        lists.append(g)
+    return _rows_to_csr(lists, bits, False)
+
+
+def ac_features(m: Matcher, texts: list[str], binary: bool) -> sp.csr_matrix:
+    return _rows_to_csr([m.bucket[m.ids(t)] for t in texts], WBITS, binary)
+
+
+def token_features(token_lists: list[list[str]], binary: bool, words: bool = True, bigrams: bool = False) -> sp.csr_matrix:
+    """Buckets of segmentation tokens of ≥ 2 characters and/or adjacent token pairs."""
+    lists = []
+    for toks in token_lists:
+        g = [word_bucket(t) for t in toks if len(t) >= 2] if words else []
+        if bigrams:
+            g += [word_bucket(a + "\x00" + b) for a, b in zip(toks, toks[1:])]
+        lists.append(np.array(g, np.int64))
+    return _rows_to_csr(lists, WBITS, binary)
+
+
+def lexicon_features(texts: list[str]) -> sp.csr_matrix:
+    """The shipped lexicon's words found in the text (overlapping) and their tags, as buckets:
+    the lexicon check matches them anyway, so in the pipeline these would cost nothing more."""
+    from importlib import resources
+
+    import ahocorasick_rs as ac
+
+    norm = default_normaliser()
+    words, tags = [], []
+    path = Path(str(resources.files("fenghuo.checks").joinpath("shipped/lexicon.tsv")))
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        parts = line.split("\t")
+        w = norm.normalise_text(parts[0])
+        if w:
+            words.append(w)
+            tags.append(parts[1].split(","))
+    a = ac.AhoCorasick(words, store_patterns=False)
+    lists = []
+    for t in texts:
+        g = []
+        for i, _, _ in a.find_matches_as_indexes(t, overlapping=True):
+            g.append(word_bucket("lex\x00" + words[i]))
+            g.extend(word_bucket("tag\x00" + tag) for tag in tags[i])
+        lists.append(np.array(g, np.int64))
+    return _rows_to_csr(lists, WBITS, True)
+
+
+# --- fitting and reading off ---------------------------------------------------------------------
+
+
+def fit(x: sp.csr_matrix, d: dict, c: float) -> tuple[np.ndarray, float]:
+    """NB-LR as the build fits the offensive column (``classifier.train._fit_one``)."""
+    from fenghuo.checks.classifier.train import _fit_one
+
+    return _fit_one(x.tocsr(), d["train"]["y"].astype(int), c, 1.0, d["train"]["w"])
+
+
+def at_fpr(scores: np.ndarray, y: np.ndarray, fpr: float = FPR) -> dict:
+    """Recall and macro-F1 at the lowest threshold flagging at most ``fpr`` of the safe rows."""
+    neg = np.sort(scores[~y])[::-1]
+    k = int(math.floor(fpr * neg.size))
+    t = np.nextafter(neg[k], np.inf) if k < neg.size else -np.inf
+    pred = scores >= t
+    tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+    fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
+    f1p, f1n = 2 * tp / (2 * tp + fp + fn), 2 * tn / (2 * tn + fn + fp)
+    return {"recall": tp / (tp + fn), "macro_f1": (f1p + f1n) / 2, "fpr": fp / (fp + tn)}
+
+
+class Lab:
+    """Feature blocks by name, built once per split; a variant is a list of blocks."""
+
+    def __init__(self, d: dict):
+        self.d = d
+        self.cache: dict[tuple[str, str], sp.csr_matrix] = {}
+        self.matchers: dict[str, Matcher] = {}
+        self._words: dict[str, list[str]] = {}
+        self.mine_split, self.mine_mask = "train", None  # cross-validation mines each fold's own words
+        self.fold_tag = None
+
+    def words(self, src: str) -> list[str]:
+        if src in ("mined", "seen"):
+            src = f"{src}:{self.fold_tag}"
+        if src not in self._words:
+            t0 = time.perf_counter()
+            if src == "jieba":
+                self._words[src] = jieba_words()
+            elif src.startswith("seen"):  # jieba's 2-4-character words occurring in the training rows, most frequent first
+                from fenghuo.checks.classifier.words import jieba_words as by_freq
+
+                tr = self.d[self.mine_split]
+                if "row_ids" not in self.__dict__:  # once: each row's words, jieba's by frequency
+                    m = self.matcher("jieba", False)
+                    self.row_ids = [set(m.ids(t)) for t in tr["text"]]
+                    norm = default_normaliser()
+                    self.by_freq = [norm.normalise_text(w) for w in by_freq()]
+                mask = self.mine_mask if self.mine_mask is not None else [True] * len(self.row_ids)
+                ids = set().union(*(r for r, k in zip(self.row_ids, mask) if k))
+                seen = {self.matcher("jieba", False).words[i] for i in ids}
+                self._words[src] = list(dict.fromkeys(w for w in self.by_freq if w in seen))
+            else:  # mined from COLD train only (in cross-validation: the fold's training rows)
+                tr = self.d[self.mine_split]
+                mask = tr["cold"] if self.mine_mask is None else tr["cold"] & self.mine_mask
+                self._words[src] = mined_words([t for t, c in zip(tr["text"], mask) if c])
+            log(f"{src} words: {len(self._words[src])} ({time.perf_counter() - t0:.1f} s)")
+        return self._words[src]
+
+    def matcher(self, src: str, longest: bool) -> Matcher:
+        key = f"{src}:{longest}:{self.fold_tag if src == 'mined' else ''}"
+        if key not in self.matchers:
+            self.matchers[key] = Matcher(self.words(src), longest)
+        return self.matchers[key]
+
+    def block(self, name: str, split: str) -> sp.csr_matrix:
+        key = (name, split, self.fold_tag if name.startswith(("acm", "fmmt")) else None)
+        if key in self.cache:
+            return self.cache[key]
+        s = self.d[split]
+        kind, _, opt = name.partition(":")
+        binary = opt != "cnt"  # for fmmt the option is the table's bits
+        if kind == "char3":
+            x = char_features(s["codes"], 3)
+        elif kind == "char4":
+            x = char_features(s["codes"], 4)
+        elif kind in ("acj", "acm"):  # all overlapping dictionary words: jieba's / mined
+            x = ac_features(self.matcher("jieba" if kind == "acj" else "mined", False), s["text"], binary)
+        elif kind in ("fmm", "fmm2"):  # forward maximum matching over jieba's words (+ token bigrams)
+            m = self.matcher("jieba", True)
+            x = token_features([m.tokens(t) for t in s["text"]], binary, True, kind == "fmm2")
+        elif kind in ("jb", "jb2"):  # jieba.lcut (the 2 ms reference) (+ token bigrams)
+            import jieba
+
+            x = token_features([jieba.lcut(t) for t in s["text"]], binary, True, kind == "jb2")
+        elif kind == "fmmt":  # words.WordTable's FMM over the words seen in training (what would ship)
+            from fenghuo.checks.classifier.words import WordTable
+
+            tkey = f"table:{self.fold_tag}"
+            if tkey not in self._words:
+                self._words[tkey] = WordTable(self.words("seen"), int(opt or 18))
+                log(f"word table: {len(self._words[tkey])} words, {self._words[tkey].dropped} dropped")
+            tab = self._words[tkey]
+            x = _rows_to_csr([tab.segment_words(c) for c in s["codes"]], WBITS, True)
+        elif kind == "lex":
+            x = lexicon_features(s["text"])
+        else:
+            raise ValueError(name)
+        self.cache[key] = x.tocsr()
+        return self.cache[key]
+
+    def scores(self, blocks: list[str], splits: tuple[str, ...]) -> dict[str, np.ndarray]:
+        xs = {sp_: sp.hstack([self.block(b, sp_) for b in blocks]).tocsr() for sp_ in ("train", *splits)}
+        w, b = fit(xs["train"], self.d, self.d["c"])
+        return {sp_: xs[sp_] @ w + b for sp_ in splits}
+
+
+# A variant: (blocks of one model) or "+"-joined models averaged in logit space.
+VARIANTS = {
+    "base": "char3",
+    "char4": "char4",
+    "ac_jieba_cnt": "char3 acj:cnt",
+    "ac_jieba_bin": "char3 acj",
+    "ac_mined_bin": "char3 acm",
+    "char4_ac_jieba": "char4 acj",
+    "fmm": "char3 fmm",
+    "fmm_bigrams": "char3 fmm2",
+    "fmm_table18": "char3 fmmt:18",  # words.WordTable, 2^18 slots, the training rows' words
+    "fmm_table20": "char3 fmmt:20",
+    "jieba_lcut": "char3 jb",
+    "jieba_lcut_bigrams": "char3 jb2",
+    "lexicon": "char3 lex",
+    "ac_jieba_lexicon": "char3 acj lex",
+    "avg_base_acwords": "char3 + acj",
+    "avg_base_fmm_bigrams": "char3 + fmm2",
+    "avg_base_ac_jieba": "char3 + char3 acj",
+    "avg_base_ac_jieba_cnt": "char3 + char3 acj:cnt",
+    "avg_base_jieba_lcut": "char3 + char3 jb",
+    "avg_base_fmm": "char3 + char3 fmm",
+    "avg_base_char4": "char3 + char4",  # control: does averaging two n-gram models alone gain?
+}
+
+
+def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
+    """Recall at 3 % FPR on COLD's train.csv (the build's train and val splits) by ``folds``-fold
+    cross-validation: fold k holds out the COLD rows whose split bucket (0..99) falls in the
+    k-th fifth; every other row of the build's train split trains. ~25,000 scored rows instead
+    of val's 2,495, so a 1-2-point difference can be told from noise. Mined words are mined
+    from each fold's training rows. Figures: mean over folds, and the paired gain over the first
+    variant with its standard error across folds."""
+    from fenghuo.checks.build.classifier_data import bucket
+
+    tr, va = d["train"], d["val"]
+    all_ = {
+        k: (tr[k] + va[k] if isinstance(tr[k], list) else np.concatenate([tr[k], va[k]]))
+        for k in ("rows", "codes", "text", "raw", "y", "cold")
+    }
+    all_["w"] = np.concatenate([tr["w"], np.ones(len(va["rows"]))])
+    fold = np.array([bucket("cold", r.text) * folds // 100 if r.source == "cold" else -1 for r in all_["rows"]])
+    out = [f"| variant | CV recall @ {FPR:.0%} (mean of {folds}) | − first, points (± SE) | CV macro-F1 there |", "|---|---|---|---|"]
+    first = None
+    dk = {"all": all_, "c": d["c"]}
+    lab = Lab(dk)  # shared by the folds: only mined words differ per fold
+    lab.mine_split = "all"
+    for name in names:
+        t0 = time.perf_counter()
+        rec, f1 = [], []
+        for k in range(folds):
+            lab.mine_mask, lab.fold_tag = fold != k, k
+            test = fold == k
+            total = 0.0
+            parts = [p.split() for p in VARIANTS[name].split("+")]
+            for blocks in parts:
+                x = sp.hstack([lab.block(b, "all") for b in blocks]).tocsr()
+                keep = ~test
+                dk["train"] = {"y": all_["y"][keep], "w": all_["w"][keep]}
+                w, b = fit(x[keep], dk, d["c"])
+                total = total + (x[test] @ w + b) / len(parts)
+            r = at_fpr(np.asarray(total), all_["y"][test])
+            rec.append(r["recall"])
+            f1.append(r["macro_f1"])
+        rec = np.array(rec)
+        first = rec if first is None else first
+        diff = rec - first
+        gain = f"{diff.mean() * 100:+.1f} (± {diff.std(ddof=1) / math.sqrt(folds) * 100:.1f})" if rec is not first else "—"
+        out.append(f"| {name} | {rec.mean():.3f} | {gain} | {np.mean(f1):.3f} |")
+        print(out[-1], flush=True)
+        log(f"cv {name}: {time.perf_counter() - t0:.0f} s")
+    return out
+
+
+def variant_scores(lab: Lab, spec: str, splits: tuple[str, ...]) -> dict[str, np.ndarray]:
+    parts = [p.split() for p in spec.split("+")]
+    total = dict.fromkeys(splits, 0.0)
+    for blocks in parts:
+        sc = lab.scores(blocks, splits)
+        for s in splits:  # logits averaged: both are logistic regressions' log-odds
+            total[s] = total[s] + sc[s] / len(parts)
+    return {s: np.asarray(total[s]) for s in splits}
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, y: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Recall-at-3 %-FPR difference b − a on resamples of the same rows (thresholds re-read on
+    each resample): the mean and a 95 % interval, so a gain can be told from sampling noise."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        i = rng.integers(0, y.size, y.size)
+        diffs.append(at_fpr(b[i], y[i])["recall"] - at_fpr(a[i], y[i])["recall"])
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return float(np.mean(diffs)), float(lo), float(hi)
+
+
+# --- cost per message ----------------------------------------------------------------------------
+
+
+def messages() -> dict[str, list[str]]:
+    """1 KB (≤ 1,024 UTF-8 bytes, ~340 characters) and 50-character cuts of COLD dev text, as
+    the pipeline timing cuts them (only timed, never scored)."""
+    from bench.checks_quality import cold_messages
+
+    kb = cold_messages(200)
+    return {"1 KB": kb, "50 chars": [m[:50] for m in kb]}
+
+
+def _timed(fn, items, repeat: int = 5) -> float:
+    """Median over ``repeat`` passes of the per-item mean, µs (thread CPU time)."""
+    per = []
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        for it in items:
+            fn(it)
+        per.append((time.thread_time() - t0) / len(items) * 1e6)
+    return float(np.median(per))
+
+
+# The same lookups in C (ctypes, compiled into a temporary directory when a compiler is at hand):
+# what a kernel beside the n-gram one would cost. ``fmm`` = forward maximum matching: at each
+# position the longest dictionary word of 4..2 characters, else one character.
+C_SOURCE = r"""
+#include <stdint.h>
+/* entries: words.WordTable.entries (tag << 32 | id + 1); w: a weight per word id */
+static inline int64_t probe(uint64_t k, const uint64_t *entries, int sh) {
+    uint64_t h = k * 0xD6E8FEB86659FD93ULL, e = entries[h >> sh];
+    return (e >> 32) == (h & 0xFFFFFFFFULL) ? (int64_t)(e & 0xFFFFFFFFULL) - 1 : -1;
+}
+double words_sum(const uint32_t *c, long n, const uint64_t *entries, const float *w, int bits, int fmm) {
+    const uint64_t P = 1000003ULL; int sh = 64 - bits; double s = 0; int64_t id;
+    for (long i = 0; i + 1 < n;) {
+        uint64_t k = c[i], keys[3]; int lens = 0;
+        for (int L = 2; L <= 4 && i + L - 1 < n; L++) { k = k * P + c[i + L - 1]; keys[lens++] = k; }
+        if (!fmm) { for (int j = 0; j < lens; j++) if ((id = probe(keys[j], entries, sh)) >= 0) s += w[id]; i++; continue; }
+        long step = 1;
+        for (int j = lens - 1; j >= 0; j--) if ((id = probe(keys[j], entries, sh)) >= 0) { s += w[id]; step = j + 2; break; }
+        i += step;
+    }
+    return s;
+}
+double nothing(const uint32_t *c, long n, const uint64_t *entries, const float *w, int bits, int fmm) { return 0; }
+"""
+
+
+def _c_words():
+    import ctypes
+    import shutil
+    import subprocess
+    import tempfile
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="fenghuo-words-"))
+    (tmp / "w.c").write_text(C_SOURCE)
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp / "w.so"), str(tmp / "w.c")], check=True)
+    lib = ctypes.CDLL(str(tmp / "w.so"))
+    for f in (lib.words_sum, lib.nothing):
+        f.restype = ctypes.c_double
+        f.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    return lib
+
+
+def cost() -> list[str]:
+    import jieba
+
+    from fenghuo.checks.classifier.model import Model, shipped_model_path
+    from fenghuo.checks.classifier.words import WordTable
+    from fenghuo.checks.classifier.words import jieba_words as by_freq
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    norm = default_normaliser()
+    model = Model.load(shipped_model_path())
+    words = jieba_words()
+    over, longest = Matcher(words, False), Matcher(words, True)
+    freq = by_freq()
+    full = WordTable(freq, 21)  # all ~320,000 words of 2-4 characters: 2^21 slots, 16 MB
+    small = WordTable(freq[:36000], 18)  # the size of the table the build's train rows give, 2 MB
+    wfull = np.random.default_rng(1).standard_normal(len(full)).astype(np.float32)  # a weight per word
+    wsmall = wfull[: len(small)]
+    wtab = np.random.default_rng(0).standard_normal(1 << WBITS).astype(np.float32)  # hashed word buckets
+
+    def ac_score(m: Matcher):
+        def f(n):
+            ids = m.ids(n.text())
+            return float(wtab.take(m.bucket.take(ids)).sum()) if ids else 0.0
+
+        return f
+
+    steps = {
+        "shipped classifier logits_codes (13 categories)": lambda n: model.logits_codes(n.codes),
+        "Normalised.text() (the string the matcher reads)": lambda n: n.text(),
+        "AC all jieba words, overlapping + weights": ac_score(over),
+        "AC leftmost-longest (forward max. matching) + weights": ac_score(longest),
+        "words.WordTable.all_words (numpy), all jieba words of 2-4 characters": lambda n: float(wfull.take(full.all_words(n.codes)).sum()),
+        "words.WordTable.segment_words (numpy + a Python walk), 36k words": lambda n: float(
+            wsmall.take(small.segment_words(n.codes)).sum()
+        ),
+        "jieba.lcut (HMM on)": lambda n: jieba.lcut(n.text()),
+    }
+    lib = _c_words()
+    if lib is not None:
+
+        def c_call(fn, v, table, fmm):
+            # Pointers read once (numpy's ``.ctypes`` costs ~3 µs a call): what remains is the C
+            # loop and ctypes' own call overhead (the empty call), which a kernel's C entry
+            # point taking the array directly would not pay.
+            tp, wp, bits = v.entries.ctypes.data, table.ctypes.data, v.bits
+            return lambda n: fn(ptrs[id(n)], n.codes.size, tp, wp, bits, fmm)
+
+        steps |= {
+            "C, ctypes: empty call (the overhead in the rows below)": c_call(lib.nothing, full, wfull, 0),
+            "C, ctypes: all jieba words of 2-4 characters (2^21 slots)": c_call(lib.words_sum, full, wfull, 0),
+            "C, ctypes: forward max. matching, all jieba words (2^21 slots)": c_call(lib.words_sum, full, wfull, 1),
+            "C, ctypes: all words, 36k-word table (2^18 slots)": c_call(lib.words_sum, small, wsmall, 0),
+            "C, ctypes: forward max. matching, 36k-word table": c_call(lib.words_sum, small, wsmall, 1),
+        }
+    out, ptrs = [], {}
+    for size, msgs in messages().items():
+        ns = [norm.normalise(m) for m in msgs]
+        ptrs.update({id(n): n.codes.ctypes.data for n in ns})
+        matches = np.mean([len(over.ids(n.text())) for n in ns])
+        for name, fn in steps.items():
+            fn(ns[0])
+            reps = 1 if name.startswith("jieba") else 5
+            out.append(f"| {size} | {name} | {_timed(fn, ns, reps):.1f} |")
+        out.append(f"| {size} | (overlapping jieba words per message: {matches:.0f}) | |")
+    return ["| message | step | µs (CPU, median of 5 passes over 200) |", "|---|---|---|", *out]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", help="comma-separated variant names (default: all)")
+    ap.add_argument("--dev", help="comma-separated variants also read on COLD dev (after choosing on val)")
+    ap.add_argument("--cost", action="store_true", help="time the word matchers per message instead")
+    ap.add_argument("--cv", action="store_true", help="5-fold cross-validation on COLD train.csv instead of val")
+    a = ap.parse_args(argv)
+    if a.cost:
+        print("\n".join(cost()))
+        return 0
+    d = load()
+    lab = Lab(d)
+    names = a.only.split(",") if a.only else list(VARIANTS)
+    if a.cv:
+        cross_validate(d, names)
+        return 0
+    dev = set(a.dev.split(",")) if a.dev else set()
+    # The first variant named is the baseline of the paired bootstrap (``base`` by default).
+    print(
+        f"| variant | blocks | val recall @ {FPR:.0%} | − first, points (95 % bootstrap) | val macro-F1 there | dev recall | dev macro-F1 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    base = None
+    for name in names:
+        t0 = time.perf_counter()
+        splits = ("val", "dev") if name in dev else ("val",)
+        sc = variant_scores(lab, VARIANTS[name], splits)
+        base = base or sc
+        r = {s: at_fpr(sc[s], d[s]["y"]) for s in splits}
+        dv = f"{r['dev']['recall']:.3f} | {r['dev']['macro_f1']:.3f}" if "dev" in r else "— | —"
+        m, lo, hi = paired_bootstrap(base["val"], sc["val"], d["val"]["y"]) if sc is not base else (0.0, 0.0, 0.0)
+        gain = f"{m * 100:+.1f} ({lo * 100:+.1f} to {hi * 100:+.1f})" if sc is not base else "—"
+        print(f"| {name} | `{VARIANTS[name]}` | {r['val']['recall']:.3f} | {gain} | {r['val']['macro_f1']:.3f} | {dv} |", flush=True)
+        log(f"{name}: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
