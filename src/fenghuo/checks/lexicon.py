@@ -29,23 +29,21 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks import variants
-from fenghuo.checks.base import Action, Finding, Verdict
+from fenghuo.checks.base import Finding, Verdict
+from fenghuo.checks.lexicon_compile import compile_state
 from fenghuo.checks.lexicon_file import (
     DEFAULT_TAG_CODES,
-    UNTAGGED,
     Entry,
-    LexiconError,
     Stats,
     lexicon_stats,
-    normalise_many,
     read_lexicon,
 )
-from fenghuo.checks.lexicon_state import _boundary_flags, _Compiled, _read_stable
-from fenghuo.checks.matcher import Hits, _on_match, engine_kind, make_engine
-from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser, native_kernel
+from fenghuo.checks.lexicon_state import _Compiled, _read_stable
+from fenghuo.checks.matcher import Hits, _on_match
+from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
-from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_SHORT, FEW, resolve_few, resolve_many, segmenter
+from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
 from fenghuo.checks.variants import FUSED_DROP, FUSED_EXPAND
 
 log = logging.getLogger("fenghuo.checks.lexicon")
@@ -144,101 +142,7 @@ class LexiconCheck(BackgroundReload):
         return state
 
     def _compile_now(self) -> _Compiled:
-        entries, allow, mtimes = self._read()
-        norm = self.normaliser.normalise_text
-        keys = normalise_many([e.word for e in entries] + allow, norm)
-        by_word: dict[str, dict[str, None]] = {}
-        actions: dict[str, Action] = {}  # a per-word action from the file overrides the category's
-        layers_of: dict[str, tuple[str, ...]] = {}  # per-word evasion layers from the file
-        lone = []
-        for w, e in zip(keys, entries):
-            if not w:
-                raise LexiconError(f"{e.source}:{e.line}: word {e.word!r} is empty after normalisation / 规范化后为空")
-            if len(w) == 1 and w.isascii():
-                lone.append(e)  # ``b\x7f`` -> ``b``: would fire on every 选项B; see module docstring
-                continue
-            by_word.setdefault(w, {}).update(dict.fromkeys(e.categories))
-            if e.action is not None:
-                actions[w] = e.action
-            if e.evasions is not None:
-                layers_of[w] = e.evasions
-        if lone:
-            log.warning("%d lexicon word(s) normalise to a single Latin letter or digit and are not matched (first: %s:%d %r) "
-                        "/ 单个字母或数字的词不参与匹配", len(lone), lone[0].source, lone[0].line, lone[0].word)
-        for w in by_word.values():
-            if not w:
-                w[UNTAGGED] = None
-        # Ordered (not a set): the word order decides the pattern ids and so the matcher's
-        # cache key, which must not depend on the process's hash seed.
-        allow_keys = dict.fromkeys(w for w in keys[len(entries):] if w)
-        for w in allow_keys:
-            by_word.setdefault(w, {})
-        words = list(by_word)
-        if not words:
-            raise LexiconError("lexicon check has no words / 词表为空")
-        cats = [() if w in allow_keys else tuple(by_word[w]) for w in words]
-        rules = {c: self.policy.rule(c) for cs in cats for c in cs}
-        acts = [tuple(actions.get(w, rules[c].action) for c in cs) for w, cs in zip(words, cats)]
-        names = [f"lexicon:{w}" for w in words]
-        listed = sum(1 for c in cats if c)
-        # Evasion variants (pinyin, split characters) are more words of the same matcher, with
-        # the listed word's categories and action; homophones are matched on a form of their own.
-        blockers = [i for i, a in enumerate(acts) if Action.BLOCK in a and variants.eligible(words[i])] if self.evasions else []
-        layers = {i: tuple(x for x in layers_of.get(words[i], self.evasions) if x in self.evasions) for i in blockers}
-        extra, spaced_extra = variants.extend(words, layers, self.normaliser.normalise_text)
-        for v, i, kind in extra:
-            words.append(v)
-            cats.append(cats[i])
-            acts.append(acts[i])
-            names.append(f"lexicon:{words[i]}~{kind}")
-        homo = None
-        owners, canon = variants.Homophones.plan(words, [i for i in blockers if "homophone" in layers[i]]) if "homophone" in self.evasions else ([], [])
-        # With hyperscan the homophone patterns join the main database in a form of their own,
-        # so a message is one scan (``find_in``); otherwise they get a matcher of their own.
-        fused = variants.Homophones.patterns(canon) if canon and engine_kind(self.engine_name) == "hyperscan" else None
-        engine = make_engine(words, self.engine_name, self.cache_dir, extra=fused or [])
-        if fused is not None:
-            homo = variants.Homophones(owners, engine, len(words), fused=True)
-        elif canon:
-            homo = variants.Homophones(owners, make_engine(canon, self.engine_name, self.cache_dir), len(words))
-        # Homophone hits use ids past the matcher's own, one per canonical form, each with its
-        # listed word's categories (see ``variants.Homophones``).
-        first_homophone = len(words)
-        for i in homo.owners if homo else ():
-            words.append(words[i])
-            cats.append(cats[i])
-            acts.append(acts[i])
-            names.append(f"lexicon:{words[i]}~homophone")
-        bflags = np.array([_boundary_flags(w) for w in words], dtype=np.int64)
-        # A homophone hit is a guess about intent, so it must also stand on jieba token
-        # boundaries like a short word: 「几点营业」 sounds like 级电影 across 几点|营业 and must
-        # not fire, while 「发轮功」 is its own tokens.
-        bflags[first_homophone:] |= B_SHORT | B_HOMOPHONE
-        ascii_word = (bflags & B_ASCII).astype(bool)
-        is_allow = np.array([not c for c in cats], dtype=bool)
-        if (bflags[~is_allow] & B_SHORT).any():
-            # Load jieba's dictionary (~0.8 s) now, off the start-up path, rather than on the
-            # first request with a short hit (which waits for it if it comes sooner).
-            threading.Thread(target=segmenter, name="jieba-init", daemon=True).start()
-        # Everything a finding needs except its span, worked out once per word rather than per hit.
-        templates = [(c, nm, a, rules[c].risk) for nm, cs, acs in zip(names, cats, acts) for c, a in zip(cs, acs)]
-        tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
-        tmpl_off = np.cumsum(tmpl_n) - tmpl_n
-        # Multi-word ASCII entries (``domestic violence``): the text may space them as written.
-        pid_of: dict[str, int] = {}
-        for i, w in enumerate(words):
-            pid_of.setdefault(w, i)
-        spaced: dict[int, set] = {pid_of[v]: {shape} for v, shape in spaced_extra.items()}
-        for key, word in zip(keys, [e.word for e in entries] + allow):
-            toks = word.split()
-            if len(toks) > 1 and key in pid_of and ascii_word[pid_of[key]]:
-                spaced.setdefault(pid_of[key], set()).add(tuple(map(len, toks)))
-        return _Compiled(
-            words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
-            engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
-            fused_table=(f4 := variants.fused4(self.normaliser.tables) if fused is not None else None),
-            kernel=native_kernel(self.normaliser.tables, f4) if f4 is not None else None,
-        )
+        return compile_state(self)
 
     def reload(self) -> None:
         """Re-read the files and swap the compiled lexicon in; on error the old one stays and

@@ -24,19 +24,28 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
 import msgspec
 import numpy as np
 
-DROP = np.uint32(0xFFFFFFFF)
-EXPAND = np.uint32(0xFFFFFFFE)  # marks a code point with a multi-character expansion
-SPECIAL = EXPAND  # mapped >= SPECIAL: dropped or expanded
-N_CODEPOINTS = 0x110000
+from fenghuo.checks.normalize_table import (  # noqa: F401 - re-exported: the table's names are imported from here
+    ASTRAL_RANGES,
+    BOUNDARY_CHARS,
+    DROP,
+    EXPAND,
+    N_CODEPOINTS,
+    SEPARATOR_CATEGORIES,
+    SPECIAL,
+    Tables,
+    build_tables,
+    decode_quad,
+    encode_quad,
+    is_separator,
+    kept_flags,
+    normalise_char,
+)
+
 # The dtype as an object, passed positionally: ``np.frombuffer(b, _U4)`` measured 0.17 µs
 # against 0.37 µs for ``dtype=np.uint32`` (per 50-character message, paid on every scan).
 _U4 = np.dtype(np.uint32)
@@ -75,14 +84,6 @@ def native_kernel(tables: Tables, fused: np.ndarray | None = None):
         return None
     return NATIVE.Kernel(tables.single, fused)
 
-# Kept as boundaries: removing these would glue unrelated clauses into a "word".
-BOUNDARY_CHARS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85,!?;:，。！？；：、")
-SEPARATOR_CATEGORIES = frozenset({"Zs", "Cf", "Mn", "Me", "Cc", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sk", "So"})
-# Astral ranges worth a per-code-point look (styled letters, enclosed forms, compatibility
-# ideographs, tags, variation selectors); the rest of the astral planes map to themselves.
-ASTRAL_RANGES = ((0x1D400, 0x1D800), (0x1F100, 0x1F300), (0x1F300, 0x1FB00), (0x2F800, 0x2FA20), (0xE0000, 0xE0080), (0xE0100, 0xE01F0))
-
-
 def _few_steps(lead: bytes, k: int) -> np.ndarray:
     """``Normalised.steps`` of a text with ``k`` dropped characters and no expansion, from the
     codes' constant bytes (``lead``: 0xFF where dropped): the ``j``-th drop at ``i`` is a step
@@ -93,107 +94,6 @@ def _few_steps(lead: bytes, k: int) -> np.ndarray:
         i = lead.find(b"\xff", i + 1)
         out.append(i - j)
     return np.array(out, np.intp)
-
-
-def _load_t2s() -> dict[str, str]:
-    table: dict[str, str] = {}
-    text = resources.files("fenghuo.checks").joinpath("data/t2s_chars.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            trad, simp = line.split("\t")
-            table[trad] = simp
-    return table
-
-
-def is_separator(ch: str) -> bool:
-    """True if ``ch`` is dropped before matching (see module docstring)."""
-    if ch in BOUNDARY_CHARS:
-        return False
-    return unicodedata.category(ch) in SEPARATOR_CATEGORIES
-
-
-def encode_quad(cps: np.ndarray) -> np.ndarray:
-    """Code points → the matcher's NUL-free fixed-width 4-byte form (see ``matcher``).
-
-    The table stores normalised characters already in this form, so the matcher only drops
-    the constant low byte (``matcher.pack3``) before scanning. The low byte is always 0x80, so
-    no value equals the DROP/EXPAND markers, and all values lie below them.
-    """
-    cps = np.asarray(cps, dtype=np.uint32)
-    # Little-endian bytes: 0x80, 0x80|cp>>14, 0x80|(cp>>7)&0x7f, 0x80|cp&0x7f. The most
-    # varied byte comes last in each character, since hyperscan's literal matcher keys on the
-    # final bytes of a pattern (measured: about 10 % faster than the constant byte last).
-    spread = ((cps >> 14) << 8) | ((cps & 0x3F80) << 9) | ((cps & 0x7F) << 24)
-    return np.bitwise_or(spread, 0x80808080, dtype=np.uint32)
-
-
-def decode_quad(q: np.ndarray) -> np.ndarray:
-    q = np.asarray(q, dtype=np.uint32)
-    return (((q >> 8) & 0x7F) << 14) | (((q >> 16) & 0x7F) << 7) | ((q >> 24) & 0x7F)
-
-
-@dataclass(frozen=True, slots=True)
-class Tables:
-    """The per-code-point table and the few code points that expand to several characters."""
-
-    single: np.ndarray  # uint32[N_CODEPOINTS]: mapped code point (quad form), DROP or EXPAND
-    multi: dict[int, str]  # code point -> its normalised expansion (len >= 2)
-
-
-@lru_cache(maxsize=4)
-def build_tables(t2s: bool = True, fold_case: bool = True, drop_separators: bool = True) -> Tables:
-    """Fold all rules into one table (~0.1 s, once per process)."""
-    conv = _load_t2s() if t2s else {}
-    single = np.arange(N_CODEPOINTS, dtype=np.uint32)
-    multi: dict[int, str] = {}
-    points = [cp for cp in range(0x10000) if not 0xD800 <= cp < 0xE000]
-    points += [cp for lo, hi in ASTRAL_RANGES for cp in range(lo, hi)]
-    points += [ord(c) for c in conv if ord(c) > 0xFFFF]
-    for cp in points:
-        ch = chr(cp)
-        s = normalise_char(ch, conv, fold_case, drop_separators)
-        if s == ch:
-            continue
-        if s == "":
-            single[cp] = DROP
-        elif len(s) == 1:
-            single[cp] = ord(s)
-        else:
-            multi[cp] = s
-            single[cp] = EXPAND
-    keep = single < SPECIAL
-    single[keep] = encode_quad(single[keep])
-    return Tables(single, multi)
-
-
-def normalise_char(ch: str, conv: dict[str, str], fold_case: bool, drop_separators: bool) -> str:
-    """The reference definition of the rules for one character; the table is built from it."""
-    s = unicodedata.normalize("NFKC", ch)
-    if fold_case:
-        s = s.lower()
-    if conv:
-        s = "".join(conv.get(c, c) for c in s)
-    if drop_separators:
-        s = "".join(c for c in s if not is_separator(c))
-    return s
-
-
-_FLAGS: dict[int, tuple[Tables, np.ndarray]] = {}
-
-
-def kept_flags(tables: Tables) -> np.ndarray:
-    """uint8 per code point: 1 when it normalises to one character, 0 when it is dropped, 2 when
-    it expands. One gather and a bytes search tell a short text's case (all kept, some dropped,
-    an expansion) for less than the comparison and ``nonzero`` of ``normalise_codes``.
-    Cached per table (there are one or two per process)."""
-    got = _FLAGS.get(id(tables))
-    if got is None or got[0] is not tables:
-        single = tables.single
-        out = (single < SPECIAL).astype(np.uint8)
-        out[single == EXPAND] = 2
-        out.flags.writeable = False
-        got = _FLAGS[id(tables)] = (tables, out)
-    return got[1]
 
 
 class Normalised(msgspec.Struct, gc=False):
