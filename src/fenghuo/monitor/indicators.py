@@ -286,9 +286,27 @@ class Indicators:
                     self._grow(cap)
                 rows += range(start, self._next)
             self.row_of.update(zip(new, rows))
+            if not take and len(new) == len(services):
+                # every service new, once each, on fresh rows (a spread batch at 100,000
+                # services): the rows are a range, in the batch's order
+                self.generation[start:self._next] += 1
+                return np.arange(start, self._next, dtype=np.int64)
             self.generation[np.array(rows, dtype=np.int64)] += 1
             got = list(map(self.row_of.__getitem__, services))
         return np.array(got, dtype=np.int64)
+
+    def reserve(self, services: int) -> None:
+        """Room for ``services`` rows up front (``Monitor.start``: the directory's count, capped
+        by ``max_services``). Growing by doubling while a fleet's services arrive copied every
+        window's matrix each time: at 100,000 services (all new within a run) ~3 ms per 1,000-event
+        batch on average, 60 ms for one batch, of a ~10 ms batch. ``np.zeros`` takes untouched
+        pages from the kernel, so the reserve costs address space, not resident memory, until
+        rows are used."""
+        if self.max_services:
+            services = min(services, self.max_services)
+        with self.lock:
+            if services > self.last_applied.size:
+                self._grow(services)
 
     def _grow(self, cap: int) -> None:
         for a in ("last_applied", "generation"):

@@ -74,6 +74,9 @@ class Monitor:
     def start(self) -> None:
         self.directory.reload()
         self.dedup.load(self.now())
+        # rows for every registered service up front, not grown while they arrive (Indicators.reserve)
+        self.indicators.reserve(len(self.directory.services))
+        self.summaries.reserve(len(self.directory.services))
 
     def now(self) -> float:
         return self.clock.now().timestamp()

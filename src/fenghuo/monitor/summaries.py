@@ -73,6 +73,7 @@ class Summaries:
         self._rolled = False
         self._flushed_at = db.clock.now().timestamp()
         self.flushes = 0
+        self.rows_hint = 64  # rows an hour's arrays start with (``reserve``)
         self.rows_written = 0
 
     def add(self, parts: list[tuple[str, int, Bucket]] | Folded) -> None:
@@ -98,6 +99,11 @@ class Summaries:
                 self._rolled = True  # an hour has ended: write it on the next tick
             self._latest_period = start
 
+    def reserve(self, services: int) -> None:
+        """Start each hour's arrays with a row per registered service instead of doubling them
+        as services arrive (as ``Indicators.reserve``; untouched pages cost no resident memory)."""
+        self.rows_hint = max(64, services)
+
     def _add_folded(self, f: Folded) -> None:
         starts = f.seconds - f.seconds % self.period
         lo, hi = int(starts.min()), int(starts.max())
@@ -106,7 +112,7 @@ class Summaries:
                 sel = None if lo == hi else np.flatnonzero(starts == start)
                 hour = self.hours.get(start)
                 if hour is None:
-                    hour = self.hours[start] = _Hour()
+                    hour = self.hours[start] = _Hour(self.rows_hint)
                     self._saw(start)
                 hour.add(f, sel)
 
@@ -194,9 +200,9 @@ class _Hour:
     """One hour of folded batches: a row of counts per service, latency bins as (row, key,
     count) arrays (merged once they outgrow the services), categories as they come (rare)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: int = 64) -> None:
         self.index: dict[str, int] = {}
-        self.counts = np.zeros((64, NCOL), dtype=np.int64)
+        self.counts = np.zeros((rows, NCOL), dtype=np.int64)
         self.hist: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.held = 0
         self.cats: list[tuple[int, str, Counter]] = []
