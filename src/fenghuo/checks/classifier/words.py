@@ -2,19 +2,19 @@
 (issue 12, session 8; docs/checks.md "Session 8: word features for the offensive head").
 
 A ``WordTable`` holds words of 2-4 normalised characters in a direct-mapped hash table: a
-word's key is the Horner polynomial of its codes (``c0·P + c1``, then ``·P + c2`` …, mod 2^64,
-as ``features.ngram_buckets`` builds its trigram keys), mixed by a multiply; the top ``bits`` of
-the mixed key pick a slot, whose entry holds the low 32 bits of the key (the tag) and the
+word's key is the Horner polynomial of its codes (``c0·P + c1``, then ``·P + c2`` …, mod 2^64),
+mixed by a multiply; the top ``bits`` of the mixed key pick a slot, whose entry holds the low 32 bits of the key (the tag) and the
 word's id. A lookup of every 2-, 3- and 4-gram of a message is then a few whole-array steps,
 and the same table drives a C loop (one probe per n-gram, no allocation).
 
 ``segment`` is forward maximum matching (FMM): from the left, the longest table word starting
 at the current position, else one character. Why FMM and not every overlapping word: on COLD
 (5-fold cross-validation over its train.csv, ~25,000 rows) FMM words beside the char 1-3-grams
-raised the offensive head's recall at 3 % of harmless rows flagged by 1.8 ± 0.6 points, like
-jieba's own segmentation (1.4-1.8), while every overlapping dictionary word gained 0.6-0.8: a
-word inside a longer one (人大 in 河南人大部分) is the noise segmentation removes. 95 % of jieba's
-dictionary is 2-4 characters long, so longer words are left out.
+raised the offensive head's recall at 3 % of harmless rows flagged by 1.8 ± 0.6 points (this
+table's form: 1.5 ± 0.6), like jieba's own segmentation (1.4-1.8), while every overlapping
+dictionary word gained 0.6-0.8: a word inside a longer one (人大 in 河南人大部分) is the noise
+segmentation removes. 95 % of jieba's dictionary is 2-4 characters long, so longer words are
+left out.
 
 Two words of a table can share a slot; the one inserted later is dropped (``dropped``), so
 callers insert the most frequent first. Training and scoring must use the same table: which
@@ -136,7 +136,7 @@ class WordTable:
         """Ids of the table words of the FMM segmentation, in order (the word features)."""
         length, wid = self.longest(codes)
         steps, n, i, out = length.tolist(), codes.size, 0, []
-        while i < n:  # the walk is sequential; a C kernel does it in ~1 µs per KB (bench)
+        while i < n:  # sequential: ~85 µs per KB here, a C loop ~4 µs (bench/checks_wordfeatures.py --cost)
             if steps[i] > 1:
                 out.append(i)
             i += steps[i]
