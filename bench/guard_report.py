@@ -56,7 +56,7 @@ def gateway_report(rows: dict, own_core: list[dict] | None, per_kb: dict[str, li
             f"| 64 KB and growing, a conversation's next turn (its earlier turns checked by the previous call) | {cnext:.0f} | "
             f"{(cnext - c1) / 63:.1f} µs |", "",
             "A call whose leading texts an earlier call sent (a chat client resending its history) scans only the texts added "
-            "since, with the last 256 characters before them (`guard.checking.InputVerdicts`); a never-seen history is scanned "
+            "since, with the last 256 characters before them (`guard.input_verdicts.InputVerdicts`); a never-seen history is scanned "
             f"whole, as before. Input checks in this gateway over the whole run: {json.dumps(health.get('input_checks'))} "
             "(whole: scanned whole; prefix: only the new part; chars / scanned: characters received / scanned). A text over "
             "8,192 characters still to scan is checked in a worker thread.", ""]

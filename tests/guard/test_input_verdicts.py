@@ -1,4 +1,4 @@
-"""A conversation's next turn is checked incrementally (guard.checking.InputVerdicts): only the
+"""A conversation's next turn is checked incrementally (guard.input_verdicts.InputVerdicts): only the
 texts added since an earlier call are scanned, with findings equal to a whole scan's."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from fenghuo.checks.base import Verdict
-from fenghuo.guard.checking import InputVerdicts, check_text, load_default_checks, mask
+from fenghuo.guard.checking import check_text, load_default_checks, mask
+from fenghuo.guard.input_verdicts import InputVerdicts
 
 from .helpers import WordCheck
 

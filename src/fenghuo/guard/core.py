@@ -24,10 +24,11 @@ from typing import Any
 import httpx
 
 from fenghuo.guard import errors
-from fenghuo.guard.checking import Checked, InputJob, InputVerdicts, check_text, judge_answer, load_default_checks
+from fenghuo.guard.checking import Checked, check_text, judge_answer, load_default_checks
 from fenghuo.guard.dbwatch import DataVersion
 from fenghuo.guard.follow import EmbeddedFollower, StreamFollower
 from fenghuo.guard.ids import uuid7
+from fenghuo.guard.input_verdicts import InputJob, InputVerdicts
 from fenghuo.guard.labels import LabelConfig, Labeller
 from fenghuo.guard.model_versions import ModelFollower, ModelRoute, saved_path, unknown
 from fenghuo.guard.spool import default_dir as default_spool_dir
@@ -269,7 +270,7 @@ class Guard:
 
     def input_job(self, parts: list[str]) -> InputJob:
         """The input check of a call's texts (joined by newlines), reusing what an earlier call
-        with the same leading texts found (:class:`~fenghuo.guard.checking.InputVerdicts`):
+        with the same leading texts found (:class:`~fenghuo.guard.input_verdicts.InputVerdicts`):
         ``job.scan_chars`` is what is left to scan, ``job.run()`` scans it."""
         return self.input_verdicts.job(parts)
 
