@@ -51,3 +51,29 @@ def test_fallback_engine_gives_the_same_findings():
     one = "我想去賭 博机，还有法*轮*功和幸运儿 sex Sussex "
     for text in (one, one * 20):  # the few-hits and the many-hits paths
         assert fallback.scan(text).findings == fast.scan(text).findings
+
+
+def test_short_word_tests_cached_on_the_codes_bytes_agree_with_the_plain_ones(shared):
+    """``resolve_few``'s short-word tests keyed on slices of the codes' bytes (``_short_ok_bytes``,
+    ``_ordinary_bytes``) give what ``short_ok`` and ``ordinary`` give, first time and cached,
+    windows clamped at both ends of the text included."""
+    import csv
+
+    from fenghuo.checks import resolve
+    from fenghuo.checks.normalize import default_normaliser
+
+    with (shared / "classifier" / "cold" / "dev.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = [r[4][:40] for r in list(csv.reader(fh))[1:120]]
+    rng = random.Random(3)
+    norm = default_normaliser()
+    for text in rows + ["赌博", "法轮功", "几点营业", "发轮功"]:
+        codes = norm.normalise(text).codes
+        cb = codes.tobytes()
+        for _ in range(6):
+            if codes.size < 2:
+                break
+            s = rng.randrange(codes.size - 1)
+            e = min(codes.size, s + rng.choice((2, 2, 3, 4)))
+            for _rep in range(2):  # the second time from the caches
+                assert resolve._short_ok_bytes(cb, codes, s, e) == resolve.short_ok(codes, s, e), (text, s, e)
+                assert resolve._ordinary_bytes(cb, codes, s, e) == resolve.ordinary(codes, s, e), (text, s, e)
