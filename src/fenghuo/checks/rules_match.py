@@ -267,9 +267,16 @@ class LiteralIndex:
                 hyperscan.Scratch(self.pre_orig) if self.pre_orig is not None else None,
             )
         lit: list[int] = []
-        if self.pre_norm is not None and n.codes.size:
-            packed = n.packed  # the lexicon's gather of this message, when it ran first (``Normalised.packed``)
-            self.pre_norm.scan(pack3(n.codes) if packed is None else packed, _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
+        pn = self.pre_norm
+        if pn is not None:
+            # The lexicon's gather of this message, when it ran first (``Normalised.packed``):
+            # its length says whether anything was kept, without numpy's ``codes.size``.
+            packed = n.packed
+            if packed is None:
+                if n.codes.size:
+                    pn.scan(pack3(n.codes), _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
+            elif packed:
+                pn.scan(packed, _on_norm_literal, 0, lit, pre[0])
         if self.pre_orig is not None and text:
             try:  # no error handler named: the codec's fast path (normalize.Normaliser.normalise)
                 u = text.encode()
