@@ -362,6 +362,7 @@ VARIANTS = {
     "avg_base_ac_jieba_cnt": "char3 + char3 acj:cnt",
     "avg_base_jieba_lcut": "char3 + char3 jb",
     "avg_base_fmm": "char3 + char3 fmm",
+    "avg_base_fmm_table18": "char3 + char3 fmmt:18",  # folds into one table: the shippable form
     "avg_base_char4": "char3 + char4",  # control: does averaging two n-gram models alone gain?
 }
 
