@@ -27,18 +27,24 @@ import argparse
 import math
 import sys
 import time
-from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from fenghuo.checks.classifier.features import design_matrix, ngram_buckets
+from bench.checks_wordmatch import (
+    WBITS,
+    Matcher,
+    _rows_to_csr,
+    ac_features,
+    char_features,
+    jieba_words,
+    lexicon_features,
+    mined_words,
+    token_features,
+)
 from fenghuo.checks.normalize import default_normaliser
 
 FPR = 0.03
-WBITS = 18  # word buckets, beside the 2^18 char buckets
-_MIX2 = np.uint64(0xD6E8FEB86659FD93)  # a second multiplier: word keys must not share char buckets' hash
 
 
 def log(msg: str) -> None:
@@ -70,166 +76,6 @@ def load() -> dict:
     out["train"]["w"] = np.array([_row_weight(r) for r in train])
     log(f"rows: train {len(train)}, COLD val {len(val)} ({int(out['val']['y'].sum())} offensive), COLD dev {len(dev)}")
     return out
-
-
-# --- word lists and matchers --------------------------------------------------------------------
-
-
-def jieba_words(min_freq: int = 0) -> list[str]:
-    """jieba's dictionary, normalised like the text, words of ≥ 2 characters with a Han one."""
-    import jieba
-
-    norm = default_normaliser()
-    path = Path(jieba.__file__).parent / "dict.txt"
-    out = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split(" ")
-        if len(parts) < 2 or int(parts[1]) < min_freq:
-            continue
-        w = norm.normalise_text(parts[0])
-        if len(w) >= 2 and any("\u4e00" <= ch <= "\u9fff" for ch in w):
-            out.add(w)
-    return sorted(out)
-
-
-def mined_words(texts: list[str], min_count: int = 5, min_pmi: float = 3.0, top: int = 60000) -> list[str]:
-    """2-4-character n-grams of ``texts`` (COLD train only) seen ≥ ``min_count`` times whose
-    pointwise mutual information (log of the n-gram's frequency over its characters' product)
-    is at least ``min_pmi``: the word-like strings of the training data, no outside dictionary."""
-    chars = Counter()
-    grams = Counter()
-    for t in texts:
-        chars.update(t)
-        for n in (2, 3, 4):
-            grams.update(t[i : i + n] for i in range(len(t) - n + 1))
-    total_c = sum(chars.values())
-    total_g = sum(grams.values())
-    scored = []
-    for g, k in grams.items():
-        if k < min_count or not all("\u4e00" <= ch <= "\u9fff" for ch in g):
-            continue
-        pmi = math.log(k / total_g) - sum(math.log(chars[ch] / total_c) for ch in g)
-        if pmi >= min_pmi * (len(g) - 1):
-            scored.append((pmi / (len(g) - 1) + math.log(k), g))
-    scored.sort(reverse=True)
-    return sorted(g for _, g in scored[:top])
-
-
-def word_key(word: str) -> int:
-    """A word's bucket key: FNV-1a over its characters (stable across runs, unlike hash())."""
-    h = 0xCBF29CE484222325
-    for ch in word:
-        h = ((h ^ ord(ch)) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
-def word_bucket(word: str, bits: int = WBITS) -> int:
-    return ((word_key(word) * int(_MIX2)) & 0xFFFFFFFFFFFFFFFF) >> (64 - bits)
-
-
-class Matcher:
-    """Dictionary words of a text by Aho-Corasick: ``overlapping`` (every match) or the
-    leftmost-longest cover (forward maximum matching; uncovered characters are one-character
-    tokens, for the word bigrams)."""
-
-    def __init__(self, words: list[str], longest: bool = False):
-        import ahocorasick_rs as ac
-
-        self.words = words
-        self.longest = longest
-        kind = ac.MATCHKIND_LEFTMOST_LONGEST if longest else ac.MATCHKIND_STANDARD
-        self.ac = ac.AhoCorasick(words, matchkind=kind, store_patterns=False)
-        self.bucket = np.array([word_bucket(w) for w in words], np.int64)
-
-    def ids(self, text: str) -> list[int]:
-        if self.longest:
-            return [m[0] for m in self.ac.find_matches_as_indexes(text)]
-        return [m[0] for m in self.ac.find_matches_as_indexes(text, overlapping=True)]
-
-    def tokens(self, text: str) -> list[str]:
-        """Forward-maximum-matching tokens (dictionary words and the characters between)."""
-        out, pos = [], 0
-        for _, s, e in self.ac.find_matches_as_indexes(text):
-            out.extend(text[pos:s])
-            out.append(text[s:e])
-            pos = e
-        out.extend(text[pos:])
-        return out
-
-
-# --- features -----------------------------------------------------------------------------------
-
-
-def _rows_to_csr(bucket_lists: list[np.ndarray], bits: int, binary: bool) -> sp.csr_matrix:
-    """Rows of bucket counts (or presence) scaled by 1/sqrt(number of features), like the char
-    features; a row without features is empty."""
-    indptr, cols, vals = [0], [], []
-    for g in bucket_lists:
-        u, cnt = np.unique(np.asarray(g, np.int64), return_counts=True)
-        v = np.ones(u.size) if binary else cnt.astype(float)
-        cols.append(u)
-        vals.append(v / math.sqrt(max(u.size if binary else len(g), 1)))
-        indptr.append(indptr[-1] + u.size)
-    return sp.csr_matrix((np.concatenate(vals), np.concatenate(cols), np.array(indptr)), shape=(len(bucket_lists), 1 << bits))
-
-
-def char_features(codes: list[np.ndarray], max_n: int = 3, bits: int = 18) -> sp.csr_matrix:
-    if max_n <= 3:
-        return design_matrix(codes, max_n, bits)
-    # 4-grams: a fourth key beside ngram_buckets' (a polynomial of the trigram key and c[i+3]).
-    lists = []
-    for c in codes:
-        g = ngram_buckets(c, 3, bits)
-        if c.size >= 4:
-            c64 = c.astype(np.uint64)
-            k = (((c64[:-3] * np.uint64(1000003) + c64[1:-2]) * np.uint64(1000003) + c64[2:-1]) * np.uint64(1000003) + c64[3:]) * _MIX2
-            g = np.concatenate([g, (k >> np.uint64(64 - bits)).astype(np.int64)])
-        lists.append(g)
-    return _rows_to_csr(lists, bits, False)
-
-
-def ac_features(m: Matcher, texts: list[str], binary: bool) -> sp.csr_matrix:
-    return _rows_to_csr([m.bucket[m.ids(t)] for t in texts], WBITS, binary)
-
-
-def token_features(token_lists: list[list[str]], binary: bool, words: bool = True, bigrams: bool = False) -> sp.csr_matrix:
-    """Buckets of segmentation tokens of ≥ 2 characters and/or adjacent token pairs."""
-    lists = []
-    for toks in token_lists:
-        g = [word_bucket(t) for t in toks if len(t) >= 2] if words else []
-        if bigrams:
-            g += [word_bucket(a + "\x00" + b) for a, b in zip(toks, toks[1:])]
-        lists.append(np.array(g, np.int64))
-    return _rows_to_csr(lists, WBITS, binary)
-
-
-def lexicon_features(texts: list[str]) -> sp.csr_matrix:
-    """The shipped lexicon's words found in the text (overlapping) and their tags, as buckets:
-    the lexicon check matches them anyway, so in the pipeline these would cost nothing more."""
-    from importlib import resources
-
-    import ahocorasick_rs as ac
-
-    norm = default_normaliser()
-    words, tags = [], []
-    path = Path(str(resources.files("fenghuo.checks").joinpath("shipped/lexicon.tsv")))
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or "\t" not in line:
-            continue
-        parts = line.split("\t")
-        w = norm.normalise_text(parts[0])
-        if w:
-            words.append(w)
-            tags.append(parts[1].split(","))
-    a = ac.AhoCorasick(words, store_patterns=False)
-    lists = []
-    for t in texts:
-        g = []
-        for i, _, _ in a.find_matches_as_indexes(t, overlapping=True):
-            g.append(word_bucket("lex\x00" + words[i]))
-            g.extend(word_bucket("tag\x00" + tag) for tag in tags[i])
-        lists.append(np.array(g, np.int64))
-    return _rows_to_csr(lists, WBITS, True)
 
 
 # --- fitting and reading off ---------------------------------------------------------------------
@@ -437,142 +283,6 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, y: np.ndarray, n: int = 1000,
     return float(np.mean(diffs)), float(lo), float(hi)
 
 
-# --- cost per message ----------------------------------------------------------------------------
-
-
-def messages() -> dict[str, list[str]]:
-    """1 KB (≤ 1,024 UTF-8 bytes, ~340 characters) and 50-character cuts of COLD dev text, as
-    the pipeline timing cuts them (only timed, never scored)."""
-    from bench.checks_quality import cold_messages
-
-    kb = cold_messages(200)
-    return {"1 KB": kb, "50 chars": [m[:50] for m in kb]}
-
-
-def _timed(fn, items, repeat: int = 5) -> float:
-    """Median over ``repeat`` passes of the per-item mean, µs (thread CPU time)."""
-    per = []
-    for _ in range(repeat):
-        t0 = time.thread_time()
-        for it in items:
-            fn(it)
-        per.append((time.thread_time() - t0) / len(items) * 1e6)
-    return float(np.median(per))
-
-
-# The same lookups in C (ctypes, compiled into a temporary directory when a compiler is at hand):
-# what a kernel beside the n-gram one would cost. ``fmm`` = forward maximum matching: at each
-# position the longest dictionary word of 4..2 characters, else one character.
-C_SOURCE = r"""
-#include <stdint.h>
-/* entries: words.WordTable.entries (tag << 32 | id + 1); w: a weight per word id */
-static inline int64_t probe(uint64_t k, const uint64_t *entries, int sh) {
-    uint64_t h = k * 0xD6E8FEB86659FD93ULL, e = entries[h >> sh];
-    return (e >> 32) == (h & 0xFFFFFFFFULL) ? (int64_t)(e & 0xFFFFFFFFULL) - 1 : -1;
-}
-double words_sum(const uint32_t *c, long n, const uint64_t *entries, const float *w, int bits, int fmm) {
-    const uint64_t P = 1000003ULL; int sh = 64 - bits; double s = 0; int64_t id;
-    for (long i = 0; i + 1 < n;) {
-        uint64_t k = c[i], keys[3]; int lens = 0;
-        for (int L = 2; L <= 4 && i + L - 1 < n; L++) { k = k * P + c[i + L - 1]; keys[lens++] = k; }
-        if (!fmm) { for (int j = 0; j < lens; j++) if ((id = probe(keys[j], entries, sh)) >= 0) s += w[id]; i++; continue; }
-        long step = 1;
-        for (int j = lens - 1; j >= 0; j--) if ((id = probe(keys[j], entries, sh)) >= 0) { s += w[id]; step = j + 2; break; }
-        i += step;
-    }
-    return s;
-}
-double nothing(const uint32_t *c, long n, const uint64_t *entries, const float *w, int bits, int fmm) { return 0; }
-"""
-
-
-def _c_words():
-    import ctypes
-    import shutil
-    import subprocess
-    import tempfile
-
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        return None
-    tmp = Path(tempfile.mkdtemp(prefix="fenghuo-words-"))
-    (tmp / "w.c").write_text(C_SOURCE)
-    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(tmp / "w.so"), str(tmp / "w.c")], check=True)
-    lib = ctypes.CDLL(str(tmp / "w.so"))
-    for f in (lib.words_sum, lib.nothing):
-        f.restype = ctypes.c_double
-        f.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-    return lib
-
-
-def cost() -> list[str]:
-    import jieba
-
-    from fenghuo.checks.classifier.model import Model, shipped_model_path
-    from fenghuo.checks.classifier.words import WordTable
-    from fenghuo.checks.classifier.words import jieba_words as by_freq
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    norm = default_normaliser()
-    model = Model.load(shipped_model_path())
-    words = jieba_words()
-    over, longest = Matcher(words, False), Matcher(words, True)
-    freq = by_freq()
-    full = WordTable(freq, 21)  # all ~320,000 words of 2-4 characters: 2^21 slots, 16 MB
-    small = WordTable(freq[:36000], 18)  # the size of the table the build's train rows give, 2 MB
-    wfull = np.random.default_rng(1).standard_normal(len(full)).astype(np.float32)  # a weight per word
-    wsmall = wfull[: len(small)]
-    wtab = np.random.default_rng(0).standard_normal(1 << WBITS).astype(np.float32)  # hashed word buckets
-
-    def ac_score(m: Matcher):
-        def f(n):
-            ids = m.ids(n.text())
-            return float(wtab.take(m.bucket.take(ids)).sum()) if ids else 0.0
-
-        return f
-
-    steps = {
-        "shipped classifier logits_codes (13 categories)": lambda n: model.logits_codes(n.codes),
-        "Normalised.text() (the string the matcher reads)": lambda n: n.text(),
-        "AC all jieba words, overlapping + weights": ac_score(over),
-        "AC leftmost-longest (forward max. matching) + weights": ac_score(longest),
-        "words.WordTable.all_words (numpy), all jieba words of 2-4 characters": lambda n: float(wfull.take(full.all_words(n.codes)).sum()),
-        "words.WordTable.segment_words (numpy + a Python walk), 36k words": lambda n: float(
-            wsmall.take(small.segment_words(n.codes)).sum()
-        ),
-        "jieba.lcut (HMM on)": lambda n: jieba.lcut(n.text()),
-    }
-    lib = _c_words()
-    if lib is not None:
-
-        def c_call(fn, v, table, fmm):
-            # Pointers read once (numpy's ``.ctypes`` costs ~3 µs a call): what remains is the C
-            # loop and ctypes' own call overhead (the empty call), which a kernel's C entry
-            # point taking the array directly would not pay.
-            tp, wp, bits = v.entries.ctypes.data, table.ctypes.data, v.bits
-            return lambda n: fn(ptrs[id(n)], n.codes.size, tp, wp, bits, fmm)
-
-        steps |= {
-            "C, ctypes: empty call (the overhead in the rows below)": c_call(lib.nothing, full, wfull, 0),
-            "C, ctypes: all jieba words of 2-4 characters (2^21 slots)": c_call(lib.words_sum, full, wfull, 0),
-            "C, ctypes: forward max. matching, all jieba words (2^21 slots)": c_call(lib.words_sum, full, wfull, 1),
-            "C, ctypes: all words, 36k-word table (2^18 slots)": c_call(lib.words_sum, small, wsmall, 0),
-            "C, ctypes: forward max. matching, 36k-word table": c_call(lib.words_sum, small, wsmall, 1),
-        }
-    out, ptrs = [], {}
-    for size, msgs in messages().items():
-        ns = [norm.normalise(m) for m in msgs]
-        ptrs.update({id(n): n.codes.ctypes.data for n in ns})
-        matches = np.mean([len(over.ids(n.text())) for n in ns])
-        for name, fn in steps.items():
-            fn(ns[0])
-            reps = 1 if name.startswith("jieba") else 5
-            out.append(f"| {size} | {name} | {_timed(fn, ns, reps):.1f} |")
-        out.append(f"| {size} | (overlapping jieba words per message: {matches:.0f}) | |")
-    return ["| message | step | µs (CPU, median of 5 passes over 200) |", "|---|---|---|", *out]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated variant names (default: all)")
@@ -581,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv", action="store_true", help="5-fold cross-validation on COLD train.csv instead of val")
     a = ap.parse_args(argv)
     if a.cost:
+        from bench.checks_wordcost import cost
+
         print("\n".join(cost()))
         return 0
     d = load()
