@@ -21,7 +21,6 @@ _KERNELS = {
     # module name: source file (relative to this directory)
     "fenghuo.checks._clfnative": "src/fenghuo/checks/classifier/_clfnative.c",
     "fenghuo.checks._textnative": "src/fenghuo/checks/_textnative.c",
-    "fenghuo.monitor._foldnative": "src/fenghuo/monitor/_foldnative.c",
 }
 
 setup(
