@@ -11,8 +11,9 @@ What this cannot find by itself: names, addresses, and free-text descriptions of
 need a model (named-entity recognition). ``detectors`` is where one plugs in: callables
 ``text -> iterable of (start, end, type)`` (in YAML, ``detectors: ["package.module:callable"]``
 on the ``pii`` check), whose findings become ``pii.<type>`` with the policy's action and risk
-like the built-in types (``pii.name`` → the ``pii`` rule: mask, A4f). Digits written with
-full-width or Chinese numerals are not recognised.
+like the built-in types (``pii.name`` → the ``pii`` rule: mask, A4f). Numbers written wholly in
+full-width digits or Chinese numerals are not recognised: each pattern's leading digits are
+ASCII (the digit class in the rest of a pattern also takes other Unicode digits).
 """
 
 from __future__ import annotations
