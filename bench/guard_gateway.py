@@ -15,7 +15,19 @@ import httpx
 import uvloop
 
 from bench.guard_load import PAYLOAD, conversation, distinct, fresh, load, next_turns
-from bench.guard_procs import FENGHUO, PY, UPSTREAM, _pin, cpu_seconds, free_port, gauge, start, stop, wait_http
+from bench.guard_procs import (
+    FENGHUO,
+    PY,
+    UPSTREAM,
+    _pin,
+    cpu_seconds,
+    free_port,
+    gateway_on_own_core,
+    gauge,
+    start,
+    stop,
+    wait_http,
+)
 from bench.guard_report import gateway_report
 
 
@@ -23,20 +35,12 @@ def saturate_pinned(gw_pid: int, up_pid: int, url: str, n: int) -> dict | None:
     """Throughput per core measured, not derived from CPU time: the gateway (all its threads)
     pinned to one core, the upstream and this load generator to the other, and a closed loop at
     concurrency 32 so the gateway's core never waits for work."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    me, everything = os.getpid(), set(cores)
-    _pin(gw_pid, {cores[0]})
-    _pin(up_pid, {cores[1]})
-    _pin(me, {cores[1]})
-    try:
+    with gateway_on_own_core(gw_pid, up_pid) as cores:
+        if cores is None:
+            return None
         cpu0, t0 = cpu_seconds(gw_pid), time.perf_counter()
         r = uvloop.run(load(url, 32, n, 500, payload=fresh(n + 500)))
         r["gw_core_busy"] = (cpu_seconds(gw_pid) - cpu0) / (time.perf_counter() - t0)
-    finally:
-        for pid in (gw_pid, up_pid, me):
-            _pin(pid, everything)
     return r
 
 
@@ -45,15 +49,11 @@ def own_core_rows(gw_pid: int, up_pid: int, direct: str, via: str, n: int, reps:
     0, the upstream and this load generator to core 1, direct and gateway runs interleaved the
     same way. The rows above share both cores among all three processes (and whatever else
     runs on the machine), so the gateway waits for a core as well as for its own work."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return None
-    me, everything = os.getpid(), set(cores)
-    _pin(gw_pid, {cores[0]})
-    _pin(up_pid, {cores[1]})
-    _pin(me, {cores[1]})
     out = []
-    try:
+    me = os.getpid()
+    with gateway_on_own_core(gw_pid, up_pid) as cores:
+        if cores is None:
+            return None
         for _ in range(reps):
             _pin(me, {cores[0]})  # the gauge read on the gateway's core: pinning gives no core to itself on a shared machine
             g0 = gauge()
@@ -63,9 +63,6 @@ def own_core_rows(gw_pid: int, up_pid: int, direct: str, via: str, n: int, reps:
             _pin(me, {cores[0]})
             out.append({"direct": d, "gateway": g, "gauge": (g0 + gauge()) / 2})
             _pin(me, {cores[1]})
-    finally:
-        for pid in (gw_pid, up_pid, me):
-            _pin(pid, everything)
     return out
 
 

@@ -147,3 +147,23 @@ def _pin(pid: int, cores: set[int]) -> None:
             os.sched_setaffinity(int(tid), cores)
 
 
+@contextlib.contextmanager
+def gateway_on_own_core(gw_pid: int, up_pid: int):
+    """The gateway (all its threads) pinned to the first core, the upstream and this load
+    generator to the second; every process back on all cores afterwards. Yields the sorted
+    cores, or None on a machine with fewer than two (nothing is pinned then)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        yield None
+        return
+    me, everything = os.getpid(), set(cores)
+    _pin(gw_pid, {cores[0]})
+    _pin(up_pid, {cores[1]})
+    _pin(me, {cores[1]})
+    try:
+        yield cores
+    finally:
+        for pid in (gw_pid, up_pid, me):
+            _pin(pid, everything)
+
+
