@@ -21,6 +21,7 @@ _KERNELS = {
     # module name: source file (relative to this directory)
     "fenghuo.checks._clfnative": "src/fenghuo/checks/classifier/_clfnative.c",
     "fenghuo.checks._textnative": "src/fenghuo/checks/_textnative.c",
+    "fenghuo.monitor._ingestnative": "src/fenghuo/monitor/_ingestnative.c",
 }
 
 setup(
