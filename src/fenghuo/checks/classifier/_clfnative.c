@@ -13,10 +13,17 @@
  * of the model's float32 table (64-byte aligned rows of kp floats), and writes float64
  * bias[k] + sum[k] / sqrt(number of n-grams). Rows are summed in float32 in blocks of at most 63,
  * each block added in float64: within 1e-7 of an exact sum (numpy's float32 sums: 1e-4).
+ * A model with a word table (classifier/words.py, issue 12 session 9) adds the words of the text's
+ * forward-maximum-matching segmentation: from the left, the longest table word of 4, 3 or 2 codes
+ * at the current position (one hash probe each), else one code; each distinct word's weights
+ * (only the categories that have word weights: the shipped model's offensive column, 4 bytes a
+ * word instead of a 64-byte row) are summed, and the sum over sqrt(number of distinct words) is
+ * added to those logits (words.WordTable.segment_words and Model.logits_reference define it).
  * Only the CPython buffer protocol is used (no numpy headers). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,6 +32,10 @@
 #define MAX_KP 256    /* row width; wider tables are refused and scored by numpy */
 #define CHUNK 21      /* positions per block: at most 63 n-grams summed in float32 */
 #define BIG 8192      /* codes from which the GIL is released while summing */
+#define WPRIME 1000003ULL            /* words.py's _P */
+#define WMIX 0xD6E8FEB86659FD93ULL  /* words.py's _MIX: word slots are not n-gram buckets */
+#define WORDS_ON_STACK 65536         /* tables up to this many words mark seen words on the stack */
+#define WBLOCK 32                    /* positions of the FMM walk whose slots are prefetched together */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch(p)
@@ -36,8 +47,11 @@ typedef struct {
     PyObject_HEAD
     Py_buffer table; /* float32 [rows, kp], C-contiguous, rows >= 2**bits */
     Py_buffer bias;  /* float64 [k] */
-    Py_ssize_t k, kp;
-    int bits, max_n, held;
+    Py_buffer entries; /* uint64 [2**wbits]: a word table's slots (tag << 32 | id + 1), or none */
+    Py_buffer wtable;  /* float32 [words, wk]: each word's weights for the categories wcols */
+    Py_ssize_t k, kp, nwords, wk;
+    int wcols[MAX_KP]; /* the category of each column of wtable */
+    int bits, max_n, held, words, wsh;
 } Scorer;
 
 /* The bucket ids of the n-grams starting at positions lo..hi-1 of c[0..n-1], in window order
@@ -173,8 +187,91 @@ static void sum_block(const float *t, Py_ssize_t kp, const uint32_t *idx, int m,
         acc[q] += a[q];
 }
 
-/* The logits of n codes into out[0..k). */
-static void score(const Scorer *s, const uint32_t *c, Py_ssize_t n, double *out)
+/* The id of the table word whose mixed key is ``mk``, or -1: its top bits pick the slot, whose
+ * tag must equal its low 32 bits (words.WordTable._hits). */
+static inline long long probe(const uint64_t *e, int wsh, Py_ssize_t nwords, uint64_t mk)
+{
+    uint64_t ent = e[mk >> wsh];
+    uint32_t id1 = (uint32_t)ent;
+    if ((ent >> 32) != (mk & 0xFFFFFFFFULL) || id1 == 0 || (Py_ssize_t)id1 > nwords)
+        return -1;
+    return (long long)id1 - 1;
+}
+
+/* One block of the forward-maximum-matching walk over c[0..n), from *pos: the slots of the 2-, 3-
+ * and 4-grams starting at the next WBLOCK positions are hashed and prefetched first (the ~2 MB
+ * slot table is mostly out of cache: the walk would otherwise wait for each probe in turn), then
+ * the walk takes, at each position, the longest table word starting there, else one code. The
+ * ids of the words found go to ids[] (at most WBLOCK / 2); *pos ends past the last token, which
+ * may reach into the next block. Keys as words.gram_keys: c0*P + c1, then *P + c2, then *P + c3
+ * (mod 2^64), mixed by WMIX. */
+static int fmm_block(const uint64_t *e, int wsh, Py_ssize_t nwords, const uint32_t *c, Py_ssize_t n, Py_ssize_t *pos,
+                     uint32_t *ids)
+{
+    uint64_t m2[WBLOCK], m3[WBLOCK], m4[WBLOCK];
+    Py_ssize_t lo = *pos, hi = lo + WBLOCK < n ? lo + WBLOCK : n, i;
+    for (i = lo; i < hi && i + 1 < n; i++) {
+        uint64_t k2 = (uint64_t)c[i] * WPRIME + c[i + 1], k3 = k2 * WPRIME + (i + 2 < n ? c[i + 2] : 0);
+        uint64_t k4 = k3 * WPRIME + (i + 3 < n ? c[i + 3] : 0);
+        m2[i - lo] = k2 * WMIX, m3[i - lo] = k3 * WMIX, m4[i - lo] = k4 * WMIX;
+        PREFETCH(e + (m2[i - lo] >> wsh));
+        if (i + 2 < n)
+            PREFETCH(e + (m3[i - lo] >> wsh));
+        if (i + 3 < n)
+            PREFETCH(e + (m4[i - lo] >> wsh));
+    }
+    int m = 0;
+    for (i = lo; i < hi;) {
+        Py_ssize_t j = i - lo;
+        long long id = -1;
+        int len = 1;
+        if (i + 3 < n && (id = probe(e, wsh, nwords, m4[j])) >= 0)
+            len = 4;
+        else if (i + 2 < n && (id = probe(e, wsh, nwords, m3[j])) >= 0)
+            len = 3;
+        else if (i + 1 < n && (id = probe(e, wsh, nwords, m2[j])) >= 0)
+            len = 2;
+        if (len > 1)
+            ids[m++] = (uint32_t)id;
+        i += len;
+    }
+    *pos = i;
+    return m;
+}
+
+/* acc[0..wk) += the word-table rows (wk float32 each, summed in float64) of the distinct words of
+ * the FMM segmentation of c[0..n); returns their number. ``seen`` marks them: nwords bits, zeroed
+ * here. */
+static Py_ssize_t sum_words(const Scorer *s, const uint32_t *c, Py_ssize_t n, uint64_t *seen, double *acc)
+{
+    const uint64_t *e = (const uint64_t *)s->entries.buf;
+    const float *wt = (const float *)s->wtable.buf;
+    uint32_t ids[WBLOCK];
+    Py_ssize_t pos = 0, distinct = 0, wk = s->wk;
+    memset(seen, 0, sizeof(uint64_t) * (size_t)((s->nwords + 63) / 64));
+    while (pos < n) {
+        int m = fmm_block(e, s->wsh, s->nwords, c, n, &pos, ids), u = 0;
+        for (int j = 0; j < m; j++) { /* the distinct ones, their rows prefetched */
+            uint32_t id = ids[j];
+            uint64_t bit = 1ULL << (id & 63);
+            if (seen[id >> 6] & bit)
+                continue;
+            seen[id >> 6] |= bit;
+            PREFETCH(wt + (size_t)id * wk);
+            ids[u++] = id;
+        }
+        for (int j = 0; j < u; j++) {
+            const float *r = wt + (size_t)ids[j] * wk;
+            for (Py_ssize_t q = 0; q < wk; q++)
+                acc[q] += r[q];
+        }
+        distinct += u;
+    }
+    return distinct;
+}
+
+/* The logits of n codes into out[0..k); -1 when the memory for a word table's marks is lacking. */
+static int score(const Scorer *s, const uint32_t *c, Py_ssize_t n, double *out)
 {
     const float *t = (const float *)s->table.buf;
     const double *bias = (const double *)s->bias.buf;
@@ -195,15 +292,35 @@ static void score(const Scorer *s, const uint32_t *c, Py_ssize_t n, double *out)
     double inv = count ? 1.0 / sqrt((double)count) : 0.0;
     for (Py_ssize_t q = 0; q < s->k; q++)
         out[q] = bias[q] + acc[q] * inv;
+    if (s->words && n >= 2) {
+        uint64_t stack_seen[WORDS_ON_STACK / 64];
+        uint64_t *seen = s->nwords <= WORDS_ON_STACK ? stack_seen : malloc(sizeof(uint64_t) * (size_t)((s->nwords + 63) / 64));
+        if (seen == NULL)
+            return -1;
+        memset(acc, 0, sizeof(double) * (size_t)s->wk);
+        Py_ssize_t distinct = sum_words(s, c, n, seen, acc);
+        if (seen != stack_seen)
+            free(seen);
+        if (distinct) {
+            double winv = 1.0 / sqrt((double)distinct);
+            for (Py_ssize_t q = 0; q < s->wk; q++)
+                out[s->wcols[q]] += acc[q] * winv;
+        }
+    }
+    return 0;
 }
 
 static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"table", "bias", "bits", "max_n", NULL};
-    PyObject *table, *bias;
+    static char *kwlist[] = {"table", "bias", "bits", "max_n", "entries", "wtable", "wcols", NULL};
+    PyObject *table, *bias, *entries = Py_None, *wtable = Py_None, *wcols = Py_None;
     int bits, max_n;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOii", kwlist, &table, &bias, &bits, &max_n))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOii|OOO", kwlist, &table, &bias, &bits, &max_n, &entries, &wtable, &wcols))
         return -1;
+    if ((entries == Py_None) != (wtable == Py_None) || (entries == Py_None) != (wcols == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "entries, wtable and wcols go together");
+        return -1;
+    }
     if (self->held) {
         PyErr_SetString(PyExc_TypeError, "Scorer is already initialised");
         return -1;
@@ -233,6 +350,44 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->bits = bits, self->max_n = max_n;
+    if (entries == Py_None)
+        return 0;
+    if (PyObject_GetBuffer(entries, &self->entries, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    if (PyObject_GetBuffer(wtable, &self->wtable, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&self->entries);
+        return -1;
+    }
+    self->words = 1; /* held: released by dealloc from here on */
+    const char *wf = self->wtable.format;
+    Py_ssize_t slots = self->entries.len / 8;
+    int wbits = 0;
+    while (wbits < 40 && ((Py_ssize_t)1 << wbits) < slots)
+        wbits++;
+    if (self->entries.itemsize != 8 || slots < 2 || ((Py_ssize_t)1 << wbits) != slots || self->wtable.ndim != 2 ||
+        self->wtable.itemsize != 4 || strcmp(wf + (*wf == '<' || *wf == '='), "f") != 0 || self->wtable.shape[1] < 1 ||
+        self->wtable.shape[1] > self->k) {
+        PyErr_SetString(PyExc_ValueError, "entries must be 2**bits uint64 slots and wtable a float32 [words, 1..k] array");
+        return -1;
+    }
+    self->wsh = 64 - wbits;
+    self->nwords = self->wtable.shape[0];
+    self->wk = self->wtable.shape[1];
+    PyObject *cols = PySequence_Fast(wcols, "wcols must be a sequence of category indices");
+    if (cols == NULL)
+        return -1;
+    int ok = PySequence_Fast_GET_SIZE(cols) == self->wk;
+    for (Py_ssize_t q = 0; ok && q < self->wk; q++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(cols, q));
+        ok = v >= 0 && v < self->k;
+        self->wcols[q] = (int)v;
+    }
+    Py_DECREF(cols);
+    if (!ok) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "wcols must name one category (0..k-1) per column of wtable");
+        return -1;
+    }
     return 0;
 }
 
@@ -241,6 +396,10 @@ static void Scorer_dealloc(Scorer *self)
     if (self->held) {
         PyBuffer_Release(&self->table);
         PyBuffer_Release(&self->bias);
+    }
+    if (self->words) {
+        PyBuffer_Release(&self->entries);
+        PyBuffer_Release(&self->wtable);
     }
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -273,11 +432,16 @@ static PyObject *Scorer_score(Scorer *self, PyObject *const *args, Py_ssize_t na
         goto done;
     double *out = (double *)PyByteArray_AS_STRING(z);
     Py_ssize_t n = cb.len / 4, nh = 0;
+    int rc;
     if (n >= BIG) {
-        Py_BEGIN_ALLOW_THREADS score(self, (const uint32_t *)cb.buf, n, out);
+        Py_BEGIN_ALLOW_THREADS rc = score(self, (const uint32_t *)cb.buf, n, out);
         Py_END_ALLOW_THREADS
     } else {
-        score(self, (const uint32_t *)cb.buf, n, out);
+        rc = score(self, (const uint32_t *)cb.buf, n, out);
+    }
+    if (rc < 0) {
+        PyErr_NoMemory();
+        goto done;
     }
     const double *cutv = (const double *)kb.buf;
     for (Py_ssize_t q = 0; cutv && q < self->k; q++)
@@ -305,8 +469,9 @@ static PyMethodDef Scorer_methods[] = {
 static PyTypeObject ScorerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "fenghuo.checks._clfnative.Scorer",
-    .tp_doc = PyDoc_STR("Scorer(table, bias, bits, max_n): holds the model's float32 table [rows >= 2**bits, kp] and "
-                        "float64 bias [k]; scorer.score(codes, cut=None) -> (bytearray of k float64 logits, tuple of hits)."),
+    .tp_doc = PyDoc_STR("Scorer(table, bias, bits, max_n, entries=None, wtable=None, wcols=None): holds the model's float32 "
+                        "table [rows >= 2**bits, kp], float64 bias [k] and optionally a word table (uint64 slots, float32 "
+                        "[words, wk] weights for the categories wcols); scorer.score(codes, cut=None) -> (bytearray of k float64 logits, tuple of hits)."),
     .tp_basicsize = sizeof(Scorer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -351,6 +516,43 @@ static PyObject *script_counts(PyObject *mod, PyObject *codes)
     return Py_BuildValue("nn", han, other);
 }
 
+/* fmm_words(entries, codes) -> bytes of uint32: the ids of the table words of the FMM segmentation
+ * of codes, in order, repeats kept (words.WordTable.segment_words; for the tests). */
+static PyObject *fmm_words(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)mod;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "fmm_words(entries, codes) takes 2 arguments");
+        return NULL;
+    }
+    Py_buffer eb, cb;
+    PyObject *res = NULL;
+    if (PyObject_GetBuffer(args[0], &eb, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &cb, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&eb);
+        return NULL;
+    }
+    Py_ssize_t slots = eb.len / 8, n = cb.len / 4, pos = 0, m = 0;
+    int wbits = 0;
+    while (wbits < 40 && ((Py_ssize_t)1 << wbits) < slots)
+        wbits++;
+    if (eb.itemsize != 8 || slots < 2 || ((Py_ssize_t)1 << wbits) != slots || cb.itemsize != 4 || cb.len % 4) {
+        PyErr_SetString(PyExc_TypeError, "entries must be 2**bits uint64 slots and codes uint32");
+        goto done;
+    }
+    if ((res = PyBytes_FromStringAndSize(NULL, 4 * (n / 2 + 1))) == NULL)
+        goto done;
+    uint32_t *out = (uint32_t *)PyBytes_AS_STRING(res);
+    while (pos < n)
+        m += fmm_block((const uint64_t *)eb.buf, 64 - wbits, (Py_ssize_t)0xFFFFFFFF, (const uint32_t *)cb.buf, n, &pos, out + m);
+    _PyBytes_Resize(&res, 4 * m);
+done:
+    PyBuffer_Release(&eb);
+    PyBuffer_Release(&cb);
+    return res;
+}
+
 static PyObject *set_simd(PyObject *mod, PyObject *arg)
 {
     (void)mod;
@@ -362,6 +564,8 @@ static PyObject *set_simd(PyObject *mod, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+    {"fmm_words", (PyCFunction)(void (*)(void))fmm_words, METH_FASTCALL,
+     "fmm_words(entries, codes) -> bytes of uint32: the word ids of the forward-maximum-matching segmentation of codes"},
     {"script_counts", script_counts, METH_O, "script_counts(codes) -> (Han characters, other letters) of normalised codes"},
     {"set_simd", set_simd, METH_O,
      "set_simd(level) -> the level now used: the highest of 0 (portable), 1 (AVX2), 2 (AVX-512) this CPU has, "

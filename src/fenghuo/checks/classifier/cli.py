@@ -19,7 +19,9 @@ def classifier_group() -> None:
 @click.option("--limit", type=int, default=None, help="Use only the first N training rows / 仅用前 N 行")
 @click.option("--max-fpr", type=float, default=0.03, show_default=True,
               help="With a dev file and several categories: thresholds flag at most this share of its harmless rows / 误报率上限")
-def classifier_train_cmd(data_path: str, out: str | None, limit: int | None, max_fpr: float) -> None:
+@click.option("--words/--no-words", default=False, show_default=True,
+              help="Add word features: jieba's dictionary words of a forward-maximum-matching segmentation / 加入词特征")
+def classifier_train_cmd(data_path: str, out: str | None, limit: int | None, max_fpr: float, words: bool) -> None:
     """Train the classifier on labelled CSV/JSONL (one label or several per text) and save it / 训练并保存分类器。
 
     \b
@@ -32,7 +34,7 @@ def classifier_train_cmd(data_path: str, out: str | None, limit: int | None, max
         click.echo(f"  … {msg}", err=True)
 
     try:
-        report = train_from_dir(data_path, out, limit=limit, progress=progress, max_fpr=max_fpr)
+        report = train_from_dir(data_path, out, limit=limit, progress=progress, max_fpr=max_fpr, words=words)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"saved 已保存: {report['model']}  ({report['train_rows']} rows, {len(report['categories'])} categories: "
@@ -58,5 +60,7 @@ def classifier_info_cmd(model: str) -> None:
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     info = {"categories": m.categories, "thresholds": m.thresholds, "bits": m.bits, "max_n": m.max_n}
+    if m.words is not None:
+        info["words"] = {"count": len(m.words), "bits": m.words.bits, "categories": m.meta.get("word_categories")}
     info |= {k: m.meta[k] for k in ("heldout", "dev", "train_rows") if k in m.meta}
     click.echo(json.dumps(info, ensure_ascii=False, indent=2))

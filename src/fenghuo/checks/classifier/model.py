@@ -15,6 +15,12 @@ message; the numpy paths remain as the fallback (``FENGHUO_NATIVE=0``) and the d
 
 Stored as float16 (half the file; the load converts to float32 because numpy sums float16 in
 software, 17.6 vs 7.4 µs); ``thresholds`` are calibrated per category at training time.
+
+A model may carry a word table (format 4, issue 12 session 9; ``classifier/words.py``): the
+distinct table words of the text's forward-maximum-matching segmentation add
+``sum(word_weights[w]) / sqrt(|w|)`` to the logits. Why: on COLD, words beside the char n-grams
+rank offensive rows better at a 3 % false-positive rate (docs/checks.md, "Session 8" and
+"Session 9"); a model without one is saved as format 3, which older readers still take.
 """
 
 from __future__ import annotations
@@ -28,13 +34,17 @@ import numpy as np
 
 from fenghuo.checks.classifier import features
 from fenghuo.checks.classifier.features import ngram_buckets, window_buckets
+from fenghuo.checks.classifier.words import WordTable
 from fenghuo.platform.paths import data_dir
 
 # Format 3: a weight matrix with named categories and per-category thresholds. Format 2 (one
 # weight vector, the same n-gram keys) still loads as a one-category model; format 1 used other
 # n-gram keys, so it is refused with a request to retrain.
+# Format 4 adds a word table (``word_entries``, ``word_list``, ``word_weights``); a model without
+# one is still written as format 3.
 FORMAT = "fenghuo-classifier-3"
-_READABLE = {"fenghuo-classifier-2", FORMAT}
+FORMAT_WORDS = "fenghuo-classifier-4"
+_READABLE = {"fenghuo-classifier-2", FORMAT, FORMAT_WORDS}
 _ONES = np.ones(1 << 14, dtype=np.float32)  # covers a ~5 KB message's n-grams; longer ones use sum()
 _U32 = np.dtype(np.uint32)
 _F64 = np.dtype(np.float64)
@@ -68,6 +78,8 @@ class Model:
     meta: dict
     categories: list[str] = field(default_factory=lambda: ["offensive"])
     thresholds: dict[str, float] = field(default_factory=dict)
+    words: WordTable | None = None  # the word table, or None (char n-grams only)
+    word_weights: np.ndarray | None = None  # float32[len(words), K]
 
     def __post_init__(self) -> None:
         w = np.asarray(self.weights, dtype=np.float32)
@@ -75,6 +87,10 @@ class Model:
         self.bias = np.asarray(self.bias, dtype=np.float64).reshape(-1)
         if self.weights.shape[1] != len(self.categories) or self.bias.size != len(self.categories):
             raise ModelError(f"model has {self.weights.shape[1]} weight columns, {self.bias.size} biases and {len(self.categories)} categories / 模型维度不一致")
+        if (self.words is None) != (self.word_weights is None):
+            raise ModelError("a word table needs its word weights and the other way round / 词表与词权重须同时给出")
+        if self.words is not None and np.shape(self.word_weights) != (len(self.words), len(self.categories)):
+            raise ModelError(f"word weights {np.shape(self.word_weights)} do not fit {len(self.words)} words x {len(self.categories)} categories / 词权重维度不一致")
         self._bind_table()
 
     def _bind_table(self) -> None:
@@ -96,22 +112,32 @@ class Model:
         table[:-1, :k] = w
         table[-1, :k] = self.bias
         self.weights = table[:-1, :k]  # a view: no second copy of the weights
-        # The C kernel holds the table and ``bias`` (buffer protocol, no copy): in-place edits
-        # of either reach it. None without the kernel, or for a table it does not take.
+        wtable = wcols = None
+        if self.words is not None:
+            self.word_weights = np.ascontiguousarray(self.word_weights, np.float32).reshape(len(self.words), k)
+            # Only the categories with word weights (the shipped model: offensive), one float
+            # each per word: a 64-byte row per word would make the word rows 2.3 MB to fetch from.
+            wcols = np.flatnonzero(np.any(self.word_weights != 0, axis=0)).tolist()
+            wtable = np.ascontiguousarray(self.word_weights[:, wcols]) if wcols else None
+        # The C kernel holds the tables and ``bias`` (buffer protocol, no copy): in-place edits
+        # of ``weights`` and ``bias`` reach it (assign new word weights: the kernel has a copy of
+        # their nonzero columns). None without the kernel, or for a table it does not take (a
+        # kernel built before word tables leaves a model with one to numpy).
         score = None
-        if features.NATIVE is not None:
+        if features.NATIVE is not None and (wtable is None or hasattr(features.NATIVE, "fmm_words")):
             try:
-                score = features.NATIVE.Scorer(table, self.bias, self.bits, self.max_n).score
+                extra = () if wtable is None else (self.words.entries, wtable, wcols)
+                score = features.NATIVE.Scorer(table, self.bias, self.bits, self.max_n, *extra).score
             except (TypeError, ValueError, BufferError):
                 score = None
-        self._table = (table, self.weights, self.bias, score)
+        self._table = (table, self.weights, self.bias, score, wtable, self.word_weights)
         self._scales: dict[int, np.ndarray] = {}
 
     def _current(self) -> tuple:
         """``(table, weights, bias, native score or None)``, rebound if ``weights`` or ``bias``
         was assigned since."""
         t = self._table
-        if t[1] is not self.weights or t[2] is not self.bias:
+        if t[1] is not self.weights or t[2] is not self.bias or t[5] is not self.word_weights:
             self._bind_table()
             t = self._table
         return t
@@ -153,7 +179,7 @@ class Model:
         block of ≤ 63 rows, added in float64: within 1e-7 of an exact float64 sum where numpy's
         float32 sums are within 1e-4 (tests/checks/test_classifier_native.py)."""
         t = self._table
-        if t[1] is not self.weights or t[2] is not self.bias:
+        if t[1] is not self.weights or t[2] is not self.bias or t[5] is not self.word_weights:
             t = self._current()
         score = t[3]  # the identity test inlined: a Python call fewer per message (~0.1 µs)
         if score is None:
@@ -183,7 +209,8 @@ class Model:
         v = self._scales.get(n)
         if v is None:
             v = self._scale(n)
-        return v.dot(table.take(g, axis=0))[: self.bias.size]
+        z = v.dot(table.take(g, axis=0))[: self.bias.size]
+        return z if self.words is None else z + self.word_logits(codes).astype(np.float32)
 
     def logits_reference(self, codes: np.ndarray) -> np.ndarray:
         """Per-category logits (float64[K]) the plain way: ``ngram_buckets``, a gather, a sum."""
@@ -195,7 +222,19 @@ class Model:
         # The column sums as a product with ones (BLAS): numpy's reduction machinery costs more
         # than the sum itself on ~1000 rows (measured 2.0 vs 2.8 µs for one column).
         total = _ONES[: g.size].dot(rows) if g.size <= _ONES.size else rows.sum(0)
-        return self.bias + total[: self.bias.size] / math.sqrt(g.size)
+        z = self.bias + total[: self.bias.size] / math.sqrt(g.size)
+        return z if self.words is None else z + self.word_logits(codes)
+
+    def word_logits(self, codes: np.ndarray) -> np.ndarray:
+        """The word table's share of the logits (float64[K]; zeros without a table): the rows
+        of the distinct words of the FMM segmentation, summed, over sqrt(their number). The
+        definition the C kernel follows (``sum_words`` in _clfnative.c)."""
+        if self.words is None:
+            return np.zeros(self.bias.size)
+        ids = np.unique(self.words.segment_words(np.ascontiguousarray(codes, _U32)))
+        if ids.size == 0:
+            return np.zeros(self.bias.size)
+        return self._current()[5].take(ids, axis=0).astype(np.float64).sum(0) / math.sqrt(ids.size)
 
     def probs_codes(self, codes: np.ndarray) -> np.ndarray:
         z = np.clip(self.logits_codes(codes).astype(np.float64), -700.0, 700.0)  # float32 would overflow exp
@@ -215,9 +254,14 @@ class Model:
             dtype=np.dtype(dtype).name,
         )  # fmt: skip
         w = self.weights.astype(dtype)
-        if dtype == np.float16 and not np.isfinite(w).all():
+        arrays = {}
+        meta.pop("words", None)
+        if self.words is not None:
+            meta |= {"format": FORMAT_WORDS, "words": {"count": len(self.words), "bits": self.words.bits}}
+            arrays = {"word_entries": self.words.entries, "word_list": np.array(self.words.words, dtype=str), "word_weights": self.word_weights.astype(dtype)}
+        if dtype == np.float16 and not all(np.isfinite(a).all() for a in (w, arrays.get("word_weights", w))):
             raise ModelError("weights overflow float16; save with dtype=np.float32 / 权重超出 float16 范围")
-        np.savez_compressed(tmp, weights=w, meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)))
+        np.savez_compressed(tmp, weights=w, meta=np.array(json.dumps(meta, ensure_ascii=False, sort_keys=True)), **arrays)
         tmp.replace(path)  # atomic: a running guard never reads a half-written model
         return path
 
@@ -230,9 +274,13 @@ class Model:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
                 weights = z["weights"].astype(np.float32)
+                words = word_weights = None
+                if meta.get("format") == FORMAT_WORDS:
+                    words = WordTable.from_arrays(z["word_entries"], [str(w) for w in z["word_list"]])
+                    word_weights = z["word_weights"].astype(np.float32)
         except (ValueError, KeyError, OSError, EOFError) as exc:
             raise ModelError(f"{path}: not a fenghuo classifier model ({type(exc).__name__}) / 模型文件无效") from None
         if meta.get("format") not in _READABLE or weights.shape[0] != 1 << int(meta.get("bits", -1)):
             raise ModelError(f"{path}: unsupported model format {meta.get('format')!r}; retrain with `fenghuo classifier train` / 模型格式不支持，请重新训练")
         cats = list(meta.get("categories") or ["offensive"])
-        return cls(weights, meta["bias"], int(meta["max_n"]), int(meta["bits"]), meta, cats, dict(meta.get("thresholds") or {}))
+        return cls(weights, meta["bias"], int(meta["max_n"]), int(meta["bits"]), meta, cats, dict(meta.get("thresholds") or {}), words, word_weights)

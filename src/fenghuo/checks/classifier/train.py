@@ -6,6 +6,11 @@ a *related* category (``ignore``: crime vs fraud, offensive vs discrimination) i
 a category's negatives rather than counted against it, since the sources label only the
 category they were collected for. ``train`` is the binary (COLD) form.
 
+With a word table (``words``, ``classifier/words.py``) the categories in ``word_categories``
+are fitted on the char n-grams and the FMM words together; ``word_average`` averages that model
+with the char-only one in logit space (one table still: the char weights are averaged, the word
+weights halved), the form cross-validation chose for the shipped offensive head (docs/checks.md).
+
 ``train_from_dir`` / ``train_from_files`` read a user's data (``data.read_dataset``): a
 directory with ``train.csv`` or ``train.jsonl`` (and optionally ``dev.*``), and save a model
 the pipeline config can name (``model: path/to/model.npz``).
@@ -15,15 +20,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from fenghuo.checks.classifier.data import decode as _decode  # noqa: F401  (kept for callers)
 from fenghuo.checks.classifier.data import read_dataset, read_labelled  # noqa: F401  (re-exported)
 from fenghuo.checks.classifier.features import design_matrix
 from fenghuo.checks.classifier.model import Model, default_model_path
+from fenghuo.checks.classifier.words import WordTable, jieba_words, seen_words, word_matrix
 from fenghuo.checks.normalize import default_normaliser
 
 # Chosen on COLD dev (docs/checks.md). 2^18 buckets rather than 2^20: dev accuracy 0.9090 vs
@@ -63,9 +70,15 @@ def train_multi(
     progress: Callable[[str], None] | None = None,
     x=None,
     row_weight: np.ndarray | None = None,
+    words: WordTable | None = None,
+    word_categories: Iterable[str] | None = None,
+    word_average: bool = False,
+    wx=None,
 ) -> Model:
     """One-vs-rest NB-LR; ``x`` may pass a design matrix already built for ``texts``;
-    ``row_weight`` weighs rows in the regression (e.g. a small, hand-made set of hard negatives)."""
+    ``row_weight`` weighs rows in the regression (e.g. a small, hand-made set of hard negatives);
+    ``words``: a word table for ``word_categories`` (None: every category), ``wx`` its rows
+    (``words.word_matrix``) if already built."""
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} label sets / 文本与标签数量不一致")
     cats = sorted(set().union(*labels)) if categories is None else list(categories)
@@ -76,7 +89,14 @@ def train_multi(
         if progress:
             progress(f"features 特征: {len(texts)} texts")
         x = design_matrix(codes_of(texts), max_n, bits)
+    wcats = set(cats if word_categories is None else word_categories) if words is not None else set()
+    if wcats and wx is None:
+        if progress:
+            progress(f"word features 词特征: {len(words)} words")
+        wx = word_matrix(words, codes_of(texts))
+    xw = sp.hstack([x, wx]).tocsr() if wcats else None
     weights = np.zeros((1 << bits, len(cats)), dtype=np.float32)
+    word_weights = np.zeros((len(words), len(cats)), dtype=np.float32) if words is not None else None
     bias = np.zeros(len(cats))
     counts = {}
     for k, cat in enumerate(cats):
@@ -90,9 +110,20 @@ def train_multi(
             progress(f"category 类别 {k + 1}/{len(cats)}: {cat} ({int(y.sum())} positive of {y.size})")
         pw = pos_weight.get(cat, 1.0) if isinstance(pos_weight, dict) else pos_weight
         ck = c.get(cat, C) if isinstance(c, dict) else c
-        weights[:, k], bias[k] = _fit_one(x[keep], y, ck, pw, None if row_weight is None else np.asarray(row_weight)[keep])
+        rw = None if row_weight is None else np.asarray(row_weight)[keep]
+        if cat not in wcats or word_average:
+            weights[:, k], bias[k] = _fit_one(x[keep], y, ck, pw, rw)
+        if cat in wcats:
+            w, b = _fit_one(xw[keep], y, ck, pw, rw)
+            share = 0.5 if word_average else 1.0  # averaged in logit space with the char-only fit
+            weights[:, k] = weights[:, k] * (1.0 - share) + w[: 1 << bits] * share
+            word_weights[:, k] = w[1 << bits : (1 << bits) + len(words)] * share
+            bias[k] = bias[k] * (1.0 - share) + b * share
         counts[cat] = {"positive": int(y.sum()), "rows": int(y.size)}
-    return Model(weights, bias, max_n, bits, {"c": c, "train_rows": len(texts), "counts": counts}, cats, dict.fromkeys(cats, 0.5))
+    meta = {"c": c, "train_rows": len(texts), "counts": counts}
+    if words is not None:
+        meta["word_categories"], meta["word_average"] = sorted(wcats), word_average
+    return Model(weights, bias, max_n, bits, meta, cats, dict.fromkeys(cats, 0.5), words, word_weights)
 
 
 def train(texts: list[str], labels: np.ndarray, c: float = C, max_n: int = MAX_N, bits: int = BITS, category: str = "offensive") -> Model:
@@ -183,11 +214,21 @@ def _find(data: Path, stem: str) -> Path | None:
     return None
 
 
+def jieba_table(code_arrays: list[np.ndarray], bits: int | None = None) -> WordTable:
+    """A word table of jieba's dictionary words (2-4 characters) that occur in the training
+    rows, most frequent first; ``bits`` by default leaves ~6 slots a word (the shipped model:
+    36k words, 2^18 slots, ~7 % of the rarest lost to collisions)."""
+    seen = seen_words(jieba_words(), code_arrays)
+    return WordTable(seen, bits or min(22, max(12, (len(seen) * 6).bit_length())))
+
+
 def train_from_dir(
-    data: str | Path, out: str | Path | None = None, limit: int | None = None, progress: Callable[[str], None] | None = None, max_fpr: float = 0.03
+    data: str | Path, out: str | Path | None = None, limit: int | None = None, progress: Callable[[str], None] | None = None, max_fpr: float = 0.03,
+    words: bool = False,
 ) -> dict:
     """Train on ``data/train.{csv,jsonl}`` (or a file); with ``dev.*`` beside it, thresholds are
-    calibrated to flag at most ``max_fpr`` of its harmless rows and its figures reported."""
+    calibrated to flag at most ``max_fpr`` of its harmless rows and its figures reported.
+    ``words``: every category also gets word features (``jieba_table`` of the training rows)."""
     data = Path(data)
     train_file = data if data.is_file() else _find(data, "train")
     if train_file is None:
@@ -199,8 +240,13 @@ def train_from_dir(
         raise ValueError(f"{train_file}: training data needs both labels 0 and 1 (no positive rows) / 训练数据需同时包含正负样本")
     if all(labels):
         raise ValueError(f"{train_file}: training data needs both labels 0 and 1 (no harmless rows) / 训练数据需同时包含正负样本")
-    model = train_multi(texts, labels, progress=progress)
-    report: dict = {"train_rows": len(texts), "data": str(data), "categories": model.categories}
+    table = None
+    if words:
+        if progress:
+            progress("word table 词表: jieba's dictionary words seen in the training rows")
+        table = jieba_table(codes_of(texts))
+    model = train_multi(texts, labels, progress=progress, words=table)
+    report: dict = {"train_rows": len(texts), "data": str(data), "categories": model.categories, "words": len(table) if table else 0}
     if dev_file is not None:
         dtexts, dlabels = read_dataset(dev_file)
         probs = score_matrix(model, dtexts)

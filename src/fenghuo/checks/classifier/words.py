@@ -18,7 +18,11 @@ left out.
 
 Two words of a table can share a slot; the one inserted later is dropped (``dropped``), so
 callers insert the most frequent first. Training and scoring must use the same table: which
-words it holds changes the segmentation, not only which words are counted.
+words it holds changes the segmentation, not only which words are counted — so a model that
+reads words carries its table (``Model.words``, format 4; ``word_matrix`` makes the training
+rows, ``seen_words`` picks the dictionary words a training set holds). Scoring walks the table
+in C (``_clfnative.c``: ``fmm_block``); ``segment_words`` here is the definition it is tested
+against and the fallback.
 """
 
 from __future__ import annotations
@@ -147,6 +151,17 @@ class WordTable:
         return Path(path)
 
     @classmethod
+    def from_arrays(cls, entries: np.ndarray, words: list[str]) -> WordTable:
+        """The table as a model file stores it: its slots and its words in id order."""
+        entries = np.ascontiguousarray(entries, _U64)
+        bits = int(entries.size).bit_length() - 1
+        if entries.ndim != 1 or entries.size != 1 << bits or not 8 <= bits <= 26:
+            raise ValueError(f"a word table needs 2**8..2**26 slots, got {entries.shape}")
+        t = cls((), bits)
+        t.entries, t.words = entries, list(words)
+        return t
+
+    @classmethod
     def load(cls, path: Path) -> WordTable:
         with np.load(path, allow_pickle=False) as z:
             t = cls((), int(z["bits"]))
@@ -155,13 +170,53 @@ class WordTable:
         return t
 
 
+def word_matrix(table: WordTable, code_arrays: list[np.ndarray]):
+    """Training rows of word features (scipy CSR, ``len(codes) × len(table)``): each distinct
+    word of a row's FMM segmentation, valued 1/sqrt(the row's number of distinct words) — what
+    ``Model.word_logits`` and the C kernel score."""
+    import scipy.sparse as sp
+
+    indptr, cols, vals = [0], [], []
+    for codes in code_arrays:
+        u = np.unique(table.segment_words(codes))
+        cols.append(u)
+        vals.append(np.full(u.size, 1.0 / np.sqrt(max(u.size, 1))))
+        indptr.append(indptr[-1] + u.size)
+    data = np.concatenate(vals) if vals else np.empty(0)
+    idx = np.concatenate(cols) if cols else np.empty(0, np.int64)
+    return sp.csr_matrix((data, idx, np.array(indptr)), shape=(len(code_arrays), max(len(table), 1)))
+
+
+def seen_words(words: Iterable[str], code_arrays: list[np.ndarray], normaliser=None) -> list[str]:
+    """Those of ``words`` (2-4 normalised characters) that occur anywhere in the normalised
+    ``code_arrays``, normalised, in the given order without repeats: a table of the words a
+    training set can weigh (36k of jieba's 340k on the shipped model's rows, so 2^18 slots)."""
+    from fenghuo.checks.normalize import default_normaliser
+
+    norm = normaliser or default_normaliser()
+    seen = np.unique(np.concatenate([gram_keys(np.asarray(c, _U32)) for c in code_arrays] or [np.empty(0, _U64)]))
+    texts, keys = [], []
+    for w in words:
+        c = norm.normalise(w).codes
+        if MIN_LEN <= c.size <= MAX_LEN:
+            texts.append(norm.normalise_text(w))
+            keys.append(gram_keys(c)[-1])
+    hit = np.isin(np.array(keys, _U64), seen)
+    return list(dict.fromkeys(t for t, h in zip(texts, hit.tolist()) if h))
+
+
+def jieba_dictionary() -> Path:
+    """jieba's bundled dictionary file (jieba is a dependency): its sha256 goes in the manifest."""
+    import jieba
+
+    return Path(jieba.__file__).parent / "dict.txt"
+
+
 def jieba_words(min_len: int = MIN_LEN, max_len: int = MAX_LEN) -> list[str]:
     """jieba's bundled dictionary (a dependency), most frequent first, ``min_len``..``max_len``
     characters with a Han character: the order to insert into a ``WordTable``."""
-    import jieba
-
     rows = []
-    for line in (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8").splitlines():
+    for line in jieba_dictionary().read_text(encoding="utf-8").splitlines():
         parts = line.split(" ")
         if len(parts) >= 2 and min_len <= len(parts[0]) <= max_len and any("\u4e00" <= ch <= "\u9fff" for ch in parts[0]):
             rows.append((-int(parts[1]), parts[0]))
