@@ -28,6 +28,7 @@ import numpy as np
 
 from fenghuo.alerts.evaluate import Baseline
 from fenghuo.alerts.rules import Rule
+from fenghuo.monitor.colfold import NATIVE
 from fenghuo.monitor.indicators import CATALOGUE, COL, LAT_N, Indicators, quantile_of
 from fenghuo.monitor.window import _GAMMA, _MAX_KEY, _MULT
 
@@ -111,6 +112,7 @@ class Screen:
         self.grp_read = np.array([k for k, _, _ in groups], dtype=np.int64)
         self.grp_min = np.array([ms for _, _, ms in groups], dtype=np.int64)
         self.grp_op = {op: np.array([o == op for _, o, _ in groups], dtype=bool) for op in _OPS}
+        self._grp_code = np.array([list(_OPS).index(o) for _, o, _ in groups], dtype=np.int64)  # for the C kernel
         self._grp_members = list(groups.values())
         self._loosest = np.zeros((0, len(groups)))  # rule set × group (see _loosest_of)
         self.base = {r.name: _Arrays() for _, _, r in self.change}
@@ -235,7 +237,7 @@ class Screen:
         totals = _Columns(self.ind, rs, now)
         vals = [self._read(totals, rs, rd) for rd in self.reads]
         maybe = app[:, self.exact].any(axis=1) if self.exact else np.zeros(rs.size, dtype=bool)
-        if self.grp_read.size:
+        if self.grp_read.size and not self._groups_native(vals, sigs, maybe):
             vv = np.stack([v for v, _ in vals], axis=1)[:, self.grp_read]
             ss = np.stack([s for _, s in vals], axis=1)[:, self.grp_read]
             valid = ~((self.grp_min > ss) | ((self.grp_min > 0) & (ss == 0)))
@@ -277,6 +279,19 @@ class Screen:
         if maybe.any():
             exact += [names[i] for i in np.flatnonzero(maybe).tolist()]
         return exact
+
+    def _groups_native(self, vals: list[tuple[np.ndarray, np.ndarray]], sigs: np.ndarray, maybe: np.ndarray) -> bool:
+        """The threshold groups of ``run`` in one C pass (``_ingestnative.screen_groups``: the
+        same comparisons, a row at a time, instead of ~10 numpy calls over services x groups
+        matrices); False when the kernel is not built or refuses the arrays (numpy decides)."""
+        if NATIVE is None:
+            return False
+        try:
+            NATIVE.screen_groups([v for v, _ in vals], [s for _, s in vals], self.grp_read, self.grp_min, self._grp_code,
+                                 self._loosest_of(), sigs, maybe)
+        except (TypeError, ValueError, IndexError):
+            return False
+        return True
 
     def baselines(self) -> Baselines:
         return Baselines(self)

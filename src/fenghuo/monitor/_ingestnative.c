@@ -7,7 +7,8 @@ numpy columns per test) and the guard instances are zipped into tuples per event
 struct is read once, through the slot offsets of msgspec's member descriptors (the struct
 type is checked exactly first), and the counters are written straight into the numpy matrix
 the Python path fills. The windows' and summaries' ``total[rows] += counts`` (gather, add,
-scatter over a temporary in numpy) is one loop here.
+scatter over a temporary in numpy) is one loop here, and so is the alert rules' screen of
+threshold groups (``alerts/screen.py``: ~10 numpy calls over services x groups matrices).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -424,12 +425,155 @@ scatter_add(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* a list of n-element 1-D buffers of one item type ('d' float64 or 'q'/'l' int64) */
+static int
+column_list(PyObject *list, Py_buffer *views, Py_ssize_t count, Py_ssize_t n, char kind, const char *what)
+{
+    if (!PyList_Check(list) || PyList_GET_SIZE(list) != count) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a list of %zd columns", what, count);
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        Py_buffer *v = &views[j];
+        if (PyObject_GetBuffer(PyList_GET_ITEM(list, j), v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto fail;
+        const char *f = v->format ? v->format : "B";
+        if (*f == '<' || *f == '=' || *f == '@')
+            f++;
+        int ok = v->itemsize == 8 && v->len == n * 8 &&
+                 (kind == 'd' ? (f[0] == 'd' && f[1] == 0) : ((f[0] == 'q' || f[0] == 'l') && f[1] == 0));
+        if (!ok) {
+            PyBuffer_Release(v);
+            PyErr_Format(PyExc_TypeError, "%s: a column of another type or length", what);
+            goto fail;
+        }
+        continue;
+    fail:
+        for (Py_ssize_t i = 0; i < j; i++)
+            PyBuffer_Release(&views[i]);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(screen_groups_doc,
+"screen_groups(vals, samples, grp_read, grp_min, grp_op, loose, sigs, maybe)\n\n"
+"The rules' screen of threshold groups (alerts/screen.py) for n services: maybe[i] |= some group\n"
+"g with enough samples (not grp_min[g] > s and not (grp_min[g] > 0 and s == 0), s =\n"
+"samples[grp_read[g]][i]) whose value vals[grp_read[g]][i] passes its op (grp_op: 0 >, 1 >=,\n"
+"2 <, 3 <=) against loose[sigs[i], g]. vals: float64 columns, samples: int64 columns, one per\n"
+"read; the same comparisons numpy makes, one row at a time.");
+
+static PyObject *
+screen_groups(PyObject *self, PyObject *args)
+{
+    PyObject *vals_l, *samples_l, *read_o, *min_o, *op_o, *loose_o, *sigs_o, *maybe_o;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &vals_l, &samples_l, &read_o, &min_o, &op_o, &loose_o, &sigs_o, &maybe_o))
+        return NULL;
+    if (!PyList_Check(vals_l)) {
+        PyErr_SetString(PyExc_TypeError, "screen_groups: vals must be a list");
+        return NULL;
+    }
+    Py_ssize_t nread = PyList_GET_SIZE(vals_l);
+    Py_buffer rd, mn, op, lo, sg, mb;
+    Py_buffer *vv = NULL;
+    int got = 0;
+    PyObject *res = NULL;
+    if (PyObject_GetBuffer(read_o, &rd, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    got = 1;
+    Py_ssize_t G = rd.len / 8;
+    if (get_buffer(min_o, &mn, G * 8, 0, "grp_min") < 0)
+        goto done;
+    got = 2;
+    if (get_buffer(op_o, &op, G * 8, 0, "grp_op") < 0)
+        goto done;
+    got = 3;
+    if (PyObject_GetBuffer(loose_o, &lo, PyBUF_C_CONTIGUOUS) < 0)
+        goto done;
+    got = 4;
+    if (PyObject_GetBuffer(sigs_o, &sg, PyBUF_C_CONTIGUOUS) < 0)
+        goto done;
+    got = 5;
+    Py_ssize_t n = sg.len / 8, nsig = G ? lo.len / 8 / G : 0;
+    if (get_buffer(maybe_o, &mb, n, 1, "maybe") < 0)
+        goto done;
+    got = 6;
+    vv = PyMem_Calloc(2 * (nread ? nread : 1), sizeof(Py_buffer));
+    if (vv == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (column_list(vals_l, vv, nread, n, 'd', "vals") < 0)
+        goto done;
+    got = 7;
+    if (column_list(samples_l, vv + nread, nread, n, 'q', "samples") < 0)
+        goto done;
+    got = 8;
+    const int64_t *read = rd.buf, *gmin = mn.buf, *gop = op.buf, *sigs = sg.buf;
+    const double *loose = lo.buf;
+    char *maybe = mb.buf;
+    for (Py_ssize_t g = 0; g < G; g++) {
+        if (read[g] < 0 || read[g] >= nread || gop[g] < 0 || gop[g] > 3) {
+            PyErr_SetString(PyExc_ValueError, "screen_groups: a group's read or op out of range");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (sigs[i] < 0 || sigs[i] >= nsig) {
+            PyErr_SetString(PyExc_IndexError, "screen_groups: a rule set outside loose");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (maybe[i])
+            continue;
+        const double *lrow = loose + sigs[i] * G;
+        for (Py_ssize_t g = 0; g < G; g++) {
+            Py_ssize_t k = read[g];
+            int64_t s = ((const int64_t *)vv[nread + k].buf)[i], m = gmin[g];
+            if (m > s || (m > 0 && s == 0))
+                continue;
+            double v = ((const double *)vv[k].buf)[i], t = lrow[g];
+            int hit;
+            switch (gop[g]) {
+            case 0: hit = v > t; break;
+            case 1: hit = v >= t; break;
+            case 2: hit = v < t; break;
+            default: hit = v <= t; break;
+            }
+            if (hit) {
+                maybe[i] = 1;
+                break;
+            }
+        }
+    }
+    res = Py_NewRef(Py_None);
+done:
+    if (got >= 8)
+        for (Py_ssize_t j = 0; j < nread; j++)
+            PyBuffer_Release(&vv[nread + j]);
+    if (got >= 7)
+        for (Py_ssize_t j = 0; j < nread; j++)
+            PyBuffer_Release(&vv[j]);
+    PyMem_Free(vv);
+    if (got >= 6) PyBuffer_Release(&mb);
+    if (got >= 5) PyBuffer_Release(&sg);
+    if (got >= 4) PyBuffer_Release(&lo);
+    if (got >= 3) PyBuffer_Release(&op);
+    if (got >= 2) PyBuffer_Release(&mn);
+    if (got >= 1) PyBuffer_Release(&rd);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
      "bind(event_type, check_type, event_fields, check_fields, members, columns, ncol): see colfold.py."},
     {"fold", fold, METH_VARARGS, fold_doc},
     {"latest", latest, METH_VARARGS, latest_doc},
     {"scatter_add", scatter_add, METH_VARARGS, scatter_add_doc},
+    {"screen_groups", screen_groups, METH_VARARGS, screen_groups_doc},
     {NULL, NULL, 0, NULL},
 };
 

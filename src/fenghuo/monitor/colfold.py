@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from fenghuo.monitor.fold import epoch, epochs, partials
+from fenghuo.monitor.native import load
 from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import COUNTERS, ZERO_KEY, Bucket, LogHistogram
 from fenghuo.monitor.wire import WireCheck, WireEvent
@@ -36,6 +37,7 @@ _REFUSED_STATUS, _BACKUP, _REFUSED_ROUTE = CallStatus.refused, Route.backup, Rou
 _UP_ERROR, _UP_TIMEOUT = CallStatus.upstream_error, CallStatus.upstream_timeout
 _counters = attrgetter(*COUNTERS)
 _EMPTY = np.zeros(0, dtype=np.int64)
+NATIVE = load(NCOL)  # the C kernel (monitor/native.py), or None
 
 
 @dataclass
@@ -170,28 +172,10 @@ def _checks(ev: np.ndarray, is_call: np.ndarray, side: str, checks: list,
         ev[odd, COL["out_answer_refused"]] = [c.refused is True for c in cs]
 
 
-def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None) -> Folded:
-    """Each field read once per batch into a list in C (``map`` of an ``attrgetter``); a column
-    that is all one value (the usual: all calls, status ok, nothing found by the checks) is told
-    by ``list.count`` and costs nothing more; others are tested as numpy columns. Only checks
-    that found something are visited one by one (issue 19: a comprehension per column cost
-    ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known."""
+def _columns(events: list[WireEvent], ev: np.ndarray, cats: list[tuple[int, str, Counter]]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The per-event counters into ``ev`` (zeros), categories into ``cats``; answers the calls
+    with a latency and their latencies. The reference the kernel is held to."""
     n = len(events)
-    when = list(map(_when, events))
-    same = None
-    try:
-        span: tuple[float, float] | None = (epoch(min(when)), epoch(max(when)))
-    except TypeError:  # times with and without a zone: converted one by one
-        span = None
-    if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
-        secs = np.full(n, int(span[0]), dtype=np.int64)
-        times = None
-        if span[0] == span[1]:
-            same = span[0]  # one time for the whole batch (a guard's batch of one instant)
-    else:
-        times = np.minimum(epochs(events), now)
-        secs = times.astype(np.int64)  # truncation, as int(t)
-    ev = np.zeros((n, NCOL), dtype=np.int64)
     types = list(map(_type, events))
     is_call = _is(types, _CALL)
     all_calls = bool(is_call.all())
@@ -200,7 +184,6 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
                             ("external_signals", _SIGNAL)):
             if _any_is(types, member):
                 ev[:, COL[col]] = _is(types, member)
-    cats: list[tuple[int, str, Counter]] = []  # per event here; regrouped below
     lat_rows = _EMPTY
     lat_vals = None
     if all_calls or is_call.any():
@@ -231,6 +214,49 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
             if has.any():
                 lat_rows = np.flatnonzero(has)
                 lat_vals = np.array([lat[i] for i in lat_rows.tolist()], dtype=np.float64)
+    return lat_rows, lat_vals
+
+
+def _native_columns(events: list[WireEvent], ev: np.ndarray, cats: list[tuple[int, str, Counter]]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``_columns`` in one C pass over the structs (``_ingestnative.fold``); (None, None) when
+    the kernel refuses the batch (a value it does not handle), which ``_columns`` then decides."""
+    n = len(events)
+    lat, rows = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.int64)
+    try:
+        k, odd = NATIVE.fold(events, ev, lat, rows)
+    except (TypeError, ValueError, OverflowError):
+        ev[:] = 0
+        return None, None
+    cats += [(i, side, Counter(c)) for i, side, c in odd]
+    return (rows[:k], lat[:k]) if k else (_EMPTY, None)
+
+
+def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None) -> Folded:
+    """Each field read once per batch into a list in C (``map`` of an ``attrgetter``); a column
+    that is all one value (the usual: all calls, status ok, nothing found by the checks) is told
+    by ``list.count`` and costs nothing more; others are tested as numpy columns. Only checks
+    that found something are visited one by one (issue 19: a comprehension per column cost
+    ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known."""
+    n = len(events)
+    when = list(map(_when, events))
+    same = None
+    try:
+        span: tuple[float, float] | None = (epoch(min(when)), epoch(max(when)))
+    except TypeError:  # times with and without a zone: converted one by one
+        span = None
+    if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
+        secs = np.full(n, int(span[0]), dtype=np.int64)
+        times = None
+        if span[0] == span[1]:
+            same = span[0]  # one time for the whole batch (a guard's batch of one instant)
+    else:
+        times = np.minimum(epochs(events), now)
+        secs = times.astype(np.int64)  # truncation, as int(t)
+    ev = np.zeros((n, NCOL), dtype=np.int64)
+    cats: list[tuple[int, str, Counter]] = []  # per event here; regrouped below
+    lat_rows, lat_vals = _native_columns(events, ev, cats) if NATIVE is not None else (None, None)
+    if lat_rows is None:
+        lat_rows, lat_vals = _columns(events, ev, cats)
     keys = _EMPTY
     if lat_vals is not None:
         keys = LogHistogram.keys(lat_vals)

@@ -29,6 +29,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from fenghuo.control import services as registry
 from fenghuo.monitor.colfold import LAT_N, LAT_ZEROS, NCOL, Folded
+from fenghuo.monitor.columns import add_rows, sum_bins
 from fenghuo.monitor.models import TelemetrySummary
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram
 from fenghuo.platform.db import Database
@@ -222,7 +223,7 @@ class _Hour:
             self.counts = grown
         counts = f.counts if sel is None else f.counts[sel]
         if len(set(got)) == len(got):  # distinct rows (the usual): a plain fancy add, ~5x np.add.at
-            self.counts[rows] += counts[:, :NCOL]
+            add_rows(self.counts, rows, counts if counts.shape[1] == NCOL else counts[:, :NCOL])
         else:
             np.add.at(self.counts, rows, counts[:, :NCOL])
         group_row = rows if sel is None else np.full(f.counts.shape[0], -1, dtype=np.int64)
@@ -269,10 +270,7 @@ def _merge_bins(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple
     c = np.concatenate([p[2] for p in parts])
     if not r.size:
         return r, k, c
-    lo = int(k.min())
-    span = int(k.max()) - lo + 1
-    u, inv = np.unique(r * span + (k - lo), return_inverse=True)
-    return u // span, u % span + lo, np.bincount(inv, weights=c).astype(np.int64)
+    return sum_bins(r, k, c)
 
 
 def _bucket_from(counts: str, in_categories: str | None, out_categories: str | None, latency: str | None) -> Bucket:
