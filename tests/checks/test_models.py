@@ -120,3 +120,19 @@ def test_shipped_model_on_held_out_rows(shipped):
 def test_manifest_json_is_valid_and_sorted():
     text = (shipped_dir() / "manifest.json").read_text(encoding="utf-8")
     assert json.loads(text)["steps"]["classifier"]["figures"]["cold_dev"]["n"] > 0
+
+
+def test_word_table_is_recorded_and_its_dictionary_is_the_installed_one():
+    """A shipped model that reads words carries its table; the manifest names the jieba dictionary
+    it came from, and `make models` on a clean checkout reads the same one (jieba is a dependency)."""
+    model = Model.load(shipped_model_path())
+    if model.words is None:
+        pytest.skip("the shipped model has no word table")
+    from fenghuo.checks.build import sha256_file
+    from fenghuo.checks.classifier.words import jieba_dictionary
+
+    words = load_manifest()["steps"]["classifier"]["settings"]["words"]
+    assert words["count"] == len(model.words) and words["bits"] == model.words.bits
+    assert words["dictionary_sha256"] == sha256_file(jieba_dictionary())
+    assert model.meta["word_categories"] == words["categories"]
+    assert not model.word_weights[:, [model.categories.index(c) for c in model.categories if c not in words["categories"]]].any()
