@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from fenghuo.alerts import screen as screen_mod
 from fenghuo.alerts.rules import parse_rules
 from fenghuo.alerts.screen import Screen
-from fenghuo.monitor import colfold, columns, instances
+from fenghuo.monitor import colfold, columns, fold, instances
 from fenghuo.monitor.colfold import NCOL, _columns, _native_columns
 from fenghuo.monitor.columns import add_rows, sum_bins
 from fenghuo.monitor.indicators import Indicators
@@ -44,17 +44,18 @@ def test_kernel_loaded_when_required():
 
 def test_fenghuo_native_0_forces_the_fallback():
     code = ("from fenghuo.monitor import colfold, columns, instances; from fenghuo.alerts import screen; "
-            "print(colfold.NATIVE is None, columns.NATIVE is None, instances.NATIVE is None, screen.NATIVE is None)")
+            "from fenghuo.monitor import fold; print(colfold.NATIVE is None, columns.NATIVE is None, instances.NATIVE is None, "
+            "screen.NATIVE is None, fold.NATIVE is None)")
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FENGHUO_NATIVE="0"), capture_output=True,
                          text=True, check=True)
-    assert out.stdout.split() == ["True"] * 4
+    assert out.stdout.split() == ["True"] * 5
 
 
 @pytest.fixture
 def python_only(monkeypatch):
     """Every user of the kernel on its Python/numpy path, for this test."""
     def off():
-        for mod in (colfold, columns, instances, screen_mod):
+        for mod in (colfold, columns, instances, screen_mod, fold):
             monkeypatch.setattr(mod, "NATIVE", None)
     return off
 
@@ -161,6 +162,52 @@ def test_latest_equals_the_python_path(events, t):
     if want is not None:
         assert (got, t, t) == want
         assert [type(v[0]) for v in got.values()] == [float] * len(got)
+
+
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_events, min_size=1, max_size=20), min_size=1, max_size=4), st.sampled_from([T0, T0 - 1.5, T0 + 2.0]))
+def test_merge_events_equals_merging_the_batch(batches, t):
+    """Several one-instant batches merged straight into the store (in C) and through
+    ``latest_of`` + ``merge``: the same states, in the same order, the same keys pending for
+    the per-service index; a batch older than what is held is left to ``merge``."""
+    fast, plain = instances.InstanceStore(), instances.InstanceStore()
+    fast.merge({("zz", "g"): (T0, 1, "running", False)}, T0, T0)
+    plain.merge({("zz", "g"): (T0, 1, "running", False)}, T0, T0)
+    for events in batches:
+        done = fast.merge_events(events, t)
+        assert done == (t >= T0)
+        saved, instances.NATIVE = instances.NATIVE, None
+        try:
+            got = instances.latest_of([e.service for e in events], events, None, t, T0)
+            if got is not None:
+                plain.merge(*got)
+            if not done and got is not None:
+                fast.merge(*got)
+        finally:
+            instances.NATIVE = saved
+        assert list(fast.latest.items()) == list(plain.latest.items())
+        assert fast._pending == plain._pending and fast.newest == plain.newest
+
+
+_zones = [UTC, timezone(timedelta(hours=8)), None]
+
+
+@needs_native
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.0, 0.0, 1e-6, 1.0]), st.sampled_from(_zones)), min_size=1, max_size=30))
+def test_time_range_equals_comparing_the_times(times):
+    events = []
+    for i, (d, z) in enumerate(times):
+        when = datetime.fromtimestamp(T0 + d, UTC)
+        when = when.replace(tzinfo=None) if z is None else when.astimezone(z)
+        events.append(WireEvent(id=f"t{i}", type=EventType.call, service="a", time=when))
+    got = fold.time_range(events)
+    saved, fold.NATIVE = fold.NATIVE, None
+    try:
+        assert got == fold.time_range(events)
+    finally:
+        fold.NATIVE = saved
 
 
 # -- window adds and latency bins ---------------------------------------------------------------

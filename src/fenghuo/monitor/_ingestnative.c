@@ -20,12 +20,13 @@ Only the CPython buffer protocol is used (no numpy headers).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <datetime.h>
 #include <stdint.h>
 #include <string.h>
 
 /* event fields, in the order bind() is given their descriptors */
 enum { F_TYPE, F_INSTANCE, F_STATE, F_VERSION, F_FAILSAFE, F_ROUTE, F_STATUS, F_LATENCY, F_TIN, F_TOUT,
-       F_INPUT, F_OUTPUT, F_SERVICE, NF };
+       F_INPUT, F_OUTPUT, F_SERVICE, F_TIME, NF };
 /* check fields */
 enum { C_BLOCKED, C_CATEGORIES, C_MASKED, C_REFUSED, C_COMPLIANCE, NCF };
 /* enum members: type call / complaint / factual_error / operator_note / external_signal,
@@ -367,6 +368,108 @@ fail:
     return NULL;
 }
 
+
+PyDoc_STRVAR(merge_latest_doc,
+"merge_latest(events, t, latest, pending) -> bool\n\n"
+"InstanceStore.merge of a batch whose events all have the time t, when nothing held is later:\n"
+"latest[(service, instance)] = (t, state_version, state, failsafe) for each event naming an\n"
+"instance, in order (the later event wins); a key not held before is appended to pending once.\n"
+"Answers whether some event named an instance.");
+
+static PyObject *
+merge_latest(PyObject *self, PyObject *args)
+{
+    PyObject *events, *t, *held, *pending;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!", &PyList_Type, &events, &PyFloat_Type, &t, &PyDict_Type, &held,
+                          &PyList_Type, &pending))
+        return NULL;
+    if (event_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "merge_latest: bind() first");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(events);
+    for (Py_ssize_t i = 0; i < n; i++) {  /* checked first: nothing is merged from a batch refused */
+        PyObject *e = PyList_GET_ITEM(events, i);
+        if (!Py_IS_TYPE(e, event_type) || !SLOT(e, ev_off[F_SERVICE]) || !SLOT(e, ev_off[F_INSTANCE]) ||
+            !SLOT(e, ev_off[F_VERSION]) || !SLOT(e, ev_off[F_STATE]) || !SLOT(e, ev_off[F_FAILSAFE])) {
+            PyErr_SetString(PyExc_TypeError, "merge_latest: an event of another type or with an unset field");
+            return NULL;
+        }
+    }
+    int any = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(events, i);
+        PyObject *inst = SLOT(e, ev_off[F_INSTANCE]);
+        if (inst == Py_None)
+            continue;
+        any = 1;
+        PyObject *key = PyTuple_Pack(2, SLOT(e, ev_off[F_SERVICE]), inst);
+        if (key == NULL)
+            return NULL;
+        Py_hash_t h = PyObject_Hash(key);
+        if (h == -1) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        int have = _PyDict_Contains_KnownHash(held, key, h);
+        PyObject *val = have < 0 ? NULL : PyTuple_Pack(4, t, SLOT(e, ev_off[F_VERSION]), SLOT(e, ev_off[F_STATE]),
+                                                       SLOT(e, ev_off[F_FAILSAFE]));
+        if (val == NULL || (!have && PyList_Append(pending, key) < 0) || _PyDict_SetItem_KnownHash(held, key, val, h) < 0) {
+            Py_DECREF(key);
+            Py_XDECREF(val);
+            return NULL;
+        }
+        Py_DECREF(key);
+        Py_DECREF(val);
+    }
+    return PyBool_FromLong(any);
+}
+
+PyDoc_STRVAR(same_instant_doc,
+"same_instant(events) -> datetime | None\n\n"
+"The first event's time when every event's time is a datetime with the same fields and the\n"
+"same tzinfo object (so the same instant: min and max of the times are equal to it); None\n"
+"otherwise, and the caller compares them (a batch from one guard carries one time).");
+
+static PyObject *
+same_instant(PyObject *self, PyObject *events)
+{
+    if (!PyList_Check(events) || event_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "same_instant: a list of events, after bind()");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(events);
+    if (n == 0)
+        Py_RETURN_NONE;
+    PyObject *first = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(events, i);
+        if (!Py_IS_TYPE(e, event_type)) {
+            PyErr_SetString(PyExc_TypeError, "same_instant: an event of another type");
+            return NULL;
+        }
+        PyObject *t = SLOT(e, ev_off[F_TIME]);
+        if (t == NULL || !PyDateTime_CheckExact(t))
+            Py_RETURN_NONE;
+        if (first == NULL) {
+            first = t;
+            continue;
+        }
+        if (t == first)
+            continue;
+        if (PyDateTime_DATE_GET_TZINFO(t) != PyDateTime_DATE_GET_TZINFO(first) ||
+            PyDateTime_DATE_GET_MICROSECOND(t) != PyDateTime_DATE_GET_MICROSECOND(first) ||
+            PyDateTime_DATE_GET_SECOND(t) != PyDateTime_DATE_GET_SECOND(first) ||
+            PyDateTime_DATE_GET_MINUTE(t) != PyDateTime_DATE_GET_MINUTE(first) ||
+            PyDateTime_DATE_GET_HOUR(t) != PyDateTime_DATE_GET_HOUR(first) ||
+            PyDateTime_GET_DAY(t) != PyDateTime_GET_DAY(first) || PyDateTime_GET_MONTH(t) != PyDateTime_GET_MONTH(first) ||
+            PyDateTime_GET_YEAR(t) != PyDateTime_GET_YEAR(first) ||
+            PyDateTime_DATE_GET_FOLD(t) != PyDateTime_DATE_GET_FOLD(first))
+            Py_RETURN_NONE;
+    }
+    return Py_NewRef(first);
+}
+
 PyDoc_STRVAR(scatter_add_doc,
 "scatter_add(total, width, rows, counts, k, sign)\n\n"
 "total[rows[i], :k] += sign * counts[i, :k] for every i (total: int64 rows x width; counts:\n"
@@ -572,6 +675,8 @@ static PyMethodDef methods[] = {
      "bind(event_type, check_type, event_fields, check_fields, members, columns, ncol): see colfold.py."},
     {"fold", fold, METH_VARARGS, fold_doc},
     {"latest", latest, METH_VARARGS, latest_doc},
+    {"merge_latest", merge_latest, METH_VARARGS, merge_latest_doc},
+    {"same_instant", same_instant, METH_O, same_instant_doc},
     {"scatter_add", scatter_add, METH_VARARGS, scatter_add_doc},
     {"screen_groups", screen_groups, METH_VARARGS, screen_groups_doc},
     {NULL, NULL, 0, NULL},
@@ -585,5 +690,8 @@ static struct PyModuleDef ingestnative_module = {
 PyMODINIT_FUNC
 PyInit__ingestnative(void)
 {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
+        return NULL;
     return PyModule_Create(&ingestnative_module);
 }

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.fold import epoch, epochs, partials
-from fenghuo.monitor.native import load
+from fenghuo.monitor.fold import epochs, partials, time_range
+from fenghuo.monitor.native import KERNEL as NATIVE
+from fenghuo.monitor.native import NCOL as _KERNEL_NCOL
 from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import COUNTERS, ZERO_KEY, Bucket, LogHistogram
 from fenghuo.monitor.wire import WireCheck, WireEvent
@@ -37,7 +38,7 @@ _REFUSED_STATUS, _BACKUP, _REFUSED_ROUTE = CallStatus.refused, Route.backup, Rou
 _UP_ERROR, _UP_TIMEOUT = CallStatus.upstream_error, CallStatus.upstream_timeout
 _counters = attrgetter(*COUNTERS)
 _EMPTY = np.zeros(0, dtype=np.int64)
-NATIVE = load(NCOL)  # the C kernel (monitor/native.py), or None
+assert NCOL == _KERNEL_NCOL  # the kernel writes rows of this width
 
 
 @dataclass
@@ -129,7 +130,7 @@ def _any_is(xs: list, member: object) -> bool:
 
 _type, _status, _route, _fs = attrgetter("type"), attrgetter("status"), attrgetter("route"), attrgetter("failsafe")
 _tin, _tout, _lat = attrgetter("tokens_in"), attrgetter("tokens_out"), attrgetter("latency_ms")
-_cin, _cout, _when = attrgetter("input"), attrgetter("output"), attrgetter("time")
+_cin, _cout = attrgetter("input"), attrgetter("output")
 _PLAIN = WireCheck()  # a check that found nothing: counted as checked, nothing else
 
 
@@ -238,12 +239,8 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
     that found something are visited one by one (issue 19: a comprehension per column cost
     ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known."""
     n = len(events)
-    when = list(map(_when, events))
     same = None
-    try:
-        span: tuple[float, float] | None = (epoch(min(when)), epoch(max(when)))
-    except TypeError:  # times with and without a zone: converted one by one
-        span = None
+    span = time_range(events)
     if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
         secs = np.full(n, int(span[0]), dtype=np.int64)
         times = None

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fenghuo.monitor.native import KERNEL as NATIVE
 from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import Bucket, LogHistogram
 from fenghuo.monitor.wire import WireEvent
@@ -61,7 +62,15 @@ def time_range(events: list[WireEvent]) -> tuple[float, float] | None:
     zone are mixed. ``min``/``max`` compare datetimes in C (~50 ns per event with the list),
     a quarter of converting every time to seconds — and a batch whose times all fit the
     accepted range, or one second, needs no more than that."""
-    times = [e.time for e in events]
+    if NATIVE is not None:
+        try:
+            one = NATIVE.same_instant(events)  # one pass in C, ~5 ns an event: a guard's batch is one instant
+        except TypeError:
+            one = None
+        if one is not None:
+            t = epoch(one)
+            return t, t
+    times = list(map(_time, events))
     try:
         return epoch(min(times)), epoch(max(times))
     except TypeError:

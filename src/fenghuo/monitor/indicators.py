@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.colfold import COL, LAT_N, NC, NCOL, Folded, fold_columns
+from fenghuo.monitor.colfold import COL, LAT_N, NATIVE, NC, NCOL, Folded, fold_columns
 from fenghuo.monitor.columns import ColumnWindow
 from fenghuo.monitor.instances import ByService, InstanceStore, State, latest_of
 from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram, Window
@@ -371,7 +371,9 @@ class Indicators:
         f = fold_columns(events, now)
         if sink is not None:
             sink(f)
-        latest = _latest(f, now)
+        # a batch of one instant is merged into the guard instances in one C pass, under the lock
+        direct = f.seen is None and f.same_time is not None and NATIVE is not None
+        latest = None if direct else _latest(f, now)
         with self.lock:
             self.events_applied += len(events)
             rows = self.rows_for(f.services)
@@ -387,6 +389,8 @@ class Indicators:
             shared: dict = {}  # the piece a batch in one bucket makes, built once for every window
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now, shared)
+            if direct and not self.guards.merge_events(f.events, f.same_time):  # type: ignore[arg-type]
+                latest = _latest(f, now)
             if latest is not None:
                 self.guards.merge(*latest)
             if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):

@@ -63,6 +63,20 @@ class InstanceStore:
         if newest > self.newest:
             self.newest = newest
 
+    def merge_events(self, events: list[Any], t: float) -> bool:
+        """``merge(*latest_of(...))`` of a batch whose events all have the time ``t``, in one C
+        pass (``_ingestnative.merge_latest``: no batch dict, each key hashed once), when the
+        kernel is built and nothing held is later than ``t``; False when not done here."""
+        if NATIVE is None or t < self.newest or type(t) is not float:
+            return False
+        try:
+            NATIVE.merge_latest(events, t, self.latest, self._pending)
+        except TypeError:
+            return False  # checked before anything is merged: the caller merges as usual
+        if t > self.newest:
+            self.newest = t
+        return True
+
     def _sync(self) -> dict[str, list[str]]:
         if self._pending:
             names = self._names

@@ -17,7 +17,7 @@ from fenghuo.monitor.window import COUNTERS
 from fenghuo.monitor.wire import WireCheck, WireEvent
 
 _EVENT_FIELDS = ("type", "instance", "state", "state_version", "failsafe", "route", "status", "latency_ms",
-                 "tokens_in", "tokens_out", "input", "output", "service")
+                 "tokens_in", "tokens_out", "input", "output", "service", "time")
 _CHECK_FIELDS = ("blocked", "categories", "masked", "refused", "compliance_risk")
 _MEMBERS = (EventType.call, EventType.complaint, EventType.factual_error, EventType.operator_note,
             EventType.external_signal, CallStatus.refused, CallStatus.upstream_error, CallStatus.upstream_timeout,
@@ -28,7 +28,10 @@ _COLUMNS = ("calls", "refusals", "errors", "backup", "failsafe", "in_checked", "
             "tokens_in", "tokens_out", "out_masked", "out_judged", "out_answer_refused", "out_compliance")
 
 
-def load(ncol: int) -> Any:
+NCOL = len(COUNTERS) + 2  # colfold.NCOL: the counters, then latencies counted and zero latencies
+
+
+def _load() -> Any:
     if os.environ.get("FENGHUO_NATIVE", "").strip() == "0":
         return None
     try:
@@ -36,5 +39,8 @@ def load(ncol: int) -> Any:
     except ImportError:
         return None
     _ingestnative.bind(WireEvent, WireCheck, _EVENT_FIELDS, _CHECK_FIELDS, _MEMBERS,
-                       tuple(COUNTERS.index(c) for c in _COLUMNS), ncol)
+                       tuple(COUNTERS.index(c) for c in _COLUMNS), NCOL)
     return _ingestnative
+
+
+KERNEL = _load()
