@@ -59,11 +59,12 @@ def shipped():
 
 
 def _exact(model: Model, codes: np.ndarray) -> np.ndarray:
-    """Float64 logits summed exactly (float64 rows): what both paths approximate."""
+    """Float64 logits summed exactly (float64 rows): what both paths approximate. A model with a
+    word table adds its words' share (``word_logits``, float64: the definition)."""
     g = ngram_buckets(codes, model.max_n, model.bits)
     if not g.size:
         return model.bias.copy()
-    return model.bias + model.weights[g].astype(np.float64).sum(0) / math.sqrt(g.size)
+    return model.bias + model.weights[g].astype(np.float64).sum(0) / math.sqrt(g.size) + model.word_logits(codes)
 
 
 def _close(model: Model, codes: np.ndarray, tol_exact: float = 2e-6) -> None:
