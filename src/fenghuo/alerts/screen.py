@@ -20,14 +20,13 @@ window does (``Baselines``/``RowBaseline`` give ``measure`` the same state per (
 
 from __future__ import annotations
 
-import math
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from fenghuo.alerts.evaluate import Baseline
 from fenghuo.alerts.rules import Rule
+from fenghuo.alerts.screen_state import Baselines, Columns, RowBaseline, _Arrays
 from fenghuo.monitor.colfold import NATIVE
 from fenghuo.monitor.indicators import CATALOGUE, COL, LAT_N, Indicators, quantile_of
 from fenghuo.monitor.window import _GAMMA, _MAX_KEY, _MULT
@@ -116,6 +115,15 @@ class Screen:
         self._grp_members = list(groups.values())
         self._loosest = np.zeros((0, len(groups)))  # rule set × group (see _loosest_of)
         self.base = {r.name: _Arrays() for _, _, r in self.change}
+        # the columns each window's reads take, gathered at once per batch (screen_state.Columns)
+        self.need: dict[str, list[int]] = {}
+        for name, window, _category in self.reads:
+            cols = ((_COUNTS[name] if name in _COUNTS else _RATIOS[name]) if name != "risky_compliance_rate"
+                    else ("out_compliance", "out_judged", "out_answer_refused"))
+            self.need.setdefault(window, []).extend(COL[c] for c in cols)
+        for _, r, col, _ in self.ms:
+            self.need.setdefault(r.window, []).extend((LAT_N, col))
+        self.need = {w: list(dict.fromkeys(cols)) for w, cols in self.need.items()}
 
     def _loosest_of(self) -> np.ndarray:
         """Per rule set (rows of ``applies``) and group: the loosest threshold of the group's
@@ -191,7 +199,7 @@ class Screen:
             self._row_gen[rows[stale]] = gen[rows[stale]]
         return sigs
 
-    def _read(self, totals: _Columns, rows: np.ndarray, read: tuple[str, str, str | None]) -> tuple[np.ndarray, np.ndarray]:
+    def _read(self, totals: Columns, rows: np.ndarray, read: tuple[str, str, str | None]) -> tuple[np.ndarray, np.ndarray]:
         name, window, category = read
         t = totals.window(window)
         if name in _COUNTS:
@@ -213,14 +221,15 @@ class Screen:
         """The services that need the per-service evaluation; the others' baselines learn."""
         self.now = now
         exact: list[str] = []
-        got = list(map(self.ind.row_of.get, services))  # C-level lookups
-        if None in got:  # no indicator row (no event counted): the per-service pass reads zeros
+        try:  # every service has a row (the usual): C-level lookups straight into the array
+            rs = np.fromiter(map(self.ind.row_of.get, services), dtype=np.int64, count=len(services))
+        except TypeError:  # some without a row (no event counted): the per-service pass reads zeros
+            got = list(map(self.ind.row_of.get, services))
             exact = [s for s, r in zip(services, got) if r is None and self.sig(s, infos.get(s))]
             services = [s for s, r in zip(services, got) if r is not None]
-            got = [r for r in got if r is not None]
-        if not got:
+            rs = np.array([r for r in got if r is not None], dtype=np.int64)
+        if not rs.size:
             return exact
-        rs = np.array(got, dtype=np.int64)
         sigs = self._sigs_of(services, rs, infos)
         keep = sigs > 0  # selected by some rule
         if open_services and not open_services.isdisjoint(services):
@@ -234,7 +243,7 @@ class Screen:
             return exact
         names = services
         app = self.applies[sigs]
-        totals = _Columns(self.ind, rs, now)
+        totals = Columns(self.ind, rs, now, self.need)
         vals = [self._read(totals, rs, rd) for rd in self.reads]
         maybe = app[:, self.exact].any(axis=1) if self.exact else np.zeros(rs.size, dtype=bool)
         if self.grp_read.size and not self._groups_native(vals, sigs, maybe):
@@ -297,116 +306,4 @@ class Screen:
         return Baselines(self)
 
 
-class _Columns:
-    """The windows' totals of the screened rows, gathered one column at a time as the reads ask
-    (a read needs two or three of ~25 columns; gathering whole rows of three windows was a
-    tenth of the screen at 1,000 services, issue 19). ``window(w)[:, c]`` reads column c."""
-
-    def __init__(self, ind: Indicators, rows: np.ndarray, now: float) -> None:
-        self.ind, self.rows, self.now = ind, rows, now
-        self._w: dict[str, _Window] = {}
-
-    def window(self, window: str) -> _Window:
-        w = self._w.get(window)
-        if w is None:
-            cw = self.ind.windows[window]
-            cw.expire(self.now)
-            w = self._w[window] = _Window(cw.total, self.rows)
-        return w
-
-
-class _Window:
-    __slots__ = ("total", "rows", "cols")
-
-    def __init__(self, total: np.ndarray, rows: np.ndarray) -> None:
-        self.total, self.rows, self.cols = total, rows, {}
-
-    def __getitem__(self, key: tuple[slice, int]) -> np.ndarray:
-        c = key[1]
-        got = self.cols.get(c)
-        if got is None:
-            got = self.cols[c] = self.total[self.rows, c]
-        return got
-
-
-class _State:
-    __slots__ = ("mean", "var", "n", "last")
-
-
-class _Arrays:
-    """One change rule's baselines, one slot per indicator row (``gen``: the row's owner)."""
-
-    def __init__(self) -> None:
-        self.mean = np.zeros(0)
-        self.var = np.zeros(0)
-        self.n = np.zeros(0, dtype=np.int64)
-        self.last = np.zeros(0)
-        self.gen = np.zeros(0, dtype=np.int64)
-
-    def _fit(self, generation: np.ndarray) -> None:
-        size = generation.size
-        if self.gen.size < size:
-            for a, fill in (("mean", 0.0), ("var", 0.0), ("n", 0), ("last", -math.inf), ("gen", -1)):
-                old = getattr(self, a)
-                new = np.full(size, fill, dtype=old.dtype)
-                new[:old.size] = old
-                setattr(self, a, new)
-
-    def at(self, rows: np.ndarray, generation: np.ndarray) -> _State:
-        """The baselines of ``rows``, reset where the row has changed owner."""
-        self._fit(generation)
-        stale = self.gen[rows] != generation[rows]
-        if stale.any():
-            s = rows[stale]
-            self.mean[s], self.var[s], self.n[s], self.last[s], self.gen[s] = 0.0, 0.0, 0, -math.inf, generation[s]
-        st = _State()
-        st.mean, st.var, st.n, st.last = self.mean[rows], self.var[rows], self.n[rows], self.last[rows]
-        return st
-
-    def update(self, rows: np.ndarray, x: np.ndarray, alpha: float, now: float) -> None:
-        """``Baseline.update`` for each row, with the same float operations."""
-        first = self.n[rows] == 0
-        mean, var = self.mean[rows], self.var[rows]
-        d = x - mean
-        incr = alpha * d
-        new_mean = np.where(first, x, mean + incr)
-        new_var = np.where(first, 0.0, (1 - alpha) * (var + d * incr))
-        self.mean[rows], self.var[rows] = new_mean, new_var
-        self.n[rows] += 1
-        self.last[rows] = now
-
-
-class RowBaseline(Baseline):
-    """A ``Baseline`` whose state is one row of a rule's arrays (what ``measure`` is given)."""
-
-    def __init__(self, arrays: _Arrays, row: int) -> None:  # state lives in the arrays, not in dataclass fields
-        object.__setattr__(self, "_a", arrays)
-        object.__setattr__(self, "_r", row)
-
-    def __getattribute__(self, name: str) -> Any:
-        if name in ("mean", "var", "n", "last"):
-            a = object.__getattribute__(self, "_a")
-            v = getattr(a, name)[object.__getattribute__(self, "_r")]
-            return int(v) if name == "n" else float(v)
-        return object.__getattribute__(self, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        getattr(self._a, name)[self._r] = value
-
-
-class Baselines:
-    """``AlertEngine.baselines``: (rule name, service) → baseline, backed by the screen's arrays
-    for services with an indicator row (a plain Baseline otherwise)."""
-
-    def __init__(self, screen: Screen) -> None:
-        self.screen = screen
-        self.loose: dict[tuple[str, str], Baseline] = {}
-
-    def setdefault(self, key: tuple[str, str], default: Baseline) -> Baseline:
-        arrays = self.screen.base.get(key[0])
-        ind = self.screen.ind
-        row = ind.row_of.get(key[1])
-        if arrays is None or row is None:
-            return self.loose.setdefault(key, default)
-        arrays.at(np.array([row], dtype=np.int64), ind.generation)
-        return RowBaseline(arrays, row)
+__all__ = ["Baselines", "RowBaseline", "Screen"]
