@@ -14,6 +14,12 @@ refuses a batch for good (:class:`Rejected`, e.g. HTTP 400) is not retried forev
 halved until the bad events are alone, and those go to the spool's ``dead.jsonl`` with the
 sink's answer (``rejected``); events the sink refuses one by one (the control plane names them
 by index) likewise.
+
+A sink that keeps nothing (``discards = True``: :class:`NullSink`, the embedded guard's and
+gateway's without a control plane) gets nothing: ``emit`` counts the event ``discarded`` and
+returns, so the worker neither wakes for it nor encodes it (≈ 1.5–2 µs of encoding per call,
+issue 19, in batches that held the interpreter lock while every call in flight waited). Such
+events are not checked against the contract either; a guard with a real sink checks them.
 """
 
 from __future__ import annotations
@@ -107,7 +113,8 @@ class Telemetry:
         self._stats = {"sent": 0, "discarded": 0, "spooled": 0, "dropped": 0, "invalid": 0, "rejected": 0,
                        "sink_failures": 0, "spool_errors": 0, "worker_errors": 0}
         # emit() runs on many request threads at once: each counts in a cell of its own
-        # ([emitted, dropped]), so no count is lost and no lock is taken per call.
+        # ([emitted, dropped, discarded]), so no count is lost and no lock is taken per call.
+        self._discards = bool(getattr(self.sink, "discards", False))
         self._tls = threading.local()
         self._cells: list[list[int]] = []
         self._cells_lock = threading.Lock()
@@ -123,6 +130,10 @@ class Telemetry:
             cell = self._tls.cell
         except AttributeError:
             cell = self._new_cell()
+        if self._discards:  # nothing would keep it: counted, not queued or encoded
+            cell[0] += 1
+            cell[2] += 1
+            return
         if len(self._q) >= self.max_queue:
             cell[1] += 1
             return
@@ -132,7 +143,7 @@ class Telemetry:
             self._wake.set()
 
     def _new_cell(self) -> list[int]:
-        cell = self._tls.cell = [0, 0]
+        cell = self._tls.cell = [0, 0, 0]
         with self._cells_lock:
             self._cells.append(cell)
         return cell
@@ -144,6 +155,7 @@ class Telemetry:
             cells = list(self._cells)
         out = {"emitted": sum(c[0] for c in cells), **self._stats}
         out["dropped"] += sum(c[1] for c in cells)
+        out["discarded"] += sum(c[2] for c in cells)
         return out
 
     # -- worker -------------------------------------------------------------------------------
