@@ -196,7 +196,7 @@ async def handle(gw, scope, receive, send, path: str) -> None:
                                                      "message": "只支持 POST / only POST is allowed", "param": None}})
     started = time.perf_counter()
     g = gw.guard
-    task = asyncio.current_task()
+    task = gw.current_task()
     gw.inflight[task] = None
     stream, decision = False, None
     try:

@@ -101,6 +101,13 @@ class Gateway:
             self.cuts[task] = Cut(eff, at)
             task.cancel()
 
+    def current_task(self) -> asyncio.Task | None:
+        """This call's task, asked of the loop the gateway runs in: ``asyncio.current_task()``
+        without a loop asks ``get_running_loop()`` first, a ``getpid()`` system call on Python
+        3.11 (issue 19: two per call). Under a loop that has stopped (the app served again in a
+        new one) it finds none, and the loop is asked for as before."""
+        return asyncio.current_task(self.loop) or asyncio.current_task()
+
     # -- ASGI ---------------------------------------------------------------------------------
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -186,7 +193,7 @@ class Gateway:
     async def chat(self, scope, receive, send) -> None:
         started = time.perf_counter()
         g = self.guard
-        task = asyncio.current_task()
+        task = self.current_task()
         self.inflight[task] = None
         stream = False
         decision = None

@@ -87,8 +87,11 @@ class Upstream:
         """A non-streaming call to ``path``; the answer must hold the list ``expect`` (chat and
         completions: choices, responses: output, embeddings: data)."""
         t0 = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task(loop)
+        loop = self._pool_loop  # the loop of the last call: no get_running_loop(), a getpid() system call on 3.11
+        task = asyncio.current_task(loop) if loop is not None else None
+        if task is None:  # the first call, or a new loop (pool_in)
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task(loop)
         # asyncio.timeout's job done by one timer handle (≈ 1.5 µs against ≈ 5 µs a call): on
         # expiry the task is cancelled, and that cancellation, not another (a stop's), becomes
         # the timeout, as asyncio.timeout tells them apart.
