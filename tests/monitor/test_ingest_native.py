@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fenghuo.alerts import screen as screen_mod
+from fenghuo.alerts import screen_state
 from fenghuo.alerts.rules import parse_rules
 from fenghuo.alerts.screen import Screen
 from fenghuo.monitor import colfold, columns, fold, instances
@@ -43,19 +44,19 @@ def test_kernel_loaded_when_required():
 
 
 def test_fenghuo_native_0_forces_the_fallback():
-    code = ("from fenghuo.monitor import colfold, columns, instances; from fenghuo.alerts import screen; "
-            "from fenghuo.monitor import fold; print(colfold.NATIVE is None, columns.NATIVE is None, instances.NATIVE is None, "
-            "screen.NATIVE is None, fold.NATIVE is None)")
+    code = ("from fenghuo.monitor import colfold, columns, fold, instances; from fenghuo.alerts import screen, screen_state; "
+            "print(colfold.NATIVE is None, columns.NATIVE is None, instances.NATIVE is None, screen.NATIVE is None, "
+            "fold.NATIVE is None, screen_state.NATIVE is None)")
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, FENGHUO_NATIVE="0"), capture_output=True,
                          text=True, check=True)
-    assert out.stdout.split() == ["True"] * 5
+    assert out.stdout.split() == ["True"] * 6
 
 
 @pytest.fixture
 def python_only(monkeypatch):
     """Every user of the kernel on its Python/numpy path, for this test."""
     def off():
-        for mod in (colfold, columns, instances, screen_mod, fold):
+        for mod in (colfold, columns, instances, screen_mod, screen_state, fold):
             monkeypatch.setattr(mod, "NATIVE", None)
     return off
 
@@ -234,6 +235,25 @@ def test_add_rows_checks_its_rows():
         add_rows(np.zeros((3, 2), dtype=np.int64), np.array([3], dtype=np.int64), np.ones((1, 2), dtype=np.int64))
 
 
+@needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 30), st.integers(0, 2**31))
+def test_gathered_columns_equal_numpy(cap, width, seed):
+    rng = np.random.default_rng(seed)
+    total = rng.integers(-(2**62), 2**62, (cap, width))
+    rows = rng.integers(0, cap, int(rng.integers(0, 3 * cap)))
+    need = rng.integers(0, width, int(rng.integers(1, width + 1))).tolist()
+    got = screen_state.Window(total, rows, need)
+    saved, screen_state.NATIVE = screen_state.NATIVE, None
+    try:
+        want = screen_state.Window(total, rows, need)
+    finally:
+        screen_state.NATIVE = saved
+    for c in need:
+        assert np.array_equal(got[:, c], want[:, c]) and np.array_equal(got[:, c], total[rows, c])
+        assert got[:, c].flags.c_contiguous
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(1, 3000), st.integers(1, 300_000), st.integers(1, 600), st.integers(0, 2**31))
 def test_sum_bins_equals_sorting(n, rows, keys, seed):
@@ -272,6 +292,7 @@ def test_screen_groups_equal_numpy(seed, text, monkeypatch):
         open_services = {s for s in touched if rng.random() < 0.05}
         got = native.run(touched, infos, open_services, now)
         monkeypatch.setattr(screen_mod, "NATIVE", None)
+        monkeypatch.setattr(screen_state, "NATIVE", None)
         want = plain.run(touched, infos, open_services, now)
         monkeypatch.undo()
         assert got == want, step

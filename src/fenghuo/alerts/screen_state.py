@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fenghuo.alerts.evaluate import Baseline
+from fenghuo.monitor.native import KERNEL as NATIVE
 
 if TYPE_CHECKING:
     from fenghuo.alerts.screen import Screen
@@ -47,7 +48,13 @@ class Window:
     def __init__(self, total: np.ndarray, rows: np.ndarray, need: list[int] | None = None) -> None:
         self.total, self.rows, self.cols = total, rows, {}
         if need:
-            block = total.T[np.array(need, dtype=np.int64)[:, None], rows]  # len(need) x rows, C order
+            cols = np.array(need, dtype=np.int64)
+            block = np.empty((cols.size, rows.size), dtype=np.int64)  # a row per column: contiguous
+            if (NATIVE is not None and total.dtype == np.int64 and total.flags.c_contiguous and rows.dtype == np.int64
+                    and rows.flags.c_contiguous):
+                NATIVE.gather_columns(total, total.shape[1], rows, cols, block)  # one pass over the rows, in C
+            else:
+                block[:] = total.T[cols[:, None], rows]
             self.cols = dict(zip(need, block))
 
     def __getitem__(self, key: tuple[slice, int]) -> np.ndarray:

@@ -100,7 +100,7 @@ def merge(pieces: list[Piece], distinct: bool = True) -> Piece:
         # zero there, and an add reads every row back first (~2x at 100,000 rows)
         out[pos[pieces[0].rows]] = pieces[0].counts
         for p in pieces[1:]:
-            out[pos[p.rows]] += p.counts  # distinct rows: no lost update
+            add_rows(out, pos[p.rows], p.counts)  # distinct rows: no lost update
     else:
         rows = np.concatenate([p.rows for p in pieces])
         counts = np.concatenate([p.counts for p in pieces])

@@ -70,10 +70,10 @@ class InstanceStore:
         if NATIVE is None or t < self.newest or type(t) is not float:
             return False
         try:
-            NATIVE.merge_latest(events, t, self.latest, self._pending)
+            named = NATIVE.merge_latest(events, t, self.latest, self._pending)
         except TypeError:
             return False  # checked before anything is merged: the caller merges as usual
-        if t > self.newest:
+        if named and t > self.newest:  # as ``merge``: a batch naming no instance changes nothing
             self.newest = t
         return True
 
