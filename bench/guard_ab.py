@@ -7,6 +7,9 @@ measured in turn, each pinned to core 0 while measured.
 ``--new``: measure another tree as "after" (e.g. the baseline with only the gateway's files
 changed, when other work in progress shares this tree).
 
+Both trees need their native kernels built (``python setup.py build_ext --inplace`` in a fresh
+worktree), or the one without runs its checks' numpy fallbacks: refused before anything starts.
+
 For working on the gateway's per-call path; the figures that go into docs/benchmarks.md come
 from ``python -m bench guard`` with ``FENGHUO_BENCH_BASELINE`` set.
 """
@@ -29,6 +32,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="repetitions, sides alternating (default 3)")
     ap.add_argument("--new", metavar="SRC", help="the src directory of the tree measured as 'after' (default: this tree's)")
     args = ap.parse_args()
+    for src in (args.baseline, args.new):
+        if src:
+            guard_baseline.require_native(src)
     work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-guard-ab-"))
     env = dict(os.environ, FENGHUO_HOME=str(work / "home"), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     for k in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
