@@ -369,6 +369,22 @@ fail:
 }
 
 
+
+/* Tuples of plain values (str, int, float, bool, None) hold no reference cycles: the cyclic
+   collector stops tracking them the first time it looks at them anyway. Untracked at once, a
+   batch's 2,000 new tuples do not make every young collection walk them. */
+static void
+untrack_plain(PyObject *t)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+        PyObject *x = PyTuple_GET_ITEM(t, i);
+        if (!(x == Py_None || PyUnicode_CheckExact(x) || PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x)))
+            return;
+    }
+    if (PyObject_GC_IsTracked(t))
+        PyObject_GC_UnTrack(t);
+}
+
 PyDoc_STRVAR(merge_latest_doc,
 "merge_latest(events, t, latest, pending) -> bool\n\n"
 "InstanceStore.merge of a batch whose events all have the time t, when nothing held is later:\n"
@@ -414,6 +430,10 @@ merge_latest(PyObject *self, PyObject *args)
         int have = _PyDict_Contains_KnownHash(held, key, h);
         PyObject *val = have < 0 ? NULL : PyTuple_Pack(4, t, SLOT(e, ev_off[F_VERSION]), SLOT(e, ev_off[F_STATE]),
                                                        SLOT(e, ev_off[F_FAILSAFE]));
+        if (val != NULL) {
+            untrack_plain(key);
+            untrack_plain(val);
+        }
         if (val == NULL || (!have && PyList_Append(pending, key) < 0) || _PyDict_SetItem_KnownHash(held, key, val, h) < 0) {
             Py_DECREF(key);
             Py_XDECREF(val);
