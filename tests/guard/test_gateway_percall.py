@@ -29,3 +29,45 @@ def test_current_task_under_the_gateways_loop_and_after_a_new_one():
         assert gw.loop is first
     finally:
         gw.guard.close()
+
+
+def test_upstream_deadlines_cancel_only_the_calls_past_theirs():
+    """One timer for every upstream call's timeout (guard.upstream._Deadlines): a call that ends
+    in time is never cancelled and leaves the queue; one past its deadline is cancelled at it,
+    not before; a shortened timeout (out of order) still fires on time."""
+    from fenghuo.guard.upstream import _Deadlines
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        dl = _Deadlines(loop)
+        got: dict[str, float] = {}
+
+        async def call(name: str, timeout: float, lasts: float) -> None:
+            e = dl.add(asyncio.current_task(), timeout)
+            t0 = loop.time()
+            try:
+                await asyncio.sleep(lasts)
+                got[name] = -1.0  # ended in time
+            except asyncio.CancelledError:
+                assert e.fired
+                got[name] = loop.time() - t0
+            finally:
+                dl.done(e)
+
+        quick = [loop.create_task(call(f"q{i}", 0.3, 0.01)) for i in range(50)]
+        slow = loop.create_task(call("slow", 0.15, 1.0))  # shorter than the queued ones: a timer of its own
+        late = loop.create_task(call("late", 0.3, 1.0))
+        await asyncio.gather(*quick, slow, late)
+        assert all(got[f"q{i}"] == -1.0 for i in range(50))
+        assert 0.14 <= got["slow"] < 0.5 and 0.29 <= got["late"] < 0.7, got
+        assert not dl.queue  # every call left the queue
+
+        # many calls in turn: the queue holds about the calls in flight, not every call made
+        for _ in range(200):
+            e = dl.add(asyncio.current_task(), 60)
+            await asyncio.sleep(0)
+            dl.done(e)
+        assert len(dl.queue) == 0
+        assert dl.timer is not None  # armed for a call long ended: fires, finds nothing, stays off
+
+    asyncio.run(main())
