@@ -212,3 +212,10 @@ def test_cli_train_words_and_info(tmp_path, monkeypatch, data):
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(classifier_group, ["info", str(out)])
     assert r.exit_code == 0 and json.loads(r.output)["words"]["count"] == len(WORDS)
+
+
+def test_distinct_words_are_the_segmentation_without_repeats(model):
+    for text in _probe_texts()[:80]:
+        c = codes_of([text])[0]
+        seg = model.words.segment_words(c).tolist()
+        assert model.words.distinct_words(c) == list(dict.fromkeys(seg))

@@ -231,10 +231,10 @@ class Model:
         definition the C kernel follows (``sum_words`` in _clfnative.c)."""
         if self.words is None:
             return np.zeros(self.bias.size)
-        ids = np.unique(self.words.segment_words(np.ascontiguousarray(codes, _U32)))
-        if ids.size == 0:
+        ids = self.words.distinct_words(np.ascontiguousarray(codes, _U32))
+        if not ids:
             return np.zeros(self.bias.size)
-        return self._current()[5].take(ids, axis=0).astype(np.float64).sum(0) / math.sqrt(ids.size)
+        return self._current()[5].take(ids, axis=0).astype(np.float64).sum(0) / math.sqrt(len(ids))
 
     def probs_codes(self, codes: np.ndarray) -> np.ndarray:
         z = np.clip(self.logits_codes(codes).astype(np.float64), -700.0, 700.0)  # float32 would overflow exp

@@ -38,6 +38,7 @@ _MIX = np.uint64(0xD6E8FEB86659FD93)  # not features._MIX: word slots are not n-
 _U32 = np.dtype(np.uint32)
 _U64 = np.dtype(np.uint64)
 _EMPTY = np.uint64(0)
+_32, _LOW = np.uint64(32), np.uint64(0xFFFFFFFF)
 
 
 def gram_keys(codes: np.ndarray) -> np.ndarray:
@@ -97,9 +98,9 @@ class WordTable:
         """(word id or −1, per n-gram in ``gram_keys`` order) and the n-gram count per length."""
         keys = gram_keys(codes)
         e = self.entries.take((keys >> self._shift).view(np.int64))
-        ok = (e >> np.uint64(32)) == (keys & np.uint64(0xFFFFFFFF))
-        ids = (e & np.uint64(0xFFFFFFFF)).view(np.int64) - 1
-        return np.where(ok, ids, -1), np.array([max(codes.size - k, 0) for k in (1, 2, 3)])
+        ok = (e >> _32) == (keys & _LOW)
+        ids = (e & _LOW).view(np.int64) - 1
+        return np.where(ok, ids, -1), tuple(max(codes.size - k, 0) for k in (1, 2, 3))
 
     def all_words(self, codes: np.ndarray) -> np.ndarray:
         """Ids of every table word occurring in ``codes``, overlapping, with repetition."""
@@ -145,6 +146,18 @@ class WordTable:
                 out.append(i)
             i += steps[i]
         return wid.take(out) if out else np.empty(0, np.int64)
+
+    def distinct_words(self, codes: np.ndarray) -> list[int]:
+        """The distinct ids of ``segment_words``, in order of first appearance (what a model
+        scores; a Python set beats ``np.unique`` on the few dozen words of a message)."""
+        length, wid = self.longest(codes)
+        steps, ids, n, i = length.tolist(), wid.tolist(), codes.size, 0
+        seen: dict[int, None] = {}
+        while i < n:
+            if steps[i] > 1:
+                seen[ids[i]] = None
+            i += steps[i]
+        return list(seen)
 
     def save(self, path: Path) -> Path:
         np.savez_compressed(path, entries=self.entries, words=np.array(self.words), bits=np.array(self.bits))
