@@ -17,12 +17,20 @@ does not fit int64) raises, and the caller takes the Python path, which decides.
 
 Only the CPython buffer protocol is used (no numpy headers).
 */
+/* The screen's baselines must round exactly as numpy's separate multiply and add do: no fused
+   multiply-add (x86-64's baseline has none; this keeps it so with other flags too). */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <datetime.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 /* event fields, in the order bind() is given their descriptors */
 enum { F_TYPE, F_INSTANCE, F_STATE, F_VERSION, F_FAILSAFE, F_ROUTE, F_STATUS, F_LATENCY, F_TIN, F_TOUT,
@@ -751,6 +759,196 @@ done:
     return res;
 }
 
+
+/* a buffer of exactly n items of 8 bytes ('d' or an int64 code), or of n bytes (kind 'b') */
+static int
+typed(PyObject *obj, Py_buffer *v, Py_ssize_t n, char kind, int writable, const char *what)
+{
+    if (PyObject_GetBuffer(obj, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    const char *f = v->format ? v->format : "B";
+    if (*f == '<' || *f == '=' || *f == '@')
+        f++;
+    int ok = f[1] == 0 && (kind == 'd' ? f[0] == 'd' && v->itemsize == 8 :
+                           kind == 'q' ? (f[0] == 'q' || f[0] == 'l') && v->itemsize == 8 :
+                           f[0] == '?' && v->itemsize == 1);
+    if (!ok || v->len < n * v->itemsize) {
+        PyBuffer_Release(v);
+        PyErr_Format(PyExc_TypeError, "%s: another type or too short", what);
+        return -1;
+    }
+    return 0;
+}
+
+/* a buffer taken in order (released in reverse at done:), or a jump there */
+#define TAKE(call) do { if ((call) < 0) goto done; got++; } while (0)
+
+static double
+np_max(double a, double b)  /* np.maximum: NaN if either is NaN */
+{
+    if (isnan(a) || isnan(b))
+        return NAN;
+    return a >= b ? a : b;
+}
+
+PyDoc_STRVAR(screen_change_doc,
+"screen_change(x, samples, applies, j, sigs, rows, generation, mean, var, n, last, gen,\n"
+"              min_samples, warmup, zscore, direction, now, step, maybe, ok)\n\n"
+"One change rule of the screen (alerts/screen.py) for the screened rows: a row whose baseline\n"
+"belongs to an earlier owner (gen != generation) starts again (as _Arrays.at); maybe[i] |= the\n"
+"rule applies, has its samples, is warm and its z-score holds (direction 1 up, -1 down, 0\n"
+"both); ok[i] = it applies with its samples, does not hold, and its baseline is due (now - last\n"
+">= step). The same float operations as the numpy form, a row at a time.");
+
+static PyObject *
+screen_change(PyObject *self, PyObject *args)
+{
+    PyObject *o[12], *maybe_o, *ok_o;
+    Py_ssize_t j, min_samples, warmup;
+    double zscore, now, step;
+    int direction;
+    if (!PyArg_ParseTuple(args, "OOOnOOOOOOOOnndiddOO", &o[0], &o[1], &o[2], &j, &o[3], &o[4], &o[5], &o[6], &o[7],
+                          &o[8], &o[9], &o[10], &min_samples, &warmup, &zscore, &direction, &now, &step, &maybe_o, &ok_o))
+        return NULL;
+    Py_buffer xv, sv, av, gv, rv, genv, mv, vv, nv, lv, gnv, mbv, okv;
+    Py_buffer *all[13] = {&xv, &sv, &av, &gv, &rv, &genv, &mv, &vv, &nv, &lv, &gnv, &mbv, &okv};
+    int got = 0;
+    PyObject *res = NULL;
+    if (PyObject_GetBuffer(o[4], &rv, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t n = rv.len / 8;
+    PyBuffer_Release(&rv);
+    TAKE(typed(o[0], &xv, n, 'd', 0, "x"));
+    TAKE(typed(o[1], &sv, n, 'q', 0, "samples"));
+    TAKE(typed(o[2], &av, 0, 'b', 0, "applies"));
+    TAKE(typed(o[3], &gv, n, 'q', 0, "sigs"));
+    TAKE(typed(o[4], &rv, n, 'q', 0, "rows"));
+    TAKE(typed(o[5], &genv, 0, 'q', 0, "generation"));
+    Py_ssize_t size = genv.len / 8;
+    TAKE(typed(o[6], &mv, size, 'd', 1, "mean"));
+    TAKE(typed(o[7], &vv, size, 'd', 1, "var"));
+    TAKE(typed(o[8], &nv, size, 'q', 1, "n"));
+    TAKE(typed(o[9], &lv, size, 'd', 1, "last"));
+    TAKE(typed(o[10], &gnv, size, 'q', 1, "gen"));
+    TAKE(typed(maybe_o, &mbv, n, 'b', 1, "maybe"));
+    TAKE(typed(ok_o, &okv, n, 'b', 1, "ok"));
+    {
+        PyObject *shape = PyObject_GetAttrString(o[2], "shape");
+        Py_ssize_t nrules = -1;
+        if (shape != NULL && PyTuple_Check(shape) && PyTuple_GET_SIZE(shape) == 2)
+            nrules = PyLong_AsSsize_t(PyTuple_GET_ITEM(shape, 1));
+        Py_XDECREF(shape);
+        if (nrules < 0 || j < 0 || j >= nrules) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "screen_change: applies must be a 2-D matrix holding rule j");
+            goto done;
+        }
+        Py_ssize_t nsig = av.len / nrules;
+        const double *x = xv.buf;
+        const int64_t *samples = sv.buf, *sigs = gv.buf, *rows = rv.buf, *generation = genv.buf;
+        const char *applies = av.buf;
+        double *mean = mv.buf, *var = vv.buf, *last = lv.buf;
+        int64_t *nn = nv.buf, *gen = gnv.buf;
+        char *maybe = mbv.buf, *ok = okv.buf;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (rows[i] < 0 || rows[i] >= size || sigs[i] < 0 || sigs[i] >= nsig) {
+                PyErr_SetString(PyExc_IndexError, "screen_change: a row or rule set out of range");
+                goto done;
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t r = rows[i];
+            if (gen[r] != generation[r]) {
+                mean[r] = 0.0;
+                var[r] = 0.0;
+                nn[r] = 0;
+                last[r] = -INFINITY;
+                gen[r] = generation[r];
+            }
+            int64_t s = samples[i];
+            int valid = applies[sigs[i] * nrules + j] && !(s < min_samples || (min_samples > 0 && s == 0));
+            int warm = nn[r] >= warmup;
+            double sd = sqrt(var[r]);
+            double floor_ = np_max(1e-9, 0.01 * fabs(mean[r]));
+            double z = (x[i] - mean[r]) / np_max(sd, floor_);
+            int hold = direction > 0 ? z > zscore : direction < 0 ? z < -zscore : fabs(z) > zscore;
+            if (valid && warm && hold)
+                maybe[i] = 1;
+            ok[i] = valid && !(warm && hold) && (now - last[r] >= step);
+        }
+    }
+    res = Py_NewRef(Py_None);
+done:
+    for (int k = 0; k < got; k++)
+        PyBuffer_Release(all[k]);
+    return res;
+}
+
+PyDoc_STRVAR(screen_learn_doc,
+"screen_learn(rows, x, ok, maybe, mean, var, n, last, alpha, now)\n\n"
+"Baseline.update of a change rule for each row i with ok[i] and not maybe[i] (as\n"
+"_Arrays.update: the first value sets the mean, then exponentially weighted mean and variance).");
+
+static PyObject *
+screen_learn(PyObject *self, PyObject *args)
+{
+    PyObject *o[8];
+    double alpha, now;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOdd", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &o[6], &o[7], &alpha, &now))
+        return NULL;
+    Py_buffer rv, xv, okv, mbv, mv, vv, nv, lv;
+    Py_buffer *all[8] = {&rv, &xv, &okv, &mbv, &mv, &vv, &nv, &lv};
+    int got = 0;
+    PyObject *res = NULL;
+    if (PyObject_GetBuffer(o[0], &rv, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    Py_ssize_t n = rv.len / 8;
+    PyBuffer_Release(&rv);
+    TAKE(typed(o[0], &rv, n, 'q', 0, "rows"));
+    TAKE(typed(o[1], &xv, n, 'd', 0, "x"));
+    TAKE(typed(o[2], &okv, n, 'b', 0, "ok"));
+    TAKE(typed(o[3], &mbv, n, 'b', 0, "maybe"));
+    TAKE(typed(o[4], &mv, 0, 'd', 1, "mean"));
+    Py_ssize_t size = mv.len / 8;
+    TAKE(typed(o[5], &vv, size, 'd', 1, "var"));
+    TAKE(typed(o[6], &nv, size, 'q', 1, "n"));
+    TAKE(typed(o[7], &lv, size, 'd', 1, "last"));
+    {
+        const int64_t *rows = rv.buf;
+        const double *x = xv.buf;
+        const char *ok = okv.buf, *maybe = mbv.buf;
+        double *mean = mv.buf, *var = vv.buf, *last = lv.buf;
+        int64_t *nn = nv.buf;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (ok[i] && !maybe[i] && (rows[i] < 0 || rows[i] >= size)) {
+                PyErr_SetString(PyExc_IndexError, "screen_learn: a row out of range");
+                goto done;
+            }
+        }
+        double keep = 1 - alpha;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!ok[i] || maybe[i])
+                continue;
+            int64_t r = rows[i];
+            double d = x[i] - mean[r], incr = alpha * d;
+            if (nn[r] == 0) {
+                mean[r] = x[i];
+                var[r] = 0.0;
+            } else {
+                mean[r] = mean[r] + incr;
+                var[r] = keep * (var[r] + d * incr);
+            }
+            nn[r] += 1;
+            last[r] = now;
+        }
+    }
+    res = Py_NewRef(Py_None);
+done:
+    for (int k = 0; k < got; k++)
+        PyBuffer_Release(all[k]);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
      "bind(event_type, check_type, event_fields, check_fields, members, columns, ncol): see colfold.py."},
@@ -761,6 +959,8 @@ static PyMethodDef methods[] = {
     {"scatter_add", scatter_add, METH_VARARGS, scatter_add_doc},
     {"gather_columns", gather_columns, METH_VARARGS, gather_columns_doc},
     {"screen_groups", screen_groups, METH_VARARGS, screen_groups_doc},
+    {"screen_change", screen_change, METH_VARARGS, screen_change_doc},
+    {"screen_learn", screen_learn, METH_VARARGS, screen_learn_doc},
     {NULL, NULL, 0, NULL},
 };
 
