@@ -109,8 +109,12 @@ def cost() -> list[str]:
 
         return f
 
+    # Since session 9 the shipped model carries a word table: its cost beside the same weights
+    # without it (the yardstick of session 8's rows).
+    plain = Model(model.weights.copy(), model.bias.copy(), model.max_n, model.bits, {}, list(model.categories))
     steps = {
-        "shipped classifier logits_codes (13 categories)": lambda n: model.logits_codes(n.codes),
+        "shipped classifier logits_codes (13 categories, no word table)": lambda n: plain.logits_codes(n.codes),
+        "shipped classifier logits_codes (13 categories + its word table)": lambda n: model.logits_codes(n.codes),
         "Normalised.text() (the string the matcher reads)": lambda n: n.text(),
         "AC all jieba words, overlapping + weights": ac_score(over),
         "AC leftmost-longest (forward max. matching) + weights": ac_score(longest),
@@ -120,6 +124,11 @@ def cost() -> list[str]:
         ),
         "jieba.lcut (HMM on)": lambda n: jieba.lcut(n.text()),
     }
+    from fenghuo.checks.classifier import features
+
+    if model.words is not None and features.NATIVE is not None and hasattr(features.NATIVE, "fmm_words"):
+        fmm, entries = features.NATIVE.fmm_words, model.words.entries
+        steps["_clfnative.fmm_words: the kernel's walk over the shipped table, with its call"] = lambda n: fmm(entries, n.codes)
     lib = _c_words()
     if lib is not None:
 
