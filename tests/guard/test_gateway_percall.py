@@ -71,3 +71,20 @@ def test_upstream_deadlines_cancel_only_the_calls_past_theirs():
         assert dl.timer is not None  # armed for a call long ended: fires, finds nothing, stays off
 
     asyncio.run(main())
+
+
+def test_a_call_hanging_at_the_front_does_not_keep_every_later_one_queued():
+    from fenghuo.guard.upstream import _Deadlines
+
+    async def main() -> None:
+        dl = _Deadlines(asyncio.get_running_loop())
+        me = asyncio.current_task()
+        hung = dl.add(me, 60)
+        for _ in range(3 * _Deadlines.COMPACT_AT):
+            dl.done(dl.add(me, 60))
+        assert len(dl.queue) < _Deadlines.COMPACT_AT and dl.queue[0] is hung
+        dl.done(hung)
+        dl.done(dl.add(me, 60))
+        assert not dl.queue
+
+    asyncio.run(main())

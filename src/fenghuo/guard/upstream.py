@@ -243,14 +243,18 @@ class _Deadlines:
     front (calls end roughly in order, so the queue holds about the calls in flight); the timer
     firing for a call that has ended re-arms for the next. A call whose deadline comes before
     the last one queued (the timeout was shortened meanwhile) gets a timer of its own, as before.
+    A call that hangs at the front keeps the ended ones behind it queued (without their tasks)
+    until it ends or times out; past ``compact_at`` of them the queue keeps only running calls.
     """
 
-    __slots__ = ("loop", "queue", "timer")
+    __slots__ = ("loop", "queue", "timer", "compact_at")
+    COMPACT_AT = 4096
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: collections.deque[_Expiry] = collections.deque()
         self.timer: asyncio.TimerHandle | None = None
+        self.compact_at = self.COMPACT_AT
 
     def add(self, task: asyncio.Task | None, timeout: float) -> _Expiry:
         e = _Expiry(task, task.cancelling() if task is not None else 0, self.loop.time() + timeout)
@@ -271,6 +275,9 @@ class _Deadlines:
         q = self.queue
         while q and q[0].task is None:
             q.popleft()
+        if len(q) >= self.compact_at:  # a call hangs at the front: drop the ended ones behind it
+            q = self.queue = collections.deque(x for x in q if x.task is not None)
+            self.compact_at = max(self.COMPACT_AT, 2 * len(q))
 
     def _fire(self) -> None:
         self.timer = None
