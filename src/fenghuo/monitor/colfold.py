@@ -83,7 +83,7 @@ class Folded:
 
 
 def fold_columns(events: list[WireEvent], now: float) -> Folded:
-    services = [e.service for e in events]
+    services = list(map(_service, events))
     first = services[0]
     if services.count(first) == len(services):
         return _from_partials(events, now)
@@ -130,7 +130,7 @@ def _any_is(xs: list, member: object) -> bool:
 
 _type, _status, _route, _fs = attrgetter("type"), attrgetter("status"), attrgetter("route"), attrgetter("failsafe")
 _tin, _tout, _lat = attrgetter("tokens_in"), attrgetter("tokens_out"), attrgetter("latency_ms")
-_cin, _cout = attrgetter("input"), attrgetter("output")
+_cin, _cout, _service = attrgetter("input"), attrgetter("output"), attrgetter("service")
 _PLAIN = WireCheck()  # a check that found nothing: counted as checked, nothing else
 
 

@@ -114,6 +114,16 @@ class Directory:
                 self.catch_up()
         return self.services
 
+    def lookup_missing(self, ids: set[str]) -> tuple[dict[str, ServiceInfo], set[str]]:
+        """``lookup`` and the ids it does not know, each looked up once (ingest's batch check:
+        a second ``difference`` over a spread batch's 1,000 names cost ~40 us)."""
+        services = self.fresh()
+        missing = ids.difference(services)
+        if missing:
+            services = self.fresh(force_if_older=1.0)
+            missing = ids.difference(services)
+        return services, missing
+
     def lookup(self, ids: set[str]) -> dict[str, ServiceInfo]:
         services = self.fresh()
         # set.difference(dict) looks each id up in the dict; ``ids - services.keys()`` built a

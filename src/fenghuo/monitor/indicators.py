@@ -271,7 +271,10 @@ class Indicators:
         """The row of each service, new services given rows all at once (issue 19: at 100,000
         services every service of a spread batch is new; a Python call per service to find or
         make its row was a tenth of the batch). Call under ``lock``."""
-        got = list(map(self.row_of.get, services))  # C-level lookups
+        try:  # every service has a row (the usual): C-level lookups straight into the array
+            return np.fromiter(map(self.row_of.get, services), dtype=np.int64, count=len(services))
+        except TypeError:
+            got = list(map(self.row_of.get, services))
         if None in got:
             new = list(dict.fromkeys(compress(services, map(is_, got, repeat(None)))))  # in C
             take = min(len(new), len(self._free))

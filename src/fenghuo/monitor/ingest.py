@@ -112,11 +112,10 @@ class Monitor:
         now = self.now()
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
         names = set(map(_service, events))
-        services = self.directory.lookup(names)
         # Whole-batch checks first (per service, and the batch's earliest and latest time); only
         # a batch with something to refuse is walked event by event, so the common batch costs
         # no per-event Python work here, and only an operator's batch a check per service.
-        refused = names.difference(services)
+        services, refused = self.directory.lookup_missing(names)
         if actor.role is Role.operator:
             refused |= {n for n in names - refused if services[n].provider != actor.provider_id}
         span = time_range(events) if events else (now, now)
