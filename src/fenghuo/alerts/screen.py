@@ -13,6 +13,12 @@ or above the threshold's histogram bin (a column the windows keep, ``Indicators.
 conservatively by one bin and one rank; anything it cannot decide (a change rule on a latency,
 an indicator it does not know) sends the service to the per-service path.
 
+With the ingest kernel built (``monitor/_ingestnative.c``, ``_ingestscreen.h``) the threshold
+groups, the change rules and their learning, and the columns the reads take run as C loops
+with the same comparisons and float operations (~100 small numpy calls per batch before);
+the numpy forms stay as the reference (``FENGHUO_NATIVE=0``), and
+tests/monitor/test_ingest_native.py holds the two to the same services and baselines.
+
 Change-rule baselines live here per indicator row (mean, variance, count, last update); a row
 given to another service after eviction starts a new baseline, as a service idle past every
 window does (``Baselines``/``RowBaseline`` give ``measure`` the same state per (rule, service)).

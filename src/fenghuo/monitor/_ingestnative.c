@@ -6,16 +6,22 @@ numpy columns per test) and the guard instances are zipped into tuples per event
 (``instances.latest_of``); measured ~1.0 and ~0.4 ms of a ~6.7 ms batch. Here each event
 struct is read once, through the slot offsets of msgspec's member descriptors (the struct
 type is checked exactly first), and the counters are written straight into the numpy matrix
-the Python path fills. The windows' and summaries' ``total[rows] += counts`` (gather, add,
-scatter over a temporary in numpy) is one loop here, and so is the alert rules' screen of
-threshold groups (``alerts/screen.py``: ~10 numpy calls over services x groups matrices).
+the Python path fills (_ingestfold.h: ``fold``; also the guard instances of a one-instant
+batch merged straight into the store, ``merge_latest``; whether a batch is one instant,
+``same_instant``; ``total[rows] += counts`` of the windows and summaries, ``scatter_add``,
+which numpy does as gather, add and scatter through a temporary). The alert rules' screen
+(alerts/screen.py) ran ~100 small numpy calls per batch; its threshold groups, change rules
+and their learning, and the columns it reads are loops here (_ingestscreen.h).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
-instances and window totals. Anything unexpected (another type, a missing slot, an int that
-does not fit int64) raises, and the caller takes the Python path, which decides.
+instances, window totals, screened services and baselines, and two whole ingest runs to the
+same indicators, warnings and summaries. Anything unexpected (another type, a missing
+slot, an int that does not fit int64) raises, and the caller takes the Python path, which
+decides.
 
-Only the CPython buffer protocol is used (no numpy headers).
+Only the CPython C API is used (the buffer protocol for numpy's arrays, the datetime API):
+no numpy headers.
 */
 /* The screen's baselines must round exactly as numpy's separate multiply and add do: no fused
    multiply-add (x86-64's baseline has none; this keeps it so with other flags too). */

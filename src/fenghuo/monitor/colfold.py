@@ -7,6 +7,11 @@ events), and its few buckets become rows; a batch spread over many services (iss
 event per service) is folded per event into columns with one list comprehension per field and
 summed per (service, second) with ``np.add.reduceat`` — no Python object per service.
 ``tests/monitor/test_columns.py`` holds both equal to each other and to the bucket fold.
+
+With the ingest kernel built (``monitor/_ingestnative.c``, loaded by ``monitor.native``) the
+per-event columns are read from the structs in one C pass (``_native_columns``); ``_columns``
+is the reference and the fallback (``FENGHUO_NATIVE=0``, or a value the kernel refuses), and
+``tests/monitor/test_ingest_native.py`` holds the two equal.
 """
 
 from __future__ import annotations
