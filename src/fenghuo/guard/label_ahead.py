@@ -73,7 +73,7 @@ class SignedAhead:
 
     def take(self):
         """A fresh (ProduceID, label) made under the current configuration, or None."""
-        ready, config = self._ready, self.labeller.config
+        ready, config, want = self._ready, self.labeller.config, self._want
         now = time.monotonic()
         while ready:
             try:
@@ -81,12 +81,15 @@ class SignedAhead:
             except IndexError:  # taken meanwhile by another thread
                 break
             if cfg is config and now - made <= MAX_AGE:
-                if len(ready) < LOW:
-                    self._want.set()
+                if len(ready) < LOW and not want.is_set():
+                    want.set()
                 self.stats["ahead"] += 1
                 return pid, meta
             self.stats["stale"] += 1
-        self._want.set()
+        # Set only when not set already: a busy core keeps the thread from running (SCHED_IDLE),
+        # and every call would take the event's lock to set it again (is_set() is an attribute read).
+        if not want.is_set():
+            want.set()
         self.stats["inline"] += 1
         return None
 
