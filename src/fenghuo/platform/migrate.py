@@ -7,10 +7,14 @@ On PostgreSQL several control-plane replicas may start together and each migrate
 runs under a transaction-scoped advisory lock (one per schema) and looks at the revision again
 once it holds the lock, so the second replica waits for the first and then finds nothing to do
 instead of racing it on the same DDL. SQLite needs none: its write lock already serialises.
+
+An empty database migrated a second time in one process replays the statements the first one
+executed (see :mod:`fenghuo.platform.migrate_replay`): the same SQL, without Alembic's Python.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +22,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+
+from fenghuo.platform import migrate_replay
 
 # The migrations sit at the top of the package (fenghuo/migrations), beside fenghuo/models.py
 # which imports every table: platform only names the directory, it imports no domain.
@@ -31,6 +37,18 @@ def config() -> Config:
 
 
 def head_revision() -> str | None:
+    return _head_of(*_versions_signature())
+
+
+def _versions_signature() -> tuple:
+    """Name, size and modification time of every revision file: reading the scripts costs ~30 ms
+    a call, and every open of a database asks for the head; a changed file changes the key."""
+    files = sorted((MIGRATIONS / "versions").glob("*.py"))
+    return tuple((f.name, st.st_size, st.st_mtime_ns) for f in files for st in [f.stat()])
+
+
+@functools.lru_cache(maxsize=4)
+def _head_of(*_signature) -> str | None:
     return ScriptDirectory.from_config(config()).get_current_head()
 
 
@@ -54,5 +72,7 @@ def upgrade(db) -> None:
             conn.execute(_LOCK)
             if MigrationContext.configure(conn).get_current_revision() == head:
                 return  # another replica migrated while we waited for the lock
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        with migrate_replay.replay_or_record(conn, head) as replayed:
+            if not replayed:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
