@@ -185,10 +185,16 @@ class ColumnWindow:
         ``shared``: a dict kept across the windows a batch is added to — a batch that falls in
         one bucket of each window makes the same piece for every window, so it is built once
         (sorted, its categories by row) and held by all of them (pieces are not changed in
-        place, except by ``add_column``, which minds this)."""
-        keys = (seconds // self.width).astype(np.int64) if self.width != 1.0 else seconds
+        place, except by ``add_column``, which minds this). ``shared["span"]``, if given, is
+        the first and last of ``seconds``."""
+        span = shared.get("span") if shared is not None else None
+        keys = None
+        if span is not None:  # the batch's first and last second: floor division is monotone
+            kmin, kmax = span if self.width == 1.0 else (int(span[0] // self.width), int(span[1] // self.width))
+        else:
+            keys = (seconds // self.width).astype(np.int64) if self.width != 1.0 else seconds
+            kmin, kmax = int(keys.min()), int(keys.max())
         oldest = self.oldest(now)
-        kmin, kmax = int(keys.min()), int(keys.max())
         if kmin == kmax:
             if kmin >= oldest:
                 p = shared.get("piece") if shared is not None else None
@@ -198,6 +204,8 @@ class ColumnWindow:
                         shared["piece"] = p
                 self._store(kmin, p)
             return
+        if keys is None:
+            keys = (seconds // self.width).astype(np.int64) if self.width != 1.0 else seconds
         for k in np.unique(keys).tolist():
             if k < oldest:
                 continue

@@ -224,6 +224,25 @@ def _latest(f: Folded, now: float) -> tuple[dict[tuple[str, str], State], float,
     return batch, min(ts), max(ts)  # type: ignore[return-value]
 
 
+def _with_watched(counts: np.ndarray, f: Folded, watched: list[int]) -> np.ndarray:
+    """``counts`` with one "latencies with key >= K" column per watched key K. When each group
+    has at most one latency bin (a spread batch: groups are events), the column is that bin's
+    count where its key is high enough, set in place; otherwise each is a ``bincount``."""
+    nc = counts.shape[1]
+    out = np.empty((counts.shape[0], nc + len(watched)), dtype=np.int64)
+    out[:, :nc] = counts
+    hg = f.hist_group
+    if hg.size > 1 and bool((hg[1:] > hg[:-1]).all()) or hg.size == 1:
+        out[:, nc:] = 0
+        for j, key in enumerate(watched):
+            out[hg, nc + j] = f.hist_count * (f.hist_key >= key)
+        return out
+    for j, key in enumerate(watched):
+        m = f.hist_key >= key
+        out[:, nc + j] = np.bincount(hg[m], weights=f.hist_count[m], minlength=counts.shape[0])
+    return out
+
+
 class Indicators:
     """All services' indicators; thread-safe (the ingest handler writes, rules and API read).
 
@@ -383,13 +402,11 @@ class Indicators:
             self.last_applied[rows] = now
             counts = f.counts
             if self.watched:
-                extra = np.zeros((counts.shape[0], len(self.watched)), dtype=np.int64)
-                for j, key in enumerate(self.watched):
-                    m = f.hist_key >= key
-                    extra[:, j] = np.bincount(f.hist_group[m], weights=f.hist_count[m], minlength=counts.shape[0])
-                counts = np.hstack([counts, extra])
+                counts = _with_watched(counts, f, self.watched)
             hrow = rows[f.hist_group]
-            shared: dict = {}  # the piece a batch in one bucket makes, built once for every window
+            # the piece a batch in one bucket makes, built once for every window; the batch's
+            # first and last second, so a window tells its buckets without an array per window
+            shared: dict = {"span": (int(f.seconds.min()), int(f.seconds.max()))}
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now, shared)
             if direct and not self.guards.merge_events(f.events, f.same_time):  # type: ignore[arg-type]
