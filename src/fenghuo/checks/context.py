@@ -23,45 +23,14 @@ import threading
 import time
 from pathlib import Path
 
-import msgspec
 import numpy as np
 
+from fenghuo.checks.context_judgement import PENDING, AnswerJudgement
 from fenghuo.checks.context_model import ContextModel
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.refusal import RefusalDetector
 
-
-class AnswerJudgement(msgspec.Struct, frozen=True):
-    """What the judge decided about one (prompt, answer) pair.
-
-    A frozen ``msgspec.Struct`` rather than a frozen slots dataclass: the same fields,
-    positional and keyword construction, equality and immutability, built in ~0.15 µs instead
-    of ~1 µs (a frozen dataclass sets each field through ``object.__setattr__``) — one per
-    judged answer on the gateway's path.
-    """
-
-    refused: bool  # the answer refuses (fully)
-    partial_refusal: bool  # refuses part, helps with part (or a refusal followed by substantial help)
-    compliance_risk: bool  # the prompt asks for harm AND the answer complies
-    prompt_harm: float  # P(prompt asks for harm), 0..1
-    answer_harm: float  # P(answer is an unsafe compliance), 0..1
-    score: float  # P(compliance risk), the value compared with the threshold
-    risks: list[str] = msgspec.field(default_factory=list)  # TC260-003 codes (checks/risks.py)
-    rule: str | None = None  # the refusal rule that decided, if any
-    elapsed_us: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {
-            "refused": self.refused,
-            "partial_refusal": self.partial_refusal,
-            "compliance_risk": self.compliance_risk,
-            "prompt_harm": round(self.prompt_harm, 4),
-            "answer_harm": round(self.answer_harm, 4),
-            "score": round(self.score, 4),
-            "risks": list(self.risks),
-            "rule": self.rule,
-            "elapsed_us": round(self.elapsed_us, 1),
-        }
+__all__ = ["AnswerJudge", "AnswerJudgement", "default_judge"]
 
 
 # A full refusal (no help after it) scales the answer's compliance probability down: the
@@ -77,12 +46,15 @@ class AnswerJudge:
 
     ``model``: a :class:`ContextModel` already in memory (the build step's folds), else the file
     at ``model_path`` (default: the shipped ``checks/shipped/context.npz``). ``threshold``
-    overrides the shipped compliance-risk threshold (calibrated at build time).
+    overrides the shipped compliance-risk threshold (calibrated at build time). ``lazy``: leave
+    the fields that cannot change the decision to be computed when read (the default; see
+    :mod:`fenghuo.checks.context_judgement`).
     """
 
     name = "answer-judge"
 
-    def __init__(self, model_path: str | Path | None = None, threshold: float | None = None, *, model: ContextModel | None = None) -> None:
+    def __init__(self, model_path: str | Path | None = None, threshold: float | None = None, *, model: ContextModel | None = None,
+                 lazy: bool = True) -> None:
         self.model = model if model is not None else ContextModel.load(Path(model_path) if model_path else None)
         self.threshold = float(threshold if threshold is not None else self.model.meta.get("threshold", 0.5))
         if not 0.0 < self.threshold <= 1.0:
@@ -91,6 +63,9 @@ class AnswerJudge:
         self.refusal = RefusalDetector()
         self.normaliser = default_normaliser()
         self._codes = self.model.risk_codes
+        # Fields that cannot change ``compliance_risk`` are computed when first read
+        # (context_judgement.py); False computes them all in ``judge`` (the same values).
+        self.lazy = lazy
 
     def prompt_scores(self, prompt: str) -> np.ndarray:
         """[P(harm), P(risk code)…] for a prompt (columns: ``model.prompt.columns``)."""
@@ -108,6 +83,11 @@ class AnswerJudge:
         ``prompt_normalised``: the prompt's last ``PROMPT_CHARS`` characters normalised the same
         way (the guard's input check has done it: :func:`fenghuo.guard.checking.judge_prompt`),
         used when its length says it covers exactly those characters.
+
+        With ``lazy`` (the default), what cannot change ``compliance_risk`` is left to be
+        computed when read: the answer's score after a prompt below the prompt threshold, the
+        risk columns of a harmful prompt without a compliance risk. Read or not, every field has
+        the value ``lazy=False`` gives.
         """
         if not isinstance(prompt, str) or not isinstance(answer, str):
             raise TypeError(f"prompt and answer must be strings, got {type(prompt).__name__} and {type(answer).__name__} / 问题与回答须为字符串")
@@ -119,23 +99,44 @@ class AnswerJudge:
             prompt_normalised = self.normaliser.normalise(prompt[-PROMPT_CHARS:])
         g = head.buckets(prompt_normalised.codes)
         harm = head.first_prob(g)
+        harmful = harm >= self.prompt_threshold
+        if not harmful and self.lazy:
+            # No compliance risk can follow (it needs harm ≥ the prompt threshold) and a harmless
+            # prompt has no risk columns: the answer is scored only if its score is read
+            # (``fenghuo scan --pairs`` reports it; the guard does not read it here).
+            return AnswerJudgement(r.refused, r.partial, False, harm, PENDING, PENDING, [], r.rule, (time.perf_counter() - t0) * 1e6,
+                                   (self, "answer", (answer, answer_normalised)))
+        answer_harm, score = self._answer_scores(answer, answer_normalised, harm, r.full)
+        # A full refusal is never a compliance on its own: the n-gram head sees the topic's
+        # words in 「我不能提供制作炸药的方法」 too. Only an answer the head is near-certain
+        # complies (a refusal phrase followed by the goods) overrides the rule.
+        risky = score >= self.threshold and harmful and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)
+        later = None
+        risks: list[str] = []
+        if harmful and len(head.columns) > 1:  # risk columns only for a harmful prompt
+            if risky or not self.lazy:
+                risks = self._rank_risks(g)
+            else:  # read with a compliance finding only: ranked if asked for (to_dict, risks)
+                risks, later = PENDING, (self, "risks", g)
+        return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6, later)
+
+    def _answer_scores(self, answer: str, answer_normalised: Normalised | None, harm: float, full_refusal: bool) -> tuple[float, float]:
+        """(answer_harm, score) of ``answer`` after a prompt of harm ``harm``; ``judge`` calls it,
+        or a judgement when its pending score is first read (the same inputs, the same floats)."""
         answer_harm = 0.0
         if answer.strip():
             a = self.model.answer
             if answer_normalised is None or len(answer) > ANSWER_CHARS or answer_normalised.length != len(answer):
                 answer_normalised = self.normaliser.normalise(answer[:ANSWER_CHARS])
             answer_harm = a.first_prob(a.buckets(answer_normalised.codes))
-        complies = answer_harm * (REFUSAL_DISCOUNT if r.full else 1.0)
-        score = harm * complies
-        # A full refusal is never a compliance on its own: the n-gram head sees the topic's
-        # words in 「我不能提供制作炸药的方法」 too. Only an answer the head is near-certain
-        # complies (a refusal phrase followed by the goods) overrides the rule.
-        risky = score >= self.threshold and harm >= self.prompt_threshold and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)
-        risks: list[str] = []
-        if harm >= self.prompt_threshold and len(head.columns) > 1:  # risk columns only for a harmful prompt
-            ranked = sorted(zip(head.probs_list(g)[1:], self._codes), reverse=True)
-            risks = [c for p, c in ranked if p >= 0.5] or [ranked[0][1]]
-        return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6)
+        complies = answer_harm * (REFUSAL_DISCOUNT if full_refusal else 1.0)
+        return answer_harm, harm * complies
+
+    def _rank_risks(self, g: np.ndarray) -> list[str]:
+        """The risk codes of a harmful prompt with n-gram buckets ``g``: every column ≥ 0.5, most
+        likely first, else the likeliest one."""
+        ranked = sorted(zip(self.model.prompt.probs_list(g)[1:], self._codes), reverse=True)
+        return [c for p, c in ranked if p >= 0.5] or [ranked[0][1]]
 
 
 _default: AnswerJudge | None = None
