@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 
 import httpx
 import pytest
@@ -20,10 +20,11 @@ from fenghuo.api.server import ServerThread
 from fenghuo.control import listing, switch
 from fenghuo.control import services as registry
 from fenghuo.demo import fleet
-from fenghuo.platform.db import open_database
+from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Role, local_actor
 from fenghuo.registry.tokens import create_token
 from fenghuo.response import incidents
+from tests.conftest import PG_URL, PgSchema
 
 from .conftest import FAST, SHOTS, shot
 
@@ -54,10 +55,33 @@ def running_fleet(db):
         server.__exit__(None, None, None)
 
 
-@pytest.fixture
-def fleet_console(db_factory):
-    with running_fleet(db_factory()) as running:
-        yield running
+@pytest.fixture(scope="module")
+def fleets(tmp_path_factory):
+    """One generated fleet per backend for the whole module, made when first asked for: the
+    tests only read it, and registering 2,500 services takes seconds each time."""
+    made: dict[str, tuple] = {}
+    with ExitStack() as stack:
+        def get(kind: str) -> tuple:
+            if kind not in made:
+                if kind == "pg":
+                    if not PG_URL:
+                        pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
+                    schema = PgSchema()
+                    stack.callback(schema.drop)
+                    db = schema.database()
+                else:
+                    db = Database(str(tmp_path_factory.mktemp("fleet") / "fleet.db"))
+                stack.callback(db.dispose)
+                db.upgrade()
+                made[kind] = stack.enter_context(running_fleet(db))
+            return made[kind]
+
+        yield get
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def fleet_console(request, fleets):
+    return fleets(request.param)
 
 
 def client(url: str, token: str) -> httpx.Client:
@@ -208,24 +232,22 @@ def test_jurisdiction_view_at_fleet_scale(fleet_console):
         assert unbounded(seen) == [], unbounded(seen)
 
 
-def test_fleet_pages_in_a_browser(tmp_path, page):
+def test_fleet_pages_in_a_browser(fleets, page):
     """What a national regulator sees at fleet scale (SQLite only: the pages are the same)."""
-    db = open_database(str(tmp_path / "fleet.db"))
-    with running_fleet(db) as (_, url, tokens, every):
-        page.goto(f"{url}/login")
-        page.fill("#token", tokens["national"])
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{url}/")
-        assert page.inner_text("#total").startswith(str(N))
-        page.click("a[rel=next]")
-        page.wait_for_selector("a[rel=prev]")
-        shot(page, "fleet-overview-page-2")
-        page.screenshot(path=str(SHOTS / "fleet-overview-page-2-top.png"))  # the counts and the pager, as one sees them
-        page.goto(f"{url}/regulator")
-        shot(page, "fleet-regulator")
-        page.click("a.drill[href='/regulator?node=p00c1']")
-        page.wait_for_selector("nav.crumbs")
-        assert page.locator("tr.node").count() == 4  # the city and its three districts
-        shot(page, "fleet-regulator-drill")
-        assert not page.js_errors
-    db.dispose()
+    _, url, tokens, every = fleets("sqlite")
+    page.goto(f"{url}/login")
+    page.fill("#token", tokens["national"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    assert page.inner_text("#total").startswith(str(N))
+    page.click("a[rel=next]")
+    page.wait_for_selector("a[rel=prev]")
+    shot(page, "fleet-overview-page-2")
+    page.screenshot(path=str(SHOTS / "fleet-overview-page-2-top.png"))  # the counts and the pager, as one sees them
+    page.goto(f"{url}/regulator")
+    shot(page, "fleet-regulator")
+    page.click("a.drill[href='/regulator?node=p00c1']")
+    page.wait_for_selector("nav.crumbs")
+    assert page.locator("tr.node").count() == 4  # the city and its three districts
+    shot(page, "fleet-regulator-drill")
+    assert not page.js_errors
