@@ -6,8 +6,8 @@ start-of-match mode ~65 µs). Every pattern is reduced at load time to literals 
 must contain (``rules_regex.required_literals``). Then, per message:
 
 1. ``LiteralIndex.candidates``: one literal scan per side (normalised text in the matcher's
-   three-bytes-per-character form, original text as UTF-8), one report per pattern at most
-   (``HS_FLAG_SINGLEMATCH``), says which patterns *can* match. On harmless text a rule's
+   three-bytes-per-character form, original text as UTF-8; one report per literal on the
+   UTF-8 side, ``HS_FLAG_SINGLEMATCH``), says which patterns *can* match. On harmless text a rule's
    patterns are rarely all there, and the check ends here.
 2. ``find_spans`` for the patterns of candidate rules: a small literal database per pattern
    gives where its literals occur; a match contains one, so it lies within the pattern's
@@ -200,7 +200,11 @@ def make_plan(side: str, words: list[str], branches: list, caseless: bool) -> Pa
 
 
 def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, lit: list[int]) -> None:
-    if not to % 3:  # a literal ending mid-character is not there (matcher.py)
+    # A literal ending mid-character is not there (matcher.py). The normalised side's database
+    # reports every match, not only the first (no HS_FLAG_SINGLEMATCH): a literal's bytes can
+    # occur straddling two characters before its real occurrence ("䂜中丁" holds 丁's bytes
+    # across 䂜中), and a first report dropped here would have hidden the real one.
+    if not to % 3 and i not in lit:
         lit.append(i)
 
 
@@ -240,7 +244,10 @@ class LiteralIndex:
             e, ids, f = pre[side]
             e.append(encode_norm(w) if side == "norm" else w.encode("utf-8"))
             ids.append(i)
-            f.append(hyperscan.HS_FLAG_SINGLEMATCH | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
+            # One report per literal is enough on the original side (UTF-8 cannot match across a
+            # character boundary); the normalised side's three-byte form can (_on_norm_literal).
+            single = hyperscan.HS_FLAG_SINGLEMATCH if side == "orig" else 0
+            f.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         self.pre_pids = [tuple(dict.fromkeys(p)) for p in pre_pids]
         dbs = load_dbs([pre["norm"], pre["orig"]] + own, cache_dir)
         self.pre_norm, self.pre_orig, self.dbs = dbs[0], dbs[1], dbs[2:]
