@@ -1,8 +1,9 @@
 """The answer judge's shortcuts (issue 19) change no result.
 
 ``AnswerJudge.judge`` leaves two things to be computed when first read: the answer's score
-after a prompt below the prompt threshold (no compliance risk can follow), and the risk columns
-of a harmful prompt without a compliance risk (a compliance finding is what carries them).
+after a prompt below the prompt threshold or the compliance threshold (no compliance risk can
+follow), and the risk columns of a harmful prompt without a compliance risk (a compliance
+finding is what carries them).
 Every field of every judgement — exact floats, whatever is read first, through ``to_dict``,
 equality, pickling and the guard's ``judge_answer`` — must equal what the judge computes with
 ``lazy=False``, and that must equal what the code computed before the shortcuts (``_old_fields``
@@ -82,12 +83,14 @@ def _read(j: AnswerJudgement, order) -> tuple:
 
 
 def _same(lazy: AnswerJudge, eager: AnswerJudge, prompt: str, answer: str, **kw) -> str | None:
-    """Which shortcut the lazy judgement took (None, "answer", "risks"); asserts it changes nothing."""
+    """Which shortcuts the lazy judgement took (None, "answer", "risks", "answer+risks"); asserts
+    they change nothing."""
     want = eager.judge(prompt, answer, **kw)
     assert want._later is None and PENDING not in (want._answer_harm, want._score, want._risks)
     w = _read(want, VALUES)
     first = lazy.judge(prompt, answer, **kw)
-    took = None if first._later is None else first._later[1]
+    took = "+".join(k for k, v in (("answer", first._answer_harm), ("risks", first._risks)) if v is PENDING) or None
+    assert (took is None) == (first._later is None)
     # The decision and what the guard reads without a compliance risk need nothing pending.
     assert (first.refused, first.partial_refusal, first.compliance_risk, first.prompt_harm, first.rule) == w[:4] + w[7:]
     if first.compliance_risk:
@@ -104,11 +107,12 @@ def _same(lazy: AnswerJudge, eager: AnswerJudge, prompt: str, answer: str, **kw)
 
 def test_each_shortcut_changes_nothing_on_real_pairs(judges, pairs):
     lazy, eager = judges
-    took = {None: 0, "answer": 0, "risks": 0}
+    took = {None: 0, "answer": 0, "risks": 0, "answer+risks": 0}
     for prompt, answer in pairs:
         took[_same(lazy, eager, prompt, answer)] += 1
-    # Both shortcuts are taken often on these sets, so both are what was compared.
-    assert took["answer"] > 500 and took["risks"] > 200 and took[None] > 300, took
+    # Each shortcut (and both together: a harmful prompt below the compliance threshold) is
+    # taken often on these sets, so each is what was compared.
+    assert took["answer"] > 500 and took["risks"] > 200 and took["answer+risks"] > 100 and took[None] > 300, took
 
 
 def test_the_eager_judge_is_the_code_before_the_shortcuts(judges, pairs):
@@ -185,3 +189,16 @@ def test_many_threads_reading_one_pending_judgement_see_the_same_values(judges):
             for t in threads:
                 t.join()
             assert seen == [want] * 4
+
+
+def test_the_shortcuts_taken_on_the_sets(judges, pairs, capsys):
+    """How often each shortcut is taken (printed with -s; figures in docs/checks.md)."""
+    lazy, _eager = judges
+    took: dict = {}
+    for prompt, answer in pairs:
+        j = lazy.judge(prompt, answer)
+        key = ("answer" if j._answer_harm is PENDING else "") + ("+risks" if j._risks is PENDING else "")
+        took[key or "none"] = took.get(key or "none", 0) + 1
+    with capsys.disabled():
+        print(f"\nshortcuts on {len(pairs)} pairs: {dict(sorted(took.items()))}")
+    assert sum(took.values()) == len(pairs)

@@ -85,8 +85,9 @@ class AnswerJudge:
         used when its length says it covers exactly those characters.
 
         With ``lazy`` (the default), what cannot change ``compliance_risk`` is left to be
-        computed when read: the answer's score after a prompt below the prompt threshold, the
-        risk columns of a harmful prompt without a compliance risk. Read or not, every field has
+        computed when read: the answer's score after a prompt whose harm is below the prompt
+        threshold or the compliance threshold, the risk columns of a harmful prompt without a
+        compliance risk. Read or not, every field has
         the value ``lazy=False`` gives.
         """
         if not isinstance(prompt, str) or not isinstance(answer, str):
@@ -100,12 +101,14 @@ class AnswerJudge:
         g = head.buckets(prompt_normalised.codes)
         harm = head.first_prob(g)
         harmful = harm >= self.prompt_threshold
-        if not harmful and self.lazy:
-            # No compliance risk can follow (it needs harm ≥ the prompt threshold) and a harmless
-            # prompt has no risk columns: the answer is scored only if its score is read
-            # (``fenghuo scan --pairs`` reports it; the guard does not read it here).
-            return AnswerJudgement(r.refused, r.partial, False, harm, PENDING, PENDING, [], r.rule, (time.perf_counter() - t0) * 1e6,
-                                   (self, "answer", (answer, answer_normalised)))
+        if self.lazy and (not harmful or harm < self.threshold):
+            # No compliance risk can follow: it needs harm ≥ the prompt threshold, and score =
+            # harm × complies ≤ harm (complies ≤ 1) must reach the threshold. So the answer is
+            # scored, and a harmful prompt's risk columns ranked, only if they are read
+            # (``fenghuo scan --pairs`` reports them; the guard does not read them then).
+            risks = PENDING if harmful and len(head.columns) > 1 else []
+            return AnswerJudgement(r.refused, r.partial, False, harm, PENDING, PENDING, risks, r.rule, (time.perf_counter() - t0) * 1e6,
+                                   (self, answer, answer_normalised, g if harmful else None))
         answer_harm, score = self._answer_scores(answer, answer_normalised, harm, r.full)
         # A full refusal is never a compliance on its own: the n-gram head sees the topic's
         # words in 「我不能提供制作炸药的方法」 too. Only an answer the head is near-certain
@@ -117,7 +120,7 @@ class AnswerJudge:
             if risky or not self.lazy:
                 risks = self._rank_risks(g)
             else:  # read with a compliance finding only: ranked if asked for (to_dict, risks)
-                risks, later = PENDING, (self, "risks", g)
+                risks, later = PENDING, (self, None, None, g)
         return AnswerJudgement(r.refused, r.partial, risky, harm, answer_harm, score, risks, r.rule, (time.perf_counter() - t0) * 1e6, later)
 
     def _answer_scores(self, answer: str, answer_normalised: Normalised | None, harm: float, full_refusal: bool) -> tuple[float, float]:

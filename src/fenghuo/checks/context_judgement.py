@@ -7,8 +7,9 @@ Two of the judge's results are only needed by some readers (issue 19, gateway CP
   harmful are what a compliance finding carries; the guard reads them only when there is a
   compliance risk, but the judge ranked them for every harmful prompt;
 - the *answer's score* (``answer_harm``, and ``score`` which follows from it) cannot change the
-  decision when the prompt's harm is below the prompt threshold (a compliance risk needs both),
-  but ``fenghuo scan --pairs`` and the evaluation report it for every pair.
+  decision when the prompt's harm is below the prompt threshold (0.5) or below the compliance
+  threshold (0.62: ``score`` = harm × complies ≤ harm), but ``fenghuo scan --pairs`` and the
+  evaluation report it for every pair.
 
 So the judge leaves them *pending* when they cannot change ``compliance_risk`` and computes them,
 with the same code on the same inputs, the first time any of them is read (``to_dict``,
@@ -41,7 +42,8 @@ class AnswerJudgement:
 
     Built as ``AnswerJudgement(refused, partial_refusal, compliance_risk, prompt_harm,
     answer_harm, score, risks=[], rule=None, elapsed_us=0.0)``; the judge alone passes
-    ``PENDING`` values with ``_later`` (what it needs to compute them).
+    ``PENDING`` values with ``_later``: ``(judge, answer, its normalisation or None, the
+    prompt's n-gram buckets or None)``, what it needs to compute them.
     """
 
     __slots__ = ("_refused", "_partial", "_risky", "_harm", "_answer_harm", "_score", "_risks", "_rule", "_elapsed", "_later")
@@ -58,8 +60,8 @@ class AnswerJudgement:
         self._risks = [] if risks is None else risks
         self._rule = rule
         self._elapsed = elapsed_us
-        # (judge, what it reads) while a field is PENDING; dropped once they are computed, so a
-        # kept judgement does not hold the answer or the prompt's n-grams longer than needed.
+        # (judge, answer, normalised answer, prompt buckets) while a field is PENDING; dropped once
+        # computed, so a kept judgement does not hold the answer or the n-grams longer than needed.
         self._later = _later
 
     refused = property(attrgetter("_refused"), doc="the answer refuses (fully or partly)")
@@ -94,13 +96,13 @@ class AnswerJudgement:
         later = self._later
         if later is None:  # another thread has just computed them (values are set first)
             return
-        judge, what, arg = later
-        if what == "answer":  # arg: (answer, its normalisation or None)
-            answer_harm, score = judge._answer_scores(arg[0], arg[1], self._harm, self._refused and not self._partial)
+        judge, answer, normalised, g = later
+        if self._answer_harm is PENDING:
+            answer_harm, score = judge._answer_scores(answer, normalised, self._harm, self._refused and not self._partial)
             self._score = score
             self._answer_harm = answer_harm
-        else:  # "risks", arg: the prompt's n-gram buckets
-            self._risks = judge._rank_risks(arg)
+        if self._risks is PENDING:
+            self._risks = judge._rank_risks(g)
         self._later = None
 
     def _values(self) -> tuple:
