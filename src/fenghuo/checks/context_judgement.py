@@ -106,8 +106,10 @@ class AnswerJudgement:
         self._later = None
 
     def _values(self) -> tuple:
-        return (self.refused, self.partial_refusal, self.compliance_risk, self.prompt_harm, self.answer_harm, self.score, self.risks,
-                self.rule, self.elapsed_us)
+        if self._later is not None:
+            self._resolve()
+        return (self._refused, self._partial, self._risky, self._harm, self._answer_harm, self._score, self._risks, self._rule,
+                self._elapsed)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -123,14 +125,16 @@ class AnswerJudgement:
         return (type(self), self._values())  # computed, without the judge
 
     def to_dict(self) -> dict:
+        if self._later is not None:  # once, then the slots (a property per field cost ~1.3 µs more)
+            self._resolve()
         return {
-            "refused": self.refused,
-            "partial_refusal": self.partial_refusal,
-            "compliance_risk": self.compliance_risk,
-            "prompt_harm": round(self.prompt_harm, 4),
-            "answer_harm": round(self.answer_harm, 4),
-            "score": round(self.score, 4),
-            "risks": list(self.risks),
-            "rule": self.rule,
-            "elapsed_us": round(self.elapsed_us, 1),
+            "refused": self._refused,
+            "partial_refusal": self._partial,
+            "compliance_risk": self._risky,
+            "prompt_harm": round(self._harm, 4),
+            "answer_harm": round(self._answer_harm, 4),
+            "score": round(self._score, 4),
+            "risks": list(self._risks),
+            "rule": self._rule,
+            "elapsed_us": round(self._elapsed, 1),
         }
