@@ -122,6 +122,35 @@ def test_fold_refuses_what_it_does_not_know_and_python_decides():
     assert _native_columns([object()], ev, []) == (None, None)  # type: ignore[list-item]
 
 
+class _Truthy:
+    """A value whose truth runs Python code: the kernel refuses it rather than call it."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@needs_native
+@pytest.mark.parametrize("field, value", [("failsafe", 1), ("failsafe", _Truthy()), ("tokens_in", True),
+                                          ("latency_ms", 7), ("service", type("S", (str,), {})("a"))])
+def test_kernel_takes_only_plain_values(field, value):
+    """Hand-built events with values msgspec never decodes: the kernel either reads them as the
+    Python path does (an int latency) or refuses them, and the Python path decides."""
+    e = WireEvent(id="x", type=EventType.call, service="a", time=datetime.fromtimestamp(T0, UTC), instance="g",
+                  latency_ms=5.0, input=WireCheck(), output=WireCheck())
+    setattr(e, field, value)
+    ev = np.zeros((1, NCOL), dtype=np.int64)
+    got = _native_columns([e], ev, [])
+    want_ev = np.zeros((1, NCOL), dtype=np.int64)
+    want = _columns([e], want_ev, [])
+    if got[0] is not None:
+        assert np.array_equal(ev, want_ev) and np.array_equal(got[1], want[1])
+    else:
+        assert not ev.any()
+    if field == "service":
+        with pytest.raises(TypeError):
+            instances.NATIVE.latest([e], T0)
+
+
 @needs_native
 @pytest.mark.parametrize("seed", range(4))
 def test_whole_fold_equals_the_python_path(seed, python_only):

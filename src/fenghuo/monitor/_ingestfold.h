@@ -9,7 +9,7 @@ int_field(PyObject *v, int64_t *out)
         *out = 0;
         return 0;
     }
-    if (!PyLong_Check(v)) {
+    if (!PyLong_CheckExact(v)) {  /* a bool or an int subclass: the Python path decides */
         PyErr_SetString(PyExc_TypeError, "fold: an int field holds another type");
         return -1;
     }
@@ -25,6 +25,9 @@ int_field(PyObject *v, int64_t *out)
     return 0;
 }
 
+/* The truth of a plain value (a bool, None, a tuple or list), without running Python code:
+   anything else is refused (TypeError) and the Python path decides, so nothing a kernel call
+   reads can change under it. */
 static int
 truth(PyObject *v)
 {
@@ -32,7 +35,12 @@ truth(PyObject *v)
         return 1;
     if (v == Py_False || v == Py_None)
         return 0;
-    return PyObject_IsTrue(v);
+    if (PyTuple_CheckExact(v))
+        return PyTuple_GET_SIZE(v) > 0;
+    if (PyList_CheckExact(v))
+        return PyList_GET_SIZE(v) > 0;
+    PyErr_SetString(PyExc_TypeError, "fold: a flag or list field holds another type");
+    return -1;
 }
 
 /* One side's check of one call into row r; a violation with categories is appended to odd as
@@ -162,9 +170,17 @@ fold(PyObject *self, PyObject *args)
             goto fail;
         PyObject *l = SLOT(e, ev_off[F_LATENCY]);
         if (l != Py_None) {
-            double v = PyFloat_Check(l) ? PyFloat_AS_DOUBLE(l) : PyFloat_AsDouble(l);
-            if (v == -1.0 && PyErr_Occurred())
+            double v;
+            if (PyFloat_CheckExact(l))
+                v = PyFloat_AS_DOUBLE(l);
+            else if (PyLong_CheckExact(l)) {
+                v = PyLong_AsDouble(l);
+                if (v == -1.0 && PyErr_Occurred())
+                    goto fail;
+            } else {
+                PyErr_SetString(PyExc_TypeError, "fold: a latency of another type");
                 goto fail;
+            }
             lat[nlat] = v;
             lat_rows[nlat++] = i;
         }
@@ -222,8 +238,9 @@ latest(PyObject *self, PyObject *args)
         }
         PyObject *svc = SLOT(e, ev_off[F_SERVICE]), *inst = SLOT(e, ev_off[F_INSTANCE]);
         PyObject *ver = SLOT(e, ev_off[F_VERSION]), *state = SLOT(e, ev_off[F_STATE]), *fs = SLOT(e, ev_off[F_FAILSAFE]);
-        if (!svc || !inst || !ver || !state || !fs) {
-            PyErr_SetString(PyExc_TypeError, "latest: an event with an unset field");
+        if (!svc || !inst || !ver || !state || !fs || !PyUnicode_CheckExact(svc) ||
+            (inst != Py_None && !PyUnicode_CheckExact(inst))) {
+            PyErr_SetString(PyExc_TypeError, "latest: an event with an unset field or a key that is not a plain str");
             goto fail;
         }
         if (inst == Py_None)
@@ -288,7 +305,9 @@ merge_latest(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {  /* checked first: nothing is merged from a batch refused */
         PyObject *e = PyList_GET_ITEM(events, i);
         if (!Py_IS_TYPE(e, event_type) || !SLOT(e, ev_off[F_SERVICE]) || !SLOT(e, ev_off[F_INSTANCE]) ||
-            !SLOT(e, ev_off[F_VERSION]) || !SLOT(e, ev_off[F_STATE]) || !SLOT(e, ev_off[F_FAILSAFE])) {
+            !SLOT(e, ev_off[F_VERSION]) || !SLOT(e, ev_off[F_STATE]) || !SLOT(e, ev_off[F_FAILSAFE]) ||
+            !PyUnicode_CheckExact(SLOT(e, ev_off[F_SERVICE])) ||
+            (SLOT(e, ev_off[F_INSTANCE]) != Py_None && !PyUnicode_CheckExact(SLOT(e, ev_off[F_INSTANCE])))) {
             PyErr_SetString(PyExc_TypeError, "merge_latest: an event of another type or with an unset field");
             return NULL;
         }

@@ -17,8 +17,9 @@ The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0,
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
 instances, window totals, screened services and baselines, and two whole ingest runs to the
 same indicators, warnings and summaries. Anything unexpected (another type, a missing
-slot, an int that does not fit int64) raises, and the caller takes the Python path, which
-decides.
+slot, an int that does not fit int64, a field that is not a plain bool, int, float, str,
+tuple or list) raises, and the caller takes the Python path, which decides; so the kernel
+runs no Python code while it reads a batch, and nothing can change under it.
 
 Only the CPython C API is used (the buffer protocol for numpy's arrays, the datetime API):
 no numpy headers.
