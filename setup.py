@@ -24,9 +24,16 @@ _KERNELS = {
     "fenghuo.monitor._ingestnative": "src/fenghuo/monitor/_ingestnative.c",
 }
 
+
+def _headers(src: str) -> list[str]:
+    """The ``.h`` files beside a kernel's source, as its ``depends``: setuptools compares only
+    the sources' times, so an edited header would otherwise leave the built module stale."""
+    return [str(h.relative_to(_HERE)) for h in sorted((_HERE / src).parent.glob("*.h"))]
+
+
 setup(
     ext_modules=[
-        Extension(name, [src], optional=True, extra_compile_args=["-O2"])
+        Extension(name, [src], depends=_headers(src), optional=True, extra_compile_args=["-O2"])
         for name, src in _KERNELS.items()
         if (_HERE / src).exists()
     ]

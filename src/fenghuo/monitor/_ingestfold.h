@@ -1,6 +1,6 @@
 /* The fold of a batch's event structs, its guard instances and time, and the adds into the
-   window totals: part of _ingestnative.c (included there after the shared helpers; setuptools
-   does not track this file, so `make native` after editing it needs the .c touched too). */
+   window totals: part of _ingestnative.c (included there after the shared helpers; setup.py
+   lists the headers beside a kernel as its depends, so `make native` rebuilds after an edit). */
 
 static int
 int_field(PyObject *v, int64_t *out)

@@ -1,7 +1,7 @@
 /* The alert rules' screen (alerts/screen.py, screen_state.py) in C: the columns it reads, its
    threshold groups, its change rules and their learning. Part of _ingestnative.c (included
-   there after the shared helpers; setuptools does not track this file, so `make native` after
-   editing it needs the .c touched too). */
+   there after the shared helpers; setup.py lists the headers beside a kernel as its depends,
+   so `make native` rebuilds after an edit). */
 
 PyDoc_STRVAR(gather_columns_doc,
 "gather_columns(total, width, rows, cols, out)\n\n"
