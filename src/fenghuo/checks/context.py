@@ -39,6 +39,10 @@ REFUSAL_DISCOUNT = 0.2
 FULL_REFUSAL_OVERRIDE = 0.9
 PROMPT_CHARS = 2000  # the end of the conversation: what is being asked now
 ANSWER_CHARS = 4000  # the opening of the answer: where compliance shows
+# Whether a judge scores its heads' first columns with the C kernel when it is built (``native``
+# below). Off until tests/checks/test_context_lazy.py compares with the numpy reference within
+# float rounding rather than bit for bit (docs/checks.md, "Answers in context").
+NATIVE_BY_DEFAULT = False
 
 
 class AnswerJudge:
@@ -48,13 +52,17 @@ class AnswerJudge:
     at ``model_path`` (default: the shipped ``checks/shipped/context.npz``). ``threshold``
     overrides the shipped compliance-risk threshold (calibrated at build time). ``lazy``: leave
     the fields that cannot change the decision to be computed when read (the default; see
-    :mod:`fenghuo.checks.context_judgement`).
+    :mod:`fenghuo.checks.context_judgement`). ``native``: score ``prompt_harm`` and
+    ``answer_harm`` with the classifier's C kernel when it is built and not switched off
+    (``FENGHUO_NATIVE=0``); its sum runs in another order than numpy's, so they move by up to
+    ~1e-7 (tests/checks/test_context_native.py bounds it and checks no verdict field changes).
+    Default: ``NATIVE_BY_DEFAULT``.
     """
 
     name = "answer-judge"
 
     def __init__(self, model_path: str | Path | None = None, threshold: float | None = None, *, model: ContextModel | None = None,
-                 lazy: bool = True) -> None:
+                 lazy: bool = True, native: bool | None = None) -> None:
         self.model = model if model is not None else ContextModel.load(Path(model_path) if model_path else None)
         self.threshold = float(threshold if threshold is not None else self.model.meta.get("threshold", 0.5))
         if not 0.0 < self.threshold <= 1.0:
@@ -66,6 +74,8 @@ class AnswerJudge:
         # Fields that cannot change ``compliance_risk`` are computed when first read
         # (context_judgement.py); False computes them all in ``judge`` (the same values).
         self.lazy = lazy
+        want = NATIVE_BY_DEFAULT if native is None else native
+        self.native = bool(want and self.model.prompt.native_score is not None and self.model.answer.native_score is not None)
 
     def prompt_scores(self, prompt: str) -> np.ndarray:
         """[P(harm), P(risk code)…] for a prompt (columns: ``model.prompt.columns``)."""
@@ -98,9 +108,16 @@ class AnswerJudge:
         read = min(len(prompt), PROMPT_CHARS)
         if prompt_normalised is None or prompt_normalised.length != read:
             prompt_normalised = self.normaliser.normalise(prompt[-PROMPT_CHARS:])
-        g = head.buckets(prompt_normalised.codes)
-        harm = head.first_prob(g)
+        codes = prompt_normalised.codes
+        if self.native:  # one C call; the buckets only if a harmful prompt's risk columns need them
+            g = None
+            harm = head.first_prob_codes(codes)
+        else:
+            g = head.buckets(codes)
+            harm = head.first_prob(g)
         harmful = harm >= self.prompt_threshold
+        if g is None and harmful and len(head.columns) > 1:
+            g = head.buckets(codes)
         if self.lazy and (not harmful or harm < self.threshold):
             # No compliance risk can follow: it needs harm ≥ the prompt threshold, and score =
             # harm × complies ≤ harm (complies ≤ 1) must reach the threshold. So the answer is
@@ -131,7 +148,7 @@ class AnswerJudge:
             a = self.model.answer
             if answer_normalised is None or len(answer) > ANSWER_CHARS or answer_normalised.length != len(answer):
                 answer_normalised = self.normaliser.normalise(answer[:ANSWER_CHARS])
-            answer_harm = a.first_prob(a.buckets(answer_normalised.codes))
+            answer_harm = a.first_prob_codes(answer_normalised.codes, self.native)
         complies = answer_harm * (REFUSAL_DISCOUNT if full_refusal else 1.0)
         return answer_harm, harm * complies
 
