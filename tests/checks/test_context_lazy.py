@@ -57,15 +57,18 @@ def pairs(shared) -> list[tuple[str, str]]:
 
 
 def _old_fields(judge: AnswerJudge, prompt: str, answer: str) -> tuple:
-    """What ``judge`` returned before the shortcuts (the code of 27d217d, inlined)."""
+    """What ``judge`` returned before the shortcuts (the code of 27d217d, inlined), each head's
+    first column scored as the judge scores it (``first_prob_codes``: the C kernel when
+    ``judge.native``, numpy's ``first_prob`` otherwise; test_context_native.py bounds the two)."""
     r = judge.refusal.detect(answer)
     head = judge.model.prompt
-    g = head.buckets(judge.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes)
-    harm = head.first_prob(g)
+    codes = judge.normaliser.normalise(prompt[-PROMPT_CHARS:]).codes
+    g = head.buckets(codes)
+    harm = head.first_prob_codes(codes, judge.native)
     answer_harm = 0.0
     if answer.strip():
         a = judge.model.answer
-        answer_harm = a.first_prob(a.buckets(judge.normaliser.normalise(answer[:ANSWER_CHARS]).codes))
+        answer_harm = a.first_prob_codes(judge.normaliser.normalise(answer[:ANSWER_CHARS]).codes, judge.native)
     complies = answer_harm * (REFUSAL_DISCOUNT if r.full else 1.0)
     score = harm * complies
     risky = score >= judge.threshold and harm >= judge.prompt_threshold and (not r.full or answer_harm >= FULL_REFUSAL_OVERRIDE)

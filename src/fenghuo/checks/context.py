@@ -40,9 +40,9 @@ FULL_REFUSAL_OVERRIDE = 0.9
 PROMPT_CHARS = 2000  # the end of the conversation: what is being asked now
 ANSWER_CHARS = 4000  # the opening of the answer: where compliance shows
 # Whether a judge scores its heads' first columns with the C kernel when it is built (``native``
-# below). Off until tests/checks/test_context_lazy.py compares with the numpy reference within
-# float rounding rather than bit for bit (docs/checks.md, "Answers in context").
-NATIVE_BY_DEFAULT = False
+# below; FENGHUO_NATIVE=0 still forces numpy). Its sums differ from numpy's by float rounding
+# (~1e-7), bounded in tests/checks/test_context_native.py (docs/checks.md, "Answers in context").
+NATIVE_BY_DEFAULT = True
 
 
 class AnswerJudge:
