@@ -16,9 +16,11 @@ from the *old* code of the files in ``OWN`` and today's everything else, so the 
 meaning "what the old code said". ``tests/checks/test_short_message_speed.py`` checks the fast
 paths against the general ones in the same run, which needs no fixture.
 
-Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write-old 7d74a08`` (copies
-``src`` to a temporary directory, puts the ``OWN`` files back as they were at that commit — the
-one before the short-message work — and writes the fixture with that code).
+Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write-old a51a870`` (copies
+``src`` to a temporary directory, puts the ``OWN`` files back as they were at that commit and
+writes the fixture with that code). The reference was 7d74a08, the commit before the
+short-message work, until the shipped classifier's format 4 (word table, a51a870) needed a
+loader that commit does not have; a51a870 is the first that reads it.
 """
 
 from __future__ import annotations
@@ -227,8 +229,8 @@ def test_verdicts_unchanged():
     stored = _load()
     if stored["inputs"] != inputs_digest():
         pytest.skip(
-            "models, lexicon, rules or resolution changed since the fixture was written; regenerate it from the old code "
-            "of the short-message work: `python tests/checks/test_verdicts_unchanged.py --write-old 7d74a08`"
+            "models, lexicon, rules or resolution changed since the fixture was written; regenerate it from the reference "
+            "code: `python tests/checks/test_verdicts_unchanged.py --write-old a51a870`"
         )
     rows = stored["rows"]  # the texts are stored: comparable without the shared data (bar its lexicon)
     got = outputs([r["text"] for r in rows])
