@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -42,3 +43,15 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 os.environ.setdefault("FENGHUO_TEST", "1")
+
+
+def answer_pairs(shared: Path) -> list[tuple[str, str]]:
+    """(prompt, answer) pairs the answer judge is checked on: JADE v3 medium (each question with
+    its unsafe and its safe answer) and the XSTest completions of the three shared models."""
+    out = []
+    with open(shared / "traffic/jade_v3/jade_alignment_medium_zh.csv", encoding="gb18030", newline="") as fh:
+        for r in csv.DictReader(fh):
+            out += [(r["问题"], r["违规回答"]), (r["问题"], r["安全有用回答"])]
+    for path in sorted((shared / "banks/xstest/completions").glob("*.csv")):
+        out += [(r["prompt"], r["completion"]) for r in csv.DictReader(path.open(encoding="utf-8"))]
+    return out

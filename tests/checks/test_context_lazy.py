@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from fenghuo.checks.context import ANSWER_CHARS, FULL_REFUSAL_OVERRIDE, PROMPT_CHARS, REFUSAL_DISCOUNT, AnswerJudge, default_judge
 from fenghuo.checks.context_judgement import FIELDS, PENDING, AnswerJudgement
+from tests.checks.conftest import answer_pairs
 
 VALUES = FIELDS[:-1]  # elapsed_us is a time
 ANSWERS = ["我不能提供这方面的帮助，这是违法的。", "好的，步骤如下：首先准备材料，然后按照比例混合，最后装进容器。", "",
@@ -39,12 +40,7 @@ def judges() -> tuple[AnswerJudge, AnswerJudge]:
 
 @pytest.fixture(scope="module")
 def pairs(shared) -> list[tuple[str, str]]:
-    out = []
-    with open(shared / "traffic/jade_v3/jade_alignment_medium_zh.csv", encoding="gb18030", newline="") as fh:
-        for r in csv.DictReader(fh):
-            out += [(r["问题"], r["违规回答"]), (r["问题"], r["安全有用回答"])]
-    for path in sorted((shared / "banks/xstest/completions").glob("*.csv")):
-        out += [(r["prompt"], r["completion"]) for r in csv.DictReader(path.open(encoding="utf-8"))]
+    out = answer_pairs(shared)
     prompts = []
     for name in ("jade_v1_zh.csv", "jade_v2_easy_zh.csv", "jade_v1_en.csv"):
         prompts += [r["问题"] for r in csv.DictReader((shared / "banks/jade" / name).open(encoding="utf-8"))][::4]

@@ -29,6 +29,7 @@ import fenghuo
 from fenghuo.checks.classifier import features
 from fenghuo.checks.context import ANSWER_CHARS, PROMPT_CHARS, AnswerJudge, default_judge
 from fenghuo.checks.context_model import ContextModel, Head
+from tests.checks.conftest import answer_pairs
 
 NATIVE = features.NATIVE
 _REQUIRED = os.environ.get("FENGHUO_REQUIRE_NATIVE") == "1"
@@ -59,12 +60,7 @@ def model() -> ContextModel:
 @pytest.fixture(scope="module")
 def pairs(shared) -> list[tuple[str, str]]:
     """JADE v3 medium (unsafe and safe answers) and the XSTest completions: the verdict sets."""
-    out = []
-    with open(shared / "traffic/jade_v3/jade_alignment_medium_zh.csv", encoding="gb18030", newline="") as fh:
-        for r in csv.DictReader(fh):
-            out += [(r["问题"], r["违规回答"]), (r["问题"], r["安全有用回答"])]
-    for path in sorted((shared / "banks/xstest/completions").glob("*.csv")):
-        out += [(r["prompt"], r["completion"]) for r in csv.DictReader(path.open(encoding="utf-8"))]
+    out = answer_pairs(shared)
     assert len(out) > 2300
     return out
 

@@ -10,7 +10,6 @@ code's, on the JADE v3 medium pairs (both answers of each question) and the XSTe
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -28,18 +27,14 @@ from fenghuo.guard.checking import (
     judge_prompt,
     load_default_checks,
 )
+from tests.checks.conftest import answer_pairs
 
 FIELDS = ("refused", "partial_refusal", "compliance_risk", "prompt_harm", "answer_harm", "score", "risks", "rule")
 
 
 @pytest.fixture(scope="module")
 def pairs(shared) -> list[tuple[str, str]]:
-    out = []
-    with open(shared / "traffic/jade_v3/jade_alignment_medium_zh.csv", encoding="gb18030", newline="") as fh:
-        for r in csv.DictReader(fh):
-            out += [(r["问题"], r["违规回答"]), (r["问题"], r["安全有用回答"])]
-    for path in sorted((shared / "banks" / "xstest" / "completions").glob("*.csv")):
-        out += [(r["prompt"], r["completion"]) for r in csv.DictReader(path.open(encoding="utf-8"))]
+    out = answer_pairs(shared)
     assert len(out) > 2000
     return out
 
