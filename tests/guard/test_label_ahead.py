@@ -56,3 +56,40 @@ def test_without_idle_priority_nothing_runs(monkeypatch):
     assert lab.sign_ahead() is False and lab.ahead is None
     _, meta = lab.issue()
     assert verify(meta, lab.public)
+
+
+def _no_thread(producer: str = "acme") -> Labeller:
+    """A labeller whose stock only calls fill: the signing thread never started (a core too busy
+    to give it idle time looks the same to ``take``)."""
+    lab = Labeller(LabelConfig(producer=producer), Ed25519PrivateKey.generate())
+    lab.ahead = label_ahead.SignedAhead(lab)
+    return lab
+
+
+def test_calls_close_together_sign_a_batch_and_the_next_calls_take_it(monkeypatch):
+    monkeypatch.setattr(label_ahead, "BURST", 60.0)  # every run-out counts as close to the last
+    lab = _no_thread()
+    first = lab.issue()  # none ready, no run-out before: one label, signed in the call
+    assert lab.ahead.stats == {"ahead": 0, "inline": 1, "batched": 0, "stale": 0} and not lab.ahead._ready
+    got = [first] + [lab.issue() for _ in range(label_ahead.BATCH)]  # the 2nd signs BATCH, the next BATCH - 1 take them
+    assert lab.ahead.stats == {"ahead": 0, "inline": 2, "batched": label_ahead.BATCH - 1, "stale": 0}
+    assert not lab.ahead._ready
+    pids = [pid for pid, _ in got]
+    assert pids == sorted(pids) and len(set(pids)) == len(pids)
+    for pid, meta in got:
+        assert meta["AIGC"]["ProduceID"] == meta["AIGC"]["PropagateID"] == pid and verify(meta, lab.public)
+    lab.config = LabelConfig(producer="other")  # a batch of the old configuration is never handed out
+    lab.issue()  # run-out: signs a batch under "other"
+    lab.config = LabelConfig(producer="third")
+    _, meta = lab.issue()
+    assert meta["AIGC"]["ContentProducer"] == "third" and verify(meta, lab.public)
+    assert lab.ahead.stats["stale"] == label_ahead.BATCH - 1
+
+
+def test_calls_far_apart_sign_one_label_each(monkeypatch):
+    monkeypatch.setattr(label_ahead, "BURST", 0.0)  # no two run-outs count as close
+    lab = _no_thread()
+    for _ in range(3):
+        _, meta = lab.issue()
+        assert verify(meta, lab.public) and not lab.ahead._ready  # nothing signed for later: it would go stale
+    assert lab.ahead.stats == {"ahead": 0, "inline": 3, "batched": 0, "stale": 0}
