@@ -180,3 +180,22 @@ def test_watched_columns_of_one_bin_groups_equal_bincount(seed):
     want = np.hstack([f.counts] + [np.bincount(f.hist_group[f.hist_key >= k], weights=f.hist_count[f.hist_key >= k],
                                                minlength=f.counts.shape[0]).astype(np.int64)[:, None] for k in keys])
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("services", [1, 10, 32])
+def test_few_service_batch_takes_the_kernel_fold_and_folds_the_same(services):
+    """With the kernel built, a batch of many events over few services is folded per event (issue
+    19: 2.5-3.6x less CPU than per service), to the same groups as the per-service fold."""
+    from fenghuo.monitor import colfold
+
+    if colfold.NATIVE is None:
+        pytest.skip("the ingest kernel is not built")
+    rng = random.Random(services)
+    events = _mostly_plain(rng, 1000, T0, 0.2, None)
+    for i, e in enumerate(events):
+        e.service = f"s{i % services}"
+    got = colfold.fold_columns(events, T0)
+    assert got.seen is None and got.events is events  # the per-event fold, not ``partials``
+    assert _by_key(got) == _by_key(_from_partials(events, T0))
+    small = events[:colfold.NATIVE_FROM - 1]
+    assert colfold.fold_columns(small, T0).seen is not None  # a small batch: per service
