@@ -108,10 +108,32 @@ def test_a_reloaded_check_or_a_failed_scan_is_not_reused():
 
 
 def test_the_cache_is_bounded():
-    iv = InputVerdicts(Counting(), size=3)
+    iv = InputVerdicts(Counting(), size=3, overlap=16)
     for i in range(10):
-        iv.job([f"第{i}句话"]).run()
+        iv.job([f"第{i}句话" * 5]).run()  # longer than the overlap: kept
     assert len(iv._lru) == 3
+
+
+def test_an_input_within_reach_is_scanned_whole_and_not_kept():
+    """Nothing known of an input no longer than ``reach`` can shorten its scan, so it is
+    neither looked up nor kept; its repeat and its next turn find what a whole scan finds."""
+    check = Counting()
+    iv = InputVerdicts(check, overlap=16)
+    short = ["我想了解网络赌场的危害。"]  # 12 characters
+    first = iv.job(short)
+    assert first.scan_chars == 12 and spans(first.run().verdict) == spans(check_text(WordCheck(), short[0]).verdict)
+    assert iv._lru == {} and iv.stats["whole"] == 1
+    check.texts.clear()
+    again = iv.job(short)
+    assert again.scan_chars == 12 and spans(again.run().verdict) == spans(first.run().verdict) and check.texts == [short[0]] * 2
+    parts = [*short, "冰毒"]  # 15 characters joined: still within reach, scanned whole
+    got = iv.job(parts).run()
+    assert check.texts[-1] == "\n".join(parts) and spans(got.verdict) == spans(check_text(WordCheck(), "\n".join(parts)).verdict)
+    assert got.scanned == "\n".join(parts) and iv._lru == {}
+    longer = [*parts, "好的，我会联系你。"]  # 25 characters: kept, and its repeat scans nothing
+    iv.job(longer).run()
+    assert len(iv._lru) == 1 and iv.job(longer).scan_chars == 0
+    assert iv.stats == {"calls": 5, "whole": 5, "prefix": 0, "repeat": 0, "chars": 12 * 3 + 15 + 25, "scanned": 12 * 3 + 15 + 25}
 
 
 def test_the_packaged_pipeline_finds_the_same_words_and_personal_data_incrementally():
