@@ -78,3 +78,31 @@ def test_healthz_and_readyz(control, make_gateway):
     r = httpx.get(f"{srv.url}/readyz").json()
     assert r["ready"] is False and r["failsafe"] is True and "control plane" in r["why"]
     assert httpx.get(f"{srv.url}/healthz").status_code == 200  # alive all the same
+
+
+def test_events_folded_later_count_as_observed_with_their_own_wait():
+    """Events are folded FOLD at a time or at a scrape, each with the model wait of the call
+    that observed it (read at observe, not at the fold, which runs in another call's context)."""
+    import contextvars
+
+    from fenghuo.guard import metrics as m
+    from fenghuo.guard.state import Effective
+
+    gm = m.GatewayMetrics("svc", "inst")
+    ev = {"status": "ok", "route": "primary", "stream": False, "latency_ms": 50.0,
+          "input": {"blocked": False, "categories": [], "masked": ["pii.phone"]}}
+
+    def call(wait: float) -> None:  # one call's task: its own context, its own wait
+        m.waited(wait)
+        gm.observe(ev)
+
+    for wait in (0.01, 0.02, 0.04):
+        contextvars.copy_context().run(call, wait)
+    assert gm.calls == {} and gm.added[False].sum == 0.0  # not folded yet
+    text = gm.render(Effective("running", 1), {}).decode()
+    assert 'fenghuo_gateway_requests_total{service="svc",endpoint="chat",status="ok",route="primary",stream="false"} 3' in text
+    assert gm.verdicts[("input", "pii.phone", "masked")] == 3
+    assert abs(gm.added[False].sum - (0.04 + 0.03 + 0.01)) < 1e-9 and abs(gm.duration[False].sum - 0.15) < 1e-9
+    for _ in range(m.FOLD):  # a full batch folds without a scrape: what waits stays bounded
+        gm.observe(ev)
+    assert gm.calls[("chat", "ok", "primary", False)] == 3 + m.FOLD and gm._pending == []

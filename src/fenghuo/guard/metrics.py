@@ -12,6 +12,11 @@ metric. Observations happen on the gateway's event loop thread only, so they tak
 The time spent waiting for the model is summed per call in a context variable
 (:func:`waited`) by ``guard.upstream``; each ASGI request runs in its own task with its own
 copy of the context, so calls never see each other's.
+
+Events are folded into the counters ``FOLD`` at a time (and before every scrape), not one per
+call: folded one at a time between the calls' other work, an event cost ≈ 8 µs of the
+gateway's CPU (in-process, its code and counters evicted from the caches by the checks), in a
+row ≈ 2–3 µs (issue 19). What a scrape reads is the same: every event observed before it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from fenghuo.guard.state import STATES, Effective
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0, 60.0)
 UPSTREAM_WAIT: contextvars.ContextVar[float] = contextvars.ContextVar("fenghuo_upstream_wait", default=0.0)
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+FOLD = 32  # events kept before they are folded into the counters
 
 
 def waited(seconds: float) -> None:
@@ -63,32 +69,45 @@ class GatewayMetrics:
         self.verdicts: defaultdict[tuple, int] = defaultdict(int)  # (side, category, verdict)
         self.added: dict[bool, Histogram] = {False: Histogram(), True: Histogram()}
         self.duration: dict[bool, Histogram] = {False: Histogram(), True: Histogram()}
+        self._pending: list[tuple[dict[str, Any], float]] = []  # (event, seconds waiting for the model), not folded yet
 
     def observe(self, ev: dict[str, Any]) -> None:
-        """One call's event (as ``Guard.report`` built it)."""
-        attrs = ev.get("attributes")
-        endpoint = attrs.get("endpoint", "chat") if attrs else "chat"
-        stream = bool(ev.get("stream"))
-        self.calls[(endpoint, ev["status"], ev.get("route") or "none", stream)] += 1
-        refusal = ev.get("refusal")
-        if refusal:
-            self.refusals[refusal] += 1
-        for side in ("input", "output"):
-            s = ev.get(side)
-            if s:
-                verdict = "blocked" if s.get("blocked") else "flagged"
-                for cat in s.get("categories", ()):
-                    self.verdicts[(side, cat, verdict)] += 1
-                for cat in s.get("masked", ()):
-                    self.verdicts[(side, cat, "masked")] += 1
-        ms = ev.get("latency_ms")
-        if ms is not None:
-            total = ms / 1000
-            self.duration[stream].observe(total)
-            self.added[stream].observe(max(0.0, total - UPSTREAM_WAIT.get()))
+        """One call's event (as ``Guard.report`` built it), with this call's time waiting for
+        the model (read now: the fold runs in another call's context)."""
+        pending = self._pending
+        pending.append((ev, UPSTREAM_WAIT.get()))
+        if len(pending) >= FOLD:
+            self.fold()
+
+    def fold(self) -> None:
+        """Count the events observed since the last fold."""
+        pending, self._pending = self._pending, []
+        calls, refusals, verdicts, added, duration = self.calls, self.refusals, self.verdicts, self.added, self.duration
+        for ev, waited_s in pending:
+            attrs = ev.get("attributes")
+            endpoint = attrs.get("endpoint", "chat") if attrs else "chat"
+            stream = bool(ev.get("stream"))
+            calls[(endpoint, ev["status"], ev.get("route") or "none", stream)] += 1
+            refusal = ev.get("refusal")
+            if refusal:
+                refusals[refusal] += 1
+            for side in ("input", "output"):
+                s = ev.get(side)
+                if s:
+                    verdict = "blocked" if s.get("blocked") else "flagged"
+                    for cat in s.get("categories", ()):
+                        verdicts[(side, cat, verdict)] += 1
+                    for cat in s.get("masked", ()):
+                        verdicts[(side, cat, "masked")] += 1
+            ms = ev.get("latency_ms")
+            if ms is not None:
+                total = ms / 1000
+                duration[stream].observe(total)
+                added[stream].observe(max(0.0, total - waited_s))
 
     # -- exposition ------------------------------------------------------------------------------
     def render(self, eff: Effective, telemetry: dict[str, int]) -> bytes:
+        self.fold()
         b, out = self.base, []
 
         def family(name: str, kind: str, help_: str) -> None:
