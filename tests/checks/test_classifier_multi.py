@@ -125,3 +125,21 @@ def test_float16_storage_scores_like_float32(tmp_path):
     for t in ["百家乐首充送100%", "今天天气很好", "同城约炮"]:
         c = default_normaliser().normalise(t).codes
         assert np.allclose(loaded.probs_codes(c), model.probs_codes(c), atol=2e-3)
+
+
+@pytest.mark.parametrize("score", [0.8075230257907474, 0.38504, 0.50004, 0.91234567])
+def test_a_calibrated_threshold_never_drops_below_the_harmless_score_it_excludes(score):
+    """The threshold is ``nextafter`` of the highest harmless score the budget excludes, stored
+    with 4 decimals: rounded to nearest it fell below that score (the shipped crime threshold
+    0.8075 flagged a CValues val prompt scoring 0.807523 that calibration had excluded)."""
+    from fenghuo.checks.classifier.model import Model
+
+    cats = ["crime"]
+    model = Model(np.zeros((8, 1), dtype=np.float32), np.zeros(1), 3, 3, {}, cats)
+    probs = np.array([[score], [0.1], [0.2], [0.99995], [0.999999]])
+    labels = [frozenset(), frozenset(), frozenset(), frozenset({"crime"}), frozenset({"crime"})]
+    calibrate(model, ["a", "b", "c", "d", "e"], labels, 0.0, probs=probs)
+    t = model.thresholds["crime"]
+    assert t > score and t == round(t, 4)
+    if score > 0.5:  # the budget decides (below 0.5 the threshold stays at 0.5): up by one step at most
+        assert t - score <= 1e-4 + 1e-12

@@ -36,7 +36,7 @@ import numpy as np
 from fenghuo.checks.build import artefact_record, file_record
 from fenghuo.checks.build.context_data import benign_prompts, compliances, harmful_prompts, refusals
 from fenghuo.checks.classifier.features import design_matrix
-from fenghuo.checks.classifier.train import train_multi
+from fenghuo.checks.classifier.train import round_up, train_multi
 from fenghuo.checks.context_model import ContextModel, Head
 from fenghuo.checks.normalize import default_normaliser
 
@@ -160,7 +160,7 @@ def pick_threshold(unsafe: np.ndarray, safe: np.ndarray) -> float:
     srt = np.sort(safe)[::-1]
     k = int(np.floor(MAX_SAFE_FLAGGED * srt.size))
     floor = float(np.nextafter(srt[k], 1.0)) if k < srt.size else 0.0
-    return round(min(max(t, floor, 0.01), 0.95), 4)
+    return round_up(min(max(t, floor, 0.01), 0.95))  # up: never below the floor (classifier.train.round_up)
 
 
 def build(data_dir: Path, out_dir: Path, log=print) -> dict:

@@ -19,6 +19,7 @@ the pipeline config can name (``model: path/to/model.npz``).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -169,6 +170,14 @@ def pick_threshold(scores: np.ndarray, y: np.ndarray, harmless: np.ndarray, max_
     return min(max(floor, min(best_t, 0.5), 1e-4), 0.9999)
 
 
+def round_up(t: float, digits: int = 4) -> float:
+    """``t`` rounded *up* to ``digits`` decimals. A threshold is ``nextafter`` of the highest
+    harmless score the budget excludes; rounding it to nearest (as before) could land below that
+    score and flag the very row it was set to spare (the shipped crime threshold 0.8075 flagged a
+    CValues val prompt scoring 0.807523)."""
+    return math.ceil(round(t * 10**digits, 6)) / 10**digits  # round(…, 6): 0.9999 * 1e4 is not 9999 exactly
+
+
 def calibrate(
     model: Model, texts: list[str], labels: list[frozenset[str]], max_fpr: float | dict[str, float] = 0.01, probs=None, groups: list[np.ndarray] | None = None
 ) -> dict[str, float]:
@@ -180,7 +189,7 @@ def calibrate(
         if not y.any() or not harmless.any():
             continue
         budget = max_fpr.get(cat, 0.01) if isinstance(max_fpr, dict) else max_fpr
-        model.thresholds[cat] = round(pick_threshold(p[:, k], y, harmless, budget, groups), 4)
+        model.thresholds[cat] = round_up(pick_threshold(p[:, k], y, harmless, budget, groups))
     return model.thresholds
 
 
