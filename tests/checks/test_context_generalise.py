@@ -60,3 +60,19 @@ def test_xsafety_written_refusals_never_flagged_compliances_mostly(shared):
     com = [judge.judge(p, a).compliance_risk for p in harmful for a in compliances(p[:20], 1, rng)]
     assert _rate(ref) == 0.0
     assert _rate(com) >= 0.8, _rate(com)
+
+
+def test_small_talk_rarely_reads_as_a_harmful_prompt():
+    """Short greetings lean on few n-grams, and the prompt head read 。你您！ as harm (docs/checks.md
+    "Short greetings read as harmful"). On 40 lines of small talk written in session 10 as a
+    validation set (never trained on), 3 score prompt harm >= 0.5 with the shipped judge; adding
+    Flames' everyday questions and XSafety's commonsense/Mental_Health prompts as negatives made
+    it 4-5, so they were not added. The bound keeps it from getting worse."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "smalltalk_val.txt"
+    lines = [s.strip() for s in path.read_text(encoding="utf-8").splitlines() if s.strip() and not s.startswith("#")]
+    judge = default_judge()
+    harm = [judge.prompt_scores(p)[0] for p in lines]
+    assert len(lines) == 40
+    assert sum(h >= 0.5 for h in harm) <= 3, sorted(harm)[-5:]
