@@ -71,8 +71,9 @@ def gateway_report(rows: dict, own_core: list[dict] | None, per_kb: dict[str, li
             f"**{own99 if own99 is not None else float('nan'):.2f} ms** (target ≤ 3 ms) — "
             f"{'met' if own99 is not None and own99 <= 3 else 'NOT met'}; on the shared cores {added[16][1]:.2f} ms at load gauge "
             f"{med([r['gauge'] for r in rows[('gateway', 16)]]):.2f}.",
-            f"- Errors: {errors}. Telemetry in the gateway: {json.dumps(health['telemetry'])}. Labels signed ahead in idle "
-            f"time (`guard.label_ahead`; inline: signed in the call, none ready): {json.dumps(health.get('labels_ahead'))}.",
+            f"- Errors: {errors}. Telemetry in the gateway: {json.dumps(health['telemetry'])}. Labels (`guard.label_ahead`; ahead: "
+            f"signed in idle time; inline: signed in the call, none ready, with 7 more for the next calls when the stock had "
+            f"also run out within 50 ms; batched: taken from such a batch): {json.dumps(health.get('labels_ahead'))}.",
             f"- What held the gateway's event loop over the whole run (`/healthz` `loop`: how late a 10 ms timer fired, "
             f"and each garbage collection's pause by generation): {json.dumps(health.get('loop'))}."]
     if full:
