@@ -141,3 +141,42 @@ def test_finding_offsets_survive_the_thread():
     f = Finding("pii.phone", 3, 14, "phone", Action.MASK, "A4f")
     assert mask_messages({"messages": [{"role": "user", "content": "电话 13812345678"}]}, [f])["messages"][0][
         "content"] == "电话 ***********"
+
+
+def test_long_local_checks_run_one_at_a_time_and_remote_ones_together():
+    """Off the loop, local checks of long texts take turns on one thread of their own (together
+    they would take the interpreter lock from the loop in turn); a remote check's calls wait on
+    the network together, on asyncio's pool."""
+    import asyncio
+    import threading
+    import time
+
+    from fenghuo.guard.core import Guard
+    from fenghuo.guard.telemetry import NullSink
+
+    g = Guard("open-chat", checks=None, failsafe="open", sink=NullSink(), follow=False, kind="gateway", spool_dir=False)
+    gw = gateway_mod.Gateway(g, "http://127.0.0.1:9")
+    lock, running, seen = threading.Lock(), [0], []
+
+    def work(tag: str) -> str:
+        with lock:
+            running[0] += 1
+            seen.append((running[0], threading.current_thread().name))
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        return tag
+
+    async def four() -> list[str]:
+        return await asyncio.gather(*(gw.off_loop(work, str(i)) for i in range(4)))
+
+    try:
+        assert asyncio.run(four()) == ["0", "1", "2", "3"]
+        assert max(n for n, _ in seen) == 1 and {t for _, t in seen} == {seen[0][1]}
+        assert seen[0][1].startswith("fenghuo-long-check")
+        seen.clear()
+        gw.slow_checks = True
+        assert asyncio.run(four()) == ["0", "1", "2", "3"]
+        assert max(n for n, _ in seen) > 1 and not any(t.startswith("fenghuo-long-check") for _, t in seen)
+    finally:
+        g.close()

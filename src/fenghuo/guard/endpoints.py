@@ -205,7 +205,7 @@ async def handle(gw, scope, receive, send, path: str) -> None:
         texts = reader(body)
         decision = g.admit(user_of(scope["headers"], body) if g.users.users else None)
         job = g.input_job(texts.parts)  # a conversation's earlier turns, checked by an earlier call, are not scanned again
-        chk = await asyncio.to_thread(job.run) if gw.offload(job.scan_chars) else job.run()
+        chk = await gw.off_loop(job.run) if gw.offload(job.scan_chars) else job.run()
         if chk.blocked:
             return await _input_blocked(gw, send, kind, body, decision, chk, started, stream)
         texts.mask(chk.verdict.findings)
@@ -280,7 +280,7 @@ async def _answer(gw, send, kind: str, data: dict[str, Any], d: Decision, chk, s
 
     g = gw.guard
     if gw.offload(sum(len(p["text"]) for p, _ in output_texts(kind, data))):  # a remote check, or a long answer
-        blocked, findings, judged = await asyncio.to_thread(check_answer, gw, kind, data, chk.text)
+        blocked, findings, judged = await gw.off_loop(check_answer, gw, kind, data, chk.text)
     else:
         blocked, findings, judged = check_answer(gw, kind, data, chk.text)
     pid, meta = g.labeller.issue()

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -85,10 +87,25 @@ class Gateway:
         from fenghuo.guard.stream_window import per_chunk
 
         self.slow_checks = any(not per_chunk(c) for c in getattr(guard.checks, "checks", ()) or ())
+        self._long_checks: ThreadPoolExecutor | None = None  # off_loop's thread, made on first use
 
     def offload(self, chars: int) -> bool:
         """Check off the event loop: always for a remote check, else for a long text."""
         return self.slow_checks or chars > OFFLOAD_CHARS
+
+    async def off_loop(self, fn, *args):
+        """``fn(*args)`` off the event loop, as ``offload`` decided. A remote check waits on the
+        network, so calls may wait together (asyncio's pool). Local checks of long texts run one
+        at a time on a thread of their own: most of their work holds the interpreter lock (Python,
+        and kernels that keep it), and several of them at once took it from the event loop in
+        turn, so its 10 ms timer fired up to 21 ms late with four 64 KB prompts at once (issue
+        19); one thread leaves the loop a turn at least every switch interval."""
+        if self.slow_checks:
+            return await asyncio.to_thread(fn, *args)
+        if self._long_checks is None:
+            self._long_checks = ThreadPoolExecutor(1, thread_name_prefix="fenghuo-long-check")
+        ctx = contextvars.copy_context()  # as asyncio.to_thread does
+        return await asyncio.get_running_loop().run_in_executor(self._long_checks, ctx.run, fn, *args)
 
     # -- the stop cut -------------------------------------------------------------------------
     def _on_change(self, before: Effective, after: Effective) -> None:
@@ -174,6 +191,8 @@ class Gateway:
                 if self.backup:
                     await self.backup.aclose()
                 await self.versions.aclose()
+                if self._long_checks is not None:
+                    self._long_checks.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -202,7 +221,7 @@ class Gateway:
             stream = bool(req.get("stream"))
             decision = g.admit(user_of(scope["headers"], req) if g.users.users else None)  # nothing to look up without measures
             job = g.input_job(message_parts(req["messages"]))  # what earlier turns' calls checked is not scanned again
-            chk = await asyncio.to_thread(job.run) if self.offload(job.scan_chars) else job.run()
+            chk = await self.off_loop(job.run) if self.offload(job.scan_chars) else job.run()
             if chk.blocked:
                 return await self._input_blocked(send, req, decision, chk, started, stream)
             if chk.verdict.findings:
@@ -269,7 +288,7 @@ class Gateway:
         # The answer's checks read the answer (the judge only the prompt's last 2,000 characters):
         # a long answer goes to a thread, a long prompt alone does not.
         if self.offload(answer_chars(data)):
-            blocked, findings, judged, texts = await asyncio.to_thread(self._check_answer, data, chk)
+            blocked, findings, judged, texts = await self.off_loop(self._check_answer, data, chk)
         else:
             blocked, findings, judged, texts = self._check_answer(data, chk)
         pid, meta = g.labeller.issue()
