@@ -2,7 +2,7 @@
 benchmark (≈ 1 minute instead of ≈ 15): an upstream, this tree's gateway and the baseline tree's,
 measured in turn, each pinned to core 0 while measured.
 
-    python -m bench.guard_ab /tmp/guard_old/src [--n 3000] [--reps 3] [--new SRC]
+    python -m bench.guard_ab /tmp/guard_old/src [--n 3000] [--reps 6] [--new SRC]
 
 ``--new``: measure another tree as "after" (e.g. the baseline with only the gateway's files
 changed, when other work in progress shares this tree).
@@ -22,14 +22,14 @@ import tempfile
 from pathlib import Path
 
 from bench import guard_baseline
-from bench.guard_procs import FENGHUO, PY, UPSTREAM, free_port, setup_db, start, stop, wait_http
+from bench.guard_procs import PY, UPSTREAM, free_port, setup_db, start, stop, wait_http
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("baseline", help="the baseline tree's src directory (a git worktree of the old commit)")
     ap.add_argument("--n", type=int, default=3000, help="requests per c=16 row (default 3000)")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions, sides alternating (default 3)")
+    ap.add_argument("--reps", type=int, default=6, help="repetitions, sides alternating (default 6)")
     ap.add_argument("--new", metavar="SRC", help="the src directory of the tree measured as 'after' (default: this tree's)")
     args = ap.parse_args()
     for src in (args.baseline, args.new):
@@ -41,7 +41,7 @@ def main() -> None:
         env.pop(k, None)
     os.environ["FENGHUO_HOME"] = str(work / "home")
     setup_db(work)
-    up_port, gw_port = free_port(), free_port()
+    up_port = free_port()
     (work / "bench_upstream.py").write_text(UPSTREAM)
     procs = []
     load0 = os.getloadavg()
@@ -49,14 +49,9 @@ def main() -> None:
         up = start([PY, "-m", "uvicorn", "bench_upstream:app", "--port", str(up_port), "--no-access-log", "--log-level", "warning",
                     "--app-dir", str(work)], env, work / "upstream.log")
         procs.append(up)
-        gw = start([FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
-                    f"http://127.0.0.1:{up_port}", "--port", str(gw_port), "--spool", str(work / "spool")],
-                   dict(env, PYTHONPATH=args.new) if args.new else env, work / "gateway.log")
-        procs.append(gw)
         wait_http(f"http://127.0.0.1:{up_port}/v1/models")
-        wait_http(f"http://127.0.0.1:{gw_port}/healthz", timeout=120)
-        lines = guard_baseline.rows(work, env, up.pid, up_port, f"http://127.0.0.1:{up_port}/v1/chat/completions", gw.pid,
-                                    f"http://127.0.0.1:{gw_port}/v1/chat/completions", args.baseline, args.n, args.reps, procs)
+        lines = guard_baseline.rows(work, env, up.pid, up_port, f"http://127.0.0.1:{up_port}/v1/chat/completions",
+                                    args.baseline, args.n, args.reps, procs, new_src=args.new)
     finally:
         for p in reversed(procs):
             stop(p)

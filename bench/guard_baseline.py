@@ -7,7 +7,8 @@ upstream and the load generator on core 1), so both see the same machine at the 
 Rows: CPU per call at c=16 and at c=1 (all the gateway's threads, from the scheduler's
 nanosecond counts; system time apart, in 10 ms ticks), added p50 / p99 at c=16 against a direct
 call measured just before, and CPU per KB of a never-seen 64 KB history over a 1 KB one at c=4.
-The baseline tree needs its native kernels built (:func:`require_native`). Each pair's ratio is taken per repetition
+The baseline tree needs its native kernels built (:func:`require_native`). Both gateways are
+started for the comparison and warmed up alike. Each pair's ratio is taken per repetition
 (after ÷ before), then the median.
 """
 
@@ -83,20 +84,31 @@ def _measure(pid: int, via: str, direct: str, n: int, tag: str) -> dict[str, flo
             "per_kb": (kb["64"] - kb["1"]) / 63}
 
 
-def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, gw_pid: int, via: str, src: str, n: int, reps: int,
-         procs: list) -> list[str]:
-    require_native(src)
+def _gateway(work: Path, env: dict, up_port: int, src: str | None, name: str, procs: list) -> tuple[int, str]:
+    """A gateway of the tree at ``src`` (None: this tree) in a process of its own, warmed up."""
     port = free_port()
-    old = start([FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
-               f"http://127.0.0.1:{up_port}", "--port", str(port), "--spool", str(work / "spool-baseline")],
-              dict(env, PYTHONPATH=src), work / "gateway-baseline.log")
-    procs.append(old)
+    gw = start([FENGHUO, "--db", str(work / "bench.db"), "gateway", "--service", "bench-chat", "--upstream",
+                f"http://127.0.0.1:{up_port}", "--port", str(port), "--spool", str(work / f"spool-{name}")],
+               dict(env, PYTHONPATH=src) if src else env, work / f"gateway-{name}.log")
+    procs.append(gw)
     wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
+    url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    uvloop.run(load(url, 16, 1000, 200, payload=fresh(1200)))  # warm-up, not counted
+    return gw.pid, url
+
+
+def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, src: str, n: int, reps: int, procs: list,
+         new_src: str | None = None) -> list[str]:
+    """Both sides are gateways started for this comparison and warmed up alike: measuring the
+    benchmark's own gateway as "after" (it had served the whole benchmark, its heap and caches
+    grown) against a fresh baseline had read the same pair of trees as 0.93 and as 1.01."""
+    require_native(src)
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         return []
+    sides = {"before": _gateway(work, env, up_port, src, "before", procs),
+             "after": _gateway(work, env, up_port, new_src, "after", procs)}
     me, everything = os.getpid(), set(cores)
-    sides = {"before": (old.pid, f"http://127.0.0.1:{port}/v1/chat/completions"), "after": (gw_pid, via)}
     got: dict[str, list[dict]] = {"before": [], "after": []}
     gauges = []
     try:
@@ -111,11 +123,11 @@ def rows(work: Path, env: dict, up_pid: int, up_port: int, direct: str, gw_pid: 
                 got[side].append(_measure(pid, url, direct, n, f"{side}{r}-"))
                 _pin(pid, everything)
     finally:
-        for pid in (old.pid, gw_pid, up_pid, me):
+        for pid in (sides["before"][0], sides["after"][0], up_pid, me):
             _pin(pid, everything)
     med = statistics.median
     out = ["", f"Before / after, interleaved (`FENGHUO_BENCH_BASELINE={src}`): the baseline tree's gateway and this one in front "
-           f"of the same upstream, measured in turn, {reps} repetition(s), each gateway pinned to core 0 while measured (upstream "
+           f"of the same upstream, both started for this comparison and warmed up alike, measured in turn, {reps} repetition(s), each gateway pinned to core 0 while measured (upstream "
            f"and load generator on core 1); medians, ratio = median of after ÷ before per repetition; load gauge on core 0 "
            f"{med(gauges):.2f} (max {max(gauges):.2f}):", "",
            "| measure | before | after | after ÷ before |", "|---|---|---|---|"]
