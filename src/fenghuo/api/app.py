@@ -18,6 +18,7 @@ from fenghuo.monitor.fastpath import EventsFastPath
 from fenghuo.monitor.ingest import IngestSettings
 from fenghuo.platform.config import Settings
 from fenghuo.platform.db import Database, open_database
+from fenghuo.platform.settle import settle as settle_process
 
 ROUTE_MODULES = [
     "fenghuo.api.admin_routes",
@@ -38,9 +39,13 @@ ROUTE_MODULES = [
 ]
 
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
-               monitor_settings: IngestSettings | None = None, alerts_config: AlertsConfig | None = None) -> FastAPI:
+               monitor_settings: IngestSettings | None = None, alerts_config: AlertsConfig | None = None,
+               settle: bool = False) -> FastAPI:
     """The app; its :class:`~fenghuo.api.runtime.Runtime` is built when the app starts
-    (``monitor_settings`` / ``alerts_config``: a test's or an embedder's, else FENGHUO_*)."""
+    (``monitor_settings`` / ``alerts_config``: a test's or an embedder's, else FENGHUO_*).
+    ``settle``: the process is the server's own (``fenghuo serve``), so once the runtime is up
+    its heap is frozen (``platform.settle``); an app hosted in a test or an embedder leaves the
+    interpreter alone."""
     settings = settings or Settings()
     db = db or open_database(settings.db_url)
 
@@ -48,6 +53,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
     async def lifespan(app: FastAPI):
         async with running(settings, db, monitor_settings=monitor_settings, alerts_config=alerts_config) as runtime:
             app.state.runtime = runtime
+            if settle:
+                settle_process()
             yield
 
     app = FastAPI(title="fenghuo 烽火 control plane", version=__version__, lifespan=lifespan)

@@ -36,7 +36,7 @@ def serve(ctx: click.Context, host: str, port: int, max_body_bytes: int | None, 
     from fenghuo.platform.db import open_database
 
     db = open_database(settings.db_url)
-    app = create_app(settings, db)
+    app = create_app(settings, db, settle=True)  # this process is the server's own: freeze its loaded heap
     console.print(f"烽火 control plane on http://{host}:{port}  (db {db.url})")
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1)
 
