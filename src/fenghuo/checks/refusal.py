@@ -114,9 +114,10 @@ _FINDER = ahocorasick_rs.AhoCorasick(_NEEDLES)
 
 
 def _first(text: str, lead_only: bool):
-    present = {_NEEDLES[i] for i, _, _ in _FINDER.find_matches_as_indexes(text.lower(), overlapping=True)}
-    if not present:
+    found = _FINDER.find_matches_as_indexes(text.lower(), overlapping=True)
+    if not found:  # most answers: no set built (a comprehension is a frame of its own, ~0.35 µs)
         return None, None
+    present = {_NEEDLES[i] for i, _, _ in found}
     for needles, rx, anchored in _RULES:
         if anchored and not lead_only:
             continue
@@ -161,6 +162,12 @@ class RefusalResult:
         return {"refused": self.refused, "partial": self.partial, "rule": self.rule}
 
 
+# The two results that need no rule's match: shared rather than built per answer (a frozen
+# slots dataclass's __init__ sets each field through object.__setattr__, ~0.6 µs a call).
+_NOT_REFUSED = RefusalResult(False, None)
+_EMPTY = RefusalResult(True, "empty answer")
+
+
 class RefusalDetector:
     """Rule-based refusal detector; thread-safe and stateless."""
 
@@ -169,14 +176,14 @@ class RefusalDetector:
     def detect(self, answer: str) -> RefusalResult:
         text = (answer or "").strip()
         if not text:
-            return RefusalResult(True, "empty answer")
+            return _EMPTY
         hit, where = _first(text[:LEAD_CHARS], True)
         # A text no longer than the lead was searched whole with every rule already; the
         # second pass (unanchored rules only) could find nothing more — ~4 µs saved per answer.
         if hit is None and LEAD_CHARS < len(text) <= SHORT_CHARS:
             hit, where = _first(text, False)
         if hit is None:
-            return RefusalResult(False, None)
+            return _NOT_REFUSED
         rest = text[where.end():]
         helpful = len(_HELPFUL.findall(rest)) >= 3 and len(rest) > SHORT_CHARS // 2
         partial = (_OFFER.search(rest) is not None and len(rest) > 80) or (helpful and not _REDIRECT.search(rest[:400]))
