@@ -130,7 +130,7 @@ class AlertEngine:
         return base
 
     def on_events(self, events: list) -> None:  # bus handler
-        self.evaluate(set(map(_service, events)))
+        self.evaluate(None, batch=events)
 
     def tick(self) -> None:
         with self.lock:
@@ -147,7 +147,8 @@ class AlertEngine:
             fp = self._fingerprints[key] = store.fingerprint(alert, service)
         return fp
 
-    def evaluate(self, services: set[str], now: float | None = None) -> list[Transition]:
+    def evaluate(self, services: set[str] | None, now: float | None = None, batch: list | None = None) -> list[Transition]:
+        """The rules of ``services``, or of the services of ``batch`` (events just counted)."""
         now = self.now() if now is None else now
         indicators = self.monitor.indicators
         # One lock for the whole pass (re-entered by each read). The screen answers for all
@@ -158,7 +159,13 @@ class AlertEngine:
             out: list[Transition] = []
             dirty: list[WarningState] = []
             open_services = {w.service for w, _ in self.open.values()}
-            todo = self.screen.run(list(services), self.monitor.directory.services, open_services, now)
+            rows = None
+            if batch is not None:
+                # the indicators' own list of the batch's services and rows when the batch is the
+                # one they just applied (the usual); issue 19: ~0.15 ms of a 1,000-service batch
+                got = indicators.batch_rows(batch)
+                services, rows = got if got is not None else (list(set(map(_service, batch))), None)
+            todo = self.screen.run(list(services), self.monitor.directory.services, open_services, now, rows)
             for svc in todo:
                 reads = _MemoReads(indicators)
                 for alert, rules in self.rules_for(svc).items():

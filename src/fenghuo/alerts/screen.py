@@ -224,12 +224,14 @@ class Screen:
         np.divide(num, den, out=val, where=den != 0)
         return val, den
 
-    def run(self, services: list[str], infos: dict[str, Any], open_services: set[str], now: float) -> list[str]:
-        """The services that need the per-service evaluation; the others' baselines learn."""
+    def run(self, services: list[str], infos: dict[str, Any], open_services: set[str], now: float,
+            rows: np.ndarray | None = None) -> list[str]:
+        """The services that need the per-service evaluation; the others' baselines learn.
+        ``rows``: the services' rows, if the caller has them (distinct services, each with a row)."""
         self.now = now
         exact: list[str] = []
         try:  # every service has a row (the usual): C-level lookups straight into the array
-            rs = np.fromiter(map(self.ind.row_of.get, services), dtype=np.int64, count=len(services))
+            rs = rows if rows is not None else np.fromiter(map(self.ind.row_of.get, services), dtype=np.int64, count=len(services))
         except TypeError:  # some without a row (no event counted): the per-service pass reads zeros
             got = list(map(self.ind.row_of.get, services))
             exact = [s for s, r in zip(services, got) if r is None and self.sig(s, infos.get(s))]

@@ -276,6 +276,10 @@ class Indicators:
         self.idle_seconds = max(self.window_lengths.values(), default=0.0) + LIVE_INSTANCE_SECONDS
         self.evicted_total = 0
         self._swept_at = 0.0
+        # (events, services, rows, one group per service) of the batch last applied: the rules'
+        # pass that follows it on the bus takes them (batch_rows) instead of rebuilding the set
+        # of services from the events and looking each row up again (issue 19)
+        self._batch: tuple | None = None
 
     # -- rows ------------------------------------------------------------------------------------
     @property
@@ -364,6 +368,8 @@ class Indicators:
                 if over > 0:
                     drop[kept[np.argsort(seen[kept], kind="stable")[:over]]] = True
             gone = np.flatnonzero(drop)
+            if gone.size:
+                self._batch = None  # its rows may be gone or reused
             gone_names = [names[i] for i in gone.tolist()]
             for name in gone_names:
                 del self.row_of[name]
@@ -383,13 +389,14 @@ class Indicators:
 
     # -- ingest ----------------------------------------------------------------------------------
     def apply(self, events: Iterable[WireEvent], now: float,
-              sink: Callable[[Folded], None] | None = None) -> set[str]:
-        """Fold validated, deduplicated events in; returns the services touched. The batch is
+              sink: Callable[[Folded], None] | None = None) -> None:
+        """Fold validated, deduplicated events in (their services and rows then wait for
+        ``batch_rows``). The batch is
         folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
         (the durable hourly summaries, monitor.summaries) gets the same folded batch."""
         events = events if isinstance(events, list) else list(events)
         if not events:
-            return set()
+            return
         f = fold_columns(events, now)
         if sink is not None:
             sink(f)
@@ -407,6 +414,8 @@ class Indicators:
             # the piece a batch in one bucket makes, built once for every window; the batch's
             # first and last second, so a window tells its buckets without an array per window
             shared: dict = {"span": (int(f.seconds.min()), int(f.seconds.max()))}
+            # groups are (service, second): within one second, one group per service
+            self._batch = (events, f.services, rows, shared["span"][0] == shared["span"][1])
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now, shared)
             if direct and not self.guards.merge_events(f.events, f.same_time):  # type: ignore[arg-type]
@@ -415,7 +424,18 @@ class Indicators:
                 self.guards.merge(*latest)
             if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
                 self.evict(now)
-        return set(f.services)
+
+    def batch_rows(self, events: list[WireEvent]) -> tuple[list[str], np.ndarray] | None:
+        """The distinct services of ``events`` and their rows, if ``events`` is the batch last
+        applied and no row was dropped since (else None); once. Call under ``lock``."""
+        b, self._batch = self._batch, None
+        if b is None or b[0] is not events:
+            return None
+        _, services, rows, distinct = b
+        if not distinct:  # a service in several seconds: its first group (rows are per service)
+            first = np.sort(np.unique(rows, return_index=True)[1])
+            services, rows = [services[i] for i in first.tolist()], rows[first]
+        return services, rows
 
     # -- reads -----------------------------------------------------------------------------------
     def value(self, service: str, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
