@@ -107,6 +107,7 @@ class Pipeline:
         self.normaliser = default_normaliser()
         self._plan_key: list = []
         self._plan: tuple = ((), (), ())
+        self._simple: tuple | None = None  # see ``_current_plan``
 
     def _current_plan(self) -> tuple[tuple[str, ...], tuple, tuple]:
         """Names, the distinct normalisers, and (check, has ``find_in``, normaliser index or -1,
@@ -130,6 +131,14 @@ class Pipeline:
                         norms.append(norm)
                 steps.append((c, hasattr(c, "find_in"), idx, getattr(c, "scores_in", None)))
             self._plan = (tuple(c.name for c in key), tuple(norms), tuple(steps))
+            # The usual pipeline: every check has ``find_in`` and at most one normaliser is
+            # used. ``scan`` then runs a loop of fewer steps per check (no index, no branch on
+            # ``fast``): the pipeline's own Python is ~1 µs of a 7 µs short scan in a tight loop
+            # and several times that in the gateway, where its bytecode is cold too.
+            if len(norms) <= 1 and all(fast for _, fast, _, _ in steps):
+                self._simple = (norms[0] if norms else None, tuple((c, idx >= 0, si) for c, _, idx, si in steps))
+            else:
+                self._simple = None
             self._plan_key = key
         return self._plan
 
@@ -148,6 +157,9 @@ class Pipeline:
     def scan(self, text: str) -> Verdict:
         t0 = time.perf_counter()
         names, norms, plan = self._current_plan()
+        simple = self._simple
+        if simple is not None:
+            return self._scan_simple(text, t0, names, simple)
         # One normaliser is the usual case: no list comprehension (a frame of its own in 3.11).
         ns = (norms[0].normalise(text),) if len(norms) == 1 else [norm.normalise(text) for norm in norms]
         findings: list[Finding] = []
@@ -181,6 +193,32 @@ class Pipeline:
             scores = LazyScores(lazy)
         if findings and has_context(findings):  # a topic word: does a model see anything here?
             findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate)
+        return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
+
+    def _scan_simple(self, text: str, t0: float, names: tuple, simple: tuple) -> Verdict:
+        """``scan`` for the usual plan (``_current_plan``'s ``_simple``): the same calls in the
+        same order, the same findings, errors and lazy scores."""
+        norm, steps = simple
+        n = norm.normalise(text) if norm is not None else None
+        findings: list[Finding] = []
+        errors: list[str] = []
+        lazy: list | None = None
+        for check, uses_n, scores_in in steps:
+            m = n if uses_n else None
+            try:
+                findings += check.find_in(text, m)
+                if scores_in is not None:
+                    if lazy is None:
+                        lazy = [(scores_in, text, m)]
+                    else:
+                        lazy.append((scores_in, text, m))
+            except Exception as exc:  # noqa: BLE001 - a broken check must not take the guard down
+                errors.append(f"{check.name}: {type(exc).__name__}: {exc}")
+        if len(findings) > 1:
+            findings.sort(key=_BY_SPAN)
+        scores = None if lazy is None else LazyScores(lazy)
+        if findings and has_context(findings):
+            findings = settle(findings, None if scores is None else scores.get(), self.corroborate)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:
