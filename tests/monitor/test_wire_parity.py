@@ -20,6 +20,8 @@ CASES = [
     {"refusal": "paused", "status": "refused", "route": "refused"},
     {"type": "complaint", "detail": "投诉内容"},
     {"attributes": {"k": [1, 2]}},
+    {"attributes": {}},
+    {"attributes": None},
     {"time": "2026-01-01T08:00:00+08:00"},
     {"time": "2026-01-01T00:00:00"},
     {"id": ""},
@@ -54,3 +56,20 @@ def test_same_verdict(patch):
         theirs = Event.model_validate_json(json.dumps(doc))
         assert ours.epoch() == pytest.approx(theirs.time.timestamp() if theirs.time.tzinfo else
                                             theirs.time.replace(tzinfo=__import__("datetime").timezone.utc).timestamp())
+
+
+def test_attributes_kept_and_absent_ones_unset():
+    """Attributes sent are kept and re-encoded as sent; absent ones are left unset (no dict
+    built per event, issue 19) and stay absent when the event is encoded again."""
+    import msgspec
+
+    from fenghuo.monitor.wire import decode_events, encode
+
+    docs = [BASE, {**BASE, "id": "e2", "attributes": {"k": [1, 2]}}, {**BASE, "id": "e3", "attributes": {}}]
+    events, _, bad = decode_events(json.dumps(docs).encode())
+    assert not bad
+    assert events[0].attributes is msgspec.UNSET
+    assert events[1].attributes == {"k": [1, 2]} and events[2].attributes == {}
+    again = json.loads(encode(events))
+    assert "attributes" not in again[0] and again[1]["attributes"] == {"k": [1, 2]}
+    assert [Event.model_validate(d).attributes for d in again] == [{}, {"k": [1, 2]}, {}]
