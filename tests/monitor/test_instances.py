@@ -42,3 +42,32 @@ def test_drop_forgets_and_a_service_can_come_back():
     assert s.of("a") == {} and set(s.services()) == {"b"} and len(s) == 1
     _merge(s, [_ev("a", "g9", 4)], [6.0])
     assert {k: v[1] for k, v in s.of("a").items()} == {"g9": 4}
+
+
+def test_merge_events_writes_into_a_state_only_the_store_holds():
+    """The kernel's one-instant merge writes a newer state into the held tuple when nothing
+    else holds it (issue 19: no tuple made and freed per event); a state a reader still holds
+    is left as it was and replaced by a new one."""
+    import pytest
+
+    from fenghuo.monitor import instances
+    from fenghuo.monitor.wire import WireEvent
+
+    if instances.NATIVE is None:
+        pytest.skip("the _ingestnative kernel is not built")
+    from datetime import UTC, datetime
+
+    def batch(t: float, version: int) -> list[WireEvent]:
+        when = datetime.fromtimestamp(t, UTC)
+        return [WireEvent(id=f"e{s}{version}", type="call", service=s, time=when, instance="g1", state="running",
+                          state_version=version) for s in ("a", "b")]
+
+    s = InstanceStore()
+    assert s.merge_events(batch(10.0, 1), 10.0)
+    held_a = id(s.latest[("a", "g1")])
+    reader = s.latest[("b", "g1")]  # a reader keeps b's state
+    assert s.merge_events(batch(11.0, 2), 11.0)
+    assert s.latest[("a", "g1")] == (11.0, 2, "running", False) and id(s.latest[("a", "g1")]) == held_a
+    assert reader == (10.0, 1, "running", False) and s.latest[("b", "g1")] == (11.0, 2, "running", False)
+    assert s.latest[("b", "g1")] is not reader
+    assert s.of("a") == {"g1": (11.0, 2, "running", False)} and len(s) == 2

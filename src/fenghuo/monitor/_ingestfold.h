@@ -271,12 +271,17 @@ fail:
 /* Tuples of plain values (str, int, float, bool, None) hold no reference cycles: the cyclic
    collector stops tracking them the first time it looks at them anyway. Untracked at once, a
    batch's 2,000 new tuples do not make every young collection walk them. */
+static inline int
+plain(PyObject *x)
+{
+    return x == Py_None || PyUnicode_CheckExact(x) || PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x);
+}
+
 static void
 untrack_plain(PyObject *t)
 {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
-        PyObject *x = PyTuple_GET_ITEM(t, i);
-        if (!(x == Py_None || PyUnicode_CheckExact(x) || PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x)))
+        if (!plain(PyTuple_GET_ITEM(t, i)))
             return;
     }
     if (PyObject_GC_IsTracked(t))
@@ -327,9 +332,29 @@ merge_latest(PyObject *self, PyObject *args)
             Py_DECREF(key);
             return NULL;
         }
-        int have = _PyDict_Contains_KnownHash(held, key, h);
-        PyObject *val = have < 0 ? NULL : PyTuple_Pack(4, t, SLOT(e, ev_off[F_VERSION]), SLOT(e, ev_off[F_STATE]),
-                                                       SLOT(e, ev_off[F_FAILSAFE]));
+        PyObject *prev = _PyDict_GetItem_KnownHash(held, key, h);  /* borrowed */
+        if (prev == NULL && PyErr_Occurred()) {
+            Py_DECREF(key);
+            return NULL;
+        }
+        PyObject *now[4] = {t, SLOT(e, ev_off[F_VERSION]), SLOT(e, ev_off[F_STATE]), SLOT(e, ev_off[F_FAILSAFE])};
+        if (prev != NULL && PyTuple_CheckExact(prev) && PyTuple_GET_SIZE(prev) == 4 && Py_REFCNT(prev) == 1 &&
+            !PyObject_GC_IsTracked(prev) && plain(now[1]) && plain(now[2]) && plain(now[3]) &&
+            plain(PyTuple_GET_ITEM(prev, 0)) && plain(PyTuple_GET_ITEM(prev, 1)) && plain(PyTuple_GET_ITEM(prev, 2)) &&
+            plain(PyTuple_GET_ITEM(prev, 3))) {
+            /* Held by the store alone (no reader has it) and untracked: the new state is written
+               into it instead of a new tuple per event and freeing the one it replaced (issue 19).
+               Old and new items are plain objects: freeing one runs no Python code. */
+            for (int k = 0; k < 4; k++) {
+                PyObject *was = PyTuple_GET_ITEM(prev, k);
+                PyTuple_SET_ITEM(prev, k, Py_NewRef(now[k]));
+                Py_DECREF(was);
+            }
+            Py_DECREF(key);
+            continue;
+        }
+        int have = prev != NULL;
+        PyObject *val = PyTuple_Pack(4, now[0], now[1], now[2], now[3]);
         if (val != NULL) {
             untrack_plain(key);
             untrack_plain(val);
