@@ -31,7 +31,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from bench.checks_wordfeatures import Lab, at_fpr, fit, load, log
+from bench.checks_wordfeatures import Lab, at_fpr, fit, load, log, paired_gain
 
 # name -> (lo, hi, weight given to suspects: 0 = dropped)
 VARIANTS = {
@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             f1.append(r["macro_f1"])
         rec = np.array(rec)
         first = rec if first is None else first
-        diff = rec - first
-        gain = f"{diff.mean() * 100:+.1f} (± {diff.std(ddof=1) / math.sqrt(folds) * 100:.1f})" if rec is not first else "—"
+        gain = paired_gain(rec, first)
         sus = f"{np.mean(npos):.0f} / {np.mean(nneg):.0f}" if npos else "—"
         print(f"| {name} | {sus} | {rec.mean():.3f} | {gain} | {np.mean(f1):.3f} |", flush=True)
     return 0

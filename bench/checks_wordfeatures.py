@@ -213,6 +213,15 @@ VARIANTS = {
 }
 
 
+def paired_gain(rec: np.ndarray, first: np.ndarray) -> str:
+    """Per-fold recall against the first variant's, in points: mean (± standard error), or "—"
+    for the first variant itself."""
+    if rec is first:
+        return "—"
+    diff = rec - first
+    return f"{diff.mean() * 100:+.1f} (± {diff.std(ddof=1) / math.sqrt(len(diff)) * 100:.1f})"
+
+
 def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
     """Recall at 3 % FPR on COLD's train.csv (the build's train and val splits) by ``folds``-fold
     cross-validation: fold k holds out the COLD rows whose split bucket (0..99) falls in the
@@ -253,8 +262,7 @@ def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
             f1.append(r["macro_f1"])
         rec = np.array(rec)
         first = rec if first is None else first
-        diff = rec - first
-        gain = f"{diff.mean() * 100:+.1f} (± {diff.std(ddof=1) / math.sqrt(folds) * 100:.1f})" if rec is not first else "—"
+        gain = paired_gain(rec, first)
         out.append(f"| {name} | {rec.mean():.3f} | {gain} | {np.mean(f1):.3f} |")
         print(out[-1], flush=True)
         log(f"cv {name}: {time.perf_counter() - t0:.0f} s")

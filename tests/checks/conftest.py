@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from fenghuo.checks.classifier.features import NATIVE
 from fenghuo.platform.paths import shared_data_dir
+
+# The classifier's C kernel (``_clfnative``), which the classifier and the answer judge share:
+# without it their kernel tests skip, unless it is required (then they fail) and not switched off.
+NATIVE_REQUIRED = os.environ.get("FENGHUO_REQUIRE_NATIVE") == "1"
+NATIVE_FORCED_OFF = os.environ.get("FENGHUO_NATIVE", "").strip() == "0"
+needs_native = pytest.mark.skipif(NATIVE is None and (NATIVE_FORCED_OFF or not NATIVE_REQUIRED),
+                                  reason="C kernel not built (make native) or FENGHUO_NATIVE=0")
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +63,12 @@ def answer_pairs(shared: Path) -> list[tuple[str, str]]:
     for path in sorted((shared / "banks/xstest/completions").glob("*.csv")):
         out += [(r["prompt"], r["completion"]) for r in csv.DictReader(path.open(encoding="utf-8"))]
     return out
+
+
+@pytest.fixture(params=[2, 1, 0], ids=["avx512", "avx2", "plain"])
+def level(request):
+    """Each SIMD path of the classifier's kernel the CPU has (a level it lacks runs the next lower one)."""
+    assert NATIVE is not None, "the classifier's C kernel did not load"
+    got = NATIVE.set_simd(request.param)
+    yield got
+    NATIVE.set_simd(2)

@@ -26,12 +26,11 @@ from fenghuo.checks.classifier.check import ClassifierCheck, _han_share, han_sha
 from fenghuo.checks.classifier.features import ngram_buckets
 from fenghuo.checks.classifier.model import Model, shipped_model_path
 from fenghuo.checks.normalize import default_normaliser
+from tests.checks.conftest import NATIVE_FORCED_OFF as _FORCED_OFF
+from tests.checks.conftest import NATIVE_REQUIRED as _REQUIRED
+from tests.checks.conftest import needs_native
 
-NATIVE = features.NATIVE
-_REQUIRED = os.environ.get("FENGHUO_REQUIRE_NATIVE") == "1"
-_FORCED_OFF = os.environ.get("FENGHUO_NATIVE", "").strip() == "0"
-# Without the kernel these skip, unless it is required (then they fail) and not switched off.
-needs_native = pytest.mark.skipif(NATIVE is None and (_FORCED_OFF or not _REQUIRED), reason="C kernel not built (make native) or FENGHUO_NATIVE=0")
+NATIVE = features.NATIVE  # the kernel's SIMD levels: the ``level`` fixture of conftest
 
 
 def test_kernel_loaded_when_required():
@@ -42,15 +41,6 @@ def test_kernel_loaded_when_required():
     if not _FORCED_OFF:
         assert NATIVE is not None, "the classifier's C kernel did not load"
         assert Model.load(shipped_model_path()).native
-
-
-@pytest.fixture(params=[2, 1, 0], ids=["avx512", "avx2", "plain"])
-def level(request):
-    """Each SIMD path the CPU has (a level it lacks runs the next lower one)."""
-    assert NATIVE is not None, "the classifier's C kernel did not load"
-    got = NATIVE.set_simd(request.param)
-    yield got
-    NATIVE.set_simd(2)
 
 
 @pytest.fixture(scope="module")

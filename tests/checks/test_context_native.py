@@ -29,27 +29,17 @@ import fenghuo
 from fenghuo.checks.classifier import features
 from fenghuo.checks.context import ANSWER_CHARS, PROMPT_CHARS, AnswerJudge, default_judge
 from fenghuo.checks.context_model import ContextModel, Head
-from tests.checks.conftest import answer_pairs
+from tests.checks.conftest import NATIVE_FORCED_OFF as _FORCED_OFF
+from tests.checks.conftest import NATIVE_REQUIRED as _REQUIRED
+from tests.checks.conftest import answer_pairs, needs_native
 
-NATIVE = features.NATIVE
-_REQUIRED = os.environ.get("FENGHUO_REQUIRE_NATIVE") == "1"
-_FORCED_OFF = os.environ.get("FENGHUO_NATIVE", "").strip() == "0"
-needs_native = pytest.mark.skipif(NATIVE is None and (_FORCED_OFF or not _REQUIRED), reason="C kernel not built (make native) or FENGHUO_NATIVE=0")
+NATIVE = features.NATIVE  # the kernel's SIMD levels: the ``level`` fixture of conftest
 
 # Bounds on |P - exact P|. The kernel: float32 blocks of <= 63 rows added in float64 (measured
 # <= ~1e-7 on these sets); numpy's float32 dot is of the same order. Both far below the 4th
 # decimal that ``to_dict`` reports and the verdict tests' 1.5e-4.
 KERNEL_TOL = 5e-7
 NUMPY_TOL = 5e-7
-
-
-@pytest.fixture(params=[2, 1, 0], ids=["avx512", "avx2", "plain"])
-def level(request):
-    """Each SIMD path the CPU has (a level it lacks runs the next lower one)."""
-    assert NATIVE is not None, "the classifier's C kernel did not load"
-    got = NATIVE.set_simd(request.param)
-    yield got
-    NATIVE.set_simd(2)
 
 
 @pytest.fixture(scope="module")
