@@ -92,17 +92,20 @@ class Folded:
         return b
 
 
-def fold_columns(events: list[WireEvent], now: float) -> Folded:
+def fold_columns(events: list[WireEvent], now: float, known: tuple[int, Any] | None = None) -> Folded:
+    """``known``: ``(distinct services, time_range(events))`` when the caller has them already
+    (ingest checked the batch with both; a second ``set`` of a spread batch's 1,000 names is
+    ~0.1 ms, issue 19)."""
     services = list(map(_service, events))
     if NATIVE is not None and len(services) >= NATIVE_FROM:
-        return _per_event(events, services, now)
+        return _per_event(events, services, now, *(known or ()))
     first = services[0]
     if services.count(first) == len(services):
         return _from_partials(events, now)
-    distinct = len(set(services))
+    distinct = known[0] if known else len(set(services))
     if distinct <= FEW_SERVICES:
         return _from_partials(events, now)
-    return _per_event(events, services, now, distinct)
+    return _per_event(events, services, now, distinct, *(known[1:] if known else ()))
 
 
 def _from_partials(events: list[WireEvent], now: float) -> Folded:
@@ -244,15 +247,18 @@ def _native_columns(events: list[WireEvent], ev: np.ndarray, cats: list[tuple[in
     return (rows[:k], lat[:k]) if k else (_EMPTY, None)
 
 
-def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None) -> Folded:
+def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None,
+               span: Any = False) -> Folded:
     """Each field read once per batch into a list in C (``map`` of an ``attrgetter``); a column
     that is all one value (the usual: all calls, status ok, nothing found by the checks) is told
     by ``list.count`` and costs nothing more; others are tested as numpy columns. Only checks
     that found something are visited one by one (issue 19: a comprehension per column cost
-    ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known."""
+    ~1.2 ms per 1,000 events). ``distinct``: the number of distinct services, if known;
+    ``span``: ``time_range(events)``, if known (False: not known)."""
     n = len(events)
     same = None
-    span = time_range(events)
+    if span is False:
+        span = time_range(events)
     if span is not None and span[1] <= now and int(span[0]) == int(span[1]):
         secs = np.full(n, int(span[0]), dtype=np.int64)
         times = None

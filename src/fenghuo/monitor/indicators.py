@@ -389,15 +389,16 @@ class Indicators:
 
     # -- ingest ----------------------------------------------------------------------------------
     def apply(self, events: Iterable[WireEvent], now: float,
-              sink: Callable[[Folded], None] | None = None) -> None:
+              sink: Callable[[Folded], None] | None = None, known: tuple[int, Any] | None = None) -> None:
         """Fold validated, deduplicated events in (their services and rows then wait for
         ``batch_rows``). The batch is
         folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
-        (the durable hourly summaries, monitor.summaries) gets the same folded batch."""
+        (the durable hourly summaries, monitor.summaries) gets the same folded batch. ``known``:
+        the batch's distinct services and time range, if the caller has them (``fold_columns``)."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return
-        f = fold_columns(events, now)
+        f = fold_columns(events, now, known)
         if sink is not None:
             sink(f)
         # a batch of one instant is merged into the guard instances in one C pass, under the lock

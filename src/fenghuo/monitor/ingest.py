@@ -68,6 +68,9 @@ class Monitor:
         # One batch at a time: dedup check, commit and publish must not interleave (batches arrive
         # on several worker threads; see monitor.routes.post_events).
         self._lock = threading.Lock()
+        # (events, distinct services, time range) of the batch being published: ingest has
+        # checked it with both, and the fold needs them again (``_count``)
+        self._known: tuple[list[WireEvent], int, Any] | None = None
         self.rejected_total = 0
         self.duplicates_total = 0
 
@@ -82,7 +85,9 @@ class Monitor:
         return self.clock.now().timestamp()
 
     def _count(self, events: list[WireEvent]) -> None:
-        self.indicators.apply(events, self.now(), self.summaries.add)
+        k = self._known
+        known = k[1:] if k is not None and k[0] is events else None
+        self.indicators.apply(events, self.now(), self.summaries.add, known)
 
     def ingest_body(self, body: bytes, actor: Actor) -> IngestResult:
         if actor.role not in _POSTERS:
@@ -119,7 +124,8 @@ class Monitor:
         if actor.role is Role.operator:
             refused |= {n for n in names - refused if services[n].provider != actor.provider_id}
         span = time_range(events) if events else (now, now)
-        if refused or span is None or span[0] < oldest or span[1] > newest:
+        whole = not (refused or span is None or span[0] < oldest or span[1] > newest)  # nothing to refuse
+        if not whole:
             keep = self._check_each(events, indices or range(len(events)), epochs(events), services, actor, now, oldest, newest, result)
             events = [e for e, k in zip(events, keep) if k]
         checked = len(events)
@@ -133,7 +139,12 @@ class Monitor:
             self.dedup.commit(ids, now)
             result.accepted = len(events)
             if events:
-                dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
+                # the names and range checked above still describe the batch if none was dropped
+                self._known = (events, len(names), span) if whole and len(events) == checked else None
+                try:
+                    dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
+                finally:
+                    self._known = None
                 if dup:
                     result.accepted -= dup
                     result.duplicates += dup
