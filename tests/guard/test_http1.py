@@ -348,3 +348,46 @@ def test_upstream_calls_carry_the_callers_key_or_the_gateways_own_and_refuse_inj
         assert all(b"X-Evil" not in r for r in s.requests)
 
     run(go())
+
+
+def test_calls_beyond_the_slots_wait_their_turn_and_a_cancelled_waiter_loses_no_slot() -> None:
+    """ConnectionPool's own slot count (not asyncio.Semaphore): at most max_connections at once,
+    the others served in turn; a waiter cancelled before or after it was handed a slot gives
+    it back; fetch() reads the whole body and leaves the headers to be decoded when asked."""
+    async def handler(s: Script, reader, writer, n: int) -> None:
+        while True:
+            await s.read_request(reader)
+            await asyncio.sleep(0.05)
+            writer.write(ok(b'{"n": %d}' % len(s.requests), b"X-Seen: Yes\r\n"))
+            await writer.drain()
+
+    async def go() -> None:
+        async with Script(handler) as s:
+            pool = ConnectionPool(s.url, max_connections=2)
+            got = await asyncio.gather(*[pool.fetch("POST", "/chat/completions", {}, b"{}") for _ in range(5)])
+            assert len(got) == 5 and all(body.startswith(b'{"n": ') for _, body in got) and len(s.requests) == 5
+            r = got[0][0]
+            assert r.status == 200 and r.headers["x-seen"] == "Yes" and r.headers["content-type"] == "application/json"
+            assert s.connections == 2 and pool._free == 2 and not pool._waiting
+
+            one = ConnectionPool(s.url, max_connections=1)
+            first = asyncio.ensure_future(one.fetch("POST", "/chat/completions", {}, b"{}"))
+            await asyncio.sleep(0.01)
+            waiter = asyncio.ensure_future(one.fetch("POST", "/chat/completions", {}, b"{}"))
+            await asyncio.sleep(0.01)
+            waiter.cancel()  # cancelled while waiting for the only slot
+            await first
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            assert one._free == 1 and not one._waiting
+            last = asyncio.ensure_future(one.fetch("POST", "/chat/completions", {}, b"{}"))
+            handed = asyncio.ensure_future(one.fetch("POST", "/chat/completions", {}, b"{}"))
+            await asyncio.sleep(0.01)
+            await last  # frees the slot: it is handed to the waiter, which is cancelled before it runs
+            handed.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await handed
+            _, body = await one.fetch("POST", "/chat/completions", {}, b"{}")
+            assert body.startswith(b'{"n":') and one._free == 1 and not one._waiting
+
+    run(go())

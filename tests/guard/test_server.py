@@ -110,6 +110,9 @@ async def _echo(scope, receive, send):
     if path == "/inject":
         await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\r\nset-cookie: evil=1")]})
         return
+    if path == "/inject-name":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a\nset-cookie: evil=1", b"1")]})
+        return
     if path == "/wait":
         await asyncio.sleep(0.5)
     if path == "/disconnect":
@@ -163,8 +166,10 @@ def test_a_failing_app_gets_a_500_a_bad_request_a_400_and_a_header_with_a_line_b
         port = srv.server.addr[1]
         assert raw(port, b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 500 ")
         assert raw(port, b"NOT AN HTTP REQUEST\r\n\r\n").startswith(b"HTTP/1.1 400 ")
-        out = raw(port, b"GET /inject HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert b"evil" not in out and out.startswith(b"HTTP/1.1 500 ")
+        for path in (b"/inject", b"/inject-name"):  # a line break in a value, or in a name
+            out = raw(port, b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+            assert b"evil" not in out and out.startswith(b"HTTP/1.1 500 ")
+        assert not srv.server.tasks, "every request's task leaves the server's set when it ends"
 
 
 def test_idle_connections_are_closed_and_a_client_that_went_is_seen_as_gone():

@@ -12,12 +12,15 @@ import orjson
 from fenghuo.guard.checking import mask
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+_JSON_TYPE = JSON_HEADERS[0]
 
 
 async def send_json(send, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = orjson.dumps(obj)
-    await send({"type": "http.response.start", "status": status,
-                "headers": JSON_HEADERS + [(b"content-length", str(len(body)).encode())] + (headers or [])})
+    hdrs = [_JSON_TYPE, (b"content-length", b"%d" % len(body))]  # one list, not three joined
+    if headers:
+        hdrs += headers
+    await send({"type": "http.response.start", "status": status, "headers": hdrs})
     await send({"type": "http.response.body", "body": body})
 
 

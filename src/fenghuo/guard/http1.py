@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ssl
 import zlib
 from collections.abc import AsyncIterator
@@ -41,12 +42,13 @@ class Response:
     """One answer: ``status`` and ``headers`` (lower-case names) as soon as the head arrived,
     the body through ``read()``, ``chunks()`` or ``lines()``."""
 
-    __slots__ = ("status", "headers", "conn", "_chunks", "_buffered", "_waiter", "done", "error", "_decoder")
+    __slots__ = ("status", "_headers", "_raw", "conn", "_chunks", "_buffered", "_waiter", "done", "error", "_decoder")
 
     def __init__(self, conn: _Connection) -> None:
         self.conn = conn
         self.status = 0
-        self.headers: dict[str, str] = {}
+        self._headers: dict[str, str] | None = {}
+        self._raw: list[tuple[bytes, bytes]] = []
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._waiter: asyncio.Future | None = None
@@ -54,14 +56,25 @@ class Response:
         self.error: BaseException | None = None
         self._decoder = None
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The answer's headers, names in lower case; decoded when first asked for: a gateway
+        call that goes well reads none of them (≈ 1–2 µs a call to decode them all, issue 19)."""
+        h = self._headers
+        if h is None:
+            h = self._headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self._raw}
+        return h
+
     # -- fed by the connection ------------------------------------------------------------------
-    def _head(self, status: int, headers: dict[str, str]) -> None:
-        self.status, self.headers = status, headers
-        enc = headers.get("content-encoding", "identity").strip().lower()
-        if enc in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif enc == "deflate":
-            self._decoder = zlib.decompressobj()
+    def _head(self, status: int, raw: list[tuple[bytes, bytes]]) -> None:
+        self.status, self._raw, self._headers = status, raw, None
+        for name, value in raw:  # only the content coding is needed now
+            if len(name) == 16 and name.lower() == b"content-encoding":
+                enc = value.strip().lower()
+                if enc in (b"gzip", b"x-gzip"):
+                    self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                elif enc == b"deflate":
+                    self._decoder = zlib.decompressobj()
 
     def _feed(self, data: bytes) -> None:
         self._chunks.append(data)
@@ -188,18 +201,17 @@ class _Connection(asyncio.Protocol):
                 r._fail(UpstreamConnectionError(f"the upstream connection broke mid-answer{f': {exc}' if exc else ''}"))
 
     # -- httptools callbacks --------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        self._raw_headers = []
-
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        # The next message's headers start afresh here, not in an on_message_begin callback
+        # (one call from the parser into Python fewer per answer).
+        raw, self._raw_headers = self._raw_headers, []
         status = self.parser.get_status_code()
         if status < 200 or self.response is None:  # 1xx interim answers: wait for the real one
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self._raw_headers}
-        self.response._head(status, headers)
+        self.response._head(status, raw)
         if self.head is not None and not self.head.done():
             self.head.set_result(self.response)
 
@@ -275,16 +287,40 @@ class ConnectionPool:
         self.connect_timeout = connect_timeout
         self._ssl = ssl.create_default_context() if self.tls else None
         self._idle: list[_Connection] = []
-        self._slots = asyncio.Semaphore(max_connections)
+        # Connection slots: a count and a queue of waiters instead of asyncio.Semaphore, whose
+        # acquire() is a coroutine that asks locked() (a generator over its waiters) every time:
+        # ≈ 1–2 µs of a gateway call for a slot that is almost always free (issue 19).
+        self._free = max_connections
+        self._waiting: collections.deque[asyncio.Future] = collections.deque()
+        self._heads: dict[tuple[str, str], bytes] = {}  # (method, path) -> request line and Host, encoded once
+
+    def _encode(self, method: str, path: str, headers: dict[str, str] | bytes, body: bytes) -> bytes:
+        head = self._heads.get((method, path))
+        if head is None:
+            head = (f"{method} {self.path}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n").encode("latin-1")
+            if len(self._heads) < 64:
+                self._heads[(method, path)] = head
+        length = b"Content-Length: %d\r\n" % len(body) if body or method in ("POST", "PUT", "PATCH") else b""
+        lines = headers if isinstance(headers, bytes) else header_bytes(headers)
+        return b"".join((head, length, lines, b"\r\n", body))
 
     def request(self, method: str, path: str, headers: dict[str, str] | bytes, body: bytes = b"") -> _Call:
         """``async with pool.request(...) as response:`` — the connection goes back to the pool
         only if the body was read to its end and nothing went wrong. ``headers``: a dict, or
         lines already encoded by :func:`header_bytes`."""
-        head = (f"{method} {self.path}{path} HTTP/1.1\r\nHost: {self.host_header}\r\n").encode("latin-1")
-        length = b"Content-Length: %d\r\n" % len(body) if body or method in ("POST", "PUT", "PATCH") else b""
-        lines = headers if isinstance(headers, bytes) else header_bytes(headers)
-        return _Call(self, b"".join((head, length, lines, b"\r\n", body)))
+        return _Call(self, self._encode(method, path, headers, body))
+
+    async def fetch(self, method: str, path: str, headers: dict[str, str] | bytes, body: bytes = b"") -> tuple[Response, bytes]:
+        """(response, whole body) of one request: ``request`` and ``read`` in one coroutine,
+        without the context manager's two more (a non-streaming gateway call)."""
+        r = await self._open(self._encode(method, path, headers, body))
+        ok = False
+        try:
+            content = await r.read()
+            ok = True
+        finally:
+            self._release(r, reuse=ok)
+        return r, content
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -305,8 +341,34 @@ class ConnectionPool:
                 return conn
         return None
 
+    async def _slot(self) -> None:
+        """Wait for a connection slot (all ``max_connections`` in use); first come, first served."""
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting.append(fut)
+        try:
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():  # handed a slot, then cancelled: pass it on
+                self._free_slot()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(fut)
+            raise
+
+    def _free_slot(self) -> None:
+        waiting = self._waiting
+        while waiting:
+            fut = waiting.popleft()
+            if not fut.done():
+                fut.set_result(None)  # the slot goes straight to the longest waiter
+                return
+        self._free += 1
+
     async def _open(self, request: bytes) -> Response:
-        await self._slots.acquire()
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+        else:
+            await self._slot()
         try:
             conn = self._take_idle()
             for _attempt in range(2):
@@ -321,7 +383,7 @@ class ConnectionPool:
                     raise
             raise UpstreamConnectionError("the upstream closed two connections in a row before answering")
         except BaseException:
-            self._slots.release()
+            self._free_slot()
             raise
 
     def _release(self, r: Response, reuse: bool) -> None:
@@ -332,7 +394,7 @@ class ConnectionPool:
             self._idle.append(conn)
         else:
             conn.close()
-        self._slots.release()
+        self._free_slot()
 
     async def aclose(self) -> None:
         while self._idle:

@@ -23,6 +23,7 @@ HIGH_WATER = 1 << 20  # request body bytes buffered and not yet received by the 
 STATUS = {s.value: f"HTTP/1.1 {s.value} {s.phrase}\r\n".encode() for s in HTTPStatus}
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 METHODS = {m.encode(): m for m in ("GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH")}
+_FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection"))  # response headers the server reads
 
 
 def _status_line(code: int) -> bytes:
@@ -42,7 +43,7 @@ class Request:
     """One request on a connection: the app's ``receive`` and ``send``."""
 
     __slots__ = ("conn", "scope", "body", "buffered", "complete", "delivered", "waiter", "head", "chunked", "left", "done",
-                 "keep_alive", "expect_100", "head_only")
+                 "keep_alive", "expect_100", "head_only", "task")
 
     def __init__(self, conn: Connection, scope: dict[str, Any], keep_alive: bool, expect_100: bool) -> None:
         self.conn, self.scope, self.keep_alive, self.expect_100 = conn, scope, keep_alive, expect_100
@@ -56,6 +57,7 @@ class Request:
         self.left = -1  # content-length still to send; -1: none given
         self.done = False  # the response is complete
         self.head_only = scope["method"] == "HEAD"
+        self.task: asyncio.Task | None = None  # the task running the app for it (Connection._start)
 
     def _wake(self) -> None:
         w = self.waiter
@@ -129,38 +131,37 @@ class Request:
 
     def _head(self, status: int, headers) -> bytes:
         parts = [_status_line(status)]
-        lines = 3  # the status line, the date and the blank line
         length = chunked = close = False
         for name, value in headers:
             name = name.lower()
-            if name == b"content-length":
-                length, self.left = True, int(value)
-            elif name == b"transfer-encoding" and value.lower() == b"chunked":
-                chunked = True
-            elif name == b"connection" and b"close" in value.lower():
-                close = True
+            if name in _FRAMING:  # one set lookup for the ordinary headers instead of three comparisons
+                if name == b"content-length":
+                    length, self.left = True, int(value)
+                elif name == b"transfer-encoding":
+                    chunked = chunked or value.lower() == b"chunked"
+                elif b"close" in value.lower():
+                    close = True
             parts += (name, b": ", value, b"\r\n")
-            lines += 1
+        # A line break inside a name or value would let a value start a header of its own
+        # (uvicorn refuses those by regular expression). The names and values alone (every
+        # other part after the status line) joined and searched with ``in`` (memchr): counting
+        # the line ends of the whole head instead scanned it byte by byte, twice.
+        fields = b"".join(parts[1::2])
+        if b"\n" in fields or b"\r" in fields:
+            raise RuntimeError("invalid HTTP response header (a line break in a name or value)")
         if not length and not chunked and not self.head_only and status not in (204, 304) and status >= 200:
             if self.scope["http_version"] == "1.0":  # no chunked coding in HTTP/1.0: the body ends with the connection
                 self.keep_alive = False
             else:
                 chunked = True
                 parts.append(b"transfer-encoding: chunked\r\n")
-                lines += 1
         self.chunked = chunked
         if close:
             self.keep_alive = False
         elif not self.keep_alive:
             parts.append(b"connection: close\r\n")
-            lines += 1
         parts.append(self.conn.server.date)  # "date: ...\r\n\r\n": the last header and the blank line
-        head = b"".join(parts)
-        # A line break inside a name or value would let a value start a header of its own
-        # (uvicorn refuses those by regular expression; counting the line ends is enough here).
-        if head.count(b"\n") != lines or head.count(b"\r") != lines:
-            raise RuntimeError("invalid HTTP response header (a line break in a name or value)")
-        return head
+        return b"".join(parts)
 
 
 class Connection(asyncio.Protocol):
@@ -238,11 +239,6 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     # -- parser callbacks -----------------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        self.url = b""
-        self.headers = []
-        self.expect = False
-
     def on_url(self, url: bytes) -> None:
         self.url += url
 
@@ -253,7 +249,10 @@ class Connection(asyncio.Protocol):
             self.expect = True
 
     def on_headers_complete(self) -> None:
-        url = self.url
+        # The next message's url, headers and expect start afresh here rather than in an
+        # on_message_begin callback: one call from the parser into Python fewer per request.
+        url, headers, expect = self.url, self.headers, self.expect
+        self.url, self.headers, self.expect = b"", [], False
         if url[:1] == b"/":
             raw, _, query = url.partition(b"?")
         else:  # absolute form (http://host/path) or '*'
@@ -265,8 +264,8 @@ class Connection(asyncio.Protocol):
         version = p.get_http_version()
         scope = {"type": "http", "asgi": ASGI, "http_version": version, "server": self.local, "client": self.client,
                  "scheme": "http", "method": METHODS.get(method) or method.decode("ascii"), "root_path": "",
-                 "path": unquote(path) if "%" in path else path, "raw_path": raw, "query_string": query, "headers": self.headers}
-        req = Request(self, scope, p.should_keep_alive(), self.expect and version == "1.1")
+                 "path": unquote(path) if "%" in path else path, "raw_path": raw, "query_string": query, "headers": headers}
+        req = Request(self, scope, p.should_keep_alive(), expect and version == "1.1")
         self.reading = req
         if self.current is None:
             self._start(req)
@@ -293,11 +292,13 @@ class Connection(asyncio.Protocol):
     # -- requests -------------------------------------------------------------------------------
     def _start(self, req: Request) -> None:
         self.current = req
-        task = self.loop.create_task(self._run(req))
-        self.server.tasks.add(task)
-        task.add_done_callback(self.server.tasks.discard)
+        tasks = self.server.tasks
+        # The task leaves the server's set at the end of _run, not by a done callback: each
+        # callback was one more handle through the event loop per request (issue 19).
+        req.task = task = self.loop.create_task(self._run(req, tasks))
+        tasks.add(task)
 
-    async def _run(self, req: Request) -> None:
+    async def _run(self, req: Request, tasks: set) -> None:
         try:
             await self.app(req.scope, req.receive, req.send)
         except asyncio.CancelledError:  # a stop of the server that outlasted its grace
@@ -307,6 +308,8 @@ class Connection(asyncio.Protocol):
             log.exception("ASGI app failed on %s %s", req.scope["method"], req.scope["path"])
             self._abort(req)
             return
+        finally:
+            tasks.discard(req.task)
         if not req.done and not self.closed:  # the app returned without ending its response
             if req.head is None:
                 self.transport.write(_plain(500, "Internal Server Error"))

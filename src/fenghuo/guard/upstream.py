@@ -102,8 +102,7 @@ class Upstream:
         deadlines = self._deadlines
         expired = deadlines.add(task, self.timeout)
         try:
-            async with pool.request("POST", path, self._json_headers(caller_auth, extra), orjson.dumps(body)) as r:
-                status, content, headers = r.status, await r.read(), r.headers
+            r, content = await pool.fetch("POST", path, self._json_headers(caller_auth, extra), orjson.dumps(body))
         except asyncio.CancelledError:
             if expired.fired and task.uncancel() <= expired.cancelling:
                 raise errors.upstream_timeout(self.timeout) from None
@@ -113,7 +112,7 @@ class Upstream:
         finally:
             deadlines.done(expired)
             waited(time.perf_counter() - t0)
-        return self._parse(status, content, headers, expect)
+        return self._parse(r.status, content, r.headers if r.status >= 400 else None, expect)  # headers: read on errors only
 
     @staticmethod
     def _parse(status: int, content: bytes, headers: dict[str, str] | None = None, expect: str = "choices") -> dict[str, Any]:
