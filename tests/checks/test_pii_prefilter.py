@@ -259,3 +259,89 @@ def test_cold_dev_rows_and_cuts(shared):
         assert check.find(t) == _whole_text(check, t) == check.find_in(t), t
     with _never_dense():
         assert all(_windowed(t) == _spans(t) for t in cuts)
+
+
+# ---- windows that cannot hold a match -----------------------------------------------------------
+
+
+def _min_digits(items) -> int:
+    """The fewest decimal digits (``\\d``, Unicode Nd) any match of a parsed pattern holds."""
+    from re import _constants as c
+
+    total = 0
+    for op, av in items:
+        if op is c.LITERAL:
+            total += chr(av).isdecimal()
+        elif op is c.IN:
+            total += _class_all_digits(av)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            total += av[0] * _min_digits(av[2])
+        elif op is c.SUBPATTERN:
+            total += _min_digits(av[3])
+        elif op is c.BRANCH:
+            total += min(_min_digits(b) for b in av[1])
+        elif op is c.ATOMIC_GROUP:
+            total += _min_digits(av)
+        # lookarounds (ASSERT, ASSERT_NOT) and AT consume nothing
+    return total
+
+
+def _class_all_digits(items) -> bool:
+    from re import _constants as c
+
+    for op, av in items:
+        if op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+            continue
+        if op is c.LITERAL and chr(av).isdecimal():
+            continue
+        if op is c.RANGE and all(chr(i).isdecimal() for i in range(av[0], av[1] + 1)):
+            continue
+        return False
+    return True
+
+
+def _must_hold(items, chars: set[str]) -> bool:
+    """Whether every match of a parsed pattern holds one of ``chars``."""
+    from re import _constants as c
+
+    for op, av in items:
+        if op is c.LITERAL and chr(av) in chars:
+            return True
+        if op is c.IN and av and all(o is c.LITERAL and chr(a) in chars for o, a in av):
+            return True
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1 and _must_hold(av[2], chars):
+            return True
+        if op is c.SUBPATTERN and _must_hold(av[3], chars):
+            return True
+        if op is c.BRANCH and all(_must_hold(b, chars) for b in av[1]):
+            return True
+    return False
+
+
+def test_a_match_holds_a_special_character_or_min_digits():
+    """``pii_prefilter._CAN_MATCH``'s claim, read from the pattern: every type's match holds
+    '@', ':', '.', a province character, or at least ``MIN_DIGITS`` digits (the fewest: passport)."""
+    from re import _parser
+
+    special = set("@:.") | set(pii_prefilter.PLATE_PROVINCES)
+    digits = {}
+    for kind, part in pii._PARTS.items():
+        parsed = list(_parser.parse(part))
+        digits[kind] = _min_digits(parsed)
+        assert _must_hold(parsed, special) or digits[kind] >= pii_prefilter.MIN_DIGITS, kind
+    assert min(d for k, d in digits.items() if k in ("cn_id", "mobile", "bank_card", "passport")) == pii_prefilter.MIN_DIGITS
+    assert {k for k in pii._PARTS if _must_hold(list(_parser.parse(pii._PARTS[k])), special)} == {"email", "ipv4", "ipv6", "plate"}
+
+
+@pytest.mark.parametrize("text", ["[12-3456] 你好", "订单 2024-12-05 到", "编号 12 345 6", "a123456b", "E123456", "E1234567", "EA1234567",
+                                  "١٢٣-٤٥٦٧", "12-345678", "1.2.3.4", "1:2:3", "京A12345", "x 1234 5678 y"])
+def test_windows_skip_only_what_cannot_match(text):
+    _same(text)
+    _same("你好，" + text + "。谢谢")
+
+
+def test_short_number_runs_get_no_window():
+    assert pii_prefilter.windows("[12-3456] 你好，请简单介绍一下你自己。") == []
+    assert pii_prefilter.windows("编号 31-2345 的") == []
+    assert pii_prefilter.windows("会议在 2024-12-05 举行") != []  # 8 digits: a passport has 7
+    assert pii_prefilter.windows("护照 EA1234567") != []
