@@ -259,6 +259,8 @@ def test_total_deadline_covers_trickled_headers_and_a_stalled_body(mode, policy,
     finally:
         stop.set()
         srv.close()
-    assert elapsed < 0.75, elapsed
+    # The bug ran 4 s (trickled headers) or until the server gave up (stalled body); 1.5 s keeps
+    # that apart from a 0.5 s deadline with room for a loaded machine (0.79 s was seen at load 7).
+    assert elapsed < 1.5, elapsed
     assert "timeout after 0.5s" in v.errors[0]
     assert [(f.category, f.action) for f in v.findings] == ([] if expect is None else [("guard.unavailable", expect)])
