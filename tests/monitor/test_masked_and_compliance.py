@@ -14,7 +14,8 @@ import pytest
 
 from fenghuo.checks.pii import PIICheck
 from fenghuo.guard.core import Guard
-from fenghuo.monitor.indicators import CATALOGUE, Indicators
+from fenghuo.monitor.catalogue import CATALOGUE
+from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.schema import Event
 from fenghuo.monitor.wire import decode_events
 

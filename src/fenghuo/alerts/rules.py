@@ -5,7 +5,7 @@ a number (把话讲明白).
       - name: output-violations-red          # unique, lower-case, digits and dashes
         alert: output-violations             # optional: rules sharing an alert are one warning
         services: {grades: [L3, L4], sectors: [medical], ids: [...], labels: {team: core}}
-        indicator: output_violation_rate     # one of monitor.indicators.CATALOGUE
+        indicator: output_violation_rate     # one of monitor.catalogue.CATALOGUE
         category: A1                         # optional, violation rates only
         window: 1m
         threshold: {op: ">", value: 0.2}     # or: change: {zscore: 3, alpha: 0.2, direction: up}
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from fenghuo.alerts.levels import Level
-from fenghuo.monitor.indicators import CATALOGUE, DEFAULT_WINDOWS
+from fenghuo.monitor.catalogue import CATALOGUE
+from fenghuo.monitor.indicators import DEFAULT_WINDOWS
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.validation import NAME, Problems, duration, strings, unknown_keys
 from fenghuo.platform.yamlfile import YamlDoc, load_yaml, parse_yaml

@@ -33,8 +33,9 @@ import numpy as np
 
 from fenghuo.alerts.rules import Rule
 from fenghuo.alerts.screen_state import Baselines, Columns, RowBaseline, _Arrays
-from fenghuo.monitor.colfold import NATIVE
-from fenghuo.monitor.indicators import CATALOGUE, COL, LAT_N, Indicators, quantile_of
+from fenghuo.monitor.catalogue import CATALOGUE, quantile_of
+from fenghuo.monitor.colfold import COL, LAT_N, NATIVE
+from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.window import _GAMMA, _MAX_KEY, _MULT
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}

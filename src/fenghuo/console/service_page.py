@@ -25,7 +25,7 @@ from fenghuo.control.transitions import TABLE, Action, State
 from fenghuo.guard import label_waivers
 from fenghuo.ledger import store as ledger_store
 from fenghuo.monitor import summaries
-from fenghuo.monitor.indicators import CATALOGUE
+from fenghuo.monitor.catalogue import CATALOGUE
 from fenghuo.platform.errors import Invalid
 from fenghuo.platform.roles import Role
 from fenghuo.recovery import model_updates, procedure

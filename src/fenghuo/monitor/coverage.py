@@ -27,7 +27,8 @@ from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from fenghuo.control.models import SwitchState
-from fenghuo.monitor.indicators import LIVE_INSTANCE_SECONDS, Indicators
+from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.service_view import LIVE_INSTANCE_SECONDS
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Invalid, NotFound
 from fenghuo.platform.pages import DEFAULT_LIMIT, Page, check_limit

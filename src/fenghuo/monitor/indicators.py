@@ -5,212 +5,28 @@ exports.
 (service, second) (colfold.py) and adds the rows to each window held column-wise across services
 (columns.py), so there is no Python work per service or per window on the way in (issue 19), and
 rules can read many services' indicators as arrays (``columns_of``). ``services`` stays a
-read-only mapping of per-service views for the API, the console and the tests.
+read-only mapping of per-service views (service_view.py) for the API, the console and the tests;
+the indicators themselves are listed in catalogue.py.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import is_
 from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.colfold import COL, LAT_N, NATIVE, NC, NCOL, Folded, fold_columns
+from fenghuo.monitor.catalogue import CATALOGUE, quantile_of
+from fenghuo.monitor.colfold import NATIVE, NCOL, Folded, fold_columns
 from fenghuo.monitor.columns import ColumnWindow
 from fenghuo.monitor.instances import ByService, InstanceStore, State, latest_of
-from fenghuo.monitor.window import COUNTERS, Bucket, LogHistogram, Window
+from fenghuo.monitor.service_view import LIVE_INSTANCE_SECONDS, ServiceView, ServiceViews, bucket_of
 from fenghuo.monitor.wire import WireEvent
 
 DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
-LIVE_INSTANCE_SECONDS = 60.0  # a guard instance is "live" if it reported within this time
-
-
-def _ratio(num: float, den: float) -> tuple[float, float]:
-    return (num / den if den else 0.0), den
-
-
-def _quantile(q: float) -> Callable[[Bucket, Window, str | None], tuple[float, float]]:
-    def read(total: Bucket, window: Window, _c: str | None) -> tuple[float, float]:
-        return window.quantile(q)
-    return read
-
-
-@dataclass(frozen=True)
-class IndicatorDef:
-    name: str
-    kind: str  # "rate" (0..1), "count", "ms"
-    read: Callable[[Bucket, Window, str | None], tuple[float, float]]
-    by_category: bool = False
-    help: str = ""
-
-
-def _violations(side: str) -> Callable[[Bucket, Window, str | None], tuple[float, float]]:
-    def read(t: Bucket, _w: Window, category: str | None) -> tuple[float, float]:
-        checked = getattr(t, f"{side}_checked")
-        if category:
-            return _ratio(getattr(t, f"{side}_categories").get(category, 0), checked)
-        return _ratio(getattr(t, f"{side}_violations"), checked)
-    return read
-
-
-# The catalogue: a rule may only name an indicator listed here (so `rules check` can refuse
-# a condition that nothing measures). ``samples`` is what min_samples is compared with.
-CATALOGUE: dict[str, IndicatorDef] = {d.name: d for d in [
-    IndicatorDef("calls", "count", lambda t, w, c: (t.calls, t.calls), help="model calls / 调用次数"),
-    IndicatorDef("refusals", "count", lambda t, w, c: (t.refusals, t.calls), help="refused calls / 拒绝次数"),
-    IndicatorDef("refusal_rate", "rate", lambda t, w, c: _ratio(t.refusals, t.calls), help="share of calls refused / 拒答率"),
-    IndicatorDef("error_rate", "rate", lambda t, w, c: _ratio(t.errors, t.calls), help="upstream errors and timeouts / 错误率"),
-    IndicatorDef("backup_share", "rate", lambda t, w, c: _ratio(t.backup, t.calls), help="share served by the backup model / 备份承载比例"),
-    IndicatorDef("failsafe_share", "rate", lambda t, w, c: _ratio(t.failsafe, t.calls), help="share decided on a guard's fail-safe / 失效保护比例"),
-    IndicatorDef("input_violation_rate", "rate", _violations("in"), True, "inputs flagged by the checks / 输入违规率"),
-    IndicatorDef("output_violation_rate", "rate", _violations("out"), True, "outputs flagged by the checks / 输出违规率"),
-    # Masking is not a violation (issue 12 item 7): PII the guard masked has its own rate.
-    IndicatorDef("output_masked_rate", "rate", lambda t, w, c: _ratio(t.out_masked, t.out_checked),
-                 help="outputs with something masked (PII) / 输出脱敏率"),
-    # Answers judged in the context of their prompt (issue 12 item 5): of the answers the model
-    # gave (judged, not refused), the share that complied with a harmful request.
-    IndicatorDef("risky_compliance_rate", "rate", lambda t, w, c: _ratio(t.out_compliance, t.out_judged - t.out_answer_refused),
-                 help="answered calls that complied with a harmful request / 有害请求顺从率"),
-    IndicatorDef("answer_refusal_rate", "rate", lambda t, w, c: _ratio(t.out_answer_refused, t.out_judged),
-                 help="judged answers in which the model refused / 模型拒答率"),
-    IndicatorDef("latency_p50", "ms", _quantile(0.50), help="latency median, ms / 延迟中位数"),
-    IndicatorDef("latency_p95", "ms", _quantile(0.95), help="latency p95, ms"),
-    IndicatorDef("latency_p99", "ms", _quantile(0.99), help="latency p99, ms"),
-    IndicatorDef("complaints", "count", lambda t, w, c: (t.complaints, t.complaints), help="user complaints / 投诉"),
-    IndicatorDef("factual_errors", "count", lambda t, w, c: (t.factual_errors, t.factual_errors), help="factual-error reports / 事实性错误报告"),
-]}
-
-
-def quantile_of(indicator: str) -> float:
-    """The quantile a latency indicator reads (latency_p99 → 0.99)."""
-    return float(indicator.rpartition("_p")[2]) / 100
-
-
-def bucket_of(counts: np.ndarray, cats: tuple | None, hist: LogHistogram | None = None) -> Bucket:
-    b = Bucket()
-    for c, v in zip(COUNTERS, counts[:NC].tolist()):
-        setattr(b, c, v)
-    if cats is not None:
-        if cats[0]:
-            b.own_categories("in").update(cats[0])
-        if cats[1]:
-            b.own_categories("out").update(cats[1])
-    b.hist = hist
-    return b
-
-
-class WindowView:
-    """One window of one service, as the per-service ``Window`` read: ``total`` (a Bucket built
-    from the row), ``quantile``, ``expire``."""
-
-    __slots__ = ("cw", "row", "length")
-
-    def __init__(self, cw: ColumnWindow, row: int | None) -> None:
-        self.cw, self.row, self.length = cw, row, cw.length
-
-    def expire(self, now: float) -> None:
-        self.cw.expire(now)
-
-    @property
-    def total(self) -> Bucket:
-        if self.row is None:
-            return Bucket()
-        return bucket_of(self.cw.total[self.row], self.cw.cats.get(self.row), self.cw.hist(self.row))
-
-    def quantile(self, q: float) -> tuple[float, int]:
-        h = self.cw.hist(self.row) if self.row is not None else None
-        if h is None or h.count == 0:
-            return 0.0, 0
-        return float(h.quantile(q) or 0.0), h.count
-
-
-class _CountersOnly(WindowView):
-    """A view whose ``total`` skips the histogram (the non-latency reads)."""
-
-    __slots__ = ()
-
-    @property
-    def total(self) -> Bucket:
-        return bucket_of(self.cw.total[self.row], self.cw.cats.get(self.row)) if self.row is not None else Bucket()
-
-
-class ServiceView:
-    """The windows and guard instances of one service (a view of the column store)."""
-
-    __slots__ = ("ind", "service", "row")
-
-    def __init__(self, ind: Indicators, service: str, row: int | None) -> None:
-        self.ind, self.service, self.row = ind, service, row
-
-    @property
-    def windows(self) -> dict[str, WindowView]:
-        return {name: WindowView(cw, self.row) for name, cw in self.ind.windows.items()}
-
-    @property
-    def instances(self) -> dict[str, list[Any]]:
-        """instance -> [last seen (epoch), enforced state version, state, failsafe] (a copy)."""
-        return {k: list(v) for k, v in self.ind.instances_of(self.service).items()}
-
-    @property
-    def last_applied(self) -> float:
-        return float(self.ind.last_applied[self.row]) if self.row is not None else 0.0
-
-    def expire(self, now: float) -> None:
-        for cw in self.ind.windows.values():
-            cw.expire(now)
-
-    def value(self, indicator: str, window: str, category: str | None, now: float) -> tuple[float, float]:
-        cw = self.ind.windows[window]
-        cw.expire(now)
-        d = CATALOGUE[indicator]
-        if d.kind == "ms":
-            return WindowView(cw, self.row).quantile(quantile_of(indicator))
-        v = _CountersOnly(cw, self.row)
-        return d.read(v.total, v, category)  # type: ignore[arg-type]
-
-    def live_instances(self, now: float, within: float = LIVE_INSTANCE_SECONDS) -> dict[str, list[Any]]:
-        return {k: list(v) for k, v in self.ind.instances_of(self.service).items() if v[0] >= now - within}
-
-    def snapshot(self, now: float) -> dict[str, Any]:
-        out: dict[str, Any] = {"service": self.service, "windows": {}}
-        for name, w in self.windows.items():
-            w.expire(now)
-            t = w.total
-            vals = {d.name: CATALOGUE[d.name].read(t, w, None)[0] for d in CATALOGUE.values()}  # type: ignore[arg-type]
-            vals["input_violations_by_category"] = dict(t.in_categories)
-            vals["output_violations_by_category"] = dict(t.out_categories)
-            vals["guard_instances"] = len(self.live_instances(now, w.length))
-            out["windows"][name] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in vals.items()}
-        live = self.live_instances(now)
-        versions: dict[str, int] = {}
-        for _seen, version, _state, _fs in live.values():
-            versions[str(version)] = versions.get(str(version), 0) + 1
-        out["guards"] = {"live": len(live), "enforced_versions": versions,
-                         "failsafe": sum(1 for v in live.values() if v[3])}
-        return out
-
-
-class _Services(Mapping[str, ServiceView]):
-    """``Indicators.services``: service → view, for the services that have a row."""
-
-    def __init__(self, ind: Indicators) -> None:
-        self.ind = ind
-
-    def __getitem__(self, service: str) -> ServiceView:
-        return ServiceView(self.ind, service, self.ind.row_of[service])
-
-    def __iter__(self):
-        return iter(list(self.ind.row_of))
-
-    def __len__(self) -> int:
-        return len(self.ind.row_of)
-
-    def __contains__(self, service: object) -> bool:
-        return service in self.ind.row_of
 
 
 def _latest(f: Folded, now: float) -> tuple[dict[tuple[str, str], State], float, float] | None:
@@ -269,7 +85,7 @@ class Indicators:
         # (see instances.py for why flat; ``instances`` reads it per service)
         self.guards = InstanceStore()
         self.watched: list[int] = []  # latency keys with a "≥ key" column (NCOL + i)
-        self.services = _Services(self)
+        self.services = ServiceViews(self)
         self.lock = threading.RLock()
         self.events_applied = 0
         self.max_services = max_services
@@ -484,4 +300,4 @@ class Indicators:
             return out
 
 
-__all__ = ["CATALOGUE", "COL", "LAT_N", "Indicators", "IndicatorDef", "ServiceView", "Window"]
+__all__ = ["DEFAULT_WINDOWS", "Indicators"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fenghuo.monitor.indicators import CATALOGUE, Indicators
+from fenghuo.monitor.catalogue import CATALOGUE
+from fenghuo.monitor.indicators import Indicators
 
 PREFIX = "fenghuo_"
 
