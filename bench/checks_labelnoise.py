@@ -31,7 +31,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from bench.checks_wordfeatures import Lab, at_fpr, fit, load, log, paired_gain
+from bench.checks_wordfeatures import SHIPPED_FORM, Lab, at_fpr, cv_rows, fit, load, log, paired_gain
 
 # name -> (lo, hi, weight given to suspects: 0 = dropped)
 VARIANTS = {
@@ -43,12 +43,9 @@ VARIANTS = {
     "drop_pos_only_10": (0.10, 1.01, 0.0),
     "drop_neg_only_90": (-1.0, 0.90, 0.0),
 }
-SHIPPED_FORM = [["char3"], ["char3", "fmmt:18"]]  # averaged in logit space (build: WORD_AVERAGE)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fenghuo.checks.build.classifier_data import bucket
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="comma-separated variant names (default: all)")
     ap.add_argument("--folds", type=int, default=5)
@@ -56,14 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     names = a.only.split(",") if a.only else list(VARIANTS)
     d = load()
-    tr, va = d["train"], d["val"]
-    all_ = {
-        k: (tr[k] + va[k] if isinstance(tr[k], list) else np.concatenate([tr[k], va[k]]))
-        for k in ("rows", "codes", "text", "raw", "y", "cold")
-    }
-    all_["w"] = np.concatenate([tr["w"], np.ones(len(va["rows"]))])
     folds = a.folds
-    fold = np.array([bucket("cold", r.text) * folds // 100 if r.source == "cold" else -1 for r in all_["rows"]])
+    all_, fold = cv_rows(d, folds)
     y, w0 = all_["y"], all_["w"]
     dk = {"all": all_, "c": d["c"]}
     lab = Lab(dk)

@@ -211,6 +211,8 @@ VARIANTS = {
     "avg_base_fmm_table18": "char3 + char3 fmmt:18",  # folds into one table: the shippable form
     "avg_base_char4": "char3 + char4",  # control: does averaging two n-gram models alone gain?
 }
+# The shipped offensive head's form: its feature blocks per averaged part (build: WORD_AVERAGE)
+SHIPPED_FORM = [p.split() for p in VARIANTS["avg_base_fmm_table18"].split("+")]
 
 
 def paired_gain(rec: np.ndarray, first: np.ndarray) -> str:
@@ -222,13 +224,10 @@ def paired_gain(rec: np.ndarray, first: np.ndarray) -> str:
     return f"{diff.mean() * 100:+.1f} (± {diff.std(ddof=1) / math.sqrt(len(diff)) * 100:.1f})"
 
 
-def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
-    """Recall at 3 % FPR on COLD's train.csv (the build's train and val splits) by ``folds``-fold
-    cross-validation: fold k holds out the COLD rows whose split bucket (0..99) falls in the
-    k-th fifth; every other row of the build's train split trains. ~25,000 scored rows instead
-    of val's 2,495, so a 1-2-point difference can be told from noise. Mined words are mined
-    from each fold's training rows. Figures: mean over folds, and the paired gain over the first
-    variant with its standard error across folds."""
+def cv_rows(d: dict, folds: int = 5) -> tuple[dict, np.ndarray]:
+    """The build's train rows and COLD val as one set (``w``: val rows weighted 1), and each row's
+    fold: the COLD split bucket's ``folds``-th part, -1 for the other sources (they always train).
+    Shared by the cross-validating benches (this one, checks_labelnoise, checks_wordorder)."""
     from fenghuo.checks.build.classifier_data import bucket
 
     tr, va = d["train"], d["val"]
@@ -238,6 +237,17 @@ def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
     }
     all_["w"] = np.concatenate([tr["w"], np.ones(len(va["rows"]))])
     fold = np.array([bucket("cold", r.text) * folds // 100 if r.source == "cold" else -1 for r in all_["rows"]])
+    return all_, fold
+
+
+def cross_validate(d: dict, names: list[str], folds: int = 5) -> list[str]:
+    """Recall at 3 % FPR on COLD's train.csv (the build's train and val splits) by ``folds``-fold
+    cross-validation: fold k holds out the COLD rows whose split bucket (0..99) falls in the
+    k-th fifth; every other row of the build's train split trains. ~25,000 scored rows instead
+    of val's 2,495, so a 1-2-point difference can be told from noise. Mined words are mined
+    from each fold's training rows. Figures: mean over folds, and the paired gain over the first
+    variant with its standard error across folds."""
+    all_, fold = cv_rows(d, folds)
     out = [f"| variant | CV recall @ {FPR:.0%} (mean of {folds}) | − first, points (± SE) | CV macro-F1 there |", "|---|---|---|---|"]
     first = None
     dk = {"all": all_, "c": d["c"]}

@@ -33,23 +33,15 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from bench.checks_wordfeatures import VARIANTS, Lab, at_fpr, fit, load, log, paired_gain
+from bench.checks_wordfeatures import SHIPPED_FORM, Lab, at_fpr, cv_rows, fit, load, log, paired_gain
 
-SHIPPED = "avg_base_fmm_table18"  # the shipped form: char 1-3-grams averaged with char + FMM words
 MAX_CHARS = 160
 
 
 def cv_data(d: dict) -> dict:
-    """COLD train + val rows with their fold, and the shipped form's out-of-fold scores."""
-    from fenghuo.checks.build.classifier_data import bucket
-
-    tr, va = d["train"], d["val"]
-    all_ = {
-        k: (tr[k] + va[k] if isinstance(tr[k], list) else np.concatenate([tr[k], va[k]]))
-        for k in ("rows", "text", "raw", "codes", "y", "cold")
-    }
-    all_["w"] = np.concatenate([tr["w"], np.ones(len(va["rows"]))])
-    all_["fold"] = np.array([bucket("cold", r.text) * 5 // 100 if r.source == "cold" else -1 for r in all_["rows"]])
+    """COLD train + val rows with their fold (``cv_rows``), and the shipped form's out-of-fold scores."""
+    all_, fold = cv_rows(d, 5)
+    all_["fold"] = fold
     dk = {"all": all_, "c": d["c"]}
     lab = Lab(dk)
     lab.mine_split = "all"
@@ -57,13 +49,12 @@ def cv_data(d: dict) -> dict:
     for k in range(5):
         lab.mine_mask, lab.fold_tag = all_["fold"] != k, k
         test = all_["fold"] == k
+        dk["train"] = {"y": all_["y"][~test], "w": all_["w"][~test]}
         total = 0.0
-        parts = [p.split() for p in VARIANTS[SHIPPED].split("+")]
-        for blocks in parts:
+        for blocks in SHIPPED_FORM:
             x = sp.hstack([lab.block(b, "all") for b in blocks]).tocsr()
-            dk["train"] = {"y": all_["y"][~test], "w": all_["w"][~test]}
             w, b = fit(x[~test], dk, d["c"])
-            total = total + (x[test] @ w + b) / len(parts)
+            total = total + (x[test] @ w + b) / len(SHIPPED_FORM)
         oof[test] = np.asarray(total).ravel()
     all_["oof"] = oof
     return all_
