@@ -58,9 +58,12 @@ def test_a_duplicate_dropped_from_a_batch_leaves_the_fold_to_count_services_itse
     handed = []
     apply = monitor.indicators.apply
 
-    def recording(events, now, sink=None, known=None):  # the real fold, its ``known`` noted
+    def recording(events, now, sink=None, known=None, slot_of=None):  # the real fold, its ``known`` noted
         handed.append(known)
-        return apply(events, now, sink, known)
+        # the directory slots of the checked names go on whatever was dropped: a superset is fine
+        assert slot_of is not None and {e.service for e in events} <= slot_of.keys()
+        assert all(monitor.directory.names[slot_of[e.service]] == e.service for e in events)
+        return apply(events, now, sink, known, slot_of)
 
     monkeypatch.setattr(monitor.indicators, "apply", recording)
     names = sorted(monitor.directory.services)[:65]

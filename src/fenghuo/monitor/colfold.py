@@ -70,6 +70,7 @@ class Folded:
     times: np.ndarray | None = None  # each event's time (clamped to now), or None when all are ``same_time``
     event_services: list[str] | None = None  # each event's service
     same_time: float | None = None
+    slots: np.ndarray | None = None  # ``slots[g]``: the directory slot of ``services[g]``, if known (Indicators.apply)
 
     def bucket(self, g: int) -> Bucket:
         """Group g as a ``Bucket`` (the summaries' and the tests' form)."""

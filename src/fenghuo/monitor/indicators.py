@@ -77,6 +77,11 @@ class Indicators:
         cap = 256
         self.windows = {name: ColumnWindow(length, cap, NCOL) for name, length in self.window_lengths.items()}
         self.row_of: dict[str, int] = {}
+        # the same by the directory's slot (monitor.directory), for batches that come with their
+        # slots (ingest): an array gather instead of a lookup per service in ``row_of``; -1: no
+        # row known by slot (the service may still have one, made for a batch without slots)
+        self.row_by_slot = np.full(0, -1, dtype=np.int64)
+        self.slot_by_row = np.full(cap, -1, dtype=np.int64)
         self.last_applied = np.zeros(cap, dtype=np.float64)
         self.generation = np.zeros(cap, dtype=np.int64)
         self._free: list[int] = []
@@ -137,6 +142,28 @@ class Indicators:
             got = list(map(self.row_of.__getitem__, services))
         return np.array(got, dtype=np.int64)
 
+    def rows_of_slots(self, slots: np.ndarray, services: list[str]) -> np.ndarray:
+        """``rows_for(services)`` where ``slots[i]`` is the directory slot of ``services[i]``:
+        rows already known by slot are gathered from an array; the others (first touch, or a
+        row made for a batch without slots) go through ``rows_for`` and are remembered by slot.
+        Call under ``lock``."""
+        if slots.size and int(slots.max()) >= self.row_by_slot.size:
+            grown = np.full(max(2 * self.row_by_slot.size, int(slots.max()) + 1, 256), -1, dtype=np.int64)
+            grown[:self.row_by_slot.size] = self.row_by_slot
+            self.row_by_slot = grown
+        rows = self.row_by_slot[slots]
+        unknown = rows < 0
+        if unknown.any():
+            if unknown.all():
+                idx, made = slice(None), self.rows_for(services)
+            else:
+                idx = np.flatnonzero(unknown)
+                made = self.rows_for([services[i] for i in idx.tolist()])
+            rows[idx] = made
+            self.row_by_slot[slots[idx]] = made
+            self.slot_by_row[made] = slots[idx]
+        return rows
+
     def reserve(self, services: int) -> None:
         """Room for ``services`` rows up front (``Monitor.start``: the directory's count, capped
         by ``max_services``). Growing by doubling while a fleet's services arrive copied every
@@ -151,9 +178,9 @@ class Indicators:
                 self._grow(services)
 
     def _grow(self, cap: int) -> None:
-        for a in ("last_applied", "generation"):
+        for a in ("last_applied", "generation", "slot_by_row"):
             old = getattr(self, a)
-            new = np.zeros(cap, dtype=old.dtype)
+            new = np.full(cap, -1, dtype=old.dtype) if a == "slot_by_row" else np.zeros(cap, dtype=old.dtype)
             new[:old.size] = old
             setattr(self, a, new)
         for cw in self.windows.values():
@@ -195,6 +222,9 @@ class Indicators:
                 for cw in self.windows.values():
                     cw.clear_rows(dropped_rows)
                 self.last_applied[dropped_rows] = 0.0
+                slots = self.slot_by_row[dropped_rows]
+                self.row_by_slot[slots[slots >= 0]] = -1
+                self.slot_by_row[dropped_rows] = -1
                 self._free.extend(dropped_rows.tolist())
             self.evicted_total += int(gone.size)
             self._swept_at = now
@@ -204,17 +234,25 @@ class Indicators:
         return ServiceView(self, service, self.row_of.get(service))
 
     # -- ingest ----------------------------------------------------------------------------------
-    def apply(self, events: Iterable[WireEvent], now: float,
-              sink: Callable[[Folded], None] | None = None, known: tuple[int, Any] | None = None) -> None:
+    def apply(self, events: Iterable[WireEvent], now: float, sink: Callable[[Folded], None] | None = None,
+              known: tuple[int, Any] | None = None, slot_of: dict[str, int] | None = None) -> None:
         """Fold validated, deduplicated events in (their services and rows then wait for
         ``batch_rows``). The batch is
         folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
         (the durable hourly summaries, monitor.summaries) gets the same folded batch. ``known``:
-        the batch's distinct services and time range, if the caller has them (``fold_columns``)."""
+        the batch's distinct services and time range, if the caller has them (``fold_columns``);
+        ``slot_of``: the directory slot of each of the batch's services (``Directory.lookup_slots``),
+        if the caller has them: then ``f.slots`` holds them for the sink and the rows are found
+        by slot."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return
         f = fold_columns(events, now, known)
+        if slot_of is not None:
+            try:  # a small dict (the batch's services), in the cache
+                f.slots = np.fromiter(map(slot_of.__getitem__, f.services), dtype=np.int64, count=len(f.services))
+            except KeyError:
+                pass  # not the batch's services after all: found by name
         if sink is not None:
             sink(f)
         # a batch of one instant is merged into the guard instances in one C pass, under the lock
@@ -222,7 +260,7 @@ class Indicators:
         latest = None if direct else _latest(f, now)
         with self.lock:
             self.events_applied += len(events)
-            rows = self.rows_for(f.services)
+            rows = self.rows_for(f.services) if f.slots is None else self.rows_of_slots(f.slots, f.services)
             self.last_applied[rows] = now
             counts = f.counts
             if self.watched:

@@ -59,7 +59,8 @@ class Monitor:
         self.settings = settings or IngestSettings()
         self.indicators = Indicators(self.settings.windows, self.settings.max_services)
         self.directory = Directory(db)
-        self.summaries = Summaries(db)  # durable hourly counts per service (issue 18 item 8)
+        # durable hourly counts per service (issue 18 item 8), held by directory slot
+        self.summaries = Summaries(db, names=self.directory.names)
         self.bus: Bus = bus or InProcessBus()
         # A bus that deduplicates by id itself (JetStream, fenghuo.scale) brings its own dedup.
         own = getattr(self.bus, "dedup", None)
@@ -68,9 +69,10 @@ class Monitor:
         # One batch at a time: dedup check, commit and publish must not interleave (batches arrive
         # on several worker threads; see monitor.routes.post_events).
         self._lock = threading.Lock()
-        # (events, distinct services, time range) of the batch being published: ingest has
-        # checked it with both, and the fold needs them again (``_count``)
-        self._known: tuple[list[WireEvent], int, Any] | None = None
+        # (events, (distinct services, time range) or None, the services' directory slots) of
+        # the batch being published: ingest has checked it with these, and the fold needs them
+        # again (``_count``)
+        self._known: tuple[list[WireEvent], Any, dict[str, int]] | None = None
         self.rejected_total = 0
         self.duplicates_total = 0
 
@@ -86,8 +88,10 @@ class Monitor:
 
     def _count(self, events: list[WireEvent]) -> None:
         k = self._known
-        known = k[1:] if k is not None and k[0] is events else None
-        self.indicators.apply(events, self.now(), self.summaries.add, known)
+        if k is not None and k[0] is events:
+            self.indicators.apply(events, self.now(), self.summaries.add, k[1], k[2])
+        else:  # published by another process (a JetStream bus): no checks made here
+            self.indicators.apply(events, self.now(), self.summaries.add)
 
     def ingest_body(self, body: bytes, actor: Actor) -> IngestResult:
         if actor.role not in _POSTERS:
@@ -116,13 +120,18 @@ class Monitor:
         result = IngestResult(rejected=list(bad or []))
         now = self.now()
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
-        names = set(map(_service, events))
+        # each distinct service with its directory slot (None: not registered), one lookup per
+        # event in the registry's dict: it stands for the set of names the checks need, too
+        services, slots = self.directory.slots_of(list(map(_service, events)))
+        names = slots.keys()
         # Whole-batch checks first (per service, and the batch's earliest and latest time); only
         # a batch with something to refuse is walked event by event, so the common batch costs
         # no per-event Python work here, and only an operator's batch a check per service.
-        services, refused = self.directory.lookup_missing(names)
+        refused: set[str] = set()
+        if None in slots.values():  # something unknown: look again (the cache may be behind)
+            services, refused, slots = self.directory.lookup_slots(names)
         if actor.role is Role.operator:
-            refused |= {n for n in names - refused if services[n].provider != actor.provider_id}
+            refused |= {n for n in names if n not in refused and services[n].provider != actor.provider_id}
         span = time_range(events) if events else (now, now)
         whole = not (refused or span is None or span[0] < oldest or span[1] > newest)  # nothing to refuse
         if not whole:
@@ -140,7 +149,7 @@ class Monitor:
             result.accepted = len(events)
             if events:
                 # the names and range checked above still describe the batch if none was dropped
-                self._known = (events, len(names), span) if whole and len(events) == checked else None
+                self._known = (events, (len(names), span) if whole and len(events) == checked else None, slots)
                 try:
                     dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
                 finally:

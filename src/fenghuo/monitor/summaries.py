@@ -62,8 +62,14 @@ def hist_from_json(d: dict[str, Any]) -> LogHistogram | None:
 class Summaries:
     """Hourly buckets per service, accumulated in memory and flushed to ``telemetry_summaries``."""
 
-    def __init__(self, db: Database, period: int = PERIOD_SECONDS, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(self, db: Database, period: int = PERIOD_SECONDS, flush_seconds: float = FLUSH_SECONDS,
+                 names: list[str] | None = None) -> None:
+        """``names``: service id by directory slot (``Directory.names``, grown by the directory):
+        a folded batch that carries its services' slots (``Folded.slots``) is then added to an
+        hour held by slot, rows found without a lookup per service (issue 19)."""
         self.db = db
+        self.names = names
+        self.slot_hours: dict[int, _Hour] = {}  # as ``hours``, rows by directory slot
         self.period = period
         self.flush_seconds = flush_seconds
         self.pending: dict[tuple[str, int], Bucket] = {}
@@ -108,29 +114,32 @@ class Summaries:
     def _add_folded(self, f: Folded) -> None:
         starts = f.seconds - f.seconds % self.period
         lo, hi = int(starts.min()), int(starts.max())
+        by_slot = f.slots is not None and self.names is not None
+        hours = self.slot_hours if by_slot else self.hours
         with self._lock:
             for start in ([lo] if lo == hi else np.unique(starts).tolist()):
                 sel = None if lo == hi else np.flatnonzero(starts == start)
-                hour = self.hours.get(start)
+                hour = hours.get(start)
                 if hour is None:
-                    hour = self.hours[start] = _Hour(self.rows_hint)
+                    hour = hours[start] = _Hour(self.rows_hint, self.names if by_slot else None)
                     self._saw(start)
                 hour.add(f, sel, distinct=lo == hi and int(f.seconds.min()) == int(f.seconds.max()))
 
     def _take(self) -> dict[tuple[str, int], Bucket]:
         """Everything pending as buckets (under ``_lock``)."""
         taken, self.pending = self.pending, {}
-        for start, hour in self.hours.items():
-            for service, b in hour.buckets():
-                have = taken.get((service, start))
-                if have is not None:
-                    b.add(have)
-                taken[(service, start)] = b
-        self.hours = {}
+        for hours in (self.hours, self.slot_hours):
+            for start, hour in hours.items():
+                for service, b in hour.buckets():
+                    have = taken.get((service, start))
+                    if have is not None:
+                        b.add(have)
+                    taken[(service, start)] = b
+        self.hours, self.slot_hours = {}, {}
         return taken
 
     def due(self, now: float) -> bool:
-        return bool(self.pending or self.hours) and (self._rolled or now - self._flushed_at >= self.flush_seconds)
+        return bool(self.pending or self.hours or self.slot_hours) and (self._rolled or now - self._flushed_at >= self.flush_seconds)
 
     def tick(self, _db: Database | None = None) -> list[dict[str, Any]]:
         """Per-tick work for the response loop (``Executor(also=...)``): flush when due."""
@@ -201,8 +210,12 @@ class _Hour:
     """One hour of folded batches: a row of counts per service, latency bins as (row, key,
     count) arrays (merged once they outgrow the services), categories as they come (rare)."""
 
-    def __init__(self, rows: int = 64) -> None:
+    def __init__(self, rows: int = 64, names: list[str] | None = None) -> None:
+        """``names``: rows are directory slots (``Folded.slots``), ``names[slot]`` the service;
+        otherwise rows are numbered here per service (``index``)."""
         self.index: dict[str, int] = {}
+        self.names = names
+        self.touched = np.zeros(rows if names is not None else 0, dtype=bool)  # by slot: rows holding something
         self.counts = np.zeros((rows, NCOL), dtype=np.int64)
         self.hist: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.held = 0  # entries in ``hist``
@@ -212,22 +225,29 @@ class _Hour:
     def add(self, f: Folded, sel: np.ndarray | None, distinct: bool = False) -> None:
         """``distinct``: the batch's groups are all in one second, so each service is in one
         group (no check needed that the rows are distinct)."""
-        idx = self.index
-        services = f.services if sel is None else [f.services[g] for g in sel.tolist()]
-        try:  # every service has a row this hour (the usual): C-level lookups into the array
-            rows = np.fromiter(map(idx.get, services), dtype=np.int64, count=len(services))
-            got = None
-        except TypeError:
-            got = list(map(idx.get, services))
-            # the new services picked out in C (compress) and numbered all at once
-            new = dict.fromkeys(compress(services, map(is_, got, repeat(None))))
-            idx.update(zip(new, range(len(idx), len(idx) + len(new))))
-            got = list(map(idx.__getitem__, services))
-            rows = np.array(got, dtype=np.int64)
-        if len(idx) > self.counts.shape[0]:
-            grown = np.zeros((2 * len(idx), NCOL), dtype=np.int64)
-            grown[:self.counts.shape[0]] = self.counts
-            self.counts = grown
+        got = None
+        if self.names is not None:
+            rows = f.slots if sel is None else f.slots[sel]  # type: ignore[index]
+            need = int(rows.max()) + 1 if rows.size else 0
+            if need > self.counts.shape[0]:
+                self._grow(max(2 * self.counts.shape[0], need))
+            self.touched[rows] = True
+            held = int(np.count_nonzero(self.touched))
+        else:
+            idx = self.index
+            services = f.services if sel is None else [f.services[g] for g in sel.tolist()]
+            try:  # every service has a row this hour (the usual): C-level lookups into the array
+                rows = np.fromiter(map(idx.get, services), dtype=np.int64, count=len(services))
+            except TypeError:
+                got = list(map(idx.get, services))
+                # the new services picked out in C (compress) and numbered all at once
+                new = dict.fromkeys(compress(services, map(is_, got, repeat(None))))
+                idx.update(zip(new, range(len(idx), len(idx) + len(new))))
+                got = list(map(idx.__getitem__, services))
+                rows = np.array(got, dtype=np.int64)
+            if len(idx) > self.counts.shape[0]:
+                self._grow(2 * len(idx))
+            held = len(idx)
         counts = f.counts if sel is None else f.counts[sel]
         if distinct or len(set(rows.tolist() if got is None else got)) == len(rows):  # distinct rows (the usual): a plain add, ~5x np.add.at
             add_rows(self.counts, rows, counts if counts.shape[1] == NCOL else counts[:, :NCOL])
@@ -245,16 +265,32 @@ class _Hour:
             # against ``held`` alone, an hour whose distinct (service, bin) pairs passed the
             # bound was re-sorted whole on every batch (0.3-0.4 ms a request at 1,000 services
             # once latencies spread, issue 19); this way each entry is sorted O(1) times.
-            if self.held - self.merged > max(self.merged, 4 * len(idx) + 1024):
+            if self.held - self.merged > max(self.merged, 4 * held + 1024):
                 self.hist = [_merge_bins(self.hist)]
                 self.held = self.merged = self.hist[0][0].size
         self.cats += [(int(group_row[g]), side, c) for g, side, c in f.cats if group_row[g] >= 0]
 
+    def _grow(self, rows: int) -> None:
+        grown = np.zeros((rows, NCOL), dtype=np.int64)
+        grown[:self.counts.shape[0]] = self.counts
+        self.counts = grown
+        if self.names is not None:
+            t = np.zeros(rows, dtype=bool)
+            t[:self.touched.size] = self.touched
+            self.touched = t
+
     def buckets(self) -> list[tuple[str, Bucket]]:
         r, k, c = _merge_bins(self.hist) if self.hist else (np.zeros(0, dtype=np.int64),) * 3
         out = []
-        starts = np.searchsorted(r, np.arange(len(self.index) + 1))
-        for service, row in self.index.items():
+        if self.names is not None:
+            held = np.flatnonzero(self.touched)
+            pairs = [(self.names[row], row) for row in held.tolist()]
+        else:
+            held = np.fromiter(self.index.values(), dtype=np.int64, count=len(self.index))
+            pairs = list(self.index.items())
+        # each row's latency entries: r is sorted, so [lo, hi) per row
+        los, his = np.searchsorted(r, held).tolist(), np.searchsorted(r, held, side="right").tolist()
+        for (service, row), a, z in zip(pairs, los, his):
             b = Bucket()
             for name, v in zip(COUNTERS, self.counts[row, :len(COUNTERS)].tolist()):
                 setattr(b, name, v)
@@ -262,13 +298,12 @@ class _Hour:
             if n:
                 h = LogHistogram()
                 h.count, h.zeros = n, int(self.counts[row, LAT_ZEROS])
-                a, z = starts[row], starts[row + 1]
                 if z > a:
                     h.offset = int(k[a])
                     h.counts = np.bincount(k[a:z] - h.offset, weights=c[a:z]).astype(np.int64)
                 b.hist = h
             out.append((service, b))
-        by_row = dict(enumerate(b for _, b in out))
+        by_row = {row: b for (_, row), (_, b) in zip(pairs, out)}
         for row, side, cats in self.cats:
             by_row[row].own_categories(side).update(cats)
         return out
