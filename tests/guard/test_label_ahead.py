@@ -33,6 +33,7 @@ def test_labels_made_ahead_verify_and_come_in_id_order(lab):
     for pid, meta in got:
         assert meta["AIGC"]["ProduceID"] == meta["AIGC"]["PropagateID"] == pid
         assert meta["AIGC"]["ContentProducer"] == "acme" and verify(meta, lab.public)
+        assert meta["AIGC"]["ReservedCode1"].startswith("ed25519m:")  # made in batches under one signature each
 
 
 def test_a_new_configuration_or_an_old_label_is_not_handed_out(lab, monkeypatch):
@@ -69,6 +70,9 @@ def _no_thread(producer: str = "acme") -> Labeller:
 def test_calls_close_together_sign_a_batch_and_the_next_calls_take_it(monkeypatch):
     monkeypatch.setattr(label_ahead, "BURST", 60.0)  # every run-out counts as close to the last
     lab = _no_thread()
+    signed = []
+    sign = lab._sign
+    lab._sign = lambda data: signed.append(data) or sign(data)
     first = lab.issue()  # none ready, no run-out before: one label, signed in the call
     assert lab.ahead.stats == {"ahead": 0, "inline": 1, "batched": 0, "stale": 0} and not lab.ahead._ready
     got = [first] + [lab.issue() for _ in range(label_ahead.BATCH)]  # the 2nd signs BATCH, the next BATCH - 1 take them
@@ -78,6 +82,11 @@ def test_calls_close_together_sign_a_batch_and_the_next_calls_take_it(monkeypatc
     assert pids == sorted(pids) and len(set(pids)) == len(pids)
     for pid, meta in got:
         assert meta["AIGC"]["ProduceID"] == meta["AIGC"]["PropagateID"] == pid and verify(meta, lab.public)
+    # the lone first label signed alone (single form), the batch under one signature over its tree's root
+    assert len(signed) == 2 and got[0][1]["AIGC"]["ReservedCode1"].startswith("ed25519:")
+    batch_rc1 = [meta["AIGC"]["ReservedCode1"].split(":") for _, meta in got[1:]]
+    assert [(kind, index) for kind, _, _, index, _ in batch_rc1] == [("ed25519m", str(i)) for i in range(label_ahead.BATCH)]
+    assert len({sig for _, _, sig, _, _ in batch_rc1}) == 1
     lab.config = LabelConfig(producer="other")  # a batch of the old configuration is never handed out
     lab.issue()  # run-out: signs a batch under "other"
     lab.config = LabelConfig(producer="third")

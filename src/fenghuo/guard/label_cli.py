@@ -141,6 +141,18 @@ def _explicit(text: str) -> bool | None:
     return any(isinstance(c, str) and "【" in c and "】" in c for c in contents)
 
 
+_FORMS = {"ed25519m": ("batch", "批量签名"), "ed25519": ("single", "单独签名")}
+
+
+def _form(meta: object) -> tuple[str, str] | None:
+    """Which of the three ReservedCode1 forms the label uses (``guard.labels``): a batch
+    signature over a Merkle root, a single signature, or the legacy bare signature."""
+    rc1 = meta.get("ReservedCode1") if isinstance(meta, dict) else None
+    if not isinstance(rc1, str) or not rc1:
+        return None
+    return _FORMS.get(rc1.partition(":")[0], ("legacy", "旧格式签名"))
+
+
 @label_group.command("verify")
 @click.argument("source", metavar="FILE|-")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -151,7 +163,8 @@ def verify_cmd(source: str, key_file: Path | None, as_json: bool) -> None:
     """Check an AIGC label's signature / 校验内容标识签名。
 
     FILE (or - for stdin) holds a response body, a stream, the AIGC header value or the label
-    object itself. Exit 0 if the label verifies, 1 if not.
+    object itself. Exit 0 if the label verifies, 1 if not. ReservedCode1 may be a batch
+    signature (ed25519m:…, the gateway's), a single one (ed25519:…) or the legacy form.
     """
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -177,14 +190,17 @@ def verify_cmd(source: str, key_file: Path | None, as_json: bool) -> None:
     why = labels.problem(meta, public)
     kid = f"ed25519:{keys.key_id(keys.raw_public(public))}"
     explicit = _explicit(text)
+    form = _form(meta)
     result = {"valid": why is None, "found_in": where, "key_id": kid, "label": meta,
+              **({"signature_form": form[0]} if form else {}),
               **({"problem": f"{why[0]} / {why[1]}"} if why else {}),
               **({"explicit_label": explicit} if explicit is not None else {})}
     if as_json:
         print_json(result)
     elif why is None:
         console.print(f"[green]✓[/] 标识有效 / label valid ({escape(where)}): producer {escape(str(meta.get('ContentProducer')))}, "
-                      f"ProduceID {escape(str(meta.get('ProduceID')))}, key {kid}")
+                      f"ProduceID {escape(str(meta.get('ProduceID')))}, key {kid}"
+                      + (f", {form[1]} / {form[0]} signature" if form else ""))
     else:
         console.print(f"[red]✗[/] 标识无效 / label not valid ({escape(where)}): {escape(why[0])} / {escape(why[1])}")
     if explicit is False and not as_json:
