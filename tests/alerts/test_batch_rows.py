@@ -69,9 +69,10 @@ def test_rules_pass_does_not_look_rows_up_again(rig, db, clock):
     assert r.post([call(s, t) for s in ("a-chat", "b-chat", "a-med")])["accepted"] == 3  # rows made
     _CountingRows.gets = 0
     assert r.post(events)["accepted"] == len(events)
-    # the fold's groups found their rows (4: a-chat in two seconds) and a-chat's per-service pass
-    # read its one indicator (1); the screen none (it looked up 3 more)
-    assert _CountingRows.gets == 5
+    # the fold's groups found their rows by directory slot (none by name: it looked up 4, a-chat
+    # in two seconds, before monitor.directory's slots) and a-chat's per-service pass read its one
+    # indicator (1); the screen none (it looked up 3 more)
+    assert _CountingRows.gets == 1
     with db.reader() as s:
         warned = s.execute(select(WarningRow.service_id, WarningRow.state)).all()
     assert warned == [("a-chat", "firing")]
