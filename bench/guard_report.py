@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import statistics
 
+from fenghuo.guard.label_ahead import BATCH
+
 
 def gateway_report(rows: dict, own_core: list[dict] | None, per_kb: dict[str, list[float]], pinned: dict | None, health: dict,
                    full: list[dict] | None, baseline: list[str], n: int, reps: int) -> list[str]:
@@ -72,8 +74,9 @@ def gateway_report(rows: dict, own_core: list[dict] | None, per_kb: dict[str, li
             f"{'met' if own99 is not None and own99 <= 3 else 'NOT met'}; on the shared cores {added[16][1]:.2f} ms at load gauge "
             f"{med([r['gauge'] for r in rows[('gateway', 16)]]):.2f}.",
             f"- Errors: {errors}. Telemetry in the gateway: {json.dumps(health['telemetry'])}. Labels (`guard.label_ahead`; ahead: "
-            f"signed in idle time; inline: signed in the call, none ready, with 7 more for the next calls when the stock had "
-            f"also run out within 50 ms; batched: taken from such a batch): {json.dumps(health.get('labels_ahead'))}.",
+            f"signed in idle time, {BATCH} to a signature; inline: signed in the call, none ready, with {BATCH - 1} more under "
+            f"the same signature for the next calls when the stock had also run out within 50 ms; batched: taken from such a "
+            f"batch): {json.dumps(health.get('labels_ahead'))}.",
             f"- What held the gateway's event loop over the whole run (`/healthz` `loop`: how late a 10 ms timer fired, "
             f"and each garbage collection's pause by generation): {json.dumps(health.get('loop'))}."]
     if full:
