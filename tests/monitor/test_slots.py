@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import random
 
+import msgspec
 import numpy as np
+import pytest
 
 from fenghuo.control import services as registry
 from fenghuo.monitor.colfold import fold_columns
@@ -113,3 +115,55 @@ def test_summary_hours_by_slot_hold_the_same_buckets(db):
         got = sorted((s, _view(b)) for s, b in hour.buckets())
         assert got == sorted((s, _view(b)) for s, b in by_name.hours[start].buckets())
     assert sorted((k, _view(b)) for k, b in by_slot._take().items()) == sorted((k, _view(b)) for k, b in by_name._take().items())
+
+
+def test_kernel_table_finds_what_the_dict_finds(db):
+    """The kernel's inline-key table (_ingestslots.h) against the directory's dict: ids short,
+    longer than the inline key (told apart only past it), non-ASCII, unknown; and the number of
+    distinct slots of a batch."""
+    from fenghuo.monitor.native import KERNEL
+
+    if KERNEL is None:
+        pytest.skip("the ingest kernel is not built")
+    d = Directory(db)
+    d.reload()
+    long_a, long_b = "L" * 50 + "a", "L" * 50 + "b"  # the same first 44 bytes and length
+    ids = ["a-chat", "a-med", "b-chat"] + [f"svc{i}" for i in range(300)] + [long_a, "服务-é", "x" * 64]
+    with d._lock:
+        slots = d._slots(ids, d.slot_of)
+        d._publish(dict.fromkeys(ids), slots)
+    rng = random.Random(2)
+    for _ in range(50):
+        batch = [rng.choice(ids + [long_b, "nope", "服务-e", "x" * 63]) for _ in range(rng.choice([1, 10, 200]))]
+        out = np.empty(len(batch), dtype=np.int64)
+        missing, distinct = KERNEL.slot_lookup(d._maps[2], d.names, batch, out)
+        want = [slots.get(i, -1) for i in batch]
+        assert out.tolist() == want
+        assert missing == want.count(-1) and distinct == len({s for s in want if s >= 0})
+    # an id longer than the inline key is confirmed against the directory's own string: told a
+    # different one there (as a hash collision past the inline bytes would), it is not found
+    names = list(d.names)
+    names[slots[long_a]] = long_b
+    out = np.empty(2, dtype=np.int64)
+    assert KERNEL.slot_lookup(d._maps[2], names, [long_a, "a-chat"], out) == (1, 1)
+    assert out.tolist() == [-1, slots["a-chat"]]
+    with pytest.raises(TypeError):
+        KERNEL.slot_lookup(d._maps[2], d.names, [b"a-chat"], np.empty(1, dtype=np.int64))
+
+
+def test_batch_slots_follow_the_events_through_refusals_and_duplicates(db):
+    """Ingest with the kernel's per-event slots and without (FENGHUO_NATIVE=0's dict path)
+    counts the same: a refused event and a redelivered one are dropped with their slots."""
+    from fenghuo.monitor.ingest import Monitor
+    from tests.monitor.helpers import call
+
+    m = Monitor(db)
+    m.start()
+    now = m.now()
+    m.ingest_body(msgspec.json.encode([call("a-chat", now, id="dup")]), ADMIN)
+    batch = [call(s, now) for s in ("a-chat", "a-med", "b-chat") * 30]
+    batch += [call("unknown-svc", now), call("b-chat", now, id="dup"), call("a-med", now - 10_000)]
+    got = m.ingest_body(msgspec.json.encode(batch), ADMIN)
+    assert (got.accepted, got.duplicates, [r["index"] for r in got.rejected]) == (90, 1, [90, 92])
+    snap = {s: m.indicators.snapshot(s, m.now())["windows"]["1m"]["calls"] for s in ("a-chat", "a-med", "b-chat")}
+    assert snap == {"a-chat": 31, "a-med": 30, "b-chat": 30}

@@ -11,7 +11,8 @@ batch merged straight into the store, ``merge_latest``; whether a batch is one i
 ``same_instant``; ``total[rows] += counts`` of the windows and summaries, ``scatter_add``,
 which numpy does as gather, add and scatter through a temporary). The alert rules' screen
 (alerts/screen.py) ran ~100 small numpy calls per batch; its threshold groups, change rules
-and their learning, and the columns it reads are loops here (_ingestscreen.h).
+and their learning, and the columns it reads are loops here (_ingestscreen.h). The directory's
+id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -138,6 +139,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 /* an optional non-negative int field as int64 (None: 0); -1 with OverflowError if it does not fit */
 #include "_ingestfold.h"
 #include "_ingestscreen.h"
+#include "_ingestslots.h"
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
@@ -151,6 +153,8 @@ static PyMethodDef methods[] = {
     {"screen_groups", screen_groups, METH_VARARGS, screen_groups_doc},
     {"screen_change", screen_change, METH_VARARGS, screen_change_doc},
     {"screen_learn", screen_learn, METH_VARARGS, screen_learn_doc},
+    {"slot_table_build", slot_table_build, METH_VARARGS, slot_table_build_doc},
+    {"slot_lookup", slot_lookup, METH_VARARGS, slot_lookup_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -93,20 +93,23 @@ class Folded:
         return b
 
 
-def fold_columns(events: list[WireEvent], now: float, known: tuple[int, Any] | None = None) -> Folded:
+def fold_columns(events: list[WireEvent], now: float, known: tuple[int, Any] | None = None,
+                 slots: np.ndarray | None = None) -> Folded:
     """``known``: ``(distinct services, time_range(events))`` when the caller has them already
     (ingest checked the batch with both; a second ``set`` of a spread batch's 1,000 names is
-    ~0.1 ms, issue 19)."""
+    ~0.1 ms, issue 19). ``slots``: each event's directory slot, if known: the groups' slots
+    then go with them (``Folded.slots``; not on the per-service path, whose few groups the
+    caller looks up)."""
     services = list(map(_service, events))
     if NATIVE is not None and len(services) >= NATIVE_FROM:
-        return _per_event(events, services, now, *(known or ()))
+        return _per_event(events, services, now, *(known or ()), ev_slots=slots)
     first = services[0]
     if services.count(first) == len(services):
         return _from_partials(events, now)
     distinct = known[0] if known else len(set(services))
     if distinct <= FEW_SERVICES:
         return _from_partials(events, now)
-    return _per_event(events, services, now, distinct, *(known[1:] if known else ()))
+    return _per_event(events, services, now, distinct, *(known[1:] if known else ()), ev_slots=slots)
 
 
 def _from_partials(events: list[WireEvent], now: float) -> Folded:
@@ -249,7 +252,7 @@ def _native_columns(events: list[WireEvent], ev: np.ndarray, cats: list[tuple[in
 
 
 def _per_event(events: list[WireEvent], services: list[str], now: float, distinct: int | None = None,
-               span: Any = False) -> Folded:
+               span: Any = False, ev_slots: np.ndarray | None = None) -> Folded:
     """Each field read once per batch into a list in C (``map`` of an ``attrgetter``); a column
     that is all one value (the usual: all calls, status ok, nothing found by the checks) is told
     by ``list.count`` and costs nothing more; others are tested as numpy columns. Only checks
@@ -288,6 +291,7 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
         counts = ev
         g_services = services
         g_seconds = secs
+        g_slots = ev_slots
     else:
         code = dict(zip(dict.fromkeys(services), range(n)))
         sc = np.fromiter(map(code.__getitem__, services), dtype=np.int64, count=n)
@@ -303,6 +307,7 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
         first_ev = order[starts]
         g_services = [services[i] for i in first_ev.tolist()]
         g_seconds = secs[first_ev]
+        g_slots = None if ev_slots is None else ev_slots[first_ev]
     # an answer refused is counted only where something was judged (as fold._checks)
     j, r = COL["out_judged"], COL["out_answer_refused"]
     counts[counts[:, j] == 0, r] = 0
@@ -312,4 +317,4 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
         hg, hk = group_of[lat_rows[nz]], keys[nz]
         hc = np.ones(hk.size, dtype=np.int64)
     gcats = [(int(group_of[i]), side, c) for i, side, c in cats]
-    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times, services, same)
+    return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times, services, same, g_slots)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
 from fenghuo.ledger import store as ledger
 from fenghuo.ledger.models import LedgerEntry
+from fenghuo.monitor.native import KERNEL as NATIVE
 from fenghuo.platform.db import Database
 from fenghuo.registry.models import Service
 
@@ -68,8 +71,20 @@ class Directory:
         # id -> slot for exactly the services in ``services`` (published with it, one tuple, so
         # a reader never sees one without the other); ``names[slot]`` is the id. A service that
         # leaves the registry takes its slot with it: the number is not reused.
-        self._maps: tuple[dict[str, ServiceInfo], dict[str, int]] = ({}, {})
+        # and the same id -> slot as the kernel's inline-key table (_ingestslots.h; None without it)
+        self._maps: tuple[dict[str, ServiceInfo], dict[str, int], Any] = ({}, {}, None)
         self.names: list[str] = []
+
+    def _publish(self, services: dict[str, ServiceInfo], slots: dict[str, int]) -> None:
+        """Replace the maps (under ``_lock``): one tuple, so readers see them together."""
+        table = None
+        if NATIVE is not None and slots:
+            cap = 16
+            while cap < 2 * len(slots):
+                cap *= 2
+            table = np.empty(cap * 64, dtype=np.uint8)  # 64-byte entries (slot_entry)
+            NATIVE.slot_table_build(list(slots), np.fromiter(slots.values(), dtype=np.int64, count=len(slots)), table)
+        self._maps = (services, slots, table)
 
     @property
     def services(self) -> dict[str, ServiceInfo]:
@@ -112,7 +127,7 @@ class Directory:
             rows = s.execute(select(*_COLUMNS).execution_options(yield_per=_CHUNK * 4))
             services = {r[0]: self._info(r) for r in rows}
         with self._lock:
-            self._maps = (services, self._slots(services, self.slot_of))
+            self._publish(services, self._slots(services, self.slot_of))
             self._seq = seq
             self._loaded_at = self._full_at = time.monotonic()
 
@@ -135,8 +150,8 @@ class Directory:
                     break
         with self._lock:
             if changed:  # new dicts: readers keep the ones they hold
-                services, slots = self._maps
-                self._maps = ({**services, **changed}, {**slots, **self._slots(changed, slots)})
+                services, slots, _ = self._maps
+                self._publish({**services, **changed}, {**slots, **self._slots(changed, slots)})
             self._seq = max(self._seq, seq)
             self._loaded_at = time.monotonic()
 
@@ -167,16 +182,32 @@ class Directory:
         when they are mostly distinct (a spread batch: neighbours in the registry's dict are
         neighbours in memory), else once per distinct id (a batch of a few services)."""
         self.fresh()
-        services, slot_of = self._maps
+        services, slot_of, _ = self._maps
         distinct = set(ids)
         keys = ids if 2 * len(distinct) > len(ids) else distinct
         return services, dict(zip(keys, map(slot_of.get, keys)))
+
+    def batch_slots(self, events: list) -> tuple[dict[str, ServiceInfo], np.ndarray | None, int]:
+        """The services, each event's slot (an array) and the number of distinct services, in
+        one pass of the kernel over the events (``_ingestslots.h``); the array is None when the
+        kernel is not built or some service is not known (the caller then takes ``slots_of``,
+        which also decides what is unknown)."""
+        self.fresh()
+        services, _, table = self._maps
+        if table is None:
+            return services, None, 0
+        out = np.empty(len(events), dtype=np.int64)
+        try:
+            missing, distinct = NATIVE.slot_lookup(table, self.names, events, out)
+        except TypeError:  # not the event structs (or ids) the kernel reads
+            return services, None, 0
+        return services, (None if missing else out), distinct
 
     def lookup_slots(self, ids) -> tuple[dict[str, ServiceInfo], set[str], dict[str, int]]:
         """``lookup_missing`` with the slot of each known id (``slots_of`` of the known ones)."""
         names = list(ids)
         self.fresh(force_if_older=1.0)
-        services, slot_of = self._maps
+        services, slot_of, _ = self._maps
         got = list(map(slot_of.get, names))
         missing = {n for n, s in zip(names, got) if s is None}
         return services, missing, {n: s for n, s in zip(names, got) if s is not None}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from fenghuo.monitor.instances import ByService, InstanceStore, State, latest_of
 from fenghuo.monitor.service_view import LIVE_INSTANCE_SECONDS, ServiceView, ServiceViews, bucket_of
 from fenghuo.monitor.wire import WireEvent
 
+_service = attrgetter("service")
 DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
 
 
@@ -251,20 +252,23 @@ class Indicators:
 
     # -- ingest ----------------------------------------------------------------------------------
     def apply(self, events: Iterable[WireEvent], now: float, sink: Callable[[Folded], None] | None = None,
-              known: tuple[int, Any] | None = None, slot_of: dict[str, int] | None = None) -> None:
+              known: tuple[int, Any] | None = None, slot_of: dict[str, int] | np.ndarray | None = None) -> None:
         """Fold validated, deduplicated events in (their services and rows then wait for
         ``batch_rows``). The batch is
         folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
         (the durable hourly summaries, monitor.summaries) gets the same folded batch. ``known``:
         the batch's distinct services and time range, if the caller has them (``fold_columns``);
         ``slot_of``: the directory slot of each of the batch's services (``Directory.lookup_slots``),
-        if the caller has them: then ``f.slots`` holds them for the sink and the rows are found
-        by slot."""
+        or of each event (an array, ``Directory.batch_slots``), if the caller has them: then
+        ``f.slots`` holds them for the sink and the rows are found by slot."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return
-        f = fold_columns(events, now, known)
-        if slot_of is not None:
+        per_event = isinstance(slot_of, np.ndarray)
+        f = fold_columns(events, now, known, slot_of if per_event else None)
+        if slot_of is not None and f.slots is None:
+            if per_event:  # a fold by service (few services): its groups' slots from the events'
+                slot_of = dict(zip(map(_service, events), slot_of.tolist()))
             try:  # a small dict (the batch's services), in the cache
                 f.slots = np.fromiter(map(slot_of.__getitem__, f.services), dtype=np.int64, count=len(f.services))
             except KeyError:

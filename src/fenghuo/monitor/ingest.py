@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
+
 from fenghuo.monitor.bus import Bus, InProcessBus
 from fenghuo.monitor.dedup import Dedup
 from fenghuo.monitor.directory import Directory
@@ -69,10 +71,10 @@ class Monitor:
         # One batch at a time: dedup check, commit and publish must not interleave (batches arrive
         # on several worker threads; see monitor.routes.post_events).
         self._lock = threading.Lock()
-        # (events, (distinct services, time range) or None, the services' directory slots) of
-        # the batch being published: ingest has checked it with these, and the fold needs them
+        # (events, (distinct services, time range) or None, the directory slots: per event, an
+        # array, or per service, a dict) of the batch being published: ingest has checked it with these, and the fold needs them
         # again (``_count``)
-        self._known: tuple[list[WireEvent], Any, dict[str, int]] | None = None
+        self._known: tuple[list[WireEvent], Any, Any] | None = None
         self.rejected_total = 0
         self.duplicates_total = 0
 
@@ -120,16 +122,23 @@ class Monitor:
         result = IngestResult(rejected=list(bad or []))
         now = self.now()
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
-        # each distinct service with its directory slot (None: not registered), one lookup per
-        # event in the registry's dict: it stands for the set of names the checks need, too
-        services, slots = self.directory.slots_of(list(map(_service, events)))
-        names = slots.keys()
+        # Each event's directory slot and the number of distinct services, in one kernel pass
+        # (Directory.batch_slots); without the kernel, or with a service it does not know, each
+        # distinct service with its slot (None: not registered) from the registry's dict, which
+        # stands for the set of names the checks need, too.
+        services, slots, distinct = self.directory.batch_slots(events)
+        refused: set[str] = set()
+        if slots is None:
+            services, slots = self.directory.slots_of(list(map(_service, events)))
+            names = slots.keys()
+            distinct = len(names)
+            if None in slots.values():  # something unknown: look again (the cache may be behind)
+                services, refused, slots = self.directory.lookup_slots(names)
+        else:
+            names = set(map(_service, events)) if actor.role is Role.operator else ()
         # Whole-batch checks first (per service, and the batch's earliest and latest time); only
         # a batch with something to refuse is walked event by event, so the common batch costs
         # no per-event Python work here, and only an operator's batch a check per service.
-        refused: set[str] = set()
-        if None in slots.values():  # something unknown: look again (the cache may be behind)
-            services, refused, slots = self.directory.lookup_slots(names)
         if actor.role is Role.operator:
             refused |= {n for n in names if n not in refused and services[n].provider != actor.provider_id}
         span = time_range(events) if events else (now, now)
@@ -137,6 +146,8 @@ class Monitor:
         if not whole:
             keep = self._check_each(events, indices or range(len(events)), epochs(events), services, actor, now, oldest, newest, result)
             events = [e for e, k in zip(events, keep) if k]
+            if isinstance(slots, np.ndarray):
+                slots = slots[np.fromiter(keep, dtype=bool, count=len(keep))]
         checked = len(events)
         with self._lock:
             ids = list(map(_id, events))
@@ -144,12 +155,14 @@ class Monitor:
             if fresh.count(False):
                 events = [e for e, f in zip(events, fresh) if f]
                 ids = [e.id for e in events]
+                if isinstance(slots, np.ndarray):
+                    slots = slots[np.fromiter(fresh, dtype=bool, count=len(fresh))]
             result.duplicates = checked - len(events)
             self.dedup.commit(ids, now)
             result.accepted = len(events)
             if events:
                 # the names and range checked above still describe the batch if none was dropped
-                self._known = (events, (len(names), span) if whole and len(events) == checked else None, slots)
+                self._known = (events, (distinct, span) if whole and len(events) == checked else None, slots)
                 try:
                     dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
                 finally:
