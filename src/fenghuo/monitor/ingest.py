@@ -72,8 +72,8 @@ class Monitor:
         # on several worker threads; see monitor.routes.post_events).
         self._lock = threading.Lock()
         # (events, (distinct services, time range) or None, the directory slots: per event, an
-        # array, or per service, a dict) of the batch being published: ingest has checked it with these, and the fold needs them
-        # again (``_count``)
+        # array, or per service, a dict) of the batch being published: ingest has checked it
+        # with these, and the fold needs them again (``_count``)
         self._known: tuple[list[WireEvent], Any, Any] | None = None
         self.rejected_total = 0
         self.duplicates_total = 0
