@@ -165,16 +165,6 @@ class Directory:
                 self.catch_up()
         return self.services
 
-    def lookup_missing(self, ids: set[str]) -> tuple[dict[str, ServiceInfo], set[str]]:
-        """``lookup`` and the ids it does not know, each looked up once (ingest's batch check:
-        a second ``difference`` over a spread batch's 1,000 names cost ~40 us)."""
-        services = self.fresh()
-        missing = ids.difference(services)
-        if missing:
-            services = self.fresh(force_if_older=1.0)
-            missing = ids.difference(services)
-        return services, missing
-
     def slots_of(self, ids: list[str]) -> tuple[dict[str, ServiceInfo], dict[str, int | None]]:
         """The services, and each distinct id of ``ids`` with its slot (None: not known), from
         the cache as it is after the regular refresh. A dict of the batch's ids only: later lookups of these ids
@@ -204,7 +194,8 @@ class Directory:
         return services, (None if missing else out), distinct
 
     def lookup_slots(self, ids) -> tuple[dict[str, ServiceInfo], set[str], dict[str, int]]:
-        """``lookup_missing`` with the slot of each known id (``slots_of`` of the known ones)."""
+        """The services after a forced refresh (the cache may be behind), the ids still unknown,
+        and the slot of each known id (ingest's second look when ``slots_of`` found an unknown id)."""
         names = list(ids)
         self.fresh(force_if_older=1.0)
         services, slot_of, _ = self._maps
