@@ -165,7 +165,8 @@ class AlertEngine:
                 # one they just applied (the usual); issue 19: ~0.15 ms of a 1,000-service batch
                 got = indicators.batch_rows(batch)
                 services, rows = got if got is not None else (list(set(map(_service, batch))), None)
-            todo = self.screen.run(list(services), self.monitor.directory.services, open_services, now, rows)
+            infos, kinds = self.monitor.directory.services_and_kinds  # one publication: they agree
+            todo = self.screen.run(list(services), infos, open_services, now, rows, kinds)
             for svc in todo:
                 reads = _MemoReads(indicators)
                 for alert, rules in self.rules_for(svc).items():

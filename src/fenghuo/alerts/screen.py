@@ -84,6 +84,8 @@ class Screen:
         self._sigs: dict[tuple[int, ...], int] = {(): 0}
         self._by_id = any(r.services.ids for r in rules)
         self._kind_sig: dict[tuple, int] = {}  # kind of service (ServiceInfo.kind) -> rule-set id
+        # ServiceInfo.kind -> rule-set id (-1: not matched yet), for kinds gathered by slot (_by_kind)
+        self._kind_sig_arr = np.full(0, -1, dtype=np.int64)
         self._row_sig = np.zeros(0, dtype=np.int64)  # per indicator row: rule-set id (see _sigs_of)
         self._row_gen = np.zeros(0, dtype=np.int64)
         self._infos: Any = None
@@ -184,9 +186,51 @@ class Screen:
             got = [g if g is not None else self.sig(s, i) for s, i, g in zip(services, found, got)]
         return got  # type: ignore[return-value]
 
-    def _sigs_of(self, services: list[str], rows: np.ndarray, infos: Any) -> np.ndarray:
+    def _by_kind(self, services: list[str], pos: np.ndarray, rows: np.ndarray, infos: Any,
+                 kinds: np.ndarray) -> np.ndarray | None:
+        """Rule-set ids of ``rows`` (of ``services[pos[i]]``) as gathers: row -> directory slot
+        (``Indicators.slot_by_row``) -> kind (``kinds``, the directory's array published with
+        ``infos``) -> rule set (``_kind_sig_arr``); a kind not met before is matched once
+        (``sig``). None when some row has no slot or its slot no kind (the caller looks those
+        services up by name).
+
+        Why (issue 19): at 100,000 services every service of a spread batch is new to the
+        screen, and looking each up in the directory's dict and reading its ServiceInfo missed
+        the cache twice per service (~0.45 ms a 1,000-service batch); three gathers from
+        arrays cost ~0.02 ms, first touch or not."""
+        if self._by_id or not rows.size:
+            return None
+        slots = self.ind.slot_by_row[rows]
+        if int(slots.min()) < 0 or int(slots.max()) >= kinds.size:
+            return None
+        k = kinds[slots]
+        if int(k.min()) < 0:
+            return None
+        top = int(k.max())
+        if top >= self._kind_sig_arr.size:
+            grown = np.full(max(2 * self._kind_sig_arr.size, top + 1, 16), -1, dtype=np.int64)
+            grown[:self._kind_sig_arr.size] = self._kind_sig_arr
+            self._kind_sig_arr = grown
+        sigs = self._kind_sig_arr[k]
+        new = np.flatnonzero(sigs < 0)
+        if new.size:  # one match per kind not met before (its first service stands for it)
+            for i in new.tolist():
+                kind = int(k[i])
+                if self._kind_sig_arr[kind] < 0:
+                    name = services[int(pos[i])]
+                    info = infos.get(name)
+                    if info is None or info.kind != kind:  # not what the array says: by name
+                        return None
+                    self._kind_sig_arr[kind] = self.sig(name, info)
+            sigs = self._kind_sig_arr[k]
+        return sigs
+
+    def _sigs_of(self, services: list[str], rows: np.ndarray, infos: Any, kinds: np.ndarray | None = None) -> np.ndarray:
         """Rule-set ids of rows, remembered per row while the directory's mapping is the same
-        object (it is replaced whenever a service changes) and the row has the same owner."""
+        object (it is replaced whenever a service changes) and the row has the same owner; rows
+        not remembered (first touch) by kind (``_by_kind``) when the directory's kinds are
+        given and cover them, else by name (``sigs``). The per-row memory stays first: for
+        rows seen before it is one gather fewer than by kind (~0.015 ms a batch)."""
         gen = self.ind.generation
         if self._row_sig.size < gen.size:
             grown = np.full(gen.size, -1, dtype=np.int64)
@@ -202,7 +246,8 @@ class Screen:
         stale = self._row_gen[rows] != gen[rows]
         if stale.any():
             idx = np.flatnonzero(stale)
-            sigs[idx] = self.sigs([services[i] for i in idx.tolist()], infos)
+            got = None if kinds is None else self._by_kind(services, idx, rows[idx], infos, kinds)
+            sigs[idx] = got if got is not None else self.sigs([services[i] for i in idx.tolist()], infos)
             self._row_sig[rows[stale]] = sigs[stale]
             self._row_gen[rows[stale]] = gen[rows[stale]]
         return sigs
@@ -226,9 +271,11 @@ class Screen:
         return val, den
 
     def run(self, services: list[str], infos: dict[str, Any], open_services: set[str], now: float,
-            rows: np.ndarray | None = None) -> list[str]:
+            rows: np.ndarray | None = None, kinds: np.ndarray | None = None) -> list[str]:
         """The services that need the per-service evaluation; the others' baselines learn.
-        ``rows``: the services' rows, if the caller has them (distinct services, each with a row)."""
+        ``rows``: the services' rows, if the caller has them (distinct services, each with a row);
+        ``kinds``: each directory slot's ``ServiceInfo.kind``, published with ``infos``
+        (``Directory.services_and_kinds``), if the caller has them."""
         self.now = now
         exact: list[str] = []
         try:  # every service has a row (the usual): C-level lookups straight into the array
@@ -240,7 +287,7 @@ class Screen:
             rs = np.array([r for r in got if r is not None], dtype=np.int64)
         if not rs.size:
             return exact
-        sigs = self._sigs_of(services, rs, infos)
+        sigs = self._sigs_of(services, rs, infos, kinds)
         keep = sigs > 0  # selected by some rule
         if open_services and not open_services.isdisjoint(services):
             is_open = np.array([s in open_services for s in services], dtype=bool)
