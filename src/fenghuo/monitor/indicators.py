@@ -77,7 +77,9 @@ class Indicators:
         self.window_lengths = dict(windows or DEFAULT_WINDOWS)
         cap = 256
         self.windows = {name: ColumnWindow(length, cap, NCOL) for name, length in self.window_lengths.items()}
-        self.row_of: dict[str, int] = {}
+        # service -> row, for reads by name; rows made by slot join it lazily (``row_of``)
+        self._row_of: dict[str, int] = {}
+        self._unnamed: list[tuple[list[str], Any]] = []  # (services, their rows) not in _row_of yet
         # the same by the directory's slot (monitor.directory), for batches that come with their
         # slots (ingest): an array gather instead of a lookup per service in ``row_of``; -1: no
         # row known by slot (the service may still have one, made for a batch without slots)
@@ -106,6 +108,26 @@ class Indicators:
 
     # -- rows ------------------------------------------------------------------------------------
     @property
+    def row_of(self) -> dict[str, int]:
+        """service -> row of every service held. Rows made for a batch with slots
+        (``rows_of_slots``) are added here only when this is read, not while ingest makes
+        them: ingest finds rows by slot, and reads by name (the API, /metrics, a rule's
+        per-service pass) are rare. Why (issue 19): at 100,000 services every service of a
+        spread batch is new, and 1,000 inserts into the 100,000-entry dict, each a cache miss
+        and now and then a resize of the whole dict, were ~0.2 ms of a first-touch batch."""
+        if self._unnamed:
+            d = self._row_of
+            for names, rows in self._unnamed:
+                d.update(zip(names, rows))
+            self._unnamed = []
+        return self._row_of
+
+    @row_of.setter
+    def row_of(self, value: dict[str, int]) -> None:
+        self._unnamed = []  # the whole mapping, rows made by slot included (tests wrap it)
+        self._row_of = value
+
+    @property
     def instances(self) -> ByService:
         """service → {instance → (last seen, version, state, failsafe)} (read-only)."""
         return ByService(self.guards)
@@ -129,8 +151,9 @@ class Indicators:
             got = list(map(self.row_of.__getitem__, services))
         return np.array(got, dtype=np.int64)
 
-    def _make_rows(self, new: list[str]) -> np.ndarray:
-        """Rows for services that have none (distinct), freed rows first. Call under ``lock``."""
+    def _make_rows(self, new: list[str], named: bool = True) -> np.ndarray:
+        """Rows for services that have none (distinct), freed rows first; ``named`` False: the
+        rows join ``row_of`` when it is next read (``rows_of_slots``). Call under ``lock``."""
         take = min(len(new), len(self._free))
         rows = [self._free.pop() for _ in range(take)]
         start = self._next
@@ -142,11 +165,17 @@ class Indicators:
                     cap *= 2
                 self._grow(cap)
         if not take:  # fresh rows only (a spread batch at 100,000 services): a range
-            self.row_of.update(zip(new, range(start, self._next)))
+            if named:
+                self.row_of.update(zip(new, range(start, self._next)))
+            else:
+                self._unnamed.append((new, range(start, self._next)))
             self.generation[start:self._next] += 1
             return np.arange(start, self._next, dtype=np.int64)
         rows += range(start, self._next)
-        self.row_of.update(zip(new, rows))
+        if named:
+            self.row_of.update(zip(new, rows))
+        else:
+            self._unnamed.append((new, rows))
         out = np.array(rows, dtype=np.int64)
         self.generation[out] += 1
         return out
@@ -173,9 +202,10 @@ class Indicators:
                 made = self.rows_for(sub)
             else:
                 new = list(dict.fromkeys(sub))
-                made = self._make_rows(new)
+                made = self._make_rows(new, named=False)
                 if len(new) < len(sub):  # a service in several seconds: each of its groups
-                    made = np.fromiter(map(self.row_of.__getitem__, sub), dtype=np.int64, count=len(sub))
+                    at = dict(zip(new, made.tolist()))
+                    made = np.fromiter(map(at.__getitem__, sub), dtype=np.int64, count=len(sub))
             rows[idx] = made
             self.row_by_slot[slots[idx]] = made
             self.slot_by_row[made] = slots[idx]
@@ -216,6 +246,11 @@ class Indicators:
     def evict(self, now: float) -> int:
         """Drop services idle past every window (and, over ``max_services``, the stalest)."""
         with self.lock:
+            if self._unnamed and not self._may_drop(now):
+                # nothing to drop: the rows made by slot since the last read stay out of
+                # ``row_of`` (naming them all here would bring back what ingest saved)
+                self._swept_at = now
+                return 0
             names = list(self.row_of)
             rows = np.fromiter(self.row_of.values(), dtype=np.int64, count=len(names))
             seen = self.last_applied[rows]
@@ -246,6 +281,16 @@ class Indicators:
             self.evicted_total += int(gone.size)
             self._swept_at = now
             return int(gone.size)
+
+    def _may_drop(self, now: float) -> bool:
+        """Whether ``evict`` has something to drop, from the arrays (rows in use: below
+        ``_next`` and not free): a row idle past every window, or more rows than
+        ``max_services``."""
+        used = np.ones(self._next, dtype=bool)
+        used[self._free] = False
+        if self.max_services and int(used.sum()) > self.max_services:
+            return True
+        return bool((self.last_applied[:self._next][used] < now - self.idle_seconds).any())
 
     def service(self, service: str) -> ServiceView:
         return ServiceView(self, service, self.row_of.get(service))

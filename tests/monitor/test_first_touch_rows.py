@@ -1,0 +1,86 @@
+"""First touch at scale (issue 19): rows made for a batch with directory slots join the
+name -> row mapping (``Indicators.row_of``) only when it is read, and a sweep with nothing to
+drop does not name them. Every read by name must still see every service counted, and
+evictions must drop the same services as when every row is named at once."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from fenghuo.monitor.indicators import Indicators
+from tests.monitor.test_fold import T0, WINDOWS
+from tests.monitor.test_reserve import _distinct
+
+
+def _slots(batch, slot_of: dict[str, int]) -> np.ndarray:
+    return np.array([slot_of[e.service] for e in batch], dtype=np.int64)
+
+
+def test_rows_made_by_slot_are_named_when_read():
+    rng = random.Random(1)
+    names = [f"s{i}" for i in range(200)]
+    slot_of = {s: 5 + 2 * i for i, s in enumerate(names)}
+    by_slot, by_name = Indicators(WINDOWS), Indicators(WINDOWS)
+    for k in range(4):
+        batch = _distinct(rng, names[50 * k:50 * k + 50], T0 + k, 50 * k)
+        by_slot.apply(batch, T0 + k, slot_of=_slots(batch, slot_of))
+        by_name.apply(batch, T0 + k)
+    # ingest made 200 rows by slot and named none of them
+    assert by_slot._row_of == {} and sum(len(n) for n, _ in by_slot._unnamed) == 200
+    assert by_slot.row_of == by_name.row_of and list(by_slot.row_of) == names  # in the order made
+    assert by_slot._unnamed == []
+    for s in ("s0", "s77", "s199"):
+        assert by_slot.snapshot(s, T0 + 4) == by_name.snapshot(s, T0 + 4)
+
+
+def test_every_read_by_name_sees_rows_made_by_slot():
+    """Each read by name, first thing after a batch with slots, answers as by name."""
+    rng = random.Random(2)
+    batch = _distinct(rng, [f"s{i}" for i in range(30)], T0, 0)
+    ref = Indicators(WINDOWS)
+    ref.apply(batch, T0)
+    slots = np.arange(30, dtype=np.int64)[::-1].copy()
+    reads = [
+        lambda ind: ("s3" in ind.services, len(ind.services), sorted(ind.services)),
+        lambda ind: [ind.value(f"s{i}", "calls", "1m", None, T0) for i in range(30)],
+        lambda ind: [ind.value(f"s{i}", "factual_errors", "1h", None, T0) for i in range(30)],
+        lambda ind: [ind.series(f"s{i}", "calls", "1m", T0) for i in range(30)],
+        lambda ind: [ind.snapshot(f"s{i}", T0) for i in range(30)],
+        lambda ind: {s: ind.instances_of(s) for s in ind.instances},
+    ]
+    for read in reads:
+        ind = Indicators(WINDOWS)
+        ind.apply(batch, T0, slot_of=slots)
+        assert ind._row_of == {}
+        assert read(ind) == read(ref)
+    # a batch without slots after rows made by slot: the same rows, none made twice
+    again = _distinct(rng, ["s2", "new"], T0, 100)
+    ind.apply(again, T0)
+    ref.apply(again, T0)
+    assert ind.row_of == ref.row_of and len(ind.row_of) == 31
+
+
+def test_a_sweep_names_rows_only_when_it_drops_some():
+    rng = random.Random(3)
+    names = [f"s{i}" for i in range(120)]
+    slot_of = {s: i for i, s in enumerate(names)}
+    by_slot, by_name = Indicators(WINDOWS), Indicators(WINDOWS)
+    now = T0
+    for k in range(40):
+        picked = list(dict.fromkeys(rng.choice(names) for _ in range(rng.choice([3, 30]))))
+        batch = _distinct(rng, picked, now, 100 * k)
+        by_slot.apply(batch, now, slot_of=_slots(batch, slot_of))
+        by_name.apply(batch, now)
+        # a sweep every batch; idle services go after the longest window (and the live time)
+        before = sum(len(n) for n, _ in by_slot._unnamed)
+        dropped = by_slot.evict(now)
+        assert dropped == by_name.evict(now)
+        if not dropped:
+            assert sum(len(n) for n, _ in by_slot._unnamed) == before  # nothing named
+        now += rng.choice([1.0, 30.0, 900.0, 4000.0])
+    assert by_slot.evicted_total == by_name.evicted_total > 0
+    assert by_slot.row_of == by_name.row_of
+    for s in by_name.row_of:
+        assert by_slot.snapshot(s, now) == by_name.snapshot(s, now), s
