@@ -84,3 +84,25 @@ def test_a_sweep_names_rows_only_when_it_drops_some():
     assert by_slot.row_of == by_name.row_of
     for s in by_name.row_of:
         assert by_slot.snapshot(s, now) == by_name.snapshot(s, now), s
+
+
+def test_new_services_in_several_seconds_get_one_row_each():
+    """A batch whose new services each appear in several seconds (slots not distinct): one row
+    per service, remembered by slot, as by name; then a batch of distinct new services."""
+    rng = random.Random(4)
+    by_slot, by_name = Indicators(WINDOWS), Indicators(WINDOWS)
+    slot_of = {f"s{i}": 40 - i for i in range(40)}
+    batch = []
+    for i in range(60):
+        e = _distinct(rng, [f"s{rng.randrange(20)}"], T0 - rng.choice([0, 1, 2]), i)[0]
+        batch.append(e)
+    fresh = _distinct(rng, [f"s{i}" for i in range(20, 40)], T0, 100)
+    for b in (batch, fresh):
+        by_slot.apply(b, T0, slot_of=_slots(b, slot_of))
+        by_name.apply(b, T0)
+    assert set(by_slot.row_of) == set(by_name.row_of)
+    rows = by_slot.row_of
+    assert sorted(rows.values()) == list(range(len(rows)))  # one row each, none lost
+    for s, r in rows.items():
+        assert by_slot.row_by_slot[slot_of[s]] == r and by_slot.slot_by_row[r] == slot_of[s]
+        assert by_slot.snapshot(s, T0) == by_name.snapshot(s, T0), s
