@@ -170,13 +170,13 @@ def test_per_event_fold_of_plain_batches_equals_per_service_fold(seed):
 def test_watched_columns_of_one_bin_groups_equal_bincount(seed):
     """A spread batch (one latency bin per group) fills the "latencies ≥ K" columns in place;
     they equal the bincount every other batch takes."""
-    from fenghuo.monitor.indicators import _with_watched
+    from fenghuo.monitor.colfold import with_watched
 
     rng = random.Random(seed)
     events = _mostly_plain(rng, rng.choice([1, 2, 300]), T0, rng.choice([0.0, 0.3]), None)
     f = _per_event(events, [e.service for e in events], T0)
     keys = [int(k) for k in LogHistogram.keys(np.array([0.5, 12.5, 100.0, 299.0]))]
-    got = _with_watched(f.counts, f, keys)
+    got = with_watched(f.counts, f, keys)
     want = np.hstack([f.counts] + [np.bincount(f.hist_group[f.hist_key >= k], weights=f.hist_count[f.hist_key >= k],
                                                minlength=f.counts.shape[0]).astype(np.int64)[:, None] for k in keys])
     assert np.array_equal(got, want)

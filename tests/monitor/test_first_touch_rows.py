@@ -106,3 +106,21 @@ def test_new_services_in_several_seconds_get_one_row_each():
     for s, r in rows.items():
         assert by_slot.row_by_slot[slot_of[s]] == r and by_slot.slot_by_row[r] == slot_of[s]
         assert by_slot.snapshot(s, T0) == by_name.snapshot(s, T0), s
+
+
+def test_a_service_cap_counts_rows_without_naming_them():
+    """With ``max_services`` set, ``apply`` compares the services held with the cap on every
+    batch: ``held()`` answers ``len(row_of)`` without naming the rows made by slot (naming
+    them each batch would undo the first-touch saving), before and after an eviction."""
+    rng = random.Random(3)
+    names = [f"s{i}" for i in range(120)]
+    slot_of = {s: i for i, s in enumerate(names)}
+    capped = Indicators(WINDOWS, max_services=100)
+    for k in range(3):
+        batch = _distinct(rng, names[40 * k:40 * k + 40], T0 + k, 40 * k)
+        capped.apply(batch, T0 + k, slot_of=_slots(batch, slot_of))
+        if k < 2:  # 40, then 80 services: under the cap, nothing named, nothing dropped
+            assert capped._row_of == {} and capped.held() == 40 * (k + 1)
+    # the third batch took it to 120 > 100: the stalest went, down to 90 % of the cap
+    assert capped.held() == len(capped.row_of) == 90
+    assert capped.evicted_total == 30 and "s0" not in capped.row_of and "s119" in capped.row_of

@@ -318,3 +318,22 @@ def _per_event(events: list[WireEvent], services: list[str], now: float, distinc
         hc = np.ones(hk.size, dtype=np.int64)
     gcats = [(int(group_of[i]), side, c) for i, side, c in cats]
     return Folded(g_services, g_seconds, counts, hg, hk, hc, gcats, None, events, times, services, same, g_slots)
+
+
+def with_watched(counts: np.ndarray, f: Folded, watched: list[int]) -> np.ndarray:
+    """``counts`` with one "latencies with key >= K" column per watched key K. When each group
+    has at most one latency bin (a spread batch: groups are events), the column is that bin's
+    count where its key is high enough, set in place; otherwise each is a ``bincount``."""
+    nc = counts.shape[1]
+    out = np.empty((counts.shape[0], nc + len(watched)), dtype=np.int64)
+    out[:, :nc] = counts
+    hg = f.hist_group
+    if hg.size > 1 and bool((hg[1:] > hg[:-1]).all()) or hg.size == 1:
+        out[:, nc:] = 0
+        for j, key in enumerate(watched):
+            out[hg, nc + j] = f.hist_count * (f.hist_key >= key)
+        return out
+    for j, key in enumerate(watched):
+        m = f.hist_key >= key
+        out[:, nc + j] = np.bincount(hg[m], weights=f.hist_count[m], minlength=counts.shape[0])
+    return out

@@ -20,44 +20,14 @@ from typing import Any
 import numpy as np
 
 from fenghuo.monitor.catalogue import CATALOGUE, quantile_of
-from fenghuo.monitor.colfold import NATIVE, NCOL, Folded, fold_columns
+from fenghuo.monitor.colfold import NATIVE, NCOL, Folded, fold_columns, with_watched
 from fenghuo.monitor.columns import ColumnWindow
-from fenghuo.monitor.instances import ByService, InstanceStore, State, latest_of
+from fenghuo.monitor.instances import ByService, InstanceStore, latest_of_folded
 from fenghuo.monitor.service_view import LIVE_INSTANCE_SECONDS, ServiceView, ServiceViews, bucket_of
 from fenghuo.monitor.wire import WireEvent
 
 _service = attrgetter("service")
 DEFAULT_WINDOWS = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
-
-
-def _latest(f: Folded, now: float) -> tuple[dict[tuple[str, str], State], float, float] | None:
-    """The batch's latest state per guard instance (instances.py), from either fold."""
-    if f.seen is None:
-        return latest_of(f.event_services, f.events, f.times, f.same_time, now)  # type: ignore[arg-type]
-    batch = {(s, k): tuple(v) for s, inst in f.seen.items() for k, v in inst.items()}
-    if not batch:
-        return None
-    ts = [v[0] for v in batch.values()]
-    return batch, min(ts), max(ts)  # type: ignore[return-value]
-
-
-def _with_watched(counts: np.ndarray, f: Folded, watched: list[int]) -> np.ndarray:
-    """``counts`` with one "latencies with key >= K" column per watched key K. When each group
-    has at most one latency bin (a spread batch: groups are events), the column is that bin's
-    count where its key is high enough, set in place; otherwise each is a ``bincount``."""
-    nc = counts.shape[1]
-    out = np.empty((counts.shape[0], nc + len(watched)), dtype=np.int64)
-    out[:, :nc] = counts
-    hg = f.hist_group
-    if hg.size > 1 and bool((hg[1:] > hg[:-1]).all()) or hg.size == 1:
-        out[:, nc:] = 0
-        for j, key in enumerate(watched):
-            out[hg, nc + j] = f.hist_count * (f.hist_key >= key)
-        return out
-    for j, key in enumerate(watched):
-        m = f.hist_key >= key
-        out[:, nc + j] = np.bincount(hg[m], weights=f.hist_count[m], minlength=counts.shape[0])
-    return out
 
 
 class Indicators:
@@ -121,6 +91,11 @@ class Indicators:
                 d.update(zip(names, rows))
             self._unnamed = []
         return self._row_of
+
+    def held(self) -> int:
+        """How many services hold a row: ``len(row_of)`` without adding the rows made by slot
+        to it (``apply`` asks on every batch when ``max_services`` is set)."""
+        return self._next - len(self._free)
 
     @row_of.setter
     def row_of(self, value: dict[str, int]) -> None:
@@ -333,7 +308,7 @@ class Indicators:
             sink(f)
         # a batch of one instant is merged into the guard instances in one C pass, under the lock
         direct = f.seen is None and f.same_time is not None and NATIVE is not None
-        latest = None if direct else _latest(f, now)
+        latest = None if direct else latest_of_folded(f, now)
         with self.lock:
             self.events_applied += len(events)
             if f.slots is None:
@@ -344,7 +319,7 @@ class Indicators:
             self.last_applied[rows] = now
             counts = f.counts
             if self.watched:
-                counts = _with_watched(counts, f, self.watched)
+                counts = with_watched(counts, f, self.watched)
             hrow = rows[f.hist_group]
             # the piece a batch in one bucket makes, built once for every window; the batch's
             # first and last second, so a window tells its buckets without an array per window
@@ -354,10 +329,10 @@ class Indicators:
             for cw in self.windows.values():
                 cw.add(rows, f.seconds, counts, hrow, f.hist_key, f.hist_count, f.hist_group, f.cats, now, shared)
             if direct and not self.guards.merge_events(f.events, f.same_time):  # type: ignore[arg-type]
-                latest = _latest(f, now)
+                latest = latest_of_folded(f, now)
             if latest is not None:
                 self.guards.merge(*latest)
-            if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and len(self.row_of) > self.max_services):
+            if now - self._swept_at >= self.SWEEP_SECONDS or (self.max_services and self.held() > self.max_services):
                 self.evict(now)
 
     def batch_rows(self, events: list[WireEvent]) -> tuple[list[str], np.ndarray] | None:

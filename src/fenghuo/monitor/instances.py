@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fenghuo.monitor.colfold import NATIVE
+from fenghuo.monitor.colfold import NATIVE, Folded
 from fenghuo.monitor.fold import epochs
 
 Key = tuple[str, str]
@@ -162,3 +162,15 @@ def latest_of(services: list[str], events: list[Any], times: np.ndarray | None, 
         pairs = [(k, v) for k, v in zip(keys, vals) if k[1] is not None]
         return dict(pairs), lo, hi
     return dict(zip(keys, vals)), lo, hi
+
+
+def latest_of_folded(f: Folded, now: float) -> tuple[dict[Key, State], float, float] | None:
+    """The batch's latest state per guard instance from either fold (colfold.py): read from
+    the events (``latest_of``), or from the per-service fold's ``seen``."""
+    if f.seen is None:
+        return latest_of(f.event_services, f.events, f.times, f.same_time, now)  # type: ignore[arg-type]
+    batch = {(s, k): tuple(v) for s, inst in f.seen.items() for k, v in inst.items()}
+    if not batch:
+        return None
+    ts = [v[0] for v in batch.values()]
+    return batch, min(ts), max(ts)  # type: ignore[return-value]
