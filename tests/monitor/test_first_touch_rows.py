@@ -124,3 +124,41 @@ def test_a_service_cap_counts_rows_without_naming_them():
     # the third batch took it to 120 > 100: the stalest went, down to 90 % of the cap
     assert capped.held() == len(capped.row_of) == 90
     assert capped.evicted_total == 30 and "s0" not in capped.row_of and "s119" in capped.row_of
+
+
+def test_a_row_made_while_another_thread_names_rows_is_kept():
+    """``row_of`` names the rows made by slot when it is read, from any thread (the API reads
+    it without the indicators' lock). A batch applied by ingest while a reader is naming rows
+    must not lose its rows: the reader's naming is held open here until the batch has had its
+    chance to run (0.5 s); a naming that walked a copy of the pending rows and then cleared
+    them would drop the batch's. (Naming under the lock makes the batch wait for it.)"""
+    import threading
+
+    rng = random.Random(4)
+    names = [f"s{i}" for i in range(20)]
+    slot_of = {s: i for i, s in enumerate(names)}
+    first, second = _distinct(rng, names[:10], T0, 0), _distinct(rng, names[10:], T0, 10)
+    naming, applied = threading.Event(), threading.Event()
+
+    class SlowNames(dict):  # a name -> row dict whose bulk add waits for the other thread
+        def update(self, *args, **kwargs):
+            super().update(*args, **kwargs)
+            naming.set()
+            applied.wait(0.5)
+
+    ind = Indicators(WINDOWS)
+    ind.row_of = SlowNames()
+    ind.apply(first, T0, slot_of=_slots(first, slot_of))
+
+    def ingest() -> None:
+        naming.wait(5)
+        ind.apply(second, T0, slot_of=_slots(second, slot_of))
+        applied.set()
+
+    t = threading.Thread(target=ingest)
+    t.start()
+    ind.row_of.get("s0")  # names the first batch's rows, slowly
+    t.join(10)
+    assert ind.held() == 20
+    assert sorted(ind.row_of) == sorted(names)
+    assert sorted(ind.row_of.values()) == list(range(20))

@@ -84,12 +84,15 @@ class Indicators:
         them: ingest finds rows by slot, and reads by name (the API, /metrics, a rule's
         per-service pass) are rare. Why (issue 19): at 100,000 services every service of a
         spread batch is new, and 1,000 inserts into the 100,000-entry dict, each a cache miss
-        and now and then a resize of the whole dict, were ~0.2 ms of a first-touch batch."""
+        and now and then a resize of the whole dict, were ~0.2 ms of a first-touch batch.
+        Named under ``lock`` (re-entrant): readers call this from other threads (the API) while
+        ingest adds rows under it, and a row added during the naming must not be dropped."""
         if self._unnamed:
-            d = self._row_of
-            for names, rows in self._unnamed:
-                d.update(zip(names, rows))
-            self._unnamed = []
+            with self.lock:
+                pending, self._unnamed = self._unnamed, []
+                d = self._row_of
+                for names, rows in pending:
+                    d.update(zip(names, rows))
         return self._row_of
 
     def held(self) -> int:
