@@ -89,13 +89,12 @@ class Directory:
         ``changed``: the only services that differ from the maps held (their kinds are set in a
         copy of the held array instead of reading every service's)."""
         table = None
-        slot_arr = np.fromiter(slots.values(), dtype=np.int64, count=len(slots))
         if NATIVE is not None and slots:
             cap = 16
             while cap < 2 * len(slots):
                 cap *= 2
             table = np.empty(cap * 64, dtype=np.uint8)  # 64-byte entries (slot_entry)
-            NATIVE.slot_table_build(list(slots), slot_arr, table)
+            NATIVE.slot_table_build(list(slots), np.fromiter(slots.values(), dtype=np.int64, count=len(slots)), table)
         kinds = np.full(len(self.names), -1, dtype=np.int64)
         if changed is not None:
             held = self._maps[3]
