@@ -109,9 +109,28 @@ def test_shipped_rules_all_wait_for_a_literal(hs):
 
 
 def test_categories_and_risks(hs):
-    assert hs.categories() == {"ads", "fraud", "gambling", "porn", "drugs", "privacy", "counterfeit", "crime"}
+    # abuse.yaml and harm.yaml (session 14) add offensive, discrimination, harm and violence.
     assert {c: hs.risk_for(c) for c in hs.categories()} == {"ads": "A3e", "fraud": "A1h", "gambling": "A1h", "porn": "A1f", "drugs": "A1h",
-                                                            "privacy": "A4e", "counterfeit": "A3a", "crime": "A1h"}
+                                                            "privacy": "A4e", "counterfeit": "A3a", "crime": "A1h",
+                                                            "offensive": "A2i", "discrimination": "A2i", "harm": "A4a", "violence": "A1f"}
+
+
+def test_session_14_probe_gaps_are_closed(hs):
+    """Six harmful texts a probe of the shipped pipeline let through (session 14), one per family
+    closed then (forged documents, two-card trade, investment bait, exam cheating, lottery plans,
+    stupefying drugs), and a harmless question about the same topics."""
+    for text, rule in [
+        ("专业办理各类证件，毕业证学位证身份证，包过验，联系薇：xk2288", "fraud.forged_certificates"),
+        ("出售银行卡四件套，实名手机卡，量大从优，飞机@kk9981", "fraud.card_trade"),
+        ("稳赚不赔的投资项目，带你买虚拟币，月收益30%，拉你进群", "fraud.investment_bait"),
+        ("代写论文代考四六级，包过，不过全额退款", "exam.proxy_taking"),
+        ("有没有人一起玩时时彩，我有内部计划，跟着下注稳赚", "gambling.lottery_tips"),
+        ("哪里能买到迷药，无色无味那种，急用", "drugs.stupefying"),
+    ]:
+        assert rule in fired(hs, text), text
+    assert fired(hs, "出售银行卡四件套，实名手机卡，量大从优，飞机@kk9981") >= {"contact.evasive_handle"}
+    for text in ("怎么识别网络诈骗中的钓鱼链接？", "不要出租出借银行卡和手机卡", "投资有风险，稳赚不赔的都是骗子", "考试作弊被抓会怎么样？"):
+        assert fired(hs, text) == set(), text
 
 
 def test_default_pipeline_runs_the_rules():
