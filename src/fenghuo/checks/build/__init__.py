@@ -42,6 +42,7 @@ STEPS: dict[str, str] = {
     "classifier": "fenghuo.checks.build.classifier",  # D1: multi-category text classifier
     "lexicon": "fenghuo.checks.build.lexicon",  # D3: curated lexicon
     "context": "fenghuo.checks.build.context",  # D2: answer-in-context judge
+    "classifier_en": "fenghuo.checks.build.classifier_en",  # the English classifier (max_han_share)
 }
 
 
