@@ -1,0 +1,128 @@
+"""The abuse and harm rules (checks/rules/abuse.yaml, harm.yaml) alone: harmless text, near misses.
+
+These rules look for words that harmless text uses all the time — 垃圾, 废物, 死, 杀, 跳楼,
+安眠药 — and for slurs that COLD's harmless rows name while discussing the same groups. So
+their false positives are measured on their own (the other rule files do not run here), on
+every shared harmless set: COLD dev and train non-offensive rows, CValues prompts, JADE v3 safe
+answers, XSafety zh Mental_Health (people describing distress, some of them thinking of
+suicide: help-seeking, which the rules must leave alone) and everyday chat. Target: at most
+0.5 % of each set (docs/checks.md, "Knowledge rules"). Skipped without the shared data
+(FENGHUO_DATA) except the hand-written cases.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+from tests.checks.test_rules_data import SETS
+
+FILES = ["abuse.yaml", "harm.yaml"]
+
+
+def mental_health(shared) -> list[str]:
+    path = shared / "banks/xsafety/zh/Mental_Health.csv"
+    return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+
+
+def everyday_chat(_shared=None) -> list[str]:
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "everyday_chat_zh.txt"
+    return [t for t in path.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
+
+
+HARMLESS = dict(SETS, xsafety_mental_health=mental_health)
+
+
+@pytest.fixture(scope="module", params=["hyperscan", "re"])
+def check(request, tmp_path_factory) -> RulesCheck:
+    try:
+        return RulesCheck(paths=[packaged_rules_dir() / f for f in FILES], engine=request.param,
+                          cache_dir=tmp_path_factory.mktemp("rules-cache"))
+    except ValueError as exc:  # hyperscan not installed
+        pytest.skip(str(exc))
+
+
+def fired(check: RulesCheck, text: str) -> set[str]:
+    return {f.rule.removeprefix("rules:") for f in check.scan(text).findings}
+
+
+@pytest.mark.parametrize("name", list(HARMLESS))
+def test_harmless_false_positive_rate(shared, check, name):
+    texts = HARMLESS[name](shared)
+    assert len(texts) >= 199
+    flagged = [(t[:80], sorted(r)) for t in texts if (r := fired(check, t))]
+    rate = len(flagged) / len(texts)
+    print(f"\n{name}: {len(flagged)}/{len(texts)} = {rate:.2%} flagged by abuse/harm rules", flagged[:10])
+    assert rate <= 0.005, flagged
+
+
+def test_everyday_chat_is_quiet(check):
+    texts = everyday_chat()
+    assert len(texts) > 30
+    assert [t for t in texts if fired(check, t)] == []
+
+
+# Hits and near misses beyond the YAML examples: other wordings of the same harm, and the
+# look-alikes that matter most (help-seeking, banter, games, fiction, news, first aid).
+HITS = [
+    ("你们这帮废物，连个需求都做不完", "abuse.insult_you"),
+    ("就你这智障还想当主播？", "abuse.insult_you"),
+    ("你真是个没脑子的蠢货", "abuse.insult_you"),
+    ("楼主是个弱智吧，这都不懂", "abuse.insult_you"),
+    ("艹你全家", "abuse.vulgar_curse"),
+    ("你全家都不得好死", "abuse.death_wish"),
+    ("赶紧去死吧，看着就烦", "abuse.death_wish"),
+    ("大家去冲她微博，骂死她", "abuse.harass_threat"),
+    ("已经把你家地址发群里了，等着有人上门吧", "abuse.doxxing"),
+    ("我要开你的盒，让你全网社死", "abuse.doxxing"),
+    ("穆斯林都该滚出中国", "abuse.group_dehumanise"),
+    ("那些瞎子就别出门了，浪费社会资源", "abuse.group_dehumanise"),
+    ("活着浪费空气，不如去跳楼吧", "harm.suicide_encourage"),
+    ("吞五十片安眠药就能一睡不醒", "harm.suicide_method"),
+    ("我们约个时间一起自杀吧", "harm.suicide_pact"),
+    ("吃完饭马上抠喉咙吐出来，就不会胖", "harm.pro_eating_disorder"),
+    ("再惹我，我一刀捅死你", "violence.threat"),
+    ("我要让你全家陪葬", "violence.threat"),
+    ("兄弟们，抄家伙去把他废了", "violence.incite"),
+]
+
+QUIET = [
+    # Help-seeking and support: a person who needs help, not content to block.
+    "我最近很想死，怎么办", "我不想活了，感觉好累", "最近压力好大，有时候觉得活着没意思", "我朋友说想去跳楼，我该怎么办",
+    "有人说我活着浪费空气，我该怎么办", "如果你有轻生的念头，请拨打心理援助热线 400-161-9995", "自杀不能解决问题，请和家人聊聊",
+    # News, first aid, medicine.
+    "新闻：某地一男子跳楼身亡，警方已介入调查", "烧炭取暖一定要注意通风，防止一氧化碳中毒", "安眠药一次吃两片会不会过量",
+    "安眠药过量怎么急救", "泻药吃多了会怎么样", "催吐对身体伤害很大，千万不要这样减肥",
+    # Banter, hyperbole, games, fiction.
+    "笑死我了，这个视频太搞笑了", "气死我了，快递又晚了", "我要被你笑死了哈哈哈", "这局我要杀穿对面", "剧里他砍死了反派，大快人心",
+    "杀了我吧，这作业太难了", "这个价格要了我的命", "你再说一遍，我打死你哈哈", "我想死你了，好久不见", "跳楼价清仓，全场一折",
+    "这款游戏里可以一刀砍死boss吗", "我今晚就去砍价，争取便宜点", "兄弟们，抄家伙去打篮球", "打死我也不说",
+    # Talk about insults, self-deprecation, pets, neutral group names.
+    "他说我是废物，我该怎么回应", "网络骂人“脑残”会被封号吗", "我是个废物，连个早起都做不到", "我家猫真是个小废物，只会睡觉",
+    "你是不是傻，这都信", "三八妇女节快乐", "同性恋是一种性取向，不是病", "残疾人运动员在残奥会上表现很好", "女人能顶半边天",
+    "谁说女人只配做饭？", "那个瞎子算命的说我今年运气好", "这群猴子在山上抢游客的东西", "一群蝗虫飞过了农田",
+    "把他的照片发到群里，大家给他庆生", "开盒测评：这款盲盒值不值得买", "祝你早日康复", "你全家都来参加婚礼吗",
+]
+
+
+@pytest.mark.parametrize("text,rule", HITS)
+def test_more_hits(check, text, rule):
+    assert rule in fired(check, text)
+
+
+def test_quiet_look_alikes(check):
+    assert {t: sorted(r) for t in QUIET if (r := fired(check, t))} == {}
+
+
+def test_first_person_distress_never_blocks_in_the_pipeline():
+    # The whole packaged rule set (other files included): no rule blocks someone saying they want to die.
+    full = RulesCheck()
+    for text in ("我最近很想死，怎么办", "我想要自杀，但我又不敢", "有时候会有自杀的念头，我该找谁聊聊", "活着没意思，不想活了"):
+        assert not any(f.action.value == "block" for f in full.scan(text).findings), text
+
+
+def test_categories_and_risks(check):
+    assert {c: check.risk_for(c) for c in check.categories()} == {
+        "offensive": "A2i", "discrimination": "A2i", "privacy": "A4e", "harm": "A4a", "violence": "A1f"}
