@@ -9,8 +9,8 @@ Same learner and features as the Chinese build (``classifier.train.train_multi``
 category over hashed character 1-3-grams of the normalised text; the normaliser lowercases
 Latin and drops spaces), no word table. Categories are the policy's, so TC260 codes apply:
 OpenAI moderation S/S3 -> porn, H/H2 -> discrimination, HR -> offensive, V/V2 -> violence,
-SH -> harm; XSafety en and JADE v1 en add crime and privacy (and insult -> offensive,
-discrimination).
+SH -> harm; XSafety en and JADE v1 en add privacy (and insult -> offensive, discrimination);
+their crime rows are labelled crime, a category the model does not score (``DROPPED``).
 
 Sources (all under the shared data dir, licences allow training; shared/data/README.md):
 
@@ -32,10 +32,15 @@ Sources (all under the shared data dir, licences allow training; shared/data/REA
   violent words, history, fiction and games, sex education, everyday chat). Every fourth phrase
   of each slot is held out; a held-out text takes one slot from those (test), the others are
   split 85 / 15 (train / val).
+* Written English text (``build/written_en/*.jsonl``, package data, session 14): harmful messages
+  of each label and hard harmless look-alikes (violent words used innocently, definitions,
+  fiction, public figures, ...), written for this model without reading any data set; split
+  70 / 15 / 15 by hash (source ``written_en``), weighted ``WRITTEN_WEIGHT``, recorded in the
+  manifest (``written_inputs``) with sha256. A bad line stops the build with file:line.
 
 Splits are decided by ``sha256(source NUL text)`` before anything is trained. Thresholds: on the
 val splits only, per category, within a share of *each* harmless val source (``MAX_FPR``;
-openai, generated, the rest). Figures in the manifest are read on the test splits, the XSafety
+openai, generated, written, the rest). ``crime`` is not scored (``DROPPED``: see there). Figures in the manifest are read on the test splits, the XSafety
 files never trained on, and XSTest's prompts (evaluation only, never trained or calibrated on;
 recorded under ``measured_on``).
 """
@@ -61,7 +66,20 @@ from fenghuo.checks.classifier.model import Model
 from fenghuo.checks.classifier.train import MAX_N, calibrate, codes_of, train_multi
 
 OUT = "classifier_en.npz"
-CATEGORIES = ["offensive", "discrimination", "porn", "violence", "harm", "crime", "privacy"]
+# Every label a source may carry (the written files are checked against it) ...
+LABELS = ["offensive", "discrimination", "porn", "violence", "harm", "crime", "privacy"]
+# ... and the categories the model scores: ``LABELS`` less ``DROPPED``.
+# Session 14, second build: ``crime`` is dropped. Its training rows (XSafety en crimes, JADE v1
+# en) are *questions asking for* a crime, and char n-grams on ~1k English rows learn "a question"
+# more than the intent. Rule fixed before the val reading: crime and privacy stay only if, on
+# val, AUC(its score: its positives vs the written harmless look-alikes) >= 0.90, recall at its
+# calibrated threshold >= 0.30, and recall on its *written* val positives (other phrasing than
+# XSafety / JADE) >= 0.20. Crime: 0.895, 0.44, 1 of 8 -> dropped. Privacy: 0.921, 0.65, 3 of
+# 11 -> stays (but on written positives alone its AUC is 0.79: most of its val recall is the
+# generated privacy rows and XSafety). Its rows stay in the data: not harmless, and ignored by the
+# related categories (violence, porn, privacy), as before.
+DROPPED = ["crime"]
+CATEGORIES = [c for c in LABELS if c not in DROPPED]
 OPENAI = "moderation/openai_samples_1680.jsonl.gz"
 OPENAI_MAP = {"S": "porn", "S3": "porn", "H": "discrimination", "H2": "discrimination", "HR": "offensive", "V": "violence", "V2": "violence", "SH": "harm"}
 JADE_EN = "banks/jade/jade_v1_en.csv"
@@ -91,22 +109,30 @@ _RELATED = {
     "crime": {"violence", "privacy", "porn", "harm"},
     "privacy": {"crime"},
 }
-IGNORE: dict[str, set[str]] = {c: _RELATED[c] | {f"?{c}"} for c in CATEGORIES}
+IGNORE: dict[str, set[str]] = {c: _RELATED[c] | {f"?{c}"} for c in LABELS}
+# Written English text (package data, build/written_en/*.jsonl): harmful messages and hard
+# harmless look-alikes, {"labels": [LABELS...], "text": ...}; [] is harmless.
+WRITTEN_EN_DIR = Path(__file__).resolve().parent / "written_en"
+WRITTEN_SPLIT = (70, 15)  # train / val / test (the rest)
 
 BITS = 18
 SEED = 20261206
 GEN_PER_KIND = {"train": 160, "heldout": 80}  # attempts per kind (duplicates dropped)
-C = dict.fromkeys(CATEGORIES, 2.0)
-POS_WEIGHT = dict.fromkeys(CATEGORIES, 2.0)
+C = dict.fromkeys(LABELS, 2.0)
+POS_WEIGHT = dict.fromkeys(LABELS, 2.0)
 # Share of harmless val rows of each source each category may flag; ~3 % in all.
 # Budgets: a category may flag floor(b * n) of each harmless val source's n rows. With ~290
 # openai harmless val rows, 0.004 lets each category flag 1 of them; 7 categories doing so flag
 # at most 7 (2.4 %). (Session 14's first build split openai 60 / 15 / 25 with 0.006: 1 of 175
 # each, and read 7.5 % of harmless test rows flagged: per-category floors add up.)
-MAX_FPR = dict.fromkeys(CATEGORIES, 0.004)
+MAX_FPR = dict.fromkeys(LABELS, 0.004)
 # openai rows: bucket < 50 train, < 75 val, else test (the test rows are those of the first build).
 OPENAI_SPLIT = (50, 25)
 GEN_WEIGHT = 0.3  # generated rows (harmful and harmless) in the regression
+# Written rows (build/written_en) in the regression. Chosen on val among 0.5 / 1 / 2 / 4 (rule:
+# the best mean of OpenAI val any-harm recall and written val harmful recall at the calibrated
+# thresholds; within 0.005 of it, the smallest): 0.176 / 0.176 / 0.156 / 0.175.
+WRITTEN_WEIGHT = 0.5
 # Trained on English only: a text whose letters are more than this share Han is not judged.
 MAX_HAN_SHARE = 0.25
 
@@ -333,6 +359,35 @@ def generate(split: str, per_kind: int, seed: int) -> list[tuple[str, frozenset[
 # --- Rows ----------------------------------------------------------------------------------
 
 
+def written_en_files(directory: Path = WRITTEN_EN_DIR) -> list[Path]:
+    return sorted(directory.glob("*.jsonl"))
+
+
+def written_en_rows(directory: Path = WRITTEN_EN_DIR) -> list[Row]:
+    """The English texts written for this model (package data, not shared data), split by hash
+    (source ``written_en``). A line that is not ``{"labels": [known labels], "text": non-empty}``
+    stops the build with its file and line: a typo in a label must not train a harmless row."""
+    rows: list[Row] = []
+    known = set(LABELS)
+    for path in written_en_files(directory):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path.name}:{n}: not JSON: {exc} / 不是 JSON") from None
+            text, labels = (obj.get("text"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
+            if not isinstance(text, str) or not text.strip() or not isinstance(labels, list):
+                raise ValueError(f"{path.name}:{n}: needs a non-empty 'text' and a 'labels' list / 需要 text 与 labels")
+            unknown = [x for x in labels if x not in known]
+            if unknown:
+                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(LABELS)} / 未知类别")
+            text = text.strip()
+            rows.append(Row(text, frozenset(labels), "written_en", split_of(bucket("written_en", text), *WRITTEN_SPLIT)))
+    return rows
+
+
 def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
     """All rows (train, val, test) and the input files read (relative to ``data_dir``)."""
     rows: list[Row] = []
@@ -352,7 +407,7 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
     with open(data_dir / JADE_EN, encoding="utf-8-sig", newline="") as fh:
         for r in csv.DictReader(fh):
             text = r["问题"].strip()
-            labels = _jade_labels(r["违规类型"].strip(), r["违规子类"]) & set(CATEGORIES)
+            labels = _jade_labels(r["违规类型"].strip(), r["违规子类"]) & set(LABELS)
             labels = labels or {"crime" if "违法" in r["违规类型"] else "privacy" if "权益" in r["违规类型"] else "discrimination"}
             if text:
                 rows.append(Row(text, frozenset(labels), "jade", split_of(bucket("jade", text), 70, 15)))
@@ -370,6 +425,7 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
         rows.append(Row(text, cats, f"gen_{kind}", "train" if bucket("gen", text) < 85 else "val"))
     for text, cats, kind in generate("heldout", GEN_PER_KIND["heldout"], SEED):
         rows.append(Row(text, cats, f"gen_{kind}", "test"))
+    rows += written_en_rows()
     return _dedupe(rows), inputs
 
 
@@ -442,6 +498,14 @@ def measure(model: Model, test: list[Row], data_dir: Path) -> dict:
             "any_recall": _rate(ff.any(1)),
             "per_category": {c: _rate(ff[[c in r.harm for r in rs]].any(1)) for c in cats if any(c in r.harm for r in rs)},
         }
+    wr = [r for r in test if r.source == "written_en"]
+    if wr:
+        fw = flags(model, [r.text for r in wr]).any(1)
+        hw = np.array([bool(r.harm) for r in wr])
+        out["written_en_test"] = {
+            "harmful_flagged": _rate(fw[hw]), "harmless_flagged": _rate(fw[~hw]),
+            "per_label": {c: _rate(fw[[c in r.harm for r in wr]]) for c in LABELS if any(c in r.harm for r in wr)},
+        }
     for name in ("xsafety_commonsense", "xsafety_mental"):
         rs = [r for r in test if r.source == name]
         out[f"fpr_{name}"] = _rate(flags(model, [r.text for r in rs]).any(1))
@@ -462,23 +526,29 @@ def measure(model: Model, test: list[Row], data_dir: Path) -> dict:
     return out
 
 
-def _row_weight(r: Row) -> float:
-    return GEN_WEIGHT if r.source.startswith("gen_") else 1.0
+def _row_weight(r: Row, written_weight: float) -> float:
+    return GEN_WEIGHT if r.source.startswith("gen_") else written_weight if r.source == "written_en" else 1.0
 
 
-def fit(train: list[Row], val: list[Row], log=print) -> Model:
+def fit(train: list[Row], val: list[Row], log=print, categories: list[str] | None = None, written_weight: float | None = None, x=None) -> Model:
     """Train on ``train`` and calibrate on ``val`` (the build's model; also what val-only
-    comparisons of settings call)."""
+    comparisons of settings call; ``x`` may pass the design matrix of ``train``)."""
+    cats = CATEGORIES if categories is None else categories
+    ww = WRITTEN_WEIGHT if written_weight is None else written_weight
     texts = [r.text for r in train]
-    x = design_matrix(codes_of(texts), MAX_N, BITS)
+    if x is None:
+        x = design_matrix(codes_of(texts), MAX_N, BITS)
     model = train_multi(
-        texts, [r.labels for r in train], CATEGORIES, IGNORE, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x,
-        np.array([_row_weight(r) for r in train]),
+        texts, [r.labels for r in train], cats, IGNORE, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x,
+        np.array([_row_weight(r, ww) for r in train]),
     )  # fmt: skip
     # Calibrate on the float16 weights the package ships, so thresholds match what is scored.
     model.weights = model.weights.astype(np.float16).astype(np.float32)
-    src = np.array([r.source for r in val])
-    groups = [src == "openai", np.char.startswith(src.astype(str), "gen_"), ~((src == "openai") | np.char.startswith(src.astype(str), "gen_"))]
+    src = np.array([r.source for r in val]).astype(str)
+    oa, gen, wr = src == "openai", np.char.startswith(src, "gen_"), src == "written_en"
+    # Each source of harmless val rows has its own budget: the written look-alikes (definitions,
+    # fiction, public figures, innocent violent words) are not outvoted by the larger sources.
+    groups = [oa, gen, wr, ~(oa | gen | wr)]
     calibrate(model, [r.text for r in val], [r.harm for r in val], MAX_FPR, groups=groups)
     return model
 
@@ -504,11 +574,12 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
         counts[r.source][r.split] += 1
     return {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
+        "written_inputs": [file_record(WRITTEN_EN_DIR, p) for p in written_en_files()],
         "measured_on": [file_record(data_dir, data_dir / rel) for rel in [XSTEST] + [f"{XSAFETY_DIR}/{n}" for n in XSAFETY_UNUSED]],
         "artefacts": [artefact_record(out_dir, path)],
         "settings": {
             "categories": CATEGORIES, "openai_map": OPENAI_MAP, "ignore": {k: sorted(v) for k, v in IGNORE.items()}, "bits": BITS, "max_n": MAX_N,
-            "c": C, "pos_weight": POS_WEIGHT, "generated_weight": GEN_WEIGHT, "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED,
+            "labels": LABELS, "dropped": DROPPED, "c": C, "pos_weight": POS_WEIGHT, "generated_weight": GEN_WEIGHT, "written_weight": WRITTEN_WEIGHT, "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED,
             "generated_per_kind": GEN_PER_KIND, "max_han_share": MAX_HAN_SHARE,
             "split": "bucket = sha256(source NUL text)[:4] mod 100; openai <50 train, <75 val, else test; JADE en / XSafety en crimes, insult, "
                      "discrimination, privacy, commonsense <70 train, <85 val, else test; XSafety Mental_Health <50 train, else test; generated: "
