@@ -179,4 +179,20 @@ def quality_section(quick: bool) -> list[str]:
     if cal and cal.get("threshold") is not None and cal["threshold"] < 1.0:  # 1.0: only deterministic hits, nothing to tune
         out.append(f"\nCOLD dev, whole pipeline: a score threshold of {cal['threshold']} would hold harmless FPR at "
                    f"{cal['fpr']} (target ≤ 3 %) with recall {cal['recall']}.")
+    out += written_lines(shipped)
     return out + [""]
+
+
+def written_lines(pipe) -> list[str]:
+    """The whole pipeline on the sets written for this project (``bench/checks_written.py``):
+    the shared data holds almost no real illicit ads, insults or self-harm talk."""
+    from bench.checks_written import DATA, DEFAULT_FILES, measure, read_rows, totals
+
+    out = ["\nWhole pipeline on texts written for this project (`python -m bench.checks_written --show` lists the misses; "
+           "docs/checks.md says which set was read when):\n", "| set | harmful caught | harmless flagged |", "|---|---|---|"]
+    for name in DEFAULT_FILES:
+        if (DATA / name).exists():
+            cells = measure(pipe, read_rows(DATA / name))
+            (h, n), (fh, fn) = totals(cells, "harmful"), totals(cells, "harmless")
+            out.append(f"| `{name}` | {h}/{n} ({h / n:.1%}) | " + (f"{fh}/{fn} ({fh / fn:.1%})" if fn else "–") + " |")
+    return out
