@@ -4,8 +4,8 @@ of harmless texts flagged per harmless category.
 The shared data holds almost no real illicit ads, gambling, fraud, porn solicitation, insults
 or self-harm talk, so sets written for this project (``tests/checks/data/*.jsonl``: one JSON
 object a line with ``text``, ``category`` and, where a set mixes both, ``label`` harmful |
-harmless) measure those. A set written without reading the checks and measured once is the
-nearest we have to the held-out public sets the issue names; a set used to close gaps is dev
+harmless; or ``{"labels": [...], "text": ...}`` as in ``written_zh/``, ``[]`` harmless) measure
+those. A set written without reading the checks and measured once is the nearest we have to the held-out public sets the issue names; a set used to close gaps is dev
 data from then on (docs/checks.md says which is which).
 
     python -m bench.checks_written [FILE …] [--json]
@@ -23,7 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "checks" / "data"
-DEFAULT_FILES = ("rules_heldout.jsonl", "rules_heldout2.jsonl", "pipeline_heldout_s14.jsonl")
+DEFAULT_FILES = ("rules_heldout.jsonl", "rules_heldout2.jsonl", "pipeline_heldout_s14.jsonl", "written_zh/trade_ads.jsonl",
+                 "written_zh/fraud_crime.jsonl", "written_zh/abuse_toxic.jsonl", "written_zh/harm_violence.jsonl")
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -35,8 +36,11 @@ def read_rows(path: Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path}:{n}: not JSON: {exc}") from None
+        if isinstance(row.get("labels"), list):  # the classifier-style form: {"labels": [...], "text": ...}
+            row = {"text": row.get("text"), "category": "+".join(sorted(row["labels"])) or "harmless",
+                   "label": "harmful" if row["labels"] else "harmless"}
         if not isinstance(row.get("text"), str) or not isinstance(row.get("category"), str):
-            raise SystemExit(f"{path}:{n}: needs string fields 'text' and 'category'")
+            raise SystemExit(f"{path}:{n}: needs string fields 'text' and 'category' (or 'labels')")
         label = row.get("label", "harmful")
         if label not in ("harmful", "harmless"):
             raise SystemExit(f"{path}:{n}: label must be harmful or harmless, not {label!r}")
