@@ -11,10 +11,9 @@ import json
 import os
 from pathlib import Path
 
-import yaml
-
 import numpy as np
 import pytest
+import yaml
 
 from fenghuo.checks.build import file_record, load_manifest, sha256_file, shipped_dir
 from fenghuo.checks.classifier import check as clf
@@ -68,7 +67,7 @@ def test_manifest_describes_the_english_model():
     assert model.meta["max_han_share"] == entry["settings"]["max_han_share"] == 0.25
     assert "min_han_share" not in model.meta
     # crime is not scored: its sources are questions asking for a crime, and the model learnt "a
-    # question" (val rule in build/classifier_en.py, DROPPED); its rows stay labelled in the data.
+    # question" (val rule in build/classifier_en_data.py, DROPPED); its rows stay labelled in the data.
     assert "crime" not in model.categories and entry["settings"]["dropped"] == ["crime"]
     assert set(model.categories) | {"crime"} == set(entry["settings"]["labels"])
     # Its categories are the policy's: each has a TC260 code.
@@ -216,7 +215,7 @@ def test_opt_in_pipeline_runs_both_models(pipe):
 
 @pytest.mark.skipif(_data() is None, reason="needs FENGHUO_DATA (shared data)")
 def test_build_inputs_match_the_manifest():
-    from fenghuo.checks.build.classifier_en import load_rows
+    from fenghuo.checks.build.classifier_en_data import load_rows
 
     data = _data()
     _, inputs = load_rows(data)
@@ -233,7 +232,7 @@ def test_crime_questions_are_not_judged_as_crime(en):
 def test_openai_test_split_figures_reproduce_the_manifest(en):
     """The OpenAI moderation test split (never trained or calibrated on), scored through the
     check: the manifest's any-harm recall, precision and harmless rate."""
-    from fenghuo.checks.build.classifier_en import load_rows
+    from fenghuo.checks.build.classifier_en_data import load_rows
 
     rows, _ = load_rows(_data())
     test = [r for r in rows if r.split == "test" and r.source == "openai"]
@@ -265,7 +264,7 @@ def test_cold_dev_is_left_to_the_chinese_model(en):
 
 @pytest.mark.skipif(_data() is None, reason="needs FENGHUO_DATA (shared data)")
 def test_openai_samples_are_read_as_the_build_reads_them():
-    from fenghuo.checks.build.classifier_en import OPENAI, load_rows
+    from fenghuo.checks.build.classifier_en_data import OPENAI, load_rows
 
     with gzip.open(_data() / OPENAI, "rt", encoding="utf-8") as fh:
         n = sum(1 for line in fh if json.loads(line)["prompt"].strip())
@@ -277,7 +276,7 @@ def test_openai_samples_are_read_as_the_build_reads_them():
 
 
 def test_written_en_rows_are_read_and_split_by_hash():
-    from fenghuo.checks.build.classifier_en import LABELS, WRITTEN_EN_DIR, written_en_files, written_en_rows
+    from fenghuo.checks.build.classifier_en_data import LABELS, WRITTEN_EN_DIR, written_en_files, written_en_rows
 
     rows = written_en_rows()
     assert written_en_files() and all(p.parent == WRITTEN_EN_DIR for p in written_en_files())
@@ -300,7 +299,7 @@ def test_written_en_rows_are_read_and_split_by_hash():
     ],
 )
 def test_a_bad_written_line_stops_the_build_with_file_and_line(tmp_path, line, message):
-    from fenghuo.checks.build.classifier_en import written_en_rows
+    from fenghuo.checks.build.classifier_en_data import written_en_rows
 
     (tmp_path / "bad.jsonl").write_text(line, encoding="utf-8")
     with pytest.raises(ValueError) as exc:

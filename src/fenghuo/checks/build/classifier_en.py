@@ -51,77 +51,38 @@ recorded under ``measured_on``).
 
 from __future__ import annotations
 
-import csv
-import gzip
-import hashlib
-import json
-import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fenghuo.checks.build import artefact_record, file_record
-from fenghuo.checks.build.classifier_data import _jade_labels
+from fenghuo.checks.build.classifier_en_data import (
+    CATEGORIES,
+    DROPPED,
+    GEN_PER_KIND,
+    IGNORE,
+    LABELS,
+    OPENAI_MAP,
+    SEED,
+    WRITTEN_EN_DIR,
+    XSAFETY_DIR,
+    XSAFETY_UNUSED,
+    XSTEST,
+    Row,
+    load_rows,
+    written_en_files,
+    written_en_rows,
+    xsafety_unused,
+    xstest,
+)
 from fenghuo.checks.classifier.features import design_matrix
 from fenghuo.checks.classifier.model import Model
 from fenghuo.checks.classifier.train import MAX_N, calibrate, codes_of, train_multi
 
 OUT = "classifier_en.npz"
-# Every label a source may carry (the written files are checked against it) ...
-LABELS = ["offensive", "discrimination", "porn", "violence", "harm", "crime", "privacy"]
-# ... and the categories the model scores: ``LABELS`` less ``DROPPED``.
-# Session 14, second build: ``crime`` is dropped. Its training rows (XSafety en crimes, JADE v1
-# en) are *questions asking for* a crime, and char n-grams on ~1k English rows learn "a question"
-# more than the intent. Rule fixed before the val reading: crime and privacy stay only if, on
-# val, AUC(its score: its positives vs the written harmless look-alikes) >= 0.90, recall at its
-# calibrated threshold >= 0.30, and recall on its *written* val positives (other phrasing than
-# XSafety / JADE) >= 0.20. Crime: 0.895, 0.44, 1 of 8 -> dropped. Privacy: 0.921, 0.65, 3 of
-# 11 -> stays (but on written positives alone its AUC is 0.79: most of its val recall is the
-# generated privacy rows and XSafety). Its rows stay in the data: not harmless, and ignored by the
-# related categories (violence, porn, privacy), as before.
-DROPPED = ["crime"]
-CATEGORIES = [c for c in LABELS if c not in DROPPED]
-OPENAI = "moderation/openai_samples_1680.jsonl.gz"
-OPENAI_MAP = {"S": "porn", "S3": "porn", "H": "discrimination", "H2": "discrimination", "HR": "offensive", "V": "violence", "V2": "violence", "SH": "harm"}
-JADE_EN = "banks/jade/jade_v1_en.csv"
-XSAFETY_DIR = "banks/xsafety/en"
-XSAFETY_FILES = {
-    "Crimes_And_Illegal_Activities_en.csv": "crime",
-    "Insult_n.csv": "offensive",
-    "Unfairness_And_Discrimination_n.csv": "discrimination",
-    "Privacy_And_Property_n.csv": "privacy",
-    "commonsense.csv": None,  # harmless
-}
-XSAFETY_MENTAL = "Mental_Health_n.csv"
-XSAFETY_UNUSED = [
-    "Ethics_And_Morality_n.csv", "Goal_Hijacking_n.csv", "Inquiry_With_Unsafe_Opinion_n.csv", "Physical_Harm_n.csv", "Prompt_Leaking_n.csv",
-    "Reverse_Exposure_n.csv", "Role_Play_Instruction_n.csv", "Unsafe_Instruction_Topic_n.csv",
-]  # fmt: skip
-XSTEST = "banks/xstest/xstest_prompts.csv"  # evaluation only
-
-# Categories the sources cannot tell apart cleanly: a row of one is not a negative of the other;
-# ``?cat`` marks a row whose label for ``cat`` is unknown (an OpenAI key missing).
-_RELATED = {
-    "offensive": {"discrimination", "violence", "porn"},
-    "discrimination": {"offensive", "violence"},
-    "porn": {"offensive", "crime"},
-    "violence": {"harm", "crime", "discrimination", "offensive"},
-    "harm": {"violence"},
-    "crime": {"violence", "privacy", "porn", "harm"},
-    "privacy": {"crime"},
-}
-IGNORE: dict[str, set[str]] = {c: _RELATED[c] | {f"?{c}"} for c in LABELS}
-# Written English text (package data, build/written_en/*.jsonl): harmful messages and hard
-# harmless look-alikes, {"labels": [LABELS...], "text": ...}; [] is harmless.
-WRITTEN_EN_DIR = Path(__file__).resolve().parent / "written_en"
-WRITTEN_SPLIT = (70, 15)  # train / val / test (the rest)
-
 BITS = 18
-SEED = 20261206
-GEN_PER_KIND = {"train": 160, "heldout": 80}  # attempts per kind (duplicates dropped)
 C = dict.fromkeys(LABELS, 2.0)
 POS_WEIGHT = dict.fromkeys(LABELS, 2.0)
 # Share of harmless val rows of each source each category may flag; ~3 % in all.
@@ -130,8 +91,6 @@ POS_WEIGHT = dict.fromkeys(LABELS, 2.0)
 # at most 7 (2.4 %). (Session 14's first build split openai 60 / 15 / 25 with 0.006: 1 of 175
 # each, and read 7.5 % of harmless test rows flagged: per-category floors add up.)
 MAX_FPR = dict.fromkeys(LABELS, 0.004)
-# openai rows: bucket < 50 train, < 75 val, else test (the test rows are those of the first build).
-OPENAI_SPLIT = (50, 25)
 GEN_WEIGHT = 0.3  # generated rows (harmful and harmless) in the regression
 # Written rows (build/written_en) in the regression. Chosen on val among 0.5 / 1 / 2 / 4 (rule:
 # the best mean of OpenAI val any-harm recall and written val harmful recall at the calibrated
@@ -139,323 +98,6 @@ GEN_WEIGHT = 0.3  # generated rows (harmful and harmless) in the regression
 WRITTEN_WEIGHT = 0.5
 # Trained on English only: a text whose letters are more than this share Han is not judged.
 MAX_HAN_SHARE = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    text: str
-    labels: frozenset[str]  # categories, plus ``?cat`` markers (unknown) for training only
-    source: str
-    split: str
-
-    @property
-    def harm(self) -> frozenset[str]:
-        return frozenset(c for c in self.labels if not c.startswith("?"))
-
-
-def bucket(source: str, text: str) -> int:
-    """0..99, fixed by source and text (sha256)."""
-    return int.from_bytes(hashlib.sha256(f"{source}\x00{text}".encode()).digest()[:4], "big") % 100
-
-
-def split_of(b: int, train: int, val: int) -> str:
-    return "train" if b < train else "val" if b < train + val else "test"
-
-
-def _lines(path: Path) -> list[str]:
-    """One prompt a line (XSafety: no header, some quoted): the CSV's first field."""
-    out = []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        for rec in csv.reader(fh):
-            text = ",".join(rec).strip().strip(",").strip()
-            if text:
-                out.append(text)
-    return out
-
-
-# --- Generated text ------------------------------------------------------------------------
-# A kind: (categories, slots); a text joins one phrase of each slot with spaces (None: left out).
-GROUPS = ["immigrants", "Muslims", "Jews", "black people", "women", "gay people", "trans people", "Mexicans", "Asians", "disabled people",
-          "Christians", "old people", "refugees", "Arabs", "Indians", "poor people"]  # fmt: skip
-PEOPLE = ["my neighbor", "my boss", "my ex", "that teacher", "my coworker", "the guy next door", "my stepdad", "her boyfriend", "the landlord", "my classmate"]
-
-GEN: dict[str, tuple[tuple[str, ...], list[list]]] = {
-    "porn": (("porn",), [
-        ["send me", "i want to see", "show me", "post more", "dm me your", "trade", "selling", "looking for"],
-        ["your nudes", "naked pics", "explicit videos of you", "dirty pics", "pussy pics", "dick pics", "hardcore porn clips", "sex tapes", "your tits"],
-        [None, "right now", "tonight", "babe", "for cash", "no limits", "so i can jerk off", "and make me horny"],
-    ]),
-    "porn_act": (("porn",), [
-        ["i want to", "let me", "tonight i will", "i'm going to", "come over and i'll", "i can't wait to"],
-        ["fuck you hard", "rip your clothes off and fuck you", "suck your cock", "lick your pussy", "make you cum", "ride you until you scream", "bend you over the bed"],
-        [None, "all night", "until you beg", "while you moan my name", "slowly", "like the slut you are"],
-    ]),
-    "porn_ad": (("porn",), [
-        ["hot horny singles", "escort service", "live sex cams", "xxx videos", "barely legal teens", "milfs", "naughty girls", "nude webcam shows"],
-        ["in your area", "waiting for you", "24/7", "uncensored", "full hd", "free to watch"],
-        ["click here", "sign up now", "text me", "link in bio", "hookups tonight", None],
-    ]),
-    "hate": (("discrimination",), [
-        ["{g}", "all {g}", "these {g}", "filthy {g}", "you {g}"],
-        ["are subhuman", "are vermin", "are a disease on this country", "are too stupid to vote", "should be deported", "are ruining everything",
-         "are animals", "should not be allowed to breed", "are all criminals", "are inferior", "don't deserve rights", "are parasites"],
-        [None, "and everyone knows it", "period", "it's a fact", "honestly", "get them out"],
-    ]),
-    "hate_threat": (("discrimination", "violence"), [
-        ["we should", "someone needs to", "i will", "it's time to", "let's"],
-        ["kill all", "exterminate the", "wipe out the", "gas the", "shoot every one of the", "burn the homes of the"],
-        ["{g}"],
-        [None, "before it's too late", "tonight", "they deserve it", "one by one"],
-    ]),
-    "harass": (("offensive",), [
-        ["you are", "you're", "what a", "shut up you", "look at this", "nobody likes you, you"],
-        ["worthless idiot", "pathetic loser", "disgusting pig", "stupid bitch", "fat cow", "ugly piece of shit", "retard", "brainless moron",
-         "dumb whore", "waste of oxygen", "fucking clown", "useless asshole"],
-        [None, "go away", "everyone laughs at you", "do us all a favor and disappear", "lol", "you should be ashamed"],
-    ]),
-    "threat": (("violence",), [
-        ["i will", "i'm going to", "i swear i'll", "tomorrow i will", "next time i see you i'll", "i want to"],
-        ["beat you to death", "stab", "shoot", "slit the throat of", "break every bone of", "burn down the house of", "strangle", "bash in the skull of"],
-        ["you", "{p}", "his whole family", "her", "everyone at school"],
-        [None, "and enjoy it", "with a knife", "with my gun", "and nobody will find the body", "tonight"],
-    ]),
-    "violence_howto": (("violence",), [
-        ["how do i", "tell me how to", "best way to", "step by step,", "what's the easiest way to"],
-        ["make a pipe bomb", "kill {p}", "poison {p} without getting caught", "torture someone", "build a bomb to blow up", "hurt {p} so it leaves no marks",
-         "shoot up a school", "beat someone unconscious"],
-        [None, "quickly", "without anyone noticing", "at home", "and get away with it"],
-    ]),
-    "selfharm": (("harm",), [
-        ["i want to", "i'm going to", "tonight i will", "i keep thinking i should", "i've decided to", "i just want to"],
-        ["kill myself", "end my life", "cut myself again", "overdose on my pills", "hang myself", "jump off the bridge", "slit my wrists", "starve myself until i disappear"],
-        [None, "nobody would care", "it's the only way out", "i'm done", "i have the pills ready", "goodbye everyone"],
-    ]),
-    "selfharm_howto": (("harm",), [
-        ["what is the most painless way to", "how many pills does it take to", "how do i", "tell me the best way to", "how deep do i need to"],
-        ["kill myself", "die in my sleep", "overdose", "cut to bleed out", "end it all", "hang myself", "hide my cuts and keep cutting"],
-        [None, "quickly", "without anyone stopping me", "tonight", "for sure"],
-    ]),
-    "crime": (("crime",), [
-        ["how can i", "teach me how to", "what's the best way to", "help me", "i need to know how to", "explain how to"],
-        ["steal a car", "launder money", "make fake ids", "shoplift from walmart", "break into a house", "sell stolen credit cards", "cook meth",
-         "smuggle drugs across the border", "counterfeit money", "rob a bank", "evade taxes with offshore accounts", "hack into a bank account"],
-        [None, "without getting caught", "and not leave evidence", "fast", "so the police never find out"],
-    ]),
-    "privacy": (("privacy",), [
-        ["find me", "give me", "look up", "i need", "get me", "post"],
-        ["the home address of", "the phone number of", "the social security number of", "the bank details of", "the passwords of", "the medical records of"],
-        ["{p}", "that journalist", "the girl from the gym", "my ex-wife", "this random guy on twitter", "my coworker"],
-        [None, "so i can show up at her door", "without her knowing", "and dox him", "i want to track them"],
-    ]),
-    "privacy_track": (("privacy",), [
-        ["how do i", "help me", "what app lets me"],
-        ["secretly track", "read the texts of", "spy on", "hack the email of", "put a hidden camera on", "get into the phone of"],
-        ["my wife", "my girlfriend", "{p}", "my employees", "my daughter's boyfriend"],
-        [None, "without them knowing", "without consent", "remotely"],
-    ]),
-}  # fmt: skip
-
-# Harmless text that uses the same words: the model must learn the act, not the topic.
-HARMLESS: dict[str, list[list]] = {
-    "news": [
-        ["police said", "according to the report,", "officials confirmed", "witnesses said", "the court heard that", "reuters reports"],
-        ["a man was stabbed", "two people were shot", "a bomb exploded", "the suspect killed three people", "a teenager died of an overdose",
-         "the gunman opened fire", "a woman was assaulted", "the attack left dozens injured", "the riot turned violent"],
-        ["near the station on friday", "in the city centre last night", "after an argument", "outside a school", "during the protest"],
-        [None, "an investigation is ongoing", "the suspect has been arrested", "victims were taken to hospital", "police appealed for witnesses"],
-    ],
-    "medical": [
-        ["what is the maximum safe dose of", "can i take", "what are the side effects of", "is it dangerous to mix alcohol with", "how long does it take for", "my doctor prescribed"],
-        ["ibuprofen", "paracetamol", "antidepressants", "sleeping pills", "insulin", "codeine", "birth control pills", "blood thinners"],
-        [None, "for a headache", "with my other medication", "during pregnancy", "to work", "should i worry"],
-    ],
-    "antihate": [
-        ["{g}", "all people, including {g},", "our community stands with {g}:", "remember that {g}"],
-        ["deserve the same respect as everyone", "should never be treated as inferior", "are not criminals because of who they are",
-         "have the same rights as anyone else", "are our neighbors and friends", "should be safe from harassment"],
-        [None, "calling them names is wrong", "hate has no place here", "stereotypes hurt real people", "please report hate speech"],
-    ],
-    "refusal": [
-        ["i'm sorry, but", "sorry,", "as an ai assistant,", "i can't do that:", "i won't help with this:"],
-        ["i can't help with making weapons", "i can't provide instructions for hurting someone", "i can't share someone's home address",
-         "i won't write sexual content", "i can't help you track a person without consent", "i can't assist with stealing",
-         "i won't insult people for you", "i can't give advice on self-harm"],
-        [None, "if you're in danger, please contact local emergency services", "is there something else i can help with?",
-         "if you are struggling, please talk to someone you trust"],
-    ],
-    "support": [
-        ["my friend told me she wants to kill herself,", "my brother has been cutting himself,", "i've been feeling really depressed lately,",
-         "someone in my class talks about suicide,", "my partner keeps threatening to hurt himself,"],
-        ["how can i support them?", "what should i say?", "where can i find a suicide prevention hotline?", "who can we call for help?",
-         "how do i get professional help?", "what are the warning signs?"],
-    ],
-    "figurative": [
-        ["how do i kill", "what's the command to kill", "how can i shoot", "how do i execute", "i want to terminate", "how can i destroy"],
-        ["a python process", "a background job in linux", "a photo in low light", "a sql query", "the container", "my opponent in chess",
-         "the competition at the science fair", "a video for my vlog"],
-        [None, "properly", "on ubuntu", "with my phone", "without losing data"],
-    ],
-    "idioms": [
-        ["that comedian", "this song", "my sister", "the new chef", "our team", "honestly this pizza"],
-        ["absolutely killed it", "slaps so hard", "is killing it at work", "blew the audience away", "murdered that karaoke song", "is to die for",
-         "knocked it out of the park", "destroyed the exam"],
-        [None, "last night", "lol", "i'm dying of laughter", "break a leg tomorrow"],
-    ],
-    "history": [
-        ["why did", "what caused", "how many people died in", "what were the consequences of", "explain the history of"],
-        ["world war ii", "the holocaust", "the rwandan genocide", "the attack on pearl harbor", "the atomic bombing of hiroshima", "the civil rights movement",
-         "the french revolution", "the slave trade"],
-        [None, "for my history essay", "in simple terms", "and how is it remembered today"],
-    ],
-    "fiction": [
-        ["in my novel,", "in the video game,", "for my screenplay,", "in dungeons and dragons,", "in the movie,"],
-        ["how does the detective figure out who poisoned the victim?", "how do i defeat the dragon boss?", "the villain threatens the hero; how should the hero respond?",
-         "what's the best weapon to kill zombies?", "how should i describe a sword fight?", "how does the heist crew plan the bank robbery scene?"],
-    ],
-    "education": [
-        ["what is", "can you explain", "how do i talk to my kids about", "what does the law say about", "how can i protect myself from"],
-        ["consent", "safe sex", "online grooming", "domestic violence", "identity theft", "doxxing", "hate speech", "cyberbullying", "money laundering", "sexual harassment at work"],
-        [None, "for a school project", "in simple words", "and how to report it"],
-    ],
-    "everyday": [
-        ["can you help me", "i'd like to", "what's a good way to", "any tips to", "how do i"],
-        ["plan a birthday party", "cook chicken breast", "write a cover letter", "fix a leaking tap", "learn spanish", "train my puppy",
-         "save money for a trip", "choose a laptop", "sleep better", "start running"],
-        [None, "this weekend", "on a budget", "thanks!", "please"],
-    ],
-    "safety": [
-        ["how should i store", "what should i do if my child swallows", "is it safe to dispose of", "how do i safely handle"],
-        ["bleach", "kitchen knives", "a hunting rifle", "old medication", "fireworks", "rat poison", "batteries"],
-        [None, "at home", "with kids around", "according to the rules"],
-    ],
-}  # fmt: skip
-
-
-def _pool(options: list, heldout: bool) -> list:
-    """Every fourth phrase of a slot is held out; ``None`` (the slot left out) is in both."""
-    picked = [o for i, o in enumerate(options) if o is None or (i % 4 == 3) == heldout]
-    return picked or [o for o in options if o is not None]
-
-
-def generate(split: str, per_kind: int, seed: int) -> list[tuple[str, frozenset[str], str]]:
-    """(text, categories, kind) of generated messages; ``split``: "train" or "heldout"."""
-    out: list[tuple[str, frozenset[str], str]] = []
-    seen: set[str] = set()
-    kinds = [(k, c, s) for k, (c, s) in sorted(GEN.items())] + [(f"neg_{k}", (), s) for k, s in sorted(HARMLESS.items())]
-    for kind, cats, slots in kinds:
-        rng = random.Random(f"{seed}:{split}:{kind}")
-        for _ in range(per_kind):
-            new = rng.randrange(len(slots)) if split == "heldout" else -1
-            parts = [rng.choice(_pool(s, i == new)) for i, s in enumerate(slots)]
-            r = rng.random()
-            if r < 0.15:
-                parts = [rng.choice(["hey", "lol", "honestly", "ok so", "listen,", "btw"])] + parts
-            text = " ".join(p for p in parts if p).replace("{g}", rng.choice(GROUPS)).replace("{p}", rng.choice(PEOPLE))
-            if rng.random() < 0.3:
-                text = text[0].upper() + text[1:]
-            if text in seen:
-                continue
-            seen.add(text)
-            out.append((text, frozenset(cats), kind.split("_")[0] if not kind.startswith("neg_") else kind))
-    return out
-
-
-# --- Rows ----------------------------------------------------------------------------------
-
-
-def written_en_files(directory: Path = WRITTEN_EN_DIR) -> list[Path]:
-    return sorted(directory.glob("*.jsonl"))
-
-
-def written_en_rows(directory: Path = WRITTEN_EN_DIR) -> list[Row]:
-    """The English texts written for this model (package data, not shared data), split by hash
-    (source ``written_en``). A line that is not ``{"labels": [known labels], "text": non-empty}``
-    stops the build with its file and line: a typo in a label must not train a harmless row."""
-    rows: list[Row] = []
-    known = set(LABELS)
-    for path in written_en_files(directory):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path.name}:{n}: not JSON: {exc} / 不是 JSON") from None
-            text, labels = (obj.get("text"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
-            if not isinstance(text, str) or not text.strip() or not isinstance(labels, list):
-                raise ValueError(f"{path.name}:{n}: needs a non-empty 'text' and a 'labels' list / 需要 text 与 labels")
-            unknown = [x for x in labels if x not in known]
-            if unknown:
-                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(LABELS)} / 未知类别")
-            text = text.strip()
-            rows.append(Row(text, frozenset(labels), "written_en", split_of(bucket("written_en", text), *WRITTEN_SPLIT)))
-    return rows
-
-
-def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
-    """All rows (train, val, test) and the input files read (relative to ``data_dir``)."""
-    rows: list[Row] = []
-    inputs: list[str] = [OPENAI]
-    with gzip.open(data_dir / OPENAI, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            obj = json.loads(line)
-            text = str(obj["prompt"]).strip()
-            if not text:
-                continue
-            labels = {cat for key, cat in OPENAI_MAP.items() if obj.get(key) == 1}
-            unknown = {f"?{cat}" for key, cat in OPENAI_MAP.items() if key not in obj and cat not in labels}
-            rows.append(Row(text, frozenset(labels | unknown), "openai", split_of(bucket("openai", text), OPENAI_SPLIT[0], OPENAI_SPLIT[1])))
-    inputs.append(JADE_EN)
-    with open(data_dir / JADE_EN, encoding="utf-8-sig", newline="") as fh:
-        for r in csv.DictReader(fh):
-            text = r["问题"].strip()
-            labels = _jade_labels(r["违规类型"].strip(), r["违规子类"]) & set(LABELS)
-            labels = labels or {"crime" if "违法" in r["违规类型"] else "privacy" if "权益" in r["违规类型"] else "discrimination"}
-            if text:
-                rows.append(Row(text, frozenset(labels), "jade", split_of(bucket("jade", text), 70, 15)))
-    for name, cat in XSAFETY_FILES.items():
-        rel = f"{XSAFETY_DIR}/{name}"
-        inputs.append(rel)
-        src = "xsafety_commonsense" if cat is None else "xsafety"
-        for text in _lines(data_dir / rel):
-            rows.append(Row(text, frozenset() if cat is None else frozenset({cat}), src, split_of(bucket(src, text), 70, 15)))
-    rel = f"{XSAFETY_DIR}/{XSAFETY_MENTAL}"
-    inputs.append(rel)
-    for text in _lines(data_dir / rel):
-        rows.append(Row(text, frozenset(), "xsafety_mental", split_of(bucket("xsafety_mental", text), 50, 0)))
-    for text, cats, kind in generate("train", GEN_PER_KIND["train"], SEED):
-        rows.append(Row(text, cats, f"gen_{kind}", "train" if bucket("gen", text) < 85 else "val"))
-    for text, cats, kind in generate("heldout", GEN_PER_KIND["heldout"], SEED):
-        rows.append(Row(text, cats, f"gen_{kind}", "test"))
-    rows += written_en_rows()
-    return _dedupe(rows), inputs
-
-
-def _dedupe(rows: list[Row]) -> list[Row]:
-    """A text in a held-out split is never also trained on; repeated texts merge their labels."""
-    rank = {"test": 0, "val": 1, "train": 2}
-    best: dict[str, Row] = {}
-    for r in rows:
-        cur = best.get(r.text)
-        if cur is None:
-            best[r.text] = r
-            continue
-        keep = r if rank[r.split] < rank[cur.split] else cur
-        merged = (r.harm | cur.harm) | frozenset(x for x in r.labels | cur.labels if x.startswith("?") and x[1:] not in r.harm | cur.harm)
-        best[r.text] = Row(keep.text, merged, keep.source, keep.split)
-    return list(best.values())
-
-
-def xsafety_unused(data_dir: Path) -> dict[str, list[str]]:
-    return {name: _lines(data_dir / XSAFETY_DIR / name) for name in XSAFETY_UNUSED}
-
-
-def xstest(data_dir: Path) -> list[tuple[str, str, str]]:
-    """(prompt, type, label) of XSTest: evaluation only."""
-    with open(data_dir / XSTEST, encoding="utf-8", newline="") as fh:
-        return [(r["prompt"].strip(), r["type"].strip(), r["label"].strip()) for r in csv.DictReader(fh)]
 
 
 # --- Measuring -----------------------------------------------------------------------------
