@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from fenghuo.checks.base import Action
+import msgspec
+
+from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
-from fenghuo.checks.corroborate import settle
+from fenghuo.checks.corroborate import RELATED, framed, settle
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
 from fenghuo.checks.policy import Policy
@@ -147,3 +149,52 @@ def test_a_topic_word_needs_its_own_family_of_categories_or_a_clear_score():
     # the configured threshold still governs the related categories and the floor
     assert settle(crime, {"crime": 0.25}, threshold=0.3) == []
     assert settle(crime, {"offensive": 0.55}, threshold=0.6) == []
+
+
+def _topic_at(text, word, action=Action.CONTEXT_FLAG, category="crime"):
+    i = text.index(word)
+    return Finding(category, i, i + len(word), f"lexicon:{word}", action)
+
+
+@pytest.mark.parametrize("text", ["怎么识别网络诈骗中的钓鱼链接？", "如何举报诈骗网站", "诈骗会判几年", "我被诈骗了怎么办",
+                                  "很抱歉，我不能提供诈骗的方法。"])
+def test_a_topic_word_in_a_framed_sentence_needs_a_related_score_of_one_half(text):
+    f = [_topic_at(text, "诈骗")]
+    assert settle(f, {"fraud": 0.32}, 0.2) == [msgspec.structs.replace(f[0], action=Action.FLAG)]  # no text: as before
+    assert settle(f, {"fraud": 0.32}, 0.2, text) == []  # a warning, report, law question, victim, refusal
+    assert settle(f, {"fraud": 0.5}, 0.2, text)[0].action == Action.FLAG  # the classifier sees the harm itself
+    assert settle(f, {"offensive": 0.6}, 0.2, text)[0].action == Action.FLAG  # any category from 0.5, as before
+
+
+def test_a_cue_frames_only_its_own_sentence():
+    text = "先说好怎么找人搞诈骗。以下步骤要警惕被发现"
+    f = [_topic_at(text, "诈骗")]
+    assert settle(f, {"fraud": 0.3}, 0.2, text)[0].action == Action.FLAG
+    assert not framed(text, text.index("诈骗"), text.index("诈骗") + 2)
+    assert framed(text, text.index("步骤"), text.index("步骤") + 2)
+
+
+def test_framing_never_lowers_a_stricter_threshold():
+    text = "如何举报诈骗网站"
+    f = [_topic_at(text, "诈骗")]
+    assert settle(f, {"fraud": 0.6}, 0.7, text) == settle(f, {"fraud": 0.6}, 0.7) == []
+
+
+def test_the_pipeline_and_the_stream_pass_the_text(tmp_path, classifier):
+    pipe = Pipeline([_lexicon(tmp_path, "context-flag"), classifier])
+    text = "怎么识别网络诈骗中的钓鱼链接？"
+    scores = pipe.scan(text).scores
+    related = max(scores.get(c, 0.0) for c in RELATED["crime"])
+    if not (0.2 <= related < 0.5 and max(scores.values()) < 0.5):
+        pytest.skip(f"the shipped classifier scores this text {scores}: not a framing case")
+    assert _rules(pipe, text) == []
+    s = pipe.stream()
+    for ch in (text[:6], text[6:]):
+        s.feed(ch)
+    assert [f for f in s.close().findings if f.rule.startswith("lexicon:")] == []
+
+
+def test_a_threshold_of_zero_turns_framing_off_too():
+    text = "如何举报诈骗网站"
+    f = [_topic_at(text, "诈骗")]
+    assert settle(f, {"fraud": 0.1}, 0.0, text)[0].action == Action.FLAG

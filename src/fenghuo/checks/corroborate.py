@@ -32,9 +32,27 @@ priori), where a word in an insult still stands. A category outside the table (a
 tag, ``sensitive``) keeps the old rule: any category at ``threshold``. Designed on COLD train's
 harmless rows and the CValues prompts the classifier trained on; measured on COLD dev, the
 held-out CValues half and the harmful sets (docs/checks.md, "Measured numbers").
+
+**Framed topic words** (session 14). A topic word in a sentence that speaks *against* its harm —
+a warning (防范, 警惕, 识别, 千万别), a report (举报, 报警), a question about the law (违法吗,
+判几年) or a judgment (判处, 获刑), a victim asking for help (被骗, 上当, 怎么办), a refusal (我不能,
+无法提供, 很抱歉) — needs stronger corroboration: a related category must reach ``UNRELATED``
+(0.5) instead of ``threshold`` (``FRAMING``, ``framed``). On such sentences the classifier gives
+the topic itself a low score (怎么识别网络诈骗中的钓鱼链接？ fraud 0.32; 如何举报赌博网站 crime
+0.26), which used to be enough. Any other category still counts from ``UNRELATED``, as before.
+The cue must sit in the word's own sentence (between 。！？；!?; or a line break): in a long
+answer, a 警惕 or 报警 further on frames nothing about the word (a harmful answer's list says
+"警惕被发现"). Worked out only for a text with a topic-word finding, and only when the pipeline
+passes the text (``settle(..., text=)``); ``corroborate: 0`` turns it off with the rest. The
+warning, report, law and victim cues were chosen on tests/checks/data/written_zh and the task's three
+examples; the refusal cues after seeing that refusals were most of the topic-word false alarms
+on JADE v3's safe answers (which is thus not a clean test of them). Measured in docs/checks.md
+("Topic words", session 14).
 """
 
 from __future__ import annotations
+
+import re
 
 import msgspec
 
@@ -62,6 +80,33 @@ RELATED: dict[str, frozenset[str]] = {
 }
 
 
+# Cues that a sentence speaks against the harm it names (see "Framed topic words" above): a
+# warning, a report or enforcement, a question about the law or a judgment, a victim, a refusal.
+FRAMING = re.compile(
+    "防范|防骗|反诈|识别|辨别|警惕|提防|谨防|提醒|提示|当心|千万别|千万不要|别信|不要信|远离|禁毒"
+    "|举报|报警|报案|打击|破获|捣毁|抓获"
+    "|判几年|判多久|怎么判|量刑|违法吗|犯法吗|合法吗|是否违法|是否合法|判处|获刑|判决"
+    "|被骗|受骗|上当|怎么办|维权|求助|危害"
+    "|我不能|我无法|无法回答|不能回答|无法提供|不能提供|无法协助|不能协助|不能支持|不能参与|很抱歉|非常抱歉"
+)
+_SENTENCE_END = "。！？!?；;\n"
+SENTENCE_REACH = 100  # characters either side of a topic word that its sentence may span
+
+
+def framed(text: str, start: int, end: int) -> bool:
+    """Whether the sentence of ``text`` holding ``start:end`` has a ``FRAMING`` cue. The sentence
+    is cut at ``SENTENCE_REACH`` characters either side, so a long text without punctuation costs
+    a bounded search per finding, not one over the whole text."""
+    lo, hi = max(0, start - SENTENCE_REACH), min(len(text), end + SENTENCE_REACH)
+    s = max(text.rfind(c, lo, start) for c in _SENTENCE_END) + 1 or lo
+    e = hi
+    for c in _SENTENCE_END:
+        i = text.find(c, end, hi)
+        if 0 <= i < e:
+            e = i
+    return FRAMING.search(text, max(s, lo), e) is not None
+
+
 SETTLED = {Action.CONTEXT_FLAG: Action.FLAG, Action.CONTEXT_BLOCK: Action.BLOCK}
 
 
@@ -69,7 +114,8 @@ def has_context(findings: list[Finding]) -> bool:
     return any(f.action in SETTLED for f in findings)
 
 
-def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: float = DEFAULT_THRESHOLD) -> list[Finding]:
+def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: float = DEFAULT_THRESHOLD,
+           text: str | None = None) -> list[Finding]:
     """``findings`` with every context finding given its action (flag or block) or dropped.
 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
@@ -77,7 +123,10 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     text mostly in another script) means no second opinion exists, so every context finding
     stands, as it would in a pipeline without a model. Otherwise a finding stands where a
     category related to its own (``RELATED``) scores at least ``threshold``, or any category at
-    least ``max(threshold, UNRELATED)``; a category outside ``RELATED`` takes any category."""
+    least ``max(threshold, UNRELATED)``; a category outside ``RELATED`` takes any category.
+    ``text`` (the text the spans index): where given, a finding in a framed sentence (``framed``)
+    needs ``max(threshold, UNRELATED)`` in a related category too (unless ``threshold`` is 0:
+    corroboration turned off)."""
     if not scores:
         return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
     top = max(scores.values())
@@ -85,7 +134,10 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     for f in findings:
         act = SETTLED.get(f.action)
         if act is not None:
-            if not corroborated(f.category, scores, top, threshold):
+            need = threshold
+            if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end):
+                need = UNRELATED
+            if not corroborated(f.category, scores, top, need):
                 continue
             f = msgspec.structs.replace(f, action=act)
         out.append(f)

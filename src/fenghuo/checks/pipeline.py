@@ -192,7 +192,7 @@ class Pipeline:
                 lazy.append((lambda _t, _n, s=scores: s, text, None))
             scores = LazyScores(lazy)
         if findings and has_context(findings):  # a topic word: does a model see anything here?
-            findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate)
+            findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def _scan_simple(self, text: str, t0: float, names: tuple, simple: tuple) -> Verdict:
@@ -218,7 +218,7 @@ class Pipeline:
             findings.sort(key=_BY_SPAN)
         scores = None if lazy is None else LazyScores(lazy)
         if findings and has_context(findings):
-            findings = settle(findings, None if scores is None else scores.get(), self.corroborate)
+            findings = settle(findings, None if scores is None else scores.get(), self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
 
     def redact(self, text: str, verdict: Verdict | None = None) -> str:

@@ -155,7 +155,8 @@ class PipelineStream:
             # A topic word mid-stream is settled on what has arrived so far (a corroborated
             # context-block word must cut the stream now, not after the answer went out); the
             # ones dropped are settled again on the whole answer at close().
-            settled = settle(new, self._model_scores("".join(self.chunks)), self.pipeline.corroborate)
+            so_far = "".join(self.chunks)
+            settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far)
             kept = {(f.start, f.end, f.rule, f.category) for f in settled}
             self.unsettled += [f for f in new if has_context([f]) and (f.start, f.end, f.rule, f.category) not in kept]
             new = settled
@@ -176,7 +177,7 @@ class PipelineStream:
                 errors += v.errors
             self.findings.sort(key=lambda f: (f.start, f.end))
             if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
-                self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate)
+                self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate, text)
                 self.findings.sort(key=lambda f: (f.start, f.end))
             self.errors = errors
         return Verdict(list(self.findings), 0.0, tuple(c.name for c in self.pipeline.checks), list(getattr(self, "errors", [])))
