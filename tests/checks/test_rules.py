@@ -112,7 +112,8 @@ def test_categories_and_risks(hs):
     # abuse.yaml and harm.yaml (session 14) add offensive, discrimination, harm and violence.
     assert {c: hs.risk_for(c) for c in hs.categories()} == {"ads": "A3e", "fraud": "A1h", "gambling": "A1h", "porn": "A1f", "drugs": "A1h",
                                                             "privacy": "A4e", "counterfeit": "A3a", "crime": "A1h",
-                                                            "offensive": "A2i", "discrimination": "A2i", "harm": "A4a", "violence": "A1f"}
+                                                            "offensive": "A2i", "discrimination": "A2i", "harm": "A4a", "violence": "A1f",
+                                                            "misinformation": "A1g", "terrorism": "A1d"}
 
 
 def test_session_14_probe_gaps_are_closed(hs):

@@ -125,4 +125,5 @@ def test_first_person_distress_never_blocks_in_the_pipeline():
 
 def test_categories_and_risks(check):
     assert {c: check.risk_for(c) for c in check.categories()} == {
-        "offensive": "A2i", "discrimination": "A2i", "privacy": "A4e", "harm": "A4a", "violence": "A1f"}
+        "offensive": "A2i", "discrimination": "A2i", "privacy": "A4e", "harm": "A4a", "violence": "A1f",
+        "terrorism": "A1d"}
