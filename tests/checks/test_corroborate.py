@@ -3,9 +3,8 @@ homophone hit whose characters read as ordinary words is no hit (checks/resolve.
 
 from pathlib import Path
 
-import pytest
-
 import msgspec
+import pytest
 
 from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
