@@ -8,7 +8,7 @@ import pytest
 
 from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
-from fenghuo.checks.corroborate import RELATED, framed, settle
+from fenghuo.checks.corroborate import RELATED, frame_acting, framed, settle
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
 from fenghuo.checks.policy import Policy
@@ -198,3 +198,45 @@ def test_a_threshold_of_zero_turns_framing_off_too():
     text = "如何举报诈骗网站"
     f = [_topic_at(text, "诈骗")]
     assert settle(f, {"fraud": 0.1}, 0.0, text)[0].action == Action.FLAG
+
+
+# -- lexicon words that act alone, in a framed sentence (frame_acting) ----------------------------
+
+NEWS = "警方破获一起贩卖摇头丸的案件，提醒市民远离毒品"
+SALE = "出售摇头丸，同城配送，懂的来"
+
+
+def _acting(tmp_path):
+    f = tmp_path / "acting.tsv"
+    f.write_text("摇头丸\tdrugs\tblock\n", encoding="utf-8")
+    return LexiconCheck(files=[f])
+
+
+def test_an_acting_word_in_a_framed_sentence_is_settled_like_a_topic_word():
+    i = NEWS.index("摇头丸")
+    block = Finding("drugs", i, i + 3, "lexicon:摇头丸", Action.BLOCK)
+    rule = Finding("drugs", i, i + 3, "rules:drugs.trade", Action.BLOCK)
+    assert frame_acting([block, rule], NEWS) == [msgspec.structs.replace(block, action=Action.CONTEXT_BLOCK), rule]
+    j = SALE.index("摇头丸")
+    sale = Finding("drugs", j, j + 3, "lexicon:摇头丸", Action.BLOCK)
+    assert frame_acting([sale], SALE) == [sale]  # no cue in its sentence: acts alone, as before
+    settled = settle(frame_acting([block], NEWS), {"drugs": 0.3}, 0.2, NEWS)
+    assert settled == []  # a related score under one half does not corroborate a framed word
+    assert settle(frame_acting([block], NEWS), {"drugs": 0.6}, 0.2, NEWS)[0].action == Action.BLOCK
+
+
+def test_the_pipeline_and_the_stream_treat_news_and_a_sale_apart(tmp_path, classifier):
+    pipe = Pipeline([_acting(tmp_path), classifier])
+    ms = pipe.scan(NEWS).model_scores
+    scores = ms.get() if hasattr(ms, "get") else ms
+    if max([scores.get(c, 0.0) for c in RELATED["drugs"]] + [0.0]) >= 0.5:
+        pytest.skip(f"the shipped classifier scores the news {scores}: the word is corroborated")
+    assert _rules(pipe, NEWS) == []
+    assert _rules(pipe, SALE) == [("lexicon:摇头丸", "block")]
+    s = pipe.stream()
+    for ch in (NEWS[:8], NEWS[8:]):  # the cue (破获) arrives before the word
+        s.feed(ch)
+    assert [f for f in s.close().findings if f.rule.startswith("lexicon:")] == []
+    # Without corroboration (corroborate: 0) a word acts alone wherever it is.
+    off = Pipeline([_acting(tmp_path), classifier], corroborate=0.0)
+    assert _rules(off, NEWS) == [("lexicon:摇头丸", "block")]

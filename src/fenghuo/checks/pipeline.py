@@ -36,7 +36,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from fenghuo.checks.base import Finding, LazyScores, Verdict
-from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, has_context, settle
+from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, frame_acting, has_context, settle
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
 from fenghuo.checks.policy import Policy
@@ -191,6 +191,8 @@ class Pipeline:
             if scores:  # rare: a check without find_in reported scores eagerly
                 lazy.append((lambda _t, _n, s=scores: s, text, None))
             scores = LazyScores(lazy)
+        if findings and self.corroborate:
+            findings = frame_acting(findings, text)  # a drug's name in a warning is a topic word there
         if findings and has_context(findings):  # a topic word: does a model see anything here?
             findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
@@ -217,6 +219,8 @@ class Pipeline:
         if len(findings) > 1:
             findings.sort(key=_BY_SPAN)
         scores = None if lazy is None else LazyScores(lazy)
+        if findings and self.corroborate:
+            findings = frame_acting(findings, text)
         if findings and has_context(findings):
             findings = settle(findings, None if scores is None else scores.get(), self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)

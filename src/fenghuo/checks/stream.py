@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
-from fenghuo.checks.corroborate import has_context, settle
+from fenghuo.checks.corroborate import frame_acting, has_context, settle
 from fenghuo.checks.pii import MAX_MATCH
 
 # Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
@@ -151,6 +151,8 @@ class PipelineStream:
         for part in self.parts:
             new += part.feed(chunk)
         new.sort(key=lambda f: (f.start, f.end))
+        if new and self.pipeline.corroborate:
+            new = frame_acting(new, "".join(self.chunks))  # the sentence so far: a cue after the word comes at close()
         if has_context(new):
             # A topic word mid-stream is settled on what has arrived so far (a corroborated
             # context-block word must cut the stream now, not after the answer went out); the
@@ -176,6 +178,8 @@ class PipelineStream:
                 self.findings += v.findings
                 errors += v.errors
             self.findings.sort(key=lambda f: (f.start, f.end))
+            if self.findings and self.pipeline.corroborate:
+                self.findings = frame_acting(self.findings, text)
             if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
                 self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate, text)
                 self.findings.sort(key=lambda f: (f.start, f.end))
