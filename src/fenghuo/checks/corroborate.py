@@ -104,7 +104,7 @@ def framed(text: str, start: int, end: int) -> bool:
         i = text.find(c, end, hi)
         if 0 <= i < e:
             e = i
-    return FRAMING.search(text, max(s, lo), e) is not None
+    return FRAMING.search(text, s, e) is not None
 
 
 SETTLED = {Action.CONTEXT_FLAG: Action.FLAG, Action.CONTEXT_BLOCK: Action.BLOCK}

@@ -151,13 +151,13 @@ class PipelineStream:
         for part in self.parts:
             new += part.feed(chunk)
         new.sort(key=lambda f: (f.start, f.end))
+        so_far = "".join(self.chunks) if new else ""
         if new and self.pipeline.corroborate:
-            new = frame_acting(new, "".join(self.chunks))  # the sentence so far: a cue after the word comes at close()
+            new = frame_acting(new, so_far)  # the sentence so far: a cue after the word comes at close()
         if has_context(new):
             # A topic word mid-stream is settled on what has arrived so far (a corroborated
             # context-block word must cut the stream now, not after the answer went out); the
             # ones dropped are settled again on the whole answer at close().
-            so_far = "".join(self.chunks)
             settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far)
             kept = {(f.start, f.end, f.rule, f.category) for f in settled}
             self.unsettled += [f for f in new if has_context([f]) and (f.start, f.end, f.rule, f.category) not in kept]

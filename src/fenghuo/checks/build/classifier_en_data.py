@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fenghuo.checks.build.classifier_data import _jade_labels
+from fenghuo.checks.build.classifier_data import _jade_labels, split_of
 from fenghuo.checks.build.templates_en import generate
 
 # Every label a source may carry (the written files are checked against it) ...
@@ -83,10 +83,6 @@ class Row:
 def bucket(source: str, text: str) -> int:
     """0..99, fixed by source and text (sha256)."""
     return int.from_bytes(hashlib.sha256(f"{source}\x00{text}".encode()).digest()[:4], "big") % 100
-
-
-def split_of(b: int, train: int, val: int) -> str:
-    return "train" if b < train else "val" if b < train + val else "test"
 
 
 def _lines(path: Path) -> list[str]:

@@ -52,11 +52,16 @@ _LETTER_RANGES = ((0x61, 0x7A), (0xC0, 0x2FF), (0x370, 0x52F))  # Latin (normali
 _HAN_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF))
 
 
-def han_share(codes: np.ndarray) -> float:
-    """Han characters among the letters (Han, Latin, Greek, Cyrillic) of normalised codes."""
+def _code_counts(codes: np.ndarray) -> tuple[int, int]:
+    """(Han, other letters: Latin, Greek, Cyrillic) of normalised codes, in numpy."""
     cps = decode_quad(codes)
     han = sum(int(np.count_nonzero((cps >= lo) & (cps <= hi))) for lo, hi in _HAN_RANGES)
-    other = sum(int(np.count_nonzero((cps >= lo) & (cps <= hi))) for lo, hi in _LETTER_RANGES)
+    return han, sum(int(np.count_nonzero((cps >= lo) & (cps <= hi))) for lo, hi in _LETTER_RANGES)
+
+
+def han_share(codes: np.ndarray) -> float:
+    """Han characters among the letters (Han, Latin, Greek, Cyrillic) of normalised codes."""
+    han, other = _code_counts(codes)
     return han / (han + other) if han + other else 0.0
 
 
@@ -108,9 +113,7 @@ def _script_counts(n: Normalised, tables) -> tuple[int, int]:
         except (TypeError, ValueError, BufferError):
             pass
     if n.shift is not None or n.raw is None:
-        cps = decode_quad(n.codes)
-        han = sum(int(np.count_nonzero((cps >= lo) & (cps <= hi))) for lo, hi in _HAN_RANGES)
-        return han, sum(int(np.count_nonzero((cps >= lo) & (cps <= hi))) for lo, hi in _LETTER_RANGES)
+        return _code_counts(n.codes)
     b = _script_table(tables).take(n.raw).tobytes()
     return b.count(1), b.count(2)
 
