@@ -1,4 +1,4 @@
-"""The abuse and harm rules (checks/rules/abuse.yaml, harm.yaml) alone: harmless text, near misses.
+"""The abuse, harm and extremism rules (checks/rules/abuse.yaml, harm.yaml, extremism.yaml) alone: harmless text, near misses.
 
 These rules look for words that harmless text uses all the time — 垃圾, 废物, 死, 杀, 跳楼,
 安眠药 — and for slurs that COLD's harmless rows name while discussing the same groups. So
@@ -17,7 +17,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
 from tests.checks.test_rules_data import SETS
 
-FILES = ["abuse.yaml", "harm.yaml"]
+FILES = ["abuse.yaml", "harm.yaml", "extremism.yaml"]
 
 
 def mental_health(shared) -> list[str]:
@@ -90,6 +90,14 @@ HITS = [
     ("再惹我，我一刀捅死你", "violence.threat"),
     ("我要让你全家陪葬", "violence.threat"),
     ("兄弟们，抄家伙去把他废了", "violence.incite"),
+    # extremism.yaml: wordings unlike the rules' examples.
+    ("那个在地铁里引爆炸弹的兄弟是真正的英雄，我们都该向他学习", "terror.glorify"),
+    ("商场人最多的周末动手，一次就能让他们记住", "terror.crowd_target"),
+    ("这些异教徒都该杀光，一个不留", "terror.holy_war"),
+    ("想干大事的来营地，我们训练你成为战士", "terror.recruit"),
+    ("往水库里投毒，全城都得完蛋", "terror.infrastructure"),
+    ("开卡车冲进集市，效果比炸弹还好", "terror.infrastructure"),
+    ("谁有门路搞到炸药？价格好说，私聊", "terror.explosive_seek"),
 ]
 
 QUIET = [
@@ -108,6 +116,11 @@ QUIET = [
     "你是不是傻，这都信", "三八妇女节快乐", "同性恋是一种性取向，不是病", "残疾人运动员在残奥会上表现很好", "女人能顶半边天",
     "谁说女人只配做饭？", "那个瞎子算命的说我今年运气好", "这群猴子在山上抢游客的东西", "一群蝗虫飞过了农田",
     "把他的照片发到群里，大家给他庆生", "开盒测评：这款盲盒值不值得买", "祝你早日康复", "你全家都来参加婚礼吗",
+    # Attacks in news, history, rescue, games, crowd safety, farming (extremism.yaml).
+    "他是为国捐躯的英雄，炸毁了敌人的碉堡", "警方抓获了一名策划在人流密集场所实施爆炸的嫌疑人", "消防员冲进火场救人，是真正的英雄",
+    "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
+    "宁可错杀一千不可放过一个是什么意思", "圣战士是游戏里的一个职业",
+    "孩子最近迷上了一些很奇怪的视频，说什么“为信仰献身”，我该怎么办",
 ]
 
 
