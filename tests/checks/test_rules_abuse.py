@@ -90,6 +90,14 @@ HITS = [
     ("再惹我，我一刀捅死你", "violence.threat"),
     ("我要让你全家陪葬", "violence.threat"),
     ("兄弟们，抄家伙去把他废了", "violence.incite"),
+    ("天天喊着想死，有种就今晚去跳，别光在这里演", "harm.suicide_dare"),
+    ("他说活着没意思，我看就成全他吧", "harm.suicide_dare"),
+    ("住三楼跳不死的，不够高就换个地方", "harm.suicide_dare"),
+    ("想解脱的姐妹们私我，这周日一起", "harm.suicide_pact_coded"),
+    ("割得太浅了，下次来真的，别怂", "harm.self_injury_dare"),
+    ("刀片我这有，姐妹们要的私我，发货不写品名", "harm.self_injury_dare"),
+    ("谁敢挑战在铁轨上躺十秒？录个视频发群里", "harm.dangerous_challenge"),
+    ("每天只吃一顿，饿了就喝冰水，瘦到八十斤就好看了", "harm.pro_eating_disorder"),
     # extremism.yaml: wordings unlike the rules' examples.
     ("那个在地铁里引爆炸弹的兄弟是真正的英雄，我们都该向他学习", "terror.glorify"),
     ("商场人最多的周末动手，一次就能让他们记住", "terror.crowd_target"),
@@ -116,6 +124,10 @@ QUIET = [
     "你是不是傻，这都信", "三八妇女节快乐", "同性恋是一种性取向，不是病", "残疾人运动员在残奥会上表现很好", "女人能顶半边天",
     "谁说女人只配做饭？", "那个瞎子算命的说我今年运气好", "这群猴子在山上抢游客的东西", "一群蝗虫飞过了农田",
     "把他的照片发到群里，大家给他庆生", "开盒测评：这款盲盒值不值得买", "祝你早日康复", "你全家都来参加婚礼吗",
+    # Dares and challenges look-alikes: first-person distress, careers, trips, surgery, warnings.
+    "我想死，但是没有勇气，谁能陪我聊聊", "想跳槽就去做啊，别犹豫了", "有没有同路的小伙伴，周末一起爬山",
+    "这次挑战不喝水不补给跑完全程太危险了，千万别学", "她在楼顶餐厅吃饭，风景很好，看得都不想下来了",
+    "我今天割完双眼皮，拍照给你们看", "医生说伤口要每天拍照记录恢复情况", "减肥一天一顿可以吗？",
     # Attacks in news, history, rescue, games, crowd safety, farming (extremism.yaml).
     "他是为国捐躯的英雄，炸毁了敌人的碉堡", "警方抓获了一名策划在人流密集场所实施爆炸的嫌疑人", "消防员冲进火场救人，是真正的英雄",
     "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
