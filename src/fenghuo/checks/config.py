@@ -10,10 +10,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from fenghuo.checks.derived_cache import cache_dir
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.pii import PIICheck
 from fenghuo.checks.policy import Policy
-from fenghuo.platform.paths import data_dir
 
 
 def resolve_path(value: str, base_dir: Path) -> Path:
@@ -43,7 +43,7 @@ def build_lexicon(spec: dict, policy: Policy, base_dir: Path) -> LexiconCheck:
         policy=policy,
         tag_codes=tag_codes,
         engine=str(spec.get("engine", "auto")),
-        cache_dir=data_dir() / "cache",
+        cache_dir=cache_dir(),  # FENGHUO_CACHE_DIR, else the data directory's cache/
         name=str(spec.get("name", "lexicon")),
         # Evasion layers (pinyin, homophone, split); all by default, [] for none.
         evasions=_evasions(spec),

@@ -10,6 +10,7 @@ templates and boundary flags ``resolve.py`` tests hits with.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 
@@ -71,7 +72,7 @@ def compile_state(check) -> _Compiled:
     # the listed word's categories and action; homophones are matched on a form of their own.
     blockers = [i for i, a in enumerate(acts) if Action.BLOCK in a and variants.eligible(words[i])] if check.evasions else []
     layers = {i: tuple(x for x in layers_of.get(words[i], check.evasions) if x in check.evasions) for i in blockers}
-    extra, spaced_extra = variants.extend(words, layers, check.normaliser.normalise_text)
+    extra, spaced_extra = _variants(words, layers, check.normaliser)
     for v, i, kind in extra:
         words.append(v)
         cats.append(cats[i])
@@ -125,3 +126,33 @@ def compile_state(check) -> _Compiled:
         fused_table=(f4 := variants.fused4(check.normaliser.tables) if fused is not None else None),
         kernel=native_kernel(check.normaliser.tables, f4) if f4 is not None else None,
     )
+
+
+def _variants(words: list[str], layers: dict[int, tuple[str, ...]], normaliser):
+    """``variants.extend`` (~0.5 s for the shipped lexicon, mostly romanising words), kept in the
+    disk cache (``derived_cache``) under the words, their layers and the normaliser's and
+    readings' keys."""
+    from fenghuo.checks import derived_cache as dc
+    from fenghuo.checks import lexicon_file
+
+    if not layers:
+        return [], {}
+    tables_key = getattr(normaliser.tables, "key", "")
+    if not tables_key:  # a normaliser not built from ``build_tables``: nothing to key on
+        return variants.extend(words, layers, normaliser.normalise_text)
+    digest = hashlib.sha256("\n".join(words).encode("utf-8", "surrogatepass")).hexdigest()
+    key = dc.make_key(digest, sorted(layers.items()), normaliser.options, tables_key, variants.readings().key,
+                      dc.source_digest(variants.__file__), dc.source_digest(lexicon_file.__file__))
+
+    def build() -> dict[str, np.ndarray]:
+        extra, shapes = variants.extend(words, layers, normaliser.normalise_text)
+        flat, lengths = dc.ragged_to_arrays([shapes.get(v, ()) for v, _, _ in extra])
+        return {"variants": dc.strings_to_array([v for v, _, _ in extra]), "owners": np.array([i for _, i, _ in extra], dtype=np.int64),
+                "kinds": dc.strings_to_array([k for _, _, k in extra]),
+                "shaped": np.array([v in shapes for v, _, _ in extra], dtype=bool), "shape_flat": flat, "shape_len": lengths}
+
+    a = dc.load_or_build("variants", key, build)
+    vs, kinds = a["variants"].tolist(), a["kinds"].tolist()
+    extra = list(zip(vs, a["owners"].tolist(), kinds))
+    shapes = dc.arrays_to_ragged(a["shape_flat"], a["shape_len"])
+    return extra, {v: sh for v, sh, has in zip(vs, shapes, a["shaped"].tolist()) if has}

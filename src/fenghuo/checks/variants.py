@@ -64,6 +64,7 @@ class Readings:
     syllable: dict[str, str]  # character -> toneless first reading
     polyphonic: frozenset  # characters with more than one reading
     canon: np.ndarray  # uint32[0x110000]: code point -> quad code of its syllable's representative
+    key: str = ""  # what they are derived from (``derived_cache.make_key``)
 
 
 _LOCK = threading.Lock()
@@ -79,25 +80,47 @@ def toneless(syllable: str) -> str:
 
 @lru_cache(maxsize=1)
 def readings() -> Readings:
-    """pypinyin's character table folded into what the layers need (~0.5 s, once per process)."""
-    with _LOCK:
-        from pypinyin.pinyin_dict import pinyin_dict
+    """pypinyin's character table folded into what the layers need (~0.5 s to build; from the
+    disk cache, ``derived_cache``, ~10 ms)."""
+    from importlib.metadata import version
 
-        syllable: dict[str, str] = {}
-        poly = set()
-        rep: dict[str, int] = {}
-        canon = np.arange(0x110000, dtype=np.uint32)
-        for cp in sorted(pinyin_dict):
-            readings_ = pinyin_dict[cp].split(",")
-            s = toneless(readings_[0])
-            if not s.isascii() or not s.isalpha():
-                continue
-            ch = chr(cp)
-            syllable[ch] = s
-            if len({toneless(r) for r in readings_}) > 1:
-                poly.add(ch)
-            canon[cp] = rep.setdefault(s, cp)
-        return Readings(syllable, frozenset(poly), encode_quad(canon))
+    from fenghuo.checks import derived_cache as dc
+    from fenghuo.checks import normalize_table
+
+    key = dc.make_key(dc.source_digest(__file__), dc.source_digest(normalize_table.__file__), version("pypinyin"),
+                      unicodedata.unidata_version)
+    with _LOCK:
+        a = dc.load_or_build("readings", key, _fold_readings)
+    cps, syl = a["cps"].tolist(), a["syllables"].tolist()
+    canon = np.arange(0x110000, dtype=np.uint32)
+    canon[a["cps"]] = a["reps"]
+    return Readings(dict(zip(map(chr, cps), syl)), frozenset(map(chr, a["polyphonic"].tolist())), encode_quad(canon), key)
+
+
+def _fold_readings() -> dict[str, np.ndarray]:
+    """The readings as arrays: per character with a usable reading its code point, toneless
+    syllable and the code point representing that syllable; the polyphonic code points."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from fenghuo.checks.derived_cache import strings_to_array
+
+    cps: list[int] = []
+    syllables: list[str] = []
+    reps: list[int] = []
+    poly: list[int] = []
+    rep: dict[str, int] = {}
+    for cp in sorted(pinyin_dict):
+        readings_ = pinyin_dict[cp].split(",")
+        s = toneless(readings_[0])
+        if not s.isascii() or not s.isalpha():
+            continue
+        cps.append(cp)
+        syllables.append(s)
+        reps.append(rep.setdefault(s, cp))
+        if len({toneless(r) for r in readings_}) > 1:
+            poly.append(cp)
+    return {"cps": np.array(cps, dtype=np.uint32), "syllables": strings_to_array(syllables),
+            "reps": np.array(reps, dtype=np.uint32), "polyphonic": np.array(poly, dtype=np.uint32)}
 
 
 def _is_han(word: str) -> bool:
@@ -231,7 +254,18 @@ def fused4(tables) -> np.ndarray:
 
 
 def _fused_bytes(tables) -> np.ndarray:
-    """``fused_table``'s bytes as a (2, code points, 3) uint8 array (see there)."""
+    """``fused_table``'s bytes as a (2, code points, 3) uint8 array (see there); ~0.2 s to build,
+    kept in the disk cache (``derived_cache``) under the tables' and readings' keys."""
+    from fenghuo.checks import derived_cache as dc
+    from fenghuo.checks import matcher
+
+    if not tables.key:  # tables not from ``build_tables`` (a test's own): nothing to key on
+        return _fuse(tables)
+    key = dc.make_key(tables.key, readings().key, dc.source_digest(__file__), dc.source_digest(matcher.__file__))
+    return dc.load_or_build("fused", key, lambda: {"bytes": _fuse(tables)})["bytes"]
+
+
+def _fuse(tables) -> np.ndarray:
     from fenghuo.checks.matcher import homophone_form, pack3
 
     n = tables.single.size
