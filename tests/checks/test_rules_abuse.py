@@ -98,6 +98,15 @@ HITS = [
     ("刀片我这有，姐妹们要的私我，发货不写品名", "harm.self_injury_dare"),
     ("谁敢挑战在铁轨上躺十秒？录个视频发群里", "harm.dangerous_challenge"),
     ("每天只吃一顿，饿了就喝冰水，瘦到八十斤就好看了", "harm.pro_eating_disorder"),
+    ("你敢再来我店里闹，我让你站着进来躺着出去", "violence.intimidate"),
+    ("放学别走，我在校门口堵你，别怪我下手狠", "violence.intimidate"),
+    ("那个抢我女朋友的，我知道他住哪，就等一个机会", "violence.intimidate"),
+    ("孩子不听话就该打，打一顿就老实了", "violence.endorse_beating"),
+    ("这种人贩子就该千刀万剐", "violence.cruel_punishment"),
+    ("邻居家的猫天天叫，我用开水浇它", "violence.animal_cruelty"),
+    ("街头斗殴的视频谁有，发我看看，太解压了", "violence.cruelty_media"),
+    ("兄弟们带上钢管，晚上八点网吧门口集合", "violence.incite"),
+    ("他家不还钱就去砸他家的门", "violence.incite"),
     # extremism.yaml: wordings unlike the rules' examples.
     ("那个在地铁里引爆炸弹的兄弟是真正的英雄，我们都该向他学习", "terror.glorify"),
     ("商场人最多的周末动手，一次就能让他们记住", "terror.crowd_target"),
@@ -128,6 +137,9 @@ QUIET = [
     "我想死，但是没有勇气，谁能陪我聊聊", "想跳槽就去做啊，别犹豫了", "有没有同路的小伙伴，周末一起爬山",
     "这次挑战不喝水不补给跑完全程太危险了，千万别学", "她在楼顶餐厅吃饭，风景很好，看得都不想下来了",
     "我今天割完双眼皮，拍照给你们看", "医生说伤口要每天拍照记录恢复情况", "减肥一天一顿可以吗？",
+    # Violence look-alikes: lawful punishment, reporting cruelty, news, cake, pet food, fans.
+    "这种人贩子就该判死刑", "有人拿开水浇流浪猫，我们一定要找到凶手", "学校霸凌视频在网上疯传，网友愤怒", "大家一人一刀，切蛋糕啦",
+    "我用开水烫了一下狗粮，泡软了给它吃", "明天去机场堵他签名，爱豆冲冲冲", "遇到歹徒可以照着他的眼睛戳，然后赶紧跑",
     # Attacks in news, history, rescue, games, crowd safety, farming (extremism.yaml).
     "他是为国捐躯的英雄，炸毁了敌人的碉堡", "警方抓获了一名策划在人流密集场所实施爆炸的嫌疑人", "消防员冲进火场救人，是真正的英雄",
     "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
