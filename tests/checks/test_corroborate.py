@@ -1,5 +1,6 @@
-"""Topic words act only where the classifier corroborates (checks/corroborate.py), and a
-homophone hit whose characters read as ordinary words is no hit (checks/resolve.py)."""
+"""Topic words act only where the classifier corroborates (checks/corroborate.py), a
+homophone hit whose characters read as ordinary words is no hit (checks/resolve.py), and an
+offensive score that rests on an insult the text only mentions is no finding (checks/mention.py)."""
 
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
 from fenghuo.checks.corroborate import RELATED, frame_acting, framed, settle
 from fenghuo.checks.lexicon import LexiconCheck
+from fenghuo.checks.mention import mention_spans, without
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.resolve import reads_as_words
@@ -240,3 +242,67 @@ def test_the_pipeline_and_the_stream_treat_news_and_a_sale_apart(tmp_path, class
     # Without corroboration (corroborate: 0) a word acts alone wherever it is.
     off = Pipeline([_acting(tmp_path), classifier], corroborate=0.0)
     assert _rules(off, NEWS) == [("lexicon:摇头丸", "block")]
+
+
+# -- insults mentioned, not used (checks/mention.py) -----------------------------------------------
+
+VICTIM_Q = "在闲鱼卖东西，买家说要我交保证金才能收款，是不是骗子？"
+INSULT = "你就是个骗子吧，死骗子，不要脸"
+
+
+@pytest.mark.parametrize("text,word", [
+    (VICTIM_Q, "骗子"),  # a victim asks
+    ("骗子给我发短信说中了保时捷，我回了一句“请直接送到我家楼下”", "骗子"),  # a story
+    ("小说里反派骂主角“废物”，后面主角逆袭打脸", "“废物”"),  # a quotation in reported speech
+    ("游戏里遇到一个一直骂人的队友，没必要骂人", "骂人"),  # a sentence against abuse
+])
+def test_a_mentioned_word_is_found_in_its_frame(text, word):
+    spans = mention_spans(text)
+    assert (text.rindex(word), text.rindex(word) + len(word)) in spans
+    assert word not in without(text, spans)
+
+
+@pytest.mark.parametrize("text", [
+    INSULT,  # addressed to someone: 你 calls that person a scammer
+    "河南人都是骗子，是不是？",  # a group named: left to the classifier as it is (COLD)
+    "看到有人说“黑人都是罪犯”，我举报了",  # a group inside the quotation too
+    "这些人都是骗子",  # no victim, warning or question
+    "他说了句“废物”就走了，真是的",  # a quotation without a speech cue of its own: 说 alone is not one
+    "反对的人都该骂",  # no word that names abuse
+])
+def test_no_frame_no_mention(text):
+    assert mention_spans(text) == []
+
+
+def test_without_cuts_overlapping_spans_once():
+    assert without("甲乙丙丁戊", [(1, 3), (2, 4)]) == "甲戊"
+    assert without("甲乙丙", []) == "甲乙丙"
+
+
+def _offensive(v):
+    return [f for f in v.findings if f.category == "offensive" and f.rule.startswith("classifier:")]
+
+
+def test_the_pipeline_and_the_stream_drop_an_offensive_finding_that_rests_on_a_mention(classifier):
+    pipe = Pipeline([classifier])
+    if not _offensive(Pipeline([classifier], corroborate=0.0).scan(VICTIM_Q)):
+        pytest.skip("the shipped classifier does not flag the victim's question: nothing to drop")
+    assert _offensive(pipe.scan(VICTIM_Q)) == []
+    s = pipe.stream()
+    for ch in (VICTIM_Q[:9], VICTIM_Q[9:]):
+        s.feed(ch)
+    assert _offensive(s.close()) == []
+    # Used, not mentioned: the insult keeps its finding.
+    assert _offensive(pipe.scan(INSULT))
+    # corroborate: 0 turns it off with the rest of the second opinions.
+    assert _offensive(Pipeline([classifier], corroborate=0.0).scan(VICTIM_Q))
+
+
+def test_what_is_left_must_score_under_one_half(classifier):
+    text = "别理他，骗子一个，脑子有病"
+    spans = mention_spans(text)
+    assert spans  # 别理: a warning frame
+    rest = classifier.scores(without(text, spans))["offensive"]
+    if not 0.5 <= rest < classifier._bound.model.thresholds["offensive"]:
+        pytest.skip(f"the shipped classifier scores the rest {rest}: not the case this pins")
+    assert _offensive(Pipeline([classifier]).scan(text))  # under the threshold, not under 0.5: it stays

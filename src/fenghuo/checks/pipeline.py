@@ -37,6 +37,7 @@ from pathlib import Path
 
 from fenghuo.checks.base import Finding, LazyScores, Verdict
 from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, frame_acting, has_context, settle
+from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
 from fenghuo.checks.policy import Policy
@@ -193,6 +194,7 @@ class Pipeline:
             scores = LazyScores(lazy)
         if findings and self.corroborate:
             findings = frame_acting(findings, text)  # a drug's name in a warning is a topic word there
+            findings = unmentioned(findings, text, self.checks)  # 「是不是骗子？」: an insult mentioned, not used
         if findings and has_context(findings):  # a topic word: does a model see anything here?
             findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
@@ -221,6 +223,7 @@ class Pipeline:
         scores = None if lazy is None else LazyScores(lazy)
         if findings and self.corroborate:
             findings = frame_acting(findings, text)
+            findings = unmentioned(findings, text, self.checks)
         if findings and has_context(findings):
             findings = settle(findings, None if scores is None else scores.get(), self.corroborate, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)

@@ -25,6 +25,7 @@ import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.corroborate import frame_acting, has_context, settle
+from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.pii import MAX_MATCH
 
 # Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
@@ -180,6 +181,7 @@ class PipelineStream:
             self.findings.sort(key=lambda f: (f.start, f.end))
             if self.findings and self.pipeline.corroborate:
                 self.findings = frame_acting(self.findings, text)
+                self.findings = unmentioned(self.findings, text, self.pipeline.checks)  # as Pipeline.scan
             if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
                 self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate, text)
                 self.findings.sort(key=lambda f: (f.start, f.end))
