@@ -1,4 +1,4 @@
-"""The abuse, harm and extremism rules (checks/rules/abuse.yaml, harm.yaml, extremism.yaml) alone: harmless text, near misses.
+"""The abuse, harm, extremism and hoax rules (checks/rules/abuse.yaml, harm.yaml, extremism.yaml, misinfo.yaml) alone: harmless text, near misses.
 
 These rules look for words that harmless text uses all the time — 垃圾, 废物, 死, 杀, 跳楼,
 安眠药 — and for slurs that COLD's harmless rows name while discussing the same groups. So
@@ -17,7 +17,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
 from tests.checks.test_rules_data import SETS
 
-FILES = ["abuse.yaml", "harm.yaml", "extremism.yaml"]
+FILES = ["abuse.yaml", "harm.yaml", "extremism.yaml", "misinfo.yaml"]
 
 
 def mental_health(shared) -> list[str]:
@@ -107,6 +107,16 @@ HITS = [
     ("街头斗殴的视频谁有，发我看看，太解压了", "violence.cruelty_media"),
     ("兄弟们带上钢管，晚上八点网吧门口集合", "violence.incite"),
     ("他家不还钱就去砸他家的门", "violence.incite"),
+    ("高血压别吃药了，每天喝芹菜汁就行，我舅舅就是这么好的", "harm.quit_care"),
+    ("我妈停了降糖药改喝苦瓜水，你们家老人也停了吧", "harm.quit_care"),
+    ("孩子半夜哭闹，给他吃半片大人的安眠药就睡了", "harm.dangerous_remedy"),
+    # misinfo.yaml
+    ("教育部紧急通知：明年起全国中小学取消期末考试，家长互相转告", "misinfo.fake_notice"),
+    ("国务院最新规定：下月起所有银行卡年费全部取消，快转给家人", "misinfo.fake_notice"),
+    ("某品牌辣条含有大量致癌物，已经有孩子吃进医院了，赶紧扔", "misinfo.health_scare"),
+    ("打完流感疫苗会导致不孕，我同事的女儿就是这样", "misinfo.health_scare"),
+    ("用大蒜泡醋能杀死幽门螺杆菌，不用去医院开药", "misinfo.remedy_over_care"),
+    ("内部消息：下周全市封城，医生都不敢说，赶紧转发", "misinfo.hoax_forward"),
     # extremism.yaml: wordings unlike the rules' examples.
     ("那个在地铁里引爆炸弹的兄弟是真正的英雄，我们都该向他学习", "terror.glorify"),
     ("商场人最多的周末动手，一次就能让他们记住", "terror.crowd_target"),
@@ -140,6 +150,10 @@ QUIET = [
     # Violence look-alikes: lawful punishment, reporting cruelty, news, cake, pet food, fans.
     "这种人贩子就该判死刑", "有人拿开水浇流浪猫，我们一定要找到凶手", "学校霸凌视频在网上疯传，网友愤怒", "大家一人一刀，切蛋糕啦",
     "我用开水烫了一下狗粮，泡软了给它吃", "明天去机场堵他签名，爱豆冲冲冲", "遇到歹徒可以照着他的眼睛戳，然后赶紧跑",
+    # Health and notices look-alikes: doctors' advice, real notices, true warnings, questions.
+    "医生说我的高血压暂时不用吃药，先控制饮食", "感冒了不用吃药，多喝水多休息就好", "孕妇喝酒会影响胎儿吗？",
+    "市政府通知：全市中小学明天因暴雨停课，请家长相互转告", "国家规定所有电动车必须上牌，请大家尽快去办理", "吸烟会导致肺癌，一定要戒烟",
+    "流感疫苗可以预防流感，建议老人及时接种", "接种HPV疫苗会导致不孕吗？",
     # Attacks in news, history, rescue, games, crowd safety, farming (extremism.yaml).
     "他是为国捐躯的英雄，炸毁了敌人的碉堡", "警方抓获了一名策划在人流密集场所实施爆炸的嫌疑人", "消防员冲进火场救人，是真正的英雄",
     "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
@@ -167,4 +181,4 @@ def test_first_person_distress_never_blocks_in_the_pipeline():
 def test_categories_and_risks(check):
     assert {c: check.risk_for(c) for c in check.categories()} == {
         "offensive": "A2i", "discrimination": "A2i", "privacy": "A4e", "harm": "A4a", "violence": "A1f",
-        "terrorism": "A1d"}
+        "terrorism": "A1d", "misinformation": "A1g"}
