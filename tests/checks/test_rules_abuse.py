@@ -110,6 +110,11 @@ HITS = [
     ("高血压别吃药了，每天喝芹菜汁就行，我舅舅就是这么好的", "harm.quit_care"),
     ("我妈停了降糖药改喝苦瓜水，你们家老人也停了吧", "harm.quit_care"),
     ("孩子半夜哭闹，给他吃半片大人的安眠药就睡了", "harm.dangerous_remedy"),
+    ("湖南人个个都是骗子，千万别跟他们做生意", "abuse.group_stereotype"),
+    ("外卖员都是没文化的，看不起", "abuse.group_stereotype"),
+    ("00后全是玻璃心，说两句就哭", "abuse.group_stereotype"),
+    ("这种穷鬼就该滚出我们小区", "abuse.group_exclusion"),
+    ("我们公司不招河南人和女的", "abuse.group_exclusion"),
     # misinfo.yaml
     ("教育部紧急通知：明年起全国中小学取消期末考试，家长互相转告", "misinfo.fake_notice"),
     ("国务院最新规定：下月起所有银行卡年费全部取消，快转给家人", "misinfo.fake_notice"),
@@ -154,6 +159,9 @@ QUIET = [
     "医生说我的高血压暂时不用吃药，先控制饮食", "感冒了不用吃药，多喝水多休息就好", "孕妇喝酒会影响胎儿吗？",
     "市政府通知：全市中小学明天因暴雨停课，请家长相互转告", "国家规定所有电动车必须上牌，请大家尽快去办理", "吸烟会导致肺癌，一定要戒烟",
     "流感疫苗可以预防流感，建议老人及时接种", "接种HPV疫苗会导致不孕吗？",
+    # Group look-alikes: praise, habits, questions, self-description, "good and bad everywhere".
+    "东北人都很豪爽，喝酒厉害", "程序员都是很聪明的人", "上海人都说上海话吗？", "我是河南人，我们河南人都很实在", "老年人都喜欢早起",
+    "外地人都回家过年了，城市好安静", "哪里都有好人坏人，河南人大部分都是好人",
     # Attacks in news, history, rescue, games, crowd safety, farming (extremism.yaml).
     "他是为国捐躯的英雄，炸毁了敌人的碉堡", "警方抓获了一名策划在人流密集场所实施爆炸的嫌疑人", "消防员冲进火场救人，是真正的英雄",
     "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
