@@ -5,18 +5,25 @@ a 4xx naming the field, and nothing of the refused request may have been written
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+
 import httpx
 import pytest
 
 from fenghuo.api.server import ServerThread
+from fenghuo.platform.clock import ManualClock
 from fenghuo.platform.config import Settings
+from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
+from tests.conftest import PG_URL, PgSchema
 from tests.foundation.fixtures import ADMIN, seed
 
 
-@pytest.fixture
-def api(db):
+@contextmanager
+def serving(db):
+    """The seeded registry behind a real server; ``call(method, path, who, ...)`` sends a request
+    with the token of ``who`` (``call.db``, ``call.tokens`` for the checks after it)."""
     seed(db)
     tokens = {
         "admin": create_token(db, ADMIN, "root", Role.admin),
@@ -30,6 +37,37 @@ def api(db):
             return http.request(method, path, headers=headers, **kw)
         call.db, call.tokens = db, tokens
         yield call
+
+
+@pytest.fixture
+def api(db):
+    """A server of the test's own, for the tests whose request is meant to write something."""
+    with serving(db) as call:
+        yield call
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def refusing_api(request, tmp_path_factory):
+    """One server per backend for the tests below whose every request is refused and which
+    check that nothing was written (counted before and after, or read back as empty): they
+    share it instead of migrating, seeding and starting a server each (~90 of this file's
+    115 tests; ~1 s each under make test's load). A refusal that wrongly wrote would still fail
+    its own test, since each compares the state after its request with what it was before."""
+    root = tmp_path_factory.mktemp("fuzz-shared")
+    with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
+        mp.setenv("FENGHUO_HOME", str(root / "home"))
+        mp.setenv("FENGHUO_LEDGER_KEY", str(root / "home" / "ledger-key.pem"))
+        if request.param == "pg":
+            if not PG_URL:
+                pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
+            schema = PgSchema()
+            stack.callback(schema.drop)
+            db = schema.database(ManualClock())
+        else:
+            db = Database(str(root / "fenghuo.db"), clock=ManualClock())
+        stack.callback(db.dispose)
+        db.upgrade()
+        yield stack.enter_context(serving(db))
 
 
 def refused(r, field: str, status: int = 422) -> dict:
@@ -72,38 +110,38 @@ def switch_state(db, service: str) -> str:
                                "meta": {"host": "h\x00"}}, "meta"),
     ("/api/v1/services/a-chat/label-waivers", {"user": "u", "request": "r\x00", "agreement": "a", "recipient": "x"}, "request"),
 ])
-def test_nul_in_a_body_is_refused_by_name_and_writes_nothing(api, path, body, field):
-    before = ledger_len(api.db)
-    err = refused(api("POST", path, json=body), field)
+def test_nul_in_a_body_is_refused_by_name_and_writes_nothing(refusing_api, path, body, field):
+    before = ledger_len(refusing_api.db)
+    err = refused(refusing_api("POST", path, json=body), field)
     assert "NUL" in err["message"]
-    assert ledger_len(api.db) == before
-    assert switch_state(api.db, "a-chat") == "running"
-    assert api("GET", "/api/v1/services/a-chat/model").json()["pending"] in (None, [])
+    assert ledger_len(refusing_api.db) == before
+    assert switch_state(refusing_api.db, "a-chat") == "running"
+    assert refusing_api("GET", "/api/v1/services/a-chat/model").json()["pending"] in (None, [])
 
 
-def test_nul_in_a_query_or_path_is_refused_by_name(api):
+def test_nul_in_a_query_or_path_is_refused_by_name(refusing_api):
     """``?sector=a%00``: PostgreSQL refuses to compare a column with text holding NUL."""
-    err = refused(api("GET", "/api/v1/services", params={"sector": "a\x00"}), "sector")
+    err = refused(refusing_api("GET", "/api/v1/services", params={"sector": "a\x00"}), "sector")
     assert err["field"] == "sector"
-    refused(api("GET", "/api/v1/ledger", params={"subject": "\x00"}), "subject")
-    assert refused(api("GET", "/api/v1/services/a%00chat"), "path")["field"] == "path"
-    assert api("GET", "/api/v1/services", params={"sector": "general"}).status_code == 200
+    refused(refusing_api("GET", "/api/v1/ledger", params={"subject": "\x00"}), "subject")
+    assert refused(refusing_api("GET", "/api/v1/services/a%00chat"), "path")["field"] == "path"
+    assert refusing_api("GET", "/api/v1/services", params={"sector": "general"}).status_code == 200
 
 
 @pytest.mark.parametrize("number", [b"1e999", b"-Infinity", b"NaN"])
-def test_a_number_json_cannot_hold_is_refused_by_name(api, number):
+def test_a_number_json_cannot_hold_is_refused_by_name(refusing_api, number):
     """Python's JSON reader makes inf/NaN of these; stored, the incident could not be answered
     (nor written to PostgreSQL's JSON)."""
     body = b'{"service": "a-chat", "grade": "IV", "title": "t", "impact": {"pi_persons": ' + number + b"}}"
-    refused(api("POST", "/api/v1/incidents", content=body, headers={"content-type": "application/json"}), "impact")
-    assert api("GET", "/api/v1/incidents").json() == []
+    refused(refusing_api("POST", "/api/v1/incidents", content=body, headers={"content-type": "application/json"}), "impact")
+    assert refusing_api("GET", "/api/v1/incidents").json() == []
 
 
 @pytest.mark.parametrize("expires_in", ["99999999999999d", "infd", "nand", "1e400s"])
-def test_token_expiry_past_any_date_is_refused(api, expires_in):
+def test_token_expiry_past_any_date_is_refused(refusing_api, expires_in):
     """Found probing the fuzzer's class of input: now + 10**14 days is no date (OverflowError, a 500)."""
-    refused(api("POST", "/api/v1/tokens", json={"name": "later", "role": "auditor", "expires_in": expires_in}), "expires_in")
-    assert "later" not in [t["name"] for t in api("GET", "/api/v1/tokens").json()]
+    refused(refusing_api("POST", "/api/v1/tokens", json={"name": "later", "role": "auditor", "expires_in": expires_in}), "expires_in")
+    assert "later" not in [t["name"] for t in refusing_api("GET", "/api/v1/tokens").json()]
 
 
 def test_token_name_fits_the_ledger_subject(api):
@@ -184,11 +222,11 @@ def _cursor(values) -> str:
 @pytest.mark.parametrize("values", [[2**70, "x"], [-(2**70), "x"], ["\x00", "x"], ["2026-12-05", 7]])
 @pytest.mark.parametrize("path", ["/api/v1/incidents", "/api/v1/warnings", "/api/v1/tokens", "/api/v1/complaints",
                                   "/api/v1/silences", "/api/v1/notifications", "/api/v1/plan-actions", "/api/v1/commands/pending"])
-def test_a_forged_cursor_is_refused_by_name(api, path, values):
+def test_a_forged_cursor_is_refused_by_name(refusing_api, path, values):
     """A cursor is opaque base64 JSON, but a client can write one: an integer past 64 bits (a
     500 on both backends), NUL (PostgreSQL) or a number for a text column (PostgreSQL will not
     compare them) reached the keyset query."""
-    err = refused(api("GET", path, params={"after": _cursor(values)}), "after")
+    err = refused(refusing_api("GET", path, params={"after": _cursor(values)}), "after")
     assert err["field"] == "after"
 
 
