@@ -100,3 +100,16 @@ def test_stream_finds_long_emails_exactly_as_the_whole_text_scan_does():
         _, v = feed_all(p, [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])])
         assert sorted((f.category, f.start, f.end) for f in v.findings) == whole, text
     assert long_found > 30  # longer than the old 96-character tail
+
+
+def test_stream_finds_homophone_evasions_as_the_whole_text_scan_does():
+    # 涽 reads hūn like 昏: the lexicon's homophone layer catches 涽睡药 for 昏睡药. The stream
+    # searched only the main matcher and passed what ``scan`` blocks (issue 12, session 15).
+    p = Pipeline([LexiconCheck(words={"昏睡药": ("drugs",)})])
+    text = "晚上一起涽睡药，私聊"
+    want = [(f.rule, f.start, f.end) for f in p.scan(text).findings]
+    assert want == [("lexicon:昏睡药~homophone", 4, 7)]
+    for chunks in ([text], list(text), ["晚上一起涽", "睡药，私聊"]):
+        got, v = feed_all(p, chunks)
+        assert [(f.rule, f.start, f.end) for f in got] == want
+        assert [(f.rule, f.start, f.end) for f in v.findings] == want and v.blocked

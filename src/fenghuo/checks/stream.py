@@ -25,8 +25,10 @@ import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.corroborate import frame_acting, has_context, settle
+from fenghuo.checks.matcher import homophone_form, pack3
 from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.pii import MAX_MATCH
+from fenghuo.checks.variants import canonical_codes
 
 # Text after a hit that could still turn it into (a longer) e-mail: ``13800138000ab`` may be a
 # local part, ``13800138000ab@exa`` an address whose domain is still arriving, ``a@b.com.c``
@@ -63,7 +65,10 @@ class LexiconStream:
         # the latter were held back (ASCII) or already reported (filtered by `reported`).
         # The carry holds max_len characters, so a word containing such a hit is seen whole
         # and the containment rule in `findings` still applies.
-        pid, start, end = self.check._state.engine.find(codes)
+        st = self.check._state
+        pid, start, end = st.engine.find(codes)
+        if st.homophones is not None and codes.size:  # the homophone layer (涽睡药 for 昏睡药), as ``scan`` does
+            pid, start, end = _with_homophones(st, codes, pid, start, end)
         new = (end >= new_from) & (end > 0)
         found = self.check.findings(window, None, (pid[new], start[new], end[new]), origin=allorigin, tbase=tbase)
         out = []
@@ -81,6 +86,25 @@ class LexiconStream:
         cut = max(first - 1, tbase)
         self.text_tail, self.tail_base = window[cut - tbase :], cut
         return out
+
+
+def _with_homophones(st, codes: np.ndarray, pid: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """The main matcher's hits on ``codes`` (normalised) plus the homophone layer's, as the
+    whole-text scan finds them (``variants.Homophones.find`` on text with nothing expanded):
+    pattern ids of the lexicon's state, normalised positions."""
+    h = st.homophones
+    canon = canonical_codes(codes)
+    if h.fused:  # the patterns live in the main database, in the homophone form; ids are the lexicon's
+        flat = h.engine.scan_packed(homophone_form(pack3(canon)))
+    else:
+        flat = h.engine.scan_raw(canon)
+        if flat:
+            flat[0::2] = [h.base + k for k in flat[0::2]]
+    if not flat:
+        return pid, start, end
+    a = np.array(flat, dtype=np.int64)
+    hpid, hend = a[0::2], a[1::2]
+    return (np.concatenate([pid, hpid]), np.concatenate([start, hend - st.length_arr[hpid]]), np.concatenate([end, hend]))
 
 
 class PIIStream:
