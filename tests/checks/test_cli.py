@@ -181,23 +181,42 @@ HARMLESS = ["三原色是红色、蓝色和黄色", "河南人大部分都很勤
             "我们应该避免对女性的歧视", "你好", "在吗", "谢谢你的帮助"]  # short greetings: the first thing a user types
 
 
+@pytest.fixture(scope="module")
+def issue_scans(tmp_path_factory):
+    """Each list of issue 12's examples scanned by one `fenghuo scan --json -` (a line each), with
+    the shipped defaults and no shared data: loading the shipped pipeline is ~4 s a command
+    (the rules' compilation), which 13 commands, one per example, paid 13 times. Each example
+    is still judged on its own line; the tests below read its line and the command's exit."""
+    base = tmp_path_factory.mktemp("issue12")
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FENGHUO_HOME", str(base / "home"))
+        mp.setenv("FENGHUO_DATA", str(base / "none"))
+        mp.delenv("FENGHUO_CHECKS_CONFIG", raising=False)
+        for name, texts in (("harmful", HARMFUL), ("harmless", HARMLESS)):
+            r = CliRunner().invoke(root, ["scan", "--json", "-"], input=("\n".join(texts) + "\n").encode())
+            lines = _json_lines(r.output)
+            assert [d["text"] for d in lines] == texts, r.output
+            out[name] = (r, dict(zip(texts, lines, strict=True)))
+    return out
+
+
 @pytest.mark.parametrize("text", HARMFUL)
-def test_issue_examples_are_caught_with_a_risk_code(text, monkeypatch, tmp_path):
-    monkeypatch.setenv("FENGHUO_DATA", str(tmp_path / "none"))
-    r = CliRunner().invoke(root, ["scan", "--json", text])
-    d = _json_lines(r.output)[0]
+def test_issue_examples_are_caught_with_a_risk_code(text, issue_scans):
+    r, lines = issue_scans["harmful"]
+    d = lines[text]
     assert d["verdict"] != "pass", d
     assert d["risks"], f"{text}: caught as {d['categories']} but with no TC260 risk code"
     assert "not loaded" not in r.output  # the shipped defaults load in full
 
 
 @pytest.mark.parametrize("text", HARMLESS)
-def test_issue_harmless_examples_pass(text, monkeypatch, tmp_path):
-    monkeypatch.setenv("FENGHUO_DATA", str(tmp_path / "none"))
-    r = CliRunner().invoke(root, ["scan", "--json", text])
-    assert r.exit_code == 0
-    d = _json_lines(r.output)[0]
-    assert d["verdict"] == "pass", d
+def test_issue_harmless_examples_pass(text, issue_scans):
+    r, lines = issue_scans["harmless"]
+    d = lines[text]
+    assert d["verdict"] == "pass" and not d["blocked"], d
+    # the command's exit says whether any of its lines was blocked (0: none)
+    assert r.exit_code == (1 if any(x["blocked"] for x in lines.values()) else 0), r.output
 
 
 def test_evasion_example_from_the_docs_names_politics():
