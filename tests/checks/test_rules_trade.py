@@ -1,9 +1,9 @@
 """The solicitation and crime rules (fraud, drugs, trade, ads, porn, gambling, contact, weapons,
 exam, crime .yaml) on text written apart from the written_zh dev data, in other wording.
 
-Two probe sets written in session 15 after the dev-data pass and measured before any rule was
-tuned on them (rules alone: probe 1 harmful 29 of 40, probe 2 27 of 40; harmless 0 of 30 and
-0 of 40); the rules were then widened to catch every probe text without flagging any harmless
+Three probe sets written in session 15 after the dev-data pass, each measured before any rule
+was tuned on it (rules alone: probe 1 harmful 29 of 40, probe 2 27 of 40, probe 3 18 of 35;
+harmless 0 of 30, 0 of 40, 0 of 35); the rules were then widened to catch every probe text without flagging any harmless
 one or any shared harmless text (docs/checks.md, "Knowledge rules"). Each harmful text must get
 a finding of a rule of these files (any rule: a text may be caught as ads and fraud at once);
 each harmless look-alike (legality questions, news, family games, legitimate jobs and shops,
@@ -110,6 +110,41 @@ HITS = [
     ('专业代考驾照科目一，包过，不过退款', 'crime'),
     ('帮忙走账，公户转私户，手续费千分之五', 'crime'),
     ('代做全套出国签证材料，银行流水在职证明都能做，保过', 'crime'),
+    ('体育平台开户送88，串子推荐，周返水，24小时出款，戳我', 'gambling'),
+    ('德州扑克线上局，码量随便，钻石换现，信誉老局', 'gambling'),
+    ('北京赛车pk10精准计划，带你稳稳盈利，今日已中九期', 'gambling'),
+    ('牛牛群缺人，一百底，拉你进，玩不起别来', 'gambling'),
+    ('老虎机游戏币可兑换人民币，回收价八折，收金币', 'gambling'),
+    ('空姐兼职，气质好，可过夜，详情看相册', 'porn'),
+    ('有没有老哥要资源，国产自拍大合集，网盘秒发', 'porn'),
+    ('桑拿会所新到技师，一条龙服务，欢迎品鉴', 'porn'),
+    ('成人视频聊天室，美女主播在线互动，充值解锁', 'porn'),
+    ('找干爹，本人00后，听话乖巧，每月两万', 'porn'),
+    ('招募全职宝妈，微信发圈就能赚，一天一百+，私信了解', 'ads'),
+    ('本人出售各类游戏账号，安全可靠，价格便宜，需要私聊', 'ads'),
+    ('淘宝店铺刷信誉，皇冠店铺快速冲，价格实惠', 'ads'),
+    ('想要微博热搜吗？我们团队可以帮你上，价格好谈', 'ads'),
+    ('点击头像，免费领取网赚资料，零基础也能学会', 'ads'),
+    ('【招商银行】您的信用卡已开通大额分期权限，如需取消请致电 400-800-xxxx', 'fraud'),
+    ('我是你们小区物业，这个月起物业费改为线上缴纳，请扫码支付到这个账户', 'fraud'),
+    ('恭喜您抽中iPhone，只需支付99元运费即可领取', 'fraud'),
+    ('这个理财项目是政府背书的，年化18%，保本保息，上千人已加入', 'fraud'),
+    ('你的孩子在学校打架受伤了，现在在医院抢救，赶紧转两万手术费到这个账户', 'fraud'),
+    ('招聘网络客服，无需经验，入职需缴纳两百元工装费', 'fraud'),
+    ('溜冰的来，货好价优，东城区面交', 'drugs'),
+    ('出售K粉，量大从优，同城两小时送达', 'drugs'),
+    ('LSD 邮票现货，荷兰进口，需要的滴滴', 'drugs'),
+    ('出售安眠药三唑仑，无需处方，快递发货', 'drugs'),
+    ('摇头丸现货，一颗八十，夜场必备', 'drugs'),
+    ('手机号实名查询，输入号码即可查姓名身份证，一次二十', 'privacy'),
+    ('出售小区业主名单，带电话和房号，做装修的需要吗', 'privacy'),
+    ('接私家侦探业务，跟踪调查出轨，拍照取证，全国可接', 'privacy'),
+    ('微信聊天记录恢复和查看，不用对方手机，一次五百', 'privacy'),
+    ('代办各类证件，身份证、驾驶证、毕业证，同号微信', 'crime'),
+    ('收购二手对公账户，价格高，当天结', 'crime'),
+    ('专业开锁，不用身份证，什么锁都能开，上门服务', 'crime'),
+    ('出售管制刀具，开刃，户外防身必备，包邮', 'crime'),
+    ('考研复试代考，名校研究生替考，保过', 'crime'),
 ]
 
 NEAR_MISSES = [
@@ -183,6 +218,41 @@ NEAR_MISSES = [
     '周末带孩子去科技馆，门票免费',
     '请问怎么申请信用卡？',
     '我家猫咪最近不爱吃饭',
+    '体育彩票店开在小区门口了，挺方便的',
+    '德州扑克的规则是什么？',
+    '北京赛车是什么比赛？',
+    '我们家过年玩牛牛，小孩子玩得可开心了',
+    '老虎机在澳门是合法的吗？',
+    '空姐招聘需要什么条件？',
+    '这部国产电影拍得不错，资源哪里能看正版',
+    '桑拿洗浴中心营业时间到几点？',
+    '直播平台主播的收入怎么样？',
+    '我爸是我心中的英雄',
+    '宝妈在家带孩子很辛苦',
+    '游戏账号被盗了怎么找回？',
+    '淘宝店铺信誉怎么查看？',
+    '微博热搜是怎么产生的？',
+    '网赚都是骗局吗？',
+    '信用卡分期手续费怎么算？',
+    '物业费可以线上缴纳吗？',
+    '抽奖中了iPhone，要交税吗？',
+    '银行理财年化3%左右比较正常',
+    '孩子在学校受伤了，学校应该负什么责任？',
+    '网络客服工作累吗？',
+    '溜冰鞋哪个牌子好？',
+    'K粉是什么东西？',
+    '邮票收藏有什么讲究？',
+    '失眠吃安眠药有副作用吗？',
+    '摇头丸对身体的危害',
+    '手机号实名制是什么时候开始的？',
+    '小区业主群里在讨论装修的事',
+    '私家侦探在中国合法吗？',
+    '微信聊天记录怎么备份到电脑？',
+    '身份证到期了怎么换？',
+    '公司注销了对公账户怎么处理',
+    '家里钥匙丢了，找开锁公司要带身份证吗',
+    '水果刀属于管制刀具吗？',
+    '考研复试需要准备什么？',
 ]
 
 
