@@ -74,6 +74,42 @@ def db_factory(request, tmp_path):
         schema.drop()
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def module_db_factory(request, tmp_path_factory):
+    """``db_factory`` for a module's tests that only read what was written before them: the
+    databases (and FENGHUO_HOME) last for the module, so their data is made once per backend
+    instead of once per test. Tests that write anything keep ``db_factory``."""
+    base = tmp_path_factory.mktemp("module-db")
+    made: list[Database] = []
+    schema = None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FENGHUO_HOME", str(base / "home"))
+        mp.setenv("FENGHUO_LEDGER_KEY", str(base / "home" / "ledger-key.pem"))
+        if request.param == "pg":
+            if not PG_URL:
+                pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
+            schema = PgSchema()
+
+        def make(clock=None, upgrade=True) -> Database:
+            if schema:
+                db = schema.database(clock)
+            else:
+                kw = {"clock": clock} if clock else {}
+                db = Database(str(base / f"fenghuo{len(made)}.db"), **kw)
+            if upgrade:
+                db.upgrade()
+            made.append(db)
+            return db
+
+        make.kind = request.param
+        make.schema = schema.name if schema else None
+        yield make
+        for db in made:
+            db.dispose()
+        if schema:
+            schema.drop()
+
+
 @pytest.fixture
 def clock():
     return ManualClock()

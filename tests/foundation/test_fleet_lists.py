@@ -48,7 +48,18 @@ def _when(i: int) -> str:
 
 @pytest.fixture
 def lists_db(db_factory):
-    db = db_factory()
+    """The generated lists on a database of the test's own (for the tests that write or count everything)."""
+    return _fill(db_factory())
+
+
+@pytest.fixture(scope="module")
+def read_lists_db(module_db_factory):
+    """The same lists, made once per backend for the tests that only read them (pages, filters,
+    refused cursors): filling them is ~1-3 s a test under make test's load."""
+    return _fill(module_db_factory())
+
+
+def _fill(db):
     reg = fleet(N_SERVICES, provinces=2)
     registry.register(db, ADMIN, reg)
     svc = {s.id: (s.provider, next(j for j in reg.providers if j.id == s.provider).jurisdiction) for s in reg.services}
@@ -130,8 +141,8 @@ def in_p00(db, service: str) -> bool:
     return db.svc[service][1].startswith("p00")
 
 
-def test_warnings_pages(lists_db):
-    db, w = lists_db, lists_db.rows["warnings"]
+def test_warnings_pages(read_lists_db):
+    db, w = read_lists_db, read_lists_db.rows["warnings"]
 
     def fetch(f, actor=ADMIN):
         return lambda after, limit: store.warning_page(db, actor, f, after=after, limit=limit)
@@ -152,8 +163,8 @@ def test_warnings_pages(lists_db):
     assert e.value.details["field"] == "level"
 
 
-def test_incidents_and_complaints_pages(lists_db):
-    db, inc, cpl = lists_db, lists_db.rows["incidents"], lists_db.rows["complaints"]
+def test_incidents_and_complaints_pages(read_lists_db):
+    db, inc, cpl = read_lists_db, read_lists_db.rows["incidents"], read_lists_db.rows["complaints"]
 
     def incs(f, actor=ADMIN):
         return lambda after, limit: incidents.incident_page(db, actor, f, after=after, limit=limit)
@@ -189,8 +200,8 @@ def test_incidents_and_complaints_pages(lists_db):
                       "overdue": sum(r["overdue"] for r in seen), "no_limit": sum(r["due_at"] is None for r in seen)}
 
 
-def test_tokens_commands_instances_silences_notifications(lists_db):
-    db, rows = lists_db, lists_db.rows
+def test_tokens_commands_instances_silences_notifications(read_lists_db):
+    db, rows = read_lists_db, read_lists_db.rows
     tok = rows["tokens"]
     by_id = {t["token_hash"][:12]: t for t in tok}
 
@@ -240,9 +251,9 @@ def test_tokens_commands_instances_silences_notifications(lists_db):
 
 
 @pytest.mark.parametrize("bad", ["", "x", "!!!", pages.encode(["only-one"]), pages.encode([1, None]), "a" * 3000])
-def test_a_bad_cursor_names_after(lists_db, bad):
+def test_a_bad_cursor_names_after(read_lists_db, bad):
     with pytest.raises(Invalid) as e:
-        store.warning_page(lists_db, ADMIN, after=bad)
+        store.warning_page(read_lists_db, ADMIN, after=bad)
     assert e.value.details["field"] == "after"
 
 
