@@ -42,9 +42,11 @@ def _event(i: int, service: str, t: float, instance: str, version: int) -> WireE
                      instance=instance, state="running", state_version=version)
 
 
-@pytest.fixture
-def covered(db_factory):
-    db = db_factory()
+@pytest.fixture(scope="module")
+def covered(module_db_factory):
+    """A generated fleet with its indicators, made once per backend: the tests only read it
+    (coverage at a fixed ``now``), and registering and switching it is seconds a time."""
+    db = module_db_factory()
     reg = fleet(N, provinces=2)
     registry.register(db, ADMIN, reg)
     ids = sorted(s.id for s in reg.services)
