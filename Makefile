@@ -31,10 +31,12 @@ lint: $(STAMP)
 # Two worker processes, each taking whole test files (--dist loadfile: a file's module fixtures
 # are built once, in one process): ~13 -> ~7 minutes on a 2-core machine. Every test has its own
 # database, PostgreSQL schema, NATS prefix, ports and home directory, so files never meet.
+# Files go out longest first (tests/conftest.py's LONGEST_FILES; --no-loadscope-reorder keeps
+# that order), so no long file is left for the end while the other worker idles.
 # PYTEST_WORKERS=0 runs everything in this one process (for a debugger or -x).
 PYTEST_WORKERS ?= 2
 test: $(STAMP) native
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # A bounded schemathesis run over the OpenAPI schema with a token of each role; fails on any 500.
 # Not part of `make test` (time); .ci/run runs it after the tests. FUZZ_SECONDS=120 by default (about 3 minutes in all).

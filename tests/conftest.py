@@ -140,3 +140,44 @@ def pytest_sessionfinish(session, exitstatus):
 
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(_pg_outcomes, fh, indent=1)
+
+
+# --- file order, for make test's two workers ----------------------------------------------------
+# pytest-xdist's --dist loadfile hands out whole files in the order it gets them; by default it
+# sorts them by their number of tests, which put the suite's slowest files (single long tests:
+# the demo, the chaos and restart runs) last, where one worker ran them while the other sat idle.
+# Longest first (the classic schedule for two machines) leaves only short files for the end.
+# The list is make test's per-file time (--durations / junit, session 15), longest first; a file
+# not in it keeps its place after them (by number of tests, as before). Makefile passes
+# --no-loadscope-reorder so xdist keeps this order.
+LONGEST_FILES = (
+    "tests/checks/test_big_input.py",
+    "tests/test_demo.py",
+    "tests/checks/test_cli.py",
+    "tests/console/test_fleet.py",
+    "tests/foundation/test_properties.py",
+    "tests/guard/test_failsafe.py",
+    "tests/guard/test_gateway.py",
+    "tests/checks/test_rules.py",
+    "tests/guard/test_gateway_workers.py",
+    "tests/corpus/test_scan.py",
+    "tests/checks/test_classifier.py",
+    "tests/scale/test_chaos_control.py",
+    "tests/scale/test_replicas.py",
+    "tests/checks/test_resolve.py",
+    "tests/evaluation/test_resume.py",
+    "tests/alerts/test_restart.py",
+    "tests/monitor/test_dedup_restart.py",
+    "tests/scale/test_replica_commands.py",
+    "tests/scale/test_chaos_pg.py",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, which stays within each file
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(LONGEST_FILES)}
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    order = sorted(files, key=lambda f: (0, rank[f]) if f in rank else (1, -len(files[f])))
+    items[:] = [item for f in order for item in files[f]]
