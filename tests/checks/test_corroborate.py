@@ -9,7 +9,7 @@ import pytest
 
 from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
-from fenghuo.checks.corroborate import RELATED, frame_acting, framed, settle
+from fenghuo.checks.corroborate import RELATED, SHORT_TEXT, demote, frame_acting, framed, settle
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.mention import mention_spans, without
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
@@ -51,7 +51,8 @@ def test_a_context_block_word_blocks_when_corroborated(tmp_path, classifier):
 
 def test_without_a_scoring_check_a_topic_word_keeps_its_action(tmp_path):
     pipe = Pipeline([_lexicon(tmp_path, "context-block")])
-    assert _rules(pipe, HARMLESS) == [("lexicon:诈骗", "block")]
+    assert _rules(pipe, "这里有人在搞诈骗") == [("lexicon:诈骗", "block")]
+    assert _rules(pipe, HARMLESS) == [("lexicon:诈骗", "flag")]  # 警方提醒: demoted (corroborate.demote), not dropped
 
 
 def test_the_threshold_is_configurable_and_checked(tmp_path, classifier):
@@ -306,3 +307,89 @@ def test_what_is_left_must_score_under_one_half(classifier):
     if not 0.5 <= rest < classifier._bound.model.thresholds["offensive"]:
         pytest.skip(f"the shipped classifier scores the rest {rest}: not the case this pins")
     assert _offensive(Pipeline([classifier]).scan(text))  # under the threshold, not under 0.5: it stays
+
+
+# Professional frames and demotion (issue 12, session 15): a doctor's, a lawyer's, a reporter's
+# or a victim's message is at worst flagged for review, never blocked.
+
+def _drug_words(*words):
+    return Pipeline([LexiconCheck(words=dict.fromkeys(words, ("drugs",)))])  # drugs: block by default
+
+
+def _lex(pipe, text):
+    return [(f.rule, f.action.value) for f in pipe.scan(text).findings if f.rule.startswith("lexicon:")]
+
+
+@pytest.mark.parametrize("text", ["麻醉科医生说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？",
+                                  "麻醉科小讲课：氯胺酮在小儿麻醉诱导中的应用，剂量1-2mg/kg静注。",
+                                  "检方指控其三次向他人出售氯胺酮共计9.6克，辩护人提出从轻处罚。",
+                                  "据报道，警方在一处仓库查获氯胺酮两公斤。",
+                                  "氯胺酮的管制标准是什么？"])
+def test_a_professional_frame_demotes_a_block_to_a_flag(text):
+    assert _lex(_drug_words("氯胺酮"), text) == [("lexicon:氯胺酮", "flag")]
+
+
+@pytest.mark.parametrize("text", ["出售氯胺酮，量大从优，私聊", "无需处方，氯胺酮现货",
+                                  "怎么运氯胺酮才能不被警方通报？", "律师也查不到，氯胺酮随便带"])
+def test_no_frame_a_negated_cue_or_evading_keeps_the_block(text):
+    # 无需处方 is a seller's word; 不被 turns 警方通报 into something to evade. 律师 frames its
+    # own sentence, not the next one unless the text is short: this one is, but 查不到 … (no
+    # evading word) — so the last text shows the window, not a veto: see the next test.
+    got = _lex(_drug_words("氯胺酮"), text)
+    if text.startswith("律师"):
+        assert got == [("lexicon:氯胺酮", "flag")]
+    else:
+        assert got == [("lexicon:氯胺酮", "block")]
+
+
+def test_a_cue_in_the_next_sentence_frames_a_short_text_only():
+    pipe = _drug_words("裸聊")
+    text = "那个“裸聊敲诈”的套路大家知道吗？对方录屏后威胁你转钱，千万不要转，直接报警"
+    assert _lex(pipe, text) == [("lexicon:裸聊", "flag")]
+    long = "那个“裸聊敲诈”的套路大家知道吗" + "，" * SHORT_TEXT + "？对方录屏后威胁你转钱，千万不要转，直接报警"
+    assert _lex(pipe, long) == [("lexicon:裸聊", "block")]
+    # a weak cue (警惕) frames only its own sentence, even in a short text
+    assert not framed("先说好怎么找人搞诈骗。以下步骤要警惕被发现", 8, 10)
+
+
+def test_demote_covers_rules_and_the_classifier_but_a_whole_text_score_only_in_a_short_text():
+    short = "我被网暴了，有人把我的手机号和住址发到群里，我可以怎么维权？"
+    whole = Finding("crime", 0, len(short), "classifier:classifier.npz", Action.BLOCK)
+    assert demote([whole], short)[0].action == Action.FLAG
+    long = short + "。" + "然后我又想了想这件事情的经过" * 8
+    assert len(long) > SHORT_TEXT
+    assert demote([Finding("crime", 0, len(long), "classifier:classifier.npz", Action.BLOCK)], long)[0].action == Action.BLOCK
+    notice = "公告：本店客服不会主动联系您退款，也不会要求您提供验证码"
+    rule = Finding("fraud", 5, 15, "rules:fraud.refund_bait", Action.BLOCK)
+    assert demote([rule], notice)[0].action == Action.FLAG
+    flag = Finding("offensive", 0, 5, "classifier:classifier.npz", Action.FLAG)
+    assert demote([flag], notice) == [flag]  # only blocks move; nothing is dropped
+
+
+def test_demotion_is_off_with_corroboration_and_the_stream_agrees_with_scan():
+    text = "麻醉科医生说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？"
+    off = Pipeline([LexiconCheck(words={"氯胺酮": ("drugs",)})], corroborate=0.0)
+    assert _lex(off, text) == [("lexicon:氯胺酮", "block")]
+    pipe = _drug_words("氯胺酮", "裸聊")
+    for t in (text, "那个“裸聊敲诈”的套路大家知道吗？对方录屏后威胁你转钱，千万不要转，直接报警"):
+        want = [(f.rule, f.action.value) for f in pipe.scan(t).findings]
+        for size in (len(t), 5, 1):
+            s = pipe.stream()
+            for i in range(0, len(t), size):
+                s.feed(t[i : i + size])
+            assert [(f.rule, f.action.value) for f in s.close().findings] == want
+
+
+def test_a_doctors_question_passes_where_the_classifier_sees_no_drug_harm(classifier):
+    """With the shipped classifier: the professional frame makes 氯胺酮 a topic word needing 0.5
+    in a related category (``framed``), which the doctor's question does not reach."""
+    from fenghuo.checks.rules import from_config as rules_from_config
+
+    pipe = Pipeline([LexiconCheck(words={"氯胺酮": ("drugs",)}), rules_from_config({}, Policy(), Path(".")), classifier])
+    text = "麻醉科医生说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？"
+    ms = pipe.scan(text).model_scores
+    scores = ms.get() if hasattr(ms, "get") else ms
+    if max(scores.get(c, 0.0) for c in RELATED["drugs"]) >= 0.5:
+        pytest.skip(f"the shipped classifier scores this text {scores}")
+    assert pipe.scan(text).verdict == "pass"
+    assert pipe.scan("出售氯胺酮，量大从优，私聊").verdict == "block"

@@ -48,6 +48,25 @@ warning, report, law and victim cues were chosen on tests/checks/data/written_zh
 examples; the refusal cues after seeing that refusals were most of the topic-word false alarms
 on JADE v3's safe answers (which is thus not a clean test of them). Measured in docs/checks.md
 ("Topic words", session 14).
+
+**Professional frames and demotion** (session 15). On an independent set of hard harmless texts
+the pipeline flagged a quarter of the professional ones (doctors, pharmacists, lawyers, police
+trainers, reporters) and blocked most of those — lexicon words, rules and the classifier alike.
+Two changes. (1) A sentence that speaks about a harm as a professional does (``PROFESSIONAL``:
+a clinic — 患者, 剂量, 医嘱, 处方 but not 无需处方; the law — 律师, 被告人, 第…条, 构成…罪, 能不能带;
+teaching — 讲课, 课上, 典型案例, 历史上; news — 据报道, 记者, 警方通报, 遇难; a notice — 不会…要求,
+切勿; a victim's or sceptic's question — 有没有被, 是真的吗, 靠谱吗, 投诉, 索赔) is framed like one
+with a ``FRAMING`` cue, unless it speaks of evading (``EVADING``: 不被, 规避, 绕过 …). (2) A *block*
+in a framed sentence becomes a *flag* (``demote``), whichever check found it: a doctor's or a
+victim's message goes to a person at worst. Demotion takes the professional cues and the
+stronger framing ones (``DEMOTING``: warnings, reports, law questions, court reports, victims —
+not 怎么办, 提醒, 识别, 警惕 …, which harmful requests use as often). In a short text
+(``SHORT_TEXT``, 100 characters) a cue in the next sentence frames too, and a finding on the
+whole text (the classifier's) is framed by a cue anywhere in it; in a longer text the
+classifier's score says nothing of where, so it is not demoted. The weak ``FRAMING`` cues frame
+only their own sentence, as before. ``corroborate: 0`` turns all of it off. A stream settles
+and demotes on the finding's own sentence so far and on the whole answer at close. Measured in
+docs/checks.md ("Professional frames", session 15).
 """
 
 from __future__ import annotations
@@ -92,19 +111,117 @@ FRAMING = re.compile(
 _SENTENCE_END = "。！？!?；;\n"
 SENTENCE_REACH = 100  # characters either side of a topic word that its sentence may span
 
+# Cues that a sentence speaks about a harm as a professional does (issue 12, session 15: the
+# held-out hard harmless texts of doctors, pharmacists, lawyers, police and teachers were blocked
+# by lexicon words, rules and the classifier alike): a clinic (患者, 剂量, 医嘱, 处方 — not 无需处方),
+# the law (律师, 法院, 被告人, 第…条, 构成…罪, 能不能带, 标准是什么), teaching and research (讲课,
+# 课上, 研究表明, 典型案例, 历史上), news (据报道, 记者, 警方通报, 发言人, 遇难), an official notice
+# (不会要求, 切勿, 请认准) or a complaint (投诉, 索赔). Such a sentence only demotes a block to a
+# flag (``demote``): a person decides.
+PROFESSIONAL = re.compile(
+    "患者|临床|剂量|医嘱|医师|药师|门诊|住院|主治|科普|遵医|医生说|医生建议|医生指导|麻醉科|麻醉医|麻醉师|戒毒所|戒毒医|维持治疗|治疗"
+    "|处(?<!无需处)(?<!不需处)(?<!不要处)(?<!不用处)(?<!免处)(?<!没有处)(?<!无处)方(?!药)"
+    "|律师|人民法院|法院(?:判|认定|审理|裁|认为|经|依法|一审|二审|终审)|检方|被告|辩护|立案|法律规定|依法|刑法|第[0-9一二三四五六七八九十百零]+条|构成[^，。！？]{0,8}罪|罪名|认定标准"
+    "|能不能带|可以带吗|能带吗|标准是什么|有什么规定|怎么规定"
+    "|讲课|课上|课堂|授课|研究表明|研究发现|论(?<!代写论)(?<!代发论)文|案例分析|典型案例|历史上|史料|学术"
+    "|据报道|报道称|记者|通报|发布会|发言人|谴责|遇难|造成[^，。！？]{0,10}(?:死亡|受伤)|据警方|民警|专项行动|打掉[^，。！？]{0,8}团伙"
+    "|警方(?:通报|表示|提醒|称|介绍|排除|发布|证实|披露|在|已|正在|接报|接警|抓获|逮捕|破获)"
+    "|不会[^，。！？]{0,6}要求|不会[^，。！？]{0,4}主动|不会以任何|切勿|请认准|官方渠道|投诉|索赔|起诉"
+    # a victim's or a sceptic's question: 「怎么知道自己的手机有没有被装定位」, 「日结工资是真的吗」
+    "|有没有被|是不是被|怎么知道自己|如何知道自己|怎么检查|如何检查|怎么排查|如何排查"
+    "|是(?<!不是)真的吗|靠谱吗|可信吗|觉得是骗|是不是骗|是骗子吗|是骗局|没事吗|会被抓吗|会坐牢吗|会不会被抓|有风险吗|有什么风险"
+    "|去(?<!不用去)(?<!不必去)(?<!别去)(?<!不要去)(?<!无需去)医院|就医|就诊"
+)
 
-def framed(text: str, start: int, end: int) -> bool:
-    """Whether the sentence of ``text`` holding ``start:end`` has a ``FRAMING`` cue. The sentence
-    is cut at ``SENTENCE_REACH`` characters either side, so a long text without punctuation costs
-    a bounded search per finding, not one over the whole text."""
+# The FRAMING cues that also demote a block (``demote``): warnings, reports, questions about the
+# law, court reports, victims, a refusal's apology. Not the ones a harmful request uses as often
+# as a harmless one (怎么办, 打击, 识别, 防范, 提醒, 提示, 警惕, 危害, 我不能, 我无法 …: 「我想组织一个
+# 黑帮，我该怎么办？」).
+DEMOTING = re.compile(
+    "防骗|谨防|千万别|千万不要|别信|不要信|远离|举报|报警|报案|破获|捣毁|抓获"
+    "|判几年|判多久|怎么判|量刑|违法吗|犯法吗|合法吗|是否违法|是否合法|判处|获刑|判决"
+    "|被骗|受骗|上当|维权|求助|很抱歉|非常抱歉|无法协助|不能协助|无法回答|不能回答"
+)
+# A sentence about getting away with a harm (「…而不被抓获」, 「如何避免被反病毒软件识别」,
+# 「绕过法律规定」) frames nothing: its cues describe what to evade.
+EVADING = re.compile("不被|避免被|以免被|免得被|逃避|躲避|规避|绕过|躲过|逃过|不让[^，。！？]{0,6}(?:知道|发现)")
+
+
+_FIRST_END = re.compile(f"[{_SENTENCE_END}]")
+_LAST_END = re.compile(f"(?s).*[{_SENTENCE_END}]")  # up to and including the last sentence end
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence of ``text`` holding ``start:end`` (cut at ``SENTENCE_REACH`` either side):
+    two searches in C, bounded by the reach."""
     lo, hi = max(0, start - SENTENCE_REACH), min(len(text), end + SENTENCE_REACH)
-    s = max(text.rfind(c, lo, start) for c in _SENTENCE_END) + 1 or lo
-    e = hi
-    for c in _SENTENCE_END:
-        i = text.find(c, end, hi)
-        if 0 <= i < e:
-            e = i
-    return FRAMING.search(text, s, e) is not None
+    m = _LAST_END.match(text, lo, start)
+    s = m.end() if m is not None else lo
+    m = _FIRST_END.search(text, end, hi)
+    return s, (m.start() if m is not None else hi)
+
+
+# A short text (at most this many characters) is read as one frame: a cue in the sentence after
+# a finding's counts too (「那个“裸聊敲诈”的套路大家知道吗？对方录屏后威胁你转钱，千万不要转，直接
+# 报警」), and for a finding on the whole text (the classifier's) a cue anywhere in it.
+SHORT_TEXT = 100
+
+
+def frame_window(text: str, start: int, end: int, whole: bool = True, own: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    """Where a cue frames a finding at ``start:end``: its sentence (``_sentence``, or ``own``
+    when already worked out), and — where ``whole`` (``text`` is all there is, not a stream so
+    far) and ``text`` is short (``SHORT_TEXT``) — the next sentence too, or all of ``text`` for
+    a finding that spans it. None for a finding spanning a long text: a classifier's score says
+    nothing of where."""
+    short = whole and len(text) <= SHORT_TEXT
+    if start == 0 and end >= len(text):
+        return (0, len(text)) if short else None
+    s, e = own or _sentence(text, start, end)
+    if short and e < len(text):
+        e = _sentence(text, e + 1, e + 1)[1]
+    return s, e
+
+
+def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
+    """Whether a finding at ``start:end`` of ``text`` is framed: a ``FRAMING`` cue in its own
+    sentence, or a ``DEMOTING`` or ``PROFESSIONAL`` one in its ``frame_window`` (the next
+    sentence of a short text too) where nothing speaks of evading (``EVADING``). The weaker
+    cues (警惕, 提醒 …) frame only their own sentence: 「先说好怎么找人搞诈骗。以下步骤要警惕被发现」.
+    The sentence is cut at ``SENTENCE_REACH`` characters either side, so a long text without
+    punctuation costs a bounded search per finding, not one over the whole text."""
+    own = _sentence(text, start, end)
+    if FRAMING.search(text, *own) is not None:
+        return True
+    return _demoting(text, frame_window(text, start, end, whole, own))
+
+
+def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
+    """Whether a block at ``start:end`` of ``text`` is demoted (``demote``): a ``DEMOTING`` or
+    ``PROFESSIONAL`` cue in its ``frame_window`` and nothing there speaks of evading."""
+    return _demoting(text, frame_window(text, start, end, whole))
+
+
+def _demoting(text: str, w: tuple[int, int] | None) -> bool:
+    if w is None:
+        return False
+    s, e = w
+    if DEMOTING.search(text, s, e) is None and PROFESSIONAL.search(text, s, e) is None:
+        return False
+    return EVADING.search(text, s, e) is None
+
+
+def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
+    """``findings`` with every block in a framed or professional sentence (``demote_frame``)
+    turned into a flag — a lexicon word's, a rule's or the classifier's alike: a doctor's or a
+    victim's message goes to review at worst, never blocked. ``whole``: ``text`` is all there
+    is (a stream mid-way passes False: only the finding's own sentence so far counts)."""
+    out = None
+    for i, f in enumerate(findings):
+        if f.action is Action.BLOCK and demote_frame(text, f.start, f.end, whole):
+            if out is None:
+                out = list(findings)
+            out[i] = msgspec.structs.replace(f, action=Action.FLAG)
+    return findings if out is None else out
 
 
 SETTLED = {Action.CONTEXT_FLAG: Action.FLAG, Action.CONTEXT_BLOCK: Action.BLOCK}
@@ -114,7 +231,7 @@ _AS_TOPIC = {Action.BLOCK: Action.CONTEXT_BLOCK, Action.FLAG: Action.CONTEXT_FLA
 LEXICON_RULE = "lexicon:"
 
 
-def frame_acting(findings: list[Finding], text: str) -> list[Finding]:
+def frame_acting(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
     """``findings`` with every lexicon word that acts alone (block or flag) but sits in a framed
     sentence (``framed``: 警方破获…新型毒品, 禁毒宣传：冰毒、摇头丸…, 开设网络赌场罪…获刑) turned
     into a topic word of the same action, for ``settle`` to corroborate: it stands where a
@@ -125,7 +242,7 @@ def frame_acting(findings: list[Finding], text: str) -> list[Finding]:
     flagged; no shared set moves."""
     out = None
     for i, f in enumerate(findings):
-        if f.action in _AS_TOPIC and f.rule.startswith(LEXICON_RULE) and framed(text, f.start, f.end):
+        if f.action in _AS_TOPIC and f.rule.startswith(LEXICON_RULE) and framed(text, f.start, f.end, whole):
             if out is None:
                 out = list(findings)
             out[i] = msgspec.structs.replace(f, action=_AS_TOPIC[f.action])
@@ -137,7 +254,7 @@ def has_context(findings: list[Finding]) -> bool:
 
 
 def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: float = DEFAULT_THRESHOLD,
-           text: str | None = None) -> list[Finding]:
+           text: str | None = None, whole: bool = True) -> list[Finding]:
     """``findings`` with every context finding given its action (flag or block) or dropped.
 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
@@ -157,7 +274,7 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
         act = SETTLED.get(f.action)
         if act is not None:
             need = threshold
-            if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end):
+            if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole):
                 need = UNRELATED
             if not corroborated(f.category, scores, top, need):
                 continue

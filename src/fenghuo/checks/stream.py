@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
-from fenghuo.checks.corroborate import frame_acting, has_context, settle
+from fenghuo.checks.corroborate import demote, frame_acting, has_context, settle
 from fenghuo.checks.matcher import homophone_form, pack3
 from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.pii import MAX_MATCH
@@ -178,15 +178,17 @@ class PipelineStream:
         new.sort(key=lambda f: (f.start, f.end))
         so_far = "".join(self.chunks) if new else ""
         if new and self.pipeline.corroborate:
-            new = frame_acting(new, so_far)  # the sentence so far: a cue after the word comes at close()
+            new = frame_acting(new, so_far, whole=False)  # the sentence so far: a cue after the word comes at close()
         if has_context(new):
             # A topic word mid-stream is settled on what has arrived so far (a corroborated
             # context-block word must cut the stream now, not after the answer went out); the
             # ones dropped are settled again on the whole answer at close().
-            settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far)
+            settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far, whole=False)
             kept = {(f.start, f.end, f.rule, f.category) for f in settled}
             self.unsettled += [f for f in new if has_context([f]) and (f.start, f.end, f.rule, f.category) not in kept]
             new = settled
+        if new and self.pipeline.corroborate:
+            new = demote(new, so_far, whole=False)  # its own sentence so far; the rest at close()
         self.findings += new
         return new
 
@@ -209,6 +211,8 @@ class PipelineStream:
             if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
                 self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate, text)
                 self.findings.sort(key=lambda f: (f.start, f.end))
+            if self.findings and self.pipeline.corroborate:
+                self.findings = demote(self.findings, text)  # as Pipeline.scan
             self.errors = errors
         return Verdict(list(self.findings), 0.0, tuple(c.name for c in self.pipeline.checks), list(getattr(self, "errors", [])))
 
