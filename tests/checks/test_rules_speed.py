@@ -1,29 +1,36 @@
-"""The rules check's per-message fast path (issue 19) against the general one, in the same run.
+"""The rules check's per-message fast path (issue 19) and its prefilter, against references in the same run.
 
-``RulesCheck.find_in`` no longer builds a ``Message`` nor tests every rule on each message: the
-prefilter literals come from ``LiteralIndex.candidate_literals`` (module-level callbacks, no
-closure) and only the rules those literals touch are tested (``lit_rules``, ``single_todo``).
-These tests compare, on several hundred varied texts (the verdict fixture's texts, every rule's
-examples and mixes of them), the fast path's prefilter result and rule list with the general
-ones (``LiteralIndex.candidates``, ``RulesCheck.todo_general``), and its findings with engine
-``re``'s, which evaluates every rule over the whole text.
+``RulesCheck.find_in`` evaluates a rule only when it is due (``rules_due.py``): a clause's key
+literal occurs (one hyperscan scan per side, module-level callbacks, no ``Message``) and, for a
+clause with other factors, those occur too, close enough (a second scan, only then). These tests
+compare, on several hundred varied texts (the verdict fixture's texts, every rule's examples and
+mixes of them), the fast path's rule list with the reference (``RulesCheck.todo_general``:
+``str.find`` over the decoded text, no hyperscan), and its findings with engine ``re``'s, which
+evaluates every rule over the whole text with no prefilter. A prefilter that dropped a true hit
+fails ``test_no_true_hit_is_dropped`` (written sets, COLD train cuts, every hit example inside
+long text) and ``test_factors_are_in_every_match`` (the factors behind the clauses).
 """
 
 from __future__ import annotations
 
+import json
 import random
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from fenghuo.checks.rules import RulesCheck, hyperscan
-from fenghuo.checks.rules_match import Message
+from fenghuo.checks.rules_regex import max_width, required_factors
+from fenghuo.platform.paths import shared_data_dir
 
 pytestmark = pytest.mark.skipif(hyperscan is None, reason="hyperscan not installed")
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_verdicts_unchanged import texts as fixture_texts  # noqa: E402
+
+WRITTEN = Path(__file__).parent / "data" / "written_zh"
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +51,23 @@ def items(checks) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def test_literal_prefilter_matches_general(checks, items):
-    fast, _ = checks
-    index = fast._compiled.index
-    for t in items:
-        n = fast.normaliser.normalise(t)
-        lit = index.candidate_literals(t, n)
-        assert {p for i in lit for p in index.pre_pids[i]} == index.candidates(Message(t, n)), t
+def _written() -> list[str]:
+    return [json.loads(line)["text"] for p in sorted(WRITTEN.glob("*.jsonl")) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_rules_evaluated_match_general(checks, items):
+def _cold_train_cuts(n: int) -> list[str]:
+    """≤ 1 KB cuts of COLD train (toxic comments: where rules were most often due), or none."""
+    import csv
+
+    shared = shared_data_dir()
+    if shared is None:
+        return []
+    with (shared / "classifier" / "cold" / "train.csv").open(encoding="utf-8-sig", newline="") as fh:
+        text = "".join(row[4] for row in list(csv.reader(fh))[1:])
+    return [text[i : i + 340] for i in range(0, min(len(text) - 340, 340 * n), 340)]
+
+
+def test_rules_evaluated_match_reference(checks, items):
     fast, _ = checks
     due = 0
     for t in items:
@@ -73,3 +87,56 @@ def test_findings_match_engine_re(checks, items):
         assert got == slow.find_in(t, n), t
         hits += bool(got)
     assert hits >= 50
+
+
+def test_no_true_hit_is_dropped(checks):
+    """Findings equal the no-prefilter reference (engine ``re``: every rule over the whole text)
+    on the written sets, COLD train cuts and every rule's hit examples inside long text; every
+    rule that finds something was due; and the confirmation stage did drop rules (so the test
+    covers it)."""
+    fast, slow = checks
+    rng = random.Random(2026)
+    cold = _cold_train_cuts(400)
+    texts = _written() + cold
+    filler = "".join(cold) or "今天天气不错，我们去公园散步吧。" * 40
+    for spec in fast.rules:
+        for hit in spec.hit:
+            at = rng.randint(0, 600)
+            texts.append(filler[at : at + rng.randint(0, 300)] + hit + filler[at + 300 : at + 300 + rng.randint(0, 300)])
+    c = fast._compiled
+    found = dropped = 0
+    for t in texts:
+        n = fast.normaliser.normalise(t)
+        want = slow.find_in(t, n)
+        assert fast.find_in(t, n) == want, t
+        due = set(fast.todo_fast(t, n))
+        assert {f.rule.removeprefix("rules:") for f in want} <= due, t
+        found += bool(want)
+        keyed = {c.clauses[k].rule for i in {h & 0xFFFFF for h in c.index.prefilter(t, n)} for k in c.index.keyed[i]}
+        dropped += len(keyed) - len(due)
+    assert found >= 500 and dropped >= 50, (found, dropped)
+
+
+def test_factors_are_in_every_match(checks, items):
+    """Soundness of the clauses: every match of a rule alternative holds a string of each of its
+    factors, within the alternative's longest match."""
+    fast, _ = checks
+    norm = fast.normaliser.normalise_text
+    texts = items + _written()
+    ntexts = [norm(t) for t in texts]
+    branches = {(p.side, b.pattern) for p in fast._compiled.plans for b, _, _ in p.branches}
+    checked = 0
+    for side, pattern in sorted(branches):
+        factors = required_factors(pattern)
+        if factors is None:
+            continue
+        rx, width = re.compile(pattern, re.ASCII), max_width(pattern)
+        caseless = rx.flags & re.IGNORECASE
+        for target in ntexts if side == "norm" else texts:
+            for m in rx.finditer(target):
+                got = m.group().lower() if caseless else m.group()
+                assert len(got) <= width, (pattern, got)
+                for f in factors:
+                    assert any((w.lower() if caseless else w) in got for w in f), (pattern, got, f)
+                checked += 1
+    assert checked > 1000

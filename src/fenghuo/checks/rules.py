@@ -8,11 +8,12 @@ original text (emoji, ``/``, the dots of a domain — what normalisation removes
 patterns that veto a finding (「谨防刷单诈骗」 is a warning, not an offer).
 
 Speed (the whole pipeline has ~100 µs per 1 KB message): the regexes are not run over every
-message. Each pattern is reduced at load time to literals every match must contain
-(``rules_regex.py``); per message one hyperscan literal scan per side says which patterns can
-match, and a rule is evaluated only when all the patterns it needs can — then with Python's
-``re`` in short windows around the literals (``rules_match.py``). On harmless text that is
-rarely the case, so most messages cost the two literal scans. Without hyperscan (``engine:
+message. Each pattern alternative is reduced at load time to literal sets every match holds one
+string of each (``rules_regex.py``); a rule is due only when the rarest of them occurs and the
+others occur close enough (``rules_due.py``: one hyperscan literal scan per side on every
+message, a small second scan only when a key literal occurs) — then it is evaluated with
+Python's ``re`` in short windows around the literals (``rules_match.py``). On harmless text
+that is rarely the case, so most messages cost the two literal scans. Without hyperscan (``engine:
 re``) every rule is evaluated with ``re`` over the whole text: same findings, slower; tests
 check both agree.
 """
@@ -29,13 +30,15 @@ from pathlib import Path
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
+from fenghuo.checks.rules_due import Clause, clauses_of
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
-from fenghuo.checks.rules_match import MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
+from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK, MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
 from fenghuo.checks.rules_regex import (
     PatternError,
     case_insensitive,
     check_normalised,
     exact_strings,
+    lookahead_width,
     max_width,
     required_literals,
     split_branches,
@@ -73,17 +76,14 @@ class _Compiled:
     unconditional: tuple  # ids of rules evaluated on every message (no literal to wait for): slow
     index: LiteralIndex | None  # None: engine "re", every rule evaluated over the whole text
     risk_of: dict[str, str]  # category -> risk
-    # Per prefilter literal id: the indices (in ``rules``) of the rules one of whose patterns it
-    # stands for; and the rules with a pattern that is always a candidate. A message then
-    # tests only the rules its literals touch, not every rule.
-    lit_rules: tuple = ()
+    # The rules' clauses (``rules_due.py``) and the rules with none (due on every message).
+    clauses: tuple = ()
     always_rules: tuple = ()
-    # Per literal id: the rules due when it is the message's only literal (most messages with
-    # one have one), worked out once with the same test as below.
+    # Per first-stage literal id: (rules due outright, clauses waiting for their other factors)
+    # when it is the message's only one (most messages with a hit have one), worked out once.
     single_todo: tuple = ()
-    # Rules due per set of several literals, worked out on first sight (``_due`` is ~3 µs of
-    # set work; 1 in 20 50-character COLD cuts has several literals, nearly always common
-    # pairs such as 加 + 群). Bounded: cleared when full.
+    # The same per set of several literals, worked out on first sight (~3 µs of set work; 1
+    # in 20 50-character COLD cuts has several). Bounded: cleared when full.
     multi_todo: dict = field(default_factory=dict)
 
 
@@ -181,24 +181,24 @@ class RulesCheck:
         # A rule's first pattern is searched in the whole message, the others near it: put a
         # pattern with literals first, so the whole-message search is a windowed one.
         rules = [_first_with_literals(r, always) for r in rules]
+        clauses: list[Clause] = []
+        always_rules = []
+        for k, r in enumerate(rules):
+            got = clauses_of(k, r.every, r.spec.within, r.atoms, plans)
+            if got is None:
+                always_rules.append(k)
+            else:
+                clauses += got
+        unconditional = tuple(rules[k].spec.id for k in always_rules)
         index = None
+        single_todo = ()
         if self.engine_name == "hyperscan":
             encode = lambda w: pack3(self.normaliser.normalise(w).codes).tobytes()  # noqa: E731
-            index = LiteralIndex(plans, required, encode, self.cache_dir)
-        unconditional = tuple(r.spec.id for r in rules if (r.need <= always if r.every else not r.need.isdisjoint(always)))
-        rules_of: dict[int, set[int]] = {}
-        for k, r in enumerate(rules):
-            for a in r.need:
-                rules_of.setdefault(a, set()).add(k)
-        lit_rules = () if index is None else tuple(tuple(sorted({k for p in pids for k in rules_of.get(p, ())})) for pids in index.pre_pids)
-        always_rules = tuple(sorted({k for p in always for k in rules_of.get(p, ())}))
-        single_todo = ()
-        if index is not None:
-            single_todo = tuple(
-                _due(rules, set(lit_rules[i]) | set(always_rules), set(pids) | always) for i, pids in enumerate(index.pre_pids)
-            )
+            index = LiteralIndex(plans, clauses, encode, self.cache_dir)
+            single_todo = tuple(_entry(rules, clauses, index, (i,), always_rules) for i in range(len(index.keyed)))
         return _Compiled(
-            files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()}, lit_rules, always_rules, single_todo
+            files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()},
+            tuple(clauses), tuple(always_rules), single_todo,
         )
 
     def reload(self) -> None:
@@ -239,29 +239,148 @@ class RulesCheck:
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, (self.name,))
 
     def todo_general(self, text: str, n: Normalised) -> list[str]:
-        """Ids of the rules ``find_in`` evaluates, found the general way (every rule tested
-        against ``LiteralIndex.candidates``): the reference its fast path is tested against."""
+        """Ids of the rules due, worked out the slow way: every clause's literals looked up with
+        ``str.find`` in the decoded normalised text and ``bytes.find`` in the UTF-8 text — the
+        reference the hyperscan path (``todo_fast``) is tested against."""
         c = self._compiled
         if c.index is None:
             return [r.spec.id for r in c.rules]
-        can = c.index.candidates(Message(text, n))
-        if not can and not c.unconditional:
-            return []
-        can |= c.always
-        return [r.spec.id for r in c.rules if (r.need <= can if r.every else not r.need.isdisjoint(can))]
+        msg = Message(text, n)
+        ntext, raw = msg.ntext(), msg.utf8()
+        norm = self.normaliser.normalise_text
+        cache = self.__dict__.setdefault("_reference_words", {})  # factor -> its words normalised
+        seen: dict = {}
+
+        def occ(f) -> list[tuple[int, int]]:
+            got = seen.get(f)
+            if got is not None:
+                return got
+            out = seen[f] = []
+            if f.side == "orig":
+                target = raw.lower() if f.caseless else raw
+                if any((w.encode().lower() if f.caseless else w.encode()) in target for w in f.words):
+                    out.append((0, 0))
+                return out
+            words = cache.get(f)
+            if words is None:
+                words = cache[f] = [norm(w) for w in f.words]
+            for w in words:
+                i = ntext.find(w)
+                while i >= 0:
+                    out.append((i, i + len(w)))
+                    i = ntext.find(w, i + 1)
+            return out
+
+        due = set(c.always_rules)
+        for cl in c.clauses:
+            if cl.rule in due:
+                continue
+            keys = occ(cl.key)
+            if not keys:
+                continue
+            others = [occ(f) for f in cl.confirm]
+            if not all(others):
+                continue
+            if cl.width is not None and (cl.strict or n.shift is None) and not _near(keys, others, cl.width):
+                continue
+            due.add(cl.rule)
+        return [c.rules[k].spec.id for k in sorted(due)]
 
     def todo_fast(self, text: str, n: Normalised) -> list[str]:
         """Ids of the rules ``find_in``'s fast path evaluates (the same steps, for the tests)."""
         c = self._compiled
         if c.index is None:
             return [r.spec.id for r in c.rules]
-        lit = c.index.candidate_literals(text, n)
-        if not lit and not c.unconditional:
-            return []
-        if len(lit) == 1:
-            return [r.spec.id for r in c.single_todo[lit[0]]]
-        touched = {k for i in lit for k in c.lit_rules[i]}.union(c.always_rules)
-        return [r.spec.id for r in _due(c.rules, touched, {p for i in lit for p in c.index.pre_pids[i]} | c.always)]
+        return [r.spec.id for r in self._todo(c.index.prefilter(text, n), text, n)]
+
+    def _todo(self, hits: list[int], text: str, n: Normalised) -> tuple:
+        """The rules due for a message with first-stage ``hits``, in file order (findings of equal
+        span keep the order ``todo_general`` gives them)."""
+        c = self._compiled
+        if not hits:
+            return tuple(c.rules[k] for k in c.always_rules)
+        if len(hits) == 1:
+            todo, ks, pending = c.single_todo[hits[0] & HIT_MASK]
+        else:
+            key = frozenset([h & HIT_MASK for h in hits])
+            entry = c.multi_todo.get(key)
+            if entry is None and len(key) == 1:  # one literal, several occurrences
+                entry = c.single_todo[hits[0] & HIT_MASK]
+            elif entry is None:
+                entry = _entry(c.rules, c.clauses, c.index, key, c.always_rules)
+                if len(c.multi_todo) >= MULTI_TODO_MAX:
+                    c.multi_todo.clear()
+                c.multi_todo[key] = entry
+            todo, ks, pending = entry
+        if not pending:
+            return todo
+        # Clauses whose key occurs wait for their other factors: one scan of the rule's other
+        # factors' literals — only of the stretch where they could be, around the key
+        # occurrences, when every waiting clause of the rule has a distance — and their
+        # occurrences near a key occurrence.
+        index = c.index
+        due = set(ks)
+        first: dict[int, list[int]] = {}
+        for h in hits:
+            first.setdefault(h & HIT_MASK, []).append(h >> HIT_BITS)
+        kl = index.key_lengths
+        near_ok = n.shift is None
+        size = n.codes.size
+        groups = index.key_group
+        for r, clauses in pending:
+            keys_of = []
+            lo, hi = size, 0
+            keys_by: dict = {}  # key group -> its occurrences (clauses of a rule share keys)
+            for k in clauses:
+                cl = c.clauses[k]
+                if cl.width is not None and (cl.strict or near_ok):
+                    g = groups[k]
+                    w = cl.width
+                    got = keys_by.get(g)
+                    if got is None:
+                        mine = index.key_sets[k]
+                        keys = [(e - kl[i], e) for i, ends in first.items() if i in mine for e in ends]
+                        got = keys_by[g] = (keys, min(e for _, e in keys), max(x for x, _ in keys))
+                    keys, e0, s1 = got
+                    # Another factor of a match holding the key [s, e) lies in [e - w, s + w).
+                    if e0 - w < lo:
+                        lo = e0 - w
+                    if s1 + w > hi:
+                        hi = s1 + w
+                    keys_of.append((k, (g, w), keys, w))
+                else:
+                    keys_of.append((k, None, None, 0))
+                    lo, hi = 0, size
+            occ = index.confirm(r, text, n, max(lo, 0), min(hi, size)) if lo < hi else None
+            if occ is None:
+                continue
+            close: dict = {}  # (key group, width, factor index) -> key occurrences with it near
+            starts: dict = {}
+            for k, gw, keys, w in keys_of:
+                idxs = index.confirm_idx[k]
+                for j in idxs:
+                    if not occ[j]:
+                        break
+                else:
+                    if keys is not None:
+                        ok = None
+                        for j in idxs:
+                            got = close.get((gw, j))
+                            if got is None:
+                                if j not in starts:
+                                    occ[j].sort()
+                                    starts[j] = [x for x, _ in occ[j]]
+                                got = close[gw, j] = _close(keys, occ[j], starts[j], w)
+                            ok = got if ok is None else ok & got
+                            if not ok:
+                                break
+                        if not ok:
+                            continue
+                    due.add(r)
+                    break
+        if len(due) == len(ks):
+            return todo
+        return tuple(c.rules[r] for r in sorted(due))
 
     def find_in(self, text: str, n: Normalised | None) -> list[Finding]:
         """Findings with spans on the original text: what the pipeline calls per message."""
@@ -270,23 +389,10 @@ class RulesCheck:
         c = self._compiled
         index = c.index
         if index is not None:
-            lit = index.candidate_literals(text, n)
-            if not lit and not c.unconditional:
-                return []  # the common case: no rule's literals in the message
-            # Only the rules the literals touch (an "any" rule touched is due; an "all" rule
-            # when every pattern it needs can match), in file order: findings of equal span
-            # keep the order ``todo_general`` gives them.
-            if len(lit) == 1:
-                todo = c.single_todo[lit[0]]
-            else:
-                key = frozenset(lit)
-                todo = c.multi_todo.get(key)
-                if todo is None:
-                    lr, pids = c.lit_rules, index.pre_pids
-                    todo = _due(c.rules, {k for i in lit for k in lr[i]}.union(c.always_rules), {p for i in lit for p in pids[i]}.union(c.always))
-                    if len(c.multi_todo) >= MULTI_TODO_MAX:
-                        c.multi_todo.clear()
-                    c.multi_todo[key] = todo
+            hits = index.prefilter(text, n)
+            if not hits and not c.always_rules:
+                return []  # the common case: no clause's key literal in the message
+            todo = self._todo(hits, text, n)
             if not todo:
                 return []
         else:
@@ -337,11 +443,46 @@ class RulesCheck:
         return out
 
 
-def _due(rules, touched: set[int], can: set[int]) -> tuple:
-    """The touched rules (indices) whose patterns can match, in file order: an "any" rule
-    touched is due; an "all" rule when every pattern it needs can match. File order keeps
-    findings of equal span in the order ``todo_general`` gives them."""
-    return tuple(r for r in (rules[k] for k in sorted(touched)) if not r.every or r.need <= can)
+def _near(keys: list[tuple[int, int]], others: list[list[tuple[int, int]]], width: int) -> bool:
+    """Whether some key occurrence has an occurrence of every other factor with both inside
+    ``width`` characters (each pair: a necessary condition for one match holding them all)."""
+    return any(all(any(max(e, e2) - min(s, s2) <= width for s2, e2 in o) for o in others) for s, e in keys)
+
+
+def _close(keys: list[tuple[int, int]], occ: list[tuple[int, int]], starts: list[int], width: int) -> frozenset:
+    """Indices of the key occurrences [s, e) with an occurrence [s2, e2) of ``occ`` (sorted, with
+    their ``starts``) inside ``width`` characters: s2 >= e - width and e2 <= s + width (``_near``
+    for one factor, by bisection)."""
+    out = set()
+    n = len(starts)
+    for k, (s, e) in enumerate(keys):
+        lim = s + width
+        a = bisect_left(starts, e - width)
+        while a < n and starts[a] < lim:
+            if occ[a][1] <= lim:
+                out.add(k)
+                break
+            a += 1
+    return frozenset(out)
+
+
+def _entry(rules, clauses, index, lits, always_rules) -> tuple:
+    """For a set of first-stage literal ids: (rules due outright, their indices, the clauses
+    that wait for other factors as (rule, clause indices) pairs), the rules in file order."""
+    ks = set(always_rules)
+    pending = set()
+    for i in lits:
+        for k in index.keyed[i]:
+            cl = clauses[k]
+            if cl.confirm:
+                pending.add(k)
+            else:
+                ks.add(cl.rule)
+    by_rule: dict[int, list[int]] = {}
+    for k in sorted(pending):
+        if clauses[k].rule not in ks:
+            by_rule.setdefault(clauses[k].rule, []).append(k)
+    return tuple(rules[k] for k in sorted(ks)), frozenset(ks), tuple((r, tuple(v)) for r, v in by_rule.items())
 
 
 def _plan(side: str, pattern: str) -> PatternPlan:
@@ -356,7 +497,8 @@ def _plan(side: str, pattern: str) -> PatternPlan:
         else:
             # ASCII classes on both sides: \d is 0-9 and (?i) folds only A-Z, so the literals
             # hyperscan waits for cover exactly what re matches.
-            branches.append((re.compile(b, re.ASCII), min(max_width(b), MAX_WINDOW), required_literals(b)))
+            # The window around a literal: the longest match, plus what a lookahead reads past it.
+            branches.append((re.compile(b, re.ASCII), min(max_width(b) + lookahead_width(b), MAX_WINDOW), required_literals(b)))
     return make_plan(side, list(dict.fromkeys(words)), branches, side == "orig" and case_insensitive(pattern))
 
 

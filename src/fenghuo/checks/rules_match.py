@@ -5,10 +5,12 @@ message: Python ``re`` 200–450 µs for one big alternation; hyperscan over all
 start-of-match mode ~65 µs). Every pattern is reduced at load time to literals every match
 must contain (``rules_regex.required_literals``). Then, per message:
 
-1. ``LiteralIndex.candidates``: one literal scan per side (normalised text in the matcher's
+1. ``LiteralIndex.prefilter``: one literal scan per side (normalised text in the matcher's
    three-bytes-per-character form, original text as UTF-8; one report per literal on the
-   UTF-8 side, ``HS_FLAG_SINGLEMATCH``), says which patterns *can* match. On harmless text a rule's
-   patterns are rarely all there, and the check ends here.
+   UTF-8 side, ``HS_FLAG_SINGLEMATCH``) for the rules' key literals (``rules_due.py``), and
+   ``LiteralIndex.confirm``, a small per-rule scan of the other factors' literals near a key
+   occurrence, say which rules *can* match. On harmless text that is rare, and the check ends
+   here.
 2. ``find_spans`` for the patterns of candidate rules: a small literal database per pattern
    gives where its literals occur; a match contains one, so it lies within the pattern's
    longest match (``max_width``, capped at ``MAX_WINDOW``) of an occurrence, and ``re`` runs
@@ -38,6 +40,7 @@ try:  # pragma: no cover - depends on the platform
 except ImportError:  # pragma: no cover
     hyperscan = None
 
+WHOLE_DECODE = 2048  # normalised characters: decoded whole for the first window (``Message.window``)
 MAX_WINDOW = 64  # characters around an occurrence for patterns of unbounded width ( \d+ )
 
 
@@ -97,9 +100,13 @@ class Message:
     def window(self, a: int, b: int) -> tuple[str, int]:
         """Normalised text covering [a, b) and the position it starts at: the whole text once
         decoded, else just this stretch plus 8 characters before it (enough for ``re`` to judge
-        a boundary at ``a``) — decoding all of a 1 KB message costs ~10 µs."""
+        a boundary at ``a``) — decoding all of a 1 KB message costs ~10 µs, but a 50-character
+        stretch nearly as much (numpy's per-call cost): texts up to ``WHOLE_DECODE`` characters
+        are decoded whole, once."""
         if self._ntext is not None:
             return self._ntext, 0
+        if self.n.codes.size <= WHOLE_DECODE:  # one decode's fixed cost is most of it
+            return self.ntext(), 0
         start = max(a - 8, 0)
         codes = self.n.codes[start:b]
         return decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass"), start
@@ -199,58 +206,103 @@ def make_plan(side: str, words: list[str], branches: list, caseless: bool) -> Pa
     return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete)
 
 
-def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, lit: list[int]) -> None:
-    # A literal ending mid-character is not there (matcher.py). The normalised side's database
-    # reports every match, not only the first (no HS_FLAG_SINGLEMATCH): a literal's bytes can
+HIT_BITS = 20  # a prefilter hit is ``position << HIT_BITS | literal id``
+HIT_MASK = (1 << HIT_BITS) - 1
+
+
+def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -> None:
+    # A literal ending mid-character is not there (matcher.py). The normalised side's databases
+    # report every match, not only the first (no HS_FLAG_SINGLEMATCH): a literal's bytes can
     # occur straddling two characters before its real occurrence ("䂜中丁" holds 丁's bytes
-    # across 䂜中), and a first report dropped here would have hidden the real one.
-    if not to % 3 and i not in lit:
-        lit.append(i)
+    # across 䂜中), and a first report dropped here would have hidden the real one; and the
+    # clauses' distance test wants every occurrence. ``to // 3``: its end, in characters.
+    if not to % 3:
+        hits.append(to // 3 << HIT_BITS | i)
 
 
-def _on_orig_literal(i: int, _frm: int, _to: int, _flags: int, lit: list[int]) -> None:
-    lit.append(i)
+def _on_orig_literal(i: int, _frm: int, _to: int, _flags: int, hits: list[int]) -> None:
+    hits.append(i)  # one report per literal (HS_FLAG_SINGLEMATCH); presence only
 
 
 class LiteralIndex:
-    """The hyperscan side: which patterns can match (``candidates``) and where their literals
-    occur (``occurrences``). ``trigger`` names the patterns that start rules (the others only
-    veto, and are never worth a prefilter report)."""
+    """The hyperscan side: which clauses' key literals occur (``prefilter``, every message), their
+    other factors' literals (``confirm``, when a clause waits for them; ``rules_due.py``) and
+    where a pattern's literals occur (``occurrences``, for the rules that are due)."""
 
-    def __init__(self, plans: list[PatternPlan], trigger: set[int], encode_norm, cache_dir: Path | None) -> None:
+    def __init__(self, plans: list[PatternPlan], clauses, encode_norm, cache_dir: Path | None) -> None:
         self._local = threading.local()
         self.plans = plans
-        # The prefilter holds each distinct literal once (patterns share words: 2,630 distinct of
-        # 5,707), with the patterns it stands for; a smaller database stays in the CPU cache.
-        pre_ids: dict[tuple[str, str, bool], int] = {}
-        pre_pids: list[list[int]] = []
         own, self.kinds, self.lengths = [], [], []
-        for pid, plan in enumerate(plans):
+        for plan in plans:
             lits = plan.literals
             base = hyperscan.HS_FLAG_CASELESS if plan.caseless else 0
             exprs = [encode_norm(w) if plan.side == "norm" else w.encode("utf-8") for w, _ in lits]
             own.append((exprs, list(range(len(exprs))), [base] * len(exprs)))
             self.kinds.append([k for _, k in lits])
             self.lengths.append([len(e) // 3 if plan.side == "norm" else len(e) for e in exprs])
-            if pid in trigger and plan.complete:
-                for w, _ in lits:
-                    key = (plan.side, w, plan.caseless)
-                    if key not in pre_ids:
-                        pre_ids[key] = len(pre_pids)
-                        pre_pids.append([])
-                    pre_pids[pre_ids[key]].append(pid)
-        pre = {"norm": ([], [], []), "orig": ([], [], [])}
-        for (side, w, caseless), i in pre_ids.items():
-            e, ids, f = pre[side]
+        # The first stage: every clause's key literals, each literal once, with the clauses it
+        # keys. The second: per clause and side, its other factors' literals (a small database,
+        # shared by clauses with the same factors), each id mapped to its factor.
+        first: dict[tuple[str, str, bool], int] = {}
+        self.key_ids = [tuple(first.setdefault((cl.key.side, w, cl.key.caseless), len(first)) for w in cl.key.words) for cl in clauses]
+        self.key_sets = [frozenset(ids) for ids in self.key_ids]
+        groups_of: dict = {}  # the same key factor in several clauses (an "all" rule's choices): one id
+        self.key_group = [groups_of.setdefault(ids, len(groups_of)) for ids in self.key_ids]
+        if len(first) > HIT_MASK:
+            raise ValueError("too many prefilter literals")
+        self.keyed: list[list[int]] = [[] for _ in first]  # first-stage literal id -> clause indices
+        for k, lits in enumerate(self.key_ids):
+            for i in lits:
+                if k not in self.keyed[i]:
+                    self.keyed[i].append(k)
+        sides = {"norm": ([], [], []), "orig": ([], [], [])}
+        self.key_lengths = [0] * len(first)
+        for (side, w, caseless), i in first.items():
+            e, idl, f = sides[side]
             e.append(encode_norm(w) if side == "norm" else w.encode("utf-8"))
-            ids.append(i)
+            idl.append(i)
+            self.key_lengths[i] = len(e[-1]) // 3 if side == "norm" else 0
             # One report per literal is enough on the original side (UTF-8 cannot match across a
             # character boundary); the normalised side's three-byte form can (_on_norm_literal).
             single = hyperscan.HS_FLAG_SINGLEMATCH if side == "orig" else 0
             f.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
-        self.pre_pids = [tuple(dict.fromkeys(p)) for p in pre_pids]
-        dbs = load_dbs([pre["norm"], pre["orig"]] + own, cache_dir)
-        self.pre_norm, self.pre_orig, self.dbs = dbs[0], dbs[1], dbs[2:]
+        groups = [sides["norm"], sides["orig"]]
+        # The second stage, per rule: the distinct other factors of its clauses, in one small
+        # database per side (ids -> factor), scanned at most once per message whichever of its
+        # clauses wait; per clause, its other factors' indices in its rule's list.
+        factors: dict[int, dict] = {}
+        self.confirm_idx: list[tuple[int, ...]] = []
+        for cl in clauses:
+            mine = factors.setdefault(cl.rule, {})
+            self.confirm_idx.append(tuple(mine.setdefault(f, len(mine)) for f in cl.confirm))
+        self.confirm_of: dict[int, tuple] = {}  # rule -> ((side, database index), ...)
+        self.confirm_size: dict[int, int] = {}  # rule -> number of distinct other factors
+        self.confirm_factor: list[list[int]] = []  # per database: literal id -> factor index
+        self.confirm_lengths: list[list[int]] = []  # per database: literal id -> characters
+        for rule, mine in factors.items():
+            if not mine:
+                continue
+            got = []
+            for side in ("norm", "orig"):
+                exprs, fac, flags = [], [], []
+                for f, j in mine.items():
+                    if f.side != side:
+                        continue
+                    for w in f.words:
+                        exprs.append(encode_norm(w) if side == "norm" else w.encode("utf-8"))
+                        fac.append(j)
+                        flags.append((hyperscan.HS_FLAG_SINGLEMATCH if side == "orig" else 0) | (hyperscan.HS_FLAG_CASELESS if f.caseless else 0))
+                if exprs:
+                    got.append((side, len(groups) - 2))
+                    groups.append((exprs, list(range(len(exprs))), flags))
+                    self.confirm_factor.append(fac)
+                    self.confirm_lengths.append([len(x) // 3 if side == "norm" else 0 for x in exprs])
+            self.confirm_of[rule] = tuple(got)
+            self.confirm_size[rule] = len(mine)
+        dbs = load_dbs(groups + own, cache_dir)
+        self.pre_norm, self.pre_orig = dbs[:2]
+        self.confirm_dbs = dbs[2 : len(groups)]
+        self.dbs = dbs[len(groups) :]
 
     def _scratch(self, key, db):
         s = getattr(self._local, "s", None)
@@ -261,11 +313,11 @@ class LiteralIndex:
             got = s[key] = hyperscan.Scratch(db)
         return got
 
-    def candidate_literals(self, text: str, n: Normalised) -> list[int]:
-        """Prefilter literal ids found in the message (``candidates`` before the map to
-        patterns), without a ``Message``: the per-message path of nearly every message, so it
-        makes no closure, no ``Message`` and looks its scratch up once (module-level callbacks
-        writing into the list passed as hyperscan's context, as ``matcher.scan_packed``)."""
+    def prefilter(self, text: str, n: Normalised) -> list[int]:
+        """First-stage hits (``position << HIT_BITS | literal id``; position 0 on the original
+        side) of the message: the per-message path of nearly every message, so it makes no
+        closure, no ``Message`` and looks its scratch up once (module-level callbacks writing
+        into the list passed as hyperscan's context, as ``matcher.scan_packed``)."""
         try:
             pre = self._local.pre
         except AttributeError:  # this thread's first message
@@ -273,7 +325,7 @@ class LiteralIndex:
                 hyperscan.Scratch(self.pre_norm) if self.pre_norm is not None else None,
                 hyperscan.Scratch(self.pre_orig) if self.pre_orig is not None else None,
             )
-        lit: list[int] = []
+        hits: list[int] = []
         pn = self.pre_norm
         if pn is not None:
             # The lexicon's gather of this message, when it ran first (``Normalised.packed``):
@@ -281,35 +333,46 @@ class LiteralIndex:
             packed = n.packed
             if packed is None:
                 if n.codes.size:
-                    pn.scan(pack3(n.codes), _on_norm_literal, 0, lit, pre[0])  # positional: see matcher.scan_packed
+                    pn.scan(pack3(n.codes), _on_norm_literal, 0, hits, pre[0])  # positional: see matcher.scan_packed
             elif packed:
-                pn.scan(packed, _on_norm_literal, 0, lit, pre[0])
+                pn.scan(packed, _on_norm_literal, 0, hits, pre[0])
         if self.pre_orig is not None and text:
             try:  # no error handler named: the codec's fast path (normalize.Normaliser.normalise)
                 u = text.encode()
             except UnicodeEncodeError:  # a lone surrogate becomes one '?' byte, as in ``Message.utf8``
                 u = text.encode("utf-8", "replace")
-            self.pre_orig.scan(u, _on_orig_literal, 0, lit, pre[1])
-        return lit
+            self.pre_orig.scan(u, _on_orig_literal, 0, hits, pre[1])
+        return hits
 
-    def candidates(self, msg: Message) -> set[int]:
-        """Patterns one of whose literals occurs in the message (the general form, kept as the
-        reference ``candidate_literals`` is tested against)."""
-        lit: list[int] = []
-        add = lit.append
+    def candidate_literals(self, text: str, n: Normalised) -> list[int]:
+        """The distinct first-stage literal ids found in the message, in order of first report."""
+        return list(dict.fromkeys(h & HIT_MASK for h in self.prefilter(text, n)))
 
-        def on_norm(i, _frm, to, _f, _c):
-            if not to % 3:  # a literal ending mid-character is not there (matcher.py)
-                add(i)
-
-        if self.pre_norm is not None and msg.n.codes.size:
-            self.pre_norm.scan(msg.packed(), match_event_handler=on_norm, scratch=self._scratch("n", self.pre_norm))
-        if self.pre_orig is not None and msg.text:
-            self.pre_orig.scan(msg.utf8(), match_event_handler=lambda i, _a, _b, _f, _c: add(i), scratch=self._scratch("o", self.pre_orig))
-        if not lit:
-            return set()
-        pids = self.pre_pids
-        return {p for i in lit for p in pids[i]}
+    def confirm(self, rule: int, text: str, n: Normalised, lo: int = 0, hi: int | None = None) -> list[list[tuple[int, int]]]:
+        """Occurrences (normalised characters; (0, 0) on the original side: presence only) of each
+        distinct other factor of ``rule``'s clauses (``confirm_idx``): one scan per side, on the
+        normalised side only of characters [lo, hi) (None: to the end)."""
+        out: list[list[tuple[int, int]]] = [[] for _ in range(self.confirm_size[rule])]
+        for side, d in self.confirm_of[rule]:
+            db, fac, lengths = self.confirm_dbs[d], self.confirm_factor[d], self.confirm_lengths[d]
+            hits: list[int] = []
+            if side == "orig":
+                if text:
+                    db.scan(text.encode("utf-8", "replace"), _on_orig_literal, 0, hits, self._scratch(("c", d), db))
+                for i in hits:
+                    out[fac[i]].append((0, 0))
+                continue
+            if n.codes.size:
+                # Bytes (3 per character): ``pack3`` gives one array element per character.
+                packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
+                if lo or hi is not None:
+                    packed = packed[3 * lo : None if hi is None else 3 * hi]
+                db.scan(packed, _on_norm_literal, 0, hits, self._scratch(("c", d), db))
+            for h in hits:
+                i = h & HIT_MASK
+                e = (h >> HIT_BITS) + lo
+                out[fac[i]].append((e - lengths[i], e))
+        return out
 
     def occurrences(self, pid: int, msg: Message) -> list[tuple[int, int, int]]:
         """(kind, start, end) of every literal occurrence, in normalised characters for a

@@ -160,9 +160,79 @@ def required_literals(pattern: str) -> list[str] | None:
     return sorted(req) if req else None
 
 
+def _minimal(strings) -> tuple[str, ...]:
+    """The strings no other string of the set is part of (sorted): "every match contains one of
+    these" holds for the smaller set too — a match holding 你这种 holds 你."""
+    got: list[str] = []
+    for s in sorted(set(strings), key=lambda x: (len(x), x)):
+        if not any(g in s for g in got):
+            got.append(s)
+    return tuple(sorted(got))
+
+
+def required_factors(pattern: str) -> list[tuple[str, ...]] | None:
+    """Every literal set of which each match of ``pattern`` contains one string (each minimal,
+    ``_minimal``), best first (``required_literals``' choice is a superset of the first), or
+    None when none is known. A match holds one string of *each*: the rules check wakes a rule
+    on the rarest set and confirms the others (``rules_due.py``)."""
+    sub = P.parse(pattern, 0)
+    cands: list[set[str]] = []
+    cur: set[str] | None = {""}
+    for op, av in sub:  # as ``_seq``, keeping every factor rather than the best
+        ex, rq = _node(op, av)
+        if ex is not None:
+            nxt = _product(cur, ex) if cur is not None else None
+            if nxt is None:
+                if cur:
+                    cands.append(cur)
+                cur = set(ex)
+            else:
+                cur = nxt
+        else:
+            if cur:
+                cands.append(cur)
+            if rq:
+                cands.append(rq)
+            cur = {""}
+    if cur:
+        cands.append(cur)
+    good = [s for s in cands if s and "" not in s]
+    if not good:
+        return None
+    out = list(dict.fromkeys(_minimal(s) for s in sorted(good, key=_score, reverse=True)))
+    return out
+
+
 def max_width(pattern: str) -> int:
     """The longest match ``pattern`` can have, in characters (very large when unbounded)."""
     return P.parse(pattern, 0).getwidth()[1]
+
+
+def lookahead_width(pattern: str) -> int:
+    """How far past a match's end ``re`` may look (the widest lookahead anywhere in ``pattern``):
+    a search window must reach that far, or a lookahead such as ``[薇微](?=:?[a-z][a-z0-9]{4})``
+    fails at the window's end where the whole text would let it match."""
+    widest = 0
+
+    def walk(sub) -> None:
+        nonlocal widest
+        for op, av in sub:
+            if op in (C.ASSERT, C.ASSERT_NOT):
+                if av[0] == 1:  # lookahead (-1: lookbehind, which re reads before the window's start)
+                    widest = max(widest, av[1].getwidth()[1])
+                walk(av[1])
+            elif op is C.SUBPATTERN:
+                walk(av[3])
+            elif op is C.BRANCH:
+                for alt in av[1]:
+                    walk(alt)
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+                walk(av[2])
+            elif op is C.ATOMIC_GROUP:
+                walk(av)
+
+    walk(P.parse(pattern, 0))
+    return widest
 
 
 def case_insensitive(pattern: str) -> bool:
