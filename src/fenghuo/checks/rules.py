@@ -21,8 +21,10 @@ check both agree.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,8 +32,9 @@ from pathlib import Path
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
+from fenghuo.checks.reloading import file_signature
 from fenghuo.checks.rules_due import Clause, clauses_of
-from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
+from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, expand_paths, load_rule_files
 from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK, MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
 from fenghuo.checks.rules_regex import (
     PatternError,
@@ -110,6 +113,11 @@ def _windows(lists: list[list[tuple[int, int]]], within: int) -> list[tuple[int,
     return found
 
 
+_MEMO: OrderedDict = OrderedDict()  # see RulesCheck._compile
+_MEMO_SIZE = 3
+_MEMO_LOCK = threading.Lock()
+
+
 class RulesCheck:
     """Knowledge rules from YAML files; thread-safe; see module docstring."""
 
@@ -138,6 +146,29 @@ class RulesCheck:
 
     # -- building -------------------------------------------------------------------------
     def _compile(self) -> _Compiled:
+        """The compiled rules, shared with any other rules check of this process built from the
+        same files (same signatures) and options, as ``LexiconCheck._compile`` does: the state
+        is immutable, and compiling the shipped rules (reading, the regexes, the due clauses)
+        costs ~2 s of CPU — per check, per test and per reload otherwise."""
+        try:
+            key = (tuple((str(f), file_signature(f)) for f in expand_paths(self.paths)), tuple(sorted(self.disable)),
+                   self.engine_name, self.normaliser.options, str(self.cache_dir))  # a new directory gets its database files
+        except OSError:
+            key = None  # a file that cannot be stat'ed: the compile says which
+        with _MEMO_LOCK:
+            got = _MEMO.get(key) if key is not None else None
+            if got is not None:
+                _MEMO.move_to_end(key)
+                return got
+        state = self._compile_now()
+        if key is not None:
+            with _MEMO_LOCK:
+                _MEMO[key] = state
+                while len(_MEMO) > _MEMO_SIZE:
+                    _MEMO.popitem(last=False)
+        return state
+
+    def _compile_now(self) -> _Compiled:
         files = tuple(load_rule_files(self.paths))
         specs = [r for f in files for r in f.rules]
         unknown = self.disable - {r.id for r in specs}
