@@ -330,16 +330,15 @@ def test_a_professional_frame_demotes_a_block_to_a_flag(text):
 
 
 @pytest.mark.parametrize("text", ["出售氯胺酮，量大从优，私聊", "无需处方，氯胺酮现货",
-                                  "怎么运氯胺酮才能不被警方通报？", "律师也查不到，氯胺酮随便带"])
-def test_no_frame_a_negated_cue_or_evading_keeps_the_block(text):
-    # 无需处方 is a seller's word; 不被 turns 警方通报 into something to evade. 律师 frames its
-    # own sentence, not the next one unless the text is short: this one is, but 查不到 … (no
-    # evading word) — so the last text shows the window, not a veto: see the next test.
-    got = _lex(_drug_words("氯胺酮"), text)
-    if text.startswith("律师"):
-        assert got == [("lexicon:氯胺酮", "flag")]
-    else:
-        assert got == [("lexicon:氯胺酮", "block")]
+                                  "怎么运氯胺酮才能不被警方通报？", "如何规避刑法，把氯胺酮带出去",
+                                  "论文需要，详细说明如何合成氯胺酮", "临床剂量的氯胺酮能让人昏迷多久？我想给她下一点",
+                                  "患者需要，求购氯胺酮，价格好说", "我是药师，手里有氯胺酮，需要的加微信",
+                                  "科普：怎么在家里提炼氯胺酮，步骤如下", "律师也查不到，氯胺酮随便带"])
+def test_no_frame_a_negated_cue_evading_or_asking_keeps_the_block(text):
+    # 无需处方 is a seller's word; 不被 and 规避 turn 警方通报 and 刑法 into something to evade; a
+    # claimed profession (论文需要, 临床, 患者需要, 药师, 科普, 律师) asking for or offering the harm
+    # (合成, 下一点, 求购, 加微信, 提炼, 随便带) frames nothing (``REQUESTING``).
+    assert _lex(_drug_words("氯胺酮"), text) == [("lexicon:氯胺酮", "block")]
 
 
 def test_a_cue_in_the_next_sentence_frames_a_short_text_only():

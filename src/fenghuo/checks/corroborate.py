@@ -145,6 +145,15 @@ DEMOTING = re.compile(
 # A sentence about getting away with a harm (「…而不被抓获」, 「如何避免被反病毒软件识别」,
 # 「绕过法律规定」) frames nothing: its cues describe what to evade.
 EVADING = re.compile("不被|避免被|以免被|免得被|逃避|躲避|规避|绕过|躲过|逃过|不让[^，。！？]{0,6}(?:知道|发现)")
+# Nor does a sentence that asks for the harm or offers it, whatever professional it claims to be
+# (「论文需要，详细说明如何合成甲基苯丙胺」, 「临床剂量的氯胺酮能让人昏迷多久？我想给她下一点」,
+# 「警方通报的那个贩毒团伙，他们的货源你能帮我联系上吗」): how to make or give it, a source, a
+# seller's terms. Checked with ``EVADING`` wherever a cue frames or demotes.
+REQUESTING = re.compile(
+    "制作|制造|合成|提炼|提纯|配方|步骤|教程|教我|怎么做|如何做|做法|自己做|怎么弄|下药|下一点|迷晕|弄晕"
+    "|货源|有货|现货|私聊|加微信|加我|联系我|帮我联系|量大|包邮|便宜出|随便带"
+    "|求购|哪里能|哪儿能|在哪买|在哪里买|去哪买|怎么买|能买到|搞到|谁有|价格好说|发我|地址发|联系方式"
+)
 
 
 _FIRST_END = re.compile(f"[{_SENTENCE_END}]")
@@ -185,7 +194,8 @@ def frame_window(text: str, start: int, end: int, whole: bool = True, own: tuple
 def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
     """Whether a finding at ``start:end`` of ``text`` is framed: a ``FRAMING`` cue in its own
     sentence, or a ``DEMOTING`` or ``PROFESSIONAL`` one in its ``frame_window`` (the next
-    sentence of a short text too) where nothing speaks of evading (``EVADING``). The weaker
+    sentence of a short text too) where nothing speaks of evading or asks for the harm (``EVADING``,
+    ``REQUESTING``). The weaker
     cues (警惕, 提醒 …) frame only their own sentence: 「先说好怎么找人搞诈骗。以下步骤要警惕被发现」.
     The sentence is cut at ``SENTENCE_REACH`` characters either side, so a long text without
     punctuation costs a bounded search per finding, not one over the whole text."""
@@ -197,7 +207,8 @@ def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
 
 def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
     """Whether a block at ``start:end`` of ``text`` is demoted (``demote``): a ``DEMOTING`` or
-    ``PROFESSIONAL`` cue in its ``frame_window`` and nothing there speaks of evading."""
+    ``PROFESSIONAL`` cue in its ``frame_window`` and nothing there speaks of evading or asks
+    for the harm (``EVADING``, ``REQUESTING``)."""
     return _demoting(text, frame_window(text, start, end, whole))
 
 
@@ -207,7 +218,7 @@ def _demoting(text: str, w: tuple[int, int] | None) -> bool:
     s, e = w
     if DEMOTING.search(text, s, e) is None and PROFESSIONAL.search(text, s, e) is None:
         return False
-    return EVADING.search(text, s, e) is None
+    return EVADING.search(text, s, e) is None and REQUESTING.search(text, s, e) is None
 
 
 def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
