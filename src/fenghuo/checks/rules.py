@@ -545,7 +545,7 @@ def from_config(spec: dict, policy, base_dir: Path) -> RulesCheck:
     packaged ``checks/rules/``), ``disable`` (rule ids), ``engine`` (auto|hyperscan|re), ``name``.
     Actions and risk codes come from the rule files, not from ``categories:``."""
     from fenghuo.checks.config import check_keys, resolve_path
-    from fenghuo.platform.paths import data_dir
+    from fenghuo.checks.derived_cache import cache_dir
 
     check_keys(spec, {"name", "files", "disable", "engine"}, "rules")
     files = spec.get("files")
@@ -555,4 +555,4 @@ def from_config(spec: dict, policy, base_dir: Path) -> RulesCheck:
     if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
         raise ValueError("rules.disable: expected a list of rule ids / 应为规则 id 列表")
     paths = [resolve_path(f, base_dir) for f in files] if files else None
-    return RulesCheck(paths, disable, str(spec.get("engine", "auto")), name=str(spec.get("name", "rules")), cache_dir=data_dir() / "cache")
+    return RulesCheck(paths, disable, str(spec.get("engine", "auto")), name=str(spec.get("name", "rules")), cache_dir=cache_dir())  # FENGHUO_CACHE_DIR, else the data directory's cache/
