@@ -21,9 +21,7 @@ retried until they change again.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +40,7 @@ from fenghuo.checks.lexicon_state import _Compiled, _read_stable
 from fenghuo.checks.matcher import Hits, _on_match
 from fenghuo.checks.normalize import BLOCK, Normalised, Normaliser, default_normaliser
 from fenghuo.checks.policy import Policy
-from fenghuo.checks.reloading import BackgroundReload, file_signature
+from fenghuo.checks.reloading import BackgroundReload, CompiledMemo, file_signature
 from fenghuo.checks.resolve import FEW, resolve_few, resolve_many
 from fenghuo.checks.variants import FUSED_DROP, FUSED_EXPAND
 
@@ -52,9 +50,7 @@ IDX = np.dtype(np.intp)
 _clock = time.perf_counter
 
 
-_MEMO: OrderedDict = OrderedDict()  # see LexiconCheck._compile
-_MEMO_SIZE = 3
-_MEMO_LOCK = threading.Lock()
+_MEMO = CompiledMemo()  # see LexiconCheck._compile
 
 
 class LexiconCheck(BackgroundReload):
@@ -127,19 +123,7 @@ class LexiconCheck(BackgroundReload):
         files (same signatures) and options: it is immutable, and compiling the shipped
         lexicon costs ~2 s CPU even with the matcher cache (reading, variants) — paid per
         check, per test and per reload otherwise."""
-        key = self._memo_key()
-        with _MEMO_LOCK:
-            got = _MEMO.get(key) if key is not None else None
-            if got is not None:
-                _MEMO.move_to_end(key)
-                return got
-        state = self._compile_now()
-        if key is not None:
-            with _MEMO_LOCK:
-                _MEMO[key] = state
-                while len(_MEMO) > _MEMO_SIZE:
-                    _MEMO.popitem(last=False)
-        return state
+        return _MEMO.get(self._memo_key(), self._compile_now)
 
     def _compile_now(self) -> _Compiled:
         return compile_state(self)

@@ -14,6 +14,8 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,35 @@ def file_signature(path: str | Path) -> tuple[int, int]:
     """Modification time and size: what tells a replaced file from the one that was loaded."""
     st = os.stat(path)
     return st.st_mtime_ns, st.st_size
+
+
+class CompiledMemo:
+    """The compiled states of checks' source files, shared by the checks of one process built from
+    the same files (same ``file_signature``s) and options. A state is immutable, and compiling the
+    shipped lexicon or rules costs seconds of CPU — paid per check, per test and per reload
+    otherwise. The ``size`` most recently used states are kept; a changed file has another key."""
+
+    def __init__(self, size: int = 3) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable | None, build: Callable[[], Any]) -> Any:
+        """The state for ``key``, or ``build()``'s, kept under it. ``key`` None (a file that
+        cannot be stat'ed): built each time, so the build reports what is wrong."""
+        if key is None:
+            return build()
+        with self._lock:
+            got = self._items.get(key)
+            if got is not None:
+                self._items.move_to_end(key)
+                return got
+        state = build()
+        with self._lock:
+            self._items[key] = state
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return state
 
 
 class BackgroundReload:

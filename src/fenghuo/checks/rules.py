@@ -21,10 +21,8 @@ check both agree.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from bisect import bisect_left
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,7 +30,7 @@ from pathlib import Path
 from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
-from fenghuo.checks.reloading import file_signature
+from fenghuo.checks.reloading import CompiledMemo, file_signature
 from fenghuo.checks.rules_due import Clause, clauses_of
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, expand_paths, load_rule_files
 from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK, MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
@@ -113,9 +111,7 @@ def _windows(lists: list[list[tuple[int, int]]], within: int) -> list[tuple[int,
     return found
 
 
-_MEMO: OrderedDict = OrderedDict()  # see RulesCheck._compile
-_MEMO_SIZE = 3
-_MEMO_LOCK = threading.Lock()
+_MEMO = CompiledMemo()  # see RulesCheck._compile
 
 
 class RulesCheck:
@@ -155,18 +151,7 @@ class RulesCheck:
                    self.engine_name, self.normaliser.options, str(self.cache_dir))  # a new directory gets its database files
         except OSError:
             key = None  # a file that cannot be stat'ed: the compile says which
-        with _MEMO_LOCK:
-            got = _MEMO.get(key) if key is not None else None
-            if got is not None:
-                _MEMO.move_to_end(key)
-                return got
-        state = self._compile_now()
-        if key is not None:
-            with _MEMO_LOCK:
-                _MEMO[key] = state
-                while len(_MEMO) > _MEMO_SIZE:
-                    _MEMO.popitem(last=False)
-        return state
+        return _MEMO.get(key, self._compile_now)
 
     def _compile_now(self) -> _Compiled:
         files = tuple(load_rule_files(self.paths))
