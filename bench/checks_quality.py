@@ -194,5 +194,5 @@ def written_lines(pipe) -> list[str]:
         if (DATA / name).exists():
             cells = measure(pipe, read_rows(DATA / name))
             (h, n), (fh, fn) = totals(cells, "harmful"), totals(cells, "harmless")
-            out.append(f"| `{name}` | {h}/{n} ({h / n:.1%}) | " + (f"{fh}/{fn} ({fh / fn:.1%})" if fn else "–") + " |")
+            out.append(f"| `{name}` | " + (f"{h}/{n} ({h / n:.1%})" if n else "–") + " | " + (f"{fh}/{fn} ({fh / fn:.1%})" if fn else "–") + " |")
     return out
