@@ -91,6 +91,14 @@ def _product(a: set[str], b: set[str]) -> set[str] | None:
 def _seq(sub) -> tuple[set[str] | None, set[str] | None]:
     """(exact, required) for a sequence: ``exact`` is every string it can match (when few and
     known), ``required`` a set every match contains one of (the best found)."""
+    exact, cands = _seq_factors(sub)
+    return exact, _best(*cands)
+
+
+def _seq_factors(sub) -> tuple[set[str] | None, list[set[str]]]:
+    """A sequence's exact set (as ``_seq``) and every literal set found along it of which each
+    match contains one string: runs of exact parts multiplied out, and the parts' own required
+    sets where a part is not exact."""
     cands: list[set[str]] = []
     cur: set[str] | None = {""}
     whole = True  # is `cur` still the exact set of everything so far?
@@ -112,7 +120,7 @@ def _seq(sub) -> tuple[set[str] | None, set[str] | None]:
             cur, whole = {""}, False
     if cur:
         cands.append(cur)
-    return (cur if whole else None), _best(*cands)
+    return (cur if whole else None), cands
 
 
 def _node(op, av) -> tuple[set[str] | None, set[str] | None]:
@@ -175,27 +183,7 @@ def required_factors(pattern: str) -> list[tuple[str, ...]] | None:
     ``_minimal``), best first (``required_literals``' choice is a superset of the first), or
     None when none is known. A match holds one string of *each*: the rules check wakes a rule
     on the rarest set and confirms the others (``rules_due.py``)."""
-    sub = P.parse(pattern, 0)
-    cands: list[set[str]] = []
-    cur: set[str] | None = {""}
-    for op, av in sub:  # as ``_seq``, keeping every factor rather than the best
-        ex, rq = _node(op, av)
-        if ex is not None:
-            nxt = _product(cur, ex) if cur is not None else None
-            if nxt is None:
-                if cur:
-                    cands.append(cur)
-                cur = set(ex)
-            else:
-                cur = nxt
-        else:
-            if cur:
-                cands.append(cur)
-            if rq:
-                cands.append(rq)
-            cur = {""}
-    if cur:
-        cands.append(cur)
+    _exact, cands = _seq_factors(P.parse(pattern, 0))
     good = [s for s in cands if s and "" not in s]
     if not good:
         return None
