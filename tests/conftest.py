@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -30,8 +33,7 @@ def derived_cache_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def fenghuo_home(tmp_path, monkeypatch, derived_cache_dir):
     """Every test gets its own data directory and ledger key, so nothing leaks between tests."""
-    monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FENGHUO_LEDGER_KEY", str(tmp_path / "home" / "ledger-key.pem"))
+    isolate_home(monkeypatch, tmp_path / "home")
     if "FENGHUO_CACHE_DIR" not in _OUTER_ENV:  # a cache setting of the caller's own (e.g. off) stands
         monkeypatch.setenv("FENGHUO_CACHE_DIR", str(derived_cache_dir))
     return tmp_path / "home"
@@ -61,12 +63,20 @@ class PgSchema:
         self.admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
-def db_factory(request, tmp_path):
-    """Makes Database objects on one fresh database, SQLite or PostgreSQL (param id in the test name)."""
+def isolate_home(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """Point FENGHUO_HOME and the ledger key at ``home`` (on ``mp``'s undo list)."""
+    mp.setenv("FENGHUO_HOME", str(home))
+    mp.setenv("FENGHUO_LEDGER_KEY", str(home / "ledger-key.pem"))
+
+
+@contextmanager
+def database_maker(kind: str, sqlite_path: Callable[[int], Path]):
+    """``make(clock=None, upgrade=True)`` -> a Database on one fresh backend of ``kind`` ("sqlite"
+    or "pg": a PostgreSQL schema of its own, dropped afterwards; skips without FENGHUO_TEST_PG).
+    ``sqlite_path(n)``: the file of the n-th database made. Every database made is disposed."""
     made: list[Database] = []
     schema = None
-    if request.param == "pg":
+    if kind == "pg":
         if not PG_URL:
             pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
         schema = PgSchema()
@@ -76,19 +86,28 @@ def db_factory(request, tmp_path):
             db = schema.database(clock)
         else:
             kw = {"clock": clock} if clock else {}
-            db = Database(str(tmp_path / "fenghuo.db"), **kw)
+            db = Database(str(sqlite_path(len(made))), **kw)
         if upgrade:
             db.upgrade()
         made.append(db)
         return db
 
-    make.kind = request.param
+    make.kind = kind
     make.schema = schema.name if schema else None
-    yield make
-    for db in made:
-        db.dispose()
-    if schema:
-        schema.drop()
+    try:
+        yield make
+    finally:
+        for db in made:
+            db.dispose()
+        if schema:
+            schema.drop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_factory(request, tmp_path):
+    """Makes Database objects on one fresh database, SQLite or PostgreSQL (param id in the test name)."""
+    with database_maker(request.param, lambda _n: tmp_path / "fenghuo.db") as make:
+        yield make
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
@@ -97,34 +116,10 @@ def module_db_factory(request, tmp_path_factory):
     databases (and FENGHUO_HOME) last for the module, so their data is made once per backend
     instead of once per test. Tests that write anything keep ``db_factory``."""
     base = tmp_path_factory.mktemp("module-db")
-    made: list[Database] = []
-    schema = None
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("FENGHUO_HOME", str(base / "home"))
-        mp.setenv("FENGHUO_LEDGER_KEY", str(base / "home" / "ledger-key.pem"))
-        if request.param == "pg":
-            if not PG_URL:
-                pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
-            schema = PgSchema()
-
-        def make(clock=None, upgrade=True) -> Database:
-            if schema:
-                db = schema.database(clock)
-            else:
-                kw = {"clock": clock} if clock else {}
-                db = Database(str(base / f"fenghuo{len(made)}.db"), **kw)
-            if upgrade:
-                db.upgrade()
-            made.append(db)
-            return db
-
-        make.kind = request.param
-        make.schema = schema.name if schema else None
-        yield make
-        for db in made:
-            db.dispose()
-        if schema:
-            schema.drop()
+        isolate_home(mp, base / "home")
+        with database_maker(request.param, lambda n: base / f"fenghuo{n}.db") as make:
+            yield make
 
 
 @pytest.fixture

@@ -19,6 +19,18 @@ needs_native = pytest.mark.skipif(NATIVE is None and (NATIVE_FORCED_OFF or not N
                                   reason="C kernel not built (make native) or FENGHUO_NATIVE=0")
 
 
+def packaged_rules_check(files: list[str], engine: str, tmp_path_factory):
+    """A rules check over the named packaged rule files on ``engine``; skips where that engine is
+    not installed (hyperscan)."""
+    from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+
+    try:
+        return RulesCheck(paths=[packaged_rules_dir() / f for f in files], engine=engine,
+                          cache_dir=tmp_path_factory.mktemp("rules-cache"))
+    except ValueError as exc:  # hyperscan not installed
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(autouse=True)
 def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("FENGHUO_HOME", str(tmp_path / "home"))

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+from fenghuo.checks.rules import RulesCheck
+from tests.checks.conftest import packaged_rules_check
 from tests.checks.test_rules_data import SETS
 
 FILES = ["abuse.yaml", "harm.yaml", "extremism.yaml", "misinfo.yaml"]
@@ -37,11 +38,7 @@ HARMLESS = dict(SETS, xsafety_mental_health=mental_health)
 
 @pytest.fixture(scope="module", params=["hyperscan", "re"])
 def check(request, tmp_path_factory) -> RulesCheck:
-    try:
-        return RulesCheck(paths=[packaged_rules_dir() / f for f in FILES], engine=request.param,
-                          cache_dir=tmp_path_factory.mktemp("rules-cache"))
-    except ValueError as exc:  # hyperscan not installed
-        pytest.skip(str(exc))
+    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def fired(check: RulesCheck, text: str) -> set[str]:

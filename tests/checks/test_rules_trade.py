@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+from fenghuo.checks.rules import RulesCheck
+from tests.checks.conftest import packaged_rules_check
 
 FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "drugs.yaml", "trade.yaml", "porn.yaml",
          "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
@@ -24,11 +25,7 @@ FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "drugs.yaml", 
 
 @pytest.fixture(scope="module", params=["hyperscan", "re"])
 def check(request, tmp_path_factory) -> RulesCheck:
-    try:
-        return RulesCheck(paths=[packaged_rules_dir() / f for f in FILES], engine=request.param,
-                          cache_dir=tmp_path_factory.mktemp("rules-cache"))
-    except ValueError as exc:  # hyperscan not installed
-        pytest.skip(str(exc))
+    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 HITS = [

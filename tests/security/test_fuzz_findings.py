@@ -13,10 +13,9 @@ import pytest
 from fenghuo.api.server import ServerThread
 from fenghuo.platform.clock import ManualClock
 from fenghuo.platform.config import Settings
-from fenghuo.platform.db import Database
 from fenghuo.platform.roles import Role
 from fenghuo.registry.tokens import create_token
-from tests.conftest import PG_URL, PgSchema
+from tests.conftest import database_maker, isolate_home
 from tests.foundation.fixtures import ADMIN, seed
 
 
@@ -55,18 +54,8 @@ def refusing_api(request, tmp_path_factory):
     its own test, since each compares the state after its request with what it was before."""
     root = tmp_path_factory.mktemp("fuzz-shared")
     with pytest.MonkeyPatch.context() as mp, ExitStack() as stack:
-        mp.setenv("FENGHUO_HOME", str(root / "home"))
-        mp.setenv("FENGHUO_LEDGER_KEY", str(root / "home" / "ledger-key.pem"))
-        if request.param == "pg":
-            if not PG_URL:
-                pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
-            schema = PgSchema()
-            stack.callback(schema.drop)
-            db = schema.database(ManualClock())
-        else:
-            db = Database(str(root / "fenghuo.db"), clock=ManualClock())
-        stack.callback(db.dispose)
-        db.upgrade()
+        isolate_home(mp, root / "home")
+        db = stack.enter_context(database_maker(request.param, lambda _n: root / "fenghuo.db"))(ManualClock())
         yield stack.enter_context(serving(db))
 
 
