@@ -12,7 +12,9 @@ batch merged straight into the store, ``merge_latest``; whether a batch is one i
 which numpy does as gather, add and scatter through a temporary). The alert rules' screen
 (alerts/screen.py) ran ~100 small numpy calls per batch; its threshold groups, change rules
 and their learning, and the columns it reads are loops here (_ingestscreen.h). The directory's
-id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h).
+id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h). The batch
+itself is decoded from its JSON into the event structs here when it has the usual shape
+(_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec.
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -140,6 +142,8 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestfold.h"
 #include "_ingestscreen.h"
 #include "_ingestslots.h"
+#include "_ingestjson.h"
+#include "_ingestdecode.h"
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
@@ -155,6 +159,9 @@ static PyMethodDef methods[] = {
     {"screen_learn", screen_learn, METH_VARARGS, screen_learn_doc},
     {"slot_table_build", slot_table_build, METH_VARARGS, slot_table_build_doc},
     {"slot_lookup", slot_lookup, METH_VARARGS, slot_lookup_doc},
+    {"bind_decoder", bind_decoder, METH_VARARGS,
+     "bind_decoder(event_type, check_type, event_fields, check_fields, enum_members, unset): see native.py."},
+    {"decode_batch", decode_batch, METH_O, decode_batch_doc},
     {NULL, NULL, 0, NULL},
 };
 

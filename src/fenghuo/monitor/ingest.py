@@ -20,6 +20,7 @@ from fenghuo.monitor.dedup import Dedup
 from fenghuo.monitor.directory import Directory
 from fenghuo.monitor.fold import epochs, time_range
 from fenghuo.monitor.indicators import Indicators
+from fenghuo.monitor.native import decoder as _decoder
 from fenghuo.monitor.summaries import Summaries
 from fenghuo.monitor.wire import BatchError, WireEvent, decode_events
 from fenghuo.platform.db import Database
@@ -98,8 +99,14 @@ class Monitor:
     def ingest_body(self, body: bytes, actor: Actor) -> IngestResult:
         if actor.role not in _POSTERS:
             raise Forbidden(f"{actor.label} 不能上报事件", f"{actor.label} may not post events")
+        # The C decoder (monitor/_ingestdecode.h) reads the usual batch about twice as fast as
+        # msgspec; anything else it leaves to msgspec (None), which names every bad event.
+        events = _decoder(body) if _decoder is not None else None
+        indices: list[int] | None = None
+        bad: list[dict[str, Any]] = []
         try:
-            events, indices, bad = decode_events(body)
+            if events is None:
+                events, indices, bad = decode_events(body)
         except BatchError as exc:
             raise Invalid(f"请求体无法读取为事件批次：{exc}", f"unreadable event batch: {exc}", field="body") from None
         total = len(events) + len(bad)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fenghuo.monitor.schema import CallStatus, EventType, Route
+import msgspec
+
+from fenghuo.monitor.schema import CallStatus, EventType, Refusal, Route
 from fenghuo.monitor.window import COUNTERS
 from fenghuo.monitor.wire import WireCheck, WireEvent
 
@@ -28,6 +30,14 @@ _COLUMNS = ("calls", "refusals", "errors", "backup", "failsafe", "in_checked", "
             "tokens_in", "tokens_out", "out_masked", "out_judged", "out_answer_refused", "out_compliance")
 
 
+# every field, in the decoder's order (_ingestdecode.h), with the default it fills in when absent
+_DECODE_EVENT = {"id": ..., "type": ..., "service": ..., "time": ..., "instance": None, "state": None,
+                 "state_version": None, "failsafe": False, "route": None, "refusal": None, "status": None,
+                 "model": None, "latency_ms": None, "tokens_in": None, "tokens_out": None, "input": None,
+                 "output": None, "label": None, "stream": None, "detail": None, "attributes": msgspec.UNSET}
+_DECODE_CHECK = {"blocked": False, "categories": (), "risks": (), "masked": (), "refused": None,
+                 "compliance_risk": None}
+
 NCOL = len(COUNTERS) + 2  # colfold.NCOL: the counters, then latencies counted and zero latencies
 
 
@@ -40,7 +50,23 @@ def _load() -> Any:
         return None
     _ingestnative.bind(WireEvent, WireCheck, _EVENT_FIELDS, _CHECK_FIELDS, _MEMBERS,
                        tuple(COUNTERS.index(c) for c in _COLUMNS), NCOL)
+    if _decoder_fits():
+        _ingestnative.bind_decoder(WireEvent, WireCheck, tuple(_DECODE_EVENT), tuple(_DECODE_CHECK),
+                                   tuple(tuple(e) for e in (EventType, Route, Refusal, CallStatus)), msgspec.UNSET)
     return _ingestnative
 
 
+def _decoder_fits() -> bool:
+    """Whether the structs still have exactly the fields and defaults the C decoder fills in;
+    if the contract grew a field, ingest keeps msgspec's decoding (``decoder`` is None) until
+    the decoder learns it."""
+    def defaults(t: type) -> dict[str, Any]:
+        f = t.__struct_fields__
+        d = t.__struct_defaults__
+        return dict(zip(f, (...,) * (len(f) - len(d)) + d))
+    return defaults(WireEvent) == _DECODE_EVENT and defaults(WireCheck) == _DECODE_CHECK
+
+
 KERNEL = _load()
+# the C batch decoder (``_ingestdecode.h``) when it is bound: ``decoder(body)`` -> events or None
+decoder = KERNEL.decode_batch if KERNEL is not None and _decoder_fits() else None

@@ -1,0 +1,189 @@
+"""The C batch decoder (monitor/_ingestdecode.h) answers exactly what msgspec's decoding of the
+same body gives, or None; it never accepts a body msgspec refuses, so every error is still
+msgspec's, named per event (wire.decode_batch)."""
+
+from __future__ import annotations
+
+import json
+import random
+import tracemalloc
+
+import msgspec
+import pytest
+
+from fenghuo.monitor import native
+from fenghuo.monitor.wire import WireEvent, _batch
+
+pytestmark = pytest.mark.skipif(native.decoder is None, reason="the ingest kernel is not built")
+
+BASE = {"id": "e1", "type": "call", "service": "svc", "time": "2026-01-01T00:00:00Z"}
+FULL = {"id": "3d1626d6-c7a2-4a82-9d1e-de1ee6ae7ec4", "type": "call", "service": "svc000001",
+        "time": "2026-12-06T07:31:57.211202+00:00", "instance": "g0", "state": "running", "state_version": 1,
+        "route": "primary", "status": "ok", "model": "m", "latency_ms": 50.0, "tokens_in": 20, "tokens_out": 200,
+        "input": {"blocked": False, "categories": []}, "output": {"blocked": False, "categories": []},
+        "label": True, "stream": False}
+
+
+def msgspec_decode(body: bytes):
+    try:
+        return _batch.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+
+
+def same(a: WireEvent, b: WireEvent) -> None:
+    """Equal, and every field of the same type (an int is not a float, a member is the member)."""
+    assert a == b
+    for f in WireEvent.__struct_fields__:
+        x, y = getattr(a, f), getattr(b, f)
+        assert type(x) is type(y), (f, x, y)
+        if f in ("type", "route", "status", "refusal"):
+            assert x is y
+        if f == "time":
+            assert x.tzinfo is y.tzinfo
+        if f in ("input", "output") and x is not None:
+            for cf in type(x).__struct_fields__:
+                assert type(getattr(x, cf)) is type(getattr(y, cf)), (f, cf)
+
+
+def check(body: bytes) -> bool:
+    """The decoder agrees with msgspec on ``body``; answers whether it decoded it itself."""
+    ours, theirs = native.decoder(body), msgspec_decode(body)
+    if ours is None:
+        return False
+    assert theirs is not None, body[:300]  # never accept what msgspec refuses
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        same(a, b)
+    return True
+
+
+PATCHES = [
+    {}, {"instance": None, "state": None, "model": None, "detail": None, "label": None, "stream": None},
+    {"refusal": "paused", "status": "refused", "route": "refused"}, {"route": "backup", "status": "upstream_timeout"},
+    {"type": "complaint", "detail": "投诉内容 ✓ 🙂"}, {"service": "服务-一"}, {"id": "й" * 64}, {"instance": "i" * 128},
+    {"detail": "x" * 4000}, {"state_version": 0, "tokens_in": 0, "tokens_out": 123456789012345678},
+    {"latency_ms": 0}, {"latency_ms": 0.1}, {"latency_ms": 1234.5678}, {"latency_ms": 0.30000000000000004},
+    {"latency_ms": 123456789.123456789}, {"latency_ms": 5}, {"failsafe": True},
+    {"input": None, "output": None}, {"input": {}, "output": {"blocked": True, "categories": ["A1", "A2"],
+                                                              "risks": ["A1f"], "masked": ["phone"]}},
+    {"output": {"refused": True, "compliance_risk": False}}, {"output": {"refused": None, "compliance_risk": None}},
+    {"time": "2024-02-29T23:59:59.5Z"}, {"time": "2026-01-01T00:00:00.000001+00:00"},
+    # refused by msgspec: the decoder must answer None
+    {"id": ""}, {"id": "x" * 65}, {"service": "s" * 65}, {"instance": "i" * 129}, {"detail": "x" * 4001},
+    {"type": "nope"}, {"route": "sideways"}, {"status": "fine"}, {"refusal": "why"}, {"latency_ms": -1},
+    {"state_version": -1}, {"tokens_in": 1.5}, {"tokens_in": True}, {"failsafe": None}, {"label": "yes"},
+    {"surprise": True}, {"input": {"blocked": False, "extra": 1}}, {"input": {"blocked": None}},
+    {"input": {"categories": [1]}}, {"input": []}, {"time": "yesterday"}, {"time": "2023-02-29T00:00:00Z"},
+    {"time": "2026-13-01T00:00:00Z"}, {"time": "2026-01-01T24:00:00Z"}, {"service": None}, {"id": 7},
+    # accepted by msgspec in forms the decoder leaves to it
+    {"time": "2026-01-01T08:00:00+08:00"}, {"time": "2026-01-01T00:00:00"}, {"time": "2026-01-01T00:00:00.1234567Z"},
+    {"time": 1767225600}, {"latency_ms": 1e3}, {"latency_ms": "5"}, {"state_version": "3"},
+    {"attributes": {"k": [1, 2]}}, {"attributes": {}}, {"attributes": None}, {"detail": "line\nbreak"},
+]
+
+
+@pytest.mark.parametrize("patch", PATCHES, ids=[json.dumps(p, ensure_ascii=False)[:40] for p in PATCHES])
+def test_one_event_as_msgspec(patch):
+    for base in (BASE, FULL):
+        check(json.dumps([{**base, **patch}], ensure_ascii=False).encode())
+        check(json.dumps([{**base, **patch}]).encode())  # \u escapes: msgspec's
+
+
+def test_the_usual_batch_is_decoded_here_and_equal():
+    events = [{**FULL, "id": f"e{i}", "service": f"svc{i % 7}", "latency_ms": 50.0 + i * 0.25,
+               "instance": f"g{i % 3}", "time": f"2026-12-06T07:31:{i % 60:02d}.5Z"} for i in range(600)]
+    assert check(json.dumps(events).encode())
+    assert check(b"[]") and check(b" \n[ ]\t")
+    assert check(json.dumps(events, indent=2).encode())
+
+
+def test_shared_objects_are_equal_and_immutable_ones_only():
+    body = json.dumps([{**FULL, "id": f"e{i}"} for i in range(3)]).encode()
+    a, b, c = native.decoder(body)
+    assert a.time is b.time is c.time and a.instance is b.instance  # one per batch
+    assert a.input is b.output  # the one check that found nothing, as msgspec's all equal
+    assert a.id is not b.id and a.latency_ms == b.latency_ms
+
+
+@pytest.mark.parametrize("body", [
+    b"", b"[", b"[{", b"]", b"{}", b"[{}]", b"[1]", b'["x"]', b"[null]", b"[[]]", b"[" + json.dumps(BASE).encode() + b",]",
+    b"[" + json.dumps(BASE).encode() + b"] x", b"[" + json.dumps(BASE).encode() + b"]]",
+    b'[{"id":"e1","id":"e2","type":"call","service":"s","time":"2026-01-01T00:00:00Z"}]',  # a key twice
+    b'[{"id":"e1" "type":"call"}]', b'[{"id":"e1",}]', b'[{"id":"e1","type":"call","service":"s","time":"2026-01-01T00:00:00Z","latency_ms":01}]',
+    b'[{"id":"e1","type":"call","service":"s","time":"2026-01-01T00:00:00Z","latency_ms":1.}]',
+    b'[{"id":"e1","type":"call","service":"s","time":"2026-01-01T00:00:00Z","label":tru}]',
+    b'[{"id":"e1","type":"call","service":"s","time":"2026-01-01T00:00:00Z","label":truex}]',
+    b'[{"id":"\xff\xfe","type":"call","service":"s","time":"2026-01-01T00:00:00Z"}]',  # not UTF-8
+    b'[{"id":"a\x01b","type":"call","service":"s","time":"2026-01-01T00:00:00Z"}]',  # a control character
+    b'[{"id":"e1","type":"call","service":"s","time":"2026-01-01T00:00:00Z"' + b"}" * 3 + b"]",
+    b"[" + b"[" * 5000 + b"]" * 5000 + b"]",
+])
+def test_broken_documents_are_left_to_msgspec(body):
+    assert native.decoder(body) is None
+
+
+def _random_value(rng: random.Random, key: str):
+    pools = {
+        "id": ["e", "x" * 64, "x" * 65, "", "中文", "a\"b", 5, None],
+        "type": ["call", "complaint", "factual_error", "operator_note", "external_signal", "CALL", None],
+        "service": ["svc", "s" * 64, "服务", None, ["svc"]],
+        "time": ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.25+00:00", "2026-06-30T12:34:56.123456Z",
+                 "2026-01-01T00:00:00+01:00", "2026-01-01 00:00:00Z", "2026-02-30T00:00:00Z", 1767225600.5, ""],
+        "state_version": [0, 1, 2**40, -1, 1.0, "1", None, True],
+        "latency_ms": [0, 0.0, 3.25, 1e-3, 99999.999, -0.5, 1e300, "1", None, 10**30, 0.1 + 0.2],
+        "failsafe": [True, False, None, 0],
+        "route": ["primary", "backup", "refused", "x", None],
+        "status": ["ok", "refused", "output_blocked", "cut", "upstream_error", "upstream_timeout", "bad_request", None, 1],
+        "input": [None, {}, {"blocked": True}, {"categories": ["A1"]}, {"masked": []}, {"refused": False},
+                  {"compliance_risk": True, "risks": ["A1f", "中"]}, {"blocked": 1}, {"x": 1}, []],
+        "detail": ["", "说明", "x" * 4000, "x" * 4001, None, 3],
+        "attributes": [{}, {"a": 1}, None],
+    }
+    pools["output"] = pools["input"]
+    pools["tokens_in"] = pools["tokens_out"] = pools["state_version"]
+    pools["instance"] = pools["state"] = pools["model"] = ["g1", "i" * 128, "i" * 129, "运行", None, 1]
+    pools["refusal"] = ["paused", "user", "canary", "no", None]
+    pools["label"] = pools["stream"] = [True, False, None, "true"]
+    return rng.choice(pools[key])
+
+
+KEYS = list(FULL) + ["refusal", "detail", "attributes", "failsafe"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_batches_agree_with_msgspec(seed):
+    rng = random.Random(seed)
+    decoded_here = 0
+    for _ in range(300):
+        events = []
+        for i in range(rng.choice([1, 2, 5, 20])):
+            ev = dict(FULL, id=f"e{i}")
+            for k in rng.sample(KEYS, rng.choice([0, 0, 1, 2])):
+                ev[k] = _random_value(rng, k)
+            if rng.random() < 0.05:
+                ev.pop(rng.choice(["id", "type", "service", "time"]))
+            events.append(dict(rng.sample(sorted(ev.items()), len(ev))) if rng.random() < 0.3 else ev)
+        body = json.dumps(events, ensure_ascii=rng.random() < 0.3).encode()
+        decoded_here += check(body)
+    assert decoded_here > 30  # the usual shapes are read here, not all left to msgspec
+
+
+def test_no_references_leak():
+    good = json.dumps([{**FULL, "id": f"e{i}", "output": {"blocked": True, "categories": ["A1"]}} for i in range(50)]).encode()
+    bad = good[:-200] + b'"latency_ms": -1}]'  # fails late, after many objects were made
+    for _ in range(50):
+        native.decoder(good), native.decoder(bad)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(500):
+        native.decoder(good)
+        native.decoder(bad)
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert grown < 64 * 1024, grown
+
+
+def test_a_huge_batch():
+    events = [{**FULL, "id": f"e{i}", "service": f"svc{i}"} for i in range(20000)]
+    assert check(json.dumps(events).encode())
