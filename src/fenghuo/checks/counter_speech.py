@@ -1,0 +1,188 @@
+"""Counter-speech: a text that names a group to speak *against* a stereotype about it.
+
+The offensive head learned COLD, where a comment about region, race or gender is offensive
+more often than not, and so it flags anti-bias talk that names a group: 「有人说“穷山恶水出刁民”，
+这句话本身就是地域歧视」, 「地域黑该停了」, 「…避免对女性的歧视」. ``mention.py`` leaves such texts
+alone (a text naming a COLD group is not framed there), because COLD labels many of them
+offensive. This module is the narrower cue for exactly those texts (issue 12, session 16).
+
+A text is counter-speech (``countering``) when it
+
+* judges a saying or a bias explicitly (``cue``): a saying named biased (「这种说法完全是地域黑」,
+  「说“没本事才送外卖”就是职业歧视」), a bias spoken against (反对 / 避免 / 别再 / 不该 … 歧视,
+  地域黑, 刻板印象 …), a bias judged (「地域黑要不得」, 「种族歧视…不该被容忍」), a quoted saying
+  judged (「骂“小日本都该死”是不对的」, 「“…”这种话简直离谱」), or the speaker reports being
+  stereotyped (「总被说“东北人都是黑社会”」);
+* and holds no disclaimer (``DISCLAIM``): the speaker denying the bias and then voicing it
+  (「我不是歧视，但是…」, 「说实话不是地域黑，X人确实…」, 「反对歧视归反对歧视，但是…」,
+  「我就是歧视…」);
+* and voices no generalisation of its own (``endorsed``): outside quotes, a group followed by
+  就是 / 都是 / 确实 / 素质 / 恶心 / 滚 … in a clause that does not report someone else's words
+  (说, 认为, 被说 …) or negate it (不是每个, 不能说 …).
+
+There, a flag of the offensive or discrimination category is looked at again (``countered``):
+
+* the classifier's: the text is scored again with its quotes, its bias words and its group
+  names cut out; the flag goes only where what is left scores under ``mention.REST_MAX`` (0.5,
+  "more likely harmless than not", fixed a priori). A counter-speech text that insults as well
+  (「别歧视了，你这个蠢货」) keeps its flag;
+* a rule's (abuse.*, offensive or discrimination): it goes where its span lies inside a quote:
+  the rule matched the saying quoted, not the speaker's words.
+
+Blocks are left as they are. Measured on COLD train (the classifier trained on it, so the cost
+is what the cue clears of rows labelled offensive): dropping the classifier's flag outright
+wherever the cue held cleared 47 of 12,723 offensive rows (most of them anti-bias by any reading,
+「河南人偷井盖这个说法完全是以偏概全好吧」 — COLD labels them offensive); scoring again without
+the quotes, bias words and groups halved that. Numbers in docs/checks.md ("Counter-speech").
+Runs only for a text with an offensive or discrimination flag: one search for a bias word or a
+quote first (~1-3 µs per 1 KB), the rest only where one is found.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.mention import CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, REST_MAX_LOGIT, _QUOTES, _offensive_scorer, without
+
+CATEGORIES = frozenset({"offensive", "discrimination"})
+RULES = "rules:abuse."
+# Words that name a stereotype or discrimination as such.
+BIAS = ("(?:歧视|地域黑|地域攻击|刻板印象|偏见|以偏概全|贴标签|污名化?|一竿子打翻|一棍子打死|地图炮|种族主义"
+        "|有罪论|仇恨言论|排外言论|煽动对立|语言暴力)")
+# A reference to a saying: 这种说法, 这句话 … or the end of a quote.
+SAYING = "(?:这种说法|这个说法|这样的说法|这种话|这句话|这些话|这种言论|这类言论|这种论调|这种段子|这种玩笑|这种观念|这种想法|这种标签|这种梗|[”」』])"
+_JUDGED = "(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|不公平|站不住|没有依据|没有根据|伤人)"
+# The cue's branches, each matched at its anchor (a saying, a bias word, 被; see ``cue``):
+# a saying named biased (这句话本身就是地域歧视, 说“没本事才送外卖”就是职业歧视, ”？这就是典型的受害者
+# 有罪论) or judged (骂“小日本都该死”是不对的, “…”这种话简直离谱);
+SAYING_JUDGED = re.compile(
+    f"{SAYING}(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是)[^。！？，]{{0,6}}?{BIAS}"
+    f"|[^。！？]{{0,10}}?{_JUDGED})")
+# a bias judged (地域黑该停了, 种族歧视在哪里都不该被容忍, 污名化的恶性循环);
+BIAS_JUDGED = re.compile(
+    f"{BIAS}[^。！？]{{0,8}}?(?:该停|要不得|不该被容忍|不应该?被容忍|不可取|不公平|不对|离谱|伤人|害人|害死人|可以停|可以休|可耻|有害|恶性循环)")
+# a bias spoken against, the verb at most 10 characters before it (反对地域歧视, 避免对女性的歧视,
+# 别再地域黑了, 反思一下语言暴力, 反歧视);
+AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|别再|不要再|不能再|不该|不应该?|不能容忍|不容忍|打破|破除|摒弃|远离|谴责|反思)"
+                     "[^。！？，]{0,10}$")
+# the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
+STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『]")
+_OFTEN = ("总", "老", "常", "一直", "天天", "从小")
+# The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
+DISCLAIM = re.compile(
+    "我[^，,。！？]{0,3}歧视|歧视[^，。！？]{0,3}怎么了|犯法吗"
+    "|(?:不是|并非|并不是|没有|没|不算|不叫|别说我|不想被说|无意|绝无|不存在|无)[^，,。！？]{0,6}(?:歧视|地域黑|偏见|刻板印象|种族主义|黑)"
+    "|(?:歧视|地域黑|偏见|刻板印象)[^。！？]{0,8}(?:归|但是?|可是|不过|然而|只是)"
+    "|说实话|讲真|事实就是|实话实说|忠告|政治正确|笑死|一点不是|不是偏见|这是事实|就是事实|是事实[，,：:]"
+)
+# A generalisation about a group in the speaker's own voice (outside quotes).
+_GROUP = "(?:[\u4e00-\u9fff]{1,3}人|女的|男的|女人|男人|女性|男性|女生|男生|基佬|同性恋|黑鬼|老外|他们|她们|这帮|这群|这些)"
+_ENDORSE = re.compile(
+    f"{_GROUP}[^，,。！？“”「」\"]{{0,6}}?(?:都|就是|全是|确实|实在|真是|真的是|个个|天生|素质|恶心|滚|不配|该死|活该"
+    "|太[^，。]{0,2}了|费拉|垃圾|看不起|看不惯|讨厌|(?<!的)(?<!被)(?<!受)(?<!到)歧视)"
+    f"|(?:看不惯|讨厌|看不起|恨|厌恶|鄙视|受不了)[^，,。！？“”「」\"]{{0,3}}{_GROUP}")
+# After the judgment, a turn (但是, 不过 …) takes it back: 「种族歧视是不对的。但是我就看不惯黑人」.
+_TURN = re.compile("但|可是|不过|然而|只不过")
+# The clause reports someone else's words or negates the generalisation: not the speaker's own.
+_REPORTED = re.compile("说|认为|觉得|以为|骂|不是每个|不是所有|并非所有|并不是所有|不能说|不能把|别把|不要把|不代表|被说|传|问我|叫")
+_CLAUSE_END = "，,。！？；"
+# Group names cut out before scoring again: COLD's (``mention.GROUP_WORDS``, a group character
+# and the one after it: 女性, 男生) and any "…人".
+_GROUPS = re.compile("|".join(sorted(GROUP_WORDS, key=len, reverse=True)) + f"|[{''.join(sorted(GROUP_CHARS))}][^，。！？]?|{_GROUP}")
+_BIAS = re.compile(BIAS)
+
+
+def endorsed(text: str) -> bool:
+    """Whether ``text`` generalises about a group in its own voice (see the module's docstring)."""
+    rest = without(text, [m.span() for m in _QUOTES.finditer(text)])
+    for m in _ENDORSE.finditer(rest):
+        lo = max(rest.rfind(c, 0, m.start()) for c in _CLAUSE_END) + 1
+        if _REPORTED.search(rest, lo, m.end()) is None:
+            return True
+    return False
+
+
+# Each branch starts at its anchor (a saying or a bias word) or ends there (``AGAINST``), so
+# it is matched there, not searched for: one alternation of the branches searched over a text
+# cost ~6x what finding the anchors does.
+_ANCHOR = re.compile(f"(?P<bias>{BIAS})|(?P<say>{SAYING})|被")
+MAX_ANCHORS = 16
+# Only a text this short (characters) is read for counter-speech: a comment, not a page. The
+# classifier's score is the whole text's, and in a long one a sentence against a bias says
+# nothing of the rest (as ``corroborate.SHORT_TEXT``); COLD's longest comment is 192. It also
+# keeps the cost off long messages (finding the anchors costs ~70 µs per 1 KB).
+MAX_TEXT = 200
+
+
+def cue(text: str) -> int | None:
+    """Where the first cue in ``text`` ends (looked for at its first ``MAX_ANCHORS`` anchors),
+    or None."""
+    for n, a in enumerate(_ANCHOR.finditer(text)):
+        if n == MAX_ANCHORS:
+            break
+        p = a.start()
+        kind = a.lastgroup
+        if kind == "bias":
+            m = BIAS_JUDGED.match(text, p)
+            if m is not None:
+                return m.end()
+            if AGAINST.search(text, max(0, p - 14), p) is not None:
+                return a.end()
+        elif kind == "say":
+            m = SAYING_JUDGED.match(text, p)
+            if m is not None:
+                return m.end()
+        elif text.endswith(_OFTEN, max(0, p - 2), p):
+            m = STEREOTYPED.match(text, p)
+            if m is not None:
+                return m.end()
+    return None
+
+
+def countering(text: str) -> bool:
+    """Whether ``text`` is counter-speech: a ``cue`` and no turn after it (``_TURN``), no
+    ``DISCLAIM``, nothing ``endorsed``."""
+    end = cue(text)
+    return (end is not None and _TURN.search(text, end) is None and DISCLAIM.search(text) is None
+            and not endorsed(text))
+
+
+def _in_quote(text: str, f: Finding) -> bool:
+    return any(a <= f.start and f.end <= b for a, b in (m.span() for m in _QUOTES.finditer(text)))
+
+
+def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
+    """``findings`` without the offensive and discrimination flags a counter-speech text earns
+    only by naming the group and the saying it speaks against (see the module's docstring).
+    ``checks``: the pipeline's checks; the classifier a finding names scores the text again."""
+    idx = [i for i, f in enumerate(findings) if f.action is Action.FLAG
+           and ((f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)) or (f.category in CATEGORIES and f.rule.startswith(RULES)))]
+    if not idx or len(text) > MAX_TEXT or not countering(text):
+        return findings
+    drop = set()
+    rest = None
+    for i in idx:
+        f = findings[i]
+        if f.rule.startswith(RULES):
+            if _in_quote(text, f):
+                drop.add(i)
+            continue
+        scorer = _scorer(f.rule, checks)
+        if scorer is None:
+            continue
+        if rest is None:
+            spans = sorted([m.span() for m in _QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
+                           + [m.span() for m in _GROUPS.finditer(text)])
+            rest = without(text, spans)
+        score, cut = scorer
+        if score(rest) < min(cut, REST_MAX_LOGIT):
+            drop.add(i)
+    return [f for i, f in enumerate(findings) if i not in drop] if drop else findings
+
+
+def _scorer(rule: str, checks):
+    for check in checks:
+        if f"{CLASSIFIER_RULE}{getattr(getattr(check, 'path', None), 'name', '')}" == rule:
+            return _offensive_scorer(check)
+    return None
