@@ -9,7 +9,7 @@ import pytest
 
 from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
-from fenghuo.checks.corroborate import RELATED, SHORT_TEXT, demote, frame_acting, framed, settle
+from fenghuo.checks.corroborate import RELATED, SHORT_TEXT, demote, frame_acting, framed, settle, strong_frame
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.mention import mention_spans, without
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline
@@ -320,13 +320,23 @@ def _lex(pipe, text):
     return [(f.rule, f.action.value) for f in pipe.scan(text).findings if f.rule.startswith("lexicon:")]
 
 
-@pytest.mark.parametrize("text", ["麻醉科医生说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？",
-                                  "麻醉科小讲课：氯胺酮在小儿麻醉诱导中的应用，剂量1-2mg/kg静注。",
-                                  "检方指控其三次向他人出售氯胺酮共计9.6克，辩护人提出从轻处罚。",
-                                  "据报道，警方在一处仓库查获氯胺酮两公斤。",
+@pytest.mark.parametrize("text", ["麻醉科的人说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？",
+                                  "小讲课：氯胺酮在小儿麻醉诱导中的应用，1-2mg/kg静注。",
+                                  "检方指控其三次向他人出售氯胺酮共计9.6克。",
+                                  "据报道，一处仓库里发现氯胺酮两公斤。",
                                   "氯胺酮的管制标准是什么？"])
 def test_a_professional_frame_demotes_a_block_to_a_flag(text):
     assert _lex(_drug_words("氯胺酮"), text) == [("lexicon:氯胺酮", "flag")]
+
+
+@pytest.mark.parametrize("text", ["麻醉科医生说的“K”就是氯胺酮吗？手术用的和毒品是一个东西？",
+                                  "麻醉科小讲课：氯胺酮在小儿麻醉诱导中的应用，剂量1-2mg/kg静注。",
+                                  "检方指控其三次向他人出售氯胺酮共计9.6克，辩护人提出从轻处罚。",
+                                  "据报道，警方在一处仓库查获氯胺酮两公斤。"])
+def test_a_strong_frame_drops_the_finding(text):
+    # Two different cues (麻醉科 and 医生说, 检方 and 辩护, 据报道 and 警方在) and nothing asking
+    # for the harm or evading it (``strong_frame``): no finding at all.
+    assert _lex(_drug_words("氯胺酮"), text) == []
 
 
 @pytest.mark.parametrize("text", ["出售氯胺酮，量大从优，私聊", "无需处方，氯胺酮现货",
@@ -343,8 +353,9 @@ def test_no_frame_a_negated_cue_evading_or_asking_keeps_the_block(text):
 
 def test_a_cue_in_the_next_sentence_frames_a_short_text_only():
     pipe = _drug_words("裸聊")
-    text = "那个“裸聊敲诈”的套路大家知道吗？对方录屏后威胁你转钱，千万不要转，直接报警"
+    text = "那个“裸聊敲诈”的套路大家知道吗？对方录屏后威胁你转钱，千万不要转"
     assert _lex(pipe, text) == [("lexicon:裸聊", "flag")]
+    assert _lex(pipe, text + "，直接报警") == []  # two cues (千万不要, 报警): a strong frame
     long = "那个“裸聊敲诈”的套路大家知道吗" + "，" * SHORT_TEXT + "？对方录屏后威胁你转钱，千万不要转，直接报警"
     assert _lex(pipe, long) == [("lexicon:裸聊", "block")]
     # a weak cue (警惕) frames only its own sentence, even in a short text
@@ -358,11 +369,28 @@ def test_demote_covers_rules_and_the_classifier_but_a_whole_text_score_only_in_a
     long = short + "。" + "然后我又想了想这件事情的经过" * 8
     assert len(long) > SHORT_TEXT
     assert demote([Finding("crime", 0, len(long), "classifier:classifier.npz", Action.BLOCK)], long)[0].action == Action.BLOCK
-    notice = "公告：本店客服不会主动联系您退款，也不会要求您提供验证码"
+    notice = "公告：本店客服会联系您退款，但不会要求您提供验证码"
     rule = Finding("fraud", 5, 15, "rules:fraud.refund_bait", Action.BLOCK)
     assert demote([rule], notice)[0].action == Action.FLAG
     flag = Finding("offensive", 0, 5, "classifier:classifier.npz", Action.FLAG)
-    assert demote([flag], notice) == [flag]  # only blocks move; nothing is dropped
+    assert demote([flag], notice) == [flag]  # one cue: only blocks move; nothing is dropped
+    strong = "公告：本店客服不会主动联系您退款，也不会要求您提供验证码"
+    assert demote([rule, flag], strong) == [flag]  # two cues drop the rule's; abuse is never dropped
+
+
+@pytest.mark.parametrize("text", ["律师说了，被告人那批氯胺酮的货源你能帮我联系上吗",
+                                  "据报道警方通报的氯胺酮，怎么才能不被发现带出去"])
+def test_a_strong_frame_with_a_request_or_evasion_anywhere_drops_nothing(text):
+    f = Finding("drugs", text.index("氯胺酮"), text.index("氯胺酮") + 3, "lexicon:氯胺酮", Action.BLOCK)
+    assert strong_frame(text, f.start, f.end) is False
+    assert demote([f], text) == [f]
+
+
+def test_a_stream_drops_only_at_close():
+    f = Finding("drugs", 9, 12, "lexicon:氯胺酮", Action.BLOCK)
+    text = "检方指控其三次出售氯胺酮共计9.6克，辩护人提出从轻处罚。"
+    assert demote([f], text) == []
+    assert demote([f], text, whole=False) == [msgspec.structs.replace(f, action=Action.FLAG)]
 
 
 def test_demotion_is_off_with_corroboration_and_the_stream_agrees_with_scan():

@@ -221,17 +221,52 @@ def _demoting(text: str, w: tuple[int, int] | None) -> bool:
     return EVADING.search(text, s, e) is None and REQUESTING.search(text, s, e) is None
 
 
+# A strong frame (``strong_frame``): at least this many different ``DEMOTING`` or
+# ``PROFESSIONAL`` cues (被告 and 依法 and 法院认为; 不会以任何 and 谨防) in a finding's frame, and
+# nothing anywhere in the text that speaks of evading or asks for the harm. Fixed at two before
+# measuring: one cue is what a harmful text borrows (「千万别外传」, 「已被举报涉嫌诈骗」 lost six
+# harmful dev texts), two apart are a court report's, a bank's notice's, a victim's.
+STRONG = 2
+# Categories a frame never clears: abuse is not a topic a profession speaks of (counter_speech.py
+# reads it), and a masked PII span is no verdict of harm.
+_NOT_CLEARED = ("offensive", "discrimination")
+
+
+def strong_frame(text: str, start: int, end: int) -> bool:
+    """Whether a finding at ``start:end`` of the whole ``text`` sits in a strong frame (``STRONG``)."""
+    w = frame_window(text, start, end)
+    if w is None:
+        return False
+    s, e = w
+    cues = {m.group() for m in PROFESSIONAL.finditer(text, s, e)}
+    if len(cues) < STRONG:
+        cues.update(m.group() for m in DEMOTING.finditer(text, s, e))
+        if len(cues) < STRONG:
+            return False
+    return EVADING.search(text) is None and REQUESTING.search(text) is None
+
+
 def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
     """``findings`` with every block in a framed or professional sentence (``demote_frame``)
     turned into a flag — a lexicon word's, a rule's or the classifier's alike: a doctor's or a
-    victim's message goes to review at worst, never blocked. ``whole``: ``text`` is all there
-    is (a stream mid-way passes False: only the finding's own sentence so far counts)."""
+    victim's message goes to review at worst, never blocked — and every flag or block in a
+    strong frame (``strong_frame``: two cues, nothing evading or asking) dropped: a court
+    report or a bank's warning is no finding. ``whole``: ``text`` is all there is (a stream
+    mid-way passes False: only the finding's own sentence so far counts, and nothing is
+    dropped until the answer is whole)."""
     out = None
+    drop = None
     for i, f in enumerate(findings):
-        if f.action is Action.BLOCK and demote_frame(text, f.start, f.end, whole):
+        if f.action is not Action.BLOCK and f.action is not Action.FLAG:
+            continue
+        if whole and f.category not in _NOT_CLEARED and strong_frame(text, f.start, f.end):
+            drop = (drop or set()) | {i}
+        elif f.action is Action.BLOCK and demote_frame(text, f.start, f.end, whole):
             if out is None:
                 out = list(findings)
             out[i] = msgspec.structs.replace(f, action=Action.FLAG)
+    if drop is not None:
+        return [f for i, f in enumerate(out or findings) if i not in drop]
     return findings if out is None else out
 
 
