@@ -379,7 +379,8 @@ def test_demote_covers_rules_and_the_classifier_but_a_whole_text_score_only_in_a
 
 
 @pytest.mark.parametrize("text", ["律师说了，被告人那批氯胺酮的货源你能帮我联系上吗",
-                                  "据报道警方通报的氯胺酮，怎么才能不被发现带出去"])
+                                  "据报道警方通报的氯胺酮，怎么才能不被发现带出去",
+                                  "维权群：被骗买了氯胺酮的朋友可以加入，我们帮你追回，先交手续费"])
 def test_a_strong_frame_with_a_request_or_evasion_anywhere_drops_nothing(text):
     f = Finding("drugs", text.index("氯胺酮"), text.index("氯胺酮") + 3, "lexicon:氯胺酮", Action.BLOCK)
     assert strong_frame(text, f.start, f.end) is False

@@ -23,6 +23,7 @@ COUNTER = [
     "为什么有人觉得骂人“你妈死了”是幽默？网络上这种口头禅泛滥，真的应该反思一下语言暴力。",
     "有人说东北人都爱喝酒打架，我东北的，不喝酒也不打架，刻板印象害死人",
     "在招聘中应当避免对女性的歧视。",
+    "看到有人在评论区说“某省人都是骗子”，我直接举报了，这种言论不该存在",
 ]
 # The bias disclaimed, then voiced; judged, then taken back; or the speaker's own generalisation.
 DISCLAIMED = [
@@ -49,7 +50,8 @@ def test_a_disclaimer_or_an_own_generalisation_is_no_counter_speech(text):
 
 @pytest.mark.parametrize(("text", "own"), [("有人说东北人都爱喝酒打架", False), ("东北人都爱喝酒打架", True),
                                            ("不是每个广西人都吃老鼠", False), ("“河南人都是骗子”这种话离谱", False),
-                                           ("我就是看不惯黑人", True)])
+                                           ("我就是看不惯黑人", True),
+                                           ("拿一个地方的人开涮就是地域歧视", False)])  # 的人 names no group
 def test_a_generalisation_is_the_speakers_only_outside_quotes_and_reported_speech(text, own):
     assert endorsed(text) is own
 

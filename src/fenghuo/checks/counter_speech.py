@@ -11,8 +11,9 @@ A text is counter-speech (``countering``) when it
 * judges a saying or a bias explicitly (``cue``): a saying named biased (「这种说法完全是地域黑」,
   「说“没本事才送外卖”就是职业歧视」), a bias spoken against (反对 / 避免 / 别再 / 不该 … 歧视,
   地域黑, 刻板印象 …), a bias judged (「地域黑要不得」, 「种族歧视…不该被容忍」), a quoted saying
-  judged (「骂“小日本都该死”是不对的」, 「“…”这种话简直离谱」), or the speaker reports being
-  stereotyped (「总被说“东北人都是黑社会”」);
+  judged (「骂“小日本都该死”是不对的」, 「“…”这种话简直离谱」), the speaker reports being
+  stereotyped (「总被说“东北人都是黑社会”」), or reports a saying to the platform (举报, 投诉 near
+  骂“…”, 发“…”);
 * and holds no disclaimer (``DISCLAIM``): the speaker denying the bias and then voicing it
   (「我不是歧视，但是…」, 「说实话不是地域黑，X人确实…」, 「反对歧视归反对歧视，但是…」,
   「我就是歧视…」);
@@ -69,6 +70,10 @@ AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|�
 # the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
 STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『]")
 _OFTEN = ("总", "老", "常", "一直", "天天", "从小")
+# or the speaker reports a saying (举报了一个骂“湖南人都是骗子”的账号, 发“外地人滚出去”，我截图举报了):
+# a quote with a speech verb before it, a report within the sentence around it.
+REPORT_WORDS = ("举报", "投诉", "截图")
+QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『]")
 # The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
 DISCLAIM = re.compile(
     "我[^，,。！？]{0,3}歧视|歧视[^，。！？]{0,3}怎么了|犯法吗"
@@ -77,7 +82,7 @@ DISCLAIM = re.compile(
     "|说实话|讲真|事实就是|实话实说|忠告|政治正确|笑死|一点不是|不是偏见|这是事实|就是事实|是事实[，,：:]"
 )
 # A generalisation about a group in the speaker's own voice (outside quotes).
-_GROUP = "(?:[\u4e00-\u9fff]{1,3}人|女的|男的|女人|男人|女性|男性|女生|男生|基佬|同性恋|黑鬼|老外|他们|她们|这帮|这群|这些)"
+_GROUP = "(?:[\u4e00-\u9fff]{0,2}[^\\W\\d的个些有别让被和与跟给对这那哪每]人|女的|男的|女人|男人|女性|男性|女生|男生|基佬|同性恋|黑鬼|老外|他们|她们|这帮|这群|这些)"
 _ENDORSE = re.compile(
     f"{_GROUP}[^，,。！？“”「」\"]{{0,6}}?(?:都|就是|全是|确实|实在|真是|真的是|个个|天生|素质|恶心|滚|不配|该死|活该"
     "|太[^，。]{0,2}了|费拉|垃圾|看不起|看不惯|讨厌|(?<!的)(?<!被)(?<!受)(?<!到)歧视)"
@@ -108,6 +113,7 @@ def endorsed(text: str) -> bool:
 # cost ~6x what finding the anchors does.
 _ANCHOR = re.compile(f"(?P<bias>{BIAS})|(?P<say>{SAYING})|被")
 MAX_ANCHORS = 16
+_REPORT_REACH = 30  # characters either side of 举报 a reported saying may be
 # Only a text this short (characters) is read for counter-speech: a comment, not a page. The
 # classifier's score is the whole text's, and in a long one a sentence against a bias says
 # nothing of the rest (as ``corroborate.SHORT_TEXT``); COLD's longest comment is 192. It also
@@ -137,6 +143,12 @@ def cue(text: str) -> int | None:
             m = STEREOTYPED.match(text, p)
             if m is not None:
                 return m.end()
+    for w in REPORT_WORDS:
+        p = text.find(w)
+        if p >= 0:
+            m = QUOTED_SPEECH.search(text, max(0, p - _REPORT_REACH), p + _REPORT_REACH)
+            if m is not None:
+                return max(m.end(), p + len(w))
     return None
 
 
