@@ -45,15 +45,21 @@ static Py_ssize_t d_lens[NE][MAX_MEMBERS], d_count[NE];
 static PyObject *
 enum_value(Cur *c, int e, int nullable)
 {
+    static int last[NE];  /* the member matched last: a batch repeats its values (only a hint) */
     if (c->p < c->end && *c->p == 'n')
         return nullable && literal(c) == 0 ? Py_NewRef(Py_None) : NULL;
     const char *s;
     Py_ssize_t n;
     if (str_bytes(c, &s, &n) != 0)
         return NULL;
+    int h = last[e];
+    if (h < d_count[e] && d_lens[e][h] == n && same_bytes(d_values[e][h], s, n))
+        return Py_NewRef(d_members[e][h]);
     for (Py_ssize_t i = 0; i < d_count[e]; i++)
-        if (d_lens[e][i] == n && same_bytes(d_values[e][i], s, n))
+        if (d_lens[e][i] == n && same_bytes(d_values[e][i], s, n)) {
+            last[e] = (int)i;
             return Py_NewRef(d_members[e][i]);
+        }
     return NULL;
 }
 
@@ -75,7 +81,7 @@ new_struct(PyTypeObject *type, PyObject **vals, const Py_ssize_t *offs, int coun
 }
 
 /* the body of an object, after its members: '}' closes it */
-static int
+static inline int
 next_member(Cur *c)
 {
     skip_ws(c);

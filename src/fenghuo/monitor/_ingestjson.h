@@ -17,8 +17,24 @@ static inline int same_bytes(const char *a, const char *b, Py_ssize_t n);
 static inline void
 skip_ws(Cur *c)
 {
+    if (c->p < c->end && *c->p == ' ')
+        c->p++;  /* the usual: none, or the one space json.dumps writes after ':' and ',' */
+    if (c->p < c->end && (unsigned char)*c->p > ' ')
+        return;
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
         c->p++;
+}
+
+/* Eight bytes at a time: whether any is '"', '\\', a control character (< 0x20) or >= 0x80,
+   the bytes the per-byte loop must look at (the usual id, service or time has none until its
+   closing quote). The classic "has a zero byte" test on x ^ '"'*8, x ^ '\\'*8 and x & 0xe0*8. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+static inline int
+word_special(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\'), ctl = x & (ONES * 0xe0);
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((ctl - ONES) & ~ctl) | x) & HIGHS ? 1 : 0;
 }
 
 /* a string's raw bytes (the cursor on its opening quote); 1 if it has bytes >= 0x80. -1: an
@@ -30,7 +46,16 @@ str_bytes(Cur *c, const char **s, Py_ssize_t *n)
         return -1;
     const char *q = ++c->p;
     int high = 0;
-    while (q < c->end) {
+    for (;;) {
+        while (q + 8 <= c->end) {
+            uint64_t x;
+            memcpy(&x, q, 8);
+            if (word_special(x))
+                break;
+            q += 8;
+        }
+        if (q >= c->end)
+            return -1;
         unsigned char ch = (unsigned char)*q;
         if (ch == '"')
             break;
@@ -39,8 +64,6 @@ str_bytes(Cur *c, const char **s, Py_ssize_t *n)
         high |= ch >= 0x80;
         q++;
     }
-    if (q >= c->end)
-        return -1;
     *s = c->p;
     *n = q - c->p;
     c->p = q + 1;
@@ -342,13 +365,36 @@ str_tuple(Cur *c)
 static inline int
 same_bytes(const char *a, const char *b, Py_ssize_t n)
 {
-    for (Py_ssize_t i = 0; i < n; i++)  /* keys and short values: no call into libc's memcmp */
+    /* words, the last one overlapping: no call into libc's memcmp for a key or a short value */
+    uint64_t x, y;
+    if (n >= 8) {
+        for (Py_ssize_t i = 0; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {  /* two overlapping 4-byte words */
+        uint32_t u, v;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        if (u != v)
+            return 0;
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return u == v;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return 0;
     return 1;
 }
 
-static int
+static inline int
 key_of(Cur *c, const char *const *names, const Py_ssize_t *lens, int count, int hint)
 {
     int k = -1;
