@@ -187,3 +187,41 @@ def test_no_references_leak():
 def test_a_huge_batch():
     events = [{**FULL, "id": f"e{i}", "service": f"svc{i}"} for i in range(20000)]
     assert check(json.dumps(events).encode())
+
+
+def test_latencies_are_the_nearest_double():
+    """Up to 15 digits by one division, 16-19 (a guard's perf_counter latencies) by integer
+    arithmetic, more by strtod: each equal to Python's float() of the text (correctly rounded)."""
+    rng = random.Random(11)
+    texts = ["0", "0.0", "1", "120.9278197011611", "0.30000000000000004", "9007199254740993", "18446744073709551615",
+             "9999999999999999999", "0.9999999999999999999", "12345678901234567890.5", "4.35", "0.1", "2.675"]
+    for _ in range(20000):
+        nd = rng.randint(1, 21)
+        digits = "".join(rng.choice("0123456789") for _ in range(nd))
+        cut = rng.randint(1, nd)
+        head = digits[:cut].lstrip("0") or "0"
+        texts.append(head + ("." + digits[cut:] if cut < nd else ""))
+        texts.append(repr(rng.random() * 10 ** rng.randint(0, 7)))
+    events = [{**BASE, "id": f"e{i}", "latency_ms": None} for i in range(len(texts))]
+    body = json.dumps(events).replace('"latency_ms": null', '"latency_ms": %s') % tuple(texts)
+    got = native.decoder(body.encode())
+    assert got is not None
+    assert [e.latency_ms for e in got] == [float(t) for t in texts]
+    check(body.encode())
+
+
+def test_what_guards_send_is_read_here():
+    """A batch as guard telemetry encodes it (msgspec, defaults omitted, a time and a 16-17 digit
+    latency per call) takes the decoder, equal to msgspec's reading."""
+    from datetime import UTC, datetime, timedelta
+
+    from fenghuo.monitor.wire import encode_built
+
+    rng = random.Random(2)
+    t0 = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
+    raws = [{"id": f"0193a{i:027d}", "type": "call", "service": f"svc{i % 50}", "time": t0 + timedelta(microseconds=i * 37),
+             "instance": "gw-1", "state": "running", "state_version": 3, "failsafe": False, "route": "primary",
+             "status": "ok", "model": "qwen-max", "tokens_in": 120, "tokens_out": 300, "latency_ms": rng.random() * 900,
+             "input": {"blocked": False, "categories": []}, "output": {"blocked": i % 7 == 0, "categories": ["A1"] if i % 7 == 0 else []},
+             "label": True, "stream": False} for i in range(500)]
+    assert check(b"[" + b",".join(encode_built(r) for r in raws) + b"]")

@@ -40,6 +40,7 @@ no numpy headers.
 #include <datetime.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #include <math.h>
 
 /* event fields, in the order bind() is given their descriptors */
@@ -143,6 +144,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestscreen.h"
 #include "_ingestslots.h"
 #include "_ingestjson.h"
+#include "_ingestnumber.h"
 #include "_ingestdecode.h"
 
 static PyMethodDef methods[] = {
