@@ -225,3 +225,65 @@ def test_what_guards_send_is_read_here():
              "input": {"blocked": False, "categories": []}, "output": {"blocked": i % 7 == 0, "categories": ["A1"] if i % 7 == 0 else []},
              "label": True, "stream": False} for i in range(500)]
     assert check(b"[" + b",".join(encode_built(r) for r in raws) + b"]")
+
+
+def _answers(db, bodies, monkeypatch, with_decoder: bool):
+    """Each body's ingest answer (or error) and the indicators after them, on a fresh Monitor."""
+    import time as _time
+
+    from fenghuo.monitor import ingest
+    from fenghuo.monitor.ingest import Monitor
+    from fenghuo.platform.errors import FenghuoError
+    from tests.monitor.helpers import ADMIN
+
+    monkeypatch.setattr(ingest, "_decoder", native.decoder if with_decoder else None)
+    m = Monitor(db)
+    m.start()
+    out = []
+    for body in bodies:
+        try:
+            out.append(m.ingest_body(body, ADMIN).to_dict())
+        except FenghuoError as exc:
+            out.append((type(exc).__name__, str(exc)))
+    snap = {s: m.indicators.snapshot(s, _time.time()) for s in ("a-chat", "a-med", "b-chat")}
+    return out, snap
+
+
+def test_ingest_answers_and_counts_the_same_without_the_decoder(tmp_path, monkeypatch):
+    """Good batches, an unknown service, a far-future time, a duplicate, a bad field, a broken
+    body, a huge batch and non-ASCII text: the same answers, refusals and indicators whether the
+    C decoder or msgspec reads the bodies."""
+    import time as _time
+
+    from fenghuo.platform.db import Database
+    from tests.monitor.helpers import call, iso, seed
+
+    now = _time.time()
+    ok = [call("a-chat", now, id=f"g{i}", latency=10 + i * 0.125, instance=f"g{i % 3}") for i in range(40)]
+    bodies = [
+        json.dumps(ok).encode(),
+        json.dumps([call("a-med", now, id="u1"), call("nope", now, id="u2"), call("b-chat", now + 3600, id="u3")]).encode(),
+        json.dumps([call("a-chat", now, id="g1"), call("a-chat", now, id="d2", unsafe=True, category="A1")]).encode(),
+        json.dumps([call("a-chat", now, id="v1"), {**call("a-chat", now, id="v2"), "latency_ms": -1}]).encode(),
+        b'[{"id": "b1", "type": "call", "service": "a-chat", "time": "' + iso(now).encode() + b'"',
+        json.dumps([{**call("b-chat", now, id="z1"), "detail": "用户投诉 ✓", "state": "运行"}], ensure_ascii=False).encode(),
+        json.dumps([call("a-med", now, id=f"h{i}") for i in range(5001)]).encode(),
+        json.dumps([call("a-med", now, id=f"k{i}", status="upstream_error") for i in range(5000)]).encode(),
+    ]
+    assert [native.decoder(b) is not None for b in bodies] == [True, True, True, False, False, True, True, True]
+    results = []
+    for with_decoder in (True, False):
+        d = Database(str(tmp_path / f"db{with_decoder}.db"))
+        d.upgrade()
+        seed(d)
+        results.append(_answers(d, bodies, monkeypatch, with_decoder))
+        d.dispose()
+    assert results[0][0] == results[1][0]
+    assert results[0][1] == results[1][1]
+    answers = results[0][0]
+    assert answers[0]["accepted"] == 40
+    assert [r["index"] for r in answers[1]["rejected"]] == [1, 2] and "unknown service" in answers[1]["rejected"][0]["reason"]
+    assert answers[2]["duplicates"] == 1
+    assert answers[3]["rejected"][0]["index"] == 1 and answers[3]["accepted"] == 1
+    assert answers[4][0] == "Invalid" and answers[6][0] == "TooLarge"
+    assert answers[7]["accepted"] == 5000
