@@ -70,7 +70,7 @@ PATCHES = [
     {"output": {"refused": True, "compliance_risk": False}}, {"output": {"refused": None, "compliance_risk": None}},
     {"time": "2024-02-29T23:59:59.5Z"}, {"time": "2026-01-01T00:00:00.000001+00:00"},
     # refused by msgspec: the decoder must answer None
-    {"id": ""}, {"id": "x" * 65}, {"service": "s" * 65}, {"instance": "i" * 129}, {"detail": "x" * 4001},
+    {"id": ""}, {"service": ""}, {"id": "x" * 65}, {"service": "s" * 65}, {"instance": "i" * 129}, {"detail": "x" * 4001},
     {"type": "nope"}, {"route": "sideways"}, {"status": "fine"}, {"refusal": "why"}, {"latency_ms": -1},
     {"state_version": -1}, {"tokens_in": 1.5}, {"tokens_in": True}, {"failsafe": None}, {"label": "yes"},
     {"surprise": True}, {"input": {"blocked": False, "extra": 1}}, {"input": {"blocked": None}},
@@ -101,7 +101,7 @@ def test_the_usual_batch_is_decoded_here_and_equal():
 def test_shared_objects_are_equal_and_immutable_ones_only():
     body = json.dumps([{**FULL, "id": f"e{i}"} for i in range(3)]).encode()
     a, b, c = native.decoder(body)
-    assert a.time is b.time is c.time and a.instance is b.instance  # one per batch
+    assert a.time is b.time is c.time and a.instance is b.instance and a.service is c.service  # one per batch
     assert a.input is b.output  # the one check that found nothing, as msgspec's all equal
     assert a.id is not b.id and a.latency_ms == b.latency_ms
 
@@ -149,6 +149,16 @@ def _random_value(rng: random.Random, key: str):
 
 
 KEYS = list(FULL) + ["refusal", "detail", "attributes", "failsafe"]
+
+
+def test_a_repeated_value_is_checked_as_the_first():
+    """Values shared with the previous event are only those with the same bytes: an empty or
+    too long service after a good one is still left to msgspec, a different one is its own."""
+    ev = dict(FULL)
+    assert native.decoder(json.dumps([ev, {**ev, "service": ""}]).encode()) is None
+    assert native.decoder(json.dumps([ev, {**ev, "service": "s" * 65}]).encode()) is None
+    a, b, c = native.decoder(json.dumps([ev, {**ev, "service": "svc000001x"}, ev]).encode())
+    assert (a.service, b.service, c.service) == ("svc000001", "svc000001x", "svc000001")
 
 
 @pytest.mark.parametrize("seed", range(6))

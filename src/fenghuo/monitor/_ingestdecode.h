@@ -162,7 +162,7 @@ fail:
 }
 
 typedef struct {
-    Last time, instance, state, model;
+    Last time, service, instance, state, model;
     PyObject *plain;
     int next[ND + 1];  /* next[k + 1]: the key that followed key k in the previous event (-1: the first) */
 } Shared;
@@ -190,8 +190,10 @@ event_value(Cur *c, Shared *sh)
             goto fail;
         switch (k) {
         case D_ID:
-        case D_SERVICE:
             vals[k] = str_value(c, 1, 64);
+            break;
+        case D_SERVICE:  /* a guard's batch names one service: one str, its hash computed once */
+            vals[k] = str_shared(c, &sh->service, 1, 64);
             break;
         case D_TYPE:
             vals[k] = enum_value(c, E_TYPE, 0);
@@ -208,7 +210,7 @@ event_value(Cur *c, Shared *sh)
             if (c->p < c->end && *c->p == 'n')
                 vals[k] = literal(c) == 0 ? Py_NewRef(Py_None) : NULL;
             else
-                vals[k] = last ? str_shared(c, last, maxlen) : str_value(c, 0, maxlen);
+                vals[k] = last ? str_shared(c, last, 0, maxlen) : str_value(c, 0, maxlen);
             break;
         }
         case D_VERSION:

@@ -112,7 +112,7 @@ typedef struct {
 } Last;
 
 static PyObject *
-str_shared(Cur *c, Last *last, Py_ssize_t maxlen)
+str_shared(Cur *c, Last *last, Py_ssize_t minlen, Py_ssize_t maxlen)
 {
     const char *start = c->p;
     if (last->obj != NULL && c->p + last->n + 2 <= c->end && *c->p == '"' && c->p[last->n + 1] == '"'
@@ -120,7 +120,7 @@ str_shared(Cur *c, Last *last, Py_ssize_t maxlen)
         c->p += last->n + 2;
         return Py_NewRef(last->obj);
     }
-    PyObject *u = str_value(c, 0, maxlen);
+    PyObject *u = str_value(c, minlen, maxlen);
     if (u != NULL) {
         last->s = start + 1;
         last->n = c->p - start - 2;
