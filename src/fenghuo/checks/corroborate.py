@@ -235,18 +235,27 @@ STRONG = 2
 _NOT_CLEARED = ("offensive", "discrimination")
 
 
+def _cues(text: str, s: int, e: int) -> int:
+    """How many different ``PROFESSIONAL`` or ``DEMOTING`` cues ``text[s:e]`` holds, counted up to
+    ``STRONG`` (searches, not a scan for all of them: most windows hold none)."""
+    seen: set[str] = set()
+    for rx in (PROFESSIONAL, DEMOTING):
+        pos = s
+        while True:
+            m = rx.search(text, pos, e)
+            if m is None:
+                break
+            seen.add(m.group())
+            if len(seen) >= STRONG:
+                return STRONG
+            pos = m.end()
+    return len(seen)
+
+
 def strong_frame(text: str, start: int, end: int) -> bool:
     """Whether a finding at ``start:end`` of the whole ``text`` sits in a strong frame (``STRONG``)."""
     w = frame_window(text, start, end)
-    if w is None:
-        return False
-    s, e = w
-    cues = {m.group() for m in PROFESSIONAL.finditer(text, s, e)}
-    if len(cues) < STRONG:
-        cues.update(m.group() for m in DEMOTING.finditer(text, s, e))
-        if len(cues) < STRONG:
-            return False
-    return EVADING.search(text) is None and REQUESTING.search(text) is None
+    return w is not None and _cues(text, *w) >= STRONG and EVADING.search(text) is None and REQUESTING.search(text) is None
 
 
 def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
@@ -256,15 +265,22 @@ def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Findi
     strong frame (``strong_frame``: two cues, nothing evading or asking) dropped: a court
     report or a bank's warning is no finding. ``whole``: ``text`` is all there is (a stream
     mid-way passes False: only the finding's own sentence so far counts, and nothing is
-    dropped until the answer is whole)."""
+    dropped until the answer is whole). One pass over each finding's frame serves both."""
     out = None
     drop = None
     for i, f in enumerate(findings):
-        if f.action is not Action.BLOCK and f.action is not Action.FLAG:
+        if f.action is not Action.BLOCK and (f.action is not Action.FLAG or not whole or f.category in _NOT_CLEARED):
             continue
-        if whole and f.category not in _NOT_CLEARED and strong_frame(text, f.start, f.end):
+        w = frame_window(text, f.start, f.end, whole)
+        if w is None:
+            continue
+        n = _cues(text, *w)
+        if n == 0 or EVADING.search(text, *w) is not None or REQUESTING.search(text, *w) is not None:
+            continue
+        if (n >= STRONG and whole and f.category not in _NOT_CLEARED and EVADING.search(text) is None
+                and REQUESTING.search(text) is None):
             drop = (drop or set()) | {i}
-        elif f.action is Action.BLOCK and demote_frame(text, f.start, f.end, whole):
+        elif f.action is Action.BLOCK:
             if out is None:
                 out = list(findings)
             out[i] = msgspec.structs.replace(f, action=Action.FLAG)
