@@ -237,10 +237,9 @@ def test_what_guards_send_is_read_here():
     assert check(b"[" + b",".join(encode_built(r) for r in raws) + b"]")
 
 
-def _answers(db, bodies, monkeypatch, with_decoder: bool):
-    """Each body's ingest answer (or error) and the indicators after them, on a fresh Monitor."""
-    import time as _time
-
+def _answers(db, bodies, monkeypatch, with_decoder: bool, at: float):
+    """Each body's ingest answer (or error) and the indicators after them (read at ``at``, so
+    both runs read the same windows), on a fresh Monitor."""
     from fenghuo.monitor import ingest
     from fenghuo.monitor.ingest import Monitor
     from fenghuo.platform.errors import FenghuoError
@@ -255,7 +254,7 @@ def _answers(db, bodies, monkeypatch, with_decoder: bool):
             out.append(m.ingest_body(body, ADMIN).to_dict())
         except FenghuoError as exc:
             out.append((type(exc).__name__, str(exc)))
-    snap = {s: m.indicators.snapshot(s, _time.time()) for s in ("a-chat", "a-med", "b-chat")}
+    snap = {s: m.indicators.snapshot(s, at) for s in ("a-chat", "a-med", "b-chat")}
     return out, snap
 
 
@@ -286,7 +285,7 @@ def test_ingest_answers_and_counts_the_same_without_the_decoder(tmp_path, monkey
         d = Database(str(tmp_path / f"db{with_decoder}.db"))
         d.upgrade()
         seed(d)
-        results.append(_answers(d, bodies, monkeypatch, with_decoder))
+        results.append(_answers(d, bodies, monkeypatch, with_decoder, now + 1.0))
         d.dispose()
     assert results[0][0] == results[1][0]
     assert results[0][1] == results[1][1]
