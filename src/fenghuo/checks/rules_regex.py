@@ -29,9 +29,18 @@ from __future__ import annotations
 import re
 import re._constants as C  # noqa: N812 - the parser's opcode names
 import re._parser as P  # noqa: N812
+from functools import lru_cache
 
 MAX_SET = 1024  # larger exact sets are not expanded (cross products grow fast)
 MAX_CLASS = 16  # a class of more characters is not worth listing
+
+
+@lru_cache(maxsize=2048)
+def _parse(pattern: str):
+    """``re``'s parse of a pattern, shared by the several questions asked of one pattern while
+    the rules compile (its literals, widths, leading strings, factors: each parsed it again;
+    the parser was a third of compiling). Callers only read it."""
+    return P.parse(pattern, 0)
 
 
 class PatternError(ValueError):
@@ -60,7 +69,7 @@ def _walk_literals(sub, out: list[int]) -> None:
 def check_normalised(pattern: str, normalise_text) -> None:
     """Refuse a normalised-text pattern with a literal the normaliser changes or drops."""
     cps: list[int] = []
-    _walk_literals(P.parse(pattern, 0), cps)
+    _walk_literals(_parse(pattern), cps)
     for cp in dict.fromkeys(cps):
         ch = chr(cp)
         if ch in "\n":
@@ -113,7 +122,10 @@ def _seq_factors(sub) -> tuple[set[str] | None, list[set[str]]]:
             else:
                 cur = nxt
         else:
-            if cur:
+            ext = _run_into(op, av, cur)
+            if ext is not None:
+                cands.append(ext)  # implies `cur`: every match holds one of these instead
+            elif cur:
                 cands.append(cur)
             if rq:
                 cands.append(rq)
@@ -121,6 +133,22 @@ def _seq_factors(sub) -> tuple[set[str] | None, list[set[str]]]:
     if cur:
         cands.append(cur)
     return (cur if whole else None), cands
+
+
+def _run_into(op, av, cur: set[str] | None) -> set[str] | None:
+    """The exact run ``cur`` followed by what the next, inexact part surely opens with, when
+    known: a repeat's first repetition (``一个\\d+块`` holds 一个0 … 一个9, far rarer than 一个),
+    or a digit class (0-9 under ``re.ASCII``)."""
+    if not cur or "" in cur:
+        return None
+    first = None
+    if op in _REPEATS and av[0] >= 1 and len(av[2]) == 1:
+        first = _lead_exact(*av[2][0])
+    elif op is C.IN:
+        first = _lead_exact(op, av)
+    if not first or "" in first:
+        return None
+    return _product(cur, first)
 
 
 def _node(op, av) -> tuple[set[str] | None, set[str] | None]:
@@ -164,17 +192,24 @@ def _node(op, av) -> tuple[set[str] | None, set[str] | None]:
 def required_literals(pattern: str) -> list[str] | None:
     """Strings of which every match of ``pattern`` contains at least one (sorted), or None when
     no such set is known (the pattern must then always be evaluated)."""
-    _, req = _seq(P.parse(pattern, 0))
+    _, req = _seq(_parse(pattern))
     return sorted(req) if req else None
 
 
 def _minimal(strings) -> tuple[str, ...]:
     """The strings no other string of the set is part of (sorted): "every match contains one of
-    these" holds for the smaller set too — a match holding 你这种 holds 你."""
-    got: list[str] = []
+    these" holds for the smaller set too — a match holding 你这种 holds 你. A short string's
+    parts are looked up in a set, not compared with every string kept (the sets run to
+    thousands at load time, where the pairwise test was a fifth of compiling the rules)."""
+    got: set[str] = set()
     for s in sorted(set(strings), key=lambda x: (len(x), x)):
-        if not any(g in s for g in got):
-            got.append(s)
+        n = len(s)
+        if n * (n + 1) // 2 < len(got):
+            if any(s[i:j] in got for i in range(n) for j in range(i + 1, n + 1)):
+                continue
+        elif any(g in s for g in got):
+            continue
+        got.add(s)
     return tuple(sorted(got))
 
 
@@ -183,7 +218,7 @@ def required_factors(pattern: str) -> list[tuple[str, ...]] | None:
     ``_minimal``), best first (``required_literals``' choice is a superset of the first), or
     None when none is known. A match holds one string of *each*: the rules check wakes a rule
     on the rarest set and confirms the others (``rules_due.py``)."""
-    _exact, cands = _seq_factors(P.parse(pattern, 0))
+    _exact, cands = _seq_factors(_parse(pattern))
     good = [s for s in cands if s and "" not in s]
     if not good:
         return None
@@ -191,9 +226,95 @@ def required_factors(pattern: str) -> list[tuple[str, ...]] | None:
     return out
 
 
+MAX_LEADS = 4096  # larger leading sets are not used (the windowed search serves)
+
+
+def leading_literals(pattern: str) -> list[str] | None:
+    """Strings of which every match of ``pattern`` *starts* with one (sorted; none a prefix of
+    another), or None when no such set is known. ``rules_match.find_spans`` tries the regex only
+    where one of them occurs (``re.match`` at that position) instead of searching a window
+    position by position: a regex that opens with a long alternation of group words (「东北人
+    |河南人|…|老师」) costs ``re`` every alternative at every position of the window, since its
+    own first-character skip works only when each alternative opens with a plain character.
+    Sound in the same way as ``required_literals``: anything not known exactly ends the prefix;
+    ``\\d`` is 0-9, as the rules check compiles with ``re.ASCII``."""
+    got = _lead(list(_parse(pattern)))
+    if not got:
+        return None
+    kept: set[str] = set()
+    for w in sorted(got, key=len):
+        if not any(w[:i] in kept for i in range(1, len(w))):
+            kept.add(w)
+    return sorted(kept)
+
+
+_ZERO_WIDTH = (C.AT, C.ASSERT, C.ASSERT_NOT)
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+
+
+def _lead(items: list) -> set[str] | None:
+    """Leading strings of the sequence ``items`` (each non-empty), or None."""
+    acc: set[str] | None = {""}
+    for k, (op, av) in enumerate(items):
+        if op in _ZERO_WIDTH:
+            continue  # checked by re at the position; consumes nothing
+        ex = _lead_exact(op, av)
+        if ex is not None:
+            nxt = _product(acc, ex)
+            if nxt is None:
+                break  # too many: what is known so far still starts every match
+            acc = nxt
+            continue
+        # Not exact: the node's own leading strings, followed by the rest of the sequence.
+        rest = items[k + 1 :]
+        sub: set[str] | None = None
+        if op is C.SUBPATTERN:
+            sub = _lead(list(av[3]) + rest)
+        elif op is C.BRANCH:
+            subs = [_lead(list(alt) + rest) for alt in av[1]]
+            if all(x is not None for x in subs):
+                sub = set().union(*subs)
+        elif op in _REPEATS and av[0] >= 1 and av[2].getwidth()[0] > 0:
+            sub = _lead(list(av[2]))  # the first repetition opens every match
+        if sub is not None and len(sub) <= MAX_LEADS:
+            got = _product(acc, sub) if len(acc) * len(sub) <= MAX_LEADS else None
+            if got is not None:
+                acc = got
+        break
+    if not acc or "" in acc or len(acc) > MAX_LEADS:
+        return None
+    return acc
+
+
+def _lead_exact(op, av) -> set[str] | None:
+    """Every string the node can match, when few and known: ``_node``'s exact set, plus digit
+    classes (0-9 under ``re.ASCII``) and fixed repeats of them (``\\d{2}``)."""
+    if op is C.IN:
+        chars: set[str] = set()
+        for o, x in av:
+            if o is C.LITERAL:
+                chars.add(chr(x))
+            elif o is C.RANGE and x[1] - x[0] < MAX_CLASS:
+                chars.update(chr(c) for c in range(x[0], x[1] + 1))
+            elif o is C.CATEGORY and x is C.CATEGORY_DIGIT:
+                chars.update("0123456789")
+            else:
+                return None
+        return chars if 0 < len(chars) <= 2 * MAX_CLASS else None  # digits and numerals: [\d一二三…十]
+    if op in _REPEATS and av[0] == av[1] and 1 <= av[0] <= 4 and len(av[2]) == 1:
+        one = _lead_exact(*av[2][0])
+        if one is None:
+            return None
+        out: set[str] | None = {""}
+        for _ in range(av[0]):
+            out = _product(out, one) if out is not None else None
+        return out
+    return _node(op, av)[0]
+
+
 def max_width(pattern: str) -> int:
     """The longest match ``pattern`` can have, in characters (very large when unbounded)."""
-    return P.parse(pattern, 0).getwidth()[1]
+    return _parse(pattern).getwidth()[1]
 
 
 def lookahead_width(pattern: str) -> int:
@@ -219,13 +340,13 @@ def lookahead_width(pattern: str) -> int:
             elif op is C.ATOMIC_GROUP:
                 walk(av)
 
-    walk(P.parse(pattern, 0))
+    walk(_parse(pattern))
     return widest
 
 
 def case_insensitive(pattern: str) -> bool:
     """Whether any part of ``pattern`` ignores case (then its literals must be matched caselessly)."""
-    parsed = P.parse(pattern, 0)
+    parsed = _parse(pattern)
     if parsed.state.flags & re.IGNORECASE:
         return True
 
@@ -294,7 +415,7 @@ def _one_group(p: str) -> bool:
 
 def exact_strings(pattern: str) -> list[str] | None:
     """Every string ``pattern`` can match, when they are few and known (a word list), else None."""
-    parsed = P.parse(pattern, 0)
+    parsed = _parse(pattern)
     if parsed.state.flags & re.IGNORECASE or case_insensitive(pattern):
         return None
     ex, _ = _seq(parsed)
