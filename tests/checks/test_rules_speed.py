@@ -140,3 +140,60 @@ def test_factors_are_in_every_match(checks, items):
                     assert any((w.lower() if caseless else w) in got for w in f), (pattern, got, f)
                 checked += 1
     assert checked > 1000
+
+
+def test_leading_literals_start_every_match(checks, items):
+    """Soundness of the anchored search (``rules_match._anchored``): every match of a regex
+    alternative tried only where its leading strings occur starts with one of them."""
+    fast, _ = checks
+    norm = fast.normaliser.normalise_text
+    texts = items + _written()
+    ntexts = [norm(t) for t in texts]
+    checked = anchored = 0
+    for p in fast._compiled.plans:
+        for (rx, _width, _lits), leads in zip(p.branches, p.leads):
+            if leads is None:
+                continue
+            anchored += 1
+            caseless = rx.flags & re.IGNORECASE
+            want = tuple(w.lower() for w in leads) if caseless else tuple(leads)
+            for target in ntexts if p.side == "norm" else texts:
+                for m in rx.finditer(target):
+                    got = m.group().lower() if caseless else m.group()
+                    assert got.startswith(want), (rx.pattern[:60], got)
+                    checked += 1
+    assert anchored > 100 and checked > 1000, (anchored, checked)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "want"),
+    [
+        (r"(?<![a-z])(?:ab|[三四]十岁)x", ["abx", "三十岁x", "四十岁x"]),
+        (r"(?:你们|你)(?:这种)?人", ["你人", "你们人", "你们这种人", "你这种人"]),  # optional parts: shorter prefixes
+        (r"低能儿?|垃圾", ["低能", "垃圾"]),  # a string another one starts with is dropped
+        (r"\d{2}岁以上", [f"{i:02d}岁以上" for i in range(100)]),  # \d is 0-9 (re.ASCII)
+        (r"(?:a|b.)c", ["ac", "b"]),  # the known part of an alternative
+        (r"x+y", ["x"]),
+        (r"a*b", None),  # may start with a or b: not followed up
+        (r".a", None),
+        (r"(?:a|)b", ["ab", "b"]),  # an empty alternative: the rest leads there
+    ],
+)
+def test_leading_literals(pattern, want):
+    from fenghuo.checks.rules_regex import leading_literals
+
+    assert leading_literals(pattern) == want
+
+
+def test_decode_text_equals_normalised_text():
+    """``rules_match.decode_text`` (two gathers) gives ``Normalised.text`` for every code point."""
+    import numpy as np
+
+    from fenghuo.checks.normalize_table import decode_quad, encode_quad
+    from fenghuo.checks.rules_message import decode_text
+
+    codes = encode_quad(np.arange(0x110000, dtype=np.uint32))
+    assert decode_text(codes) == decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass")
+    assert decode_text(codes[:0]) == ""
+    n = RulesCheck().normaliser.normalise("你好，ＡＢＣ①臺灣 😂 x")
+    assert decode_text(n.codes) == n.text()

@@ -12,7 +12,8 @@ message. Each pattern alternative is reduced at load time to literal sets every 
 string of each (``rules_regex.py``); a rule is due only when the rarest of them occurs and the
 others occur close enough (``rules_due.py``: one hyperscan literal scan per side on every
 message, a small second scan only when a key literal occurs) — then it is evaluated with
-Python's ``re`` in short windows around the literals (``rules_match.py``). On harmless text
+Python's ``re`` in short windows around the literals, or tried only where a match can start
+(``rules_match.py``; the message's decoded forms in ``rules_message.py``). On harmless text
 that is rarely the case, so most messages cost the two literal scans. Without hyperscan (``engine:
 re``) every rule is evaluated with ``re`` over the whole text: same findings, slower; tests
 check both agree.
@@ -31,14 +32,16 @@ from fenghuo.checks.base import Action, Finding, Verdict
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.reloading import CompiledMemo, file_signature
-from fenghuo.checks.rules_due import Clause, clauses_of
+from fenghuo.checks.rules_due import Clause, clause_recs, clauses_of, due_entry, due_rules, near
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, expand_paths, load_rule_files
-from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK, MAX_WINDOW, LiteralIndex, Message, PatternPlan, find_spans, make_plan, merge
+from fenghuo.checks.rules_match import MAX_WINDOW, LiteralIndex, PatternPlan, find_spans, make_plan, merge
+from fenghuo.checks.rules_message import Message
 from fenghuo.checks.rules_regex import (
     PatternError,
     case_insensitive,
     check_normalised,
     exact_strings,
+    leading_literals,
     lookahead_width,
     max_width,
     required_literals,
@@ -51,7 +54,6 @@ except ImportError:  # pragma: no cover
     hyperscan = None
 
 ENGINES = ("hyperscan", "re")
-MULTI_TODO_MAX = 4096  # entries of ``_Compiled.multi_todo``
 
 
 def packaged_rules_dir() -> Path:
@@ -86,6 +88,7 @@ class _Compiled:
     # The same per set of several literals, worked out on first sight (~3 µs of set work; 1
     # in 20 50-character COLD cuts has several). Bounded: cleared when full.
     multi_todo: dict = field(default_factory=dict)
+    recs: tuple = ()  # per clause: what ``rules_due.due_rules`` reads of it (``clause_recs``)
 
 
 def _windows(lists: list[list[tuple[int, int]]], within: int) -> list[tuple[int, int]]:
@@ -207,14 +210,15 @@ class RulesCheck:
                 clauses += got
         unconditional = tuple(rules[k].spec.id for k in always_rules)
         index = None
-        single_todo = ()
+        single_todo = recs = ()
         if self.engine_name == "hyperscan":
             encode = lambda w: pack3(self.normaliser.normalise(w).codes).tobytes()  # noqa: E731
             index = LiteralIndex(plans, clauses, encode, self.cache_dir)
-            single_todo = tuple(_entry(rules, clauses, index, (i,), always_rules) for i in range(len(index.keyed)))
+            recs = clause_recs(clauses, index)
+            single_todo = tuple(due_entry(rules, clauses, index, (i,), always_rules, recs) for i in range(len(index.keyed)))
         return _Compiled(
             files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()},
-            tuple(clauses), tuple(always_rules), single_todo,
+            tuple(clauses), tuple(always_rules), single_todo, recs=recs,
         )
 
     def reload(self) -> None:
@@ -297,7 +301,7 @@ class RulesCheck:
             others = [occ(f) for f in cl.confirm]
             if not all(others):
                 continue
-            if cl.width is not None and (cl.strict or n.shift is None) and not _near(keys, others, cl.width):
+            if cl.width is not None and (cl.strict or n.shift is None) and not near(keys, others, cl.width):
                 continue
             due.add(cl.rule)
         return [c.rules[k].spec.id for k in sorted(due)]
@@ -310,93 +314,8 @@ class RulesCheck:
         return [r.spec.id for r in self._todo(c.index.prefilter(text, n), text, n)]
 
     def _todo(self, hits: list[int], text: str, n: Normalised) -> tuple:
-        """The rules due for a message with first-stage ``hits``, in file order (findings of equal
-        span keep the order ``todo_general`` gives them)."""
-        c = self._compiled
-        if not hits:
-            return tuple(c.rules[k] for k in c.always_rules)
-        if len(hits) == 1:
-            todo, ks, pending = c.single_todo[hits[0] & HIT_MASK]
-        else:
-            key = frozenset([h & HIT_MASK for h in hits])
-            entry = c.multi_todo.get(key)
-            if entry is None and len(key) == 1:  # one literal, several occurrences
-                entry = c.single_todo[hits[0] & HIT_MASK]
-            elif entry is None:
-                entry = _entry(c.rules, c.clauses, c.index, key, c.always_rules)
-                if len(c.multi_todo) >= MULTI_TODO_MAX:
-                    c.multi_todo.clear()
-                c.multi_todo[key] = entry
-            todo, ks, pending = entry
-        if not pending:
-            return todo
-        # Clauses whose key occurs wait for their other factors: one scan of the rule's other
-        # factors' literals — only of the stretch where they could be, around the key
-        # occurrences, when every waiting clause of the rule has a distance — and their
-        # occurrences near a key occurrence.
-        index = c.index
-        due = set(ks)
-        first: dict[int, list[int]] = {}
-        for h in hits:
-            first.setdefault(h & HIT_MASK, []).append(h >> HIT_BITS)
-        kl = index.key_lengths
-        near_ok = n.shift is None
-        size = n.codes.size
-        groups = index.key_group
-        for r, clauses in pending:
-            keys_of = []
-            lo, hi = size, 0
-            keys_by: dict = {}  # key group -> its occurrences (clauses of a rule share keys)
-            for k in clauses:
-                cl = c.clauses[k]
-                if cl.width is not None and (cl.strict or near_ok):
-                    g = groups[k]
-                    w = cl.width
-                    got = keys_by.get(g)
-                    if got is None:
-                        mine = index.key_sets[k]
-                        keys = [(e - kl[i], e) for i, ends in first.items() if i in mine for e in ends]
-                        got = keys_by[g] = (keys, min(e for _, e in keys), max(x for x, _ in keys))
-                    keys, e0, s1 = got
-                    # Another factor of a match holding the key [s, e) lies in [e - w, s + w).
-                    if e0 - w < lo:
-                        lo = e0 - w
-                    if s1 + w > hi:
-                        hi = s1 + w
-                    keys_of.append((k, (g, w), keys, w))
-                else:
-                    keys_of.append((k, None, None, 0))
-                    lo, hi = 0, size
-            occ = index.confirm(r, text, n, max(lo, 0), min(hi, size)) if lo < hi else None
-            if occ is None:
-                continue
-            close: dict = {}  # (key group, width, factor index) -> key occurrences with it near
-            starts: dict = {}
-            for k, gw, keys, w in keys_of:
-                idxs = index.confirm_idx[k]
-                for j in idxs:
-                    if not occ[j]:
-                        break
-                else:
-                    if keys is not None:
-                        ok = None
-                        for j in idxs:
-                            got = close.get((gw, j))
-                            if got is None:
-                                if j not in starts:
-                                    occ[j].sort()
-                                    starts[j] = [x for x, _ in occ[j]]
-                                got = close[gw, j] = _close(keys, occ[j], starts[j], w)
-                            ok = got if ok is None else ok & got
-                            if not ok:
-                                break
-                        if not ok:
-                            continue
-                    due.add(r)
-                    break
-        if len(due) == len(ks):
-            return todo
-        return tuple(c.rules[r] for r in sorted(due))
+        """The rules due for a message with first-stage ``hits``, in file order (``rules_due.due_rules``)."""
+        return due_rules(self._compiled, hits, text, n)
 
     def find_in(self, text: str, n: Normalised | None) -> list[Finding]:
         """Findings with spans on the original text: what the pipeline calls per message."""
@@ -426,7 +345,7 @@ class RulesCheck:
             if index is not None:
                 occ = occurrences.get(pid)
                 if occ is None:
-                    occ = occurrences[pid] = index.occurrences(pid, msg) if plan.literals else []
+                    occ = occurrences[pid] = index.occurrences(pid, msg) if plan.found_by else []
             got = find_spans(plan, msg, occ, region)
             if region is None:
                 cache[pid] = got
@@ -459,53 +378,11 @@ class RulesCheck:
         return out
 
 
-def _near(keys: list[tuple[int, int]], others: list[list[tuple[int, int]]], width: int) -> bool:
-    """Whether some key occurrence has an occurrence of every other factor with both inside
-    ``width`` characters (each pair: a necessary condition for one match holding them all)."""
-    return any(all(any(max(e, e2) - min(s, s2) <= width for s2, e2 in o) for o in others) for s, e in keys)
-
-
-def _close(keys: list[tuple[int, int]], occ: list[tuple[int, int]], starts: list[int], width: int) -> frozenset:
-    """Indices of the key occurrences [s, e) with an occurrence [s2, e2) of ``occ`` (sorted, with
-    their ``starts``) inside ``width`` characters: s2 >= e - width and e2 <= s + width (``_near``
-    for one factor, by bisection)."""
-    out = set()
-    n = len(starts)
-    for k, (s, e) in enumerate(keys):
-        lim = s + width
-        a = bisect_left(starts, e - width)
-        while a < n and starts[a] < lim:
-            if occ[a][1] <= lim:
-                out.add(k)
-                break
-            a += 1
-    return frozenset(out)
-
-
-def _entry(rules, clauses, index, lits, always_rules) -> tuple:
-    """For a set of first-stage literal ids: (rules due outright, their indices, the clauses
-    that wait for other factors as (rule, clause indices) pairs), the rules in file order."""
-    ks = set(always_rules)
-    pending = set()
-    for i in lits:
-        for k in index.keyed[i]:
-            cl = clauses[k]
-            if cl.confirm:
-                pending.add(k)
-            else:
-                ks.add(cl.rule)
-    by_rule: dict[int, list[int]] = {}
-    for k in sorted(pending):
-        if clauses[k].rule not in ks:
-            by_rule.setdefault(clauses[k].rule, []).append(k)
-    return tuple(rules[k] for k in sorted(ks)), frozenset(ks), tuple((r, tuple(v)) for r, v in by_rule.items())
-
-
 def _plan(side: str, pattern: str) -> PatternPlan:
     """Split a pattern into word lists (found as literals) and regex alternatives."""
     re.compile(pattern, re.ASCII)  # the whole must be valid, also where the split is not used
     words: list[str] = []
-    branches = []
+    branches, leads = [], []
     for b in split_branches(pattern):
         exact = exact_strings(b)
         if exact is not None:
@@ -514,8 +391,11 @@ def _plan(side: str, pattern: str) -> PatternPlan:
             # ASCII classes on both sides: \d is 0-9 and (?i) folds only A-Z, so the literals
             # hyperscan waits for cover exactly what re matches.
             # The window around a literal: the longest match, plus what a lookahead reads past it.
-            branches.append((re.compile(b, re.ASCII), min(max_width(b) + lookahead_width(b), MAX_WINDOW), required_literals(b)))
-    return make_plan(side, list(dict.fromkeys(words)), branches, side == "orig" and case_insensitive(pattern))
+            width = max_width(b) + lookahead_width(b)
+            branches.append((re.compile(b, re.ASCII), min(width, MAX_WINDOW), required_literals(b)))
+            # Tried only where a leading string occurs when the window is exact (not capped).
+            leads.append(leading_literals(b) if width <= MAX_WINDOW else None)
+    return make_plan(side, list(dict.fromkeys(words)), branches, side == "orig" and case_insensitive(pattern), leads)
 
 
 def _first_with_literals(rule: _Rule, always: set) -> _Rule:

@@ -30,10 +30,19 @@ Distances: normalisation only drops characters (except rare expansions such as `
 literal occurrences within N original characters are within N normalised ones; an "all"
 rule's ``within`` (original characters) is checked that way only when nothing expanded.
 Original-text factors (UTF-8 bytes, one report per literal) are checked for presence only.
+
+Per message (``due_rules``): most 1 KB messages hold a key literal of ~3 rules whose other
+factors do not occur nearby, so that path is kept short — per rule one pass over the hits for
+its stretch (the widest of its clauses' distances around its key occurrences, prepared by
+``due_entry`` once per set of key literals) and one scan of it; the clauses are tested one by
+one only when the scan found something. The stretch is a superset of each clause's, and each
+clause's own test is exact, so the rules due are the same (tests compare with
+``RulesCheck.todo_general``).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -41,10 +50,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fenghuo.checks.matcher import pack3
+from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK
 from fenghuo.checks.rules_regex import _minimal, max_width, required_factors
 
 MAX_COMBINATIONS = 32  # an "all" rule's clauses: one per choice of its patterns' alternatives, up to this many
 MAX_DISTANCE = 500  # wider clauses (unbounded repeats) are checked for presence only
+MULTI_TODO_MAX = 4096  # entries of the compiled state's ``multi_todo``
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,3 +187,169 @@ def _alternatives(p) -> list[list[Factor]]:
         # A complete plan's regex alternatives have literals, so factors.
         alts.append([Factor(p.side, p.caseless, f) for f in required_factors(rx.pattern)])
     return alts
+
+
+def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
+    """The rules due for a message with first-stage ``hits`` (``LiteralIndex.prefilter``) of
+    the rules check's compiled state, in file order (findings of equal span keep the order
+    ``RulesCheck.todo_general`` gives them)."""
+    c = compiled
+    if not hits:
+        return tuple(c.rules[k] for k in c.always_rules)
+    if len(hits) == 1:
+        todo, ks, pending = c.single_todo[hits[0] & HIT_MASK]
+    else:
+        key = frozenset([h & HIT_MASK for h in hits])
+        entry = c.multi_todo.get(key)
+        if entry is None and len(key) == 1:  # one literal, several occurrences
+            entry = c.single_todo[hits[0] & HIT_MASK]
+        elif entry is None:
+            entry = due_entry(c.rules, c.clauses, c.index, key, c.always_rules, c.recs)
+            if len(c.multi_todo) >= MULTI_TODO_MAX:
+                c.multi_todo.clear()
+            c.multi_todo[key] = entry
+        todo, ks, pending = entry
+    if not pending:
+        return todo
+    # Clauses whose key occurs wait for their other factors: one scan of the rule's other
+    # factors' literals — only of the stretch where they could be, within the widest of its
+    # clauses' distances of its key occurrences — and, when any occurs (rarely), the test of
+    # each clause: its factors near one of its own key occurrences. This runs for ~3 rules
+    # on most 1 KB messages, so the rule's stretch comes from one pass over the hits with
+    # what ``due_entry`` prepared, and the clause test only when the scan found something.
+    index = c.index
+    kl = index.key_lengths
+    near_ok = n.shift is None
+    size = n.codes.size
+    due = packed = first = keys_by = None
+    for r, width, strict, mine, recs in pending:
+        if width is not None and (strict or near_ok):
+            # Another factor of a match holding the key [s, e) lies in [e - w, s + w).
+            e0, s1 = size, 0
+            for h in hits:
+                i = h & HIT_MASK
+                if i in mine:
+                    e = h >> HIT_BITS
+                    if e < e0:
+                        e0 = e
+                    if e - kl[i] > s1:
+                        s1 = e - kl[i]
+            lo, hi = e0 - width, s1 + width
+            if lo < 0:
+                lo = 0
+            if hi > size:
+                hi = size
+            if lo >= hi:
+                continue
+        else:
+            lo, hi = 0, size
+        if packed is None:
+            packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
+        occ = index.confirm(r, text, n, lo, hi, packed)
+        if occ is None:
+            continue  # none of the rule's other factors occurs: the common answer
+        if first is None:
+            first, keys_by = {}, {}
+            for h in hits:
+                first.setdefault(h & HIT_MASK, []).append(h >> HIT_BITS)
+        for g, w, strict1, keyset, idxs in recs:
+            for j in idxs:
+                if not occ[j]:
+                    break
+            else:
+                if w is not None and (strict1 or near_ok):
+                    keys = keys_by.get(g)
+                    if keys is None:
+                        keys = keys_by[g] = [(e - kl[i], e) for i, ends in first.items() if i in keyset for e in ends]
+                    if not near_all(keys, occ, idxs, w):
+                        continue
+                if due is None:
+                    due = set(ks)
+                due.add(r)
+                break
+    if due is None:
+        return todo
+    return tuple(c.rules[r] for r in sorted(due))
+
+
+def near(keys: list[tuple[int, int]], others: list[list[tuple[int, int]]], width: int) -> bool:
+    """Whether some key occurrence has an occurrence of every other factor with both inside
+    ``width`` characters (each pair: a necessary condition for one match holding them all)."""
+    return any(all(any(max(e, e2) - min(s, s2) <= width for s2, e2 in o) for o in others) for s, e in keys)
+
+
+def close(keys: list[tuple[int, int]], occ: list[tuple[int, int]], starts: list[int], width: int) -> frozenset:
+    """Indices of the key occurrences [s, e) with an occurrence [s2, e2) of ``occ`` (sorted, with
+    their ``starts``) inside ``width`` characters: s2 >= e - width and e2 <= s + width (``near``
+    for one factor, by bisection)."""
+    out = set()
+    n = len(starts)
+    for k, (s, e) in enumerate(keys):
+        lim = s + width
+        a = bisect_left(starts, e - width)
+        while a < n and starts[a] < lim:
+            if occ[a][1] <= lim:
+                out.add(k)
+                break
+            a += 1
+    return frozenset(out)
+
+
+def near_all(keys: list[tuple[int, int]], occ: list[list[tuple[int, int]]], idxs: tuple[int, ...], width: int) -> bool:
+    """Whether some key occurrence [s, e) has, for every factor ``j`` of ``idxs``, an occurrence
+    [s2, e2) in ``occ[j]`` with s2 >= e - width and e2 <= s + width: ``near`` per factor, for
+    one key at a time. A plain loop while the pairs are few (a 1 KB message: a key or two and a
+    few occurrences); by bisection (``close``) beyond that, where long texts would make the
+    loop quadratic."""
+    if len(keys) * sum(len(occ[j]) for j in idxs) > 64:
+        ok = None
+        for j in idxs:
+            o = sorted(occ[j])
+            got = close(keys, o, [x for x, _ in o], width)
+            ok = got if ok is None else ok & got
+            if not ok:
+                return False
+        return True
+    for s, e in keys:
+        lo, hi = e - width, s + width
+        for j in idxs:
+            for s2, e2 in occ[j]:
+                if s2 >= lo and e2 <= hi:
+                    break
+            else:
+                break
+        else:
+            return True
+    return False
+
+
+def clause_recs(clauses, index) -> tuple:
+    """Per clause, what ``due_rules`` reads of it, as one tuple: (key group, width or None, strict,
+    key literal ids, other factors' indices in its rule's confirm list)."""
+    return tuple((index.key_group[k], cl.width, cl.strict, index.key_sets[k], index.confirm_idx[k]) for k, cl in enumerate(clauses))
+
+
+def due_entry(rules, clauses, index, lits, always_rules, recs) -> tuple:
+    """For a set of first-stage literal ids: (rules due outright, their indices, the rules whose
+    clauses wait for other factors as (rule, widest distance or None, all strict, their key
+    literal ids, their ``clause_recs``)), the rules in file order."""
+    ks = set(always_rules)
+    pending = set()
+    for i in lits:
+        for k in index.keyed[i]:
+            cl = clauses[k]
+            if cl.confirm:
+                pending.add(k)
+            else:
+                ks.add(cl.rule)
+    by_rule: dict[int, list] = {}
+    for k in sorted(pending):
+        if clauses[k].rule not in ks:
+            by_rule.setdefault(clauses[k].rule, []).append(recs[k])
+    out = []
+    for r, v in by_rule.items():
+        # The rule's stretch: its clauses' widest distance around the union of their keys
+        # (None when one has no distance: the whole text), strict when every clause is.
+        width = None if any(rec[1] is None for rec in v) else max(rec[1] for rec in v)
+        out.append((r, width, all(rec[2] for rec in v), frozenset().union(*(rec[3] for rec in v)), tuple(v)))
+    return tuple(rules[k] for k in sorted(ks)), frozenset(ks), tuple(out)

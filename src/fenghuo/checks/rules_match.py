@@ -14,7 +14,13 @@ must contain (``rules_regex.required_literals``). Then, per message:
 2. ``find_spans`` for the patterns of candidate rules: a small literal database per pattern
    gives where its literals occur; a match contains one, so it lies within the pattern's
    longest match (``max_width``, capped at ``MAX_WINDOW``) of an occurrence, and ``re`` runs
-   only in those short windows. The spans are exactly ``re``'s, as with engine ``re``.
+   only in those short windows. Where an alternative's matches all *start* with one of a
+   known set of strings (``rules_regex.leading_literals``: the group words opening 「东北人…
+   都是骗子」) and its width is exact, ``re.match`` is tried only at their occurrences near a
+   literal instead (``_anchored``): ``re`` cannot skip ahead in a window when the pattern
+   opens with a long alternation, and tried every alternative at every position (the four
+   group-discrimination rules' windows were most of their cost). The spans are exactly
+   ``re``'s, as with engine ``re``.
 
 Not hyperscan's regex start-of-match mode: besides its cost, hyperscan 5.4 (python-hyperscan
 0.9.1) crashed the process (SIGSEGV) scanning a 1 KB message in that mode with the pattern
@@ -26,21 +32,18 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.normalize import Normalised, decode_quad
+from fenghuo.checks.normalize import Normalised
+from fenghuo.checks.rules_message import Message
 
 try:  # pragma: no cover - depends on the platform
     import hyperscan
 except ImportError:  # pragma: no cover
     hyperscan = None
 
-WHOLE_DECODE = 2048  # normalised characters: decoded whole for the first window (``Message.window``)
 MAX_WINDOW = 64  # characters around an occurrence for patterns of unbounded width ( \d+ )
 
 
@@ -58,81 +61,6 @@ def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((s, e))
     return out
-
-
-class Message:
-    """One message while it is checked: its encodings, each made once and only when needed."""
-
-    __slots__ = ("text", "n", "_packed", "_utf8", "_ntext", "_dropped", "_steps")
-
-    def __init__(self, text: str, n: Normalised) -> None:
-        self.text, self.n = text, n
-        self._packed = self._utf8 = self._ntext = self._dropped = self._steps = None
-
-    def to_original(self, positions: list[int]) -> list[int]:
-        """``Normalised.to_original_list`` with its lists made once per message, not per call."""
-        n = self.n
-        if n.steps is None:
-            return positions
-        if self._steps is None:
-            self._steps = (n.steps.tolist(), None if n.shift is None else n.shift.tolist())
-        steps, shift = self._steps
-        if shift is None:
-            return [p + bisect_right(steps, p) for p in positions]
-        return [p + shift[bisect_right(steps, p)] for p in positions]
-
-    def packed(self):
-        if self._packed is None:
-            self._packed = pack3(self.n.codes)
-        return self._packed
-
-    def utf8(self) -> bytes:
-        if self._utf8 is None:
-            # A lone surrogate becomes one '?' byte: character offsets stay exact.
-            self._utf8 = self.text.encode("utf-8", "replace")
-        return self._utf8
-
-    def ntext(self) -> str:
-        if self._ntext is None:
-            self._ntext = self.n.text()  # ~10 µs per 1 KB: only for messages that get this far
-        return self._ntext
-
-    def window(self, a: int, b: int) -> tuple[str, int]:
-        """Normalised text covering [a, b) and the position it starts at: the whole text once
-        decoded, else just this stretch plus 8 characters before it (enough for ``re`` to judge
-        a boundary at ``a``) — decoding all of a 1 KB message costs ~10 µs, but a 50-character
-        stretch nearly as much (numpy's per-call cost): texts up to ``WHOLE_DECODE`` characters
-        are decoded whole, once."""
-        if self._ntext is not None:
-            return self._ntext, 0
-        if self.n.codes.size <= WHOLE_DECODE:  # one decode's fixed cost is most of it
-            return self.ntext(), 0
-        start = max(a - 8, 0)
-        codes = self.n.codes[start:b]
-        return decode_quad(codes).tobytes().decode("utf-32-le", "surrogatepass"), start
-
-    def chars(self, offsets: list[int]) -> list[int]:
-        """UTF-8 byte offsets → character offsets."""
-        data = self.utf8()
-        if len(data) == len(self.text):
-            return offsets
-        if len(offsets) <= 16:
-            return [len(data[:o].decode("utf-8", "replace")) for o in offsets]
-        starts = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
-        cum = np.concatenate([[0], np.cumsum(starts)])
-        return cum[np.asarray(offsets)].tolist()
-
-    def to_norm(self, c: int) -> int | None:
-        """The normalised position of the first character kept at or after original ``c``;
-        None when some character expanded into several (``ﬁ``): then there is no cheap way back."""
-        n = self.n
-        if n.steps is None:
-            return min(c, n.codes.size)
-        if n.shift is not None:
-            return None
-        if self._dropped is None:  # original positions of the dropped characters
-            self._dropped = (n.steps + np.arange(n.steps.size)).tolist()
-        return min(c - bisect_left(self._dropped, c), n.codes.size)
 
 
 def load_dbs(groups: list[tuple[list[bytes], list[int], list[int]]], cache_dir: Path | None) -> list:
@@ -189,21 +117,39 @@ class PatternPlan:
     words: tuple[str, ...]  # the word-list alternatives' strings
     branches: tuple  # (compiled regex, width, literals or None) per regex alternative
     caseless: bool  # an orig pattern with (?i): its literals are matched caselessly
-    # (literal, kind) for the hyperscan database: kind -1 for a word, else the regex
-    # alternative it belongs to (alternatives without literals are not in it).
+    # (literal, kind): kind -1 for a word, else the regex alternative it belongs to
+    # (alternatives without literals are not in it). What the due clauses build on.
     literals: tuple
     complete: bool  # every alternative has literals: the pattern can wait for the prefilter
+    # Per regex alternative, its leading strings (``rules_regex.leading_literals``) when the
+    # regex is tried only where they occur, else None (searched in windows around ``literals``).
+    leads: tuple = ()
+    # (literal, kind) for the pattern's own hyperscan database (``LiteralIndex.occurrences``):
+    # words -1; a windowed alternative k its literals as k; an anchored one its leads as k and
+    # its literals as ``-2 - k`` (a lead occurrence far from every one of these starts no match).
+    found_by: tuple = ()
+    filtered: tuple = ()  # per regex alternative: anchored and its literals (``-2 - k``) in ``found_by``
 
 
-def make_plan(side: str, words: list[str], branches: list, caseless: bool) -> PatternPlan:
+def make_plan(side: str, words: list[str], branches: list, caseless: bool, leads: list | None = None) -> PatternPlan:
     lits = [(w, -1) for w in words]
+    found_by = list(lits)
+    leads = leads or [None] * len(branches)
+    filtered = []
     complete = True
     for k, (_, _, branch_lits) in enumerate(branches):
         if branch_lits is None:
             complete = False
         else:
             lits += [(w, k) for w in branch_lits]
-    return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete)
+        filtered.append(leads[k] is not None and branch_lits is not None and set(branch_lits) != set(leads[k]))
+        if leads[k] is None:
+            found_by += [(w, k) for w in branch_lits or ()]
+        else:
+            found_by += [(w, k) for w in leads[k]]
+            if filtered[k]:
+                found_by += [(w, -2 - k) for w in branch_lits]
+    return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete, tuple(leads), tuple(found_by), tuple(filtered))
 
 
 HIT_BITS = 20  # a prefilter hit is ``position << HIT_BITS | literal id``
@@ -220,6 +166,10 @@ def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -
         hits.append(to // 3 << HIT_BITS | i)
 
 
+def _on_orig_every(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -> None:
+    hits.append(to << HIT_BITS | i)  # every report (a pattern's own database): its end, in bytes
+
+
 def _on_orig_literal(i: int, _frm: int, _to: int, _flags: int, hits: list[int]) -> None:
     hits.append(i)  # one report per literal (HS_FLAG_SINGLEMATCH); presence only
 
@@ -234,7 +184,7 @@ class LiteralIndex:
         self.plans = plans
         own, self.kinds, self.lengths = [], [], []
         for plan in plans:
-            lits = plan.literals
+            lits = plan.found_by
             base = hyperscan.HS_FLAG_CASELESS if plan.caseless else 0
             exprs = [encode_norm(w) if plan.side == "norm" else w.encode("utf-8") for w, _ in lits]
             own.append((exprs, list(range(len(exprs))), [base] * len(exprs)))
@@ -348,35 +298,54 @@ class LiteralIndex:
         """The distinct first-stage literal ids found in the message, in order of first report."""
         return list(dict.fromkeys(h & HIT_MASK for h in self.prefilter(text, n)))
 
-    def confirm(self, rule: int, text: str, n: Normalised, lo: int = 0, hi: int | None = None) -> list[list[tuple[int, int]]]:
+    def confirm(self, rule: int, text: str, n: Normalised, lo: int = 0, hi: int | None = None, packed: bytes | None = None) -> list[list[tuple[int, int]]] | None:
         """Occurrences (normalised characters; (0, 0) on the original side: presence only) of each
         distinct other factor of ``rule``'s clauses (``confirm_idx``): one scan per side, on the
-        normalised side only of characters [lo, hi) (None: to the end)."""
-        out: list[list[tuple[int, int]]] = [[] for _ in range(self.confirm_size[rule])]
+        normalised side only of characters [lo, hi) (None: to the end); None when none of them
+        occurs (the usual answer: no clause can then be due). ``packed``: the message's
+        three-byte form when the caller has it. Called for ~3 rules per 1 KB message, so the
+        thread's scratches are a list by database, not ``_scratch``'s dict."""
+        out = None
+        try:
+            scratches = self._local.confirm
+        except AttributeError:  # this thread's first confirmation
+            scratches = self._local.confirm = [None] * len(self.confirm_dbs)
         for side, d in self.confirm_of[rule]:
-            db, fac, lengths = self.confirm_dbs[d], self.confirm_factor[d], self.confirm_lengths[d]
+            db = self.confirm_dbs[d]
+            scratch = scratches[d]
+            if scratch is None:
+                scratch = scratches[d] = hyperscan.Scratch(db)
             hits: list[int] = []
             if side == "orig":
                 if text:
-                    db.scan(text.encode("utf-8", "replace"), _on_orig_literal, 0, hits, self._scratch(("c", d), db))
-                for i in hits:
-                    out[fac[i]].append((0, 0))
+                    db.scan(text.encode("utf-8", "replace"), _on_orig_literal, 0, hits, scratch)
+                if hits:
+                    fac = self.confirm_factor[d]
+                    if out is None:
+                        out = [[] for _ in range(self.confirm_size[rule])]
+                    for i in hits:
+                        out[fac[i]].append((0, 0))
                 continue
             if n.codes.size:
                 # Bytes (3 per character): ``pack3`` gives one array element per character.
-                packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
-                if lo or hi is not None:
-                    packed = packed[3 * lo : None if hi is None else 3 * hi]
-                db.scan(packed, _on_norm_literal, 0, hits, self._scratch(("c", d), db))
-            for h in hits:
-                i = h & HIT_MASK
-                e = (h >> HIT_BITS) + lo
-                out[fac[i]].append((e - lengths[i], e))
+                if packed is None:
+                    packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
+                db.scan(packed[3 * lo : None if hi is None else 3 * hi] if lo or hi is not None else packed, _on_norm_literal, 0, hits, scratch)
+            if hits:
+                fac, lengths = self.confirm_factor[d], self.confirm_lengths[d]
+                if out is None:
+                    out = [[] for _ in range(self.confirm_size[rule])]
+                for h in hits:
+                    i = h & HIT_MASK
+                    e = (h >> HIT_BITS) + lo
+                    out[fac[i]].append((e - lengths[i], e))
         return out
 
     def occurrences(self, pid: int, msg: Message) -> list[tuple[int, int, int]]:
         """(kind, start, end) of every literal occurrence, in normalised characters for a
-        normalised-text pattern, in original characters for an original-text one."""
+        normalised-text pattern, in original characters for an original-text one. Arguments by
+        position and module-level callbacks, as in ``prefilter`` (the binding parses keywords
+        at ~0.5 µs a call)."""
         db = self.dbs[pid]
         if db is None:
             return []
@@ -385,20 +354,15 @@ class LiteralIndex:
         if self.plans[pid].side == "norm":
             if not msg.n.codes.size:
                 return []
-
-            def on_norm(i, _frm, to, _f, _c):
-                if not to % 3:
-                    hits.extend((i, to // 3 - lengths[i], to // 3))
-
-            db.scan(msg.packed(), match_event_handler=on_norm, scratch=self._scratch(pid, db))
-            return [(kinds[hits[k]], hits[k + 1], hits[k + 2]) for k in range(0, len(hits), 3)]
+            db.scan(msg.packed(), _on_norm_literal, 0, hits, self._scratch(pid, db))
+            return [(kinds[h & HIT_MASK], (h >> HIT_BITS) - lengths[h & HIT_MASK], h >> HIT_BITS) for h in hits]
         if not msg.text:
             return []
-        db.scan(msg.utf8(), match_event_handler=lambda i, _frm, to, _f, _c: hits.extend((i, to - lengths[i], to)), scratch=self._scratch(pid, db))
+        db.scan(msg.utf8(), _on_orig_every, 0, hits, self._scratch(pid, db))
         if not hits:
             return []
-        pos = msg.chars([x for k in range(0, len(hits), 3) for x in (hits[k + 1], hits[k + 2])])
-        return [(kinds[hits[3 * j]], pos[2 * j], pos[2 * j + 1]) for j in range(len(pos) // 2)]
+        pos = msg.chars([x for h in hits for x in ((h >> HIT_BITS) - lengths[h & HIT_MASK], h >> HIT_BITS)])
+        return [(kinds[h & HIT_MASK], pos[2 * j], pos[2 * j + 1]) for j, h in enumerate(hits)]
 
 
 def _all_occurrences(words, target: str) -> list[tuple[int, int, int]]:
@@ -409,6 +373,38 @@ def _all_occurrences(words, target: str) -> list[tuple[int, int, int]]:
         while i >= 0:
             out.append((-1, i, i + len(w)))
             i = target.find(w, i + 1)
+    return out
+
+
+def _anchored(rx, width: int, k: int, filtered: bool, occ: list[tuple[int, int, int]], msg: Message, norm: bool, size: int) -> list[tuple[int, int]]:
+    """The matches of regex alternative ``k`` found by trying it only where one of its leading
+    strings occurs, as ``re.finditer`` over the whole text finds them: every match starts at
+    such an occurrence, and at one ``re.match`` does what the search does there. With
+    ``filtered``, only where one of its literals (kind ``-2 - k``) occurs near enough for a
+    match to hold it. ``width`` is exact here (not capped), so ``re`` sees all it would."""
+    starts = sorted({s for kk, s, _ in occ if kk == k})
+    if filtered and starts:
+        near = merge([(max(s - width, 0), e + width + 1) for kk, s, e in occ if kk == -2 - k])
+        keep, j = [], 0
+        for s in starts:
+            while j < len(near) and near[j][1] <= s:
+                j += 1
+            if j == len(near):
+                break
+            if near[j][0] <= s:
+                keep.append(s)
+        starts = keep
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for s in starts:
+        if s < pos:
+            continue  # inside the previous match: finditer goes on from its end
+        end = s + width + 1 if s + width + 1 < size else size
+        sub, base = msg.window(s, end) if norm else (msg.text, 0)
+        m = rx.match(sub, s - base, end - base)
+        if m is not None:
+            pos = base + m.end()
+            out.append((s, pos))
     return out
 
 
@@ -426,8 +422,11 @@ def find_spans(plan: PatternPlan, msg: Message, occ: list[tuple[int, int, int]] 
         searched = False
     else:
         searched = True
-    found = [(s, e) for k, s, e in occ if k < 0]  # word occurrences are matches
+    found = [(s, e) for k, s, e in occ if k == -1]  # word occurrences are matches
     for k, (rx, width, lits) in enumerate(plan.branches):
+        if searched and plan.leads[k] is not None:
+            found += _anchored(rx, width, k, plan.filtered[k], occ, msg, norm, size)
+            continue
         if searched and lits is not None:
             # A match holds one of the branch's literals [s, e) and is at most `width` long, so
             # it ends before e + width + 1: never exactly at a window's end, where re would see
