@@ -377,7 +377,8 @@ def _ingest_verdict(results: list[dict]) -> str:
             f"the server {fixed} — for HTTP (uvicorn; the "
             f"route itself is the pure ASGI fast path, `monitor/fastpath.py`, with a cached token), the hop to the "
             f"ingest thread, the durable dedup row, the fold into the windows and the rules' pass; the 1,000 events "
-            f"are then decoded into checked structs (msgspec), deduplicated, folded and screened on top.")
+            f"are then decoded into checked structs (the C decoder, `monitor/_ingestdecode.h`; msgspec for any other shape), deduplicated, folded "
+            f"and screened on top.")
 
 
 VERDICT = """
