@@ -226,6 +226,7 @@ class LiteralIndex:
             mine = factors.setdefault(cl.rule, {})
             self.confirm_idx.append(tuple(mine.setdefault(f, len(mine)) for f in cl.confirm))
         self.confirm_of: dict[int, tuple] = {}  # rule -> ((side, database index), ...)
+        self.confirm_norm: dict[int, int] = {}  # rule -> its database when that is its only one, on the normalised side
         self.confirm_size: dict[int, int] = {}  # rule -> number of distinct other factors
         self.confirm_factor: list[list[int]] = []  # per database: literal id -> factor index
         self.confirm_lengths: list[list[int]] = []  # per database: literal id -> characters
@@ -248,11 +249,17 @@ class LiteralIndex:
                     self.confirm_factor.append(fac)
                     self.confirm_lengths.append([len(x) // 3 if side == "norm" else 0 for x in exprs])
             self.confirm_of[rule] = tuple(got)
+            if len(got) == 1 and got[0][0] == "norm":
+                self.confirm_norm[rule] = got[0][1]
             self.confirm_size[rule] = len(mine)
         dbs = load_dbs(groups + own, cache_dir)
         self.pre_norm, self.pre_orig = dbs[:2]
         self.confirm_dbs = dbs[2 : len(groups)]
         self.dbs = dbs[len(groups) :]
+
+    def new_scratch(self, d: int):
+        """A scratch for confirmation database ``d`` (``confirm_scratches`` keeps it)."""
+        return hyperscan.Scratch(self.confirm_dbs[d])
 
     def _scratch(self, key, db):
         s = getattr(self._local, "s", None)
@@ -298,6 +305,25 @@ class LiteralIndex:
         """The distinct first-stage literal ids found in the message, in order of first report."""
         return list(dict.fromkeys(h & HIT_MASK for h in self.prefilter(text, n)))
 
+    def confirm_scratches(self) -> list:
+        """This thread's scratch per confirmation database (None until first used)."""
+        try:
+            return self._local.confirm
+        except AttributeError:  # this thread's first confirmation
+            s = self._local.confirm = [None] * len(self.confirm_dbs)
+            return s
+
+    def confirm_hits(self, rule: int, d: int, hits: list[int], lo: int) -> list[list[tuple[int, int]]]:
+        """``confirm``'s answer from the reports of database ``d`` (``rule``'s only one, normalised
+        side) over a stretch starting at character ``lo``."""
+        out: list[list[tuple[int, int]]] = [[] for _ in range(self.confirm_size[rule])]
+        fac, lengths = self.confirm_factor[d], self.confirm_lengths[d]
+        for h in hits:
+            i = h & HIT_MASK
+            e = (h >> HIT_BITS) + lo
+            out[fac[i]].append((e - lengths[i], e))
+        return out
+
     def confirm(self, rule: int, text: str, n: Normalised, lo: int = 0, hi: int | None = None, packed: bytes | None = None) -> list[list[tuple[int, int]]] | None:
         """Occurrences (normalised characters; (0, 0) on the original side: presence only) of each
         distinct other factor of ``rule``'s clauses (``confirm_idx``): one scan per side, on the
@@ -306,15 +332,12 @@ class LiteralIndex:
         three-byte form when the caller has it. Called for ~3 rules per 1 KB message, so the
         thread's scratches are a list by database, not ``_scratch``'s dict."""
         out = None
-        try:
-            scratches = self._local.confirm
-        except AttributeError:  # this thread's first confirmation
-            scratches = self._local.confirm = [None] * len(self.confirm_dbs)
+        scratches = self.confirm_scratches()
         for side, d in self.confirm_of[rule]:
             db = self.confirm_dbs[d]
             scratch = scratches[d]
             if scratch is None:
-                scratch = scratches[d] = hyperscan.Scratch(db)
+                scratch = scratches[d] = self.new_scratch(d)
             hits: list[int] = []
             if side == "orig":
                 if text:
