@@ -177,15 +177,8 @@ def _node(op, av) -> tuple[set[str] | None, set[str] | None]:
             return ({""} | ex if hi == 1 and ex is not None and len(ex) < MAX_SET else None), None
         return None, _best(ex, rq)
     if op is C.IN:
-        chars: set[str] = set()
-        for o, x in av:
-            if o is C.LITERAL:
-                chars.add(chr(x))
-            elif o is C.RANGE and x[1] - x[0] < MAX_CLASS:
-                chars.update(chr(c) for c in range(x[0], x[1] + 1))
-            else:
-                return None, None  # negated, a category, a big range
-        return (chars, chars) if 0 < len(chars) <= MAX_CLASS else (None, None)
+        chars = _class_chars(av, digits=False)  # None: negated, a category, a big range
+        return (chars, chars) if chars is not None and 0 < len(chars) <= MAX_CLASS else (None, None)
     return None, None  # ., \d, lookarounds, back-references: no literal known
 
 
@@ -286,21 +279,28 @@ def _lead(items: list) -> set[str] | None:
     return acc
 
 
+def _class_chars(av, digits: bool) -> set[str] | None:
+    """The characters a character class ``[…]`` matches, or None where they are not few and
+    known (negated, a category, a big range). ``digits``: ``\\d`` counts as 0-9 (``re.ASCII``)."""
+    chars: set[str] = set()
+    for o, x in av:
+        if o is C.LITERAL:
+            chars.add(chr(x))
+        elif o is C.RANGE and x[1] - x[0] < MAX_CLASS:
+            chars.update(chr(c) for c in range(x[0], x[1] + 1))
+        elif digits and o is C.CATEGORY and x is C.CATEGORY_DIGIT:
+            chars.update("0123456789")
+        else:
+            return None
+    return chars
+
+
 def _lead_exact(op, av) -> set[str] | None:
     """Every string the node can match, when few and known: ``_node``'s exact set, plus digit
     classes (0-9 under ``re.ASCII``) and fixed repeats of them (``\\d{2}``)."""
     if op is C.IN:
-        chars: set[str] = set()
-        for o, x in av:
-            if o is C.LITERAL:
-                chars.add(chr(x))
-            elif o is C.RANGE and x[1] - x[0] < MAX_CLASS:
-                chars.update(chr(c) for c in range(x[0], x[1] + 1))
-            elif o is C.CATEGORY and x is C.CATEGORY_DIGIT:
-                chars.update("0123456789")
-            else:
-                return None
-        return chars if 0 < len(chars) <= 2 * MAX_CLASS else None  # digits and numerals: [\d一二三…十]
+        chars = _class_chars(av, digits=True)
+        return chars if chars is not None and 0 < len(chars) <= 2 * MAX_CLASS else None  # digits and numerals: [\d一二三…十]
     if op in _REPEATS and av[0] == av[1] and 1 <= av[0] <= 4 and len(av[2]) == 1:
         one = _lead_exact(*av[2][0])
         if one is None:
