@@ -47,10 +47,11 @@ def fired(check: RulesCheck, text: str) -> set[str]:
 
 @pytest.mark.parametrize("name", list(HARMLESS))
 def test_harmless_false_positive_rate(shared, check, name):
-    if check.engine_name == "re" and name == "cold_train_safe":
-        # 13,003 rows through the pure-Python engine take ~15 s of a test run; that both engines
-        # give the same findings is checked on every other set here and in test_rules_speed.py.
-        pytest.skip("engine re: COLD train is measured with hyperscan only")
+    if check.engine_name == "re" and name in ("cold_train_safe", "cold_dev_safe"):
+        # COLD's thousands of rows through the pure-Python engine take ~15-25 s each of a test run;
+        # that both engines give the same findings is checked on every other set here and on COLD
+        # cuts in test_rules_speed.py.
+        pytest.skip("engine re: COLD is measured with hyperscan only")
     texts = HARMLESS[name](shared)
     assert len(texts) >= 199
     flagged = [(t[:80], sorted(r)) for t in texts if (r := fired(check, t))]
