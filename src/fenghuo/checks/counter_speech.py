@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.mention import CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, REST_MAX_LOGIT, _QUOTES, _offensive_scorer, without
+from fenghuo.checks.mention import _QUOTES, CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, REST_MAX_LOGIT, _offensive_scorer, without
 
 CATEGORIES = frozenset({"offensive", "discrimination"})
 RULES = "rules:abuse."
