@@ -80,6 +80,22 @@ new_struct(PyTypeObject *type, PyObject **vals, const Py_ssize_t *offs, int coun
     return obj;
 }
 
+/* an object's opening brace and the whitespace after it: 1 when members follow, 0 when it is
+   empty ('}' read too), -1 when the value is not an object */
+static inline int
+open_object(Cur *c)
+{
+    if (c->p >= c->end || *c->p != '{')
+        return -1;
+    c->p++;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    return 1;
+}
+
 /* the body of an object, after its members: '}' closes it */
 static inline int
 next_member(Cur *c)
@@ -103,16 +119,10 @@ check_value(Cur *c, PyObject **plain)
 {
     if (c->p < c->end && *c->p == 'n')
         return literal(c) == 0 ? Py_NewRef(Py_None) : NULL;
-    if (c->p >= c->end || *c->p != '{')
+    int more = open_object(c);
+    if (more < 0)
         return NULL;
-    c->p++;
-    skip_ws(c);
     PyObject *vals[NDC] = {NULL};
-    int more = 1;
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-        more = 0;
-    }
     int k = -1;
     while (more == 1) {
         k = key_of(c, dc_names, dc_nlen, NDC, k + 1);
@@ -170,16 +180,10 @@ typedef struct {
 static PyObject *
 event_value(Cur *c, Shared *sh)
 {
-    if (c->p >= c->end || *c->p != '{')
+    int more = open_object(c);
+    if (more < 0)
         return NULL;
-    c->p++;
-    skip_ws(c);
     PyObject *vals[ND] = {NULL};
-    int more = 1;
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-        more = 0;
-    }
     int k = -1;
     while (more == 1) {
         int got = key_of(c, d_names, d_nlen, ND, sh->next[k + 1]);
