@@ -11,6 +11,11 @@ words (2-4 characters) that occur in the train split, and the forward-maximum-ma
 segmentation over it; the head is the char-only fit averaged with the char + words fit, the
 form 5-fold cross-validation over COLD train chose (docs/checks.md, "Session 8"). jieba's
 ``dict.txt`` comes with the jieba package: its sha256 is recorded in the settings.
+
+Written Chinese text (``build/written_zh/*.jsonl``, session 17; ``classifier_data``) trains at
+``WRITTEN_WEIGHT`` (harmful and harmless rows alike), chosen on the val split; its harmless val
+rows are calibrated with the other small harmless sources, and the manifest records the files
+(``written_inputs``, sha256) and the figures on its test split (``written_zh_test``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.build import artefact_record, file_record, sha256_file
-from fenghuo.checks.build.classifier_data import CATEGORIES, GEN_PER_KIND, IGNORE, SEED, Row, load_rows
+from fenghuo.checks.build.classifier_data import (
+    CATEGORIES,
+    GEN_PER_KIND,
+    IGNORE,
+    SEED,
+    WRITTEN_SPLIT,
+    WRITTEN_ZH_DIR,
+    Row,
+    load_rows,
+    written_zh_files,
+)
 from fenghuo.checks.classifier.features import design_matrix
 from fenghuo.checks.classifier.model import Model
 from fenghuo.checks.classifier.train import MAX_N, calibrate, codes_of, train_multi
@@ -58,6 +73,9 @@ GEN_NEGATIVE_WEIGHT = 4.0
 # COLD val macro-F1 0.857 -> 0.865, CValues val 1.4 % either way, JADE val recall 0.69 -> 0.73.
 REAL_NEGATIVE_WEIGHT = 4.0
 REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense", "xsafety_mental")
+# Written Chinese rows (build/written_zh), harmful and harmless, in the regression. Chosen on
+# the val split (never on COLD dev, CValues' held-out half or the written dev sets).
+WRITTEN_WEIGHT = 1.0
 # Word features for these categories only (what session 8 measured); 2^18 slots for the ~36k
 # jieba words the train split holds (cross-validated in that form: +2.4 ± 0.7 points of recall
 # at 3 % FPR, averaged with the char-only head).
@@ -73,7 +91,9 @@ def _jieba_version() -> str:
     return str(getattr(jieba, "__version__", "?"))
 
 
-def _row_weight(r: Row) -> float:
+def _row_weight(r: Row, written_weight: float = WRITTEN_WEIGHT) -> float:
+    if r.source == "written_zh":
+        return written_weight
     if r.labels:
         return 1.0
     if r.source.startswith("gen_"):
@@ -136,21 +156,36 @@ def measure(model: Model, rows: list[Row]) -> dict:
         sel = np.array([r.source.startswith("gen_") if group == "generated" else r.source == group for r in rows]) & harmful
         if sel.any():
             out[f"any_recall_{group}"] = {"n": int(sel.sum()), "rate": round(float(anyflag[sel].mean()), 4)}
+    wr = src == "written_zh"
+    if wr.any():
+        kinds = np.array([r.kind or "-" for r in rows])
+        out["written_zh_test"] = {
+            "harmful_flagged": _rate(anyflag[wr & harmful]), "harmless_flagged": _rate(anyflag[wr & ~harmful]),
+            "harmless_flagged_by_kind": {k: _rate(anyflag[wr & ~harmful & (kinds == k)]) for k in sorted(set(kinds[wr & ~harmful]))},
+        }  # fmt: skip
     return out
 
 
-def build(data_dir: Path, out_dir: Path, log=print) -> dict:
-    t0 = time.perf_counter()
-    rows, inputs = load_rows(data_dir)
-    train = [r for r in rows if r.split == "train"]
-    val = [r for r in rows if r.split == "val"]
-    test = [r for r in rows if r.split == "test"]
-    log(f"  classifier: {len(train)} train, {len(val)} val, {len(test)} test rows")
+def _rate(f: np.ndarray) -> dict:
+    return {"n": int(f.size), "flagged": int(f.sum()), "rate": round(float(f.mean()), 4) if f.size else 0.0}
+
+
+def features(train: list[Row], log=print):
+    """The train split's design matrix and word table (the same for every row weighting)."""
     codes = codes_of([r.text for r in train])
     x = design_matrix(codes, MAX_N, BITS)
     words = WordTable(seen_words(jieba_words(), codes), WORD_BITS)
     log(f"  classifier: word table {len(words)} words ({words.dropped} lost to slot collisions)")
-    row_weight = np.array([_row_weight(r) for r in train])
+    return x, words
+
+
+def fit(train: list[Row], val: list[Row], log=print, written_weight: float | None = None, x=None, words=None) -> Model:
+    """Train on ``train`` and calibrate on ``val``: the build's model, and what val-only
+    comparisons of settings call (``classifier_choice``); ``x``, ``words`` from ``features``."""
+    if x is None or words is None:
+        x, words = features(train, log)
+    ww = WRITTEN_WEIGHT if written_weight is None else written_weight
+    row_weight = np.array([_row_weight(r, ww) for r in train])
     model = train_multi(
         [r.text for r in train], [r.labels for r in train], CATEGORIES, IGNORE, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x, row_weight,
         words, WORD_CATEGORIES, WORD_AVERAGE,
@@ -160,9 +195,21 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
     model.word_weights = model.word_weights.astype(np.float16).astype(np.float32)
     # Each harmless source within budget on its own: COLD's ~1,300 safe val rows must not
     # outvote CValues' ~70 (questions about groups look like JADE's discrimination questions).
+    # Written harmless rows count with the other small sources (generated, Flames, XSafety).
     src = np.array([r.source for r in val])
     groups = [src == "cold", src == "cvalues", ~np.isin(src, ["cold", "cvalues"])]
     calibrate(model, [r.text for r in val], [r.labels for r in val], MAX_FPR, groups=groups)
+    return model
+
+
+def build(data_dir: Path, out_dir: Path, log=print) -> dict:
+    t0 = time.perf_counter()
+    rows, inputs = load_rows(data_dir)
+    train = [r for r in rows if r.split == "train"]
+    val = [r for r in rows if r.split == "val"]
+    test = [r for r in rows if r.split == "test"]
+    log(f"  classifier: {len(train)} train, {len(val)} val, {len(test)} test rows")
+    model = fit(train, val, log)
     figures = measure(model, test)
     model.meta.update(
         {"built_by": "fenghuo.checks.build.classifier", "min_han_share": MIN_HAN_SHARE, "heldout": {"cold_dev_macro_f1": figures["cold_dev"]["macro_f1"], "fpr_cvalues": figures.get("fpr_cvalues", {}).get("rate")}}
@@ -174,18 +221,20 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
     cvalues_test = sorted(r.text for r in test if r.source == "cvalues")
     return {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
+        "written_inputs": [file_record(WRITTEN_ZH_DIR, p) for p in written_zh_files()],
         "artefacts": [artefact_record(out_dir, path)],
         "settings": {
             "categories": CATEGORIES, "ignore": {k: sorted(v) for k, v in IGNORE.items()}, "bits": BITS, "max_n": MAX_N, "c": C,
-            "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT,
+            "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT, "written_weight": WRITTEN_WEIGHT,
             "real_negative_weight": dict.fromkeys(REAL_NEGATIVE_SOURCES, REAL_NEGATIVE_WEIGHT), "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED, "generated_per_kind": GEN_PER_KIND,
             "split": "bucket = sha1(source NUL text)[:4] mod 100; COLD train.csv <90 train else val, dev.csv test; JADE/XSafety <70 train, <85 val, "
-                     "else test; CValues <35 train, <50 val, else test (held-out half); generated train templates <85 train else val, held-out templates test",
+                     "else test; CValues <35 train, <50 val, else test (held-out half); generated train templates <85 train else val, held-out templates test; "
+                     f"written_zh (build/written_zh) <{WRITTEN_SPLIT[0]} train, <{sum(WRITTEN_SPLIT)} val, else test",
             "cvalues_test_rows": len(cvalues_test),
             "words": {
                 "dictionary": f"jieba {_jieba_version()} dict.txt", "dictionary_sha256": sha256_file(jieba_dictionary()),
                 "rule": "jieba words of 2-4 characters (normalised) occurring in the train split, most frequent first",
-                "count": len(words), "dropped": words.dropped, "bits": WORD_BITS, "categories": list(WORD_CATEGORIES), "average_with_char_only": WORD_AVERAGE,
+                "count": len(model.words), "dropped": model.words.dropped, "bits": WORD_BITS, "categories": list(WORD_CATEGORIES), "average_with_char_only": WORD_AVERAGE,
             },
         },
         "thresholds": dict(model.thresholds),

@@ -25,6 +25,17 @@ they do not depend on file order or on a random generator. What is used and why:
   adversarial prompts whose harm is in an intent a model should notice, mostly innocuous text on
   its own, so they are neither.
 
+* Written Chinese text (``build/written_zh/*.jsonl``, package data, session 17, issue 12): harmful
+  messages of each category (self-harm, violence, terrorism/extremism, misinformation, ...) and
+  hard harmless look-alikes (anti-bias discussion naming groups, people asking for help in
+  distress, professional, news, everyday and commerce text), written for this model by hand
+  without reading any data set. One JSON object a line, ``{"labels": [categories], "text": ...}``
+  (``[]`` harmless; a harmless line may say its ``kind``). Split 70/15/15 by hash (source
+  ``written_zh``); a line that is not valid stops the build with its file and line
+  (``written_zh_rows``). The build weighs them ``classifier.WRITTEN_WEIGHT`` and records their
+  sha256 in the manifest (``written_inputs``). They are not the older written sets in
+  ``tests/checks/data/written_zh/`` (session 14): those are dev sets, never trained on.
+
 Not used: XSTest completions (evaluation only by licence), the lexicon
 (D3's curated lexicon is its own check), the English files (the features are Chinese-centred).
 """
@@ -95,12 +106,18 @@ SEED = 20261204
 GEN_PER_KIND = {"train": 300, "heldout": 300}  # attempts per kind (duplicates dropped)
 
 
+# Written Chinese text (package data): {"labels": [CATEGORIES...], "text": ..., "kind"?: ...}.
+WRITTEN_ZH_DIR = Path(__file__).resolve().parent / "written_zh"
+WRITTEN_SPLIT = (70, 15)  # train / val / test (the rest), by bucket("written_zh", text)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     text: str
     labels: frozenset[str]
     source: str
     split: str
+    kind: str = ""  # written rows: what a harmless text is (antibias, distress_help, ...), if said
 
 
 def bucket(source: str, text: str) -> int:
@@ -123,6 +140,39 @@ def _jade_labels(kind: str, subtypes: str) -> frozenset[str]:
         elif kind.replace("侵犯", "侵害") in _JADE_TYPES:
             out.add(_JADE_TYPES[kind.replace("侵犯", "侵害")])
     return frozenset(out)
+
+
+def written_zh_files(directory: Path = WRITTEN_ZH_DIR) -> list[Path]:
+    return sorted(directory.glob("*.jsonl"))
+
+
+def written_zh_rows(directory: Path = WRITTEN_ZH_DIR) -> list[Row]:
+    """The Chinese texts written for this model (package data, not shared data), split by hash
+    (source ``written_zh``). A line that is not ``{"labels": [known categories], "text":
+    non-empty}`` (and, if it has one, a string ``kind``) stops the build with its file and line:
+    a typo in a label must not train a harmless row."""
+    rows: list[Row] = []
+    known = set(CATEGORIES)
+    for path in written_zh_files(directory):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path.name}:{n}: not JSON: {exc} / 不是 JSON") from None
+            text, labels = (obj.get("text"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
+            if not isinstance(text, str) or not text.strip() or not isinstance(labels, list):
+                raise ValueError(f"{path.name}:{n}: needs a non-empty 'text' and a 'labels' list / 需要 text 与 labels")
+            unknown = [x for x in labels if x not in known]
+            if unknown:
+                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(CATEGORIES)} / 未知类别")
+            kind = obj.get("kind", "")
+            if not isinstance(kind, str):
+                raise ValueError(f"{path.name}:{n}: 'kind' must be a string / kind 须为字符串")
+            text = text.strip()
+            rows.append(Row(text, frozenset(labels), "written_zh", split_of(bucket("written_zh", text), *WRITTEN_SPLIT), kind))
+    return rows
 
 
 def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
@@ -184,6 +234,7 @@ def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
     texts, labels, kinds = generate("heldout", GEN_PER_KIND["heldout"], SEED)
     for t, lab, k in zip(texts, labels, kinds):
         rows.append(Row(t, lab, f"gen_{k}", "test"))
+    rows += written_zh_rows()  # package data: recorded apart (``written_inputs``), not in ``inputs``
     return _dedupe(rows), inputs
 
 
@@ -194,7 +245,7 @@ def _dedupe(rows: list[Row]) -> list[Row]:
     for r in rows:
         cur = best.get(r.text)
         if cur is None or rank[r.split] < rank[cur.split]:
-            best[r.text] = r if cur is None else Row(r.text, r.labels | cur.labels, r.source, r.split)
+            best[r.text] = r if cur is None else Row(r.text, r.labels | cur.labels, r.source, r.split, r.kind)
         elif cur is not None:
-            best[r.text] = Row(cur.text, cur.labels | r.labels, cur.source, cur.split)
+            best[r.text] = Row(cur.text, cur.labels | r.labels, cur.source, cur.split, cur.kind)
     return [best[t] for t in dict.fromkeys(r.text for r in rows)]
