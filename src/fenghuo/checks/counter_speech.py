@@ -44,15 +44,19 @@ from __future__ import annotations
 import re
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.mention import _QUOTES, CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, REST_MAX_LOGIT, _offensive_scorer, without
+from fenghuo.checks.mention import CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, QUOTES, REST_MAX_LOGIT, offensive_scorer, without
 
 CATEGORIES = frozenset({"offensive", "discrimination"})
 RULES = "rules:abuse."
 # Words that name a stereotype or discrimination as such.
-BIAS = ("(?:歧视|地域黑|地域攻击|刻板印象|偏见|以偏概全|贴标签|污名化?|一竿子打翻|一棍子打死|地图炮|种族主义"
-        "|有罪论|仇恨言论|排外言论|煽动对立|语言暴力)")
+BIAS_WORDS = ("歧视", "地域黑", "地域攻击", "刻板印象", "偏见", "以偏概全", "贴标签", "污名化?", "一竿子打翻", "一棍子打死", "地图炮",
+              "种族主义", "有罪论", "仇恨言论", "排外言论", "煽动对立", "语言暴力")
+BIAS = f"(?:{'|'.join(BIAS_WORDS)})"
 # A reference to a saying: 这种说法, 这句话 … or the end of a quote.
-SAYING = "(?:这种说法|这个说法|这样的说法|这种话|这句话|这些话|这种言论|这类言论|这种论调|这种段子|这种玩笑|这种观念|这种想法|这种标签|这种梗|[”」』])"
+SAYING_WORDS = ("这种说法", "这个说法", "这样的说法", "这种话", "这句话", "这些话", "这种言论", "这类言论", "这种论调", "这种段子", "这种玩笑",
+                "这种观念", "这种想法", "这种标签", "这种梗")
+QUOTE_ENDS = ("”", "」", "』")
+SAYING = f"(?:{'|'.join(SAYING_WORDS)}|[{''.join(QUOTE_ENDS)}])"
 _JUDGED = "(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|不公平|站不住|没有依据|没有根据|伤人)"
 # The cue's branches, each matched at its anchor (a saying, a bias word, 被; see ``cue``):
 # a saying named biased (这句话本身就是地域歧视, 说“没本事才送外卖”就是职业歧视, ”？这就是典型的受害者
@@ -100,7 +104,7 @@ _BIAS = re.compile(BIAS)
 
 def endorsed(text: str) -> bool:
     """Whether ``text`` generalises about a group in its own voice (see the module's docstring)."""
-    rest = without(text, [m.span() for m in _QUOTES.finditer(text)])
+    rest = without(text, [m.span() for m in QUOTES.finditer(text)])
     for m in _ENDORSE.finditer(rest):
         lo = max(rest.rfind(c, 0, m.start()) for c in _CLAUSE_END) + 1
         if _REPORTED.search(rest, lo, m.end()) is None:
@@ -110,8 +114,13 @@ def endorsed(text: str) -> bool:
 
 # Each branch starts at its anchor (a saying or a bias word) or ends there (``AGAINST``), so
 # it is matched there, not searched for: one alternation of the branches searched over a text
-# cost ~6x what finding the anchors does.
-_ANCHOR = re.compile(f"(?P<bias>{BIAS})|(?P<say>{SAYING})|被")
+# cost ~6x what finding the anchors does. The anchors are one flat alternation whose every
+# branch starts with a literal character, so ``re`` skips to the places one of those characters
+# occurs (a set of first characters); named groups around the bias words and the sayings, as it
+# was, hid that set: ~4x the time per 50 characters. A match's kind is told by its text (the
+# first characters of the three kinds differ).
+_ANCHOR = re.compile("|".join(BIAS_WORDS + SAYING_WORDS + QUOTE_ENDS + ("被",)))
+_SAYS = frozenset(SAYING_WORDS + QUOTE_ENDS)
 MAX_ANCHORS = 16
 _REPORT_REACH = 30  # characters either side of 举报 a reported saying may be
 # Only a text this short (characters) is read for counter-speech: a comment, not a page. The
@@ -128,17 +137,17 @@ def cue(text: str) -> int | None:
         if n == MAX_ANCHORS:
             break
         p = a.start()
-        kind = a.lastgroup
-        if kind == "bias":
+        got = a.group()
+        if got in _SAYS:
+            m = SAYING_JUDGED.match(text, p)
+            if m is not None:
+                return m.end()
+        elif got != "被":  # a bias word
             m = BIAS_JUDGED.match(text, p)
             if m is not None:
                 return m.end()
             if AGAINST.search(text, max(0, p - 14), p) is not None:
                 return a.end()
-        elif kind == "say":
-            m = SAYING_JUDGED.match(text, p)
-            if m is not None:
-                return m.end()
         elif text.endswith(_OFTEN, max(0, p - 2), p):
             m = STEREOTYPED.match(text, p)
             if m is not None:
@@ -161,16 +170,18 @@ def countering(text: str) -> bool:
 
 
 def _in_quote(text: str, f: Finding) -> bool:
-    return any(a <= f.start and f.end <= b for a, b in (m.span() for m in _QUOTES.finditer(text)))
+    return any(a <= f.start and f.end <= b for a, b in (m.span() for m in QUOTES.finditer(text)))
 
 
 def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
     """``findings`` without the offensive and discrimination flags a counter-speech text earns
     only by naming the group and the saying it speaks against (see the module's docstring).
     ``checks``: the pipeline's checks; the classifier a finding names scores the text again."""
+    if len(text) > MAX_TEXT:  # first: a long text is not read, whatever it found
+        return findings
     idx = [i for i, f in enumerate(findings) if f.action is Action.FLAG
            and ((f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)) or (f.category in CATEGORIES and f.rule.startswith(RULES)))]
-    if not idx or len(text) > MAX_TEXT or not countering(text):
+    if not idx or not countering(text):
         return findings
     drop = set()
     rest = None
@@ -184,7 +195,7 @@ def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
         if scorer is None:
             continue
         if rest is None:
-            spans = sorted([m.span() for m in _QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
+            spans = sorted([m.span() for m in QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
                            + [m.span() for m in _GROUPS.finditer(text)])
             rest = without(text, spans)
         score, cut = scorer
@@ -196,5 +207,5 @@ def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
 def _scorer(rule: str, checks):
     for check in checks:
         if f"{CLASSIFIER_RULE}{getattr(getattr(check, 'path', None), 'name', '')}" == rule:
-            return _offensive_scorer(check)
+            return offensive_scorer(check)
     return None

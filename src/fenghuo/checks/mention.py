@@ -48,7 +48,7 @@ MAX_HITS = 8  # hits of each kind looked at per text (mention_spans)
 # for the finding to go: 「别理他，骗子一个，脑子有病」 keeps its flag (0.54 without 骗子).
 REST_MAX = 0.5
 REST_MAX_LOGIT = math.log(REST_MAX / (1.0 - REST_MAX))
-_QUOTES = re.compile("|".join(f"{o}[^{c}{o}\\n]{{1,{QUOTE_MAX}}}{c}" for o, c in ("“”", "‘’", "「」", "『』", '""', "''")))
+QUOTES = re.compile("|".join(f"{o}[^{c}{o}\\n]{{1,{QUOTE_MAX}}}{c}" for o, c in ("“”", "‘’", "「」", "『』", '""', "''")))
 SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|外号|爱称|黑话|叫|的话|言论")
 META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话")
 META = re.compile("|".join(META_WORDS))
@@ -147,7 +147,7 @@ def mention_spans(text: str) -> list[tuple[int, int]]:
     # The sentence of each hit, not every sentence; at most ``MAX_HITS`` hits of each kind (a
     # text saying 骗子 forty times costs what one saying it eight times does, and keeps the
     # rest: fewer words cut out, the finding more likely to stand).
-    for m in islice(_QUOTES.finditer(text), MAX_HITS) if quoted else ():  # a quote may hold its own ！ or ？: its sentence is where it starts
+    for m in islice(QUOTES.finditer(text), MAX_HITS) if quoted else ():  # a quote may hold its own ！ or ？: its sentence is where it starts
         s, e = _sentence_of(text, m.start())
         if SPEECH.search(text, s, max(e, m.end())):
             spans.append(m.span())
@@ -175,7 +175,7 @@ def without(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _offensive_scorer(check):
+def offensive_scorer(check):
     """``(score(text) -> logit, cut logit)`` for ``check``'s offensive category, or None when
     ``check`` is not a classifier with one."""
     bound = getattr(check, "_bound", None)
@@ -190,6 +190,17 @@ def _offensive_scorer(check):
     return score, float(bound.cut[k])
 
 
+_COUNTERED = None  # counter_speech.countered, once imported (that module imports this one)
+
+
+def _counter_speech():
+    global _COUNTERED
+    from fenghuo.checks.counter_speech import countered
+
+    _COUNTERED = countered
+    return countered
+
+
 def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     """``findings`` without a classifier's offensive finding whose score rests on words the text
     only mentions: scored again with ``mention_spans`` cut out, the text scores under
@@ -197,8 +208,7 @@ def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     classifier whose rule the finding names scores the text again, with its own model and
     threshold. Runs only for a text with that finding (~2-50 µs per ≤ 1 KB text, plus one
     scoring where mentioned words are found)."""
-    from fenghuo.checks.counter_speech import countered  # imports this module
-
+    countered = _COUNTERED or _counter_speech()
     findings = countered(findings, text, checks)  # 「这种说法完全是地域黑」: a group named to speak against a bias
     i = next((i for i, f in enumerate(findings) if f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)), None)
     if i is None:
@@ -210,7 +220,7 @@ def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     for check in checks:
         if f"{CLASSIFIER_RULE}{getattr(getattr(check, 'path', None), 'name', '')}" != rule:
             continue
-        got = _offensive_scorer(check)
+        got = offensive_scorer(check)
         if got is None:
             return findings
         score, cut = got
