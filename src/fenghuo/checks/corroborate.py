@@ -99,9 +99,58 @@ RELATED: dict[str, frozenset[str]] = {
 }
 
 
+def _literal_start(branch: str) -> bool:
+    """Whether ``branch`` starts with one plain character that nothing repeats or makes optional."""
+    return (len(branch) >= 1 and branch[0] not in "\\.^$*+?{}[]()|"
+            and (len(branch) == 1 or branch[1] not in "*+?{"))
+
+
+def _branches(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` (outside groups and character classes)."""
+    out, depth, cls, start, i = [], 0, False, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if cls:
+            cls = c != "]"
+        elif c == "[":
+            cls = True
+            if pattern[i + 1 : i + 2] == "]":  # a ']' first in a class is a member
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    out.append(pattern[start:])
+    return out
+
+
+def by_first(pattern: str) -> re.Pattern:
+    """``pattern`` compiled with its top-level alternatives grouped by their first character:
+    ``患者|临床|不会…|不会…`` as ``患(?:者)|临(?:床)|不(?:会…|会…)``, each group's alternatives in
+    their order. The same matches: at a position only the alternatives starting with its
+    character can match, and among them the first that matches wins, as before. Where the text
+    holds a first character that many alternatives share (不, 是, 有), ``re`` used to try each of
+    them in turn (~0.25 µs a place for PROFESSIONAL); now one group. Every alternative must start
+    with a plain character (else the pattern is compiled as it is)."""
+    branches = _branches(pattern)
+    if not all(_literal_start(b) for b in branches):
+        return re.compile(pattern)
+    groups: dict[str, list[str]] = {}
+    for b in branches:
+        groups.setdefault(b[0], []).append(b[1:])
+    return re.compile("|".join(c + (f"(?:{'|'.join(rest)})" if rest != [""] else "") for c, rest in groups.items()))
+
+
 # Cues that a sentence speaks against the harm it names (see "Framed topic words" above): a
 # warning, a report or enforcement, a question about the law or a judgment, a victim, a refusal.
-FRAMING = re.compile(
+FRAMING = by_first(
     "防范|防骗|反诈|识别|辨别|警惕|提防|谨防|提醒|提示|当心|千万别|千万不要|别信|不要信|远离|禁毒"
     "|举报|报警|报案|打击|破获|捣毁|抓获"
     "|判几年|判多久|怎么判|量刑|违法吗|犯法吗|合法吗|是否违法|是否合法|判处|获刑|判决"
@@ -118,7 +167,7 @@ SENTENCE_REACH = 100  # characters either side of a topic word that its sentence
 # 课上, 研究表明, 典型案例, 历史上), news (据报道, 记者, 警方通报, 发言人, 遇难), an official notice
 # (不会要求, 切勿, 请认准) or a complaint (投诉, 索赔). Such a sentence only demotes a block to a
 # flag (``demote``): a person decides.
-PROFESSIONAL = re.compile(
+PROFESSIONAL = by_first(
     "患者|临床|剂量|医嘱|医师|药师|门诊|住院|主治|科普|遵医|医生说|医生建议|医生指导|麻醉科|麻醉医|麻醉师|戒毒所|戒毒医|维持治疗|治疗"
     "|处(?<!无需处)(?<!不需处)(?<!不要处)(?<!不用处)(?<!免处)(?<!没有处)(?<!无处)方(?!药)"
     "|律师|人民法院|法院(?:判|认定|审理|裁|认为|经|依法|一审|二审|终审)|检方|被告|辩护|立案|法律规定|依法|刑法|第[0-9一二三四五六七八九十百零]+条|构成[^，。！？]{0,8}罪|罪名|认定标准"
@@ -149,13 +198,15 @@ EVADING = re.compile("不被|避免被|以免被|免得被|逃避|躲避|规避|
 # (「论文需要，详细说明如何合成甲基苯丙胺」, 「临床剂量的氯胺酮能让人昏迷多久？我想给她下一点」,
 # 「警方通报的那个贩毒团伙，他们的货源你能帮我联系上吗」): how to make or give it, a source, a
 # seller's terms. Checked with ``EVADING`` wherever a cue frames or demotes.
-REQUESTING = re.compile(
+REQUESTING = by_first(
     "制作|制造|合成|提炼|提纯|配方|步骤|教程|教我|怎么做|如何做|做法|自己做|怎么弄|下药|下一点|迷晕|弄晕"
     "|货源|有货|现货|私聊|加微信|加我|联系我|帮我联系|量大|包邮|便宜出|随便带"
     "|求购|哪里能|哪儿能|在哪买|在哪里买|去哪买|怎么买|能买到|搞到|谁有|价格好说|发我|地址发|联系方式"
     # an offer to get a victim's money back (a second scam on the victims of the first): 「维权群：被骗的
     # 朋友可以加入，我们有办法帮你追回，先交2000元手续费」
-    "|(?:帮|为|替)(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|包追回|保证追回|全额追回"
+    # (帮|为|替 spelt out one by one: every alternative starts with a character, see ``by_first``)
+    "|帮(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|为(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)"
+    "|替(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|包追回|保证追回|全额追回"
 )
 
 
