@@ -227,3 +227,64 @@ def _cold_rows() -> list[str] | None:
         return None
     with path.open(encoding="utf-8-sig", newline="") as fh:
         return [r[4] for r in list(csv.reader(fh))[1:]]
+
+
+def _probabilities_or_skip():
+    """The kernel's ``probabilities``; a kernel built before it was added skips (fails in CI)."""
+    got = getattr(NATIVE, "probabilities", None)
+    if got is None:
+        if _REQUIRED:
+            pytest.fail("the classifier's C kernel has no probabilities(): rebuild it (make native)")
+        pytest.skip("the classifier's C kernel was built before probabilities() (make native)")
+    return got
+
+
+def _probabilities_reference(zs: list[float]) -> list[float]:
+    """What ``ClassifierCheck.scores_in`` computes without the kernel."""
+    exp = math.exp
+    return [round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for v in zs]
+
+
+@needs_native
+def test_probabilities_bit_for_bit():
+    """The kernel's ``probabilities`` (scores_in's numbers in one call) gives the Python
+    expression's doubles exactly: random logits, the clamps, infinities, NaN, subnormals, random
+    bit patterns, and logits whose probability lies on or next to a rounding half (p * 10^4 = k + 0.5),
+    where the kernel hands the rounding to float.__round__."""
+    import random
+    import struct
+
+    probabilities = _probabilities_or_skip()
+    rng = random.Random(12)
+    vals = [rng.gauss(0, 3) for _ in range(20_000)] + [rng.uniform(-800, 800) for _ in range(5_000)]
+    vals += [0.0, -0.0, 700.0, -700.0, 700.1, -700.1, 1e308, -1e308, math.inf, -math.inf, 5e-324, -5e-324]
+    for k in range(0, 10_000, 7):
+        v = math.log((k + 0.5) / (1e4 - k - 0.5))
+        vals += [v, math.nextafter(v, math.inf), math.nextafter(v, -math.inf)]
+    vals += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(5_000)]
+    got, want = probabilities(vals), _probabilities_reference(vals)
+    assert len(got) == len(want)
+    for v, a, b in zip(vals, got, want):
+        assert (a != a and b != b) or struct.pack("d", a) == struct.pack("d", b), (v, a, b)
+    assert probabilities([]) == []
+    with pytest.raises(TypeError):
+        probabilities(["x"])
+
+
+@needs_native
+def test_scores_in_same_with_and_without_probabilities(shipped, monkeypatch):
+    """``scores_in`` through the kernel's ``probabilities`` and through the Python expression."""
+    _probabilities_or_skip()
+    check = ClassifierCheck(shipped_model_path(), reload_interval=0)
+    norm = default_normaliser()
+    texts = ["你这个垃圾，滚", "今天天气不错", "加微信看片，一晚300", "河南人都是骗子吗？", "hello world", "😀😀😀"]
+    want = [check.scores_in(t, norm.normalise(t)) for t in texts]
+
+    class _Without:  # the kernel without ``probabilities``: scores_in's Python expression
+        def __getattr__(self, name):
+            if name == "probabilities":
+                raise AttributeError(name)
+            return getattr(NATIVE, name)
+
+    monkeypatch.setattr(features, "NATIVE", _Without())
+    assert [check.scores_in(t, norm.normalise(t)) for t in texts] == want

@@ -271,9 +271,16 @@ class ClassifierCheck(BackgroundReload):
             return {}
         if bound.max_han is not None and _over_max(n, self.normaliser.tables, bound.max_han):
             return {}
+        z = self._logits(n, bound)
+        # The C kernel's ``probabilities`` gives the expression below bit for bit (tested on
+        # 1.4 M logits, rounding halves included) in one call: ~0.6 instead of ~8-12 µs for 13
+        # categories, read by ``settle`` on every message with a topic word.
+        probabilities = getattr(features.NATIVE, "probabilities", None)
+        if probabilities is not None:
+            return dict(zip(bound.cats, probabilities(z)))
         # Plain floats and math.exp: for ~13 values numpy's per-call overhead costs more.
         exp = math.exp
-        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, self._logits(n, bound))}
+        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
 
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))
