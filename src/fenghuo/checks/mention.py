@@ -84,6 +84,7 @@ _FIRST[[ord(w[0]) for w in GROUP_WORDS]] = True
 _SECOND[[ord(w[1]) for w in GROUP_WORDS]] = True
 
 
+_GROUP_CHARS = ("女", "男") + tuple(sorted(GROUP_CHARS - {"女", "男"}))  # the commonest first
 _FIRSTS = re.compile(f"[{''.join(sorted(set(_BY_FIRST) | GROUP_CHARS))}]")
 _FIRST_TRIES = 16
 
@@ -96,7 +97,12 @@ def names_group(text: str) -> bool:
     the text's code points are looked up in three tables (a group character; a word's first
     character followed by some word's second) and only the few places left are tried (~25 µs
     per 1 KB whatever the text: a loop over every 大, 日, 本, 国 … took ~130 µs, and an
-    alternation regex of the words ~190 µs over 340 characters)."""
+    alternation regex of the words ~190 µs over 340 characters). A group character anywhere
+    is looked for first, one substring search each (``_GROUP_CHARS``): 845 of 895 1 KB COLD dev cuts
+    hold one (p50 of names_group 1.5 -> 0.2 µs; 0.5 µs more for a text without one)."""
+    for c in _GROUP_CHARS:
+        if c in text:
+            return True
     for n, m in enumerate(_FIRSTS.finditer(text)):
         if n == _FIRST_TRIES:
             break
@@ -210,7 +216,11 @@ def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     scoring where mentioned words are found)."""
     countered = _COUNTERED or _counter_speech()
     findings = countered(findings, text, checks)  # 「这种说法完全是地域黑」: a group named to speak against a bias
-    i = next((i for i, f in enumerate(findings) if f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)), None)
+    i = None
+    for k, f in enumerate(findings):  # a loop, not next() of a generator: ~1 µs less per message
+        if f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE):
+            i = k
+            break
     if i is None:
         return findings
     spans = mention_spans(text)
