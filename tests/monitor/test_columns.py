@@ -236,3 +236,77 @@ def test_one_row_pieces_are_not_merged_into_a_large_bucket_each_time(monkeypatch
     (key, got), = cw.bucket_rows(3)
     assert (got == want[3]).all()
     assert int(cw.hist(3).counts.sum()) == 1 + lat.get(3, 0)
+
+
+def test_pieces_of_disjoint_rows_are_not_merged(monkeypatch):
+    """Pieces no row of which is in another (services seen first in the bucket: at 100,000
+    services, every spread batch) are kept as they are up to MAX_PIECES, since a merge would
+    copy every row and keep them all (issue 19); once rows repeat, or at MAX_PIECES, they are
+    merged as before. Totals, each row's buckets and its latencies are the exact sums either way."""
+    from fenghuo.monitor import columns
+    from fenghuo.monitor.colfold import NCOL
+
+    merged = []
+    real = columns.merge
+    monkeypatch.setattr(columns, "merge", lambda pieces, distinct=True: merged.append(len(pieces)) or real(pieces, distinct))
+    rng = np.random.default_rng(11)
+    per, now = 50, 1_000_000.0
+    cw = columns.ColumnWindow(3600.0, per * (columns.MAX_PIECES + 8), NCOL)
+    want = np.zeros((per * (columns.MAX_PIECES + 8), NCOL), dtype=np.int64)
+    lat: dict[int, int] = {}
+
+    def add(rows: np.ndarray) -> None:
+        counts = rng.integers(0, 5, size=(rows.size, NCOL)).astype(np.int64)
+        g = np.arange(rows.size, dtype=np.int64)
+        cw.add(rows, np.full(rows.size, int(now), dtype=np.int64), counts, rows, rng.integers(1, 50, size=rows.size),
+               np.ones(rows.size, dtype=np.int64), g, [], now)
+        want[rows] += counts
+        for r in rows.tolist():
+            lat[r] = lat.get(r, 0) + 1
+
+    key = int(now // cw.width)
+    for k in range(100):  # new rows each time: no merge, however many pieces
+        add(np.arange(k * per, (k + 1) * per, dtype=np.int64))
+    assert not merged and len(cw.slices[key]) == 100
+    for k in range(100, columns.MAX_PIECES):
+        add(np.arange(k * per, (k + 1) * per, dtype=np.int64))
+    assert merged == [columns.MAX_PIECES]  # at MAX_PIECES: merged whatever the rows
+    assert len(cw.slices[key]) == 1
+    for _ in range(70):  # rows seen before: merged (the open-bucket rules as before)
+        add(rng.choice(per * 4, size=per, replace=False).astype(np.int64))
+    assert len(merged) >= 2 and len(cw.slices[key]) < 64
+    assert (cw.total == want).all()
+    for r in (0, 3, per * 2 + 1, per * 100 + 7):
+        (_, got), = cw.bucket_rows(r)
+        assert (got == want[r]).all()
+        assert int(cw.hist(r).counts.sum()) == lat[r]
+    assert columns.disjoint([columns.Piece(np.array([1, 4]), *[np.zeros(0)] * 4, []),
+                             columns.Piece(np.array([2, 3]), *[np.zeros(0)] * 4, [])])
+    assert not columns.disjoint([columns.Piece(np.array([1, 4]), *[np.zeros(0)] * 4, []),
+                                 columns.Piece(np.array([0, 4]), *[np.zeros(0)] * 4, [])])
+
+
+def test_a_complete_bucket_of_disjoint_pieces_is_kept_as_it_is(monkeypatch):
+    """When time moves on, the bucket before is merged only if a row is in two of its pieces."""
+    from fenghuo.monitor import columns
+    from fenghuo.monitor.colfold import NCOL
+
+    merged = []
+    real = columns.merge
+    monkeypatch.setattr(columns, "merge", lambda pieces, distinct=True: merged.append(len(pieces)) or real(pieces, distinct))
+    cw = columns.ColumnWindow(60.0, 100, NCOL)  # 1-second buckets
+
+    def add(rows: list[int], now: float) -> None:
+        r = np.array(rows, dtype=np.int64)
+        cw.add(r, np.full(r.size, int(now), dtype=np.int64), np.ones((r.size, NCOL), dtype=np.int64), r,
+               np.full(r.size, 3), np.ones(r.size, dtype=np.int64), np.arange(r.size), [], now)
+
+    t = 1_000_000.0
+    add([1, 2], t)
+    add([3, 4], t)
+    add([5], t + 1)  # time moved on: the disjoint bucket before is kept in its two pieces
+    assert not merged and len(cw.slices[int(t)]) == 2
+    add([5, 6], t + 1)  # row 5 twice
+    add([7], t + 2)
+    assert merged == [2] and len(cw.slices[int(t) + 1]) == 1
+    assert cw.total[5, 0] == 2 and cw.total[1:8, 0].sum() == 8

@@ -117,6 +117,29 @@ def merge(pieces: list[Piece], distinct: bool = True) -> Piece:
     return Piece(u, out, hrow, hkey, hcount, cats)
 
 
+# a bucket keeps at most this many pieces whose rows are disjoint before it merges them anyway
+# (per-row reads, ``hist`` and ``bucket_rows``, walk a bucket's pieces; a piece whose rows do not
+# span the row is passed over without a search: rows are given out in order, so a first touch's
+# pieces hold ranges of their own)
+MAX_PIECES = 128
+
+
+def _spans(rows: np.ndarray, row: int) -> bool:
+    """Whether ``row`` is within the first and last of ``rows`` (sorted)."""
+    return bool(rows.size) and rows[0] <= row <= rows[-1]
+
+
+def disjoint(pieces: list[Piece]) -> bool:
+    """Whether no row is in two of ``pieces`` (a stored piece's rows are sorted and distinct),
+    so merging them would keep every row: told by marking them all in one array."""
+    rows = np.concatenate([p.rows for p in pieces])
+    if not rows.size:
+        return True
+    mark = np.zeros(int(rows.max()) + 1, dtype=bool)
+    mark[rows] = True
+    return int(np.count_nonzero(mark)) == rows.size
+
+
 def _piece(rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndarray, hcount: np.ndarray,
            cats: list[tuple[int, str, Counter]], remap: np.ndarray | None = None) -> Piece:
     """Groups of one bucket as a piece: rows sorted and distinct, categories keyed by row."""
@@ -138,7 +161,7 @@ def _piece(rows: np.ndarray, counts: np.ndarray, hrow: np.ndarray, hkey: np.ndar
 class ColumnWindow:
     """One window length over all services."""
 
-    __slots__ = ("length", "width", "total", "slices", "_low", "cats", "_fresh")
+    __slots__ = ("length", "width", "total", "slices", "_low", "cats", "_fresh", "_look")
 
     def __init__(self, length: float, capacity: int, ncol: int) -> None:
         self.length = float(length)
@@ -149,6 +172,7 @@ class ColumnWindow:
         # row -> (in, out) category counts over the window (rare: only violations with categories)
         self.cats: dict[int, tuple[Counter, Counter]] = {}
         self._fresh: dict[int, int] = {}  # bucket key -> rows in its pieces after the merged part
+        self._look: dict[int, int] = {}  # bucket key -> pieces at which a merge is next considered
 
     def oldest(self, now: float) -> int:
         return int((now - self.length) // self.width) + 1
@@ -159,6 +183,7 @@ class ColumnWindow:
             return
         for k in [k for k in self.slices if k < oldest]:
             self._fresh.pop(k, None)
+            self._look.pop(k, None)
             for p in self.slices.pop(k):
                 add_rows(self.total, p.rows, p.counts, -1)  # rows are distinct in a piece
                 self._cats(p.cats, -1)
@@ -225,14 +250,18 @@ class ColumnWindow:
             self.slices[key] = [p]
             self._low = key if len(self.slices) == 1 else min(self._low, key)
             # time moved on: the bucket before is (nearly always) complete, so merge it once
-            # now rather than hold its pieces for the rest of the window
+            # now rather than hold its pieces for the rest of the window — unless no row is in
+            # two of them: then the merge would keep every row and save nothing (below)
             before = self.slices.get(key - 1)
-            if before is not None and len(before) > 1:
+            if before is not None and len(before) > 1 and (len(before) > MAX_PIECES or not disjoint(before)):
                 self.slices[key - 1] = [merge(before)]
-                self._fresh.pop(key - 1, None)
+            self._fresh.pop(key - 1, None)
+            self._look.pop(key - 1, None)
             return
         pieces.append(p)
         fresh = self._fresh[key] = self._fresh.get(key, 0) + p.rows.size
+        if len(pieces) < self._look.get(key, 0):
+            return
         # An open bucket is merged when its new pieces outgrow the merged part 4× (and 64k
         # rows): a merge touches every row held, so merging often (it was every 2-3 batches for
         # a 1-second bucket) cost more than all the other work of a batch. At 64 pieces (reads
@@ -241,15 +270,25 @@ class ColumnWindow:
         # requests, ~0.1 ms a request at 100,000 services (issue 19). Amortised O(1) per row;
         # the bucket is merged for good once time moves on (above).
         if fresh >= 4 * max(pieces[0].rows.size, 16384):
+            todo = pieces
+        elif len(pieces) >= 64:
+            todo = pieces[1:] if 8 * fresh < pieces[0].rows.size else pieces
+        else:
+            return
+        if len(pieces) < MAX_PIECES and disjoint(todo):
+            # No row in two of them (services seen first in this bucket: at 100,000 services
+            # every spread batch's): a merge would copy every row (64 pieces of 1,000 rows:
+            # 14-32 ms, ~0.7 ms a batch, issue 19) and keep them all. Looked at again at twice
+            # as many pieces; reads of one row walk at most MAX_PIECES of them.
+            self._look[key] = min(2 * len(pieces), MAX_PIECES)
+            return
+        self._look.pop(key, None)
+        if todo is pieces:
             self.slices[key] = [merge(pieces)]
             self._fresh[key] = 0
-        elif len(pieces) >= 64:
-            if 8 * fresh < pieces[0].rows.size:
-                self.slices[key] = [pieces[0], merge(pieces[1:])]
-                self._fresh[key] = self.slices[key][1].rows.size
-            else:
-                self.slices[key] = [merge(pieces)]
-                self._fresh[key] = 0
+        else:
+            self.slices[key] = [pieces[0], merge(todo)]
+            self._fresh[key] = self.slices[key][1].rows.size
 
     # -- reads of one row ------------------------------------------------------------------------
     def hist(self, row: int, keys: list[int] | None = None) -> LogHistogram | None:
@@ -258,6 +297,8 @@ class ColumnWindow:
         zeros = count = 0
         for k in (list(self.slices) if keys is None else keys):
             for p in self.slices.get(k, ()):
+                if not _spans(p.rows, row):
+                    continue
                 i = int(np.searchsorted(p.rows, row))
                 if i < p.rows.size and p.rows[i] == row:
                     count += int(p.counts[i, LAT_N])
@@ -283,6 +324,8 @@ class ColumnWindow:
         for k in sorted(self.slices):
             tot = None
             for p in self.slices[k]:
+                if not _spans(p.rows, row):
+                    continue
                 i = np.searchsorted(p.rows, row)
                 if i < p.rows.size and p.rows[i] == row:
                     tot = p.counts[i].copy() if tot is None else tot + p.counts[i]
