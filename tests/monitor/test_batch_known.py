@@ -13,6 +13,7 @@ import numpy as np
 
 from fenghuo.control import services as registry
 from fenghuo.demo.fleet import batches
+from fenghuo.monitor import native
 from fenghuo.monitor.colfold import NATIVE_FROM, fold_columns
 from fenghuo.monitor.fold import time_range
 from fenghuo.monitor.ingest import Monitor
@@ -58,15 +59,20 @@ def test_a_duplicate_dropped_from_a_batch_leaves_the_fold_to_count_services_itse
     handed = []
     apply = monitor.indicators.apply
 
-    def recording(events, now, sink=None, known=None, slot_of=None):  # the real fold, its ``known`` noted
+    listed = []
+
+    def recording(events, now, sink=None, known=None, slot_of=None, services=None):  # the real fold, its ``known`` noted
         handed.append(known)
+        # each event's service as the decoder listed it, only while the list is the batch's
+        listed.append(services is not None)
+        assert services is None or services == [e.service for e in events]
         # the directory slots go on with the batch: per event (the kernel's lookup), the dropped
         # redelivery's taken out with it, or per service (the dict path)
         if isinstance(slot_of, np.ndarray):
             assert [monitor.directory.names[s] for s in slot_of.tolist()] == [e.service for e in events]
         else:
             assert all(monitor.directory.names[slot_of[e.service]] == e.service for e in events)
-        return apply(events, now, sink, known, slot_of)
+        return apply(events, now, sink, known, slot_of, services)
 
     monkeypatch.setattr(monitor.indicators, "apply", recording)
     names = sorted(monitor.directory.services)[:65]
@@ -78,6 +84,7 @@ def test_a_duplicate_dropped_from_a_batch_leaves_the_fold_to_count_services_itse
     assert (got.accepted, got.duplicates) == (64, 1)
     t = when.timestamp()
     assert handed == [(1, (t, t)), None]
+    assert listed == [native.decoder is not None, False]
     assert len(batch) - 1 >= NATIVE_FROM  # the per-event fold, where the count of services matters
     now = monitor.now()
     assert monitor.indicators.snapshot(names[0], now)["windows"]["1m"]["calls"] == 2

@@ -9,6 +9,7 @@ import random
 import tracemalloc
 
 import msgspec
+import numpy as np
 import pytest
 
 from fenghuo.monitor import native
@@ -46,16 +47,63 @@ def same(a: WireEvent, b: WireEvent) -> None:
                 assert type(getattr(x, cf)) is type(getattr(y, cf)), (f, cf)
 
 
+# a directory's ids (names[slot] is the id of a slot) and its slot table (_ingestslots.h): the
+# services the tests' bodies name, ids longer than the table's inline key, one not ASCII
+NAMES = list(dict.fromkeys(["svc", "svc000001", "svc000001x", "a" * 50, "b" * 64, "服务-一", "svc7"]
+                           + [f"svc{i}" for i in range(0, 20000, 3)] + [f"svc{i:06d}" for i in range(1000)]))
+SLOT = {n: i for i, n in enumerate(NAMES)}
+_table = []
+
+
+def table() -> np.ndarray:
+    if not _table:
+        cap = 16
+        while cap < 2 * len(NAMES):
+            cap *= 2
+        t = np.empty(cap * 64, dtype=np.uint8)
+        native.KERNEL.slot_table_build(NAMES, np.arange(len(NAMES), dtype=np.int64), t)
+        _table.append(t)
+    return _table[0]
+
+
 def check(body: bytes) -> bool:
-    """The decoder agrees with msgspec on ``body``; answers whether it decoded it itself."""
+    """The decoder agrees with msgspec on ``body``, with and without the directory's slot
+    table; answers whether it decoded it itself."""
     ours, theirs = native.decoder(body), msgspec_decode(body)
+    with_table = native.decoder(body, table(), NAMES)
+    assert (with_table is None) == (ours is None)
     if ours is None:
         return False
     assert theirs is not None, body[:300]  # never accept what msgspec refuses
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         same(a, b)
+    events, ids, services, slots, missing, distinct = with_table
+    assert len(events) == len(theirs)
+    for a, b in zip(events, theirs):
+        same(a, b)
+    check_columns(events, ids, services, slots, missing, distinct)
     return True
+
+
+def slot_of(service: str) -> int:
+    """The slot the decoder finds: a service not plain ASCII is left to the lookup by name."""
+    return SLOT.get(service, -1) if service.isascii() else -1
+
+
+def check_columns(events, ids, services, slots, missing, distinct) -> None:
+    """What the decoder took from the events as it read them with the table: their ids and
+    services (the same objects), each one's slot (-1: not in the table), a known service the
+    directory's own str, how many are unknown and (all known) how many distinct slots."""
+    assert all(i is e.id for i, e in zip(ids, events)) and len(ids) == len(events)
+    assert all(s is e.service for s, e in zip(services, events)) and len(services) == len(events)
+    want = [slot_of(e.service) for e in events]
+    assert np.frombuffer(slots, dtype=np.int64).tolist() == want
+    assert missing == want.count(-1)
+    assert distinct == (0 if missing else len(set(want)))
+    for e, s in zip(events, want):
+        if s >= 0:
+            assert e.service is NAMES[s]
 
 
 PATCHES = [
@@ -182,13 +230,16 @@ def test_random_batches_agree_with_msgspec(seed):
 def test_no_references_leak():
     good = json.dumps([{**FULL, "id": f"e{i}", "output": {"blocked": True, "categories": ["A1"]}} for i in range(50)]).encode()
     bad = good[:-200] + b'"latency_ms": -1}]'  # fails late, after many objects were made
+    t = table()
     for _ in range(50):
-        native.decoder(good), native.decoder(bad)
+        native.decoder(good), native.decoder(bad), native.decoder(good, t, NAMES), native.decoder(bad, t, NAMES)
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for _ in range(500):
         native.decoder(good)
         native.decoder(bad)
+        native.decoder(good, t, NAMES)
+        native.decoder(bad, t, NAMES)
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert grown < 64 * 1024, grown
@@ -197,6 +248,26 @@ def test_no_references_leak():
 def test_a_huge_batch():
     events = [{**FULL, "id": f"e{i}", "service": f"svc{i}"} for i in range(20000)]
     assert check(json.dumps(events).encode())
+
+
+def test_services_found_by_slot_as_they_are_read():
+    """A batch read with the directory's table: known services are the directory's strs with
+    their slots (long ids confirmed in full), an unknown or non-ASCII one (even if registered:
+    ingest then looks the batch up by name) is a new str with slot -1; a run of one service is
+    one str; the events are msgspec's either way."""
+    names = ["svc000001", "svc000001", "a" * 50, "svc7", "nope", "a" * 49 + "b", "服务-一", "svc000002", "svc000002"]
+    body = json.dumps([{**FULL, "id": f"e{i}", "service": s} for i, s in enumerate(names)], ensure_ascii=False).encode()
+    assert check(body)
+    events, _ids, _services, slots, missing, _distinct = native.decoder(body, table(), NAMES)
+    assert np.frombuffer(slots, dtype=np.int64).tolist() == [slot_of(s) for s in names]
+    assert missing == 3 and events[0].service is events[1].service is NAMES[SLOT["svc000001"]]
+    known = json.dumps([{**FULL, "id": f"e{i}", "service": f"svc{i % 40:06d}"} for i in range(120)]).encode()
+    events, ids, services, slots, missing, distinct = native.decoder(known, table(), NAMES)
+    assert missing == 0 and distinct == 40 and ids[5] == "e5"
+    with pytest.raises(TypeError):
+        native.decoder(known, table(), tuple(NAMES))
+    with pytest.raises(ValueError):
+        native.decoder(known, np.zeros(3 * 64, dtype=np.uint8), NAMES)
 
 
 def test_latencies_are_the_nearest_double():

@@ -175,7 +175,75 @@ typedef struct {
     Last time, service, instance, state, model;
     PyObject *plain;
     int next[ND + 1];  /* next[k + 1]: the key that followed key k in the previous event (-1: the first) */
+    /* the directory's id -> slot table (_ingestslots.h) and its ids, when the batch is decoded
+       with them (tab NULL: not); slot: the slot of the event being read (-1: none known) */
+    const slot_entry *tab;
+    Py_ssize_t tcap;
+    PyObject *names;
+    int64_t slot, last_slot;
 } Shared;
+
+/* The slot of a service id given as its bytes (ASCII, no escape), or -1: the table's probe of
+   slot_lookup, hashed as str hashes a compact ASCII string (its bytes), and the match confirmed
+   against the directory's own str, which must be that compact ASCII string. */
+static int64_t
+table_find(const Shared *sh, const char *s, Py_ssize_t n)
+{
+    Py_hash_t h = _Py_HashBytes(s, n);
+    size_t mask = (size_t)sh->tcap - 1, i = (size_t)h & mask;
+    Py_ssize_t nn = PyList_GET_SIZE(sh->names);
+    for (;;) {
+        const slot_entry *e = &sh->tab[i];
+        if (e->slot < 0)
+            return -1;
+        if (e->hash == h && e->len == n && memcmp(e->key, s, n < KEY_INLINE ? (size_t)n : KEY_INLINE) == 0 && e->slot < nn) {
+            PyObject *name = PyList_GET_ITEM(sh->names, e->slot);
+            if (PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) && PyUnicode_GET_LENGTH(name) == n &&
+                (n <= KEY_INLINE || memcmp(PyUnicode_DATA(name), s, n) == 0))
+                return e->slot;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+/* An event's service when the batch is decoded with the directory's table: a known id is the
+   directory's own str (its hash computed once for the process, equal to every other use of it:
+   the instance keys, the rows by name) and its slot is noted, so ingest looks nothing up again;
+   an unknown one (or one not plain ASCII) is a new str and slot -1, and ingest then looks the
+   batch up by name as before. The previous event's str when its bytes are the same. */
+static PyObject *
+service_value(Cur *c, Shared *sh)
+{
+    Last *last = &sh->service;
+    if (last->obj != NULL && c->p + last->n + 2 <= c->end && *c->p == '"' && c->p[last->n + 1] == '"'
+        && same_bytes(c->p + 1, last->s, last->n)) {
+        c->p += last->n + 2;
+        sh->slot = sh->last_slot;
+        return Py_NewRef(last->obj);
+    }
+    Cur at = *c;
+    const char *s;
+    Py_ssize_t n;
+    int high = str_bytes(c, &s, &n);
+    if (high < 0)
+        return NULL;
+    PyObject *u = NULL;
+    int64_t slot = -1;
+    if (!high && n >= 1 && n <= 64 && (slot = table_find(sh, s, n)) >= 0)
+        u = Py_NewRef(PyList_GET_ITEM(sh->names, slot));
+    else {
+        *c = at;
+        u = str_value(c, 1, 64);
+        if (u == NULL)
+            return NULL;
+        slot = -1;
+    }
+    last->s = at.p + 1;
+    last->n = c->p - at.p - 2;
+    last->obj = u;
+    sh->slot = sh->last_slot = slot;
+    return u;
+}
 
 static PyObject *
 event_value(Cur *c, Shared *sh)
@@ -197,7 +265,7 @@ event_value(Cur *c, Shared *sh)
             vals[k] = str_value(c, 1, 64);
             break;
         case D_SERVICE:  /* a guard's batch names one service: one str, its hash computed once */
-            vals[k] = str_shared(c, &sh->service, 1, 64);
+            vals[k] = sh->tab != NULL ? service_value(c, sh) : str_shared(c, &sh->service, 1, 64);
             break;
         case D_TYPE:
             vals[k] = enum_value(c, E_TYPE, 0);
@@ -263,14 +331,48 @@ fail:
     return NULL;
 }
 
-static PyObject *
-decode_batch(PyObject *self, PyObject *body)
+/* the number of distinct values of slots[0..n) (all >= 0), with a small local set */
+static Py_ssize_t
+distinct_slots(const int64_t *slots, Py_ssize_t n)
 {
+    size_t scap = 16;
+    while (scap < 2 * (size_t)n)
+        scap <<= 1;
+    int64_t *seen = PyMem_Malloc(scap * sizeof(int64_t));
+    if (seen == NULL)
+        return -1;
+    memset(seen, 0xff, scap * sizeof(int64_t));
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t got = slots[k];
+        size_t j = ((size_t)got * 0x9E3779B97F4A7C15ull) >> 17 & (scap - 1);
+        while (seen[j] >= 0 && seen[j] != got)
+            j = (j + 1) & (scap - 1);
+        if (seen[j] < 0) {
+            seen[j] = got;
+            distinct++;
+        }
+    }
+    PyMem_Free(seen);
+    return distinct;
+}
+
+static PyObject *
+decode_batch(PyObject *self, PyObject *args)
+{
+    PyObject *body, *table_obj = Py_None, *names = Py_None;
+    if (!PyArg_ParseTuple(args, "O|OO", &body, &table_obj, &names))
+        return NULL;
     if (d_event == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "decode_batch: bind_decoder first");
         return NULL;
     }
-    Py_buffer view;
+    int with_table = table_obj != Py_None;
+    if (with_table && !PyList_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "decode_batch: the directory's ids as a list");
+        return NULL;
+    }
+    Py_buffer view, tv = {0};
     if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Cur c = {(const char *)view.buf, (const char *)view.buf + view.len};
@@ -278,7 +380,27 @@ decode_batch(PyObject *self, PyObject *body)
     memset(&sh, 0, sizeof sh);
     for (int i = 0; i <= ND; i++)
         sh.next[i] = i;  /* until an event says otherwise: the fields' own order */
-    PyObject *out = PyList_New(0);
+    PyObject *out = NULL, *ids = NULL, *services = NULL, *slot_bytes = NULL;
+    int64_t *slots = NULL;
+    Py_ssize_t nslots = 0, room = 0, missing = 0;
+    if (with_table) {
+        if (PyObject_GetBuffer(table_obj, &tv, PyBUF_SIMPLE) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        sh.tcap = tv.len / (Py_ssize_t)sizeof(slot_entry);
+        if (sh.tcap < 1 || (sh.tcap & (sh.tcap - 1)) != 0) {
+            PyErr_SetString(PyExc_ValueError, "decode_batch: not a slot table");
+            PyBuffer_Release(&tv);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        sh.tab = (const slot_entry *)tv.buf;
+        sh.names = names;
+        if ((ids = PyList_New(0)) == NULL || (services = PyList_New(0)) == NULL)
+            goto fallback;
+    }
+    out = PyList_New(0);
     if (out == NULL)
         goto fallback;
     skip_ws(&c);
@@ -291,12 +413,29 @@ decode_batch(PyObject *self, PyObject *body)
     } else {
         for (;;) {
             skip_ws(&c);
+            sh.slot = -1;
             PyObject *e = event_value(&c, &sh);
             if (e == NULL)
                 goto fallback;
             int bad = PyList_Append(out, e);
+            if (!bad && with_table) {
+                /* the columns ingest reads first, taken while the event is at hand */
+                bad = PyList_Append(ids, SLOT(e, d_off[D_ID])) < 0 || PyList_Append(services, SLOT(e, d_off[D_SERVICE])) < 0;
+                if (!bad && nslots == room) {
+                    room = room ? 2 * room : 1024;
+                    int64_t *grown = PyMem_Realloc(slots, room * sizeof(int64_t));
+                    if (grown == NULL)
+                        bad = 1;
+                    else
+                        slots = grown;
+                }
+                if (!bad) {
+                    slots[nslots++] = sh.slot;
+                    missing += sh.slot < 0;
+                }
+            }
             Py_DECREF(e);
-            if (bad < 0)
+            if (bad)
                 goto fallback;
             skip_ws(&c);
             if (c.p < c.end && *c.p == ',') {
@@ -314,17 +453,37 @@ decode_batch(PyObject *self, PyObject *body)
     if (c.p != c.end)
         goto fallback;
     PyBuffer_Release(&view);
-    return out;
+    if (!with_table)
+        return out;
+    PyBuffer_Release(&tv);
+    Py_ssize_t distinct = missing ? 0 : distinct_slots(slots, nslots);
+    if (distinct < 0 || (slot_bytes = PyByteArray_FromStringAndSize((const char *)slots, nslots * 8)) == NULL) {
+        PyMem_Free(slots);
+        Py_DECREF(out);
+        Py_DECREF(ids);
+        Py_DECREF(services);
+        return distinct < 0 ? PyErr_NoMemory() : NULL;
+    }
+    PyMem_Free(slots);
+    return Py_BuildValue("NNNNnn", out, ids, services, slot_bytes, missing, distinct);
 fallback:
     PyErr_Clear();
     Py_XDECREF(out);
+    Py_XDECREF(ids);
+    Py_XDECREF(services);
+    PyMem_Free(slots);
+    if (with_table)
+        PyBuffer_Release(&tv);
     PyBuffer_Release(&view);
     Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(decode_batch_doc,
-"decode_batch(body) -> list[WireEvent] | None: a JSON array of events as msgspec's list[WireEvent] decoding\n"
-"gives it, or None for anything this decoder does not read (then msgspec decides and names errors).");
+"decode_batch(body[, table, names]) -> list[WireEvent] | tuple | None: a JSON array of events as msgspec's\n"
+"list[WireEvent] decoding gives it, or None for anything this decoder does not read (then msgspec\n"
+"decides and names errors). With the directory's slot table and ids (_ingestslots.h): (events, their ids,\n"
+"their services, each one's slot as int64 bytes (-1: not known), how many are not known, how many distinct\n"
+"slots when all are known); a known service is the directory's own str.");
 
 static PyObject *
 bind_decoder(PyObject *self, PyObject *args)

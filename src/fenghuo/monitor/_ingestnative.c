@@ -163,7 +163,7 @@ static PyMethodDef methods[] = {
     {"slot_lookup", slot_lookup, METH_VARARGS, slot_lookup_doc},
     {"bind_decoder", bind_decoder, METH_VARARGS,
      "bind_decoder(event_type, check_type, event_fields, check_fields, enum_members, unset): see native.py."},
-    {"decode_batch", decode_batch, METH_O, decode_batch_doc},
+    {"decode_batch", decode_batch, METH_VARARGS, decode_batch_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -94,13 +94,14 @@ class Folded:
 
 
 def fold_columns(events: list[WireEvent], now: float, known: tuple[int, Any] | None = None,
-                 slots: np.ndarray | None = None) -> Folded:
+                 slots: np.ndarray | None = None, services: list[str] | None = None) -> Folded:
     """``known``: ``(distinct services, time_range(events))`` when the caller has them already
     (ingest checked the batch with both; a second ``set`` of a spread batch's 1,000 names is
     ~0.1 ms, issue 19). ``slots``: each event's directory slot, if known: the groups' slots
     then go with them (``Folded.slots``; not on the per-service path, whose few groups the
-    caller looks up)."""
-    services = list(map(_service, events))
+    caller looks up). ``services``: each event's service, if the caller has them listed."""
+    if services is None:
+        services = list(map(_service, events))
     if NATIVE is not None and len(services) >= NATIVE_FROM:
         return _per_event(events, services, now, *(known or ()), ev_slots=slots)
     first = services[0]

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from fenghuo.ledger import store as ledger
 from fenghuo.ledger.models import LedgerEntry
 from fenghuo.monitor.native import KERNEL as NATIVE
+from fenghuo.monitor.native import decoder as _decode
 from fenghuo.platform.db import Database
 from fenghuo.registry.models import Service
 
@@ -56,6 +57,19 @@ class ServiceInfo:
     # rule set with one lookup instead of a match per service (issue 19: every service of a
     # spread batch is new at 100,000 services); None: not numbered (built by hand)
     kind: int | None = field(default=None, compare=False)
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What the decoder took from a batch's events while reading them (``Directory.decode``):
+    each event's id and service (the lists ingest would build with ``map`` of an attribute),
+    and its directory slot with the number of distinct slots (``batch_slots``' answers), or
+    None when some service is not known by slot."""
+
+    ids: list[str]
+    services: list[str]
+    slots: np.ndarray | None
+    distinct: int
 
 
 class Directory:
@@ -222,6 +236,26 @@ class Directory:
         except TypeError:  # not the event structs (or ids) the kernel reads
             return services, None, 0
         return services, (None if missing else out), distinct
+
+    def decode(self, body: bytes) -> tuple[dict[str, ServiceInfo], list, Decoded | None] | None:
+        """The C decoder's reading of ``body`` (``native.decoder``), with each event's slot found
+        in the same pass as its service is read (``_ingestdecode.h``: the table of
+        ``batch_slots``, probed with the id's bytes): the services (as ``batch_slots``), the
+        events, and what the decoder took from them on the way (``Decoded``; None without the
+        table). A known service is the directory's own str. None when the decoder leaves the
+        body to msgspec (or is not built)."""
+        if _decode is None:
+            return None
+        self.fresh()
+        services, table = self._maps[0], self._maps[2]
+        if table is None:
+            events = _decode(body)
+            return None if events is None else (services, events, None)
+        got = _decode(body, table, self.names)
+        if got is None:
+            return None
+        events, ids, names, slots, missing, distinct = got
+        return services, events, Decoded(ids, names, None if missing else np.frombuffer(slots, dtype=np.int64), distinct)
 
     def lookup_slots(self, ids) -> tuple[dict[str, ServiceInfo], set[str], dict[str, int]]:
         """The services after a forced refresh (the cache may be behind), the ids still unknown,

@@ -286,7 +286,8 @@ class Indicators:
 
     # -- ingest ----------------------------------------------------------------------------------
     def apply(self, events: Iterable[WireEvent], now: float, sink: Callable[[Folded], None] | None = None,
-              known: tuple[int, Any] | None = None, slot_of: dict[str, int] | np.ndarray | None = None) -> None:
+              known: tuple[int, Any] | None = None, slot_of: dict[str, int] | np.ndarray | None = None,
+              services: list[str] | None = None) -> None:
         """Fold validated, deduplicated events in (their services and rows then wait for
         ``batch_rows``). The batch is
         folded outside the lock (colfold.py), then added to every window as arrays. ``sink``
@@ -294,12 +295,13 @@ class Indicators:
         the batch's distinct services and time range, if the caller has them (``fold_columns``);
         ``slot_of``: the directory slot of each of the batch's services (``Directory.lookup_slots``),
         or of each event (an array, ``Directory.batch_slots``), if the caller has them: then
-        ``f.slots`` holds them for the sink and the rows are found by slot."""
+        ``f.slots`` holds them for the sink and the rows are found by slot; ``services``: each
+        event's service, if the caller has them listed (the decoder, ``Directory.decode``)."""
         events = events if isinstance(events, list) else list(events)
         if not events:
             return
         per_event = isinstance(slot_of, np.ndarray)
-        f = fold_columns(events, now, known, slot_of if per_event else None)
+        f = fold_columns(events, now, known, slot_of if per_event else None, services)
         if slot_of is not None and f.slots is None:
             if per_event:  # a fold by service (few services): its groups' slots from the events'
                 slot_of = dict(zip(map(_service, events), slot_of.tolist()))

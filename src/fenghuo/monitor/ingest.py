@@ -75,7 +75,8 @@ class Monitor:
         # (events, (distinct services, time range) or None, the directory slots: per event, an
         # array, or per service, a dict) of the batch being published: ingest has checked it
         # with these, and the fold needs them again (``_count``)
-        self._known: tuple[list[WireEvent], Any, Any] | None = None
+        # and each event's service, if the decoder listed them)
+        self._known: tuple[list[WireEvent], Any, Any, list[str] | None] | None = None
         self.rejected_total = 0
         self.duplicates_total = 0
 
@@ -92,7 +93,7 @@ class Monitor:
     def _count(self, events: list[WireEvent]) -> None:
         k = self._known
         if k is not None and k[0] is events:
-            self.indicators.apply(events, self.now(), self.summaries.add, k[1], k[2])
+            self.indicators.apply(events, self.now(), self.summaries.add, k[1], k[2], k[3])
         else:  # published by another process (a JetStream bus): no checks made here
             self.indicators.apply(events, self.now(), self.summaries.add)
 
@@ -100,8 +101,10 @@ class Monitor:
         if actor.role not in _POSTERS:
             raise Forbidden(f"{actor.label} 不能上报事件", f"{actor.label} may not post events")
         # The C decoder (monitor/_ingestdecode.h) reads the usual batch about twice as fast as
-        # msgspec; anything else it leaves to msgspec (None), which names every bad event.
-        events = _decoder(body) if _decoder is not None else None
+        # msgspec, and finds each event's directory slot as it reads its service
+        # (Directory.decode); anything else it leaves to msgspec (None), which names every bad event.
+        decoded = self.directory.decode(body) if _decoder is not None else None
+        events = decoded[1] if decoded is not None else None
         indices: list[int] | None = None
         bad: list[dict[str, Any]] = []
         try:
@@ -116,7 +119,7 @@ class Monitor:
                            limit=self.settings.max_events, got=total)
         for b in bad:
             b["reason"] = f"事件无效 / invalid event: {b['reason']}"
-        return self._ingest(events, indices, actor, bad)
+        return self._ingest(events, indices, actor, bad, decoded)
 
     def ingest(self, good: list[tuple[int, WireEvent]], actor: Actor, bad: list[dict[str, Any]] | None = None) -> IngestResult:
         """Check, deduplicate and count decoded ``(index, event)`` pairs; ``bad`` are rejections
@@ -124,8 +127,9 @@ class Monitor:
         return self._ingest([e for _, e in good], [i for i, _ in good], actor, bad)
 
     def _ingest(self, events: list[WireEvent], indices: list[int] | None, actor: Actor,
-                bad: list[dict[str, Any]] | None = None) -> IngestResult:
-        """``indices[k]`` is the batch index of ``events[k]`` (None: k itself)."""
+                bad: list[dict[str, Any]] | None = None, decoded: tuple | None = None) -> IngestResult:
+        """``indices[k]`` is the batch index of ``events[k]`` (None: k itself); ``decoded``: what
+        ``Directory.decode`` answered with ``events`` (the services, the events, ``Decoded``)."""
         result = IngestResult(rejected=list(bad or []))
         now = self.now()
         oldest, newest = now - self.settings.max_age_seconds, now + self.settings.max_future_seconds
@@ -133,10 +137,14 @@ class Monitor:
         # (Directory.batch_slots); without the kernel, or with a service it does not know, each
         # distinct service with its slot (None: not registered) from the registry's dict, which
         # stands for the set of names the checks need, too.
-        services, slots, distinct = self.directory.batch_slots(events)
+        cols = decoded[2] if decoded is not None else None
+        if cols is not None:  # found by the decoder as it read the services (None: one not known)
+            services, slots, distinct = decoded[0], cols.slots, cols.distinct  # type: ignore[index]
+        else:
+            services, slots, distinct = self.directory.batch_slots(events)
         refused: set[str] = set()
         if slots is None:
-            services, slots = self.directory.slots_of(list(map(_service, events)))
+            services, slots = self.directory.slots_of(list(map(_service, events)) if cols is None else cols.services)
             names = slots.keys()
             distinct = len(names)
             if None in slots.values():  # something unknown: look again (the cache may be behind)
@@ -157,7 +165,7 @@ class Monitor:
                 slots = slots[np.fromiter(keep, dtype=bool, count=len(keep))]
         checked = len(events)
         with self._lock:
-            ids = list(map(_id, events))
+            ids = cols.ids if cols is not None and whole else list(map(_id, events))
             fresh = self.dedup.fresh(ids)
             if fresh.count(False):
                 events = [e for e, f in zip(events, fresh) if f]
@@ -169,7 +177,9 @@ class Monitor:
             result.accepted = len(events)
             if events:
                 # the names and range checked above still describe the batch if none was dropped
-                self._known = (events, (distinct, span) if whole and len(events) == checked else None, slots)
+                same = whole and len(events) == checked
+                self._known = (events, (distinct, span) if same else None, slots,
+                               cols.services if same and cols is not None else None)
                 try:
                     dup = self.bus.publish(events)  # a deduplicating bus answers how many it had already
                 finally:
