@@ -377,8 +377,8 @@ def _ingest_verdict(results: list[dict]) -> str:
             f"the server {fixed} — for HTTP (uvicorn; the "
             f"route itself is the pure ASGI fast path, `monitor/fastpath.py`, with a cached token), the hop to the "
             f"ingest thread, the durable dedup row, the fold into the windows and the rules' pass; the 1,000 events "
-            f"are then decoded into checked structs (the C decoder, `monitor/_ingestdecode.h`; msgspec for any other shape), deduplicated, folded "
-            f"and screened on top.")
+            f"are then decoded into checked structs (the C decoder, `monitor/_ingestdecode.h`, which finds each event's directory slot "
+            f"as it reads the service; msgspec for any other shape), deduplicated, folded and screened on top.")
 
 
 VERDICT = """
@@ -402,7 +402,9 @@ sector, labels: `ServiceInfo.kind`) instead of matched per service. Guard instan
 inner dict per service had been ~10 µs per event with the collections it set off), and a
 bucket's pieces are merged without a sort (rows marked and added in place through a row →
 position map, `columns.merge`: at 100,000 services the sorting merge had been a quarter of a
-spread batch's CPU). The ratio still moves between runs on this loaded machine; its range over
+spread batch's CPU), and not merged at all while no row is in two of them (`columns.disjoint`: at
+100,000 services a spread batch's rows are new in the bucket, and a merge would copy them all and
+keep them all). The ratio still moves between runs on this loaded machine; its range over
 the rounds is in the table. **Memory** is bounded by configuration (a row per service
 active within the longest window, idle ones evicted and their rows cleared for reuse, optional
 `max_services`; a complete bucket holds one row per service it saw), not by events: the growth
