@@ -142,9 +142,11 @@ def _sentence_of(text: str, pos: int) -> tuple[int, int]:
 def mention_spans(text: str) -> list[tuple[int, int]]:
     """Spans of words ``text`` mentions rather than uses (see the module's docstring), sorted;
     none in a text that names a group (``names_group``)."""
-    # One search first (~0.6 µs per 50 characters, ~2.5 per 1 KB): most texts hold no quote,
-    # no word naming abuse and no 骗子, or name a group, and pay nothing more.
-    if _CANDIDATE.search(text) is None or names_group(text):
+    # Most texts name a group or hold no quote, no word naming abuse and no 骗子, and pay
+    # nothing more. The group first: every 1 KB COLD dev cut with an offensive finding names one,
+    # most through a group character, found by names_group in ~0.2-0.6 µs, where the search for
+    # a candidate word costs ~0.6 µs per 50 characters and ~1.1 per 1 KB.
+    if names_group(text) or _CANDIDATE.search(text) is None:
         return []
     quoted = any(q in text for q in _QUOTE_CHARS)
     meta = any(w in text for w in META_WORDS)
