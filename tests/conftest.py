@@ -42,6 +42,20 @@ def fenghuo_home(tmp_path, monkeypatch, derived_cache_dir):
 _OUTER_ENV = dict(os.environ)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory, derived_cache_dir):
+    """``fenghuo_home``'s settings for what runs outside a test: module- and session-scoped
+    fixtures are built before any function-scoped fixture, so without this a module fixture that
+    loads the shipped pipeline read and wrote the caller's own data directory
+    (~/.local/share/fenghuo/cache) and, with a cache directory other than the process's, compiled
+    the shipped rules again (~3-5 s of CPU each: RulesCheck's in-process memo is keyed by it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate_home(mp, tmp_path_factory.mktemp("session-home"))
+        if "FENGHUO_CACHE_DIR" not in _OUTER_ENV:
+            mp.setenv("FENGHUO_CACHE_DIR", str(derived_cache_dir))
+        yield
+
+
 class PgSchema:
     """A fresh PostgreSQL schema per test, dropped afterwards, so tests never see each other."""
 
