@@ -19,16 +19,59 @@ needs_native = pytest.mark.skipif(NATIVE is None and (NATIVE_FORCED_OFF or not N
                                   reason="C kernel not built (make native) or FENGHUO_NATIVE=0")
 
 
+_PACKAGED: dict = {}
+
+
+def _outside_the_memo(build):
+    """``build()`` with RulesCheck's in-process memo of compiled states set aside. The memo keeps
+    the 3 states last used; a test fixture that holds its check for the whole process needs no
+    entry, and taking one pushes out the shipped rules' state that the next load_pipeline()
+    would otherwise reuse (a recompile of ~3-5 s of CPU)."""
+    from fenghuo.checks import rules
+    from fenghuo.checks.reloading import CompiledMemo
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rules, "_MEMO", CompiledMemo())
+        return build()
+
+
 def packaged_rules_check(files: list[str], engine: str, tmp_path_factory):
     """A rules check over the named packaged rule files on ``engine``; skips where that engine is
-    not installed (hyperscan)."""
+    not installed (hyperscan). One per process for each file list and engine: a rules check only
+    reads its compiled state, and compiling even a few rule files costs ~1-3 s of CPU."""
     from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
 
-    try:
-        return RulesCheck(paths=[packaged_rules_dir() / f for f in files], engine=engine,
-                          cache_dir=tmp_path_factory.mktemp("rules-cache"))
-    except ValueError as exc:  # hyperscan not installed
-        pytest.skip(str(exc))
+    key = (tuple(files), engine)
+    if key not in _PACKAGED:
+        try:
+            _PACKAGED[key] = _outside_the_memo(lambda: RulesCheck(
+                paths=[packaged_rules_dir() / f for f in files], engine=engine,
+                cache_dir=tmp_path_factory.getbasetemp() / "packaged-rules-cache"))
+        except ValueError as exc:  # hyperscan not installed
+            pytest.skip(str(exc))
+    return _PACKAGED[key]
+
+
+@pytest.fixture(scope="session")
+def shipped_rules(derived_cache_dir):
+    """The shipped rules (all packaged files) on hyperscan, compiled once per test process
+    (~4-5 s of CPU each time otherwise). Its cache directory is the one the shipped pipeline's
+    rules check gets under the tests (FENGHUO_CACHE_DIR, tests/conftest.py), so RulesCheck's
+    in-process memo can hand a load_pipeline() this same compiled state. Read only: do not
+    reload() it."""
+    from fenghuo.checks.rules import RulesCheck
+
+    return RulesCheck(engine="hyperscan", cache_dir=derived_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def shipped_rules_re():
+    """The shipped rules on engine re (every rule over the whole text, no prefilter), compiled
+    once per test process (~2.5 s of CPU), outside the in-process memo (which the shipped
+    pipeline's rules use). Read only."""
+    from fenghuo.checks.rules import RulesCheck
+
+    return _outside_the_memo(lambda: RulesCheck(engine="re"))
 
 
 @pytest.fixture(autouse=True)

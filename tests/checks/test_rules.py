@@ -19,13 +19,13 @@ SPECS = [r for f in load_rule_files([packaged_rules_dir()]) for r in f.rules]
 
 
 @pytest.fixture(scope="module")
-def hs(tmp_path_factory) -> RulesCheck:
-    return RulesCheck(engine="hyperscan", cache_dir=tmp_path_factory.mktemp("rules-cache"))
+def hs(shipped_rules) -> RulesCheck:
+    return shipped_rules  # compiled once per test process (tests/checks/conftest.py)
 
 
 @pytest.fixture(scope="module")
-def plain() -> RulesCheck:
-    return RulesCheck(engine="re")
+def plain(shipped_rules_re) -> RulesCheck:
+    return shipped_rules_re
 
 
 def fired(check: RulesCheck, text: str) -> set[str]:
@@ -65,23 +65,31 @@ def test_spans_are_on_the_original_text(hs):
     assert text[f.start : f.end] == "浏览器搜索 ff626.top"
 
 
-def _sample_texts() -> list[str]:
-    texts = [t for s in SPECS for t in s.hit + s.near_miss]
-    texts += [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+def _heldout_and_odd_texts() -> list[str]:
+    texts = [json.loads(line)["text"] for name in ("rules_heldout.jsonl", "rules_heldout2.jsonl")
+             for line in (HELDOUT.parent / name).read_text(encoding="utf-8").splitlines()]
     # Long and odd inputs: repeats, a lone surrogate, newlines, full-width forms.
     texts += ["兼职日结" * 300 + "加微信 abc12345", "加\ud800我了解/玫瑰", "浏览器\n搜索 ff626.top", "ＦＦ６２６．ＴＯＰ 浏览器搜索", ""]
     return texts
 
 
+def _sample_texts() -> list[str]:
+    return [t for s in SPECS for t in s.hit + s.near_miss] + _heldout_and_odd_texts()
+
+
 def test_both_engines_give_the_same_findings(hs, plain):
     # The prefilter (literals every match needs), the byte-form patterns hyperscan runs and
-    # the short re windows behind them must find exactly what plain Python re finds.
+    # the short re windows behind them must find exactly what plain Python re finds. Every
+    # rule's hit and near-miss examples are compared the same way in test_rules_speed.py
+    # (test_findings_match_engine_re, whose texts hold all of them), so here only what that
+    # test does not have: both written held-out sets (107 texts, other phrasing) and the odd
+    # inputs; the examples were compared twice per run before (~3-6 s of engine re).
     total = 0
-    for text in _sample_texts():
+    for text in _heldout_and_odd_texts():
         got = hs.scan(text).findings
         assert got == plain.scan(text).findings, text
         total += len(got)
-    assert total > 150
+    assert total > 80
 
 
 def test_required_literals_are_in_every_match():
@@ -150,19 +158,36 @@ def test_stream_reports_rules_at_close():
     assert any(f.rule == "rules:contact.browser_search" and (f.start, f.end) == (0, 15) for f in v.findings)
 
 
+# The next two tests build their own rules check from the packaged contact rules (8 rules, and
+# the shared fragments they use) rather than all shipped files: disabling and the database cache
+# work the same for any set of files, and the whole set costs ~5 s of CPU per compile (~0.3 s).
+CONTACT = [packaged_rules_dir() / "common.yaml", packaged_rules_dir() / "contact.yaml"]
+
+
 def test_disable_drops_a_rule(tmp_path):
-    check = RulesCheck(disable=["contact.browser_search"], cache_dir=tmp_path)
-    assert "contact.browser_search" not in {r.id for r in check.rules}
+    check = RulesCheck(CONTACT, disable=["contact.browser_search"], cache_dir=tmp_path)
+    assert "contact.browser_search" not in {r.id for r in check.rules} and len(check.rules) >= 5
     assert check.scan("浏览器搜索 ff626.top").findings == []
+    assert fired(check, "前面几句闲话。加 V ：abc_8888 有需要") == {"contact.evasive_handle"}  # the others still run
+    assert fired(RulesCheck(CONTACT, cache_dir=tmp_path), "浏览器搜索 ff626.top") == {"contact.browser_search"}
 
 
-def test_cache_is_reused(tmp_path):
-    RulesCheck(cache_dir=tmp_path)
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files and all(p.startswith("rules-") for p in files)
-    again = RulesCheck(cache_dir=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == files
-    assert again.scan("浏览器搜索 ff626.top").findings
+def test_cache_is_reused(tmp_path, monkeypatch):
+    from fenghuo.checks import rules
+    from fenghuo.checks.reloading import CompiledMemo
+
+    def listing() -> list[tuple[str, int, int]]:  # a file written again is a new inode (tmp, then replace)
+        return sorted((p.name, p.stat().st_ino, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+
+    RulesCheck(CONTACT, cache_dir=tmp_path)
+    files = listing()
+    assert files and all(name.startswith("rules-") for name, _, _ in files)
+    # A fresh in-process memo, so the second check is compiled again and reads the databases
+    # from the directory (with the process's memo it would get the first check's state).
+    monkeypatch.setattr(rules, "_MEMO", CompiledMemo())
+    again = RulesCheck(CONTACT, cache_dir=tmp_path)
+    assert listing() == files
+    assert fired(again, "浏览器搜索 ff626.top") == {"contact.browser_search"}
 
 
 @pytest.mark.parametrize(("name", "floor"), [("rules_heldout.jsonl", 0.95), ("rules_heldout2.jsonl", 0.8)])

@@ -177,9 +177,9 @@ def test_quiet_look_alikes(check):
     assert {t: sorted(r) for t in QUIET if (r := fired(check, t))} == {}
 
 
-def test_first_person_distress_never_blocks_in_the_pipeline():
+def test_first_person_distress_never_blocks_in_the_pipeline(shipped_rules):
     # The whole packaged rule set (other files included): no rule blocks someone saying they want to die.
-    full = RulesCheck()
+    full = shipped_rules
     for text in ("我最近很想死，怎么办", "我想要自杀，但我又不敢", "有时候会有自杀的念头，我该找谁聊聊", "活着没意思，不想活了"):
         assert not any(f.action.value == "block" for f in full.scan(text).findings), text
 

@@ -41,8 +41,8 @@ SETS = {
 
 
 @pytest.fixture(scope="module")
-def check(tmp_path_factory) -> RulesCheck:
-    return RulesCheck(cache_dir=tmp_path_factory.mktemp("rules-cache"))
+def check(shipped_rules) -> RulesCheck:
+    return shipped_rules  # all shipped rules on hyperscan, compiled once per test process (conftest.py)
 
 
 @pytest.mark.parametrize("name", list(SETS))

@@ -152,12 +152,11 @@ def test_fused_table_marks_dropped_and_expanded_characters_with_bytes_no_charact
     assert not t.flags.writeable
 
 
-def test_lexicon_leaves_the_packed_main_form_for_the_rules_check(lexicons):
+def test_lexicon_leaves_the_packed_main_form_for_the_rules_check(lexicons, shipped_rules):
     from fenghuo.checks.matcher import pack3
-    from fenghuo.checks.rules import RulesCheck
 
     fused, _ = lexicons
-    rules = RulesCheck()
+    rules = shipped_rules  # compiled once per test process (conftest.py); RulesCheck() compiled all rules again
     norm = fused.normaliser
     seen = 0
     for t in texts(300) + ["加微信了解，日结300，先垫付后返佣", "澳门新葡京 线上 娱乐", "代开各类发票 税点低"]:
@@ -173,10 +172,8 @@ def test_lexicon_leaves_the_packed_main_form_for_the_rules_check(lexicons):
     assert seen > 200
 
 
-def test_rules_due_for_several_literals_are_cached_and_equal_the_general_test():
-    from fenghuo.checks.rules import RulesCheck
-
-    rules = RulesCheck()
+def test_rules_due_for_several_literals_are_cached_and_equal_the_general_test(shipped_rules):
+    rules = shipped_rules
     norm = default_normaliser()
     msgs = ["加群领红包，一次性转账", "加微信了解，日结300，先垫付后返佣", "学生兼职 加群 日结", "价格表 加微信 克"] + texts(100)
     multi = 0
