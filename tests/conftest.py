@@ -173,29 +173,51 @@ def pytest_sessionfinish(session, exitstatus):
 # sorts them by their number of tests, which put the suite's slowest files (single long tests:
 # the demo, the chaos and restart runs) last, where one worker ran them while the other sat idle.
 # Longest first (the classic schedule for two machines) leaves only short files for the end.
-# The list is make test's per-file time (--durations / junit, session 15), longest first; a file
-# not in it keeps its place after them (by number of tests, as before). Makefile passes
-# --no-loadscope-reorder so xdist keeps this order.
+# The list: each file's summed test time (junit), longest first, from one-process runs of this
+# session (17: tests/checks after its rules work, the rest at 85a86d3; load ~5 on this 2-core
+# machine): every file of 12 s or more. A file not in it keeps its place after them (by number
+# of tests, as before). Makefile passes --no-loadscope-reorder so xdist keeps this order.
 LONGEST_FILES = (
-    "tests/checks/test_big_input.py",
-    "tests/test_demo.py",
-    "tests/checks/test_cli.py",
-    "tests/console/test_fleet.py",
-    "tests/foundation/test_properties.py",
-    "tests/guard/test_failsafe.py",
-    "tests/guard/test_gateway.py",
-    "tests/checks/test_rules.py",
-    "tests/guard/test_gateway_workers.py",
-    "tests/corpus/test_scan.py",
-    "tests/checks/test_classifier.py",
-    "tests/scale/test_chaos_control.py",
-    "tests/scale/test_replicas.py",
-    "tests/checks/test_resolve.py",
-    "tests/evaluation/test_resume.py",
-    "tests/alerts/test_restart.py",
-    "tests/monitor/test_dedup_restart.py",
-    "tests/scale/test_replica_commands.py",
-    "tests/scale/test_chaos_pg.py",
+    "tests/test_demo.py",  # 79 s
+    "tests/guard/test_gateway.py",  # 54 s
+    "tests/foundation/test_properties.py",  # 53 s
+    "tests/foundation/test_switch.py",  # 49 s
+    "tests/foundation/test_api.py",  # 49 s
+    "tests/checks/test_rules_speed.py",  # 42 s
+    "tests/foundation/test_ledger.py",  # 42 s
+    "tests/console/test_fleet.py",  # 41 s
+    "tests/guard/test_failsafe.py",  # 40 s
+    "tests/checks/test_big_input.py",  # 38 s
+    "tests/monitor/test_ingest_native.py",  # 37 s
+    "tests/guard/test_batch_acks.py",  # 36 s
+    "tests/foundation/test_ack_route.py",  # 34 s
+    "tests/security/test_fuzz_findings.py",  # 33 s
+    "tests/guard/test_gateway_workers.py",  # 32 s
+    "tests/checks/test_lexicon_shipped.py",  # 28 s
+    "tests/guard/test_stream_scripted.py",  # 27 s
+    "tests/foundation/test_fleet_coverage.py",  # 27 s
+    "tests/foundation/test_fleet_lists.py",  # 23 s
+    "tests/scale/test_chaos_pg.py",  # 21 s
+    "tests/checks/test_rules.py",  # 20 s
+    "tests/monitor/test_columns.py",  # 19 s
+    "tests/scale/test_replica_commands.py",  # 18 s
+    "tests/guard/test_telemetry_review.py",  # 18 s
+    "tests/security/test_instance_ack.py",  # 18 s
+    "tests/response/test_executor.py",  # 17 s
+    "tests/monitor/test_dedup_restart.py",  # 17 s
+    "tests/monitor/test_fastpath.py",  # 17 s
+    "tests/foundation/test_fleet_listing.py",  # 17 s
+    "tests/foundation/test_user_measures_paged.py",  # 16 s
+    "tests/scale/test_switch_kv.py",  # 16 s
+    "tests/corpus/test_scan.py",  # 16 s
+    "tests/alerts/test_restart.py",  # 15 s
+    "tests/scale/test_chaos_control.py",  # 15 s
+    "tests/checks/test_classifier.py",  # 14 s
+    "tests/scale/test_replicas.py",  # 14 s
+    "tests/recovery/test_recovery.py",  # 14 s
+    "tests/security/test_outages.py",  # 14 s
+    "tests/checks/test_rules_abuse.py",  # 13 s
+    "tests/foundation/test_fleet_analyze.py",  # 12 s
 )
 
 
