@@ -22,7 +22,7 @@ needs_native = pytest.mark.skipif(NATIVE is None and (NATIVE_FORCED_OFF or not N
 _PACKAGED: dict = {}
 
 
-def _outside_the_memo(build):
+def outside_rules_memo(build):
     """``build()`` with RulesCheck's in-process memo of compiled states set aside. The memo keeps
     the 3 states last used; a test fixture that holds its check for the whole process needs no
     entry, and taking one pushes out the shipped rules' state that the next load_pipeline()
@@ -44,12 +44,23 @@ def packaged_rules_check(files: list[str], engine: str, tmp_path_factory):
     key = (tuple(files), engine)
     if key not in _PACKAGED:
         try:
-            _PACKAGED[key] = _outside_the_memo(lambda: RulesCheck(
+            _PACKAGED[key] = outside_rules_memo(lambda: RulesCheck(
                 paths=[packaged_rules_dir() / f for f in files], engine=engine,
                 cache_dir=tmp_path_factory.getbasetemp() / "packaged-rules-cache"))
         except ValueError as exc:  # hyperscan not installed
             pytest.skip(str(exc))
     return _PACKAGED[key]
+
+
+@pytest.fixture
+def private_rules_memo(monkeypatch):
+    """RulesCheck's in-process memo, a fresh one for this test (for tests that build throwaway
+    rules checks: each would otherwise take one of the memo's 3 places and push out the shipped
+    rules' state, which the next load_pipeline() then compiles again, ~3 s of CPU)."""
+    from fenghuo.checks import rules
+    from fenghuo.checks.reloading import CompiledMemo
+
+    monkeypatch.setattr(rules, "_MEMO", CompiledMemo())
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +82,7 @@ def shipped_rules_re():
     pipeline's rules use). Read only."""
     from fenghuo.checks.rules import RulesCheck
 
-    return _outside_the_memo(lambda: RulesCheck(engine="re"))
+    return outside_rules_memo(lambda: RulesCheck(engine="re"))
 
 
 @pytest.fixture(autouse=True)

@@ -164,6 +164,7 @@ def test_stream_reports_rules_at_close():
 CONTACT = [packaged_rules_dir() / "common.yaml", packaged_rules_dir() / "contact.yaml"]
 
 
+@pytest.mark.usefixtures("private_rules_memo")
 def test_disable_drops_a_rule(tmp_path):
     check = RulesCheck(CONTACT, disable=["contact.browser_search"], cache_dir=tmp_path)
     assert "contact.browser_search" not in {r.id for r in check.rules} and len(check.rules) >= 5
@@ -172,6 +173,7 @@ def test_disable_drops_a_rule(tmp_path):
     assert fired(RulesCheck(CONTACT, cache_dir=tmp_path), "浏览器搜索 ff626.top") == {"contact.browser_search"}
 
 
+@pytest.mark.usefixtures("private_rules_memo")
 def test_cache_is_reused(tmp_path, monkeypatch):
     from fenghuo.checks import rules
     from fenghuo.checks.reloading import CompiledMemo

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import default_normaliser
 from fenghuo.checks.rules import RulesCheck
+from tests.checks.conftest import outside_rules_memo
 
 RULES = """
   - id: t.ding
@@ -38,7 +39,7 @@ RULES = """
 def checks(tmp_path_factory):
     d = tmp_path_factory.mktemp("rules")
     (d / "t.yaml").write_text("version: 1\nrules:\n" + textwrap.dedent(RULES), encoding="utf-8")
-    return RulesCheck([d / "t.yaml"], cache_dir=d / "c"), RulesCheck([d / "t.yaml"], engine="re")
+    return outside_rules_memo(lambda: (RulesCheck([d / "t.yaml"], cache_dir=d / "c"), RulesCheck([d / "t.yaml"], engine="re")))
 
 
 def _found(check, text):

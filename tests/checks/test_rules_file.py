@@ -11,6 +11,8 @@ from fenghuo.checks.rules import RulesCheck
 from fenghuo.checks.rules_file import RulesError, load_rule_files
 from fenghuo.checks.rules_regex import PatternError, check_normalised, max_width, required_literals
 
+pytestmark = pytest.mark.usefixtures("private_rules_memo")  # throwaway checks: keep the shipped rules' memo entry (conftest)
+
 GOOD_RULE = """
   - id: t.offer
     category: ads

@@ -4,9 +4,15 @@ equal from the disk cache (``rules_due._frequencies``)."""
 
 from __future__ import annotations
 
+import pytest
+
 from fenghuo.checks import rules_due
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.test_rules_file import GOOD_RULE, rules_file
+
+# A fresh memo for each test (conftest): what is shared is decided within the test, whatever
+# other tests left in the process's memo, and their throwaway checks do not push out the shipped rules.
+pytestmark = pytest.mark.usefixtures("private_rules_memo")
 
 
 def test_checks_of_one_process_share_the_compiled_rules_until_a_file_changes(tmp_path):
