@@ -93,8 +93,9 @@ def slot_of(service: str) -> int:
 
 def check_columns(events, ids, services, slots, missing, distinct) -> None:
     """What the decoder took from the events as it read them with the table: their ids and
-    services (the same objects), each one's slot (-1: not in the table), a known service the
-    directory's own str, how many are unknown and (all known) how many distinct slots."""
+    services (the same objects), each one's slot (-1: not in the table), a known service's
+    str carrying the hash str computes, how many are unknown and (all known) how many distinct
+    slots."""
     assert all(i is e.id for i, e in zip(ids, events)) and len(ids) == len(events)
     assert all(s is e.service for s, e in zip(services, events)) and len(services) == len(events)
     want = [slot_of(e.service) for e in events]
@@ -103,7 +104,7 @@ def check_columns(events, ids, services, slots, missing, distinct) -> None:
     assert distinct == (0 if missing else len(set(want)))
     for e, s in zip(events, want):
         if s >= 0:
-            assert e.service is NAMES[s]
+            assert e.service == NAMES[s] and hash(e.service) == hash("".join(list(e.service)))
 
 
 PATCHES = [
@@ -251,16 +252,18 @@ def test_a_huge_batch():
 
 
 def test_services_found_by_slot_as_they_are_read():
-    """A batch read with the directory's table: known services are the directory's strs with
-    their slots (long ids confirmed in full), an unknown or non-ASCII one (even if registered:
-    ingest then looks the batch up by name) is a new str with slot -1; a run of one service is
+    """A batch read with the directory's table: known services have their slots (long ids
+    confirmed in full) and the hash str computes, an unknown or non-ASCII one (even if
+    registered: ingest then looks the batch up by name) has slot -1; a run of one service is
     one str; the events are msgspec's either way."""
     names = ["svc000001", "svc000001", "a" * 50, "svc7", "nope", "a" * 49 + "b", "服务-一", "svc000002", "svc000002"]
     body = json.dumps([{**FULL, "id": f"e{i}", "service": s} for i, s in enumerate(names)], ensure_ascii=False).encode()
     assert check(body)
     events, _ids, _services, slots, missing, _distinct = native.decoder(body, table(), NAMES)
     assert np.frombuffer(slots, dtype=np.int64).tolist() == [slot_of(s) for s in names]
-    assert missing == 3 and events[0].service is events[1].service is NAMES[SLOT["svc000001"]]
+    assert missing == 3 and events[0].service is events[1].service
+    held = {n: i for i, n in enumerate(NAMES)}  # the str's stored hash finds it in a dict
+    assert [held.get(e.service, -1) for e in events[:4]] == [slot_of(s) for s in names[:4]]
     known = json.dumps([{**FULL, "id": f"e{i}", "service": f"svc{i % 40:06d}"} for i in range(120)]).encode()
     events, ids, services, slots, missing, distinct = native.decoder(known, table(), NAMES)
     assert missing == 0 and distinct == 40 and ids[5] == "e5"

@@ -184,12 +184,13 @@ typedef struct {
 } Shared;
 
 /* The slot of a service id given as its bytes (ASCII, no escape), or -1: the table's probe of
-   slot_lookup, hashed as str hashes a compact ASCII string (its bytes), and the match confirmed
-   against the directory's own str, which must be that compact ASCII string. */
+   slot_lookup, hashed as str hashes a compact ASCII string (its bytes, ``*hash``). An id of up
+   to KEY_INLINE bytes is matched by the entry alone; a longer one is confirmed against the
+   directory's own str. */
 static int64_t
-table_find(const Shared *sh, const char *s, Py_ssize_t n)
+table_find(const Shared *sh, const char *s, Py_ssize_t n, Py_hash_t *hash)
 {
-    Py_hash_t h = _Py_HashBytes(s, n);
+    Py_hash_t h = *hash = _Py_HashBytes(s, n);
     size_t mask = (size_t)sh->tcap - 1, i = (size_t)h & mask;
     Py_ssize_t nn = PyList_GET_SIZE(sh->names);
     for (;;) {
@@ -197,20 +198,24 @@ table_find(const Shared *sh, const char *s, Py_ssize_t n)
         if (e->slot < 0)
             return -1;
         if (e->hash == h && e->len == n && memcmp(e->key, s, n < KEY_INLINE ? (size_t)n : KEY_INLINE) == 0 && e->slot < nn) {
+            if (n <= KEY_INLINE)
+                return e->slot;
             PyObject *name = PyList_GET_ITEM(sh->names, e->slot);
             if (PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) && PyUnicode_GET_LENGTH(name) == n &&
-                (n <= KEY_INLINE || memcmp(PyUnicode_DATA(name), s, n) == 0))
+                memcmp(PyUnicode_DATA(name), s, n) == 0)
                 return e->slot;
         }
         i = (i + 1) & mask;
     }
 }
 
-/* An event's service when the batch is decoded with the directory's table: a known id is the
-   directory's own str (its hash computed once for the process, equal to every other use of it:
-   the instance keys, the rows by name) and its slot is noted, so ingest looks nothing up again;
-   an unknown one (or one not plain ASCII) is a new str and slot -1, and ingest then looks the
-   batch up by name as before. The previous event's str when its bytes are the same. */
+/* An event's service when the batch is decoded with the directory's table: its slot is noted
+   as the id is read, so ingest looks nothing up again (-1: not known, or not plain ASCII;
+   ingest then looks the batch up by name as before), and the new str carries the hash the
+   probe computed (what str's own hash gives), so the instance keys do not hash it again. The
+   directory's own str is not taken: at 100,000 services it and the list holding it are out of
+   the cache, two misses an event where a new str is made in memory just used. The previous
+   event's str when its bytes are the same. */
 static PyObject *
 service_value(Cur *c, Shared *sh)
 {
@@ -229,9 +234,16 @@ service_value(Cur *c, Shared *sh)
         return NULL;
     PyObject *u = NULL;
     int64_t slot = -1;
-    if (!high && n >= 1 && n <= 64 && (slot = table_find(sh, s, n)) >= 0)
-        u = Py_NewRef(PyList_GET_ITEM(sh->names, slot));
-    else {
+    Py_hash_t h;
+    if (!high && n >= 1 && n <= 64 && (slot = table_find(sh, s, n, &h)) >= 0) {
+        u = PyUnicode_New(n, 127);
+        if (u == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        memcpy(PyUnicode_DATA(u), s, n);
+        ((PyASCIIObject *)u)->hash = h;  /* as str's hash of these bytes: a compact ASCII str hashes its bytes */
+    } else {
         *c = at;
         u = str_value(c, 1, 64);
         if (u == NULL)
@@ -483,7 +495,7 @@ PyDoc_STRVAR(decode_batch_doc,
 "list[WireEvent] decoding gives it, or None for anything this decoder does not read (then msgspec\n"
 "decides and names errors). With the directory's slot table and ids (_ingestslots.h): (events, their ids,\n"
 "their services, each one's slot as int64 bytes (-1: not known), how many are not known, how many distinct\n"
-"slots when all are known); a known service is the directory's own str.");
+"slots when all are known).");
 
 static PyObject *
 bind_decoder(PyObject *self, PyObject *args)

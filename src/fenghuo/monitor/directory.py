@@ -242,7 +242,7 @@ class Directory:
         in the same pass as its service is read (``_ingestdecode.h``: the table of
         ``batch_slots``, probed with the id's bytes): the services (as ``batch_slots``), the
         events, and what the decoder took from them on the way (``Decoded``; None without the
-        table). A known service is the directory's own str. None when the decoder leaves the
+        table). None when the decoder leaves the
         body to msgspec (or is not built)."""
         if _decode is None:
             return None
