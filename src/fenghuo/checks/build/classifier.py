@@ -12,10 +12,14 @@ segmentation over it; the head is the char-only fit averaged with the char + wor
 form 5-fold cross-validation over COLD train chose (docs/checks.md, "Session 8"). jieba's
 ``dict.txt`` comes with the jieba package: its sha256 is recorded in the settings.
 
-Written Chinese text (``build/written_zh/*.jsonl``, session 17; ``classifier_data``) trains at
-``WRITTEN_WEIGHT`` (harmful and harmless rows alike), chosen on the val split; its harmless val
-rows are calibrated with the other small harmless sources, and the manifest records the files
-(``written_inputs``, sha256) and the figures on its test split (``written_zh_test``).
+Written Chinese text (``build/written_zh/*.jsonl``, session 17; ``classifier_data``) trains the
+heads in ``WRITTEN_HEADS`` at ``WRITTEN_WEIGHT`` (harmful and harmless rows alike), chosen on the
+val split (``classifier_choice``); every other head never sees a written row and is calibrated
+without them. For the written heads, written harmless val rows are a calibration group of their
+own (``WRITTEN_OWN_GROUP``), with the written harmless train rows scored out of fold
+(``WRITTEN_OOF_FOLDS``). The manifest records the files (``written_inputs``, sha256) and the
+figures on their test split (``written_zh_test``). ``WRITTEN_HEADS`` is empty since session 17:
+its candidate (five heads) failed the acceptance rule (see there).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from fenghuo.checks.build.classifier_data import (
     WRITTEN_SPLIT,
     WRITTEN_ZH_DIR,
     Row,
+    bucket,
     load_rows,
     written_zh_files,
 )
@@ -74,8 +79,48 @@ GEN_NEGATIVE_WEIGHT = 4.0
 REAL_NEGATIVE_WEIGHT = 4.0
 REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense", "xsafety_mental")
 # Written Chinese rows (build/written_zh), harmful and harmless, in the regression. Chosen on
-# the val split (never on COLD dev, CValues' held-out half or the written dev sets).
-WRITTEN_WEIGHT = 1.0
+# the val split (never on COLD dev, CValues' held-out half or the written dev sets) by the rule of
+# ``classifier_choice`` among 1 / 2 / 4 / 8, with the settings below (session 17). Shipped model
+# on val: score (mean of written harmful / JADE / XSafety val recall) 0.432, COLD val macro-F1
+# 0.851, CValues val 1 of 72, written harmless val 6 of 204. Weights 1 / 2 / 4 / 8: score 0.490 /
+# 0.498 / 0.495 / 0.504, COLD 0.851 / 0.851 / 0.851 / 0.851, CValues 1 / 1 / 1 / 1, written
+# harmless 6 / 5 / 6 / 6 -> 8 (written harmful val 0.10 -> 0.32, XSafety 0.55 -> 0.57, JADE
+# 0.65 -> 0.62: the written rows lift the discrimination threshold 0.69 -> 0.87).
+WRITTEN_WEIGHT = 8.0  # used only by the heads in WRITTEN_HEADS (none shipped: see there)
+# Categories a written *harmful* row is never a negative of (beyond ``IGNORE``). None: tried on
+# val in session 17 (every category, weight 1, only offensive skipped) it did not restore the
+# offensive head (COLD val macro-F1 0.838 either way; ``classifier_choice --not-negative``).
+WRITTEN_NOT_NEGATIVE: tuple[str, ...] = ()
+WRITTEN_MARK, WRITTEN_HARMFUL_MARK = "?written", "?written_harmful"  # marker labels in training (not categories)
+# The heads the written rows train: the categories issue 12 names as generalising poorly. Every
+# other head never sees a written row, harmful or harmless, and is calibrated without them (so it
+# is the model it would be without them; the word table, which only offensive reads, is made of
+# the other rows' words). Session 17: (1) on val, written rows at any weight (0.25 to 4) cost the
+# offensive head ~20-25 of COLD's ~1,200 offensive val rows at its calibrated threshold (COLD val
+# macro-F1 0.852 -> 0.84), the loss session 14 saw on dev; (2) with only offensive skipped, the
+# candidate chosen on val (weight 2) read CValues' held-out half 7 -> 11 of 229 flagged in the
+# whole pipeline (crime 0.8076 -> 0.7215) and JADE held out 126 -> 114 of 162 (privacy 0.50 ->
+# 0.81), as in session 14: so the crime-family heads keep their data.
+# (3) With only these five heads trained (weight 8, out-of-fold calibration below), the whole
+# pipeline caught 1,033 -> 1,066 of 1,313 harmful texts of the written dev sets
+# (tests/checks/data/written_zh) with COLD dev macro-F1 0.840 -> 0.841 and CValues' held-out half
+# 7 -> 7, but flagged 33 -> 37 of harmless_hard's 600 (and 22 -> 39 of the other sets' harmless
+# rows): the acceptance rule (harmless_hard flagged must not rise) was not met, so no head is
+# trained on written rows (empty: the build is the model without them, the same weights and
+# thresholds; only the model's meta train_rows counts them) until a candidate meets it. ("discrimination", "violence", "terrorism", "harm", "misinformation") is
+# the candidate measured.
+WRITTEN_HEADS: tuple[str, ...] = ()
+WRITTEN_SKIP: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in WRITTEN_HEADS)
+# Written harmless val rows are a calibration group of their own (each category within its budget
+# of them alone, as for COLD and CValues), not pooled with the generated and other small sources.
+WRITTEN_OWN_GROUP = True
+# The written heads' thresholds are calibrated on the written harmless val rows *and* the written
+# harmless train rows scored out of fold (this many folds by bucket("written_zh", text); each fit
+# leaves the fold's written rows out, harmful and harmless, and fits only the written heads): a
+# head trained on the harmless look-alikes scores them low in-sample, and ~200 val rows at a 0.2 %
+# budget say nothing about look-alikes it has not seen (session 17: the weight-2 model without
+# this flagged 33 -> 40 of 600 harmless texts of the written dev set harmless_hard).
+WRITTEN_OOF_FOLDS = 3
 # Word features for these categories only (what session 8 measured); 2^18 slots for the ~36k
 # jieba words the train split holds (cross-validated in that form: +2.4 ± 0.7 points of recall
 # at 3 % FPR, averaged with the char-only head).
@@ -170,24 +215,75 @@ def _rate(f: np.ndarray) -> dict:
     return {"n": int(f.size), "flagged": int(f.sum()), "rate": round(float(f.mean()), 4) if f.size else 0.0}
 
 
-def features(train: list[Row], log=print):
-    """The train split's design matrix and word table (the same for every row weighting)."""
+def features(train: list[Row], log=print, skip: tuple[str, ...] | None = None):
+    """The train split's design matrix and word table (the same for every row weighting); the
+    table holds no word seen only in written rows when the word categories skip them."""
     codes = codes_of([r.text for r in train])
     x = design_matrix(codes, MAX_N, BITS)
-    words = WordTable(seen_words(jieba_words(), codes), WORD_BITS)
+    skip = WRITTEN_SKIP if skip is None else skip
+    own = set(WORD_CATEGORIES) <= set(skip)
+    words = WordTable(seen_words(jieba_words(), [c for c, r in zip(codes, train) if not (own and r.source == "written_zh")]), WORD_BITS)
     log(f"  classifier: word table {len(words)} words ({words.dropped} lost to slot collisions)")
     return x, words
 
 
-def fit(train: list[Row], val: list[Row], log=print, written_weight: float | None = None, x=None, words=None) -> Model:
+def _written_labels(r: Row, not_negative: set[str], skip: set[str]) -> frozenset[str]:
+    """A written row's training labels: a skipped category's label becomes its ``?`` marker (the
+    categories that ignore the category ignore the marker too); every written row carries
+    ``WRITTEN_MARK`` (ignored by the skipped categories) and a harmful one ``WRITTEN_HARMFUL_MARK``
+    (ignored by ``not_negative``)."""
+    if r.source != "written_zh":
+        return r.labels
+    labels = frozenset(f"?{c}" if c in skip else c for c in r.labels) | {WRITTEN_MARK}
+    return labels | {WRITTEN_HARMFUL_MARK} if r.labels else labels
+
+
+def _written_ignore(not_negative: set[str], skip: set[str]) -> dict[str, set[str]]:
+    out = {}
+    for c, v in IGNORE.items():
+        v = v | {f"?{s}" for s in skip if s in v}
+        out[c] = v | ({WRITTEN_MARK} if c in skip else set()) | ({WRITTEN_HARMFUL_MARK} if c in not_negative else set())
+    return out
+
+
+def _out_of_fold(train: list[Row], labels, ignore, x, row_weight, heads: list[str], folds: int, log) -> tuple[list[str], np.ndarray]:
+    """The written harmless train rows and their scores by models that did not see their fold
+    (only ``heads`` scored; the other columns 0)."""
+    fold = np.array([bucket("written_zh", r.text) % folds if r.source == "written_zh" else -1 for r in train])
+    target = np.array([r.source == "written_zh" and not r.labels for r in train])
+    texts, out = [], []
+    for k in range(folds):
+        keep = fold != k
+        m = train_multi(
+            [r.text for r, kk in zip(train, keep) if kk], [lab for lab, kk in zip(labels, keep) if kk], heads, ignore, C, MAX_N, BITS, POS_WEIGHT, None,
+            x[keep], row_weight[keep],
+        )  # fmt: skip
+        m.weights = m.weights.astype(np.float16).astype(np.float32)
+        sel = [r.text for r, t, f in zip(train, target, fold) if t and f == k]
+        p = np.zeros((len(sel), len(CATEGORIES)))
+        p[:, [CATEGORIES.index(c) for c in heads]] = _probs(m, sel)
+        texts += sel
+        out.append(p)
+        log(f"  out of fold {k + 1}/{folds}: {len(sel)} written harmless rows")
+    return texts, np.vstack(out)
+
+
+def fit(
+    train: list[Row], val: list[Row], log=print, written_weight: float | None = None, x=None, words=None, not_negative: tuple[str, ...] | None = None,
+    skip: tuple[str, ...] | None = None, own_group: bool | None = None, oof_folds: int | None = None,
+) -> Model:  # fmt: skip
     """Train on ``train`` and calibrate on ``val``: the build's model, and what val-only
     comparisons of settings call (``classifier_choice``); ``x``, ``words`` from ``features``."""
+    skip = WRITTEN_SKIP if skip is None else skip
     if x is None or words is None:
-        x, words = features(train, log)
+        x, words = features(train, log, skip)
     ww = WRITTEN_WEIGHT if written_weight is None else written_weight
     row_weight = np.array([_row_weight(r, ww) for r in train])
+    nn = set(WRITTEN_NOT_NEGATIVE if not_negative is None else not_negative)
+    labels = [_written_labels(r, nn, set(skip)) for r in train]
+    ignore = _written_ignore(nn, set(skip))
     model = train_multi(
-        [r.text for r in train], [r.labels for r in train], CATEGORIES, IGNORE, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x, row_weight,
+        [r.text for r in train], labels, CATEGORIES, ignore, C, MAX_N, BITS, POS_WEIGHT, lambda m: log(f"  {m}"), x, row_weight,
         words, WORD_CATEGORIES, WORD_AVERAGE,
     )  # fmt: skip
     # Calibrate on the float16 weights the package ships, so thresholds match what is scored.
@@ -195,10 +291,31 @@ def fit(train: list[Row], val: list[Row], log=print, written_weight: float | Non
     model.word_weights = model.word_weights.astype(np.float16).astype(np.float32)
     # Each harmless source within budget on its own: COLD's ~1,300 safe val rows must not
     # outvote CValues' ~70 (questions about groups look like JADE's discrimination questions).
-    # Written harmless rows count with the other small sources (generated, Flames, XSafety).
+    # Written harmless rows: a group of their own (``WRITTEN_OWN_GROUP``) or with the other small
+    # sources (generated, Flames, XSafety).
     src = np.array([r.source for r in val])
-    groups = [src == "cold", src == "cvalues", ~np.isin(src, ["cold", "cvalues"])]
-    calibrate(model, [r.text for r in val], [r.labels for r in val], MAX_FPR, groups=groups)
+    own = WRITTEN_OWN_GROUP if own_group is None else own_group
+    apart = ["cold", "cvalues", "written_zh"] if own else ["cold", "cvalues"]
+    groups = [src == s for s in apart] + [~np.isin(src, apart)]
+    probs = _probs(model, [r.text for r in val])
+    folds = WRITTEN_OOF_FOLDS if oof_folds is None else oof_folds
+    heads = [c for c in CATEGORIES if c not in skip]
+    if folds and heads and own:
+        oof_texts, oof_probs = _out_of_fold(train, labels, ignore, x, row_weight, heads, folds, log)
+        n = len(oof_texts)
+        cal_texts, cal_labels = [r.text for r in val] + oof_texts, [r.labels for r in val] + [frozenset()] * n
+        cal_src = np.concatenate([src, np.full(n, "written_zh")])
+        cal_groups = [cal_src == s for s in apart] + [~np.isin(cal_src, apart)]
+        calibrate(model, cal_texts, cal_labels, MAX_FPR, np.vstack([probs, oof_probs]), cal_groups)
+    else:
+        calibrate(model, [r.text for r in val], [r.labels for r in val], MAX_FPR, probs, groups)
+    if skip:
+        # A head the written rows do not train is calibrated without them too: it is the model
+        # it would be without them (weights and threshold).
+        keep = src != "written_zh"
+        own_th = dict(model.thresholds)
+        calibrate(model, [r.text for r, k in zip(val, keep) if k], [r.labels for r, k in zip(val, keep) if k], MAX_FPR, probs[keep], [g[keep] for g in groups])
+        model.thresholds = {c: model.thresholds[c] if c in skip else own_th[c] for c in model.categories}
     return model
 
 
@@ -225,7 +342,7 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
         "artefacts": [artefact_record(out_dir, path)],
         "settings": {
             "categories": CATEGORIES, "ignore": {k: sorted(v) for k, v in IGNORE.items()}, "bits": BITS, "max_n": MAX_N, "c": C,
-            "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT, "written_weight": WRITTEN_WEIGHT,
+            "pos_weight": POS_WEIGHT, "generated_negative_weight": GEN_NEGATIVE_WEIGHT, "written_weight": WRITTEN_WEIGHT, "written_not_negative": list(WRITTEN_NOT_NEGATIVE), "written_skip": list(WRITTEN_SKIP), "written_own_calibration_group": WRITTEN_OWN_GROUP, "written_heads": list(WRITTEN_HEADS), "written_oof_folds": WRITTEN_OOF_FOLDS,
             "real_negative_weight": dict.fromkeys(REAL_NEGATIVE_SOURCES, REAL_NEGATIVE_WEIGHT), "max_fpr_val": MAX_FPR, "storage": "float16", "seed": SEED, "generated_per_kind": GEN_PER_KIND,
             "split": "bucket = sha1(source NUL text)[:4] mod 100; COLD train.csv <90 train else val, dev.csv test; JADE/XSafety <70 train, <85 val, "
                      "else test; CValues <35 train, <50 val, else test (held-out half); generated train templates <85 train else val, held-out templates test; "

@@ -7,6 +7,13 @@ shipped). Nothing here reads a test split: COLD dev, CValues' held-out half, the
 templates and the written rows' test split stay unread, and so do the written dev sets of
 ``tests/checks/data/written_zh/``.
 
+The heads the written rows train (``classifier.WRITTEN_SKIP``), whether written harmful rows are
+other categories' negatives (``WRITTEN_NOT_NEGATIVE``) and whether written harmless rows are their
+own calibration group (``WRITTEN_OWN_GROUP``) were compared with this script too (``--skip``,
+``--not-negative``, ``--pooled``; session 17's readings are in docs/checks.md). The build trains
+no head on written rows since session 17, so try heads with ``--heads``: session 17's candidate
+was ``--heads discrimination,violence,terrorism,harm,misinformation`` (weight 8 chosen).
+
 Rule (``choose``), fixed before the first reading: among the weights whose COLD val macro-F1 is
 within ``COLD_SLACK`` of the shipped model's and whose CValues val and written harmless val rows
 flagged are no more than the shipped model's, the best mean of written harmful val recall, JADE
@@ -24,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.build.classifier import MIN_HAN_SHARE, _flags, _probs, features, fit
-from fenghuo.checks.build.classifier_data import Row, load_rows
+from fenghuo.checks.build.classifier_data import CATEGORIES, Row, load_rows
 from fenghuo.checks.classifier.model import Model
 
 WEIGHTS = (1.0, 2.0, 4.0, 8.0)
@@ -53,6 +60,9 @@ def val_figures(model: Model, val: list[Row]) -> dict:
         "written_val_harmful": rate(wr & harmful), "written_val_harmless": rate(wr & ~harmful),
         "generated_val_harmless": rate(np.char.startswith(src.astype(str), "gen_") & ~harmful),
         "written_val_per_label": {},
+        "cold_val_offensive_caught_by": {c: int(flags[cold & harmful, k].sum()) for k, c in enumerate(model.categories) if flags[cold & harmful, k].any()},
+        "written_val_harmless_flagged_by": {c: int(flags[wr & ~harmful, k].sum()) for k, c in enumerate(model.categories) if flags[wr & ~harmful, k].any()},
+        "cold_val_harmless_flagged_by": {c: int(flags[cold & ~harmful, k].sum()) for k, c in enumerate(model.categories) if flags[cold & ~harmful, k].any()},
         "thresholds": dict(model.thresholds),
     }  # fmt: skip
     for cat in model.categories:
@@ -84,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m fenghuo.checks.build.classifier_choice", description=__doc__.split("\n\n")[0])
     ap.add_argument("weights", nargs="*", type=float, default=list(WEIGHTS))
     ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--not-negative", default=None, help="comma-separated categories written harmful rows are not negatives of (default: the build's)")
+    ap.add_argument("--skip", default=None, help="comma-separated categories whose heads never see written rows (default: the build's)")
+    ap.add_argument("--heads", default=None, help="comma-separated categories the written rows train (the others skip them; overrides --skip)")
+    ap.add_argument("--pooled", action="store_true", help="calibrate written harmless val rows with the other small sources")
     ap.add_argument("--save", type=Path, default=None, help="directory to save each weight's model in (classifier_w<weight>.npz)")
     args = ap.parse_args(argv)
     data = args.data or shared_data_dir()
@@ -92,17 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     val = [r for r in rows if r.split == "val"]
     shipped = val_figures(Model.load(shipped_model_path()), val)
     print(json.dumps({"shipped": shipped}, ensure_ascii=False), flush=True)
-    x, words = features(train, lambda m: print(m, file=sys.stderr))
+    skip = None if args.skip is None else tuple(c for c in args.skip.split(",") if c)
+    if args.heads is not None:
+        skip = tuple(c for c in CATEGORIES if c not in args.heads.split(","))
+    x, words = features(train, lambda m: print(m, file=sys.stderr), skip)
     by_weight = {}
     for w in args.weights:
         t0 = time.perf_counter()
-        model = fit(train, val, lambda m: None, w, x, words)
+        nn = None if args.not_negative is None else tuple(c for c in args.not_negative.split(",") if c)
+        model = fit(train, val, lambda m: None, w, x, words, nn, skip, not args.pooled)
         by_weight[w] = val_figures(model, val)
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             model.meta.update({"built_by": "fenghuo.checks.build.classifier_choice", "min_han_share": MIN_HAN_SHARE, "written_weight": w})
             model.save(args.save / f"classifier_w{w:g}.npz")
-        print(json.dumps({"weight": w, "seconds": round(time.perf_counter() - t0, 1), **by_weight[w]}, ensure_ascii=False), flush=True)
+        print(json.dumps({"weight": w, "not_negative": nn, "skip": skip, "pooled": args.pooled, "seconds": round(time.perf_counter() - t0, 1), **by_weight[w]}, ensure_ascii=False), flush=True)
     print(json.dumps({"chosen": choose(shipped, by_weight)}), flush=True)
     return 0
 

@@ -32,8 +32,10 @@ they do not depend on file order or on a random generator. What is used and why:
   without reading any data set. One JSON object a line, ``{"labels": [categories], "text": ...}``
   (``[]`` harmless; a harmless line may say its ``kind``). Split 70/15/15 by hash (source
   ``written_zh``); a line that is not valid stops the build with its file and line
-  (``written_zh_rows``). The build weighs them ``classifier.WRITTEN_WEIGHT`` and records their
-  sha256 in the manifest (``written_inputs``). They are not the older written sets in
+  (``written_zh_rows``). The build trains the heads in ``classifier.WRITTEN_HEADS`` on them at
+  ``classifier.WRITTEN_WEIGHT`` (no head since session 17: its candidate raised false flags on
+  the written dev sets), measures on their test split and records their sha256 in the manifest
+  (``written_inputs``). They are not the older written sets in
   ``tests/checks/data/written_zh/`` (session 14): those are dev sets, never trained on.
 
 Not used: XSTest completions (evaluation only by licence), the lexicon
