@@ -76,6 +76,7 @@ import re
 import msgspec
 
 from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.rules_regex import split_branches
 
 DEFAULT_THRESHOLD = 0.2
 # A score in a category outside the word's family corroborates only from here (see above).
@@ -105,32 +106,6 @@ def _literal_start(branch: str) -> bool:
             and (len(branch) == 1 or branch[1] not in "*+?{"))
 
 
-def _branches(pattern: str) -> list[str]:
-    """The top-level alternatives of ``pattern`` (outside groups and character classes)."""
-    out, depth, cls, start, i = [], 0, False, 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if cls:
-            cls = c != "]"
-        elif c == "[":
-            cls = True
-            if pattern[i + 1 : i + 2] == "]":  # a ']' first in a class is a member
-                i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    out.append(pattern[start:])
-    return out
-
-
 def by_first(pattern: str) -> re.Pattern:
     """``pattern`` compiled with its top-level alternatives grouped by their first character:
     ``患者|临床|不会…|不会…`` as ``患(?:者)|临(?:床)|不(?:会…|会…)``, each group's alternatives in
@@ -139,7 +114,7 @@ def by_first(pattern: str) -> re.Pattern:
     holds a first character that many alternatives share (不, 是, 有), ``re`` used to try each of
     them in turn (~0.25 µs a place for PROFESSIONAL); now one group. Every alternative must start
     with a plain character (else the pattern is compiled as it is)."""
-    branches = _branches(pattern)
+    branches = split_branches(pattern)
     if not all(_literal_start(b) for b in branches):
         return re.compile(pattern)
     groups: dict[str, list[str]] = {}
