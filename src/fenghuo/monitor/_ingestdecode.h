@@ -357,13 +357,7 @@ distinct_slots(const int64_t *slots, Py_ssize_t n)
     Py_ssize_t distinct = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         int64_t got = slots[k];
-        size_t j = ((size_t)got * 0x9E3779B97F4A7C15ull) >> 17 & (scap - 1);
-        while (seen[j] >= 0 && seen[j] != got)
-            j = (j + 1) & (scap - 1);
-        if (seen[j] < 0) {
-            seen[j] = got;
-            distinct++;
-        }
+        distinct += seen_add(seen, scap, got);
     }
     PyMem_Free(seen);
     return distinct;
