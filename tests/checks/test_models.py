@@ -136,3 +136,30 @@ def test_word_table_is_recorded_and_its_dictionary_is_the_installed_one():
     assert words["dictionary_sha256"] == sha256_file(jieba_dictionary())
     assert model.meta["word_categories"] == words["categories"]
     assert not model.word_weights[:, [model.categories.index(c) for c in model.categories if c not in words["categories"]]].any()
+
+
+def test_build_environment_is_recorded_and_this_machine_reproduces_its_solver_or_says_why():
+    """The classifier's numbers depend on the BLAS kernel liblinear calls (OpenBLAS picks one per
+    processor) and on library versions, not only on code and data: the manifest records them with a
+    fingerprint of the regression (``solver_fingerprint``, two small fits). Same environment but
+    another fingerprint: our fitting code changed the numbers, so the shipped model no longer
+    rebuilds (fail); another environment: `make models` here would not give the shipped bytes (skip,
+    saying what differs; the build warns the same)."""
+    from fenghuo.checks.build.classifier import environment, environment_differences
+
+    recorded = load_manifest()["steps"]["classifier"]["settings"]["environment"]
+    assert {"numpy", "scipy", "scikit-learn", "jieba", "scipy_blas", "blas_threads", "solver_fingerprint"} <= set(recorded)
+    now = environment()
+    if now["solver_fingerprint"] == recorded["solver_fingerprint"]:
+        return
+    diff = environment_differences(recorded, now)
+    assert [d for d in diff if not d.startswith("solver_fingerprint")], f"same environment, other solver numbers: the fit changed; rebuild ({diff})"
+    pytest.skip(f"the shipped classifier was built elsewhere; make models here would not reproduce it byte for byte: {'; '.join(diff)}")
+
+
+def test_solver_fingerprint_is_deterministic_and_differences_are_named():
+    from fenghuo.checks.build.classifier import environment_differences, solver_fingerprint
+
+    assert solver_fingerprint() == solver_fingerprint()
+    assert environment_differences({"a": 1, "b": 2}, {"a": 1, "b": 3}) == ["b: 2 -> 3"]
+    assert environment_differences(None, {"a": 1}) == ["no build environment recorded"]
