@@ -148,14 +148,13 @@ def written_zh_files(directory: Path = WRITTEN_ZH_DIR) -> list[Path]:
     return sorted(directory.glob("*.jsonl"))
 
 
-def written_zh_rows(directory: Path = WRITTEN_ZH_DIR) -> list[Row]:
-    """The Chinese texts written for this model (package data, not shared data), split by hash
-    (source ``written_zh``). A line that is not ``{"labels": [known categories], "text":
-    non-empty}`` (and, if it has one, a string ``kind``) stops the build with its file and line:
-    a typo in a label must not train a harmless row."""
-    rows: list[Row] = []
-    known = set(CATEGORIES)
-    for path in written_zh_files(directory):
+def read_written(paths: list[Path], known: list[str]) -> list[tuple[str, frozenset[str], str]]:
+    """``(text, labels, kind)`` of every line of written ``*.jsonl`` files (the Chinese and the
+    English build's). A line that is not ``{"labels": [known labels], "text": non-empty}`` (and,
+    if it has one, a string ``kind``) stops the build with its file and line: a typo in a label
+    must not train a harmless row."""
+    out: list[tuple[str, frozenset[str], str]] = []
+    for path in paths:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -168,13 +167,19 @@ def written_zh_rows(directory: Path = WRITTEN_ZH_DIR) -> list[Row]:
                 raise ValueError(f"{path.name}:{n}: needs a non-empty 'text' and a 'labels' list / 需要 text 与 labels")
             unknown = [x for x in labels if x not in known]
             if unknown:
-                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(CATEGORIES)} / 未知类别")
+                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(known)} / 未知类别")
             kind = obj.get("kind", "")
             if not isinstance(kind, str):
                 raise ValueError(f"{path.name}:{n}: 'kind' must be a string / kind 须为字符串")
-            text = text.strip()
-            rows.append(Row(text, frozenset(labels), "written_zh", split_of(bucket("written_zh", text), *WRITTEN_SPLIT), kind))
-    return rows
+            out.append((text.strip(), frozenset(labels), kind))
+    return out
+
+
+def written_zh_rows(directory: Path = WRITTEN_ZH_DIR) -> list[Row]:
+    """The Chinese texts written for this model (package data, not shared data), split by hash
+    (source ``written_zh``); lines checked by ``read_written``."""
+    return [Row(text, labels, "written_zh", split_of(bucket("written_zh", text), *WRITTEN_SPLIT), kind)
+            for text, labels, kind in read_written(written_zh_files(directory), CATEGORIES)]
 
 
 def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:

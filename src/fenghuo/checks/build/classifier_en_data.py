@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from fenghuo.checks.build.classifier_data import _jade_labels, split_of
+from fenghuo.checks.build.classifier_data import _jade_labels, read_written, split_of
 from fenghuo.checks.build.templates_en import generate
 
 # Every label a source may carry (the written files are checked against it) ...
@@ -104,27 +104,9 @@ def written_en_files(directory: Path = WRITTEN_EN_DIR) -> list[Path]:
 
 def written_en_rows(directory: Path = WRITTEN_EN_DIR) -> list[Row]:
     """The English texts written for this model (package data, not shared data), split by hash
-    (source ``written_en``). A line that is not ``{"labels": [known labels], "text": non-empty}``
-    stops the build with its file and line: a typo in a label must not train a harmless row."""
-    rows: list[Row] = []
-    known = set(LABELS)
-    for path in written_en_files(directory):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path.name}:{n}: not JSON: {exc} / 不是 JSON") from None
-            text, labels = (obj.get("text"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
-            if not isinstance(text, str) or not text.strip() or not isinstance(labels, list):
-                raise ValueError(f"{path.name}:{n}: needs a non-empty 'text' and a 'labels' list / 需要 text 与 labels")
-            unknown = [x for x in labels if x not in known]
-            if unknown:
-                raise ValueError(f"{path.name}:{n}: unknown labels {unknown}; known: {', '.join(LABELS)} / 未知类别")
-            text = text.strip()
-            rows.append(Row(text, frozenset(labels), "written_en", split_of(bucket("written_en", text), *WRITTEN_SPLIT)))
-    return rows
+    (source ``written_en``); lines checked by ``classifier_data.read_written``."""
+    return [Row(text, labels, "written_en", split_of(bucket("written_en", text), *WRITTEN_SPLIT))
+            for text, labels, _kind in read_written(written_en_files(directory), LABELS)]
 
 
 def load_rows(data_dir: Path) -> tuple[list[Row], list[str]]:
