@@ -82,10 +82,10 @@ def load() -> dict:
 
 
 def fit(x: sp.csr_matrix, d: dict, c: float) -> tuple[np.ndarray, float]:
-    """NB-LR as the build fits the offensive column (``classifier.train._fit_one``)."""
-    from fenghuo.checks.classifier.train import _fit_one
+    """NB-LR as the build fits the offensive column (``classifier.train.fit_one``)."""
+    from fenghuo.checks.classifier.train import fit_one
 
-    return _fit_one(x.tocsr(), d["train"]["y"].astype(int), c, 1.0, d["train"]["w"])
+    return fit_one(x.tocsr(), d["train"]["y"].astype(int), c, 1.0, d["train"]["w"])
 
 
 def at_fpr(scores: np.ndarray, y: np.ndarray, fpr: float = FPR) -> dict:

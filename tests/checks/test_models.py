@@ -145,7 +145,7 @@ def test_build_environment_is_recorded_and_this_machine_reproduces_its_solver_or
     another fingerprint: our fitting code changed the numbers, so the shipped model no longer
     rebuilds (fail); another environment: `make models` here would not give the shipped bytes (skip,
     saying what differs; the build warns the same)."""
-    from fenghuo.checks.build.classifier import environment, environment_differences
+    from fenghuo.checks.build.environment import environment, environment_differences
 
     recorded = load_manifest()["steps"]["classifier"]["settings"]["environment"]
     assert {"numpy", "scipy", "scikit-learn", "jieba", "scipy_blas", "blas_threads", "solver_fingerprint"} <= set(recorded)
@@ -158,7 +158,7 @@ def test_build_environment_is_recorded_and_this_machine_reproduces_its_solver_or
 
 
 def test_solver_fingerprint_is_deterministic_and_differences_are_named():
-    from fenghuo.checks.build.classifier import environment_differences, solver_fingerprint
+    from fenghuo.checks.build.environment import environment_differences, solver_fingerprint
 
     assert solver_fingerprint() == solver_fingerprint()
     assert environment_differences({"a": 1, "b": 2}, {"a": 1, "b": 3}) == ["b: 2 -> 3"]

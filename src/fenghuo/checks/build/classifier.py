@@ -24,7 +24,7 @@ its candidate (five heads) failed the acceptance rule (see there).
 The regression's numbers also depend on the machine: liblinear calls scipy's OpenBLAS, whose
 kernel is picked per processor and whose long dot products are split between threads, each
 changing the rounding. The build runs with one BLAS thread and records ``environment()`` in the
-settings (library versions, the BLAS and its kernel, ``solver_fingerprint``); a build whose
+settings (``build/environment.py``: library versions, the BLAS and its kernel, a solver fingerprint); a build whose
 environment differs from the shipped model's says so before it starts (it will not give the
 shipped bytes), and tests/checks/test_models.py compares the fingerprint.
 """
@@ -50,9 +50,10 @@ from fenghuo.checks.build.classifier_data import (
     load_rows,
     written_zh_files,
 )
+from fenghuo.checks.build.environment import environment, environment_differences, jieba_version, one_blas_thread
 from fenghuo.checks.classifier.features import design_matrix
 from fenghuo.checks.classifier.model import Model
-from fenghuo.checks.classifier.train import MAX_N, _fit_one, calibrate, codes_of, train_multi
+from fenghuo.checks.classifier.train import MAX_N, calibrate, codes_of, train_multi
 from fenghuo.checks.classifier.words import WordTable, jieba_dictionary, jieba_words, seen_words
 
 BITS = 18
@@ -114,8 +115,8 @@ WRITTEN_MARK, WRITTEN_HARMFUL_MARK = "?written", "?written_harmful"  # marker la
 # 7 -> 7, but flagged 33 -> 37 of harmless_hard's 600 (and 22 -> 39 of the other sets' harmless
 # rows): the acceptance rule (harmless_hard flagged must not rise) was not met, so no head is
 # trained on written rows (empty: the build is the model without them, the same weights and
-# thresholds; only the model's meta train_rows counts them) until a candidate meets it. ("discrimination", "violence", "terrorism", "harm", "misinformation") is
-# the candidate measured.
+# thresholds; only the model's meta train_rows counts them) until a candidate meets it. The
+# candidate measured was ("discrimination", "violence", "terrorism", "harm", "misinformation").
 WRITTEN_HEADS: tuple[str, ...] = ()
 WRITTEN_SKIP: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in WRITTEN_HEADS)
 # Written harmless val rows are a calibration group of their own (each category within its budget
@@ -135,76 +136,6 @@ WORD_CATEGORIES = ("offensive",)
 WORD_BITS = 18
 WORD_AVERAGE = True
 OUT = "classifier.npz"
-
-
-def _jieba_version() -> str:
-    import jieba
-
-    return str(getattr(jieba, "__version__", "?"))
-
-
-def solver_fingerprint() -> str:
-    """sha256 of two small NB-LR fits (``train._fit_one``, liblinear) on fixed rows made by integer
-    arithmetic (no random stream): the regression's numbers depend on the BLAS kernel liblinear
-    calls (OpenBLAS picks one per processor: the same code and inputs gave the shipped offensive
-    threshold 0.8128 on one machine and 0.8123 on another) and on the library versions. Equal
-    fingerprints: this machine's solver gives the numbers the recorded build's did. ~0.2 s."""
-    import hashlib
-
-    import scipy.sparse as sp
-
-    n, d = 3000, 400
-    rows, cols, y = [], [], []
-    for i in range(n):
-        h = (i * 2654435761 + 12345) % 4294967296
-        harmful = (h >> 7) % 3 == 0
-        for k in range(12):
-            h = (h * 1103515245 + 12345) % 2147483648
-            j = (h >> 8) % d
-            rows.append(i)
-            cols.append(j % 40 if harmful and k < 3 else j)
-        y.append(int(harmful) if (h >> 3) % 11 else 1 - int(harmful))  # some label noise
-    x = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, d))
-    yy = np.array(y)
-    digest = hashlib.sha256()
-    with _one_blas_thread():
-        for c, pw, rw in ((8.0, 1.0, np.where(np.arange(n) % 7 == 0, 4.0, 1.0)), (2.0, 3.0, None)):
-            w, b = _fit_one(x, yy, c, pw, rw)
-            digest.update(np.ascontiguousarray(w).tobytes())
-            digest.update(np.float64(b).tobytes())
-    return digest.hexdigest()
-
-
-def _one_blas_thread():
-    """One BLAS thread: OpenBLAS splits a long dot product between threads, and the split
-    changes its rounding (measured: 1 and 2 threads fit different biases)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def environment() -> dict:
-    """What the build's numbers depend on beyond code and data: library versions, the BLAS that
-    liblinear calls (scipy's) and its kernel, and ``solver_fingerprint``."""
-    from importlib.metadata import version
-
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, which liblinear calls)
-    from threadpoolctl import threadpool_info
-
-    blas = sorted(
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in threadpool_info() if i.get("user_api") == "blas" and "scipy" in Path(i.get("filepath", "")).parent.name
-    )  # fmt: skip
-    return {
-        "numpy": version("numpy"), "scipy": version("scipy"), "scikit-learn": version("scikit-learn"), "jieba": _jieba_version(),
-        "scipy_blas": blas, "blas_threads": 1, "solver_fingerprint": solver_fingerprint(),
-    }  # fmt: skip
-
-
-def environment_differences(recorded: dict | None, now: dict) -> list[str]:
-    """``key: recorded -> now`` for each entry that differs (all of them when none is recorded)."""
-    if not recorded:
-        return ["no build environment recorded"]
-    return [f"{k}: {recorded.get(k)} -> {now.get(k)}" for k in sorted(set(recorded) | set(now)) if recorded.get(k) != now.get(k)]
 
 
 def _row_weight(r: Row, written_weight: float = WRITTEN_WEIGHT) -> float:
@@ -397,7 +328,7 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
     if diff:
         log("  classifier: WARNING: this machine's build environment differs from the shipped model's, so this build will not reproduce "
             f"shipped/classifier.npz byte for byte / 构建环境与内置模型不同: {'; '.join(diff)}")  # fmt: skip
-    with _one_blas_thread():
+    with one_blas_thread():
         return _build(data_dir, out_dir, env, log)
 
 
@@ -432,7 +363,7 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
             "cvalues_test_rows": len(cvalues_test),
             "environment": env,
             "words": {
-                "dictionary": f"jieba {_jieba_version()} dict.txt", "dictionary_sha256": sha256_file(jieba_dictionary()),
+                "dictionary": f"jieba {jieba_version()} dict.txt", "dictionary_sha256": sha256_file(jieba_dictionary()),
                 "rule": "jieba words of 2-4 characters (normalised) occurring in the train split, most frequent first",
                 "count": len(model.words), "dropped": model.words.dropped, "bits": WORD_BITS, "categories": list(WORD_CATEGORIES), "average_with_char_only": WORD_AVERAGE,
             },

@@ -73,7 +73,6 @@ from fenghuo.checks.build.classifier_en_data import (
     Row,
     load_rows,
     written_en_files,
-    written_en_rows,
     xsafety_unused,
     xstest,
 )

@@ -44,7 +44,7 @@ def codes_of(texts: list[str]) -> list[np.ndarray]:
     return [norm.normalise(t).codes for t in texts]
 
 
-def _fit_one(x, y: np.ndarray, c: float, pos_weight: float, row_weight: np.ndarray | None = None):
+def fit_one(x, y: np.ndarray, c: float, pos_weight: float, row_weight: np.ndarray | None = None):
     """NB-LR for one category: (weights per bucket, bias)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -113,9 +113,9 @@ def train_multi(
         ck = c.get(cat, C) if isinstance(c, dict) else c
         rw = None if row_weight is None else np.asarray(row_weight)[keep]
         if cat not in wcats or word_average:
-            weights[:, k], bias[k] = _fit_one(x[keep], y, ck, pw, rw)
+            weights[:, k], bias[k] = fit_one(x[keep], y, ck, pw, rw)
         if cat in wcats:
-            w, b = _fit_one(xw[keep], y, ck, pw, rw)
+            w, b = fit_one(xw[keep], y, ck, pw, rw)
             share = 0.5 if word_average else 1.0  # averaged in logit space with the char-only fit
             weights[:, k] = weights[:, k] * (1.0 - share) + w[: 1 << bits] * share
             word_weights[:, k] = w[1 << bits : (1 << bits) + len(words)] * share
