@@ -128,3 +128,12 @@ def test_audit_refuses_unreadable_input(tmp_path):
     with pytest.raises(AuditInputError, match="no such file"):
         read_texts(tmp_path / "missing.txt")
     assert read_texts(bad, column="label") == ["0"]
+
+
+def test_tag_fix_actions_are_read_and_checked(monkeypatch):
+    lines = ["管制刀具\tcrime\tcontext-flag", "恐怖袭击\tterrorism\tflag", "法轮功\tpolitics"]
+    monkeypatch.setattr(step, "_package_lines", lambda name: lines)
+    assert step.fixed_actions(str) == {"管制刀具": "context-flag", "恐怖袭击": "flag"}
+    lines.append("毒品\tdrugs\tallow")
+    with pytest.raises(ValueError, match="allow"):
+        step.fixed_actions(str)

@@ -72,3 +72,24 @@ def test_shipped_lexicon_is_what_the_build_step_makes(shared, tmp_path):
 
     step.build(shared, tmp_path)
     assert (tmp_path / "lexicon.tsv").read_bytes() == SHIPPED.read_bytes()
+
+
+def test_class_names_set_by_the_tag_fixes_flag_and_never_block_alone(entries):
+    """The tag fixes' third column (build step 3): names the law, the news and lawful shops give a
+    whole class of things (管制刀具, 爆炸物, 新型毒品, 成人用品, 恐怖袭击) ship with that action."""
+    from fenghuo.checks.base import Action
+    from fenghuo.checks.build.lexicon import fixed_actions
+    from fenghuo.checks.normalize import default_normaliser
+
+    wanted = fixed_actions(default_normaliser().normalise_text)
+    assert {"管制刀具", "爆炸物", "新型毒品", "成人用品", "恐怖袭击"} <= set(wanted)
+    got = {e.word: e.action for e in entries if e.word in wanted}
+    assert got == {w: Action(a) for w, a in wanted.items()}
+    assert Action.BLOCK not in got.values()
+
+
+@pytest.mark.parametrize("text", ["本店所售露营刀、折叠工具均为非管制刀具，附产品合格证，请文明使用。",
+                                  "一名男子因在网上发布爆炸物制作教程，被以传授犯罪方法罪起诉。",
+                                  "本店不卖减肥药，也不卖成人用品。"])
+def test_class_names_in_notices_do_not_block(text):
+    assert load_pipeline(None).scan(text).verdict != "block"

@@ -6,7 +6,8 @@ attribution), reproducibly:
 1. read the word list and the tag file as the lexicon check does (normalised, tags merged);
 2. drop junk: words with a run of 5+ digits (QQ and phone numbers), untagged advertising
    strings, untagged pure-ASCII strings (``lgnvsq``), untagged phrases over 12 characters;
-3. apply our tag fixes (``checks/data/lexicon_tag_fixes.tsv``: e.g. 法轮功 untagged → politics)
+3. apply our tag fixes (``checks/data/lexicon_tag_fixes.tsv``: e.g. 法轮功 untagged → politics;
+   an optional third column sets the word's action, applied after steps 5-7, ``fixed_actions``)
    and drop the everyday words we list (``checks/data/everyday_words.txt``: 日本, 女人, 电影,
    国家, 政府 … must never block alone); a ``gambling`` tag stays only on a word with a
    gambling marker in it (赌, 彩, 注, 庄, 娱乐, 百家乐 …, ``GAMBLING_MARKER``): the scraped list
@@ -302,6 +303,26 @@ def hand_picked_words(normalise) -> set[str]:
     return out
 
 
+# Actions a tag fix may set (third column). A name the law, the police, the news or a lawful
+# shop uses for a whole class of things (管制刀具, 爆炸物, 新型毒品, 恐怖袭击, 成人用品) is in
+# every notice, report and shop sign that mentions the class; it flags — where the classifier
+# corroborates, for a topic word — but does not block alone (docs/checks.md, "Lexicon").
+FIXABLE_ACTIONS = ("block", "flag", "context-flag", "context-block")
+
+
+def fixed_actions(normalise) -> dict[str, str]:
+    """Our tag fixes' third column: normalised word -> action, for the fixes that have one."""
+    out = {}
+    for line in _package_lines("lexicon_tag_fixes.tsv"):
+        cols = line.split("\t")
+        if len(cols) > 2 and cols[2].strip():
+            act = cols[2].strip()
+            if act not in FIXABLE_ACTIONS:
+                raise ValueError(f"lexicon_tag_fixes.tsv: {cols[0]}: action {act!r} not one of {', '.join(FIXABLE_ACTIONS)}")
+            out[normalise(cols[0])] = act
+    return out
+
+
 def write_tsv(path: Path, words: dict[str, list[str]], decision: dict[str, str], layers_off: dict[str, set], counts: dict) -> None:
     from fenghuo.checks.variants import LAYERS
 
@@ -367,13 +388,16 @@ def build(data_dir: Path, out_dir: Path) -> dict:
     decision.update(common)
     broad = mark_broad(kept, decision, picked)
     decision.update(broad)
+    by_hand = {w: a for w, a in fixed_actions(norm).items() if w in kept}  # a word the audit dropped stays dropped
+    decision.update(by_hand)
     tag_counts = Counter(c for t in kept.values() for c in (t or ["sensitive"]))
     counts = {
         "candidates": len(words),
         "dropped_by_audit": sum(1 for d in decision.values() if d == "drop"),
-        "demoted_to_context_flag": sum(1 for d in decision.values() if d == "context-flag"),
+        "demoted_to_context_flag": sum(1 for w, d in decision.items() if d == "context-flag" and w not in by_hand),
         "everyday_to_context_block": len(common),
         "broad_tag_to_context_block": len(broad),
+        "action_set_by_tag_fix": len(by_hand),
         "shipped": len(kept),
         "by_tag": dict(sorted(tag_counts.items())),
     }
