@@ -14,7 +14,8 @@ which numpy does as gather, add and scatter through a temporary). The alert rule
 and their learning, and the columns it reads are loops here (_ingestscreen.h). The directory's
 id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h). The batch
 itself is decoded from its JSON into the event structs here when it has the usual shape
-(_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec.
+(_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec; its ids are checked
+against and added to the dedup set in one pass (_ingestseen.h).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -146,6 +147,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestjson.h"
 #include "_ingestnumber.h"
 #include "_ingestdecode.h"
+#include "_ingestseen.h"
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
@@ -164,6 +166,7 @@ static PyMethodDef methods[] = {
     {"bind_decoder", bind_decoder, METH_VARARGS,
      "bind_decoder(event_type, check_type, event_fields, check_fields, enum_members, unset): see native.py."},
     {"decode_batch", decode_batch, METH_VARARGS, decode_batch_doc},
+    {"seen_admit", seen_admit, METH_VARARGS, seen_admit_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy import exc as sa_exc
 
 from fenghuo.monitor.models import SeenBatch
+from fenghuo.monitor.native import KERNEL
 from fenghuo.platform.db import Database
 
 _ids = msgspec.json.Encoder()
@@ -69,8 +70,36 @@ class Dedup:
                 out.append(True)
         return out
 
-    def commit(self, ids: list[str], now: float) -> None:
-        """Remember ids durably, then in memory. Called before the events are counted."""
+    def admit(self, ids: list[str], now: float) -> list[bool] | None:
+        """``fresh(ids)`` and ``commit`` of the fresh ones, in one pass over the seen set when
+        the kernel is built (``_ingestseen.h``: each id added once and told fresh by whether the
+        set grew, instead of a set of the batch, a probe and an add; the set holds every id of
+        the window and is out of the cache at fleet rates). The ids are in memory before they
+        are durable, under the ingest lock (``Monitor``), and leave it again if the write fails,
+        so what is remembered is what ``commit`` would have remembered. None: every id is fresh
+        (and a list of str); else each id's answer, as ``fresh``."""
+        if KERNEL is not None and type(ids) is list:
+            try:
+                with self._lock:
+                    got = KERNEL.seen_admit(self.seen, ids)
+            except TypeError:
+                pass  # an id that is not a str: the two steps below decide
+            else:
+                kept = ids if got is None else [i for i, f in zip(ids, got) if f]
+                try:
+                    self.commit(kept, now, added=True)
+                except BaseException:
+                    with self._lock:
+                        self.seen.difference_update(kept)
+                    raise
+                return got
+        fresh = self.fresh(ids)
+        self.commit([i for i, f in zip(ids, fresh) if f], now)
+        return fresh
+
+    def commit(self, ids: list[str], now: float, added: bool = False) -> None:
+        """Remember ids durably, then in memory. Called before the events are counted.
+        ``added``: they are in the seen set already (``admit``)."""
         if not ids:
             return
         expires = now + self.window
@@ -87,7 +116,8 @@ class Dedup:
         if prune and self.db is not None:
             self._last_prune = now
         with self._lock:
-            self.seen.update(ids)
+            if not added:
+                self.seen.update(ids)
             self._expiry.append((expires, ids))
             while self._expiry and self._expiry[0][0] <= now:
                 _, old = self._expiry.popleft()

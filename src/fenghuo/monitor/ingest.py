@@ -166,14 +166,18 @@ class Monitor:
         checked = len(events)
         with self._lock:
             ids = cols.ids if cols is not None and whole else list(map(_id, events))
-            fresh = self.dedup.fresh(ids)
-            if fresh.count(False):
+            # Dedup.admit: the check and the durable commit of the fresh ids at once (one pass
+            # over the seen set); a bus's own dedup (JetStream) checks, then commits
+            admit = getattr(self.dedup, "admit", None)
+            fresh = admit(ids, now) if admit is not None else self.dedup.fresh(ids)
+            if fresh is not None and fresh.count(False):
                 events = [e for e, f in zip(events, fresh) if f]
                 ids = [e.id for e in events]
                 if isinstance(slots, np.ndarray):
                     slots = slots[np.fromiter(fresh, dtype=bool, count=len(fresh))]
             result.duplicates = checked - len(events)
-            self.dedup.commit(ids, now)
+            if admit is None:
+                self.dedup.commit(ids, now)
             result.accepted = len(events)
             if events:
                 # the names and range checked above still describe the batch if none was dropped
