@@ -79,14 +79,24 @@ def test_capture_text_carries_the_gateways_output_text(answering, gateway_to, re
 
 
 def slow_guard_model_app() -> FastAPI:
-    """An OpenAI-compatible guard model (Qwen3Guard-Gen style) that takes 0.3 s per answer."""
+    """An OpenAI-compatible guard model (Qwen3Guard-Gen style) that, before it answers, asks the
+    gateway's ``/healthz`` (``app.state.probe``) and records whether the gateway answered while
+    it was waiting for this guard answer. A gateway that held its event loop for the guard call
+    cannot answer until the guard has: the probe then times out (``app.state.held``). Causal,
+    not timed, so a busy machine does not fail it."""
     app = FastAPI()
-    app.state.asked = []
+    app.state.asked, app.state.probe, app.state.held = [], None, []
 
     @app.post("/v1/chat/completions")
     async def chat(body: dict):
         app.state.asked.append(body["messages"][-1]["content"])
-        await asyncio.sleep(0.3)
+        if app.state.probe:
+            try:
+                async with httpx.AsyncClient(timeout=10) as c:  # under the check's own 20 s
+                    held = (await c.get(app.state.probe)).status_code != 200
+            except httpx.TimeoutException:
+                held = True
+            app.state.held.append(held)
         return {"id": "g", "object": "chat.completion", "created": 0, "model": "qwen3guard",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Safety: Safe\nCategories: None"},
                              "finish_reason": "stop"}]}
@@ -105,26 +115,17 @@ def test_masking_the_input_with_an_llm_guard_does_not_block_the_loop(answering, 
     from fenghuo.checks.policy import Policy
 
     policy = Policy()
-    pipe = Pipeline([WordCheck(), LLMGuardCheck(guard_model.url + "/v1", "qwen3guard", policy=policy, timeout=5)], policy)
+    pipe = Pipeline([WordCheck(), LLMGuardCheck(guard_model.url + "/v1", "qwen3guard", policy=policy, timeout=20)], policy)
     gw, srv = gateway_to(answering.url, checks=pipe, labels=False)
     assert gw.slow_checks
     messages = [{"role": "user", "content": f"我的电话{PHONE}"}, {"role": "assistant", "content": "好的"},
                 {"role": "user", "content": [{"type": "text", "text": f"号码{PHONE}"}]}, {"role": "user", "content": "再说一遍"}]
 
-    async def run() -> float:
-        async with httpx.AsyncClient(timeout=20) as c:
-            call = asyncio.create_task(c.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": messages}))
-            await asyncio.sleep(0.05)
-            worst, t = 0.0, asyncio.get_running_loop().time()
-            while not call.done():  # /healthz is answered by the same loop while the call is checked
-                await c.get(f"{srv.url}/healthz")
-                now = asyncio.get_running_loop().time()
-                worst, t = max(worst, now - t), now
-            assert (await call).status_code == 200
-            return worst
-
-    worst = asyncio.run(run())
-    assert worst < 0.25, worst  # a guard-model answer takes 0.3 s: the loop was never held that long
+    guard_model.app.state.probe = f"{srv.url}/healthz"
+    r = httpx.post(f"{srv.url}/v1/chat/completions", json={"model": "m", "messages": messages}, timeout=60)
+    assert r.status_code == 200, r.text
+    # the gateway answered /healthz while each guard answer was pending: the loop was not held
+    assert guard_model.app.state.held == [False, False]
     assert len(guard_model.app.state.asked) == 2  # the input once, the answer once: not once more per message
     sent = answering.app.state.seen[-1]["messages"]  # masked in every text, list parts too
     assert sent[0]["content"] == "我的电话" + "*" * 11 and sent[1:] == [messages[1], {"role": "user", "content": [
