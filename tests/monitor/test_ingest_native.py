@@ -259,6 +259,28 @@ def test_add_rows_equals_numpy(cap, width, seed, subtract):
 
 
 @needs_native
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 25), st.integers(0, 25), st.integers(0, 2**31), st.booleans())
+def test_scatter_add_of_the_first_columns_equals_numpy(cap, width, k, seed, subtract):
+    """The kernel's add of ``k`` of ``width`` columns (two at a time, then the odd one), with
+    values near int64's ends: the same wrapped sums as numpy's."""
+    k = min(k, width)
+    rng = np.random.default_rng(seed)
+    big = np.iinfo(np.int64).max
+    total = rng.integers(-big, big, (cap, width), dtype=np.int64)
+    rows = rng.permutation(cap)[:int(rng.integers(0, cap + 1))].astype(np.int64)
+    counts = rng.integers(-big, big, (rows.size, k), dtype=np.int64)
+    want = total.copy()
+    with np.errstate(over="ignore"):
+        if subtract:
+            want[rows, :k] -= counts
+        else:
+            want[rows, :k] += counts
+    colfold.NATIVE.scatter_add(total, width, rows, counts, k, -1 if subtract else 1)
+    assert np.array_equal(total, want)
+
+
+@needs_native
 def test_add_rows_checks_its_rows():
     with pytest.raises(IndexError):
         add_rows(np.zeros((3, 2), dtype=np.int64), np.array([3], dtype=np.int64), np.ones((1, 2), dtype=np.int64))

@@ -422,6 +422,46 @@ PyDoc_STRVAR(scatter_add_doc,
 "int64 len(rows) x k, k <= width). Rows must be distinct for numpy's fancy add to agree; here\n"
 "repeated rows simply add twice. A row outside total raises IndexError before anything is added.");
 
+/* total_row[j] += (or -=) counts_row[j] for j < k. Two columns an instruction through the
+   compiler's vector type (SSE2 on x86-64; scalar code elsewhere): at -O2 GCC 12 adds them one
+   at a time (the width is not known when compiled), and the windows, the summaries and the
+   expiry add ~7 batches of 1,000 rows x 22+ columns each: callgrind, 1,000-service batches,
+   scatter_add 0.89 -> 0.5 M instructions a batch (measured with this change). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef int64_t i64x2 __attribute__((vector_size(16)));
+#endif
+
+static inline void
+add_row(int64_t *t, const int64_t *c, Py_ssize_t k, int sign)
+{
+    Py_ssize_t j = 0;
+    if (sign >= 0) {
+#if defined(__GNUC__) || defined(__clang__)
+        for (; j + 2 <= k; j += 2) {
+            i64x2 a, b;
+            memcpy(&a, t + j, sizeof a);
+            memcpy(&b, c + j, sizeof b);
+            a += b;
+            memcpy(t + j, &a, sizeof a);
+        }
+#endif
+        for (; j < k; j++)
+            t[j] += c[j];
+    } else {
+#if defined(__GNUC__) || defined(__clang__)
+        for (; j + 2 <= k; j += 2) {
+            i64x2 a, b;
+            memcpy(&a, t + j, sizeof a);
+            memcpy(&b, c + j, sizeof b);
+            a -= b;
+            memcpy(t + j, &a, sizeof a);
+        }
+#endif
+        for (; j < k; j++)
+            t[j] -= c[j];
+    }
+}
+
 static PyObject *
 scatter_add(PyObject *self, PyObject *args)
 {
@@ -458,16 +498,8 @@ scatter_add(PyObject *self, PyObject *args)
             return NULL;
         }
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t *t = total + rows[i] * width;
-        const int64_t *c = counts + i * k;
-        if (sign >= 0)
-            for (Py_ssize_t j = 0; j < k; j++)
-                t[j] += c[j];
-        else
-            for (Py_ssize_t j = 0; j < k; j++)
-                t[j] -= c[j];
-    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        add_row(total + rows[i] * width, counts + i * k, k, sign);
     PyBuffer_Release(&tv);
     PyBuffer_Release(&rv);
     PyBuffer_Release(&cv);
