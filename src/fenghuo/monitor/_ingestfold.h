@@ -318,25 +318,36 @@ merge_latest(PyObject *self, PyObject *args)
         }
     }
     int any = 0;
+    /* The key tuple is reused while nothing else holds it (the usual: the key was held already,
+       only looked up): its two items are replaced instead of a tuple made and freed per event,
+       ~0.15 M of ~1.3 M instructions a 1,000-service batch (callgrind). A key the store or
+       pending took is theirs; the next event makes a new one. No Python code runs in between. */
+    PyObject *key = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *e = PyList_GET_ITEM(events, i);
         PyObject *inst = SLOT(e, ev_off[F_INSTANCE]);
         if (inst == Py_None)
             continue;
         any = 1;
-        PyObject *key = PyTuple_Pack(2, SLOT(e, ev_off[F_SERVICE]), inst);
-        if (key == NULL)
-            return NULL;
+        PyObject *svc = SLOT(e, ev_off[F_SERVICE]);
+        if (key != NULL && Py_REFCNT(key) == 1) {
+            PyObject *was0 = PyTuple_GET_ITEM(key, 0), *was1 = PyTuple_GET_ITEM(key, 1);
+            PyTuple_SET_ITEM(key, 0, Py_NewRef(svc));
+            PyTuple_SET_ITEM(key, 1, Py_NewRef(inst));
+            Py_DECREF(was0);
+            Py_DECREF(was1);
+        } else {
+            Py_XDECREF(key);
+            key = PyTuple_Pack(2, svc, inst);
+            if (key == NULL)
+                return NULL;
+        }
         Py_hash_t h = PyObject_Hash(key);
-        if (h == -1) {
-            Py_DECREF(key);
-            return NULL;
-        }
+        if (h == -1)
+            goto fail;
         PyObject *prev = _PyDict_GetItem_KnownHash(held, key, h);  /* borrowed */
-        if (prev == NULL && PyErr_Occurred()) {
-            Py_DECREF(key);
-            return NULL;
-        }
+        if (prev == NULL && PyErr_Occurred())
+            goto fail;
         PyObject *now[4] = {t, SLOT(e, ev_off[F_VERSION]), SLOT(e, ev_off[F_STATE]), SLOT(e, ev_off[F_FAILSAFE])};
         if (prev != NULL && PyTuple_CheckExact(prev) && PyTuple_GET_SIZE(prev) == 4 && Py_REFCNT(prev) == 1 &&
             !PyObject_GC_IsTracked(prev) && plain(now[1]) && plain(now[2]) && plain(now[3]) &&
@@ -350,7 +361,6 @@ merge_latest(PyObject *self, PyObject *args)
                 PyTuple_SET_ITEM(prev, k, Py_NewRef(now[k]));
                 Py_DECREF(was);
             }
-            Py_DECREF(key);
             continue;
         }
         int have = prev != NULL;
@@ -360,14 +370,16 @@ merge_latest(PyObject *self, PyObject *args)
             untrack_plain(val);
         }
         if (val == NULL || (!have && PyList_Append(pending, key) < 0) || _PyDict_SetItem_KnownHash(held, key, val, h) < 0) {
-            Py_DECREF(key);
             Py_XDECREF(val);
-            return NULL;
+            goto fail;
         }
-        Py_DECREF(key);
         Py_DECREF(val);
     }
+    Py_XDECREF(key);
     return PyBool_FromLong(any);
+fail:
+    Py_XDECREF(key);
+    return NULL;
 }
 
 PyDoc_STRVAR(same_instant_doc,
