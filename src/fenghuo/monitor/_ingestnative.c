@@ -8,7 +8,7 @@ struct is read once, through the slot offsets of msgspec's member descriptors (t
 type is checked exactly first), and the counters are written straight into the numpy matrix
 the Python path fills (_ingestfold.h: ``fold``; also the guard instances of a one-instant
 batch merged straight into the store, ``merge_latest``; whether a batch is one instant,
-``same_instant``; ``total[rows] += counts`` of the windows and summaries, ``scatter_add``,
+``same_instant``; ``total[rows] += counts`` of the windows and summaries, ``scatter_add`` in _ingestadd.h,
 which numpy does as gather, add and scatter through a temporary). The alert rules' screen
 (alerts/screen.py) ran ~100 small numpy calls per batch; its threshold groups, change rules
 and their learning, and the columns it reads are loops here (_ingestscreen.h). The directory's
@@ -142,6 +142,8 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 
 /* an optional non-negative int field as int64 (None: 0); -1 with OverflowError if it does not fit */
 #include "_ingestfold.h"
+#include "_ingestlatest.h"
+#include "_ingestadd.h"
 #include "_ingestscreen.h"
 #include "_ingestslots.h"
 #include "_ingestjson.h"
