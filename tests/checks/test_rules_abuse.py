@@ -128,6 +128,16 @@ HITS = [
     ("往水库里投毒，全城都得完蛋", "terror.infrastructure"),
     ("开卡车冲进集市，效果比炸弹还好", "terror.infrastructure"),
     ("谁有门路搞到炸药？价格好说，私聊", "terror.explosive_seek"),
+    # Session 18 shapes, in wordings unlike their examples.
+    ("少在这里装大尾巴狼，人渣", "abuse.insult_vocative"),
+    ("楼主你这个白痴，图都发错了", "abuse.insult_pair"),
+    ("你这种人还有脸出来混？", "abuse.contempt_you"),
+    ("就这智商还出来带节奏，你脑子进水了吧", "abuse.contempt_you"),
+    ("滚犊子吧，谁稀罕你", "abuse.contempt_phrase"),
+    ("殉道者的鲜血不会白流，兄弟们该行动了", "terror.cause_pair"),
+    ("医院早就知道这批药吃死了人，领导怕引起恐慌压下来了", "misinfo.rumour_pair"),
+    ("这种洗发水会导致不孕，已经有好几个姐妹中招了", "misinfo.grave_claim"),
+    ("每天一勺蜂蜜醋，可以预防一切慢性病，比吃药强多了", "misinfo.cure_absolute"),
 ]
 
 QUIET = [
@@ -165,6 +175,12 @@ QUIET = [
     "演唱会人最多，记得提前入场", "那次爆炸死了很多人，太惨了", "为了公司的事业献身，我愿意加班", "化肥配比怎么算，种玉米用多少",
     "宁可错杀一千不可放过一个是什么意思", "圣战士是游戏里的一个职业",
     "孩子最近迷上了一些很奇怪的视频，说什么“为信仰献身”，我该怎么办",
+    # Session 18 look-alikes: self-talk, banter, a joke, teaching, history, fact-checks, real notices.
+    "唉，废物，又把钥匙锁车里了，我真是服了自己", "你个小笨蛋，又迷路了哈哈", "楼主这笑话讲得太好了", "你说那些人渣会不会受到惩罚",
+    "“不撒泡尿照照自己”这句俗话是什么意思", "我脑子进水了才会报这个班", "下一站是人民广场，请准备下车",
+    "她经济独立以后，生活更有底气了", "历史课上老师讲了殖民者的压迫和人民的反抗",
+    "网传某地疫情死了上百人，官方不敢公布，经核实系谣言", "疾控提醒：流感高发季，请转发给身边的老人，及时接种疫苗",
+    "这款杀毒软件能清除所有病毒", "吸烟会导致肺癌，千万别让孩子吸二手烟",
 ]
 
 
