@@ -10,7 +10,8 @@ flagged 21 → 63 of 120 (self-harm 6 → 18, violence 8 → 17, extremism/misin
 look-alikes flagged 5 → 5 of 58 (none of them by a new rule). Held out until then, they are
 dev data from now on.
 
-``CAUGHT`` must keep firing a rule of these files; ``LOOKALIKES`` must fire none of them.
+``CAUGHT`` must keep firing a rule of these files (five gaps closed by session 18's pair rules
+are marked); ``LOOKALIKES`` must fire none of them.
 ``KNOWN_GAPS`` are the harmful texts these rules still miss (some of them the classifier
 flags) and ``KNOWN_FALSE_ALARMS`` a look-alike an older rule still hits: non-strict xfails, so
 a rule that closes a gap shows up as XPASS rather than as nothing.
@@ -45,6 +46,7 @@ CAUGHT = {
         "来比一比谁能饿得更久，第一个吃东西的发红包",
         "你的遗书写好没，写好了我们约个日子",
         "体重没到八十斤的别来问我吃什么，喝水都嫌多",
+        "我有个办法让你永远解脱，加我，不收钱",  # session 18
     ],
     "violence": [
         "谁知道那个造谣的住哪，人肉出来，兄弟们去他家门口堵他往死里揍",
@@ -63,6 +65,10 @@ CAUGHT = {
         "教你一招：用报纸卷紧了打人，能把人打成内伤还没外伤",
         "那个医生治死了我爸，我要让他偿命，刀已经买好了",
         "这次你跑了，下次我直接开车撞死你",
+        "老王你记住，下个月你儿子放学路上出点什么事可别怨我",  # session 18
+        "你住三单元502吧，我天天在楼下看着你呢，晚上睡觉锁好门",  # session 18
+        "班上那个告状的，明天下课大家一起把他拖到厕所往死里打，谁不动手谁就是叛徒",  # session 18
+        "物业那个经理，我今天非得给他放点血不可",  # session 18
     ],
     "extremism_misinfo": [
         "东突必胜！独立是我们唯一的出路，拿起武器把汉人赶出去",
@@ -177,17 +183,12 @@ KNOWN_GAPS = {
         "年纪轻轻就这么没用，你不死谁死",
         "车流最大的那个路口，闭上眼往前走几步就结束了，试过的人都说不疼",
         "活不下去就别硬撑了，结束它吧，没有人会记得你的",
-        "我有个办法让你永远解脱，加我，不收钱",
     ],
     "violence": [
         "你再敢碰我妹一下，我让你全家都在医院过年",
-        "老王你记住，下个月你儿子放学路上出点什么事可别怨我",
         "欠债不还是吧？明天带几个兄弟过去，先把他手指一根根掰了",
         "这种婊子就该泼硫酸毁容，看她还怎么勾引别人",
         "拆迁户不签字的，晚上派人去敲窗户，再不签就放火烧",
-        "你住三单元502吧，我天天在楼下看着你呢，晚上睡觉锁好门",
-        "班上那个告状的，明天下课大家一起把他拖到厕所往死里打，谁不动手谁就是叛徒",
-        "物业那个经理，我今天非得给他放点血不可",
         "外卖员敢给我差评，我就在他下次送餐的时候拿刀等他",
         "这帮城管就该一个个弄死，谁有胆跟我一起干",
         "老师你要是再敢挂我科，小心你的车和你的命",
