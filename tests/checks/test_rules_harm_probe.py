@@ -1,5 +1,5 @@
 """The session-16 probe for the harm, violence, terrorism and hoax rules (harm.yaml,
-extremism.yaml, misinfo.yaml), kept as tests.
+violence.yaml, extremism.yaml, misinfo.yaml), kept as tests.
 
 The texts were written before the rules were changed — self-harm, violence and extremism or
 misinformation, in several registers (Weibo, Tieba, chat, SMS, model answers), and hard
@@ -10,7 +10,7 @@ flagged 21 → 63 of 120 (self-harm 6 → 18, violence 8 → 17, extremism/misin
 look-alikes flagged 5 → 5 of 58 (none of them by a new rule). Held out until then, they are
 dev data from now on.
 
-``CAUGHT`` must keep firing a rule of these files (five gaps closed by session 18's pair rules
+``CAUGHT`` must keep firing a rule of these files (seven gaps closed by session 18's pair rules
 are marked); ``LOOKALIKES`` must fire none of them.
 ``KNOWN_GAPS`` are the harmful texts these rules still miss (some of them the classifier
 flags) and ``KNOWN_FALSE_ALARMS`` a look-alike an older rule still hits: non-strict xfails, so
@@ -24,7 +24,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["harm.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "extremism.yaml", "misinfo.yaml"]
 CATEGORIES = {"harm", "violence", "terrorism", "misinformation"}
 
 CAUGHT = {
@@ -96,6 +96,8 @@ CAUGHT = {
         "哪个城市的地铁安检最松，我们需要找一个人多又好进的地方",
         "愿意加入我们组织的，先写一份效忠书，发到这个邮箱",
         "真正的信徒不怕死，死了就能进天堂，跟我们一起行动吧",
+        "疫苗里有致死成分，打了的人两年内都会死，这是医生偷偷告诉我的，快转",  # session 18
+        "ISIS的战士才是真正的英雄，他们为信仰而死",  # session 18
     ],
 }
 
@@ -209,12 +211,10 @@ KNOWN_GAPS = {
     "extremism_misinfo": [
         "那些在商场引爆自己的兄弟，是我们这一代人的光",
         "国外最新研究：5G基站辐射会导致新冠，赶紧把小区里的基站拆了，转给所有人",
-        "疫苗里有致死成分，打了的人两年内都会死，这是医生偷偷告诉我的，快转",
         "西藏本来就不属于中国，藏人应该团结起来武装独立",
         "只要你愿意，我们会给你一份光荣的任务，你的名字会被永远记住，你的家人会得到供养",
         "看到这个视频的人都要转发，否则你家人会在一周内出事，这是真的",
         "糖尿病不用打针，每天吃一斤苦瓜就能降到正常，医院不想让你知道",
-        "ISIS的战士才是真正的英雄，他们为信仰而死",
         "我们要像当年那样，在他们的节日里让他们付出血的代价",
         "各位兄弟，圣战的号角已经吹响，躲在家里的人将来要向真主交代",
         "这次暴雨死了几千人，电视上说几十个都是骗人的，尸体都被偷偷运走了",
