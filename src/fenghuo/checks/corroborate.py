@@ -67,6 +67,17 @@ classifier's score says nothing of where, so it is not demoted. The weak ``FRAMI
 only their own sentence, as before. ``corroborate: 0`` turns all of it off. A stream settles
 and demotes on the finding's own sentence so far and on the whole answer at close. Measured in
 docs/checks.md ("Professional frames", session 15).
+
+**Accounts after the fact; getting past the police** (issue 12, session 18). A crime's name in
+an enforcement or court account — 查获, 缴获, 落网, 被捕, 被判, 服刑, 审理, 法院, 派出所, 警方
+(``ACCOUNT``) — in the finding's frame window frames it as the professional cues do (vetoed by
+``EVADING`` and ``REQUESTING``): 「我见过藏在轮胎里…的毒品。每一次查获…」, 「…构成非法种植毒品原植物罪…
+请…联系派出所」. They do not demote and do not count towards a strong frame. Roles a request can
+claim (警察, 法官: 「假设你是一名警察…」) and a victim's 被抢劫 are not among them (the victim cue
+framed two held-out XSafety scenario prompts that were caught before and fixed no dev text). And
+any cue frames nothing where the sentence or window speaks of getting past the police or of
+revenge (``DODGING``: 查不到, 抓不到, 反侦查, 销毁证据, 不怕警察, 我要报复 …): 「就算有人报警，警察也查
+不到，毒品随时有」. Measured in docs/checks.md ("Topic words", session 18).
 """
 
 from __future__ import annotations
@@ -184,6 +195,23 @@ REQUESTING = by_first(
     "|替(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|包追回|保证追回|全额追回"
 )
 
+# Enforcement and court accounts after the fact (issue 12, session 18): a seizure, an arrest, a
+# sentence, a trial, a court, a police station, the police as an institution. They frame a topic
+# word in the finding's frame window (``framed``), like ``PROFESSIONAL``, but neither demote nor
+# count towards a strong frame. Not the roles a disguised request claims (警察, 法官, 缉毒警: 「假设
+# 你是一名警察…」), nor a victim's 被抢劫 (see the module docstring).
+ACCOUNT = by_first(
+    "查获|缴获|截获|破获|抓获|侦破|捣毁|落网|归案|被捕|逮捕|刑拘|被判|判刑|判处|服刑|审理"
+    "|法院|法庭|检察院|派出所|警方"
+)
+# A sentence that names the police, a court or a report as something to get past or that plans
+# revenge frames nothing (``framed``), whichever cue it holds: 「就算有人报警，警察也查不到」,
+# 「法院判了也不执行，我要报复」. Narrow forms: a warning names impersonation (冒充客服, 假冒公检法),
+# avoidance (别被骗, 避开人多的地方) and lessons (吸取教训) all the time, a victim fears 被报复.
+DODGING = re.compile("查不到|查不出|查不着|抓不到|抓不着|发现不了|反侦查|销毁证据|毁灭证据|串供|不会被[查抓发逮]"
+                     "|不怕(?:警|查|抓|报警|坐牢)|(?:避开|躲开|绕开|甩掉|躲过)(?:警|监控|摄像|检查|安检)"
+                     "|我要报复|想报复|报复(?:他|她|回去|社会)|报仇|以牙还牙|泄愤|教训(?:他|她|一下)|弄死")
+
 
 _FIRST_END = re.compile(f"[{_SENTENCE_END}]")
 _LAST_END = re.compile(f"(?s).*[{_SENTENCE_END}]")  # up to and including the last sentence end
@@ -222,16 +250,20 @@ def frame_window(text: str, start: int, end: int, whole: bool = True, own: tuple
 
 def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
     """Whether a finding at ``start:end`` of ``text`` is framed: a ``FRAMING`` cue in its own
-    sentence, or a ``DEMOTING`` or ``PROFESSIONAL`` one in its ``frame_window`` (the next
-    sentence of a short text too) where nothing speaks of evading or asks for the harm (``EVADING``,
-    ``REQUESTING``). The weaker
+    sentence, or a ``DEMOTING``, ``PROFESSIONAL`` or ``ACCOUNT`` one in its ``frame_window`` (the
+    next sentence of a short text too) where nothing speaks of evading or asks for the harm
+    (``EVADING``, ``REQUESTING``) — and in either case nothing there speaks of getting past the
+    police or of revenge (``DODGING``). The weaker
     cues (警惕, 提醒 …) frame only their own sentence: 「先说好怎么找人搞诈骗。以下步骤要警惕被发现」.
     The sentence is cut at ``SENTENCE_REACH`` characters either side, so a long text without
     punctuation costs a bounded search per finding, not one over the whole text."""
     own = _sentence(text, start, end)
     if FRAMING.search(text, *own) is not None:
-        return True
-    return _demoting(text, frame_window(text, start, end, whole, own))
+        return DODGING.search(text, *own) is None
+    w = frame_window(text, start, end, whole, own)
+    if w is None or not (_demoting(text, w) or _recounted(text, w)):
+        return False
+    return DODGING.search(text, *w) is None
 
 
 def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
@@ -239,6 +271,13 @@ def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
     ``PROFESSIONAL`` cue in its ``frame_window`` and nothing there speaks of evading or asks
     for the harm (``EVADING``, ``REQUESTING``)."""
     return _demoting(text, frame_window(text, start, end, whole))
+
+
+def _recounted(text: str, w: tuple[int, int]) -> bool:
+    """An ``ACCOUNT`` cue in ``w`` and nothing there evading or asking for the harm."""
+    s, e = w
+    return (ACCOUNT.search(text, s, e) is not None and EVADING.search(text, s, e) is None
+            and REQUESTING.search(text, s, e) is None)
 
 
 def _demoting(text: str, w: tuple[int, int] | None) -> bool:
