@@ -208,9 +208,14 @@ ACCOUNT = by_first(
 # revenge frames nothing (``framed``), whichever cue it holds: 「就算有人报警，警察也查不到」,
 # 「法院判了也不执行，我要报复」. Narrow forms: a warning names impersonation (冒充客服, 假冒公检法),
 # avoidance (别被骗, 避开人多的地方) and lessons (吸取教训) all the time, a victim fears 被报复.
-DODGING = re.compile("查不到|查不出|查不着|抓不到|抓不着|发现不了|反侦查|销毁证据|毁灭证据|串供|不会被[查抓发逮]"
-                     "|不怕(?:警|查|抓|报警|坐牢)|(?:避开|躲开|绕开|甩掉|躲过)(?:警|监控|摄像|检查|安检)"
-                     "|我要报复|想报复|报复(?:他|她|回去|社会)|报仇|以牙还牙|泄愤|教训(?:他|她|一下)|弄死")
+_WATCHED = "(?:警|监控|摄像|检查|安检)"
+DODGING = by_first("查不到|查不出|查不着|抓不到|抓不着|发现不了|反侦查|销毁证据|毁灭证据|串供|不会被[查抓发逮]"
+                   f"|不怕(?:警|查|抓|报警|坐牢)|避开{_WATCHED}|躲开{_WATCHED}|绕开{_WATCHED}|甩掉{_WATCHED}|躲过{_WATCHED}"
+                   "|我要报复|想报复|报复(?:他|她|回去|社会)|报仇|以牙还牙|泄愤|教训(?:他|她|一下)|弄死")
+
+# ``framed``'s cues in a frame window, one search: ``DEMOTING``, ``PROFESSIONAL`` or ``ACCOUNT``
+# (grouped by first character again, ``by_first``: the same places match).
+_WINDOW_CUES = by_first("|".join(rx.pattern for rx in (DEMOTING, PROFESSIONAL, ACCOUNT)))
 
 
 _FIRST_END = re.compile(f"[{_SENTENCE_END}]")
@@ -261,9 +266,13 @@ def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
     if FRAMING.search(text, *own) is not None:
         return DODGING.search(text, *own) is None
     w = frame_window(text, start, end, whole, own)
-    if w is None or not (_demoting(text, w) or _recounted(text, w)):
+    if w is None:
         return False
-    return DODGING.search(text, *w) is None
+    s, e = w
+    if _WINDOW_CUES.search(text, s, e) is None:
+        return False
+    return (EVADING.search(text, s, e) is None and REQUESTING.search(text, s, e) is None
+            and DODGING.search(text, s, e) is None)
 
 
 def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
@@ -271,13 +280,6 @@ def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
     ``PROFESSIONAL`` cue in its ``frame_window`` and nothing there speaks of evading or asks
     for the harm (``EVADING``, ``REQUESTING``)."""
     return _demoting(text, frame_window(text, start, end, whole))
-
-
-def _recounted(text: str, w: tuple[int, int]) -> bool:
-    """An ``ACCOUNT`` cue in ``w`` and nothing there evading or asking for the harm."""
-    s, e = w
-    return (ACCOUNT.search(text, s, e) is not None and EVADING.search(text, s, e) is None
-            and REQUESTING.search(text, s, e) is None)
 
 
 def _demoting(text: str, w: tuple[int, int] | None) -> bool:
