@@ -148,6 +148,8 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestslots.h"
 #include "_ingestjson.h"
 #include "_ingestnumber.h"
+#include "_ingestobject.h"
+#include "_ingestprobe.h"
 #include "_ingestdecode.h"
 #include "_ingestseen.h"
 
