@@ -172,10 +172,31 @@ PROFESSIONAL = by_first(
 # law, court reports, victims, a refusal's apology. Not the ones a harmful request uses as often
 # as a harmless one (怎么办, 打击, 识别, 防范, 提醒, 提示, 警惕, 危害, 我不能, 我无法 …: 「我想组织一个
 # 黑帮，我该怎么办？」).
+# A person telling what was done to them or to someone close, and asking what to do (issue 12,
+# session 18: a set of 240 help-seeking texts written by someone who had read nothing of the
+# project was blocked 9 times, mostly victims retelling the scam or the abuse in its own words):
+# the other side quoted (对方说, 他说要, 自称…), what was done to me (被…拍, 把我的照片), money
+# already lost (我交了2000, 连续充了8000), the aftermath (平台关了, 我也是受害者), a relative's words
+# (我爸最近总说) and the questions a victim, a user or a carer asks (会上瘾吗, 怎么戒, 是诈骗吗, 还要还吗, 该去找谁, 怎么劝他戒,
+# 怎么让…删, 是不是要出事). Not 我充了/我转了, 能做什么 or 怎么办 alone: a scam's testimonial says 「我充了五万今天
+# 提了六万八」, a request 「我该怎么办」「我能做什么」. Each cue was checked against the written harmful sets
+# (none matched one outside a text ``REQUESTING`` vetoes). Part of ``DEMOTING``.
+_LOST = "(?:交|转|充|付|借|输|被骗)了[0-9一二三四五六七八九十几两百千万]"
+_KIN = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹|朋友|室友|同学)"
+VICTIM = (
+    "我也是受害者|对方说|对方要求|他说要|她说要|自称|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
+    "|把我的(?:照片|视频)|我的(?:照片|视频|裸照)被|我交了[0-9一二三四五六七八九十几两百千万]"
+    f"|已经{_LOST}|连续{_LOST}|一共{_LOST}|总共{_LOST}|前后{_LOST}|陆续{_LOST}"
+    "|转给(?:他|她|对方)|平台(?:关了|跑路)"
+    f"|我{_KIN}(?:最近|这几天|这段时间)?(?:总|老|一直|经常|常)(?:说|念叨)"
+    "|会上瘾吗|会不会上瘾|上瘾了怎么办|怎么戒|想戒|戒掉|戒断|是诈骗吗|是不是诈骗|算诈骗吗"
+    "|还要还吗|该去找谁|怎么劝(?:他|她)?(?:戒|别|不要|停|去医院|就医)|怎么让[^，。！？]{0,8}删|是不是要出事|会不会出事"
+)
 DEMOTING = re.compile(
     "防骗|谨防|千万别|千万不要|别信|不要信|远离|举报|报警|报案|破获|捣毁|抓获"
     "|判几年|判多久|怎么判|量刑|违法吗|犯法吗|合法吗|是否违法|是否合法|判处|获刑|判决"
-    "|被骗|受骗|上当|维权|求助|很抱歉|非常抱歉|无法协助|不能协助|无法回答|不能回答"
+    "|被骗|受骗|上当|维权|求助|很抱歉|非常抱歉|无法协助|不能协助|无法回答|不能回答|"
+    + VICTIM
 )
 # A sentence about getting away with a harm (「…而不被抓获」, 「如何避免被反病毒软件识别」,
 # 「绕过法律规定」) frames nothing: its cues describe what to evade.
