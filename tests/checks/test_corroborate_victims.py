@@ -56,7 +56,8 @@ def test_victim_cues_demote(cue):
     assert DEMOTING.search(cue)
 
 
-@pytest.mark.parametrize("words", ["我充了五万", "我该怎么办", "我能做什么", "不被拍到", "别被拍了", "怎么劝她跟我走"])
+@pytest.mark.parametrize("words", ["我充了五万", "我该怎么办", "我能做什么", "不被拍到", "别被拍了", "怎么劝她跟我走",
+                                   "接到自称客服的电话"])
 def test_words_a_harmful_request_borrows_are_no_victim_cue(words):
     assert DEMOTING.search(words) is None
 

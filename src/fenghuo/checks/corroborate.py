@@ -175,7 +175,7 @@ PROFESSIONAL = by_first(
 # A person telling what was done to them or to someone close, and asking what to do (issue 12,
 # session 18: a set of 240 help-seeking texts written by someone who had read nothing of the
 # project was blocked 9 times, mostly victims retelling the scam or the abuse in its own words):
-# the other side quoted (对方说, 他说要, 自称…), what was done to me (被…拍, 把我的照片), money
+# the other side quoted (对方说, 他说要, 自称…说我: not 自称 alone, a police notice says 「接到自称客服的电话」), what was done to me (被…拍, 把我的照片), money
 # already lost (我交了2000, 连续充了8000), the aftermath (平台关了, 我也是受害者), a relative's words
 # (我爸最近总说) and the questions a victim, a user or a carer asks (会上瘾吗, 怎么戒, 是诈骗吗, 还要还吗, 该去找谁, 怎么劝他戒,
 # 怎么让…删, 是不是要出事). Not 我充了/我转了, 能做什么 or 怎么办 alone: a scam's testimonial says 「我充了五万今天
@@ -184,7 +184,7 @@ PROFESSIONAL = by_first(
 _LOST = "(?:交|转|充|付|借|输|被骗)了[0-9一二三四五六七八九十几两百千万]"
 _KIN = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹|朋友|室友|同学)"
 VICTIM = (
-    "我也是受害者|对方说|对方要求|他说要|她说要|自称|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
+    "我也是受害者|对方说|对方要求|他说要|她说要|自称[^，。！？]{0,16}说我|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
     "|把我的(?:照片|视频)|我的(?:照片|视频|裸照)被|我交了[0-9一二三四五六七八九十几两百千万]"
     f"|已经{_LOST}|连续{_LOST}|一共{_LOST}|总共{_LOST}|前后{_LOST}|陆续{_LOST}"
     "|转给(?:他|她|对方)|平台(?:关了|跑路)"
