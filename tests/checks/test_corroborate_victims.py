@@ -3,9 +3,9 @@
 text that borrows a victim's words to sell, recruit or get past the police stays blocked.
 
 The seekers are written here in the style of the help-seeking set's half A
-(tests/checks/data/written_zh/help_seeking.jsonl); six of the eight were blocked before
+(tests/checks/data/written_zh/help_seeking.jsonl); seven of the nine were blocked before
 (rules fraud.cancel_loan_account, fraud.brushing_task, violence.cruelty_media,
-gambling.platform_pitch; the lexicon's 摇头丸)."""
+gambling.platform_pitch, drugs.trade; the lexicon's 摇头丸)."""
 
 import pytest
 
@@ -21,6 +21,7 @@ SEEKERS = [
     "被拉进一个拉人头有奖励的投资项目，我拉了几个朋友，现在平台关了，我也是受害者",
     "朋友给我的摇头丸我吃了一次，现在很害怕，会上瘾吗",
     "网贷催收说要把我的照片P成裸照发给通讯录，还要还吗",
+    "我儿子在房间里藏了一包白色粉末，我怀疑是冰毒，我该怎么跟他谈",  # drugs.trade blocked it before
 ]
 
 # Harmful texts holding a victim's or seeker's words (对方说, 受害者, 连续充了, 想戒) next to an offer,
@@ -51,13 +52,14 @@ def test_a_harmful_text_borrowing_a_victims_words_stays_blocked(shipped, text):
 
 @pytest.mark.parametrize("cue", ["对方说", "我也是受害者", "连续充了8000", "我交了2000", "被同学拍了", "把我的照片",
                                  "平台关了", "我爸最近总说", "会上瘾吗", "怎么戒", "是诈骗吗", "还要还吗", "该去找谁",
-                                 "怎么劝他戒", "怎么让平台删", "是不是要出事"])
+                                 "怎么劝他戒", "怎么让平台删", "是不是要出事",
+                                 "我爸在网上赌球", "我怀疑是冰毒", "怎么跟他谈"])
 def test_victim_cues_demote(cue):
     assert DEMOTING.search(cue)
 
 
 @pytest.mark.parametrize("words", ["我充了五万", "我该怎么办", "我能做什么", "不被拍到", "别被拍了", "怎么劝她跟我走",
-                                   "接到自称客服的电话"])
+                                   "接到自称客服的电话", "我朋友在网赌平台当代理"])
 def test_words_a_harmful_request_borrows_are_no_victim_cue(words):
     assert DEMOTING.search(words) is None
 

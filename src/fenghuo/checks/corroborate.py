@@ -175,13 +175,17 @@ PROFESSIONAL = by_first(
 # A person telling what was done to them or to someone close, and asking what to do (issue 12,
 # session 18: a set of 240 help-seeking texts written by someone who had read nothing of the
 # project was blocked 9 times, mostly victims retelling the scam or the abuse in its own words):
-# the other side quoted (对方说, 他说要, 自称…说我: not 自称 alone, a police notice says 「接到自称客服的电话」), what was done to me (被…拍, 把我的照片), money
-# already lost (我交了2000, 连续充了8000), the aftermath (平台关了, 我也是受害者), a relative's words
-# (我爸最近总说) and the questions a victim, a user or a carer asks (会上瘾吗, 怎么戒, 是诈骗吗, 还要还吗, 该去找谁, 怎么劝他戒,
-# 怎么让…删, 是不是要出事). Not 我充了/我转了, 能做什么 or 怎么办 alone: a scam's testimonial says 「我充了五万今天
-# 提了六万八」, a request 「我该怎么办」「我能做什么」. Each cue was checked against the written harmful sets
-# (none matched one outside a text ``REQUESTING`` vetoes). Part of ``DEMOTING``.
+# the other side quoted (对方说, 他说要, 自称…说我 — not 自称 alone: a police notice says 「接到
+# 自称客服的电话」), what was done to me (被…拍了, 把我的照片), money already lost (我交了2000,
+# 连续充了8000), the aftermath (平台关了, 我也是受害者), a relative's words (我爸最近总说), a
+# family member's gambling or drugs told by a relative (我爸在网上赌球; not a friend's: 「我朋友在
+# 网赌平台当代理」 would borrow it), and the questions a victim, a user or a carer asks (会上瘾吗,
+# 怎么戒, 是诈骗吗, 还要还吗, 该去找谁, 怎么劝他戒, 怎么让…删, 是不是要出事, 我怀疑是…, 怎么跟他谈).
+# Not 我充了/我转了, 能做什么 or 怎么办 alone: a scam's testimonial says 「我充了五万今天提了六万八」,
+# a request 「我该怎么办」「我能做什么」. Each cue was checked against the written harmful sets (none
+# matched one outside a text ``REQUESTING`` vetoes). Part of ``DEMOTING``.
 _LOST = "(?:交|转|充|付|借|输|被骗)了[0-9一二三四五六七八九十几两百千万]"
+_FAMILY = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹)"
 _KIN = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹|朋友|室友|同学)"
 VICTIM = (
     "我也是受害者|对方说|对方要求|他说要|她说要|自称[^，。！？]{0,16}说我|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
@@ -190,6 +194,8 @@ VICTIM = (
     "|转给(?:他|她|对方)|平台(?:关了|跑路)"
     f"|我{_KIN}(?:最近|这几天|这段时间)?(?:总|老|一直|经常|常)(?:说|念叨)"
     "|会上瘾吗|会不会上瘾|上瘾了怎么办|怎么戒|想戒|戒掉|戒断|是诈骗吗|是不是诈骗|算诈骗吗"
+    f"|我{_FAMILY}[^，。！？]{{0,6}}(?:赌博|赌球|赌钱|网赌|吸毒|沉迷|欠了|输光|输了)"
+    "|我怀疑(?:他|她|孩子|儿子|女儿)?(?:是|在|吸|碰)|怎么跟(?:他|她|孩子)(?:谈|沟通|说|开口)"
     "|还要还吗|该去找谁|怎么劝(?:他|她)?(?:戒|别|不要|停|去医院|就医)|怎么让[^，。！？]{0,8}删|是不是要出事|会不会出事"
 )
 DEMOTING = re.compile(
