@@ -70,3 +70,16 @@ def test_an_offer_or_request_vetoes_a_victim_cue():
     assert not demote_frame(text, i, i + 4)
     seeker = "刷单返利一开始都返了，后来连续充了6000多，现在说要再充才能解冻"
     assert demote_frame(seeker, 0, 4)
+
+
+# A victim quoting the slur they were called (abuse.slur's ``unless``: 骂我是…, 骂我婊子): not flagged
+# by the rule; the same slur aimed at the reader still is.
+@pytest.mark.parametrize("text", ["班上同学天天骂我是傻逼、死胖子，还在群里发我的丑照，我该告诉老师吗",
+                                  "网上有人骂我婊子，还把我的手机号发到色情群里，天天有人打电话骚扰"])
+def test_a_victim_quoting_a_slur_is_not_flagged_by_the_slur_rule(shipped, text):
+    assert "rules:abuse.slur" not in [f.rule for f in shipped.scan(text).findings]
+
+
+@pytest.mark.parametrize("text", ["你骂我？你这个傻逼", "你就是个婊子，滚"])
+def test_a_slur_at_the_reader_is_still_found(shipped, text):
+    assert "rules:abuse.slur" in [f.rule for f in shipped.scan(text).findings]
