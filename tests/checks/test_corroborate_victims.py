@@ -53,7 +53,7 @@ def test_a_harmful_text_borrowing_a_victims_words_stays_blocked(shipped, text):
 @pytest.mark.parametrize("cue", ["对方说", "我也是受害者", "连续充了8000", "我交了2000", "被同学拍了", "把我的照片",
                                  "平台关了", "我爸最近总说", "会上瘾吗", "怎么戒", "是诈骗吗", "还要还吗", "该去找谁",
                                  "怎么劝他戒", "怎么让平台删", "是不是要出事",
-                                 "我爸在网上赌球", "我怀疑是冰毒", "怎么跟他谈"])
+                                 "我爸在网上赌球", "我怀疑是冰毒", "怎么跟他谈", "我要还吗"])
 def test_victim_cues_demote(cue):
     assert DEMOTING.search(cue)
 
