@@ -37,22 +37,6 @@ wherever the cue held cleared 47 of 12,723 offensive rows (most of them anti-bia
 the quotes, bias words and groups halved that. Numbers in docs/checks.md ("Counter-speech").
 Runs only for a text with an offensive or discrimination flag: one search for a bias word or a
 quote first (~1-3 µs per 1 KB), the rest only where one is found.
-
-Tried and not kept (session 18, issue 12; a negative result). The anti-bias and discussion harmless
-texts (written_zh harmless_hard 'antibias', lookalike_val 'discrimination_near', the test set's
-'discussion'; 498 texts) split by the sha1 of the text into half A (read, fixed from; 246 texts) and
-half B (measured only; 252). The shipped pipeline flagged A 23, B 28; 48 of the 51 by the
-classifier's offensive flag alone. Of B's 28, 14 have no cue here and a rest scoring under 0.5 (one
-of them also endorsed); 12 more have no cue and a rest scoring over it (no cue can clear those).
-Three cues fitted on A each left B at 28: (1) more judgments of a saying or a bias (难受, 无聊, 没意义,
-笑不出来, 看不下去, 别太当真, 违反; 这种词, 这种调侃, 这种塑造 as sayings): A 23 -> 18, COLD train and dev unchanged; with
-不舒服 and 没意思 as well A 17 and B 27, but 2 offensive rows of COLD dev fewer caught; (2) on top of (1),
-a saying heard from others (听过 / 被问 / 有人说 + a quote, no 说得对 / 确实 … after it): A 16, COLD dev 1
-offensive row fewer caught; (3) on top of (1), the speaker naming their own group (我是…人, 作为…, 我老家…)
-with a stricter second scoring (under 0.2): A 16, COLD train 5 offensive rows more cleared, COLD dev
-unchanged. None lost a written harmful hit (322 of 528 offensive or discrimination rows caught). The
-cue is lexical, and the written anti-bias texts vary their wording more than the 23 flagged texts of
-A can teach.
 """
 
 from __future__ import annotations
