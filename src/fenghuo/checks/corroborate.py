@@ -185,8 +185,9 @@ PROFESSIONAL = by_first(
 # a request 「我该怎么办」「我能做什么」. Each cue was checked against the written harmful sets (none
 # matched one outside a text ``REQUESTING`` vetoes). Part of ``DEMOTING``.
 _LOST = "(?:交|转|充|付|借|输|被骗)了[0-9一二三四五六七八九十几两百千万]"
-_FAMILY = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹)"
-_KIN = "(?:爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹|朋友|室友|同学)"
+_RELATIVES = "爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹"
+_FAMILY = f"(?:{_RELATIVES})"
+_KIN = f"(?:{_RELATIVES}|朋友|室友|同学)"
 VICTIM = (
     "我也是受害者|对方说|对方要求|他说要|她说要|自称[^，。！？]{0,16}说我|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
     "|把我的(?:照片|视频)|我的(?:照片|视频|裸照)被|我交了[0-9一二三四五六七八九十几两百千万]"
@@ -293,13 +294,7 @@ def framed(text: str, start: int, end: int, whole: bool = True) -> bool:
     if FRAMING.search(text, *own) is not None:
         return DODGING.search(text, *own) is None
     w = frame_window(text, start, end, whole, own)
-    if w is None:
-        return False
-    s, e = w
-    if _WINDOW_CUES.search(text, s, e) is None:
-        return False
-    return (EVADING.search(text, s, e) is None and REQUESTING.search(text, s, e) is None
-            and DODGING.search(text, s, e) is None)
+    return _cued(text, w, _WINDOW_CUES) and DODGING.search(text, *w) is None
 
 
 def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
@@ -310,10 +305,16 @@ def demote_frame(text: str, start: int, end: int, whole: bool = True) -> bool:
 
 
 def _demoting(text: str, w: tuple[int, int] | None) -> bool:
+    return _cued(text, w, DEMOTING, PROFESSIONAL)
+
+
+def _cued(text: str, w: tuple[int, int] | None, *cues: re.Pattern) -> bool:
+    """A cue of ``cues`` in the window ``w`` and nothing there that speaks of evading or asks for
+    the harm (``EVADING``, ``REQUESTING``)."""
     if w is None:
         return False
     s, e = w
-    if DEMOTING.search(text, s, e) is None and PROFESSIONAL.search(text, s, e) is None:
+    if all(c.search(text, s, e) is None for c in cues):
         return False
     return EVADING.search(text, s, e) is None and REQUESTING.search(text, s, e) is None
 

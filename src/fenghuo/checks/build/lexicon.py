@@ -156,6 +156,26 @@ def _package_lines(name: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+# Actions a tag fix may set (third column). A name the law, the police, the news or a lawful
+# shop uses for a whole class of things (管制刀具, 爆炸物, 新型毒品, 恐怖袭击, 成人用品) is in
+# every notice, report and shop sign that mentions the class; it flags — where the classifier
+# corroborates, for a topic word — but does not block alone (docs/checks.md, "Lexicon").
+FIXABLE_ACTIONS = ("block", "flag", "context-flag", "context-block")
+
+
+def tag_fixes(normalise) -> dict[str, tuple[list[str], str | None]]:
+    """Our tag fixes (``checks/data/lexicon_tag_fixes.tsv``: word, tags, optional action):
+    normalised word -> (tags, action or None)."""
+    out = {}
+    for line in _package_lines("lexicon_tag_fixes.tsv"):
+        cols = line.split("\t")
+        act = cols[2].strip() if len(cols) > 2 and cols[2].strip() else None
+        if act is not None and act not in FIXABLE_ACTIONS:
+            raise ValueError(f"lexicon_tag_fixes.tsv: {cols[0]}: action {act!r} not one of {', '.join(FIXABLE_ACTIONS)}")
+        out[normalise(cols[0])] = (cols[1].split(","), act)
+    return out
+
+
 def candidates(data_dir: Path, normalise) -> tuple[dict[str, list[str]], Counter]:
     """Steps 1-4: normalised word -> tags (empty list = untagged), and what was dropped why."""
     from fenghuo.checks.lexicon_file import read_lexicon
@@ -169,10 +189,7 @@ def candidates(data_dir: Path, normalise) -> tuple[dict[str, list[str]], Counter
     dropped: Counter = Counter()
     allow = {normalise(w) for w in _read(data_dir, ALLOW).splitlines() if w.strip()}
     everyday = {normalise(w) for w in _package_lines("everyday_words.txt")}
-    fixes = {}
-    for line in _package_lines("lexicon_tag_fixes.tsv"):
-        w, tags = line.split("\t")[:2]
-        fixes[normalise(w)] = tags.split(",")
+    fixes = {w: tags for w, (tags, _) in tag_fixes(normalise).items()}
     out: dict[str, list[str]] = {}
     for w, tags in words.items():
         tags = list(fixes.get(w, tags))
@@ -295,32 +312,12 @@ AUTHORITATIVE_TAGS = {"politics", "terrorism"}
 def hand_picked_words(normalise) -> set[str]:
     """Our tag fixes' words with an authoritative tag; the others (制毒, 卖淫 …) name topics and
     are judged like every other word."""
-    out = set()
-    for line in _package_lines("lexicon_tag_fixes.tsv"):
-        w, tags = line.split("\t")[:2]
-        if AUTHORITATIVE_TAGS & set(tags.split(",")):
-            out.add(normalise(w))
-    return out
-
-
-# Actions a tag fix may set (third column). A name the law, the police, the news or a lawful
-# shop uses for a whole class of things (管制刀具, 爆炸物, 新型毒品, 恐怖袭击, 成人用品) is in
-# every notice, report and shop sign that mentions the class; it flags — where the classifier
-# corroborates, for a topic word — but does not block alone (docs/checks.md, "Lexicon").
-FIXABLE_ACTIONS = ("block", "flag", "context-flag", "context-block")
+    return {w for w, (tags, _) in tag_fixes(normalise).items() if AUTHORITATIVE_TAGS & set(tags)}
 
 
 def fixed_actions(normalise) -> dict[str, str]:
     """Our tag fixes' third column: normalised word -> action, for the fixes that have one."""
-    out = {}
-    for line in _package_lines("lexicon_tag_fixes.tsv"):
-        cols = line.split("\t")
-        if len(cols) > 2 and cols[2].strip():
-            act = cols[2].strip()
-            if act not in FIXABLE_ACTIONS:
-                raise ValueError(f"lexicon_tag_fixes.tsv: {cols[0]}: action {act!r} not one of {', '.join(FIXABLE_ACTIONS)}")
-            out[normalise(cols[0])] = act
-    return out
+    return {w: act for w, (_, act) in tag_fixes(normalise).items() if act is not None}
 
 
 def write_tsv(path: Path, words: dict[str, list[str]], decision: dict[str, str], layers_off: dict[str, set], counts: dict) -> None:
