@@ -58,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.build import artefact_record, file_record
+from fenghuo.checks.build.environment import environment, one_blas_thread
 from fenghuo.checks.build.classifier_en_data import (
     CATEGORIES,
     DROPPED,
@@ -199,6 +200,14 @@ def fit(train: list[Row], val: list[Row], log=print, categories: list[str] | Non
 
 
 def build(data_dir: Path, out_dir: Path, log=print) -> dict:
+    # One BLAS thread, as the Chinese classifier's build: liblinear's dot products are split
+    # between BLAS threads and the split changes the rounding, so without it the model's bytes
+    # depended on how many cores the building machine had (1 and 2 threads gave different files).
+    with one_blas_thread():
+        return _build(data_dir, out_dir, environment(), log)
+
+
+def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     t0 = time.perf_counter()
     rows, inputs = load_rows(data_dir)
     train = [r for r in rows if r.split == "train"]
@@ -229,7 +238,7 @@ def build(data_dir: Path, out_dir: Path, log=print) -> dict:
             "split": "bucket = sha256(source NUL text)[:4] mod 100; openai <50 train, <75 val, else test; JADE en / XSafety en crimes, insult, "
                      "discrimination, privacy, commonsense <70 train, <85 val, else test; XSafety Mental_Health <50 train, else test; generated: "
                      "training phrases <85 train else val, held-out phrases test",
-            "xsafety_unused": XSAFETY_UNUSED,
+            "xsafety_unused": XSAFETY_UNUSED, "environment": env,
         },
         "thresholds": dict(model.thresholds),
         "rows": {k: dict(v) for k, v in sorted(counts.items())},
