@@ -125,3 +125,24 @@ def test_seen_admit_refuses_whole_and_adds_nothing():
     assert KERNEL.seen_admit(seen, []) is None
     assert KERNEL.seen_admit(seen, ["a", "b", "b"]) == [False, True, False]
     assert seen == {"a", "b"}
+
+
+@native
+def test_seen_admit_across_resizes_and_far_duplicates():
+    """The kernel prefetches table slots a few ids ahead (``SEEN_AHEAD``) from the set's table
+    as it is before each add; the set grows (and moves its table) during a batch this large, and
+    duplicates sit both within and far beyond that distance: the answers and the set are what
+    one add per id in order gives."""
+    import random
+
+    rng = random.Random(19)
+    seen = {f"old{i}" for i in range(1000)}
+    for size in (1, 5, 13, 40, 3000, 20000):
+        pool = [f"old{rng.randrange(2000)}" if rng.random() < 0.3 else f"id{rng.randrange(size * 2)}" for _ in range(size)]
+        want_seen, want = set(seen), []
+        for i in pool:
+            want.append(i not in want_seen)
+            want_seen.add(i)
+        got = KERNEL.seen_admit(seen, pool)
+        assert ([True] * size if got is None else got) == want
+        assert seen == want_seen
