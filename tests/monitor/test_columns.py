@@ -173,13 +173,15 @@ def test_watched_columns_of_one_bin_groups_equal_bincount(seed):
     from fenghuo.monitor.colfold import with_watched
 
     rng = random.Random(seed)
-    events = _mostly_plain(rng, rng.choice([1, 2, 300]), T0, rng.choice([0.0, 0.3]), None)
-    f = _per_event(events, [e.service for e in events], T0)
-    keys = [int(k) for k in LogHistogram.keys(np.array([0.5, 12.5, 100.0, 299.0]))]
-    got = with_watched(f.counts, f, keys)
-    want = np.hstack([f.counts] + [np.bincount(f.hist_group[f.hist_key >= k], weights=f.hist_count[f.hist_key >= k],
-                                               minlength=f.counts.shape[0]).astype(np.int64)[:, None] for k in keys])
-    assert np.array_equal(got, want)
+    for odd in (0.0, 0.3):  # every group with its latency (the columns copied whole), or not all
+        events = _mostly_plain(rng, rng.choice([1, 2, 300]), T0, odd, None)
+        f = _per_event(events, [e.service for e in events], T0)
+        for keys in ([0.5, 12.5, 100.0, 299.0], [40.0]):
+            keys = [int(k) for k in LogHistogram.keys(np.array(keys))]
+            got = with_watched(f.counts, f, keys)
+            want = np.hstack([f.counts] + [np.bincount(f.hist_group[f.hist_key >= k], weights=f.hist_count[f.hist_key >= k],
+                                                       minlength=f.counts.shape[0]).astype(np.int64)[:, None] for k in keys])
+            assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("services", [1, 10, 32])

@@ -325,16 +325,21 @@ def with_watched(counts: np.ndarray, f: Folded, watched: list[int]) -> np.ndarra
     """``counts`` with one "latencies with key >= K" column per watched key K. When each group
     has at most one latency bin (a spread batch: groups are events), the column is that bin's
     count where its key is high enough, set in place; otherwise each is a ``bincount``."""
-    nc = counts.shape[1]
-    out = np.empty((counts.shape[0], nc + len(watched)), dtype=np.int64)
+    nc, ng = counts.shape[1], counts.shape[0]
+    out = np.empty((ng, nc + len(watched)), dtype=np.int64)
     out[:, :nc] = counts
     hg = f.hist_group
     if hg.size > 1 and bool((hg[1:] > hg[:-1]).all()) or hg.size == 1:
-        out[:, nc:] = 0
-        for j, key in enumerate(watched):
-            out[hg, nc + j] = f.hist_count * (f.hist_key >= key)
+        # every key at once, keys × latencies (the latencies the inner axis): a numpy call or
+        # three per key had cost 87 µs on a 1,000-service batch with 8 keys, this 25 µs
+        cols = (f.hist_key >= np.asarray(watched, dtype=np.int64)[:, None]) * f.hist_count
+        if hg.size == ng:  # increasing, one per group: hg is 0, 1, ..., ng - 1
+            out[:, nc:] = cols.T
+        else:
+            out[:, nc:] = 0
+            out[hg, nc:] = cols.T
         return out
     for j, key in enumerate(watched):
         m = f.hist_key >= key
-        out[:, nc + j] = np.bincount(hg[m], weights=f.hist_count[m], minlength=counts.shape[0])
+        out[:, nc + j] = np.bincount(hg[m], weights=f.hist_count[m], minlength=ng)
     return out
