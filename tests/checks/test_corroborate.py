@@ -165,7 +165,10 @@ def test_a_topic_word_in_a_framed_sentence_needs_a_related_score_of_one_half(tex
     assert settle(f, {"fraud": 0.32}, 0.2) == [msgspec.structs.replace(f[0], action=Action.FLAG)]  # no text: as before
     assert settle(f, {"fraud": 0.32}, 0.2, text) == []  # a warning, report, law question, victim, refusal
     assert settle(f, {"fraud": 0.5}, 0.2, text)[0].action == Action.FLAG  # the classifier sees the harm itself
-    assert settle(f, {"offensive": 0.6}, 0.2, text)[0].action == Action.FLAG  # any category from 0.5, as before
+    if text.startswith("很抱歉"):  # two cues (很抱歉, 我不能): a strong frame, only the word's own family counts
+        assert settle(f, {"offensive": 0.6}, 0.2, text) == []
+    else:
+        assert settle(f, {"offensive": 0.6}, 0.2, text)[0].action == Action.FLAG  # any category from 0.5, as before
 
 
 def test_a_cue_frames_only_its_own_sentence():

@@ -78,6 +78,10 @@ framed two held-out XSafety scenario prompts that were caught before and fixed n
 any cue frames nothing where the sentence or window speaks of getting past the police or of
 revenge (``DODGING``: 查不到, 抓不到, 反侦查, 销毁证据, 不怕警察, 我要报复 …): 「就算有人报警，警察也查
 不到，毒品随时有」. Measured in docs/checks.md ("Topic words", session 18).
+
+**Strong frames for topic words** (session 19, ``topic_strong``): two different cues of any kind
+in a topic word's frame and nothing evading, asking or dodging — then only the word's own family
+of categories corroborates it, not the offensive head's tone on a news or court report.
 """
 
 from __future__ import annotations
@@ -409,6 +413,40 @@ def frame_acting(findings: list[Finding], text: str, whole: bool = True) -> list
     return findings if out is None else out
 
 
+# A topic word in a strong frame (``topic_strong``): two different cues of any kind — framing,
+# demoting, professional, account — in its frame window (a news report 「…被乘客持刀抢劫…派出所…
+# 被当场抓获」, a court story 「…派出所民警…杀人抢劫…刑期…」) and nothing in the text that evades,
+# asks for the harm or dodges the police. There a score in an *unrelated* category (the offensive
+# head's tone, 0.55–0.8 on such reports) no longer corroborates it: only its own family at
+# ``UNRELATED`` does (issue 12, session 19; docs/checks.md). Unlike ``strong_frame`` it counts
+# ``ACCOUNT`` and the weak ``FRAMING`` cues, and it only raises the bar for a topic word: it drops
+# no rule's or classifier's finding.
+_TOPIC_CUES = by_first("|".join(rx.pattern for rx in (FRAMING, DEMOTING, PROFESSIONAL, ACCOUNT)))
+
+
+def topic_strong(text: str, start: int, end: int) -> bool:
+    """Whether a topic word at ``start:end`` of the whole ``text`` sits in a strong frame (above)."""
+    w = frame_window(text, start, end)
+    if w is None:
+        return False
+    seen: set[str] = set()
+    pos, e = w
+    while len(seen) < STRONG:
+        m = _TOPIC_CUES.search(text, pos, e)
+        if m is None:
+            return False
+        seen.add(m.group())
+        pos = m.end()
+    return EVADING.search(text) is None and REQUESTING.search(text) is None and DODGING.search(text) is None
+
+
+def _related_top(category: str, scores: dict[str, float]) -> float:
+    """The highest score among ``category``'s ``RELATED`` model categories (all of them for a tag
+    outside the table)."""
+    related = RELATED.get(category)
+    return max(scores.values()) if related is None else max((scores.get(c, 0.0) for c in related), default=0.0)
+
+
 def has_context(findings: list[Finding]) -> bool:
     return any(f.action in SETTLED for f in findings)
 
@@ -436,8 +474,11 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
             need = threshold
             if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole):
                 need = UNRELATED
+                if whole and topic_strong(text, f.start, f.end):  # only its own harm's score counts
+                    top = _related_top(f.category, scores)
             if not corroborated(f.category, scores, top, need):
                 continue
+            top = max(scores.values())
             f = msgspec.structs.replace(f, action=act)
         out.append(f)
     return out

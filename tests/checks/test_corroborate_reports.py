@@ -1,0 +1,50 @@
+"""A topic word in a strong frame — two different cues of any kind in its frame window, nothing
+evading, asking or dodging in the text — is corroborated only by its own family of model
+categories, not by an unrelated tone (checks/corroborate.py: ``topic_strong``, session 19)."""
+
+import pytest
+
+from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.corroborate import settle, topic_strong
+
+
+def _topic(text, word, category="crime"):
+    i = text.index(word)
+    return Finding(category, i, i + len(word), f"lexicon:{word}", Action.CONTEXT_FLAG)
+
+
+# News and court accounts: two different cues each (被…抢劫 is no cue; 派出所 and 抓获 are).
+STRONG = [
+    ("湖南一名网约车司机被乘客持刀抢劫，司机机智开车至派出所门口，嫌疑人被当场抓获。", "抢劫"),
+    ("白宝山说犯案是因为派出所民警不给他办户口，已经在北京杀人抢劫了，为啥还要到新疆作案？", "抢劫"),
+    ("据报道，警方在一次专项行动中捣毁了一个诈骗窝点。", "诈骗"),
+]
+
+# Near misses: one cue only, or a strong frame in a text that asks for the harm, evades or dodges.
+NOT_STRONG = [
+    ("湖南一名网约车司机被乘客持刀抢劫，司机机智开车至派出所门口。", "抢劫"),  # 派出所 alone
+    ("据报道，警方在一次专项行动中捣毁了一个诈骗窝点，谁有他们的联系方式", "诈骗"),  # REQUESTING
+    ("据报道，警方捣毁了一个诈骗窝点，但我们的窝点警察查不到", "诈骗"),  # DODGING
+    ("派出所民警抓获的那个抢劫团伙，怎么做到不被发现的", "抢劫"),  # EVADING
+]
+
+
+@pytest.mark.parametrize("text,word", STRONG)
+def test_a_strong_frame_takes_only_the_words_own_family(text, word):
+    f = _topic(text, word)
+    assert topic_strong(text, f.start, f.end)
+    assert settle([f], {"offensive": 0.8}, 0.2, text) == []  # a tone, not the topic: dropped
+    assert settle([f], {"crime": 0.6}, 0.2, text)[0].action is Action.FLAG  # the model sees the crime itself
+
+
+@pytest.mark.parametrize("text,word", NOT_STRONG)
+def test_one_cue_or_a_request_keeps_the_old_bar(text, word):
+    f = _topic(text, word)
+    assert not topic_strong(text, f.start, f.end)
+    assert settle([f], {"offensive": 0.8}, 0.2, text)[0].action is Action.FLAG  # any category at 0.5
+
+
+def test_a_stream_midway_keeps_the_old_bar():
+    text, word = STRONG[0]
+    f = _topic(text, word)
+    assert settle([f], {"offensive": 0.8}, 0.2, text, whole=False)[0].action is Action.FLAG
