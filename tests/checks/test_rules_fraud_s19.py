@@ -1,13 +1,12 @@
 """Session 19's fraud and crime rules told by meaning (issue 12), on both engines. Written from half A
 of the dev texts (sha1 of the text, even last byte) and kept only where half B gained as well, with no
-harmless text more flagged on half B of any dev file: fraud.prize_payment, fraud.task_topup,
-fraud.secret_transfer (fraud.yaml), fraud.card_lend, fraud.forge_loose (fraud_trade.yaml),
+harmless text more flagged on half B of any dev file: fraud.prize_payment, fraud.task_topup
+(fraud.yaml), fraud.card_lend, fraud.forge_loose (fraud_trade.yaml),
 crime.intrusion_request (crime.yaml), drugs.code_deal, drugs.emoji_batch (drugs.yaml). All flag.
 
 Each rule must fire on its shape in wording that is not in the dev data, and stay quiet on the
-look-alikes (a prize whose tax the organiser pays, a job that takes no deposit, a child whose phone is
-flat, a power bank lent, a school's certificate, an authorised pentest, pork at the market, a winter
-sale with a snowflake).
+look-alikes (a prize whose tax the organiser pays, a job that takes no deposit, a power bank lent,
+a school's certificate, an authorised pentest, pork at the market, a winter sale with a snowflake).
 """
 
 from __future__ import annotations
@@ -26,9 +25,6 @@ HITS = {
     "fraud.task_topup": ["抖音点赞关注一个三元，做满三十单要先做一单垫资任务，完成后连本带息返还",
                          "刷单任务卡单了，需要再补三单才能提现本金",
                          "这一单是高佣任务，先充1500返1800，完成就能提现"],
-    "fraud.secret_transfer": ["舅舅，我是小军，我在外地出了点事，手机没电借别人的，你先给我转两千",
-                              "小李，我在开会不方便接电话，你先把八万货款转到这个账户",
-                              "Hi mum, I dropped my phone, this is my new number, can you pay a bill for me"],
     "fraud.card_lend": ["兄弟手上有闲置的卡吗，一天给你三百，卡借我跑几天流水",
                         "你用身份证帮我办几张电话卡，一张给你一百，别的不用你管",
                         "物联网卡一批，不用实名，批量出，需要的找我"],
@@ -51,9 +47,6 @@ QUIET = {
     "fraud.task_topup": ["外卖骑手招聘，平台直签，不收押金",
                          "淘宝店铺做任务领优惠券，完成签到就能用",
                          "被刷单骗了，对方说再垫付一单就返款，还能追回吗"],
-    "fraud.secret_transfer": ["妈，我手机没电了借同学的，晚上给你打电话",
-                              "老板在开会，财务转账前必须当面确认",
-                              "骗子说手机坏了借别人的让先转钱，我打给本人核实了"],
     "fraud.card_lend": ["借我用一下你的充电宝，一会儿还你",
                         "去银行开户需要带身份证和手机号",
                         "手机卡丢了，去营业厅挂失补办"],
