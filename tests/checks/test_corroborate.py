@@ -164,7 +164,8 @@ def test_a_topic_word_in_a_framed_sentence_needs_a_related_score_of_one_half(tex
     f = [_topic_at(text, "诈骗")]
     assert settle(f, {"fraud": 0.32}, 0.2) == [msgspec.structs.replace(f[0], action=Action.FLAG)]  # no text: as before
     assert settle(f, {"fraud": 0.32}, 0.2, text) == []  # a warning, report, law question, victim, refusal
-    assert settle(f, {"fraud": 0.5}, 0.2, text)[0].action == Action.FLAG  # the classifier sees the harm itself
+    assert settle(f, {"fraud": 0.6}, 0.2, text) == []  # the topic's echo (session 19: FRAMED_RELATED)
+    assert settle(f, {"fraud": 0.8}, 0.2, text)[0].action == Action.FLAG  # the classifier sees the harm itself
     if text.startswith("很抱歉"):  # two cues (很抱歉, 我不能): a strong frame, only the word's own family counts
         assert settle(f, {"offensive": 0.6}, 0.2, text) == []
     else:
@@ -228,7 +229,8 @@ def test_an_acting_word_in_a_framed_sentence_is_settled_like_a_topic_word():
     assert frame_acting([sale], SALE) == [sale]  # no cue in its sentence: acts alone, as before
     settled = settle(frame_acting([block], NEWS), {"drugs": 0.3}, 0.2, NEWS)
     assert settled == []  # a related score under one half does not corroborate a framed word
-    assert settle(frame_acting([block], NEWS), {"drugs": 0.6}, 0.2, NEWS)[0].action == Action.BLOCK
+    assert settle(frame_acting([block], NEWS), {"drugs": 0.6}, 0.2, NEWS) == []  # under FRAMED_RELATED
+    assert settle(frame_acting([block], NEWS), {"drugs": 0.85}, 0.2, NEWS)[0].action == Action.BLOCK
 
 
 def test_the_pipeline_and_the_stream_treat_news_and_a_sale_apart(tmp_path, classifier):

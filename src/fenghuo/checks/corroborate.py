@@ -79,9 +79,11 @@ any cue frames nothing where the sentence or window speaks of getting past the p
 revenge (``DODGING``: 查不到, 抓不到, 反侦查, 销毁证据, 不怕警察, 我要报复 …): 「就算有人报警，警察也查
 不到，毒品随时有」. Measured in docs/checks.md ("Topic words", session 18).
 
-**Strong frames for topic words** (session 19, ``topic_strong``): two different cues of any kind
-in a topic word's frame and nothing evading, asking or dodging — then only the word's own family
-of categories corroborates it, not the offensive head's tone on a news or court report.
+**Framed topic words, session 19** (``framed_corroborated``): in a framed sentence the word's own
+family must reach ``FRAMED_RELATED`` (0.8; the heads echo the topic of a warning at ~0.5), any
+other category ``UNRELATED``; in a strong frame (``topic_strong``: two different cues of any kind,
+nothing evading, asking or dodging) only the word's own family counts — not the offensive head's
+tone on a news or court report.
 """
 
 from __future__ import annotations
@@ -440,11 +442,26 @@ def topic_strong(text: str, start: int, end: int) -> bool:
     return EVADING.search(text) is None and REQUESTING.search(text) is None and DODGING.search(text) is None
 
 
-def _related_top(category: str, scores: dict[str, float]) -> float:
-    """The highest score among ``category``'s ``RELATED`` model categories (all of them for a tag
-    outside the table)."""
+# What a framed topic word's own family must reach (session 19): on a warning, a report or a
+# victim's question the classifier's crime and fraud heads echo the topic itself (「请帮我把这段关于
+# 防范电信诈骗的通知改得更简洁一点」 crime 0.53), so "more likely than not" (``UNRELATED``) is the
+# echo, not the harm. 0.8 is where the shipped crime and offensive heads flag on their own (0.808,
+# 0.812), fixed before measuring. An unrelated category (an insult's tone) still counts from
+# ``UNRELATED`` outside a strong frame: no frame explains abuse away.
+FRAMED_RELATED = 0.8
+
+
+def framed_corroborated(category: str, scores: dict[str, float], strong: bool) -> bool:
+    """Whether ``scores`` speak for a topic word of ``category`` in a framed sentence: a related
+    category (``RELATED``) at ``FRAMED_RELATED``, or — unless the frame is strong (``topic_strong``)
+    — any other category at ``UNRELATED``. A tag outside the table takes any category at
+    ``UNRELATED``, as before."""
     related = RELATED.get(category)
-    return max(scores.values()) if related is None else max((scores.get(c, 0.0) for c in related), default=0.0)
+    if related is None:
+        return max(scores.values()) >= UNRELATED
+    if any(scores.get(c, 0.0) >= FRAMED_RELATED for c in related):
+        return True
+    return not strong and any(v >= UNRELATED for c, v in scores.items() if c not in related)
 
 
 def has_context(findings: list[Finding]) -> bool:
@@ -462,8 +479,9 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     category related to its own (``RELATED``) scores at least ``threshold``, or any category at
     least ``max(threshold, UNRELATED)``; a category outside ``RELATED`` takes any category.
     ``text`` (the text the spans index): where given, a finding in a framed sentence (``framed``)
-    needs ``max(threshold, UNRELATED)`` in a related category too (unless ``threshold`` is 0:
-    corroboration turned off)."""
+    needs ``FRAMED_RELATED`` in a related category or ``UNRELATED`` in another, and in a strong
+    frame the related one (``framed_corroborated``; not where ``threshold`` is 0, corroboration
+    turned off, or ``UNRELATED`` or more)."""
     if not scores:
         return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
     top = max(scores.values())
@@ -471,14 +489,11 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     for f in findings:
         act = SETTLED.get(f.action)
         if act is not None:
-            need = threshold
             if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole):
-                need = UNRELATED
-                if whole and topic_strong(text, f.start, f.end):  # only its own harm's score counts
-                    top = _related_top(f.category, scores)
-            if not corroborated(f.category, scores, top, need):
+                if not framed_corroborated(f.category, scores, whole and topic_strong(text, f.start, f.end)):
+                    continue
+            elif not corroborated(f.category, scores, top, threshold):
                 continue
-            top = max(scores.values())
             f = msgspec.structs.replace(f, action=act)
         out.append(f)
     return out
