@@ -9,7 +9,8 @@ import pytest
 
 from fenghuo.checks.base import Action, Finding
 from fenghuo.checks.classifier.check import from_config as classifier_from_config
-from fenghuo.checks.corroborate import RELATED, SHORT_TEXT, demote, frame_acting, framed, settle, strong_frame
+from fenghuo.checks.corroborate import RELATED, demote, frame_acting, settle
+from fenghuo.checks.frames import SHORT_TEXT, framed, strong_frame
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.mention import mention_spans, without
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline

@@ -6,7 +6,8 @@ import msgspec
 import pytest
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.corroborate import framed, settle
+from fenghuo.checks.corroborate import settle
+from fenghuo.checks.frames import framed
 from fenghuo.checks.pipeline import default_config_path, load_pipeline
 
 

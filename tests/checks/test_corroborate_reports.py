@@ -7,7 +7,8 @@ categories, not by an unrelated tone (checks/corroborate.py: ``framed_corroborat
 import pytest
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.corroborate import FRAMED_RELATED, settle, topic_strong
+from fenghuo.checks.corroborate import FRAMED_RELATED, settle
+from fenghuo.checks.frames import topic_strong
 
 
 def _topic(text, word, category="crime"):

@@ -9,7 +9,8 @@ gambling.platform_pitch, drugs.trade; the lexicon's 摇头丸)."""
 
 import pytest
 
-from fenghuo.checks.corroborate import DEMOTING, demote_frame
+from fenghuo.checks.frame_cues import DEMOTING
+from fenghuo.checks.frames import demote_frame
 from fenghuo.checks.pipeline import default_config_path, load_pipeline
 
 SEEKERS = [

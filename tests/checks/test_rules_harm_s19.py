@@ -88,7 +88,7 @@ def test_distress_and_hyperbole_are_quiet(check, text):
 
 def test_new_rules_only_flag(check):
     new = {r.id: r.action for r in check.rules if r.id in HITS}
-    assert new == {rid: "flag" for rid in HITS}
+    assert new == dict.fromkeys(HITS, "flag")
 
 
 def test_shared_defines_kept():

@@ -125,7 +125,7 @@ MAX_ANCHORS = 16
 _REPORT_REACH = 30  # characters either side of 举报 a reported saying may be
 # Only a text this short (characters) is read for counter-speech: a comment, not a page. The
 # classifier's score is the whole text's, and in a long one a sentence against a bias says
-# nothing of the rest (as ``corroborate.SHORT_TEXT``); COLD's longest comment is 192. It also
+# nothing of the rest (as ``frames.SHORT_TEXT``); COLD's longest comment is 192. It also
 # keeps the cost off long messages (finding the anchors costs ~70 µs per 1 KB).
 MAX_TEXT = 200
 

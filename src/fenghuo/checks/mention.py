@@ -37,7 +37,7 @@ from itertools import islice
 import numpy as np
 
 from fenghuo.checks.base import Finding
-from fenghuo.checks.corroborate import SENTENCE_REACH
+from fenghuo.checks.frames import SENTENCE_REACH
 
 CATEGORY = "offensive"
 CLASSIFIER_RULE = "classifier:"
@@ -128,7 +128,7 @@ _CANDIDATE = re.compile("|".join(["骗子", *META_WORDS, *_QUOTE_CHARS]))
 
 def _sentence_of(text: str, pos: int) -> tuple[int, int]:
     """The sentence around ``pos``, cut at ``SENTENCE_REACH`` characters either side (as
-    ``corroborate.framed``): a bounded search per hit, not one over the whole text."""
+    ``frames.framed``): a bounded search per hit, not one over the whole text."""
     lo, hi = max(0, pos - SENTENCE_REACH), min(len(text), pos + SENTENCE_REACH)
     s = max(text.rfind(c, lo, pos) for c in _SENTENCE_END) + 1 or lo
     e = hi
