@@ -16,7 +16,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["common.yaml", "fraud.yaml", "fraud_trade.yaml", "crime.yaml", "drugs.yaml"]
+FILES = ["common.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "crime.yaml", "drugs.yaml"]
 
 HITS = {
     "fraud.prize_payment": ["您的积分可兑换一台空气炸锅，仅需支付邮费29元",

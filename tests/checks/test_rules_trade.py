@@ -20,7 +20,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_trade.yaml", "drugs.yaml", "trade.yaml", "porn.yaml",
+FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml", "trade.yaml", "porn.yaml",
          "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
 
 
