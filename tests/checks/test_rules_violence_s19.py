@@ -1,6 +1,7 @@
 """Session 19's violence rules (violence.yaml, all flag), on both engines: violence by meaning —
 a call on others to hurt a target, an attack staged as an accident, covering one's tracks,
-praise of an attacker, a means next to a plan, a how-to for hurting, English menace. Each rule
+praise of an attacker, a means next to a plan, a how-to for hurting, English menace, a
+conditional threat (if you do it again, I will hurt you). Each rule
 fires on sentences written here (not taken from the dev files), and the look-alikes stay quiet:
 news, fiction, games, bargaining, self-defence, chores, victims asking for help.
 
@@ -53,6 +54,11 @@ HITS = {
         "watch your back, I know where your kids go to school",
         "go to his place tonight and bring bats",
         "how do we make it look like an accident",
+        "everybody bring bats to his place, we teach him a lesson tonight",  # "teac-hh-im" is no laugh
+    ],
+    "violence.threat_if": [
+        "你要是再敢骚扰她，我就卸你一条腿",
+        "你们敢动我的摊子，老子立马找人收拾你们",
     ],
 }
 
@@ -83,6 +89,9 @@ QUIET = [
     "the villain in this movie says watch your back",
     "someone told me to watch your back and I'm scared, what should I do",
     "他发消息说要把我弄成意外落水，我该报警吗",
+    "你要是再迟到，我就打你屁股哈哈",
+    "你再不回消息，我就打你电话了",
+    "他说你要是再来我就弄死你，我该怎么办",
 ]
 
 
