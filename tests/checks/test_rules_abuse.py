@@ -18,7 +18,7 @@ from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 from tests.checks.test_rules_data import SETS
 
-FILES = ["abuse.yaml", "harm.yaml", "violence.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["abuse.yaml", "harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
 
 
 def mental_health(shared) -> list[str]:

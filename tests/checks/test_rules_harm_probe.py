@@ -24,7 +24,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["harm.yaml", "violence.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
 CATEGORIES = {"harm", "violence", "terrorism", "misinformation"}
 
 CAUGHT = {

@@ -14,7 +14,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["harm.yaml", "violence.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml"]
 CATEGORIES = {"harm", "violence"}
 
 # Someone else's threat, retold: a speaker and a speech verb before the words, or quotation marks.

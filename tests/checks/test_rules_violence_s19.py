@@ -17,7 +17,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.conftest import packaged_rules_check
 
-FILES = ["harm.yaml", "violence.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml"]
 
 HITS = {
     "violence.incite_call": [
