@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 
@@ -39,25 +38,9 @@ ROUTE_MODULES = [
     "fenghuo.console.routes",  # the web console at / (HTML; same services, roles and scopes)
 ]
 
-
-class ControlPlane(FastAPI):
-    """The FastAPI app with the events fast path standing in front of it (issue 19): uvicorn (or
-    a test's client) calls this, and a ``POST /api/v1/events`` the fast path can answer never
-    enters FastAPI's ``__call__`` nor Starlette's middleware stack. Everything else goes on to
-    FastAPI unchanged. A subclass rather than a wrapper, so ``create_app`` still returns the
-    app itself (``state``, ``openapi()``, the lifespan) to every server and test."""
-
-    front: EventsFastPath | None = None
-
-    async def __call__(self, scope, receive, send) -> None:
-        if self.front is None:
-            return await super().__call__(scope, receive, send)
-        await self.front(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None, db: Database | None = None, *,
                monitor_settings: IngestSettings | None = None, alerts_config: AlertsConfig | None = None,
-               settle: bool = False) -> ControlPlane:
+               settle: bool = False) -> FastAPI:
     """The app; its :class:`~fenghuo.api.runtime.Runtime` is built when the app starts
     (``monitor_settings`` / ``alerts_config``: a test's or an embedder's, else FENGHUO_*).
     ``settle``: the process is the server's own (``fenghuo serve``), so once the runtime is up
@@ -74,14 +57,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *,
                 settle_process()
             yield
 
-    app = ControlPlane(title="fenghuo 烽火 control plane", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="fenghuo 烽火 control plane", version=__version__, lifespan=lifespan)
     errors.install(app)
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(name).router)
     app.add_middleware(RefuseNul)  # NUL in a path or query: 422, not PostgreSQL's 500
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    # A POST of events with a cached token is answered ahead of the framework (issue 19); the
-    # copy mounted outermost of ours answers it instead while FastAPI's telemetry is on.
+    # Outermost of ours: a POST of events with a cached token skips the router (issue 19).
     app.add_middleware(EventsFastPath, max_bytes=settings.max_body_bytes)
-    app.front = EventsFastPath(partial(FastAPI.__call__, app), settings.max_body_bytes, home=app)
     return app

@@ -20,18 +20,6 @@ serialises batches anyway. The hop is a queue put and one ``call_soon_threadsafe
 asyncio future, without an executor's concurrent future chained to it (``run_in_executor``: its
 work item, condition, done callbacks and state copy were ~30 µs of the two threads' CPU per
 request, which every request pays whatever it carries).
-
-In ``fenghuo serve`` (and every server of ``api.app.create_app``) it stands *ahead* of the
-framework (``home``: the app whose state holds the runtime), past FastAPI's ``__call__`` and
-Starlette's middleware stack: a few µs of the event loop per request (in-process, ingest stubbed:
-29 -> 26.5 µs; ~1 % of a served request's loop time, within the noise over HTTP). Ahead it keeps
-what they give this route: OpenTelemetry (while FastAPI's telemetry is enabled it steps aside
-and the copy mounted inside the app answers, within the request's span), and the plain 500 of
-Starlette's ``ServerErrorMiddleware`` for an unexpected error (re-raised for the server's log);
-it steps aside for good if the app is built otherwise (a root path, a 500 handler, debug, a
-framework body limit). The app's other middleware (``BodyLimit``, ``RefuseNul``) have nothing
-to do on a request it answers: it takes only a declared length within the limit and the bare
-path.
 """
 
 from __future__ import annotations
@@ -54,9 +42,6 @@ _json = msgspec.json.Encoder()
 _DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)  # as api.errors
 log = logging.getLogger(__name__)
 served = 0  # batches answered here (tests read it to know the fast path was taken)
-ahead = 0  # of those, answered ahead of the framework (tests read it too)
-_DECLINED = "fenghuo.fastpath.declined"  # scope key: the copy ahead handed this request on
-_PLAIN_500 = b"Internal Server Error"  # starlette.middleware.errors' default answer
 
 
 class _HandOver(Exception):
@@ -64,27 +49,14 @@ class _HandOver(Exception):
 
 
 class EventsFastPath:
-    def __init__(self, app, max_bytes: int, *, home=None) -> None:
-        """``home``: set when this stands ahead of the framework (``app`` is then the framework's
-        own entry), the FastAPI app whose ``state.runtime`` the scope does not name yet."""
+    def __init__(self, app, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.home = home
-        self._telemetry = None  # home's "is FastAPI telemetry on" check, once home is known plain
         self._worker: _Worker | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        if (scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or scope.get("query_string")
-                or _DECLINED in scope):
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST" or scope.get("query_string"):
             return await self.app(scope, receive, send)
-        home = self.home
-        if home is not None:
-            telemetry = self._telemetry or self._plain(home)
-            if telemetry():  # FastAPI asks the same on every request (its providers may be set late)
-                return await self.app(scope, receive, send)  # the copy inside answers, traced
-            scope[_DECLINED] = True  # whatever follows, the copy inside need not try again
-        else:
-            home = scope["app"]
         token, length = None, None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -94,7 +66,7 @@ class EventsFastPath:
         if token is None or length is None or length > self.max_bytes or token[:7].lower() != b"bearer ":
             return await self.app(scope, receive, send)
         token = token[7:].strip().decode("latin-1")
-        runtime = home.state.runtime
+        runtime = scope["app"].state.runtime
         failures = getattr(runtime, "auth_failures", None)
         if failures is not None:
             try:
@@ -122,24 +94,9 @@ class EventsFastPath:
             log.warning("database unavailable: %s", exc)
             down = Unavailable("数据库暂不可用，请稍后重试", "database unavailable, try again later", code="database_unavailable")
             return await _answer(send, 503, {"error": down.to_dict()}, down.retry_after)
-        except Exception:
-            if self.home is not None:  # ServerErrorMiddleware's answer; inside the app it answers itself
-                await _answer(send, 500, None, body=_PLAIN_500)
-            raise  # logged by the server, as the framework re-raises it
-        global served, ahead
+        global served
         served += 1
-        ahead += self.home is not None
         await _answer(send, 200, result)
-
-    def _plain(self, home):
-        """Once (as Starlette builds its stack once): the telemetry check when the framework ahead
-        of the route adds nothing else to it, or a check that always says "step aside"."""
-        handlers = getattr(home, "exception_handlers", {})
-        check = getattr(getattr(home, "_native_telemetry", None), "enabled", None)  # FastAPI's own test
-        plain = (check is not None and not getattr(home, "root_path", "") and not getattr(home, "debug", False)
-                 and 500 not in handlers and Exception not in handlers and getattr(home, "max_body_size", None) is None)
-        self._telemetry = check if plain else _always
-        return self._telemetry
 
 
 class _Worker:
@@ -212,17 +169,9 @@ def _replay(body: bytes, receive):
     return replay
 
 
-def _always() -> bool:
-    return True
-
-
-async def _answer(send, status: int, doc: dict | None, retry_after: float | None = None, *, body: bytes = b"") -> None:
-    """JSON of ``doc``; or, without one, ``body`` as plain text (the framework's 500)."""
-    if doc is not None:
-        body, kind = _json.encode(doc), b"application/json"
-    else:
-        kind = b"text/plain; charset=utf-8"
-    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", kind)]
+async def _answer(send, status: int, doc: dict, retry_after: float | None = None) -> None:
+    body = _json.encode(doc)
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
     if retry_after:
         headers.append((b"retry-after", str(max(1, round(retry_after))).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
