@@ -35,6 +35,22 @@ def outside_rules_memo(build):
         return build()
 
 
+@pytest.fixture(scope="module", params=["hyperscan", "re"])
+def check(request, tmp_path_factory):
+    """For the rule test modules (``test_rules_*.py``): a rules check over the packaged rule files
+    the module names in ``FILES``, once on each engine."""
+    return packaged_rules_check(request.module.FILES, request.param, tmp_path_factory)
+
+
+def topic_finding(text: str, word: str, category: str):
+    """A lexicon topic word's unsettled finding at ``word``'s first place in ``text`` (the
+    corroboration tests' input)."""
+    from fenghuo.checks.base import Action, Finding
+
+    i = text.index(word)
+    return Finding(category, i, i + len(word), f"lexicon:{word}", Action.CONTEXT_FLAG)
+
+
 def packaged_rules_check(files: list[str], engine: str, tmp_path_factory):
     """A rules check over the named packaged rule files on ``engine``; skips where that engine is
     not installed (hyperscan). One per process for each file list and engine: a rules check only

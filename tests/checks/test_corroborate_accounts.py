@@ -5,15 +5,15 @@ allow list keeps 管制刀具 out of a shop's 「非管制刀具」 (default.yam
 import msgspec
 import pytest
 
-from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.base import Action
 from fenghuo.checks.corroborate import settle
 from fenghuo.checks.frames import framed
 from fenghuo.checks.pipeline import default_config_path, load_pipeline
+from tests.checks.conftest import topic_finding
 
 
 def _topic(text, word, category="drugs"):
-    i = text.index(word)
-    return Finding(category, i, i + len(word), f"lexicon:{word}", Action.CONTEXT_FLAG)
+    return topic_finding(text, word, category)
 
 
 # A seizure, an arrest, a court, a police station: each text's only cue is an ``ACCOUNT`` one (none

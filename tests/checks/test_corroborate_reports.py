@@ -6,14 +6,14 @@ categories, not by an unrelated tone (checks/corroborate.py: ``framed_corroborat
 
 import pytest
 
-from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.base import Action
 from fenghuo.checks.corroborate import FRAMED_RELATED, settle
 from fenghuo.checks.frames import topic_strong
+from tests.checks.conftest import topic_finding
 
 
 def _topic(text, word, category="crime"):
-    i = text.index(word)
-    return Finding(category, i, i + len(word), f"lexicon:{word}", Action.CONTEXT_FLAG)
+    return topic_finding(text, word, category)
 
 
 # News and court accounts: two different cues each (被…抢劫 is no cue; 派出所 and 抓获 are).

@@ -15,7 +15,6 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
 from tests.checks.test_rules_data import SETS
 
 FILES = ["abuse.yaml", "harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
@@ -34,11 +33,6 @@ def everyday_chat(_shared=None) -> list[str]:
 
 
 HARMLESS = dict(SETS, xsafety_mental_health=mental_health)
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def fired(check: RulesCheck, text: str) -> set[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
 
 FILES = ["common.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "crime.yaml", "drugs.yaml"]
 
@@ -61,11 +60,6 @@ QUIET = {
                         "周末去溜冰场，今晚有没有人一起"],
     "drugs.emoji_batch": ["冬天到了❄️，新到一批羽绒服，老客户八折", "💊 感冒药到货了，药店有售"],
 }
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def rules(check: RulesCheck, text: str) -> set[str]:

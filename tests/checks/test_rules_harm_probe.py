@@ -22,7 +22,6 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
 
 FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
 CATEGORIES = {"harm", "violence", "terrorism", "misinformation"}
@@ -228,11 +227,6 @@ KNOWN_GAPS = {
 KNOWN_FALSE_ALARMS = [
     "我们班主任说，考不上大学就去死吧，当然是开玩笑的",
 ]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def categories(check: RulesCheck, text: str) -> set[str]:

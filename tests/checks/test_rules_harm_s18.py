@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
 
 FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml"]
 CATEGORIES = {"harm", "violence"}
@@ -66,11 +65,6 @@ QUIET = [
     "割到手了，先止血再包扎，明天去医院换药",
     "小说里他说：“我要让你付出代价。”",
 ]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def categories(check: RulesCheck, text: str) -> set[str]:

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
-from tests.checks.conftest import packaged_rules_check
 
 FILES = ["harm.yaml"]
 
@@ -60,11 +59,6 @@ QUIET = [
     "想死你了，什么时候回来",
     "我以前也节食过，现在好好吃饭了，你也会好起来的",
 ]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 def rules_fired(check: RulesCheck, text: str) -> set[str]:

@@ -12,16 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
-
 FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml", "trade.yaml", "porn.yaml",
          "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 SHAPES = [

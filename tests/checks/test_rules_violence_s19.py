@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks.rules import RulesCheck
-from tests.checks.conftest import packaged_rules_check
-
 FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml"]
 
 HITS = {
@@ -93,11 +90,6 @@ QUIET = [
     "你再不回消息，我就打你电话了",
     "他说你要是再来我就弄死你，我该怎么办",
 ]
-
-
-@pytest.fixture(scope="module", params=["hyperscan", "re"])
-def check(request, tmp_path_factory) -> RulesCheck:
-    return packaged_rules_check(FILES, request.param, tmp_path_factory)
 
 
 @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in HITS.items() for t in ts])
