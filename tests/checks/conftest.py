@@ -35,6 +35,12 @@ def outside_rules_memo(build):
         return build()
 
 
+# The rule files of solicitations and trades (ads, fraud, drugs, porn, gambling, illicit trade) with
+# the shared defines they use: what the trade and notice tests load.
+TRADE_RULE_FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml",
+                    "trade.yaml", "porn.yaml", "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
+
+
 @pytest.fixture(scope="module", params=["hyperscan", "re"])
 def check(request, tmp_path_factory):
     """For the rule test modules (``test_rules_*.py``): a rules check over the packaged rule files

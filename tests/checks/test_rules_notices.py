@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml", "trade.yaml", "porn.yaml",
-         "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
+from tests.checks.conftest import TRADE_RULE_FILES
+
+FILES = TRADE_RULE_FILES
 
 
 NOTICES = [
