@@ -34,7 +34,8 @@ from fenghuo.checks.normalize import Normalised, Normaliser, default_normaliser
 from fenghuo.checks.reloading import CompiledMemo, file_signature
 from fenghuo.checks.rules_due import Clause, clause_recs, clauses_of, due_entry, due_rules, near
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, expand_paths, load_rule_files
-from fenghuo.checks.rules_match import MAX_WINDOW, LiteralIndex, PatternPlan, find_spans, make_plan, merge
+from fenghuo.checks.rules_literals import LiteralIndex
+from fenghuo.checks.rules_match import MAX_WINDOW, PatternPlan, find_spans, make_plan, merge
 from fenghuo.checks.rules_message import Message
 from fenghuo.checks.rules_regex import (
     PatternError,

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.rules_match import HIT_BITS, HIT_MASK, _on_norm_literal
+from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal
 from fenghuo.checks.rules_regex import _minimal, max_width, required_factors
 
 MAX_COMBINATIONS = 32  # an "all" rule's clauses: one per choice of its patterns' alternatives, up to this many
