@@ -62,10 +62,15 @@ def sum_bins(rows: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> tuple[np
     """(row, latency key, count) entries (not empty) summed per (row, key), in (row, key) order.
 
     When the (row, key) pairs span a range not much larger than the entries, they are counted
-    in place with ``np.bincount`` over that range; otherwise sorted (``np.unique``). Both give
-    the same pairs (every pair present, a zero sum included) and the same float sums (bincount
-    adds in input order either way). At 1,000 services a merge of 64 batches' latency bins
-    sorted 64,000 pairs (~4-7 ms, several times a second); counted, it is a tenth of that."""
+    in place with ``np.bincount`` over that range; otherwise sorted. Both give
+    the same pairs (every pair present, a zero sum included) and the same sums. At 1,000
+    services a merge of 64 batches' latency bins sorted 64,000 pairs (~4-7 ms, several times a
+    second); counted, it is a tenth of that. The sort is numpy's stable one (timsort for int64)
+    and the sums are taken over its runs (``reduceat``), not ``np.unique``'s quicksort with an
+    inverse and a ``bincount``: a bucket's merged part is one sorted run already, and each batch
+    piece's entries come in few runs, which timsort merges instead of sorting again (issue 19:
+    at 10,000 services the merges' ``np.unique`` was ~5 % of the ingest thread; on a merged part
+    of 60,000 entries plus 64 pieces of 1,000, 16.7 → 6.6 ms)."""
     lo = int(keys.min())
     span = int(keys.max()) - lo + 1
     rlo = int(rows.min())
@@ -74,8 +79,11 @@ def sum_bins(rows: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> tuple[np
         up = np.flatnonzero(np.bincount(pair))
         sums = np.bincount(pair, weights=counts)[up]
     else:
-        up, inv = np.unique(pair, return_inverse=True)
-        sums = np.bincount(inv, weights=counts)
+        order = np.argsort(pair, kind="stable")
+        pair = pair[order]
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        up = pair[starts]
+        sums = np.add.reduceat(counts[order], starts)
     return up // span + rlo, up % span + lo, sums.astype(np.int64)
 
 
