@@ -15,7 +15,8 @@ and their learning, and the columns it reads are loops here (_ingestscreen.h). T
 id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h). The batch
 itself is decoded from its JSON into the event structs here when it has the usual shape
 (_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec; its ids are checked
-against and added to the dedup set in one pass (_ingestseen.h).
+against and added to the dedup set in one pass (_ingestseen.h), and packed for its durable row
+(_ingestuuid.h).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -152,6 +153,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestprobe.h"
 #include "_ingestdecode.h"
 #include "_ingestseen.h"
+#include "_ingestuuid.h"
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
@@ -171,6 +173,8 @@ static PyMethodDef methods[] = {
      "bind_decoder(event_type, check_type, event_fields, check_fields, enum_members, unset): see native.py."},
     {"decode_batch", decode_batch, METH_VARARGS, decode_batch_doc},
     {"seen_admit", seen_admit, METH_VARARGS, seen_admit_doc},
+    {"pack_uuids", pack_uuids, METH_O, pack_uuids_doc},
+    {"unpack_uuids", unpack_uuids, METH_O, unpack_uuids_doc},
     {NULL, NULL, 0, NULL},
 };
 

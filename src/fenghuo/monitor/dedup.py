@@ -14,16 +14,14 @@ import sqlite3
 import threading
 from collections import deque
 
-import msgspec
 from sqlalchemy import delete, insert, select
 from sqlalchemy import exc as sa_exc
 
+from fenghuo.monitor import seenrows
 from fenghuo.monitor.models import SeenBatch
 from fenghuo.monitor.native import KERNEL
 from fenghuo.platform.db import Database
 
-_ids = msgspec.json.Encoder()
-_ids_dec = msgspec.json.Decoder(list[str])
 _table = SeenBatch.__table__
 _insert = insert(_table)
 _SQLITE_INSERT = f"INSERT INTO {_table.name} (expires_at, ids) VALUES (?, ?)"
@@ -49,7 +47,7 @@ class Dedup:
                              .order_by(SeenBatch.expires_at)).all()
         with self._lock:
             for expires, ids in rows:
-                batch = _ids_dec.decode(ids)
+                batch = seenrows.decode(ids)  # JSON or packed UUIDs (seenrows)
                 self.seen.update(batch)
                 self._expiry.append((expires, batch))
         return len(self.seen)
@@ -105,12 +103,13 @@ class Dedup:
         expires = now + self.window
         prune = now - self._last_prune > 10
         if self._sqlite:
-            self._write_sqlite(expires, _ids.encode(ids).decode(), now if prune else None)
+            # 16 bytes an id when they are UUIDs (seenrows: 16 KB a 1,000-id row instead of 37 KB of JSON)
+            self._write_sqlite(expires, seenrows.encode(ids), now if prune else None)
         elif self.db is not None:
             # SQLAlchemy Core on the engine, not an ORM session: the same one-row insert and
             # commit, without the unit-of-work machinery (measured ~1.5 ms → ~0.4 ms of CPU per batch).
             with self.db.engine.begin() as conn:
-                conn.execute(_insert, {"expires_at": expires, "ids": _ids.encode(ids).decode()})
+                conn.execute(_insert, {"expires_at": expires, "ids": seenrows.to_json(ids)})  # text column: JSON
                 if prune:
                     conn.execute(delete(_table).where(_table.c.expires_at <= now))
         if prune and self.db is not None:
@@ -123,7 +122,7 @@ class Dedup:
                 _, old = self._expiry.popleft()
                 self.seen.difference_update(old)
 
-    def _write_sqlite(self, expires: float, ids: str, prune_before: float | None) -> None:
+    def _write_sqlite(self, expires: float, ids: str | bytes, prune_before: float | None) -> None:
         """The same transaction on the driver's connection from the engine's pool: every batch
         of every request pays for it, and SQLAlchemy's begin/execute/commit around one insert
         cost ~100 µs of CPU where sqlite3 alone takes ~30 µs (issue 19). BEGIN IMMEDIATE as

@@ -17,7 +17,7 @@ class SeenBatch(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
-    ids: Mapped[str] = mapped_column(Text)  # JSON array of event ids
+    ids: Mapped[str] = mapped_column(Text)  # JSON array of event ids, or on SQLite packed UUIDs (seenrows)
 
 
 class TelemetrySummary(Base):

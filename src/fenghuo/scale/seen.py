@@ -9,7 +9,9 @@ another replica; those arrive as new messages. The cursor says which *messages* 
 this set which *events* are, and since both are written in one transaction a crash can never
 leave one without the other. The rows are those of the embedded ingest's table
 (``monitor_seen``: one row per batch, dropped once expired), which in NATS mode nothing else
-writes.
+writes. Rows are read in either of ``monitor.seenrows``' forms (JSON, or UUIDs packed by the
+embedded ingest on SQLite, which a database that moved to NATS mode may still hold); written
+here as JSON, which every database's column takes.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from fenghuo.monitor import seenrows
 from fenghuo.monitor.models import SeenBatch
 from fenghuo.platform.db import Database
 
 _enc = msgspec.json.Encoder()
-_dec = msgspec.json.Decoder(list[str])
 
 
 class Seen:
@@ -41,7 +43,7 @@ class Seen:
                              .order_by(SeenBatch.expires_at)).all()
         self.ids, self._expiry = set(), deque()
         for expires, ids in rows:
-            batch = _dec.decode(ids)
+            batch = seenrows.decode(ids)  # the embedded ingest's rows may be packed UUIDs (SQLite)
             self.ids.update(batch)
             self._expiry.append((expires, batch))
         return len(self.ids)
