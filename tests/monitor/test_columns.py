@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fenghuo.monitor.colfold import LAT_N, _from_partials, _per_event
+from fenghuo.monitor.columns import sum_bins
 from fenghuo.monitor.indicators import Indicators
 from fenghuo.monitor.schema import CallStatus, EventType, Route
 from fenghuo.monitor.window import COUNTERS, LogHistogram
@@ -312,3 +313,21 @@ def test_a_complete_bucket_of_disjoint_pieces_is_kept_as_it_is(monkeypatch):
     add([7], t + 2)
     assert merged == [2] and len(cw.slices[int(t) + 1]) == 1
     assert cw.total[5, 0] == 2 and cw.total[1:8, 0].sum() == 8
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sum_bins_on_a_merge(seed):
+    """A bucket merge's shape: the merged part (one sorted run of distinct pairs) and pieces of
+    unsorted entries after it, some pairs repeated; the sorted path (rows × keys too wide to
+    count) sums them as ``np.unique`` does."""
+    rng = np.random.default_rng(seed)
+    parts = [sum_bins(rng.integers(0, 10_000, 6000), rng.integers(390, 620, 6000), rng.integers(1, 5, 6000))]
+    parts += [(rng.integers(0, 10_000, 700), rng.integers(390, 620, 700), rng.integers(0, 3, 700)) for _ in range(20)]
+    r, k, c = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    lo, span = int(k.min()), int(k.max()) - int(k.min()) + 1
+    assert (int(r.max()) - int(r.min()) + 1) * span > 8 * r.size + 4096  # too wide to count: sorted
+    u, inv = np.unique(r * span + (k - lo), return_inverse=True)
+    got = sum_bins(r, k, c)
+    want = (u // span, u % span + lo, np.bincount(inv, weights=c).astype(np.int64))
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(want, got))
+    assert int(got[2].sum()) == int(c.sum())
