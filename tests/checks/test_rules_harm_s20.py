@@ -44,6 +44,11 @@ HITS = {
         "只有死了才能真正解脱",
         "从楼顶跳下的那一刻，一定像飞一样自由",
     ],
+    "harm.you_die_pair": [
+        "你怎么还不去自杀",
+        "楼主赶紧了结自己吧",
+        "你这样的人就不配活在世上",
+    ],
     "harm.english_urge": [
         "honestly just kys, nobody cares",
         "everyone would be happier if you just disappeared",
@@ -82,6 +87,14 @@ NEAR_MISSES = {
         "蹦极跳下去的那一刻是自由的",
         "离开渣男是最勇敢的选择",
         "安乐死是不是更有尊严，值得讨论",
+    ],
+    "harm.you_die_pair": [
+        "你要是敢自杀我就跟你绝交",
+        "你看了那个自杀的新闻吗",
+        "你这跳楼价也太狠了吧",
+        "你快去投胎吧，复活点在那边",
+        "一般人早就崩溃了，你很坚强，希望你能幸福",
+        "如果有人约你一起结束生命，请拒绝，你值得活下去",
     ],
     "harm.english_urge": [
         "the blackout challenge has killed kids, parents please watch out",
