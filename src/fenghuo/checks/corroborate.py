@@ -84,9 +84,24 @@ family must reach ``FRAMED_RELATED`` (0.8; the heads echo the topic of a warning
 other category ``UNRELATED``; in a strong frame (``topic_strong``: two different cues of any kind,
 nothing evading, asking or dodging) only the word's own family counts — not the offensive head's
 tone on a news or court report.
+
+**Per-head levels** (issue 12, session 20): a head trained on written text scores anti-fraud
+warnings and notices above 0.2 (「任何人索要验证码都是诈骗」), which its calibrated threshold never
+saw, so such a word stood on them. A model may declare a corroboration level per category
+(``meta["corroborate"]``, worked out when it was built from that head's own harmless calibration
+rows: ``build/classifier.py``); where it does, a related category must reach
+``max(threshold, level)``: the configured value stays the floor, ``corroborate: 0`` still turns
+corroboration off, and a category without a level (every head of a model that declares none:
+the old files) keeps the flat ``threshold``. The pipeline passes scores, not the check that made
+them, so a scoring check notes its levels beside the scores of the text it scored
+(``note_levels``, one record per thread, matched by the text object's identity); ``settle`` reads
+them for the same text, and takes a level only for a category whose merged score is that
+check's (a second model that scored higher there has no say in it).
 """
 
 from __future__ import annotations
+
+import threading
 
 import msgspec
 
@@ -204,7 +219,7 @@ def has_context(findings: list[Finding]) -> bool:
 
 
 def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: float = DEFAULT_THRESHOLD,
-           text: str | None = None, whole: bool = True) -> list[Finding]:
+           text: str | None = None, whole: bool = True, levels: dict[str, float] | None = None) -> list[Finding]:
     """``findings`` with every context finding given its action (flag or block) or dropped.
 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
@@ -216,9 +231,13 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     ``text`` (the text the spans index): where given, a finding in a framed sentence (``framed``)
     needs ``FRAMED_RELATED`` in a related category or ``UNRELATED`` in another, and in a strong
     frame the related one (``framed_corroborated``; not where ``threshold`` is 0, corroboration
-    turned off, or ``UNRELATED`` or more)."""
+    turned off, or ``UNRELATED`` or more). ``levels``: per-category corroboration levels (see
+    "Per-head levels" above); None: the ones a scoring check noted for ``text`` (``note_levels``),
+    if any."""
     if not scores:
         return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
+    if levels is None and threshold > 0:
+        levels = noted_levels(text, scores)
     top = max(scores.values())
     out = []
     for f in findings:
@@ -227,18 +246,59 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
             if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole):
                 if not framed_corroborated(f.category, scores, whole and topic_strong(text, f.start, f.end)):
                     continue
-            elif not corroborated(f.category, scores, top, threshold):
+            elif not corroborated(f.category, scores, top, threshold, levels):
                 continue
             f = msgspec.structs.replace(f, action=act)
         out.append(f)
     return out
 
 
-def corroborated(category: str, scores: dict[str, float], top: float, threshold: float) -> bool:
-    """Whether ``scores`` (``top`` = their maximum) speak for a topic word of ``category``."""
+def corroborated(category: str, scores: dict[str, float], top: float, threshold: float,
+                 levels: dict[str, float] | None = None) -> bool:
+    """Whether ``scores`` (``top`` = their maximum) speak for a topic word of ``category``;
+    ``levels``: a category's own level where it is above ``threshold`` (see ``settle``)."""
     if top >= max(threshold, UNRELATED):
         return True
     related = RELATED.get(category)
-    if related is None:
-        return top >= threshold
-    return any(scores.get(c, 0.0) >= threshold for c in related)
+    if not levels or threshold <= 0:  # corroboration off stays off
+        if related is None:
+            return top >= threshold
+        return any(scores.get(c, 0.0) >= threshold for c in related)
+    get = levels.get
+    return any(v >= threshold and v >= get(c, threshold) for c, v in scores.items() if related is None or c in related)
+
+
+# The last levels scoring checks noted, per thread: (text, {category: (score, level)}). A scan is
+# synchronous within its thread (the checks score the text, then ``settle`` reads), so another
+# thread's message never takes this one's place; holding the text keeps its identity unique.
+_NOTED = threading.local()
+
+
+def note_levels(text: str, scores: dict[str, float], levels: dict[str, float] | None) -> None:
+    """Record that a check scored ``text`` as ``scores`` and corroborates at ``levels`` (a model's
+    per-category levels; None: it declares none). Every classifier check calls it, levels or not:
+    per category the latest check's entry replaces an earlier one unless that one scored higher
+    (as the pipeline keeps the higher score), so two checks on one text merge, and a check
+    without levels scoring a text another pipeline's check scored before (the same string
+    object) leaves it no stale level. A check without levels, and no record for this text,
+    costs one lookup."""
+    rec = getattr(_NOTED, "rec", None)
+    old = rec[1] if rec is not None and rec[0] is text else None
+    if not levels and not old:
+        return  # a record for another text never matches this one
+    got = {c: e for c, e in old.items() if e[0] > scores.get(c, -1.0)} if old else {}
+    if levels:
+        for c, v in scores.items():
+            lv = levels.get(c)
+            if lv is not None and c not in got:
+                got[c] = (v, lv)
+    _NOTED.rec = (text, got) if got else None
+
+
+def noted_levels(text: str | None, scores: dict[str, float]) -> dict[str, float] | None:
+    """The levels noted for this very ``text`` whose scores are the ones in ``scores`` (a
+    category another check scored higher keeps the flat threshold), or None."""
+    rec = getattr(_NOTED, "rec", None)
+    if rec is None or text is None or rec[0] is not text:
+        return None
+    return {c: lv for c, (v, lv) in rec[1].items() if scores.get(c) == v} or None

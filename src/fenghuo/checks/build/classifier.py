@@ -19,7 +19,10 @@ without them. For the written heads, written harmless val rows are a calibration
 own (``WRITTEN_OWN_GROUP``), with the written harmless train rows scored out of fold
 (``WRITTEN_OOF_FOLDS``). The manifest records the files (``written_inputs``, sha256) and the
 figures on their test split (``written_zh_test``). ``WRITTEN_HEADS`` is empty since session 17:
-its candidate (five heads) failed the acceptance rule (see there).
+its candidate (five heads) failed the acceptance rule (see there). A written head also gets a
+corroboration level of its own (``classifier_levels``, session 20) in the model's meta and the
+manifest (``corroborate``, beside ``thresholds``): what its score must reach to corroborate a
+lexicon topic word (``checks/corroborate.py``); a model without written heads declares none.
 
 The regression's numbers also depend on the machine: liblinear calls scipy's OpenBLAS, whose
 kernel is picked per processor and whose long dot products are split between threads, each
@@ -50,6 +53,7 @@ from fenghuo.checks.build.classifier_data import (
     load_rows,
     written_zh_files,
 )
+from fenghuo.checks.build.classifier_levels import LEVEL_RULE, levels
 from fenghuo.checks.build.environment import environment, environment_differences, jieba_version, one_blas_thread
 from fenghuo.checks.classifier.features import design_matrix
 from fenghuo.checks.classifier.model import Model
@@ -273,9 +277,12 @@ def _out_of_fold(train: list[Row], labels, ignore, x, row_weight, heads: list[st
 def fit(
     train: list[Row], val: list[Row], log=print, written_weight: float | None = None, x=None, words=None, not_negative: tuple[str, ...] | None = None,
     skip: tuple[str, ...] | None = None, own_group: bool | None = None, oof_folds: int | None = None,
+    level_rule: tuple[str, float] | None = None,
 ) -> Model:  # fmt: skip
     """Train on ``train`` and calibrate on ``val``: the build's model, and what val-only
-    comparisons of settings call (``classifier_choice``); ``x``, ``words`` from ``features``."""
+    comparisons of settings call (``classifier_choice``); ``x``, ``words`` from ``features``.
+    The heads the written rows train also get their corroboration levels (``classifier_levels``,
+    ``level_rule`` or the build's ``LEVEL_RULE``) in ``meta["corroborate"]``."""
     skip = WRITTEN_SKIP if skip is None else skip
     if x is None or words is None:
         x, words = features(train, log, skip)
@@ -305,12 +312,15 @@ def fit(
     if folds and heads and own:
         oof_texts, oof_probs = _out_of_fold(train, labels, ignore, x, row_weight, heads, folds, log)
         n = len(oof_texts)
-        cal_texts, cal_labels = [r.text for r in val] + oof_texts, [r.labels for r in val] + [frozenset()] * n
+        cal_labels = [r.labels for r in val] + [frozenset()] * n
         cal_src = np.concatenate([src, np.full(n, "written_zh")])
         cal_groups = [cal_src == s for s in apart] + [~np.isin(cal_src, apart)]
-        calibrate(model, cal_texts, cal_labels, MAX_FPR, np.vstack([probs, oof_probs]), cal_groups)
+        cal_probs = np.vstack([probs, oof_probs])
     else:
-        calibrate(model, [r.text for r in val], [r.labels for r in val], MAX_FPR, probs, groups)
+        cal_labels, cal_probs, cal_groups = [r.labels for r in val], probs, groups
+    calibrate(model, None, cal_labels, MAX_FPR, cal_probs, cal_groups)
+    if heads:
+        model.meta["corroborate"] = levels(model, cal_probs, cal_labels, cal_groups, heads, level_rule or LEVEL_RULE)
     if skip:
         # A head the written rows do not train is calibrated without them too: it is the model
         # it would be without them (weights and threshold).
@@ -349,7 +359,10 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     for r in rows:
         counts[r.source][r.split] += 1
     cvalues_test = sorted(r.text for r in test if r.source == "cvalues")
-    return {
+    # A model with written heads records their corroboration levels and the rule beside the
+    # thresholds; one without (the shipped one until session 20) keeps the manifest it had.
+    declared = {"corroborate": model.meta["corroborate"], "corroborate_rule": list(LEVEL_RULE)} if model.meta.get("corroborate") else {}
+    return declared | {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
         "written_inputs": [file_record(WRITTEN_ZH_DIR, p) for p in written_zh_files()],
         "artefacts": [artefact_record(out_dir, path)],

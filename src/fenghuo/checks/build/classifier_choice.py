@@ -14,6 +14,11 @@ own calibration group (``WRITTEN_OWN_GROUP``) were compared with this script too
 no head on written rows since session 17, so try heads with ``--heads``: session 17's candidate
 was ``--heads discrimination,violence,terrorism,harm,misinformation`` (weight 8 chosen).
 
+``--levels share:Q`` / ``fraction:F`` sets the rule of the written heads' corroboration levels
+(``classifier_levels``; printed as ``corroborate`` and saved with ``--save``). The val figures
+below are the model's own flags, which the levels do not change: they act in the pipeline, on
+lexicon topic words, so a candidate's levels are judged on the whole pipeline.
+
 Rule (``choose``), fixed before the first reading: among the weights whose COLD val macro-F1 is
 within ``COLD_SLACK`` of the shipped model's and whose CValues val and written harmless val rows
 flagged are no more than the shipped model's, the best mean of written harmful val recall, JADE
@@ -32,6 +37,7 @@ import numpy as np
 
 from fenghuo.checks.build.classifier import MIN_HAN_SHARE, _flags, _probs, features, fit
 from fenghuo.checks.build.classifier_data import CATEGORIES, Row, load_rows
+from fenghuo.checks.build.classifier_levels import parse_rule
 from fenghuo.checks.classifier.model import Model
 
 WEIGHTS = (1.0, 2.0, 4.0, 8.0)
@@ -99,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heads", default=None, help="comma-separated categories the written rows train (the others skip them; overrides --skip)")
     ap.add_argument("--pooled", action="store_true", help="calibrate written harmless val rows with the other small sources")
     ap.add_argument("--save", type=Path, default=None, help="directory to save each weight's model in (classifier_w<weight>.npz)")
+    ap.add_argument("--levels", type=parse_rule, default=None, help="the written heads' corroboration levels: share:Q or fraction:F (default: the build's LEVEL_RULE)")
     args = ap.parse_args(argv)
     data = args.data or shared_data_dir()
     rows, _ = load_rows(Path(data))
@@ -114,13 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     for w in args.weights:
         t0 = time.perf_counter()
         nn = None if args.not_negative is None else tuple(c for c in args.not_negative.split(",") if c)
-        model = fit(train, val, lambda m: None, w, x, words, nn, skip, not args.pooled)
+        model = fit(train, val, lambda m: None, w, x, words, nn, skip, not args.pooled, level_rule=args.levels)
         by_weight[w] = val_figures(model, val)
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             model.meta.update({"built_by": "fenghuo.checks.build.classifier_choice", "min_han_share": MIN_HAN_SHARE, "written_weight": w})
             model.save(args.save / f"classifier_w{w:g}.npz")
-        print(json.dumps({"weight": w, "not_negative": nn, "skip": skip, "pooled": args.pooled, "seconds": round(time.perf_counter() - t0, 1), **by_weight[w]}, ensure_ascii=False), flush=True)
+        print(json.dumps({"weight": w, "not_negative": nn, "skip": skip, "pooled": args.pooled, "seconds": round(time.perf_counter() - t0, 1),
+                          "corroborate": model.meta.get("corroborate"), **by_weight[w]}, ensure_ascii=False), flush=True)
     print(json.dumps({"chosen": choose(shipped, by_weight)}), flush=True)
     return 0
 

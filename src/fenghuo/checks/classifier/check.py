@@ -25,6 +25,7 @@ import numpy as np
 from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.classifier import features
 from fenghuo.checks.classifier.model import Model, default_model_path, shipped_model_path
+from fenghuo.checks.corroborate import note_levels
 from fenghuo.checks.normalize import SPECIAL, Normalised, decode_quad, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
@@ -156,7 +157,7 @@ class _Bound:
     """A model with everything the hot path needs worked out once: names, rules, logit
     thresholds (comparing logits skips the exp for categories that do not fire)."""
 
-    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "rule_name", "min_han", "max_han")
+    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "rule_name", "min_han", "max_han", "levels")
 
     def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None,
                  min_han: float | None = None, max_han: float | None = None) -> None:
@@ -178,6 +179,10 @@ class _Bound:
         self.cut32 = np.where(c32 < self.cut, np.nextafter(c32, np.float32(np.inf)), c32)
         self.cut_bytes = self.cut.tobytes()  # for the C kernel, which compares its float64 logits
         self.rule_name = f"classifier:{path.name}"
+        # Per-category corroboration levels the model declares (built from a retrained head's
+        # harmless calibration rows; checks/corroborate.py, "Per-head levels"), or None.
+        declared = model.meta.get("corroborate") or {}
+        self.levels = {c: float(declared[mc]) for c, mc in zip(cats, model.categories) if mc in declared} or None
 
 
 class ClassifierCheck(BackgroundReload):
@@ -277,10 +282,12 @@ class ClassifierCheck(BackgroundReload):
         # categories, read by ``settle`` on every message with a topic word.
         probabilities = getattr(features.NATIVE, "probabilities", None)
         if probabilities is not None:
-            return dict(zip(bound.cats, probabilities(z)))
-        # Plain floats and math.exp: for ~13 values numpy's per-call overhead costs more.
-        exp = math.exp
-        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
+            out = dict(zip(bound.cats, probabilities(z)))
+        else:  # plain floats and math.exp: for ~13 values numpy's per-call overhead costs more
+            exp = math.exp
+            out = {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
+        note_levels(text, out, bound.levels)  # for ``settle`` on this very text (levels or none)
+        return out
 
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))
