@@ -2,15 +2,13 @@
 a model may declare, per category, the score a topic word's related category must reach; the
 configured ``corroborate`` stays the floor and a category without a level keeps it."""
 
-import threading
-
 import numpy as np
 import pytest
 
 from fenghuo.checks.build.classifier_levels import levels, parse_rule
 from fenghuo.checks.classifier.check import ClassifierCheck
 from fenghuo.checks.classifier.model import Model, shipped_model_path
-from fenghuo.checks.corroborate import note_levels, noted_levels, settle
+from fenghuo.checks.corroborate import levels_of, settle
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.pipeline import Pipeline
 from tests.checks.conftest import topic_finding
@@ -55,33 +53,16 @@ def test_any_category_from_unrelated_is_unchanged_by_levels():
     assert _stands(ASKS, {"crime": 0.3, "offensive": 0.6}, levels={"crime": 0.5}) == ["flag"]
 
 
-def test_noted_levels_belong_to_the_very_text_and_the_check_with_the_higher_score():
-    text, other = "".join(["今天", "天气"]), "".join(["今天", "天气"])
-    assert text == other and text is not other
-    note_levels(text, {"crime": 0.3, "fraud": 0.2}, {"crime": 0.5})
-    assert noted_levels(text, {"crime": 0.3, "fraud": 0.2}) == {"crime": 0.5}
-    assert noted_levels(other, {"crime": 0.3}) is None  # an equal string is not this message
-    assert noted_levels(None, {"crime": 0.3}) is None
-    assert noted_levels(text, {"crime": 0.4}) is None  # another check scored crime higher: flat
-    note_levels(text, {"crime": 0.4}, {"crime": 0.6})  # a second check on the same text
-    assert noted_levels(text, {"crime": 0.4}) == {"crime": 0.6}
-    note_levels(text, {"crime": 0.1}, {"crime": 0.9})  # a third one scores lower: the 0.4's level stays
-    assert noted_levels(text, {"crime": 0.4}) == {"crime": 0.6}
-    note_levels(text, {"crime": 0.4}, None)  # one without levels, as high: the flat threshold
-    assert noted_levels(text, {"crime": 0.4}) is None
-    note_levels(text, {"fraud": 0.3}, {"fraud": 0.5})
-    note_levels(text, {"crime": 0.9}, None)  # scores no fraud: fraud's level stays
-    assert noted_levels(text, {"crime": 0.9, "fraud": 0.3}) == {"fraud": 0.5}
+class _Scorer:
+    def __init__(self, levels):
+        self.corroboration_levels = levels
 
 
-def test_noted_levels_are_per_thread():
-    text = "".join(["线程", "文本"])
-    note_levels(text, {"crime": 0.3}, {"crime": 0.5})
-    seen = []
-    t = threading.Thread(target=lambda: seen.append(noted_levels(text, {"crime": 0.3})))
-    t.start()
-    t.join()
-    assert seen == [None] and noted_levels(text, {"crime": 0.3}) == {"crime": 0.5}
+def test_levels_of_merges_the_declaring_checks_by_their_maximum():
+    assert levels_of([object(), _Scorer(None), _Scorer({})]) is None  # none declares any
+    assert levels_of([_Scorer({"crime": 0.5})]) == {"crime": 0.5}
+    merged = levels_of([_Scorer({"crime": 0.5, "fraud": 0.3}), object(), _Scorer({"crime": 0.4, "violence": 0.6})])
+    assert merged == {"crime": 0.5, "fraud": 0.3, "violence": 0.6}  # the higher bar holds
 
 
 def test_a_model_that_declares_levels_raises_the_bar_in_the_pipeline(tmp_path):
@@ -106,7 +87,7 @@ def test_a_model_that_declares_levels_raises_the_bar_in_the_pipeline(tmp_path):
 
 def test_a_model_without_levels_is_bound_without_them():
     check = ClassifierCheck(shipped_model_path(), reload_interval=0)
-    assert "corroborate" not in check.model.meta and check._bound.levels is None
+    assert "corroborate" not in check.model.meta and check.corroboration_levels is None
 
 
 def test_build_levels_by_share_and_by_fraction():

@@ -92,16 +92,14 @@ saw, so such a word stood on them. A model may declare a corroboration level per
 rows: ``build/classifier.py``); where it does, a related category must reach
 ``max(threshold, level)``: the configured value stays the floor, ``corroborate: 0`` still turns
 corroboration off, and a category without a level (every head of a model that declares none:
-the old files) keeps the flat ``threshold``. The pipeline passes scores, not the check that made
-them, so a scoring check notes its levels beside the scores of the text it scored
-(``note_levels``, one record per thread, matched by the text object's identity); ``settle`` reads
-them for the same text, and takes a level only for a category whose merged score is that
-check's (a second model that scored higher there has no say in it).
+the old files) keeps the flat ``threshold``. A scoring check offers its model's levels as
+``corroboration_levels`` (None: it declares none); the pipeline and the stream read them when
+they settle a topic word (``levels_of``: rare, so read then rather than kept, and a reloaded
+model's levels count from its first message) and pass them to ``settle``. Two scoring checks'
+levels merge by their maximum: the higher bar holds.
 """
 
 from __future__ import annotations
-
-import threading
 
 import msgspec
 
@@ -232,12 +230,9 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     needs ``FRAMED_RELATED`` in a related category or ``UNRELATED`` in another, and in a strong
     frame the related one (``framed_corroborated``; not where ``threshold`` is 0, corroboration
     turned off, or ``UNRELATED`` or more). ``levels``: per-category corroboration levels (see
-    "Per-head levels" above); None: the ones a scoring check noted for ``text`` (``note_levels``),
-    if any."""
+    "Per-head levels" above, ``levels_of``), or None: the flat ``threshold`` for every category."""
     if not scores:
         return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
-    if levels is None and threshold > 0:
-        levels = noted_levels(text, scores)
     top = max(scores.values())
     out = []
     for f in findings:
@@ -268,37 +263,12 @@ def corroborated(category: str, scores: dict[str, float], top: float, threshold:
     return any(v >= threshold and v >= get(c, threshold) for c, v in scores.items() if related is None or c in related)
 
 
-# The last levels scoring checks noted, per thread: (text, {category: (score, level)}). A scan is
-# synchronous within its thread (the checks score the text, then ``settle`` reads), so another
-# thread's message never takes this one's place; holding the text keeps its identity unique.
-_NOTED = threading.local()
-
-
-def note_levels(text: str, scores: dict[str, float], levels: dict[str, float] | None) -> None:
-    """Record that a check scored ``text`` as ``scores`` and corroborates at ``levels`` (a model's
-    per-category levels; None: it declares none). Every classifier check calls it, levels or not:
-    per category the latest check's entry replaces an earlier one unless that one scored higher
-    (as the pipeline keeps the higher score), so two checks on one text merge, and a check
-    without levels scoring a text another pipeline's check scored before (the same string
-    object) leaves it no stale level. A check without levels, and no record for this text,
-    costs one lookup."""
-    rec = getattr(_NOTED, "rec", None)
-    old = rec[1] if rec is not None and rec[0] is text else None
-    if not levels and not old:
-        return  # a record for another text never matches this one
-    got = {c: e for c, e in old.items() if e[0] > scores.get(c, -1.0)} if old else {}
-    if levels:
-        for c, v in scores.items():
-            lv = levels.get(c)
-            if lv is not None and c not in got:
-                got[c] = (v, lv)
-    _NOTED.rec = (text, got) if got else None
-
-
-def noted_levels(text: str | None, scores: dict[str, float]) -> dict[str, float] | None:
-    """The levels noted for this very ``text`` whose scores are the ones in ``scores`` (a
-    category another check scored higher keeps the flat threshold), or None."""
-    rec = getattr(_NOTED, "rec", None)
-    if rec is None or text is None or rec[0] is not text:
-        return None
-    return {c: lv for c, (v, lv) in rec[1].items() if scores.get(c) == v} or None
+def levels_of(checks) -> dict[str, float] | None:
+    """The per-category corroboration levels the scoring checks among ``checks`` declare
+    (``corroboration_levels``), merged by their maximum, or None when none declares any."""
+    out: dict[str, float] | None = None
+    for c in checks:
+        got = getattr(c, "corroboration_levels", None)
+        if got:
+            out = dict(got) if out is None else {k: max(v, out.get(k, v)) for k, v in {**out, **got}.items()}
+    return out

@@ -25,7 +25,6 @@ import numpy as np
 from fenghuo.checks.base import Finding, Verdict
 from fenghuo.checks.classifier import features
 from fenghuo.checks.classifier.model import Model, default_model_path, shipped_model_path
-from fenghuo.checks.corroborate import note_levels
 from fenghuo.checks.normalize import SPECIAL, Normalised, decode_quad, default_normaliser
 from fenghuo.checks.policy import Policy
 from fenghuo.checks.reloading import BackgroundReload, file_signature
@@ -282,12 +281,15 @@ class ClassifierCheck(BackgroundReload):
         # categories, read by ``settle`` on every message with a topic word.
         probabilities = getattr(features.NATIVE, "probabilities", None)
         if probabilities is not None:
-            out = dict(zip(bound.cats, probabilities(z)))
-        else:  # plain floats and math.exp: for ~13 values numpy's per-call overhead costs more
-            exp = math.exp
-            out = {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
-        note_levels(text, out, bound.levels)  # for ``settle`` on this very text (levels or none)
-        return out
+            return dict(zip(bound.cats, probabilities(z)))
+        # Plain floats and math.exp: for ~13 values numpy's per-call overhead costs more.
+        exp = math.exp
+        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
+
+    @property
+    def corroboration_levels(self) -> dict[str, float] | None:
+        """The loaded model's per-category corroboration levels, or None (``corroborate.levels_of``)."""
+        return self._bound.levels
 
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))
