@@ -171,7 +171,8 @@ def test_leading_literals_start_every_match(checks, items):
             if leads is None:
                 continue
             anchored += 1
-            caseless = rx.flags & re.IGNORECASE
+            # A scoped (?i:...) group leaves no global flag: the plan's own flag says caseless.
+            caseless = p.caseless or rx.flags & re.IGNORECASE
             want = tuple(w.lower() for w in leads) if caseless else tuple(leads)
             for target in ntexts if p.side == "norm" else texts:
                 for m in rx.finditer(target):
