@@ -1,6 +1,8 @@
 /* A JSON array of events decoded straight into WireEvent structs (issue 19), included by
    _ingestnative.c after its readers: values (_ingestjson.h, _ingestnumber.h), the objects and
-   the check (_ingestobject.h), the service and its directory slot (_ingestprobe.h).
+   the check (_ingestobject.h), the state events share and the count of distinct slots
+   (_ingestprobe.h); each event's directory slot is looked up after the parse, the batch's
+   lookups in one prefetched pass (_ingestslots.h: slots_find).
 
 Why not msgspec alone: its generic decoder spends ~1 us per event of a 1,000-event batch
 (field lookup, constraint checks, then a fresh object for every string, datetime, check and
@@ -42,7 +44,7 @@ event_value(Cur *c, Shared *sh)
             vals[k] = str_value(c, 1, 64);
             break;
         case D_SERVICE:  /* a guard's batch names one service: one str, its hash computed once */
-            vals[k] = sh->tab != NULL ? service_value(c, sh) : str_shared(c, &sh->service, 1, 64);
+            vals[k] = str_shared(c, &sh->service, 1, 64);
             break;
         case D_TYPE:
             vals[k] = enum_value(c, E_TYPE, 0);
@@ -124,6 +126,8 @@ decode_batch(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_buffer view, tv = {0};
+    const slot_entry *tab = NULL;
+    Py_ssize_t tcap = 0;
     if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Cur c = {(const char *)view.buf, (const char *)view.buf + view.len};
@@ -132,22 +136,19 @@ decode_batch(PyObject *self, PyObject *args)
     for (int i = 0; i <= ND; i++)
         sh.next[i] = i;  /* until an event says otherwise: the fields' own order */
     PyObject *out = NULL, *ids = NULL, *services = NULL, *slot_bytes = NULL;
-    int64_t *slots = NULL;
-    Py_ssize_t nslots = 0, room = 0, missing = 0;
     if (with_table) {
         if (PyObject_GetBuffer(table_obj, &tv, PyBUF_SIMPLE) < 0) {
             PyBuffer_Release(&view);
             return NULL;
         }
-        sh.tcap = tv.len / (Py_ssize_t)sizeof(slot_entry);
-        if (sh.tcap < 1 || (sh.tcap & (sh.tcap - 1)) != 0) {
+        tcap = tv.len / (Py_ssize_t)sizeof(slot_entry);
+        if (tcap < 1 || (tcap & (tcap - 1)) != 0) {
             PyErr_SetString(PyExc_ValueError, "decode_batch: not a slot table");
             PyBuffer_Release(&tv);
             PyBuffer_Release(&view);
             return NULL;
         }
-        sh.tab = (const slot_entry *)tv.buf;
-        sh.names = names;
+        tab = (const slot_entry *)tv.buf;
         if ((ids = PyList_New(0)) == NULL || (services = PyList_New(0)) == NULL)
             goto fallback;
     }
@@ -164,7 +165,6 @@ decode_batch(PyObject *self, PyObject *args)
     } else {
         for (;;) {
             skip_ws(&c);
-            sh.slot = -1;
             PyObject *e = event_value(&c, &sh);
             if (e == NULL)
                 goto fallback;
@@ -172,18 +172,6 @@ decode_batch(PyObject *self, PyObject *args)
             if (!bad && with_table) {
                 /* the columns ingest reads first, taken while the event is at hand */
                 bad = PyList_Append(ids, SLOT(e, d_off[D_ID])) < 0 || PyList_Append(services, SLOT(e, d_off[D_SERVICE])) < 0;
-                if (!bad && nslots == room) {
-                    room = room ? 2 * room : 1024;
-                    int64_t *grown = PyMem_Realloc(slots, room * sizeof(int64_t));
-                    if (grown == NULL)
-                        bad = 1;
-                    else
-                        slots = grown;
-                }
-                if (!bad) {
-                    slots[nslots++] = sh.slot;
-                    missing += sh.slot < 0;
-                }
             }
             Py_DECREF(e);
             if (bad)
@@ -206,23 +194,31 @@ decode_batch(PyObject *self, PyObject *args)
     PyBuffer_Release(&view);
     if (!with_table)
         return out;
+    /* each event's slot, looked up after the parse: the lookups of the whole batch in one pass
+       prefetch their table entries ahead (slots_find), where a lookup as each service was read
+       waited for its entry's line */
+    Py_ssize_t n = PyList_GET_SIZE(services), missing = 0, distinct = 0;
+    slot_bytes = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    if (slot_bytes != NULL) {
+        int64_t *slots = (int64_t *)PyByteArray_AS_STRING(slot_bytes);
+        missing = slots_find(tab, tcap, names, PySequence_Fast_ITEMS(services), n, slots, 1);
+        if (missing == 0 && (distinct = distinct_slots(slots, n)) < 0)
+            PyErr_NoMemory();
+    }
     PyBuffer_Release(&tv);
-    Py_ssize_t distinct = missing ? 0 : distinct_slots(slots, nslots);
-    if (distinct < 0 || (slot_bytes = PyByteArray_FromStringAndSize((const char *)slots, nslots * 8)) == NULL) {
-        PyMem_Free(slots);
+    if (slot_bytes == NULL || missing < 0 || distinct < 0) {
+        Py_XDECREF(slot_bytes);
         Py_DECREF(out);
         Py_DECREF(ids);
         Py_DECREF(services);
-        return distinct < 0 ? PyErr_NoMemory() : NULL;
+        return NULL;
     }
-    PyMem_Free(slots);
     return Py_BuildValue("NNNNnn", out, ids, services, slot_bytes, missing, distinct);
 fallback:
     PyErr_Clear();
     Py_XDECREF(out);
     Py_XDECREF(ids);
     Py_XDECREF(services);
-    PyMem_Free(slots);
     if (with_table)
         PyBuffer_Release(&tv);
     PyBuffer_Release(&view);
