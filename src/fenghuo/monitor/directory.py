@@ -239,8 +239,8 @@ class Directory:
 
     def decode(self, body: bytes) -> tuple[dict[str, ServiceInfo], list, Decoded | None] | None:
         """The C decoder's reading of ``body`` (``native.decoder``), with each event's slot found
-        in the same pass as its service is read (``_ingestdecode.h``: the table of
-        ``batch_slots``, probed with the id's bytes): the services (as ``batch_slots``), the
+        after the parse, the batch's ids hashed first and their entries prefetched
+        (``_ingestslots.h``'s ``slots_find`` over the table of ``batch_slots``): the services (as ``batch_slots``), the
         events, and what the decoder took from them on the way (``Decoded``; None without the
         table). None when the decoder leaves the
         body to msgspec (or is not built)."""
