@@ -5,9 +5,10 @@ hate_extreme_violence.jsonl — and kept only where they caught half-B texts not
 without a new harmless flag on half B of any dev set:
 
 - abuse.group_generalise: a group name (abuse_group, or abuse_group_more: coded names of peoples,
-  gender roles, class, schooling, jobs, age, body, illness) + a generalising frame (都是, 一个个,
-  天生, 骨子里, 一群 …) + a demeaning predicate family (骗子, 懒, 脏, 低等, 自私, 蛀虫 …); or the
-  group + "not one good / honest one" or a doubled put-down (又蠢又坏);
+  gender roles, class, schooling, jobs, age, body, illness) + "not one good / honest one" or a
+  doubled put-down (又蠢又坏). Its other form, the group + a generalising frame (都是, 一个个, 天生 …)
+  + a demeaning word, cost ~30 µs per 1 KB of COLD text (its factors are everywhere in COLD) and
+  was taken out by the lead to keep the pipeline's budget;
 - abuse.group_barred: a group told it does not deserve, should not, must stay away or be isolated;
 - abuse.group_coded_slur: nickname slurs for peoples (棒子国, 俄毛子, 越南猴子 …);
 - abuse.third_person_insult: a third person called one of the strong insults;
@@ -26,10 +27,6 @@ import pytest
 FILES = ["common.yaml", "abuse.yaml"]
 
 SHAPES = [
-    ("印度人个个都是骗子，跟他们做生意小心点", "abuse.group_generalise"),
-    ("那些收废品的一个个手脚不干净", "abuse.group_generalise"),
-    ("宅男骨子里就是自私，别指望他们", "abuse.group_generalise"),
-    ("某些民族天生就是土匪", "abuse.group_generalise"),
     ("外卖骑手没一个老实的，偷吃顾客的饭", "abuse.group_generalise"),
     ("二婚的女人又懒又馋，谁娶谁吃亏", "abuse.group_generalise"),
     ("肥宅就不配谈恋爱，照照镜子吧", "abuse.group_barred"),
