@@ -48,6 +48,11 @@ def check(request, tmp_path_factory):
     return packaged_rules_check(request.module.FILES, request.param, tmp_path_factory)
 
 
+def rules_fired(check, text: str) -> set[str]:
+    """The rule names (``rules:<id>``) a rules check's findings on ``text`` carry."""
+    return {f.rule for f in check.scan(text).findings}
+
+
 def topic_finding(text: str, word: str, category: str):
     """A lexicon topic word's unsettled finding at ``word``'s first place in ``text`` (the
     corroboration tests' input)."""

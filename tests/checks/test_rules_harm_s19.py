@@ -13,7 +13,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from fenghuo.checks.rules import RulesCheck, packaged_rules_dir
+from fenghuo.checks.rules import packaged_rules_dir
+
+from .conftest import rules_fired
 
 FILES = ["harm.yaml"]
 
@@ -59,10 +61,6 @@ QUIET = [
     "想死你了，什么时候回来",
     "我以前也节食过，现在好好吃饭了，你也会好起来的",
 ]
-
-
-def rules_fired(check: RulesCheck, text: str) -> set[str]:
-    return {f.rule for f in check.scan(text).findings}
 
 
 @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in HITS.items() for t in ts])

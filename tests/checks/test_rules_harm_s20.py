@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks.rules import RulesCheck
+from .conftest import rules_fired
 
 FILES = ["harm.yaml", "harm_intent.yaml"]
 
@@ -126,10 +126,6 @@ QUIET = [
     "手上的疤被同事看到了，好尴尬",
     "有人知道怎么淡化自残的疤吗？想穿短袖了，也想好好活下去了",
 ]
-
-
-def rules_fired(check: RulesCheck, text: str) -> set[str]:
-    return {f.rule for f in check.scan(text).findings}
 
 
 @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in HITS.items() for t in ts])

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 from collections import deque
 
-import msgspec
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fenghuo.monitor import seenrows
 from fenghuo.monitor.models import SeenBatch
 from fenghuo.platform.db import Database
-
-_enc = msgspec.json.Encoder()
 
 
 class Seen:
@@ -60,7 +57,7 @@ class Seen:
     def record(self, session: Session, ids: list[str], now: float) -> None:
         """Inside the cursor's transaction."""
         if ids:
-            session.add(SeenBatch(expires_at=now + self.window, ids=_enc.encode(ids).decode()))
+            session.add(SeenBatch(expires_at=now + self.window, ids=seenrows.to_json(ids)))
         if now - self._last_prune > 10:
             session.execute(delete(SeenBatch).where(SeenBatch.expires_at <= now))
             self._last_prune = now
