@@ -170,6 +170,12 @@ def summary(n: int, rows: list[dict], locked: dict) -> dict:
     med = statistics.median
     out = {"n": n, "rounds": len(rows), "load": (min(r["load"] for r in rows), max(r["load"] for r in rows)),
            "new/old": (med(r["new/old"] for r in rows), min(r["new/old"] for r in rows), max(r["new/old"] for r in rows)),
+           # in how many rounds new took less CPU, and how far that is from the half two equal trees
+           # give (z of a sign test): under load single rounds range ±30 %, and a median of 0.97
+           # over 20 rounds can be chance (issue 19, session 21: an old/old run read 0.957 over 6)
+           "new less in": sum(r["new/old"] < 1 for r in rows),
+           "sign z": (2 * sum(r["new/old"] < 1 for r in rows) - len(rows)) / len(rows) ** 0.5,
+           "ingest thread new/old": med(r["new"]["split"][0] / r["old"]["split"][0] for r in rows if r["old"]["split"][0]),
            "locked": locked}
     for name in ("old", "new"):
         out[f"{name} ms"] = med(r[name]["ms"] for r in rows)
