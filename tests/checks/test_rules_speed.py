@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from fenghuo.checks.rules import RulesCheck, hyperscan
-from fenghuo.checks.rules_regex import max_width, required_factors
+from fenghuo.checks.rules_factors import clause_factors
+from fenghuo.checks.rules_regex import max_width
 from fenghuo.platform.paths import shared_data_dir
 
 pytestmark = pytest.mark.skipif(hyperscan is None, reason="hyperscan not installed")
@@ -133,7 +134,8 @@ def test_no_true_hit_is_dropped(checks):
 
 def test_factors_are_in_every_match(checks, items):
     """Soundness of the clauses: every match of a rule alternative holds a string of each of its
-    factors, within the alternative's longest match."""
+    factors (``clause_factors``: ``required_factors`` and the alternations' unions), within the
+    alternative's longest match."""
     fast, _ = checks
     norm = fast.normaliser.normalise_text
     texts = items + _written()
@@ -143,7 +145,7 @@ def test_factors_are_in_every_match(checks, items):
     branches = {(p.side, b.pattern, p.caseless) for p in fast._compiled.plans for b, _, _ in p.branches}
     checked = 0
     for side, pattern, plan_caseless in sorted(branches):
-        factors = required_factors(pattern)
+        factors = clause_factors(pattern)
         if factors is None:
             continue
         rx, width = re.compile(pattern, re.ASCII), max_width(pattern)

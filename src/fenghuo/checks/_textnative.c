@@ -259,9 +259,326 @@ static PyTypeObject KernelType = {
     .tp_methods = Kernel_methods,
 };
 
+/* CodeSet: a literal set matched on normalised quad codes, for the rules check (session 21).
+
+Why C: per message the rules check asked hyperscan ~6 times for literal occurrences in a few
+hundred characters — a confirmation scan per rule waiting for its other factors
+(rules_due.due_rules) and a scan per due pattern (LiteralIndex.occurrences) — each a call
+into a different database (224 + 637 of them, 41 MB together), so each started cold (~2.5-3.5
+µs measured in the pipeline against ~0.9 µs warm) and paid a Python callback per report. These
+sets are small (tens to hundreds of literals), so a hash of each literal's first code and a
+compare per candidate reads a few KB and returns the reports in one list: the same reports as
+the hyperscan scan of the three-byte form with the ``to % 3`` test (an aligned occurrence of a
+literal's bytes is an occurrence of its codes), tests/checks/test_rules_native.py compares
+them. The first-stage prefilter (40,000 literals) stays with hyperscan.
+
+CodeSet(pool, lengths, ids): ``pool`` the literals' quad codes end to end (uint32 buffer),
+``lengths`` their lengths in codes (each >= 1), ``ids`` their report ids (< 2**20).
+find(codes, lo, hi, base) -> list[int]: for each occurrence [s, e) of a literal inside
+codes[lo:hi], ``(e - base) << 20 | id``, in order of e (then of the literals' order). */
+typedef struct {
+    uint32_t key;    /* a first code */
+    uint32_t first;  /* its first entry */
+    uint32_t count;  /* 0: empty slot */
+} CodeSlot;
+
+typedef struct {
+    uint32_t off, len, id;
+} CodeEntry;
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *pool;
+    CodeEntry *entries;
+    CodeSlot *slots;
+    uint32_t mask, shift, nentries;
+} CodeSet;
+
+static void
+CodeSet_dealloc(CodeSet *self)
+{
+    PyMem_Free(self->pool);
+    PyMem_Free(self->entries);
+    PyMem_Free(self->slots);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static inline uint32_t
+codeset_hash(uint32_t c, uint32_t shift)
+{
+    return (uint32_t)(c * 0x9E3779B1u) >> shift;
+}
+
+static int
+codeset_cmp_first(const void *a, const void *b, const uint32_t *pool)
+{
+    uint32_t x = pool[((const CodeEntry *)a)->off], y = pool[((const CodeEntry *)b)->off];
+    return x < y ? -1 : x > y;
+}
+
+static int
+CodeSet_init(CodeSet *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *pool_obj, *lengths, *ids;
+    static char *kwlist[] = {"pool", "lengths", "ids", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO", kwlist, &pool_obj, &lengths, &ids))
+        return -1;
+    if (self->pool != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "CodeSet: already initialised");
+        return -1;
+    }
+    Py_buffer pv;
+    if (PyObject_GetBuffer(pool_obj, &pv, PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    Py_ssize_t npool = pv.len / 4;
+    PyObject *lf = PySequence_Fast(lengths, "lengths: expected a sequence");
+    PyObject *idf = lf ? PySequence_Fast(ids, "ids: expected a sequence") : NULL;
+    if (idf == NULL) {
+        Py_XDECREF(lf);
+        PyBuffer_Release(&pv);
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(lf);
+    int ok = 0;
+    if (pv.len % 4 || PySequence_Fast_GET_SIZE(idf) != n || n >= (1 << 24)) {
+        PyErr_SetString(PyExc_ValueError, "CodeSet: pool of uint32 codes and one length and id per literal");
+        goto done;
+    }
+    self->pool = PyMem_Malloc((npool ? npool : 1) * 4);
+    self->entries = PyMem_Malloc((n ? n : 1) * sizeof(CodeEntry));
+    if (self->pool == NULL || self->entries == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(self->pool, pv.buf, npool * 4);
+    Py_ssize_t off = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long len = PyLong_AsLong(PySequence_Fast_GET_ITEM(lf, i));
+        long id = PyLong_AsLong(PySequence_Fast_GET_ITEM(idf, i));
+        if (PyErr_Occurred())
+            goto done;
+        if (len < 1 || off + len > npool || id < 0 || id >= (1L << 20)) {
+            PyErr_SetString(PyExc_ValueError, "CodeSet: a literal's length must be >= 1 and inside the pool, its id < 2**20");
+            goto done;
+        }
+        self->entries[i].off = (uint32_t)off;
+        self->entries[i].len = (uint32_t)len;
+        self->entries[i].id = (uint32_t)id;
+        off += len;
+    }
+    /* Group the entries by first code, keeping their order within a group (insertion sort:
+       built once per set, and the sets are small). */
+    for (Py_ssize_t i = 1; i < n; i++) {
+        CodeEntry e = self->entries[i];
+        Py_ssize_t j = i;
+        while (j > 0 && codeset_cmp_first(&self->entries[j - 1], &e, self->pool) > 0) {
+            self->entries[j] = self->entries[j - 1];
+            j--;
+        }
+        self->entries[j] = e;
+    }
+    uint32_t bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * n)
+        bits++;
+    self->shift = 32 - bits;
+    self->mask = (1u << bits) - 1;
+    self->slots = PyMem_Calloc((size_t)1 << bits, sizeof(CodeSlot));
+    if (self->slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n;) {
+        uint32_t c = self->pool[self->entries[i].off];
+        Py_ssize_t j = i;
+        while (j < n && self->pool[self->entries[j].off] == c)
+            j++;
+        uint32_t h = codeset_hash(c, self->shift);
+        while (self->slots[h].count)
+            h = (h + 1) & self->mask;
+        self->slots[h].key = c;
+        self->slots[h].first = (uint32_t)i;
+        self->slots[h].count = (uint32_t)(j - i);
+        i = j;
+    }
+    self->nentries = (uint32_t)n;
+    ok = 1;
+done:
+    Py_DECREF(lf);
+    Py_DECREF(idf);
+    PyBuffer_Release(&pv);
+    return ok ? 0 : -1;
+}
+
+static PyObject *
+CodeSet_find(CodeSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "find(codes, lo, hi, base)");
+        return NULL;
+    }
+    if (self->slots == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "CodeSet: not initialised");
+        return NULL;
+    }
+    Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]), base = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_buffer v;
+    if (PyObject_GetBuffer(args[0], &v, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (v.len % 4) {
+        PyBuffer_Release(&v);
+        PyErr_SetString(PyExc_ValueError, "find: expected uint32 codes");
+        return NULL;
+    }
+    const uint32_t *codes = (const uint32_t *)v.buf;
+    Py_ssize_t size = v.len / 4;
+    if (lo < 0)
+        lo = 0;
+    if (hi > size)
+        hi = size;
+    /* Reports as (end, entry index) in a small buffer, sorted by end at the close. */
+    Py_ssize_t cap = 64, nrep = 0;
+    uint64_t stackbuf[64];
+    uint64_t *rep = stackbuf;
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        uint32_t c = codes[i];
+        uint32_t h = codeset_hash(c, self->shift);
+        const CodeSlot *sl;
+        for (;;) {
+            sl = &self->slots[h];
+            if (!sl->count || sl->key == c)
+                break;
+            h = (h + 1) & self->mask;
+        }
+        if (!sl->count)
+            continue;
+        for (uint32_t k = sl->first; k < sl->first + sl->count; k++) {
+            const CodeEntry *e = &self->entries[k];
+            if (i + (Py_ssize_t)e->len > hi)
+                continue;
+            if (e->len > 1 && memcmp(codes + i + 1, self->pool + e->off + 1, (size_t)(e->len - 1) * 4))
+                continue;
+            if (nrep == cap) {
+                uint64_t *bigger = PyMem_Malloc(2 * cap * sizeof(uint64_t));
+                if (bigger == NULL) {
+                    if (rep != stackbuf)
+                        PyMem_Free(rep);
+                    PyBuffer_Release(&v);
+                    return PyErr_NoMemory();
+                }
+                memcpy(bigger, rep, nrep * sizeof(uint64_t));
+                if (rep != stackbuf)
+                    PyMem_Free(rep);
+                rep = bigger;
+                cap *= 2;
+            }
+            rep[nrep++] = ((uint64_t)(i + e->len) << 24) | k;
+        }
+    }
+    PyBuffer_Release(&v);
+    /* Insertion sort by (end, entry index): reports come by start, few out of end order. */
+    for (Py_ssize_t i = 1; i < nrep; i++) {
+        uint64_t x = rep[i];
+        Py_ssize_t j = i;
+        while (j > 0 && rep[j - 1] > x) {
+            rep[j] = rep[j - 1];
+            j--;
+        }
+        rep[j] = x;
+    }
+    PyObject *out = PyList_New(nrep);
+    if (out != NULL) {
+        for (Py_ssize_t i = 0; i < nrep; i++) {
+            Py_ssize_t end = (Py_ssize_t)(rep[i] >> 24);
+            uint32_t id = self->entries[rep[i] & 0xFFFFFF].id;
+            PyObject *x = PyLong_FromSsize_t(((end - base) << 20) | id);
+            if (x == NULL) {
+                Py_CLEAR(out);
+                break;
+            }
+            PyList_SET_ITEM(out, i, x);
+        }
+    }
+    if (rep != stackbuf)
+        PyMem_Free(rep);
+    return out;
+}
+
+static PyMethodDef CodeSet_methods[] = {
+    {"find", (PyCFunction)(void (*)(void))CodeSet_find, METH_FASTCALL,
+     "find(codes, lo, hi, base) -> list[int]: (end - base) << 20 | id per occurrence inside codes[lo:hi]."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CodeSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fenghuo.checks._textnative.CodeSet",
+    .tp_basicsize = sizeof(CodeSet),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "CodeSet(pool, lengths, ids): literals matched on quad codes (see _textnative.c).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)CodeSet_init,
+    .tp_dealloc = (destructor)CodeSet_dealloc,
+    .tp_methods = CodeSet_methods,
+};
+
+/* decode_quad(codes) -> str: the normalised text of quad codes (uint32 each, the buffer of
+``Normalised.codes``), as ``rules_message.decode_text`` computes it with two table gathers.
+Why C (session 21): the rules check decodes the normalised text of every message some rule is
+due on (about half of the COLD 1 KB cuts); the gathers read a 256 KB table and cost ~7.5 µs
+per 1 KB cut in a loop, more in the pipeline, where this loop costs ~1 µs. Quad form
+(normalize_table.encode_quad), little-endian bytes 0x80, 0x80|cp>>14, 0x80|(cp>>7)&0x7f,
+0x80|cp&0x7f. Surrogate code points pass through (as "surrogatepass"); anything beyond
+U+10FFFF is a ValueError (the normaliser never writes one). */
+static PyObject *
+textnative_decode_quad(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (view.len % 4) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "decode_quad: expected 4-byte codes");
+        return NULL;
+    }
+    Py_ssize_t n = view.len / 4;
+    const unsigned char *b = (const unsigned char *)view.buf;
+    Py_UCS4 maxchar = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 cp = ((Py_UCS4)(b[4 * i + 1] & 0x7F) << 14) | ((Py_UCS4)(b[4 * i + 2] & 0x7F) << 7) | (b[4 * i + 3] & 0x7F);
+        if (cp > maxchar)
+            maxchar = cp;
+    }
+    if (maxchar > 0x10FFFF) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "decode_quad: a code beyond U+10FFFF");
+        return NULL;
+    }
+    PyObject *out = PyUnicode_New(n, maxchar);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(out);
+    void *data = PyUnicode_DATA(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 cp = ((Py_UCS4)(b[4 * i + 1] & 0x7F) << 14) | ((Py_UCS4)(b[4 * i + 2] & 0x7F) << 7) | (b[4 * i + 3] & 0x7F);
+        PyUnicode_WRITE(kind, data, i, cp);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyMethodDef textnative_functions[] = {
+    {"decode_quad", textnative_decode_quad, METH_O,
+     "decode_quad(codes) -> str: the text of quad codes (see rules_message.decode_text)."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef textnative_module = {
     PyModuleDef_HEAD_INIT, "_textnative",
-    "Per-character normalisation and lexicon-scan input in C (see _textnative.c).", -1, NULL,
+    "Per-character normalisation and lexicon-scan input in C (see _textnative.c).", -1, textnative_functions,
 };
 
 PyMODINIT_FUNC
@@ -275,6 +592,16 @@ PyInit__textnative(void)
     Py_INCREF(&KernelType);
     if (PyModule_AddObject(m, "Kernel", (PyObject *)&KernelType) < 0) {
         Py_DECREF(&KernelType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyType_Ready(&CodeSetType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&CodeSetType);
+    if (PyModule_AddObject(m, "CodeSet", (PyObject *)&CodeSetType) < 0) {
+        Py_DECREF(&CodeSetType);
         Py_DECREF(m);
         return NULL;
     }

@@ -11,7 +11,8 @@ Speed (the whole pipeline has ~100 µs per 1 KB message): the regexes are not ru
 message. Each pattern alternative is reduced at load time to literal sets every match holds one
 string of each (``rules_regex.py``); a rule is due only when the rarest of them occurs and the
 others occur close enough (``rules_due.py``: one hyperscan literal scan per side on every
-message, a small second scan only when a key literal occurs) — then it is evaluated with
+message, a small second one when a key literal occurs — a C literal set on the codes, see
+``rules_literals.code_set``) — then it is evaluated with
 Python's ``re`` in short windows around the literals, or tried only where a match can start
 (``rules_match.py``; the message's decoded forms in ``rules_message.py``). On harmless text
 that is rarely the case, so most messages cost the two literal scans. Without hyperscan (``engine:

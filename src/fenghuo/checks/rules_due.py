@@ -1,8 +1,8 @@
 """When a knowledge rule is due: the conditions behind the rules check's two-stage prefilter.
 
 A rule's regexes run only when the message holds what every match needs. ``rules_regex``
-reduces each regex alternative ("branch") to *factors*: literal sets of which every match holds
-one string each — 「你这种人就是社会的垃圾」 needs one of 你/你们/楼主… (the "you" part) *and* one
+reduces each regex alternative ("branch") to *factors* (``rules_factors`` adds the unions an
+alternation's alternatives share): literal sets of which every match holds one string each — 「你这种人就是社会的垃圾」 needs one of 你/你们/楼主… (the "you" part) *and* one
 of 垃圾/废物/脑残… (the insult). Waking the rule on the insult alone (the earlier prefilter: one
 factor per pattern) made it due on most toxic comments, where 垃圾 is common; 你 is commoner
 still, so waking on it would be worse. So a rule's condition is a set of *clauses*, each a
@@ -51,8 +51,9 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal
-from fenghuo.checks.rules_regex import _minimal, max_width, required_factors
+from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal, message_codes
+from fenghuo.checks.rules_factors import clause_factors
+from fenghuo.checks.rules_regex import _minimal, max_width
 
 MAX_COMBINATIONS = 32  # an "all" rule's clauses: one per choice of its patterns' alternatives, up to this many
 MAX_DISTANCE = 500  # wider clauses (unbounded repeats) are checked for presence only
@@ -120,15 +121,13 @@ def _share(w: str) -> float:
     are common in chat (``r``, ``v``, ``8``); emoji and symbols rare."""
     words, chars = _frequencies()
     got = None if w.isascii() else words.get(w)  # the dictionary's few ASCII words are news counts
-    if got is not None:
-        return got
     p = 1.0
     for ch in w:
         if ch.isascii():
             p *= 0.04 if ch.isalnum() else 1e-3
         else:
             p *= min(chars.get(ch, 1e-6), 1.0)
-    return p
+    return p if got is None else max(got, p)
 
 
 @lru_cache(maxsize=16384)
@@ -176,7 +175,7 @@ def clauses_of(index: int, every: bool, within: int, atoms, plans) -> list[Claus
         if p.words:
             out.append(_clause(index, [Factor(p.side, p.caseless, _minimal(p.words))], None, True))
         for rx, _w, _lits in p.branches:
-            out.append(_clause(index, [Factor(p.side, p.caseless, f) for f in required_factors(rx.pattern)], max_width(rx.pattern), True))
+            out.append(_clause(index, [Factor(p.side, p.caseless, f) for f in clause_factors(rx.pattern)], max_width(rx.pattern), True))
     return out
 
 
@@ -185,7 +184,7 @@ def _alternatives(p) -> list[list[Factor]]:
     alts = [[Factor(p.side, p.caseless, _minimal(p.words))]] if p.words else []
     for rx, _w, _lits in p.branches:
         # A complete plan's regex alternatives have literals, so factors.
-        alts.append([Factor(p.side, p.caseless, f) for f in required_factors(rx.pattern)])
+        alts.append([Factor(p.side, p.caseless, f) for f in clause_factors(rx.pattern)])
     return alts
 
 
@@ -221,7 +220,7 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
     kl = index.key_lengths
     near_ok = n.shift is None
     size = n.codes.size
-    due = packed = first = keys_by = scratches = None
+    due = packed = codes = first = keys_by = scratches = None
     for r, width, strict, mine, recs, d in pending:
         if width is not None and (strict or near_ok):
             # Another factor of a match holding the key [s, e) lies in [e - w, s + w).
@@ -243,22 +242,32 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
                 continue
         else:
             lo, hi = 0, size
-        if packed is None:
-            packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
         if d >= 0 and size:
             # ``index.confirm`` inlined for a rule with one database, on the normalised side
-            # (nearly all): the call and its loops were most of a pending rule's ~4 µs.
-            if scratches is None:
-                scratches = index.confirm_scratches()
-            scratch = scratches[d]
-            if scratch is None:
-                scratch = scratches[d] = index.new_scratch(d)
-            found: list[int] = []
-            index.confirm_dbs[d].scan(packed[3 * lo : 3 * hi], _on_norm_literal, 0, found, scratch)
+            # (nearly all): the call and its loops were most of a pending rule's ~4 µs. Its
+            # literals in C on the codes when the kernel is built (``rules_literals.code_set``):
+            # a hyperscan scan of its own database started cold, ~2.5-3.5 µs in the pipeline.
+            cs = index.confirm_sets[d]
+            if cs is not None:
+                if codes is None:
+                    codes = message_codes(n)
+                found = cs.find(codes, lo, hi, lo)
+            else:
+                if packed is None:
+                    packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
+                if scratches is None:
+                    scratches = index.confirm_scratches()
+                scratch = scratches[d]
+                if scratch is None:
+                    scratch = scratches[d] = index.new_scratch(d)
+                found = []
+                index.confirm_dbs[d].scan(packed[3 * lo : 3 * hi], _on_norm_literal, 0, found, scratch)
             if not found:
                 continue  # none of the rule's other factors occurs: the common answer
             occ = index.confirm_hits(r, d, found, lo)
         else:
+            if packed is None:
+                packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
             occ = index.confirm(r, text, n, lo, hi, packed)
             if occ is None:
                 continue

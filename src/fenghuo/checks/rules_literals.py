@@ -4,19 +4,24 @@ confirms the other factors' literals near them (``confirm``, for ``rules_due.py`
 where a due pattern's literals occur (``occurrences``) for ``rules_match.find_spans``.
 
 Split out of rules_match.py (session 20) when it passed 480 lines: this file knows hyperscan's
-databases and callbacks; rules_match.py knows patterns and ``re``. Why literal mode and not
-hyperscan's regex start-of-match mode is in rules_match.py's docstring.
+databases and callbacks; rules_match.py knows patterns and ``re``. Since session 21 the small
+normalised-side databases (confirmation and per pattern) are matched by C literal sets on the
+codes when the kernel is built (``code_set``): 861 databases of 41 MB made each scan start cold.
+Why literal mode and not hyperscan's regex start-of-match mode is in rules_match.py's docstring.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.normalize import Normalised
+from fenghuo.checks.normalize import NATIVE, Normalised
 from fenghuo.checks.rules_match import PatternPlan
 from fenghuo.checks.rules_message import Message
 
@@ -70,6 +75,33 @@ def load_dbs(groups: list[tuple[list[bytes], list[int], list[int]]], cache_dir: 
 
 HIT_BITS = 20  # a prefilter hit is ``position << HIT_BITS | literal id``
 HIT_MASK = (1 << HIT_BITS) - 1
+
+# The C literal sets (``_textnative.CodeSet``; why in its comment): the confirmation and
+# pattern databases of the normalised side are matched on the message's codes by them when the
+# kernel is built, else by hyperscan (FENGHUO_NATIVE=0); tests/checks/test_rules_native.py
+# holds the two equal. The three-byte form is the quad code's last three bytes (``pack3``).
+_CODESET = getattr(NATIVE, "CodeSet", None) if sys.byteorder == "little" else None
+
+
+def code_set(exprs: list[bytes], flags: list[int] | None = None, native=None):
+    """A ``CodeSet`` of the three-byte literals ``exprs`` (ids 0, 1, …, as their database's),
+    or None: no kernel, a caseless literal, or bytes that are not whole characters."""
+    native = native or _CODESET
+    if native is None or not exprs or any(f & hyperscan.HS_FLAG_CASELESS for f in flags or ()):
+        return None
+    if any(not e or len(e) % 3 for e in exprs):
+        return None
+    # Back to quad codes: the byte ``pack3`` dropped is 0x80 in every code (normalize_table.
+    # encode_quad; tests/checks/test_rules_native.py checks it for every code point).
+    a = np.frombuffer(b"".join(exprs), np.uint8).reshape(-1, 3).astype(np.uint32)
+    codes = 0x80 | a[:, 0] << 8 | a[:, 1] << 16 | a[:, 2] << 24
+    return native(codes, [len(e) // 3 for e in exprs], list(range(len(exprs))))
+
+
+def message_codes(n: Normalised) -> np.ndarray:
+    """The codes as ``CodeSet.find`` reads them: contiguous uint32 (as the normaliser makes them)."""
+    c = n.codes
+    return c if c.dtype == np.uint32 and c.flags.c_contiguous else np.ascontiguousarray(c, np.uint32)
 
 
 def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -> None:
@@ -146,6 +178,7 @@ class LiteralIndex:
         self.confirm_size: dict[int, int] = {}  # rule -> number of distinct other factors
         self.confirm_factor: list[list[int]] = []  # per database: literal id -> factor index
         self.confirm_lengths: list[list[int]] = []  # per database: literal id -> characters
+        confirm_norm_side: list[bool] = []  # per database: of the normalised side
         for rule, mine in factors.items():
             if not mine:
                 continue
@@ -162,6 +195,7 @@ class LiteralIndex:
                 if exprs:
                     got.append((side, len(groups) - 2))
                     groups.append((exprs, list(range(len(exprs))), flags))
+                    confirm_norm_side.append(side == "norm")
                     self.confirm_factor.append(fac)
                     self.confirm_lengths.append([len(x) // 3 if side == "norm" else 0 for x in exprs])
             self.confirm_of[rule] = tuple(got)
@@ -172,6 +206,9 @@ class LiteralIndex:
         self.pre_norm, self.pre_orig = dbs[:2]
         self.confirm_dbs = dbs[2 : len(groups)]
         self.dbs = dbs[len(groups) :]
+        # The normalised side's small sets in C when built (``code_set``), else None per database.
+        self.confirm_sets = [code_set(e, f) if norm else None for (e, _, f), norm in zip(groups[2:], confirm_norm_side)]
+        self.sets = [code_set(e, f) if plan.side == "norm" else None for (e, _, f), plan in zip(own, plans)]
 
     def new_scratch(self, d: int):
         """A scratch for confirmation database ``d`` (``confirm_scratches`` keeps it)."""
@@ -265,7 +302,12 @@ class LiteralIndex:
                     for i in hits:
                         out[fac[i]].append((0, 0))
                 continue
-            if n.codes.size:
+            cs = self.confirm_sets[d]
+            if not n.codes.size:
+                pass
+            elif cs is not None:
+                hits = cs.find(message_codes(n), lo, n.codes.size if hi is None else hi, lo)
+            else:
                 # Bytes (3 per character): ``pack3`` gives one array element per character.
                 if packed is None:
                     packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
@@ -293,7 +335,12 @@ class LiteralIndex:
         if self.plans[pid].side == "norm":
             if not msg.n.codes.size:
                 return []
-            db.scan(msg.packed(), _on_norm_literal, 0, hits, self._scratch(pid, db))
+            cs = self.sets[pid]
+            if cs is not None:
+                codes = msg.codes()
+                hits = cs.find(codes, 0, codes.size, 0)
+            else:
+                db.scan(msg.packed(), _on_norm_literal, 0, hits, self._scratch(pid, db))
             return [(kinds[h & HIT_MASK], (h >> HIT_BITS) - lengths[h & HIT_MASK], h >> HIT_BITS) for h in hits]
         if not msg.text:
             return []

@@ -3,8 +3,8 @@ needed (``rules_match.find_spans`` asks for them), and the way between original 
 normalised positions.
 
 The normalised text is decoded from the quad codes only for a message some rule is due on:
-``decode_text`` does it with two table gathers (``Normalised.text`` takes six array operations;
-numpy's per-call cost is most of either at 1 KB).
+``decode_text`` does it in one C loop (``_textnative.decode_quad``), else with two table gathers
+(``Normalised.text`` takes six array operations; numpy's per-call cost is most of either at 1 KB).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.normalize import Normalised, decode_quad
+from fenghuo.checks.normalize import NATIVE, Normalised, decode_quad
 
 WHOLE_DECODE = 2048  # normalised characters: decoded whole for the first window (``Message.window``)
 
@@ -28,9 +28,21 @@ _HIGH = (np.arange(256, dtype=np.uint32) & 0x7F) << 14
 _LOW = (((np.arange(65536, dtype=np.uint32) & 0x7F) << 7) | ((np.arange(65536, dtype=np.uint32) >> 8) & 0x7F))
 
 
+# The C kernel's loop when it is built (``_textnative.decode_quad``, ~1 µs per 1 KB against the
+# gathers' ~7.5; tests/checks/test_rules_native.py holds both equal). None: the gathers below.
+_DECODE = getattr(NATIVE, "decode_quad", None) if sys.byteorder == "little" else None
+
+
 def decode_text(codes: np.ndarray) -> str:
     """The normalised text of quad codes: ``decode_quad`` then UTF-32, as ``Normalised.text``."""
     q = np.ascontiguousarray(codes, np.uint32)
+    if _DECODE is not None:
+        return _DECODE(q)
+    return decode_text_numpy(q)
+
+
+def decode_text_numpy(q: np.ndarray) -> str:
+    """``decode_text`` without the C kernel (contiguous uint32 codes)."""
     if sys.byteorder != "little":  # pragma: no cover - the byte views assume little-endian
         return decode_quad(q).tobytes().decode("utf-32-le", "surrogatepass")
     out = _LOW.take(q.view(np.uint16)[1::2])
@@ -41,11 +53,18 @@ def decode_text(codes: np.ndarray) -> str:
 class Message:
     """One message while it is checked: its encodings, each made once and only when needed."""
 
-    __slots__ = ("text", "n", "_packed", "_utf8", "_ntext", "_dropped", "_steps")
+    __slots__ = ("text", "n", "_packed", "_utf8", "_ntext", "_dropped", "_steps", "_codes")
 
     def __init__(self, text: str, n: Normalised) -> None:
         self.text, self.n = text, n
-        self._packed = self._utf8 = self._ntext = self._dropped = self._steps = None
+        self._packed = self._utf8 = self._ntext = self._dropped = self._steps = self._codes = None
+
+    def codes(self) -> np.ndarray:
+        """The normalised codes, contiguous uint32 (what ``_textnative.CodeSet.find`` reads)."""
+        if self._codes is None:
+            c = self.n.codes
+            self._codes = c if c.dtype == np.uint32 and c.flags.c_contiguous else np.ascontiguousarray(c, np.uint32)
+        return self._codes
 
     def to_original(self, positions: list[int]) -> list[int]:
         """``Normalised.to_original_list`` with its lists made once per message, not per call."""
