@@ -2,8 +2,7 @@
 written from half A of the dev texts (sha1 of the text, even last byte) — trade_ads.jsonl and the
 fresh solicit_selfharm.jsonl — and kept only where they caught half-B texts nothing caught before
 without a new harmless flag on half B of any dev set: porn.sugar_offer, porn.parlour_menu,
-porn.site_mirror (porn.yaml; porn.hookup_profile was taken out by the lead: ~10 µs per 1 KB
-of COLD text for its common factors 女/男/岁), gambling.sports_bet, gambling.win_back,
+porn.site_mirror, porn.hookup_profile (porn.yaml), gambling.sports_bet, gambling.win_back,
 gambling.method_sale, gambling.crypto_bet (gambling.yaml), ads.freebie_bait (ads.yaml); and the
 约炮 homophones and 楼凤 variants added to porn.solicit_term. All flag. Each shape, in wording
 that is not in the dev data, must get a finding of its rule; each look-alike (charity, a real
@@ -27,6 +26,7 @@ SHAPES = [
     ("桑拿二楼有特服，一条龙，你懂的", "porn.parlour_menu"),
     ("那个免费看片的站又被封了，最新地址发在群里，老司机自取", "porn.site_mirror"),
     ("福利站永久地址发布页，防失联收藏，上百部高清", "porn.site_mirror"),
+    ("本人女，二十六岁，离异，今晚想找人陪，开房费我出", "porn.hookup_profile"),
     ("同城约泡，附近的小哥哥私我", "porn.solicit_term"),
     ("本地新凤到了，地址私信", "porn.solicit_term"),
     ("欧冠决赛今晚开盘，赔率全网最高，注册就送，找客服开户", "gambling.sports_bet"),
@@ -67,7 +67,7 @@ def test_s20_look_alikes_stay_quiet(check, text):
     assert [f.rule for f in check.scan(text).findings] == [], text
 
 
-NEW_RULES = {"porn.sugar_offer", "porn.parlour_menu", "porn.site_mirror", "gambling.sports_bet",
+NEW_RULES = {"porn.sugar_offer", "porn.parlour_menu", "porn.site_mirror", "porn.hookup_profile", "gambling.sports_bet",
              "gambling.win_back", "gambling.method_sale", "gambling.crypto_bet", "ads.freebie_bait"}
 
 

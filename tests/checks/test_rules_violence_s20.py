@@ -1,14 +1,14 @@
 """Session 20's violence and hoax rules by structure (issue 12: held-out sets by other writers
 were caught ~53 % for violence, ~54 % for terrorism and rumours), on both engines.
 
-violence.target_ba, violence.target_consequence (violence_plans.yaml): a target (a pronoun,
-那个/这帮 + someone, a person noun) and a harm verb of the whole family, slang included, in two word
-orders — 把 + target + result (把他办了, 把那几个小崽子修理一顿), 让/给 + target + consequence (让他见见血, 补他几刀, 给她两
+violence.target_ba, violence.target_verb, violence.target_consequence (violence_plans.yaml): a
+target (a pronoun, 那个/这帮 + someone, a person noun) and a harm verb of the whole family, slang
+included, in three word orders — 把 + target + result (把他办了, 把那几个小崽子修理一顿), verb +
+target (弄他, 堵他, 剁了那狗东西的手), 让/给 + target + consequence (让他见见血, 补他几刀, 给她两
 个大嘴巴子) — next to a plan sign (a time, a place, a tool, people gathered, a reward, a condition,
 resolve). misinfo.frame_claim (misinfo.yaml): a rumour frame (速转, 不转不是中国人, 内部消息, 专家
 证实, 我二舅…药都停了) and a cure, disaster, contamination or sweeping-policy claim stated as fact.
-All flag. (A third order, verb + target — 弄他, 堵他 — was written too and taken out by the
-lead: ~4 µs per 1 KB of COLD text for one half-B text.)
+All flag.
 
 Written from half A of the dev texts (sha1 of the text, even last byte) — written_zh and the fresh
 dev_s20b set — and from sentences of our own; each kept only because it caught half-B texts that
@@ -28,6 +28,11 @@ HITS = {
         "下礼拜我约了表哥，去他公司楼下把那个包工头撂倒",
         "哪个兄弟有空，去把三楼那个老太婆收拾了，我请吃烧烤",
         "这周五去他老家，非把他打服不可",
+    ],
+    "violence.target_verb": [
+        "他再敢发一个字，下礼拜我就去他单位门口弄他",
+        "放学后在车棚那儿堵他，带上几个人",
+        "这孙子我记住了，改天一定要收拾他",
     ],
     "violence.target_consequence": [
         "今晚十点体育馆后门，我要让他见见血",
@@ -68,7 +73,7 @@ QUIET = [
     "台风预警：气象台发布台风橙色预警，请市民做好防范",
 ]
 
-NEW_RULES = {"violence.target_ba", "violence.target_consequence", "misinfo.frame_claim"}
+NEW_RULES = {"violence.target_ba", "violence.target_verb", "violence.target_consequence", "misinfo.frame_claim"}
 
 
 @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in HITS.items() for t in ts])
