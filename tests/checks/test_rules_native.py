@@ -20,7 +20,7 @@ import pytest
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import NATIVE
 from fenghuo.checks.rules import hyperscan
-from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal, code_set
+from fenghuo.checks.rules_literals import HIT_BITS, _on_norm_literal, code_set
 
 needs_native = pytest.mark.skipif(getattr(NATIVE, "CodeSet", None) is None, reason="C kernel not built (make native)")
 needs_hs = pytest.mark.skipif(hyperscan is None, reason="hyperscan not installed")

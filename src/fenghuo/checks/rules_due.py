@@ -51,8 +51,8 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.matcher import pack3
-from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal, message_codes
 from fenghuo.checks.rules_factors import clause_factors
+from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, _on_norm_literal, message_codes
 from fenghuo.checks.rules_regex import _minimal, max_width
 
 MAX_COMBINATIONS = 32  # an "all" rule's clauses: one per choice of its patterns' alternatives, up to this many
