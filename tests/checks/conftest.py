@@ -53,6 +53,24 @@ def rules_fired(check, text: str) -> set[str]:
     return {f.rule for f in check.scan(text).findings}
 
 
+def rule_table_tests(hits: dict, near_misses: dict):
+    """The two tests each per-session rules file runs on sentences of its own: every rule fires on
+    its hits and stays quiet on its near misses (``check`` is the module's rules check, built from
+    its ``FILES`` on both engines). Assign the pair to module-level names so pytest collects them:
+    ``test_rule_fires, test_near_miss_is_quiet = rule_table_tests(HITS, NEAR_MISSES)``."""
+    import pytest
+
+    @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in hits.items() for t in ts])
+    def test_rule_fires(check, rule, text):
+        assert f"rules:{rule}" in rules_fired(check, text), text
+
+    @pytest.mark.parametrize(("rule", "text"), [(r, t) for r, ts in near_misses.items() for t in ts])
+    def test_near_miss_is_quiet(check, rule, text):
+        assert f"rules:{rule}" not in rules_fired(check, text), text
+
+    return test_rule_fires, test_near_miss_is_quiet
+
+
 def topic_finding(text: str, word: str, category: str):
     """A lexicon topic word's unsettled finding at ``word``'s first place in ``text`` (the
     corroboration tests' input)."""
