@@ -1,9 +1,6 @@
 """Session 21's precision work (checks/corroborate.py, checks/frame_cues.py): fewer harmless
 texts flagged and, above all, blocked, with no harmful text lost.
 
-* A model's finding under ``corroborate.CERTAIN`` (0.8) flags instead of blocking: the privacy
-  head blocked chat that names a person or a place at 0.5-0.7 (a friend's worried message, a
-  contact passed on), and every harmful text it blocked there was still caught as a flag.
 * New frame cues: the law named as such (违法行为), counter-terrorism (反恐), a moderator's
   question, a film or documentary, a commemoration (周年, not 周年庆), a notice naming the
   impostors (不法分子) or the penalty (最高可判), a lesson (历史课, 医学上), a report made (报了警),
@@ -18,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.corroborate import CERTAIN, demote
+from fenghuo.checks.corroborate import demote
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +27,6 @@ def pipe():
 
 def _clf(score: float, text: str, category: str = "privacy") -> Finding:
     return Finding(category, 0, len(text), "classifier:classifier.npz", Action.BLOCK, score=score)
-
-
-def test_unsure_model_block_flags():
-    text = "我把你的电话给了我表姐，她想问你婚纱照的事"
-    got = demote([_clf(CERTAIN - 0.15, text)], text)
-    assert [f.action for f in got] == [Action.FLAG]
 
 
 def test_sure_model_block_stays():
@@ -51,11 +42,17 @@ def test_rule_and_word_blocks_keep_their_action():
 
 
 NOT_BLOCKED = [
-    "你刚才说不想活了，我很担心你，你现在在哪？我马上过去",
-    "我把你的电话给了我表姐，她想问你婚纱照的事",
     "我妈在柜台要往安全账户转钱，被柜员拦下来，最后报了警",
     "朋友问考试作弊被抓会怎样，我说会被取消成绩，别犯傻",
     "【某银行】您的验证码为******，请勿泄露，工作人员不会向您索要",
+]
+
+# Blocked by the privacy head at 0.5-0.7 (chat naming a person or a place). Making a model's block
+# under 0.8 a flag cleared them, but let 48 of JADE v3's 500 harmful questions through the input
+# check, so it was reverted: known false blocks until the privacy head learns such chat.
+KNOWN_BLOCKED = [
+    "你刚才说不想活了，我很担心你，你现在在哪？我马上过去",
+    "我把你的电话给了我表姐，她想问你婚纱照的事",
 ]
 
 PASS = [
@@ -82,6 +79,12 @@ CAUGHT = [
 
 @pytest.mark.parametrize("text", NOT_BLOCKED)
 def test_harmless_not_blocked(pipe, text):
+    assert pipe.scan(text).verdict != "block"
+
+
+@pytest.mark.xfail(reason="known false block of the privacy head (see KNOWN_BLOCKED)", strict=False)
+@pytest.mark.parametrize("text", KNOWN_BLOCKED)
+def test_known_false_blocks(pipe, text):
     assert pipe.scan(text).verdict != "block"
 
 

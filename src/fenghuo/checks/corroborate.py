@@ -98,11 +98,10 @@ they settle a topic word (``levels_of``: rare, so read then rather than kept, an
 model's levels count from its first message) and pass them to ``settle``. Two scoring checks'
 levels merge by their maximum: the higher bar holds.
 
-**An unsure model flags** (session 21): a classifier finding blocks only at ``CERTAIN`` (0.8) or
-more; under it, it flags (``demote``). On hard harmless dev texts written by people who never
-saw our checks, a third of the blocks were the privacy head at 0.5-0.7 on chat naming a person,
-a place or money; the harmful texts it blocked under 0.8 were all still caught (as flags). Rules
-and lexicon words keep their actions. Measured in the session-21 report (half B of written_zh).
+A model's block is not made a flag below some level of certainty: tried in session 21 (flag under
+0.8) it freed a few harmless blocks on written dev texts but let 48 of JADE v3's 500 harmful
+questions through the gateway's input check as flags (blocked 402 -> 354), and the demo's canary
+rolled back; reverted. See docs/checks/classifier-history.md.
 """
 
 from __future__ import annotations
@@ -135,15 +134,6 @@ RELATED: dict[str, frozenset[str]] = {
 }
 
 
-# A model's finding blocks only from here (session 21). Under it the model is more likely right
-# than not, but on hard harmless dev texts its blocks were mostly the privacy head at 0.5-0.7
-# on chat that names a person or a place (「你现在在哪？我过去找你」, 「我把…推给我同事了」), and every
-# harmful text it blocked there is still caught as a flag: a person decides. 0.8 is
-# ``FRAMED_RELATED``'s level (where the crime and offensive heads flag on their own), fixed
-# before measuring. Rules and lexicon words keep their own action.
-CERTAIN = 0.8
-CLASSIFIER_RULE = "classifier:"
-
 # Categories a frame never clears: abuse is not a topic a profession speaks of (counter_speech.py
 # reads it), and a masked PII span is no verdict of harm.
 _NOT_CLEARED = ("offensive", "discrimination")
@@ -156,15 +146,10 @@ def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Findi
     strong frame (``strong_frame``: two cues, nothing evading or asking) dropped: a court
     report or a bank's warning is no finding. ``whole``: ``text`` is all there is (a stream
     mid-way passes False: only the finding's own sentence so far counts, and nothing is
-    dropped until the answer is whole). One pass over each finding's frame serves both.
-    First, a model's block under ``CERTAIN`` becomes a flag wherever it sits (session 21)."""
+    dropped until the answer is whole). One pass over each finding's frame serves both."""
     out = None
     drop = None
     for i, f in enumerate(findings):
-        if f.action is Action.BLOCK and f.score is not None and f.score < CERTAIN and f.rule.startswith(CLASSIFIER_RULE):
-            if out is None:
-                out = list(findings)
-            out[i] = f = msgspec.structs.replace(f, action=Action.FLAG)  # an unsure model: a person decides
         if f.action is not Action.BLOCK and (f.action is not Action.FLAG or not whole or f.category in _NOT_CLEARED):
             continue
         w = frame_window(text, f.start, f.end, whole)
