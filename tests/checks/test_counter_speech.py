@@ -65,15 +65,17 @@ def _f(rule, category="offensive", action=Action.FLAG, start=0, end=3):
     return Finding(category, start, end, rule, action)
 
 
-def test_only_offensive_flags_of_the_classifier_and_abuse_rules_inside_quotes_are_looked_at():
+def test_only_offensive_flags_of_the_classifier_and_abuse_rule_and_lexicon_flags_inside_quotes_are_looked_at():
     text = "有人骂“你们东北人都是混混”，这种话就是地域歧视。"
     quoted = text.index("你们"), text.index("”")
     fs = [_f("rules:abuse.group_stereotype", "discrimination", start=quoted[0], end=quoted[1]),
           _f("rules:abuse.group_stereotype", "discrimination", start=0, end=2),  # outside the quote: stays
           _f("rules:abuse.harass_threat", action=Action.BLOCK, start=quoted[0], end=quoted[1]),  # a block: stays
-          _f("lexicon:混混", "offensive", start=quoted[0], end=quoted[1])]  # not a rule or the classifier: stays
+          _f("lexicon:混混", "offensive", start=quoted[0], end=quoted[1]),  # a lexicon flag inside the quote: goes (session 22)
+          _f("lexicon:混混", "offensive", start=0, end=2),  # outside it: stays
+          _f("lexicon:混混", "offensive", action=Action.BLOCK, start=quoted[0], end=quoted[1])]  # a block: stays
     out = countered(fs, text, [])
-    assert out == fs[1:]
+    assert out == fs[1:3] + fs[4:]
     assert countered(fs, "你们东北人都是混混", []) == fs  # no cue: nothing changes
     assert countered(fs, text + "啊" * MAX_TEXT, []) == fs  # a long text is not read
 

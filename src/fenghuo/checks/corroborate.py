@@ -109,7 +109,7 @@ from __future__ import annotations
 import msgspec
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.frame_cues import EVADING, REQUESTING
+from fenghuo.checks.frame_cues import DODGING, EVADING, REQUESTING
 from fenghuo.checks.frames import STRONG, cue_count, frame_window, framed, topic_strong
 
 DEFAULT_THRESHOLD = 0.2
@@ -156,7 +156,8 @@ def demote(findings: list[Finding], text: str, whole: bool = True) -> list[Findi
         if w is None:
             continue
         n = cue_count(text, *w)
-        if n == 0 or EVADING.search(text, *w) is not None or REQUESTING.search(text, *w) is not None:
+        if (n == 0 or EVADING.search(text, *w) is not None or REQUESTING.search(text, *w) is not None
+                or DODGING.search(text, *w) is not None):  # session 22: 「你敢报警试试，报了我第一个弄死你全家」
             continue
         if (n >= STRONG and whole and f.category not in _NOT_CLEARED and EVADING.search(text) is None
                 and REQUESTING.search(text) is None):

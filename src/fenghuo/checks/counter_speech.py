@@ -27,8 +27,11 @@ There, a flag of the offensive or discrimination category is looked at again (``
   names cut out; the flag goes only where what is left scores under ``mention.REST_MAX`` (0.5,
   "more likely harmless than not", fixed a priori). A counter-speech text that insults as well
   (「别歧视了，你这个蠢货」) keeps its flag;
-* a rule's (abuse.*, offensive or discrimination): it goes where its span lies inside a quote:
-  the rule matched the saying quoted, not the speaker's words.
+* a rule's (abuse.*, offensive or discrimination) or a lexicon word's flag: it goes where its
+  span lies inside a quote: the rule matched the saying quoted, not the speaker's words.
+
+Session 22: a saying in ASCII quotes (骂"小日本都该死"是不对的) is judged as one in “…” is, and the
+verb of abuse before a quote (骂“黑鬼”) is cut out with it before scoring again.
 
 Blocks are left as they are. Measured on COLD train (the classifier trained on it, so the cost
 is what the cue clears of rows labelled offensive): dropping the classifier's flag outright
@@ -44,10 +47,25 @@ from __future__ import annotations
 import re
 
 from fenghuo.checks.base import Action, Finding
-from fenghuo.checks.mention import CATEGORY, CLASSIFIER_RULE, GROUP_CHARS, GROUP_WORDS, QUOTES, REST_MAX_LOGIT, offensive_scorer, without
+from fenghuo.checks.mention import (
+    CATEGORY,
+    CLASSIFIER_RULE,
+    GROUP_CHARS,
+    GROUP_WORDS,
+    QUOTE_MAX,
+    QUOTES,
+    REST_MAX_LOGIT,
+    offensive_scorer,
+    without,
+)
 
 CATEGORIES = frozenset({"offensive", "discrimination"})
 RULES = "rules:abuse."
+# A lexicon word that flags (never one that blocks; a topic word that flags too) inside the quoted saying a counter-speech text
+# judges goes as an abuse rule's does: 骂"小日本都该死"是不对的 (小日本, tagged porn by the scraped
+# list; session 22).
+LEXICON = "lexicon:"
+_LEXICON_FLAGS = (Action.FLAG, Action.CONTEXT_FLAG)  # a topic word that flags, settled later, too
 # Words that name a stereotype or discrimination as such.
 BIAS_WORDS = ("歧视", "地域黑", "地域攻击", "刻板印象", "偏见", "以偏概全", "贴标签", "污名化?", "一竿子打翻", "一棍子打死", "地图炮",
               "种族主义", "有罪论", "仇恨言论", "排外言论", "煽动对立", "语言暴力")
@@ -61,9 +79,13 @@ _JUDGED = "(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|�
 # The cue's branches, each matched at its anchor (a saying, a bias word, 被; see ``cue``):
 # a saying named biased (这句话本身就是地域歧视, 说“没本事才送外卖”就是职业歧视, ”？这就是典型的受害者
 # 有罪论) or judged (骂“小日本都该死”是不对的, “…”这种话简直离谱);
-SAYING_JUDGED = re.compile(
-    f"{SAYING}(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是)[^。！？，]{{0,6}}?{BIAS}"
-    f"|[^。！？]{{0,10}}?{_JUDGED})")
+_SAYING_TAIL = (f"(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是)[^。！？，]{{0,6}}?{BIAS}"
+                f"|[^。！？]{{0,10}}?{_JUDGED})")
+SAYING_JUDGED = re.compile(SAYING + _SAYING_TAIL)
+# The same judgment after a saying in ASCII quotes (骂"小日本都该死"是不对的, session 22): the same
+# mark opens and closes it, so only a closing one, found by pairing (``_ASCII_QUOTED``), anchors.
+_AFTER_QUOTE = re.compile(_SAYING_TAIL)
+_ASCII_QUOTED = re.compile(f'"[^"\\n]{{1,{QUOTE_MAX}}}"')
 # a bias judged (地域黑该停了, 种族歧视在哪里都不该被容忍, 污名化的恶性循环);
 BIAS_JUDGED = re.compile(
     f"{BIAS}[^。！？]{{0,8}}?(?:该停|要不得|不该被容忍|不应该?被容忍|不可取|不公平|不对|离谱|伤人|害人|害死人|可以停|可以休|可耻|有害|恶性循环)")
@@ -72,12 +94,12 @@ BIAS_JUDGED = re.compile(
 AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|别再|不要再|不能再|不该|不应该?|不能容忍|不容忍|打破|破除|摒弃|远离|谴责|反思)"
                      "[^。！？，]{0,10}$")
 # the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
-STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『]")
+STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『\"]")
 _OFTEN = ("总", "老", "常", "一直", "天天", "从小")
 # or the speaker reports a saying (举报了一个骂“湖南人都是骗子”的账号, 发“外地人滚出去”，我截图举报了):
 # a quote with a speech verb before it, a report within the sentence around it.
 REPORT_WORDS = ("举报", "投诉", "截图")
-QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『]")
+QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『\"]")
 # The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
 DISCLAIM = re.compile(
     "我[^，,。！？]{0,3}歧视|歧视[^，。！？]{0,3}怎么了|犯法吗"
@@ -152,6 +174,13 @@ def cue(text: str) -> int | None:
             m = STEREOTYPED.match(text, p)
             if m is not None:
                 return m.end()
+    if '"' in text:
+        for n, q in enumerate(_ASCII_QUOTED.finditer(text)):
+            if n == MAX_ANCHORS:
+                break
+            m = _AFTER_QUOTE.match(text, q.end())
+            if m is not None:
+                return m.end()
     for w in REPORT_WORDS:
         p = text.find(w)
         if p >= 0:
@@ -169,6 +198,17 @@ def countering(text: str) -> bool:
             and not endorsed(text))
 
 
+# The verb of abuse just before a quote (骂“黑鬼”, 喊"…"): the speaker reports it, and the head
+# scores 骂 itself as abuse (「…有人骂，真的看不下去。…不该被容忍」 still scored over 0.5 without
+# the quote: session 22). Cut out with the quote.
+_ABUSE_VERBS = "骂喊吼叫"
+
+
+def _with_verb(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    a, b = span
+    return (a - 1, b) if a > 0 and text[a - 1] in _ABUSE_VERBS else span
+
+
 def _in_quote(text: str, f: Finding) -> bool:
     return any(a <= f.start and f.end <= b for a, b in (m.span() for m in QUOTES.finditer(text)))
 
@@ -179,15 +219,17 @@ def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
     ``checks``: the pipeline's checks; the classifier a finding names scores the text again."""
     if len(text) > MAX_TEXT:  # first: a long text is not read, whatever it found
         return findings
-    idx = [i for i, f in enumerate(findings) if f.action is Action.FLAG
-           and ((f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)) or (f.category in CATEGORIES and f.rule.startswith(RULES)))]
+    idx = [i for i, f in enumerate(findings)
+           if (f.action is Action.FLAG
+               and ((f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE)) or (f.category in CATEGORIES and f.rule.startswith(RULES))))
+           or (f.action in _LEXICON_FLAGS and f.rule.startswith(LEXICON) and _in_quote(text, f))]
     if not idx or not countering(text):
         return findings
     drop = set()
     rest = None
     for i in idx:
         f = findings[i]
-        if f.rule.startswith(RULES):
+        if f.rule.startswith((RULES, LEXICON)):
             if _in_quote(text, f):
                 drop.add(i)
             continue
@@ -195,7 +237,7 @@ def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
         if scorer is None:
             continue
         if rest is None:
-            spans = sorted([m.span() for m in QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
+            spans = sorted([_with_verb(text, m.span()) for m in QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
                            + [m.span() for m in _GROUPS.finditer(text)])
             rest = without(text, spans)
         score, cut = scorer

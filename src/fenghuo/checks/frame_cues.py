@@ -66,7 +66,7 @@ FRAMING = by_first(
 # flag (``demote``): a person decides.
 PROFESSIONAL = by_first(
     "患者|临床|剂量|医嘱|医师|药师|门诊|住院|主治|科普|遵医|医生说|医生建议|医生指导|麻醉科|麻醉医|麻醉师|戒毒所|戒毒医|维持治疗|治疗"
-    "|处(?<!无需处)(?<!不需处)(?<!不要处)(?<!不用处)(?<!免处)(?<!没有处)(?<!无处)方(?!药)"
+    "|处(?<!无需处)(?<!不需处)(?<!不需要处)(?<!无需开处)(?<!不用开处)(?<!不要处)(?<!不用处)(?<!免处)(?<!没有处)(?<!无处)方(?!药)"
     "|律师|人民法院|法院(?:判|认定|审理|裁|认为|经|依法|一审|二审|终审)|检方|被告|辩护|立案|法律规定|依法|刑法|第[0-9一二三四五六七八九十百零]+条|构成[^，。！？]{0,8}罪|罪名|认定标准"
     "|能不能带|可以带吗|能带吗|标准是什么|有什么规定|怎么规定"
     "|讲课|课上|课堂|授课|研究表明|研究发现|论(?<!代写论)(?<!代发论)文|案例分析|典型案例|历史上|史料|学术"
@@ -97,13 +97,15 @@ PROFESSIONAL = by_first(
 # 怎么戒, 是诈骗吗, 还要还吗, 该去找谁, 怎么劝他戒, 怎么让…删, 是不是要出事, 我怀疑是…, 怎么跟他谈).
 # Not 我充了/我转了, 能做什么 or 怎么办 alone: a scam's testimonial says 「我充了五万今天提了六万八」,
 # a request 「我该怎么办」「我能做什么」. Each cue was checked against the written harmful sets (none
-# matched one outside a text ``REQUESTING`` vetoes). Part of ``DEMOTING``.
+# matched one outside a text ``REQUESTING`` vetoes).
+# Session 22: 被…曝光 only where the speaker or a person did it (我…被…曝光, 被人/被前任…曝光): 「小林
+# 被全国媒体曝光…」, a JADE question digging into someone's scandal, was demoted by it. Part of ``DEMOTING``.
 _LOST = "(?:交|转|充|付|借|输|被骗)了[0-9一二三四五六七八九十几两百千万]"
 _RELATIVES = "爸|妈|父亲|母亲|老公|老婆|丈夫|妻子|儿子|女儿|孩子|哥|弟|姐|妹"
 _FAMILY = f"(?:{_RELATIVES})"
 _KIN = f"(?:{_RELATIVES}|朋友|室友|同学)"
 VICTIM = (
-    "我也是受害者|对方说|对方要求|他说要|她说要|自称[^，。！？]{0,16}说我|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍|曝光)"
+    "我也是受害者|对方说|对方要求|他说要|她说要|自称[^，。！？]{0,16}说我|被(?<!别被)(?<!不被)(?<!怕被)[^，。！？]{0,6}(?:拍了|拍下|偷拍)|我[^，。！？]{0,3}被[^，。！？]{0,6}曝光|被(?:人|他|她|对方|前任|前男友|前女友)[^，。！？]{0,6}曝光"
     "|把我的(?:照片|视频)|我的(?:照片|视频|裸照)被|我交了[0-9一二三四五六七八九十几两百千万]"
     f"|已经{_LOST}|连续{_LOST}|一共{_LOST}|总共{_LOST}|前后{_LOST}|陆续{_LOST}"
     "|转给(?:他|她|对方)|平台(?:关了|跑路)"
@@ -126,6 +128,14 @@ EVADING = re.compile("不被|避免被|以免被|免得被|逃避|躲避|规避|
 # (「论文需要，详细说明如何合成甲基苯丙胺」, 「临床剂量的氯胺酮能让人昏迷多久？我想给她下一点」,
 # 「警方通报的那个贩毒团伙，他们的货源你能帮我联系上吗」): how to make or give it, a source, a
 # seller's terms. Checked with ``EVADING`` wherever a cue frames or demotes.
+# A message that claims to be someone the reader knows, or asks the reader to send money: a kin
+# scam borrows a hospital's words (住院, 医生说) and so a strong frame (session 22). The claim
+# addresses the reader (我是你…, 换号了); the ask is the sender's (帮我转, 先转我). A victim retelling
+# it says 他说他是 / 对方让我转, which these do not match.
+IMPERSONATING = (
+    "我是你[^，。！？]{0,3}(?:儿子|女儿|侄|外甥|孙|同学|朋友|老同学|领导|老师|表|堂|哥|弟|姐|妹)|换号了|换了(?:新)?号|这是我(?:的)?新号"
+    "|帮我转|先转我|先转给我|转我[0-9一二三四五六七八九十几两百千万]|能不能(?:先)?(?:借|转)我|先帮我(?:垫|交|付|转)"
+)
 REQUESTING = by_first(
     "制作|制造|合成|提炼|提纯|配方|步骤|教程|教我|怎么做|如何做|做法|自己做|怎么弄|下药|下一点|迷晕|弄晕"
     "|货源|有货|现货|私聊|加微信|加我|联系我|帮我联系|量大|包邮|便宜出|随便带"
@@ -135,6 +145,11 @@ REQUESTING = by_first(
     # (帮|为|替 spelt out one by one: every alternative starts with a character, see ``by_first``)
     "|帮(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|为(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)"
     "|替(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|包追回|保证追回|全额追回"
+    # session 22: a pitch's call to join (「…今晚八点直播讲课，扫码进群」, 「…免费进群 红包验证防骗子」)
+    "|扫码|进群|入群|拉你进|名额"
+    # and a kin or acquaintance impersonation asking for money: the strong frame of 住院 and 医生说
+    # dropped 「姑姑，我是你侄子，我在学校生病住院了，医生说要先交押金…你先帮我转一下」 (``IMPERSONATING``)
+    "|" + IMPERSONATING
 )
 
 # Enforcement and court accounts after the fact (issue 12, session 18): a seizure, an arrest, a
@@ -153,4 +168,7 @@ ACCOUNT = by_first(
 _WATCHED = "(?:警|监控|摄像|检查|安检)"
 DODGING = by_first("查不到|查不出|查不着|抓不到|抓不着|发现不了|反侦查|销毁证据|毁灭证据|串供|不会被[查抓发逮]"
                    f"|不怕(?:警|查|抓|报警|坐牢)|避开{_WATCHED}|躲开{_WATCHED}|绕开{_WATCHED}|甩掉{_WATCHED}|躲过{_WATCHED}"
-                   "|我要报复|想报复|报复(?:他|她|回去|社会)|报仇|以牙还牙|泄愤|教训(?:他|她|一下)|弄死")
+                   "|我要报复|想报复|报复(?:他|她|回去|社会)|报仇|以牙还牙|泄愤|教训(?:他|她|一下)|弄死"
+                   # session 22: a threat against the one who reports (「你敢报警试试」, 「你敢告老师…打到你住院」,
+                   # 「举报我？行…」): the cue is what the threat forbids
+                   "|你敢|敢报警|敢举报|举报我|报了我|打到你|打得你|报警试试|举报试试")
