@@ -9,7 +9,8 @@ import pytest
 from fenghuo.checks.pipeline import ConfigError, build_pipeline
 from fenghuo.checks.rules import RulesCheck
 from fenghuo.checks.rules_file import RulesError, load_rule_files
-from fenghuo.checks.rules_regex import PatternError, check_normalised, max_width, required_literals
+from fenghuo.checks.rules_pattern import PatternError, check_normalised, max_width
+from fenghuo.checks.rules_regex import required_literals
 
 pytestmark = pytest.mark.usefixtures("private_rules_memo")  # throwaway checks: keep the shipped rules' memo entry (conftest)
 

@@ -1,12 +1,12 @@
 """Rules checks of one process built from the same files share one compiled state until a file
 changes (``RulesCheck._compile``), and the word shares that choose each clause's key come back
-equal from the disk cache (``rules_due._frequencies``)."""
+equal from the disk cache (``rules_clauses._frequencies``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fenghuo.checks import rules_due
+from fenghuo.checks import rules_clauses
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.test_rules_file import GOOD_RULE, rules_file
 
@@ -45,17 +45,17 @@ def test_a_broken_file_is_reported_every_time_not_memoised(tmp_path):
 
 def test_word_shares_from_the_disk_cache_equal_the_dictionary_folded(tmp_path, monkeypatch):
     monkeypatch.setenv("FENGHUO_CACHE_DIR", str(tmp_path / "cache"))
-    rules_due._frequencies.cache_clear()
-    rules_due._share.cache_clear()
-    rules_due._cost.cache_clear()
+    rules_clauses._frequencies.cache_clear()
+    rules_clauses._share.cache_clear()
+    rules_clauses._cost.cache_clear()
     try:
-        built = rules_due._frequencies()  # folds and stores
-        rules_due._frequencies.cache_clear()
-        read = rules_due._frequencies()  # reads
+        built = rules_clauses._frequencies()  # folds and stores
+        rules_clauses._frequencies.cache_clear()
+        read = rules_clauses._frequencies()  # reads
         assert list((tmp_path / "cache" / "derived").glob("wordshares-*.npz"))
         assert read == built and len(read[0]) > 300_000
         assert read[0]["垃圾"] < read[1]["你"]  # a word is rarer than a common character
     finally:
-        rules_due._frequencies.cache_clear()
-        rules_due._share.cache_clear()
-        rules_due._cost.cache_clear()
+        rules_clauses._frequencies.cache_clear()
+        rules_clauses._share.cache_clear()
+        rules_clauses._cost.cache_clear()

@@ -1,11 +1,11 @@
 """The rules check's C paths (session 21) against the code they replace, and the clauses' extra factors.
 
 - ``_textnative.CodeSet``: the normalised side's confirmation and pattern literal sets matched
-  on the codes, against hyperscan's scan of the three-byte form (``_on_norm_literal``'s
+  on the codes, against hyperscan's scan of the three-byte form (``on_norm_literal``'s
   reports) for every such database of the shipped rules, and against a brute-force search on
   random literal sets (shared first codes, overlaps, duplicates, stretches).
 - ``_textnative.decode_quad``: ``rules_message.decode_text`` against its numpy gathers.
-- ``rules_factors.clause_factors``: every match of random alternations holds a string of each
+- ``rules_regex.clause_factors``: every match of random alternations holds a string of each
   factor (the shipped patterns: ``test_rules_speed.test_factors_are_in_every_match``).
 """
 
@@ -20,7 +20,7 @@ import pytest
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import NATIVE
 from fenghuo.checks.rules import hyperscan
-from fenghuo.checks.rules_literals import HIT_BITS, _on_norm_literal, code_set
+from fenghuo.checks.rules_literals import HIT_BITS, code_set, on_norm_literal
 
 needs_native = pytest.mark.skipif(getattr(NATIVE, "CodeSet", None) is None, reason="C kernel not built (make native)")
 needs_hs = pytest.mark.skipif(hyperscan is None, reason="hyperscan not installed")
@@ -33,14 +33,14 @@ def _texts(fast) -> list[str]:
     for _ in range(150):
         a, b = rng.sample(examples, 2)
         out.append(a + rng.choice(["", "，", "😂"]) + b)
-    # Bytes of one character straddling two (the reason for ``_on_norm_literal``'s test).
+    # Bytes of one character straddling two (the reason for ``on_norm_literal``'s test).
     out += ["䂜中丁", "丁䂜中丁丁", "", "x", "你你你你们你们都是都是"]
     return out
 
 
 def _hs_reports(db, packed: bytes, lo: int, hi: int) -> list[int]:
     got: list[int] = []
-    db.scan(packed[3 * lo : 3 * hi], _on_norm_literal, 0, got, hyperscan.Scratch(db))
+    db.scan(packed[3 * lo : 3 * hi], on_norm_literal, 0, got, hyperscan.Scratch(db))
     return sorted(got)
 
 
@@ -156,7 +156,7 @@ def _random_alternation(rng: random.Random) -> str:
 
 
 def test_clause_factors_are_in_every_match():
-    from fenghuo.checks.rules_factors import clause_factors
+    from fenghuo.checks.rules_regex import clause_factors
 
     rng = random.Random(2121)
     texts = ["".join(rng.choice("abcdx") for _ in range(rng.randint(0, 30))) for _ in range(300)]
@@ -182,7 +182,7 @@ def test_clause_factors_are_in_every_match():
 
 def test_clause_factors_see_inside_alternatives():
     """The case behind the module: each alternative's second factor joins a union of its own."""
-    from fenghuo.checks.rules_factors import clause_factors
+    from fenghuo.checks.rules_regex import clause_factors
 
     got = clause_factors("(?:东北人|河南人)[^。]{0,6}?(?:(?:都是|就是)[^。]{0,8}?(?:小偷|骗子)|没一个好东西)")
     assert ("东北人", "河南人") in got

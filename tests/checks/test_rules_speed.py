@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from fenghuo.checks.rules import RulesCheck, hyperscan
-from fenghuo.checks.rules_factors import clause_factors
-from fenghuo.checks.rules_regex import max_width
+from fenghuo.checks.rules_pattern import max_width
+from fenghuo.checks.rules_regex import clause_factors
 from fenghuo.platform.paths import shared_data_dir
 
 pytestmark = pytest.mark.skipif(hyperscan is None, reason="hyperscan not installed")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from fenghuo.checks.rules_regex import split_branches
+from fenghuo.checks.rules_pattern import split_branches
 
 
 def _literal_start(branch: str) -> bool:

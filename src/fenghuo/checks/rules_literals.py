@@ -104,7 +104,8 @@ def message_codes(n: Normalised) -> np.ndarray:
     return c if c.dtype == np.uint32 and c.flags.c_contiguous else np.ascontiguousarray(c, np.uint32)
 
 
-def _on_norm_literal(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -> None:
+def on_norm_literal(i: int, _frm: int, to: int, _flags: int, hits: list[int]) -> None:
+    # Public: ``rules_due.due_rules`` scans with it too (its inlined ``confirm``, for speed).
     # A literal ending mid-character is not there (matcher.py). The normalised side's databases
     # report every match, not only the first (no HS_FLAG_SINGLEMATCH): a literal's bytes can
     # occur straddling two characters before its real occurrence ("䂜中丁" holds 丁's bytes
@@ -161,7 +162,7 @@ class LiteralIndex:
             idl.append(i)
             self.key_lengths[i] = len(e[-1]) // 3 if side == "norm" else 0
             # One report per literal is enough on the original side (UTF-8 cannot match across a
-            # character boundary); the normalised side's three-byte form can (_on_norm_literal).
+            # character boundary); the normalised side's three-byte form can (on_norm_literal).
             single = hyperscan.HS_FLAG_SINGLEMATCH if side == "orig" else 0
             f.append(single | (hyperscan.HS_FLAG_CASELESS if caseless else 0))
         groups = [sides["norm"], sides["orig"]]
@@ -243,9 +244,9 @@ class LiteralIndex:
             packed = n.packed
             if packed is None:
                 if n.codes.size:
-                    pn.scan(pack3(n.codes), _on_norm_literal, 0, hits, pre[0])  # positional: see matcher.scan_packed
+                    pn.scan(pack3(n.codes), on_norm_literal, 0, hits, pre[0])  # positional: see matcher.scan_packed
             elif packed:
-                pn.scan(packed, _on_norm_literal, 0, hits, pre[0])
+                pn.scan(packed, on_norm_literal, 0, hits, pre[0])
         if self.pre_orig is not None and text:
             try:  # no error handler named: the codec's fast path (normalize.Normaliser.normalise)
                 u = text.encode()
@@ -311,7 +312,7 @@ class LiteralIndex:
                 # Bytes (3 per character): ``pack3`` gives one array element per character.
                 if packed is None:
                     packed = n.packed if n.packed is not None else pack3(n.codes).tobytes()
-                db.scan(packed[3 * lo : None if hi is None else 3 * hi] if lo or hi is not None else packed, _on_norm_literal, 0, hits, scratch)
+                db.scan(packed[3 * lo : None if hi is None else 3 * hi] if lo or hi is not None else packed, on_norm_literal, 0, hits, scratch)
             if hits:
                 fac, lengths = self.confirm_factor[d], self.confirm_lengths[d]
                 if out is None:
@@ -340,7 +341,7 @@ class LiteralIndex:
                 codes = msg.codes()
                 hits = cs.find(codes, 0, codes.size, 0)
             else:
-                db.scan(msg.packed(), _on_norm_literal, 0, hits, self._scratch(pid, db))
+                db.scan(msg.packed(), on_norm_literal, 0, hits, self._scratch(pid, db))
             return [(kinds[h & HIT_MASK], (h >> HIT_BITS) - lengths[h & HIT_MASK], h >> HIT_BITS) for h in hits]
         if not msg.text:
             return []

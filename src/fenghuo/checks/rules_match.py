@@ -3,7 +3,7 @@
 Running every rule regex over every message is too slow for the guard (measured on a 1 KB
 message: Python ``re`` 200–450 µs for one big alternation; hyperscan over all patterns in
 start-of-match mode ~65 µs). Every pattern is reduced at load time to literals every match
-must contain (``rules_regex.required_literals``). Then, per message:
+must contain (``rules_regex.required_literals``; ``plan_pattern``). Then, per message:
 
 1. ``rules_literals.LiteralIndex.prefilter``: one literal scan per side (normalised text in the matcher's
    three-bytes-per-character form, original text as UTF-8; one report per literal on the
@@ -13,7 +13,7 @@ must contain (``rules_regex.required_literals``). Then, per message:
    here.
 2. ``find_spans`` for the patterns of candidate rules: a small literal database per pattern
    gives where its literals occur; a match contains one, so it lies within the pattern's
-   longest match (``max_width``, capped at ``MAX_WINDOW``) of an occurrence, and ``re`` runs
+   longest match (``rules_pattern.max_width``, capped at ``MAX_WINDOW``) of an occurrence, and ``re`` runs
    only in those short windows. Where an alternative's matches all *start* with one of a
    known set of strings (``rules_regex.leading_literals``: the group words opening 「东北人…
    都是骗子」) and its width is exact, ``re.match`` is tried only at their occurrences near a
@@ -29,9 +29,12 @@ Not hyperscan's regex start-of-match mode: besides its cost, hyperscan 5.4 (pyth
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fenghuo.checks.rules_message import Message
+from fenghuo.checks.rules_pattern import case_insensitive, lookahead_width, max_width, split_branches
+from fenghuo.checks.rules_regex import exact_strings, leading_literals, required_literals
 
 MAX_WINDOW = 64  # characters around an occurrence for patterns of unbounded width ( \d+ )
 
@@ -98,6 +101,27 @@ def make_plan(side: str, words: list[str], branches: list, caseless: bool, leads
                 found_by += [(w, -2 - k) for w in branch_lits]
     return PatternPlan(side, tuple(words), tuple(branches), caseless, tuple(lits), complete, tuple(leads), tuple(found_by), tuple(filtered))
 
+
+def plan_pattern(side: str, pattern: str) -> PatternPlan:
+    """How to find ``pattern`` (a rule pattern on ``side``, "norm" or "orig"): split into word lists
+    (found as literals) and regex alternatives, each with its window width, literals and leading
+    strings (``rules_regex``, ``rules_pattern``)."""
+    re.compile(pattern, re.ASCII)  # the whole must be valid, also where the split is not used
+    words: list[str] = []
+    branches, leads = [], []
+    for b in split_branches(pattern):
+        exact = exact_strings(b)
+        if exact is not None:
+            words += exact
+        else:
+            # ASCII classes on both sides: \d is 0-9 and (?i) folds only A-Z, so the literals
+            # hyperscan waits for cover exactly what re matches.
+            # The window around a literal: the longest match, plus what a lookahead reads past it.
+            width = max_width(b) + lookahead_width(b)
+            branches.append((re.compile(b, re.ASCII), min(width, MAX_WINDOW), required_literals(b)))
+            # Tried only where a leading string occurs when the window is exact (not capped).
+            leads.append(leading_literals(b) if width <= MAX_WINDOW else None)
+    return make_plan(side, list(dict.fromkeys(words)), branches, side == "orig" and case_insensitive(pattern), leads)
 
 def _all_occurrences(words, target: str) -> list[tuple[int, int, int]]:
     """Every (overlapping) occurrence of each word: what hyperscan's literal scan reports."""

@@ -17,69 +17,37 @@ optional parts) contributes nothing, and a pattern with no required literal at a
 evaluated. Tests compare the prefiltered check with the plain ``re`` one on every example.
 
 Where the literals occur also bounds where a match can be: within the pattern's longest match
-(``max_width``) of an occurrence, so ``re`` only needs to look there (``rules_match.py``).
+(``rules_pattern.max_width``) of an occurrence, so ``re`` only needs to look there (``rules_match.py``).
 
-This module also checks that a normalised-text pattern's literals are in normalised form: a
-literal the normaliser would change (``V`` → ``v``, ``電`` → ``电``, ``：`` → ``:``) or remove
-(``/``, ``.``, an emoji) can never match, so it is refused with what to write instead.
+More factors per rule clause (``clause_factors``; session 21's ``rules_factors.py``, merged
+here in session 22: it walked this module's parse-tree analysis and needed its internals).
+``required_factors`` lists literal sets of which every match of a regex holds one string each;
+for an alternation inside a sequence it contributes one set, the union of each alternative's
+*best* set. So ``{{group}}[^。]{0,6}?(?:(?:都是|就是|只会…)[^。]{0,8}?(?:小偷|垃圾…)
+|没一个好东西|…)`` (abuse.group_stereotype) gave two factors — the group words and 小偷/垃圾/…
+∪ 没一个好东西/… — and lost the 都是/就是/只会 part: the rule was due on 237 of 895 COLD 1 KB cuts
+(a group word and 垃圾 within 33 characters) and matched on 8, each evaluation costing a pattern
+scan, a decode and ``re`` tries (session 21: ~18 µs of the rules check's mean per cut).
+Every alternation therefore also yields the unions by *rank*: for k = 0, 1, 2 the union over
+its alternatives of each one's k-th best set (its last when it has fewer). Sound for any choice
+of one set per alternative — a match of the alternation is a match of one alternative, which
+holds a string of the set chosen for it — so the rule's clauses may wait for these factors too
+(``rules_clauses.clauses_of``) and the findings stay those of ``re``: every step only drops
+rules that cannot match (tests compare with ``RulesCheck.todo_general`` and engine ``re``).
+
+The pattern's form — its parse, alternatives, widths, case and the check that a normalised-text
+pattern's literals are in normalised form — is ``rules_pattern.py``'s.
 """
 
 from __future__ import annotations
 
 import re
 import re._constants as C  # noqa: N812 - the parser's opcode names
-import re._parser as P  # noqa: N812
-from functools import lru_cache
+
+from fenghuo.checks.rules_pattern import case_insensitive, parse_pattern
 
 MAX_SET = 1024  # larger exact sets are not expanded (cross products grow fast)
 MAX_CLASS = 16  # a class of more characters is not worth listing
-
-
-@lru_cache(maxsize=2048)
-def _parse(pattern: str):
-    """``re``'s parse of a pattern, shared by the several questions asked of one pattern while
-    the rules compile (its literals, widths, leading strings, factors: each parsed it again;
-    the parser was a third of compiling). Callers only read it."""
-    return P.parse(pattern, 0)
-
-
-class PatternError(ValueError):
-    """A pattern that can never match normalised text; the message says why."""
-
-
-def _walk_literals(sub, out: list[int]) -> None:
-    for op, av in sub:
-        if op in (C.LITERAL, C.NOT_LITERAL):
-            out.append(av)
-        elif op is C.IN:
-            out += [x for o, x in av if o is C.LITERAL]
-        elif op is C.BRANCH:
-            for alt in av[1]:
-                _walk_literals(alt, out)
-        elif op is C.SUBPATTERN:
-            _walk_literals(av[3], out)
-        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-            _walk_literals(av[2], out)
-        elif op in (C.ASSERT, C.ASSERT_NOT):
-            _walk_literals(av[1], out)
-        elif op is C.ATOMIC_GROUP:
-            _walk_literals(av, out)
-
-
-def check_normalised(pattern: str, normalise_text) -> None:
-    """Refuse a normalised-text pattern with a literal the normaliser changes or drops."""
-    cps: list[int] = []
-    _walk_literals(_parse(pattern), cps)
-    for cp in dict.fromkeys(cps):
-        ch = chr(cp)
-        if ch in "\n":
-            continue
-        got = normalise_text(ch)
-        if got == ch:
-            continue
-        if got == "":
-            raise PatternError(f"{ch!r} is removed by normalisation and never occurs in normalised text; match it with an orig: pattern / 该字符在规范化后被删除，请用 orig: 模式")
-        raise PatternError(f"{ch!r} normalises to {got!r}; write {got!r} in a normalised-text pattern / 请写规范化后的形式")
 
 
 def _score(s: set[str]) -> tuple[int, int]:
@@ -185,11 +153,11 @@ def _node(op, av) -> tuple[set[str] | None, set[str] | None]:
 def required_literals(pattern: str) -> list[str] | None:
     """Strings of which every match of ``pattern`` contains at least one (sorted), or None when
     no such set is known (the pattern must then always be evaluated)."""
-    _, req = _seq(_parse(pattern))
+    _, req = _seq(parse_pattern(pattern))
     return sorted(req) if req else None
 
 
-def _minimal(strings) -> tuple[str, ...]:
+def minimal_literals(strings) -> tuple[str, ...]:
     """The strings no other string of the set is part of (sorted): "every match contains one of
     these" holds for the smaller set too — a match holding 你这种 holds 你. A short string's
     parts are looked up in a set, not compared with every string kept (the sets run to
@@ -208,14 +176,14 @@ def _minimal(strings) -> tuple[str, ...]:
 
 def required_factors(pattern: str) -> list[tuple[str, ...]] | None:
     """Every literal set of which each match of ``pattern`` contains one string (each minimal,
-    ``_minimal``), best first (``required_literals``' choice is a superset of the first), or
+    ``minimal_literals``), best first (``required_literals``' choice is a superset of the first), or
     None when none is known. A match holds one string of *each*: the rules check wakes a rule
-    on the rarest set and confirms the others (``rules_due.py``)."""
-    _exact, cands = _seq_factors(_parse(pattern))
+    on the rarest set and confirms the others (``rules_clauses.py``, ``rules_due.py``)."""
+    _exact, cands = _seq_factors(parse_pattern(pattern))
     good = [s for s in cands if s and "" not in s]
     if not good:
         return None
-    out = list(dict.fromkeys(_minimal(s) for s in sorted(good, key=_score, reverse=True)))
+    out = list(dict.fromkeys(minimal_literals(s) for s in sorted(good, key=_score, reverse=True)))
     return out
 
 
@@ -231,7 +199,7 @@ def leading_literals(pattern: str) -> list[str] | None:
     own first-character skip works only when each alternative opens with a plain character.
     Sound in the same way as ``required_literals``: anything not known exactly ends the prefix;
     ``\\d`` is 0-9, as the rules check compiles with ``re.ASCII``."""
-    got = _lead(list(_parse(pattern)))
+    got = _lead(list(parse_pattern(pattern)))
     if not got:
         return None
     kept: set[str] = set()
@@ -312,111 +280,64 @@ def _lead_exact(op, av) -> set[str] | None:
     return _node(op, av)[0]
 
 
-def max_width(pattern: str) -> int:
-    """The longest match ``pattern`` can have, in characters (very large when unbounded)."""
-    return _parse(pattern).getwidth()[1]
-
-
-def lookahead_width(pattern: str) -> int:
-    """How far past a match's end ``re`` may look (the widest lookahead anywhere in ``pattern``):
-    a search window must reach that far, or a lookahead such as ``[薇微](?=:?[a-z][a-z0-9]{4})``
-    fails at the window's end where the whole text would let it match."""
-    widest = 0
-
-    def walk(sub) -> None:
-        nonlocal widest
-        for op, av in sub:
-            if op in (C.ASSERT, C.ASSERT_NOT):
-                if av[0] == 1:  # lookahead (-1: lookbehind, which re reads before the window's start)
-                    widest = max(widest, av[1].getwidth()[1])
-                walk(av[1])
-            elif op is C.SUBPATTERN:
-                walk(av[3])
-            elif op is C.BRANCH:
-                for alt in av[1]:
-                    walk(alt)
-            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
-                walk(av[2])
-            elif op is C.ATOMIC_GROUP:
-                walk(av)
-
-    walk(_parse(pattern))
-    return widest
-
-
-def case_insensitive(pattern: str) -> bool:
-    """Whether any part of ``pattern`` ignores case (then its literals must be matched caselessly)."""
-    parsed = _parse(pattern)
-    if parsed.state.flags & re.IGNORECASE:
-        return True
-
-    def walk(sub) -> bool:
-        for op, av in sub:
-            if op is C.SUBPATTERN and (av[1] & re.IGNORECASE or walk(av[3])):
-                return True
-            if op is C.BRANCH and any(walk(a) for a in av[1]):
-                return True
-            if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and walk(av[2]):
-                return True
-        return False
-
-    return walk(parsed)
-
-
-
-def _structure(pattern: str):
-    """``(index, char, depth after it)`` of each character outside escapes and character
-    classes — the one walk both ``split_branches`` and ``_one_group`` need."""
-    depth, cls, i = 0, False, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if cls:
-            cls = ch != "]"
-        elif ch == "[":
-            cls = True
-            if pattern[i + 1 : i + 2] == "]":  # a ']' first in a class is a literal
-                i += 1
-        else:
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            yield i, ch, depth
-        i += 1
-
-
-def split_branches(pattern: str) -> list[str]:
-    """The top-level alternatives of ``pattern`` as pattern strings; a branch that is one
-    non-capturing group around an alternation is split further (defines are substituted as
-    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word)."""
-    parts, start = [], 0
-    for i, ch, depth in _structure(pattern):
-        if ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    parts.append(pattern[start:])
-    out: list[str] = []
-    for p in parts:
-        inner = p[3:-1] if p.startswith("(?:") and p.endswith(")") and _one_group(p) else None
-        if inner is not None and len(split_branches(inner)) > 1:
-            out += split_branches(inner)
-        else:
-            out.append(p)
-    return out
-
-
-def _one_group(p: str) -> bool:
-    """Whether the group opened at ``p[0]`` closes at the very end."""
-    return next((i == len(p) - 1 for i, ch, depth in _structure(p) if ch == ")" and depth == 0), False)
-
-
 def exact_strings(pattern: str) -> list[str] | None:
     """Every string ``pattern`` can match, when they are few and known (a word list), else None."""
-    parsed = _parse(pattern)
+    parsed = parse_pattern(pattern)
     if parsed.state.flags & re.IGNORECASE or case_insensitive(pattern):
         return None
     ex, _ = _seq(parsed)
     return sorted(ex) if ex and "" not in ex else None
+
+
+# The alternations' unions by rank (``clause_factors``; see the module docstring).
+RANKS = 3  # unions per alternation: of the alternatives' best, second and third sets
+MAX_UNION = 4096  # strings in one union (a bigger one is left out: it would be common anyway)
+
+
+def _good(sets) -> list[set[str]]:
+    return [s for s in sets if s and "" not in s]
+
+
+def _factor_sets(sub) -> list[set[str]]:
+    """Literal sets of which every match of the sequence ``sub`` holds one string each: those
+    ``_seq_factors`` finds and the alternations' unions (``_unions``), best first."""
+    _exact, cands = _seq_factors(sub)
+    got = _good(cands) + _nested(sub)
+    return sorted(got, key=_score, reverse=True)
+
+
+def _nested(sub) -> list[set[str]]:
+    """The unions of the alternations every match of ``sub`` passes through (in groups and
+    repeats of at least one; not lookarounds, whose text is outside the match)."""
+    out: list[set[str]] = []
+    for op, av in sub:
+        if op is C.BRANCH:
+            out += _unions(av[1])
+        elif op is C.SUBPATTERN:
+            out += _nested(av[3])
+        elif op in _REPEATS and av[0] >= 1:
+            out += _nested(av[2])
+    return out
+
+
+def _unions(alts) -> list[set[str]]:
+    per_alt = [_factor_sets(alt) for alt in alts]
+    if not per_alt or any(not sets for sets in per_alt):
+        return []  # an alternative without a known literal: nothing every match holds
+    out = []
+    for k in range(min(RANKS, max(len(sets) for sets in per_alt))):
+        u: set[str] = set()
+        for sets in per_alt:
+            u |= sets[min(k, len(sets) - 1)]
+        if len(u) <= MAX_UNION:
+            out.append(u)
+    return out
+
+
+def clause_factors(pattern: str) -> list[tuple[str, ...]] | None:
+    """``required_factors(pattern)`` followed by the alternations' unions not already among
+    them (each minimal), or None when there is no factor at all."""
+    base = required_factors(pattern) or []
+    extra = [minimal_literals(s) for s in sorted(_nested(parse_pattern(pattern)), key=_score, reverse=True)]
+    out = list(dict.fromkeys(base + extra))
+    return out or None
