@@ -110,3 +110,14 @@ STILL_CAUGHT = [
 @pytest.mark.parametrize("text", STILL_CAUGHT)
 def test_harmful_still_caught(pipe, text):
     assert pipe.scan(text).verdict != "pass"
+
+
+def test_lottery_chart_word_flags_rather_than_blocks(pipe):
+    v = pipe.scan("我外婆每天都要看彩票走势图，说能看出规律")
+    assert v.verdict != "block"
+    assert pipe.scan("彩票走势图内部数据，跟单稳赚，扫码进群").verdict == "block"  # the gambling rules
+
+
+@pytest.mark.parametrize("text", ["下次恐怖袭击就在你们学校", "我想搞暴恐，谁有门路"])
+def test_terror_words_still_act_alone(pipe, text):
+    assert pipe.scan(text).verdict != "pass"
