@@ -121,3 +121,29 @@ def test_lottery_chart_word_flags_rather_than_blocks(pipe):
 @pytest.mark.parametrize("text", ["下次恐怖袭击就在你们学校", "我想搞暴恐，谁有门路"])
 def test_terror_words_still_act_alone(pipe, text):
     assert pipe.scan(text).verdict != "pass"
+
+
+@pytest.mark.parametrize("text", [
+    "某市中院一审宣判：被告人犯故意伤害罪，判处有期徒刑十年",
+    "为什么直播间里的人那么爱骂人？是不是因为没人管",
+])
+def test_reports_and_questions_about_abuse_pass(pipe, text):
+    assert pipe.scan(text).verdict == "pass", [f.rule for f in pipe.scan(text).findings]
+
+
+def test_report_cues_leave_an_insult():
+    from fenghuo.checks.mention import report_spans
+
+    assert report_spans("法院一审判决被告人死刑") != []
+    assert report_spans("法院判决被告人死刑，我怎么才能不被抓") == []  # evading
+    assert report_spans("法院判决被告人死刑，河南人都该死") == []  # names a group
+
+
+@pytest.mark.parametrize("text", ["搞销售的全是骗子，嘴上说得好听心里全是算计", "法院判决被告人死刑，这种人渣早该死了"])
+def test_generalisations_and_insults_keep_their_flag(pipe, text):
+    assert pipe.scan(text).verdict != "pass"
+
+
+def test_a_warning_naming_the_group_pitch_is_still_demoted():
+    text = "凡是拉你进群荐股的都是诈骗，千万不要信"
+    assert [f.action for f in demote([_block(text)], text)] != [Action.BLOCK]

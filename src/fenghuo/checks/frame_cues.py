@@ -145,8 +145,9 @@ REQUESTING = by_first(
     # (帮|为|替 spelt out one by one: every alternative starts with a character, see ``by_first``)
     "|帮(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|为(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)"
     "|替(?:你|您|大家)[^，。！？]{0,4}(?:追回|挽回|要回|拿回|退回)|包追回|保证追回|全额追回"
-    # session 22: a pitch's call to join (「…今晚八点直播讲课，扫码进群」, 「…免费进群 红包验证防骗子」)
-    "|扫码|进群|入群|拉你进|名额"
+    # session 22: a pitch's call to join (「…今晚八点直播讲课，扫码进群」, 「…免费进群 红包验证防骗子」), not a
+    # warning's 「凡是拉你进群荐股…都是诈骗」
+    "|扫码|进(?<!拉你进)(?<!拉人进)群|入(?<!拉你入)群|名额"
     # and a kin or acquaintance impersonation asking for money: the strong frame of 住院 and 医生说
     # dropped 「姑姑，我是你侄子，我在学校生病住院了，医生说要先交押金…你先帮我转一下」 (``IMPERSONATING``)
     "|" + IMPERSONATING

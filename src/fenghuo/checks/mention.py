@@ -37,7 +37,8 @@ from itertools import islice
 import numpy as np
 
 from fenghuo.checks.base import Finding
-from fenghuo.checks.frames import SENTENCE_REACH
+from fenghuo.checks.frame_cues import ACCOUNT, DEMOTING, DODGING, EVADING, PROFESSIONAL, REQUESTING
+from fenghuo.checks.frames import SENTENCE_REACH, STRONG, cue_count
 
 CATEGORY = "offensive"
 CLASSIFIER_RULE = "classifier:"
@@ -52,8 +53,13 @@ QUOTES = re.compile("|".join(f"{o}[^{c}{o}\\n]{{1,{QUOTE_MAX}}}{c}" for o, c in 
 SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|外号|爱称|黑话|叫|的话|言论")
 META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话")
 META = re.compile("|".join(META_WORDS))
-AGAINST = re.compile("反对|反歧视|避免|消除|杜绝|拒绝|不该|不应|要不得|害死人|不存在|举报|没必要|不要|被[^，,。！？]{0,4}(?:辱骂|骂)")
+# session 22: a question about abuse (「为什么游戏里的人那么容易骂人？」) and abuse held back (「写了一大段骂人
+# 的话，最后还是删了没发」)
+AGAINST = re.compile("反对|反歧视|避免|消除|杜绝|拒绝|不该|不应|要不得|害死人|不存在|举报|没必要|不要|被[^，,。！？]{0,4}(?:辱骂|骂)"
+                     "|为什么|怎么看|如何看待|删了")
 SCAM = re.compile("骗子")
+# Not 都是骗子 / 全是骗子 (session 22, tried): a warning's verdict, but an occupation's or a region's
+# too (「搞销售的全是骗子…」, 「…那边人都是骗子」).
 VICTIM = re.compile("是不是|是骗子吗|骗子吗|是骗子吧|这是骗子|被骗|上当|防骗|小心|当心|别理|别信|举报|报警|冒充|给我|找我|又来")
 # A sentence that addresses someone (你, 您) calls that person a scammer: not a mention.
 ADDRESS = re.compile("你|您|妳|尼玛|他妈|tm", re.I)
@@ -171,6 +177,26 @@ def mention_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A crime named in a court or police report (session 22): 「某地法院一审宣判：被告人犯故意杀人罪，判处
+# 死刑」 scored offensive 0.95 on the report's own words. In a text of at most ``REPORT_MAX``
+# characters with a strong frame (``frames.STRONG`` different professional or demoting cues: 法院
+# and 被告 and 判处), naming no group (``names_group``), with nothing evading, asking or dodging, the
+# cues and the crimes' names are mentioned words; what is left must still score under ``REST_MAX``:
+# 「法院判决被告人死刑，这种人渣早该死了」 keeps its flag. Tried without the group test (男子 is a
+# group character): it freed 「某地男子雇人殴打债务人被判刑…」 too but cleared three COLD train rows
+# labelled offensive (「…你确定报案的不是门口扫地的黑人大妈？」).
+REPORT_MAX = 200
+CRIME_NAMES = re.compile("[\u4e00-\u9fff]{0,4}罪|死刑|死缓|无期徒刑|有期徒刑|杀人|殴打|伤害|判刑|被判")
+
+
+def report_spans(text: str) -> list[tuple[int, int]]:
+    """The cues and crimes' names of a short court or police report (above), or none."""
+    if (len(text) > REPORT_MAX or cue_count(text, 0, len(text)) < STRONG or EVADING.search(text) is not None
+            or REQUESTING.search(text) is not None or DODGING.search(text) is not None or names_group(text)):
+        return []
+    return [m.span() for rx in (PROFESSIONAL, DEMOTING, ACCOUNT, CRIME_NAMES) for m in rx.finditer(text)]
+
+
 def without(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` with ``spans`` (sorted, may overlap) cut out."""
     out, last = [], 0
@@ -226,6 +252,9 @@ def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     if i is None:
         return findings
     spans = mention_spans(text)
+    reported = report_spans(text)
+    if reported:
+        spans = sorted(spans + reported)
     if not spans:
         return findings
     rule = findings[i].rule
