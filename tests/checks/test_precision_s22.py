@@ -147,3 +147,12 @@ def test_generalisations_and_insults_keep_their_flag(pipe, text):
 def test_a_warning_naming_the_group_pitch_is_still_demoted():
     text = "凡是拉你进群荐股的都是诈骗，千万不要信"
     assert [f.action for f in demote([_block(text)], text)] != [Action.BLOCK]
+
+
+@pytest.mark.parametrize("text", ['别再拿"娘娘腔"骂人了，每个人的性格都不一样', "男的女的都有好有坏，别再一竿子打翻一船人了"])
+def test_more_counter_speech(text):
+    assert countering(text)
+
+
+def test_a_generalisation_after_asking_is_still_endorsed():
+    assert not countering('别再说"东北人都是黑社会"了，不过东北人确实爱打架')

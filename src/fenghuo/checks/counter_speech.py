@@ -13,7 +13,8 @@ A text is counter-speech (``countering``) when it
   地域黑, 刻板印象 …), a bias judged (「地域黑要不得」, 「种族歧视…不该被容忍」), a quoted saying
   judged (「骂“小日本都该死”是不对的」, 「“…”这种话简直离谱」), the speaker reports being
   stereotyped (「总被说“东北人都是黑社会”」), or reports a saying to the platform (举报, 投诉 near
-  骂“…”, 发“…”);
+  骂“…”, 发“…”), or asks that a saying no longer be used (``QUOTE_AGAINST``: 别再用"娘炮"骂人了,
+  session 22);
 * and holds no disclaimer (``DISCLAIM``): the speaker denying the bias and then voicing it
   (「我不是歧视，但是…」, 「说实话不是地域黑，X人确实…」, 「反对歧视归反对歧视，但是…」,
   「我就是歧视…」);
@@ -99,6 +100,9 @@ _OFTEN = ("总", "老", "常", "一直", "天天", "从小")
 # or the speaker reports a saying (举报了一个骂“湖南人都是骗子”的账号, 发“外地人滚出去”，我截图举报了):
 # a quote with a speech verb before it, a report within the sentence around it.
 REPORT_WORDS = ("举报", "投诉", "截图")
+# or the speaker asks that a saying no longer be used (别再用"娘炮"骂人了, 不要再说“东北人都是黑社会”了:
+# session 22).
+QUOTE_AGAINST = re.compile('(?:别再|不要再|别|不要|不该|不应该)(?:用|拿|说|叫|喊)[^，。！？]{0,2}[“「『"]')
 QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『\"]")
 # The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
 DISCLAIM = re.compile(
@@ -110,7 +114,7 @@ DISCLAIM = re.compile(
 # A generalisation about a group in the speaker's own voice (outside quotes).
 _GROUP = "(?:[\u4e00-\u9fff]{0,2}[^\\W\\d的个些有别让被和与跟给对这那哪每]人|女的|男的|女人|男人|女性|男性|女生|男生|基佬|同性恋|黑鬼|老外|他们|她们|这帮|这群|这些)"
 _ENDORSE = re.compile(
-    f"{_GROUP}[^，,。！？“”「」\"]{{0,6}}?(?:都|就是|全是|确实|实在|真是|真的是|个个|天生|素质|恶心|滚|不配|该死|活该"
+    f"{_GROUP}[^，,。！？“”「」\"]{{0,6}}?(?:都(?!有好|有坏)|就是|全是|确实|实在|真是|真的是|个个|天生|素质|恶心|滚|不配|该死|活该"
     "|太[^，。]{0,2}了|费拉|垃圾|看不起|看不惯|讨厌|(?<!的)(?<!被)(?<!受)(?<!到)歧视)"
     f"|(?:看不惯|讨厌|看不起|恨|厌恶|鄙视|受不了)[^，,。！？“”「」\"]{{0,3}}{_GROUP}")
 # After the judgment, a turn (但是, 不过 …) takes it back: 「种族歧视是不对的。但是我就看不惯黑人」.
@@ -181,6 +185,9 @@ def cue(text: str) -> int | None:
             m = _AFTER_QUOTE.match(text, q.end())
             if m is not None:
                 return m.end()
+    m = QUOTE_AGAINST.search(text)
+    if m is not None:
+        return m.end()
     for w in REPORT_WORDS:
         p = text.find(w)
         if p >= 0:
