@@ -49,6 +49,7 @@ CAUGHT = {
         "我有个办法让你永远解脱，加我，不收钱",  # session 18
     ],
     "violence": [
+        "外卖员敢给我差评，我就在他下次送餐的时候拿刀等他",  # a known gap until session 22 (violence.weapon_visit)
         "你再说一句试试，信不信我现在就过去捅你",  # a known gap until session 21 (violence.target_verb)
         "姓刘的，你敢报警我就让你女儿上不了学",  # a known gap until session 19 (violence.threat_if)
         "这种婊子就该泼硫酸毁容，看她还怎么勾引别人",  # a known gap until session 19 (violence.yaml)
@@ -197,7 +198,6 @@ KNOWN_GAPS = {
         "你再敢碰我妹一下，我让你全家都在医院过年",
         "欠债不还是吧？明天带几个兄弟过去，先把他手指一根根掰了",
         "拆迁户不签字的，晚上派人去敲窗户，再不签就放火烧",
-        "外卖员敢给我差评，我就在他下次送餐的时候拿刀等他",
         "这帮城管就该一个个弄死，谁有胆跟我一起干",
         "老师你要是再敢挂我科，小心你的车和你的命",
         "那家人不是仗着人多吗，晚上我一个一个收拾",
