@@ -35,7 +35,6 @@ class CompiledRule:
     atoms: tuple[int, ...]  # pattern ids that must (all) or may (any) match
     unless: tuple[int, ...]
     template: tuple  # (category, rule name, action, risk) for the findings
-    need: frozenset  # atoms, as a set: a subset test per rule is one C call
     every: bool  # mode "all"
 
 
@@ -91,7 +90,7 @@ def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser:
             continue
         atoms = tuple(dict.fromkeys(atom(p, r) for p in r.patterns))
         unless = tuple(dict.fromkeys(atom(p, r) for p in r.unless))
-        rules.append(CompiledRule(r, atoms, unless, (r.category, f"rules:{r.id}", Action(r.action), r.risk), frozenset(atoms), r.mode == "all"))
+        rules.append(CompiledRule(r, atoms, unless, (r.category, f"rules:{r.id}", Action(r.action), r.risk), r.mode == "all"))
     plans, always = [], set()
     required = {a for r in rules for a in r.atoms}
     for pid, (side, p) in enumerate(atom_id):
@@ -132,4 +131,4 @@ def _first_with_literals(rule: CompiledRule, always: set) -> CompiledRule:
     if not rule.every or rule.atoms[0] not in always:
         return rule
     atoms = tuple(sorted(rule.atoms, key=lambda a: a in always))  # stable: literal-bearing first
-    return CompiledRule(rule.spec, atoms, rule.unless, rule.template, rule.need, rule.every)
+    return CompiledRule(rule.spec, atoms, rule.unless, rule.template, rule.every)
