@@ -13,10 +13,11 @@ or above the threshold's histogram bin (a column the windows keep, ``Indicators.
 conservatively by one bin and one rank; anything it cannot decide (a change rule on a latency,
 an indicator it does not know) sends the service to the per-service path.
 
-With the ingest kernel built (``monitor/_ingestnative.c``, ``_ingestscreen.h``) the threshold
-groups, the change rules and their learning, and the columns the reads take run as C loops
-with the same comparisons and float operations (~100 small numpy calls per batch before);
-the numpy forms stay as the reference (``FENGHUO_NATIVE=0``), and
+With the ingest kernel built (``monitor/_ingestnative.c``, ``_ingestscreen.h`` and
+``_ingestscreenreads.h``; called from ``screen_native.py``) the threshold groups, the latency
+rules, the change rules and their learning, the ratio reads and the columns the reads take run
+as C loops with the same comparisons and float operations (~100 small numpy calls per batch
+before); the numpy forms stay as the reference (``FENGHUO_NATIVE=0``), and
 tests/monitor/test_ingest_native.py holds the two to the same services and baselines.
 
 Change-rule baselines live here per indicator row (mean, variance, count, last update); a row
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from fenghuo.alerts import screen_native
 from fenghuo.alerts.rules import Rule
 from fenghuo.alerts.screen_state import Baselines, Columns, RowBaseline, _Arrays
 from fenghuo.monitor.catalogue import CATALOGUE, quantile_of
@@ -50,7 +52,6 @@ _COUNTS = {"calls": ("calls", "calls"), "refusals": ("refusals", "calls"), "comp
 
 
 _KIND = attrgetter("kind")
-_DIRECTION = {"up": 1, "down": -1}  # a change rule's direction for the C kernel (else both: 0)
 
 
 def _kind(info: Any) -> Any:
@@ -266,6 +267,13 @@ class Screen:
             if category:
                 side = "in" if name.startswith("input") else "out"
                 num = self.ind.category_counts(rows.tolist(), window, side, category)
+        if NATIVE is not None and not category:  # one C pass instead of zeros, != and divide
+            val = np.empty(rows.size, dtype=np.float64)
+            try:
+                NATIVE.screen_ratio(num, den, val)
+                return val, den
+            except (TypeError, ValueError, BufferError):
+                pass  # another dtype or layout: numpy decides
         val = np.zeros(rows.size, dtype=np.float64)
         np.divide(num, den, out=val, where=den != 0)
         return val, den
@@ -303,7 +311,7 @@ class Screen:
         totals = Columns(self.ind, rs, now, self.need)
         vals = [self._read(totals, rs, rd) for rd in self.reads]
         maybe = app[:, self.exact].any(axis=1) if self.exact else np.zeros(rs.size, dtype=bool)
-        if self.grp_read.size and not self._groups_native(vals, sigs, maybe):
+        if self.grp_read.size and not screen_native.groups(NATIVE, self, vals, sigs, maybe):
             vv = np.stack([v for v, _ in vals], axis=1)[:, self.grp_read]
             ss = np.stack([s for _, s in vals], axis=1)[:, self.grp_read]
             valid = ~((self.grp_min > ss) | ((self.grp_min > 0) & (ss == 0)))
@@ -314,7 +322,7 @@ class Screen:
                 if cols.any():
                     res[:, cols] = f(vv[:, cols], loose[:, cols])
             maybe |= (valid & res).any(axis=1)
-        for j, r, col, up in self.ms:
+        for j, r, col, up in (() if screen_native.latency(NATIVE, self, totals, sigs, maybe) else self.ms):
             t = totals.window(r.window)
             n = t[:, LAT_N]
             valid = ~((n < r.min_samples) | ((r.min_samples > 0) & (n == 0)))
@@ -323,7 +331,7 @@ class Screen:
             hit = below <= rank + 1 if up else below > rank - 1
             maybe |= app[:, j] & valid & hit
         learn = []
-        for j, k, r in (() if self._change_native(vals, sigs, rs, maybe, now) else self.change):
+        for j, k, r in (() if screen_native.change(NATIVE, self, vals, sigs, rs, maybe, now) else self.change):
             x, samples = vals[k]
             ms = r.min_samples
             valid = app[:, j] & ~((samples < ms) | ((ms > 0) & (samples == 0)))
@@ -345,48 +353,6 @@ class Screen:
         if maybe.any():
             exact += [names[i] for i in np.flatnonzero(maybe).tolist()]
         return exact
-
-    def _change_native(self, vals: list[tuple[np.ndarray, np.ndarray]], sigs: np.ndarray, rs: np.ndarray,
-                       maybe: np.ndarray, now: float) -> bool:
-        """The change rules of ``run`` and their learning in C (``screen_change`` per rule, then
-        ``screen_learn`` once ``maybe`` is final: the same float operations, a row at a time,
-        instead of ~25 numpy calls per rule); False when the kernel is not built or refuses the
-        arrays before anything is learned (numpy then decides; a baseline reset for a new owner
-        is the same either way)."""
-        if NATIVE is None or not self.change:
-            return False
-        gen = self.ind.generation
-        oks = []
-        try:
-            for j, k, r in self.change:
-                x, samples = vals[k]
-                a = self.base[r.name]
-                a._fit(gen)
-                ok = np.zeros(rs.size, dtype=bool)
-                ch = r.change
-                NATIVE.screen_change(x, samples, self.applies, j, sigs, rs, gen, a.mean, a.var, a.n, a.last, a.gen,
-                                     r.min_samples, ch.warmup, ch.zscore, _DIRECTION.get(ch.direction, 0), now,  # type: ignore[union-attr]
-                                     self.ind.window_lengths[r.window] / 60, maybe, ok)
-                oks.append(ok)
-        except (TypeError, ValueError, IndexError):
-            return False
-        for (_, k, r), ok in zip(self.change, oks):  # cannot refuse now: the same arrays, checked above
-            a = self.base[r.name]
-            NATIVE.screen_learn(rs, vals[k][0], ok, maybe, a.mean, a.var, a.n, a.last, r.change.alpha, now)  # type: ignore[union-attr]
-        return True
-
-    def _groups_native(self, vals: list[tuple[np.ndarray, np.ndarray]], sigs: np.ndarray, maybe: np.ndarray) -> bool:
-        """The threshold groups of ``run`` in one C pass (``_ingestnative.screen_groups``: the
-        same comparisons, a row at a time, instead of ~10 numpy calls over services x groups
-        matrices); False when the kernel is not built or refuses the arrays (numpy decides)."""
-        if NATIVE is None:
-            return False
-        try:
-            NATIVE.screen_groups([v for v, _ in vals], [s for _, s in vals], self.grp_read, self.grp_min, self._grp_code,
-                                 self._loosest_of(), sigs, maybe)
-        except (TypeError, ValueError, IndexError):
-            return False
-        return True
 
     def baselines(self) -> Baselines:
         return Baselines(self)

@@ -11,7 +11,8 @@ batch merged straight into the store, ``merge_latest``; whether a batch is one i
 ``same_instant``; ``total[rows] += counts`` of the windows and summaries, ``scatter_add`` in _ingestadd.h,
 which numpy does as gather, add and scatter through a temporary). The alert rules' screen
 (alerts/screen.py) ran ~100 small numpy calls per batch; its threshold groups, change rules
-and their learning, and the columns it reads are loops here (_ingestscreen.h). The directory's
+and their learning, and the columns it reads are loops here (_ingestscreen.h), as are its
+latency rules and ratio reads (_ingestscreenreads.h). The directory's
 id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h). The batch
 itself is decoded from its JSON into the event structs here when it has the usual shape
 (_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec; its ids are checked
@@ -146,6 +147,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestlatest.h"
 #include "_ingestadd.h"
 #include "_ingestscreen.h"
+#include "_ingestscreenreads.h"
 #include "_ingestslots.h"
 #include "_ingestjson.h"
 #include "_ingestnumber.h"
@@ -167,6 +169,8 @@ static PyMethodDef methods[] = {
     {"screen_groups", screen_groups, METH_VARARGS, screen_groups_doc},
     {"screen_change", screen_change, METH_VARARGS, screen_change_doc},
     {"screen_learn", screen_learn, METH_VARARGS, screen_learn_doc},
+    {"screen_latency", screen_latency, METH_VARARGS, screen_latency_doc},
+    {"screen_ratio", screen_ratio, METH_VARARGS, screen_ratio_doc},
     {"slot_table_build", slot_table_build, METH_VARARGS, slot_table_build_doc},
     {"slot_lookup", slot_lookup, METH_VARARGS, slot_lookup_doc},
     {"bind_decoder", bind_decoder, METH_VARARGS,
