@@ -163,28 +163,28 @@ screen_groups(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (maybe[i])
-            continue;
-        const double *lrow = loose + sigs[i] * G;
-        for (Py_ssize_t g = 0; g < G; g++) {
-            Py_ssize_t k = read[g];
-            int64_t s = ((const int64_t *)vv[nread + k].buf)[i], m = gmin[g];
-            if (m > s || (m > 0 && s == 0))
-                continue;
-            double v = ((const double *)vv[k].buf)[i], t = lrow[g];
-            int hit;
-            switch (gop[g]) {
-            case 0: hit = v > t; break;
-            case 1: hit = v >= t; break;
-            case 2: hit = v < t; break;
-            default: hit = v <= t; break;
-            }
-            if (hit) {
-                maybe[i] = 1;
-                break;
-            }
+    /* a group at a time over the rows (maybe only grows, so the order of the tests does not
+       change it): the op and the columns fixed for the inner loop, which then runs without a
+       switch or an indirect column load per test (issue 19, session 23: ~2x on 21 groups) */
+    for (Py_ssize_t g = 0; g < G; g++) {
+        Py_ssize_t k = read[g];
+        const int64_t *S = vv[nread + k].buf, m = gmin[g];
+        const double *V = vv[k].buf, *lg = loose + g;
+#define GROUP_PASS(CMP) \
+        for (Py_ssize_t i = 0; i < n; i++) { \
+            int64_t s = S[i]; \
+            if (maybe[i] || m > s || (m > 0 && s == 0)) \
+                continue; \
+            if (V[i] CMP lg[sigs[i] * G]) \
+                maybe[i] = 1; \
         }
+        switch (gop[g]) {
+        case 0: GROUP_PASS(>) break;
+        case 1: GROUP_PASS(>=) break;
+        case 2: GROUP_PASS(<) break;
+        default: GROUP_PASS(<=) break;
+        }
+#undef GROUP_PASS
     }
     res = Py_NewRef(Py_None);
 done:
