@@ -181,6 +181,12 @@ def summary(n: int, rows: list[dict], locked: dict) -> dict:
            "new less in": sum(r["new/old"] < 1 for r in rows),
            "sign z": (2 * sum(r["new/old"] < 1 for r in rows) - len(rows)) / len(rows) ** 0.5,
            "ingest thread new/old": med(r["new"]["split"][0] / r["old"]["split"][0] for r in rows if r["old"]["split"][0]),
+           # the ingest thread and the event loop only: the other threads are the idle ticks (response
+           # executor, switch poll, notifier: ~16 ms a second at load 12, issue 19 session 23), whose
+           # CPU inside a post grows with the post's wall time, so under load they are 6-13 % of a
+           # batch's server CPU and most of a round's noise while no ingest code runs on them
+           "ingest+loop new/old": med(_busy(r["new"]) / _busy(r["old"]) for r in rows if _busy(r["old"])),
+           "rounds ingest+loop new/old": [round(_busy(r["new"]) / _busy(r["old"]), 4) for r in rows if _busy(r["old"])],
            "locked": locked,
            "rounds new/old": [round(r["new/old"], 4) for r in rows]}
     for name in ("old", "new"):
@@ -192,6 +198,11 @@ def summary(n: int, rows: list[dict], locked: dict) -> dict:
     return out
 
 
+def _busy(side: dict) -> float:
+    """ms a batch of the ingest thread and the event loop (``_split``'s first two)."""
+    return side["split"][0] + side["split"][1]
+
+
 def both(db: Path, old: Path, new: Path, rounds: int, per: int, again: bool, offset: int) -> dict:
     """``run`` twice with fresh servers, the second time with the trees' places swapped, and the
     two runs' rounds pooled as new/old: an A/A run (two copies of one tree) read 0.979, the second
@@ -201,9 +212,13 @@ def both(db: Path, old: Path, new: Path, rounds: int, per: int, again: bool, off
     second = run(db, new, old, rounds, per, again, offset)
     ratios = first["rounds new/old"] + [1 / x for x in second["rounds new/old"]]
     lower = sum(x < 1 for x in ratios)
+    busy = first["rounds ingest+loop new/old"] + [1 / x for x in second["rounds ingest+loop new/old"]]
+    busy_lower = sum(x < 1 for x in busy)
     return {"n": first["n"], "rounds": len(ratios), "new/old": statistics.median(ratios),
             "new/old by orientation": (first["new/old"][0], 1 / second["new/old"][0]),
             "new less in": lower, "sign z": (2 * lower - len(ratios)) / len(ratios) ** 0.5,
+            "ingest+loop new/old": statistics.median(busy) if busy else None, "ingest+loop new less in": busy_lower,
+            "ingest+loop sign z": (2 * busy_lower - len(busy)) / len(busy) ** 0.5 if busy else None,
             "old/json": (first["old/json"], second["new/json"]), "new/json": (first["new/json"], second["old/json"]),
             "load": (min(first["load"][0], second["load"][0]), max(first["load"][1], second["load"][1])),
             "locked": (first["locked"], second["locked"])}
