@@ -179,17 +179,10 @@ LEXICON_RULE = "lexicon:"
 
 
 # Shipped lexicon words that block alone but name a subject everyday talk names as often as a
-# harmful text does (session 22): their block is a flag (and in a framed sentence a topic word
-# that flags, as any other). The shipped lexicon is rebuilt by ``make models`` (build/lexicon.py);
-# this is the documented demotion applied at load time until a rebuild takes it. 彩票走势图 blocked
-# 「我奶奶天天研究彩票走势图…」 and named no harmful readable text; the pitches that name it are
-# blocked by the gambling rules. Settling it as a topic word instead was tried and dropped: the
-# classifier gives 「彩票走势图大师带你翻身，日赚上千」 no gambling score, so the word went. Also
-# tried and left out: 恐怖袭击, 炸弹袭击, 暴恐 as topic words (they flag plain news reports, but
-# 「下次恐怖袭击就在你们学校」, 「我想搞暴恐，谁有门路」 have no related score and would pass). A user's
-# own lexicon word of the same spelling is demoted too: the finding names only the word.
-DEMOTED_WORDS = frozenset({"彩票走势图"})
-_DEMOTED_RULES = frozenset(LEXICON_RULE + w for w in DEMOTED_WORDS)
+# harmful text does (彩票走势图, session 22) flag by the curated lexicon's own action, set in the
+# build (checks/data/lexicon_tag_fixes.tsv; session 23 moved it there from a load-time patch here).
+# Tried and left out: 恐怖袭击, 炸弹袭击, 暴恐 as topic words (they flag plain news reports, but
+# 「下次恐怖袭击就在你们学校」, 「我想搞暴恐，谁有门路」 have no related score and would pass).
 
 
 def frame_acting(findings: list[Finding], text: str, whole: bool = True) -> list[Finding]:
@@ -200,18 +193,13 @@ def frame_acting(findings: list[Finding], text: str, whole: bool = True) -> list
     Only lexicon findings: a rule's own ``unless`` words already say where it is quiet.
     Measured (docs/checks.md, "Topic words", session 14): no harmful text of any shared or
     written set lost; 9 harmless written dev texts (news, warnings, court reports) no longer
-    flagged; no shared set moves. A ``DEMOTED_WORDS`` word's block is a flag first (session 22)."""
+    flagged; no shared set moves."""
     out = None
     for i, f in enumerate(findings):
-        if f.action in _AS_TOPIC and f.rule.startswith(LEXICON_RULE):
-            act = Action.FLAG if f.action is Action.BLOCK and f.rule in _DEMOTED_RULES else f.action
-            if framed(text, f.start, f.end, whole):
-                act = _AS_TOPIC[act]
-            elif act is f.action:
-                continue
+        if f.action in _AS_TOPIC and f.rule.startswith(LEXICON_RULE) and framed(text, f.start, f.end, whole):
             if out is None:
                 out = list(findings)
-            out[i] = msgspec.structs.replace(f, action=act)
+            out[i] = msgspec.structs.replace(f, action=_AS_TOPIC[f.action])
     return findings if out is None else out
 
 
