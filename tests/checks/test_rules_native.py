@@ -5,6 +5,9 @@
   reports) for every such database of the shipped rules, and against a brute-force search on
   random literal sets (shared first codes, overlaps, duplicates, stretches).
 - ``_textnative.decode_quad``: ``rules_message.decode_text`` against its numpy gathers.
+- ``_textnative.due_pending`` (session 23): the rules ``rules_due.due_rules`` finds due with it
+  against its Python loop, on the shipped rules' examples and their pairs, texts with an
+  expansion (``ﬁ``: no distance test for ``all`` rules), long repeats (many key occurrences).
 - ``rules_regex.clause_factors``: every match of random alternations holds a string of each
   factor (the shipped patterns: ``test_rules_speed.test_factors_are_in_every_match``).
 """
@@ -94,6 +97,50 @@ def test_code_set_equals_brute_force_on_random_sets():
         want = sorted(((s + len(w) - base) << HIT_BITS | ids[k]) for s in range(lo, min(hi, len(text)))
                       for k, w in enumerate(lits) if text[s : s + len(w)] == w and s + len(w) <= min(hi, len(text)))
         assert sorted(cs.find(codes, lo, hi, base)) == want
+
+
+@needs_native
+@needs_hs
+def test_due_pending_equals_python_loop(shipped_rules, monkeypatch):
+    from fenghuo.checks import rules_due
+
+    fast = shipped_rules
+    c = fast._compiled
+    texts = _texts(fast)
+    rng = random.Random(23)
+    examples = [t for r in fast.rules for t in r.hit]
+    texts += ["ﬁ" + t for t in rng.sample(examples, 60)]  # an expansion: n.shift is set
+    texts += [t * 12 for t in rng.sample(examples, 30)]  # many occurrences of keys and factors
+    texts += [rng.choice(examples)[: rng.randint(1, 12)] + "，" + rng.choice(examples)[-rng.randint(1, 12):] for _ in range(200)]
+    native = rules_due._DUE_PENDING
+    compared = due = 0
+    for t in texts:
+        n = fast.normaliser.normalise(t)
+        hits = c.index.prefilter(t, n)
+        got = rules_due.due_rules(c, hits, t, n)
+        monkeypatch.setattr(rules_due, "_DUE_PENDING", None)
+        want = rules_due.due_rules(c, hits, t, n)
+        monkeypatch.setattr(rules_due, "_DUE_PENDING", native)
+        assert [r.spec.id for r in got] == [r.spec.id for r in want], t
+        compared += 1
+        due += len(got)
+    assert compared > 1000 and due > 500, (compared, due)
+
+
+@needs_native
+def test_due_pending_refuses_bad_arguments():
+    from fenghuo.checks._textnative import due_pending
+
+    codes = np.zeros(4, np.uint32)
+    with pytest.raises(TypeError):
+        due_pending((), [], [], [], [], codes)  # six arguments
+    with pytest.raises(TypeError):
+        due_pending(((0,),), [], [], [], [], codes, True)  # not a 6-tuple
+    with pytest.raises(ValueError):
+        due_pending((), [], [], [5], [0], codes, True)  # a hit's literal id beyond the lengths
+    # A database without a CodeSet goes back to the Python loop.
+    p = (0, None, True, frozenset(), (), 0)
+    assert due_pending((p,), [None], [[]], [], [], codes, True) == ([], [p])
 
 
 def test_quad_codes_drop_a_constant_byte():

@@ -523,6 +523,8 @@ static PyTypeObject CodeSetType = {
     .tp_methods = CodeSet_methods,
 };
 
+#include "_rules_due.h" /* due_pending: rules_due.due_rules' pending rules, on CodeSet's tables */
+
 /* decode_quad(codes) -> str: the normalised text of quad codes (uint32 each, the buffer of
 ``Normalised.codes``), as ``rules_message.decode_text`` computes it with two table gathers.
 Why C (session 21): the rules check decodes the normalised text of every message some rule is
@@ -573,6 +575,8 @@ textnative_decode_quad(PyObject *Py_UNUSED(module), PyObject *arg)
 static PyMethodDef textnative_functions[] = {
     {"decode_quad", textnative_decode_quad, METH_O,
      "decode_quad(codes) -> str: the text of quad codes (see rules_message.decode_text)."},
+    {"due_pending", (PyCFunction)(void (*)(void))textnative_due_pending, METH_FASTCALL,
+     "due_pending(pending, sets, facs, hits, kl, codes, near_ok) -> (due, rest): see _rules_due.h."},
     {NULL, NULL, 0, NULL},
 };
 

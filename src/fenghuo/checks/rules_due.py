@@ -25,10 +25,16 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from fenghuo.checks.matcher import pack3
+from fenghuo.checks.normalize import NATIVE
 from fenghuo.checks.rules_literals import HIT_BITS, HIT_MASK, message_codes, on_norm_literal
 from fenghuo.checks.rules_message import Message
 
 MULTI_TODO_MAX = 4096  # entries of the compiled state's ``multi_todo``
+
+# The pending rules' test in C (``_textnative.due_pending``, in _rules_due.h; why there, measured):
+# the loop below, for every pending rule whose other factors are one CodeSet; what it leaves
+# (original-text factors, no kernel, FENGHUO_NATIVE=0) goes through the loop. Same answers.
+_DUE_PENDING = getattr(NATIVE, "due_pending", None)
 
 
 def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
@@ -53,17 +59,26 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
         todo, ks, pending = entry
     if not pending:
         return todo
+    index = c.index
+    due = None
+    if _DUE_PENDING is not None and n.codes.size:
+        got, rest = _DUE_PENDING(pending, index.confirm_sets, index.confirm_factor, hits, index.key_lengths, message_codes(n), n.shift is None)
+        if got:
+            due = set(ks)
+            due.update(got)
+        if not rest:
+            return todo if due is None else tuple(c.rules[r] for r in sorted(due))
+        pending = rest
     # Clauses whose key occurs wait for their other factors: one scan of the rule's other
     # factors' literals — only of the stretch where they could be, within the widest of its
     # clauses' distances of its key occurrences — and, when any occurs (rarely), the test of
     # each clause: its factors near one of its own key occurrences. This runs for ~3 rules
     # on most 1 KB messages, so the rule's stretch comes from one pass over the hits with
     # what ``due_entry`` prepared, and the clause test only when the scan found something.
-    index = c.index
     kl = index.key_lengths
     near_ok = n.shift is None
     size = n.codes.size
-    due = packed = codes = first = keys_by = scratches = None
+    packed = codes = first = keys_by = scratches = None
     for r, width, strict, mine, recs, d in pending:
         if width is not None and (strict or near_ok):
             # Another factor of a match holding the key [s, e) lies in [e - w, s + w).
