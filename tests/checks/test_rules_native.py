@@ -54,8 +54,10 @@ def test_code_sets_equal_hyperscan_on_shipped_databases(shipped_rules):
     index = fast._compiled.index
     pairs = [(cs, db) for cs, db in zip(index.confirm_sets, index.confirm_dbs) if cs is not None]
     pairs += [(cs, db) for cs, db in zip(index.sets, index.dbs) if cs is not None]
-    # Nearly every normalised-side database has its C set (none is caseless there).
-    assert len(pairs) > 500 and sum(cs is not None for cs in index.confirm_sets) > 0.9 * len(index.confirm_sets)
+    # Nearly every normalised-side database has its C set (none is caseless there); the original
+    # side's (English rules read the original text, session 23) have none by design.
+    norm_side = {d for got in index.confirm_of.values() for side, d in got if side == "norm"}
+    assert len(pairs) > 500 and sum(index.confirm_sets[d] is not None for d in norm_side) > 0.9 * len(norm_side)
     rng = random.Random(7)
     compared = reported = 0
     for t in _texts(fast):

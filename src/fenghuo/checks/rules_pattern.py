@@ -147,10 +147,18 @@ def _structure(pattern: str):
         i += 1
 
 
+_GLOBAL_FLAGS = re.compile(r"\(\?[aiLmsux]+\)")  # flags for the whole pattern, as `re` reads them at its start
+
+
 def split_branches(pattern: str) -> list[str]:
     """The top-level alternatives of ``pattern`` as pattern strings; a branch that is one
     non-capturing group around an alternation is split further (defines are substituted as
-    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word)."""
+    ``(?:…)``, so ``{{contact}}|{{lure}}`` yields every contact word and every lure word).
+    A leading global flag group (``(?i)kys|kill yourself``) is repeated on every branch: each
+    branch is compiled alone, and without it only the first would ignore case (session 23)."""
+    flags = _GLOBAL_FLAGS.match(pattern)
+    if flags:
+        return [flags.group(0) + b for b in split_branches(pattern[flags.end():])]
     parts, start = [], 0
     for i, ch, depth in _structure(pattern):
         if ch == "|" and depth == 0:
