@@ -122,9 +122,9 @@ class Screen:
         self.grp_read = np.array([k for k, _, _ in groups], dtype=np.int64)
         self.grp_min = np.array([ms for _, _, ms in groups], dtype=np.int64)
         self.grp_op = {op: np.array([o == op for _, o, _ in groups], dtype=bool) for op in _OPS}
-        self._grp_code = np.array([list(_OPS).index(o) for _, o, _ in groups], dtype=np.int64)  # for the C kernel
+        self.grp_code = np.array([list(_OPS).index(o) for _, o, _ in groups], dtype=np.int64)  # for the C kernel
         self._grp_members = list(groups.values())
-        self._loosest = np.zeros((0, len(groups)))  # rule set × group (see _loosest_of)
+        self._loosest = np.zeros((0, len(groups)))  # rule set × group (see loosest_of)
         self.base = {r.name: _Arrays() for _, _, r in self.change}
         # the columns each window's reads take, gathered at once per batch (screen_state.Columns)
         self.need: dict[str, list[int]] = {}
@@ -136,7 +136,7 @@ class Screen:
             self.need.setdefault(r.window, []).extend((LAT_N, col))
         self.need = {w: list(dict.fromkeys(cols)) for w, cols in self.need.items()}
 
-    def _loosest_of(self) -> np.ndarray:
+    def loosest_of(self) -> np.ndarray:
         """Per rule set (rows of ``applies``) and group: the loosest threshold of the group's
         rules in the set; +inf (for > and >=) or -inf (< and <=) when none is, so none holds."""
         if self._loosest.shape[0] != self.applies.shape[0]:
@@ -315,7 +315,7 @@ class Screen:
             vv = np.stack([v for v, _ in vals], axis=1)[:, self.grp_read]
             ss = np.stack([s for _, s in vals], axis=1)[:, self.grp_read]
             valid = ~((self.grp_min > ss) | ((self.grp_min > 0) & (ss == 0)))
-            loose = self._loosest_of()[sigs]
+            loose = self.loosest_of()[sigs]
             res = np.zeros(vv.shape, dtype=bool)
             for op, f in _OPS.items():
                 cols = self.grp_op[op]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _DIRECTION = {"up": 1, "down": -1}  # a change rule's direction for the C kernel (else both: 0)
 
+
 def change(kernel: Any, screen: Screen, vals: list[tuple[np.ndarray, np.ndarray]], sigs: np.ndarray, rs: np.ndarray,
            maybe: np.ndarray, now: float) -> bool:
     """The change rules of ``Screen.run`` and their learning in C (``screen_change`` per rule, then
@@ -36,7 +37,7 @@ def change(kernel: Any, screen: Screen, vals: list[tuple[np.ndarray, np.ndarray]
         for j, k, r in screen.change:
             x, samples = vals[k]
             a = screen.base[r.name]
-            a._fit(gen)
+            a.fit(gen)
             ok = np.zeros(rs.size, dtype=bool)
             ch = r.change
             kernel.screen_change(x, samples, screen.applies, j, sigs, rs, gen, a.mean, a.var, a.n, a.last, a.gen,
@@ -80,8 +81,8 @@ def groups(kernel: Any, screen: Screen, vals: list[tuple[np.ndarray, np.ndarray]
     if kernel is None:
         return False
     try:
-        kernel.screen_groups([v for v, _ in vals], [s for _, s in vals], screen.grp_read, screen.grp_min, screen._grp_code,
-                             screen._loosest_of(), sigs, maybe)
+        kernel.screen_groups([v for v, _ in vals], [s for _, s in vals], screen.grp_read, screen.grp_min, screen.grp_code,
+                             screen.loosest_of(), sigs, maybe)
     except (TypeError, ValueError, IndexError):
         return False
     return True

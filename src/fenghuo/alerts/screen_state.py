@@ -79,7 +79,7 @@ class _Arrays:
         self.last = np.zeros(0)
         self.gen = np.zeros(0, dtype=np.int64)
 
-    def _fit(self, generation: np.ndarray) -> None:
+    def fit(self, generation: np.ndarray) -> None:
         size = generation.size
         if self.gen.size < size:
             for a, fill in (("mean", 0.0), ("var", 0.0), ("n", 0), ("last", -math.inf), ("gen", -1)):
@@ -90,7 +90,7 @@ class _Arrays:
 
     def at(self, rows: np.ndarray, generation: np.ndarray) -> _State:
         """The baselines of ``rows``, reset where the row has changed owner."""
-        self._fit(generation)
+        self.fit(generation)
         stale = self.gen[rows] != generation[rows]
         if stale.any():
             s = rows[stale]
