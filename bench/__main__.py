@@ -44,6 +44,14 @@ def available() -> list[str]:
     return sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
 
 
+def foreign_sections(old: str, body: str) -> list[str]:
+    """The sections (from a ``##``/``###`` heading to the next) of a generated block's old text
+    whose heading the new body does not have: text someone wrote inside the markers by hand."""
+    heads = {line.strip() for line in body.splitlines() if line.startswith("#")}
+    parts = re.split(r"(?m)^(?=#{2,3} )", old)
+    return [p for p in parts if p.startswith("#") and p.splitlines()[0].strip() not in heads]
+
+
 def write_section(name: str, body: str) -> None:
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else HEADER
     start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
@@ -53,8 +61,17 @@ def write_section(name: str, body: str) -> None:
     except OSError:
         commit = "?"
     block = f"{start}\n{body.rstrip()}\n\n_Measured {stamp} on {machine()}, commit {commit}._\n{end}"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    pattern = re.compile(re.escape(start) + r"(.*?)" + re.escape(end), re.S)
+    found = pattern.search(text)
+    if found:
+        kept = foreign_sections(found.group(1), body)
+        if kept:  # hand-written sections that ended up inside the markers are moved out, not erased
+            print(f"bench: kept {len(kept)} section(s) not written by bench {name} below its block: "
+                  + "; ".join(k.splitlines()[0] for k in kept), file=sys.stderr)
+            block += "\n\n" + "\n\n".join(k.strip("\n") for k in kept)
+        text = text[:found.start()] + block + text[found.end():]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
 
