@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import logging
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fenghuo.control import listing, regrading, row_scope, switch
+from fenghuo.control import bulk_register, listing, regrading, row_scope, switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
 from fenghuo.platform.clock import iso
@@ -27,7 +26,7 @@ from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
 from fenghuo.platform.roles import Actor, Role
 from fenghuo.registry import scope
-from fenghuo.registry.grading import Grading, get_table, grade
+from fenghuo.registry.grading import Grading, get_table, grade_mask, rule_mask
 from fenghuo.registry.models import Jurisdiction, Provider, Service
 from fenghuo.registry.spec import JurisdictionSpec, ProviderSpec, RegistrationFile, ServiceSpec
 
@@ -83,25 +82,31 @@ def _put_provider(s: Session, db: Database, actor: Actor, spec: ProviderSpec) ->
 
 
 _NEW = "fenghuo.services.new"  # session.info: service ids known to be absent from the database
-_GRADES = "fenghuo.services.grades"  # session.info: gradings by (table, attributes)
+_GRADES = "fenghuo.services.grades"  # session.info: gradings by (table, rules that hold)
 _TABLES = "fenghuo.services.tables"  # session.info: grading tables by id
 
 
-def _grade(s: Session, spec: ServiceSpec) -> Grading:
-    """``grade_service`` once per distinct (table, attributes) in a transaction: a bulk file holds
-    thousands of services and far fewer distinct attribute sets (issue 19)."""
+def _grading(s: Session, spec: ServiceSpec, attributes: dict[str, Any]) -> Grading:
+    """The grading of ``attributes`` (``spec.grading_attributes()``) by the spec's table, made once
+    per table and set of rules that hold in a transaction (``grading.rule_mask``: a bulk file of
+    thousands of services holds tens of them). Shared between services: not to be changed."""
+    tables = s.info.setdefault(_TABLES, {})
+    table = tables.get(spec.grading_table)
+    if table is None:  # finding the table lists the table directories
+        try:
+            table = tables[spec.grading_table] = get_table(spec.grading_table)
+        except NotFound as exc:
+            raise Invalid(f"服务 {spec.id}：{exc.zh}", f"service {spec.id}: {exc.en}", field="grading_table") from None
     memo = s.info.setdefault(_GRADES, {})
-    attributes = spec.grading_attributes()
-    key = (spec.grading_table, json.dumps(attributes, sort_keys=True, default=str))
+    key = (spec.grading_table, rule_mask(table, attributes))
     g = memo.get(key)
     if g is None:
-        tables = s.info.setdefault(_TABLES, {})
-        if spec.grading_table not in tables:  # finding the table lists the table directories
-            try:
-                tables[spec.grading_table] = get_table(spec.grading_table)
-            except NotFound as exc:
-                raise Invalid(exc.zh, exc.en, field="grading_table") from None
-        g = memo[key] = grade(tables[spec.grading_table], attributes)
+        g = memo[key] = grade_mask(table, key[1])
+    return g
+
+
+def _grade(s: Session, spec: ServiceSpec) -> Grading:
+    g = _grading(s, spec, spec.grading_attributes())
     return dataclasses.replace(g, defaults=copy.deepcopy(g.defaults))  # rows never share a mutable dict
 
 
@@ -113,11 +118,20 @@ def _prefetch(s: Session, reg: RegistrationFile, chunk: int = 500) -> None:
     have: set[str] = set()
     for i in range(0, len(ids), chunk):
         have.update(s.execute(select(Service.id).where(Service.id.in_(ids[i:i + chunk]))).scalars())
-    s.info[_NEW] = set(ids) - have
-    names = sorted({x.provider for x in reg.services} | {p.id for p in reg.providers})
+    new = s.info[_NEW] = set(ids) - have
+    # the services that take ``_put_service``: the rest are new and first with their id, and
+    # ``bulk_register`` reads their providers and jurisdictions as plain values
+    first: set[str] = set()
+    slow = []
+    for x in reg.services:
+        if x.id in new and x.id not in first:
+            first.add(x.id)
+        else:
+            slow.append(x)
+    names = sorted({x.provider for x in slow} | {p.id for p in reg.providers})
     provs = [p for i in range(0, len(names), chunk)
              for p in s.execute(select(Provider).where(Provider.id.in_(names[i:i + chunk]))).scalars()]
-    js = sorted({x.jurisdiction for x in reg.services if x.jurisdiction} | {p.jurisdiction_id for p in provs}
+    js = sorted({x.jurisdiction for x in slow if x.jurisdiction} | {p.jurisdiction_id for p in provs}
                 | {j.id for j in reg.jurisdictions} | {j.parent for j in reg.jurisdictions if j.parent}
                 | {p.jurisdiction for p in reg.providers})
     for i in range(0, len(js), chunk):
@@ -215,8 +229,22 @@ def register(db: Database, actor: Actor, reg: RegistrationFile) -> list[dict[str
         for p in reg.providers:
             _put_provider(s, db, actor, p)
             results.append({"provider": p.id, "result": "ok"})
-        for svc in reg.services:
-            results.append(_put_service(s, db, actor, svc))
+        new = s.info[_NEW]
+        services = reg.services
+        i = 0
+        while i < len(services):
+            # a run of services that are new and first in the file with their id goes in one
+            # INSERT per table (bulk_register); any other service, one at a time
+            j = i
+            while j < len(services) and services[j].id in new:
+                new.discard(services[j].id)  # the same id again later in the file is an update
+                j += 1
+            if j > i:
+                results += bulk_register.put_new(s, db, actor, services[i:j], lambda spec, attrs: _grading(s, spec, attrs))
+                i = j
+            else:
+                results.append(_put_service(s, db, actor, services[i]))
+                i += 1
         registered = [r["service"] for r in results if r.get("result") == "registered"]
         if registered:  # rows written before their service existed (a warning names any id) gain its jurisdiction
             s.flush()

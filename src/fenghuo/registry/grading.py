@@ -126,13 +126,25 @@ class Grading:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
+def rule_mask(table: GradingTable, attributes: dict[str, Any]) -> tuple[bool, ...]:
+    """Which of the table's rules hold for these attributes. It is all ``grade`` reads of them,
+    so two services with the same mask get the same grading: a bulk registration grades once
+    per distinct mask (tens in a file of thousands), not once per service (issue 19)."""
+    return tuple(all(_holds(attributes.get(a), c) for a, c in rule.when.items()) for rule in table.rules)
+
+
 def grade(table: GradingTable, attributes: dict[str, Any]) -> Grading:
     """The highest grade any matching rule asks for; every matching rule's reason is kept,
     those that set the final grade first."""
+    return grade_mask(table, rule_mask(table, attributes))
+
+
+def grade_mask(table: GradingTable, mask: tuple[bool, ...]) -> Grading:
+    """``grade`` from the rules that hold (``rule_mask``)."""
     best = 0
     reasons: list[Reason] = []
-    for rule in table.rules:
-        if all(_holds(attributes.get(a), c) for a, c in rule.when.items()):
+    for rule, holds in zip(table.rules, mask, strict=True):
+        if holds:
             reasons.append(Reason(rule.id, rule.grade, rule.reason.zh, rule.reason.en))
             best = max(best, table.rank(rule.grade))
     final = table.grades[best]
