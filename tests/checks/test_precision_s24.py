@@ -77,6 +77,7 @@ CAUGHT = [
     ("contact.lure_learn_more", "直播公会招主播，日结，有意者私聊"),
     ("ads.paid_task", "抖音点赞关注，一单2元，日结"),
     ("ads.contact_task_offer", "无需面试，在家兼职日结，加微信 abc123"),
+    ("ads.contact_task_offer", "招带货主播，底薪加提成，日结，加微信面试"),
     ("trade.counterfeit_goods", "高仿名表，一比一复刻，微信 watch888"),
     ("trade.surrogacy", "代孕包成功，男女可选，价格优惠"),
     ("exam.cheating_device", "出售考试作弊耳机，包过，加v详聊"),
