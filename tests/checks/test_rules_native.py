@@ -5,9 +5,10 @@
   reports) for every such database of the shipped rules, and against a brute-force search on
   random literal sets (shared first codes, overlaps, duplicates, stretches).
 - ``_textnative.decode_quad``: ``rules_message.decode_text`` against its numpy gathers.
-- ``_textnative.due_pending`` (session 23): the rules ``rules_due.due_rules`` finds due with it
-  against its Python loop, on the shipped rules' examples and their pairs, texts with an
-  expansion (``ﬁ``: no distance test for ``all`` rules), long repeats (many key occurrences).
+- ``_textnative.DuePlan`` (session 24; session 23's ``due_pending`` before it): the rules
+  ``rules_due.due_rules`` finds due with it against its Python loop (``pending_loop`` over the
+  cached entries), on the shipped rules' examples and their pairs, texts with an expansion
+  (``ﬁ``: no distance test for ``all`` rules), long repeats (many key occurrences).
 - ``rules_regex.clause_factors``: every match of random alternations holds a string of each
   factor (the shipped patterns: ``test_rules_speed.test_factors_are_in_every_match``).
 """
@@ -103,46 +104,64 @@ def test_code_set_equals_brute_force_on_random_sets():
 
 @needs_native
 @needs_hs
-def test_due_pending_equals_python_loop(shipped_rules, monkeypatch):
+def test_due_plan_equals_python_loop(shipped_rules):
     from fenghuo.checks import rules_due
 
     fast = shipped_rules
     c = fast._compiled
+    plan = c.due_plan
+    assert plan is not None
     texts = _texts(fast)
     rng = random.Random(23)
     examples = [t for r in fast.rules for t in r.hit]
     texts += ["ﬁ" + t for t in rng.sample(examples, 60)]  # an expansion: n.shift is set
     texts += [t * 12 for t in rng.sample(examples, 30)]  # many occurrences of keys and factors
     texts += [rng.choice(examples)[: rng.randint(1, 12)] + "，" + rng.choice(examples)[-rng.randint(1, 12):] for _ in range(200)]
-    native = rules_due._DUE_PENDING
-    compared = due = 0
-    for t in texts:
-        n = fast.normaliser.normalise(t)
-        hits = c.index.prefilter(t, n)
-        got = rules_due.due_rules(c, hits, t, n)
-        monkeypatch.setattr(rules_due, "_DUE_PENDING", None)
-        want = rules_due.due_rules(c, hits, t, n)
-        monkeypatch.setattr(rules_due, "_DUE_PENDING", native)
-        assert [r.spec.id for r in got] == [r.spec.id for r in want], t
-        compared += 1
-        due += len(got)
-    assert compared > 1000 and due > 500, (compared, due)
+    compared = due = rest = 0
+    try:
+        for t in texts:
+            n = fast.normaliser.normalise(t)
+            hits = c.index.prefilter(t, n)
+            object.__setattr__(c, "due_plan", plan)  # the compiled state is a frozen dataclass
+            got = rules_due.due_rules(c, hits, t, n)
+            if hits and n.codes.size:
+                rest += plan.due(hits, np.ascontiguousarray(n.codes, np.uint32), n.shift is None)[1] is not None
+            object.__setattr__(c, "due_plan", None)
+            want = rules_due.due_rules(c, hits, t, n)
+            assert [r.spec.id for r in got] == [r.spec.id for r in want], t
+            compared += 1
+            due += len(got)
+    finally:
+        object.__setattr__(c, "due_plan", plan)
+    # ``rest``: messages with a pending rule the plan hands back (original-text factors).
+    assert compared > 1000 and due > 500 and rest > 10, (compared, due, rest)
 
 
 @needs_native
-def test_due_pending_refuses_bad_arguments():
-    from fenghuo.checks._textnative import due_pending
+def test_due_plan_refuses_bad_arguments():
+    from fenghuo.checks._textnative import CodeSet, DuePlan
 
-    codes = np.zeros(4, np.uint32)
-    with pytest.raises(TypeError):
-        due_pending((), [], [], [], [], codes)  # six arguments
-    with pytest.raises(TypeError):
-        due_pending(((0,),), [], [], [], [], codes, True)  # not a 6-tuple
+    codes = np.full(4, 0x80808080, np.uint32)
     with pytest.raises(ValueError):
-        due_pending((), [], [], [5], [0], codes, True)  # a hit's literal id beyond the lengths
-    # A database without a CodeSet goes back to the Python loop.
-    p = (0, None, True, frozenset(), (), 0)
-    assert due_pending((p,), [None], [[]], [], [], codes, True) == ([], [p])
+        DuePlan([[0]], [1], [], [], [], [])  # keyed names a clause that is not there
+    with pytest.raises(ValueError):
+        DuePlan([[0]], [1, 2], [(0, None, True, True, ())], [None], [None], [])  # kl not one per literal
+    with pytest.raises(ValueError):
+        DuePlan([[0]], [1], [(1, None, True, True, ())], [None], [None], [])  # a rule beyond the rules
+    cs = CodeSet(np.array([0x80808080], np.uint32), [1], [1])
+    with pytest.raises(ValueError):
+        DuePlan([[0]], [1], [(0, 3, True, True, (0,))], [cs], [[0]], [])  # literal id 1 has no factor
+    plan = DuePlan([[0], [1]], [1, 1], [(0, 3, True, True, (0,)), (1, None, True, True, (0,))], [CodeSet(np.array([0x80808080], np.uint32), [1], [0]), None], [[0], None], [])
+    with pytest.raises(TypeError):
+        plan.due([1], codes)  # two arguments
+    with pytest.raises(ValueError):
+        plan.due([5], codes, True)  # a hit's literal id beyond the plan's
+    with pytest.raises(ValueError):
+        plan.due([0], codes[:0], True)  # no codes: the Python loop's case
+    # Rule 0: its key at [0, 1), its factor (the same code) within 3: due. Rule 1 has no
+    # CodeSet: back to the Python loop with its pending clause.
+    assert plan.due([1 << HIT_BITS | 0, 1 << HIT_BITS | 1], codes, True) == ([0], [(1, (1,))])
+    assert plan.due([1 << HIT_BITS | 0], codes[:1], True) == ([0], None)  # the key is its own factor's occurrence
 
 
 def test_quad_codes_drop_a_constant_byte():

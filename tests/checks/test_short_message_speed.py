@@ -184,7 +184,8 @@ def test_rules_due_for_several_literals_are_cached_and_equal_the_general_test(sh
             lit = rules._compiled.index.candidate_literals(t, n)
             multi += len(lit) > 1
             rules.find_in(t, n)
-    assert multi > 0 and rules._compiled.multi_todo
+    # Cached entries are the path without the kernel; with it ``DuePlan`` works them out per message.
+    assert multi > 0 and (rules._compiled.multi_todo or rules._compiled.due_plan is not None)
 
 
 def test_short_word_window_cache_equals_the_segmenter():

@@ -1,31 +1,54 @@
-/* due_pending: the rules check's pending-rule test (rules_due.due_rules) in one C call per
-message, included by _textnative.c after the CodeSet type (it reads CodeSet's tables).
+/* DuePlan: which knowledge rules are due for a message (rules_due.due_rules), in one C call,
+included by _textnative.c after the CodeSet type (it reads CodeSet's tables).
 
-Why C (session 23, measured): on a ~1 KB COLD dev cut ~5 rules are pending (a key literal
-occurs; the clause's other factors must occur near it), and for ~3.7 of them the other
-factors' literal set finds something in the stretch, nearly always too far or incomplete
-(0.5 rules due per cut). In Python each pending rule cost ~5 µs in the pipeline (the stretch
-loop over the hits, CodeSet.find, the per-factor lists of confirm_hits, the clause loop with
-near_all): ~25 µs of the check's ~57 µs p50. Here the same steps run over C arrays. The
-answers are those of the Python loop, which stays for what this does not take (a rule with
-an original-text factor or a database hyperscan matches: no CodeSet) and for FENGHUO_NATIVE=0;
-tests/checks/test_rules_native.py holds the two equal.
+Why C (sessions 23, 24, measured): on a ~1 KB COLD dev cut the first-stage scan finds ~7 key
+literals, which leave ~6.6 rules pending (a clause's key occurs; its other factors must occur
+near it). Session 23 moved the pending-rule test into C (due_pending) but kept its inputs as
+Python objects: a cached entry per set of key literals (a frozenset key, tuples, frozensets of
+key ids), the hits' PyLongs looked up in those sets per rule and per clause, the factor of
+each literal occurrence read from a list. In the pipeline, where the other checks have just
+evicted all of that, the stage still cost ~15-20 µs p50 against ~3 µs warm: cache misses on
+the Python objects and on each rule's CodeSet slot table, one probe per character of the
+rule's stretch (~470 probes a cut). Here the rules' clauses are flat C arrays built once, the
+entry is worked out per message from them (no cache to miss or to grow), and the slot probes
+are prefetched a few characters ahead, so their misses overlap.
 
-due_pending(pending, sets, facs, hits, kl, codes, near_ok) -> (due, rest):
-  pending  tuple of (r, width|None, strict, mine, recs, d) as rules_due.due_entry makes them;
-  sets     LiteralIndex.confirm_sets (per confirmation database a CodeSet or None);
-  facs     LiteralIndex.confirm_factor (per database: literal id -> factor index);
-  hits     the first-stage hits (end << 20 | literal id); kl: key literal lengths by id;
-  codes    the message's normalised codes (uint32); near_ok: nothing expanded (n.shift is None).
-  due      list of the rule indices r found due; rest: the pending tuples left to Python. */
+DuePlan(keyed, kl, clauses, rule_sets, rule_facs, always):
+  keyed      per first-stage literal id, the clause indices it keys (LiteralIndex.keyed);
+  kl         per first-stage literal id, its length in codes (0 on the original side);
+  clauses    per clause (rule, width or None, strict, has other factors, other factors'
+             indices in the rule's factor list), clause indices ascending with the rule;
+  rule_sets  per rule, the CodeSet of its other factors (its only confirmation database, on
+             the normalised side) or None: the rule's pending clauses go back to Python;
+  rule_facs  per rule, literal id of that CodeSet -> factor index (None with no CodeSet);
+  always     rule indices due on every message.
+due(hits, codes, near_ok) -> (due, rest):
+  hits the first-stage hits (end << 20 | literal id); codes the message's normalised codes
+  (uint32, not empty); near_ok: nothing expanded (n.shift is None). due: the rule indices
+  found due, ascending; rest: None, or [(rule, (clause, ...)), ...] pending rules without a
+  CodeSet, for the Python loop (rules_due.pending_loop). The answers are the Python loop's;
+  tests/checks/test_rules_native.py holds the two equal. */
 
 #define DUE_HIT_BITS 20
 #define DUE_HIT_MASK ((1L << DUE_HIT_BITS) - 1)
+#define DUE_PREFETCH 8 /* characters ahead: a slot-table miss takes as long as ~8 probes */
 
 typedef struct {
     Py_ssize_t s, e;
-    long f;
+    int32_t f;
 } DueOcc;
+
+typedef struct {
+    PyObject_HEAD
+    int32_t nlits, nclauses, nrules, nalways;
+    int32_t *keyed_at, *keyed, *kl;                    /* CSR: literal -> clauses; lengths */
+    int32_t *cl_rule, *cl_width, *cl_idx_at, *cl_idx;  /* width -1: None */
+    uint8_t *cl_strict, *cl_confirm;
+    int32_t *fac_at, *fac;                             /* per rule: literal id -> factor */
+    CodeSet **rule_set;                                /* per rule, borrowed from sets_ref */
+    int32_t *always;
+    PyObject *sets_ref;
+} DuePlan;
 
 static int
 dueocc_cmp(const void *a, const void *b)
@@ -36,35 +59,48 @@ dueocc_cmp(const void *a, const void *b)
     return x->s < y->s ? -1 : x->s > y->s;
 }
 
-/* Every occurrence of a literal of ``cs`` inside codes[lo:hi], as (start, end, factor); the
-same occurrences CodeSet.find reports. Returns the count, or -1 (memory, set error). */
+static int
+int32_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether literal ``id`` keys a clause with other factors of rule ``r`` (``clause`` < 0), or
+keys clause ``clause``: the hits a rule's stretch and a clause's distance test start from. */
+static inline int
+due_keys(const DuePlan *p, long id, int32_t r, int32_t clause)
+{
+    for (int32_t q = p->keyed_at[id]; q < p->keyed_at[id + 1]; q++) {
+        int32_t k = p->keyed[q];
+        if (clause >= 0 ? k == clause : (p->cl_rule[k] == r && p->cl_confirm[k]))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every occurrence of a literal of ``cs`` inside codes[lo:hi], as (start, end, factor): the
+occurrences CodeSet.find reports. Returns the count, or -1 (memory). */
 static Py_ssize_t
-due_collect(CodeSet *cs, PyObject *fac, const uint32_t *codes, Py_ssize_t lo, Py_ssize_t hi, DueOcc **buf, Py_ssize_t *cap)
+due_collect(const CodeSet *cs, const int32_t *fac, int32_t nfac, const uint32_t *codes, Py_ssize_t lo, Py_ssize_t hi,
+            DueOcc **buf, Py_ssize_t *cap)
 {
     Py_ssize_t n = 0;
-    Py_ssize_t nfac = PyList_GET_SIZE(fac);
     for (Py_ssize_t i = lo; i < hi; i++) {
-        uint32_t c = codes[i];
-        uint32_t h = codeset_hash(c, cs->shift);
-        const CodeSlot *sl;
-        for (;;) {
-            sl = &cs->slots[h];
-            if (!sl->count || sl->key == c)
-                break;
-            h = (h + 1) & cs->mask;
-        }
-        if (!sl->count)
+        if (i + DUE_PREFETCH < hi)
+            __builtin_prefetch(&cs->slots[codeset_hash(codes[i + DUE_PREFETCH], cs->shift)]);
+        const CodeSlot *sl = codeset_slot(cs, codes, i, hi);
+        if (sl == NULL)
             continue;
         for (uint32_t k = sl->first; k < sl->first + sl->count; k++) {
             const CodeEntry *e = &cs->entries[k];
             if (i + (Py_ssize_t)e->len > hi)
                 continue;
-            if (e->len > 1 && memcmp(codes + i + 1, cs->pool + e->off + 1, (size_t)(e->len - 1) * 4))
-                continue;
-            if ((Py_ssize_t)e->id >= nfac) {
-                PyErr_SetString(PyExc_ValueError, "due_pending: a literal id without a factor");
-                return -1;
-            }
+            uint32_t m = 1;
+            while (m < e->len && codes[i + m] == cs->pool[e->off + m])
+                m++;
+            if (m < e->len || (int32_t)e->id >= nfac)
+                continue; /* an id without a factor cannot happen: DuePlan_init checks it */
             if (n == *cap) {
                 DueOcc *bigger = PyMem_Realloc(*buf, 2 * *cap * sizeof(DueOcc));
                 if (bigger == NULL) {
@@ -76,17 +112,17 @@ due_collect(CodeSet *cs, PyObject *fac, const uint32_t *codes, Py_ssize_t lo, Py
             }
             (*buf)[n].s = i;
             (*buf)[n].e = i + e->len;
-            (*buf)[n].f = PyLong_AsLong(PyList_GET_ITEM(fac, e->id));
+            (*buf)[n].f = fac[e->id];
             n++;
         }
     }
-    return PyErr_Occurred() ? -1 : n;
+    return n;
 }
 
 /* Whether factor ``f``'s occurrences (sorted by start, ``occ[at[f]:at[f+1]]``) hold one
 [s2, e2) with s2 >= lo2 and e2 <= hi2 (``rules_due.close`` for one key). */
 static int
-due_has(const DueOcc *occ, const Py_ssize_t *at, long f, Py_ssize_t lo2, Py_ssize_t hi2)
+due_has(const DueOcc *occ, const Py_ssize_t *at, int32_t f, Py_ssize_t lo2, Py_ssize_t hi2)
 {
     Py_ssize_t a = at[f], b = at[f + 1];
     while (a < b) { /* first start >= lo2 */
@@ -102,98 +138,87 @@ due_has(const DueOcc *occ, const Py_ssize_t *at, long f, Py_ssize_t lo2, Py_ssiz
     return 0;
 }
 
-/* One pending rule: 1 due, 0 not, -1 error. ``ids``/``ends``/``idobj``: the hits decoded. */
+typedef struct { /* one message */
+    const long *ids;
+    const Py_ssize_t *ends;
+    Py_ssize_t nhits, size;
+    const uint32_t *codes;
+    int near_ok;
+    DueOcc *buf;
+    Py_ssize_t cap, *at, atcap;
+} DueMsg;
+
+/* Pending rule ``r`` with its pending clauses ``act[0:na]``: 1 due, 0 not, -1 error. */
 static int
-due_rule(PyObject *p, PyObject *sets, PyObject *facs, Py_ssize_t nhits, const long *ids, const Py_ssize_t *ends,
-         PyObject **idobj, PyObject *kl, const uint32_t *codes, Py_ssize_t size, int near_ok, DueOcc **buf, Py_ssize_t *cap,
-         Py_ssize_t **at, Py_ssize_t *atcap)
+due_rule(const DuePlan *p, int32_t r, const int32_t *act, Py_ssize_t na, DueMsg *m)
 {
-    PyObject *width = PyTuple_GET_ITEM(p, 1), *mine = PyTuple_GET_ITEM(p, 3), *recs = PyTuple_GET_ITEM(p, 4);
-    int strict = PyObject_IsTrue(PyTuple_GET_ITEM(p, 2));
-    long d = PyLong_AsLong(PyTuple_GET_ITEM(p, 5));
-    if (strict < 0 || PyErr_Occurred())
-        return -1;
-    Py_ssize_t lo = 0, hi = size;
-    if (width != Py_None && (strict || near_ok)) {
+    int32_t width = 0;
+    int strict = 1;
+    for (Py_ssize_t q = 0; q < na; q++) {
+        int32_t cw = p->cl_width[act[q]];
+        width = (width < 0 || cw < 0) ? -1 : (cw > width ? cw : width);
+        strict &= p->cl_strict[act[q]];
+    }
+    Py_ssize_t lo = 0, hi = m->size;
+    if (width >= 0 && (strict || m->near_ok)) {
         /* Another factor of a match holding the key [s, e) lies in [e - w, s + w). */
-        long w = PyLong_AsLong(width);
-        Py_ssize_t e0 = size, s1 = 0;
-        for (Py_ssize_t j = 0; j < nhits; j++) {
-            int in = PySet_Contains(mine, idobj[j]);
-            if (in < 0)
-                return -1;
-            if (!in)
+        Py_ssize_t e0 = m->size, s1 = 0;
+        for (Py_ssize_t j = 0; j < m->nhits; j++) {
+            if (!due_keys(p, m->ids[j], r, -1))
                 continue;
-            long len = PyLong_AsLong(PyList_GET_ITEM(kl, ids[j]));
-            if (ends[j] < e0)
-                e0 = ends[j];
-            if (ends[j] - len > s1)
-                s1 = ends[j] - len;
+            if (m->ends[j] < e0)
+                e0 = m->ends[j];
+            if (m->ends[j] - p->kl[m->ids[j]] > s1)
+                s1 = m->ends[j] - p->kl[m->ids[j]];
         }
-        if (PyErr_Occurred())
-            return -1;
-        lo = e0 - w > 0 ? e0 - w : 0;
-        hi = s1 + w < size ? s1 + w : size;
+        lo = e0 - width > 0 ? e0 - width : 0;
+        hi = s1 + width < m->size ? s1 + width : m->size;
         if (lo >= hi)
             return 0;
     }
-    Py_ssize_t nocc = due_collect((CodeSet *)PyList_GET_ITEM(sets, d), PyList_GET_ITEM(facs, d), codes, lo, hi, buf, cap);
+    int32_t nfac = p->fac_at[r + 1] - p->fac_at[r];
+    Py_ssize_t nocc = due_collect(p->rule_set[r], p->fac + p->fac_at[r], nfac, m->codes, lo, hi, &m->buf, &m->cap);
     if (nocc <= 0)
         return (int)nocc; /* none of the rule's other factors occurs: the common answer */
-    long nfac = 0;
+    int32_t top = 0;      /* factors 0..top-1 occur */
     for (Py_ssize_t k = 0; k < nocc; k++)
-        if ((*buf)[k].f + 1 > nfac)
-            nfac = (*buf)[k].f + 1;
-    if (nfac + 1 > *atcap) {
-        Py_ssize_t *bigger = PyMem_Realloc(*at, (nfac + 1) * sizeof(Py_ssize_t));
+        if (m->buf[k].f + 1 > top)
+            top = m->buf[k].f + 1;
+    if (top + 1 > m->atcap) {
+        Py_ssize_t *bigger = PyMem_Realloc(m->at, (top + 1) * sizeof(Py_ssize_t));
         if (bigger == NULL) {
             PyErr_NoMemory();
             return -1;
         }
-        *at = bigger;
-        *atcap = nfac + 1;
+        m->at = bigger;
+        m->atcap = top + 1;
     }
-    qsort(*buf, nocc, sizeof(DueOcc), dueocc_cmp);
-    Py_ssize_t *a = *at;
-    for (long f = 0, k = 0; f <= nfac; f++) { /* a[f]: first occurrence of factor f */
-        while (k < nocc && (*buf)[k].f < f)
+    qsort(m->buf, nocc, sizeof(DueOcc), dueocc_cmp);
+    Py_ssize_t *a = m->at;
+    for (int32_t f = 0, k = 0; f <= top; f++) { /* a[f]: first occurrence of factor f */
+        while (k < nocc && m->buf[k].f < f)
             k++;
         a[f] = k;
     }
-    const DueOcc *occ = *buf;
-    Py_ssize_t nrecs = PyTuple_GET_SIZE(recs);
-    for (Py_ssize_t r = 0; r < nrecs; r++) {
-        /* (key group, width or None, strict, key literal ids, other factors' indices) */
-        PyObject *rec = PyTuple_GET_ITEM(recs, r);
-        PyObject *cw = PyTuple_GET_ITEM(rec, 1), *keyset = PyTuple_GET_ITEM(rec, 3), *idxs = PyTuple_GET_ITEM(rec, 4);
-        Py_ssize_t nidx = PyTuple_GET_SIZE(idxs);
+    for (Py_ssize_t q = 0; q < na; q++) {
+        int32_t k = act[q];
+        const int32_t *idx = p->cl_idx + p->cl_idx_at[k];
+        int32_t nidx = p->cl_idx_at[k + 1] - p->cl_idx_at[k];
         int all = 1;
-        for (Py_ssize_t q = 0; q < nidx && all; q++) {
-            long f = PyLong_AsLong(PyTuple_GET_ITEM(idxs, q));
-            all = f >= 0 && f < nfac && a[f] < a[f + 1];
-        }
-        if (PyErr_Occurred())
-            return -1;
+        for (int32_t t = 0; t < nidx && all; t++)
+            all = idx[t] < top && a[idx[t]] < a[idx[t] + 1];
         if (!all)
             continue;
-        int s1 = PyObject_IsTrue(PyTuple_GET_ITEM(rec, 2));
-        if (s1 < 0)
-            return -1;
-        if (cw == Py_None || !(s1 || near_ok))
+        int32_t w = p->cl_width[k];
+        if (w < 0 || !(p->cl_strict[k] || m->near_ok))
             return 1;
-        long w = PyLong_AsLong(cw);
-        for (Py_ssize_t j = 0; j < nhits; j++) {
-            int in = PySet_Contains(keyset, idobj[j]);
-            if (in < 0)
-                return -1;
-            if (!in)
+        for (Py_ssize_t j = 0; j < m->nhits; j++) {
+            if (!due_keys(p, m->ids[j], r, k))
                 continue;
-            Py_ssize_t e = ends[j], s = e - PyLong_AsLong(PyList_GET_ITEM(kl, ids[j]));
+            Py_ssize_t e = m->ends[j], s = e - p->kl[m->ids[j]];
             int ok = 1;
-            for (Py_ssize_t q = 0; q < nidx && ok; q++)
-                ok = due_has(occ, a, PyLong_AsLong(PyTuple_GET_ITEM(idxs, q)), e - w, s + w);
-            if (PyErr_Occurred())
-                return -1;
+            for (int32_t t = 0; t < nidx && ok; t++)
+                ok = due_has(m->buf, a, idx[t], e - w, s + w);
             if (ok)
                 return 1;
         }
@@ -202,82 +227,325 @@ due_rule(PyObject *p, PyObject *sets, PyObject *facs, Py_ssize_t nhits, const lo
 }
 
 static PyObject *
-textnative_due_pending(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+DuePlan_due(DuePlan *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "due_pending(pending, sets, facs, hits, kl, codes, near_ok)");
+    if (nargs != 3 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "due(hits: list, codes, near_ok)");
         return NULL;
     }
-    PyObject *pending = args[0], *sets = args[1], *facs = args[2], *hits = args[3], *kl = args[4];
-    int near_ok = PyObject_IsTrue(args[6]);
+    if (self->keyed_at == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "DuePlan: not initialised");
+        return NULL;
+    }
+    PyObject *hits = args[0];
+    int near_ok = PyObject_IsTrue(args[2]);
     if (near_ok < 0)
         return NULL;
-    if (!PyTuple_Check(pending) || !PyList_Check(sets) || !PyList_Check(facs) || !PyList_Check(hits) || !PyList_Check(kl)) {
-        PyErr_SetString(PyExc_TypeError, "due_pending: pending a tuple; sets, facs, hits, kl lists");
-        return NULL;
-    }
     Py_buffer v;
-    if (PyObject_GetBuffer(args[5], &v, PyBUF_C_CONTIGUOUS) < 0)
+    if (PyObject_GetBuffer(args[1], &v, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
-    const uint32_t *codes = (const uint32_t *)v.buf;
-    Py_ssize_t size = v.len / 4, nhits = PyList_GET_SIZE(hits), cap = 64, atcap = 0;
+    Py_ssize_t nhits = PyList_GET_SIZE(hits);
+    DueMsg m = {NULL, NULL, nhits, v.len / 4, (const uint32_t *)v.buf, near_ok, NULL, 64, NULL, 0};
     long *ids = PyMem_Malloc((nhits ? nhits : 1) * sizeof(long));
     Py_ssize_t *ends = PyMem_Malloc((nhits ? nhits : 1) * sizeof(Py_ssize_t));
-    PyObject **idobj = PyMem_Calloc(nhits ? nhits : 1, sizeof(PyObject *));
-    DueOcc *buf = PyMem_Malloc(cap * sizeof(DueOcc));
-    Py_ssize_t *at = NULL;
-    PyObject *due = PyList_New(0), *rest = PyList_New(0), *out = NULL;
-    if (ids == NULL || ends == NULL || idobj == NULL || buf == NULL || due == NULL || rest == NULL) {
+    uint8_t *due = PyMem_Calloc(self->nrules ? self->nrules : 1, 1);
+    int32_t *act = NULL;
+    PyObject *out = NULL, *got = NULL, *rest = NULL;
+    m.buf = PyMem_Malloc(m.cap * sizeof(DueOcc));
+    if (ids == NULL || ends == NULL || due == NULL || m.buf == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (v.len % 4) {
-        PyErr_SetString(PyExc_ValueError, "due_pending: expected uint32 codes");
+    if (v.len % 4 || !m.size) {
+        PyErr_SetString(PyExc_ValueError, "due: expected uint32 codes, at least one");
         goto done;
     }
+    m.ids = ids;
+    m.ends = ends;
+    Py_ssize_t nact = 0;
     for (Py_ssize_t j = 0; j < nhits; j++) {
         long h = PyLong_AsLong(PyList_GET_ITEM(hits, j));
+        if (h == -1 && PyErr_Occurred())
+            goto done;
         ids[j] = h & DUE_HIT_MASK;
         ends[j] = h >> DUE_HIT_BITS;
-        if (PyErr_Occurred() || (idobj[j] = PyLong_FromLong(ids[j])) == NULL)
-            goto done;
-        if (ids[j] >= PyList_GET_SIZE(kl)) {
-            PyErr_SetString(PyExc_ValueError, "due_pending: a hit's literal id beyond kl");
+        if (h < 0 || ids[j] >= self->nlits) {
+            PyErr_SetString(PyExc_ValueError, "due: a hit's literal id beyond the plan's");
             goto done;
         }
+        nact += self->keyed_at[ids[j] + 1] - self->keyed_at[ids[j]];
     }
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(pending); k++) {
-        PyObject *p = PyTuple_GET_ITEM(pending, k);
-        if (!PyTuple_Check(p) || PyTuple_GET_SIZE(p) != 6) {
-            PyErr_SetString(PyExc_TypeError, "due_pending: a pending entry is a 6-tuple");
-            goto done;
+    /* As rules_due.due_entry: clauses without other factors make their rule due outright;
+    the others are pending unless their rule is. */
+    act = PyMem_Malloc((nact ? nact : 1) * sizeof(int32_t));
+    if (act == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int32_t q = 0; q < self->nalways; q++)
+        due[self->always[q]] = 1;
+    nact = 0;
+    for (Py_ssize_t j = 0; j < nhits; j++)
+        for (int32_t q = self->keyed_at[ids[j]]; q < self->keyed_at[ids[j] + 1]; q++) {
+            int32_t k = self->keyed[q];
+            if (self->cl_confirm[k])
+                act[nact++] = k;
+            else
+                due[self->cl_rule[k]] = 1;
         }
-        long d = PyLong_AsLong(PyTuple_GET_ITEM(p, 5));
-        if (PyErr_Occurred())
-            goto done;
-        if (d < 0 || d >= PyList_GET_SIZE(sets) || d >= PyList_GET_SIZE(facs) || !size ||
-            Py_TYPE(PyList_GET_ITEM(sets, d)) != &CodeSetType || ((CodeSet *)PyList_GET_ITEM(sets, d))->slots == NULL ||
-            !PyList_Check(PyList_GET_ITEM(facs, d))) {
-            if (PyList_Append(rest, p) < 0) /* not ours: the Python loop takes it */
+    qsort(act, nact, sizeof(int32_t), int32_cmp); /* by clause, so by rule */
+    for (Py_ssize_t a = 0, b; a < nact; a = b) {
+        int32_t r = self->cl_rule[act[a]];
+        Py_ssize_t u = 0; /* the rule's clauses, each once */
+        for (b = a; b < nact && self->cl_rule[act[b]] == r; b++)
+            if (!u || act[a + u - 1] != act[b])
+                act[a + u++] = act[b];
+        if (due[r])
+            continue;
+        if (self->rule_set[r] == NULL) { /* not ours: the Python loop takes it */
+            PyObject *ks = PyTuple_New(u), *item = NULL;
+            for (Py_ssize_t q = 0; ks != NULL && q < u; q++) {
+                PyObject *x = PyLong_FromLong(act[a + q]);
+                if (x == NULL)
+                    Py_CLEAR(ks);
+                else
+                    PyTuple_SET_ITEM(ks, q, x);
+            }
+            if (ks != NULL)
+                item = Py_BuildValue("(iN)", r, ks);
+            if (item == NULL || (rest == NULL && (rest = PyList_New(0)) == NULL) || PyList_Append(rest, item) < 0) {
+                Py_XDECREF(item);
                 goto done;
+            }
+            Py_DECREF(item);
             continue;
         }
-        int got = due_rule(p, sets, facs, nhits, ids, ends, idobj, kl, codes, size, near_ok, &buf, &cap, &at, &atcap);
-        if (got < 0 || (got && PyList_Append(due, PyTuple_GET_ITEM(p, 0)) < 0))
+        int d = due_rule(self, r, act + a, u, &m);
+        if (d < 0)
             goto done;
+        due[r] = (uint8_t)d;
     }
-    out = PyTuple_Pack(2, due, rest);
+    got = PyList_New(0);
+    if (got == NULL)
+        goto done;
+    for (int32_t r = 0; r < self->nrules; r++) {
+        if (!due[r])
+            continue;
+        PyObject *x = PyLong_FromLong(r);
+        if (x == NULL || PyList_Append(got, x) < 0) {
+            Py_XDECREF(x);
+            goto done;
+        }
+        Py_DECREF(x);
+    }
+    out = PyTuple_Pack(2, got, rest != NULL ? rest : Py_None);
 done:
-    if (idobj != NULL)
-        for (Py_ssize_t j = 0; j < nhits; j++)
-            Py_XDECREF(idobj[j]);
     PyMem_Free(ids);
     PyMem_Free(ends);
-    PyMem_Free(idobj);
-    PyMem_Free(buf);
-    PyMem_Free(at);
-    Py_XDECREF(due);
+    PyMem_Free(due);
+    PyMem_Free(act);
+    PyMem_Free(m.buf);
+    PyMem_Free(m.at);
+    Py_XDECREF(got);
     Py_XDECREF(rest);
     PyBuffer_Release(&v);
     return out;
 }
+
+/* ``seq`` (ints, or sequences of ints with ``at`` given: CSR) into a new int32 array. */
+static int32_t *
+due_ints(PyObject *seq, Py_ssize_t *n, int32_t **at, const char *what)
+{
+    PyObject *f = PySequence_Fast(seq, what);
+    if (f == NULL)
+        return NULL;
+    Py_ssize_t len = PySequence_Fast_GET_SIZE(f), total = len;
+    int32_t *out = NULL;
+    if (at != NULL) {
+        total = 0;
+        *at = PyMem_Malloc((len + 1) * sizeof(int32_t));
+        if (*at == NULL)
+            goto fail;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            PyObject *x = PySequence_Fast_GET_ITEM(f, i);
+            Py_ssize_t k = x == Py_None ? 0 : PySequence_Size(x);
+            if (k < 0)
+                goto fail;
+            (*at)[i] = (int32_t)total;
+            total += k;
+        }
+        (*at)[len] = (int32_t)total;
+    }
+    out = PyMem_Malloc((total ? total : 1) * sizeof(int32_t));
+    if (out == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0, o = 0; i < len; i++) {
+        PyObject *x = PySequence_Fast_GET_ITEM(f, i);
+        if (at == NULL) {
+            long val = PyLong_AsLong(x);
+            if (val == -1 && PyErr_Occurred())
+                goto fail;
+            out[o++] = (int32_t)val;
+            continue;
+        }
+        for (Py_ssize_t k = 0; x != Py_None && k < PySequence_Size(x); k++) {
+            PyObject *y = PySequence_GetItem(x, k);
+            long val = y == NULL ? -1 : PyLong_AsLong(y);
+            Py_XDECREF(y);
+            if (val == -1 && PyErr_Occurred())
+                goto fail;
+            out[o++] = (int32_t)val;
+        }
+    }
+    *n = len;
+    Py_DECREF(f);
+    return out;
+fail:
+    if (!PyErr_Occurred())
+        PyErr_NoMemory();
+    PyMem_Free(out);
+    if (at != NULL) {
+        PyMem_Free(*at);
+        *at = NULL;
+    }
+    Py_DECREF(f);
+    return NULL;
+}
+
+static int
+DuePlan_init(DuePlan *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *keyed, *kl, *clauses, *sets, *facs, *always;
+    static char *kwlist[] = {"keyed", "kl", "clauses", "rule_sets", "rule_facs", "always", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO!OO", kwlist, &keyed, &kl, &clauses, &PyList_Type, &sets, &facs, &always))
+        return -1;
+    if (self->keyed_at != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "DuePlan: already initialised");
+        return -1;
+    }
+    Py_ssize_t nlits, nkl, ncl, nrules, nfacs, nalways;
+    if ((self->keyed = due_ints(keyed, &nlits, &self->keyed_at, "keyed: a list of lists")) == NULL ||
+        (self->kl = due_ints(kl, &nkl, NULL, "kl: a list")) == NULL ||
+        (self->fac = due_ints(facs, &nfacs, &self->fac_at, "rule_facs: a list")) == NULL ||
+        (self->always = due_ints(always, &nalways, NULL, "always: a list")) == NULL)
+        return -1;
+    nrules = PyList_GET_SIZE(sets);
+    PyObject *cf = PySequence_Fast(clauses, "clauses: a list");
+    if (cf == NULL)
+        return -1;
+    ncl = PySequence_Fast_GET_SIZE(cf);
+    PyObject *idxs = PyList_New(ncl);
+    int ok = idxs != NULL && nkl == nlits && nfacs == nrules;
+    if (idxs != NULL && !ok)
+        PyErr_SetString(PyExc_ValueError, "DuePlan: kl one per literal, rule_facs one per rule");
+    self->cl_rule = PyMem_Malloc((ncl ? ncl : 1) * sizeof(int32_t));
+    self->cl_width = PyMem_Malloc((ncl ? ncl : 1) * sizeof(int32_t));
+    self->cl_strict = PyMem_Malloc(ncl ? ncl : 1);
+    self->cl_confirm = PyMem_Malloc(ncl ? ncl : 1);
+    self->rule_set = PyMem_Calloc(nrules ? nrules : 1, sizeof(CodeSet *));
+    if (ok && (!self->cl_rule || !self->cl_width || !self->cl_strict || !self->cl_confirm || !self->rule_set)) {
+        PyErr_NoMemory();
+        ok = 0;
+    }
+    for (Py_ssize_t k = 0; ok && k < ncl; k++) {
+        PyObject *c = PySequence_Fast_GET_ITEM(cf, k), *w;
+        int strict, conf;
+        long r;
+        PyObject *ix;
+        if (!PyArg_ParseTuple(c, "lOppO", &r, &w, &strict, &conf, &ix)) {
+            ok = 0;
+            break;
+        }
+        long wv = w == Py_None ? -1 : PyLong_AsLong(w);
+        if ((wv == -1 && PyErr_Occurred()) || r < 0 || r >= nrules || (w != Py_None && wv < 0) || (k && r < self->cl_rule[k - 1])) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "DuePlan: a clause's rule out of range or out of order, or a negative width");
+            ok = 0;
+            break;
+        }
+        self->cl_rule[k] = (int32_t)r;
+        self->cl_width[k] = (int32_t)wv;
+        self->cl_strict[k] = (uint8_t)strict;
+        self->cl_confirm[k] = (uint8_t)conf;
+        PyList_SET_ITEM(idxs, k, Py_NewRef(ix));
+    }
+    Py_ssize_t nix;
+    if (ok && (self->cl_idx = due_ints(idxs, &nix, &self->cl_idx_at, "clauses: factor indices")) == NULL)
+        ok = 0;
+    for (Py_ssize_t i = 0; ok && i < self->keyed_at[nlits]; i++)
+        if (self->keyed[i] < 0 || self->keyed[i] >= ncl) {
+            PyErr_SetString(PyExc_ValueError, "DuePlan: keyed names a clause beyond the clauses");
+            ok = 0;
+        }
+    for (Py_ssize_t i = 0; ok && i < nalways; i++)
+        if (self->always[i] < 0 || self->always[i] >= nrules) {
+            PyErr_SetString(PyExc_ValueError, "DuePlan: an always rule beyond the rules");
+            ok = 0;
+        }
+    for (Py_ssize_t r = 0; ok && r < nrules; r++) {
+        PyObject *s = PyList_GET_ITEM(sets, r);
+        if (Py_TYPE(s) != &CodeSetType || ((CodeSet *)s)->slots == NULL)
+            continue; /* the Python loop */
+        const CodeSet *cs = (CodeSet *)s;
+        for (uint32_t e = 0; ok && e < cs->nentries; e++)
+            if ((int32_t)cs->entries[e].id >= self->fac_at[r + 1] - self->fac_at[r]) {
+                PyErr_SetString(PyExc_ValueError, "DuePlan: a literal of a rule's set without a factor");
+                ok = 0;
+            }
+        self->rule_set[r] = (CodeSet *)s;
+    }
+    for (Py_ssize_t k = 0; ok && k < ncl; k++)
+        for (int32_t q = self->cl_idx_at[k]; ok && q < self->cl_idx_at[k + 1]; q++)
+            if (self->cl_idx[q] < 0) {
+                PyErr_SetString(PyExc_ValueError, "DuePlan: a negative factor index");
+                ok = 0;
+            }
+    Py_DECREF(cf);
+    Py_XDECREF(idxs);
+    if (!ok)
+        return -1;
+    self->sets_ref = Py_NewRef(sets);
+    self->nlits = (int32_t)nlits;
+    self->nclauses = (int32_t)ncl;
+    self->nrules = (int32_t)nrules;
+    self->nalways = (int32_t)nalways;
+    return 0;
+}
+
+static void
+DuePlan_dealloc(DuePlan *self)
+{
+    PyMem_Free(self->keyed_at);
+    PyMem_Free(self->keyed);
+    PyMem_Free(self->kl);
+    PyMem_Free(self->cl_rule);
+    PyMem_Free(self->cl_width);
+    PyMem_Free(self->cl_idx_at);
+    PyMem_Free(self->cl_idx);
+    PyMem_Free(self->cl_strict);
+    PyMem_Free(self->cl_confirm);
+    PyMem_Free(self->fac_at);
+    PyMem_Free(self->fac);
+    PyMem_Free(self->rule_set);
+    PyMem_Free(self->always);
+    Py_XDECREF(self->sets_ref);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef DuePlan_methods[] = {
+    {"due", (PyCFunction)(void (*)(void))DuePlan_due, METH_FASTCALL,
+     "due(hits, codes, near_ok) -> (due, rest): see _rules_due.h."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject DuePlanType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "fenghuo.checks._textnative.DuePlan",
+    .tp_basicsize = sizeof(DuePlan),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "DuePlan(keyed, kl, clauses, rule_sets, rule_facs, always): the rules due per message (see _rules_due.h).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)DuePlan_init,
+    .tp_dealloc = (destructor)DuePlan_dealloc,
+    .tp_methods = DuePlan_methods,
+};

@@ -280,6 +280,10 @@ typedef struct {
     uint32_t key;    /* a first code */
     uint32_t first;  /* its first entry */
     uint32_t count;  /* 0: empty slot */
+    uint32_t second; /* bit codeset_bit(c) set for each second code c of its entries; all set
+                        when one is a single code. Session 24: the entries and pool are cold
+                        in the pipeline, and most first-code matches are not followed by any
+                        entry's second code, so this bit saves reading them. */
 } CodeSlot;
 
 typedef struct {
@@ -307,6 +311,12 @@ static inline uint32_t
 codeset_hash(uint32_t c, uint32_t shift)
 {
     return (uint32_t)(c * 0x9E3779B1u) >> shift;
+}
+
+static inline uint32_t
+codeset_bit(uint32_t c)
+{
+    return 1u << ((uint32_t)(c * 0x9E3779B1u) >> 27);
 }
 
 static int
@@ -398,6 +408,8 @@ CodeSet_init(CodeSet *self, PyObject *args, PyObject *kwds)
         self->slots[h].key = c;
         self->slots[h].first = (uint32_t)i;
         self->slots[h].count = (uint32_t)(j - i);
+        for (Py_ssize_t k = i; k < j; k++)
+            self->slots[h].second |= self->entries[k].len > 1 ? codeset_bit(self->pool[self->entries[k].off + 1]) : 0xFFFFFFFFu;
         i = j;
     }
     self->nentries = (uint32_t)n;
@@ -407,6 +419,27 @@ done:
     Py_DECREF(idf);
     PyBuffer_Release(&pv);
     return ok ? 0 : -1;
+}
+
+/* The slot of the literals starting at codes[i] (i < hi <= the codes' length), or NULL when
+none can: no literal starts with codes[i], or none goes on with codes[i + 1]. */
+static inline const CodeSlot *
+codeset_slot(const CodeSet *cs, const uint32_t *codes, Py_ssize_t i, Py_ssize_t hi)
+{
+    uint32_t c = codes[i];
+    uint32_t h = codeset_hash(c, cs->shift);
+    const CodeSlot *sl;
+    for (;;) {
+        sl = &cs->slots[h];
+        if (!sl->count)
+            return NULL;
+        if (sl->key == c)
+            break;
+        h = (h + 1) & cs->mask;
+    }
+    if (i + 1 < hi && !(sl->second & codeset_bit(codes[i + 1])))
+        return NULL;
+    return sl;
 }
 
 static PyObject *
@@ -442,16 +475,8 @@ CodeSet_find(CodeSet *self, PyObject *const *args, Py_ssize_t nargs)
     uint64_t stackbuf[64];
     uint64_t *rep = stackbuf;
     for (Py_ssize_t i = lo; i < hi; i++) {
-        uint32_t c = codes[i];
-        uint32_t h = codeset_hash(c, self->shift);
-        const CodeSlot *sl;
-        for (;;) {
-            sl = &self->slots[h];
-            if (!sl->count || sl->key == c)
-                break;
-            h = (h + 1) & self->mask;
-        }
-        if (!sl->count)
+        const CodeSlot *sl = codeset_slot(self, codes, i, hi);
+        if (sl == NULL)
             continue;
         for (uint32_t k = sl->first; k < sl->first + sl->count; k++) {
             const CodeEntry *e = &self->entries[k];
@@ -523,7 +548,7 @@ static PyTypeObject CodeSetType = {
     .tp_methods = CodeSet_methods,
 };
 
-#include "_rules_due.h" /* due_pending: rules_due.due_rules' pending rules, on CodeSet's tables */
+#include "_rules_due.h" /* DuePlan: rules_due.due_rules in C, on CodeSet's tables */
 
 /* decode_quad(codes) -> str: the normalised text of quad codes (uint32 each, the buffer of
 ``Normalised.codes``), as ``rules_message.decode_text`` computes it with two table gathers.
@@ -575,8 +600,6 @@ textnative_decode_quad(PyObject *Py_UNUSED(module), PyObject *arg)
 static PyMethodDef textnative_functions[] = {
     {"decode_quad", textnative_decode_quad, METH_O,
      "decode_quad(codes) -> str: the text of quad codes (see rules_message.decode_text)."},
-    {"due_pending", (PyCFunction)(void (*)(void))textnative_due_pending, METH_FASTCALL,
-     "due_pending(pending, sets, facs, hits, kl, codes, near_ok) -> (due, rest): see _rules_due.h."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -606,6 +629,16 @@ PyInit__textnative(void)
     Py_INCREF(&CodeSetType);
     if (PyModule_AddObject(m, "CodeSet", (PyObject *)&CodeSetType) < 0) {
         Py_DECREF(&CodeSetType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyType_Ready(&DuePlanType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&DuePlanType);
+    if (PyModule_AddObject(m, "DuePlan", (PyObject *)&DuePlanType) < 0) {
+        Py_DECREF(&DuePlanType);
         Py_DECREF(m);
         return NULL;
     }

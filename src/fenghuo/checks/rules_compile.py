@@ -22,7 +22,7 @@ from fenghuo.checks.base import Action
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normaliser
 from fenghuo.checks.rules_clauses import Clause, clauses_of
-from fenghuo.checks.rules_due import clause_recs, due_entry
+from fenghuo.checks.rules_due import clause_recs, due_entry, due_plan
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
 from fenghuo.checks.rules_literals import LiteralIndex
 from fenghuo.checks.rules_match import plan_pattern
@@ -57,6 +57,7 @@ class CompiledRules:
     # in 20 50-character COLD cuts has several). Bounded: cleared when full.
     multi_todo: dict = field(default_factory=dict)
     recs: tuple = ()  # per clause: what ``rules_due.due_rules`` reads of it (``clause_recs``)
+    due_plan: object = None  # the rules due per message in C (``rules_due.due_plan``), or None
 
 
 def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser: Normaliser, cache_dir: Path | None) -> CompiledRules:
@@ -116,14 +117,16 @@ def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser:
     unconditional = tuple(rules[k].spec.id for k in always_rules)
     index = None
     single_todo = recs = ()
+    plan = None
     if engine == "hyperscan":
         encode = lambda w: pack3(normaliser.normalise(w).codes).tobytes()  # noqa: E731
         index = LiteralIndex(plans, clauses, encode, cache_dir)
         recs = clause_recs(clauses, index)
         single_todo = tuple(due_entry(rules, clauses, index, (i,), always_rules, recs) for i in range(len(index.keyed)))
+        plan = due_plan(clauses, index, len(rules), always_rules)
     return CompiledRules(
         files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()},
-        tuple(clauses), tuple(always_rules), single_todo, recs=recs,
+        tuple(clauses), tuple(always_rules), single_todo, recs=recs, due_plan=plan,
     )
 
 

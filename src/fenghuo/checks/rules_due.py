@@ -36,10 +36,27 @@ from fenghuo.checks.rules_message import Message
 
 MULTI_TODO_MAX = 4096  # entries of the compiled state's ``multi_todo``
 
-# The pending rules' test in C (``_textnative.due_pending``, in _rules_due.h; why there, measured):
-# the loop below, for every pending rule whose other factors are one CodeSet; what it leaves
-# (original-text factors, no kernel, FENGHUO_NATIVE=0) goes through the loop. Same answers.
-_DUE_PENDING = getattr(NATIVE, "due_pending", None)
+# The whole per-message test in C when the kernel is built (``_textnative.DuePlan``, in
+# _rules_due.h; why there, measured): built once per compiled state (``due_plan``), it works the
+# entry out from flat arrays and tests every pending rule with a ``CodeSet``; what it leaves
+# (original-text factors) comes back for ``pending_loop``. Without the kernel or with
+# FENGHUO_NATIVE=0, the cached entries and ``pending_loop`` do it all. Same answers.
+_DUE_PLAN = getattr(NATIVE, "DuePlan", None)
+
+
+def due_plan(clauses, index, n_rules: int, always_rules, native=None):
+    """The compiled rules' ``DuePlan`` (see ``_DUE_PLAN``), or None without the kernel."""
+    native = native or _DUE_PLAN
+    if native is None:
+        return None
+    sets, facs = [], []
+    for r in range(n_rules):
+        d = index.confirm_norm.get(r, -1)
+        cs = index.confirm_sets[d] if d >= 0 else None
+        sets.append(cs)
+        facs.append(index.confirm_factor[d] if cs is not None else None)
+    recs = [(cl.rule, cl.width, cl.strict, bool(cl.confirm), index.confirm_idx[k]) for k, cl in enumerate(clauses)]
+    return native(index.keyed, index.key_lengths, recs, sets, facs, list(always_rules))
 
 
 def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
@@ -49,6 +66,14 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
     c = compiled
     if not hits:
         return tuple(c.rules[k] for k in c.always_rules)
+    plan = c.due_plan
+    if plan is not None and n.codes.size:
+        got, rest = plan.due(hits, message_codes(n), n.shift is None)
+        if rest is not None:  # rules whose other factors are not one CodeSet
+            pending = tuple(pending_entry(c.index, r, [c.recs[k] for k in ks]) for r, ks in rest)
+            got = sorted(set(got).union(pending_loop(c, pending, hits, text, n)))
+        rules = c.rules
+        return tuple([rules[r] for r in got])
     if len(hits) == 1:
         todo, ks, pending = c.single_todo[hits[0] & HIT_MASK]
     else:
@@ -64,22 +89,24 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
         todo, ks, pending = entry
     if not pending:
         return todo
-    index = c.index
-    due = None
-    if _DUE_PENDING is not None and n.codes.size:
-        got, rest = _DUE_PENDING(pending, index.confirm_sets, index.confirm_factor, hits, index.key_lengths, message_codes(n), n.shift is None)
-        if got:
-            due = set(ks)
-            due.update(got)
-        if not rest:
-            return todo if due is None else tuple(c.rules[r] for r in sorted(due))
-        pending = rest
+    got = pending_loop(c, pending, hits, text, n)
+    if not got:
+        return todo
+    return tuple(c.rules[r] for r in sorted(set(ks).union(got)))
+
+
+def pending_loop(c, pending: tuple, hits: list[int], text: str, n) -> list[int]:
+    """The rules of ``pending`` (``due_entry``'s tuples) found due: the Python side of
+    ``due_rules``, for every pending rule without the kernel and for those with original-text
+    factors (or a database hyperscan matches) with it."""
     # Clauses whose key occurs wait for their other factors: one scan of the rule's other
     # factors' literals — only of the stretch where they could be, within the widest of its
     # clauses' distances of its key occurrences — and, when any occurs (rarely), the test of
-    # each clause: its factors near one of its own key occurrences. This runs for ~3 rules
-    # on most 1 KB messages, so the rule's stretch comes from one pass over the hits with
-    # what ``due_entry`` prepared, and the clause test only when the scan found something.
+    # each clause: its factors near one of its own key occurrences. The rule's stretch comes
+    # from one pass over the hits with what ``due_entry`` prepared, and the clause test only
+    # when the scan found something.
+    index = c.index
+    due: list[int] = []
     kl = index.key_lengths
     near_ok = n.shift is None
     size = n.codes.size
@@ -149,13 +176,9 @@ def due_rules(compiled, hits: list[int], text: str, n) -> tuple:
                         keys = keys_by[g] = [(e - kl[i], e) for i, ends in first.items() if i in keyset for e in ends]
                     if not near_all(keys, occ, idxs, w):
                         continue
-                if due is None:
-                    due = set(ks)
-                due.add(r)
+                due.append(r)
                 break
-    if due is None:
-        return todo
-    return tuple(c.rules[r] for r in sorted(due))
+    return due
 
 
 def near(keys: list[tuple[int, int]], others: list[list[tuple[int, int]]], width: int) -> bool:
@@ -233,13 +256,17 @@ def due_entry(rules, clauses, index, lits, always_rules, recs) -> tuple:
     for k in sorted(pending):
         if clauses[k].rule not in ks:
             by_rule.setdefault(clauses[k].rule, []).append(recs[k])
-    out = []
-    for r, v in by_rule.items():
-        # The rule's stretch: its clauses' widest distance around the union of their keys
-        # (None when one has no distance: the whole text), strict when every clause is.
-        width = None if any(rec[1] is None for rec in v) else max(rec[1] for rec in v)
-        out.append((r, width, all(rec[2] for rec in v), frozenset().union(*(rec[3] for rec in v)), tuple(v), index.confirm_norm.get(r, -1)))
-    return tuple(rules[k] for k in sorted(ks)), frozenset(ks), tuple(out)
+    out = tuple(pending_entry(index, r, v) for r, v in by_rule.items())
+    return tuple(rules[k] for k in sorted(ks)), frozenset(ks), out
+
+
+def pending_entry(index, r: int, v: list) -> tuple:
+    """Rule ``r``'s pending tuple (see ``due_entry``) from its pending clauses' ``clause_recs``
+    ``v``, in clause order."""
+    # The rule's stretch: its clauses' widest distance around the union of their keys
+    # (None when one has no distance: the whole text), strict when every clause is.
+    width = None if any(rec[1] is None for rec in v) else max(rec[1] for rec in v)
+    return (r, width, all(rec[2] for rec in v), frozenset().union(*(rec[3] for rec in v)), tuple(v), index.confirm_norm.get(r, -1))
 
 
 def due_rules_reference(compiled, text: str, n, normalise_text, words_cache: dict) -> list[int]:
