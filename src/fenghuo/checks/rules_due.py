@@ -17,9 +17,12 @@ clause's own test is exact, so the rules due are the same (tests compare with
 ``RulesCheck.todo_general``).
 
 Since session 23 that per-rule loop runs in C for every pending rule whose other factors are one
-``CodeSet`` (``_textnative.due_pending``, ``_rules_due.h``: ~5 µs of Python per pending rule, ~5
-pending rules per 1 KB COLD cut); the Python loop below takes the rest (original-text factors,
-no kernel, ``FENGHUO_NATIVE=0``), with the same answers (tests/checks/test_rules_native.py).
+``CodeSet`` (~5 µs of Python per pending rule, ~5 pending rules per 1 KB COLD cut); since
+session 24 the whole of it does (``_textnative.DuePlan``, ``_rules_due.h``: the entry worked out
+per message from flat arrays, so no Python set, tuple or PyLong is read per hit and rule). The
+Python loop (``pending_loop``) takes what it leaves (original-text factors) and everything
+without the kernel or with ``FENGHUO_NATIVE=0``, with the same answers
+(tests/checks/test_rules_native.py).
 
 ``due_rules_reference`` works the same answer out the slow way, with ``str.find`` and
 ``bytes.find`` per clause: the reference the fast path is tested against.
