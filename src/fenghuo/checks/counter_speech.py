@@ -53,6 +53,7 @@ from fenghuo.checks.mention import (
     CLASSIFIER_RULE,
     GROUP_CHARS,
     GROUP_WORDS,
+    META_WORDS,
     QUOTE_MAX,
     QUOTES,
     REST_MAX_LOGIT,
@@ -76,17 +77,21 @@ SAYING_WORDS = ("这种说法", "这个说法", "这样的说法", "这种话", 
                 "这种观念", "这种想法", "这种标签", "这种梗")
 QUOTE_ENDS = ("”", "」", "』")
 SAYING = f"(?:{'|'.join(SAYING_WORDS)}|[{''.join(QUOTE_ENDS)}])"
-_JUDGED = "(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|不公平|站不住|没有依据|没有根据|伤人)"
+_JUDGED = ("(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|不公平|站不住|没有依据|没有根据|伤人"
+           # session 24: the saying asked to stop (「“安徽人素质差”这种话能不能别说了」)
+           "|能不能别|能不能不要|别再|别说了|不要再|有意思吗)")
 # The cue's branches, each matched at its anchor (a saying, a bias word, 被; see ``cue``):
 # a saying named biased (这句话本身就是地域歧视, 说“没本事才送外卖”就是职业歧视, ”？这就是典型的受害者
 # 有罪论) or judged (骂“小日本都该死”是不对的, “…”这种话简直离谱);
 _SAYING_TAIL = (f"(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是)[^。！？，]{{0,6}}?{BIAS}"
-                f"|[^。！？]{{0,10}}?{_JUDGED})")
+                f"|[^。！？]{{0,10}}?{_JUDGED}"
+                # session 24: the saying named a bias outright (「关于'东北人都是黑社会'的刻板印象」, 「“…”这种地域黑」)
+                f"|(?:的|这种|这类|这样的|之类的){BIAS})")
 SAYING_JUDGED = re.compile(SAYING + _SAYING_TAIL)
 # The same judgment after a saying in ASCII quotes (骂"小日本都该死"是不对的, session 22): the same
 # mark opens and closes it, so only a closing one, found by pairing (``_ASCII_QUOTED``), anchors.
 _AFTER_QUOTE = re.compile(_SAYING_TAIL)
-_ASCII_QUOTED = re.compile(f'"[^"\\n]{{1,{QUOTE_MAX}}}"')
+_ASCII_QUOTED = re.compile(f'"[^"\\n]{{1,{QUOTE_MAX}}}"|\'[^\'\\n]{{1,{QUOTE_MAX}}}\'')
 # a bias judged (地域黑该停了, 种族歧视在哪里都不该被容忍, 污名化的恶性循环);
 BIAS_JUDGED = re.compile(
     f"{BIAS}[^。！？]{{0,8}}?(?:该停|要不得|不该被容忍|不应该?被容忍|不可取|不公平|不对|离谱|伤人|害人|害死人|可以停|可以休|可耻|有害|恶性循环|恶心)")
@@ -95,15 +100,15 @@ BIAS_JUDGED = re.compile(
 AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|别再|不要再|不能再|不该|不应该?|不能容忍|不容忍|打破|破除|摒弃|远离|谴责|反思)"
                      "[^。！？，]{0,10}$")
 # the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
-STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『\"]")
+STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『\"']")
 _OFTEN = ("总", "老", "常", "一直", "天天", "从小")
 # or the speaker reports a saying (举报了一个骂“湖南人都是骗子”的账号, 发“外地人滚出去”，我截图举报了):
 # a quote with a speech verb before it, a report within the sentence around it.
 REPORT_WORDS = ("举报", "投诉", "截图")
 # or the speaker asks that a saying no longer be used (别再用"娘炮"骂人了, 不要再说“东北人都是黑社会”了:
 # session 22).
-QUOTE_AGAINST = re.compile('(?:别再|不要再|别|不要|不该|不应该)(?:用|拿|说|叫|喊)[^，。！？]{0,2}[“「『"]')
-QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『\"]")
+QUOTE_AGAINST = re.compile('(?:别再|不要再|别|不要|不该|不应该)(?:用|拿|说|叫|喊)[^，。！？]{0,2}[“「『"\']')
+QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『\"']")
 # The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
 DISCLAIM = re.compile(
     "我[^，,。！？]{0,3}歧视|歧视[^，。！？]{0,3}怎么了|犯法吗"
@@ -126,6 +131,9 @@ _CLAUSE_END = "，,。！？；"
 # and the one after it: 女性, 男生) and any "…人".
 _GROUPS = re.compile("|".join(sorted(GROUP_WORDS, key=len, reverse=True)) + f"|[{''.join(sorted(GROUP_CHARS))}][^，。！？]?|{_GROUP}")
 _BIAS = re.compile(BIAS)
+# Session 24: the words that name abuse (骂, 辱骂, 网暴 …: ``mention.META_WORDS``) are cut out with the bias words: a
+# text against a bias names the abuse it speaks against (「用"娘炮"骂男生其实也是一种性别刻板印象」 scored 0.68 on 骂).
+_ABUSE_NAMED = re.compile("|".join(sorted(META_WORDS, key=len, reverse=True)) + "|骂")
 
 
 def endorsed(text: str) -> bool:
@@ -178,16 +186,17 @@ def cue(text: str) -> int | None:
             m = STEREOTYPED.match(text, p)
             if m is not None:
                 return m.end()
-    if '"' in text:
+    if '"' in text or "'" in text:
         for n, q in enumerate(_ASCII_QUOTED.finditer(text)):
             if n == MAX_ANCHORS:
                 break
             m = _AFTER_QUOTE.match(text, q.end())
             if m is not None:
                 return m.end()
-    m = QUOTE_AGAINST.search(text)
-    if m is not None:
-        return m.end()
+    for rx in (QUOTE_AGAINST,):
+        m = rx.search(text)
+        if m is not None:
+            return m.end()
     for w in REPORT_WORDS:
         p = text.find(w)
         if p >= 0:
@@ -245,7 +254,7 @@ def countered(findings: list[Finding], text: str, checks) -> list[Finding]:
             continue
         if rest is None:
             spans = sorted([_with_verb(text, m.span()) for m in QUOTES.finditer(text)] + [m.span() for m in _BIAS.finditer(text)]
-                           + [m.span() for m in _GROUPS.finditer(text)])
+                           + [m.span() for m in _GROUPS.finditer(text)] + [m.span() for m in _ABUSE_NAMED.finditer(text)])
             rest = without(text, spans)
         score, cut = scorer
         if score(rest) < min(cut, REST_MAX_LOGIT):

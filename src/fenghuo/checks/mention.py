@@ -51,18 +51,35 @@ REST_MAX = 0.5
 REST_MAX_LOGIT = math.log(REST_MAX / (1.0 - REST_MAX))
 QUOTES = re.compile("|".join(f"{o}[^{c}{o}\\n]{{1,{QUOTE_MAX}}}{c}" for o, c in ("“”", "‘’", "「」", "『』", '""', "''")))
 SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|外号|爱称|黑话|叫|的话|言论")
-META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话")
+META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话",
+              # session 24: abuse named as a subject (「网络暴力会对人造成严重伤害，请文明上网」, 「律师：网络上辱骂他人情节
+              # 严重的，可能构成侮辱罪」, 「大家怎么看游戏喷子文化」)
+              "网暴", "网络暴力", "人身攻击", "侮辱", "谩骂", "喷子", "恶语", "人肉")
 META = re.compile("|".join(META_WORDS))
 # session 22: a question about abuse (「为什么游戏里的人那么容易骂人？」) and abuse held back (「写了一大段骂人
 # 的话，最后还是删了没发」)
 AGAINST = re.compile("反对|反歧视|避免|消除|杜绝|拒绝|不该|不应|要不得|害死人|不存在|举报|没必要|不要|被[^，,。！？]{0,4}(?:辱骂|骂)"
-                     "|为什么|怎么看|如何看待|删了")
+                     "|为什么|怎么看|如何看待|删了"
+                     # session 24: abuse discussed, judged or reported: the law (构成…罪, 违法, 追究), harm done (伤害, 害人,
+                     # 抑郁), a call for civility (文明, 理性), a judgment of the practice (风气, 治治, 屡禁不止)
+                     "|讨论|构成|罪|违法|犯法|追究|刑责|起诉|判|通报|案件|伤害|害人|抑郁|文明|理性|风气|该治|治治|屡禁不止"
+                     "|警惕|危害|后果|受害|边界|不在保护|法外之地")
 SCAM = re.compile("骗子")
 # Not 都是骗子 / 全是骗子 (session 22, tried): a warning's verdict, but an occupation's or a region's
 # too (「搞销售的全是骗子…」, 「…那边人都是骗子」).
-VICTIM = re.compile("是不是|是骗子吗|骗子吗|是骗子吧|这是骗子|被骗|上当|防骗|小心|当心|别理|别信|举报|报警|冒充|给我|找我|又来")
+VICTIM = re.compile("是不是|是骗子吗|骗子吗|是骗子吧|这是骗子|被骗|上当|防骗|小心|当心|别理|别信|举报|报警|冒充|给我|找我|又来"
+                    # session 24: a warning's rule (凡是…的全是骗子, 所谓…的电话全是骗子, 民警提示, 99%是骗子) and a user who saw
+                    # through one (没理, 拉黑, 核实)
+                    "|凡是|但凡|所谓|提示|提醒|注意|贴士|[0-9]+%|百分之|没理|不理|拉黑|挂了|核实|识破")
+# session 24: scammers as the agent of a method a warning describes (「现在骗子都用 AI 换脸视频通话了」, 「其实骗子
+# 利用的是人性」): 骗子 the subject, not a name called.
+SCAM_AGENT = re.compile("骗子(?:们)?(?:都|会|常|常常|经常|往往|一般|通常|总是|现在|最近|就|专门)?"
+                        "(?:利用|用|冒充|假冒|假装|伪装|盯上|专挑|的套路|的手法|的手段|的话术|话术|套路|手法|手段)")
 # A sentence that addresses someone (你, 您) calls that person a scammer: not a mention.
 ADDRESS = re.compile("你|您|妳|尼玛|他妈|tm", re.I)
+# Session 24: outside quotes (「看到有人说“带你回血”的都是骗子」: the 你 is the scammer's) and not the reader a warning
+# tells of the scammer's ask (「…让你点链接，就是骗子」).
+_GENERIC_YOU = re.compile("(?:让|叫|要|求|骗|带|给|帮|加|私信|联系|通知|告诉|问)(?:你|您)")
 # COLD's topics: regions and their people, races and nations, genders. A text naming any of
 # them is left to the classifier as it is (see above). A single character in ``GROUP_CHARS``
 # (女, 男, 妈 …) is enough.
@@ -145,6 +162,16 @@ def _sentence_of(text: str, pos: int) -> tuple[int, int]:
     return s, e
 
 
+def _addressed(sentence: str, at: int) -> bool:
+    """Whether ``sentence`` addresses someone (``ADDRESS``) outside the quotes that do not hold the word at ``at``
+    (「问“你们是不是骗子”的」 addresses) and outside the generic you of a warning."""
+    if ADDRESS.search(sentence) is None:
+        return False
+    quotes = [q.span() for q in QUOTES.finditer(sentence) if not q.start() <= at < q.end()]
+    rest = _GENERIC_YOU.sub("", without(sentence, quotes))
+    return ADDRESS.search(rest) is not None
+
+
 def mention_spans(text: str) -> list[tuple[int, int]]:
     """Spans of words ``text`` mentions rather than uses (see the module's docstring), sorted;
     none in a text that names a group (``names_group``)."""
@@ -171,7 +198,9 @@ def mention_spans(text: str) -> list[tuple[int, int]]:
             spans.append(m.span())
     for m in islice(SCAM.finditer(text), MAX_HITS) if scam else ():
         s, e = _sentence_of(text, m.start())
-        if VICTIM.search(text, s, e) and not ADDRESS.search(text, s, e):
+        if SCAM_AGENT.match(text, m.start()) and not ADDRESS.search(text, max(s, m.start() - 4), m.start()):
+            spans.append(m.span())
+        elif VICTIM.search(text, s, e) and not _addressed(text[s:e], m.start() - s):
             spans.append(m.span())
     spans.sort()
     return spans
