@@ -97,7 +97,9 @@ BIAS_JUDGED = re.compile(
     f"{BIAS}[^。！？]{{0,8}}?(?:该停|要不得|不该被容忍|不应该?被容忍|不可取|不公平|不对|离谱|伤人|害人|害死人|可以停|可以休|可耻|有害|恶性循环|恶心)")
 # a bias spoken against, the verb at most 10 characters before it (反对地域歧视, 避免对女性的歧视,
 # 别再地域黑了, 反思一下语言暴力, 反歧视);
-AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|别再|不要再|不能再|不该|不应该?|不能容忍|不容忍|打破|破除|摒弃|远离|谴责|反思)"
+AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|别再|不要再|不能再|不该|不应该?|不能容忍|不容忍|打破|破除|摒弃|远离|谴责|反思"
+                     # session 24: the speaker's own stance against it (「我是河南人，不搞地域黑」, 「真心讨厌地域黑」)
+                     "|不搞|讨厌|反感|厌恶|痛恨|受不了|看不惯)"
                      "[^。！？，]{0,10}$")
 # the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
 STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『\"']")
@@ -121,9 +123,13 @@ _GROUP = "(?:[\u4e00-\u9fff]{0,2}[^\\W\\d的个些有别让被和与跟给对这
 _ENDORSE = re.compile(
     f"{_GROUP}[^，,。！？“”「」\"]{{0,6}}?(?:都(?!有好|有坏)|就是|全是|确实|实在|真是|真的是|个个|天生|素质|恶心|滚|不配|该死|活该"
     "|太[^，。]{0,2}了|费拉|垃圾|看不起|看不惯|讨厌|(?<!的)(?<!被)(?<!受)(?<!到)歧视)"
-    f"|(?:看不惯|讨厌|看不起|恨|厌恶|鄙视|受不了)[^，,。！？“”「」\"]{{0,3}}{_GROUP}")
+    f"|(?:看不惯|讨厌|看不起|恨|厌恶|鄙视|受不了|不喜欢|抵制)[^，,。！？“”「」\"]{{0,3}}{_GROUP}")
 # After the judgment, a turn (但是, 不过 …) takes it back: 「种族歧视是不对的。但是我就看不惯黑人」.
-_TURN = re.compile("但|可是|不过|然而|只不过")
+# Session 24: or a change of mind (「以前觉得他们因为肤色受歧视很不公平。后来我亲眼看见…」).
+_TURN = re.compile("但|可是|不过|然而|只不过|后来|从此|现在开始|现在也")
+# The judgment is others' talk the speaker sneers at (「一群人…说什么种族歧视是不对的 一边又在这里歧视黑人」,
+# 「很讨厌看到一句话：…极力反对人种歧视」): not the speaker's (session 24).
+_SNEER = re.compile("说什么|口口声声|嘴上说|天天喊|整天喊|喊着|讨厌看到|烦看到|受不了看到|看不惯")
 # The clause reports someone else's words or negates the generalisation: not the speaker's own.
 _REPORTED = re.compile("说|认为|觉得|以为|骂|不是每个|不是所有|并非所有|并不是所有|不能说|不能把|别把|不要把|不代表|被说|传|问我|叫")
 _CLAUSE_END = "，,。！？；"
@@ -211,7 +217,7 @@ def countering(text: str) -> bool:
     ``DISCLAIM``, nothing ``endorsed``."""
     end = cue(text)
     return (end is not None and _TURN.search(text, end) is None and DISCLAIM.search(text) is None
-            and not endorsed(text))
+            and _SNEER.search(text, 0, end) is None and not endorsed(text))
 
 
 # The verb of abuse just before a quote (骂“黑鬼”, 喊"…"): the speaker reports it, and the head
