@@ -104,6 +104,10 @@ AGAINST = re.compile("反$|(?:反对|抵制|杜绝|消除|避免|拒绝|停止|�
 # the speaker reports being stereotyped (总被说“东北人都是黑社会”, 被开“安徽人是小偷”的玩笑).
 STEREOTYPED = re.compile("被[^，。！？]{0,3}(?:说|叫|问|骂|调侃|开)[^，。！？]{0,3}[“「『\"']")
 _OFTEN = ("总", "老", "常", "一直", "天天", "从小")
+# or the speaker names themself before it (「我是东北人，在南方工作被同事说"你们东北人是不是都爱打架"」, session 24): 我 in
+# the same sentence, at most ``_SPEAKER_REACH`` characters back.
+_SPEAKER = re.compile("我[^。！？]*$")
+_SPEAKER_REACH = 20
 # or the speaker reports a saying (举报了一个骂“湖南人都是骗子”的账号, 发“外地人滚出去”，我截图举报了):
 # a quote with a speech verb before it, a report within the sentence around it.
 REPORT_WORDS = ("举报", "投诉", "截图")
@@ -188,7 +192,7 @@ def cue(text: str) -> int | None:
                 return m.end()
             if AGAINST.search(text, max(0, p - 14), p) is not None:
                 return a.end()
-        elif text.endswith(_OFTEN, max(0, p - 2), p):
+        elif text.endswith(_OFTEN, max(0, p - 2), p) or _SPEAKER.search(text, max(0, p - _SPEAKER_REACH), p) is not None:
             m = STEREOTYPED.match(text, p)
             if m is not None:
                 return m.end()
