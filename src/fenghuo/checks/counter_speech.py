@@ -74,7 +74,7 @@ BIAS_WORDS = ("歧视", "地域黑", "地域攻击", "刻板印象", "偏见", "
 BIAS = f"(?:{'|'.join(BIAS_WORDS)})"
 # A reference to a saying: 这种说法, 这句话 … or the end of a quote.
 SAYING_WORDS = ("这种说法", "这个说法", "这样的说法", "这种话", "这句话", "这些话", "这种言论", "这类言论", "这种论调", "这种段子", "这种玩笑",
-                "这种观念", "这种想法", "这种标签", "这种梗")
+                "这种观念", "这种想法", "这种标签", "这种梗", "这个词", "这种词", "这类词", "这种称呼", "这个称呼")
 QUOTE_ENDS = ("”", "」", "』")
 SAYING = f"(?:{'|'.join(SAYING_WORDS)}|[{''.join(QUOTE_ENDS)}])"
 _JUDGED = ("(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|不公平|站不住|没有依据|没有根据|伤人"
@@ -83,7 +83,7 @@ _JUDGED = ("(?:是不对的|不对|不该|不应该|离谱|荒谬|过分|可笑|
 # The cue's branches, each matched at its anchor (a saying, a bias word, 被; see ``cue``):
 # a saying named biased (这句话本身就是地域歧视, 说“没本事才送外卖”就是职业歧视, ”？这就是典型的受害者
 # 有罪论) or judged (骂“小日本都该死”是不对的, “…”这种话简直离谱);
-_SAYING_TAIL = (f"(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是)[^。！？，]{{0,6}}?{BIAS}"
+_SAYING_TAIL = (f"(?:[？?]?[^。！？]{{0,12}}?(?:是|就是|属于|纯属|叫|算是|完全是|本身就是|典型的|都是|带有|含有)[^。！？，]{{0,6}}?{BIAS}"
                 f"|[^。！？]{{0,10}}?{_JUDGED}"
                 # session 24: the saying named a bias outright (「关于'东北人都是黑社会'的刻板印象」, 「“…”这种地域黑」)
                 f"|(?:的|这种|这类|这样的|之类的){BIAS})")
@@ -113,7 +113,12 @@ _SPEAKER_REACH = 20
 REPORT_WORDS = ("举报", "投诉", "截图")
 # or the speaker asks that a saying no longer be used (别再用"娘炮"骂人了, 不要再说“东北人都是黑社会”了:
 # session 22).
-QUOTE_AGAINST = re.compile('(?:别再|不要再|别|不要|不该|不应该)(?:用|拿|说|叫|喊)[^，。！？]{0,2}[“「『"\']')
+# Session 24: 不能 and 而不是 too, and a few characters between (「不能一说就是"男人都是坏人"」, 「而不是一上来就骂"变态"」).
+QUOTE_AGAINST = re.compile('(?:别再|不要再|别|不要|不该|不应该|不能|而不是)[^，。！？]{0,4}?(?:用|拿|说|叫|喊|骂)[^，。！？]{0,3}[“「『"\']')
+# or turns on the people who say it (「说他们"素质低"的人自己素质才低」, 「"外地人滚出去"这种话，说的人祖上…也是外地人」,
+# session 24), unless it agrees with them (说得对, 没错).
+QUOTE_SAYERS = re.compile('说[^，。！？]{0,4}[“「『"\'][^”」』"\']{1,20}[”」』"\']的人(?![^，。！？]{0,4}(?:说得对|没错|有道理|说得好|说的对))'
+                          '|[”」』"\'][^。！？]{0,8}说的人(?![^，。！？]{0,4}(?:说得对|没错|有道理|说得好|说的对))')
 QUOTED_SPEECH = re.compile("(?:骂|说|发|喊|写|叫)[^，。！？]{0,2}[“「『\"']")
 # The speaker holds the bias, whatever else it says (「我不是歧视，但是河南人就是爱骗人」).
 DISCLAIM = re.compile(
@@ -203,7 +208,7 @@ def cue(text: str) -> int | None:
             m = _AFTER_QUOTE.match(text, q.end())
             if m is not None:
                 return m.end()
-    for rx in (QUOTE_AGAINST,):
+    for rx in (QUOTE_AGAINST, QUOTE_SAYERS):
         m = rx.search(text)
         if m is not None:
             return m.end()

@@ -223,6 +223,8 @@ CRIME_NAMES = re.compile("[\u4e00-\u9fff]{0,4}罪|死刑|死缓|无期徒刑|有
 # Session 24: an offence named by its legal name (故意杀人罪, 寻衅滋事罪) is the law's word, mentioned as a court report's
 # are: 「故意伤害罪和故意杀人罪怎么区分？」 scored offensive 1.76 on the names. Such a text is read as a report without
 # the two cues; what is left must still score under ``REST_MAX``.
+# A news report's "a man" or "a woman" (某地男子…, 一女子…) names a person, not a group (session 24).
+_NEWS_PERSON = re.compile("[男女]子(?![汉气们])")
 LEGAL_NAME = re.compile("[\u4e00-\u9fff]{2,6}罪(?![犯人恶孽过])")
 
 
@@ -230,7 +232,7 @@ def report_spans(text: str) -> list[tuple[int, int]]:
     """The cues and crimes' names of a short court or police report (above), or none."""
     if (len(text) > REPORT_MAX or (cue_count(text, 0, len(text)) < STRONG and LEGAL_NAME.search(text) is None)
             or EVADING.search(text) is not None
-            or REQUESTING.search(text) is not None or DODGING.search(text) is not None or names_group(text)):
+            or REQUESTING.search(text) is not None or DODGING.search(text) is not None or names_group(_NEWS_PERSON.sub("", text))):
         return []
     return [m.span() for rx in (PROFESSIONAL, DEMOTING, ACCOUNT, CRIME_NAMES) for m in rx.finditer(text)]
 
