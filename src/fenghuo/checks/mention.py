@@ -54,7 +54,7 @@ SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|
 META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话",
               # session 24: abuse named as a subject (「网络暴力会对人造成严重伤害，请文明上网」, 「律师：网络上辱骂他人情节
               # 严重的，可能构成侮辱罪」, 「大家怎么看游戏喷子文化」)
-              "网暴", "网络暴力", "人身攻击", "侮辱", "谩骂", "喷子", "恶语", "人肉")
+              "网暴", "网络暴力", "人身攻击", "侮辱", "谩骂", "喷子", "恶语", "人肉", "骂")
 META = re.compile("|".join(META_WORDS))
 # session 22: a question about abuse (「为什么游戏里的人那么容易骂人？」) and abuse held back (「写了一大段骂人
 # 的话，最后还是删了没发」)
@@ -63,7 +63,9 @@ AGAINST = re.compile("反对|反歧视|避免|消除|杜绝|拒绝|不该|不应
                      # session 24: abuse discussed, judged or reported: the law (构成…罪, 违法, 追究), harm done (伤害, 害人,
                      # 抑郁), a call for civility (文明, 理性), a judgment of the practice (风气, 治治, 屡禁不止)
                      "|讨论|构成|罪|违法|犯法|追究|刑责|起诉|判|通报|案件|伤害|害人|抑郁|文明|理性|风气|该治|治治|屡禁不止"
-                     "|警惕|危害|后果|受害|边界|不在保护|法外之地")
+                     "|警惕|危害|后果|受害|边界|不在保护|法外之地"
+                     # a word's meaning explained (「"你个苕"就是"你个傻瓜"的意思」)
+                     "|的意思|什么意思|意思是|指的是")
 SCAM = re.compile("骗子")
 # Not 都是骗子 / 全是骗子 (session 22, tried): a warning's verdict, but an occupation's or a region's
 # too (「搞销售的全是骗子…」, 「…那边人都是骗子」).
