@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 
 from fenghuo.checks.base import Action, Finding
+from fenghuo.checks.frame_cues import DODGING
 from fenghuo.checks.mention import (
     CATEGORY,
     CLASSIFIER_RULE,
@@ -223,10 +224,11 @@ def cue(text: str) -> int | None:
 
 def countering(text: str) -> bool:
     """Whether ``text`` is counter-speech: a ``cue`` and no turn after it (``_TURN``), no
-    ``DISCLAIM``, nothing ``endorsed``."""
+    ``DISCLAIM``, no sneer before it (``_SNEER``), no threat or revenge (``frame_cues.DODGING``:
+    「我被同事说"你真胖"，我要弄死他」, session 24), nothing ``endorsed``."""
     end = cue(text)
     return (end is not None and _TURN.search(text, end) is None and DISCLAIM.search(text) is None
-            and _SNEER.search(text, 0, end) is None and not endorsed(text))
+            and _SNEER.search(text, 0, end) is None and DODGING.search(text) is None and not endorsed(text))
 
 
 # The verb of abuse just before a quote (骂“黑鬼”, 喊"…"): the speaker reports it, and the head

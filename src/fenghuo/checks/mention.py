@@ -227,7 +227,7 @@ CRIME_NAMES = re.compile("[\u4e00-\u9fff]{0,4}罪|死刑|死缓|无期徒刑|有
 # the two cues; what is left must still score under ``REST_MAX``.
 # A news report's "a man" or "a woman" (某地男子…, 一女子…) names a person, not a group (session 24).
 _NEWS_PERSON = re.compile("[男女]子(?![汉气们])")
-LEGAL_NAME = re.compile("[\u4e00-\u9fff]{2,6}罪(?![犯人恶孽过])")
+LEGAL_NAME = re.compile("[\u4e00-\u9fff]{2,6}(?<![犯有无得谢认赔受怪定获问顶抵服请死])罪(?![犯人恶孽过])")  # not 犯罪, 得罪 …
 
 
 def report_spans(text: str) -> list[tuple[int, int]]:
