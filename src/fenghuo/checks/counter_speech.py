@@ -34,6 +34,16 @@ There, a flag of the offensive or discrimination category is looked at again (``
 Session 22: a saying in ASCII quotes (骂"小日本都该死"是不对的) is judged as one in “…” is, and the
 verb of abuse before a quote (骂“黑鬼”) is cut out with it before scoring again.
 
+Session 24 widened the cue by class (a saying in ASCII single quotes, named a bias outright or
+asked to stop, spoken against with 不能 / 而不是, the people who say it turned on, a word named biased,
+the speaker's own stance 不搞 / 讨厌 地域黑, a speaker who names themself and reports being told a
+stereotype), cuts the words naming abuse (骂, 辱骂 …) with the quotes before scoring again, and holds
+no counter-speech where a change of mind takes the judgment back (后来), the speaker sneers at
+others' talk (说什么), a threat stands beside it (``frame_cues.DODGING``) or the speaker dislikes a
+group (不喜欢黑人). Tried and left out: a denial that one person speaks for a group (哪里都有好人坏人)
+and a bias asked about (这算歧视吗): COLD train labels such texts offensive more often than not
+(1 harmless row cleared for 18 offensive; 3 for 166). docs/checks.md ("Counter-speech").
+
 Blocks are left as they are. Measured on COLD train (the classifier trained on it, so the cost
 is what the cue clears of rows labelled offensive): dropping the classifier's flag outright
 wherever the cue held cleared 47 of 12,723 offensive rows (most of them anti-bias by any reading,

@@ -26,6 +26,12 @@ freed harmless ones. Where mentioned words exist, the offensive head scores the 
 them cut out; the finding goes only if that score is under 0.5 (``REST_MAX``, or the category's
 threshold if lower): what is left must be more likely harmless than not (``unmentioned``). The other categories and the scores in ``Verdict.scores`` are left as they
 are. Measured in docs/checks.md ("Insults mentioned, not used", session 15).
+
+Session 24 widened the frames by class: abuse named as a subject (网暴, 辱骂, 侮辱, 喷子, 骂 …) in a
+sentence that discusses, judges or reports it, or explains a word's meaning; 骗子 in a scam warning
+(a warning's rule, whoever says a quoted line, a user who saw through one, scammers as the agent
+of a method), where 你 inside another quote or as the scammer's object (让你) addresses no one; and
+an offence named by its legal name (…罪, ``LEGAL_NAME``) read as a court report's word.
 """
 
 from __future__ import annotations
