@@ -146,7 +146,8 @@ _ENDORSE = re.compile(
     f"|(?:看不惯|讨厌|看不起|恨|厌恶|鄙视|受不了|不喜欢|抵制)[^，,。！？“”「」\"]{{0,3}}{_GROUP}")
 # After the judgment, a turn (但是, 不过 …) takes it back: 「种族歧视是不对的。但是我就看不惯黑人」.
 # Session 24: or a change of mind (「以前觉得他们因为肤色受歧视很不公平。后来我亲眼看见…」).
-_TURN = re.compile("但|可是|不过|然而|只不过|后来|从此|现在开始|现在也")
+# Not a second judgment against (「不能一说就是"男人都是坏人"，但也不能一说就"你想多了"」).
+_TURN = re.compile("但(?!也不能|也不该|也不要|也别|同样不)|可是|不过|然而|只不过|后来|从此|现在开始|现在也")
 # The judgment is others' talk the speaker sneers at (「一群人…说什么种族歧视是不对的 一边又在这里歧视黑人」,
 # 「很讨厌看到一句话：…极力反对人种歧视」): not the speaker's (session 24).
 _SNEER = re.compile("说什么|口口声声|嘴上说|天天喊|整天喊|喊着|讨厌看到|烦看到|受不了看到|看不惯")

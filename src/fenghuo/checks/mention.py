@@ -56,7 +56,7 @@ MAX_HITS = 8  # hits of each kind looked at per text (mention_spans)
 REST_MAX = 0.5
 REST_MAX_LOGIT = math.log(REST_MAX / (1.0 - REST_MAX))
 QUOTES = re.compile("|".join(f"{o}[^{c}{o}\\n]{{1,{QUOTE_MAX}}}{c}" for o, c in ("“”", "‘’", "「」", "『』", '""', "''")))
-SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|外号|爱称|黑话|叫|的话|言论")
+SPEECH = re.compile("骂|台词|这句话|这种话|说法|梗|口头禅|称呼|外号|爱称|黑话|叫|的话|言论|造谣|谣言")  # session 24: a rumour quoted
 META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "骂人", "辱骂", "脏话",
               # session 24: abuse named as a subject (「网络暴力会对人造成严重伤害，请文明上网」, 「律师：网络上辱骂他人情节
               # 严重的，可能构成侮辱罪」, 「大家怎么看游戏喷子文化」)
