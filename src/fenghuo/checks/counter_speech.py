@@ -233,12 +233,25 @@ def cue(text: str) -> int | None:
     return None
 
 
+# 说实话 / 讲真 disclaim where a group follows in its sentence (「说实话不是地域黑，东北人确实…」), not where the
+# speaker says how they feel (「天天被问"你会不会打架"，说实话有点累」, session 24).
+_FRANKLY = ("说实话", "讲真")
+_GROUP_AFTER = re.compile(f"[^。！？]{{0,12}}?{_GROUP}")
+
+
+def _disclaimed(text: str) -> bool:
+    for m in DISCLAIM.finditer(text):
+        if m.group() not in _FRANKLY or _GROUP_AFTER.match(text, m.end()) is not None:
+            return True
+    return False
+
+
 def countering(text: str) -> bool:
     """Whether ``text`` is counter-speech: a ``cue`` and no turn after it (``_TURN``), no
     ``DISCLAIM``, no sneer before it (``_SNEER``), no threat or revenge (``frame_cues.DODGING``:
     「我被同事说"你真胖"，我要弄死他」, session 24), nothing ``endorsed``."""
     end = cue(text)
-    return (end is not None and _TURN.search(text, end) is None and DISCLAIM.search(text) is None
+    return (end is not None and _TURN.search(text, end) is None and not _disclaimed(text)
             and _SNEER.search(text, 0, end) is None and DODGING.search(text) is None and not endorsed(text))
 
 
