@@ -61,7 +61,9 @@ META_WORDS = ("歧视", "地域黑", "刻板印象", "偏见", "语言暴力", "
               # session 24: abuse named as a subject (「网络暴力会对人造成严重伤害，请文明上网」, 「律师：网络上辱骂他人情节
               # 严重的，可能构成侮辱罪」, 「大家怎么看游戏喷子文化」)
               "网暴", "网络暴力", "人身攻击", "侮辱", "谩骂", "喷子", "恶语", "人肉", "骂")
-META = re.compile("|".join(META_WORDS))
+# 骂 names the practice (「打游戏输了就骂队友全家，这种风气真该治治」), not a call for it (「反对的人都该骂」, 骂死他).
+_SCOLD = "(?<![该欠须])骂(?![死他她你])"
+META = re.compile("|".join(_SCOLD if w == "骂" else w for w in META_WORDS))
 # session 22: a question about abuse (「为什么游戏里的人那么容易骂人？」) and abuse held back (「写了一大段骂人
 # 的话，最后还是删了没发」)
 AGAINST = re.compile("反对|反歧视|避免|消除|杜绝|拒绝|不该|不应|要不得|害死人|不存在|举报|没必要|不要|被[^，,。！？]{0,4}(?:辱骂|骂)"
