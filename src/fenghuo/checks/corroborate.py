@@ -98,6 +98,14 @@ they settle a topic word (``levels_of``: rare, so read then rather than kept, an
 model's levels count from its first message) and pass them to ``settle``. Two scoring checks'
 levels merge by their maximum: the higher bar holds.
 
+**Flag bands** (session 24, ``classifier/band.py``): a head with a flag band says that its score
+under the category's threshold is worth a review, not a block. So a topic word that only such a
+score corroborates — a banded head under its threshold, counted as a related category or as
+``UNRELATED`` — settles as a flag, even where its action is ``context-block``: the harm head
+retrained on written self-harm text scored 0.67 on 「@小鱼干 你个🐷，又睡到中午了吧…」, which let
+🐷 (a porn word) block. A scoring check offers its bands as ``flag_bands`` (category -> the
+category's threshold), ``bands_of`` merges them; without bands nothing changes.
+
 A model's block is not made a flag below some level of certainty: tried in session 21 (flag under
 0.8) it freed a few harmless blocks on written dev texts but let 48 of JADE v3's 500 harmful
 questions through the gateway's input check as flags (blocked 402 -> 354), and the demo's canary
@@ -230,7 +238,8 @@ def has_context(findings: list[Finding]) -> bool:
 
 
 def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: float = DEFAULT_THRESHOLD,
-           text: str | None = None, whole: bool = True, levels: dict[str, float] | None = None) -> list[Finding]:
+           text: str | None = None, whole: bool = True, levels: dict[str, float] | None = None,
+           bands: dict[str, float] | None = None) -> list[Finding]:
     """``findings`` with every context finding given its action (flag or block) or dropped.
 
     ``scores``: the text's per-category model scores, or None when no check in the pipeline
@@ -243,22 +252,35 @@ def settle(findings: list[Finding], scores: dict[str, float] | None, threshold: 
     needs ``FRAMED_RELATED`` in a related category or ``UNRELATED`` in another, and in a strong
     frame the related one (``framed_corroborated``; not where ``threshold`` is 0, corroboration
     turned off, or ``UNRELATED`` or more). ``levels``: per-category corroboration levels (see
-    "Per-head levels" above, ``levels_of``), or None: the flat ``threshold`` for every category."""
+    "Per-head levels" above, ``levels_of``), or None: the flat ``threshold`` for every category.
+    ``bands``: the flag-banded categories and their thresholds (``bands_of``), or None: a word
+    that stands only on such a category's score under its threshold settles as a flag."""
     if not scores:
         return [msgspec.structs.replace(f, action=SETTLED[f.action]) if f.action in SETTLED else f for f in findings]
     top = max(scores.values())
+    firm = None
     out = []
     for f in findings:
         act = SETTLED.get(f.action)
         if act is not None:
-            if text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole):
-                if not framed_corroborated(f.category, scores, whole and topic_strong(text, f.start, f.end)):
-                    continue
-            elif not corroborated(f.category, scores, top, threshold, levels):
+            frame = text is not None and 0 < threshold < UNRELATED and framed(text, f.start, f.end, whole)
+            strong = frame and whole and topic_strong(text, f.start, f.end)
+            if not _speaks(f.category, scores, top, threshold, levels, frame, strong):
                 continue
+            if bands and act is Action.BLOCK:
+                if firm is None:  # the scores without the banded heads' under their thresholds
+                    firm = {c: v for c, v in scores.items() if v >= bands.get(c, 0.0)}
+                if not _speaks(f.category, firm, max(firm.values(), default=0.0), threshold, levels, frame, strong):
+                    act = Action.FLAG
             f = msgspec.structs.replace(f, action=act)
         out.append(f)
     return out
+
+
+def _speaks(category: str, scores: dict[str, float], top: float, threshold: float, levels, frame: bool, strong: bool) -> bool:
+    if frame:
+        return framed_corroborated(category, scores, strong)
+    return corroborated(category, scores, top, threshold, levels)
 
 
 def corroborated(category: str, scores: dict[str, float], top: float, threshold: float,
@@ -274,6 +296,18 @@ def corroborated(category: str, scores: dict[str, float], top: float, threshold:
         return any(scores.get(c, 0.0) >= threshold for c in related)
     get = levels.get
     return any(v >= threshold and v >= get(c, threshold) for c, v in scores.items() if related is None or c in related)
+
+
+def bands_of(checks) -> dict[str, float] | None:
+    """The flag-banded categories of the scoring checks among ``checks`` (``flag_bands``: category
+    -> its threshold), merged by their maximum (a score under either threshold is review-grade), or
+    None when none has a band."""
+    out: dict[str, float] | None = None
+    for c in checks:
+        got = getattr(c, "flag_bands", None)
+        if got:
+            out = dict(got) if out is None else {k: max(v, out.get(k, v)) for k, v in {**out, **got}.items()}
+    return out
 
 
 def levels_of(checks) -> dict[str, float] | None:

@@ -36,7 +36,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from fenghuo.checks.base import Finding, LazyScores, Verdict
-from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, demote, frame_acting, has_context, levels_of, settle
+from fenghuo.checks.corroborate import DEFAULT_THRESHOLD, bands_of, demote, frame_acting, has_context, levels_of, settle
 from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.normalize import Normalised, default_normaliser
 from fenghuo.checks.pii import apply_masks
@@ -196,7 +196,8 @@ class Pipeline:
             findings = frame_acting(findings, text)  # a drug's name in a warning is a topic word there
             findings = unmentioned(findings, text, self.checks)  # 「是不是骗子？」: an insult mentioned, not used
         if findings and has_context(findings):  # a topic word: does a model see anything here?
-            findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate, text, levels=levels_of(self.checks))
+            findings = settle(findings, scores.get() if isinstance(scores, LazyScores) else scores, self.corroborate, text, levels=levels_of(self.checks),
+                              bands=bands_of(self.checks))
         if findings and self.corroborate:
             findings = demote(findings, text)  # a doctor's, a lawyer's, a victim's message: flag, not block
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)
@@ -227,7 +228,8 @@ class Pipeline:
             findings = frame_acting(findings, text)
             findings = unmentioned(findings, text, self.checks)
         if findings and has_context(findings):
-            findings = settle(findings, None if scores is None else scores.get(), self.corroborate, text, levels=levels_of(self.checks))
+            findings = settle(findings, None if scores is None else scores.get(), self.corroborate, text, levels=levels_of(self.checks),
+                              bands=bands_of(self.checks))
         if findings and self.corroborate:
             findings = demote(findings, text)
         return Verdict(findings, (time.perf_counter() - t0) * 1e6, names, errors, scores)

@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from fenghuo.checks.base import Finding, Verdict
-from fenghuo.checks.corroborate import demote, frame_acting, has_context, levels_of, settle
+from fenghuo.checks.corroborate import bands_of, demote, frame_acting, has_context, levels_of, settle
 from fenghuo.checks.matcher import homophone_form, pack3
 from fenghuo.checks.mention import unmentioned
 from fenghuo.checks.pii import MAX_MATCH
@@ -183,7 +183,8 @@ class PipelineStream:
             # A topic word mid-stream is settled on what has arrived so far (a corroborated
             # context-block word must cut the stream now, not after the answer went out); the
             # ones dropped are settled again on the whole answer at close().
-            settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far, whole=False, levels=levels_of(self.pipeline.checks))
+            settled = settle(new, self._model_scores(so_far), self.pipeline.corroborate, so_far, whole=False, levels=levels_of(self.pipeline.checks),
+                             bands=bands_of(self.pipeline.checks))
             kept = {(f.start, f.end, f.rule, f.category) for f in settled}
             self.unsettled += [f for f in new if has_context([f]) and (f.start, f.end, f.rule, f.category) not in kept]
             new = settled
@@ -210,7 +211,7 @@ class PipelineStream:
                 self.findings = unmentioned(self.findings, text, self.pipeline.checks)  # as Pipeline.scan
             if has_context(self.findings) or self.unsettled:  # topic words, settled on the whole answer's scores
                 self.findings = settle(self.findings + self.unsettled, self._model_scores(text), self.pipeline.corroborate, text,
-                                       levels=levels_of(self.pipeline.checks))
+                                       levels=levels_of(self.pipeline.checks), bands=bands_of(self.pipeline.checks))
                 self.findings.sort(key=lambda f: (f.start, f.end))
             if self.findings and self.pipeline.corroborate:
                 self.findings = demote(self.findings, text)  # as Pipeline.scan

@@ -23,6 +23,9 @@ its candidate (five heads) failed the acceptance rule (see there). A written hea
 corroboration level of its own (``classifier_levels``, session 20) in the model's meta and the
 manifest (``corroborate``, beside ``thresholds``): what its score must reach to corroborate a
 lexicon topic word (``checks/corroborate.py``); a model without written heads declares none.
+A block head may get a flag band (``FLAG_THRESHOLDS``, session 24; ``classifier/band.py``): its
+flag threshold goes into the model's meta and the manifest (``flag_thresholds``) beside the
+thresholds; the shipped model declares none.
 
 The regression's numbers also depend on the machine: liblinear calls scipy's OpenBLAS, whose
 kernel is picked per processor and whose long dot products are split between threads, each
@@ -99,6 +102,11 @@ REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense", "x
 # harmless 6 / 5 / 6 / 6 -> 8 (written harmful val 0.10 -> 0.32, XSafety 0.55 -> 0.57, JADE
 # 0.65 -> 0.62: the written rows lift the discrimination threshold 0.69 -> 0.87).
 WRITTEN_WEIGHT = 8.0  # used only by the heads in WRITTEN_HEADS (none shipped: see there)
+# Per category, the flag threshold of its flag band (``classifier/band.py``): a score at or above it
+# but under the category's threshold flags instead of blocking. Empty: session 24 measured the harm
+# head's band, on the shipped model and on one retrained on the s19/s20 written rows, and neither
+# met its rule (docs/checks/classifier-history.md, "Session 24").
+FLAG_THRESHOLDS: dict[str, float] = {}
 # Categories a written *harmful* row is never a negative of (beyond ``IGNORE``). None: tried on
 # val in session 17 (every category, weight 1, only offensive skipped) it did not restore the
 # offensive head (COLD val macro-F1 0.838 either way; ``classifier_choice --not-negative``).
@@ -321,6 +329,8 @@ def fit(
     calibrate(model, None, cal_labels, MAX_FPR, cal_probs, cal_groups)
     if heads:
         model.meta["corroborate"] = levels(model, cal_probs, cal_labels, cal_groups, heads, level_rule or LEVEL_RULE)
+    if FLAG_THRESHOLDS:
+        model.meta["flag_thresholds"] = dict(FLAG_THRESHOLDS)
     if skip:
         # A head the written rows do not train is calibrated without them too: it is the model
         # it would be without them (weights and threshold).
@@ -362,6 +372,7 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     # A model with written heads records their corroboration levels and the rule beside the
     # thresholds; one without (the shipped one until session 20) keeps the manifest it had.
     declared = {"corroborate": model.meta["corroborate"], "corroborate_rule": list(LEVEL_RULE)} if model.meta.get("corroborate") else {}
+    declared |= {"flag_thresholds": model.meta["flag_thresholds"]} if model.meta.get("flag_thresholds") else {}
     return declared | {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
         "written_inputs": [file_record(WRITTEN_ZH_DIR, p) for p in written_zh_files()],

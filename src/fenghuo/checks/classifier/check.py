@@ -4,6 +4,11 @@ one finding over the whole text per category whose score passes that category's 
 Thresholds come from the model (calibrated per category when it was built); a ``threshold``
 given in the config overrides all of them, ``thresholds: {category: x}`` some of them.
 
+Flag bands (session 24, ``band.py``): a block category may have a lower *flag threshold*, declared
+by the model (``meta["flag_thresholds"]``) or set with ``flag_thresholds: {harm: 0.3}``; a score
+at or above it but under the category's threshold gives a finding whose action is ``flag``, not
+``block``. The C kernel reports the hits at the lower cut; the action is worked out per hit.
+
 Reloads when the model file is replaced (training writes it by atomic rename): with
 ``reload_interval`` N > 0 (default 5 s; 0 = off), a scan at most every N seconds stats the
 file — one ``os.stat``, about a microsecond — and when its modification time or size changed,
@@ -22,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fenghuo.checks.base import Finding, Verdict
-from fenghuo.checks.classifier import features
+from fenghuo.checks.base import Action, Finding, Verdict
+from fenghuo.checks.classifier import band, features
 from fenghuo.checks.classifier.model import Model, default_model_path, shipped_model_path
 from fenghuo.checks.normalize import SPECIAL, Normalised, decode_quad, default_normaliser
 from fenghuo.checks.policy import Policy
@@ -152,14 +157,20 @@ def _logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
+def _cut32(cut: np.ndarray) -> np.ndarray:
+    c32 = cut.astype(np.float32)
+    return np.where(c32 < cut, np.nextafter(c32, np.float32(np.inf)), c32)
+
+
 class _Bound:
     """A model with everything the hot path needs worked out once: names, rules, logit
     thresholds (comparing logits skips the exp for categories that do not fire)."""
 
-    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "rule_name", "min_han", "max_han", "levels")
+    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "low", "low32", "band", "bands", "rule_name", "min_han", "max_han",
+                 "levels")
 
     def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None,
-                 min_han: float | None = None, max_han: float | None = None) -> None:
+                 min_han: float | None = None, max_han: float | None = None, flag_overrides: dict[str, float] | None = None) -> None:
         self.model = model
         self.min_han = float(model.meta.get("min_han_share", 0.0)) if min_han is None else min_han
         declared = model.meta.get("max_han_share")
@@ -171,12 +182,19 @@ class _Bound:
         self.cats = cats
         self.rules = [policy.rule(c) for c in cats]
         ths = [threshold if threshold is not None else overrides.get(c, model.thresholds.get(mc, 0.5)) for c, mc in zip(cats, model.categories)]
-        self.cut = np.array([_logit(t) for t in ths])
+        self.cut = np.array([_logit(t) for t in ths])  # the category's threshold (its action from here)
         # For float32 logits (the model's fast path): the least float32 >= each cut, so
         # ``z >= cut32`` is exactly ``z >= cut`` without converting z to float64 (0.66 -> 0.46 µs).
-        c32 = self.cut.astype(np.float32)
-        self.cut32 = np.where(c32 < self.cut, np.nextafter(c32, np.float32(np.inf)), c32)
-        self.cut_bytes = self.cut.tobytes()  # for the C kernel, which compares its float64 logits
+        self.cut32 = _cut32(self.cut)
+        # Flag bands: ``low`` is where a category starts to fire (its flag threshold, else its
+        # threshold); ``band[k]``: a hit under ``cut[k]`` flags instead of taking the action.
+        declared_fl = model.meta.get("flag_thresholds") or {}
+        fl = band.flag_thresholds(cats, list(model.categories), self.rules, ths, declared_fl, flag_overrides or {})
+        self.band = [f is not None for f in fl] if any(f is not None for f in fl) else None
+        self.bands = {c: t for c, t, f in zip(cats, ths, fl) if f is not None} or None  # corroborate.bands_of
+        self.low = np.array([self.cut[k] if f is None else _logit(f) for k, f in enumerate(fl)])
+        self.low32 = _cut32(self.low)
+        self.cut_bytes = self.low.tobytes()  # for the C kernel, which compares its float64 logits
         self.rule_name = f"classifier:{path.name}"
         # Per-category corroboration levels the model declares (built from a retrained head's
         # harmless calibration rows; checks/corroborate.py, "Per-head levels"), or None.
@@ -196,10 +214,14 @@ class ClassifierCheck(BackgroundReload):
         thresholds: dict[str, float] | None = None,
         min_han_share: float | None = None,
         max_han_share: float | None = None,
+        flag_thresholds: dict[str, float] | None = None,
     ) -> None:
         for t in [threshold] + list((thresholds or {}).values()):
             if t is not None and not 0.0 < t < 1.0:
                 raise ValueError(f"classifier threshold must be between 0 and 1, got {t} / 阈值应在 0 与 1 之间")
+        for t in (flag_thresholds or {}).values():
+            band.check_value(t)
+        self.flag_thresholds = dict(flag_thresholds or {})
         if min_han_share is not None and not 0.0 <= min_han_share <= 1.0:
             raise ValueError(f"min_han_share must be between 0 and 1, got {min_han_share} / 汉字占比应在 0 与 1 之间")
         if max_han_share is not None and not 0.0 <= max_han_share <= 1.0:
@@ -228,7 +250,8 @@ class ClassifierCheck(BackgroundReload):
         self._init_reload()
 
     def _bind(self, model: Model) -> _Bound:
-        return _Bound(model, self.path, self.policy, self.threshold, self.thresholds, self.category, self.min_han_share, self.max_han_share)
+        return _Bound(model, self.path, self.policy, self.threshold, self.thresholds, self.category, self.min_han_share, self.max_han_share,
+                      self.flag_thresholds)
 
     @property
     def model(self) -> Model:
@@ -291,6 +314,11 @@ class ClassifierCheck(BackgroundReload):
         """The loaded model's per-category corroboration levels, or None (``corroborate.levels_of``)."""
         return self._bound.levels
 
+    @property
+    def flag_bands(self) -> dict[str, float] | None:
+        """The categories with a flag band and their thresholds, or None (``corroborate.bands_of``)."""
+        return self._bound.bands
+
     def scan(self, text: str) -> Verdict:
         return self.scan_normalised(text, self.normaliser.normalise(text))
 
@@ -327,17 +355,21 @@ class ClassifierCheck(BackgroundReload):
         else:
             z = bound.model.logits_codes(codes)
             self._last = (n, bound, z)
-            hits = (z >= (bound.cut32 if z.dtype == _F32 else bound.cut)).nonzero()[0].tolist()
+            hits = (z >= (bound.low32 if z.dtype == _F32 else bound.low)).nonzero()[0].tolist()
             if not hits:
                 return []
             zs = [float(z[k]) for k in hits]
         if bound.min_han and (_share_or_none(n, self.normaliser.tables) or 0.0) < bound.min_han:
             return []  # checked only when something fires: most texts pay nothing
         out = []
+        flags = bound.band
         for k, v in zip(hits, zs):
             rule = bound.rules[k]
             p = 1.0 / (1.0 + math.exp(-min(v, 700.0)))
-            out.append(Finding(bound.cats[k], 0, len(text), bound.rule_name, rule.action, rule.risk, round(p, 4)))
+            # In a flag band and under the category's threshold: review, not a block. A float32
+            # logit as a float compares with ``cut`` as ``z >= cut32`` does (see _Bound).
+            act = Action.FLAG if flags is not None and flags[k] and v < bound.cut[k] else rule.action
+            out.append(Finding(bound.cats[k], 0, len(text), bound.rule_name, act, rule.risk, round(p, 4)))
         return out
 
 
@@ -355,7 +387,8 @@ def model_path_for(model, base_dir: Path) -> Path:
 def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:
     from fenghuo.checks.config import check_keys
 
-    check_keys(spec, {"name", "model", "threshold", "thresholds", "category", "reload_interval", "min_han_share", "max_han_share"}, "classifier")
+    keys = {"name", "model", "threshold", "thresholds", "category", "reload_interval", "min_han_share", "max_han_share", "flag_thresholds"}
+    check_keys(spec, keys, "classifier")
     th = spec.get("threshold")
     ths = spec.get("thresholds") or {}
     if not isinstance(ths, dict):
@@ -365,5 +398,5 @@ def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:
         None if spec.get("category") is None else str(spec["category"]), policy, str(spec.get("name", "classifier")),
         float(spec.get("reload_interval", 5.0)), {str(k): float(v) for k, v in ths.items()},
         None if spec.get("min_han_share") is None else float(spec["min_han_share"]),
-        None if spec.get("max_han_share") is None else float(spec["max_han_share"]),
+        None if spec.get("max_han_share") is None else float(spec["max_han_share"]), band.from_spec(spec.get("flag_thresholds")),
     )  # fmt: skip
