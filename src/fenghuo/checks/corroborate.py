@@ -104,7 +104,9 @@ score corroborates — a banded head under its threshold, counted as a related c
 ``UNRELATED`` — settles as a flag, even where its action is ``context-block``: the harm head
 retrained on written self-harm text scored 0.67 on 「@小鱼干 你个🐷，又睡到中午了吧…」, which let
 🐷 (a porn word) block. A scoring check offers its bands as ``flag_bands`` (category -> the
-category's threshold), ``bands_of`` merges them; without bands nothing changes.
+category's threshold), ``bands_of`` merges them; without bands nothing changes. The other side
+of it: a block that the banded head alone corroborated before becomes a flag too (with any harm band
+on the shipped model, one written harmful text, 「…只听得懂炸药的声音」; none of JADE v3's questions).
 
 A model's block is not made a flag below some level of certainty: tried in session 21 (flag under
 0.8) it freed a few harmless blocks on written dev texts but let 48 of JADE v3's 500 harmful

@@ -62,5 +62,5 @@ def classifier_info_cmd(model: str) -> None:
     info = {"categories": m.categories, "thresholds": m.thresholds, "bits": m.bits, "max_n": m.max_n}
     if m.words is not None:
         info["words"] = {"count": len(m.words), "bits": m.words.bits, "categories": m.meta.get("word_categories")}
-    info |= {k: m.meta[k] for k in ("heldout", "dev", "train_rows") if k in m.meta}
+    info |= {k: m.meta[k] for k in ("flag_thresholds", "corroborate", "heldout", "dev", "train_rows") if k in m.meta}
     click.echo(json.dumps(info, ensure_ascii=False, indent=2))
