@@ -166,8 +166,7 @@ class _Bound:
     """A model with everything the hot path needs worked out once: names, rules, logit
     thresholds (comparing logits skips the exp for categories that do not fire)."""
 
-    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "low", "low32", "band", "bands", "rule_name", "min_han", "max_han",
-                 "levels")
+    __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "low", "low32", "band", "bands", "rule_name", "min_han", "max_han", "levels")
 
     def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None,
                  min_han: float | None = None, max_han: float | None = None, flag_overrides: dict[str, float] | None = None) -> None:
@@ -188,8 +187,7 @@ class _Bound:
         self.cut32 = _cut32(self.cut)
         # Flag bands: ``low`` is where a category starts to fire (its flag threshold, else its
         # threshold); ``band[k]``: a hit under ``cut[k]`` flags instead of taking the action.
-        declared_fl = model.meta.get("flag_thresholds") or {}
-        fl = band.flag_thresholds(cats, list(model.categories), self.rules, ths, declared_fl, flag_overrides or {})
+        fl = band.flag_thresholds(cats, list(model.categories), self.rules, ths, model.meta.get("flag_thresholds") or {}, flag_overrides or {})
         self.band = [f is not None for f in fl] if any(f is not None for f in fl) else None
         self.bands = {c: t for c, t, f in zip(cats, ths, fl) if f is not None} or None  # corroborate.bands_of
         self.low = np.array([self.cut[k] if f is None else _logit(f) for k, f in enumerate(fl)])
@@ -366,8 +364,7 @@ class ClassifierCheck(BackgroundReload):
         for k, v in zip(hits, zs):
             rule = bound.rules[k]
             p = 1.0 / (1.0 + math.exp(-min(v, 700.0)))
-            # In a flag band and under the category's threshold: review, not a block. A float32
-            # logit as a float compares with ``cut`` as ``z >= cut32`` does (see _Bound).
+            # In a flag band, under the threshold: review, not a block (float(z) vs cut == z vs cut32).
             act = Action.FLAG if flags is not None and flags[k] and v < bound.cut[k] else rule.action
             out.append(Finding(bound.cats[k], 0, len(text), bound.rule_name, act, rule.risk, round(p, 4)))
         return out
