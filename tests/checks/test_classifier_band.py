@@ -32,9 +32,10 @@ def _act(check: ClassifierCheck, text: str, category: str):
 
 
 def test_band_flags_under_the_threshold_and_blocks_above():
-    plain = _check()
-    th = plain.model.thresholds["harm"]
-    banded = _check(flag_thresholds={"harm": 0.01})
+    # At 0.5 (not the shipped 0.98) so the texts reach both sides of the band; 0 turns the declared band off.
+    th = 0.5
+    plain = _check(thresholds={"harm": th}, flag_thresholds={"harm": 0})
+    banded = _check(thresholds={"harm": th}, flag_thresholds={"harm": 0.01})
     seen = set()
     for t in TEXTS:
         p = plain.scores(t)["harm"]
@@ -46,9 +47,19 @@ def test_band_flags_under_the_threshold_and_blocks_above():
 
 
 def test_no_band_is_the_old_check():
-    a, b = _check(), _check(flag_thresholds={"harm": 0})  # 0: no band
+    a, b = _check(flag_thresholds={"harm": 0}), _check(thresholds={"harm": 0.5}, flag_thresholds={"harm": 0})  # 0: no band
     for bound in (a._bound, b._bound):
         assert bound.band is None and bound.cut_bytes == bound.cut.tobytes()
+
+
+def test_the_shipped_model_declares_the_harm_band():
+    """Session 24: harm blocks at 0.98 and flags from 0.70 (build FLAG_THRESHOLDS / SET_THRESHOLDS)."""
+    from fenghuo.checks.build.classifier import FLAG_THRESHOLDS, SET_THRESHOLDS
+
+    check = _check()
+    assert check.model.meta["flag_thresholds"] == FLAG_THRESHOLDS == {"harm": 0.70}
+    assert check.model.thresholds["harm"] == SET_THRESHOLDS["harm"] == 0.98
+    assert check._bound.band == [c == "harm" for c in check.categories()]
 
 
 def _saved_with(tmp_path: Path, declared: dict) -> Path:
@@ -72,7 +83,7 @@ def test_a_model_declares_its_band_and_the_config_overrides_it(tmp_path):
 @pytest.mark.parametrize(
     "value, message",
     [
-        ({"harm": 0.6}, "harm's flag threshold 0.6 is not below its threshold 0.5 / 类别 harm 的标记阈值 0.6 不低于其阈值 0.5"),
+        ({"harm": 0.99}, "harm's flag threshold 0.99 is not below its threshold 0.98 / 类别 harm 的标记阈值 0.99 不低于其阈值 0.98"),
         ({"offensive": 0.3}, "offensive's action is flag, not block"),
         ({"harmm": 0.3}, "this model scores no category harmm"),
         ({"harm": 1.0}, "must be at least 0 and below 1, got 1.0 / 标记阈值应不小于 0 且小于 1"),
@@ -101,7 +112,7 @@ def test_pipeline_config(tmp_path):
     plain = _check()
     t = next(t for t in TEXTS if 0.01 <= plain.scores(t)["harm"] < 0.5 and max(plain.scores(t).values()) < 0.2)
     assert pipe.scan(t).verdict == "flag"
-    cfg.write_text("checks:\n  - type: classifier\n    model: shipped\n    flag_thresholds: {harm: 0.7}\n", encoding="utf-8")
+    cfg.write_text("checks:\n  - type: classifier\n    model: shipped\n    flag_thresholds: {harm: 0.99}\n", encoding="utf-8")
     with pytest.raises(Exception, match="not below its threshold"):
         load_pipeline(cfg)
 

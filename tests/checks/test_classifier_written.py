@@ -18,7 +18,7 @@ def test_written_zh_rows_are_read_and_split_by_hash():
 
 def test_written_zh_files_are_recorded_in_the_manifest_with_their_sha256():
     """A model built with written rows records each file's sha256 and its written test-split
-    figures; the shipped one (session 17: no head trained on them, WRITTEN_HEADS empty) may
+    figures; a model with no head trained on them (sessions 17-23: WRITTEN_HEADS empty) may
     record none."""
     entry = load_manifest()["steps"]["classifier"]
     if entry["settings"].get("written_heads"):
@@ -30,8 +30,8 @@ def test_written_zh_files_are_recorded_in_the_manifest_with_their_sha256():
 
 
 def test_the_shipped_model_was_built_with_the_written_heads_the_build_names():
-    """The build's WRITTEN_HEADS are the shipped manifest's (none since session 17, whose
-    candidate failed its acceptance rule: docs/checks.md); every other head skips written rows."""
+    """The build's WRITTEN_HEADS are the shipped manifest's (none from session 17, whose candidate
+    failed its acceptance rule, to session 24: harm); every other head skips written rows."""
     from fenghuo.checks.build.classifier import WRITTEN_HEADS, WRITTEN_SKIP
 
     assert set(WRITTEN_SKIP) == set(CATEGORIES) - set(WRITTEN_HEADS)

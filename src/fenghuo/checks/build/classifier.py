@@ -18,14 +18,14 @@ val split (``classifier_choice``); every other head never sees a written row and
 without them. For the written heads, written harmless val rows are a calibration group of their
 own (``WRITTEN_OWN_GROUP``), with the written harmless train rows scored out of fold
 (``WRITTEN_OOF_FOLDS``). The manifest records the files (``written_inputs``, sha256) and the
-figures on their test split (``written_zh_test``). ``WRITTEN_HEADS`` is empty since session 17:
-its candidate (five heads) failed the acceptance rule (see there). A written head also gets a
+figures on their test split (``written_zh_test``). ``WRITTEN_HEADS`` was empty from session 17
+(its five-head candidate failed the acceptance rule) to session 24 (harm, see there). A written head also gets a
 corroboration level of its own (``classifier_levels``, session 20) in the model's meta and the
 manifest (``corroborate``, beside ``thresholds``): what its score must reach to corroborate a
 lexicon topic word (``checks/corroborate.py``); a model without written heads declares none.
 A block head may get a flag band (``FLAG_THRESHOLDS``, session 24; ``classifier/band.py``): its
 flag threshold goes into the model's meta and the manifest (``flag_thresholds``) beside the
-thresholds; the shipped model declares none.
+thresholds; ``SET_THRESHOLDS`` replace calibrated ones (session 24: harm, band 0.70-0.98).
 
 The regression's numbers also depend on the machine: liblinear calls scipy's OpenBLAS, whose
 kernel is picked per processor and whose long dot products are split between threads, each
@@ -95,18 +95,19 @@ REAL_NEGATIVE_WEIGHT = 4.0
 REAL_NEGATIVE_SOURCES = ("cvalues", "flames_harmless", "xsafety_commonsense", "xsafety_mental")
 # Written Chinese rows (build/written_zh), harmful and harmless, in the regression. Chosen on
 # the val split (never on COLD dev, CValues' held-out half or the written dev sets) by the rule of
-# ``classifier_choice`` among 1 / 2 / 4 / 8, with the settings below (session 17). Shipped model
-# on val: score (mean of written harmful / JADE / XSafety val recall) 0.432, COLD val macro-F1
-# 0.851, CValues val 1 of 72, written harmless val 6 of 204. Weights 1 / 2 / 4 / 8: score 0.490 /
-# 0.498 / 0.495 / 0.504, COLD 0.851 / 0.851 / 0.851 / 0.851, CValues 1 / 1 / 1 / 1, written
-# harmless 6 / 5 / 6 / 6 -> 8 (written harmful val 0.10 -> 0.32, XSafety 0.55 -> 0.57, JADE
-# 0.65 -> 0.62: the written rows lift the discrimination threshold 0.69 -> 0.87).
-WRITTEN_WEIGHT = 8.0  # used only by the heads in WRITTEN_HEADS (none shipped: see there)
+# ``classifier_choice`` among 1 / 2 / 4 / 8 (session 17: 8 for five heads; its val figures are in
+# docs/checks/classifier-history.md "Session 17"). Session 24: 2 for the harm head alone, session
+# 23's choice (``classifier_choice --heads harm --levels fraction:0.4`` with the s19/s20 written
+# training rows, build/written_zh/s19_*, s20_*).
+WRITTEN_WEIGHT = 2.0
 # Per category, the flag threshold of its flag band (``classifier/band.py``): a score at or above it
-# but under the category's threshold flags instead of blocking. Empty: session 24 measured the harm
-# head's band, on the shipped model and on one retrained on the s19/s20 written rows, and neither
-# met its rule (docs/checks/classifier-history.md, "Session 24").
-FLAG_THRESHOLDS: dict[str, float] = {}
+# but under the category's threshold flags instead of blocking; and thresholds the build sets over
+# the calibrated ones (``SET_THRESHOLDS``, recorded with the calibrated value in the manifest). Session
+# 24: the harm head blocks at 0.98 (calibrated 0.813; comfort messages reach 0.93-0.96) and flags from
+# 0.70, chosen on the written dev sets' half A and T and passed by a rule fixed before half B and a fresh
+# judge set were read (docs/checks/classifier-history.md, "Session 24").
+FLAG_THRESHOLDS: dict[str, float] = {"harm": 0.70}
+SET_THRESHOLDS: dict[str, float] = {"harm": 0.98}
 # Categories a written *harmful* row is never a negative of (beyond ``IGNORE``). None: tried on
 # val in session 17 (every category, weight 1, only offensive skipped) it did not restore the
 # offensive head (COLD val macro-F1 0.838 either way; ``classifier_choice --not-negative``).
@@ -121,15 +122,9 @@ WRITTEN_MARK, WRITTEN_HARMFUL_MARK = "?written", "?written_harmful"  # marker la
 # candidate chosen on val (weight 2) read CValues' held-out half 7 -> 11 of 229 flagged in the
 # whole pipeline (crime 0.8076 -> 0.7215) and JADE held out 126 -> 114 of 162 (privacy 0.50 ->
 # 0.81), as in session 14: so the crime-family heads keep their data.
-# (3) With only these five heads trained (weight 8, out-of-fold calibration below), the whole
-# pipeline caught 1,033 -> 1,066 of 1,313 harmful texts of the written dev sets
-# (tests/checks/data/written_zh) with COLD dev macro-F1 0.840 -> 0.841 and CValues' held-out half
-# 7 -> 7, but flagged 33 -> 37 of harmless_hard's 600 (and 22 -> 39 of the other sets' harmless
-# rows): the acceptance rule (harmless_hard flagged must not rise) was not met, so no head is
-# trained on written rows (empty: the build is the model without them, the same weights and
-# thresholds; only the model's meta train_rows counts them) until a candidate meets it. The
-# candidate measured was ("discrimination", "violence", "terrorism", "harm", "misinformation").
-WRITTEN_HEADS: tuple[str, ...] = ()
+# (3) Five heads (weight 8) raised harmless_hard's flags (33 -> 37 of 600): none shipped until session 24
+# (classifier-history.md "Session 17"). Session 24: the harm head alone, with its flag band and set threshold.
+WRITTEN_HEADS: tuple[str, ...] = ("harm",)
 WRITTEN_SKIP: tuple[str, ...] = tuple(c for c in CATEGORIES if c not in WRITTEN_HEADS)
 # Written harmless val rows are a calibration group of their own (each category within its budget
 # of them alone, as for COLD and CValues), not pooled with the generated and other small sources.
@@ -360,6 +355,8 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     test = [r for r in rows if r.split == "test"]
     log(f"  classifier: {len(train)} train, {len(val)} val, {len(test)} test rows")
     model = fit(train, val, log)
+    calibrated = {c: model.thresholds[c] for c in SET_THRESHOLDS}
+    model.thresholds |= SET_THRESHOLDS
     figures = measure(model, test)
     model.meta.update(
         {"built_by": "fenghuo.checks.build.classifier", "min_han_share": MIN_HAN_SHARE, "heldout": {"cold_dev_macro_f1": figures["cold_dev"]["macro_f1"], "fpr_cvalues": figures.get("fpr_cvalues", {}).get("rate")}}
@@ -373,6 +370,7 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     # thresholds; one without (the shipped one until session 20) keeps the manifest it had.
     declared = {"corroborate": model.meta["corroborate"], "corroborate_rule": list(LEVEL_RULE)} if model.meta.get("corroborate") else {}
     declared |= {"flag_thresholds": model.meta["flag_thresholds"]} if model.meta.get("flag_thresholds") else {}
+    declared |= {"set_thresholds": dict(SET_THRESHOLDS), "calibrated_thresholds": calibrated} if SET_THRESHOLDS else {}
     return declared | {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
         "written_inputs": [file_record(WRITTEN_ZH_DIR, p) for p in written_zh_files()],
