@@ -85,9 +85,13 @@ def test_a_model_that_declares_levels_raises_the_bar_in_the_pipeline(tmp_path):
     assert raised.scan(ASKS).findings == []
 
 
-def test_a_model_without_levels_is_bound_without_them():
-    check = ClassifierCheck(shipped_model_path(), reload_interval=0)
+def test_a_model_without_levels_is_bound_without_them(tmp_path):
+    model = Model.load(shipped_model_path())
+    model.meta.pop("corroborate", None)
+    check = ClassifierCheck(model.save(tmp_path / "no_levels.npz"), reload_interval=0)
     assert "corroborate" not in check.model.meta and check.corroboration_levels is None
+    # The shipped model declares the harm head's level since session 24 (the head trained on written rows).
+    assert ClassifierCheck(shipped_model_path(), reload_interval=0).corroboration_levels == {"harm": 0.3252}
 
 
 def test_build_levels_by_share_and_by_fraction():
