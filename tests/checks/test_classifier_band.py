@@ -201,4 +201,5 @@ def test_bands_of_merges_the_checks_bands():
     assert bands_of([C(None), object()]) is None
     assert bands_of([C({"harm": 0.8}), C({"harm": 0.9, "violence": 0.5})]) == {"harm": 0.9, "violence": 0.5}
     assert _check(flag_thresholds={"harm": 0.1}).flag_bands == {"harm": _check().model.thresholds["harm"]}
-    assert _check().flag_bands is None
+    assert _check().flag_bands == {"harm": 0.98}  # the shipped model's declared band (session 24)
+    assert _check(flag_thresholds={"harm": 0}).flag_bands is None
