@@ -240,10 +240,7 @@ _GROUP_AFTER = re.compile(f"[^。！？]{{0,12}}?{_GROUP}")
 
 
 def _disclaimed(text: str) -> bool:
-    for m in DISCLAIM.finditer(text):
-        if m.group() not in _FRANKLY or _GROUP_AFTER.match(text, m.end()) is not None:
-            return True
-    return False
+    return any(m.group() not in _FRANKLY or _GROUP_AFTER.match(text, m.end()) is not None for m in DISCLAIM.finditer(text))
 
 
 def countering(text: str) -> bool:

@@ -210,9 +210,8 @@ def mention_spans(text: str) -> list[tuple[int, int]]:
             spans.append(m.span())
     for m in islice(SCAM.finditer(text), MAX_HITS) if scam else ():
         s, e = _sentence_of(text, m.start())
-        if SCAM_AGENT.match(text, m.start()) and not ADDRESS.search(text, max(s, m.start() - 4), m.start()):
-            spans.append(m.span())
-        elif VICTIM.search(text, s, e) and not _addressed(text[s:e], m.start() - s):
+        agent = SCAM_AGENT.match(text, m.start()) and not ADDRESS.search(text, max(s, m.start() - 4), m.start())
+        if agent or (VICTIM.search(text, s, e) and not _addressed(text[s:e], m.start() - s)):
             spans.append(m.span())
     spans.sort()
     return spans
