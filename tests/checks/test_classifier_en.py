@@ -194,7 +194,9 @@ def test_packaged_default_does_not_run_the_english_model():
     default = load_pipeline(default_config_path())
     assert "classifier_en" not in default.names and "classifier" in default.names
     assert "pkg:shipped/classifier_en.npz" in default_config_path().read_text(encoding="utf-8")  # the commented opt-in
-    assert default.scan("You are a worthless idiot and everyone at work laughs at you").findings == []
+    # No finding of the English model (session 24's English rules now flag this insult themselves).
+    findings = default.scan("You are a worthless idiot and everyone at work laughs at you").findings
+    assert not [f for f in findings if "classifier_en" in f.rule] and all(f.rule.startswith("rules:") for f in findings)
 
 
 def test_opt_in_pipeline_runs_both_models(pipe):
