@@ -304,20 +304,20 @@ def bands_of(checks) -> dict[str, float] | None:
     """The flag-banded categories of the scoring checks among ``checks`` (``flag_bands``: category
     -> its threshold), merged by their maximum (a score under either threshold is review-grade), or
     None when none has a band."""
-    out: dict[str, float] | None = None
-    for c in checks:
-        got = getattr(c, "flag_bands", None)
-        if got:
-            out = dict(got) if out is None else {k: max(v, out.get(k, v)) for k, v in {**out, **got}.items()}
-    return out
+    return _merged_max(checks, "flag_bands")
 
 
 def levels_of(checks) -> dict[str, float] | None:
     """The per-category corroboration levels the scoring checks among ``checks`` declare
     (``corroboration_levels``), merged by their maximum, or None when none declares any."""
+    return _merged_max(checks, "corroboration_levels")
+
+
+def _merged_max(checks, attr: str) -> dict[str, float] | None:
+    """The checks' ``attr`` mappings (category -> value) merged by their maximum, or None when none has one."""
     out: dict[str, float] | None = None
     for c in checks:
-        got = getattr(c, "corroboration_levels", None)
+        got = getattr(c, attr, None)
         if got:
             out = dict(got) if out is None else {k: max(v, out.get(k, v)) for k, v in {**out, **got}.items()}
     return out
