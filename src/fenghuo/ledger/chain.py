@@ -34,7 +34,7 @@ def canonical(obj: Any) -> str:
 
 
 # orjson writes canonical()'s text for str, int (64-bit), bool, None, and lists and str-keyed
-# dicts of them (tests/foundation/test_ledger_bulk.py: every code point, key order, escapes) at
+# dicts of them (tests/foundation/test_fleet_bulk.py: every code point, key order, escapes) at
 # ~1/8 of json.dumps' cost. Everything else is passed through to the TypeError below: a str or
 # int subclass, a datetime, a dataclass, a lone surrogate, an int beyond 64 bits, a non-str key.
 _PLAIN = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -53,8 +53,8 @@ def canonical_plain(obj: Any) -> str:
 BODY_FIELDS = ("ts", "kind", "subject", "actor", "payload")
 
 
-def _sha(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj).encode("utf-8")).hexdigest()
+def _sha(obj: Any, encode=canonical) -> str:
+    return hashlib.sha256(encode(obj).encode("utf-8")).hexdigest()
 
 
 def entry_hash_v1(entry: Mapping[str, Any]) -> str:
@@ -65,8 +65,8 @@ def body_hash(entry: Mapping[str, Any]) -> str:
     return _sha({k: entry[k] for k in BODY_FIELDS})
 
 
-def link_hash(seq: int, prev_hash: str, body: str) -> str:
-    return _sha({"body_hash": body, "prev_hash": prev_hash, "seq": seq, "v": 2})
+def link_hash(seq: int, prev_hash: str, body: str, encode=canonical) -> str:
+    return _sha({"body_hash": body, "prev_hash": prev_hash, "seq": seq, "v": 2}, encode)
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -77,10 +77,8 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
 def entry_hash_plain(seq: int, prev_hash: str, ts: str, kind: str, subject: str, actor: str, payload: str) -> str:
     """``entry_hash`` of a new entry whose fields are given as text (and ``seq``): the same hash,
     with ``canonical_plain`` (the body and the link hold only text and integers)."""
-    body = hashlib.sha256(canonical_plain({"actor": actor, "kind": kind, "payload": payload, "subject": subject, "ts": ts})
-                          .encode("utf-8")).hexdigest()
-    return hashlib.sha256(canonical_plain({"body_hash": body, "prev_hash": prev_hash, "seq": seq, "v": 2})
-                          .encode("utf-8")).hexdigest()
+    body = _sha({"actor": actor, "kind": kind, "payload": payload, "subject": subject, "ts": ts}, canonical_plain)
+    return link_hash(seq, prev_hash, body, canonical_plain)
 
 
 def hash_ok(entry: Mapping[str, Any]) -> bool:
