@@ -37,7 +37,7 @@ def outside_rules_memo(build):
 
 # The rule files of solicitations and trades (ads, fraud, drugs, porn, gambling, illicit trade) with
 # the shared defines they use: what the trade and notice tests load.
-TRADE_RULE_FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml",
+TRADE_RULE_FILES = ["common.yaml", "contact.yaml", "ads.yaml", "fraud.yaml", "fraud_impersonate.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "drugs.yaml",
                     "trade.yaml", "porn.yaml", "gambling.yaml", "weapons.yaml", "exam.yaml", "crime.yaml"]
 
 

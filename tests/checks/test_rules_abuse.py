@@ -17,7 +17,7 @@ import pytest
 from fenghuo.checks.rules import RulesCheck
 from tests.checks.test_rules_data import SETS
 
-FILES = ["abuse.yaml", "harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["abuse.yaml", "harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "common.yaml", "misinfo.yaml", "misinfo_health.yaml"]
 
 
 def mental_health(shared) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from fenghuo.checks.rules import RulesCheck
 
-FILES = ["common.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "crime.yaml", "drugs.yaml"]
+FILES = ["common.yaml", "fraud.yaml", "fraud_impersonate.yaml", "fraud_invest.yaml", "fraud_trade.yaml", "crime.yaml", "drugs.yaml"]
 
 HITS = {
     "fraud.prize_payment": ["您的积分可兑换一台空气炸锅，仅需支付邮费29元",

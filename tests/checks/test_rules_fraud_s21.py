@@ -1,4 +1,4 @@
-"""Session 21's fraud rules (checks/rules/fraud.yaml), on both engines: each fires on its
+"""Session 21's fraud rules (checks/rules/fraud_impersonate.yaml and fraud.yaml), on both engines: each fires on its
 structure — a far-away persona asking the reader to pay a fee first, a double refund through a
 "service" account, coin-listing hype — and stays quiet on victims' reports, questions and
 warnings. All of them only flag. The session's veto on fraud.refund_bait (a real refund notice
@@ -15,7 +15,7 @@ import pytest
 
 from .conftest import rule_table_tests, rules_fired
 
-FILES = ["common.yaml", "fraud.yaml", "fraud_invest.yaml", "fraud_trade.yaml"]
+FILES = ["common.yaml", "fraud.yaml", "fraud_impersonate.yaml", "fraud_invest.yaml", "fraud_trade.yaml"]
 
 HITS = {
     "fraud.persona_fee": [

@@ -1,5 +1,5 @@
 """The session-16 probe for the harm, violence, terrorism and hoax rules (harm.yaml,
-violence.yaml, extremism.yaml, misinfo.yaml), kept as tests.
+violence.yaml, extremism.yaml, misinfo.yaml, misinfo_health.yaml), kept as tests.
 
 The texts were written before the rules were changed — self-harm, violence and extremism or
 misinformation, in several registers (Weibo, Tieba, chat, SMS, model answers), and hard
@@ -23,7 +23,7 @@ import pytest
 
 from fenghuo.checks.rules import RulesCheck
 
-FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "common.yaml", "misinfo.yaml", "misinfo_health.yaml"]
 CATEGORIES = {"harm", "violence", "terrorism", "misinformation"}
 
 CAUGHT = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .conftest import rule_table_tests
 
-FILES = ["misinfo.yaml"]
+FILES = ["common.yaml", "misinfo.yaml", "misinfo_health.yaml"]
 
 HITS = {
     "misinfo.decree_sweep": [

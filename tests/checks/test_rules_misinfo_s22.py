@@ -1,4 +1,4 @@
-"""Session 22's rumour rules (the "Session 22" block of checks/rules/misinfo.yaml), on both engines:
+"""Session 22's rumour rules (the "Session 22" block of checks/rules/misinfo_health.yaml), on both engines:
 vaccines called fake, poisoned or useless.
 All of them only flag; debunks, official notices and questions stay quiet.
 
@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import rule_table_tests, rules_fired
 
-FILES = ["common.yaml", "misinfo.yaml"]
+FILES = ["common.yaml", "misinfo.yaml", "misinfo_health.yaml"]
 
 HITS = {
     "misinfo.vaccine_fake": [

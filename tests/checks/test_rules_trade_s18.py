@@ -1,6 +1,6 @@
 """Session 18's solicitation rules (issue 12: recall that generalises), written from half A of the
 dev texts (sha1 of the text, even last byte) and kept only where they also gained on half B:
-fraud.claimed_identity_money, fraud.invest_invite (fraud.yaml), fraud.forge_request
+fraud.claimed_identity_money (fraud_impersonate.yaml), fraud.invest_invite (fraud_invest.yaml), fraud.forge_request
 (fraud_trade.yaml), ads.paid_per_post (ads.yaml), contact.evasive_offer (contact.yaml),
 drugs.effect_sale (drugs.yaml). All flag. Each shape in wording that is not in the dev data must
 get a finding of its rule; each look-alike (a real relative, a real teacher, a recommendation of

@@ -1,4 +1,4 @@
-"""Session 22's precision vetoes on older rules (fraud.yaml, fraud_invest.yaml, ads.yaml,
+"""Session 22's precision vetoes on older rules (fraud.yaml, fraud_impersonate.yaml, fraud_invest.yaml, ads.yaml,
 exam.yaml), on both engines: each narrowed rule stays quiet on a harmless frame it used to flag or
 block (risk-control talk, a bank teller's story, a fund manager who gives no tips, a tutor's ad, a
 school that says it does not sit exams for you) and still fires on the offer itself.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "misinfo.yaml"]
+FILES = ["harm.yaml", "violence.yaml", "violence_plans.yaml", "extremism.yaml", "common.yaml", "misinfo.yaml", "misinfo_health.yaml"]
 
 HITS = {
     "violence.target_ba": [
