@@ -4,7 +4,8 @@
 ``services.register`` hands each run of services that are new (absent from the database, and
 first in the file with their id) to ``put_new``, which checks them in file order with the same
 checks and errors as ``services._put_service`` and then writes their rows, first switch states and
-ledger entries with one INSERT per table. What it writes is what ``_put_service`` writes for a new
+ledger entries with one INSERT per table (on PostgreSQL one statement of array parameters,
+``platform.bulk_sql.insert_rows``, not a statement per row). What it writes is what ``_put_service`` writes for a new
 service, row for row and entry for entry (tests/foundation/test_fleet_registration.py compares a
 bulk file with the same services registered one at a time). Per service that path built three ORM
 objects and the unit of work flushed them (~200 µs), and the ledger's two entries each ran
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fenghuo.control.models import SwitchState
 from fenghuo.control.transitions import State
 from fenghuo.ledger import store as ledger
+from fenghuo.platform.bulk_sql import insert_rows, one_of
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid
@@ -30,7 +32,7 @@ from fenghuo.registry.grading import Grading
 from fenghuo.registry.models import Jurisdiction, Provider, Service
 from fenghuo.registry.spec import ServiceSpec
 
-CHUNK = 500  # ids per IN (...) when reading providers and jurisdictions
+CHUNK = 500  # ids per IN (...) when reading providers and jurisdictions (SQLite; one array on PostgreSQL)
 _PLACES = "fenghuo.bulk.places"  # session.info: provider → jurisdiction, jurisdiction → path
 
 # what ``_put_service`` leaves out of a service's stored attributes, and what grading leaves out
@@ -46,11 +48,11 @@ def _places(s: Session, specs: list[ServiceSpec]) -> tuple[dict[str, str], dict[
     provs, paths = s.info.setdefault(_PLACES, ({}, {}))
     want = sorted({x.provider for x in specs} - provs.keys())
     for i in range(0, len(want), CHUNK):
-        provs.update(s.execute(select(Provider.id, Provider.jurisdiction_id).where(Provider.id.in_(want[i:i + CHUNK]))).all())
+        provs.update(s.execute(select(Provider.id, Provider.jurisdiction_id).where(one_of(s, Provider.id, want[i:i + CHUNK]))).all())
     js = sorted(({x.jurisdiction for x in specs if x.jurisdiction} | {provs[x.provider] for x in specs if x.provider in provs})
                 - paths.keys())
     for i in range(0, len(js), CHUNK):
-        paths.update(s.execute(select(Jurisdiction.id, Jurisdiction.path).where(Jurisdiction.id.in_(js[i:i + CHUNK]))).all())
+        paths.update(s.execute(select(Jurisdiction.id, Jurisdiction.path).where(one_of(s, Jurisdiction.id, js[i:i + CHUNK]))).all())
     return provs, paths
 
 
@@ -68,7 +70,9 @@ def put_new(s: Session, db: Database, actor: Actor, specs: list[ServiceSpec], gr
     states: list[dict[str, Any]] = []
     entries: list[tuple[str, str, str, str, dict[str, Any]]] = []
     results: list[dict[str, Any]] = []
-    initial_states: dict[int, tuple[str, str]] = {}  # id(grading) → (state, reason)
+    # id(grading) → (state, reason, its reasons as dicts): one list per grading, shared by the
+    # rows that have it (insert_rows serializes a shared value once)
+    initial_states: dict[int, tuple[str, str, list[dict[str, Any]]]] = {}
     for spec in specs:
         home = provs.get(spec.provider)
         if home is None:
@@ -92,10 +96,10 @@ def put_new(s: Session, db: Database, actor: Actor, specs: list[ServiceSpec], gr
         if first is None:
             initial = defaults.get("initial_state", "running")
             first = initial_states[id(grading)] = (State(initial).value, "登记 / registered" if initial == "running" else
-                                                   f"登记时按分级默认为 {initial} / {initial} by grade default at registration")
-        state, reason = first
+                                                   f"登记时按分级默认为 {initial} / {initial} by grade default at registration",
+                                                   [r.to_dict() for r in grading.reasons])
+        state, reason, reasons = first
         now = iso(db.clock.now())
-        reasons = [r.to_dict() for r in grading.reasons]
         graded = {"table": grading.table, "version": grading.version, "grade": grading.grade, "reasons": reasons, "defaults": defaults}
         services.append({"id": spec.id, "name": spec.name, "provider_id": spec.provider, "jurisdiction_id": jid,
                          "jurisdiction_path": path, "attributes": attrs, "grading_table": grading.table,
@@ -108,7 +112,7 @@ def put_new(s: Session, db: Database, actor: Actor, specs: list[ServiceSpec], gr
         entries.append((now, "switch.changed", spec.id, label,
                         {"action": "register", "from": None, "to": state, "version": 1, "reason": reason, "command": None}))
         results.append({"service": spec.id, "result": "registered", "grade": grading.grade})
-    s.execute(insert(Service.__table__), services)
-    s.execute(insert(SwitchState.__table__), states)  # after their services (the foreign key)
+    insert_rows(s, Service.__table__, services)
+    insert_rows(s, SwitchState.__table__, states)  # after their services (the foreign key)
     ledger.append_plain(s, entries)
     return results

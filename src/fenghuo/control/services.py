@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from fenghuo.control import bulk_register, listing, regrading, row_scope, switch
 from fenghuo.control.models import SwitchState
 from fenghuo.ledger import store as ledger
+from fenghuo.platform.bulk_sql import one_of
 from fenghuo.platform.clock import iso
 from fenghuo.platform.db import Database
 from fenghuo.platform.errors import Forbidden, Invalid, NotFound
@@ -117,7 +118,7 @@ def _prefetch(s: Session, reg: RegistrationFile, chunk: int = 500) -> None:
     ids = list(dict.fromkeys(x.id for x in reg.services))
     have: set[str] = set()
     for i in range(0, len(ids), chunk):
-        have.update(s.execute(select(Service.id).where(Service.id.in_(ids[i:i + chunk]))).scalars())
+        have.update(s.execute(select(Service.id).where(one_of(s, Service.id, ids[i:i + chunk]))).scalars())
     new = s.info[_NEW] = set(ids) - have
     # the services that take ``_put_service``: the rest are new and first with their id, and
     # ``bulk_register`` reads their providers and jurisdictions as plain values

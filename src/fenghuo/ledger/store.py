@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fenghuo.ledger.chain import GENESIS, ChainStatus, canonical, canonical_plain, entry_hash, entry_hash_plain, verify_chain
 from fenghuo.ledger.models import LedgerEntry, LedgerHead
+from fenghuo.platform.bulk_sql import insert_rows
 from fenghuo.platform.clock import Clock, iso
 
 
@@ -54,9 +55,9 @@ def append(session: Session, clock: Clock, kind: str, subject: str, actor: str, 
 
 def append_plain(session: Session, entries: list[tuple[str, str, str, str, dict[str, Any]]]) -> None:
     """Append many entries, (ts, kind, subject, actor, payload) each, in this order: what as many
-    ``append`` calls write, in one INSERT of all the rows and with no ORM object per entry (a
-    bulk registration writes two entries a service; ``append``'s object and flush were over a
-    quarter of its CPU, issue 19). The payloads must hold no float (``chain.canonical_plain``).
+    ``append`` calls write, in one INSERT of all the rows (``platform.bulk_sql.insert_rows``) and
+    with no ORM object per entry (a bulk registration writes two entries a service; ``append``'s
+    object and flush were over a quarter of its CPU, issue 19). The payloads must hold no float (``chain.canonical_plain``).
     The rows are written at once: the caller inserts the rows they record before or after, as
     it needs, in the same transaction."""
     if not entries:
@@ -70,7 +71,7 @@ def append_plain(session: Session, entries: list[tuple[str, str, str, str, dict[
         prev_hash, prev = prev, entry_hash_plain(seq, prev, ts, kind, subject, actor, text)
         rows.append({"seq": seq, "ts": ts, "kind": kind, "subject": subject, "actor": actor, "payload": text,
                      "prev_hash": prev_hash, "hash": prev})
-    session.execute(insert(LedgerEntry.__table__), rows)
+    insert_rows(session, LedgerEntry.__table__, rows)
     head.seq, head.hash = seq, prev
 
 
