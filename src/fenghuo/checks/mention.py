@@ -284,6 +284,20 @@ def _counter_speech():
     return countered
 
 
+_DISCUSSED = None  # discussion.discussed, once imported (that module imports this one too)
+
+
+def discussed(findings: list[Finding], text: str, checks) -> list[Finding]:
+    """``discussion.discussed``: a classifier's offensive flag on a film's plot, a parent's question,
+    a report (session 25)."""
+    global _DISCUSSED
+    if _DISCUSSED is None:
+        from fenghuo.checks.discussion import discussed as run
+
+        _DISCUSSED = run
+    return _DISCUSSED(findings, text, checks)
+
+
 def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     """``findings`` without a classifier's offensive finding whose score rests on words the text
     only mentions: scored again with ``mention_spans`` cut out, the text scores under
@@ -293,6 +307,7 @@ def unmentioned(findings: list[Finding], text: str, checks) -> list[Finding]:
     scoring where mentioned words are found)."""
     countered = _COUNTERED or _counter_speech()
     findings = countered(findings, text, checks)  # 「这种说法完全是地域黑」: a group named to speak against a bias
+    findings = discussed(findings, text, checks)  # 「《鱿鱼游戏》里的参赛者为了钱杀人…」: a subject discussed
     i = None
     for k, f in enumerate(findings):  # a loop, not next() of a generator: ~1 µs less per message
         if f.category == CATEGORY and f.rule.startswith(CLASSIFIER_RULE):
