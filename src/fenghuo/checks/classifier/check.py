@@ -9,6 +9,9 @@ by the model (``meta["flag_thresholds"]``) or set with ``flag_thresholds: {harm:
 at or above it but under the category's threshold gives a finding whose action is ``flag``, not
 ``block``. The C kernel reports the hits at the lower cut; the action is worked out per hit.
 
+Reach heads (session 25, ``reach.py``): extra columns ``<category>~reach`` that only add a flag;
+in no ``scores_in``, so they corroborate nothing; ``reach: false`` turns them off.
+
 Reloads when the model file is replaced (training writes it by atomic rename): with
 ``reload_interval`` N > 0 (default 5 s; 0 = off), a scan at most every N seconds stats the
 file — one ``os.stat``, about a microsecond — and when its modification time or size changed,
@@ -28,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from fenghuo.checks.base import Action, Finding, Verdict
-from fenghuo.checks.classifier import band, features
+from fenghuo.checks.classifier import band, features, reach
 from fenghuo.checks.classifier.model import Model, default_model_path, shipped_model_path
 from fenghuo.checks.normalize import SPECIAL, Normalised, decode_quad, default_normaliser
 from fenghuo.checks.policy import Policy
@@ -167,15 +170,18 @@ class _Bound:
     thresholds (comparing logits skips the exp for categories that do not fire)."""
 
     __slots__ = ("model", "cats", "rules", "cut", "cut32", "cut_bytes", "low", "low32", "band", "bands", "rule_name", "min_han", "max_han", "levels")
+    __slots__ += ("k", "reach")  # the model's own categories are its first k columns; reach.py
 
     def __init__(self, model: Model, path: Path, policy: Policy, threshold: float | None, overrides: dict[str, float], category: str | None,
-                 min_han: float | None = None, max_han: float | None = None, flag_overrides: dict[str, float] | None = None) -> None:
+                 min_han: float | None = None, max_han: float | None = None, flag_overrides: dict[str, float] | None = None,
+                 reach_on: bool = True) -> None:
         self.model = model
         self.min_han = float(model.meta.get("min_han_share", 0.0)) if min_han is None else min_han
         declared = model.meta.get("max_han_share")
         max_han = (None if declared is None else float(declared)) if max_han is None else max_han
         self.max_han = None if max_han is None or max_han >= 1.0 else max_han  # None: every script is judged
-        cats = list(model.categories)
+        self.k, heads = reach.split(model)  # the model's own categories are its first k columns
+        cats = list(model.categories)[: self.k]
         if category and len(cats) == 1:
             cats = [category]  # a one-category model reports under the configured name
         self.cats = cats
@@ -190,7 +196,10 @@ class _Bound:
         fl = band.flag_thresholds(cats, list(model.categories), self.rules, ths, model.meta.get("flag_thresholds") or {}, flag_overrides or {})
         self.band = [f is not None for f in fl] if any(f is not None for f in fl) else None
         self.bands = {c: t for c, t, f in zip(cats, ths, fl) if f is not None} or None  # corroborate.bands_of
-        self.low = np.array([self.cut[k] if f is None else _logit(f) for k, f in enumerate(fl)])
+        self.low = np.array([self.cut[k] if f is None else _logit(f) for k, f in enumerate(fl)] + reach.cuts(heads, reach_on))
+        # Per reach column (k and on): (category, index of that category's own column, rule)
+        own = [list(model.categories).index(c) for _, c, _ in heads]  # a one-category model reports under cats[0]
+        self.reach = [(cats[j], j, self.rules[j]) for j in own] if heads and reach_on else None
         self.low32 = _cut32(self.low)
         self.cut_bytes = self.low.tobytes()  # for the C kernel, which compares its float64 logits
         self.rule_name = f"classifier:{path.name}"
@@ -213,6 +222,7 @@ class ClassifierCheck(BackgroundReload):
         min_han_share: float | None = None,
         max_han_share: float | None = None,
         flag_thresholds: dict[str, float] | None = None,
+        reach: bool = True,
     ) -> None:
         for t in [threshold] + list((thresholds or {}).values()):
             if t is not None and not 0.0 < t < 1.0:
@@ -220,6 +230,7 @@ class ClassifierCheck(BackgroundReload):
         for t in (flag_thresholds or {}).values():
             band.check_value(t)
         self.flag_thresholds = dict(flag_thresholds or {})
+        self.reach = reach
         if min_han_share is not None and not 0.0 <= min_han_share <= 1.0:
             raise ValueError(f"min_han_share must be between 0 and 1, got {min_han_share} / 汉字占比应在 0 与 1 之间")
         if max_han_share is not None and not 0.0 <= max_han_share <= 1.0:
@@ -249,7 +260,7 @@ class ClassifierCheck(BackgroundReload):
 
     def _bind(self, model: Model) -> _Bound:
         return _Bound(model, self.path, self.policy, self.threshold, self.thresholds, self.category, self.min_han_share, self.max_han_share,
-                      self.flag_thresholds)
+                      self.flag_thresholds, self.reach)
 
     @property
     def model(self) -> Model:
@@ -276,7 +287,8 @@ class ClassifierCheck(BackgroundReload):
 
     def score(self, text: str) -> float:
         """The highest category probability of ``text``."""
-        return self._bound.model.score_codes(self.normaliser.normalise(text).codes)
+        bound = self._bound
+        return float(bound.model.probs_codes(self.normaliser.normalise(text).codes)[: bound.k].max())
 
     def scores(self, text: str) -> dict[str, float]:
         return self.scores_in(text, self.normaliser.normalise(text))
@@ -305,7 +317,7 @@ class ClassifierCheck(BackgroundReload):
             return dict(zip(bound.cats, probabilities(z)))
         # Plain floats and math.exp: for ~13 values numpy's per-call overhead costs more.
         exp = math.exp
-        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}
+        return {c: round(1.0 / (1.0 + exp(-max(min(v, 700.0), -700.0))), 4) for c, v in zip(bound.cats, z)}  # zip: no reach head
 
     @property
     def corroboration_levels(self) -> dict[str, float] | None:
@@ -362,6 +374,9 @@ class ClassifierCheck(BackgroundReload):
         out = []
         flags = bound.band
         for k, v in zip(hits, zs):
+            if k >= bound.k:  # a reach head: a flag, unless its category's own head fired
+                out += reach.finding(bound.reach[k - bound.k], v, hits, text, bound.rule_name)
+                continue
             rule = bound.rules[k]
             p = 1.0 / (1.0 + math.exp(-min(v, 700.0)))
             # In a flag band, under the threshold: review, not a block (float(z) vs cut == z vs cut32).
@@ -385,6 +400,7 @@ def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:
     from fenghuo.checks.config import check_keys
 
     keys = {"name", "model", "threshold", "thresholds", "category", "reload_interval", "min_han_share", "max_han_share", "flag_thresholds"}
+    keys.add("reach")
     check_keys(spec, keys, "classifier")
     th = spec.get("threshold")
     ths = spec.get("thresholds") or {}
@@ -396,4 +412,5 @@ def from_config(spec: dict, policy: Policy, base_dir: Path) -> ClassifierCheck:
         float(spec.get("reload_interval", 5.0)), {str(k): float(v) for k, v in ths.items()},
         None if spec.get("min_han_share") is None else float(spec["min_han_share"]),
         None if spec.get("max_han_share") is None else float(spec["max_han_share"]), band.from_spec(spec.get("flag_thresholds")),
+        reach.from_spec(spec.get("reach")),
     )  # fmt: skip
