@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from fenghuo.checks.build import file_record, load_manifest, sha256_file, shipped_dir
-from fenghuo.checks.classifier import check as clf
+from fenghuo.checks.classifier import script
 from fenghuo.checks.classifier.check import ClassifierCheck, from_config
 from fenghuo.checks.classifier.model import Model, shipped_model_path
 from fenghuo.checks.pipeline import ConfigError, Pipeline, build_pipeline, default_config_path, load_pipeline
@@ -175,12 +175,12 @@ def test_chinese_model_skips_scoring_what_the_english_gate_measured():
     text = "hello there, this message is written in English only"
     n = zh.normaliser.normalise(text)
     assert zh.find_in(text, n) == []
-    clf._share_or_none(n, zh.normaliser.tables)
+    script.share_or_none(n, zh.normaliser.tables)
     zh._last = (None, None, None)
     assert zh.find_in(text, n) == [] and zh._last == (None, None, None)  # not scored
     cn = "今天中午吃了火锅，味道还不错"
     m = zh.normaliser.normalise(cn)
-    clf._share_or_none(m, zh.normaliser.tables)
+    script.share_or_none(m, zh.normaliser.tables)
     zh.find_in(cn, m)
     assert zh._last[0] is m  # Chinese text is scored as before
 

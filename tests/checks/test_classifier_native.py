@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 import fenghuo
 from fenghuo.checks.classifier import features
-from fenghuo.checks.classifier.check import ClassifierCheck, _han_share, han_share, han_share_of
+from fenghuo.checks.classifier.check import ClassifierCheck
 from fenghuo.checks.classifier.features import ngram_buckets
 from fenghuo.checks.classifier.model import Model, shipped_model_path
+from fenghuo.checks.classifier.script import han_share, han_share_counted, han_share_of
 from fenghuo.checks.normalize import default_normaliser
 from tests.checks.conftest import NATIVE_FORCED_OFF as _FORCED_OFF
 from tests.checks.conftest import NATIVE_REQUIRED as _REQUIRED
@@ -109,7 +110,7 @@ _ALPHABET = st.sampled_from(list("赌博百家乐彩金微信加私聊傻逼滚�
 def test_random_texts(shipped, text):
     n = default_normaliser().normalise(text)
     _close(shipped, n.codes)
-    assert _han_share(n, default_normaliser().tables) == han_share(n.codes) == han_share_of(n, default_normaliser().tables)
+    assert han_share_counted(n, default_normaliser().tables) == han_share(n.codes) == han_share_of(n, default_normaliser().tables)
 
 
 @needs_native

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from fenghuo.checks.classifier.check import ClassifierCheck, han_share
+from fenghuo.checks.classifier.check import ClassifierCheck
 from fenghuo.checks.classifier.model import Model, shipped_model_path
+from fenghuo.checks.classifier.script import han_share
 from fenghuo.checks.normalize import default_normaliser, encode_quad
 
 ENGLISH = [

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from fenghuo.checks.classifier.check import han_share
+from fenghuo.checks.classifier.script import han_share
 from fenghuo.checks.context import default_judge
 from fenghuo.checks.refusal import _HELPFUL, _OFFER, _REDIRECT, LEAD_CHARS, SHORT_CHARS, RefusalDetector, RefusalResult, _first
 from fenghuo.guard.checking import (

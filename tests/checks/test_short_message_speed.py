@@ -17,7 +17,7 @@ import random
 import numpy as np
 import pytest
 
-from fenghuo.checks.classifier.check import han_share, han_share_of
+from fenghuo.checks.classifier.script import han_share, han_share_of
 from fenghuo.checks.lexicon import LexiconCheck
 from fenghuo.checks.matcher import encode_patterns, homophone_form
 from fenghuo.checks.normalize import SPECIAL, Normalised, Normaliser, default_normaliser

@@ -104,14 +104,9 @@ def vetoed(text: str) -> bool:
 
 def _scorer(rule: str, category: str, checks):
     for check in checks:
-        if f"{CLASSIFIER_RULE}{getattr(getattr(check, 'path', None), 'name', '')}" != rule:
-            continue
-        bound = getattr(check, "_bound", None)
-        if bound is None or category not in bound.cats:
-            return None
-        k = bound.cats.index(category)
-        norm = check.normaliser
-        return (lambda t: float(bound.model.logits_codes(norm.normalise(t).codes)[k])), float(bound.cut[k])
+        if f"{CLASSIFIER_RULE}{getattr(getattr(check, 'path', None), 'name', '')}" == rule:
+            scorer = getattr(check, "logit_scorer", None)
+            return None if scorer is None else scorer(category)
     return None
 
 

@@ -261,16 +261,8 @@ def without(text: str, spans: list[tuple[int, int]]) -> str:
 def offensive_scorer(check):
     """``(score(text) -> logit, cut logit)`` for ``check``'s offensive category, or None when
     ``check`` is not a classifier with one."""
-    bound = getattr(check, "_bound", None)
-    if bound is None or CATEGORY not in bound.cats:
-        return None
-    k = bound.cats.index(CATEGORY)
-    norm = check.normaliser
-
-    def score(text: str) -> float:
-        return float(bound.model.logits_codes(norm.normalise(text).codes)[k])
-
-    return score, float(bound.cut[k])
+    scorer = getattr(check, "logit_scorer", None)
+    return None if scorer is None else scorer(CATEGORY)
 
 
 _COUNTERED = None  # counter_speech.countered, once imported (that module imports this one)
