@@ -188,6 +188,7 @@ LONGEST_FILES = (
     "tests/console/test_fleet.py",  # 41 s
     "tests/guard/test_failsafe.py",  # 40 s
     "tests/checks/test_big_input.py",  # 38 s
+    "tests/checks/test_verdicts_unchanged.py",  # s25: 120 s beside test_gateway.py's 404 s (load ~13); one test, so it ran last
     "tests/monitor/test_ingest_native.py",  # 37 s
     "tests/guard/test_batch_acks.py",  # 36 s
     "tests/foundation/test_ack_route.py",  # 34 s
@@ -217,6 +218,7 @@ LONGEST_FILES = (
     "tests/recovery/test_recovery.py",  # 14 s
     "tests/security/test_outages.py",  # 14 s
     "tests/checks/test_rules_abuse.py",  # 13 s
+    "tests/evaluation/test_resume.py",  # s25: 36 s at load ~13 (~1/11 of test_gateway.py); one test, so it ran near the end
     "tests/foundation/test_fleet_analyze.py",  # 12 s
 )
 
