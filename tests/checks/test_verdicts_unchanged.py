@@ -16,7 +16,7 @@ from the *old* code of the files in ``OWN`` and today's everything else, so the 
 meaning "what the old code said". ``tests/checks/test_short_message_speed.py`` checks the fast
 paths against the general ones in the same run, which needs no fixture.
 
-Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write-old 2c897a8`` (copies
+Regenerate: ``python tests/checks/test_verdicts_unchanged.py --write-old 81ba526`` (copies
 ``src`` to a temporary directory, puts the ``OWN`` files back as they were at that commit and
 writes the fixture with that code). The reference was 7d74a08, the commit before the
 short-message work, until the shipped classifier's format 4 (word table, a51a870) needed a
@@ -27,8 +27,13 @@ counter-speech cue: it is reached through the pipeline's ``unmentioned`` step, w
 and stayed the reference until session 24, when the classifier's flag bands (a band the shipped
 model declares is read by classifier/check.py and pipeline.py, which c914904 does not have) meant
 11 outputs gained an intended harm flag. Every speed change up to then, the due stage's one C call
-of session 24 included, had held against c914904; the reference is now 2c897a8 (session 24, with
-the bands). Regenerate with ``--write-old 2c897a8``.
+of session 24 included, had held against c914904; then 2c897a8 (session 24, with the bands) until
+session 25 gave the classifier check a public ``logit_scorer``, which the counter-speech and
+discussion steps (``mention.py``, ``discussion.py``: not in ``OWN``) now call instead of reading
+its internals: 2c897a8's ``classifier/check.py`` lacks it, so with it the re-scoring steps found
+no scorer and 2 outputs kept a flag. 2c897a8's ``OWN`` files with only that accessor added gave
+the same outputs as today's on every row (0 of 903 differed), so the reference is now 81ba526
+(session 25). Regenerate with ``--write-old 81ba526``.
 """
 
 from __future__ import annotations
@@ -245,7 +250,7 @@ def test_verdicts_unchanged():
     if stored["inputs"] != inputs_digest():
         pytest.skip(
             "models, lexicon, rules or resolution changed since the fixture was written; regenerate it from the reference "
-            "code: `python tests/checks/test_verdicts_unchanged.py --write-old 2c897a8`"
+            "code: `python tests/checks/test_verdicts_unchanged.py --write-old 81ba526`"
         )
     rows = stored["rows"]  # the texts are stored: comparable without the shared data (bar its lexicon)
     got = outputs([r["text"] for r in rows])
