@@ -97,7 +97,7 @@ def console(tmp_path):
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     p = context.new_page()
-    p.set_default_timeout(5000)
+    p.set_default_timeout(30000)
     errors: list[str] = []
     p.on("pageerror", lambda exc: errors.append(str(exc)))
     p.js_errors = errors
