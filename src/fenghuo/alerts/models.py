@@ -29,8 +29,8 @@ class WarningRow(Base):
     # "one open warning per fingerprint" a fact of the database, not of our code
     active: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
     alert: Mapped[str] = mapped_column(String(64))
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(8))
     rule: Mapped[str] = mapped_column(String(64))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -87,7 +87,7 @@ class NotificationRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     level: Mapped[str] = mapped_column(String(8))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed | silenced | inhibited
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | silenced | inhibited
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[str] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

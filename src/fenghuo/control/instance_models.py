@@ -25,7 +25,7 @@ class GuardInstance(Base):
                       Index("ix_guard_instances_jurisdiction_id_id", "jurisdiction_id", "id"))
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
     state: Mapped[str] = mapped_column(String(16))  # the state the instance enforces
     version: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     enforced_since: Mapped[str] = mapped_column(String(32))  # when the instance began enforcing this version

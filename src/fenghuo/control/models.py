@@ -66,7 +66,7 @@ class Approval(Base):
     __table_args__ = (UniqueConstraint("command_id", "approver"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    command_id: Mapped[str] = mapped_column(ForeignKey("commands.id"), index=True)
+    command_id: Mapped[str] = mapped_column(ForeignKey("commands.id"))
     approver: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     at: Mapped[str] = mapped_column(String(32))

@@ -48,7 +48,7 @@ class PlanActionApproval(Base):
     __table_args__ = (UniqueConstraint("action_id", "approver"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    action_id: Mapped[str] = mapped_column(ForeignKey("response_actions.id"), index=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("response_actions.id"))
     approver: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     at: Mapped[str] = mapped_column(String(32))
@@ -64,13 +64,13 @@ class Incident(Base):
                       Index("ix_response_incidents_jurisdiction_opened", "jurisdiction_id", "opened_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
     provider_id: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(Text)
     grade: Mapped[str] = mapped_column(String(4))  # IV | III | II | I
     grade_inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the grade was decided from
     flags: Mapped[list[str]] = mapped_column(JSON)  # e.g. death, critical_infrastructure (EU Art.73)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open | ended
+    status: Mapped[str] = mapped_column(String(16))  # open | ended
     opened_by: Mapped[str] = mapped_column(String(256))
     source: Mapped[str] = mapped_column(String(16))  # plan | operator | regulator
     detected_at: Mapped[str] = mapped_column(String(32))
@@ -92,7 +92,7 @@ class IncidentLink(Base):
     __table_args__ = (UniqueConstraint("incident_id", "kind", "ref"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"), index=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"))
     kind: Mapped[str] = mapped_column(String(24))
     ref: Mapped[str] = mapped_column(String(80))
     at: Mapped[str] = mapped_column(String(32))
@@ -104,7 +104,7 @@ class ReportClock(Base):
     __table_args__ = (UniqueConstraint("incident_id", "report_kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"), index=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"))
     report_kind: Mapped[str] = mapped_column(String(16))  # initial | summary
     started_at: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[str] = mapped_column(String(32), index=True)
@@ -122,7 +122,7 @@ class Report(Base):
     __table_args__ = (UniqueConstraint("incident_id", "kind", "number"),)
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"), index=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"))
     kind: Mapped[str] = mapped_column(String(16))  # initial | update | summary
     number: Mapped[int] = mapped_column(Integer)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -150,7 +150,7 @@ class ComplaintTicket(Base):
                       Index("ix_response_complaints_jurisdiction_received", "jurisdiction_id", "received_at", "id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
     provider_id: Mapped[str] = mapped_column(String(64), index=True)
     category: Mapped[str] = mapped_column(String(24))  # complaint | report | ip | misinformation | personal_information
     channel: Mapped[str] = mapped_column(String(16))  # phone | email | in_app | sms | web | letter | regulator
@@ -159,7 +159,7 @@ class ComplaintTicket(Base):
     received_at: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # None: no limit published
     handling_limit: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the provider's limit it was due under
-    status: Mapped[str] = mapped_column(String(16), index=True)  # open | handled | closed
+    status: Mapped[str] = mapped_column(String(16))  # open | handled | closed
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str] = mapped_column(String(256))
     handled_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -180,7 +180,7 @@ class IncidentDuty(Base):
     __table_args__ = (UniqueConstraint("incident_id", "kind"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"), index=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("response_incidents.id"))
     kind: Mapped[str] = mapped_column(String(32))  # police_report | notify_individuals | vulnerability_report
     basis: Mapped[str] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(String(32))
