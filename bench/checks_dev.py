@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,8 +91,16 @@ def base_config(rev: str, into: Path) -> Path:
     return path
 
 
-def verdicts(pipe, texts: list[str]) -> list[str]:
-    return [pipe.scan(t).verdict for t in texts]
+def verdicts(pipe, texts: list[str], blame: Counter | None = None) -> list[str]:
+    """Each text's verdict; with ``blame``, count per finding rule the texts it made flag or block."""
+    out = []
+    for t in texts:
+        v = pipe.scan(t)
+        out.append(v.verdict)
+        if blame is not None and v.verdict != "pass":
+            for rule in {f.rule for f in v.findings if f.action.value != "mask"}:
+                blame[rule] += 1
+    return out
 
 
 def compare_half(name: str, rows, new: list[str], old: list[str] | None, show: bool) -> None:
@@ -125,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="append", choices=["A", "T"], default=[], help="print the texts that moved on this half (never B)")
     ap.add_argument("--public", action="store_true", help="also COLD train label-0, JADE v3 questions and CValues prompts (FENGHUO_DATA)")
     ap.add_argument("--only", help="only dev texts containing this substring (to look at one rule's reach)")
+    ap.add_argument("--blame", action="store_true", help="per half, the rules behind harmless texts flagged (counts only; no texts)")
     args = ap.parse_args(argv)
     from fenghuo.checks.pipeline import load_pipeline
 
@@ -141,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         new = verdicts(new_pipe, texts)
         old = verdicts(old_pipe, texts) if old_pipe else None
         compare_half(name, rows, new, old, name in args.show)
+        if args.blame:
+            blame: Counter = Counter()
+            verdicts(new_pipe, [t for t, h in rows if not h], blame)
+            print("  harmless flagged, by rule: " + ", ".join(f"{r} {n}" for r, n in blame.most_common()))
     if args.public:
         data = Path(os.environ.get("FENGHUO_DATA", ROOT.parent / "shared" / "data"))
         for name, texts in public_rows(data).items():
