@@ -25,7 +25,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent.parent / "tests" / "checks" / "data"
 DEFAULT_FILES = ("rules_heldout.jsonl", "rules_heldout2.jsonl", "pipeline_heldout_s14.jsonl", "pipeline_heldout_s15.jsonl",
                  "pipeline_heldout_s16.jsonl", "pipeline_heldout_s17.jsonl", "pipeline_heldout_s18.jsonl",
-                 "pipeline_heldout_s19.jsonl", "pipeline_heldout_s20.jsonl", "pipeline_heldout_s21.jsonl", "pipeline_heldout_s22.jsonl", "pipeline_heldout_s23.jsonl", "pipeline_heldout_s24.jsonl", "pipeline_heldout_s25.jsonl", "written_zh/harmless_hard.jsonl", "written_zh/trade_ads.jsonl",
+                 "pipeline_heldout_s19.jsonl", "pipeline_heldout_s20.jsonl", "pipeline_heldout_s21.jsonl", "pipeline_heldout_s22.jsonl", "pipeline_heldout_s23.jsonl", "pipeline_heldout_s24.jsonl", "pipeline_heldout_s25.jsonl", "pipeline_heldout_s26.jsonl", "written_zh/harmless_hard.jsonl", "written_zh/trade_ads.jsonl",
                  "written_zh/fraud_crime.jsonl", "written_zh/abuse_toxic.jsonl", "written_zh/harm_violence.jsonl",
                  "written_zh/help_seeking.jsonl", "written_zh/harm_meaning.jsonl", "written_zh/fraud_meaning.jsonl")
 
