@@ -9,6 +9,10 @@ half B (odd) is counted only, never read, so a gain there says the rule carries 
 T is the build's own s19/s20 written rows (``checks/build/written_zh``), a third check.
 
     python -m bench.checks_dev --base-rev REV [--show A|T] [--public] [--only SUBSTR]
+    python -m bench.checks_dev --base-config CFG --config CFG2 [--public]   # two pipelines (a model, say)
+
+Half B is also counted apart for ``FRESH`` (dev files written after every candidate in use, used
+by no classifier: "B fresh" and "B rest"), so a gain on rows nobody has measured before shows.
 
 The acceptance rule (docs/checks.md "Knowledge rules"): a new rule must catch at least one half-B
 text nothing caught before, with no harmless text newly flagged or blocked on any half, no COLD
@@ -34,15 +38,16 @@ DEV = ROOT / "tests" / "checks" / "data" / "written_zh"
 BUILD = ROOT / "src" / "fenghuo" / "checks" / "build" / "written_zh"
 RULES = "src/fenghuo/checks/rules"
 RANK = {"pass": 0, "flag": 1, "block": 2}
+FRESH = ("fresh_s26.jsonl",)
 
 
 def half_of(text: str) -> str:
     return "A" if hashlib.sha1(text.encode()).digest()[-1] % 2 == 0 else "B"
 
 
-def dev_rows() -> dict[str, list[tuple[str, bool]]]:
-    """(text, harmful) per half; a text appears once, in the first file that holds it."""
-    halves: dict[str, list[tuple[str, bool]]] = {"A": [], "B": [], "T": []}
+def dev_rows() -> dict[str, list[tuple[str, bool, str]]]:
+    """(text, harmful, file name) per half; a text appears once, in the first file that holds it."""
+    halves: dict[str, list[tuple[str, bool, str]]] = {"A": [], "B": [], "T": []}
     seen: set[str] = set()
     files = [("", p) for p in sorted(DEV.glob("*.jsonl"))] + [("T", p) for p in sorted(BUILD.glob("s19_*.jsonl")) + sorted(BUILD.glob("s20_*.jsonl"))]
     for fixed, path in files:
@@ -56,7 +61,7 @@ def dev_rows() -> dict[str, list[tuple[str, bool]]]:
             if text in seen:
                 continue
             seen.add(text)
-            halves[fixed or half_of(text)].append((text, bool(labels)))
+            halves[fixed or half_of(text)].append((text, bool(labels), path.name))
     return halves
 
 
@@ -74,6 +79,22 @@ def public_rows(data: Path) -> dict[str, list[str]]:
     out["cvalues_heldout"] = [p for p in prompts if split_of(bucket("cvalues", p.strip()), 35, 15) == "test"]
     out["cvalues_other"] = [p for p in prompts if split_of(bucket("cvalues", p.strip()), 35, 15) != "test"]
     return out
+
+
+def cold_dev(data: Path) -> list[tuple[str, bool]]:
+    """COLD's dev set: (text, offensive)."""
+    with open(data / "classifier" / "cold" / "dev.csv", encoding="utf-8-sig", newline="") as f:
+        return [(r["TEXT"], r["label"].strip() == "1") for r in csv.DictReader(f)]
+
+
+def macro_f1(verdicts_: list[str], rows: list[tuple[str, bool]]) -> str:
+    """The pipeline's COLD dev figures: offensive caught (not pass) vs harmless flagged, macro-F1."""
+    tp = sum(v != "pass" and h for v, (_, h) in zip(verdicts_, rows))
+    fp = sum(v != "pass" and not h for v, (_, h) in zip(verdicts_, rows))
+    pos = sum(h for _, h in rows)
+    fn, tn = pos - tp, len(rows) - pos - fp
+    f1 = (tp / (2 * tp + fp + fn) + tn / (2 * tn + fn + fp)) if tp and tn else 0.0  # (2tp/.. + 2tn/..) / 2
+    return f"caught {tp} of {pos}, harmless flagged {fp} of {len(rows) - pos}, macro-F1 {f1:.5f}"
 
 
 def base_config(rev: str, into: Path) -> Path:
@@ -104,8 +125,8 @@ def verdicts(pipe, texts: list[str], blame: Counter | None = None) -> list[str]:
 
 
 def compare_half(name: str, rows, new: list[str], old: list[str] | None, show: bool) -> None:
-    harmful = [i for i, (_, h) in enumerate(rows) if h]
-    harmless = [i for i, (_, h) in enumerate(rows) if not h]
+    harmful = [i for i, r in enumerate(rows) if r[1]]
+    harmless = [i for i, r in enumerate(rows) if not r[1]]
     caught = sum(new[i] != "pass" for i in harmful)
     flagged = sum(new[i] != "pass" for i in harmless)
     blocked = sum(new[i] == "block" for i in harmless)
@@ -130,6 +151,7 @@ def compare_half(name: str, rows, new: list[str], old: list[str] | None, show: b
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--base-rev", help="git revision whose rule files form the base (same code)")
+    ap.add_argument("--base-config", help="the base pipeline's config (instead of --base-rev: the same rules, another model, say)")
     ap.add_argument("--config", help="the candidate's pipeline config (default: the packaged one)")
     ap.add_argument("--show", action="append", choices=["A", "T"], default=[], help="print the texts that moved on this half (never B)")
     ap.add_argument("--public", action="store_true", help="also COLD train label-0, JADE v3 questions and CValues prompts (FENGHUO_DATA)")
@@ -144,16 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     new_pipe = load_pipeline(args.config)
     old_pipe = None
     tmp = tempfile.TemporaryDirectory()
+    if args.base_rev and args.base_config:
+        raise SystemExit("--base-rev or --base-config, not both / 二者只能选一")
     if args.base_rev:
         old_pipe = load_pipeline(base_config(args.base_rev, Path(tmp.name)))
+    elif args.base_config:
+        old_pipe = load_pipeline(args.base_config)
     for name, rows in halves.items():
-        texts = [t for t, _ in rows]
+        texts = [r[0] for r in rows]
         new = verdicts(new_pipe, texts)
         old = verdicts(old_pipe, texts) if old_pipe else None
         compare_half(name, rows, new, old, name in args.show)
+        if name == "B":  # counts only, as the whole half
+            for part, keep in (("B fresh", True), ("B rest", False)):
+                idx = [i for i, r in enumerate(rows) if (r[2] in FRESH) == keep]
+                compare_half(part, [rows[i] for i in idx], [new[i] for i in idx], None if old is None else [old[i] for i in idx], False)
         if args.blame:
             blame: Counter = Counter()
-            verdicts(new_pipe, [t for t, h in rows if not h], blame)
+            verdicts(new_pipe, [r[0] for r in rows if not r[1]], blame)
             print("  harmless flagged, by rule: " + ", ".join(f"{r} {n}" for r, n in blame.most_common()))
     if args.public:
         data = Path(os.environ.get("FENGHUO_DATA", ROOT.parent / "shared" / "data"))
@@ -168,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
                 if name != "jade_questions":
                     line += "".join(f"\n    {old[i]}→{new[i]}: {texts[i][:80]}" for i in moved if name != "cvalues_heldout")
             print(line)
+        rows = cold_dev(data)
+        new = verdicts(new_pipe, [t for t, _ in rows])
+        print(f"cold_dev: {macro_f1(new, rows)}")
+        if old_pipe:
+            print(f"cold_dev base: {macro_f1(verdicts(old_pipe, [t for t, _ in rows]), rows)}")
     tmp.cleanup()
     return 0
 

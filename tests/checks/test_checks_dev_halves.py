@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from bench.checks_dev import BUILD, DEV, dev_rows, half_of
+from bench.checks_dev import BUILD, DEV, FRESH, dev_rows, half_of
 
 
 def test_halves_cover_every_text_once_and_disjoint():
@@ -16,9 +16,10 @@ def test_halves_cover_every_text_once_and_disjoint():
     texts = {json.loads(line)["text"] for p in DEV.glob("*.jsonl") for line in p.read_text(encoding="utf-8").splitlines() if line.strip()}
     texts |= {json.loads(line)["text"] for p in list(BUILD.glob("s19_*.jsonl")) + list(BUILD.glob("s20_*.jsonl"))
               for line in p.read_text(encoding="utf-8").splitlines() if line.strip()}
-    got = [t for rows in halves.values() for t, _ in rows]
+    got = [r[0] for rows in halves.values() for r in rows]
     assert len(got) == len(set(got)) == len(texts)
-    assert all(half_of(t) == "A" for t, _ in halves["A"]) and all(half_of(t) == "B" for t, _ in halves["B"])
+    assert all(half_of(r[0]) == "A" for r in halves["A"]) and all(half_of(r[0]) == "B" for r in halves["B"])
+    assert {r[2] for r in halves["B"]} >= set(FRESH)  # "B fresh" is counted apart
     assert len(halves["A"]) > 1000 and len(halves["B"]) > 1000  # both halves carry weight
 
 
