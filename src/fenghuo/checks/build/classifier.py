@@ -25,7 +25,8 @@ manifest (``corroborate``, beside ``thresholds``): what its score must reach to 
 lexicon topic word (``checks/corroborate.py``); a model without written heads declares none.
 A block head may get a flag band (``FLAG_THRESHOLDS``, session 24; ``classifier/band.py``): its
 flag threshold goes into the model's meta and the manifest (``flag_thresholds``) beside the
-thresholds; ``SET_THRESHOLDS`` replace calibrated ones (session 24: harm, band 0.70-0.98).
+thresholds; ``SET_THRESHOLDS`` replace calibrated ones (session 24: harm, band 0.70-0.98). Reach heads
+(``classifier_reach``, session 26: none shipped) are appended after the heads are measured.
 
 The regression's numbers also depend on the machine: liblinear calls scipy's OpenBLAS, whose
 kernel is picked per processor and whose long dot products are split between threads, each
@@ -357,7 +358,10 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     model = fit(train, val, log)
     calibrated = {c: model.thresholds[c] for c in SET_THRESHOLDS}
     model.thresholds |= SET_THRESHOLDS
-    figures = measure(model, test)
+    figures = measure(model, test)  # the model's own heads: a reach column flags through the check only
+    from fenghuo.checks.build.classifier_reach import add_reach  # it reads this module's settings
+
+    model, reach = add_reach(model, rows, log)
     model.meta.update(
         {"built_by": "fenghuo.checks.build.classifier", "min_han_share": MIN_HAN_SHARE, "heldout": {"cold_dev_macro_f1": figures["cold_dev"]["macro_f1"], "fpr_cvalues": figures.get("fpr_cvalues", {}).get("rate")}}
     )  # fmt: skip
@@ -371,6 +375,7 @@ def _build(data_dir: Path, out_dir: Path, env: dict, log=print) -> dict:
     declared = {"corroborate": model.meta["corroborate"], "corroborate_rule": list(LEVEL_RULE)} if model.meta.get("corroborate") else {}
     declared |= {"flag_thresholds": model.meta["flag_thresholds"]} if model.meta.get("flag_thresholds") else {}
     declared |= {"set_thresholds": dict(SET_THRESHOLDS), "calibrated_thresholds": calibrated} if SET_THRESHOLDS else {}
+    declared |= {"reach": reach} if reach else {}
     return declared | {
         "inputs": [file_record(data_dir, data_dir / rel) for rel in inputs],
         "written_inputs": [file_record(WRITTEN_ZH_DIR, p) for p in written_zh_files()],
