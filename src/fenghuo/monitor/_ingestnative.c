@@ -16,8 +16,8 @@ latency rules and ratio reads (_ingestscreenreads.h). The directory's
 id -> slot lookups of a batch are one pass over an inline-key table (_ingestslots.h). The batch
 itself is decoded from its JSON into the event structs here when it has the usual shape
 (_ingestjson.h: values, _ingestdecode.h: events), or left to msgspec; its ids are checked
-against and added to the dedup set in one pass (_ingestseen.h), and packed for its durable row
-(_ingestuuid.h).
+against and added to the dedup set in one pass (_ingestseen.h; UUID ids as 16-byte keys of a
+table of their own, _ingestuuidset.h), and packed for its durable row (_ingestuuid.h).
 
 The Python/numpy paths stay as the reference and the fallback (FENGHUO_NATIVE=0, or no
 compiler); tests/monitor/test_ingest_native.py holds both to the same ``Folded`` batches,
@@ -156,6 +156,7 @@ get_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t bytes, int writable, const
 #include "_ingestdecode.h"
 #include "_ingestseen.h"
 #include "_ingestuuid.h"
+#include "_ingestuuidset.h"
 
 static PyMethodDef methods[] = {
     {"bind", bind, METH_VARARGS,
@@ -193,5 +194,14 @@ PyInit__ingestnative(void)
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL)
         return NULL;
-    return PyModule_Create(&ingestnative_module);
+    if (PyType_Ready(&UuidSetType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&ingestnative_module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "UuidSet", (PyObject *)&UuidSetType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }
