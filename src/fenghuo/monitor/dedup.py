@@ -40,6 +40,10 @@ class Dedup:
         self._lock = threading.Lock()
         self._last_prune = 0.0
         self._sqlite = db is not None and db.is_sqlite
+        self._write_lock = threading.Lock()
+        self._fairy = None  # the pool's connection record, detached, the rows are written through (_writer)
+        self._conn: sqlite3.Connection | None = None  # its driver connection
+        self._pool = None  # the engine's pool it came from
 
     def load(self, now: float) -> int:
         """Reload the ids still inside the window (at start-up)."""
@@ -134,30 +138,61 @@ class Dedup:
                 self.seen.difference_update(old)
 
     def _write_sqlite(self, expires: float, ids: str | bytes, prune_before: float | None) -> None:
-        """The same transaction on the driver's connection from the engine's pool: every batch
-        of every request pays for it, and SQLAlchemy's begin/execute/commit around one insert
-        cost ~100 µs of CPU where sqlite3 alone takes ~30 µs (issue 19). BEGIN IMMEDIATE as
-        the engine's own transactions (platform.db); a driver error is raised as SQLAlchemy's,
-        so "database is locked" is still a 503 (api.errors)."""
-        fairy = self.db.engine.raw_connection()
-        try:
-            conn = fairy.driver_connection
+        """The same transaction on a driver connection of the engine's, kept for these writes:
+        every batch of every request pays for it, and SQLAlchemy's begin/execute/commit around
+        one insert cost ~100 µs of CPU where sqlite3 alone takes ~30 µs (issue 19); a checkout
+        and check-in of the pool per batch (its events and the reset on return) was ~110 µs
+        more (``_writer``). BEGIN IMMEDIATE as the engine's own transactions (platform.db); a
+        driver error is raised as SQLAlchemy's, so "database is locked" is still a 503
+        (api.errors)."""
+        with self._write_lock:
+            conn = self._writer()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute(_SQLITE_INSERT, (expires, ids))
-                if prune_before is not None:
-                    conn.execute(_SQLITE_PRUNE, (prune_before,))
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute(_SQLITE_INSERT, (expires, ids))
+                    if prune_before is not None:
+                        conn.execute(_SQLITE_PRUNE, (prune_before,))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise sa_exc.OperationalError(_SQLITE_INSERT, None, exc) from exc
+            except sqlite3.Error as exc:
+                self._drop_writer()  # not a busy database: the next batch opens a fresh connection
+                raise sa_exc.DatabaseError(_SQLITE_INSERT, None, exc) from exc
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._drop_writer()  # the ROLLBACK itself failed: the connection's state is unknown
                 raise
-        except sqlite3.OperationalError as exc:
-            raise sa_exc.OperationalError(_SQLITE_INSERT, None, exc) from exc
-        except sqlite3.Error as exc:
-            raise sa_exc.DatabaseError(_SQLITE_INSERT, None, exc) from exc
-        finally:
-            fairy.close()
+
+    def _writer(self) -> sqlite3.Connection:
+        """The driver connection the rows are written on: made by the engine (its connect hook
+        set WAL, busy_timeout and the rest, as for any connection of it), then detached from the
+        pool and kept. Made again when the engine's pool was replaced (``Database.dispose``), so
+        the writes follow the engine to whatever file it opens then."""
+        pool = self.db.engine.pool
+        if self._fairy is None or self._pool is not pool:
+            self._drop_writer()
+            fairy = self.db.engine.raw_connection()
+            conn = fairy.driver_connection  # read before detaching: the record goes with the pool
+            fairy.detach()  # ours: not reset on return, never handed to another checkout
+            self._fairy, self._conn, self._pool = fairy, conn, pool
+        return self._conn
+
+    def _drop_writer(self) -> None:
+        fairy, self._fairy, self._conn, self._pool = self._fairy, None, None, None
+        if fairy is not None:
+            try:
+                fairy.close()  # detached: closes the driver connection
+            except Exception:  # noqa: BLE001 - closing a connection already broken
+                pass
+
+    def close(self) -> None:
+        """Close the connection kept for the durable rows (a new one is made if written again)."""
+        with self._write_lock:
+            self._drop_writer()
 
     def __len__(self) -> int:
         return len(self.seen)
