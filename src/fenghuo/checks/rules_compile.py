@@ -4,9 +4,10 @@
 patterns (a pattern shared by rules is found once per message), plans how each is found
 (``rules_match.plan_pattern``), works out each rule's clauses (``rules_clauses.py``) and, on
 engine hyperscan, builds the literal index (``rules_literals.py``) and the due entries of
-single first-stage literals (``rules_due.due_entry``). The state is immutable but for
-``multi_todo``, a bounded cache of due entries filled per message; ``RulesCheck`` (rules.py)
-shares it between checks built from the same files (``CompiledMemo``).
+single first-stage literals (``rules_due.due_entry``, on first use). The state is immutable but
+for ``multi_todo`` and ``single_todo``, caches of due entries filled per message; ``RulesCheck``
+(rules.py) shares it between checks built from the same files (``CompiledMemo``), and with a
+cache directory it is kept on disk for the next process (``rules_cache.py``).
 
 Split out of rules.py (session 22) when it passed 420 lines: rules.py keeps the check itself
 (its options, what it reports, the scan).
@@ -22,7 +23,7 @@ from fenghuo.checks.base import Action
 from fenghuo.checks.matcher import pack3
 from fenghuo.checks.normalize import Normaliser
 from fenghuo.checks.rules_clauses import Clause, clauses_of
-from fenghuo.checks.rules_due import clause_recs, due_entry, due_plan
+from fenghuo.checks.rules_due import SingleEntries, clause_recs, due_plan
 from fenghuo.checks.rules_file import RuleFile, RulesError, RuleSpec, load_rule_files
 from fenghuo.checks.rules_literals import LiteralIndex
 from fenghuo.checks.rules_match import plan_pattern
@@ -51,18 +52,54 @@ class CompiledRules:
     clauses: tuple = ()
     always_rules: tuple = ()
     # Per first-stage literal id: (rules due outright, clauses waiting for their other factors)
-    # when it is the message's only one (most messages with a hit have one), worked out once.
+    # when it is the message's only one (most messages with a hit have one), worked out on
+    # first use (``rules_due.SingleEntries``).
     single_todo: tuple = ()
     # The same per set of several literals, worked out on first sight (~3 µs of set work; 1
     # in 20 50-character COLD cuts has several). Bounded: cleared when full.
     multi_todo: dict = field(default_factory=dict)
     recs: tuple = ()  # per clause: what ``rules_due.due_rules`` reads of it (``clause_recs``)
     due_plan: object = None  # the rules due per message in C (``rules_due.due_plan``), or None
+    from_cache: bool = False  # read back from the disk cache (``rules_cache.py``), not compiled
 
 
 def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser: Normaliser, cache_dir: Path | None) -> CompiledRules:
     """The rules check's compiled state from its rule files and options (``RulesCheck``'s, which
-    keeps it in a memo): raises RulesError naming the file, rule and field of what is wrong."""
+    keeps it in a memo): raises RulesError naming the file, rule and field of what is wrong.
+
+    With a ``cache_dir``, the state compiled from the same file bytes, options and compile code
+    before is read back from it (``rules_cache.py``: ~0.3 s instead of ~8 s) and a state
+    compiled here is stored there; a changed file has another key, so it is compiled (and its
+    errors raised) as without the cache."""
+    from fenghuo.checks import rules_cache
+
+    key = rules_cache.state_key(paths, disable, engine, normaliser) if cache_dir is not None else None
+    if key is not None:
+        parts = rules_cache.load(cache_dir, key)
+        if parts is not None:
+            if parts["index"] is not None:
+                parts["index"].attach(cache_dir)
+            return finish(parts, from_cache=True)
+    parts = _compile_parts(paths, disable, engine, normaliser, cache_dir)
+    if key is not None and rules_cache.state_key(paths, disable, engine, normaliser) == key:  # no file changed meanwhile
+        rules_cache.store(cache_dir, key, parts)
+    return finish(parts)
+
+
+def finish(parts: dict, from_cache: bool = False) -> CompiledRules:
+    """The compiled state from ``_compile_parts``' fields (or the same read back from the disk
+    cache), with what is cheap to make or made on first use: the due entries of single literals
+    (``rules_due.SingleEntries``) and the C plan of the rules due (``rules_due.due_plan``)."""
+    index, rules, clauses, always_rules = parts["index"], parts["rules"], parts["clauses"], parts["always_rules"]
+    single_todo, plan = (), None
+    if index is not None:
+        single_todo = SingleEntries(rules, clauses, index, always_rules, parts["recs"])
+        plan = due_plan(clauses, index, len(rules), always_rules)
+    return CompiledRules(**parts, single_todo=single_todo, due_plan=plan, from_cache=from_cache)
+
+
+def _compile_parts(paths: list[Path], disable: set[str], engine: str, normaliser: Normaliser, cache_dir: Path | None) -> dict:
+    """What compiling the files makes: ``CompiledRules``' fields but those ``finish`` adds."""
     files = tuple(load_rule_files(paths))
     specs = [r for f in files for r in f.rules]
     unknown = disable - {r.id for r in specs}
@@ -116,18 +153,14 @@ def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser:
             clauses += got
     unconditional = tuple(rules[k].spec.id for k in always_rules)
     index = None
-    single_todo = recs = ()
-    plan = None
+    recs = ()
     if engine == "hyperscan":
         encode = lambda w: pack3(normaliser.normalise(w).codes).tobytes()  # noqa: E731
         index = LiteralIndex(plans, clauses, encode, cache_dir)
         recs = clause_recs(clauses, index)
-        single_todo = tuple(due_entry(rules, clauses, index, (i,), always_rules, recs) for i in range(len(index.keyed)))
-        plan = due_plan(clauses, index, len(rules), always_rules)
-    return CompiledRules(
-        files, tuple(rules), tuple(plans), frozenset(always), unconditional, index, {c: v[0] for c, v in risk_of.items()},
-        tuple(clauses), tuple(always_rules), single_todo, recs=recs, due_plan=plan,
-    )
+    return {"files": files, "rules": tuple(rules), "plans": tuple(plans), "always": frozenset(always), "unconditional": unconditional,
+            "index": index, "risk_of": {c: v[0] for c, v in risk_of.items()}, "clauses": tuple(clauses),
+            "always_rules": tuple(always_rules), "recs": recs}
 
 
 def _first_with_literals(rule: CompiledRule, always: set) -> CompiledRule:

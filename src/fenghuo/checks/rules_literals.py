@@ -31,18 +31,24 @@ except ImportError:  # pragma: no cover
     hyperscan = None
 
 
-def load_dbs(groups: list[tuple[list[bytes], list[int], list[int]]], cache_dir: Path | None) -> list:
+def dbs_key(groups: list[tuple[list[bytes], list[int], list[int]]]) -> str:
+    """``load_dbs``' content hash of the groups (hashlib, not ``hash()``: the same key in every
+    process); ~0.1 s for the shipped rules, so ``LiteralIndex`` keeps it."""
+    h = hashlib.sha256(f"rules-literal|{hyperscan.__version__}".encode())
+    for exprs, ids, flags in groups:
+        h.update(f"|{len(exprs)}|{ids}|{flags}".encode())
+        for e in exprs:
+            h.update(len(e).to_bytes(4, "little") + e)
+    return h.hexdigest()[:24]
+
+
+def load_dbs(groups: list[tuple[list[bytes], list[int], list[int]]], cache_dir: Path | None, key: str | None = None) -> list:
     """Literal databases, one per (expressions, ids, flags) group (None for an empty group),
-    cached together on disk under a content hash (hashlib, not ``hash()``: the same key in every
-    process), since compiling them all takes a few hundred ms."""
+    cached together on disk under ``dbs_key(groups)`` (``key`` when the caller has it), since
+    compiling them all takes a few hundred ms."""
     cached = None
     if cache_dir is not None:
-        h = hashlib.sha256(f"rules-literal|{hyperscan.__version__}".encode())
-        for exprs, ids, flags in groups:
-            h.update(f"|{len(exprs)}|{ids}|{flags}".encode())
-            for e in exprs:
-                h.update(len(e).to_bytes(4, "little") + e)
-        cached = cache_dir / f"rules-{h.hexdigest()[:24]}.hsdbs"
+        cached = cache_dir / f"rules-{key or dbs_key(groups)}.hsdbs"
         if cached.exists():
             try:
                 blob, dbs, at = cached.read_bytes(), [], 0
@@ -203,13 +209,36 @@ class LiteralIndex:
             if len(got) == 1 and got[0][0] == "norm":
                 self.confirm_norm[rule] = got[0][1]
             self.confirm_size[rule] = len(mine)
-        dbs = load_dbs(groups + own, cache_dir)
+        # What the databases and C sets are built from, kept so that a compiled state read back
+        # from the disk cache (``rules_cache.py``, which pickles this object without them) can
+        # build them again without the normaliser's encoding of every literal.
+        self._groups, self._n_groups, self._norm_side = groups + own, len(groups), confirm_norm_side
+        self._dbs_key = dbs_key(self._groups)
+        self.attach(cache_dir)
+
+    def attach(self, cache_dir: Path | None) -> None:
+        """Build (or read from ``cache_dir``: ``load_dbs``) the hyperscan databases and the C
+        literal sets from the literals kept at construction: what ``__init__`` ends with, and
+        what a state unpickled by ``rules_cache`` is given before use."""
+        groups, n = self._groups, self._n_groups
+        dbs = load_dbs(groups, cache_dir, self._dbs_key)
         self.pre_norm, self.pre_orig = dbs[:2]
-        self.confirm_dbs = dbs[2 : len(groups)]
-        self.dbs = dbs[len(groups) :]
+        self.confirm_dbs = dbs[2:n]
+        self.dbs = dbs[n:]
         # The normalised side's small sets in C when built (``code_set``), else None per database.
-        self.confirm_sets = [code_set(e, f) if norm else None for (e, _, f), norm in zip(groups[2:], confirm_norm_side)]
-        self.sets = [code_set(e, f) if plan.side == "norm" else None for (e, _, f), plan in zip(own, plans)]
+        self.confirm_sets = [code_set(e, f) if norm else None for (e, _, f), norm in zip(groups[2:n], self._norm_side)]
+        self.sets = [code_set(e, f) if plan.side == "norm" else None for (e, _, f), plan in zip(groups[n:], self.plans)]
+
+    # Pickling (``rules_cache.py``): the databases, C sets and per-thread scratches are not data
+    # but handles; ``attach`` makes them again.
+    _HANDLES = ("_local", "pre_norm", "pre_orig", "confirm_dbs", "dbs", "confirm_sets", "sets")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._HANDLES}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def new_scratch(self, d: int):
         """A scratch for confirmation database ``d`` (``confirm_scratches`` keeps it)."""
