@@ -180,16 +180,19 @@ def test_cache_is_reused(tmp_path, monkeypatch):
     from fenghuo.checks.reloading import CompiledMemo
 
     def listing() -> list[tuple[str, int, int]]:  # a file written again is a new inode (tmp, then replace)
-        return sorted((p.name, p.stat().st_ino, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+        return sorted((p.name, p.stat().st_ino, p.stat().st_mtime_ns) for p in tmp_path.iterdir() if p.is_file())
 
-    RulesCheck(CONTACT, cache_dir=tmp_path)
+    first = RulesCheck(CONTACT, cache_dir=tmp_path)
     files = listing()
-    assert files and all(name.startswith("rules-") for name, _, _ in files)
-    # A fresh in-process memo, so the second check is compiled again and reads the databases
-    # from the directory (with the process's memo it would get the first check's state).
+    assert files and all(name.startswith("rules-") and name.endswith(".hsdbs") for name, _, _ in files)
+    # The compiled state beside the derived tables (rules_cache.py; test_rules_cache.py).
+    assert [p.name.split("-")[0] for p in (tmp_path / "derived").iterdir()] == ["rulestate"]
+    # A fresh in-process memo, so the second check is not this process's state but reads the
+    # state and the databases from the directory.
     monkeypatch.setattr(rules, "_MEMO", CompiledMemo())
     again = RulesCheck(CONTACT, cache_dir=tmp_path)
     assert listing() == files
+    assert not first._compiled.from_cache and again._compiled.from_cache
     assert fired(again, "浏览器搜索 ff626.top") == {"contact.browser_search"}
 
 
