@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fenghuo.checks import rules, rules_cache
+from fenghuo.checks import rules, rules_cache, state_cache
 from fenghuo.checks.reloading import CompiledMemo
 from fenghuo.checks.rules import RulesCheck
 from fenghuo.checks.rules_file import RulesError
@@ -128,14 +128,14 @@ def test_a_damaged_state_file_is_rebuilt_with_a_warning(tmp_path, caplog, damage
     elif damage == "foreign":  # a well-formed file whose pickle would run code: refused by class
         payload = pickle.dumps({"files": os.system})
         head = blob.split(b"\n", 2)
-        blob = rules_cache.MAGIC + head[1] + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        blob = state_cache.MAGIC + head[1] + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
     else:
         blob = blob.replace(path.stem.split("-")[1].encode(), b"0" * 40, 1)
     path.write_bytes(blob)
     with caplog.at_level(logging.WARNING, logger="fenghuo.checks.cache"):
         rebuilt = fresh([f], engine="re", cache_dir=cache)
     assert not rebuilt._compiled.from_cache and findings(rebuilt, TEXTS) == good
-    assert [r.levelname for r in caplog.records] == ["WARNING"] and "rules state cache" in caplog.records[0].getMessage()
+    assert [r.levelname for r in caplog.records] == ["WARNING"] and "state cache" in caplog.records[0].getMessage()
     assert fresh([f], engine="re", cache_dir=cache)._compiled.from_cache  # rewritten whole
 
 
@@ -167,7 +167,7 @@ def test_the_shipped_rules_from_the_cache_find_what_the_compiled_ones_find(shipp
 
 CHILD = """
 from pathlib import Path
-from fenghuo.checks import rules, rules_cache
+from fenghuo.checks import rules, rules_cache, state_cache
 r = rules.from_config({}, None, Path.cwd())  # as the shipped pipeline builds it
 print(rules_cache.state_key(r.paths, r.disable, r.engine_name, r.normaliser), r._compiled.from_cache)
 """

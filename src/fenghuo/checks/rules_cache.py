@@ -17,12 +17,10 @@ its hash seed. A changed or broken rule file is a new key, so it is compiled —
 raised — exactly as without the cache; a state is stored only when no file changed while it
 compiled.
 
-Pickle, because the state is a graph of frozen dataclasses sharing objects; but not an
-unrestricted one: the reader accepts only the classes listed in ``_ALLOWED`` (a cache directory
-another user could write to must not be able to run code here), and the file carries the key
-and a sha256 of its payload, so a truncated, corrupt or foreign file is noticed, reported in one
-warning line and rebuilt — never a crash and never a wrong verdict. Files are written to a
-temporary name and renamed into place. What is not data is left out and made on load:
+Stored by ``state_cache`` (a pickle whose reader accepts only the classes in ``_ALLOWED``, with
+the key and a checksum in the file: a truncated, corrupt or foreign file is rebuilt with one
+warning line, never a crash and never a wrong verdict). What is not data is left out and made
+on load:
 hyperscan databases and C literal sets (``LiteralIndex.attach``, from the hyperscan cache), the
 due entries and the C due plan (``rules_compile.finish``), and the compiled regexes: an
 ``re.Pattern`` is stored as its source and comes back as a ``LazyPattern``, compiled the first
@@ -35,26 +33,17 @@ directory); deleting ``<cache>/derived/rulestate-*.pickle`` clears it.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import io
-import logging
-import os
-import pickle
 import re
 import sys
-import threading
 from pathlib import Path
 
 from fenghuo.checks import derived_cache as dc
+from fenghuo.checks import state_cache
 from fenghuo.checks.rules_file import expand_paths
 
-log = logging.getLogger("fenghuo.checks.cache")
-
 FORMAT = 1  # of the stored state; bump when its fields change meaning without a source change
-MAGIC = b"fenghuo-rules-state\n"
 NAME = "rulestate"
-_warned = threading.Event()
 
 
 class LazyPattern:
@@ -82,7 +71,7 @@ class LazyPattern:
 
 
 # Everything the stored state holds besides builtins: its own classes, nothing that runs code.
-_ALLOWED = {
+_ALLOWED = frozenset({
     ("fenghuo.checks.rules_compile", "CompiledRule"),
     ("fenghuo.checks.rules_file", "RuleFile"),
     ("fenghuo.checks.rules_file", "RuleSpec"),
@@ -93,29 +82,22 @@ _ALLOWED = {
     ("fenghuo.checks.rules_literals", "LiteralIndex"),
     ("fenghuo.checks.base", "Action"),
     ("fenghuo.checks.rules_cache", "LazyPattern"),
-}
+})
 _FIELDS = ("files", "rules", "plans", "always", "unconditional", "index", "risk_of", "clauses", "always_rules", "recs")
 
 
-class _Reader(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"class {module}.{name} not allowed in a rules state")
-        return super().find_class(module, name)
-
-
-class _Writer(pickle.Pickler):
-    def reducer_override(self, obj):
-        if isinstance(obj, re.Pattern):
-            return LazyPattern, (obj.pattern, obj.flags)
-        return NotImplemented
+def _reduce(obj):
+    """Store an ``re.Pattern`` as its source: it comes back a ``LazyPattern``."""
+    if isinstance(obj, re.Pattern):
+        return LazyPattern, (obj.pattern, obj.flags)
+    return NotImplemented
 
 
 def _code_digests() -> tuple:
     """Digests of the sources the compiled state depends on: the rules modules and the ones they
     call while compiling (risk codes, YAML reading, the matcher's byte form, the normaliser)."""
     here = Path(__file__).parent
-    mods = sorted(here.glob("rules*.py")) + [here / n for n in ("risks.py", "base.py", "matcher.py", "normalize.py", "normalize_table.py")]
+    mods = sorted(here.glob("rules*.py")) + [here / n for n in ("state_cache.py", "risks.py", "base.py", "matcher.py", "normalize.py", "normalize_table.py")]
     mods.append(here.parent / "platform" / "documents.py")
     return tuple((p.name, dc.source_digest(str(p))) for p in mods)
 
@@ -157,81 +139,13 @@ def state_key(paths: list[Path], disable: set[str], engine: str, normaliser) -> 
     return dc.make_key(FORMAT, files, tuple(sorted(disable)), engine, kind, normaliser.options, tables_key, _code_digests(), _library_versions())
 
 
-def _path(cache_dir: Path, key: str) -> Path:
-    return Path(cache_dir) / "derived" / f"{NAME}-{key}.pickle"
-
-
 def load(cache_dir: Path, key: str) -> dict | None:
     """The stored fields of ``CompiledRules`` (``rules_compile._compile_parts``' dict) for ``key``,
-    or None: none stored, or one that cannot be trusted (warned about; the caller compiles and
-    stores it again)."""
-    path = _path(cache_dir, key)
-    try:
-        blob = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        log.warning("rules state cache %s unreadable (%s); compiling / 规则缓存不可读，重新编译", path, exc)
-        return None
-    try:
-        parts = _decode(blob, key)
-    except Exception as exc:  # noqa: BLE001 - truncated, corrupt, foreign, a class not allowed: all mean compile
-        log.warning("rules state cache %s unusable (%s); compiling / 规则缓存文件损坏或不匹配，重新编译", path, exc)
-        return None
-    try:
-        os.utime(path)  # "recently used", for the clean-up in ``store``
-    except OSError:
-        pass
-    return parts
-
-
-def _decode(blob: bytes, key: str) -> dict:
-    # Three header lines (``MAGIC``, the key, the payload's sha256), then the pickle: read in
-    # place (a ``partition`` of the 16 MB blob copies it each time).
-    a = blob.find(b"\n", len(MAGIC)) + 1
-    b = blob.find(b"\n", a) + 1
-    if not blob.startswith(MAGIC) or not a or not b:
-        raise ValueError("not a rules state file")
-    if blob[len(MAGIC) : a - 1].decode("ascii", "replace") != key:
-        raise ValueError("stored under another key")
-    payload = memoryview(blob)[b:]
-    if hashlib.sha256(payload).hexdigest().encode() != blob[a : b - 1]:
-        raise ValueError("checksum mismatch (truncated or corrupt)")
-    # Without the cyclic collector while ~10^6 objects are made (none of them garbage): it
-    # would walk the growing heap again and again, half of the read's time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        parts = _Reader(io.BytesIO(payload)).load()
-    finally:
-        if enabled:
-            gc.enable()
-    if not isinstance(parts, dict) or tuple(parts) != _FIELDS:
-        raise ValueError("unexpected contents")
-    return parts
+    or None: none stored, or one that cannot be trusted (``state_cache.load`` warns; the caller
+    compiles and stores it again)."""
+    return state_cache.load(cache_dir, NAME, key, _ALLOWED, _FIELDS)
 
 
 def store(cache_dir: Path, key: str, parts: dict) -> None:
-    """Keep ``parts`` (``rules_compile._compile_parts``' dict) under ``key``; a directory that
-    cannot be written costs only the compile at each start, with one warning."""
-    path = _path(cache_dir, key)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        buf = io.BytesIO()
-        _Writer(buf, protocol=pickle.HIGHEST_PROTOCOL).dump({k: parts[k] for k in _FIELDS})
-        payload = buf.getvalue()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(MAGIC + key.encode("ascii") + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        if not _warned.is_set():
-            _warned.set()
-            log.warning("cannot write the rules state cache %s: %s (rules are compiled at each start) "
-                        "/ 无法写入规则缓存，每次启动将重新编译", path.parent, exc)
-        return
-    dc.clean_old(path)
+    """Keep ``parts`` (``rules_compile._compile_parts``' dict) under ``key``."""
+    state_cache.store(cache_dir, NAME, key, {k: parts[k] for k in _FIELDS}, _reduce)
