@@ -25,13 +25,35 @@ from fenghuo.checks.normalize import native_kernel
 from fenghuo.checks.resolve import B_ASCII, B_HOMOPHONE, B_SHORT, segmenter
 
 log = logging.getLogger("fenghuo.checks.lexicon")  # the check's logger: its warnings are the check's
+LONE = ("%d lexicon word(s) normalise to a single Latin letter or digit and are not matched (first: %s:%d %r) "
+        "/ 单个字母或数字的词不参与匹配")
 
 
 def compile_state(check) -> _Compiled:
     """A lexicon check's compiled state from its files and options (``LexiconCheck._compile``
     memoises it): words and allow-list words normalised, evasion variants and homophone
-    patterns added, one matcher built, and per word what a finding needs besides its span."""
+    patterns added, one matcher built, and per word what a finding needs besides its span.
+
+    With a ``cache_dir``, what was planned from the same file bytes and options before is read
+    back (``lexicon_cache.py``) and only the matchers and tables are made (from their own
+    caches); a changed file has another key, so it is read (and its errors raised) as without."""
+    from fenghuo.checks import lexicon_cache
+
+    got = lexicon_cache.source_key(check) if check.cache_dir is not None else None
+    if got is not None:
+        plan = lexicon_cache.load(check.cache_dir, got[0])
+        if plan is not None:
+            return _assemble(check, plan, got[1], from_cache=True)
     entries, allow, mtimes = check._read()
+    plan = _plan(check, entries, allow)
+    if got is not None and got[1] == mtimes:  # the files read are the ones keyed
+        lexicon_cache.store(check.cache_dir, got[0], plan)
+    return _assemble(check, plan, mtimes)
+
+
+def _plan(check, entries, allow) -> dict:
+    """What compiling the entries makes, as plain data (``lexicon_cache`` stores it): the words
+    in pattern-id order and per word its categories, boundary flags and finding templates."""
     norm = check.normaliser.normalise_text
     keys = normalise_many([e.word for e in entries] + allow, norm)
     by_word: dict[str, dict[str, None]] = {}
@@ -49,9 +71,9 @@ def compile_state(check) -> _Compiled:
             actions[w] = e.action
         if e.evasions is not None:
             layers_of[w] = e.evasions
-    if lone:
-        log.warning("%d lexicon word(s) normalise to a single Latin letter or digit and are not matched (first: %s:%d %r) "
-                    "/ 单个字母或数字的词不参与匹配", len(lone), lone[0].source, lone[0].line, lone[0].word)
+    lone_note = (len(lone), lone[0].source, lone[0].line, lone[0].word) if lone else None
+    if lone_note is not None:
+        log.warning(LONE, *lone_note)
     for w in by_word.values():
         if not w:
             w[UNTAGGED] = None
@@ -78,20 +100,14 @@ def compile_state(check) -> _Compiled:
         cats.append(cats[i])
         acts.append(acts[i])
         names.append(f"lexicon:{words[i]}~{kind}")
-    homo = None
     owners, canon = variants.Homophones.plan(words, [i for i in blockers if "homophone" in layers[i]]) if "homophone" in check.evasions else ([], [])
     # With hyperscan the homophone patterns join the main database in a form of their own,
     # so a message is one scan (``find_in``); otherwise they get a matcher of their own.
     fused = variants.Homophones.patterns(canon) if canon and engine_kind(check.engine_name) == "hyperscan" else None
-    engine = make_engine(words, check.engine_name, check.cache_dir, extra=fused or [])
-    if fused is not None:
-        homo = variants.Homophones(owners, engine, len(words), fused=True)
-    elif canon:
-        homo = variants.Homophones(owners, make_engine(canon, check.engine_name, check.cache_dir), len(words))
+    n_matched = len(words)  # the main matcher's words; homophone hits use ids past them
     # Homophone hits use ids past the matcher's own, one per canonical form, each with its
     # listed word's categories (see ``variants.Homophones``).
-    first_homophone = len(words)
-    for i in homo.owners if homo else ():
+    for i in owners if (fused is not None or canon) else ():
         words.append(words[i])
         cats.append(cats[i])
         acts.append(acts[i])
@@ -100,17 +116,12 @@ def compile_state(check) -> _Compiled:
     # A homophone hit is a guess about intent, so it must also stand on jieba token
     # boundaries like a short word: 「几点营业」 sounds like 级电影 across 几点|营业 and must
     # not fire, while 「发轮功」 is its own tokens.
-    bflags[first_homophone:] |= B_SHORT | B_HOMOPHONE
+    bflags[n_matched:] |= B_SHORT | B_HOMOPHONE
     ascii_word = (bflags & B_ASCII).astype(bool)
     is_allow = np.array([not c for c in cats], dtype=bool)
-    if (bflags[~is_allow] & B_SHORT).any():
-        # Load jieba's dictionary (~0.8 s) now, off the start-up path, rather than on the
-        # first request with a short hit (which waits for it if it comes sooner).
-        threading.Thread(target=segmenter, name="jieba-init", daemon=True).start()
     # Everything a finding needs except its span, worked out once per word rather than per hit.
     templates = [(c, nm, a, rules[c].risk) for nm, cs, acs in zip(names, cats, acts) for c, a in zip(cs, acs)]
     tmpl_n = np.array([len(c) for c in cats], dtype=np.int64)
-    tmpl_off = np.cumsum(tmpl_n) - tmpl_n
     # Multi-word ASCII entries (``domestic violence``): the text may space them as written.
     pid_of: dict[str, int] = {}
     for i, w in enumerate(words):
@@ -120,11 +131,37 @@ def compile_state(check) -> _Compiled:
         toks = word.split()
         if len(toks) > 1 and key in pid_of and ascii_word[pid_of[key]]:
             spaced.setdefault(pid_of[key], set()).add(tuple(map(len, toks)))
+    return {"entries": entries, "words": words, "n_matched": n_matched, "owners": owners, "canon": canon, "fused": fused,
+            "cats": cats, "bflags": bflags.tolist(), "templates": templates, "tmpl_n": tmpl_n.tolist(), "listed": listed,
+            "spaced": {p: frozenset(v) for p, v in spaced.items()},
+            "short": bool((bflags[~is_allow] & B_SHORT).any()),
+            "lone": lone_note}
+
+
+def _assemble(check, plan: dict, mtimes: dict, from_cache: bool = False) -> _Compiled:
+    """The compiled state from ``_plan``'s data (compiled now or read back): the matchers (from
+    their own disk cache, ``matcher.py``), the homophone layer, the fused table and kernel."""
+    if from_cache and plan["lone"] is not None:  # said by ``_plan`` when it compiled; again when read back
+        log.warning(LONE, *plan["lone"])
+    words, n, owners, canon, fused = plan["words"], plan["n_matched"], plan["owners"], plan["canon"], plan["fused"]
+    engine = make_engine(words[:n], check.engine_name, check.cache_dir, extra=fused or [])
+    homo = None
+    if fused is not None:
+        homo = variants.Homophones(owners, engine, n, fused=True)
+    elif canon:
+        homo = variants.Homophones(owners, make_engine(canon, check.engine_name, check.cache_dir), n)
+    if plan["short"]:
+        # Load jieba's dictionary (~0.8 s) now, off the start-up path, rather than on the
+        # first request with a short hit (which waits for it if it comes sooner).
+        threading.Thread(target=segmenter, name="jieba-init", daemon=True).start()
+    cats = plan["cats"]
+    tmpl_n = np.array(plan["tmpl_n"], dtype=np.int64)
     return _Compiled(
-        words, cats, bflags, [len(w) for w in words], is_allow, templates, tmpl_off, tmpl_n, bool((tmpl_n > 1).any()),
-        engine, max(len(w) for w in words), entries, mtimes, spaced={p: frozenset(v) for p, v in spaced.items()}, homophones=homo, listed=listed,
+        words, cats, np.array(plan["bflags"], dtype=np.int64), [len(w) for w in words], np.array([not c for c in cats], dtype=bool),
+        plan["templates"], np.cumsum(tmpl_n) - tmpl_n, tmpl_n, bool((tmpl_n > 1).any()),
+        engine, max(len(w) for w in words), plan["entries"], mtimes, spaced=plan["spaced"], homophones=homo, listed=plan["listed"],
         fused_table=(f4 := variants.fused4(check.normaliser.tables) if fused is not None else None),
-        kernel=native_kernel(check.normaliser.tables, f4) if f4 is not None else None,
+        kernel=native_kernel(check.normaliser.tables, f4) if f4 is not None else None, from_cache=from_cache,
     )
 
 

@@ -46,6 +46,7 @@ class _Compiled:
     # ``LexiconCheck.scan``'s short-text path, looked up once per message instead of attribute
     # by attribute; None without a fused table.
     fast: tuple | None = None
+    from_cache: bool = False  # planned from the disk cache (``lexicon_cache.py``), not from the files
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_allow_list", self.is_allow.tolist())
