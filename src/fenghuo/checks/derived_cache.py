@@ -113,15 +113,14 @@ def _store(path: Path, arrays: dict[str, np.ndarray]) -> None:
             log.warning("cannot write the derived-table cache %s: %s (tables are rebuilt at each start) "
                         "/ 无法写入缓存，每次启动将重新生成", path.parent, exc)
         return
-    clean_old(path)
+    _clean(path)
 
 
-def clean_old(keep: Path) -> None:
-    """Drop all but the newest ``KEEP_PER_NAME`` files of ``keep``'s name and suffix (``name-key.npz``;
-    ``rules_cache`` keeps its states the same way)."""
+def _clean(keep: Path) -> None:
+    """Drop all but the newest ``KEEP_PER_NAME`` tables of ``keep``'s name."""
     prefix = keep.name.rsplit("-", 1)[0] + "-"
     try:
-        same = [p for p in keep.parent.glob(prefix + "*" + keep.suffix) if p.name.rsplit("-", 1)[0] + "-" == prefix]
+        same = [p for p in keep.parent.glob(prefix + "*.npz") if p.name.rsplit("-", 1)[0] + "-" == prefix]
         same.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for old in same[KEEP_PER_NAME:]:
             if old != keep:

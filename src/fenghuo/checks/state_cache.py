@@ -133,4 +133,18 @@ def store(cache_dir: Path, name: str, key: str, fields: dict, reduce: Callable |
             log.warning("cannot write the state cache %s: %s (checks are compiled at each start) "
                         "/ 无法写入缓存，每次启动将重新编译", path.parent, exc)
         return
-    dc.clean_old(path)
+    _clean(path)
+
+
+def _clean(keep: Path) -> None:
+    """Drop all but the newest ``derived_cache.KEEP_PER_NAME`` states of ``keep``'s name (as
+    ``derived_cache`` does with its tables)."""
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    try:
+        same = [p for p in keep.parent.glob(prefix + "*.pickle") if p.name.rsplit("-", 1)[0] + "-" == prefix]
+        same.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in same[dc.KEEP_PER_NAME :]:
+            if old != keep:
+                old.unlink(missing_ok=True)
+    except OSError:  # another process cleaning at the same moment
+        pass
