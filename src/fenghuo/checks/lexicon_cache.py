@@ -95,4 +95,6 @@ def load(cache_dir: Path, key: str) -> dict | None:
 
 
 def store(cache_dir: Path, key: str, plan: dict) -> None:
-    state_cache.store(cache_dir, NAME, key, {k: plan[k] for k in _FIELDS})
+    from fenghuo.checks.lexicon_file import Entry
+
+    state_cache.store(cache_dir, NAME, key, {k: plan[k] for k in _FIELDS}, state_cache.by_fields(Entry))

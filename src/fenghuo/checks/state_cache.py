@@ -19,6 +19,7 @@ again on load.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import io
@@ -55,6 +56,24 @@ class _Writer(pickle.Pickler):
 
     def reducer_override(self, obj):
         return self._reduce(obj) if self._reduce is not None else NotImplemented
+
+
+def by_fields(*classes, then: Callable | None = None) -> Callable:
+    """A ``reduce`` for ``store`` that keeps each of ``classes`` (dataclasses whose ``__init__``
+    takes every field and does nothing else) as a call of the class with its field values, so it
+    is read back through ``__init__`` (~0.7 µs) rather than through the ``__setstate__`` slotted
+    dataclasses get, which looks the class's fields up again for every object: the lexicon's
+    43,000 entries read in 0.12 s instead of 0.2 s. (Not the rules' 6,500 specs and clauses:
+    measured slower that way.) Other objects go to ``then``, if given."""
+    names = {c: tuple(f.name for f in dataclasses.fields(c)) for c in classes}
+
+    def reduce(obj):
+        got = names.get(type(obj))
+        if got is not None:
+            return type(obj), tuple([getattr(obj, n) for n in got])
+        return then(obj) if then is not None else NotImplemented
+
+    return reduce
 
 
 def path_of(cache_dir: Path, name: str, key: str) -> Path:
