@@ -104,7 +104,7 @@ def _plan(check, entries, allow) -> dict:
     # With hyperscan the homophone patterns join the main database in a form of their own,
     # so a message is one scan (``find_in``); otherwise they get a matcher of their own.
     fused = variants.Homophones.patterns(canon) if canon and engine_kind(check.engine_name) == "hyperscan" else None
-    n_matched = len(words)  # the main matcher's words; homophone hits use ids past them
+    n_matched = len(words)  # the main matcher's words
     # Homophone hits use ids past the matcher's own, one per canonical form, each with its
     # listed word's categories (see ``variants.Homophones``).
     for i in owners if (fused is not None or canon) else ():
