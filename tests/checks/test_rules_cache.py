@@ -68,6 +68,18 @@ def test_a_second_load_reads_the_state_and_finds_the_same(tmp_path, engine):
     assert [r.id for r in again.rules] == [r.id for r in first.rules] and again.files[0].path == str(f)
 
 
+def test_a_state_whose_hyperscan_databases_were_removed_builds_them_again(tmp_path):
+    pytest.importorskip("hyperscan")
+    f = rules_file(tmp_path, TWO_RULES)
+    cache = tmp_path / "c"
+    want = findings(fresh([f], engine="hyperscan", cache_dir=cache), TEXTS)
+    for db in cache.glob("rules-*.hsdbs"):
+        db.unlink()
+    again = fresh([f], engine="hyperscan", cache_dir=cache)
+    assert again._compiled.from_cache and findings(again, TEXTS) == want
+    assert list(cache.glob("rules-*.hsdbs"))  # and stored them
+
+
 def test_no_cache_directory_means_no_state_on_disk(tmp_path):
     f = rules_file(tmp_path, TWO_RULES)
     assert not fresh([f], engine="re")._compiled.from_cache
