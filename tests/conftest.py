@@ -5,7 +5,6 @@ if they did not run)."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,8 +13,9 @@ import pytest
 
 from fenghuo.platform.clock import ManualClock
 from fenghuo.platform.db import Database
+from tests.pg_schemas import PG_URL, PgSchema, close_pool
 
-PG_URL = os.environ.get("FENGHUO_TEST_PG")
+__all__ = ["PG_URL", "PgSchema", "database_maker", "isolate_home"]  # what test modules import from here
 
 
 @pytest.fixture(scope="session")
@@ -56,27 +56,6 @@ def session_home(tmp_path_factory, derived_cache_dir):
         yield
 
 
-class PgSchema:
-    """A fresh PostgreSQL schema per test, dropped afterwards, so tests never see each other."""
-
-    def __init__(self) -> None:
-        import sqlalchemy as sa
-
-        self.name = f"t_{uuid.uuid4().hex[:12]}"
-        self.admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        with self.admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
-
-    def database(self, clock=None) -> Database:
-        kw = {"clock": clock} if clock else {}
-        return Database(PG_URL, schema=self.name, **kw)
-
-    def drop(self) -> None:
-        with self.admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
-        self.admin.dispose()
-
-
 def isolate_home(mp: pytest.MonkeyPatch, home: Path) -> None:
     """Point FENGHUO_HOME and the ledger key at ``home`` (on ``mp``'s undo list)."""
     mp.setenv("FENGHUO_HOME", str(home))
@@ -87,27 +66,32 @@ def isolate_home(mp: pytest.MonkeyPatch, home: Path) -> None:
 def database_maker(kind: str, sqlite_path: Callable[[int], Path]):
     """``make(clock=None, upgrade=True)`` -> a Database on one fresh backend of ``kind`` ("sqlite"
     or "pg": a PostgreSQL schema of its own, dropped afterwards; skips without FENGHUO_TEST_PG).
-    ``sqlite_path(n)``: the file of the n-th database made. Every database made is disposed."""
+    ``sqlite_path(n)``: the file of the n-th database made. Every database made is disposed.
+    On PostgreSQL the first database made decides the schema: ``upgrade=True`` takes an empty
+    migrated one from the process's pool (tests/pg_schemas.py), ``upgrade=False`` an empty one
+    for the test to migrate itself; ``make.schema`` is its name from then on."""
     made: list[Database] = []
     schema = None
-    if kind == "pg":
-        if not PG_URL:
-            pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
-        schema = PgSchema()
+    if kind == "pg" and not PG_URL:
+        pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
 
     def make(clock=None, upgrade=True) -> Database:
-        if schema:
+        nonlocal schema
+        if kind == "pg":
+            if schema is None:
+                schema = PgSchema(migrated=upgrade)
+                make.schema = schema.name
             db = schema.database(clock)
         else:
             kw = {"clock": clock} if clock else {}
             db = Database(str(sqlite_path(len(made))), **kw)
         if upgrade:
-            db.upgrade()
+            db.upgrade()  # on a pooled schema only a look at its revision
         made.append(db)
         return db
 
     make.kind = kind
-    make.schema = schema.name if schema else None
+    make.schema = None
     try:
         yield make
     finally:
@@ -158,6 +142,7 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    close_pool()  # this process's pooled PostgreSQL schemas
     path = os.environ.get("FENGHUO_PG_REPORT")
     # Under pytest-xdist each worker finishes a session of its own; the controller, which
     # receives every worker's reports, writes the whole record once they are all done.

@@ -66,7 +66,7 @@ def fleets(tmp_path_factory):
                 if kind == "pg":
                     if not PG_URL:
                         pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
-                    schema = PgSchema()
+                    schema = PgSchema(migrated=True)
                     stack.callback(schema.drop)
                     db = schema.database()
                 else:

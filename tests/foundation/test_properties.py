@@ -117,7 +117,7 @@ def _sqlite_db():
 
 
 def _pg_db():
-    schema = PgSchema()
+    schema = PgSchema(migrated=True)
     db = schema.database()
     db.upgrade()
 
