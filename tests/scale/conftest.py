@@ -119,9 +119,22 @@ def drop(link) -> None:
 
 @pytest.fixture
 def pg():
+    """A PostgreSQL schema of the test's own, already migrated (from the process's pool: the
+    tests migrate it again, which finds nothing to do); ``make(**kw)`` -> a Database on it,
+    ``url`` reaches it by search_path."""
+    yield from _schema(migrated=True)
+
+
+@pytest.fixture
+def pg_empty():
+    """``pg`` on an empty schema, for a test of migrating one."""
+    yield from _schema(migrated=False)
+
+
+def _schema(migrated: bool):
     if not PG_URL:
         pytest.skip("FENGHUO_TEST_PG not set: PostgreSQL tests skipped")
-    schema = PgSchema()
+    schema = PgSchema(migrated=migrated)
     made = []
 
     def make(**kw):

@@ -10,7 +10,8 @@ from fenghuo.platform.migrate import current_revision, head_revision
 from tests.scale.helpers import seed
 
 
-def test_two_concurrent_upgrades_on_a_fresh_schema(pg):
+def test_two_concurrent_upgrades_on_a_fresh_schema(pg_empty):
+    pg = pg_empty
     for _ in range(3):  # a few rounds: each starts both upgrades at the same moment
         dbs = [pg.make(), pg.make()]
         assert current_revision(dbs[0]) in (None, head_revision())
