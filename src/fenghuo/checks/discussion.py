@@ -52,11 +52,18 @@ DEBATE = ("讨论|探讨|怎么看|如何看待|怎么看待|为什么|为何|�
           "|数据显示|统计|调查|社会学|心理学|学者|论文|问题在于|是不是因为|其实|并不|并非|不等于|误区|误解|科普")
 # Advice is a role's (专家建议, 警察建议, 律师…建议) or to a reader who cares (建议家长, 建议先…): not a bare 建议, which
 # insults borrow (「…建议回炉重造」).
-ADVICE = ("(?:专家|医生|老师|警察|警方|民警|律师|咨询师|心理师|教练|官方|学校)[^，。！？]{0,3}建议"
+# Every top-level alternative of a kind starts with a literal character (the roles of ADVICE and
+# TARGET's 被/遭 written out, not a group or a class first): then ``re`` skips to the places one of
+# those characters occurs, otherwise it tries every alternative at every position — ADVICE's
+# search cost ~2.2 µs per 50-character text against ~0.35 written out (session 26). (?:A|B)X and
+# AX|BX try the same things in the same order, so the matches are the same.
+_ROLES = ("专家", "医生", "老师", "警察", "警方", "民警", "律师", "咨询师", "心理师", "教练", "官方", "学校")
+ADVICE = ("|".join(f"{r}[^，。！？]{{0,3}}建议" for r in _ROLES) +
           "|建议(?:家长|父母|大家|孩子|先|及时|尽快|报警|就医|咨询|求助)|专家说|专家表示|医生说|心理咨询|老师说|家长|父母|孩子|宝宝|小孩"
           "|儿子|女儿|青春期|幼儿园|育儿|怎么办|怎么教|如何教|怎么引导|如何引导|怎么教育|如何教育|应该怎么|该怎么")
 SEX_ED = ("性教育|生理卫生|生理课|青春期|防性侵|性侵|避孕|安全套|性健康|性知识|隐私部位|身体界限|月经|遗精|怀孕|性行为|性病|艾滋")
-TARGET = ("骂我|骚扰我|辱骂我|侮辱我|网暴我|攻击我|诋毁我|造谣我|挂我|喷我|[被遭][^，。！？]{0,6}(?:骂|网暴|辱骂|骚扰|侮辱|人肉|挂|造谣|诽谤|攻击)"
+_ABUSED = "[^，。！？]{0,6}(?:骂|网暴|辱骂|骚扰|侮辱|人肉|挂|造谣|诽谤|攻击)"
+TARGET = (f"骂我|骚扰我|辱骂我|侮辱我|网暴我|攻击我|诋毁我|造谣我|挂我|喷我|被{_ABUSED}|遭{_ABUSED}"
           "|怎么举报|如何举报|怎么投诉|怎么维权|如何维权|能报警吗|可以报警吗|能起诉吗|可以起诉吗")
 KINDS = {"fiction": FICTION, "report": REPORT, "debate": DEBATE, "advice": ADVICE, "sex_ed": SEX_ED, "target": TARGET}
 _FRAMES = {k: re.compile(v) for k, v in KINDS.items()}

@@ -239,7 +239,9 @@ LEGAL_NAME = re.compile("[\u4e00-\u9fff]{2,6}(?<![犯有无得谢认赔受怪定
 
 def report_spans(text: str) -> list[tuple[int, int]]:
     """The cues and crimes' names of a short court or police report (above), or none."""
-    if (len(text) > REPORT_MAX or (cue_count(text, 0, len(text)) < STRONG and LEGAL_NAME.search(text) is None)
+    # 罪 looked for first: every LEGAL_NAME match holds it, and the regex tries 2-6 Han characters at
+    # each position (~2.5 µs per 50-character text; 71 of 1,458 COLD cuts with a finding hold 罪).
+    if (len(text) > REPORT_MAX or (cue_count(text, 0, len(text)) < STRONG and ("罪" not in text or LEGAL_NAME.search(text) is None))
             or EVADING.search(text) is not None
             or REQUESTING.search(text) is not None or DODGING.search(text) is not None or names_group(_NEWS_PERSON.sub("", text))):
         return []
