@@ -79,10 +79,13 @@ def compile_rules(paths: list[Path], disable: set[str], engine: str, normaliser:
         if parts is not None:
             if parts["index"] is not None:
                 parts["index"].attach(cache_dir)
+                parts["index"].release_literals()
             return finish(parts, from_cache=True)
     parts = _compile_parts(paths, disable, engine, normaliser, cache_dir)
     if key is not None and rules_cache.state_key(paths, disable, engine, normaliser) == key:  # no file changed meanwhile
         rules_cache.store(cache_dir, key, parts)
+    if parts["index"] is not None:
+        parts["index"].release_literals()
     return finish(parts)
 
 

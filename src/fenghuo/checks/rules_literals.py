@@ -213,9 +213,10 @@ class LiteralIndex:
             if len(got) == 1 and got[0][0] == "norm":
                 self.confirm_norm[rule] = got[0][1]
             self.confirm_size[rule] = len(mine)
-        # What the databases and C sets are built from, kept so that a compiled state read back
-        # from the disk cache (``rules_cache.py``, which pickles this object without them) can
-        # build them again without the normaliser's encoding of every literal.
+        # What the databases and C sets are built from, kept until the state is stored, so that
+        # one read back from the disk cache (``rules_cache.py``, which pickles this object without
+        # the databases) can build them again without the normaliser's encoding of every literal;
+        # ``rules_compile.compile_rules`` then releases them (``release_literals``).
         self._groups, self._n_groups, self._norm_side = groups + own, len(groups), confirm_norm_side
         self._dbs_key = dbs_key(self._groups)
         self.attach(cache_dir)
@@ -238,7 +239,15 @@ class LiteralIndex:
     _HANDLES = ("_local", "pre_norm", "pre_orig", "confirm_dbs", "dbs", "confirm_sets", "sets")
 
     def __getstate__(self) -> dict:
+        if self._groups is None:
+            raise TypeError("a LiteralIndex whose literals were released cannot be stored")
         return {k: v for k, v in self.__dict__.items() if k not in self._HANDLES}
+
+    def release_literals(self) -> None:
+        """Drop the literals kept for ``attach`` and the disk cache (~25 MB of bytes objects for
+        the shipped rules) once the databases are made and the state stored: a scan never reads
+        them."""
+        self._groups = None
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
