@@ -131,24 +131,30 @@ class _Pool:
     def _work(self) -> None:
         while True:
             snap = self.todo.get()
+            kept = False
             try:
-                kept = pg_reset.reset(self.own.get(), snap)
-            except Exception:  # noqa: BLE001 - a lock not had in time, a broken connection: drop it
-                self.own.close()
-                kept = False
-            if not kept:
-                try:
-                    drop(snap.name, self.own)
-                except Exception:  # noqa: BLE001 - left behind, like the schema of a crashed run
-                    self.own.close()
-            with self.cond:
-                self.resetting -= 1
-                if kept:
-                    self.idle.append(snap)
-                else:
-                    self.made -= 1
-                self.cond.notify_all()
-            self.todo.task_done()
+                kept = self._put_back(snap)
+            finally:  # whatever happened, the pool's counts are right and close() does not wait forever
+                with self.cond:
+                    self.resetting -= 1
+                    if kept:
+                        self.idle.append(snap)
+                    else:
+                        self.made -= 1
+                    self.cond.notify_all()
+                self.todo.task_done()
+
+    def _put_back(self, snap: pg_reset.Snapshot) -> bool:
+        try:
+            if pg_reset.reset(self.own.get(), snap):
+                return True
+        except Exception:  # noqa: BLE001 - a lock not had in time, a broken connection: drop it
+            self.own.close()
+        try:
+            drop(snap.name, self.own)
+        except Exception:  # noqa: BLE001 - left behind, like the schema of a crashed run
+            self.own.close()
+        return False
 
     def close(self) -> None:
         """Wait for the resets, then drop every schema of the pool."""
